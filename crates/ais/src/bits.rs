@@ -1,0 +1,526 @@
+//! The de-armored payload: six-bit ASCII to a big-endian bit vector, and field readers.
+//!
+//! [`Payload`] owns a fixed buffer (no allocation); fields are read with [`Payload::u`],
+//! [`Payload::i`] and [`Payload::text`] at ITU-R M.1371 bit offsets. Reading past the end of the
+//! message yields zero bits; message decoders check lengths before they read.
+
+use crate::error::PayloadError;
+
+/// Largest message we accept, in bits. ITU-R M.1371 caps a message at 5 slots (1008 bits incl.
+/// overhead); real feeds carry a little more in long type 8/26 messages, so leave headroom.
+pub const MAX_BITS: usize = 2048;
+const MAX_BYTES: usize = MAX_BITS / 8;
+/// Zero padding after the last byte so a field read can always load 8 bytes.
+const PAD: usize = 8;
+
+/// Six-bit value of an armored payload character, or `0x80` for characters outside the
+/// alphabet ('0'..='W' and '`'..='w').
+static ARMOR: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut c = 0usize;
+    while c < 256 {
+        if c >= 48 && c <= 87 {
+            t[c] = (c - 48) as u8;
+        } else if c >= 96 && c <= 119 {
+            t[c] = (c - 56) as u8;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// The armoring alphabet, six-bit value to character.
+pub(crate) static ARMOR_CHARS: &[u8; 64] =
+    b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw";
+
+/// Six-bit text alphabet used inside messages (ITU-R M.1371 Table 47).
+pub(crate) static TEXT_CHARS: &[u8; 64] =
+    b"@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?";
+
+/// A de-armored AIS message: up to [`MAX_BITS`] bits, stored big-endian.
+#[derive(Clone)]
+pub struct Payload {
+    bytes: [u8; MAX_BYTES + PAD],
+    bits: usize,
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload { bytes: [0; MAX_BYTES + PAD], bits: 0 }
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payload").field("bits", &self.bits).finish()
+    }
+}
+
+impl Payload {
+    /// An empty payload.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of valid bits.
+    #[inline]
+    pub fn len_bits(&self) -> usize {
+        self.bits
+    }
+
+    /// Replaces the content with one armored fragment.
+    pub fn set(&mut self, armored: &[u8], fill_bits: u8) -> Result<(), PayloadError> {
+        self.bits = 0;
+        self.push(armored, fill_bits)
+    }
+
+    /// Appends an armored fragment. `fill_bits` of the last character are dropped.
+    ///
+    /// Fragments are appended at the current bit position, so the fill bits of all but the last
+    /// fragment should be zero (as the standard requires); where they are not, we honour them.
+    pub fn push(&mut self, armored: &[u8], fill_bits: u8) -> Result<(), PayloadError> {
+        if fill_bits > 5 {
+            return Err(PayloadError::BadFillBits);
+        }
+        let add = armored.len() * 6;
+        if add < fill_bits as usize {
+            return Err(PayloadError::BadFillBits);
+        }
+        if self.bits + add > MAX_BITS {
+            return Err(PayloadError::TooLong);
+        }
+        if self.bits % 8 == 0 {
+            self.push_aligned(armored)?;
+        } else {
+            self.push_slow(armored)?;
+        }
+        self.bits -= fill_bits as usize;
+        // Keep everything after the valid bits zero, so field reads past the end see zeros
+        // and a later `push` can OR into clean bytes.
+        self.clear_tail();
+        Ok(())
+    }
+
+    fn clear_tail(&mut self) {
+        let full = self.bits / 8;
+        let rem = self.bits % 8;
+        if rem != 0 {
+            self.bytes[full] &= 0xFFu8 << (8 - rem);
+            self.bytes[full + 1..full + 1 + PAD].fill(0);
+        } else {
+            self.bytes[full..full + PAD].fill(0);
+        }
+    }
+
+    /// Fast path: the write position is byte aligned; four characters make three bytes.
+    #[inline]
+    fn push_aligned(&mut self, armored: &[u8]) -> Result<(), PayloadError> {
+        let mut o = self.bits / 8;
+        let mut bad = 0u8;
+        let mut chunks = armored.chunks_exact(4);
+        for c in &mut chunks {
+            let a = ARMOR[c[0] as usize];
+            let b = ARMOR[c[1] as usize];
+            let d = ARMOR[c[2] as usize];
+            let e = ARMOR[c[3] as usize];
+            bad |= a | b | d | e;
+            let w = (a as u32) << 18 | (b as u32) << 12 | (d as u32) << 6 | e as u32;
+            self.bytes[o] = (w >> 16) as u8;
+            self.bytes[o + 1] = (w >> 8) as u8;
+            self.bytes[o + 2] = w as u8;
+            o += 3;
+        }
+        let rest = chunks.remainder();
+        let mut w = 0u32;
+        for &ch in rest {
+            let v = ARMOR[ch as usize];
+            bad |= v;
+            w = w << 6 | v as u32;
+        }
+        match rest.len() {
+            1 => self.bytes[o] = (w << 2) as u8,
+            2 => {
+                self.bytes[o] = (w >> 4) as u8;
+                self.bytes[o + 1] = (w << 4) as u8;
+            }
+            3 => {
+                self.bytes[o] = (w >> 10) as u8;
+                self.bytes[o + 1] = (w >> 2) as u8;
+                self.bytes[o + 2] = (w << 6) as u8;
+            }
+            _ => {}
+        }
+        if bad & 0x80 != 0 {
+            return Err(PayloadError::BadChar);
+        }
+        self.bits += armored.len() * 6;
+        Ok(())
+    }
+
+    /// General path for a fragment that starts mid-byte (after a fragment with fill bits).
+    fn push_slow(&mut self, armored: &[u8]) -> Result<(), PayloadError> {
+        for &ch in armored {
+            let v = ARMOR[ch as usize];
+            if v & 0x80 != 0 {
+                return Err(PayloadError::BadChar);
+            }
+            self.put(self.bits, 6, v as u64);
+            self.bits += 6;
+        }
+        Ok(())
+    }
+
+    /// ORs `len` bits of `value` at bit offset `start` (bits there must be zero).
+    fn put(&mut self, start: usize, len: usize, value: u64) {
+        for k in 0..len {
+            if value >> (len - 1 - k) & 1 == 1 {
+                let p = start + k;
+                self.bytes[p / 8] |= 0x80 >> (p % 8);
+            }
+        }
+    }
+
+    /// Unsigned field of `len` (1..=32) bits at bit `start`.
+    #[inline]
+    pub fn u(&self, start: usize, len: usize) -> u32 {
+        debug_assert!(len >= 1 && len <= 32);
+        let byte = start / 8;
+        if byte + 8 > self.bytes.len() {
+            return 0;
+        }
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&self.bytes[byte..byte + 8]);
+        let word = u64::from_be_bytes(w);
+        ((word << (start % 8)) >> (64 - len)) as u32
+    }
+
+    /// Boolean field at bit `start`.
+    #[inline]
+    pub fn b(&self, start: usize) -> bool {
+        self.u(start, 1) == 1
+    }
+
+    /// Two's-complement signed field of `len` (2..=32) bits at bit `start`.
+    #[inline]
+    pub fn i(&self, start: usize, len: usize) -> i32 {
+        let v = self.u(start, len);
+        ((v << (32 - len)) as i32) >> (32 - len)
+    }
+
+    /// Six-bit text of up to `max_chars` characters starting at `start`, bounded by the message
+    /// end. Stops at the first '@' (the standard's terminator); trailing spaces are trimmed.
+    pub fn text<const N: usize>(&self, start: usize, max_chars: usize) -> AisText<N> {
+        let mut t = self.text_untrimmed::<N>(start, max_chars);
+        while t.len > 0 && t.buf[t.len as usize - 1] == b' ' {
+            t.len -= 1;
+        }
+        t
+    }
+
+    /// Like [`Payload::text`] but keeps trailing spaces (for fields that continue elsewhere).
+    pub fn text_untrimmed<const N: usize>(&self, start: usize, max_chars: usize) -> AisText<N> {
+        let avail = self.bits.saturating_sub(start) / 6;
+        let n = max_chars.min(avail).min(N);
+        let mut t = AisText { buf: [0; N], len: 0 };
+        for k in 0..n {
+            let c = TEXT_CHARS[self.u(start + 6 * k, 6) as usize];
+            if c == b'@' {
+                break;
+            }
+            t.buf[t.len as usize] = c;
+            t.len += 1;
+        }
+        t
+    }
+
+    /// A view of bits `start..start+len` (clamped to the message).
+    pub fn slice(&self, start: usize, len: usize) -> BitSlice<'_> {
+        let start = start.min(self.bits);
+        let len = len.min(self.bits - start);
+        BitSlice { payload: self, start, len }
+    }
+
+    /// A view of all bits from `start` to the end of the message.
+    pub fn tail(&self, start: usize) -> BitSlice<'_> {
+        self.slice(start, usize::MAX / 2)
+    }
+
+    /// Re-armors the payload into six-bit ASCII; returns the number of fill bits.
+    pub fn armor_into(&self, out: &mut Vec<u8>) -> u8 {
+        let chars = self.bits.div_ceil(6);
+        for k in 0..chars {
+            out.push(ARMOR_CHARS[self.u(6 * k, 6) as usize]);
+        }
+        (chars * 6 - self.bits) as u8
+    }
+}
+
+/// A writer building a payload field by field, in bit order (used by the encoder).
+#[derive(Debug, Default)]
+pub struct BitWriter {
+    payload: Payload,
+}
+
+impl BitWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends the low `len` bits of `value`. Bits beyond [`MAX_BITS`] are dropped.
+    pub fn u(&mut self, len: usize, value: u64) -> &mut Self {
+        let start = self.payload.bits;
+        if start + len > MAX_BITS {
+            return self;
+        }
+        let v = if len == 64 { value } else { value & ((1u64 << len) - 1) };
+        self.payload.put(start, len, v);
+        self.payload.bits += len;
+        self
+    }
+
+    /// Appends a signed field in two's complement.
+    pub fn i(&mut self, len: usize, value: i64) -> &mut Self {
+        self.u(len, value as u64)
+    }
+
+    /// Appends a boolean.
+    pub fn b(&mut self, value: bool) -> &mut Self {
+        self.u(1, value as u64)
+    }
+
+    /// Appends six-bit text padded with '@' to `chars` characters. Characters outside the
+    /// six-bit alphabet (lowercase is upper-cased) become '?'.
+    pub fn text(&mut self, chars: usize, s: &str) -> &mut Self {
+        let mut it = s.bytes();
+        for _ in 0..chars {
+            let v = match it.next() {
+                Some(c) => sixbit_of(c),
+                None => 0,
+            };
+            self.u(6, v as u64);
+        }
+        self
+    }
+
+    /// Appends raw bits from a slice.
+    pub fn bits(&mut self, data: &BitSlice<'_>) -> &mut Self {
+        for k in 0..data.len() {
+            self.b(data.bit(k));
+        }
+        self
+    }
+
+    /// The payload written so far.
+    pub fn finish(self) -> Payload {
+        self.payload
+    }
+}
+
+/// Six-bit code of an ASCII character for AIS text fields.
+pub(crate) fn sixbit_of(c: u8) -> u8 {
+    let c = c.to_ascii_uppercase();
+    match c {
+        64..=95 => c - 64,
+        32..=63 => c,
+        _ => b'?',
+    }
+}
+
+/// Fixed-capacity six-bit text, decoded and trimmed. No allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AisText<const N: usize> {
+    buf: [u8; N],
+    len: u8,
+}
+
+impl<const N: usize> AisText<N> {
+    /// The text (always ASCII).
+    pub fn as_str(&self) -> &str {
+        // Only bytes from TEXT_CHARS (printable ASCII) are ever stored.
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+
+    /// True when the field held no characters (all '@' or spaces).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends another text (truncating at capacity) and trims trailing spaces.
+    pub fn joined<const M: usize, const K: usize>(a: &AisText<M>, b: &AisText<K>) -> Self {
+        let mut t = AisText { buf: [0; N], len: 0 };
+        for &c in a.as_str().as_bytes().iter().chain(b.as_str().as_bytes()) {
+            if t.len as usize == N {
+                break;
+            }
+            t.buf[t.len as usize] = c;
+            t.len += 1;
+        }
+        while t.len > 0 && t.buf[t.len as usize - 1] == b' ' {
+            t.len -= 1;
+        }
+        t
+    }
+
+    /// Builds a text value from a string (for tests and the encoder); truncates to `N`.
+    pub fn from_str_lossy(s: &str) -> Self {
+        let mut t = AisText { buf: [0; N], len: 0 };
+        for c in s.bytes().take(N.min(255)) {
+            t.buf[t.len as usize] = TEXT_CHARS[sixbit_of(c) as usize];
+            t.len += 1;
+        }
+        t
+    }
+}
+
+impl<const N: usize> Default for AisText<N> {
+    fn default() -> Self {
+        AisText { buf: [0; N], len: 0 }
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for AisText<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl<const N: usize> std::fmt::Display for AisText<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Borrowed view of a run of bits inside a [`Payload`] (binary application data).
+#[derive(Clone, Copy)]
+pub struct BitSlice<'a> {
+    payload: &'a Payload,
+    start: usize,
+    len: usize,
+}
+
+impl<'a> BitSlice<'a> {
+    /// Number of bits.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bit `k` of the slice.
+    pub fn bit(&self, k: usize) -> bool {
+        self.payload.b(self.start + k)
+    }
+
+    /// Unsigned field of `len` bits at `start` within the slice (zero past its end).
+    pub fn u(&self, start: usize, len: usize) -> u32 {
+        if start >= self.len {
+            return 0;
+        }
+        let v = self.payload.u(self.start + start, len);
+        let avail = self.len - start;
+        if avail >= len {
+            v
+        } else {
+            // Mask out bits that belong to the message past this slice.
+            v >> (len - avail) << (len - avail)
+        }
+    }
+
+    /// Writes the bits as hex (gpsd style: whole bytes, the last one zero-padded).
+    pub fn write_hex(&self, out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut k = 0;
+        while k < self.len {
+            let n = (self.len - k).min(8);
+            let byte = (self.u(k, n) << (8 - n)) as u8;
+            out.push(HEX[(byte >> 4) as usize]);
+            out.push(HEX[(byte & 15) as usize]);
+            k += 8;
+        }
+    }
+}
+
+impl std::fmt::Debug for BitSlice<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut hex = Vec::new();
+        self.write_hex(&mut hex);
+        write!(f, "{}:{}", self.len, String::from_utf8_lossy(&hex))
+    }
+}
+
+impl PartialEq for BitSlice<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && (0..self.len).all(|k| self.bit(k) == other.bit(k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dearmor_and_read_fields() {
+        let mut p = Payload::new();
+        // Type 1 from the gpsd AIVDM document.
+        p.set(b"177KQJ5000G?tO`K>RA1wUbN0TKH", 0).unwrap();
+        assert_eq!(p.len_bits(), 168);
+        assert_eq!(p.u(0, 6), 1);
+        assert_eq!(p.u(8, 30), 477553000);
+        assert_eq!(p.u(38, 4), 5);
+        assert_eq!(p.i(61, 28), -73_407_500);
+    }
+
+    #[test]
+    fn rejects_bad_characters_and_fill() {
+        let mut p = Payload::new();
+        assert_eq!(p.set(b"17X", 0), Err(PayloadError::BadChar));
+        assert_eq!(p.set(b"1", 6), Err(PayloadError::BadFillBits));
+        assert_eq!(p.set(b"", 2), Err(PayloadError::BadFillBits));
+    }
+
+    #[test]
+    fn unaligned_append_matches_aligned() {
+        let mut a = Payload::new();
+        a.set(b"55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E531@0000000000000", 2)
+            .unwrap();
+        let mut b = Payload::new();
+        b.set(b"55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53", 0).unwrap();
+        b.push(b"1@0000000000000", 2).unwrap();
+        assert_eq!(a.len_bits(), b.len_bits());
+        for k in 0..a.len_bits() {
+            assert_eq!(a.b(k), b.b(k), "bit {k}");
+        }
+        // A fragment with fill bits followed by another: slow path.
+        let mut c = Payload::new();
+        let first: &[u8] = b"55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E";
+        c.set(first, 2).unwrap();
+        let n = first.len() * 6 - 2;
+        assert_ne!(n % 8, 0);
+        c.push(b"w", 0).unwrap();
+        assert_eq!(c.len_bits(), n + 6);
+        assert_eq!(c.u(n, 6), 63);
+    }
+
+    #[test]
+    fn text_stops_at_at_sign_and_trims() {
+        let mut w = BitWriter::new();
+        w.text(20, "EVER GIVEN  ");
+        let p = w.finish();
+        let t: AisText<20> = p.text(0, 20);
+        assert_eq!(t.as_str(), "EVER GIVEN");
+    }
+
+    #[test]
+    fn armor_round_trip() {
+        let mut p = Payload::new();
+        p.set(b"15M67FC000G?ufbE`FepT@3n00Sa", 0).unwrap();
+        let mut out = Vec::new();
+        let fill = p.armor_into(&mut out);
+        assert_eq!(out, b"15M67FC000G?ufbE`FepT@3n00Sa");
+        assert_eq!(fill, 0);
+    }
+}

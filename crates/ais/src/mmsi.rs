@@ -1,0 +1,106 @@
+//! The MMSI newtype and what its digits say about the transmitter.
+
+use std::fmt;
+
+/// Maritime Mobile Service Identity (30-bit field, nine decimal digits).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Mmsi(pub u32);
+
+/// What kind of station an MMSI identifies (ITU-R M.585).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StationKind {
+    /// MIDxxxxxx: a ship.
+    Ship,
+    /// 0MIDxxxxx: a group of ships.
+    Group,
+    /// 00MIDxxxx: a coast station.
+    Coast,
+    /// 111MIDxxx: a SAR aircraft.
+    SarAircraft,
+    /// 99MIDxxxx: an aid to navigation.
+    AidToNavigation,
+    /// 98MIDxxxx: a craft associated with a parent ship.
+    Auxiliary,
+    /// 970xxyyyy: AIS-SART.
+    Sart,
+    /// 972xxyyyy: man overboard device.
+    Mob,
+    /// 974xxyyyy: EPIRB-AIS.
+    Epirb,
+    /// 8MIDxxxxx: diver's radio.
+    Diver,
+    /// Anything else (invalid or unallocated).
+    Other,
+}
+
+impl Mmsi {
+    /// The numeric value.
+    pub fn value(self) -> u32 {
+        self.0
+    }
+
+    /// Station kind from the leading digits.
+    pub fn kind(self) -> StationKind {
+        let v = self.0;
+        match v {
+            970_000_000..=970_999_999 => StationKind::Sart,
+            972_000_000..=972_999_999 => StationKind::Mob,
+            974_000_000..=974_999_999 => StationKind::Epirb,
+            990_000_000..=999_999_999 => StationKind::AidToNavigation,
+            980_000_000..=989_999_999 => StationKind::Auxiliary,
+            111_000_000..=111_999_999 => StationKind::SarAircraft,
+            800_000_000..=899_999_999 => StationKind::Diver,
+            200_000_000..=799_999_999 => StationKind::Ship,
+            2_000_000..=7_999_999 => StationKind::Coast,
+            20_000_000..=79_999_999 => StationKind::Group,
+            _ => StationKind::Other,
+        }
+    }
+
+    /// Maritime Identification Digits (country code), where the format carries one.
+    pub fn mid(self) -> Option<u16> {
+        let v = self.0;
+        let mid = match self.kind() {
+            StationKind::Ship => v / 1_000_000,
+            StationKind::Group => v / 100_000,
+            StationKind::Coast => v / 10_000,
+            StationKind::SarAircraft => (v / 1_000) % 1_000,
+            StationKind::AidToNavigation | StationKind::Auxiliary => (v / 10_000) % 1_000,
+            StationKind::Diver => (v / 100_000) % 1_000,
+            _ => return None,
+        };
+        (200..=799).contains(&mid).then_some(mid as u16)
+    }
+
+    /// An auxiliary craft (98MIDxxxx), whose type 24 part B carries a mother ship MMSI.
+    pub fn is_auxiliary(self) -> bool {
+        self.kind() == StationKind::Auxiliary
+    }
+}
+
+impl fmt::Debug for Mmsi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Mmsi({:09})", self.0)
+    }
+}
+
+impl fmt::Display for Mmsi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:09}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mid_by_format() {
+        assert_eq!(Mmsi(419_000_123).mid(), Some(419));
+        assert_eq!(Mmsi(3_669_999).mid(), Some(366));
+        assert_eq!(Mmsi(111_232_506).mid(), Some(232));
+        assert_eq!(Mmsi(992_351_234).mid(), Some(235));
+        assert_eq!(Mmsi(970_123_456).mid(), None);
+        assert!(Mmsi(982_190_001).is_auxiliary());
+    }
+}

@@ -1,0 +1,712 @@
+//! Framing: one line of a feed to its parts. Pure and allocation-free; borrows the line.
+//!
+//! A line may hold, in the variants real feeds use:
+//! - a bare `!xxVDM` / `!xxVDO` sentence from any talker (`AI`, `AB`, `BS`, `SA`, `--`, ...),
+//!   optionally followed by receiver fields after the checksum (`,1328133720012` epoch ms,
+//!   USCG `,s..,d..,T..,r003669946,1325394060`);
+//! - an IEC 61162-450 / NMEA 4.10 tag block `\s:src,c:unixtime,g:1-2-73*hh\` before the
+//!   sentence, or alone on its line (it then applies to the next sentence);
+//! - a Gatehouse `$PGHP,1,yyyy,m,d,h,m,s,ms,...*hh` timestamp line before or after the sentence;
+//! - a Unix (s or ms) or ISO 8601 timestamp prefix before the sentence;
+//! - several sentences concatenated on one line (each may carry its own tag block), also
+//!   joined by a literal `\r\n` text;
+//! - comments (`#`), other NMEA sentences, and garbage, which are classified, not parsed.
+
+use crate::error::FrameError;
+use memchr::memchr;
+
+/// A receiver or station name, stored inline (first 32 bytes).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Station {
+    buf: [u8; 32],
+    len: u8,
+}
+
+impl Station {
+    /// Builds a station name from raw bytes; non-printable bytes become '?', long names are cut.
+    pub fn new(raw: &[u8]) -> Self {
+        let mut s = Station::default();
+        for &b in raw.iter().take(32) {
+            s.buf[s.len as usize] = if (0x20..0x7f).contains(&b) { b } else { b'?' };
+            s.len += 1;
+        }
+        s
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for Station {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for Station {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Sentence grouping from a tag block (`g:1-2-73` or the older `1G2:73`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Group {
+    /// 1-based sentence number within the group.
+    pub number: u8,
+    /// Number of sentences in the group.
+    pub total: u8,
+    /// Group identifier (a hash of its text, so that ids like `-001` still group).
+    pub id: u64,
+}
+
+/// State of a tag block's own checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TagChecksum {
+    /// Present and correct.
+    #[default]
+    Ok,
+    /// Written as `*00`, which several producers use for "not computed".
+    Absent,
+    /// Present and wrong: the block's fields are not trusted.
+    Mismatch,
+}
+
+/// Parsed IEC 61162-450 / NMEA 4.10 tag block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TagBlock<'a> {
+    /// `s:` source / station (also the DMA `si:` key).
+    pub source: Option<&'a [u8]>,
+    /// `c:` time in milliseconds since the Unix epoch (seconds are scaled).
+    pub time_ms: Option<i64>,
+    /// `g:` sentence grouping.
+    pub group: Option<Group>,
+    /// `n:` line count.
+    pub line_count: Option<u32>,
+    /// Checksum state.
+    pub checksum: TagChecksum,
+}
+
+/// One VDM/VDO sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sentence<'a> {
+    /// Talker id (`AI`, `BS`, ...).
+    pub talker: [u8; 2],
+    /// `VDO` (own ship) rather than `VDM`.
+    pub own_ship: bool,
+    /// Fragment count, 1..=9.
+    pub total: u8,
+    /// Fragment number, 1..=total.
+    pub number: u8,
+    /// Sequential message id of multi-sentence messages.
+    pub seq_id: Option<u8>,
+    /// Radio channel (`A`, `B`, `1`, `2`, ...).
+    pub channel: Option<u8>,
+    /// Armored payload.
+    pub payload: &'a [u8],
+    /// Fill bits (0..=5 expected; checked when de-armoring).
+    pub fill_bits: u8,
+    /// The sentence's NMEA checksum.
+    pub checksum: u8,
+    /// Tag block directly in front of this sentence, if any.
+    pub tag: Option<TagBlock<'a>>,
+    /// Receiver time from fields after the checksum (epoch s or ms), in ms.
+    pub trailer_time_ms: Option<i64>,
+    /// Receiver station from fields after the checksum (USCG `r...`/`b...`).
+    pub trailer_station: Option<&'a [u8]>,
+}
+
+/// Gatehouse `$PGHP,1,...` timestamp line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pghp {
+    /// Receive time, ms since the Unix epoch.
+    pub time_ms: Option<i64>,
+    /// The checksum of the sentence (XOR of the checksums of a multi-sentence message) it
+    /// annotates.
+    pub ref_checksum: Option<u8>,
+}
+
+/// What a line holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind<'a> {
+    /// Blank (not counted).
+    Empty,
+    /// `#` comment.
+    Comment,
+    /// One or more sentences: iterate with [`Sentences`]. `prefix_time_ms` is a timestamp written
+    /// before the first sentence.
+    Sentences {
+        /// Offset of the first sentence (or its tag block) in the line.
+        start: usize,
+        /// Timestamp prefix, if the line had one.
+        prefix_time_ms: Option<i64>,
+    },
+    /// A tag block alone on its line; it applies to the next sentence.
+    TagOnly(TagBlock<'a>),
+    /// A Gatehouse timestamp.
+    Pghp(Pghp),
+    /// Something else (other NMEA sentences, text).
+    Other(FrameError),
+}
+
+/// Trims ASCII whitespace (incl. CR and a UTF-8 BOM) from both ends.
+pub fn trim(line: &[u8]) -> &[u8] {
+    let mut s = line;
+    if s.starts_with(b"\xEF\xBB\xBF") {
+        s = &s[3..];
+    }
+    while let [first, rest @ ..] = s {
+        if first.is_ascii_whitespace() || *first == 0 {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if last.is_ascii_whitespace() || *last == 0 {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// Classifies a trimmed line.
+pub fn classify(line: &[u8]) -> LineKind<'_> {
+    let Some(&first) = line.first() else {
+        return LineKind::Empty;
+    };
+    match first {
+        b'!' => LineKind::Sentences { start: 0, prefix_time_ms: None },
+        b'\\' => {
+            let Some(close) = memchr(b'\\', &line[1..]).map(|p| p + 1) else {
+                return LineKind::Other(FrameError::BadTagBlock { offset: 0 });
+            };
+            if trim(&line[close + 1..]).is_empty() {
+                match parse_tag_block(&line[1..close]) {
+                    Ok(t) => LineKind::TagOnly(t),
+                    Err(_) => LineKind::Other(FrameError::BadTagBlock { offset: 1 }),
+                }
+            } else {
+                LineKind::Sentences { start: 0, prefix_time_ms: None }
+            }
+        }
+        b'#' => LineKind::Comment,
+        b'$' => {
+            if line.starts_with(b"$PGHP,") {
+                match parse_pghp(line) {
+                    Ok(p) => LineKind::Pghp(p),
+                    Err(e) => LineKind::Other(e),
+                }
+            } else if line.len() > 6 && (&line[3..6] == b"VDM" || &line[3..6] == b"VDO") {
+                LineKind::Sentences { start: 0, prefix_time_ms: None }
+            } else {
+                LineKind::Other(FrameError::NotAis)
+            }
+        }
+        _ => classify_prefixed(line),
+    }
+}
+
+/// A line that starts with something else: look for a timestamp prefix before a sentence.
+fn classify_prefixed(line: &[u8]) -> LineKind<'_> {
+    let window = &line[..line.len().min(48)];
+    let start = window.iter().position(|&b| b == b'!' || b == b'\\');
+    let Some(start) = start else {
+        return LineKind::Other(FrameError::NotAis);
+    };
+    let prefix = trim(&line[..start]);
+    let prefix = prefix.strip_suffix(b",").or(prefix.strip_suffix(b";")).unwrap_or(prefix);
+    match parse_time_prefix(trim(prefix)) {
+        Some(t) => LineKind::Sentences { start, prefix_time_ms: Some(t) },
+        None => LineKind::Other(FrameError::NotAis),
+    }
+}
+
+/// Parses a timestamp written before a sentence: Unix seconds or milliseconds (optionally with
+/// a fraction) or ISO 8601 `YYYY-MM-DD[T ]hh:mm:ss[.fff][Z]`.
+pub fn parse_time_prefix(s: &[u8]) -> Option<i64> {
+    if s.is_empty() {
+        return None;
+    }
+    if s.len() >= 19 && s[4] == b'-' && s[7] == b'-' && (s[10] == b'T' || s[10] == b' ') {
+        let y = num(&s[0..4])? as i64;
+        let mo = num(&s[5..7])?;
+        let d = num(&s[8..10])?;
+        if s[13] != b':' || s[16] != b':' {
+            return None;
+        }
+        let h = num(&s[11..13])?;
+        let mi = num(&s[14..16])?;
+        let sec = num(&s[17..19])?;
+        let mut rest = &s[19..];
+        let mut ms = 0;
+        if let [b'.', frac @ ..] = rest {
+            let digits = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+            ms = frac_ms(&frac[..digits]);
+            rest = &frac[digits..];
+        }
+        if !(rest.is_empty() || rest == b"Z" || rest == b"+00:00") {
+            return None;
+        }
+        return civil_to_ms(y, mo, d, h, mi, sec, ms);
+    }
+    let int_len = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let int = num(&s[..int_len])?;
+    let rest = &s[int_len..];
+    let frac = match rest {
+        [] => 0,
+        [b'.', f @ ..] if f.iter().all(u8::is_ascii_digit) => frac_ms(f),
+        _ => return None,
+    };
+    epoch_to_ms(int, int_len).map(|t| t + if int_len <= 11 { frac } else { 0 })
+}
+
+fn frac_ms(f: &[u8]) -> i64 {
+    let mut ms = 0i64;
+    for k in 0..3 {
+        ms = ms * 10 + f.get(k).map_or(0, |d| (d - b'0') as i64);
+    }
+    ms
+}
+
+/// Interprets an all-digit epoch: 9-11 digits are seconds, 12-14 are milliseconds.
+fn epoch_to_ms(v: u64, digits: usize) -> Option<i64> {
+    match digits {
+        9..=11 => Some(v as i64 * 1000),
+        12..=14 => Some(v as i64),
+        _ => None,
+    }
+}
+
+/// Unsigned decimal of 1..=19 digits.
+fn num(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    let mut v = 0u64;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (b - b'0') as u64;
+    }
+    Some(v)
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+fn hex2(s: &[u8]) -> Option<u8> {
+    match s {
+        [a, b, ..] => Some(hex_digit(*a)? << 4 | hex_digit(*b)?),
+        _ => None,
+    }
+}
+
+/// XOR of all bytes (the NMEA checksum), eight at a time.
+#[inline]
+pub fn xor_checksum(s: &[u8]) -> u8 {
+    let mut acc = 0u64;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        acc ^= u64::from_le_bytes(w);
+    }
+    let mut x = acc ^ (acc >> 32);
+    x ^= x >> 16;
+    x ^= x >> 8;
+    let mut b = x as u8;
+    for &r in chunks.remainder() {
+        b ^= r;
+    }
+    b
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: u64, d: u64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// Milliseconds since the epoch for a UTC civil time; `None` when a field is out of range.
+pub fn civil_to_ms(y: i64, mo: u64, d: u64, h: u64, mi: u64, s: u64, ms: i64) -> Option<i64> {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 24 + h as i64) * 60 + mi as i64) * 60_000 + s as i64 * 1000 + ms)
+}
+
+/// Parses the content of a tag block (between the backslashes).
+pub fn parse_tag_block(content: &[u8]) -> Result<TagBlock<'_>, FrameError> {
+    let bad = |offset| FrameError::BadTagBlock { offset };
+    let star = memchr::memrchr(b'*', content).ok_or(bad(0))?;
+    let body = &content[..star];
+    let sum = hex2(&content[star + 1..]).ok_or(bad(star))?;
+    let checksum = if xor_checksum(body) == sum {
+        TagChecksum::Ok
+    } else if sum == 0 {
+        TagChecksum::Absent
+    } else {
+        TagChecksum::Mismatch
+    };
+    let mut tag = TagBlock { checksum, ..TagBlock::default() };
+    if checksum == TagChecksum::Mismatch {
+        return Ok(tag);
+    }
+    for field in body.split(|&b| b == b',') {
+        let Some(colon) = memchr(b':', field) else {
+            if field.is_empty() {
+                continue;
+            }
+            return Err(bad(0));
+        };
+        let (key, value) = (&field[..colon], &field[colon + 1..]);
+        match key {
+            b"s" | b"si" => {
+                if !value.is_empty() {
+                    tag.source = Some(value);
+                }
+            }
+            b"c" => {
+                let digits = value.len();
+                tag.time_ms = num(value).and_then(|v| epoch_to_ms(v, digits));
+            }
+            b"g" => tag.group = parse_group(value),
+            b"n" => tag.line_count = num(value).and_then(|v| u32::try_from(v).ok()),
+            // Old-style grouping: `1G2:id` (sentence 1 of 2).
+            [n, b'G', t] if n.is_ascii_digit() && t.is_ascii_digit() => {
+                tag.group = group_of(n - b'0', t - b'0', value);
+            }
+            _ => {}
+        }
+    }
+    Ok(tag)
+}
+
+fn parse_group(v: &[u8]) -> Option<Group> {
+    let d1 = memchr(b'-', v)?;
+    let d2 = memchr(b'-', &v[d1 + 1..])? + d1 + 1;
+    let number = u8::try_from(num(&v[..d1])?).ok()?;
+    let total = u8::try_from(num(&v[d1 + 1..d2])?).ok()?;
+    group_of(number, total, &v[d2 + 1..])
+}
+
+fn group_of(number: u8, total: u8, id: &[u8]) -> Option<Group> {
+    if number == 0 || total == 0 || number > total {
+        return None;
+    }
+    // FNV-1a of the id text.
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for &b in id {
+        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    Some(Group { number, total, id: h })
+}
+
+/// Parses `$PGHP,1,<y>,<m>,<d>,<h>,<mi>,<s>,<ms>,<country>,<region>,<pss>,<online>,<cs>*hh`.
+pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
+    let star = memchr(b'*', line).ok_or(FrameError::BadChecksum)?;
+    let sum = hex2(&line[star + 1..]).ok_or(FrameError::BadChecksum)?;
+    if xor_checksum(&line[1..star]) != sum {
+        return Err(FrameError::BadChecksum);
+    }
+    let mut f = line[6..star].split(|&b| b == b',');
+    let kind = f.next().and_then(num);
+    if kind != Some(1) {
+        return Err(FrameError::NotAis);
+    }
+    let mut n = [0u64; 7];
+    for v in n.iter_mut() {
+        *v = f.next().and_then(num).ok_or(FrameError::BadFraming { offset: 6 })?;
+    }
+    let time_ms = civil_to_ms(n[0] as i64, n[1], n[2], n[3], n[4], n[5], n[6].min(999) as i64);
+    let mut rest = f.skip(4);
+    let ref_checksum = rest.next().and_then(hex2);
+    Ok(Pghp { time_ms, ref_checksum })
+}
+
+/// Iterates over the sentences of a line that [`classify`] found to hold sentences.
+#[derive(Debug)]
+pub struct Sentences<'a> {
+    line: &'a [u8],
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Sentences<'a> {
+    /// Starts at byte `start` of `line`.
+    pub fn new(line: &'a [u8], start: usize) -> Self {
+        Sentences { line, pos: start, done: false }
+    }
+}
+
+impl<'a> Iterator for Sentences<'a> {
+    type Item = Result<Sentence<'a>, FrameError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.pos >= self.line.len() {
+            return None;
+        }
+        match parse_one(self.line, self.pos) {
+            Ok((s, end)) => {
+                // What follows: nothing, another sentence, or a literal "\r\n" text joining two.
+                let mut next = end;
+                let rest = &self.line[next..];
+                if rest.starts_with(b"\\r\\n") {
+                    next += 4;
+                }
+                let rest = trim(&self.line[next..]);
+                if rest.is_empty() {
+                    self.done = true;
+                } else {
+                    self.pos = self.line.len() - rest.len();
+                }
+                Some(Ok(s))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Parses one sentence (with an optional tag block) starting at `at`; returns it and the
+/// offset where the next sentence may begin.
+fn parse_one(line: &[u8], at: usize) -> Result<(Sentence<'_>, usize), FrameError> {
+    let mut p = at;
+    let mut tag = None;
+    if line[p] == b'\\' {
+        let close = memchr(b'\\', &line[p + 1..])
+            .map(|q| q + p + 1)
+            .ok_or(FrameError::BadTagBlock { offset: p })?;
+        tag = Some(parse_tag_block(&line[p + 1..close])?);
+        p = close + 1;
+    }
+    let s = &line[p..];
+    if s.len() < 7 || !(s[0] == b'!' || s[0] == b'$') {
+        return Err(FrameError::NotAis);
+    }
+    let own_ship = match &s[3..6] {
+        b"VDM" => false,
+        b"VDO" => true,
+        _ => return Err(FrameError::NotAis),
+    };
+    let bad = |q: usize| FrameError::BadFraming { offset: p + q };
+    if s[6] != b',' {
+        return Err(bad(6));
+    }
+    let star = memchr(b'*', s).ok_or(FrameError::BadChecksum)?;
+    let expected = hex2(&s[star + 1..]).ok_or(FrameError::BadChecksum)?;
+    if xor_checksum(&s[1..star]) != expected {
+        return Err(FrameError::BadChecksum);
+    }
+    let end = star + 3;
+    // Header fields: total, number, seq id, channel.
+    let mut q = 7;
+    let field = |q: &mut usize| -> Result<&[u8], FrameError> {
+        let rel = memchr(b',', &s[*q..star]).ok_or(bad(*q))?;
+        let f = &s[*q..*q + rel];
+        *q += rel + 1;
+        Ok(f)
+    };
+    let total = field(&mut q)?;
+    let number = field(&mut q)?;
+    let seq = field(&mut q)?;
+    let channel = field(&mut q)?;
+    let (total, number) = match (total, number) {
+        ([t], [n]) if t.is_ascii_digit() && n.is_ascii_digit() => (t - b'0', n - b'0'),
+        _ => return Err(bad(7)),
+    };
+    if total == 0 || number == 0 || number > total {
+        return Err(bad(7));
+    }
+    let seq_id = match seq {
+        [] => None,
+        [d] if d.is_ascii_digit() => Some(d - b'0'),
+        _ => return Err(bad(q)),
+    };
+    let channel = match channel {
+        [] => None,
+        [c] => Some(*c),
+        _ => return Err(bad(q)),
+    };
+    // Payload runs to the last comma before the checksum; the fill-bit digit follows.
+    let last = memchr::memrchr(b',', &s[q..star]).ok_or(bad(q))? + q;
+    let payload = &s[q..last];
+    let fill_bits = match &s[last + 1..star] {
+        [] => 0,
+        [d] if d.is_ascii_digit() => d - b'0',
+        _ => return Err(bad(last + 1)),
+    };
+    let (trailer_time_ms, trailer_station, consumed) = parse_trailer(&s[end..]);
+    Ok((
+        Sentence {
+            talker: [s[1], s[2]],
+            own_ship,
+            total,
+            number,
+            seq_id,
+            channel,
+            payload,
+            fill_bits,
+            checksum: expected,
+            tag,
+            trailer_time_ms,
+            trailer_station,
+        },
+        p + end + consumed,
+    ))
+}
+
+/// Receiver fields after the checksum, up to the end of the line or the next sentence.
+fn parse_trailer(rest: &[u8]) -> (Option<i64>, Option<&[u8]>, usize) {
+    if rest.first() != Some(&b',') {
+        return (None, None, 0);
+    }
+    let stop = rest
+        .iter()
+        .position(|&b| b == b'\\' || b == b'!' || b == b'\r' || b == b'\n')
+        .unwrap_or(rest.len());
+    let mut time = None;
+    let mut station = None;
+    for f in rest[1..stop].split(|&b| b == b',') {
+        if time.is_none() {
+            if let Some(v) = num(f) {
+                time = epoch_to_ms(v, f.len());
+                continue;
+            }
+        }
+        if station.is_none() && f.len() > 1 && (f[0] == b'r' || f[0] == b'b') {
+            if f[1..].iter().all(u8::is_ascii_alphanumeric) {
+                station = Some(f);
+            }
+        }
+    }
+    (time, station, stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(line: &str) -> Result<Sentence<'_>, FrameError> {
+        let l = line.as_bytes();
+        match classify(l) {
+            LineKind::Sentences { start, .. } => Sentences::new(l, start).next().unwrap(),
+            other => panic!("not a sentence line: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bare_sentence() {
+        let s = one("!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C").unwrap();
+        assert_eq!(&s.talker, b"AI");
+        assert!(!s.own_ship);
+        assert_eq!((s.total, s.number, s.seq_id, s.channel), (1, 1, None, Some(b'B')));
+        assert_eq!(s.payload, b"177KQJ5000G?tO`K>RA1wUbN0TKH");
+        assert_eq!(s.fill_bits, 0);
+    }
+
+    #[test]
+    fn checksum_is_verified() {
+        assert_eq!(
+            one("!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5D"),
+            Err(FrameError::BadChecksum)
+        );
+        assert_eq!(
+            one("!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0"),
+            Err(FrameError::BadChecksum)
+        );
+    }
+
+    #[test]
+    fn tag_block_and_group() {
+        let s = one("\\g:1-2-73874,n:157036,s:r003669945,c:1241544035*4A\\!AIVDM,1,1,,B,15N4cJ`005Jrek0H@9n`DW5608EP,0*13").unwrap();
+        let t = s.tag.unwrap();
+        assert_eq!(t.checksum, TagChecksum::Ok);
+        assert_eq!(t.source, Some(&b"r003669945"[..]));
+        assert_eq!(t.time_ms, Some(1_241_544_035_000));
+        assert_eq!(t.group.map(|g| (g.number, g.total)), Some((1, 2)));
+        assert_eq!(t.line_count, Some(157036));
+    }
+
+    #[test]
+    fn tag_block_milliseconds() {
+        let t = parse_tag_block(b"c:1599239526500,s:sdr-experiments,T:2020-09-04 18.12.06*5D")
+            .unwrap();
+        assert_eq!(t.time_ms, Some(1_599_239_526_500));
+    }
+
+    #[test]
+    fn trailer_fields() {
+        let s = one("!AIVDM,1,1,,A,144gjIP0085KKPQHMPjT81Sb1PSL,0*22,1328133720087").unwrap();
+        assert_eq!(s.trailer_time_ms, Some(1_328_133_720_087));
+        let s = one("!AIVDM,1,1,,A,15B4FT5000JRP>PE6E68Nbkl0PS5,0*70,b003669794,1272412827")
+            .unwrap();
+        assert_eq!(s.trailer_time_ms, Some(1_272_412_827_000));
+        assert_eq!(s.trailer_station, Some(&b"b003669794"[..]));
+    }
+
+    #[test]
+    fn pghp_time_and_reference() {
+        let p = parse_pghp(b"$PGHP,1,2008,5,9,0,0,0,10,338,2,,1,09*17").unwrap();
+        assert_eq!(p.time_ms, Some(1_210_291_200_010));
+        assert_eq!(p.ref_checksum, Some(0x09));
+    }
+
+    #[test]
+    fn concatenated_sentences() {
+        let line = b"!AIVDM,2,1,2,B,552H<Dl00001HDL62210ThuB08t5B1HDL622220j1083340Ht3h00000,0*4B\\r\\n!AIVDM,2,2,2,B,000000000000000,2*25";
+        let LineKind::Sentences { start, .. } = classify(line) else { panic!() };
+        let v: Vec<_> = Sentences::new(line, start).collect();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[1].as_ref().unwrap().number, 2);
+    }
+
+    #[test]
+    fn timestamp_prefix() {
+        let line = b"2021-07-01T18:51:51.680Z !AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23";
+        assert!(matches!(
+            classify(line),
+            LineKind::Sentences { prefix_time_ms: Some(1_625_165_511_680), .. }
+        ));
+        let line = b"1625165511 !AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23";
+        assert!(matches!(
+            classify(line),
+            LineKind::Sentences { prefix_time_ms: Some(1_625_165_511_000), .. }
+        ));
+    }
+
+    #[test]
+    fn other_lines() {
+        assert_eq!(classify(b"# comment"), LineKind::Comment);
+        assert!(matches!(classify(b"$GPGGA,1,2*00"), LineKind::Other(FrameError::NotAis)));
+        assert!(matches!(classify(b"hello"), LineKind::Other(FrameError::NotAis)));
+        assert!(matches!(classify(b"\\si:AISD*3F\\"), LineKind::TagOnly(_)));
+    }
+
+    #[test]
+    fn xor_matches_bytewise() {
+        let s = b"AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0";
+        assert_eq!(xor_checksum(s), s.iter().fold(0, |a, b| a ^ b));
+        assert_eq!(xor_checksum(s), 0x5C);
+    }
+}

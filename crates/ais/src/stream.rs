@@ -1,0 +1,529 @@
+//! The stream decoder: bytes in, messages out, every line accounted for.
+//!
+//! [`Decoder`] takes input in blocks of any size, splits lines, associates metadata lines (a
+//! tag block alone on its line, a `$PGHP` timestamp before or after its sentence) with their
+//! sentence, reassembles multi-sentence messages and decodes payloads. Messages go to a
+//! [`Sink`]; rejects are counted in [`Stats`] by [`Reject`] reason, so that after
+//! [`Decoder::finish`]:
+//!
+//! `lines == lines_in_messages + sum(rejected) + pending_fragments`
+//!
+//! where `lines` counts non-empty lines. A line's fate is decided once: metadata lines share the
+//! fate of the sentence they annotate; a line holding several concatenated sentences is counted
+//! once, with its first sentence.
+
+use crate::assemble::{Assembler, AssemblerConfig, Fragment, GroupKey, OwnedFragment};
+use crate::bits::Payload;
+use crate::error::Reject;
+use crate::msg::{self, Message};
+use crate::nmea::{self, LineKind, Sentence, Sentences, Station, TagChecksum};
+use memchr::memchr;
+
+/// Where and when a message was received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Meta {
+    /// Receive time, ms since the Unix epoch (tag block `c:`, `$PGHP`, a timestamp prefix, or
+    /// receiver fields after the checksum, in that order of preference).
+    pub rx_time_ms: Option<i64>,
+    /// Receiver / station (tag block `s:`, or USCG `r...` field).
+    pub source: Option<Station>,
+    /// Talker id of the (first) sentence.
+    pub talker: [u8; 2],
+    /// From a VDO sentence (own ship).
+    pub own_ship: bool,
+    /// Radio channel.
+    pub channel: Option<u8>,
+    /// Number of sentences the message arrived in.
+    pub fragments: u8,
+    /// 1-based number of the (non-empty) line that completed the message.
+    pub line: u64,
+}
+
+impl Meta {
+    /// Fills fields that are still unknown from `other`.
+    pub fn merge(&mut self, other: &Meta) {
+        if self.rx_time_ms.is_none() {
+            self.rx_time_ms = other.rx_time_ms;
+        }
+        if self.source.is_none() {
+            self.source = other.source;
+        }
+        if self.channel.is_none() {
+            self.channel = other.channel;
+        }
+    }
+}
+
+/// Counters beside the line accounting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Warnings {
+    /// Tag blocks whose checksum did not match (their fields were ignored).
+    pub tag_checksum_mismatch: u64,
+    /// Tag blocks with checksum `*00` ("not computed"); their fields were used.
+    pub tag_checksum_absent: u64,
+    /// Messages longer than their type's standard length (decoded; extra bits ignored).
+    pub oversized_payload: u64,
+    /// Sentences after the first on a line that were rejected (the line itself is counted with
+    /// its first sentence).
+    pub rejected_extra_sentences: u64,
+}
+
+/// The decoder's accounting.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Non-empty lines seen.
+    pub lines: u64,
+    /// Messages decoded.
+    pub messages: u64,
+    /// Lines that ended in a decoded message.
+    pub lines_in_messages: u64,
+    /// Lines rejected, by [`Reject::index`].
+    pub rejected: [u64; Reject::ALL.len()],
+    /// Lines holding fragments of messages still incomplete at the end of input.
+    pub pending_fragments: u64,
+    /// Messages by type (index = type).
+    pub by_type: [u64; 28],
+    /// Other counters.
+    pub warnings: Warnings,
+}
+
+impl Stats {
+    /// Counts `weight` lines as rejected for `reason`.
+    pub fn reject(&mut self, reason: Reject, weight: u32) {
+        self.rejected[reason.index()] += weight as u64;
+    }
+
+    /// Lines rejected for `reason`.
+    pub fn rejected(&self, reason: Reject) -> u64 {
+        self.rejected[reason.index()]
+    }
+
+    /// All rejected lines.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.iter().sum()
+    }
+
+    /// Adds another decoder's counts.
+    pub fn add(&mut self, o: &Stats) {
+        self.lines += o.lines;
+        self.messages += o.messages;
+        self.lines_in_messages += o.lines_in_messages;
+        for (a, b) in self.rejected.iter_mut().zip(o.rejected) {
+            *a += b;
+        }
+        self.pending_fragments += o.pending_fragments;
+        for (a, b) in self.by_type.iter_mut().zip(o.by_type) {
+            *a += b;
+        }
+        let (w, v) = (&mut self.warnings, o.warnings);
+        w.tag_checksum_mismatch += v.tag_checksum_mismatch;
+        w.tag_checksum_absent += v.tag_checksum_absent;
+        w.oversized_payload += v.oversized_payload;
+        w.rejected_extra_sentences += v.rejected_extra_sentences;
+    }
+
+    /// True when every line is accounted for exactly once.
+    pub fn balanced(&self) -> bool {
+        self.lines == self.lines_in_messages + self.rejected_total() + self.pending_fragments
+    }
+}
+
+/// Receives decoded messages (and, in deferred mode, fragments).
+pub trait Sink {
+    /// A decoded message and where it came from.
+    fn message(&mut self, msg: &Message<'_>, meta: &Meta);
+
+    /// A line (or group of lines) was rejected; `line` is the number of its last line.
+    fn reject(&mut self, _reason: Reject, _line: u64) {}
+
+    /// A fragment, when the decoder was built with [`DecoderConfig::defer_fragments`].
+    fn fragment(&mut self, _f: OwnedFragment) {}
+}
+
+impl<F: FnMut(&Message<'_>, &Meta)> Sink for F {
+    fn message(&mut self, msg: &Message<'_>, meta: &Meta) {
+        self(msg, meta)
+    }
+}
+
+/// Decoder settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DecoderConfig {
+    /// Reassembly limits.
+    pub assembler: AssemblerConfig,
+    /// Hand fragments to [`Sink::fragment`] instead of reassembling (used to decode in parallel
+    /// and reassemble sequentially).
+    pub defer_fragments: bool,
+    /// Number the first line as `first_line + 1` (for decoding a slice of a larger input).
+    pub first_line: u64,
+}
+
+/// Metadata lines waiting for their sentence.
+#[derive(Debug, Clone, Copy, Default)]
+struct PendingMeta {
+    weight: u32,
+    time_ms: Option<i64>,
+    source: Option<Station>,
+    pghp: bool,
+}
+
+/// Streaming AIS decoder. See the module documentation.
+#[derive(Debug)]
+pub struct Decoder {
+    cfg: DecoderConfig,
+    buf: Vec<u8>,
+    pos: usize,
+    line_no: u64,
+    pending: PendingMeta,
+    asm: Assembler,
+    payload: Payload,
+    stats: Stats,
+}
+
+/// Input is buffered and compacted in blocks of this size.
+const BLOCK: usize = 1 << 20;
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(DecoderConfig::default())
+    }
+}
+
+impl Decoder {
+    /// A decoder with the given settings.
+    pub fn new(cfg: DecoderConfig) -> Self {
+        Decoder {
+            cfg,
+            buf: Vec::new(),
+            pos: 0,
+            line_no: cfg.first_line,
+            pending: PendingMeta::default(),
+            asm: Assembler::new(cfg.assembler),
+            payload: Payload::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The accounting so far (complete after [`Decoder::finish`]).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Feeds bytes (any split: partial lines are kept until their newline arrives).
+    pub fn feed(&mut self, data: &[u8], sink: &mut impl Sink) {
+        self.compact();
+        self.buf.extend_from_slice(data);
+        self.run(false, sink);
+    }
+
+    /// Reads once from `r` straight into the decoder's buffer and decodes what is complete.
+    /// Returns the number of bytes read (0 at end of input; then call [`Decoder::finish`]).
+    pub fn read_from(
+        &mut self,
+        r: &mut impl std::io::Read,
+        sink: &mut impl Sink,
+    ) -> std::io::Result<usize> {
+        self.compact();
+        let old = self.buf.len();
+        self.buf.resize(old + BLOCK, 0);
+        let n = loop {
+            match r.read(&mut self.buf[old..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.buf.truncate(old);
+                    return Err(e);
+                }
+            }
+        };
+        self.buf.truncate(old + n);
+        self.run(false, sink);
+        Ok(n)
+    }
+
+    /// Decodes whatever is left, counts orphan metadata and pending fragments, and returns the
+    /// final accounting. The decoder can be reused afterwards.
+    pub fn finish(&mut self, sink: &mut impl Sink) -> Stats {
+        self.run(true, sink);
+        self.buf.clear();
+        self.pos = 0;
+        self.orphan_pending(sink);
+        self.stats.pending_fragments += self.asm.pending_weight();
+        self.asm = Assembler::new(self.cfg.assembler);
+        debug_assert!(self.stats.balanced(), "unbalanced accounting: {:?}", self.stats);
+        std::mem::take(&mut self.stats)
+    }
+
+    fn compact(&mut self) {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+    }
+
+    fn run(&mut self, finishing: bool, sink: &mut impl Sink) {
+        let buf = std::mem::take(&mut self.buf);
+        let mut pos = self.pos;
+        loop {
+            let rest = &buf[pos..];
+            let (line, adv) = match memchr(b'\n', rest) {
+                Some(nl) => (&rest[..nl], nl + 1),
+                None if finishing && !rest.is_empty() => (rest, rest.len()),
+                None => break,
+            };
+            let line = nmea::trim(line);
+            if line.is_empty() {
+                pos += adv;
+                continue;
+            }
+            let kind = nmea::classify(line);
+            let mut next_line: Option<(&[u8], usize)> = None;
+            if let LineKind::Sentences { .. } = kind {
+                // A `$PGHP` after the sentence may belong to it: look one line ahead.
+                let after = &rest[adv..];
+                match memchr(b'\n', after) {
+                    Some(nl) => next_line = Some((nmea::trim(&after[..nl]), nl + 1)),
+                    None if finishing => next_line = Some((nmea::trim(after), after.len())),
+                    None => break,
+                }
+            }
+            pos += adv;
+            if let Some(skip) = self.line(line, kind, next_line.map(|n| n.0), sink) {
+                if skip {
+                    pos += next_line.map_or(0, |n| n.1);
+                }
+            }
+        }
+        self.buf = buf;
+        self.pos = pos;
+    }
+
+    /// Handles one line; returns `Some(true)` when the next line was consumed as its `$PGHP`.
+    fn line(
+        &mut self,
+        line: &[u8],
+        kind: LineKind<'_>,
+        next: Option<&[u8]>,
+        sink: &mut impl Sink,
+    ) -> Option<bool> {
+        self.line_no += 1;
+        self.stats.lines += 1;
+        match kind {
+            LineKind::Empty => {
+                self.stats.lines -= 1;
+                self.line_no -= 1;
+            }
+            LineKind::Comment => self.reject(Reject::Comment, 1, sink),
+            LineKind::Other(e) => self.reject(Reject::from(e), 1, sink),
+            LineKind::TagOnly(tag) => {
+                if self.pending.weight > 0 && !self.pending.pghp {
+                    self.orphan_pending(sink);
+                }
+                self.note_tag_checksum(tag.checksum);
+                self.pending.weight += 1;
+                self.pending.time_ms = self.pending.time_ms.or(tag.time_ms);
+                self.pending.source = self.pending.source.or(tag.source.map(Station::new));
+            }
+            LineKind::Pghp(p) => {
+                if self.pending.pghp {
+                    self.orphan_pending(sink);
+                }
+                self.pending.weight += 1;
+                self.pending.pghp = true;
+                if p.time_ms.is_some() {
+                    self.pending.time_ms = p.time_ms;
+                }
+            }
+            LineKind::Sentences { start, prefix_time_ms } => {
+                return Some(self.sentences(line, start, prefix_time_ms, next, sink));
+            }
+        }
+        None
+    }
+
+    fn reject(&mut self, reason: Reject, weight: u32, sink: &mut impl Sink) {
+        self.stats.reject(reason, weight);
+        sink.reject(reason, self.line_no);
+    }
+
+    fn orphan_pending(&mut self, sink: &mut impl Sink) {
+        let w = std::mem::take(&mut self.pending).weight;
+        if w > 0 {
+            self.reject(Reject::OrphanMetadata, w, sink);
+        }
+    }
+
+    fn note_tag_checksum(&mut self, c: TagChecksum) {
+        match c {
+            TagChecksum::Ok => {}
+            TagChecksum::Absent => self.stats.warnings.tag_checksum_absent += 1,
+            TagChecksum::Mismatch => self.stats.warnings.tag_checksum_mismatch += 1,
+        }
+    }
+
+    fn sentences(
+        &mut self,
+        line: &[u8],
+        start: usize,
+        prefix_time_ms: Option<i64>,
+        next: Option<&[u8]>,
+        sink: &mut impl Sink,
+    ) -> bool {
+        let pending = std::mem::take(&mut self.pending);
+        let mut weight = 1 + pending.weight;
+        let mut consumed_next = false;
+        let mut first = true;
+        let mut after_time = None;
+        for item in Sentences::new(line, start) {
+            let s = match item {
+                Ok(s) => s,
+                Err(e) => {
+                    if first {
+                        if pending.weight > 0 {
+                            self.reject(Reject::OrphanMetadata, pending.weight, sink);
+                        }
+                        self.reject(Reject::from(e), 1, sink);
+                    } else {
+                        self.stats.warnings.rejected_extra_sentences += 1;
+                    }
+                    break;
+                }
+            };
+            if first && !pending.pghp {
+                // A `$PGHP` line right after the sentence whose checksum field names it.
+                if let Some(n) = next.filter(|n| n.starts_with(b"$PGHP,")) {
+                    if let Ok(p) = nmea::parse_pghp(n) {
+                        if p.ref_checksum == Some(s.checksum) {
+                            consumed_next = true;
+                            after_time = p.time_ms;
+                            weight += 1;
+                            self.line_no += 1;
+                            self.stats.lines += 1;
+                        }
+                    }
+                }
+            }
+            if let Some(tag) = &s.tag {
+                self.note_tag_checksum(tag.checksum);
+            }
+            let meta = self.meta_of(&s, &pending, prefix_time_ms.or(after_time));
+            let w = if first { weight } else { 0 };
+            first = false;
+            if s.total == 1 {
+                self.single(&s, meta, w, sink);
+            } else {
+                self.fragment(&s, meta, w, sink);
+            }
+        }
+        consumed_next
+    }
+
+    fn meta_of(&self, s: &Sentence<'_>, pending: &PendingMeta, other_time: Option<i64>) -> Meta {
+        let tag = s.tag.filter(|t| t.checksum != TagChecksum::Mismatch);
+        Meta {
+            rx_time_ms: tag
+                .and_then(|t| t.time_ms)
+                .or(pending.time_ms)
+                .or(other_time)
+                .or(s.trailer_time_ms),
+            source: tag
+                .and_then(|t| t.source)
+                .map(Station::new)
+                .or(pending.source)
+                .or(s.trailer_station.map(Station::new)),
+            talker: s.talker,
+            own_ship: s.own_ship,
+            channel: s.channel,
+            fragments: s.total,
+            line: self.line_no,
+        }
+    }
+
+    fn single(&mut self, s: &Sentence<'_>, meta: Meta, weight: u32, sink: &mut impl Sink) {
+        if let Err(e) = self.payload.set(s.payload, s.fill_bits) {
+            self.fate(Err(Reject::from(e)), weight, sink);
+            return;
+        }
+        let payload = std::mem::take(&mut self.payload);
+        self.emit(&payload, &meta, weight, sink);
+        self.payload = payload;
+    }
+
+    fn emit(&mut self, payload: &Payload, meta: &Meta, weight: u32, sink: &mut impl Sink) {
+        match msg::decode(payload) {
+            Ok(m) => {
+                let t = m.msg_type();
+                if msg::nominal_bits(t).is_some_and(|n| payload.len_bits() > n + 7) {
+                    self.stats.warnings.oversized_payload += 1;
+                }
+                self.stats.by_type[t as usize] += 1;
+                self.stats.messages += 1;
+                self.stats.lines_in_messages += weight as u64;
+                sink.message(&m, meta);
+            }
+            Err(e) => self.fate(Err(Reject::from(e)), weight, sink),
+        }
+    }
+
+    fn fate(&mut self, r: Result<(), Reject>, weight: u32, sink: &mut impl Sink) {
+        if let Err(reason) = r {
+            if weight > 0 {
+                self.reject(reason, weight, sink);
+            } else {
+                self.stats.warnings.rejected_extra_sentences += 1;
+            }
+        }
+    }
+
+    fn fragment(&mut self, s: &Sentence<'_>, meta: Meta, weight: u32, sink: &mut impl Sink) {
+        let key = match s.tag.and_then(|t| t.group).filter(|g| g.total == s.total) {
+            Some(g) => GroupKey::Tag { id: g.id, total: g.total },
+            None => GroupKey::Nmea {
+                talker: s.talker,
+                own_ship: s.own_ship,
+                channel: s.channel,
+                seq_id: s.seq_id,
+                total: s.total,
+            },
+        };
+        let f = Fragment {
+            key,
+            total: s.total,
+            number: s.number,
+            payload: s.payload,
+            fill_bits: s.fill_bits,
+            meta,
+            weight,
+            line: self.line_no,
+        };
+        if self.cfg.defer_fragments {
+            sink.fragment(f.into());
+            return;
+        }
+        self.assemble(f, sink);
+    }
+
+    /// Offers a fragment to this decoder's reassembler (used by parallel decoding, which
+    /// collects fragments from many decoders and reassembles them in input order).
+    pub fn assemble(&mut self, f: Fragment<'_>, sink: &mut impl Sink) {
+        let mut payload = std::mem::take(&mut self.payload);
+        match self.asm.push(f, &mut payload, &mut self.stats) {
+            None => {}
+            Some(Ok(done)) => self.emit(&payload, &done.meta, done.weight, sink),
+            Some(Err((reason, w))) => self.reject(reason, w, sink),
+        }
+        self.payload = payload;
+    }
+
+    /// Merges the accounting of a decoder that ran on a slice of the same input.
+    pub fn absorb_stats(&mut self, other: &Stats) {
+        self.stats.add(other);
+    }
+}
+
+/// Decodes a whole buffer in one call; returns the accounting.
+pub fn decode_all(data: &[u8], sink: &mut impl Sink) -> Stats {
+    let mut d = Decoder::default();
+    d.feed(data, sink);
+    d.finish(sink)
+}
