@@ -42,7 +42,11 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("frame_sentence", |b| {
         let line: &[u8] = b"!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C";
-        b.iter(|| ais::nmea::Sentences::new(line, 0).next().map(|r| r.map(|s| s.checksum)))
+        b.iter(|| {
+            ais::nmea::Sentences::new(line, 0)
+                .next()
+                .map(|r| r.map(|s| s.checksum))
+        })
     });
     g.finish();
 }

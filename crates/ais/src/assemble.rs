@@ -23,7 +23,10 @@ pub struct AssemblerConfig {
 
 impl Default for AssemblerConfig {
     fn default() -> Self {
-        AssemblerConfig { max_groups: 256, max_age_lines: 1000 }
+        AssemblerConfig {
+            max_groups: 256,
+            max_age_lines: 1000,
+        }
     }
 }
 
@@ -156,7 +159,11 @@ pub struct Assembler {
 impl Assembler {
     /// A reassembler with the given limits.
     pub fn new(cfg: AssemblerConfig) -> Self {
-        Assembler { cfg, slots: Vec::new(), free: Vec::new() }
+        Assembler {
+            cfg,
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
     }
 
     /// Number of open groups.

@@ -46,7 +46,10 @@ pub struct Payload {
 
 impl Default for Payload {
     fn default() -> Self {
-        Payload { bytes: [0; MAX_BYTES + PAD], bits: 0 }
+        Payload {
+            bytes: [0; MAX_BYTES + PAD],
+            bits: 0,
+        }
     }
 }
 
@@ -221,7 +224,10 @@ impl Payload {
     pub fn text_untrimmed<const N: usize>(&self, start: usize, max_chars: usize) -> AisText<N> {
         let avail = self.bits.saturating_sub(start) / 6;
         let n = max_chars.min(avail).min(N);
-        let mut t = AisText { buf: [0; N], len: 0 };
+        let mut t = AisText {
+            buf: [0; N],
+            len: 0,
+        };
         for k in 0..n {
             let c = TEXT_CHARS[self.u(start + 6 * k, 6) as usize];
             if c == b'@' {
@@ -237,7 +243,11 @@ impl Payload {
     pub fn slice(&self, start: usize, len: usize) -> BitSlice<'_> {
         let start = start.min(self.bits);
         let len = len.min(self.bits - start);
-        BitSlice { payload: self, start, len }
+        BitSlice {
+            payload: self,
+            start,
+            len,
+        }
     }
 
     /// A view of all bits from `start` to the end of the message.
@@ -273,7 +283,11 @@ impl BitWriter {
         if start + len > MAX_BITS {
             return self;
         }
-        let v = if len == 64 { value } else { value & ((1u64 << len) - 1) };
+        let v = if len == 64 {
+            value
+        } else {
+            value & ((1u64 << len) - 1)
+        };
         self.payload.put(start, len, v);
         self.payload.bits += len;
         self
@@ -348,7 +362,10 @@ impl<const N: usize> AisText<N> {
 
     /// Appends another text (truncating at capacity) and trims trailing spaces.
     pub fn joined<const M: usize, const K: usize>(a: &AisText<M>, b: &AisText<K>) -> Self {
-        let mut t = AisText { buf: [0; N], len: 0 };
+        let mut t = AisText {
+            buf: [0; N],
+            len: 0,
+        };
         for &c in a.as_str().as_bytes().iter().chain(b.as_str().as_bytes()) {
             if t.len as usize == N {
                 break;
@@ -364,7 +381,10 @@ impl<const N: usize> AisText<N> {
 
     /// Builds a text value from a string (for tests and the encoder); truncates to `N`.
     pub fn from_str_lossy(s: &str) -> Self {
-        let mut t = AisText { buf: [0; N], len: 0 };
+        let mut t = AisText {
+            buf: [0; N],
+            len: 0,
+        };
         for c in s.bytes().take(N.min(255)) {
             t.buf[t.len as usize] = TEXT_CHARS[sixbit_of(c) as usize];
             t.len += 1;
@@ -375,7 +395,10 @@ impl<const N: usize> AisText<N> {
 
 impl<const N: usize> Default for AisText<N> {
     fn default() -> Self {
-        AisText { buf: [0; N], len: 0 }
+        AisText {
+            buf: [0; N],
+            len: 0,
+        }
     }
 }
 
@@ -485,10 +508,17 @@ mod tests {
     #[test]
     fn unaligned_append_matches_aligned() {
         let mut a = Payload::new();
-        a.set(b"55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E531@0000000000000", 2)
-            .unwrap();
+        a.set(
+            b"55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E531@0000000000000",
+            2,
+        )
+        .unwrap();
         let mut b = Payload::new();
-        b.set(b"55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53", 0).unwrap();
+        b.set(
+            b"55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53",
+            0,
+        )
+        .unwrap();
         b.push(b"1@0000000000000", 2).unwrap();
         assert_eq!(a.len_bits(), b.len_bits());
         for k in 0..a.len_bits() {

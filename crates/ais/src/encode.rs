@@ -28,10 +28,18 @@ impl std::fmt::Display for EncodeError {
 impl std::error::Error for EncodeError {}
 
 fn header(w: &mut BitWriter, h: &Header) {
-    w.u(6, h.msg_type as u64).u(2, h.repeat as u64).u(30, h.mmsi.0 as u64);
+    w.u(6, h.msg_type as u64)
+        .u(2, h.repeat as u64)
+        .u(30, h.mmsi.0 as u64);
 }
 
-fn latlon(w: &mut BitWriter, lon: Option<f64>, lat: Option<f64>, per_degree: f64, bits: (usize, usize)) {
+fn latlon(
+    w: &mut BitWriter,
+    lon: Option<f64>,
+    lat: Option<f64>,
+    per_degree: f64,
+    bits: (usize, usize),
+) {
     let l = lon.map_or(181.0 * per_degree, |v| (v * per_degree).round());
     let a = lat.map_or(91.0 * per_degree, |v| (v * per_degree).round());
     w.i(bits.0, l as i64).i(bits.1, a as i64);
@@ -50,7 +58,10 @@ fn opt<T: Into<u64>>(v: Option<T>, na: u64) -> u64 {
 }
 
 fn eta(w: &mut BitWriter, e: &Eta) {
-    w.u(4, opt(e.month, 0)).u(5, opt(e.day, 0)).u(5, opt(e.hour, 24)).u(6, opt(e.minute, 60));
+    w.u(4, opt(e.month, 0))
+        .u(5, opt(e.day, 0))
+        .u(5, opt(e.hour, 24))
+        .u(6, opt(e.minute, 60));
 }
 
 /// Writes the message's bits.
@@ -82,7 +93,10 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
                 .u(6, opt(b.second, 60))
                 .b(b.accuracy);
             latlon(&mut w, b.lon, b.lat, 600_000.0, (28, 27));
-            w.u(4, opt(b.epfd, 0)).u(10, 0).b(b.raim).u(19, b.radio as u64);
+            w.u(4, opt(b.epfd, 0))
+                .u(10, 0)
+                .b(b.raim)
+                .u(19, b.radio as u64);
         }
         Message::StaticVoyage(s) => {
             header(&mut w, &s.header);
@@ -94,14 +108,20 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
             write_dims(&mut w, &s.dims);
             w.u(4, opt(s.epfd, 0));
             eta(&mut w, &s.eta);
-            w.u(8, s.draught_m.map_or(0, |d| ((d * 10.0).round() as i64).clamp(0, 255) as u64))
-                .text(20, s.destination.as_str())
-                .b(s.dte)
-                .u(1, 0);
+            w.u(
+                8,
+                s.draught_m
+                    .map_or(0, |d| ((d * 10.0).round() as i64).clamp(0, 255) as u64),
+            )
+            .text(20, s.destination.as_str())
+            .b(s.dte)
+            .u(1, 0);
         }
         Message::SarAircraft(s) => {
             header(&mut w, &s.header);
-            w.u(12, opt(s.altitude_m, 4095)).u(10, opt(s.sog_knots, 1023)).b(s.accuracy);
+            w.u(12, opt(s.altitude_m, 4095))
+                .u(10, opt(s.sog_knots, 1023))
+                .b(s.accuracy);
             latlon(&mut w, s.lon, s.lat, 600_000.0, (28, 27));
             w.u(12, cog(s.cog_deg))
                 .u(6, opt(s.second, 60))
@@ -114,7 +134,9 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
         }
         Message::ClassBPosition(p) => {
             header(&mut w, &p.header);
-            w.u(8, p.reserved as u64).u(10, sog(p.sog_knots)).b(p.accuracy);
+            w.u(8, p.reserved as u64)
+                .u(10, sog(p.sog_knots))
+                .b(p.accuracy);
             latlon(&mut w, p.lon, p.lat, 600_000.0, (28, 27));
             w.u(12, cog(p.cog_deg))
                 .u(9, opt(p.heading_deg, 511))
@@ -131,7 +153,9 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
         }
         Message::ClassBExtended(p) => {
             header(&mut w, &p.header);
-            w.u(8, p.reserved as u64).u(10, sog(p.sog_knots)).b(p.accuracy);
+            w.u(8, p.reserved as u64)
+                .u(10, sog(p.sog_knots))
+                .b(p.accuracy);
             latlon(&mut w, p.lon, p.lat, 600_000.0, (28, 27));
             w.u(12, cog(p.cog_deg))
                 .u(9, opt(p.heading_deg, 511))
@@ -140,7 +164,11 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
                 .text(20, p.shipname.as_str())
                 .u(8, opt(p.ship_type, 0));
             write_dims(&mut w, &p.dims);
-            w.u(4, opt(p.epfd, 0)).b(p.raim).b(p.dte).b(p.assigned).u(4, 0);
+            w.u(4, opt(p.epfd, 0))
+                .b(p.raim)
+                .b(p.dte)
+                .b(p.assigned)
+                .u(4, 0);
         }
         Message::AidToNavigation(a) => {
             header(&mut w, &a.header);
@@ -187,7 +215,10 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
             header(&mut w, &l.header);
             w.b(l.accuracy).b(l.raim).u(4, opt(l.nav_status, 15));
             latlon(&mut w, l.lon, l.lat, 600.0, (18, 17));
-            w.u(6, opt(l.sog_knots, 63)).u(9, opt(l.cog_deg, 511)).b(l.gnss_stale).u(1, 0);
+            w.u(6, opt(l.sog_knots, 63))
+                .u(9, opt(l.cog_deg, 511))
+                .b(l.gnss_stale)
+                .u(1, 0);
         }
         other => return Err(EncodeError::Unsupported(other.msg_type())),
     }
@@ -209,7 +240,12 @@ pub struct SentenceOptions {
 
 impl Default for SentenceOptions {
     fn default() -> Self {
-        SentenceOptions { talker: *b"AI", own_ship: false, channel: b'A', seq_id: 0 }
+        SentenceOptions {
+            talker: *b"AI",
+            own_ship: false,
+            channel: b'A',
+            seq_id: 0,
+        }
     }
 }
 
@@ -244,7 +280,11 @@ pub fn to_sentences(payload: &Payload, opts: &SentenceOptions, out: &mut Vec<Str
         s.push(',');
         s.push_str(std::str::from_utf8(chunk).unwrap_or(""));
         s.push(',');
-        s.push(if k + 1 == total { (b'0' + fill) as char } else { '0' });
+        s.push(if k + 1 == total {
+            (b'0' + fill) as char
+        } else {
+            '0'
+        });
         let sum = crate::nmea::xor_checksum(&s.as_bytes()[1..]);
         s.push_str(&format!("*{sum:02X}"));
         out.push(s);

@@ -29,7 +29,7 @@
 //! let stats = decoder.finish(&mut sink);
 //! assert_eq!(stats.messages, 1);
 //! assert!(stats.balanced());
-//! assert_eq!(positions[0].0, 636012974);
+//! assert_eq!(positions[0].0, 636091763);
 //! assert_eq!(positions[0].2, Some(1_334_337_317_000));
 //! ```
 

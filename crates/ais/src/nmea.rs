@@ -180,7 +180,10 @@ pub fn classify(line: &[u8]) -> LineKind<'_> {
         return LineKind::Empty;
     };
     match first {
-        b'!' => LineKind::Sentences { start: 0, prefix_time_ms: None },
+        b'!' => LineKind::Sentences {
+            start: 0,
+            prefix_time_ms: None,
+        },
         b'\\' => {
             let Some(close) = memchr(b'\\', &line[1..]).map(|p| p + 1) else {
                 return LineKind::Other(FrameError::BadTagBlock { offset: 0 });
@@ -191,7 +194,10 @@ pub fn classify(line: &[u8]) -> LineKind<'_> {
                     Err(_) => LineKind::Other(FrameError::BadTagBlock { offset: 1 }),
                 }
             } else {
-                LineKind::Sentences { start: 0, prefix_time_ms: None }
+                LineKind::Sentences {
+                    start: 0,
+                    prefix_time_ms: None,
+                }
             }
         }
         b'#' => LineKind::Comment,
@@ -202,7 +208,10 @@ pub fn classify(line: &[u8]) -> LineKind<'_> {
                     Err(e) => LineKind::Other(e),
                 }
             } else if line.len() > 6 && (&line[3..6] == b"VDM" || &line[3..6] == b"VDO") {
-                LineKind::Sentences { start: 0, prefix_time_ms: None }
+                LineKind::Sentences {
+                    start: 0,
+                    prefix_time_ms: None,
+                }
             } else {
                 LineKind::Other(FrameError::NotAis)
             }
@@ -219,9 +228,15 @@ fn classify_prefixed(line: &[u8]) -> LineKind<'_> {
         return LineKind::Other(FrameError::NotAis);
     };
     let prefix = trim(&line[..start]);
-    let prefix = prefix.strip_suffix(b",").or(prefix.strip_suffix(b";")).unwrap_or(prefix);
+    let prefix = prefix
+        .strip_suffix(b",")
+        .or(prefix.strip_suffix(b";"))
+        .unwrap_or(prefix);
     match parse_time_prefix(trim(prefix)) {
-        Some(t) => LineKind::Sentences { start, prefix_time_ms: Some(t) },
+        Some(t) => LineKind::Sentences {
+            start,
+            prefix_time_ms: Some(t),
+        },
         None => LineKind::Other(FrameError::NotAis),
     }
 }
@@ -366,7 +381,10 @@ pub fn parse_tag_block(content: &[u8]) -> Result<TagBlock<'_>, FrameError> {
     } else {
         TagChecksum::Mismatch
     };
-    let mut tag = TagBlock { checksum, ..TagBlock::default() };
+    let mut tag = TagBlock {
+        checksum,
+        ..TagBlock::default()
+    };
     if checksum == TagChecksum::Mismatch {
         return Ok(tag);
     }
@@ -417,7 +435,11 @@ fn group_of(number: u8, total: u8, id: &[u8]) -> Option<Group> {
     for &b in id {
         h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
     }
-    Some(Group { number, total, id: h })
+    Some(Group {
+        number,
+        total,
+        id: h,
+    })
 }
 
 /// Parses `$PGHP,1,<y>,<m>,<d>,<h>,<mi>,<s>,<ms>,<country>,<region>,<pss>,<online>,<cs>*hh`.
@@ -434,12 +456,26 @@ pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
     }
     let mut n = [0u64; 7];
     for v in n.iter_mut() {
-        *v = f.next().and_then(num).ok_or(FrameError::BadFraming { offset: 6 })?;
+        *v = f
+            .next()
+            .and_then(num)
+            .ok_or(FrameError::BadFraming { offset: 6 })?;
     }
-    let time_ms = civil_to_ms(n[0] as i64, n[1], n[2], n[3], n[4], n[5], n[6].min(999) as i64);
+    let time_ms = civil_to_ms(
+        n[0] as i64,
+        n[1],
+        n[2],
+        n[3],
+        n[4],
+        n[5],
+        n[6].min(999) as i64,
+    );
     let mut rest = f.skip(4);
     let ref_checksum = rest.next().and_then(hex2);
-    Ok(Pghp { time_ms, ref_checksum })
+    Ok(Pghp {
+        time_ms,
+        ref_checksum,
+    })
 }
 
 /// Iterates over the sentences of a line that [`classify`] found to hold sentences.
@@ -453,7 +489,11 @@ pub struct Sentences<'a> {
 impl<'a> Sentences<'a> {
     /// Starts at byte `start` of `line`.
     pub fn new(line: &'a [u8], start: usize) -> Self {
-        Sentences { line, pos: start, done: false }
+        Sentences {
+            line,
+            pos: start,
+            done: false,
+        }
     }
 }
 
@@ -620,7 +660,10 @@ mod tests {
         let s = one("!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C").unwrap();
         assert_eq!(&s.talker, b"AI");
         assert!(!s.own_ship);
-        assert_eq!((s.total, s.number, s.seq_id, s.channel), (1, 1, None, Some(b'B')));
+        assert_eq!(
+            (s.total, s.number, s.seq_id, s.channel),
+            (1, 1, None, Some(b'B'))
+        );
         assert_eq!(s.payload, b"177KQJ5000G?tO`K>RA1wUbN0TKH");
         assert_eq!(s.fill_bits, 0);
     }
@@ -650,8 +693,8 @@ mod tests {
 
     #[test]
     fn tag_block_milliseconds() {
-        let t = parse_tag_block(b"c:1599239526500,s:sdr-experiments,T:2020-09-04 18.12.06*5D")
-            .unwrap();
+        let t =
+            parse_tag_block(b"c:1599239526500,s:sdr-experiments,T:2020-09-04 18.12.06*5D").unwrap();
         assert_eq!(t.time_ms, Some(1_599_239_526_500));
     }
 
@@ -659,8 +702,8 @@ mod tests {
     fn trailer_fields() {
         let s = one("!AIVDM,1,1,,A,144gjIP0085KKPQHMPjT81Sb1PSL,0*22,1328133720087").unwrap();
         assert_eq!(s.trailer_time_ms, Some(1_328_133_720_087));
-        let s = one("!AIVDM,1,1,,A,15B4FT5000JRP>PE6E68Nbkl0PS5,0*70,b003669794,1272412827")
-            .unwrap();
+        let s =
+            one("!AIVDM,1,1,,A,15B4FT5000JRP>PE6E68Nbkl0PS5,0*70,b003669794,1272412827").unwrap();
         assert_eq!(s.trailer_time_ms, Some(1_272_412_827_000));
         assert_eq!(s.trailer_station, Some(&b"b003669794"[..]));
     }
@@ -675,7 +718,9 @@ mod tests {
     #[test]
     fn concatenated_sentences() {
         let line = b"!AIVDM,2,1,2,B,552H<Dl00001HDL62210ThuB08t5B1HDL622220j1083340Ht3h00000,0*4B\\r\\n!AIVDM,2,2,2,B,000000000000000,2*25";
-        let LineKind::Sentences { start, .. } = classify(line) else { panic!() };
+        let LineKind::Sentences { start, .. } = classify(line) else {
+            panic!()
+        };
         let v: Vec<_> = Sentences::new(line, start).collect();
         assert_eq!(v.len(), 2);
         assert_eq!(v[1].as_ref().unwrap().number, 2);
@@ -686,20 +731,32 @@ mod tests {
         let line = b"2021-07-01T18:51:51.680Z !AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23";
         assert!(matches!(
             classify(line),
-            LineKind::Sentences { prefix_time_ms: Some(1_625_165_511_680), .. }
+            LineKind::Sentences {
+                prefix_time_ms: Some(1_625_165_511_680),
+                ..
+            }
         ));
         let line = b"1625165511 !AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23";
         assert!(matches!(
             classify(line),
-            LineKind::Sentences { prefix_time_ms: Some(1_625_165_511_000), .. }
+            LineKind::Sentences {
+                prefix_time_ms: Some(1_625_165_511_000),
+                ..
+            }
         ));
     }
 
     #[test]
     fn other_lines() {
         assert_eq!(classify(b"# comment"), LineKind::Comment);
-        assert!(matches!(classify(b"$GPGGA,1,2*00"), LineKind::Other(FrameError::NotAis)));
-        assert!(matches!(classify(b"hello"), LineKind::Other(FrameError::NotAis)));
+        assert!(matches!(
+            classify(b"$GPGGA,1,2*00"),
+            LineKind::Other(FrameError::NotAis)
+        ));
+        assert!(matches!(
+            classify(b"hello"),
+            LineKind::Other(FrameError::NotAis)
+        ));
         assert!(matches!(classify(b"\\si:AISD*3F\\"), LineKind::TagOnly(_)));
     }
 

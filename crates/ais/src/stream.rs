@@ -35,7 +35,7 @@ pub struct Meta {
     pub channel: Option<u8>,
     /// Number of sentences the message arrived in.
     pub fragments: u8,
-    /// 1-based number of the (non-empty) line that completed the message.
+    /// 1-based number of the line (counting every line) that completed the message.
     pub line: u64,
 }
 
@@ -158,14 +158,25 @@ pub struct DecoderConfig {
     pub first_line: u64,
 }
 
-/// Metadata lines waiting for their sentence.
+/// A tag block alone on its line, waiting for the next sentence.
 #[derive(Debug, Clone, Copy, Default)]
 struct PendingMeta {
     weight: u32,
     time_ms: Option<i64>,
     source: Option<Station>,
-    pghp: bool,
 }
+
+/// A `$PGHP` line waiting for its sentence. Feeds that merge several sources shuffle these
+/// lines: they are matched by the checksum they name, within [`PGHP_WINDOW`] lines.
+#[derive(Debug, Clone, Copy)]
+struct PendingPghp {
+    line: u64,
+    time_ms: Option<i64>,
+    ref_checksum: Option<u8>,
+}
+
+/// How many lines a `$PGHP` waits for its sentence, and how many may wait at once.
+const PGHP_WINDOW: u64 = 16;
 
 /// Streaming AIS decoder. See the module documentation.
 #[derive(Debug)]
@@ -175,6 +186,7 @@ pub struct Decoder {
     pos: usize,
     line_no: u64,
     pending: PendingMeta,
+    pghp: Vec<PendingPghp>,
     asm: Assembler,
     payload: Payload,
     stats: Stats,
@@ -198,10 +210,16 @@ impl Decoder {
             pos: 0,
             line_no: cfg.first_line,
             pending: PendingMeta::default(),
+            pghp: Vec::with_capacity(PGHP_WINDOW as usize),
             asm: Assembler::new(cfg.assembler),
             payload: Payload::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Physical lines read so far (including empty ones).
+    pub fn physical_lines(&self) -> u64 {
+        self.line_no - self.cfg.first_line
     }
 
     /// The accounting so far (complete after [`Decoder::finish`]).
@@ -248,9 +266,14 @@ impl Decoder {
         self.buf.clear();
         self.pos = 0;
         self.orphan_pending(sink);
+        self.orphan_all_pghp(sink);
         self.stats.pending_fragments += self.asm.pending_weight();
         self.asm = Assembler::new(self.cfg.assembler);
-        debug_assert!(self.stats.balanced(), "unbalanced accounting: {:?}", self.stats);
+        debug_assert!(
+            self.stats.balanced(),
+            "unbalanced accounting: {:?}",
+            self.stats
+        );
         std::mem::take(&mut self.stats)
     }
 
@@ -273,6 +296,7 @@ impl Decoder {
             };
             let line = nmea::trim(line);
             if line.is_empty() {
+                self.line_no += 1;
                 pos += adv;
                 continue;
             }
@@ -309,32 +333,35 @@ impl Decoder {
         self.line_no += 1;
         self.stats.lines += 1;
         match kind {
-            LineKind::Empty => {
-                self.stats.lines -= 1;
-                self.line_no -= 1;
-            }
+            LineKind::Empty => self.stats.lines -= 1,
             LineKind::Comment => self.reject(Reject::Comment, 1, sink),
             LineKind::Other(e) => self.reject(Reject::from(e), 1, sink),
             LineKind::TagOnly(tag) => {
-                if self.pending.weight > 0 && !self.pending.pghp {
+                if self.pending.weight > 0 {
                     self.orphan_pending(sink);
                 }
                 self.note_tag_checksum(tag.checksum);
-                self.pending.weight += 1;
-                self.pending.time_ms = self.pending.time_ms.or(tag.time_ms);
-                self.pending.source = self.pending.source.or(tag.source.map(Station::new));
+                self.pending.weight = 1;
+                let trusted = tag.checksum != TagChecksum::Mismatch;
+                self.pending.time_ms = tag.time_ms.filter(|_| trusted);
+                self.pending.source = tag.source.filter(|_| trusted).map(Station::new);
             }
             LineKind::Pghp(p) => {
-                if self.pending.pghp {
-                    self.orphan_pending(sink);
+                self.expire_pghp(sink);
+                if self.pghp.len() as u64 >= PGHP_WINDOW {
+                    self.pghp.remove(0);
+                    self.reject(Reject::OrphanMetadata, 1, sink);
                 }
-                self.pending.weight += 1;
-                self.pending.pghp = true;
-                if p.time_ms.is_some() {
-                    self.pending.time_ms = p.time_ms;
-                }
+                self.pghp.push(PendingPghp {
+                    line: self.line_no,
+                    time_ms: p.time_ms,
+                    ref_checksum: p.ref_checksum,
+                });
             }
-            LineKind::Sentences { start, prefix_time_ms } => {
+            LineKind::Sentences {
+                start,
+                prefix_time_ms,
+            } => {
                 return Some(self.sentences(line, start, prefix_time_ms, next, sink));
             }
         }
@@ -350,6 +377,38 @@ impl Decoder {
         let w = std::mem::take(&mut self.pending).weight;
         if w > 0 {
             self.reject(Reject::OrphanMetadata, w, sink);
+        }
+    }
+
+    fn expire_pghp(&mut self, sink: &mut impl Sink) {
+        let now = self.line_no;
+        let before = self.pghp.len();
+        self.pghp.retain(|p| now - p.line <= PGHP_WINDOW);
+        let gone = (before - self.pghp.len()) as u32;
+        if gone > 0 {
+            self.reject(Reject::OrphanMetadata, gone, sink);
+        }
+    }
+
+    /// Finds the `$PGHP` for a sentence on the current line: one naming its checksum, else
+    /// the one on the line just before. Returns its time.
+    fn take_pghp(&mut self, checksum: u8, allow_adjacent: bool) -> Option<Option<i64>> {
+        let i = self
+            .pghp
+            .iter()
+            .rposition(|p| p.ref_checksum == Some(checksum))
+            .or_else(|| {
+                let last = self.pghp.len().checked_sub(1)?;
+                (allow_adjacent && self.pghp[last].line + 1 == self.line_no).then_some(last)
+            })?;
+        Some(self.pghp.remove(i).time_ms)
+    }
+
+    fn orphan_all_pghp(&mut self, sink: &mut impl Sink) {
+        let n = self.pghp.len() as u32;
+        self.pghp.clear();
+        if n > 0 {
+            self.reject(Reject::OrphanMetadata, n, sink);
         }
     }
 
@@ -369,11 +428,12 @@ impl Decoder {
         next: Option<&[u8]>,
         sink: &mut impl Sink,
     ) -> bool {
+        self.expire_pghp(sink);
         let pending = std::mem::take(&mut self.pending);
         let mut weight = 1 + pending.weight;
         let mut consumed_next = false;
         let mut first = true;
-        let mut after_time = None;
+        let mut pghp_time = None;
         for item in Sentences::new(line, start) {
             let s = match item {
                 Ok(s) => s,
@@ -382,6 +442,7 @@ impl Decoder {
                         if pending.weight > 0 {
                             self.reject(Reject::OrphanMetadata, pending.weight, sink);
                         }
+                        self.expire_pghp(sink);
                         self.reject(Reject::from(e), 1, sink);
                     } else {
                         self.stats.warnings.rejected_extra_sentences += 1;
@@ -389,24 +450,34 @@ impl Decoder {
                     break;
                 }
             };
-            if first && !pending.pghp {
-                // A `$PGHP` line right after the sentence whose checksum field names it.
-                if let Some(n) = next.filter(|n| n.starts_with(b"$PGHP,")) {
-                    if let Ok(p) = nmea::parse_pghp(n) {
-                        if p.ref_checksum == Some(s.checksum) {
-                            consumed_next = true;
-                            after_time = p.time_ms;
-                            weight += 1;
-                            self.line_no += 1;
-                            self.stats.lines += 1;
+            if first {
+                // Its `$PGHP`: a waiting one naming this checksum, else the next line if it
+                // names it, else the line just before.
+                let mut found = self.take_pghp(s.checksum, false);
+                if found.is_none() {
+                    if let Some(n) = next.filter(|n| n.starts_with(b"$PGHP,")) {
+                        if let Ok(p) = nmea::parse_pghp(n) {
+                            if p.ref_checksum == Some(s.checksum) {
+                                consumed_next = true;
+                                found = Some(p.time_ms);
+                                self.line_no += 1;
+                                self.stats.lines += 1;
+                            }
                         }
                     }
+                }
+                if found.is_none() {
+                    found = self.take_pghp(s.checksum, true);
+                }
+                if let Some(t) = found {
+                    weight += 1;
+                    pghp_time = t;
                 }
             }
             if let Some(tag) = &s.tag {
                 self.note_tag_checksum(tag.checksum);
             }
-            let meta = self.meta_of(&s, &pending, prefix_time_ms.or(after_time));
+            let meta = self.meta_of(&s, &pending, pghp_time.or(prefix_time_ms));
             let w = if first { weight } else { 0 };
             first = false;
             if s.total == 1 {
@@ -477,7 +548,10 @@ impl Decoder {
 
     fn fragment(&mut self, s: &Sentence<'_>, meta: Meta, weight: u32, sink: &mut impl Sink) {
         let key = match s.tag.and_then(|t| t.group).filter(|g| g.total == s.total) {
-            Some(g) => GroupKey::Tag { id: g.id, total: g.total },
+            Some(g) => GroupKey::Tag {
+                id: g.id,
+                total: g.total,
+            },
             None => GroupKey::Nmea {
                 talker: s.talker,
                 own_ship: s.own_ship,

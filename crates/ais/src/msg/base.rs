@@ -83,5 +83,8 @@ pub struct UtcInquiry {
 
 pub(super) fn decode_10(p: &Payload, header: Header) -> Result<UtcInquiry, PayloadError> {
     need(p, 10, 70)?;
-    Ok(UtcInquiry { header, dest_mmsi: Mmsi(p.u(40, 30)) })
+    Ok(UtcInquiry {
+        header,
+        dest_mmsi: Mmsi(p.u(40, 30)),
+    })
 }

@@ -91,7 +91,13 @@ pub(super) fn decode_8(p: &Payload, header: Header) -> Result<BinaryBroadcast<'_
         (1, 31) => decode_meteo_hydro(p).map(AppData::MeteoHydro),
         _ => None,
     };
-    Ok(BinaryBroadcast { header, dac, fid, data: p.tail(56), app })
+    Ok(BinaryBroadcast {
+        header,
+        dac,
+        fid,
+        data: p.tail(56),
+        app,
+    })
 }
 
 /// IMO 289 meteorological and hydrological data (type 8, DAC 1, FID 31). Units are SI-ish as
@@ -265,7 +271,12 @@ pub struct SingleSlotBinary<'a> {
 pub(super) fn decode_25(p: &Payload, header: Header) -> Result<SingleSlotBinary<'_>, PayloadError> {
     need(p, 25, 40)?;
     let (dest_mmsi, app_id, at) = addressing(p, 0)?;
-    Ok(SingleSlotBinary { header, dest_mmsi, app_id, data: p.tail(at) })
+    Ok(SingleSlotBinary {
+        header,
+        dest_mmsi,
+        app_id,
+        data: p.tail(at),
+    })
 }
 
 /// Type 26: multiple slot binary message with communication state.
@@ -316,7 +327,10 @@ fn addressing(
     }
     if at + trailer > p.len_bits() {
         let t = p.u(0, 6) as u8;
-        return Err(PayloadError::TooShort { msg_type: t, bits: p.len_bits() });
+        return Err(PayloadError::TooShort {
+            msg_type: t,
+            bits: p.len_bits(),
+        });
     }
     Ok((dest, app, at))
 }

@@ -116,7 +116,10 @@ pub(super) fn decode_20(p: &Payload, header: Header) -> Result<DataLinkManagemen
             increment: p.u(at + 19, 11) as u16,
         });
     }
-    Ok(DataLinkManagement { header, reservations })
+    Ok(DataLinkManagement {
+        header,
+        reservations,
+    })
 }
 
 /// Target of a type 22 message: a rectangle or two stations.
@@ -169,7 +172,10 @@ pub(super) fn decode_22(p: &Payload, header: Header) -> Result<ChannelManagement
     need(p, 22, 145)?;
     let addressed = p.b(139);
     let target = if addressed {
-        ChannelArea::Addressed { dest1: Mmsi(p.u(69, 30)), dest2: Mmsi(p.u(104, 30)) }
+        ChannelArea::Addressed {
+            dest1: Mmsi(p.u(69, 30)),
+            dest2: Mmsi(p.u(104, 30)),
+        }
     } else {
         ChannelArea::Area {
             ne_lon: units::lon_1e1_min(p.i(69, 18)),

@@ -46,7 +46,11 @@ pub struct Header {
 
 impl Header {
     fn read(p: &Payload) -> Header {
-        Header { msg_type: p.u(0, 6) as u8, repeat: p.u(6, 2) as u8, mmsi: Mmsi(p.u(8, 30)) }
+        Header {
+            msg_type: p.u(0, 6) as u8,
+            repeat: p.u(6, 2) as u8,
+            mmsi: Mmsi(p.u(8, 30)),
+        }
     }
 }
 
@@ -163,7 +167,10 @@ impl Message<'_> {
 /// Requires at least `min` bits for message type `t`.
 fn need(p: &Payload, t: u8, min: usize) -> Result<(), PayloadError> {
     if p.len_bits() < min {
-        Err(PayloadError::TooShort { msg_type: t, bits: p.len_bits() })
+        Err(PayloadError::TooShort {
+            msg_type: t,
+            bits: p.len_bits(),
+        })
     } else {
         Ok(())
     }
@@ -192,7 +199,10 @@ pub fn decode(p: &Payload) -> Result<Message<'_>, PayloadError> {
         if t == 0 || t > 27 {
             return Err(PayloadError::UnknownType(t));
         }
-        return Err(PayloadError::TooShort { msg_type: t, bits: p.len_bits() });
+        return Err(PayloadError::TooShort {
+            msg_type: t,
+            bits: p.len_bits(),
+        });
     }
     let h = Header::read(p);
     Ok(match h.msg_type {

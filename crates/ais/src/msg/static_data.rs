@@ -142,7 +142,10 @@ pub(super) fn decode_24(p: &Payload, header: Header) -> Result<Message<'static>,
         0 => {
             // Part A should be 168 bits but is often sent as 160 (no trailing spare).
             need(p, 24, 160)?;
-            Ok(Message::StaticDataA(StaticDataA { header, shipname: p.text(40, 20) }))
+            Ok(Message::StaticDataA(StaticDataA {
+                header,
+                shipname: p.text(40, 20),
+            }))
         }
         1 => {
             need(p, 24, 162)?;
@@ -154,7 +157,11 @@ pub(super) fn decode_24(p: &Payload, header: Header) -> Result<Message<'static>,
                 model: p.u(66, 4) as u8,
                 serial: p.u(70, 20),
                 callsign: p.text(90, 7),
-                dims: if aux { Dimensions::default() } else { read_dims(p, 132) },
+                dims: if aux {
+                    Dimensions::default()
+                } else {
+                    read_dims(p, 132)
+                },
                 mothership_mmsi: aux.then(|| Mmsi(p.u(132, 30))),
             }))
         }

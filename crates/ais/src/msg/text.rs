@@ -45,5 +45,8 @@ pub struct SafetyBroadcast {
 
 pub(super) fn decode_14(p: &Payload, header: Header) -> Result<SafetyBroadcast, PayloadError> {
     need(p, 14, 40)?;
-    Ok(SafetyBroadcast { header, text: p.text(40, MAX_TEXT) })
+    Ok(SafetyBroadcast {
+        header,
+        text: p.text(40, MAX_TEXT),
+    })
 }
