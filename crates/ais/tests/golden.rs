@@ -1,0 +1,166 @@
+//! Golden tests over the real captures in `../shared/data/ais` (read in place, never copied).
+//!
+//! For every capture, the expected file `tests/golden/<dir>__<file>.txt` holds the exact line
+//! accounting, the message count per type, the decoded dump of the first messages, and a hash
+//! of the dump of every message. Refresh with `UPDATE_EXPECT=1 cargo test --test golden`.
+//! Skips with a message when `../shared` is absent (a fresh clone without the data).
+
+use ais::stream::{Decoder, Meta, Stats};
+use ais::{Message, Reject};
+use std::fmt::Write;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+fn data_dir() -> Option<PathBuf> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ais");
+    d.is_dir().then_some(d)
+}
+
+fn captures(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for sub in std::fs::read_dir(dir).unwrap().flatten() {
+        if sub.path().is_dir() {
+            for f in std::fs::read_dir(sub.path()).unwrap().flatten() {
+                let p = f.path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                if p.is_file() && !name.ends_with(".csv") && !name.ends_with(".md") {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    let raw = std::fs::read(p).unwrap();
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out).unwrap();
+        out
+    } else {
+        raw
+    }
+}
+
+fn fnv(h: &mut u64, s: &str) {
+    for b in s.bytes() {
+        *h = (*h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+}
+
+/// The golden dump of one capture.
+fn dump(data: &[u8]) -> (String, Stats) {
+    const SHOWN: usize = 5;
+    let mut shown = String::new();
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut n = 0usize;
+    let mut d = Decoder::default();
+    let mut sink = |m: &Message<'_>, meta: &Meta| {
+        let line = format!(
+            "{}: t={:?} src={:?} ch={:?} frags={} {m:?}",
+            meta.line,
+            meta.rx_time_ms,
+            meta.source.map(|s| s.as_str().to_owned()),
+            meta.channel.map(char::from),
+            meta.fragments
+        );
+        fnv(&mut hash, &line);
+        if n < SHOWN {
+            shown.push_str(&line);
+            shown.push('\n');
+        }
+        n += 1;
+    };
+    d.feed(data, &mut sink);
+    let s = d.finish(&mut sink);
+    let mut out = String::new();
+    writeln!(out, "lines {}", s.lines).unwrap();
+    writeln!(out, "messages {}", s.messages).unwrap();
+    writeln!(out, "lines_in_messages {}", s.lines_in_messages).unwrap();
+    for r in Reject::ALL {
+        if s.rejected(r) > 0 {
+            writeln!(out, "rejected {} {}", r.as_str(), s.rejected(r)).unwrap();
+        }
+    }
+    writeln!(out, "pending_fragments {}", s.pending_fragments).unwrap();
+    let types: Vec<String> =
+        (1..28).filter(|&t| s.by_type[t] > 0).map(|t| format!("{t}:{}", s.by_type[t])).collect();
+    writeln!(out, "types {}", types.join(" ")).unwrap();
+    writeln!(out, "warnings {:?}", s.warnings).unwrap();
+    writeln!(out, "dump_hash {hash:016x}").unwrap();
+    writeln!(out, "--- first {} messages", n.min(SHOWN)).unwrap();
+    out.push_str(&shown);
+    (out, s)
+}
+
+#[test]
+fn golden_captures() {
+    let Some(dir) = data_dir() else {
+        eprintln!("skipping golden captures: ../shared/data/ais not found beside the repository");
+        return;
+    };
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut failures = Vec::new();
+    let files = captures(&dir);
+    assert!(files.len() >= 30, "expected the shared captures, found {}", files.len());
+    for f in files {
+        let rel = f.strip_prefix(&dir).unwrap().to_string_lossy().replace('/', "__");
+        let (got, stats) = dump(&read(&f));
+        assert!(stats.balanced(), "{rel}: {stats:?}");
+        let expect_path = golden.join(format!("{rel}.txt"));
+        if update {
+            std::fs::create_dir_all(&golden).unwrap();
+            std::fs::write(&expect_path, &got).unwrap();
+            continue;
+        }
+        match std::fs::read_to_string(&expect_path) {
+            Ok(want) if want == got => {}
+            Ok(want) => {
+                let diff = want
+                    .lines()
+                    .zip(got.lines())
+                    .find(|(a, b)| a != b)
+                    .map(|(a, b)| format!("\n  want: {a}\n  got:  {b}"))
+                    .unwrap_or_default();
+                failures.push(format!("{rel}: differs{diff}"));
+            }
+            Err(_) => failures.push(format!("{rel}: no expected file (run with UPDATE_EXPECT=1)")),
+        }
+    }
+    assert!(failures.is_empty(), "golden mismatches:\n{}", failures.join("\n"));
+}
+
+/// Facts about the captures documented in `shared/data/ais/README.md`, checked independently of
+/// the golden files.
+#[test]
+fn documented_capture_facts() {
+    let Some(dir) = data_dir() else {
+        eprintln!("skipping capture facts: ../shared/data/ais not found beside the repository");
+        return;
+    };
+    let stats = |rel: &str| dump(&read(&dir.join(rel))).1;
+    // Every message of these clean captures decodes and every line lands in a message.
+    for rel in [
+        "kystverket/Ais1000Lines.nm4",
+        "gfw-ais-tools/mixed_types.nmea",
+        "gfw-ais-tools/multi-part.nmea",
+        "amsa-risky/exact-earth-with-tag-block.txt",
+        "dma-aislib/stream_example.txt",
+        "dma-aislib/ais250.txt",
+    ] {
+        let s = stats(rel);
+        assert_eq!(s.lines, s.lines_in_messages, "{rel}: {s:?}");
+    }
+    assert_eq!(stats("kystverket/Ais1000Lines.nm4").messages, 877);
+    assert_eq!(stats("gfw-ais-tools/multi-part.nmea").messages, 43);
+    assert_eq!(stats("dma-aislib/ais250.txt").messages, 243);
+    // pyais' sample: 100 empty payloads and 20 first fragments without a second.
+    let s = stats("pyais/nmea_data_sample.txt");
+    assert_eq!(s.rejected(Reject::EmptyPayload), 100);
+    assert_eq!(s.rejected(Reject::OrphanFragment) + s.pending_fragments, 20);
+    // GFW's error sample: two bad checksums.
+    assert_eq!(stats("gfw-ais-tools/errors.nmea").rejected(Reject::BadChecksum), 2);
+}

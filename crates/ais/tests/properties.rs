@@ -1,0 +1,146 @@
+//! Property tests: no input panics or unbalances the accounting; feeding in pieces equals
+//! feeding whole; encode -> decode round-trips every encodable type; a flipped bit never yields
+//! a different message.
+
+use ais::bits::{BitWriter, Payload};
+use ais::encode::{encode_payload, to_sentences, SentenceOptions};
+use ais::stream::{Decoder, Meta, Stats};
+use ais::Message;
+use proptest::prelude::*;
+
+fn decode_dump(data: &[u8]) -> (Vec<String>, Stats) {
+    let mut out = Vec::new();
+    let mut d = Decoder::default();
+    let mut sink = |m: &Message<'_>, meta: &Meta| out.push(format!("{m:?} {meta:?}"));
+    d.feed(data, &mut sink);
+    let s = d.finish(&mut sink);
+    (out, s)
+}
+
+/// Lines that look like what feeds carry, valid and broken.
+fn nmea_line() -> impl Strategy<Value = String> {
+    let valid = prop_oneof![
+        Just("!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C".to_owned()),
+        Just("!AIVDM,2,1,3,B,55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53,0*3E".to_owned()),
+        Just("!AIVDM,2,2,3,B,1@0000000000000,2*55".to_owned()),
+        Just("\\g:1-2-3985,s:rEV02,c:1334337317*2D\\!AIVDM,2,1,9,B,58KvN<42ACikUKW77F1H4hF0<PTp622222222216`0`cF5BF0RT13H0T,0*70".to_owned()),
+        Just("\\g:2-2-3985*5A\\!AIVDM,2,2,9,B,PFRC88888888880,2*29".to_owned()),
+        Just("\\si:AISD*3F\\".to_owned()),
+        Just("$PGHP,1,2014,10,2,16,30,3,887,219,1,992190917,1,7B*5C".to_owned()),
+        Just("!AIVDM,1,1,,B,13:BuN001=15mQFOjcOBG1p800SK,0*7B".to_owned()),
+        Just("!AIVDM,1,1,,A,144gjIP0085KKPQHMPjT81Sb1PSL,0*22,1328133720087".to_owned()),
+        Just("# comment".to_owned()),
+        Just(String::new()),
+    ];
+    prop_oneof![
+        4 => valid.clone(),
+        // Mutations of valid lines: truncation, byte replacement.
+        2 => (valid.clone(), any::<usize>()).prop_map(|(s, k)| s[..k % (s.len() + 1)].to_owned()),
+        2 => (valid, any::<usize>(), any::<u8>()).prop_map(|(s, k, b)| {
+            let mut v = s.into_bytes();
+            if !v.is_empty() {
+                let i = k % v.len();
+                v[i] = b;
+            }
+            String::from_utf8_lossy(&v).into_owned()
+        }),
+        1 => "[ -~]{0,90}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        let (_, s) = decode_dump(&data);
+        prop_assert!(s.balanced(), "{:?}", s);
+    }
+
+    #[test]
+    fn nmea_like_input_balances_and_splits(
+        lines in proptest::collection::vec(nmea_line(), 0..60),
+        cut in any::<usize>(),
+        crlf in any::<bool>(),
+    ) {
+        let sep = if crlf { "\r\n" } else { "\n" };
+        let text = lines.join(sep);
+        let (whole, s1) = decode_dump(text.as_bytes());
+        prop_assert!(s1.balanced(), "{:?}", s1);
+        let nonempty = text.split('\n').filter(|l| !l.trim().is_empty()).count() as u64;
+        prop_assert_eq!(s1.lines, nonempty);
+        // Same result when the input arrives in two pieces.
+        let bytes = text.as_bytes();
+        let cut = cut % (bytes.len() + 1);
+        let mut out = Vec::new();
+        let mut d = Decoder::default();
+        let mut sink = |m: &Message<'_>, meta: &Meta| out.push(format!("{m:?} {meta:?}"));
+        d.feed(&bytes[..cut], &mut sink);
+        d.feed(&bytes[cut..], &mut sink);
+        let s2 = d.finish(&mut sink);
+        prop_assert_eq!(s1, s2);
+        prop_assert_eq!(whole, out);
+    }
+
+    #[test]
+    fn encode_decode_round_trip(
+        kind in 0usize..13,
+        bits in proptest::collection::vec(any::<bool>(), 424),
+        seq in 0u8..10,
+    ) {
+        // (type, length in bits, type 24 part number)
+        let (t, len, part) = [
+            (1, 168, None), (2, 168, None), (3, 168, None), (4, 168, None), (5, 424, None),
+            (9, 168, None), (11, 168, None), (18, 168, None), (19, 312, None), (21, 272, None),
+            (24, 160, Some(0)), (24, 168, Some(1)), (27, 96, None),
+        ][kind];
+        let mut w = BitWriter::new();
+        w.u(6, t);
+        let mut k = 6;
+        if let Some(p) = part {
+            for &b in &bits[6..38] { w.b(b); }
+            w.u(2, p);
+            k = 40;
+        }
+        for &b in &bits[k..len] { w.b(b); }
+        let p: Payload = w.finish();
+        let m1 = ais::decode(&p);
+        prop_assume!(m1.is_ok());
+        let m1 = m1.unwrap();
+        let encoded = encode_payload(&m1).expect("encodable");
+        let mut lines = Vec::new();
+        to_sentences(&encoded, &SentenceOptions { seq_id: seq, ..SentenceOptions::default() }, &mut lines);
+        for l in &lines {
+            prop_assert!(l.len() <= 80, "sentence too long: {}", l);
+        }
+        let text = lines.join("\n") + "\n";
+        let (msgs, s) = decode_dump(text.as_bytes());
+        prop_assert_eq!(s.messages, 1, "{:?} {:?}", lines, s);
+        let m1_dump = format!("{m1:?}");
+        prop_assert!(msgs[0].starts_with(&m1_dump), "\n{}\n{}", m1_dump, msgs[0]);
+    }
+
+    #[test]
+    fn flipped_bit_never_yields_another_message(
+        bits in proptest::collection::vec(any::<bool>(), 168),
+        byte in any::<usize>(),
+        bit in 0u8..8,
+    ) {
+        let mut w = BitWriter::new();
+        w.u(6, 1);
+        for &b in &bits[6..] { w.b(b); }
+        let p = w.finish();
+        let m = ais::decode(&p).unwrap();
+        let mut lines = Vec::new();
+        to_sentences(&encode_payload(&m).unwrap(), &SentenceOptions::default(), &mut lines);
+        let original = decode_dump(lines[0].as_bytes()).0;
+        prop_assert_eq!(original.len(), 1);
+        let mut v = lines[0].clone().into_bytes();
+        let i = byte % v.len();
+        v[i] ^= 1 << bit;
+        let (msgs, s) = decode_dump(&v);
+        prop_assert!(s.balanced());
+        // Either rejected, or (a case flip of a checksum hex digit) the very same message.
+        prop_assert!(msgs.is_empty() || msgs == original, "{:?}", String::from_utf8_lossy(&v));
+    }
+}
