@@ -37,7 +37,9 @@ fn read(p: &Path) -> Vec<u8> {
     let raw = std::fs::read(p).unwrap();
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out).unwrap();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .unwrap();
         out
     } else {
         raw
@@ -85,8 +87,10 @@ fn dump(data: &[u8]) -> (String, Stats) {
         }
     }
     writeln!(out, "pending_fragments {}", s.pending_fragments).unwrap();
-    let types: Vec<String> =
-        (1..28).filter(|&t| s.by_type[t] > 0).map(|t| format!("{t}:{}", s.by_type[t])).collect();
+    let types: Vec<String> = (1..28)
+        .filter(|&t| s.by_type[t] > 0)
+        .map(|t| format!("{t}:{}", s.by_type[t]))
+        .collect();
     writeln!(out, "types {}", types.join(" ")).unwrap();
     writeln!(out, "warnings {:?}", s.warnings).unwrap();
     writeln!(out, "dump_hash {hash:016x}").unwrap();
@@ -105,9 +109,17 @@ fn golden_captures() {
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut failures = Vec::new();
     let files = captures(&dir);
-    assert!(files.len() >= 30, "expected the shared captures, found {}", files.len());
+    assert!(
+        files.len() >= 30,
+        "expected the shared captures, found {}",
+        files.len()
+    );
     for f in files {
-        let rel = f.strip_prefix(&dir).unwrap().to_string_lossy().replace('/', "__");
+        let rel = f
+            .strip_prefix(&dir)
+            .unwrap()
+            .to_string_lossy()
+            .replace('/', "__");
         let (got, stats) = dump(&read(&f));
         assert!(stats.balanced(), "{rel}: {stats:?}");
         let expect_path = golden.join(format!("{rel}.txt"));
@@ -127,10 +139,16 @@ fn golden_captures() {
                     .unwrap_or_default();
                 failures.push(format!("{rel}: differs{diff}"));
             }
-            Err(_) => failures.push(format!("{rel}: no expected file (run with UPDATE_EXPECT=1)")),
+            Err(_) => failures.push(format!(
+                "{rel}: no expected file (run with UPDATE_EXPECT=1)"
+            )),
         }
     }
-    assert!(failures.is_empty(), "golden mismatches:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "golden mismatches:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// Facts about the captures documented in `shared/data/ais/README.md`, checked independently of
@@ -162,5 +180,8 @@ fn documented_capture_facts() {
     assert_eq!(s.rejected(Reject::EmptyPayload), 100);
     assert_eq!(s.rejected(Reject::OrphanFragment) + s.pending_fragments, 20);
     // GFW's error sample: two bad checksums.
-    assert_eq!(stats("gfw-ais-tools/errors.nmea").rejected(Reject::BadChecksum), 2);
+    assert_eq!(
+        stats("gfw-ais-tools/errors.nmea").rejected(Reject::BadChecksum),
+        2
+    );
 }

@@ -77,7 +77,10 @@ fn type_5_two_fragments() {
     assert_eq!(s.dims.length_m(), Some(180));
     assert_eq!(s.dims.beam_m(), Some(20));
     assert_eq!(s.epfd, Some(1));
-    assert_eq!((s.eta.month, s.eta.day, s.eta.hour, s.eta.minute), (Some(1), Some(2), Some(8), Some(0)));
+    assert_eq!(
+        (s.eta.month, s.eta.day, s.eta.hour, s.eta.minute),
+        (Some(1), Some(2), Some(8), Some(0))
+    );
     assert_eq!(s.draught_m, Some(6.0));
     assert_eq!(s.destination.as_str(), "SEATTLE");
     assert!(!s.dte);
@@ -88,7 +91,10 @@ fn type_24_parts() {
     let Message::StaticDataA(a) = one("!AIVDM,1,1,,A,H42O55i18tMET00000000000000,2*6D\n") else {
         panic!()
     };
-    assert_eq!((a.header.mmsi.0, a.shipname.as_str()), (271041815, "PROGUY"));
+    assert_eq!(
+        (a.header.mmsi.0, a.shipname.as_str()),
+        (271041815, "PROGUY")
+    );
     let Message::StaticDataB(b) = one("!AIVDM,1,1,,A,H42O55lti4hhhilD3nink000?050,0*40\n") else {
         panic!()
     };
@@ -102,7 +108,9 @@ fn type_24_parts() {
 
 #[test]
 fn type_27_long_range() {
-    let Message::LongRange(l) = one("!AIVDM,1,1,,B,KC5E2b@U19PFdLbL,0*00\n") else { panic!() };
+    let Message::LongRange(l) = one("!AIVDM,1,1,,B,KC5E2b@U19PFdLbL,0*00\n") else {
+        panic!()
+    };
     assert_eq!((l.header.mmsi.0, l.header.repeat), (206914217, 1));
     assert_eq!(l.nav_status, Some(2));
     assert!((l.lon.unwrap() - 137.023333).abs() < 1e-5);
@@ -120,12 +128,19 @@ fn type_4_9_18_21() {
     let Message::SarAircraft(s) = one("!AIVDM,1,1,,B,91b55wi;hbOS@OdQAC062Ch2089h,0*30\n") else {
         panic!()
     };
-    assert_eq!((s.altitude_m, s.sog_knots, s.cog_deg), (Some(303), Some(42), Some(154.5)));
+    assert_eq!(
+        (s.altitude_m, s.sog_knots, s.cog_deg),
+        (Some(303), Some(42), Some(154.5))
+    );
     assert!(s.dte);
-    let Message::ClassBPosition(c) = one("!AIVDM,1,1,,A,B5NIeAP00=qmw14cRKvQSwm5WP06,0*51\n") else {
+    let Message::ClassBPosition(c) = one("!AIVDM,1,1,,A,B5NIeAP00=qmw14cRKvQSwm5WP06,0*51\n")
+    else {
         panic!()
     };
-    assert_eq!((c.header.mmsi.0, c.heading_deg, c.cog_deg), (367422790, None, Some(258.4)));
+    assert_eq!(
+        (c.header.mmsi.0, c.heading_deg, c.cog_deg),
+        (367422790, None, Some(258.4))
+    );
     assert!(c.cs && c.dsc && c.band && c.raim && !c.msg22);
     let Message::AidToNavigation(a) =
         one("!AIVDM,1,1,,B,E>kb9O9aS@7PUh10dh19@;0Tah2cWrfP:l?M`00003vP100,0*01\n")
@@ -150,19 +165,33 @@ fn type_8_meteo_hydro() {
         &mut sink,
     );
     assert_eq!(s.messages, 1);
-    let Some(AppData::MeteoHydro(w)) = app else { panic!("not decoded") };
+    let Some(AppData::MeteoHydro(w)) = app else {
+        panic!("not decoded")
+    };
     assert!((w.lon.unwrap() - 171.5985).abs() < 1e-4);
     assert!((w.lat.unwrap() - 12.2283).abs() < 1e-4);
     assert!(w.accuracy);
     assert_eq!((w.day, w.hour, w.minute), (None, None, None));
-    assert_eq!((w.wind_speed_knots, w.wind_dir_deg, w.humidity_pct), (None, None, None));
+    assert_eq!(
+        (w.wind_speed_knots, w.wind_dir_deg, w.humidity_pct),
+        (None, None, None)
+    );
     assert_eq!(w.air_temp_c, None);
     assert_eq!(w.dew_point_c, None);
     assert_eq!(w.pressure_hpa, None);
     assert_eq!(w.visibility_nm, None);
     assert_eq!(w.water_level_m, None); // 4001 = not available
     assert_eq!(w.wave_height_m, None);
-    assert_eq!((w.sea_state, w.water_temp_c, w.precipitation, w.salinity, w.ice), (None, None, None, None, None));
+    assert_eq!(
+        (
+            w.sea_state,
+            w.water_temp_c,
+            w.precipitation,
+            w.salinity,
+            w.ice
+        ),
+        (None, None, None, None, None)
+    );
 }
 
 #[test]
@@ -185,7 +214,10 @@ fn dma_tag_line_and_pghp_before() {
         "\\si:AISD*3F\\\n$PGHP,1,2014,10,2,16,30,3,887,219,1,992190917,1,7B*5C\n\
          !AIVDM,1,1,,B,13:BuN001=15mQFOjcOBG1p800SK,0*7B\n",
     );
-    assert_eq!((stats.lines, stats.lines_in_messages, stats.messages), (3, 3, 1));
+    assert_eq!(
+        (stats.lines, stats.lines_in_messages, stats.messages),
+        (3, 3, 1)
+    );
     assert_eq!(msgs[0].1.source.unwrap().as_str(), "AISD");
     assert_eq!(msgs[0].1.rx_time_ms, Some(1_412_267_403_887));
 }
@@ -225,7 +257,12 @@ fn interleaved_and_out_of_order_fragments() {
     let (msgs, stats) = run(&format!("{a1}\n{b2}\n{single}\n{b1}\n{a2}\n"));
     assert_eq!(stats.messages, 3);
     assert_eq!(stats.lines_in_messages, 5);
-    assert!(msgs.iter().filter(|(d, _)| d.contains("MT.MITCHELL")).count() == 2);
+    assert!(
+        msgs.iter()
+            .filter(|(d, _)| d.contains("MT.MITCHELL"))
+            .count()
+            == 2
+    );
 }
 
 #[test]
@@ -246,7 +283,10 @@ fn orphans_duplicates_and_pending_are_counted() {
 #[test]
 fn orphan_flood_is_bounded() {
     let cfg = DecoderConfig {
-        assembler: ais::assemble::AssemblerConfig { max_groups: 16, max_age_lines: 100_000 },
+        assembler: ais::assemble::AssemblerConfig {
+            max_groups: 16,
+            max_age_lines: 100_000,
+        },
         ..DecoderConfig::default()
     };
     let mut input = String::new();
@@ -314,7 +354,10 @@ fn concatenated_sentences_on_one_line() {
     let (msgs, stats) = run(
         "\\c:1662052384,s:FM112*00\\!AIVDM,2,1,1,A,502CuBh0000000000000000000000000000000000000040Ht00000000000,0*37\\c:1662052384,s:FM112*00\\!AIVDM,2,2,1,A,00000000000,2*25\n",
     );
-    assert_eq!((stats.lines, stats.messages, stats.lines_in_messages), (1, 1, 1));
+    assert_eq!(
+        (stats.lines, stats.messages, stats.lines_in_messages),
+        (1, 1, 1)
+    );
     assert_eq!(msgs[0].1.source.unwrap().as_str(), "FM112");
     assert_eq!(stats.warnings.tag_checksum_absent, 2);
 }

@@ -4,6 +4,7 @@
 mod decode;
 mod input;
 mod output;
+mod sample;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,12 +21,15 @@ struct Cli {
 enum Command {
     /// Decode NMEA 0183 AIS (files, .gz, or stdin) to JSON lines or CSV.
     Decode(decode::DecodeArgs),
+    /// Write a small deterministic synthetic AIS sample (NMEA with tag blocks).
+    Sample(sample::SampleArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
+        Command::Sample(args) => sample::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
