@@ -211,12 +211,11 @@ impl Payload {
     }
 
     /// Six-bit text of up to `max_chars` characters starting at `start`, bounded by the message
-    /// end. Stops at the first '@' (the standard's terminator); trailing spaces are trimmed.
+    /// end (a trailing partial character is padding, not text). Stops at the first '@' (the
+    /// standard's terminator); leading and trailing spaces are trimmed.
     pub fn text<const N: usize>(&self, start: usize, max_chars: usize) -> AisText<N> {
         let mut t = self.text_untrimmed::<N>(start, max_chars);
-        while t.len > 0 && t.buf[t.len as usize - 1] == b' ' {
-            t.len -= 1;
-        }
+        t.trim();
         t
     }
 
@@ -353,6 +352,21 @@ impl<const N: usize> AisText<N> {
     pub fn as_str(&self) -> &str {
         // Only bytes from TEXT_CHARS (printable ASCII) are ever stored.
         std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+
+    /// Removes leading and trailing spaces in place.
+    fn trim(&mut self) {
+        while self.len > 0 && self.buf[self.len as usize - 1] == b' ' {
+            self.len -= 1;
+        }
+        let lead = self.buf[..self.len as usize]
+            .iter()
+            .take_while(|&&c| c == b' ')
+            .count();
+        if lead > 0 {
+            self.buf.copy_within(lead..self.len as usize, 0);
+            self.len -= lead as u8;
+        }
     }
 
     /// True when the field held no characters (all '@' or spaces).

@@ -361,7 +361,14 @@ pub fn days_from_civil(y: i64, m: u64, d: u64) -> i64 {
 
 /// Milliseconds since the epoch for a UTC civil time; `None` when a field is out of range.
 pub fn civil_to_ms(y: i64, mo: u64, d: u64, h: u64, mi: u64, s: u64, ms: i64) -> Option<i64> {
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+    if !(1..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || s > 60
+        || !(0..1000).contains(&ms)
+    {
         return None;
     }
     let days = days_from_civil(y, mo, d);
@@ -713,6 +720,16 @@ mod tests {
         let p = parse_pghp(b"$PGHP,1,2008,5,9,0,0,0,10,338,2,,1,09*17").unwrap();
         assert_eq!(p.time_ms, Some(1_210_291_200_010));
         assert_eq!(p.ref_checksum, Some(0x09));
+    }
+
+    /// Found by fuzzing (issue 2): a `$PGHP` year far out of range overflowed the date arithmetic.
+    #[test]
+    fn pghp_with_absurd_date_is_not_a_time() {
+        let body = "PGHP,1,9999999999999999,5,9,0,0,0,10,338,2,,1,09";
+        let line = format!("${body}*{:02X}", xor_checksum(body.as_bytes()));
+        let p = parse_pghp(line.as_bytes()).unwrap();
+        assert_eq!(p.time_ms, None);
+        assert_eq!(civil_to_ms(i64::MAX, 1, 1, 0, 0, 0, 0), None);
     }
 
     #[test]

@@ -133,6 +133,10 @@ pub trait Sink {
     /// A decoded message and where it came from.
     fn message(&mut self, msg: &Message<'_>, meta: &Meta);
 
+    /// The de-armored payload of the message about to be passed to [`Sink::message`] (for
+    /// sinks that keep or re-emit the raw bits). The default ignores it.
+    fn payload(&mut self, _payload: &Payload) {}
+
     /// A line (or group of lines) was rejected; `line` is the number of its last line.
     fn reject(&mut self, _reason: Reject, _line: u64) {}
 
@@ -530,6 +534,7 @@ impl Decoder {
                 self.stats.by_type[t as usize] += 1;
                 self.stats.messages += 1;
                 self.stats.lines_in_messages += weight as u64;
+                sink.payload(payload);
                 sink.message(&m, meta);
             }
             Err(e) => self.fate(Err(Reject::from(e)), weight, sink),

@@ -361,3 +361,17 @@ fn concatenated_sentences_on_one_line() {
     assert_eq!(msgs[0].1.source.unwrap().as_str(), "FM112");
     assert_eq!(stats.warnings.tag_checksum_absent, 2);
 }
+
+/// Inputs that once crashed the decoder (found by `fuzz/`), kept as regression tests.
+#[test]
+fn fuzz_regressions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    for f in std::fs::read_dir(dir).unwrap().flatten() {
+        let data = std::fs::read(f.path()).unwrap();
+        let mut d = Decoder::default();
+        let mut sink = |_: &Message<'_>, _: &Meta| {};
+        d.feed(&data, &mut sink);
+        let s = d.finish(&mut sink);
+        assert!(s.balanced(), "{}: {s:?}", f.path().display());
+    }
+}

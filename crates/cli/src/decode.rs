@@ -34,6 +34,9 @@ pub struct DecodeArgs {
     /// Worker threads for large plain files (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Add the armored payload (`"payload"`, `"fill_bits"`) to JSON output.
+    #[arg(long)]
+    pub payload: bool,
     /// Do not print the accounting to stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -65,12 +68,28 @@ struct Formatter<'a> {
     filter: &'a Filter,
     out: Vec<u8>,
     rejects: Option<Vec<(u64, Reject)>>,
+    /// Armored payload of the current message, when `--payload` asked for it.
+    raw: Option<(Vec<u8>, u8)>,
 }
 
 impl Sink for Formatter<'_> {
+    fn payload(&mut self, p: &ais::bits::Payload) {
+        if let Some((buf, fill)) = &mut self.raw {
+            buf.clear();
+            *fill = p.armor_into(buf);
+        }
+    }
     fn message(&mut self, m: &Message<'_>, meta: &Meta) {
         if self.filter.pass(m) {
             output::write(self.format, m, meta, &mut self.out);
+            if let (Some((raw, fill)), Format::Jsonl) = (&self.raw, self.format) {
+                // Re-open the object just written to add the payload.
+                self.out.truncate(self.out.len() - 2);
+                self.out.extend_from_slice(b",\"payload\":\"");
+                self.out.extend_from_slice(raw);
+                self.out
+                    .extend_from_slice(format!("\",\"fill_bits\":{fill}}}\n").as_bytes());
+            }
         }
     }
     fn reject(&mut self, reason: Reject, line: u64) {
@@ -89,6 +108,9 @@ struct Worker<'a> {
 impl Sink for Worker<'_> {
     fn message(&mut self, m: &Message<'_>, meta: &Meta) {
         self.fmt.message(m, meta);
+    }
+    fn payload(&mut self, p: &ais::bits::Payload) {
+        self.fmt.payload(p);
     }
     fn fragment(&mut self, f: OwnedFragment) {
         self.cuts.push((self.fmt.out.len(), f));
@@ -134,6 +156,7 @@ pub fn run(args: DecodeArgs) -> Result<()> {
                 let job = Job {
                     format: args.format,
                     filter: &filter,
+                    payload: args.payload,
                     rejects: &mut rejects,
                 };
                 decode_parallel(f, &progress, threads, job, &mut out)
@@ -142,6 +165,7 @@ pub fn run(args: DecodeArgs) -> Result<()> {
                 let job = Job {
                     format: args.format,
                     filter: &filter,
+                    payload: args.payload,
                     rejects: &mut rejects,
                 };
                 decode_stream(input.reader, job, &mut out)
@@ -189,6 +213,7 @@ fn progress_bar() -> ProgressBar {
 struct Job<'a> {
     format: Format,
     filter: &'a Filter,
+    payload: bool,
     rejects: &'a mut Option<Vec<(u64, Reject)>>,
 }
 
@@ -204,6 +229,7 @@ fn decode_stream(
         filter: job.filter,
         out: Vec::with_capacity(1 << 20),
         rejects: job.rejects.take(),
+        raw: job.payload.then(|| (Vec::new(), 0)),
     };
     loop {
         let n = d.read_from(&mut reader, &mut sink)?;
@@ -252,7 +278,13 @@ struct Piece {
     rejects: Option<Vec<(u64, Reject)>>,
 }
 
-fn decode_piece(piece: &[u8], format: Format, filter: &Filter, log_rejects: bool) -> Piece {
+fn decode_piece(
+    piece: &[u8],
+    format: Format,
+    filter: &Filter,
+    log_rejects: bool,
+    payload: bool,
+) -> Piece {
     let mut d = Decoder::new(DecoderConfig {
         defer_fragments: true,
         ..DecoderConfig::default()
@@ -263,6 +295,7 @@ fn decode_piece(piece: &[u8], format: Format, filter: &Filter, log_rejects: bool
             filter,
             out: Vec::with_capacity(piece.len() * 3),
             rejects: log_rejects.then(Vec::new),
+            raw: payload.then(|| (Vec::new(), 0)),
         },
         cuts: Vec::new(),
     };
@@ -288,6 +321,7 @@ fn decode_parallel(
 ) -> Result<Stats> {
     let (format, filter) = (job.format, job.filter);
     let log_rejects = job.rejects.is_some();
+    let payload = job.payload;
     let mut reader = progress.wrap_read(file);
     let mut central = Decoder::default();
     let mut merged = Formatter {
@@ -295,6 +329,7 @@ fn decode_parallel(
         filter,
         out: Vec::new(),
         rejects: job.rejects.take(),
+        raw: payload.then(|| (Vec::new(), 0)),
     };
     let mut total = Stats::default();
     let mut line_offset = 0u64;
@@ -340,7 +375,7 @@ fn decode_parallel(
                 .windows(2)
                 .map(|w| {
                     let piece = &region[w[0]..w[1]];
-                    s.spawn(move || decode_piece(piece, format, filter, log_rejects))
+                    s.spawn(move || decode_piece(piece, format, filter, log_rejects, payload))
                 })
                 .collect();
             handles

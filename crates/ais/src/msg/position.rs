@@ -226,7 +226,7 @@ pub(super) fn decode_19(p: &Payload, header: Header) -> Result<ClassBExtended, P
         second: units::second(p.u(133, 6)),
         regional: p.u(139, 4) as u8,
         shipname: p.text(143, 20),
-        ship_type: units::nonzero(p.u(263, 8)).map(|v| v as u8),
+        ship_type: units::ship_type(p.u(263, 8)),
         dims: read_dims(p, 271),
         epfd: units::nonzero(p.u(301, 4)).map(|v| v as u8),
         raim: p.b(305),

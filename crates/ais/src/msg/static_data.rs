@@ -91,7 +91,7 @@ pub(super) fn decode_5(p: &Payload, header: Header) -> Result<StaticVoyage, Payl
         imo: units::nonzero(p.u(40, 30)),
         callsign: p.text(70, 7),
         shipname: p.text(112, 20),
-        ship_type: units::nonzero(p.u(232, 8)).map(|v| v as u8),
+        ship_type: units::ship_type(p.u(232, 8)),
         dims: read_dims(p, 240),
         epfd: units::nonzero(p.u(270, 4)).map(|v| v as u8),
         eta: Eta {
@@ -152,7 +152,7 @@ pub(super) fn decode_24(p: &Payload, header: Header) -> Result<Message<'static>,
             let aux = header.mmsi.is_auxiliary();
             Ok(Message::StaticDataB(StaticDataB {
                 header,
-                ship_type: units::nonzero(p.u(40, 8)).map(|v| v as u8),
+                ship_type: units::ship_type(p.u(40, 8)),
                 vendor_id: p.text(48, 3),
                 model: p.u(66, 4) as u8,
                 serial: p.u(70, 20),

@@ -77,6 +77,13 @@ pub(crate) fn nonzero(raw: u32) -> Option<u32> {
     (raw != 0).then_some(raw)
 }
 
+/// Ship and cargo type: 0 is not available; 1-19 are reserved and values above 99 are not
+/// defined (gpsd AIVDM: "treat these like value 0"), so both become `None` too.
+#[inline]
+pub(crate) fn ship_type(raw: u32) -> Option<u8> {
+    (20..=99).contains(&raw).then_some(raw as u8)
+}
+
 /// A field where `na` is the "not available" value.
 #[inline]
 pub(crate) fn unless(raw: u32, na: u32) -> Option<u32> {

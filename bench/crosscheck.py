@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Cross-check Tidewatch's decoder against pyais and aiscat, field by field.
+
+Every shared capture is decoded by `tidewatch decode --format jsonl --payload`. Each decoded
+message's armored payload is re-wrapped as NMEA sentences and decoded by pyais and aiscat, and
+every field the peer also decodes is compared after mapping names and "not available"
+conventions (Tidewatch writes null; peers write sentinels such as heading 511 or lat 91).
+
+Prints, per peer and message type: messages compared, messages identical on all common fields,
+and the fields that disagree with an example. Exit status 1 when agreement is below
+--min-agreement per cent for any peer.
+"""
+import argparse
+import collections
+import json
+import math
+import pathlib
+import subprocess
+import sys
+
+import aiscat
+import pyais
+
+HERE = pathlib.Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "ais"
+
+
+def sentences(payload, fill):
+    """Armored payload -> NMEA sentences of at most 60 payload characters."""
+    chunks = [payload[i:i + 60] for i in range(0, len(payload), 60)] or [""]
+    out = []
+    for k, c in enumerate(chunks):
+        f = fill if k == len(chunks) - 1 else 0
+        seq = "1" if len(chunks) > 1 else ""
+        body = f"AIVDM,{len(chunks)},{k + 1},{seq},A,{c},{f}"
+        cs = 0
+        for ch in body:
+            cs ^= ord(ch)
+        out.append(f"!{body}*{cs:02X}")
+    return out
+
+
+def num(v):
+    if isinstance(v, bool):
+        return int(v)
+    if hasattr(v, "value"):  # enums
+        return v.value
+    return v
+
+
+def text(v):
+    if v is None:
+        return None
+    v = str(v)
+    if "@" in v:
+        v = v[: v.index("@")]
+    return v.rstrip()
+
+
+# Tidewatch field -> (pyais name, aiscat name, kind, extra). kind: i exact int, f float with
+# tolerance, b bool, t text. `na` lists peer values that mean "not available" (Tidewatch null).
+NA_LAT, NA_LON = {91.0, 91}, {181.0, 181}
+LATLON = {"lat": ("lat", "lat", "f", 1e-5, NA_LAT), "lon": ("lon", "lon", "f", 1e-5, NA_LON)}
+COMMON = {"repeat": ("repeat", "repeat", "i", 0, set())}
+DIMS = {k: (k, k, "i", 0, {0}) for k in ("to_bow", "to_stern", "to_port", "to_starboard")}
+
+
+def fields_for(t, msg):
+    f = dict(COMMON)
+    if t in (1, 2, 3):
+        f.update(LATLON)
+        f.update({
+            "status": ("status", "status", "i", 0, {15}),
+            "speed": ("speed", "speed", "f", 0.051, {102.3, 1023}),
+            "accuracy": ("accuracy", "accuracy", "b", 0, set()),
+            "course": ("course", "course", "f", 0.051, {360.0, 3600}),
+            "heading": ("heading", "heading", "i", 0, {511}),
+            "second": ("second", "second", "i", 0, {60}),
+            "maneuver": ("maneuver", "maneuver", "i", 0, {0}),
+            "raim": ("raim", "raim", "b", 0, set()),
+            "radio": ("radio", "radio", "i", 0, set()),
+        })
+    elif t in (4, 11):
+        f.update(LATLON)
+        f.update({
+            "accuracy": ("accuracy", "accuracy", "b", 0, set()),
+            "epfd": ("epfd", "epfd", "i", 0, {0}),
+            "raim": ("raim", "raim", "b", 0, set()),
+            "radio": ("radio", "radio", "i", 0, set()),
+        })
+    elif t == 5:
+        f.update(DIMS)
+        f.update({
+            "imo": ("imo", "imo", "i", 0, {0}),
+            "ais_version": ("ais_version", "ais_version", "i", 0, set()),
+            "callsign": ("callsign", "callsign", "t", 0, set()),
+            "shipname": ("shipname", "shipname", "t", 0, set()),
+            "shiptype": ("ship_type", "shiptype", "i", 0, {0}),
+            "epfd": ("epfd", "epfd", "i", 0, {0}),
+            "draught": ("draught", "draught", "f", 0.051, {0, 0.0}),
+            "destination": ("destination", "destination", "t", 0, set()),
+            "dte": ("dte", "dte", "b", 0, set()),
+        })
+    elif t == 9:
+        f.update(LATLON)
+        f.update({
+            "alt": ("alt", "alt", "i", 0, {4095}),
+            "speed": ("speed", "speed", "f", 0.5, {1023}),
+            "course": ("course", "course", "f", 0.051, {360.0, 3600}),
+            "second": ("second", "second", "i", 0, {60}),
+            "dte": ("dte", "dte", "b", 0, set()),
+            "assigned": ("assigned", "assigned", "b", 0, set()),
+            "raim": ("raim", "raim", "b", 0, set()),
+            "radio": ("radio", "radio", "i", 0, set()),
+        })
+    elif t in (18, 19):
+        f.update(LATLON)
+        f.update({
+            "speed": ("speed", "speed", "f", 0.051, {102.3, 1023}),
+            "accuracy": ("accuracy", "accuracy", "b", 0, set()),
+            "course": ("course", "course", "f", 0.051, {360.0, 3600}),
+            "heading": ("heading", "heading", "i", 0, {511}),
+            "second": ("second", "second", "i", 0, {60}),
+            "raim": ("raim", "raim", "b", 0, set()),
+            "assigned": ("assigned", "assigned", "b", 0, set()),
+        })
+        if t == 18:
+            f.update({k: (k, k, "b", 0, set()) for k in ("cs", "display", "dsc", "band", "msg22")})
+            f["radio"] = ("radio", "radio", "i", 0, set())
+        else:
+            f.update(DIMS)
+            f.update({
+                "shipname": ("shipname", "shipname", "t", 0, set()),
+                "shiptype": ("ship_type", "shiptype", "i", 0, {0}),
+                "epfd": ("epfd", "epfd", "i", 0, {0}),
+                "dte": ("dte", "dte", "b", 0, set()),
+            })
+    elif t == 21:
+        f.update(LATLON)
+        f.update(DIMS)
+        f.update({
+            "aid_type": ("aid_type", "aid_type", "i", 0, set()),
+            "name": ("full_name", "name", "t", 0, set()),
+            "accuracy": ("accuracy", "accuracy", "b", 0, set()),
+            "epfd": ("epfd", "epfd", "i", 0, {0}),
+            "second": ("second", "second", "i", 0, {60}),
+            "off_position": ("off_position", "off_position", "b", 0, set()),
+            "raim": ("raim", "raim", "b", 0, set()),
+            "virtual_aid": ("virtual_aid", "virtual_aid", "b", 0, set()),
+            "assigned": ("assigned", "assigned", "b", 0, set()),
+        })
+    elif t == 24:
+        if msg.get("part") == "A":
+            f["shipname"] = ("shipname", "shipname", "t", 0, set())
+        else:
+            f.update({
+                "shiptype": ("ship_type", "shiptype", "i", 0, {0}),
+                "vendorid": ("vendorid", "vendorid", "t", 0, set()),
+                "model": ("model", "model", "i", 0, set()),
+                "serial": ("serial", "serial", "i", 0, set()),
+                "callsign": ("callsign", "callsign", "t", 0, set()),
+            })
+            if "mothership_mmsi" in msg:
+                f["mothership_mmsi"] = ("mothership_mmsi", "mothership_mmsi", "i", 0, set())
+            else:
+                f.update(DIMS)
+    elif t == 27:
+        f.update({
+            "lat": ("lat", "lat", "f", 1e-4, NA_LAT),
+            "lon": ("lon", "lon", "f", 1e-4, NA_LON),
+            "status": ("status", "status", "i", 0, {15}),
+            "accuracy": ("accuracy", "accuracy", "b", 0, set()),
+            "speed": ("speed", "speed", "f", 0.01, {63}),
+            "course": ("course", "course", "f", 0.01, {511}),
+            "raim": ("raim", "raim", "b", 0, set()),
+            "gnss": ("gnss", "gnss", "b", 0, set()),
+        })
+    elif t == 6:
+        f.update({k: (k, k, "i", 0, set()) for k in ("seqno", "dest_mmsi", "dac", "fid")})
+        f["retransmit"] = ("retransmit", "retransmit", "b", 0, set())
+    elif t == 8:
+        f.update({k: (k, k, "i", 0, set()) for k in ("dac", "fid")})
+    elif t in (7, 13):
+        f.update({k: (k, k, "i", 0, set()) for k in ("mmsi1", "mmsi2", "mmsi3", "mmsi4")})
+    elif t == 10:
+        f["dest_mmsi"] = ("dest_mmsi", "dest_mmsi", "i", 0, set())
+    elif t == 12:
+        f.update({k: (k, k, "i", 0, set()) for k in ("seqno", "dest_mmsi")})
+        f["retransmit"] = ("retransmit", "retransmit", "b", 0, set())
+        f["text"] = ("text", "text", "t", 0, set())
+    elif t == 14:
+        f["text"] = ("text", "text", "t", 0, set())
+    elif t == 15:
+        f.update({k: (k, k, "i", 0, set()) for k in ("mmsi1", "type1_1", "offset1_1")})
+    elif t == 16:
+        f.update({k: (k, k, "i", 0, set()) for k in ("mmsi1", "offset1", "increment1")})
+    elif t == 17:
+        f.update({"lat": ("lat", "lat", "f", 1e-3, NA_LAT), "lon": ("lon", "lon", "f", 1e-3, NA_LON)})
+    elif t == 20:
+        f.update({k: (k, k, "i", 0, set()) for k in ("offset1", "number1", "timeout1", "increment1")})
+    elif t == 22:
+        f.update({k: (k, k, "i", 0, set()) for k in ("channel_a", "channel_b", "txrx")})
+        f["power"] = ("power", "power", "b", 0, set())
+    elif t == 23:
+        f.update({k: (k, k, "i", 0, set()) for k in ("txrx", "interval", "quiet")})
+    elif t in (25, 26):
+        f.update({k: (k, k, "b", 0, set()) for k in ("addressed", "structured")})
+    return f
+
+
+def same(kind, ours, theirs, tol, na):
+    if ours is None:
+        return theirs is None or num(theirs) in na or (kind == "t" and text(theirs) == "")
+    if theirs is None:
+        return False
+    if kind == "t":
+        return text(ours) == text(theirs)
+    if kind == "b":
+        return bool(ours) == bool(num(theirs))
+    a, b = float(ours), float(num(theirs))
+    if kind == "f":
+        return math.isclose(a, b, abs_tol=tol)
+    return a == b
+
+
+def peer_pyais(lines):
+    try:
+        return pyais.decode(*lines).asdict()
+    except Exception as e:  # noqa: BLE001 - a peer's failure is a result
+        return {"__error__": str(e)}
+
+
+def peer_aiscat(lines):
+    try:
+        return aiscat.decode(*lines)
+    except Exception as e:  # noqa: BLE001
+        return {"__error__": str(e)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--tidewatch", default=str(HERE.parent / "target" / "release" / "tidewatch"))
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--min-agreement", type=float, default=0.0)
+    ap.add_argument("--examples", type=int, default=2)
+    args = ap.parse_args()
+
+    data = pathlib.Path(args.data)
+    files = sorted(p for p in data.glob("*/*") if p.suffix != ".csv" and p.name != "README.md")
+    peers = {"pyais": peer_pyais, "aiscat": peer_aiscat}
+    # peer -> type -> counters
+    total = {p: collections.defaultdict(collections.Counter) for p in peers}
+    diffs = {p: collections.defaultdict(collections.Counter) for p in peers}
+    examples = {p: collections.defaultdict(list) for p in peers}
+    for f in files:
+        out = subprocess.run(
+            [args.tidewatch, "decode", str(f), "--format", "jsonl", "--payload", "--quiet"],
+            check=True, capture_output=True,
+        ).stdout
+        for raw in out.splitlines():
+            msg = json.loads(raw)
+            t = msg["type"]
+            lines = sentences(msg["payload"], msg["fill_bits"])
+            for name, dec in peers.items():
+                theirs = dec(lines)
+                c = total[name][t]
+                c["messages"] += 1
+                if "__error__" in theirs:
+                    c["peer_rejects"] += 1
+                    if len(examples[name][(t, "peer_reject")]) < args.examples:
+                        examples[name][(t, "peer_reject")].append((f.name, theirs["__error__"], lines[0]))
+                    continue
+                c["compared"] += 1
+                ok = theirs.get("mmsi") == msg["mmsi"] and num(theirs.get("msg_type", theirs.get("type"))) == t
+                bad_fields = [] if ok else ["mmsi/type"]
+                for ours_key, (pk, ak, kind, tol, na) in fields_for(t, msg).items():
+                    peer_key = pk if name == "pyais" else ak
+                    if ours_key not in msg or peer_key not in theirs:
+                        continue
+                    c["fields"] += 1
+                    if not same(kind, msg[ours_key], theirs[peer_key], tol, na):
+                        bad_fields.append(ours_key)
+                if bad_fields:
+                    for b in bad_fields:
+                        diffs[name][t][b] += 1
+                        key = (t, b)
+                        if len(examples[name][key]) < args.examples:
+                            examples[name][key].append(
+                                (f.name, f"ours={msg.get(b)!r} theirs={theirs.get(fields_for(t, msg).get(b, (b, b))[0 if name == 'pyais' else 1])!r}", lines[0]))
+                else:
+                    c["identical"] += 1
+
+    worst = 100.0
+    for name in peers:
+        print(f"\n== {name}: messages identical on all fields both decode, per type")
+        print(f"{'type':>4} {'messages':>9} {'compared':>9} {'identical':>9} {'agree%':>8} {'peer rejects':>12}  disagreeing fields")
+        sums = collections.Counter()
+        for t in sorted(total[name]):
+            c = total[name][t]
+            sums.update(c)
+            pct = 100.0 * c["identical"] / c["compared"] if c["compared"] else 100.0
+            fields = ", ".join(f"{k}:{v}" for k, v in diffs[name][t].most_common())
+            print(f"{t:>4} {c['messages']:>9} {c['compared']:>9} {c['identical']:>9} {pct:>8.3f} {c['peer_rejects']:>12}  {fields}")
+        pct = 100.0 * sums["identical"] / sums["compared"] if sums["compared"] else 100.0
+        worst = min(worst, pct)
+        print(f" all {sums['messages']:>9} {sums['compared']:>9} {sums['identical']:>9} {pct:>8.3f} {sums['peer_rejects']:>12}")
+        for key, ex in sorted(examples[name].items(), key=lambda kv: str(kv[0])):
+            for e in ex:
+                print(f"   example type {key[0]} {key[1]}: {e[0]}: {e[1]}  {e[2][:90]}")
+    if worst < args.min_agreement:
+        print(f"\nagreement {worst:.3f}% is below the required {args.min_agreement}%")
+        return 1
+    print(f"\nminimum agreement over peers: {worst:.3f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
