@@ -231,8 +231,17 @@ impl Decoder {
         &self.stats
     }
 
-    /// Feeds bytes (any split: partial lines are kept until their newline arrives).
+    /// Feeds bytes (any split: partial lines are kept until their newline arrives). When no
+    /// partial line is pending, `data` is decoded in place and only its unfinished tail is
+    /// copied.
     pub fn feed(&mut self, data: &[u8], sink: &mut impl Sink) {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+            let used = self.run_on(data, false, sink);
+            self.buf.extend_from_slice(&data[used..]);
+            return;
+        }
         self.compact();
         self.buf.extend_from_slice(data);
         self.run(false, sink);
@@ -290,7 +299,15 @@ impl Decoder {
 
     fn run(&mut self, finishing: bool, sink: &mut impl Sink) {
         let buf = std::mem::take(&mut self.buf);
-        let mut pos = self.pos;
+        let used = self.run_on(&buf[self.pos..], finishing, sink);
+        self.pos += used;
+        self.buf = buf;
+    }
+
+    /// Decodes the complete lines of `buf`; returns how many bytes were consumed. A sentence
+    /// line is held back until the start of the next line shows whether it is its `$PGHP`.
+    fn run_on(&mut self, buf: &[u8], finishing: bool, sink: &mut impl Sink) -> usize {
+        let mut pos = 0;
         loop {
             let rest = &buf[pos..];
             let (line, adv) = match memchr(b'\n', rest) {
@@ -307,12 +324,17 @@ impl Decoder {
             let kind = nmea::classify(line);
             let mut next_line: Option<(&[u8], usize)> = None;
             if let LineKind::Sentences { .. } = kind {
-                // A `$PGHP` after the sentence may belong to it: look one line ahead.
+                // A `$PGHP` after the sentence may belong to it: look at the next line's start.
                 let after = &rest[adv..];
-                match memchr(b'\n', after) {
-                    Some(nl) => next_line = Some((nmea::trim(&after[..nl]), nl + 1)),
-                    None if finishing => next_line = Some((nmea::trim(after), after.len())),
-                    None => break,
+                if after.len() < 5 && !finishing {
+                    break;
+                }
+                if after.starts_with(b"$PGHP") {
+                    match memchr(b'\n', after) {
+                        Some(nl) => next_line = Some((nmea::trim(&after[..nl]), nl + 1)),
+                        None if finishing => next_line = Some((nmea::trim(after), after.len())),
+                        None => break,
+                    }
                 }
             }
             pos += adv;
@@ -322,8 +344,7 @@ impl Decoder {
                 }
             }
         }
-        self.buf = buf;
-        self.pos = pos;
+        pos
     }
 
     /// Handles one line; returns `Some(true)` when the next line was consumed as its `$PGHP`.
@@ -515,39 +536,18 @@ impl Decoder {
     }
 
     fn single(&mut self, s: &Sentence<'_>, meta: Meta, weight: u32, sink: &mut impl Sink) {
-        if let Err(e) = self.payload.set(s.payload, s.fill_bits) {
-            self.fate(Err(Reject::from(e)), weight, sink);
-            return;
-        }
-        let payload = std::mem::take(&mut self.payload);
-        self.emit(&payload, &meta, weight, sink);
-        self.payload = payload;
-    }
-
-    fn emit(&mut self, payload: &Payload, meta: &Meta, weight: u32, sink: &mut impl Sink) {
-        match msg::decode(payload) {
-            Ok(m) => {
-                let t = m.msg_type();
-                if msg::nominal_bits(t).is_some_and(|n| payload.len_bits() > n + 7) {
-                    self.stats.warnings.oversized_payload += 1;
-                }
-                self.stats.by_type[t as usize] += 1;
-                self.stats.messages += 1;
-                self.stats.lines_in_messages += weight as u64;
-                sink.payload(payload);
-                sink.message(&m, meta);
-            }
-            Err(e) => self.fate(Err(Reject::from(e)), weight, sink),
-        }
-    }
-
-    fn fate(&mut self, r: Result<(), Reject>, weight: u32, sink: &mut impl Sink) {
+        let r = self.payload.set(s.payload, s.fill_bits).map_err(Reject::from);
+        let r = r.and_then(|()| emit(&self.payload, &meta, weight, &mut self.stats, sink));
         if let Err(reason) = r {
-            if weight > 0 {
-                self.reject(reason, weight, sink);
-            } else {
-                self.stats.warnings.rejected_extra_sentences += 1;
-            }
+            self.fate(reason, weight, sink);
+        }
+    }
+
+    fn fate(&mut self, reason: Reject, weight: u32, sink: &mut impl Sink) {
+        if weight > 0 {
+            self.reject(reason, weight, sink);
+        } else {
+            self.stats.warnings.rejected_extra_sentences += 1;
         }
     }
 
@@ -585,19 +585,44 @@ impl Decoder {
     /// Offers a fragment to this decoder's reassembler (used by parallel decoding, which
     /// collects fragments from many decoders and reassembles them in input order).
     pub fn assemble(&mut self, f: Fragment<'_>, sink: &mut impl Sink) {
-        let mut payload = std::mem::take(&mut self.payload);
-        match self.asm.push(f, &mut payload, &mut self.stats) {
+        match self.asm.push(f, &mut self.payload, &mut self.stats) {
             None => {}
-            Some(Ok(done)) => self.emit(&payload, &done.meta, done.weight, sink),
+            Some(Ok(done)) => {
+                let r = emit(&self.payload, &done.meta, done.weight, &mut self.stats, sink);
+                if let Err(reason) = r {
+                    self.fate(reason, done.weight, sink);
+                }
+            }
             Some(Err((reason, w))) => self.reject(reason, w, sink),
         }
-        self.payload = payload;
     }
 
     /// Merges the accounting of a decoder that ran on a slice of the same input.
     pub fn absorb_stats(&mut self, other: &Stats) {
         self.stats.add(other);
     }
+}
+
+/// Decodes a complete payload and hands the message to the sink, counting it.
+#[inline]
+fn emit(
+    payload: &Payload,
+    meta: &Meta,
+    weight: u32,
+    stats: &mut Stats,
+    sink: &mut impl Sink,
+) -> Result<(), Reject> {
+    let m = msg::decode(payload).map_err(Reject::from)?;
+    let t = m.msg_type();
+    if msg::nominal_bits(t).is_some_and(|n| payload.len_bits() > n + 7) {
+        stats.warnings.oversized_payload += 1;
+    }
+    stats.by_type[t as usize] += 1;
+    stats.messages += 1;
+    stats.lines_in_messages += weight as u64;
+    sink.payload(payload);
+    sink.message(&m, meta);
+    Ok(())
 }
 
 /// Decodes a whole buffer in one call; returns the accounting.

@@ -166,6 +166,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
         args.minutes
     )?;
     let mut seq = 0u8;
+    let mut written = 0u64;
     let steps = args.minutes as i64 * 6;
     for step in 0..steps {
         let t = T0_S + step * 10;
@@ -292,8 +293,9 @@ pub fn run(args: SampleArgs) -> Result<()> {
                     "sg-east"
                 };
                 for line in lines {
-                    // About one line in 400 is damaged in transit.
-                    if rng.next() < 0.0025 {
+                    // One line in 400 is damaged in transit.
+                    written += 1;
+                    if written % 400 == 0 {
                         let damaged = line.replacen('A', "B", 1).replacen(",0*", ",1*", 1);
                         writeln!(out, "{}{damaged}", tag(receiver, t))?;
                     } else {
