@@ -19,7 +19,7 @@ static ARMOR: [u8; 256] = {
     let mut t = [0x80u8; 256];
     let mut c = 0usize;
     while c < 256 {
-        if c >= 48 && c <= 87 {
+        if 48 <= c && c <= 87 {
             t[c] = (c - 48) as u8;
         } else if c >= 96 && c <= 119 {
             t[c] = (c - 56) as u8;
@@ -118,22 +118,24 @@ impl Payload {
     /// Fast path: the write position is byte aligned; four characters make three bytes.
     #[inline]
     fn push_aligned(&mut self, armored: &[u8]) -> Result<(), PayloadError> {
-        let mut o = self.bits / 8;
+        let o = self.bits / 8;
+        let full = armored.len() / 4;
         let mut bad = 0u8;
-        let mut chunks = armored.chunks_exact(4);
-        for c in &mut chunks {
+        let (src, rest) = armored.split_at(full * 4);
+        // `push` checked the length, so the destination range is in bounds.
+        let dst = &mut self.bytes[o..o + full * 3 + 3];
+        for (c, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(3)) {
             let a = ARMOR[c[0] as usize];
             let b = ARMOR[c[1] as usize];
-            let d = ARMOR[c[2] as usize];
-            let e = ARMOR[c[3] as usize];
-            bad |= a | b | d | e;
-            let w = (a as u32) << 18 | (b as u32) << 12 | (d as u32) << 6 | e as u32;
-            self.bytes[o] = (w >> 16) as u8;
-            self.bytes[o + 1] = (w >> 8) as u8;
-            self.bytes[o + 2] = w as u8;
-            o += 3;
+            let e = ARMOR[c[2] as usize];
+            let f = ARMOR[c[3] as usize];
+            bad |= a | b | e | f;
+            let w = (a as u32) << 18 | (b as u32) << 12 | (e as u32) << 6 | f as u32;
+            d[0] = (w >> 16) as u8;
+            d[1] = (w >> 8) as u8;
+            d[2] = w as u8;
         }
-        let rest = chunks.remainder();
+        let o = o + full * 3;
         let mut w = 0u32;
         for &ch in rest {
             let v = ARMOR[ch as usize];
@@ -186,7 +188,7 @@ impl Payload {
     /// Unsigned field of `len` (1..=32) bits at bit `start`.
     #[inline]
     pub fn u(&self, start: usize, len: usize) -> u32 {
-        debug_assert!(len >= 1 && len <= 32);
+        debug_assert!((1..=32).contains(&len));
         let byte = start / 8;
         if byte + 8 > self.bytes.len() {
             return 0;

@@ -404,11 +404,7 @@ pub fn parse_tag_block(content: &[u8]) -> Result<TagBlock<'_>, FrameError> {
         };
         let (key, value) = (&field[..colon], &field[colon + 1..]);
         match key {
-            b"s" | b"si" => {
-                if !value.is_empty() {
-                    tag.source = Some(value);
-                }
-            }
+            b"s" | b"si" if !value.is_empty() => tag.source = Some(value),
             b"c" => {
                 let digits = value.len();
                 tag.time_ms = num(value).and_then(|v| epoch_to_ms(v, digits));
@@ -560,43 +556,45 @@ fn parse_one(line: &[u8], at: usize) -> Result<(Sentence<'_>, usize), FrameError
     if s[6] != b',' {
         return Err(bad(6));
     }
-    let star = memchr(b'*', s).ok_or(FrameError::BadChecksum)?;
+    // The checksum delimiter: usually three bytes before the end of the line (no receiver
+    // fields, no second sentence). Checked in the same pass as the checksum: if a '*' appears
+    // earlier, fall back to searching for the first one.
+    let n = s.len();
+    let mut star = n.wrapping_sub(3);
+    let mut sum = None;
+    if n >= 10 && s[star] == b'*' {
+        let (x, has_star) = xor_and_find(&s[1..star], b'*');
+        if !has_star {
+            sum = Some(x);
+        }
+    }
+    let sum = match sum {
+        Some(x) => x,
+        None => {
+            star = memchr(b'*', s).ok_or(FrameError::BadChecksum)?;
+            xor_checksum(&s[1..star])
+        }
+    };
     let expected = hex2(&s[star + 1..]).ok_or(FrameError::BadChecksum)?;
-    if xor_checksum(&s[1..star]) != expected {
+    if sum != expected {
         return Err(FrameError::BadChecksum);
     }
     let end = star + 3;
-    // Header fields: total, number, seq id, channel (short: a plain scan beats memchr).
-    let mut q = 7;
-    let field = |q: &mut usize| -> Result<&[u8], FrameError> {
-        let start = *q;
-        let rel = s[start..star].iter().position(|&b| b == b',').ok_or(bad(start))?;
-        *q += rel + 1;
-        Ok(&s[start..start + rel])
-    };
-    let total = field(&mut q)?;
-    let number = field(&mut q)?;
-    let seq = field(&mut q)?;
-    let channel = field(&mut q)?;
-    let (total, number) = match (total, number) {
-        ([t], [n]) if t.is_ascii_digit() && n.is_ascii_digit() => (t - b'0', n - b'0'),
-        _ => return Err(bad(7)),
+    // Header fields: total, number, seq id, channel. The usual layout `1,1,,A,` or `2,1,3,B,`
+    // is read by position; anything else by scanning for commas.
+    let (total, number, seq_id, channel, q) = match header_fast(s, star) {
+        Some(h) => h,
+        None => header_slow(s, star).map_err(bad)?,
     };
     if total == 0 || number == 0 || number > total {
         return Err(bad(7));
     }
-    let seq_id = match seq {
-        [] => None,
-        [d] if d.is_ascii_digit() => Some(d - b'0'),
-        _ => return Err(bad(q)),
-    };
-    let channel = match channel {
-        [] => None,
-        [c] => Some(*c),
-        _ => return Err(bad(q)),
-    };
     // Payload runs to the last comma before the checksum; the fill-bit digit follows.
-    let last = memchr::memrchr(b',', &s[q..star]).ok_or(bad(q))? + q;
+    let last = if star >= q + 2 && s[star - 2] == b',' {
+        star - 2
+    } else {
+        memchr::memrchr(b',', &s[q..star]).ok_or(bad(q))? + q
+    };
     let payload = &s[q..last];
     let fill_bits = match &s[last + 1..star] {
         [] => 0,
@@ -623,6 +621,146 @@ fn parse_one(line: &[u8], at: usize) -> Result<(Sentence<'_>, usize), FrameError
     ))
 }
 
+type Header = (u8, u8, Option<u8>, Option<u8>, usize);
+
+/// The common case, framed without the general machinery: a bare single-sentence line
+/// `!xxVDM,1,1,,c,payload,f*hh` with nothing after the checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Single<'a> {
+    /// Talker id.
+    pub talker: [u8; 2],
+    /// VDO rather than VDM.
+    pub own_ship: bool,
+    /// Radio channel.
+    pub channel: Option<u8>,
+    /// Armored payload.
+    pub payload: &'a [u8],
+    /// Fill bits.
+    pub fill_bits: u8,
+}
+
+/// Frames `line` if it is a valid bare single-sentence line; `None` means "use [`Sentences`]"
+/// (which gives the same result for every line this accepts, and handles everything else).
+#[inline]
+pub fn single(line: &[u8]) -> Option<Single<'_>> {
+    let n = line.len();
+    if n < 20 || line[0] != b'!' || line[6] != b',' || line[n - 3] != b'*' || line[n - 5] != b',' {
+        return None;
+    }
+    let own_ship = match &line[3..6] {
+        b"VDM" => false,
+        b"VDO" => true,
+        _ => return None,
+    };
+    let (sum, has_star) = xor_and_find(&line[1..n - 3], b'*');
+    if has_star || hex2(&line[n - 2..]) != Some(sum) {
+        return None;
+    }
+    let (total, number, _seq, channel, q) = header_fast(line, n - 3)?;
+    let fill = line[n - 4];
+    if total != 1 || number != 1 || !fill.is_ascii_digit() || q > n - 5 {
+        return None;
+    }
+    Some(Single {
+        talker: [line[1], line[2]],
+        own_ship,
+        channel,
+        payload: &line[q..n - 5],
+        fill_bits: fill - b'0',
+    })
+}
+
+/// Reads `d,d,[d],[c],` at fixed positions (the layout of nearly every sentence).
+#[inline]
+fn header_fast(s: &[u8], star: usize) -> Option<Header> {
+    if star < 15 {
+        return None;
+    }
+    let h = &s[7..15];
+    if !(h[0].is_ascii_digit() && h[1] == b',' && h[2].is_ascii_digit() && h[3] == b',') {
+        return None;
+    }
+    let (seq, mut q) = match (h[4], h[5]) {
+        (b',', _) => (None, 5),
+        (d, b',') if d.is_ascii_digit() => (Some(d - b'0'), 6),
+        _ => return None,
+    };
+    let channel = match (h[q], h.get(q + 1)) {
+        (b',', _) => {
+            q += 1;
+            None
+        }
+        (c, Some(b',')) => {
+            q += 2;
+            Some(c)
+        }
+        _ => return None,
+    };
+    Some((h[0] - b'0', h[2] - b'0', seq, channel, 7 + q))
+}
+
+/// Reads the header fields by scanning for commas; `Err` holds the offset of the bad field.
+fn header_slow(s: &[u8], star: usize) -> Result<Header, usize> {
+    let mut q = 7;
+    let mut field = || -> Result<&[u8], usize> {
+        let start = q;
+        let rel = s[start..star]
+            .iter()
+            .position(|&b| b == b',')
+            .ok_or(start)?;
+        q += rel + 1;
+        Ok(&s[start..start + rel])
+    };
+    let total = field()?;
+    let number = field()?;
+    let seq = field()?;
+    let channel = field()?;
+    let (total, number) = match (total, number) {
+        ([t], [n]) if t.is_ascii_digit() && n.is_ascii_digit() => (t - b'0', n - b'0'),
+        _ => return Err(7),
+    };
+    let seq_id = match seq {
+        [] => None,
+        [d] if d.is_ascii_digit() => Some(d - b'0'),
+        _ => return Err(q),
+    };
+    let channel = match channel {
+        [] => None,
+        [c] => Some(*c),
+        _ => return Err(q),
+    };
+    Ok((total, number, seq_id, channel, q))
+}
+
+/// XOR of all bytes, and whether `needle` occurs among them (SWAR, eight bytes at a time).
+#[inline]
+pub fn xor_and_find(s: &[u8], needle: u8) -> (u8, bool) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pat = LO * needle as u64;
+    let mut acc = 0u64;
+    let mut found = 0u64;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let v = u64::from_le_bytes(w);
+        acc ^= v;
+        let x = v ^ pat;
+        found |= x.wrapping_sub(LO) & !x & HI;
+    }
+    let mut x = acc ^ (acc >> 32);
+    x ^= x >> 16;
+    x ^= x >> 8;
+    let mut b = x as u8;
+    let mut hit = found != 0;
+    for &r in chunks.remainder() {
+        b ^= r;
+        hit |= r == needle;
+    }
+    (b, hit)
+}
+
 /// Receiver fields after the checksum, up to the end of the line or the next sentence.
 fn parse_trailer(rest: &[u8]) -> (Option<i64>, Option<&[u8]>, usize) {
     if rest.first() != Some(&b',') {
@@ -641,10 +779,12 @@ fn parse_trailer(rest: &[u8]) -> (Option<i64>, Option<&[u8]>, usize) {
                 continue;
             }
         }
-        if station.is_none() && f.len() > 1 && (f[0] == b'r' || f[0] == b'b') {
-            if f[1..].iter().all(u8::is_ascii_alphanumeric) {
-                station = Some(f);
-            }
+        if station.is_none()
+            && f.len() > 1
+            && (f[0] == b'r' || f[0] == b'b')
+            && f[1..].iter().all(u8::is_ascii_alphanumeric)
+        {
+            station = Some(f);
         }
     }
     (time, station, stop)
@@ -775,6 +915,34 @@ mod tests {
             LineKind::Other(FrameError::NotAis)
         ));
         assert!(matches!(classify(b"\\si:AISD*3F\\"), LineKind::TagOnly(_)));
+    }
+
+    #[test]
+    fn xor_and_find_matches_naive() {
+        let mut v: Vec<u8> = (0u8..=255).collect();
+        for len in 0..v.len() {
+            let s = &v[..len];
+            let (x, hit) = xor_and_find(s, b'*');
+            assert_eq!(x, s.iter().fold(0, |a, b| a ^ b));
+            assert_eq!(hit, s.contains(&b'*'), "len {len}");
+        }
+        v.retain(|&b| b != b'*');
+        assert!(!xor_and_find(&v, b'*').1);
+    }
+
+    #[test]
+    fn header_fast_and_slow_agree() {
+        for h in ["1,1,,A,", "2,1,3,B,", "1,1,,,", "2,2,9,,", "1,1,5,2,"] {
+            let s = format!("!AIVDM,{h}PAYLOAD,0*00");
+            let star = s.len() - 3;
+            assert_eq!(
+                header_fast(s.as_bytes(), star),
+                header_slow(s.as_bytes(), star).ok(),
+                "{h}"
+            );
+        }
+        let odd = "!AIVDM,1,1,,AB,PAYLOAD,0*00";
+        assert_eq!(header_fast(odd.as_bytes(), odd.len() - 3), None);
     }
 
     #[test]

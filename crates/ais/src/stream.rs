@@ -210,7 +210,8 @@ impl Decoder {
     pub fn new(cfg: DecoderConfig) -> Self {
         Decoder {
             cfg,
-            buf: Vec::new(),
+            // Room for partial lines carried between feeds, so that carrying never reallocates.
+            buf: Vec::with_capacity(4096),
             pos: 0,
             line_no: cfg.first_line,
             pending: PendingMeta::default(),
@@ -242,9 +243,25 @@ impl Decoder {
             self.buf.extend_from_slice(&data[used..]);
             return;
         }
+        // A partial line (or a sentence awaiting its next line) is pending: append `data` a line
+        // at a time until the pending part is resolved, then decode the rest in place.
         self.compact();
-        self.buf.extend_from_slice(data);
-        self.run(false, sink);
+        let mut k = 0;
+        while k < data.len() {
+            let start = k;
+            k = memchr(b'\n', &data[k..]).map_or(data.len(), |i| k + i + 1);
+            self.buf.extend_from_slice(&data[start..k]);
+            let line_in_buf = self.buf.len() - (k - start);
+            self.run(false, sink);
+            if self.pos >= line_in_buf {
+                let rest = &data[start + (self.pos - line_in_buf)..];
+                self.buf.clear();
+                self.pos = 0;
+                let used = self.run_on(rest, false, sink);
+                self.buf.extend_from_slice(&rest[used..]);
+                return;
+            }
+        }
     }
 
     /// Reads once from `r` straight into the decoder's buffer and decodes what is complete.
@@ -316,6 +333,21 @@ impl Decoder {
                 pos += adv;
                 continue;
             }
+            // Fast lane: a bare single-sentence line with no metadata waiting for it, and no
+            // `$PGHP` after it. Same result as the general path below (tested).
+            if line[0] == b'!' && self.pending.weight == 0 && self.pghp.is_empty() {
+                let after = &rest[adv..];
+                if after.len() < 5 && !finishing {
+                    break;
+                }
+                if !after.starts_with(b"$PGHP") {
+                    if let Some(f) = nmea::single(line) {
+                        pos += adv;
+                        self.fast_single(&f, sink);
+                        continue;
+                    }
+                }
+            }
             let kind = nmea::classify(line);
             let mut next_line: Option<(&[u8], usize)> = None;
             if let LineKind::Sentences { .. } = kind {
@@ -340,6 +372,29 @@ impl Decoder {
             }
         }
         pos
+    }
+
+    #[inline]
+    fn fast_single(&mut self, f: &nmea::Single<'_>, sink: &mut impl Sink) {
+        self.line_no += 1;
+        self.stats.lines += 1;
+        let meta = Meta {
+            rx_time_ms: None,
+            source: None,
+            talker: f.talker,
+            own_ship: f.own_ship,
+            channel: f.channel,
+            fragments: 1,
+            line: self.line_no,
+        };
+        let r = self
+            .payload
+            .set(f.payload, f.fill_bits)
+            .map_err(Reject::from);
+        let r = r.and_then(|()| emit(&self.payload, &meta, 1, &mut self.stats, sink));
+        if let Err(reason) = r {
+            self.reject(reason, 1, sink);
+        }
     }
 
     /// Handles one line; returns `Some(true)` when the next line was consumed as its `$PGHP`.
@@ -400,7 +455,11 @@ impl Decoder {
         }
     }
 
+    #[inline]
     fn expire_pghp(&mut self, sink: &mut impl Sink) {
+        if self.pghp.is_empty() {
+            return;
+        }
         let now = self.line_no;
         let before = self.pghp.len();
         self.pghp.retain(|p| now - p.line <= PGHP_WINDOW);
@@ -412,7 +471,11 @@ impl Decoder {
 
     /// Finds the `$PGHP` for a sentence on the current line: one naming its checksum, else
     /// the one on the line just before. Returns its time.
+    #[inline]
     fn take_pghp(&mut self, checksum: u8, allow_adjacent: bool) -> Option<Option<i64>> {
+        if self.pghp.is_empty() {
+            return None;
+        }
         let i = self
             .pghp
             .iter()
@@ -531,7 +594,10 @@ impl Decoder {
     }
 
     fn single(&mut self, s: &Sentence<'_>, meta: Meta, weight: u32, sink: &mut impl Sink) {
-        let r = self.payload.set(s.payload, s.fill_bits).map_err(Reject::from);
+        let r = self
+            .payload
+            .set(s.payload, s.fill_bits)
+            .map_err(Reject::from);
         let r = r.and_then(|()| emit(&self.payload, &meta, weight, &mut self.stats, sink));
         if let Err(reason) = r {
             self.fate(reason, weight, sink);
@@ -583,7 +649,13 @@ impl Decoder {
         match self.asm.push(f, &mut self.payload, &mut self.stats) {
             None => {}
             Some(Ok(done)) => {
-                let r = emit(&self.payload, &done.meta, done.weight, &mut self.stats, sink);
+                let r = emit(
+                    &self.payload,
+                    &done.meta,
+                    done.weight,
+                    &mut self.stats,
+                    sink,
+                );
                 if let Err(reason) = r {
                     self.fate(reason, done.weight, sink);
                 }

@@ -69,17 +69,43 @@ proptest! {
         prop_assert!(s1.balanced(), "{:?}", s1);
         let nonempty = text.split('\n').filter(|l| !l.trim().is_empty()).count() as u64;
         prop_assert_eq!(s1.lines, nonempty);
-        // Same result when the input arrives in two pieces.
+        // Same result when the input arrives in pieces of any size.
         let bytes = text.as_bytes();
-        let cut = cut % (bytes.len() + 1);
+        let mut cuts: Vec<usize> = (0..8).map(|k| cut.rotate_left(k * 8) % (bytes.len() + 1)).collect();
+        cuts.sort_unstable();
         let mut out = Vec::new();
         let mut d = Decoder::default();
         let mut sink = |m: &Message<'_>, meta: &Meta| out.push(format!("{m:?} {meta:?}"));
-        d.feed(&bytes[..cut], &mut sink);
-        d.feed(&bytes[cut..], &mut sink);
+        let mut prev = 0;
+        for c in cuts {
+            d.feed(&bytes[prev..c], &mut sink);
+            prev = c;
+        }
+        d.feed(&bytes[prev..], &mut sink);
         let s2 = d.finish(&mut sink);
         prop_assert_eq!(s1, s2);
         prop_assert_eq!(whole, out);
+    }
+
+    /// The framing fast lane accepts only lines the general path frames the same way.
+    #[test]
+    fn fast_lane_agrees_with_general_framing(line in nmea_line()) {
+        let l = ais::nmea::trim(line.as_bytes());
+        if let Some(f) = ais::nmea::single(l) {
+            let ais::nmea::LineKind::Sentences { start, prefix_time_ms: None } = ais::nmea::classify(l) else {
+                panic!("fast lane took a line the general path does not see as a sentence");
+            };
+            let mut it = ais::nmea::Sentences::new(l, start);
+            let s = it.next().expect("one sentence").expect("framed");
+            prop_assert!(it.next().is_none());
+            prop_assert_eq!((s.total, s.number), (1, 1));
+            prop_assert_eq!(s.talker, f.talker);
+            prop_assert_eq!(s.own_ship, f.own_ship);
+            prop_assert_eq!(s.channel, f.channel);
+            prop_assert_eq!(s.payload, f.payload);
+            prop_assert_eq!(s.fill_bits, f.fill_bits);
+            prop_assert!(s.tag.is_none() && s.trailer_time_ms.is_none() && s.trailer_station.is_none());
+        }
     }
 
     #[test]

@@ -38,7 +38,11 @@ fn decode_sample_jsonl_and_accounting() {
         .arg(&st)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut n = 0;
     for line in text.lines() {
@@ -50,10 +54,17 @@ fn decode_sample_jsonl_and_accounting() {
     }
     let s = stats(&st);
     assert_eq!(s["messages"].as_u64().unwrap(), n);
-    let rejected: u64 = s["rejected"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let rejected: u64 = s["rejected"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
     assert_eq!(
         s["lines"].as_u64().unwrap(),
-        s["lines_in_messages"].as_u64().unwrap() + rejected + s["pending_fragments"].as_u64().unwrap()
+        s["lines_in_messages"].as_u64().unwrap()
+            + rejected
+            + s["pending_fragments"].as_u64().unwrap()
     );
     // The sample damages a few lines on purpose, and starts with a comment.
     assert!(s["rejected"]["bad_checksum"].as_u64().unwrap() > 0);
@@ -114,7 +125,15 @@ fn csv_types_filter_and_rejects_report() {
     sample(&input, 10);
     let rej = tmp("rejects.txt");
     let out = Command::new(bin())
-        .args(["decode", "--format", "csv", "--types", "5,24", "--quiet", "--rejects"])
+        .args([
+            "decode",
+            "--format",
+            "csv",
+            "--types",
+            "5,24",
+            "--quiet",
+            "--rejects",
+        ])
         .arg(&rej)
         .arg(&input)
         .output()
@@ -122,7 +141,10 @@ fn csv_types_filter_and_rejects_report() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
-    assert!(lines.next().unwrap().starts_with("rx_time,source,channel,type,mmsi"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("rx_time,source,channel,type,mmsi"));
     let rows: Vec<&str> = lines.collect();
     assert!(!rows.is_empty());
     for r in &rows {
@@ -145,7 +167,9 @@ fn stdin_and_errors() {
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(b"!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C\n").unwrap();
+        stdin
+            .write_all(b"!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C\n")
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -155,10 +179,16 @@ fn stdin_and_errors() {
     assert_eq!(v["heading"], 181);
     assert_eq!(v["turn"], 0.0);
 
-    let missing = Command::new(bin()).args(["decode", "/no/such/file"]).output().unwrap();
+    let missing = Command::new(bin())
+        .args(["decode", "/no/such/file"])
+        .output()
+        .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open /no/such/file"));
-    let bad = Command::new(bin()).args(["decode", "--types", "99"]).output().unwrap();
+    let bad = Command::new(bin())
+        .args(["decode", "--types", "99"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
 }
 

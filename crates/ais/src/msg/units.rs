@@ -35,11 +35,15 @@ pub(crate) fn lon_1e1_min(raw: i32) -> Option<f64> {
     degrees(raw, 600.0, 180.0)
 }
 
+/// Degrees from a raw angle. Multiplies by the reciprocal (a division costs ~15 cycles on the
+/// hot path); the result may differ from `raw / per_degree` in the last bit only, which never
+/// changes a value printed with six decimals (the seventh decimal of k/600000 is never a 5).
 #[inline]
 fn degrees(raw: i32, per_degree: f64, limit: f64) -> Option<f64> {
-    let d = raw as f64 / per_degree;
-    if d.abs() <= limit {
-        Some(d)
+    let limit_raw = (limit * per_degree) as i64;
+    let r = raw as i64;
+    if (-limit_raw..=limit_raw).contains(&r) {
+        Some(raw as f64 * (1.0 / per_degree))
     } else {
         None
     }
