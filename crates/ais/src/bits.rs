@@ -163,7 +163,15 @@ impl Payload {
     }
 
     /// General path for a fragment that starts mid-byte (after a fragment with fill bits).
+    /// Bits are ORed in, so the bytes they land in are cleared first: the buffer is reused and
+    /// may hold an earlier message past the current end (issue 2: stale bits corrupted the
+    /// second fragment of reassembled messages).
     fn push_slow(&mut self, armored: &[u8]) -> Result<(), PayloadError> {
+        let first = self.bits / 8 + 1;
+        let last = (self.bits + armored.len() * 6).div_ceil(8);
+        if first < last {
+            self.bytes[first..last].fill(0);
+        }
         for &ch in armored {
             let v = ARMOR[ch as usize];
             if v & 0x80 != 0 {
@@ -549,6 +557,22 @@ mod tests {
         c.push(b"w", 0).unwrap();
         assert_eq!(c.len_bits(), n + 6);
         assert_eq!(c.u(n, 6), 63);
+    }
+
+    /// Regression (issue 2): a reused buffer must not leak an earlier message's bits into an
+    /// unaligned second fragment.
+    #[test]
+    fn unaligned_append_ignores_stale_bytes() {
+        let mut p = Payload::new();
+        p.set(&[b'w'; 120], 0).unwrap(); // all ones
+        let first: &[u8] = b"55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E";
+        p.set(first, 2).unwrap();
+        p.push(b"0000000000", 0).unwrap();
+        let n = first.len() * 6 - 2;
+        assert_eq!(p.len_bits(), n + 60);
+        for k in n..n + 60 {
+            assert!(!p.b(k), "bit {k} should be zero");
+        }
     }
 
     #[test]

@@ -180,7 +180,7 @@ struct PendingPghp {
 }
 
 /// How many lines a `$PGHP` waits for its sentence, and how many may wait at once.
-const PGHP_WINDOW: u64 = 16;
+pub const PGHP_WINDOW: u64 = 16;
 
 /// Streaming AIS decoder. See the module documentation.
 #[derive(Debug)]

@@ -245,25 +245,65 @@ fn decode_stream(
     Ok(stats)
 }
 
-/// Position just after a clean boundary at or after `from`: the previous line is a sentence line
-/// and the next one is not a `$PGHP` that could belong to it.
+/// Lines a `$PGHP` may wait for its sentence (the decoder's window).
+const PGHP_WINDOW_LINES: usize = ais::stream::PGHP_WINDOW as usize;
+
+/// Whether the newline at `nl` is a clean place to split the input: decoding the two sides
+/// separately must give what decoding them together gives. The line before it is a sentence (so
+/// no tag-block-only line waits for a sentence), the line after it is not a `$PGHP` (which could
+/// belong to the sentence before), and no `$PGHP` waits in the lines before it.
+fn clean_at(buf: &[u8], nl: usize) -> bool {
+    let next = &buf[nl + 1..];
+    if next.len() < 5 || next.starts_with(b"$PGHP") {
+        return false;
+    }
+    let mut end = nl;
+    for k in 0..=PGHP_WINDOW_LINES {
+        let start = buf[..end]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let line = &buf[start..end];
+        if k == 0 && !line.windows(4).any(|w| w == b"VDM," || w == b"VDO,") {
+            return false;
+        }
+        if line.starts_with(b"$PGHP") {
+            return false;
+        }
+        if start == 0 {
+            break;
+        }
+        end = start - 1;
+    }
+    true
+}
+
+/// Position just after the first clean boundary at or after `from`.
 fn clean_boundary(buf: &[u8], from: usize) -> Option<usize> {
     let mut pos = from;
     while pos < buf.len() {
         let nl = memchr_nl(&buf[pos..])? + pos;
-        let line_start = buf[..nl]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
-        let prev = &buf[line_start..nl];
-        let next = &buf[nl + 1..];
-        let is_sentence = prev.windows(4).any(|w| w == b"VDM," || w == b"VDO,");
-        if is_sentence && !next.starts_with(b"$PGHP") && nl + 1 < buf.len() {
+        if clean_at(buf, nl) {
             return Some(nl + 1);
         }
         pos = nl + 1;
     }
     None
+}
+
+/// The last clean boundary in `buf` (searching backwards from its end), so that little is
+/// carried to the next round.
+fn last_clean_boundary(buf: &[u8]) -> Option<usize> {
+    let mut end = buf.len();
+    // Look back over at most a few thousand lines; fall back to a forward search.
+    for _ in 0..4096 {
+        let nl = buf[..end].iter().rposition(|&b| b == b'\n')?;
+        if clean_at(buf, nl) {
+            return Some(nl + 1);
+        }
+        end = nl;
+    }
+    clean_boundary(buf, buf.len() / 2)
 }
 
 fn memchr_nl(s: &[u8]) -> Option<usize> {
@@ -293,7 +333,11 @@ fn decode_piece(
         fmt: Formatter {
             format,
             filter,
-            out: Vec::with_capacity(piece.len() * 3),
+            out: Vec::with_capacity(if format == Format::None {
+                0
+            } else {
+                piece.len() * 4
+            }),
             rejects: log_rejects.then(Vec::new),
             raw: payload.then(|| (Vec::new(), 0)),
         },
@@ -333,13 +377,12 @@ fn decode_parallel(
     };
     let mut total = Stats::default();
     let mut line_offset = 0u64;
-    let mut buf: Vec<u8> = Vec::with_capacity(ROUND_BYTES + (1 << 20));
+    // One round buffer, filled by reads; the unfinished tail after the last clean boundary moves
+    // to the front for the next round.
+    let mut buf: Vec<u8> = vec![0; ROUND_BYTES];
+    let mut filled = 0usize;
     let mut eof = false;
     while !eof {
-        // Fill the round buffer.
-        let start = buf.len();
-        buf.resize(ROUND_BYTES.max(start + (1 << 20)), 0);
-        let mut filled = start;
         while filled < buf.len() {
             let n = reader.read(&mut buf[filled..])?;
             if n == 0 {
@@ -348,13 +391,16 @@ fn decode_parallel(
             }
             filled += n;
         }
-        buf.truncate(filled);
         let cut = if eof {
-            buf.len()
+            filled
         } else {
-            match clean_boundary(&buf, buf.len() * 3 / 4) {
+            match last_clean_boundary(&buf[..filled]) {
                 Some(c) => c,
-                None => continue, // no boundary yet: read more
+                None => {
+                    // No clean boundary in a whole round (pathological input): read more.
+                    buf.resize(buf.len() * 2, 0);
+                    continue;
+                }
             }
         };
         let region = &buf[..cut];
@@ -401,7 +447,8 @@ fn decode_parallel(
             line_offset += piece.physical_lines;
             total.add(&piece.stats);
         }
-        buf.drain(..cut);
+        buf.copy_within(cut..filled, 0);
+        filled -= cut;
     }
     let central_stats = central.finish(&mut merged);
     out.write_all(&merged.out)?;
