@@ -316,6 +316,56 @@ def peer_aiscat(lines):
         return {"__error__": str(e)}
 
 
+def peer_stream(name, path):
+    """Messages a peer decodes from the file with its own reader (its framing/reassembly)."""
+    out = []
+    if name == "pyais":
+        from pyais.stream import FileReaderStream
+        for m in FileReaderStream(str(path)):
+            try:
+                out.append(m.decode().asdict())
+            except Exception:  # noqa: BLE001 - counted as not decoded
+                pass
+    else:
+        for d in aiscat.from_file(str(path)):
+            out.append(d)
+    return out
+
+
+def align(ours, theirs, window=64):
+    """Pairs messages of two in-order streams by (type, mmsi), resynchronising after gaps."""
+    def pos(m):
+        # Coarse position (0.01 degree) tells apart the many reports of one vessel.
+        lat = m.get("lat")
+        return round(float(lat), 2) if isinstance(lat, (int, float)) and abs(lat) <= 90 else None
+
+    def sec(m):
+        v = num(m.get("second"))
+        return None if v in (None, 60) else v
+
+    key_o = [(m["type"], m["mmsi"], pos(m), sec(m)) for m in ours]
+    key_t = [(num(m.get("msg_type", m.get("type"))), m.get("mmsi"), pos(m), sec(m)) for m in theirs]
+    i = j = 0
+    pairs = []
+    while i < len(ours) and j < len(theirs):
+        if key_o[i] == key_t[j]:
+            pairs.append((ours[i], theirs[j]))
+            i += 1
+            j += 1
+            continue
+        # Skip whichever side has an extra message (a reject on the other side).
+        ahead_t = next((d for d in range(1, window) if j + d < len(theirs) and key_t[j + d] == key_o[i]), None)
+        ahead_o = next((d for d in range(1, window) if i + d < len(ours) and key_o[i + d] == key_t[j]), None)
+        if ahead_t is not None and (ahead_o is None or ahead_t <= ahead_o):
+            j += ahead_t
+        elif ahead_o is not None:
+            i += ahead_o
+        else:
+            i += 1
+            j += 1
+    return pairs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--tidewatch", default=str(HERE.parent / "target" / "release" / "tidewatch"))
@@ -375,6 +425,46 @@ def main():
                     c["identical"] += 1
                 elif not unexplained:
                     c["explained"] += 1
+
+    # End to end: each peer reads the capture itself (its own framing and reassembly); messages
+    # are paired in order and compared on the same fields.
+    stream = {p: collections.defaultdict(collections.Counter) for p in peers}
+    stream_examples = {p: [] for p in peers}
+    for f in files:
+        ours = [json.loads(l) for l in subprocess.run(
+            [args.tidewatch, "decode", str(f), "--format", "jsonl", "--quiet"],
+            check=True, capture_output=True).stdout.splitlines()]
+        for name in peers:
+            try:
+                theirs = peer_stream(name, f)
+            except Exception as e:  # noqa: BLE001
+                print(f"{name} cannot read {f.name}: {e}")
+                continue
+            for msg, th in align(ours, theirs):
+                t = msg["type"]
+                c = stream[name][t]
+                c["paired"] += 1
+                bad = []
+                for ours_key, (pk, ak, kind, tol, na) in fields_for(t, msg).items():
+                    peer_key = pk if name == "pyais" else ak
+                    if ours_key in msg and peer_key in th and not same(kind, msg[ours_key], th[peer_key], tol, na):
+                        if explain(t, ours_key, msg[ours_key], th[peer_key], msg) is None:
+                            bad.append(ours_key)
+                if bad:
+                    c["unexplained"] += 1
+                    if len(stream_examples[name]) < args.examples * 5:
+                        stream_examples[name].append((f.name, t, bad, msg.get("mmsi")))
+                else:
+                    c["agree"] += 1
+    for name in peers:
+        tot = collections.Counter()
+        for c in stream[name].values():
+            tot.update(c)
+        pct = 100.0 * tot["agree"] / max(1, tot["paired"])
+        print(f"\n== {name} end to end (peer reads the captures itself): {tot['paired']} messages paired, "
+              f"{tot['agree']} identical or explained ({pct:.3f}%), {tot['unexplained']} unexplained")
+        for e in stream_examples[name]:
+            print(f"   unexplained: {e[0]} type {e[1]} mmsi {e[3]}: {', '.join(e[2])}")
 
     worst = 100.0
     for name in peers:

@@ -7,7 +7,11 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let cfg = DecoderConfig {
-        assembler: ais::assemble::AssemblerConfig { max_groups: 4, max_age_lines: 8 },
+        assembler: ais::assemble::AssemblerConfig {
+            max_groups: 4,
+            max_age_lines: 8,
+            reorder_lines: 2,
+        },
         ..DecoderConfig::default()
     };
     let mut whole = Vec::new();

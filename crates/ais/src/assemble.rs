@@ -19,6 +19,11 @@ pub struct AssemblerConfig {
     pub max_groups: usize,
     /// A group whose first fragment is this many lines old expires (default 1000).
     pub max_age_lines: u64,
+    /// Without a tag-block group id, a later fragment that arrived before its first fragment
+    /// is joined by a first fragment only within this many lines (default 4). NMEA sequence ids
+    /// cycle through ten values, so a lone second fragment (its first lost) would otherwise be
+    /// completed by the next message's first fragment.
+    pub reorder_lines: u64,
 }
 
 impl Default for AssemblerConfig {
@@ -26,6 +31,7 @@ impl Default for AssemblerConfig {
         AssemblerConfig {
             max_groups: 256,
             max_age_lines: 1000,
+            reorder_lines: 4,
         }
     }
 }
@@ -186,7 +192,19 @@ impl Assembler {
     ) -> Option<Result<Completed, (Reject, u32)>> {
         self.expire(f.line, stats);
         let bit = 1u16 << (f.number - 1);
+        let reorder = self.cfg.reorder_lines;
         let idx = match self.slots.iter().position(|s| s.key == Some(f.key)) {
+            // A first fragment meeting later fragments that have waited too long: those belong
+            // to an earlier message whose first fragment was lost.
+            Some(i)
+                if f.number == 1
+                    && self.slots[i].have & 1 == 0
+                    && matches!(f.key, GroupKey::Nmea { .. })
+                    && f.line.saturating_sub(self.slots[i].first_line) > reorder =>
+            {
+                self.evict(i, stats);
+                self.open(f, stats)
+            }
             Some(i) if self.slots[i].have & bit != 0 => {
                 if f.number == 1 {
                     // A new message reusing the id: the old group will never complete.
@@ -222,6 +240,9 @@ impl Assembler {
         out.set(b"", 0).ok();
         for n in 0..f.total as usize {
             let (a, l, fill) = slot.parts[n];
+            // Fill bits pad the end of the message only; some producers repeat the last
+            // fragment's value on earlier ones, which must not cut bits out of the middle.
+            let fill = if n + 1 == f.total as usize { fill } else { 0 };
             if let Err(e) = out.push(&slot.data[a as usize..(a + l) as usize], fill) {
                 result = Err(e);
                 break;

@@ -286,6 +286,7 @@ fn orphan_flood_is_bounded() {
         assembler: ais::assemble::AssemblerConfig {
             max_groups: 16,
             max_age_lines: 100_000,
+            ..Default::default()
         },
         ..DecoderConfig::default()
     };
@@ -374,4 +375,22 @@ fn fuzz_regressions() {
         let s = d.finish(&mut sink);
         assert!(s.balanced(), "{}: {s:?}", f.path().display());
     }
+}
+
+/// Regression (issue 2): a second fragment whose first was lost must not be completed by the
+/// next message's first fragment (NMEA sequence ids repeat). Seen in the AISHub capture.
+#[test]
+fn lost_first_fragment_does_not_mispair() {
+    let x2 = "!AIVDM,2,2,1,A,1@0000000000000,2*54";
+    let filler = "!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C";
+    let y1 = "!AIVDM,2,1,1,A,53AIc201w28pu`AN3:1@Pu:1:22222222222220Q80D:44f70;DmjCSmBThj,0*64";
+    let y2 = "!AIVDM,2,2,1,A,AH888888880,2*2C";
+    let input = format!("{x2}\n{filler}\n{filler}\n{filler}\n{filler}\n{filler}\n{y1}\n{y2}\n");
+    let (msgs, stats) = run(&input);
+    assert_eq!(stats.messages, 6);
+    assert_eq!(stats.rejected(Reject::OrphanFragment), 1);
+    assert!(
+        msgs.iter().any(|(d, _)| d.contains("SWINOUJSCIE")),
+        "{msgs:?}"
+    );
 }
