@@ -58,7 +58,53 @@ pub enum GroupKey {
         seq_id: Option<u8>,
         /// Fragment count.
         total: u8,
+        /// Hash of the receiver named on the sentence itself (its tag block `s:` or USCG
+        /// station field), 0 when it names none: fragments heard by different receivers of a
+        /// merged feed do not mix.
+        receiver: u64,
     },
+}
+
+impl GroupKey {
+    /// Whether a fragment with key `other` belongs to a group with this key. Receivers must be
+    /// equal when both fragments name one; a fragment that names none (tag blocks on later
+    /// fragments often carry only the group) matches any.
+    fn accepts(&self, other: &GroupKey) -> bool {
+        match (self, other) {
+            (
+                GroupKey::Nmea {
+                    talker,
+                    own_ship,
+                    channel,
+                    seq_id,
+                    total,
+                    receiver,
+                },
+                GroupKey::Nmea {
+                    talker: t2,
+                    own_ship: o2,
+                    channel: c2,
+                    seq_id: s2,
+                    total: n2,
+                    receiver: r2,
+                },
+            ) => {
+                (talker, own_ship, channel, seq_id, total) == (t2, o2, c2, s2, n2)
+                    && (receiver == r2 || *receiver == 0 || *r2 == 0)
+            }
+            (a, b) => a == b,
+        }
+    }
+}
+
+/// FNV-1a hash of a receiver name (never 0 for a non-empty name in practice; 0 means none).
+pub fn receiver_hash(name: Option<&[u8]>) -> u64 {
+    let Some(name) = name else { return 0 };
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for &b in name {
+        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    h
 }
 
 /// One fragment offered to the assembler.
@@ -193,7 +239,16 @@ impl Assembler {
         self.expire(f.line, stats);
         let bit = 1u16 << (f.number - 1);
         let reorder = self.cfg.reorder_lines;
-        let idx = match self.slots.iter().position(|s| s.key == Some(f.key)) {
+        let found = self
+            .slots
+            .iter()
+            .position(|s| s.key == Some(f.key))
+            .or_else(|| {
+                self.slots
+                    .iter()
+                    .position(|s| s.key.is_some_and(|k| k.accepts(&f.key)))
+            });
+        let idx = match found {
             // A first fragment meeting later fragments that have waited too long: those belong
             // to an earlier message whose first fragment was lost.
             Some(i)

@@ -624,6 +624,12 @@ impl Decoder {
                 channel: s.channel,
                 seq_id: s.seq_id,
                 total: s.total,
+                receiver: crate::assemble::receiver_hash(
+                    s.tag
+                        .filter(|t| t.checksum != TagChecksum::Mismatch)
+                        .and_then(|t| t.source)
+                        .or(s.trailer_station),
+                ),
             },
         };
         let f = Fragment {

@@ -394,3 +394,33 @@ fn lost_first_fragment_does_not_mispair() {
         "{msgs:?}"
     );
 }
+
+/// Fragments heard by two receivers of a merged feed, interleaved with the same sequence id,
+/// are reassembled per receiver.
+#[test]
+fn interleaved_receivers_do_not_mix() {
+    fn tagged(src: &str, sentence: &str) -> String {
+        let body = format!("s:{src}");
+        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+        format!("\\{body}*{sum:02X}\\{sentence}")
+    }
+    let a1 = "!AIVDM,2,1,3,B,55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53,0*3E";
+    let a2 = "!AIVDM,2,2,3,B,1@0000000000000,2*55";
+    let b1 = "!AIVDM,2,1,3,B,53AIc201w28pu`AN3:1@Pu:1:22222222222220Q80D:44f70;DmjCSmBThj,0*65";
+    let b2 = "!AIVDM,2,2,3,B,AH888888880,2*2D";
+    let input = [
+        tagged("r1", a1),
+        tagged("r2", b1),
+        tagged("r2", b2),
+        tagged("r1", a2),
+    ]
+    .join("\n");
+    let (msgs, stats) = run(&(input + "\n"));
+    assert_eq!(stats.messages, 2, "{stats:?}");
+    assert!(msgs
+        .iter()
+        .any(|(d, m)| d.contains("MT.MITCHELL") && m.source.unwrap().as_str() == "r1"));
+    assert!(msgs
+        .iter()
+        .any(|(d, m)| d.contains("SWINOUJSCIE") && m.source.unwrap().as_str() == "r2"));
+}

@@ -103,6 +103,21 @@ impl<'a> Obj<'a> {
     fn cog(&mut self, v: Option<f32>) {
         self.float("course", v.map(f64::from), 1);
     }
+    /// The fields types 18 and 19 share, in gpsd's order.
+    fn class_b(
+        &mut self,
+        reserved: u8,
+        sog: Option<f32>,
+        accuracy: bool,
+        (lon, lat): (Option<f64>, Option<f64>),
+        cog: Option<f32>,
+    ) {
+        self.uint("reserved", reserved);
+        self.sog(sog);
+        self.boolean("accuracy", accuracy);
+        self.lonlat(lon, lat);
+        self.cog(cog);
+    }
 }
 
 fn json_string(o: &mut Vec<u8>, v: &str) {
@@ -347,11 +362,13 @@ pub fn write_json(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
             o.data("data", &d.data);
         }
         Message::ClassBPosition(p) => {
-            o.uint("reserved", p.reserved);
-            o.sog(p.sog_knots);
-            o.boolean("accuracy", p.accuracy);
-            o.lonlat(p.lon, p.lat);
-            o.cog(p.cog_deg);
+            o.class_b(
+                p.reserved,
+                p.sog_knots,
+                p.accuracy,
+                (p.lon, p.lat),
+                p.cog_deg,
+            );
             o.opt_uint("heading", p.heading_deg);
             o.opt_uint("second", p.second);
             o.uint("regional", p.regional);
@@ -365,11 +382,13 @@ pub fn write_json(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
             o.uint("radio", p.radio);
         }
         Message::ClassBExtended(p) => {
-            o.uint("reserved", p.reserved);
-            o.sog(p.sog_knots);
-            o.boolean("accuracy", p.accuracy);
-            o.lonlat(p.lon, p.lat);
-            o.cog(p.cog_deg);
+            o.class_b(
+                p.reserved,
+                p.sog_knots,
+                p.accuracy,
+                (p.lon, p.lat),
+                p.cog_deg,
+            );
             o.opt_uint("heading", p.heading_deg);
             o.opt_uint("second", p.second);
             o.uint("regional", p.regional);
