@@ -447,38 +447,66 @@ fn group_of(number: u8, total: u8, id: &[u8]) -> Option<Group> {
 
 /// Parses `$PGHP,1,<y>,<m>,<d>,<h>,<mi>,<s>,<ms>,<country>,<region>,<pss>,<online>,<cs>*hh`.
 pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
-    let star = memchr(b'*', line).ok_or(FrameError::BadChecksum)?;
-    let sum = hex2(&line[star + 1..]).ok_or(FrameError::BadChecksum)?;
-    if xor_checksum(&line[1..star]) != sum {
+    let n = line.len();
+    // The checksum delimiter: at the end, or before receiver fields (AMSA appends an epoch).
+    let (star, sum) =
+        match (n >= 9 && line[n - 3] == b'*').then(|| xor_and_find(&line[1..n - 3], b'*')) {
+            Some((x, false)) => (n - 3, x),
+            _ => {
+                let star = memchr(b'*', line).ok_or(FrameError::BadChecksum)?;
+                (star, xor_checksum(&line[1..star]))
+            }
+        };
+    if hex2(&line[star + 1..]) != Some(sum) {
         return Err(FrameError::BadChecksum);
     }
-    let mut f = line[6..star].split(|&b| b == b',');
-    let kind = f.next().and_then(num);
-    if kind != Some(1) {
+    let mut c = Fields {
+        s: &line[..star],
+        pos: 6,
+    };
+    if c.next() != b"1" {
         return Err(FrameError::NotAis);
     }
-    let mut n = [0u64; 7];
-    for v in n.iter_mut() {
-        *v = f
-            .next()
-            .and_then(num)
-            .ok_or(FrameError::BadFraming { offset: 6 })?;
+    let mut v = [0u64; 7];
+    for x in v.iter_mut() {
+        *x = num(c.next()).ok_or(FrameError::BadFraming { offset: c.pos })?;
     }
     let time_ms = civil_to_ms(
-        n[0] as i64,
-        n[1],
-        n[2],
-        n[3],
-        n[4],
-        n[5],
-        n[6].min(999) as i64,
+        v[0] as i64,
+        v[1],
+        v[2],
+        v[3],
+        v[4],
+        v[5],
+        v[6].min(999) as i64,
     );
-    let mut rest = f.skip(4);
-    let ref_checksum = rest.next().and_then(hex2);
+    for _ in 0..4 {
+        c.next();
+    }
     Ok(Pghp {
         time_ms,
-        ref_checksum,
+        ref_checksum: hex2(c.next()),
     })
+}
+
+/// Comma-separated fields, read one at a time without an iterator adapter.
+struct Fields<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Fields<'a> {
+    /// The next field (empty at the end).
+    #[inline]
+    fn next(&mut self) -> &'a [u8] {
+        let start = self.pos.min(self.s.len());
+        let mut end = start;
+        while end < self.s.len() && self.s[end] != b',' {
+            end += 1;
+        }
+        self.pos = end + 1;
+        &self.s[start..end]
+    }
 }
 
 /// Iterates over the sentences of a line that [`classify`] found to hold sentences.
