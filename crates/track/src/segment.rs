@@ -1,0 +1,498 @@
+//! Segmentation of one MMSI's positions into tracks, after Global Fishing Watch's
+//! `gpsdio-segment` matcher (GlobalFishingWatch/gpsdio-segment, `matcher.py` and
+//! `discrepancy.py`), with its published defaults.
+//!
+//! For every open segment the matcher predicts where the vessel should be now, from the
+//! segment's last position, speed and course, and measures the *discrepancy* (nautical miles)
+//! between prediction and report as the smallest of three measures: the mean miss of predicting
+//! forwards and backwards; the straight distance (as if the vessel had not moved) times a shape
+//! factor; and the mean sideways distance from either vessel's course line, times the shape
+//! factor. A discrepancy above `hypot(hours, buffer_hours) * max_knots` rules the segment out;
+//! below it, the match metric is `exp(-alpha^2) / hypot(hours, buffer_hours)` with
+//! `alpha = (max_knots / penalty_speed) * discrepancy / allowed`. Elapsed hours are shortened
+//! for long gaps (`hours / (1 + (hours / penalty_hours)^(1 - hours_exp))`), since vessels
+//! rarely keep speed and course for long.
+//!
+//! The position joins the best segment. It starts a new one when no segment matches, or when
+//! the second best match is within `ambiguity_factor` of the best (two transmitters sharing
+//! one MMSI produce two interleaved, self-consistent tracks). Segments fall silent after
+//! `max_hours`; at most `max_open_segments` stay open. A type 27 (long-range, low resolution)
+//! position within `min_type_27_hours` of its segment's last position is flagged as noise.
+//! Positions are never dropped: each gets a [`Placement`].
+//!
+//! Difference from GFW: GFW also compares against up to five earlier positions of a segment
+//! ("lookback") and retroactively drops positions a later one proves wrong; Tidewatch compares
+//! against the last position only and never rewrites history.
+
+use std::f64::consts::PI;
+
+/// Segmenter parameters; defaults are GFW's published values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmenterConfig {
+    /// Longest silence a segment survives, hours (GFW `max_hours` = 24).
+    pub max_hours: f64,
+    /// Gap length at which elapsed time starts being shortened, hours (GFW 4).
+    pub penalty_hours: f64,
+    /// Exponent of that shortening (GFW 0.5).
+    pub hours_exp: f64,
+    /// Padding added (in quadrature) to elapsed time, hours (GFW 0.25).
+    pub buffer_hours: f64,
+    /// Largest plausible unexplained motion, knots (GFW 25).
+    pub max_knots: f64,
+    /// Relative speed beyond which matches are strongly discouraged, knots (GFW 5).
+    pub penalty_speed: f64,
+    /// Two matches within this factor are ambiguous and start a new segment (GFW 10).
+    pub ambiguity_factor: f64,
+    /// Segments with fewer positions are down-weighted when several match (GFW 10).
+    pub short_seg_threshold: f64,
+    /// Metric multiplier when the transponder class differs from the segment's (GFW 0.1).
+    pub transponder_mismatch_weight: f64,
+    /// A type 27 position this close (hours) to its segment's last one is noise (GFW 1).
+    pub min_type_27_hours: f64,
+    /// Most segments open at once per MMSI (GFW 100).
+    pub max_open_segments: usize,
+    /// Below this speed an unavailable course means "not moving", knots (GFW 0.35).
+    pub very_slow_knots: f64,
+    /// Penalty on the "did not move" and "sideways" discrepancies (GFW 4).
+    pub shape_factor: f64,
+}
+
+impl Default for SegmenterConfig {
+    fn default() -> Self {
+        SegmenterConfig {
+            max_hours: 24.0,
+            penalty_hours: 4.0,
+            hours_exp: 0.5,
+            buffer_hours: 0.25,
+            max_knots: 25.0,
+            penalty_speed: 5.0,
+            ambiguity_factor: 10.0,
+            short_seg_threshold: 10.0,
+            transponder_mismatch_weight: 0.1,
+            min_type_27_hours: 1.0,
+            max_open_segments: 100,
+            very_slow_knots: 0.35,
+            shape_factor: 4.0,
+        }
+    }
+}
+
+/// Kind of transmitter a position came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transponder {
+    /// Class A (message types 1-3).
+    ClassA,
+    /// Class B (types 18, 19).
+    ClassB,
+    /// Long-range broadcast (type 27), from either class.
+    LongRange,
+}
+
+impl Transponder {
+    fn matches(self, other: Transponder) -> bool {
+        self == other || self == Transponder::LongRange || other == Transponder::LongRange
+    }
+}
+
+/// One position report of the MMSI being segmented.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fix {
+    /// Time, ms since the Unix epoch (UTC).
+    pub t_ms: i64,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Speed over ground, knots.
+    pub sog_knots: Option<f32>,
+    /// Course over ground, degrees.
+    pub cog_deg: Option<f32>,
+    /// Transmitter class.
+    pub transponder: Transponder,
+}
+
+/// Identifier of a segment within one [`Segmenter`] (one MMSI), in order of creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SegmentId(pub u32);
+
+/// Why a new segment was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartReason {
+    /// No segment was open.
+    First,
+    /// No open segment could explain the position.
+    NoMatch,
+    /// Two or more segments explained it about equally well.
+    Ambiguous,
+}
+
+/// Why a position could not be placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidReason {
+    /// Latitude or longitude out of range or not a number.
+    BadPosition,
+    /// Course unavailable while moving faster than `very_slow_knots` (GFW discards these).
+    NoCourseWhileMoving,
+}
+
+/// Where a position went.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Placement {
+    /// Joined an open segment.
+    Joined(SegmentId),
+    /// Started a new segment.
+    Started(SegmentId, StartReason),
+    /// A type 27 position too close in time to its segment's last position; not added.
+    Noise(SegmentId),
+    /// Could not be placed; kept and flagged by the caller.
+    Invalid(InvalidReason),
+}
+
+impl Placement {
+    /// The segment the position belongs to, if it was added to one.
+    pub fn segment(&self) -> Option<SegmentId> {
+        match *self {
+            Placement::Joined(id) | Placement::Started(id, _) => Some(id),
+            Placement::Noise(_) | Placement::Invalid(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Open {
+    id: SegmentId,
+    last: Fix,
+    count: u32,
+    transponder: Transponder,
+}
+
+/// Segments the positions of one MMSI, given in time order.
+#[derive(Debug, Clone)]
+pub struct Segmenter {
+    cfg: SegmenterConfig,
+    open: Vec<Open>,
+    next_id: u32,
+}
+
+impl Segmenter {
+    /// A segmenter with the given parameters.
+    pub fn new(cfg: SegmenterConfig) -> Self {
+        Segmenter {
+            cfg,
+            open: Vec::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Segments currently open.
+    pub fn open_segments(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Places the next position (positions must come in time order; a segment whose last
+    /// position is later than `fix` cannot take it).
+    pub fn push(&mut self, fix: &Fix) -> Placement {
+        if !(fix.lat.abs() <= 90.0 && fix.lon.abs() <= 180.0) {
+            return Placement::Invalid(InvalidReason::BadPosition);
+        }
+        let sog = fix.sog_knots.map_or(0.0, f64::from);
+        if fix.cog_deg.is_none() && sog > self.cfg.very_slow_knots {
+            return Placement::Invalid(InvalidReason::NoCourseWhileMoving);
+        }
+        let max_ms = (self.cfg.max_hours * 3_600_000.0) as i64;
+        self.open.retain(|s| fix.t_ms - s.last.t_ms <= max_ms);
+
+        // Metric of every open segment that can explain the position.
+        let mut candidates: Vec<(usize, f64, f64)> = Vec::new();
+        for (i, s) in self.open.iter().enumerate() {
+            let hours = (fix.t_ms - s.last.t_ms) as f64 / 3_600_000.0;
+            if hours < 0.0 {
+                continue;
+            }
+            let d = discrepancy(&s.last, fix, penalized_hours(&self.cfg, hours), &self.cfg);
+            let mut m = metric(&self.cfg, d, hours);
+            if m > 0.0 {
+                if !s.transponder.matches(fix.transponder) {
+                    m *= self.cfg.transponder_mismatch_weight;
+                }
+                candidates.push((i, m, hours));
+            }
+        }
+        let chosen = match candidates.len() {
+            0 => None,
+            1 => Some(Ok(candidates[0])),
+            _ => {
+                // Down-weight short segments, then look for a clear winner.
+                let mut weighted: Vec<(f64, (usize, f64, f64))> = candidates
+                    .iter()
+                    .map(|&c| {
+                        let a = self.open[c.0].count as f64 / self.cfg.short_seg_threshold;
+                        (c.1 * a / (1.0 + a * a).sqrt(), c)
+                    })
+                    .collect();
+                weighted.sort_by(|x, y| y.0.total_cmp(&x.0));
+                let best = weighted[0].0;
+                if weighted[1].0 * self.cfg.ambiguity_factor >= best {
+                    let min_hours = weighted.iter().map(|w| w.1 .2).fold(f64::MAX, f64::min);
+                    Some(Err(min_hours))
+                } else {
+                    Some(Ok(weighted[0].1))
+                }
+            }
+        };
+        let hours_to_match = match chosen {
+            Some(Ok((_, _, h))) => Some(h),
+            Some(Err(h)) => Some(h),
+            None => None,
+        };
+        if fix.transponder == Transponder::LongRange
+            && hours_to_match.is_some_and(|h| h < self.cfg.min_type_27_hours)
+        {
+            let near = match chosen {
+                Some(Ok((i, _, _))) => self.open[i].id,
+                _ => self.open[0].id,
+            };
+            return Placement::Noise(near);
+        }
+        match chosen {
+            Some(Ok((i, _, _))) => {
+                let s = &mut self.open[i];
+                s.last = *fix;
+                s.count += 1;
+                if fix.transponder != Transponder::LongRange {
+                    s.transponder = fix.transponder;
+                }
+                Placement::Joined(s.id)
+            }
+            Some(Err(_)) => Placement::Started(self.start(fix), StartReason::Ambiguous),
+            None if self.open.is_empty() => Placement::Started(self.start(fix), StartReason::First),
+            None => Placement::Started(self.start(fix), StartReason::NoMatch),
+        }
+    }
+
+    fn start(&mut self, fix: &Fix) -> SegmentId {
+        if self.open.len() >= self.cfg.max_open_segments {
+            if let Some(oldest) = (0..self.open.len()).min_by_key(|&i| self.open[i].last.t_ms) {
+                self.open.swap_remove(oldest);
+            }
+        }
+        let id = SegmentId(self.next_id);
+        self.next_id += 1;
+        self.open.push(Open {
+            id,
+            last: *fix,
+            count: 1,
+            transponder: fix.transponder,
+        });
+        id
+    }
+}
+
+/// Elapsed time shortened for long gaps (vessels rarely hold speed and course for hours).
+fn penalized_hours(cfg: &SegmenterConfig, hours: f64) -> f64 {
+    hours / (1.0 + (hours.max(0.0) / cfg.penalty_hours).powf(1.0 - cfg.hours_exp))
+}
+
+/// Match quality of a discrepancy (nautical miles) after `hours`; 0 means "cannot match".
+fn metric(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> f64 {
+    let padded = hours.hypot(cfg.buffer_hours);
+    let allowed = padded * cfg.max_knots;
+    if discrepancy_nm > allowed {
+        return 0.0;
+    }
+    let alpha = (cfg.max_knots / cfg.penalty_speed) * discrepancy_nm / allowed;
+    (-(alpha * alpha)).exp() / padded
+}
+
+fn motion(f: &Fix) -> (f64, f64) {
+    match f.cog_deg {
+        Some(c) => (f.sog_knots.map_or(0.0, f64::from), c as f64),
+        None => (0.0, 0.0),
+    }
+}
+
+/// Dead-reckoned position `hours` after (or before, if negative) `f`, as (lon, lat).
+fn predict(f: &Fix, hours: f64) -> (f64, f64) {
+    let (speed, course) = motion(f);
+    let dist_nm = speed * hours;
+    let math_angle = (90.0 - course) * PI / 180.0;
+    let deg_lon_per_nm = 1.0 / 60.0 / (f.lat.to_radians().cos() + 1e-3);
+    (
+        f.lon + math_angle.cos() * dist_nm * deg_lon_per_nm,
+        f.lat + math_angle.sin() * dist_nm / 60.0,
+    )
+}
+
+fn wrap_deg(x: f64) -> f64 {
+    (x + 180.0).rem_euclid(360.0) - 180.0
+}
+
+/// Discrepancy in nautical miles between segment end `a` and new position `b`: the smallest
+/// of the dead-reckoning miss, the "did not move" distance and the sideways distance (the
+/// latter two times `shape_factor`).
+fn discrepancy(a: &Fix, b: &Fix, hours: f64, cfg: &SegmenterConfig) -> f64 {
+    let (b_pred_lon, b_pred_lat) = predict(a, hours);
+    let (a_pred_lon, a_pred_lat) = predict(b, -hours);
+    let nm_lat = 60.0;
+    let nm_lon = nm_lat * (0.5 * (a.lat + b.lat)).to_radians().cos();
+    let miss = 0.5
+        * ((nm_lon * wrap_deg(a_pred_lon - a.lon)).hypot(nm_lat * (a_pred_lat - a.lat))
+            + (nm_lon * wrap_deg(b_pred_lon - b.lon)).hypot(nm_lat * (b_pred_lat - b.lat)));
+    let dy = nm_lat * (b.lat - a.lat);
+    let dx = nm_lon * wrap_deg(b.lon - a.lon);
+    let dist = dy.hypot(dx);
+    let stayed = dist * cfg.shape_factor;
+    let bearing = dy.atan2(dx);
+    let sideways = |f: &Fix| {
+        let (speed, course) = motion(f);
+        let delta = (90.0 - course) * PI / 180.0 - bearing;
+        let along = delta.cos() * dist;
+        if along > 0.0 && along <= speed * hours {
+            delta.sin().abs() * dist
+        } else {
+            f64::INFINITY
+        }
+    };
+    let across = 0.5 * (sideways(a) + sideways(b)) * cfg.shape_factor;
+    miss.min(stayed).min(across)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A vessel at `sog` knots on `cog`, reporting every `step_s` seconds from (lat, lon).
+    fn track(lat: f64, lon: f64, sog: f32, cog: f32, n: usize, step_s: i64, t0_s: i64) -> Vec<Fix> {
+        let mut out = Vec::new();
+        let (mut la, mut lo) = (lat, lon);
+        for k in 0..n {
+            out.push(Fix {
+                t_ms: (t0_s + k as i64 * step_s) * 1000,
+                lat: la,
+                lon: lo,
+                sog_knots: Some(sog),
+                cog_deg: Some(cog),
+                transponder: Transponder::ClassA,
+            });
+            let d_nm = sog as f64 * step_s as f64 / 3600.0;
+            let r = (cog as f64).to_radians();
+            la += d_nm * r.cos() / 60.0;
+            lo += d_nm * r.sin() / (60.0 * la.to_radians().cos());
+        }
+        out
+    }
+
+    #[test]
+    fn one_vessel_one_segment() {
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        let ids: Vec<_> = track(1.2, 103.8, 12.0, 75.0, 200, 10, 0)
+            .iter()
+            .map(|f| s.push(f).segment().unwrap())
+            .collect();
+        assert!(ids.iter().all(|&i| i == SegmentId(0)));
+    }
+
+    #[test]
+    fn two_transmitters_sharing_an_mmsi_make_two_segments() {
+        // Two ships 60 nm apart, both reporting every 10 s, interleaved.
+        let a = track(1.2, 103.8, 12.0, 75.0, 100, 10, 0);
+        let b = track(2.2, 104.5, 8.0, 200.0, 100, 10, 5);
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        let mut seg_a = std::collections::HashSet::new();
+        let mut seg_b = std::collections::HashSet::new();
+        for (fa, fb) in a.iter().zip(&b) {
+            seg_a.insert(s.push(fa).segment().unwrap());
+            seg_b.insert(s.push(fb).segment().unwrap());
+        }
+        assert_eq!(seg_a.len(), 1, "{seg_a:?}");
+        assert_eq!(seg_b.len(), 1, "{seg_b:?}");
+        assert!(seg_a.is_disjoint(&seg_b));
+    }
+
+    #[test]
+    fn a_long_silence_starts_a_new_segment() {
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        let first = track(1.2, 103.8, 0.0, 0.0, 5, 60, 0);
+        let later = track(1.2, 103.8, 0.0, 0.0, 5, 60, 25 * 3600);
+        for f in &first {
+            assert_eq!(s.push(f).segment(), Some(SegmentId(0)));
+        }
+        assert_eq!(
+            s.push(&later[0]),
+            Placement::Started(SegmentId(1), StartReason::First)
+        );
+    }
+
+    #[test]
+    fn a_spoofed_jump_does_not_break_the_track() {
+        let t = track(1.2, 103.8, 12.0, 75.0, 60, 10, 0);
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        for (k, f) in t.iter().enumerate() {
+            let p = s.push(f);
+            assert_eq!(p.segment(), Some(SegmentId(0)), "position {k}");
+            if k == 30 {
+                // One report 300 nm away, 5 s later.
+                let mut jump = *f;
+                jump.t_ms += 5_000;
+                jump.lat += 5.0;
+                assert_eq!(
+                    s.push(&jump),
+                    Placement::Started(SegmentId(1), StartReason::NoMatch)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn type_27_close_to_the_track_is_noise() {
+        let t = track(1.2, 103.8, 12.0, 75.0, 10, 10, 0);
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        for f in &t {
+            s.push(f);
+        }
+        let mut lr = t[9];
+        lr.t_ms += 60_000;
+        lr.transponder = Transponder::LongRange;
+        assert_eq!(s.push(&lr), Placement::Noise(SegmentId(0)));
+    }
+
+    #[test]
+    fn invalid_positions_are_flagged_not_placed() {
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        let mut f = track(1.2, 103.8, 12.0, 75.0, 1, 10, 0)[0];
+        f.cog_deg = None;
+        assert_eq!(
+            s.push(&f),
+            Placement::Invalid(InvalidReason::NoCourseWhileMoving)
+        );
+        f.lat = f64::NAN;
+        assert_eq!(s.push(&f), Placement::Invalid(InvalidReason::BadPosition));
+        assert_eq!(s.open_segments(), 0);
+    }
+
+    #[test]
+    fn open_segments_are_bounded() {
+        let cfg = SegmenterConfig {
+            max_open_segments: 5,
+            ..SegmenterConfig::default()
+        };
+        let mut s = Segmenter::new(cfg);
+        for k in 0..50 {
+            // Positions far apart: every one starts a segment.
+            let f = track(-60.0 + k as f64 * 2.0, 10.0, 0.0, 0.0, 1, 1, k)[0];
+            s.push(&f);
+        }
+        assert_eq!(s.open_segments(), 5);
+    }
+
+    #[test]
+    fn metric_and_penalty_follow_the_published_formulas() {
+        let cfg = SegmenterConfig::default();
+        // A perfect prediction after one hour: exp(0) / hypot(1, 0.25).
+        assert!((metric(&cfg, 0.0, 1.0) - 1.0 / 1.0f64.hypot(0.25)).abs() < 1e-12);
+        // Beyond hypot(hours, 0.25) * 25 kn nothing matches.
+        assert_eq!(metric(&cfg, 1.0f64.hypot(0.25) * 25.0 + 0.01, 1.0), 0.0);
+        // Four hours count as 4 / (1 + 1) = 2.
+        assert!((penalized_hours(&cfg, 4.0) - 2.0).abs() < 1e-12);
+    }
+}
