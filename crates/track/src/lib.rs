@@ -24,4 +24,5 @@
 //! assert_eq!(a.segment(), b.segment());
 //! ```
 
+pub mod fuse;
 pub mod segment;

@@ -1,0 +1,362 @@
+//! Fusion of reports from many receivers and partners.
+//!
+//! The same AIS transmission reaches a fusion centre several times: from neighbouring coastal
+//! receivers, from partners' feeds, from a satellite minutes later. [`Fuser`] turns those
+//! copies into one record that lists every source, and releases records in message-time order:
+//!
+//! - **Identity of a transmission**: same MMSI and identical payload bits (the caller hashes the
+//!   de-armored payload) with message times at most `dedup_window_ms` apart. AIS position
+//!   payloads carry the UTC second and radio state, so two different transmissions practically
+//!   never share a payload within a minute; repeated identical static reports merge harmlessly.
+//! - **Message time**: the receiver's time (tag block, `$PGHP`, ...) refined with the report's
+//!   own UTC-second field ([`refine_time`]): the instant nearest the receive time whose second is
+//!   the reported one.
+//! - **Order**: records wait in a buffer until the newest message time seen is
+//!   `reorder_window_ms` past them, so late and out-of-order arrivals within the window are
+//!   released in their place. A copy arriving after its transmission was released is reported
+//!   as [`Output::LateSource`] (its source is added to the stored record; no second position).
+
+use std::collections::{BTreeMap, HashMap};
+
+/// Where a report came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceRef {
+    /// Configured source (feed) id.
+    pub source_id: u32,
+    /// Receiver or station inside that feed, when the line names one.
+    pub station: Option<String>,
+    /// Receive time at that source, ms since the Unix epoch.
+    pub received_ms: i64,
+}
+
+/// One decoded report to fuse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation<P> {
+    /// Transmitter.
+    pub mmsi: u32,
+    /// Hash of the de-armored payload bits.
+    pub payload_hash: u64,
+    /// Message time, ms since the Unix epoch (see [`refine_time`]).
+    pub time_ms: i64,
+    /// Where this copy came from.
+    pub source: SourceRef,
+    /// The decoded report, carried through.
+    pub payload: P,
+}
+
+/// A fused record: one transmission with every source that heard it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fused<P> {
+    /// Transmitter.
+    pub mmsi: u32,
+    /// Payload hash.
+    pub payload_hash: u64,
+    /// Message time, ms (from the first copy).
+    pub time_ms: i64,
+    /// The report (from the first copy).
+    pub payload: P,
+    /// All sources, in arrival order.
+    pub sources: Vec<SourceRef>,
+}
+
+/// What the fuser releases.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output<P> {
+    /// A transmission, in message-time order.
+    Record(Fused<P>),
+    /// Another copy of an already released transmission: add this source to it.
+    LateSource {
+        /// Transmitter.
+        mmsi: u32,
+        /// Payload hash.
+        payload_hash: u64,
+        /// Message time of the released record.
+        time_ms: i64,
+        /// The late source.
+        source: SourceRef,
+    },
+}
+
+/// Fusion windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FuserConfig {
+    /// Copies of one payload at most this far apart in message time are one transmission
+    /// (default 30 s).
+    pub dedup_window_ms: i64,
+    /// Records are held until the newest message time is this far past them (default 60 s).
+    pub reorder_window_ms: i64,
+    /// Released transmissions are remembered this long to recognise late copies
+    /// (default 30 min, for satellite feeds).
+    pub late_window_ms: i64,
+}
+
+impl Default for FuserConfig {
+    fn default() -> Self {
+        FuserConfig {
+            dedup_window_ms: 30_000,
+            reorder_window_ms: 60_000,
+            late_window_ms: 30 * 60_000,
+        }
+    }
+}
+
+/// Counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FuserStats {
+    /// Observations pushed.
+    pub observations: u64,
+    /// Records released.
+    pub records: u64,
+    /// Copies merged into a pending record.
+    pub duplicates_merged: u64,
+    /// Copies of already released records.
+    pub late_duplicates: u64,
+    /// Observations older than the release point with no record to join: released at once
+    /// (out of order) rather than dropped.
+    pub released_out_of_order: u64,
+}
+
+/// The fuser. Generic over the carried report type.
+#[derive(Debug)]
+pub struct Fuser<P> {
+    cfg: FuserConfig,
+    /// Pending records by (time, arrival sequence).
+    pending: BTreeMap<(i64, u64), Fused<P>>,
+    /// (mmsi, payload hash) -> keys of pending records with that identity.
+    index: HashMap<(u32, u64), Vec<(i64, u64)>>,
+    /// (mmsi, payload hash) -> message times of released records, for late copies.
+    released: HashMap<(u32, u64), Vec<i64>>,
+    released_order: std::collections::VecDeque<(i64, u32, u64)>,
+    seq: u64,
+    newest_ms: i64,
+    stats: FuserStats,
+}
+
+impl<P: Clone> Fuser<P> {
+    /// A fuser with the given windows.
+    pub fn new(cfg: FuserConfig) -> Self {
+        Fuser {
+            cfg,
+            pending: BTreeMap::new(),
+            index: HashMap::new(),
+            released: HashMap::new(),
+            released_order: std::collections::VecDeque::new(),
+            seq: 0,
+            newest_ms: i64::MIN,
+            stats: FuserStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> FuserStats {
+        self.stats
+    }
+
+    /// Records waiting for release.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Adds an observation; releases what the reorder window allows into `out`.
+    pub fn push(&mut self, obs: Observation<P>, out: &mut Vec<Output<P>>) {
+        self.stats.observations += 1;
+        let id = (obs.mmsi, obs.payload_hash);
+        let w = self.cfg.dedup_window_ms;
+        // A pending copy of the same transmission?
+        if let Some(keys) = self.index.get(&id) {
+            if let Some(k) = keys.iter().find(|k| (k.0 - obs.time_ms).abs() <= w) {
+                if let Some(rec) = self.pending.get_mut(k) {
+                    rec.sources.push(obs.source);
+                    self.stats.duplicates_merged += 1;
+                    return;
+                }
+            }
+        }
+        // An already released one?
+        if let Some(times) = self.released.get(&id) {
+            if let Some(&t) = times.iter().find(|&&t| (t - obs.time_ms).abs() <= w) {
+                self.stats.late_duplicates += 1;
+                out.push(Output::LateSource {
+                    mmsi: obs.mmsi,
+                    payload_hash: obs.payload_hash,
+                    time_ms: t,
+                    source: obs.source,
+                });
+                return;
+            }
+        }
+        let key = (obs.time_ms, self.seq);
+        self.seq += 1;
+        self.index.entry(id).or_default().push(key);
+        self.pending.insert(
+            key,
+            Fused {
+                mmsi: obs.mmsi,
+                payload_hash: obs.payload_hash,
+                time_ms: obs.time_ms,
+                payload: obs.payload,
+                sources: vec![obs.source],
+            },
+        );
+        if obs.time_ms > self.newest_ms {
+            self.newest_ms = obs.time_ms;
+        } else if obs.time_ms < self.newest_ms.saturating_sub(self.cfg.reorder_window_ms) {
+            self.stats.released_out_of_order += 1;
+        }
+        self.release(
+            self.newest_ms.saturating_sub(self.cfg.reorder_window_ms),
+            out,
+        );
+    }
+
+    /// Releases everything still pending (end of input).
+    pub fn flush(&mut self, out: &mut Vec<Output<P>>) {
+        self.release(i64::MAX, out);
+    }
+
+    fn release(&mut self, upto_ms: i64, out: &mut Vec<Output<P>>) {
+        while let Some((&key, _)) = self.pending.first_key_value() {
+            if key.0 > upto_ms {
+                break;
+            }
+            let Some(rec) = self.pending.remove(&key) else {
+                break;
+            };
+            let id = (rec.mmsi, rec.payload_hash);
+            if let Some(keys) = self.index.get_mut(&id) {
+                keys.retain(|k| *k != key);
+                if keys.is_empty() {
+                    self.index.remove(&id);
+                }
+            }
+            self.released.entry(id).or_default().push(rec.time_ms);
+            self.released_order
+                .push_back((rec.time_ms, rec.mmsi, rec.payload_hash));
+            self.stats.records += 1;
+            out.push(Output::Record(rec));
+        }
+        // Forget released transmissions older than the late window.
+        let horizon = self.newest_ms.saturating_sub(self.cfg.late_window_ms);
+        while let Some(&(t, mmsi, h)) = self.released_order.front() {
+            if t >= horizon {
+                break;
+            }
+            self.released_order.pop_front();
+            if let Some(times) = self.released.get_mut(&(mmsi, h)) {
+                times.retain(|&x| x != t);
+                if times.is_empty() {
+                    self.released.remove(&(mmsi, h));
+                }
+            }
+        }
+    }
+}
+
+/// The message time of a report: the instant nearest `received_ms` whose UTC second is the
+/// report's `second` field (0-59). Without a usable second field, the receive time.
+pub fn refine_time(received_ms: i64, second: Option<u8>) -> i64 {
+    let Some(s) = second.filter(|&s| s < 60) else {
+        return received_ms;
+    };
+    let minute = received_ms.div_euclid(60_000) * 60_000;
+    let candidate = minute + s as i64 * 1000;
+    // The report's second may belong to the previous or next minute of the receive time.
+    [candidate - 60_000, candidate, candidate + 60_000]
+        .into_iter()
+        .min_by_key(|c| (c - received_ms).abs())
+        .unwrap_or(received_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(mmsi: u32, hash: u64, t: i64, source: u32) -> Observation<&'static str> {
+        Observation {
+            mmsi,
+            payload_hash: hash,
+            time_ms: t,
+            source: SourceRef {
+                source_id: source,
+                station: None,
+                received_ms: t,
+            },
+            payload: "p",
+        }
+    }
+
+    fn records(out: &[Output<&'static str>]) -> Vec<(u32, i64, usize)> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Record(r) => Some((r.mmsi, r.time_ms, r.sources.len())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_duplicate_from_a_second_partner_merges() {
+        let mut f = Fuser::new(FuserConfig::default());
+        let mut out = Vec::new();
+        f.push(obs(1, 7, 1_000, 1), &mut out);
+        f.push(obs(1, 7, 1_400, 2), &mut out);
+        f.flush(&mut out);
+        assert_eq!(records(&out), vec![(1, 1_000, 2)]);
+        assert_eq!(f.stats().duplicates_merged, 1);
+    }
+
+    #[test]
+    fn out_of_order_arrivals_are_released_in_time_order() {
+        let mut f = Fuser::new(FuserConfig::default());
+        let mut out = Vec::new();
+        for (t, h) in [(10_000, 1), (5_000, 2), (20_000, 3), (15_000, 4)] {
+            f.push(obs(1, h, t, 1), &mut out);
+        }
+        f.flush(&mut out);
+        let times: Vec<i64> = records(&out).iter().map(|r| r.1).collect();
+        assert_eq!(times, vec![5_000, 10_000, 15_000, 20_000]);
+    }
+
+    #[test]
+    fn a_satellite_copy_twenty_minutes_late_is_a_late_source() {
+        let mut f = Fuser::new(FuserConfig::default());
+        let mut out = Vec::new();
+        f.push(obs(9, 42, 0, 1), &mut out);
+        // Terrestrial traffic moves time on by 20 minutes; the record is released.
+        for k in 1..=20 {
+            f.push(obs(5, 100 + k, k as i64 * 60_000, 1), &mut out);
+        }
+        assert!(records(&out).contains(&(9, 0, 1)));
+        // The satellite copy of the first transmission (same payload, same message time).
+        f.push(obs(9, 42, 0, 2), &mut out);
+        assert!(matches!(
+            out.last(),
+            Some(Output::LateSource {
+                mmsi: 9,
+                time_ms: 0,
+                ..
+            })
+        ));
+        assert_eq!(f.stats().late_duplicates, 1);
+    }
+
+    #[test]
+    fn same_payload_far_apart_in_time_is_two_transmissions() {
+        let mut f = Fuser::new(FuserConfig::default());
+        let mut out = Vec::new();
+        f.push(obs(1, 7, 0, 1), &mut out);
+        f.push(obs(1, 7, 6 * 60_000, 1), &mut out);
+        f.flush(&mut out);
+        assert_eq!(records(&out).len(), 2);
+    }
+
+    #[test]
+    fn refine_time_uses_the_utc_second() {
+        // Received at 12:00:01.300; the report says second 59: it was 11:59:59.
+        let t = 1_700_000_000_000i64 / 60_000 * 60_000 + 1_300;
+        assert_eq!(refine_time(t, Some(59)), t - 1_300 - 1_000);
+        assert_eq!(refine_time(t, Some(1)), t - 300);
+        assert_eq!(refine_time(t, Some(60)), t);
+        assert_eq!(refine_time(t, None), t);
+    }
+}
