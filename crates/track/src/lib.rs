@@ -26,3 +26,4 @@
 
 pub mod fuse;
 pub mod segment;
+pub mod vessel;

@@ -1,0 +1,367 @@
+//! Per-MMSI vessel state and identity history.
+//!
+//! [`Registry`] keeps, for every MMSI, the latest position, the latest static and voyage data,
+//! the transmitter class, and an identity history: every change of name, call sign, IMO, ship
+//! type, dimensions or destination, with the message time it was first seen. Static reports
+//! may be partial (a class B type 24 part A carries only the name); absent fields leave the
+//! known value alone. Pure: times come from the input.
+
+use std::collections::HashMap;
+
+/// Transmitter class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// Class A (types 1-3, 5).
+    A,
+    /// Class B (types 18, 19, 24).
+    B,
+}
+
+/// A position report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PositionUpdate {
+    /// Message time, ms since the Unix epoch.
+    pub time_ms: i64,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Speed over ground, knots.
+    pub sog_knots: Option<f32>,
+    /// Course over ground, degrees.
+    pub cog_deg: Option<f32>,
+    /// True heading, degrees.
+    pub heading_deg: Option<u16>,
+    /// Navigation status code.
+    pub nav_status: Option<u8>,
+    /// Transmitter class, when the message type tells.
+    pub class: Option<Class>,
+}
+
+/// Static and voyage data; `None` fields were not in the report.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StaticUpdate {
+    /// Message time, ms since the Unix epoch.
+    pub time_ms: i64,
+    /// Vessel name.
+    pub name: Option<String>,
+    /// Call sign.
+    pub callsign: Option<String>,
+    /// IMO number.
+    pub imo: Option<u32>,
+    /// Ship and cargo type.
+    pub ship_type: Option<u8>,
+    /// Length × beam, metres.
+    pub dimensions_m: Option<(u16, u16)>,
+    /// Destination.
+    pub destination: Option<String>,
+    /// Draught, metres.
+    pub draught_m: Option<f32>,
+    /// Transmitter class, when the message type tells.
+    pub class: Option<Class>,
+}
+
+/// An identity attribute whose changes are recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdentityField {
+    /// Vessel name.
+    Name,
+    /// Call sign.
+    Callsign,
+    /// IMO number.
+    Imo,
+    /// Ship type.
+    ShipType,
+    /// Length × beam.
+    Dimensions,
+    /// Destination.
+    Destination,
+}
+
+impl IdentityField {
+    /// Stable name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityField::Name => "name",
+            IdentityField::Callsign => "callsign",
+            IdentityField::Imo => "imo",
+            IdentityField::ShipType => "ship_type",
+            IdentityField::Dimensions => "dimensions",
+            IdentityField::Destination => "destination",
+        }
+    }
+}
+
+/// One entry of an identity history: `field` became `value` at `time_ms` (first seen).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityChange {
+    /// When the value was first seen, ms since the Unix epoch.
+    pub time_ms: i64,
+    /// Which attribute.
+    pub field: IdentityField,
+    /// Previous value (`None` for the first value seen).
+    pub old: Option<String>,
+    /// New value.
+    pub new: String,
+}
+
+/// What is known about one MMSI.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Vessel {
+    /// Transmitter class, once a message has told.
+    pub class: Option<Class>,
+    /// Latest position (by message time).
+    pub position: Option<PositionUpdate>,
+    /// Current identity values.
+    pub name: Option<String>,
+    /// Current call sign.
+    pub callsign: Option<String>,
+    /// Current IMO.
+    pub imo: Option<u32>,
+    /// Current ship type.
+    pub ship_type: Option<u8>,
+    /// Current length × beam, metres.
+    pub dimensions_m: Option<(u16, u16)>,
+    /// Current destination.
+    pub destination: Option<String>,
+    /// Latest draught, metres.
+    pub draught_m: Option<f32>,
+    /// Every identity change, in the order seen.
+    pub history: Vec<IdentityChange>,
+    /// First message time, ms.
+    pub first_seen_ms: Option<i64>,
+    /// Last message time, ms.
+    pub last_seen_ms: Option<i64>,
+    /// Reports applied.
+    pub reports: u64,
+}
+
+impl Vessel {
+    fn seen(&mut self, t: i64) {
+        self.first_seen_ms = Some(self.first_seen_ms.map_or(t, |f| f.min(t)));
+        self.last_seen_ms = Some(self.last_seen_ms.map_or(t, |l| l.max(t)));
+        self.reports += 1;
+    }
+}
+
+/// Records a change of `current` to `new` (when different) in `history`.
+fn set<T: PartialEq + ToString>(
+    current: &mut Option<T>,
+    new: Option<T>,
+    field: IdentityField,
+    time_ms: i64,
+    history: &mut Vec<IdentityChange>,
+) {
+    let Some(new) = new else { return };
+    if current.as_ref() == Some(&new) {
+        return;
+    }
+    history.push(IdentityChange {
+        time_ms,
+        field,
+        old: current.as_ref().map(ToString::to_string),
+        new: new.to_string(),
+    });
+    *current = Some(new);
+}
+
+/// All vessels, by MMSI.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    vessels: HashMap<u32, Vessel>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of vessels.
+    pub fn len(&self) -> usize {
+        self.vessels.len()
+    }
+
+    /// True when no vessel is known.
+    pub fn is_empty(&self) -> bool {
+        self.vessels.is_empty()
+    }
+
+    /// The vessel with this MMSI.
+    pub fn get(&self, mmsi: u32) -> Option<&Vessel> {
+        self.vessels.get(&mmsi)
+    }
+
+    /// All vessels.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Vessel)> {
+        self.vessels.iter().map(|(&m, v)| (m, v))
+    }
+
+    /// Applies a position report; the latest position is the one with the latest time.
+    pub fn position(&mut self, mmsi: u32, p: PositionUpdate) {
+        let v = self.vessels.entry(mmsi).or_default();
+        v.seen(p.time_ms);
+        if p.class.is_some() {
+            v.class = p.class;
+        }
+        if v.position.is_none_or(|old| old.time_ms <= p.time_ms) {
+            v.position = Some(p);
+        }
+    }
+
+    /// Applies static and voyage data, recording identity changes.
+    pub fn static_data(&mut self, mmsi: u32, s: StaticUpdate) {
+        let v = self.vessels.entry(mmsi).or_default();
+        v.seen(s.time_ms);
+        if s.class.is_some() {
+            v.class = s.class;
+        }
+        let t = s.time_ms;
+        let h = &mut v.history;
+        set(
+            &mut v.name,
+            s.name.filter(|x| !x.is_empty()),
+            IdentityField::Name,
+            t,
+            h,
+        );
+        set(
+            &mut v.callsign,
+            s.callsign.filter(|x| !x.is_empty()),
+            IdentityField::Callsign,
+            t,
+            h,
+        );
+        set(&mut v.imo, s.imo, IdentityField::Imo, t, h);
+        set(&mut v.ship_type, s.ship_type, IdentityField::ShipType, t, h);
+        let dims = s.dimensions_m.map(|(l, b)| Dims(l, b));
+        let mut current = v.dimensions_m.map(|(l, b)| Dims(l, b));
+        set(&mut current, dims, IdentityField::Dimensions, t, h);
+        v.dimensions_m = current.map(|d| (d.0, d.1));
+        set(
+            &mut v.destination,
+            s.destination.filter(|x| !x.is_empty()),
+            IdentityField::Destination,
+            t,
+            h,
+        );
+        if s.draught_m.is_some() {
+            v.draught_m = s.draught_m;
+        }
+    }
+}
+
+/// Length × beam, printed `LxB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Dims(u16, u16);
+
+impl std::fmt::Display for Dims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.0, self.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(t: i64, name: &str, imo: Option<u32>) -> StaticUpdate {
+        StaticUpdate {
+            time_ms: t,
+            name: Some(name.to_owned()),
+            imo,
+            class: Some(Class::A),
+            ..StaticUpdate::default()
+        }
+    }
+
+    #[test]
+    fn identity_history_records_first_value_and_changes_once() {
+        let mut r = Registry::new();
+        r.static_data(1, st(100, "OCEAN LOTUS", Some(9_812_345)));
+        r.static_data(1, st(200, "OCEAN LOTUS", Some(9_812_345)));
+        r.static_data(1, st(300, "SEA BREEZE", Some(9_812_345)));
+        let v = r.get(1).unwrap();
+        let names: Vec<_> = v
+            .history
+            .iter()
+            .filter(|c| c.field == IdentityField::Name)
+            .map(|c| (c.time_ms, c.old.clone(), c.new.clone()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (100, None, "OCEAN LOTUS".to_owned()),
+                (300, Some("OCEAN LOTUS".to_owned()), "SEA BREEZE".to_owned())
+            ]
+        );
+        assert_eq!(
+            v.history
+                .iter()
+                .filter(|c| c.field == IdentityField::Imo)
+                .count(),
+            1
+        );
+        assert_eq!(v.name.as_deref(), Some("SEA BREEZE"));
+    }
+
+    #[test]
+    fn partial_static_reports_leave_other_fields() {
+        let mut r = Registry::new();
+        r.static_data(
+            2,
+            StaticUpdate {
+                time_ms: 1,
+                callsign: Some("9V1234".into()),
+                ship_type: Some(70),
+                dimensions_m: Some((180, 28)),
+                class: Some(Class::B),
+                ..StaticUpdate::default()
+            },
+        );
+        r.static_data(
+            2,
+            StaticUpdate {
+                time_ms: 2,
+                name: Some("BLUE HERON".into()),
+                ..StaticUpdate::default()
+            },
+        );
+        let v = r.get(2).unwrap();
+        assert_eq!(v.callsign.as_deref(), Some("9V1234"));
+        assert_eq!(v.name.as_deref(), Some("BLUE HERON"));
+        assert_eq!(v.dimensions_m, Some((180, 28)));
+        assert_eq!(v.class, Some(Class::B));
+        assert_eq!(
+            v.history
+                .iter()
+                .find(|c| c.field == IdentityField::Dimensions)
+                .unwrap()
+                .new,
+            "180x28"
+        );
+    }
+
+    #[test]
+    fn latest_position_wins_by_time_not_arrival() {
+        let mut r = Registry::new();
+        let p = |t: i64, lat: f64| PositionUpdate {
+            time_ms: t,
+            lat,
+            lon: 104.0,
+            sog_knots: None,
+            cog_deg: None,
+            heading_deg: None,
+            nav_status: None,
+            class: Some(Class::A),
+        };
+        r.position(3, p(2_000, 1.2));
+        r.position(3, p(1_000, 1.1)); // a late satellite copy
+        let v = r.get(3).unwrap();
+        assert_eq!(v.position.unwrap().lat, 1.2);
+        assert_eq!(
+            (v.first_seen_ms, v.last_seen_ms, v.reports),
+            (Some(1_000), Some(2_000), 2)
+        );
+    }
+}
