@@ -1,0 +1,382 @@
+//! Decoded AIS archives in CSV.
+//!
+//! Columns are found by header name, so column order and extra columns do not matter.
+//! "Not available" conventions of both layouts (heading 511, COG 360, SOG 102.3, empty cells,
+//! `Unknown` values, `IMO` prefixes) become `None` here.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+/// The archive layouts Tidewatch reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Danish Maritime Authority (`# Timestamp` as `dd/mm/yyyy HH:MM:SS`, UTC).
+    Dma,
+    /// US MarineCadastre / NOAA (`BaseDateTime` as `yyyy-mm-ddTHH:MM:SS`, UTC).
+    MarineCadastre,
+}
+
+/// One decoded report from an archive.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CsvRecord {
+    /// Transmitter.
+    pub mmsi: u32,
+    /// Time, ms since the Unix epoch (UTC).
+    pub time_ms: i64,
+    /// Latitude, degrees.
+    pub lat: Option<f64>,
+    /// Longitude, degrees.
+    pub lon: Option<f64>,
+    /// Speed over ground, knots.
+    pub sog_knots: Option<f32>,
+    /// Course over ground, degrees.
+    pub cog_deg: Option<f32>,
+    /// True heading, degrees.
+    pub heading_deg: Option<u16>,
+    /// Navigation status code (MarineCadastre) or text (DMA, mapped to the ITU code).
+    pub nav_status: Option<u8>,
+    /// Vessel name.
+    pub name: Option<String>,
+    /// Call sign.
+    pub callsign: Option<String>,
+    /// IMO number.
+    pub imo: Option<u32>,
+    /// Ship and cargo type code (MarineCadastre); DMA gives text, kept in `ship_type_text`.
+    pub ship_type: Option<u8>,
+    /// Ship type as text (DMA).
+    pub ship_type_text: Option<String>,
+    /// Length, metres.
+    pub length_m: Option<f32>,
+    /// Beam, metres.
+    pub width_m: Option<f32>,
+    /// Draught, metres.
+    pub draught_m: Option<f32>,
+    /// Destination (DMA).
+    pub destination: Option<String>,
+    /// Transceiver class: `A` or `B`.
+    pub class: Option<char>,
+}
+
+/// Why a row was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RowReject {
+    /// The CSV row itself is malformed (wrong field count, bad quoting).
+    BadRow,
+    /// MMSI missing or not a number.
+    BadMmsi,
+    /// Time missing or unparseable.
+    BadTime,
+}
+
+impl RowReject {
+    /// Stable key for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowReject::BadRow => "bad_row",
+            RowReject::BadMmsi => "bad_mmsi",
+            RowReject::BadTime => "bad_time",
+        }
+    }
+}
+
+/// Accounting of one archive: `rows == records + sum(rejected)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvStats {
+    /// Layout recognised from the header.
+    pub layout: Layout,
+    /// Data rows read.
+    pub rows: u64,
+    /// Records produced.
+    pub records: u64,
+    /// Rows rejected, by reason.
+    pub rejected: HashMap<RowReject, u64>,
+}
+
+/// Why an archive could not be read at all.
+#[derive(Debug)]
+pub enum CsvError {
+    /// The header matches no known layout.
+    UnknownLayout(String),
+    /// Reading failed.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for CsvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CsvError::UnknownLayout(h) => write!(f, "unknown CSV layout (header: {h})"),
+            CsvError::Io(e) => write!(f, "cannot read CSV: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CsvError {}
+
+/// Column positions by meaning.
+struct Columns {
+    idx: HashMap<&'static str, usize>,
+}
+
+impl Columns {
+    fn get<'r>(&self, row: &'r csv::StringRecord, key: &str) -> Option<&'r str> {
+        let v = row.get(*self.idx.get(key)?)?.trim();
+        (!v.is_empty() && !v.eq_ignore_ascii_case("unknown") && v != "Undefined").then_some(v)
+    }
+}
+
+fn columns(header: &csv::StringRecord) -> Result<(Layout, Columns), CsvError> {
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| h.trim().trim_start_matches('#').trim().to_owned())
+        .collect();
+    let find = |n: &str| names.iter().position(|h| h.eq_ignore_ascii_case(n));
+    let (layout, map): (Layout, &[(&'static str, &str)]) = if find("BaseDateTime").is_some() {
+        (
+            Layout::MarineCadastre,
+            &[
+                ("mmsi", "MMSI"),
+                ("time", "BaseDateTime"),
+                ("lat", "LAT"),
+                ("lon", "LON"),
+                ("sog", "SOG"),
+                ("cog", "COG"),
+                ("heading", "Heading"),
+                ("name", "VesselName"),
+                ("imo", "IMO"),
+                ("callsign", "CallSign"),
+                ("ship_type", "VesselType"),
+                ("status", "Status"),
+                ("length", "Length"),
+                ("width", "Width"),
+                ("draught", "Draft"),
+                ("class", "TransceiverClass"),
+            ],
+        )
+    } else if find("Timestamp").is_some() && find("Type of mobile").is_some() {
+        (
+            Layout::Dma,
+            &[
+                ("mmsi", "MMSI"),
+                ("time", "Timestamp"),
+                ("lat", "Latitude"),
+                ("lon", "Longitude"),
+                ("sog", "SOG"),
+                ("cog", "COG"),
+                ("heading", "Heading"),
+                ("name", "Name"),
+                ("imo", "IMO"),
+                ("callsign", "Callsign"),
+                ("ship_type_text", "Ship type"),
+                ("status_text", "Navigational status"),
+                ("length", "Length"),
+                ("width", "Width"),
+                ("draught", "Draught"),
+                ("destination", "Destination"),
+                ("mobile", "Type of mobile"),
+            ],
+        )
+    } else {
+        return Err(CsvError::UnknownLayout(names.join(",")));
+    };
+    let idx = map
+        .iter()
+        .filter_map(|(k, n)| find(n).map(|i| (*k, i)))
+        .collect();
+    Ok((layout, Columns { idx }))
+}
+
+/// Reads an archive, calling `sink` for every record; returns the accounting.
+pub fn read(input: impl Read, mut sink: impl FnMut(CsvRecord)) -> Result<CsvStats, CsvError> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
+    let header = r.headers().map_err(|e| CsvError::Io(e.into()))?.clone();
+    let (layout, cols) = columns(&header)?;
+    let mut stats = CsvStats {
+        layout,
+        rows: 0,
+        records: 0,
+        rejected: HashMap::new(),
+    };
+    let mut row = csv::StringRecord::new();
+    loop {
+        match r.read_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {
+                stats.rows += 1;
+                match record(layout, &cols, &row) {
+                    Ok(rec) => {
+                        stats.records += 1;
+                        sink(rec);
+                    }
+                    Err(why) => *stats.rejected.entry(why).or_default() += 1,
+                }
+            }
+            Err(e) if e.is_io_error() => return Err(CsvError::Io(e.into())),
+            Err(_) => {
+                stats.rows += 1;
+                *stats.rejected.entry(RowReject::BadRow).or_default() += 1;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+fn num<T: std::str::FromStr>(v: Option<&str>) -> Option<T> {
+    v.and_then(|s| s.parse().ok())
+}
+
+fn record(layout: Layout, c: &Columns, row: &csv::StringRecord) -> Result<CsvRecord, RowReject> {
+    let mmsi: u32 = num(c.get(row, "mmsi")).ok_or(RowReject::BadMmsi)?;
+    let time_ms = c
+        .get(row, "time")
+        .and_then(|t| parse_time(layout, t))
+        .ok_or(RowReject::BadTime)?;
+    let lat = num::<f64>(c.get(row, "lat")).filter(|v| v.abs() <= 90.0);
+    let lon = num::<f64>(c.get(row, "lon")).filter(|v| v.abs() <= 180.0);
+    let sog_knots = num::<f32>(c.get(row, "sog")).filter(|v| (0.0..102.25).contains(v));
+    let cog_deg = num::<f32>(c.get(row, "cog")).filter(|v| (0.0..360.0).contains(v));
+    let heading_deg = num::<f32>(c.get(row, "heading"))
+        .filter(|v| (0.0..360.0).contains(v))
+        .map(|v| v as u16);
+    let text = |k: &str| c.get(row, k).map(str::to_owned);
+    let imo = c
+        .get(row, "imo")
+        .map(|s| s.trim_start_matches("IMO"))
+        .and_then(|s| s.parse::<u32>().ok())
+        .filter(|&v| v != 0);
+    let nav_status = match layout {
+        Layout::MarineCadastre => num::<f32>(c.get(row, "status"))
+            .map(|v| v as u8)
+            .filter(|&v| v < 15),
+        Layout::Dma => c.get(row, "status_text").and_then(dma_status),
+    };
+    let class = match layout {
+        Layout::MarineCadastre => c.get(row, "class").and_then(|s| s.chars().next()),
+        Layout::Dma => c.get(row, "mobile").and_then(|s| match s {
+            "Class A" => Some('A'),
+            "Class B" => Some('B'),
+            _ => None,
+        }),
+    };
+    Ok(CsvRecord {
+        mmsi,
+        time_ms,
+        lat,
+        lon,
+        sog_knots,
+        cog_deg,
+        heading_deg,
+        nav_status,
+        name: text("name"),
+        callsign: text("callsign"),
+        imo,
+        ship_type: num::<f32>(c.get(row, "ship_type"))
+            .map(|v| v as u8)
+            .filter(|&v| v != 0),
+        ship_type_text: text("ship_type_text"),
+        length_m: num::<f32>(c.get(row, "length")).filter(|&v| v > 0.0),
+        width_m: num::<f32>(c.get(row, "width")).filter(|&v| v > 0.0),
+        draught_m: num::<f32>(c.get(row, "draught")).filter(|&v| v > 0.0),
+        destination: text("destination"),
+        class,
+    })
+}
+
+/// Navigation status text of the DMA archives to the ITU code.
+fn dma_status(s: &str) -> Option<u8> {
+    Some(match s {
+        "Under way using engine" => 0,
+        "At anchor" => 1,
+        "Not under command" => 2,
+        "Restricted manoeuverability" | "Restricted maneuverability" => 3,
+        "Constrained by her draught" => 4,
+        "Moored" => 5,
+        "Aground" => 6,
+        "Engaged in fishing" => 7,
+        "Under way sailing" => 8,
+        "AIS-SART" => 14,
+        _ => return None,
+    })
+}
+
+/// `yyyy-mm-ddTHH:MM:SS` (MarineCadastre) or `dd/mm/yyyy HH:MM:SS` (DMA), UTC, to ms.
+fn parse_time(layout: Layout, s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19 {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| std::str::from_utf8(&b[r]).ok()?.parse::<i64>().ok();
+    let (y, mo, d) = match layout {
+        Layout::MarineCadastre if b[4] == b'-' && b[7] == b'-' => (n(0..4)?, n(5..7)?, n(8..10)?),
+        Layout::Dma if b[2] == b'/' && b[5] == b'/' => (n(6..10)?, n(3..5)?, n(0..2)?),
+        _ => return None,
+    };
+    let (h, mi, sec) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    // Days from the civil date (proleptic Gregorian).
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + h) * 60 + mi) * 60_000 + sec * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_of_both_layouts() {
+        assert_eq!(
+            parse_time(Layout::MarineCadastre, "2023-01-11T00:00:00"),
+            Some(1_673_395_200_000)
+        );
+        assert_eq!(
+            parse_time(Layout::Dma, "11/01/2023 00:00:00"),
+            Some(1_673_395_200_000)
+        );
+        assert_eq!(parse_time(Layout::Dma, "2023-01-11T00:00:00"), None);
+        assert_eq!(
+            parse_time(Layout::MarineCadastre, "2023-13-11T00:00:00"),
+            None
+        );
+    }
+
+    #[test]
+    fn dma_layout_and_conventions() {
+        let data = "# Timestamp,Type of mobile,MMSI,Latitude,Longitude,Navigational status,ROT,SOG,COG,Heading,IMO,Callsign,Name,Ship type,Cargo type,Width,Length,Type of position fixing device,Draught,Destination,ETA,Data source type,A,B,C,D\n\
+27/02/2024 00:00:00,Class A,219000873,56.990903,10.304282,Under way using engine,0.0,9.6,59.8,57,Unknown,OXSL2,NORDKAP,Fishing,,8,30,GPS,4.1,HIRTSHALS,27/02/2024 06:00:00,AIS,,,,\n\
+27/02/2024 00:00:01,Base Station,2190068,91.0,181.0,Unknown value,,,,,Unknown,Unknown,,Undefined,,,,Surveyed,,Unknown,,AIS,,,,\n\
+bad,Class A,219000873,56.9,10.3,,,,,,,,,,,,,,,,,,,,,\n";
+        let mut rows = Vec::new();
+        let s = read(data.as_bytes(), |r| rows.push(r)).unwrap();
+        assert_eq!(s.layout, Layout::Dma);
+        assert_eq!((s.rows, s.records), (3, 2));
+        assert_eq!(s.rejected.get(&RowReject::BadTime), Some(&1));
+        let a = &rows[0];
+        assert_eq!(a.mmsi, 219_000_873);
+        assert_eq!(a.nav_status, Some(0));
+        assert_eq!(a.heading_deg, Some(57));
+        assert_eq!(a.imo, None);
+        assert_eq!(a.name.as_deref(), Some("NORDKAP"));
+        assert_eq!(a.ship_type_text.as_deref(), Some("Fishing"));
+        assert_eq!(a.destination.as_deref(), Some("HIRTSHALS"));
+        assert_eq!(a.class, Some('A'));
+        let b = &rows[1];
+        assert_eq!((b.lat, b.lon, b.callsign.as_deref()), (None, None, None));
+    }
+
+    #[test]
+    fn unknown_layout_is_an_error() {
+        assert!(matches!(
+            read("a,b,c\n1,2,3\n".as_bytes(), |_| {}),
+            Err(CsvError::UnknownLayout(_))
+        ));
+    }
+}
