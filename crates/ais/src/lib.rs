@@ -43,6 +43,6 @@ pub mod nmea;
 pub mod stream;
 
 pub use error::{FrameError, PayloadError, Reject};
-pub use mmsi::Mmsi;
+pub use mmsi::{Flag, Mmsi};
 pub use msg::{decode, Message};
 pub use stream::{Decoder, DecoderConfig, Meta, Sink, Stats};

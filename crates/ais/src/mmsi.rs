@@ -1,6 +1,43 @@
 //! The MMSI newtype and what its digits say about the transmitter.
 
 use std::fmt;
+use std::sync::OnceLock;
+
+/// A flag state (or territory) from the ITU table of Maritime Identification Digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Flag {
+    /// ISO 3166-1 alpha-2 code.
+    pub iso2: &'static str,
+    /// Name as in the ITU table (territories name their parent state in parentheses).
+    pub name: &'static str,
+}
+
+/// The ITU MID table, kept as data in `data/mid.tsv`.
+static MID_TABLE: &str = include_str!("../data/mid.tsv");
+
+/// The flag a MID is allocated to.
+pub fn flag_of_mid(mid: u16) -> Option<Flag> {
+    static TABLE: OnceLock<Vec<Option<Flag>>> = OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        let mut t = vec![None; 800];
+        for line in MID_TABLE
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let mut f = line.splitn(3, '\t');
+            let (Some(m), Some(iso2), Some(name)) = (f.next(), f.next(), f.next()) else {
+                continue;
+            };
+            if let Ok(m) = m.parse::<usize>() {
+                if m < t.len() {
+                    t[m] = Some(Flag { iso2, name });
+                }
+            }
+        }
+        t
+    });
+    t.get(mid as usize).copied().flatten()
+}
 
 /// Maritime Mobile Service Identity (30-bit field, nine decimal digits).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -72,6 +109,11 @@ impl Mmsi {
         (200..=799).contains(&mid).then_some(mid as u16)
     }
 
+    /// Flag state from the MID (`None` for formats without one, or unallocated MIDs).
+    pub fn flag(self) -> Option<Flag> {
+        self.mid().and_then(flag_of_mid)
+    }
+
     /// An auxiliary craft (98MIDxxxx), whose type 24 part B carries a mother ship MMSI.
     pub fn is_auxiliary(self) -> bool {
         self.kind() == StationKind::Auxiliary
@@ -93,6 +135,27 @@ impl fmt::Display for Mmsi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_from_the_mid_table() {
+        assert_eq!(Mmsi(419_000_123).flag().map(|f| f.iso2), Some("IN"));
+        assert_eq!(Mmsi(366_123_456).flag().map(|f| f.iso2), Some("US"));
+        assert_eq!(Mmsi(412_123_456).flag().map(|f| f.iso2), Some("CN"));
+        assert_eq!(Mmsi(636_012_345).flag().map(|f| f.name), Some("Liberia"));
+        assert_eq!(Mmsi(533_998_877).flag().map(|f| f.iso2), Some("MY"));
+        assert_eq!(Mmsi(574_000_001).flag().map(|f| f.iso2), Some("VN"));
+        assert_eq!(Mmsi(548_000_001).flag().map(|f| f.iso2), Some("PH"));
+        assert_eq!(Mmsi(3_669_999).flag().map(|f| f.iso2), Some("US"));
+        assert_eq!(Mmsi(217_000_000).flag(), None); // not allocated
+        assert_eq!(Mmsi(970_123_456).flag(), None); // SART: no MID
+                                                    // The table parses completely: every data line is reachable.
+        let rows = MID_TABLE
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .count();
+        let found = (0..800u16).filter(|&m| flag_of_mid(m).is_some()).count();
+        assert_eq!(rows, found);
+    }
 
     #[test]
     fn mid_by_format() {

@@ -204,6 +204,10 @@ pub fn write_json(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
         h.msg_type, h.repeat, h.mmsi.0
     );
     let mut o = Obj { out };
+    match h.mmsi.flag() {
+        Some(f) => o.str("flag", f.iso2),
+        None => o.null("flag"),
+    }
     match m {
         Message::Position(p) => {
             o.opt_uint("status", p.nav_status);
