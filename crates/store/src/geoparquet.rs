@@ -1,0 +1,219 @@
+//! Position rows to and from GeoParquet (Parquet with a WKB point `geometry` column and the
+//! GeoParquet 1.1 `geo` metadata), readable as is by GeoPandas, DuckDB and QGIS.
+
+use crate::manifest::FileEntry;
+use crate::StoreError;
+use arrow_array::builder::{ListBuilder, StringBuilder};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, Float32Array, Float64Array, ListArray, RecordBatch, StringArray,
+    TimestampMillisecondArray, UInt16Array, UInt32Array, UInt8Array,
+};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+/// One stored position.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PositionRow {
+    /// Message time, ms since the Unix epoch (UTC).
+    pub time_ms: i64,
+    /// Transmitter.
+    pub mmsi: u32,
+    /// Latitude, degrees (WGS84).
+    pub lat: f64,
+    /// Longitude, degrees (WGS84).
+    pub lon: f64,
+    /// Speed over ground, knots.
+    pub sog_knots: Option<f32>,
+    /// Course over ground, degrees.
+    pub cog_deg: Option<f32>,
+    /// True heading, degrees.
+    pub heading_deg: Option<u16>,
+    /// Navigation status code.
+    pub nav_status: Option<u8>,
+    /// AIS message type.
+    pub msg_type: u8,
+    /// Segment within the MMSI, when segmented.
+    pub segment: Option<u32>,
+    /// Quality flags (bit set defined by the track stage).
+    pub flags: u8,
+    /// Sources that heard the transmission (`source_id[/station]`).
+    pub sources: Vec<String>,
+}
+
+fn schema() -> Schema {
+    Schema::new(vec![
+        Field::new(
+            "time",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("mmsi", DataType::UInt32, false),
+        Field::new("lat", DataType::Float64, false),
+        Field::new("lon", DataType::Float64, false),
+        Field::new("sog_knots", DataType::Float32, true),
+        Field::new("cog_deg", DataType::Float32, true),
+        Field::new("heading_deg", DataType::UInt16, true),
+        Field::new("nav_status", DataType::UInt8, true),
+        Field::new("msg_type", DataType::UInt8, false),
+        Field::new("segment", DataType::UInt32, true),
+        Field::new("flags", DataType::UInt8, false),
+        Field::new(
+            "sources",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            false,
+        ),
+        Field::new("geometry", DataType::Binary, false),
+    ])
+}
+
+/// Little-endian WKB of a point.
+fn wkb_point(lon: f64, lat: f64) -> [u8; 21] {
+    let mut b = [0u8; 21];
+    b[0] = 1;
+    b[1..5].copy_from_slice(&1u32.to_le_bytes());
+    b[5..13].copy_from_slice(&lon.to_le_bytes());
+    b[13..21].copy_from_slice(&lat.to_le_bytes());
+    b
+}
+
+fn err(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::CorruptFile {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes `rows` (non-empty) to `path` and fsyncs it; returns its manifest entry.
+pub(crate) fn write(
+    path: &Path,
+    rows: &[PositionRow],
+    part: u64,
+    rel: &str,
+) -> Result<FileEntry, StoreError> {
+    let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for r in rows {
+        bbox = [
+            bbox[0].min(r.lon),
+            bbox[1].min(r.lat),
+            bbox[2].max(r.lon),
+            bbox[3].max(r.lat),
+        ];
+    }
+    let mut sources = ListBuilder::new(StringBuilder::new());
+    for r in rows {
+        for s in &r.sources {
+            sources.values().append_value(s);
+        }
+        sources.append(true);
+    }
+    let geoms: Vec<[u8; 21]> = rows.iter().map(|r| wkb_point(r.lon, r.lat)).collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(
+            TimestampMillisecondArray::from_iter_values(rows.iter().map(|r| r.time_ms))
+                .with_timezone("UTC"),
+        ),
+        Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.mmsi))),
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.lat))),
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.lon))),
+        Arc::new(Float32Array::from_iter(rows.iter().map(|r| r.sog_knots))),
+        Arc::new(Float32Array::from_iter(rows.iter().map(|r| r.cog_deg))),
+        Arc::new(UInt16Array::from_iter(rows.iter().map(|r| r.heading_deg))),
+        Arc::new(UInt8Array::from_iter(rows.iter().map(|r| r.nav_status))),
+        Arc::new(UInt8Array::from_iter_values(
+            rows.iter().map(|r| r.msg_type),
+        )),
+        Arc::new(UInt32Array::from_iter(rows.iter().map(|r| r.segment))),
+        Arc::new(UInt8Array::from_iter_values(rows.iter().map(|r| r.flags))),
+        Arc::new(sources.finish()),
+        Arc::new(BinaryArray::from_iter_values(geoms.iter().map(|g| &g[..]))),
+    ];
+    let schema = Arc::new(schema());
+    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| err(path, e))?;
+    let geo = format!(
+        "{{\"version\":\"1.1.0\",\"primary_column\":\"geometry\",\"columns\":{{\"geometry\":\
+         {{\"encoding\":\"WKB\",\"geometry_types\":[\"Point\"],\"bbox\":[{},{},{},{}]}}}}}}",
+        bbox[0], bbox[1], bbox[2], bbox[3]
+    );
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_key_value_metadata(Some(vec![KeyValue::new("geo".to_owned(), geo)]))
+        .build();
+    let file = File::create(path)?;
+    let mut w =
+        ArrowWriter::try_new(file.try_clone()?, schema, Some(props)).map_err(|e| err(path, e))?;
+    w.write(&batch).map_err(|e| err(path, e))?;
+    w.close().map_err(|e| err(path, e))?;
+    file.sync_all()?;
+    Ok(FileEntry {
+        file: rel.to_owned(),
+        part,
+        rows: rows.len() as u64,
+        min_time_ms: rows.iter().map(|r| r.time_ms).min().unwrap_or(0),
+        max_time_ms: rows.iter().map(|r| r.time_ms).max().unwrap_or(0),
+        min_mmsi: rows.iter().map(|r| r.mmsi).min().unwrap_or(0),
+        max_mmsi: rows.iter().map(|r| r.mmsi).max().unwrap_or(0),
+        bbox,
+    })
+}
+
+fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a T, StoreError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| err(path, format!("column {name} missing or of the wrong type")))
+}
+
+/// Reads every row of a file.
+pub(crate) fn read(path: &Path, mut f: impl FnMut(PositionRow)) -> Result<(), StoreError> {
+    let file = File::open(path).map_err(|e| err(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| err(path, e))?
+        .build()
+        .map_err(|e| err(path, e))?;
+    for batch in reader {
+        let b = batch.map_err(|e| err(path, e))?;
+        let time = col::<TimestampMillisecondArray>(&b, "time", path)?;
+        let mmsi = col::<UInt32Array>(&b, "mmsi", path)?;
+        let lat = col::<Float64Array>(&b, "lat", path)?;
+        let lon = col::<Float64Array>(&b, "lon", path)?;
+        let sog = col::<Float32Array>(&b, "sog_knots", path)?;
+        let cog = col::<Float32Array>(&b, "cog_deg", path)?;
+        let hdg = col::<UInt16Array>(&b, "heading_deg", path)?;
+        let nav = col::<UInt8Array>(&b, "nav_status", path)?;
+        let typ = col::<UInt8Array>(&b, "msg_type", path)?;
+        let seg = col::<UInt32Array>(&b, "segment", path)?;
+        let flags = col::<UInt8Array>(&b, "flags", path)?;
+        let sources = col::<ListArray>(&b, "sources", path)?;
+        let opt_f32 = |a: &Float32Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
+        for i in 0..b.num_rows() {
+            let list = sources.value(i);
+            let names = list
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| err(path, "sources are not strings"))?;
+            f(PositionRow {
+                time_ms: time.value(i),
+                mmsi: mmsi.value(i),
+                lat: lat.value(i),
+                lon: lon.value(i),
+                sog_knots: opt_f32(sog, i),
+                cog_deg: opt_f32(cog, i),
+                heading_deg: (!hdg.is_null(i)).then(|| hdg.value(i)),
+                nav_status: (!nav.is_null(i)).then(|| nav.value(i)),
+                msg_type: typ.value(i),
+                segment: (!seg.is_null(i)).then(|| seg.value(i)),
+                flags: flags.value(i),
+                sources: (0..names.len())
+                    .map(|k| names.value(k).to_owned())
+                    .collect(),
+            });
+        }
+    }
+    Ok(())
+}

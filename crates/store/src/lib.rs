@@ -1,0 +1,281 @@
+//! The Tidewatch history store: position history in GeoParquet, partitioned by day, listed in a
+//! manifest. The only crate that writes files.
+//!
+//! Layout of a store directory:
+//!
+//! ```text
+//! manifest.jsonl                                   committed files, one JSON object a line
+//! positions/date=YYYY-MM-DD/part-NNNNNNNN.parquet  GeoParquet, one file per flush and day
+//! tmp/                                             files being written
+//! ```
+//!
+//! Write path ([`Store::append`] then [`Store::flush`]), per day with rows:
+//! 1. the rows are written to `tmp/part-N.parquet`, and the file is fsynced;
+//! 2. it is renamed into `positions/date=.../`, and the directory is fsynced;
+//! 3. one line describing it is appended to `manifest.jsonl`, which is fsynced.
+//!
+//! What survives a crash: a file is part of the store exactly when its manifest line is
+//! complete. On [`Store::open`], a torn last manifest line is cut off, and files in `tmp/` or
+//! under `positions/` without a manifest line are deleted. So after a crash at any point a
+//! flush is either entirely visible or entirely absent; rows appended but not flushed are lost
+//! (the ingest layer re-reads its input from the last committed point).
+//!
+//! ```
+//! use store::{PositionRow, Store};
+//!
+//! let dir = std::env::temp_dir().join(format!("tw-store-doc-{}", std::process::id()));
+//! let mut s = Store::create_or_open(&dir).unwrap();
+//! s.append(PositionRow { time_ms: 1_768_435_200_000, mmsi: 563_012_345, lat: 1.2, lon: 103.7,
+//!     ..PositionRow::default() });
+//! s.flush().unwrap();
+//! let rows = Store::open(&dir).unwrap().query(&store::Query::default()).unwrap();
+//! assert_eq!(rows.len(), 1);
+//! # std::fs::remove_dir_all(&dir).ok();
+//! ```
+
+mod geoparquet;
+mod manifest;
+
+pub use geoparquet::PositionRow;
+pub use manifest::FileEntry;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Store errors.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The directory is not a store (no manifest) or cannot be read.
+    NotAStore(PathBuf),
+    /// A manifest line other than the last is not valid.
+    CorruptManifest {
+        /// 1-based line.
+        line: usize,
+        /// Parse error.
+        message: String,
+    },
+    /// A file listed in the manifest is missing or unreadable.
+    CorruptFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// An I/O error.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::NotAStore(p) => write!(f, "{} is not a Tidewatch store", p.display()),
+            StoreError::CorruptManifest { line, message } => {
+                write!(f, "corrupt manifest at line {line}: {message}")
+            }
+            StoreError::CorruptFile { path, message } => {
+                write!(f, "corrupt store file {}: {message}", path.display())
+            }
+            StoreError::Io(e) => write!(f, "store I/O error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e)
+    }
+}
+
+/// A query over position history. Empty fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    /// Only this MMSI.
+    pub mmsi: Option<u32>,
+    /// From this time (inclusive), ms.
+    pub from_ms: Option<i64>,
+    /// Up to this time (exclusive), ms.
+    pub to_ms: Option<i64>,
+    /// Within `[min_lon, min_lat, max_lon, max_lat]`.
+    pub bbox: Option<[f64; 4]>,
+}
+
+impl Query {
+    fn matches(&self, r: &PositionRow) -> bool {
+        self.mmsi.is_none_or(|m| r.mmsi == m)
+            && self.from_ms.is_none_or(|t| r.time_ms >= t)
+            && self.to_ms.is_none_or(|t| r.time_ms < t)
+            && self
+                .bbox
+                .is_none_or(|b| r.lon >= b[0] && r.lat >= b[1] && r.lon <= b[2] && r.lat <= b[3])
+    }
+
+    fn may_match(&self, f: &FileEntry) -> bool {
+        self.from_ms.is_none_or(|t| f.max_time_ms >= t)
+            && self.to_ms.is_none_or(|t| f.min_time_ms < t)
+            && self.mmsi.is_none_or(|m| m >= f.min_mmsi && m <= f.max_mmsi)
+            && self.bbox.is_none_or(|b| {
+                f.bbox[0] <= b[2] && f.bbox[2] >= b[0] && f.bbox[1] <= b[3] && f.bbox[3] >= b[1]
+            })
+    }
+}
+
+/// An open store.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    files: Vec<FileEntry>,
+    pending: BTreeMap<i64, Vec<PositionRow>>,
+    next_part: u64,
+}
+
+const MANIFEST: &str = "manifest.jsonl";
+
+impl Store {
+    /// Opens an existing store, recovering from an interrupted flush (see the crate docs).
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let manifest_path = dir.join(MANIFEST);
+        if !manifest_path.is_file() {
+            return Err(StoreError::NotAStore(dir.to_owned()));
+        }
+        let files = manifest::load_and_repair(&manifest_path)?;
+        for f in &files {
+            if !dir.join(&f.file).is_file() {
+                return Err(StoreError::CorruptFile {
+                    path: dir.join(&f.file),
+                    message: "listed in the manifest but missing".to_owned(),
+                });
+            }
+        }
+        remove_uncommitted(dir, &files)?;
+        let next_part = files.iter().map(|f| f.part + 1).max().unwrap_or(0);
+        Ok(Store {
+            dir: dir.to_owned(),
+            files,
+            pending: BTreeMap::new(),
+            next_part,
+        })
+    }
+
+    /// Creates an empty store (or opens an existing one).
+    pub fn create_or_open(dir: &Path) -> Result<Store, StoreError> {
+        fs::create_dir_all(dir.join("positions"))?;
+        fs::create_dir_all(dir.join("tmp"))?;
+        let m = dir.join(MANIFEST);
+        if !m.exists() {
+            let f = fs::File::create(&m)?;
+            f.sync_all()?;
+            sync_dir(dir)?;
+        }
+        Store::open(dir)
+    }
+
+    /// Committed files.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+
+    /// Rows committed.
+    pub fn committed_rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+
+    /// Buffers a row until the next [`Store::flush`].
+    pub fn append(&mut self, row: PositionRow) {
+        let day = row.time_ms.div_euclid(86_400_000);
+        self.pending.entry(day).or_default().push(row);
+    }
+
+    /// Rows waiting for a flush.
+    pub fn pending_rows(&self) -> usize {
+        self.pending.values().map(Vec::len).sum()
+    }
+
+    /// Writes buffered rows as one file per day, atomically (see the crate docs).
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        let pending = std::mem::take(&mut self.pending);
+        for (day, mut rows) in pending {
+            rows.sort_by_key(|r| (r.mmsi, r.time_ms));
+            let part = self.next_part;
+            self.next_part += 1;
+            let rel = format!("positions/date={}/part-{part:08}.parquet", date_of_day(day));
+            let tmp = self.dir.join("tmp").join(format!("part-{part:08}.parquet"));
+            let entry = geoparquet::write(&tmp, &rows, part, &rel)?;
+            let dest = self.dir.join(&rel);
+            let parent = dest.parent().unwrap_or(&self.dir).to_owned();
+            fs::create_dir_all(&parent)?;
+            fs::rename(&tmp, &dest)?;
+            sync_dir(&parent)?;
+            manifest::append(&self.dir.join(MANIFEST), &entry)?;
+            self.files.push(entry);
+        }
+        Ok(())
+    }
+
+    /// Rows matching `q`, ordered by MMSI then time. Files whose manifest entry rules them out
+    /// are not opened.
+    pub fn query(&self, q: &Query) -> Result<Vec<PositionRow>, StoreError> {
+        let mut out = Vec::new();
+        for f in self.files.iter().filter(|f| q.may_match(f)) {
+            geoparquet::read(&self.dir.join(&f.file), |r| {
+                if q.matches(&r) {
+                    out.push(r);
+                }
+            })?;
+        }
+        out.sort_by_key(|r| (r.mmsi, r.time_ms));
+        Ok(out)
+    }
+}
+
+fn remove_uncommitted(dir: &Path, files: &[FileEntry]) -> Result<(), StoreError> {
+    let listed: std::collections::HashSet<PathBuf> =
+        files.iter().map(|f| dir.join(&f.file)).collect();
+    if let Ok(tmp) = fs::read_dir(dir.join("tmp")) {
+        for e in tmp.flatten() {
+            fs::remove_file(e.path()).ok();
+        }
+    }
+    if let Ok(days) = fs::read_dir(dir.join("positions")) {
+        for day in days.flatten() {
+            for f in fs::read_dir(day.path())?.flatten() {
+                if !listed.contains(&f.path()) {
+                    fs::remove_file(f.path()).ok();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
+fn date_of_day(z: i64) -> String {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(date_of_day(0), "1970-01-01");
+        assert_eq!(date_of_day(1_768_435_200_000 / 86_400_000), "2026-01-15");
+        assert_eq!(date_of_day(-1), "1969-12-31");
+    }
+}

@@ -1,0 +1,85 @@
+//! `manifest.jsonl`: the list of committed files, one JSON object a line, appended and fsynced
+//! after the file it names is durable.
+
+use crate::StoreError;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+/// One committed GeoParquet file, with what is needed to skip it in queries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the store directory.
+    pub file: String,
+    /// Part number (unique, increasing).
+    pub part: u64,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Earliest row time, ms.
+    pub min_time_ms: i64,
+    /// Latest row time, ms.
+    pub max_time_ms: i64,
+    /// Smallest MMSI.
+    pub min_mmsi: u32,
+    /// Largest MMSI.
+    pub max_mmsi: u32,
+    /// `[min_lon, min_lat, max_lon, max_lat]` of the rows.
+    pub bbox: [f64; 4],
+}
+
+/// Reads the manifest. A torn last line (a crash while appending) is cut off; any other bad
+/// line is corruption.
+pub(crate) fn load_and_repair(path: &Path) -> Result<Vec<FileEntry>, StoreError> {
+    let data = fs::read(path)?;
+    let mut entries = Vec::new();
+    let mut good_end = 0usize;
+    let mut start = 0usize;
+    let mut line_no = 0usize;
+    while start < data.len() {
+        line_no += 1;
+        let nl = data[start..].iter().position(|&b| b == b'\n');
+        let (line, complete) = match nl {
+            Some(i) => (&data[start..start + i], true),
+            None => (&data[start..], false),
+        };
+        let parsed = serde_json::from_slice::<FileEntry>(line);
+        match (parsed, complete) {
+            (Ok(e), true) => {
+                entries.push(e);
+                good_end = start + line.len() + 1;
+            }
+            (_, false) | (Err(_), true) if start + line.len() + 1 >= data.len() => {
+                // The last line was being written when the process stopped.
+                break;
+            }
+            (Err(e), _) => {
+                return Err(StoreError::CorruptManifest {
+                    line: line_no,
+                    message: e.to_string(),
+                })
+            }
+            (Ok(_), false) => break,
+        }
+        start += line.len() + 1;
+    }
+    if good_end < data.len() {
+        let f = OpenOptions::new().write(true).open(path)?;
+        f.set_len(good_end as u64)?;
+        f.sync_all()?;
+    }
+    Ok(entries)
+}
+
+/// Appends an entry and makes it durable.
+pub(crate) fn append(path: &Path, e: &FileEntry) -> Result<(), StoreError> {
+    let mut line = serde_json::to_vec(e).map_err(|err| StoreError::CorruptFile {
+        path: path.to_owned(),
+        message: err.to_string(),
+    })?;
+    line.push(b'\n');
+    let mut f = OpenOptions::new().append(true).open(path)?;
+    f.write_all(&line)?;
+    f.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! Store round trips, crash recovery, a model-based property test, and GeoParquet
+//! interoperability (DuckDB or pyarrow reading the files as they are).
+
+use proptest::prelude::*;
+use std::path::PathBuf;
+use store::{PositionRow, Query, Store};
+
+fn tmpdir(tag: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("tw-store-{tag}-{}-{n}", std::process::id()));
+    std::fs::remove_dir_all(&d).ok();
+    d
+}
+
+const DAY: i64 = 86_400_000;
+const T0: i64 = 1_768_435_200_000; // 2026-01-15
+
+fn row(t: i64, mmsi: u32, lat: f64, lon: f64) -> PositionRow {
+    PositionRow {
+        time_ms: t,
+        mmsi,
+        lat,
+        lon,
+        sog_knots: Some(12.5),
+        cog_deg: None,
+        heading_deg: Some(90),
+        nav_status: Some(0),
+        msg_type: 1,
+        segment: Some(0),
+        flags: 0,
+        sources: vec!["1/sg-west".to_owned(), "2".to_owned()],
+    }
+}
+
+#[test]
+fn round_trip_partitions_and_queries() {
+    let dir = tmpdir("rt");
+    let mut s = Store::create_or_open(&dir).unwrap();
+    for k in 0..100 {
+        s.append(row(
+            T0 + k * 3_600_000,
+            563_012_345,
+            1.2 + k as f64 * 0.01,
+            103.7,
+        ));
+        s.append(row(
+            T0 + k * 3_600_000,
+            419_001_234,
+            15.0,
+            70.0 + k as f64 * 0.1,
+        ));
+    }
+    s.flush().unwrap();
+    // 100 hours: 5 days.
+    assert_eq!(s.files().len(), 5);
+    assert!(s
+        .files()
+        .iter()
+        .any(|f| f.file.starts_with("positions/date=2026-01-15/")));
+    let s = Store::open(&dir).unwrap();
+    assert_eq!(s.committed_rows(), 200);
+    let all = s.query(&Query::default()).unwrap();
+    assert_eq!(all.len(), 200);
+    assert_eq!(all[0], row(T0, 419_001_234, 15.0, 70.0));
+    let one = s
+        .query(&Query {
+            mmsi: Some(563_012_345),
+            ..Query::default()
+        })
+        .unwrap();
+    assert_eq!(one.len(), 100);
+    let day2 = s
+        .query(&Query {
+            from_ms: Some(T0 + DAY),
+            to_ms: Some(T0 + 2 * DAY),
+            ..Query::default()
+        })
+        .unwrap();
+    assert_eq!(day2.len(), 48);
+    let bbox = s
+        .query(&Query {
+            bbox: Some([103.0, 1.0, 104.0, 1.5]),
+            ..Query::default()
+        })
+        .unwrap();
+    assert_eq!(bbox.len(), 31);
+    assert!(bbox.iter().all(|r| r.mmsi == 563_012_345 && r.lat <= 1.5));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn recovery_after_interrupted_flushes() {
+    let dir = tmpdir("crash");
+    let mut s = Store::create_or_open(&dir).unwrap();
+    s.append(row(T0, 1, 1.0, 1.0));
+    s.flush().unwrap();
+    drop(s);
+    // A crash mid-flush leaves: a file in tmp/, a renamed file without its manifest line, and
+    // a torn manifest line.
+    std::fs::write(dir.join("tmp/part-00000009.parquet"), b"partial").unwrap();
+    let orphan = dir.join("positions/date=2026-01-15/part-00000008.parquet");
+    std::fs::write(&orphan, b"not committed").unwrap();
+    let mut m = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("manifest.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut m, b"{\"file\":\"positions/date=2026-01-15/part-0000").unwrap();
+    drop(m);
+    let s = Store::open(&dir).unwrap();
+    assert_eq!(s.committed_rows(), 1);
+    assert!(!orphan.exists());
+    assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+    let manifest = std::fs::read_to_string(dir.join("manifest.jsonl")).unwrap();
+    assert!(manifest.ends_with('\n') && manifest.lines().count() == 1);
+    assert_eq!(
+        s.query(&Query::default()).unwrap(),
+        vec![row(T0, 1, 1.0, 1.0)]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn not_a_store_and_corrupt_stores_are_clear_errors() {
+    let dir = tmpdir("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let e = Store::open(&dir).unwrap_err().to_string();
+    assert!(e.contains("is not a Tidewatch store"), "{e}");
+    let mut s = Store::create_or_open(&dir).unwrap();
+    s.append(row(T0, 1, 1.0, 1.0));
+    s.flush().unwrap();
+    let file = dir.join(&s.files()[0].file);
+    drop(s);
+    std::fs::write(&file, b"garbage").unwrap();
+    let s = Store::open(&dir).unwrap();
+    let e = s.query(&Query::default()).unwrap_err().to_string();
+    assert!(e.contains("corrupt store file"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Append(Vec<(i64, u32, i32, i32)>),
+    Flush,
+    Reopen,
+    TornAppend,
+    Query(Option<u32>, Option<(i64, i64)>),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let rows = proptest::collection::vec((0i64..5 * DAY, 1u32..6, -80i32..80, -170i32..170), 0..20);
+    prop_oneof![
+        4 => rows.prop_map(Op::Append),
+        2 => Just(Op::Flush),
+        1 => Just(Op::Reopen),
+        1 => Just(Op::TornAppend),
+        2 => (proptest::option::of(1u32..6), proptest::option::of((0i64..5 * DAY, 0i64..DAY)))
+            .prop_map(|(m, t)| Op::Query(m, t)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Random appends, flushes, reopens (pending rows lost, as after a crash), torn manifest
+    /// appends and queries against an in-memory model of the committed rows.
+    #[test]
+    fn store_matches_model(ops in proptest::collection::vec(op(), 1..25)) {
+        let dir = tmpdir("model");
+        let mut s = Store::create_or_open(&dir).unwrap();
+        let mut committed: Vec<PositionRow> = Vec::new();
+        let mut pending: Vec<PositionRow> = Vec::new();
+        for o in ops {
+            match o {
+                Op::Append(rows) => {
+                    for (t, m, lat, lon) in rows {
+                        let r = row(T0 + t, m, lat as f64, lon as f64);
+                        pending.push(r.clone());
+                        s.append(r);
+                    }
+                }
+                Op::Flush => {
+                    s.flush().unwrap();
+                    committed.append(&mut pending);
+                }
+                Op::Reopen => {
+                    drop(s);
+                    pending.clear();
+                    s = Store::open(&dir).unwrap();
+                }
+                Op::TornAppend => {
+                    drop(s);
+                    pending.clear();
+                    let mut m = std::fs::OpenOptions::new().append(true).open(dir.join("manifest.jsonl")).unwrap();
+                    std::io::Write::write_all(&mut m, b"{\"file\":\"pos").unwrap();
+                    drop(m);
+                    s = Store::open(&dir).unwrap();
+                }
+                Op::Query(mmsi, window) => {
+                    let q = Query {
+                        mmsi,
+                        from_ms: window.map(|w| T0 + w.0),
+                        to_ms: window.map(|w| T0 + w.0 + w.1),
+                        bbox: None,
+                    };
+                    let got = s.query(&q).unwrap();
+                    let mut want: Vec<PositionRow> = committed
+                        .iter()
+                        .filter(|r| mmsi.is_none_or(|m| r.mmsi == m))
+                        .filter(|r| window.is_none_or(|w| r.time_ms >= T0 + w.0 && r.time_ms < T0 + w.0 + w.1))
+                        .cloned()
+                        .collect();
+                    want.sort_by_key(|r| (r.mmsi, r.time_ms));
+                    let key = |v: &Vec<PositionRow>| v.iter().map(|r| (r.mmsi, r.time_ms, r.lat.to_bits(), r.lon.to_bits())).collect::<Vec<_>>();
+                    let (mut g, mut w) = (key(&got), key(&want));
+                    g.sort_unstable();
+                    w.sort_unstable();
+                    prop_assert_eq!(g, w);
+                }
+            }
+        }
+        prop_assert_eq!(s.committed_rows(), committed.len() as u64);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+/// DuckDB (or pyarrow) reads the GeoParquet as is: same rows, and a bounding-box query on the
+/// geometry agrees. Skips when neither Python module is installed (CI installs DuckDB).
+#[test]
+fn duckdb_reads_the_geoparquet() {
+    let has = |m: &str| {
+        std::process::Command::new("python3")
+            .args(["-c", &format!("import {m}")])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has("duckdb") {
+        eprintln!("skipping: python3 with the duckdb module is not available");
+        return;
+    }
+    let dir = tmpdir("duck");
+    let mut s = Store::create_or_open(&dir).unwrap();
+    for k in 0..50 {
+        s.append(row(
+            T0 + k * 60_000,
+            563_012_345,
+            1.0 + k as f64 * 0.02,
+            103.7,
+        ));
+    }
+    s.flush().unwrap();
+    let script = format!(
+        "import duckdb\n\
+         c = duckdb.connect()\n\
+         g = '{}/positions/*/*.parquet'\n\
+         n = c.execute(f\"select count(*) from read_parquet('{{g}}', hive_partitioning=true)\").fetchone()[0]\n\
+         b = c.execute(f\"select count(*) from read_parquet('{{g}}') where lat between 1.2 and 1.5 and lon between 103 and 104\").fetchone()[0]\n\
+         t = c.execute(f\"select epoch_ms(min(time)), max(mmsi), any_value(date) from read_parquet('{{g}}', hive_partitioning=true)\").fetchone()\n\
+         import json\n\
+         md = c.execute(f\"select value from parquet_kv_metadata('{{g}}') where key = 'geo'\").fetchone()[0]\n\
+         geo = json.loads(md)\n\
+         print(n, b, t[0], t[1], str(t[2]), geo['primary_column'], geo['columns']['geometry']['encoding'])\n",
+        dir.display()
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let want_bbox = (0..50)
+        .filter(|k| (1.2..=1.5).contains(&(1.0 + *k as f64 * 0.02)))
+        .count();
+    assert_eq!(
+        text.split_whitespace().collect::<Vec<_>>(),
+        vec![
+            "50",
+            &want_bbox.to_string(),
+            &T0.to_string(),
+            "563012345",
+            "2026-01-15",
+            "geometry",
+            "WKB"
+        ]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
