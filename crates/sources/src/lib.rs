@@ -1,5 +1,6 @@
 //! Inputs of Tidewatch other than raw NMEA.
 //!
+//! [`net`] reads live feeds: a TCP client that reconnects with backoff, a UDP listener.
 //! [`csv_archive`] reads the decoded CSV archives researchers hold: the Danish Maritime
 //! Authority's (`# Timestamp,Type of mobile,MMSI,Latitude,...`) and the US MarineCadastre's
 //! (`MMSI,BaseDateTime,LAT,LON,...`). The layout is recognised from the header; every row
@@ -20,3 +21,4 @@
 //! ```
 
 pub mod csv_archive;
+pub mod net;
