@@ -1,5 +1,6 @@
 //! The Tidewatch history store: position history in GeoParquet, partitioned by day, listed in a
-//! manifest. The only crate that writes files.
+//! manifest; and the vessel registry with identity history in SQLite ([`RegistryDb`]). The only
+//! crate that writes files.
 //!
 //! Layout of a store directory:
 //!
@@ -35,9 +36,11 @@
 
 mod geoparquet;
 mod manifest;
+mod registry;
 
 pub use geoparquet::PositionRow;
 pub use manifest::FileEntry;
+pub use registry::{IdentityRow, RegistryDb, VesselRow};
 
 use std::collections::BTreeMap;
 use std::fs;

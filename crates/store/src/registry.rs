@@ -1,0 +1,268 @@
+//! The vessel registry and identity history, in SQLite (`registry.sqlite` in the store
+//! directory). Writes happen in one transaction per call with `synchronous=FULL` in WAL mode,
+//! so a crash leaves either all or none of a call's changes; identity history rows are keyed
+//! by (MMSI, time, field, value), so writing the same history twice changes nothing.
+
+use crate::StoreError;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+
+/// A vessel's current state as stored.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VesselRow {
+    /// MMSI.
+    pub mmsi: u32,
+    /// `A` or `B`.
+    pub class: Option<String>,
+    /// ISO 3166 code of the flag (from the MID).
+    pub flag: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Call sign.
+    pub callsign: Option<String>,
+    /// IMO number.
+    pub imo: Option<u32>,
+    /// Ship type code.
+    pub ship_type: Option<u8>,
+    /// Length, metres.
+    pub length_m: Option<u16>,
+    /// Beam, metres.
+    pub beam_m: Option<u16>,
+    /// Destination.
+    pub destination: Option<String>,
+    /// Draught, metres.
+    pub draught_m: Option<f32>,
+    /// First report, ms.
+    pub first_seen_ms: Option<i64>,
+    /// Last report, ms.
+    pub last_seen_ms: Option<i64>,
+    /// Reports seen.
+    pub reports: u64,
+    /// Latest position time, ms.
+    pub position_time_ms: Option<i64>,
+    /// Latest latitude.
+    pub lat: Option<f64>,
+    /// Latest longitude.
+    pub lon: Option<f64>,
+    /// Latest speed, knots.
+    pub sog_knots: Option<f32>,
+    /// Latest course, degrees.
+    pub cog_deg: Option<f32>,
+}
+
+/// One identity change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityRow {
+    /// MMSI.
+    pub mmsi: u32,
+    /// First seen, ms.
+    pub time_ms: i64,
+    /// `name`, `callsign`, `imo`, `ship_type`, `dimensions` or `destination`.
+    pub field: String,
+    /// Previous value.
+    pub old: Option<String>,
+    /// New value.
+    pub new: String,
+}
+
+/// The registry database.
+#[derive(Debug)]
+pub struct RegistryDb {
+    conn: Connection,
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Io(std::io::Error::other(e.to_string()))
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS vessels (
+  mmsi INTEGER PRIMARY KEY, class TEXT, flag TEXT, name TEXT, callsign TEXT, imo INTEGER,
+  ship_type INTEGER, length_m INTEGER, beam_m INTEGER, destination TEXT, draught_m REAL,
+  first_seen_ms INTEGER, last_seen_ms INTEGER, reports INTEGER NOT NULL,
+  position_time_ms INTEGER, lat REAL, lon REAL, sog_knots REAL, cog_deg REAL);
+CREATE INDEX IF NOT EXISTS vessels_position ON vessels (lat, lon);
+CREATE TABLE IF NOT EXISTS identity_history (
+  mmsi INTEGER NOT NULL, time_ms INTEGER NOT NULL, field TEXT NOT NULL, old TEXT,
+  new TEXT NOT NULL, PRIMARY KEY (mmsi, time_ms, field, new));
+";
+
+impl RegistryDb {
+    /// Opens (or creates) the registry at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
+        conn.execute_batch(SCHEMA).map_err(db)?;
+        Ok(RegistryDb { conn })
+    }
+
+    /// Writes vessel states (replacing) and identity rows (ignoring ones already stored) in one
+    /// transaction.
+    pub fn upsert(
+        &mut self,
+        vessels: &[VesselRow],
+        history: &[IdentityRow],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(db)?;
+        {
+            let mut v = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO vessels VALUES
+                     (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+                )
+                .map_err(db)?;
+            for r in vessels {
+                v.execute(params![
+                    r.mmsi,
+                    r.class,
+                    r.flag,
+                    r.name,
+                    r.callsign,
+                    r.imo,
+                    r.ship_type,
+                    r.length_m,
+                    r.beam_m,
+                    r.destination,
+                    r.draught_m,
+                    r.first_seen_ms,
+                    r.last_seen_ms,
+                    r.reports as i64,
+                    r.position_time_ms,
+                    r.lat,
+                    r.lon,
+                    r.sog_knots,
+                    r.cog_deg
+                ])
+                .map_err(db)?;
+            }
+            let mut h = tx
+                .prepare_cached("INSERT OR IGNORE INTO identity_history VALUES (?1,?2,?3,?4,?5)")
+                .map_err(db)?;
+            for r in history {
+                h.execute(params![r.mmsi, r.time_ms, r.field, r.old, r.new])
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VesselRow> {
+        Ok(VesselRow {
+            mmsi: r.get(0)?,
+            class: r.get(1)?,
+            flag: r.get(2)?,
+            name: r.get(3)?,
+            callsign: r.get(4)?,
+            imo: r.get(5)?,
+            ship_type: r.get(6)?,
+            length_m: r.get(7)?,
+            beam_m: r.get(8)?,
+            destination: r.get(9)?,
+            draught_m: r.get(10)?,
+            first_seen_ms: r.get(11)?,
+            last_seen_ms: r.get(12)?,
+            reports: r.get::<_, i64>(13)? as u64,
+            position_time_ms: r.get(14)?,
+            lat: r.get(15)?,
+            lon: r.get(16)?,
+            sog_knots: r.get(17)?,
+            cog_deg: r.get(18)?,
+        })
+    }
+
+    /// One vessel.
+    pub fn vessel(&self, mmsi: u32) -> Result<Option<VesselRow>, StoreError> {
+        self.conn
+            .query_row("SELECT * FROM vessels WHERE mmsi = ?1", [mmsi], Self::row)
+            .optional()
+            .map_err(db)
+    }
+
+    /// Vessels whose latest position is inside `[min_lon, min_lat, max_lon, max_lat]` (all
+    /// vessels when `None`), by MMSI.
+    pub fn vessels(&self, bbox: Option<[f64; 4]>) -> Result<Vec<VesselRow>, StoreError> {
+        let (sql, b) = match bbox {
+            Some(b) => (
+                "SELECT * FROM vessels WHERE lon >= ?1 AND lat >= ?2 AND lon <= ?3 AND lat <= ?4 \
+                 ORDER BY mmsi",
+                b,
+            ),
+            None => ("SELECT * FROM vessels ORDER BY mmsi", [0.0; 4]),
+        };
+        let mut st = self.conn.prepare(sql).map_err(db)?;
+        let rows: rusqlite::Result<Vec<VesselRow>> = if bbox.is_some() {
+            st.query_map(params![b[0], b[1], b[2], b[3]], Self::row)
+                .map_err(db)?
+                .collect()
+        } else {
+            st.query_map([], Self::row).map_err(db)?.collect()
+        };
+        rows.map_err(db)
+    }
+
+    /// The identity history of one vessel, oldest first.
+    pub fn history(&self, mmsi: u32) -> Result<Vec<IdentityRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT * FROM identity_history WHERE mmsi = ?1 ORDER BY time_ms, field")
+            .map_err(db)?;
+        let rows = st
+            .query_map([mmsi], |r| {
+                Ok(IdentityRow {
+                    mmsi: r.get(0)?,
+                    time_ms: r.get(1)?,
+                    field: r.get(2)?,
+                    old: r.get(3)?,
+                    new: r.get(4)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upsert_query_reopen_and_idempotent_history() {
+        let dir = std::env::temp_dir().join(format!("tw-reg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("registry.sqlite");
+        std::fs::remove_file(&path).ok();
+        let v = VesselRow {
+            mmsi: 419_001_234,
+            class: Some("A".into()),
+            flag: Some("IN".into()),
+            name: Some("INS SAGAR".into()),
+            lat: Some(1.15),
+            lon: Some(103.95),
+            reports: 3,
+            ..VesselRow::default()
+        };
+        let h = IdentityRow {
+            mmsi: 419_001_234,
+            time_ms: 100,
+            field: "name".into(),
+            old: None,
+            new: "INS SAGAR".into(),
+        };
+        {
+            let mut r = RegistryDb::open(&path).unwrap();
+            r.upsert(std::slice::from_ref(&v), std::slice::from_ref(&h)).unwrap();
+            r.upsert(std::slice::from_ref(&v), std::slice::from_ref(&h)).unwrap();
+        }
+        let r = RegistryDb::open(&path).unwrap();
+        assert_eq!(r.vessel(419_001_234).unwrap(), Some(v.clone()));
+        assert_eq!(r.vessel(1).unwrap(), None);
+        assert_eq!(r.history(419_001_234).unwrap(), vec![h]);
+        assert_eq!(r.vessels(Some([103.0, 1.0, 104.0, 2.0])).unwrap().len(), 1);
+        assert_eq!(r.vessels(Some([0.0, 0.0, 1.0, 1.0])).unwrap().len(), 0);
+        assert_eq!(r.vessels(None).unwrap().len(), 1);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
