@@ -253,8 +253,10 @@ mod tests {
         };
         {
             let mut r = RegistryDb::open(&path).unwrap();
-            r.upsert(std::slice::from_ref(&v), std::slice::from_ref(&h)).unwrap();
-            r.upsert(std::slice::from_ref(&v), std::slice::from_ref(&h)).unwrap();
+            r.upsert(std::slice::from_ref(&v), std::slice::from_ref(&h))
+                .unwrap();
+            r.upsert(std::slice::from_ref(&v), std::slice::from_ref(&h))
+                .unwrap();
         }
         let r = RegistryDb::open(&path).unwrap();
         assert_eq!(r.vessel(419_001_234).unwrap(), Some(v.clone()));
