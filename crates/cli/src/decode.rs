@@ -195,7 +195,7 @@ pub fn run(args: DecodeArgs) -> Result<()> {
     Ok(())
 }
 
-fn progress_bar() -> ProgressBar {
+pub(crate) fn progress_bar() -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

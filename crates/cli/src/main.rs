@@ -2,6 +2,7 @@
 //! parses arguments and maps errors to exit codes (a closed pipe is a normal end).
 
 mod decode;
+mod ingest;
 mod input;
 mod output;
 mod sample;
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Decode NMEA 0183 AIS (files, .gz, or stdin) to JSON lines or CSV.
     Decode(decode::DecodeArgs),
+    /// Ingest NMEA files into a store: decode, fuse, segment, write (one atomic run).
+    Ingest(ingest::IngestArgs),
     /// Write a small deterministic synthetic AIS sample (NMEA with tag blocks).
     Sample(sample::SampleArgs),
 }
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
+        Command::Ingest(args) => ingest::run(args),
         Command::Sample(args) => sample::run(args),
     };
     match result {

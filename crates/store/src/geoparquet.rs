@@ -160,6 +160,7 @@ pub(crate) fn write(
         min_mmsi: rows.iter().map(|r| r.mmsi).min().unwrap_or(0),
         max_mmsi: rows.iter().map(|r| r.mmsi).max().unwrap_or(0),
         bbox,
+        run: None,
     })
 }
 

@@ -40,7 +40,7 @@ mod registry;
 
 pub use geoparquet::PositionRow;
 pub use manifest::FileEntry;
-pub use registry::{IdentityRow, RegistryDb, VesselRow};
+pub use registry::{IdentityRow, InputRow, RegistryDb, VesselRow};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -132,6 +132,7 @@ pub struct Store {
     files: Vec<FileEntry>,
     pending: BTreeMap<i64, Vec<PositionRow>>,
     next_part: u64,
+    run: Option<u64>,
 }
 
 const MANIFEST: &str = "manifest.jsonl";
@@ -159,6 +160,7 @@ impl Store {
             files,
             pending: BTreeMap::new(),
             next_part,
+            run: None,
         })
     }
 
@@ -205,7 +207,8 @@ impl Store {
             self.next_part += 1;
             let rel = format!("positions/date={}/part-{part:08}.parquet", date_of_day(day));
             let tmp = self.dir.join("tmp").join(format!("part-{part:08}.parquet"));
-            let entry = geoparquet::write(&tmp, &rows, part, &rel)?;
+            let mut entry = geoparquet::write(&tmp, &rows, part, &rel)?;
+            entry.run = self.run;
             let dest = self.dir.join(&rel);
             let parent = dest.parent().unwrap_or(&self.dir).to_owned();
             fs::create_dir_all(&parent)?;
@@ -215,6 +218,35 @@ impl Store {
             self.files.push(entry);
         }
         Ok(())
+    }
+
+    /// Tags the files of later flushes with ingest run `run`.
+    pub fn set_run(&mut self, run: Option<u64>) {
+        self.run = run;
+    }
+
+    /// Largest run id among committed files.
+    pub fn max_run(&self) -> Option<u64> {
+        self.files.iter().filter_map(|f| f.run).max()
+    }
+
+    /// Removes the files of runs for which `committed` is false (a run that crashed before the
+    /// registry recorded it), rewriting the manifest atomically first. Returns the rows removed.
+    pub fn discard_runs(&mut self, committed: impl Fn(u64) -> bool) -> Result<u64, StoreError> {
+        let (keep, drop): (Vec<FileEntry>, Vec<FileEntry>) = self
+            .files
+            .iter()
+            .cloned()
+            .partition(|f| f.run.is_none_or(&committed));
+        if drop.is_empty() {
+            return Ok(0);
+        }
+        manifest::rewrite(&self.dir.join(MANIFEST), &keep)?;
+        for f in &drop {
+            fs::remove_file(self.dir.join(&f.file)).ok();
+        }
+        self.files = keep;
+        Ok(drop.iter().map(|f| f.rows).sum())
     }
 
     /// Rows matching `q`, ordered by MMSI then time. Files whose manifest entry rules them out

@@ -26,6 +26,10 @@ pub struct FileEntry {
     pub max_mmsi: u32,
     /// `[min_lon, min_lat, max_lon, max_lat]` of the rows.
     pub bbox: [f64; 4],
+    /// Ingest run that wrote the file, when written by one; the run's files count only once the
+    /// registry has recorded the run as committed (see [`crate::Store::discard_runs`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
 }
 
 /// Reads the manifest. A torn last line (a crash while appending) is cut off; any other bad
@@ -81,5 +85,27 @@ pub(crate) fn append(path: &Path, e: &FileEntry) -> Result<(), StoreError> {
     let mut f = OpenOptions::new().append(true).open(path)?;
     f.write_all(&line)?;
     f.sync_all()?;
+    Ok(())
+}
+
+/// Replaces the manifest with `entries`, atomically (write a temporary file, fsync, rename,
+/// fsync the directory).
+pub(crate) fn rewrite(path: &Path, entries: &[FileEntry]) -> Result<(), StoreError> {
+    let tmp = path.with_extension("jsonl.tmp");
+    let mut data = Vec::new();
+    for e in entries {
+        serde_json::to_writer(&mut data, e).map_err(|err| StoreError::CorruptFile {
+            path: path.to_owned(),
+            message: err.to_string(),
+        })?;
+        data.push(b'\n');
+    }
+    let mut f = fs::File::create(&tmp)?;
+    f.write_all(&data)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        fs::File::open(dir)?.sync_all()?;
+    }
     Ok(())
 }

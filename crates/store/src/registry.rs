@@ -85,7 +85,23 @@ CREATE INDEX IF NOT EXISTS vessels_position ON vessels (lat, lon);
 CREATE TABLE IF NOT EXISTS identity_history (
   mmsi INTEGER NOT NULL, time_ms INTEGER NOT NULL, field TEXT NOT NULL, old TEXT,
   new TEXT NOT NULL, PRIMARY KEY (mmsi, time_ms, field, new));
+CREATE TABLE IF NOT EXISTS runs (
+  run INTEGER PRIMARY KEY, finished_ms INTEGER NOT NULL, positions INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS inputs (
+  content_hash TEXT PRIMARY KEY, name TEXT NOT NULL, bytes INTEGER NOT NULL,
+  run INTEGER NOT NULL);
 ";
+
+/// One input an ingest run read completely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRow {
+    /// Hash of the (decompressed) content, hex.
+    pub content_hash: String,
+    /// Name given on the command line.
+    pub name: String,
+    /// Bytes read.
+    pub bytes: u64,
+}
 
 impl RegistryDb {
     /// Opens (or creates) the registry at `path`.
@@ -99,6 +115,61 @@ impl RegistryDb {
         Ok(RegistryDb { conn })
     }
 
+    /// Runs recorded as committed.
+    pub fn committed_runs(&self) -> Result<std::collections::HashSet<u64>, StoreError> {
+        let mut st = self.conn.prepare("SELECT run FROM runs").map_err(db)?;
+        let rows = st
+            .query_map([], |r| r.get::<_, i64>(0))
+            .map_err(db)?
+            .map(|r| r.map(|v| v as u64))
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        Ok(rows)
+    }
+
+    /// The run that ingested content with this hash, if any.
+    pub fn input_run(&self, content_hash: &str) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT run FROM inputs WHERE content_hash = ?1",
+                [content_hash],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|r| r.map(|v| v as u64))
+            .map_err(db)
+    }
+
+    /// Commits ingest run `run`: vessel states, identity rows and the inputs read, in one
+    /// transaction. This is the run's commit point: its position files count from here on.
+    pub fn commit_run(
+        &mut self,
+        run: u64,
+        finished_ms: i64,
+        positions: u64,
+        vessels: &[VesselRow],
+        history: &[IdentityRow],
+        inputs: &[InputRow],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(db)?;
+        write_vessels(&tx, vessels, history)?;
+        tx.execute(
+            "INSERT INTO runs VALUES (?1, ?2, ?3)",
+            params![run as i64, finished_ms, positions as i64],
+        )
+        .map_err(db)?;
+        {
+            let mut st = tx
+                .prepare_cached("INSERT OR IGNORE INTO inputs VALUES (?1, ?2, ?3, ?4)")
+                .map_err(db)?;
+            for i in inputs {
+                st.execute(params![i.content_hash, i.name, i.bytes as i64, run as i64])
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)
+    }
+
     /// Writes vessel states (replacing) and identity rows (ignoring ones already stored) in one
     /// transaction.
     pub fn upsert(
@@ -107,45 +178,7 @@ impl RegistryDb {
         history: &[IdentityRow],
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction().map_err(db)?;
-        {
-            let mut v = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO vessels VALUES
-                     (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
-                )
-                .map_err(db)?;
-            for r in vessels {
-                v.execute(params![
-                    r.mmsi,
-                    r.class,
-                    r.flag,
-                    r.name,
-                    r.callsign,
-                    r.imo,
-                    r.ship_type,
-                    r.length_m,
-                    r.beam_m,
-                    r.destination,
-                    r.draught_m,
-                    r.first_seen_ms,
-                    r.last_seen_ms,
-                    r.reports as i64,
-                    r.position_time_ms,
-                    r.lat,
-                    r.lon,
-                    r.sog_knots,
-                    r.cog_deg
-                ])
-                .map_err(db)?;
-            }
-            let mut h = tx
-                .prepare_cached("INSERT OR IGNORE INTO identity_history VALUES (?1,?2,?3,?4,?5)")
-                .map_err(db)?;
-            for r in history {
-                h.execute(params![r.mmsi, r.time_ms, r.field, r.old, r.new])
-                    .map_err(db)?;
-            }
-        }
+        write_vessels(&tx, vessels, history)?;
         tx.commit().map_err(db)
     }
 
@@ -222,6 +255,53 @@ impl RegistryDb {
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
     }
+}
+
+fn write_vessels(
+    tx: &rusqlite::Transaction<'_>,
+    vessels: &[VesselRow],
+    history: &[IdentityRow],
+) -> Result<(), StoreError> {
+    {
+        let mut v = tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO vessels VALUES
+                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+            )
+            .map_err(db)?;
+        for r in vessels {
+            v.execute(params![
+                r.mmsi,
+                r.class,
+                r.flag,
+                r.name,
+                r.callsign,
+                r.imo,
+                r.ship_type,
+                r.length_m,
+                r.beam_m,
+                r.destination,
+                r.draught_m,
+                r.first_seen_ms,
+                r.last_seen_ms,
+                r.reports as i64,
+                r.position_time_ms,
+                r.lat,
+                r.lon,
+                r.sog_knots,
+                r.cog_deg
+            ])
+            .map_err(db)?;
+        }
+        let mut h = tx
+            .prepare_cached("INSERT OR IGNORE INTO identity_history VALUES (?1,?2,?3,?4,?5)")
+            .map_err(db)?;
+        for r in history {
+            h.execute(params![r.mmsi, r.time_ms, r.field, r.old, r.new])
+                .map_err(db)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -197,6 +197,12 @@ impl Registry {
         self.vessels.iter().map(|(&m, v)| (m, v))
     }
 
+    /// Sets the known state of a vessel (for example loaded from the store), replacing any;
+    /// later updates record identity changes against it.
+    pub fn insert(&mut self, mmsi: u32, v: Vessel) {
+        self.vessels.insert(mmsi, v);
+    }
+
     /// Applies a position report; the latest position is the one with the latest time.
     pub fn position(&mut self, mmsi: u32, p: PositionUpdate) {
         let v = self.vessels.entry(mmsi).or_default();

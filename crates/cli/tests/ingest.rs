@@ -1,0 +1,236 @@
+//! End-to-end tests of `tidewatch ingest`: idempotence, crash safety under SIGKILL, fusion of
+//! real receivers, and the accounting.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+use store::{PositionRow, Query, RegistryDb, Store, VesselRow};
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tidewatch"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tidewatch-ingest-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+fn sample(path: &Path, minutes: u32) {
+    let st = Command::new(bin())
+        .args(["sample", "--minutes", &minutes.to_string(), "--out"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+fn ingest(inputs: &[&Path], store: &Path) -> serde_json::Value {
+    let stats = store.with_extension("stats.json");
+    let out = Command::new(bin())
+        .arg("ingest")
+        .args(inputs)
+        .arg("--store")
+        .arg(store)
+        .arg("--stats")
+        .arg(&stats)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap()
+}
+
+fn rows(store: &Path) -> Vec<PositionRow> {
+    Store::open(store)
+        .unwrap()
+        .query(&Query::default())
+        .unwrap()
+}
+
+fn vessels(store: &Path) -> Vec<VesselRow> {
+    RegistryDb::open(&store.join("registry.sqlite"))
+        .unwrap()
+        .vessels(None)
+        .unwrap()
+}
+
+#[test]
+fn ingesting_the_same_file_twice_changes_nothing() {
+    let input = tmp("twice.nmea");
+    sample(&input, 60);
+    let store = tmp("twice-store");
+    let first = ingest(&[&input], &store);
+    assert_eq!(first["inputs_read"], 1);
+    let positions = first["positions"].as_u64().unwrap();
+    assert!(positions > 1000, "{first}");
+    // Accounting: every vessel report is a stored position, a static report or a merged copy.
+    assert_eq!(
+        first["vessel_reports"].as_u64().unwrap(),
+        positions
+            + first["static_reports"].as_u64().unwrap()
+            + first["duplicates_merged"].as_u64().unwrap()
+            + first["late_duplicates"].as_u64().unwrap()
+    );
+    // The sample damages some lines on purpose; they are counted, not lost.
+    assert!(first["rejected"]["bad_checksum"].as_u64().unwrap() > 0);
+    let before = (rows(&store), vessels(&store));
+    assert_eq!(before.0.len() as u64, positions);
+
+    let second = ingest(&[&input], &store);
+    assert_eq!(second["inputs_read"], 0);
+    assert_eq!(second["inputs_skipped"][0]["run"], first["run"]);
+    assert_eq!(second["positions"], 0);
+    assert_eq!((rows(&store), vessels(&store)), before);
+
+    // The same content given twice on one command line is read once.
+    let store2 = tmp("twice-store-2");
+    let both = ingest(&[&input, &input], &store2);
+    assert_eq!(both["inputs_read"], 1);
+    assert_eq!(rows(&store2), before.0);
+}
+
+/// Kills `tidewatch ingest` with SIGKILL at spread-out points of its run (20 times), re-runs
+/// it to completion each time, and requires exactly the rows and vessels of a clean run.
+#[test]
+fn sigkill_at_any_point_then_rerun_gives_every_position_exactly_once() {
+    let a = tmp("kill-a.nmea");
+    let b = tmp("kill-b.nmea");
+    sample(&a, 300);
+    sample(&b, 200);
+    let reference = tmp("kill-reference");
+    let t0 = Instant::now();
+    ingest(&[&a, &b], &reference);
+    let clean = t0.elapsed();
+    let want = (rows(&reference), vessels(&reference));
+    assert!(!want.0.is_empty());
+
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut killed_mid_run = 0;
+    for i in 0..20 {
+        let store = tmp(&format!("kill-{i}"));
+        // Up to three kills in a row on the same store before the completing run.
+        for _ in 0..(1 + i % 3) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let frac = (seed % 1000) as f64 / 1000.0 * 1.2;
+            let mut child = Command::new(bin())
+                .arg("ingest")
+                .args([&a, &b])
+                .arg("--store")
+                .arg(&store)
+                .arg("-q")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(clean.mul_f64(frac));
+            if child.try_wait().unwrap().is_none() {
+                killed_mid_run += 1;
+            }
+            child.kill().ok();
+            child.wait().unwrap();
+        }
+        ingest(&[&a, &b], &store);
+        let got = (rows(&store), vessels(&store));
+        assert_eq!(got.0.len(), want.0.len(), "kill round {i}");
+        assert!(
+            got == want,
+            "kill round {i}: store differs from a clean run"
+        );
+    }
+    assert!(
+        killed_mid_run >= 20,
+        "only {killed_mid_run} kills landed mid-run"
+    );
+}
+
+#[test]
+fn a_run_that_dies_before_its_commit_leaves_no_rows() {
+    let input = tmp("failpoint.nmea");
+    sample(&input, 60);
+    let reference = tmp("failpoint-reference");
+    ingest(&[&input], &reference);
+    let store = tmp("failpoint-store");
+    let out = Command::new(bin())
+        .arg("ingest")
+        .arg(&input)
+        .arg("--store")
+        .arg(&store)
+        .env("TIDEWATCH_FAILPOINT", "before-commit")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    // The files were written and listed, but the run never committed.
+    let listed = std::fs::read_to_string(store.join("manifest.jsonl")).unwrap();
+    assert!(listed.contains("\"run\":1"), "{listed}");
+    let s = ingest(&[&input], &store);
+    assert!(s["discarded_rows"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(s["inputs_read"], 1);
+    assert_eq!(rows(&store), rows(&reference));
+    assert_eq!(vessels(&store), vessels(&reference));
+}
+
+#[test]
+fn receivers_of_one_transmission_become_one_position_with_both_sources() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ais/dma-aisabnormal");
+    let path = dir.join("212123000_drift_1.ais");
+    if !path.is_file() {
+        eprintln!(
+            "skipping: {} not found (../shared is absent)",
+            path.display()
+        );
+        return;
+    }
+    let store = tmp("dma-store");
+    let s = ingest(&[&path], &store);
+    assert_eq!(s["dropped"]["no_receive_time"], 0);
+    let rows = rows(&store);
+    assert_eq!(rows.len() as u64, s["positions"].as_u64().unwrap());
+    let two = rows.iter().filter(|r| r.sources.len() >= 2).count();
+    assert!(two > rows.len() / 2, "{two} of {} fused", rows.len());
+    // Every stored position is unique per (MMSI, time, position).
+    let mut keys: Vec<_> = rows
+        .iter()
+        .map(|r| (r.mmsi, r.time_ms, r.lat.to_bits(), r.lon.to_bits()))
+        .collect();
+    keys.sort_unstable();
+    let n = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "duplicate positions stored");
+    let v = vessels(&store);
+    let drift = v.iter().find(|v| v.mmsi == 212_123_000).unwrap();
+    assert_eq!(drift.flag.as_deref(), Some("CY"));
+}
+
+#[test]
+fn bad_store_and_missing_input_are_clear_errors() {
+    let store = tmp("err-store");
+    let out = Command::new(bin())
+        .args(["ingest", "/nonexistent/x.nmea", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /nonexistent/x.nmea"));
+
+    let file = tmp("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let input = tmp("err.nmea");
+    sample(&input, 1);
+    let out = Command::new(bin())
+        .arg("ingest")
+        .arg(&input)
+        .arg("--store")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open store"));
+}
