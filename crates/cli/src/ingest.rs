@@ -236,6 +236,16 @@ impl Collect<'_> {
     }
 }
 
+/// The receiver within an input: the tag block / `$PGHP` station when there is one, and the
+/// NMEA talker (`AI` mobile station, `BS` base station, ...), as `station/talker` or `talker`.
+fn station_label(meta: &Meta) -> String {
+    let talker = String::from_utf8_lossy(&meta.talker);
+    match meta.source {
+        Some(st) => format!("{}/{talker}", st.as_str()),
+        None => talker.into_owned(),
+    }
+}
+
 impl Sink for Collect<'_> {
     fn payload(&mut self, p: &Payload) {
         self.payload_hash = hash_payload(p);
@@ -264,7 +274,7 @@ impl Sink for Collect<'_> {
             time_ms,
             source: SourceRef {
                 source_id: self.source_id,
-                station: meta.source.map(|s| s.as_str().to_owned()),
+                station: Some(station_label(meta)),
                 received_ms: rx,
             },
             payload: report,
@@ -301,6 +311,15 @@ pub fn run(args: IngestArgs) -> Result<()> {
     let dir = &args.store;
     let mut store = Store::create_or_open(dir)
         .with_context(|| format!("cannot open store {}", dir.display()))?;
+    // One writer at a time: a second ingest would take the first one's files for a crashed run.
+    let lock = std::fs::File::create(dir.join("ingest.lock"))
+        .with_context(|| format!("cannot create the lock file in {}", dir.display()))?;
+    lock.try_lock().map_err(|_| {
+        anyhow::anyhow!(
+            "another tidewatch ingest is writing to {}; wait for it to finish",
+            dir.display()
+        )
+    })?;
     let mut reg = RegistryDb::open(&dir.join("registry.sqlite"))
         .with_context(|| format!("cannot open registry in {}", dir.display()))?;
     let committed = reg.committed_runs()?;
@@ -492,14 +511,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
                     msg_type: p.msg_type,
                     segment: placement.segment().map(|s| s.0),
                     flags,
-                    sources: r
-                        .sources
-                        .iter()
-                        .map(|s| match &s.station {
-                            Some(st) => format!("{}/{st}", labels[s.source_id as usize]),
-                            None => labels[s.source_id as usize].clone(),
-                        })
-                        .collect(),
+                    sources: source_labels(&r.sources, &labels),
                 });
                 if store.pending_rows() >= 1 << 21 {
                     store.flush()?;
@@ -549,6 +561,21 @@ pub fn run(args: IngestArgs) -> Result<()> {
         std::fs::write(p, json(&sum)).with_context(|| format!("cannot write {}", p.display()))?;
     }
     Ok(())
+}
+
+/// `input/station/talker` of each source, each label once, in arrival order.
+fn source_labels(sources: &[SourceRef], inputs: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(sources.len());
+    for s in sources {
+        let label = match &s.station {
+            Some(st) => format!("{}/{st}", inputs[s.source_id as usize]),
+            None => inputs[s.source_id as usize].clone(),
+        };
+        if !out.contains(&label) {
+            out.push(label);
+        }
+    }
+    out
 }
 
 fn vessel_from_row(r: &VesselRow) -> Vessel {

@@ -5,6 +5,7 @@ mod decode;
 mod ingest;
 mod input;
 mod output;
+mod query;
 mod sample;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,12 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Ingest NMEA files into a store: decode, fuse, segment, write (one atomic run).
     Ingest(ingest::IngestArgs),
+    /// List vessels in a store (JSON lines), optionally inside a bounding box.
+    Vessels(query::VesselsArgs),
+    /// One vessel's state and identity history.
+    Vessel(query::VesselArgs),
+    /// One vessel's track from the position history (GeoJSON or CSV).
+    Track(query::TrackArgs),
     /// Write a small deterministic synthetic AIS sample (NMEA with tag blocks).
     Sample(sample::SampleArgs),
 }
@@ -34,6 +41,9 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Vessels(args) => query::vessels(args),
+        Command::Vessel(args) => query::vessel(args),
+        Command::Track(args) => query::track(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

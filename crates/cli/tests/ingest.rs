@@ -234,3 +234,147 @@ fn bad_store_and_missing_input_are_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open store"));
 }
+
+fn run_ok(args: &[&str], store: &Path) -> String {
+    let out = Command::new(bin())
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn vessels_vessel_and_track_read_what_ingest_wrote() {
+    let input = tmp("query.nmea");
+    sample(&input, 60);
+    let store = tmp("query-store");
+    ingest(&[&input], &store);
+    let all = vessels(&store);
+    assert!(!all.is_empty());
+
+    // vessels: every vessel once, and a bounding box filters by latest position.
+    let lines: Vec<serde_json::Value> = run_ok(&["vessels"], &store)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), all.len());
+    let v0 = &all[0];
+    let (lat, lon) = (v0.lat.unwrap(), v0.lon.unwrap());
+    let bbox = format!(
+        "{},{},{},{}",
+        lon - 1e-6,
+        lat - 1e-6,
+        lon + 1e-6,
+        lat + 1e-6
+    );
+    let inside = run_ok(&["vessels", "--bbox", &bbox], &store);
+    assert!(
+        inside.contains(&format!("\"mmsi\":{}", v0.mmsi)),
+        "{inside}"
+    );
+    let far = run_ok(&["vessels", "--bbox", "-10,-10,-9,-9"], &store);
+    assert_eq!(far, "");
+
+    // vessel: state and identity history (every identity value has a history entry).
+    let named = all.iter().find(|v| v.name.is_some()).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&run_ok(&["vessel", &named.mmsi.to_string()], &store)).unwrap();
+    assert_eq!(j["name"].as_str(), named.name.as_deref());
+    let hist = j["identity_history"].as_array().unwrap();
+    assert!(hist
+        .iter()
+        .any(|h| h["field"] == "name" && h["new"].as_str() == named.name.as_deref()));
+
+    // track: the CSV and GeoJSON hold exactly the stored positions of the MMSI in the window.
+    let mmsi = v0.mmsi;
+    let stored: Vec<_> = rows(&store)
+        .into_iter()
+        .filter(|r| r.mmsi == mmsi)
+        .collect();
+    let csv = run_ok(&["track", &mmsi.to_string(), "--format", "csv"], &store);
+    assert_eq!(csv.lines().count(), stored.len() + 1);
+    let gj: serde_json::Value =
+        serde_json::from_str(&run_ok(&["track", &mmsi.to_string()], &store)).unwrap();
+    let points = gj["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["geometry"]["type"] == "Point")
+        .count();
+    assert_eq!(points, stored.len());
+    let mid = stored[stored.len() / 2].time_ms;
+    let from = chrono::DateTime::from_timestamp_millis(mid)
+        .unwrap()
+        .to_rfc3339();
+    let later = run_ok(
+        &[
+            "track",
+            &mmsi.to_string(),
+            "--format",
+            "csv",
+            "--from",
+            &from,
+        ],
+        &store,
+    );
+    let want = stored.iter().filter(|r| r.time_ms >= mid).count();
+    assert_eq!(later.lines().count(), want + 1);
+}
+
+#[test]
+fn read_commands_give_clear_errors() {
+    let missing = tmp("no-such-store");
+    for args in [
+        vec!["vessels"],
+        vec!["vessel", "123456789"],
+        vec!["track", "123456789"],
+    ] {
+        let out = Command::new(bin())
+            .args(&args)
+            .arg("--store")
+            .arg(&missing)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is not a Tidewatch store"), "{args:?}: {err}");
+        assert!(!missing.exists(), "a read command created a store");
+    }
+    let input = tmp("errq.nmea");
+    sample(&input, 1);
+    let store = tmp("errq-store");
+    ingest(&[&input], &store);
+    for (args, want) in [
+        (vec!["vessel", "999999999"], "not in"),
+        (vec!["track", "1", "--from", "yesterday"], "RFC 3339"),
+        (vec!["vessels", "--bbox", "1,2,3"], "four numbers"),
+        (
+            vec![
+                "track",
+                "1",
+                "--from",
+                "2026-01-02T00:00:00Z",
+                "--to",
+                "2026-01-01T00:00:00Z",
+            ],
+            "before",
+        ),
+    ] {
+        let out = Command::new(bin())
+            .args(&args)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

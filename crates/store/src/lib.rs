@@ -103,6 +103,10 @@ pub struct Query {
     pub to_ms: Option<i64>,
     /// Within `[min_lon, min_lat, max_lon, max_lat]`.
     pub bbox: Option<[f64; 4]>,
+    /// Only files of these committed ingest runs (and files written outside a run); readers
+    /// pass [`RegistryDb::committed_runs`] so a run still being written, or one that crashed,
+    /// is not visible.
+    pub committed_runs: Option<std::collections::HashSet<u64>>,
 }
 
 impl Query {
@@ -116,7 +120,12 @@ impl Query {
     }
 
     fn may_match(&self, f: &FileEntry) -> bool {
-        self.from_ms.is_none_or(|t| f.max_time_ms >= t)
+        let committed = match (&self.committed_runs, f.run) {
+            (Some(runs), Some(r)) => runs.contains(&r),
+            _ => true,
+        };
+        committed
+            && self.from_ms.is_none_or(|t| f.max_time_ms >= t)
             && self.to_ms.is_none_or(|t| f.min_time_ms < t)
             && self.mmsi.is_none_or(|m| m >= f.min_mmsi && m <= f.max_mmsi)
             && self.bbox.is_none_or(|b| {

@@ -1,0 +1,237 @@
+//! Read commands over a store: `vessels`, `vessel`, `track`. They only read, and only see
+//! committed ingest runs.
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::{Args, ValueEnum};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use store::{PositionRow, Query, RegistryDb, Store, VesselRow};
+
+/// Arguments of `tidewatch vessels`.
+#[derive(Debug, Args)]
+pub struct VesselsArgs {
+    /// Store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Only vessels whose latest position is inside `min_lon,min_lat,max_lon,max_lat`.
+    #[arg(long, value_parser = parse_bbox, allow_hyphen_values = true)]
+    bbox: Option<[f64; 4]>,
+}
+
+/// Arguments of `tidewatch vessel`.
+#[derive(Debug, Args)]
+pub struct VesselArgs {
+    /// MMSI.
+    mmsi: u32,
+    /// Store directory.
+    #[arg(long)]
+    store: PathBuf,
+}
+
+/// Output format of `tidewatch track`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TrackFormat {
+    /// A GeoJSON FeatureCollection: one LineString per segment, then the positions as Points.
+    Geojson,
+    /// CSV, one position a line.
+    Csv,
+}
+
+/// Arguments of `tidewatch track`.
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// MMSI.
+    mmsi: u32,
+    /// Store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// From this time (RFC 3339, e.g. 2026-01-15T00:00:00Z), inclusive.
+    #[arg(long, value_parser = parse_time)]
+    from: Option<DateTime<Utc>>,
+    /// Up to this time (RFC 3339), exclusive.
+    #[arg(long, value_parser = parse_time)]
+    to: Option<DateTime<Utc>>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "geojson")]
+    format: TrackFormat,
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 time ({e}); example: 2026-01-15T08:00:00Z"))
+}
+
+fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("bbox: {e}"))?;
+    let [a, b, c, d] = v[..] else {
+        return Err("bbox needs four numbers: min_lon,min_lat,max_lon,max_lat".to_owned());
+    };
+    if !(a <= c && b <= d && (-180.0..=180.0).contains(&a) && (-180.0..=180.0).contains(&c))
+        || !((-90.0..=90.0).contains(&b) && (-90.0..=90.0).contains(&d))
+    {
+        return Err("bbox must be min_lon,min_lat,max_lon,max_lat in degrees, min ≤ max".into());
+    }
+    Ok([a, b, c, d])
+}
+
+/// An `f32` as the decimal it was written from (`243.1`, not `243.10000610351562`).
+fn dec(v: Option<f32>) -> Option<f64> {
+    v.and_then(|x| x.to_string().parse().ok())
+}
+
+fn time(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// Opens an existing store and its registry (never creates one).
+fn open(dir: &Path) -> Result<(Store, RegistryDb)> {
+    let store = Store::open(dir).with_context(|| format!("cannot open store {}", dir.display()))?;
+    let db = dir.join("registry.sqlite");
+    if !db.is_file() {
+        bail!(
+            "{} has no registry.sqlite; is it a store written by `tidewatch ingest`?",
+            dir.display()
+        );
+    }
+    let reg = RegistryDb::open(&db).with_context(|| format!("cannot open {}", db.display()))?;
+    Ok((store, reg))
+}
+
+fn vessel_json(v: &VesselRow) -> Value {
+    json!({
+        "mmsi": v.mmsi,
+        "class": v.class,
+        "flag": v.flag,
+        "name": v.name,
+        "callsign": v.callsign,
+        "imo": v.imo,
+        "ship_type": v.ship_type,
+        "length_m": v.length_m,
+        "beam_m": v.beam_m,
+        "destination": v.destination,
+        "draught_m": dec(v.draught_m),
+        "first_seen": v.first_seen_ms.map(time),
+        "last_seen": v.last_seen_ms.map(time),
+        "reports": v.reports,
+        "position_time": v.position_time_ms.map(time),
+        "lat": v.lat,
+        "lon": v.lon,
+        "sog_knots": dec(v.sog_knots),
+        "cog_deg": dec(v.cog_deg),
+    })
+}
+
+/// Runs `tidewatch vessels`: one JSON line per vessel.
+pub fn vessels(args: VesselsArgs) -> Result<()> {
+    let (_, reg) = open(&args.store)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for v in reg.vessels(args.bbox)? {
+        writeln!(out, "{}", vessel_json(&v))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Runs `tidewatch vessel`: the vessel's state and identity history as one JSON object.
+pub fn vessel(args: VesselArgs) -> Result<()> {
+    let (_, reg) = open(&args.store)?;
+    let Some(v) = reg.vessel(args.mmsi)? else {
+        bail!("MMSI {} is not in {}", args.mmsi, args.store.display());
+    };
+    let history: Vec<Value> = reg
+        .history(args.mmsi)?
+        .iter()
+        .map(|h| json!({"time": time(h.time_ms), "field": h.field, "old": h.old, "new": h.new}))
+        .collect();
+    let mut j = vessel_json(&v);
+    j["identity_history"] = Value::Array(history);
+    println!("{}", serde_json::to_string_pretty(&j)?);
+    Ok(())
+}
+
+/// Runs `tidewatch track`.
+pub fn track(args: TrackArgs) -> Result<()> {
+    let (store, reg) = open(&args.store)?;
+    if let (Some(f), Some(t)) = (args.from, args.to) {
+        if f >= t {
+            bail!("--from must be before --to");
+        }
+    }
+    let rows = store.query(&Query {
+        mmsi: Some(args.mmsi),
+        from_ms: args.from.map(|t| t.timestamp_millis()),
+        to_ms: args.to.map(|t| t.timestamp_millis()),
+        bbox: None,
+        committed_runs: Some(reg.committed_runs()?),
+    })?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        TrackFormat::Csv => write_csv(&mut out, &rows)?,
+        TrackFormat::Geojson => writeln!(out, "{}", geojson(&rows))?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_csv(out: &mut impl Write, rows: &[PositionRow]) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "time,mmsi,lat,lon,sog_knots,cog_deg,heading_deg,nav_status,msg_type,segment,flags,sources"
+    )?;
+    fn opt<T: ToString>(v: Option<T>) -> String {
+        v.map(|x| x.to_string()).unwrap_or_default()
+    }
+    for r in rows {
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
+            time(r.time_ms),
+            r.mmsi,
+            r.lat,
+            r.lon,
+            opt(r.sog_knots),
+            opt(r.cog_deg),
+            opt(r.heading_deg),
+            opt(r.nav_status),
+            r.msg_type,
+            opt(r.segment),
+            r.flags,
+            r.sources.join(";").replace('"', "\"\"")
+        )?;
+    }
+    Ok(())
+}
+
+fn geojson(rows: &[PositionRow]) -> Value {
+    let mut segments: std::collections::BTreeMap<u32, Vec<[f64; 2]>> = Default::default();
+    for r in rows {
+        if let Some(s) = r.segment {
+            segments.entry(s).or_default().push([r.lon, r.lat]);
+        }
+    }
+    let mut features: Vec<Value> = segments
+        .into_iter()
+        .filter(|(_, c)| c.len() >= 2)
+        .map(|(s, c)| {
+            json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": c},
+                   "properties": {"segment": s}})
+        })
+        .collect();
+    features.extend(rows.iter().map(|r| {
+        json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+               "properties": {"time": time(r.time_ms), "mmsi": r.mmsi, "sog_knots": dec(r.sog_knots),
+                              "cog_deg": dec(r.cog_deg), "heading_deg": r.heading_deg,
+                              "nav_status": r.nav_status, "msg_type": r.msg_type,
+                              "segment": r.segment, "flags": r.flags, "sources": r.sources}})
+    }));
+    json!({"type": "FeatureCollection", "features": features})
+}
