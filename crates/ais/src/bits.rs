@@ -92,7 +92,7 @@ impl Payload {
         if self.bits + add > MAX_BITS {
             return Err(PayloadError::TooLong);
         }
-        if self.bits % 8 == 0 {
+        if self.bits.is_multiple_of(8) {
             self.push_aligned(armored)?;
         } else {
             self.push_slow(armored)?;

@@ -202,6 +202,7 @@ proptest! {
                         from_ms: window.map(|w| T0 + w.0),
                         to_ms: window.map(|w| T0 + w.0 + w.1),
                         bbox: None,
+                        committed_runs: None,
                     };
                     let got = s.query(&q).unwrap();
                     let mut want: Vec<PositionRow> = committed
