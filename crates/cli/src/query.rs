@@ -73,9 +73,10 @@ fn parse_bbox(s: &str) -> Result<[f64; 4], String> {
     let [a, b, c, d] = v[..] else {
         return Err("bbox needs four numbers: min_lon,min_lat,max_lon,max_lat".to_owned());
     };
-    if !(a <= c && b <= d && (-180.0..=180.0).contains(&a) && (-180.0..=180.0).contains(&c))
-        || !((-90.0..=90.0).contains(&b) && (-90.0..=90.0).contains(&d))
-    {
+    let lon_ok = |x: f64| (-180.0..=180.0).contains(&x);
+    let lat_ok = |x: f64| (-90.0..=90.0).contains(&x);
+    let valid = a <= c && b <= d && lon_ok(a) && lon_ok(c) && lat_ok(b) && lat_ok(d);
+    if !valid {
         return Err("bbox must be min_lon,min_lat,max_lon,max_lat in degrees, min ≤ max".into());
     }
     Ok([a, b, c, d])

@@ -295,7 +295,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
                 for line in lines {
                     // One line in 400 is damaged in transit.
                     written += 1;
-                    if written % 400 == 0 {
+                    if written.is_multiple_of(400) {
                         let damaged = line.replacen('A', "B", 1).replacen(",0*", ",1*", 1);
                         writeln!(out, "{}{damaged}", tag(receiver, t))?;
                     } else {
