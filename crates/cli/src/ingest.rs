@@ -135,6 +135,17 @@ impl Collect<'_> {
             class: None,
             transponder: Transponder::ClassA,
         };
+        let class_b = |msg_type, second, (lon, lat), sog_knots, cog_deg, heading_deg| {
+            let rest = PositionData {
+                sog_knots,
+                cog_deg,
+                heading_deg,
+                class: Some(Class::B),
+                transponder: Transponder::ClassB,
+                ..base
+            };
+            (second, pos(msg_type, lon, lat, rest))
+        };
         Some(match m {
             Message::Position(p) => (
                 p.second,
@@ -152,37 +163,21 @@ impl Collect<'_> {
                     },
                 ),
             ),
-            Message::ClassBPosition(p) => (
+            Message::ClassBPosition(p) => class_b(
+                18,
                 p.second,
-                pos(
-                    18,
-                    p.lon,
-                    p.lat,
-                    PositionData {
-                        sog_knots: p.sog_knots,
-                        cog_deg: p.cog_deg,
-                        heading_deg: p.heading_deg,
-                        class: Some(Class::B),
-                        transponder: Transponder::ClassB,
-                        ..base
-                    },
-                ),
+                (p.lon, p.lat),
+                p.sog_knots,
+                p.cog_deg,
+                p.heading_deg,
             ),
-            Message::ClassBExtended(p) => (
+            Message::ClassBExtended(p) => class_b(
+                19,
                 p.second,
-                pos(
-                    19,
-                    p.lon,
-                    p.lat,
-                    PositionData {
-                        sog_knots: p.sog_knots,
-                        cog_deg: p.cog_deg,
-                        heading_deg: p.heading_deg,
-                        class: Some(Class::B),
-                        transponder: Transponder::ClassB,
-                        ..base
-                    },
-                ),
+                (p.lon, p.lat),
+                p.sog_knots,
+                p.cog_deg,
+                p.heading_deg,
             ),
             Message::LongRange(p) => (
                 None,

@@ -1,30 +1,10 @@
 //! End-to-end tests of the `tidewatch` binary: real files, real processes.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{bin, read_json, sample, tmp};
+use std::path::Path;
 use std::process::Command;
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tidewatch"))
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tidewatch-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
-
-fn sample(path: &Path, minutes: u32) {
-    let st = Command::new(bin())
-        .args(["sample", "--minutes", &minutes.to_string(), "--out"])
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
-fn stats(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 #[test]
 fn decode_sample_jsonl_and_accounting() {
@@ -52,7 +32,7 @@ fn decode_sample_jsonl_and_accounting() {
         assert!(v["rx_time"].as_str().unwrap().starts_with("2026-01-15T"));
         n += 1;
     }
-    let s = stats(&st);
+    let s = read_json(&st);
     assert_eq!(s["messages"].as_u64().unwrap(), n);
     let rejected: u64 = s["rejected"]
         .as_object()
@@ -92,14 +72,14 @@ fn parallel_equals_streaming_and_gzip() {
     let one = run("1", &input, &s1);
     let two = run("2", &input, &s2);
     assert!(one == two, "parallel output differs from streaming output");
-    assert_eq!(stats(&s1), stats(&s2));
+    assert_eq!(read_json(&s1), read_json(&s2));
     // gzip is detected by content and decodes the same.
     let gz = tmp("big.nmea.gz");
     let mut enc = flate2_like_gzip(&std::fs::read(&input).unwrap());
     std::fs::write(&gz, &mut enc).unwrap();
     let three = run("2", &gz, &s3);
     assert!(one == three);
-    assert_eq!(stats(&s1), stats(&s3));
+    assert_eq!(read_json(&s1), read_json(&s3));
 }
 
 /// Compresses with the system `gzip` (present on every CI machine we use).
@@ -240,7 +220,7 @@ fn parallel_equals_streaming_on_shared_captures() {
         one == two,
         "parallel output differs from streaming output on shared captures"
     );
-    assert_eq!(stats(&s1), stats(&s2));
+    assert_eq!(read_json(&s1), read_json(&s2));
 }
 
 #[test]
@@ -259,7 +239,7 @@ fn shared_captures_decode_without_loss() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let s = stats(&st);
+    let s = read_json(&st);
     assert_eq!(s["lines"], 80246 + 85187);
     assert_eq!(s["pending_fragments"], 0);
     assert!(s["messages"].as_u64().unwrap() > 100_000);

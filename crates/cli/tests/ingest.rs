@@ -1,29 +1,13 @@
 //! End-to-end tests of `tidewatch ingest`: idempotence, crash safety under SIGKILL, fusion of
 //! real receivers, and the accounting.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{bin, sample, tmp};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 use store::{PositionRow, Query, RegistryDb, Store, VesselRow};
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tidewatch"))
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tidewatch-ingest-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
-
-fn sample(path: &Path, minutes: u32) {
-    let st = Command::new(bin())
-        .args(["sample", "--minutes", &minutes.to_string(), "--out"])
-        .arg(path)
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
 
 fn ingest(inputs: &[&Path], store: &Path) -> serde_json::Value {
     let stats = store.with_extension("stats.json");
