@@ -362,3 +362,67 @@ fn read_commands_give_clear_errors() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+/// The same feed relayed by a second partner: its own station name, receive times 2 s later,
+/// and some single-sentence reports missing.
+fn partner_copy(src: &Path, dst: &Path) -> usize {
+    let text = std::fs::read_to_string(src).unwrap();
+    let mut out = String::new();
+    let mut kept = 0;
+    for (i, line) in text.lines().enumerate() {
+        let Some(rest) = line.strip_prefix('\\') else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let (tag, sentence) = rest.split_once('\\').unwrap();
+        if sentence.contains(",1,1,") && i % 3 == 0 {
+            continue;
+        }
+        let fields = tag.split_once('*').unwrap().0;
+        let c: i64 = fields
+            .split(',')
+            .find_map(|f| f.strip_prefix("c:"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = format!("s:partner-b,c:{}", c + 2);
+        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+        out.push_str(&format!("\\{body}*{sum:02X}\\{sentence}\n"));
+        kept += 1;
+    }
+    std::fs::write(dst, out).unwrap();
+    kept
+}
+
+#[test]
+fn a_duplicate_from_a_second_partner_is_one_position_with_both_sources() {
+    let a = tmp("partner-a.nmea");
+    let b = tmp("partner-b.nmea");
+    sample(&a, 60);
+    assert!(partner_copy(&a, &b) > 1000);
+    let alone = tmp("partner-alone");
+    ingest(&[&a], &alone);
+    let fused = tmp("partner-fused");
+    let s = ingest(&[&a, &b], &fused);
+    assert!(s["duplicates_merged"].as_u64().unwrap() > 1000, "{s}");
+
+    // Same positions at the same message times as partner A alone; no position twice.
+    let want = rows(&alone);
+    let got = rows(&fused);
+    let key = |r: &PositionRow| (r.mmsi, r.time_ms, r.lat.to_bits(), r.lon.to_bits());
+    assert_eq!(
+        got.iter().map(key).collect::<Vec<_>>(),
+        want.iter().map(key).collect::<Vec<_>>()
+    );
+    // Provenance: most positions name both partners, none lost its first source.
+    let both = got.iter().filter(|r| r.sources.len() == 2).count();
+    assert!(both > got.len() / 2, "{both} of {}", got.len());
+    assert!(got
+        .iter()
+        .all(|r| r.sources[0].starts_with("partner-a.nmea/sg-")));
+    assert!(got
+        .iter()
+        .filter(|r| r.sources.len() == 2)
+        .all(|r| r.sources[1] == "partner-b.nmea/partner-b/AI"));
+}
