@@ -33,7 +33,7 @@ pub const FLAG_LONG_RANGE_NOISE: u8 = 4;
 /// Arguments of `tidewatch ingest`.
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// NMEA files (plain or gzip) or `-` for stdin.
+    /// NMEA files (plain or gzip), directories (every file under them), or `-` for stdin.
     #[arg(required = true)]
     inputs: Vec<String>,
     /// Store directory (created when missing).
@@ -336,7 +336,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
     let mut obs: Vec<Observation<Report>> = Vec::new();
     let mut inputs: Vec<InputRow> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
-    for (i, path) in args.inputs.iter().enumerate() {
+    for (i, path) in expand_inputs(&args.inputs)?.iter().enumerate() {
         let inp = input::open(path, &progress)?;
         progress.set_length(inp.size.unwrap_or(0));
         progress.set_position(0);
@@ -556,6 +556,44 @@ pub fn run(args: IngestArgs) -> Result<()> {
         std::fs::write(p, json(&sum)).with_context(|| format!("cannot write {}", p.display()))?;
     }
     Ok(())
+}
+
+/// The inputs with directories replaced by the regular files under them (recursively, in
+/// name order; hidden files skipped).
+fn expand_inputs(inputs: &[String]) -> Result<Vec<String>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) -> Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read directory {}", dir.display()))?
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("cannot read directory {}", dir.display()))?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.is_file() {
+                out.push(p.to_string_lossy().into_owned());
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for i in inputs {
+        let p = std::path::Path::new(i);
+        if i != "-" && p.is_dir() {
+            let before = out.len();
+            walk(p, &mut out)?;
+            if out.len() == before {
+                anyhow::bail!("directory {i} holds no files");
+            }
+        } else {
+            out.push(i.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// `input/station/talker` of each source, each label once, in arrival order.

@@ -426,3 +426,32 @@ fn a_duplicate_from_a_second_partner_is_one_position_with_both_sources() {
         .filter(|r| r.sources.len() == 2)
         .all(|r| r.sources[1] == "partner-b.nmea/partner-b/AI"));
 }
+
+#[test]
+fn a_directory_ingests_every_file_under_it() {
+    let dir = tmp("dir-input");
+    std::fs::create_dir_all(dir.join("day2")).unwrap();
+    sample(&dir.join("a.nmea"), 30);
+    sample(&dir.join("day2").join("b.nmea"), 45);
+    std::fs::write(dir.join(".hidden"), "not ais\n").unwrap();
+    let by_dir = tmp("dir-store");
+    let s = ingest(&[&dir], &by_dir);
+    assert_eq!(s["inputs_read"], 2, "{s}");
+    let by_files = tmp("dir-files-store");
+    ingest(
+        &[&dir.join("a.nmea"), &dir.join("day2").join("b.nmea")],
+        &by_files,
+    );
+    assert_eq!(rows(&by_dir).len(), rows(&by_files).len());
+    let empty = tmp("dir-empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(bin())
+        .arg("ingest")
+        .arg(&empty)
+        .arg("--store")
+        .arg(tmp("dir-empty-store"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no files"));
+}
