@@ -2,7 +2,7 @@
 //! committed ingest runs.
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -88,14 +88,16 @@ fn dec(v: Option<f32>) -> Option<f64> {
 }
 
 fn time(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .unwrap_or_default()
+    let mut out = Vec::with_capacity(24);
+    crate::output::iso8601_ms(ms, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Opens an existing store and its registry (never creates one).
+/// Opens an existing store read-only and its registry (never creates or repairs one, so a
+/// concurrent ingest is left alone).
 fn open(dir: &Path) -> Result<(Store, RegistryDb)> {
-    let store = Store::open(dir).with_context(|| format!("cannot open store {}", dir.display()))?;
+    let store = Store::open_read_only(dir)
+        .with_context(|| format!("cannot open store {}", dir.display()))?;
     let db = dir.join("registry.sqlite");
     if !db.is_file() {
         bail!(

@@ -142,6 +142,7 @@ pub struct Store {
     pending: BTreeMap<i64, Vec<PositionRow>>,
     next_part: u64,
     run: Option<u64>,
+    writable: bool,
 }
 
 const MANIFEST: &str = "manifest.jsonl";
@@ -170,6 +171,25 @@ impl Store {
             pending: BTreeMap::new(),
             next_part,
             run: None,
+            writable: true,
+        })
+    }
+
+    /// Opens an existing store for reading only: nothing is repaired or deleted (a writer may
+    /// be working in it; a torn last manifest line is ignored). Never creates a store.
+    pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
+        let manifest_path = dir.join(MANIFEST);
+        if !manifest_path.is_file() {
+            return Err(StoreError::NotAStore(dir.to_owned()));
+        }
+        let files = manifest::load(&manifest_path, false)?;
+        Ok(Store {
+            dir: dir.to_owned(),
+            files,
+            pending: BTreeMap::new(),
+            next_part: 0,
+            run: None,
+            writable: false,
         })
     }
 
@@ -209,6 +229,11 @@ impl Store {
 
     /// Writes buffered rows as one file per day, atomically (see the crate docs).
     pub fn flush(&mut self) -> Result<(), StoreError> {
+        if !self.writable {
+            return Err(StoreError::Io(std::io::Error::other(
+                "store opened read-only",
+            )));
+        }
         let pending = std::mem::take(&mut self.pending);
         for (day, mut rows) in pending {
             rows.sort_by_key(|r| (r.mmsi, r.time_ms));
@@ -242,6 +267,11 @@ impl Store {
     /// Removes the files of runs for which `committed` is false (a run that crashed before the
     /// registry recorded it), rewriting the manifest atomically first. Returns the rows removed.
     pub fn discard_runs(&mut self, committed: impl Fn(u64) -> bool) -> Result<u64, StoreError> {
+        if !self.writable {
+            return Err(StoreError::Io(std::io::Error::other(
+                "store opened read-only",
+            )));
+        }
         let (keep, drop): (Vec<FileEntry>, Vec<FileEntry>) = self
             .files
             .iter()

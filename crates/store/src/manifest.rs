@@ -35,6 +35,12 @@ pub struct FileEntry {
 /// Reads the manifest. A torn last line (a crash while appending) is cut off; any other bad
 /// line is corruption.
 pub(crate) fn load_and_repair(path: &Path) -> Result<Vec<FileEntry>, StoreError> {
+    load(path, true)
+}
+
+/// Reads the manifest; with `repair`, cuts a torn last line off the file, otherwise only
+/// ignores it (a writer may be appending it right now).
+pub(crate) fn load(path: &Path, repair: bool) -> Result<Vec<FileEntry>, StoreError> {
     let data = fs::read(path)?;
     let mut entries = Vec::new();
     let mut good_end = 0usize;
@@ -67,7 +73,7 @@ pub(crate) fn load_and_repair(path: &Path) -> Result<Vec<FileEntry>, StoreError>
         }
         start += line.len() + 1;
     }
-    if good_end < data.len() {
+    if repair && good_end < data.len() {
         let f = OpenOptions::new().write(true).open(path)?;
         f.set_len(good_end as u64)?;
         f.sync_all()?;

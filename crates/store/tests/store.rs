@@ -290,3 +290,31 @@ fn duckdb_reads_the_geoparquet() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn read_only_open_leaves_a_writer_in_progress_alone() {
+    let dir = tmpdir("read-only");
+    let mut s = Store::create_or_open(&dir).unwrap();
+    s.append(row(1_768_435_200_000, 563_000_001, 1.2, 103.8));
+    s.flush().unwrap();
+    // A writer is mid-flush: a file in tmp/ and a manifest line being appended.
+    let tmp_file = dir.join("tmp").join("part-00000009.parquet");
+    std::fs::write(&tmp_file, b"PAR1").unwrap();
+    let manifest = dir.join("manifest.jsonl");
+    let before = std::fs::read(&manifest).unwrap();
+    let mut torn = before.clone();
+    torn.extend_from_slice(b"{\"file\":\"pos");
+    std::fs::write(&manifest, &torn).unwrap();
+
+    let mut r = Store::open_read_only(&dir).unwrap();
+    assert_eq!(r.query(&Query::default()).unwrap().len(), 1);
+    assert!(tmp_file.exists(), "a reader deleted a writer's file");
+    assert_eq!(
+        std::fs::read(&manifest).unwrap(),
+        torn,
+        "a reader changed the manifest"
+    );
+    r.append(row(1_768_435_200_000, 563_000_002, 1.2, 103.8));
+    assert!(r.flush().is_err());
+    assert!(Store::open_read_only(&dir.join("missing")).is_err());
+}
