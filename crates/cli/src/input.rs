@@ -5,6 +5,67 @@ use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use xxhash_rust::xxh3::Xxh3;
+
+/// The content hash of an input: XXH3-128 of its bytes as stored (compressed ones compressed)
+/// and their count, as `xxh3-128:<hex>:<bytes>`.
+#[derive(Clone, Default)]
+pub struct RawHash(Arc<Mutex<(Xxh3, u64)>>);
+
+impl std::fmt::Debug for RawHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RawHash")
+    }
+}
+
+impl RawHash {
+    fn update(&self, bytes: &[u8]) {
+        if let Ok(mut g) = self.0.lock() {
+            g.0.update(bytes);
+            g.1 += bytes.len() as u64;
+        }
+    }
+
+    /// The hash of everything read so far.
+    pub fn finish(&self) -> String {
+        match self.0.lock() {
+            Ok(g) => format!("xxh3-128:{:032x}:{}", g.0.digest128(), g.1),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// A reader that feeds what it reads into a [`RawHash`].
+struct Hashing<R> {
+    inner: R,
+    hash: RawHash,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The content hash of a file (see [`RawHash`]).
+pub fn hash_file(path: &str) -> Result<String> {
+    let mut f = File::open(path).with_context(|| format!("cannot open {path}"))?;
+    let h = RawHash::default();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {path}")),
+        };
+        h.update(&buf[..n]);
+    }
+    Ok(h.finish())
+}
 
 /// An opened input.
 pub struct Input {
@@ -16,12 +77,19 @@ pub struct Input {
     pub plain_file: Option<File>,
     /// Display name.
     pub name: String,
+    /// For stdin: the hash of the raw bytes read so far (files are hashed by [`hash_file`]).
+    pub raw_hash: Option<RawHash>,
 }
 
 /// Opens `path` (`-` is stdin).
 pub fn open(path: &str, progress: &indicatif::ProgressBar) -> Result<Input> {
     if path == "-" {
-        let mut r = BufReader::with_capacity(1 << 20, progress.wrap_read(io::stdin()));
+        let hash = RawHash::default();
+        let hashing = Hashing {
+            inner: io::stdin(),
+            hash: hash.clone(),
+        };
+        let mut r = BufReader::with_capacity(1 << 20, progress.wrap_read(hashing));
         let gz = is_gzip(&mut r)?;
         let reader: Box<dyn Read + Send> = if gz {
             Box::new(MultiGzDecoder::new(r))
@@ -33,6 +101,7 @@ pub fn open(path: &str, progress: &indicatif::ProgressBar) -> Result<Input> {
             size: None,
             plain_file: None,
             name: "stdin".to_owned(),
+            raw_hash: Some(hash),
         });
     }
     let p = Path::new(path);
@@ -51,6 +120,7 @@ pub fn open(path: &str, progress: &indicatif::ProgressBar) -> Result<Input> {
             size: Some(meta.len()),
             plain_file: None,
             name: path.to_owned(),
+            raw_hash: None,
         })
     } else {
         let file = File::open(p).with_context(|| format!("cannot open {path}"))?;
@@ -59,6 +129,7 @@ pub fn open(path: &str, progress: &indicatif::ProgressBar) -> Result<Input> {
             size: Some(meta.len()),
             plain_file: Some(file),
             name: path.to_owned(),
+            raw_hash: None,
         })
     }
 }

@@ -3,37 +3,15 @@
 
 mod common;
 
-use common::{bin, sample, tmp};
+use common::{bin, ingest_with, rows, sample, tmp};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
-use store::{PositionRow, Query, RegistryDb, Store, VesselRow};
+use store::{PositionRow, RegistryDb, VesselRow};
 
 fn ingest(inputs: &[&Path], store: &Path) -> serde_json::Value {
-    let stats = store.with_extension("stats.json");
-    let out = Command::new(bin())
-        .arg("ingest")
-        .args(inputs)
-        .arg("--store")
-        .arg(store)
-        .arg("--stats")
-        .arg(&stats)
-        .arg("-q")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap()
-}
-
-fn rows(store: &Path) -> Vec<PositionRow> {
-    Store::open(store)
-        .unwrap()
-        .query(&Query::default())
-        .unwrap()
+    let args: Vec<&std::ffi::OsStr> = inputs.iter().map(|p| p.as_os_str()).collect();
+    ingest_with(&args, store)
 }
 
 fn vessels(store: &Path) -> Vec<VesselRow> {

@@ -14,6 +14,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
@@ -73,6 +74,9 @@ fn schema() -> Schema {
     ])
 }
 
+/// Rows per Parquet row group.
+const ROW_GROUP_ROWS: usize = 64 * 1024;
+
 /// Little-endian WKB of a point.
 fn wkb_point(lon: f64, lat: f64) -> [u8; 21] {
     let mut b = [0u8; 21];
@@ -93,7 +97,7 @@ fn err(path: &Path, e: impl std::fmt::Display) -> StoreError {
 /// Writes `rows` (non-empty) to `path` and fsyncs it; returns its manifest entry.
 pub(crate) fn write(
     path: &Path,
-    rows: &[PositionRow],
+    rows: &[&PositionRow],
     part: u64,
     rel: &str,
 ) -> Result<FileEntry, StoreError> {
@@ -141,8 +145,15 @@ pub(crate) fn write(
          {{\"encoding\":\"WKB\",\"geometry_types\":[\"Point\"],\"bbox\":[{},{},{},{}]}}}}}}",
         bbox[0], bbox[1], bbox[2], bbox[3]
     );
-    let props = WriterProperties::builder()
+    // Rows come sorted by MMSI then time, so small row groups let a track query skip most of
+    // a file by the groups' MMSI statistics. Dictionaries only where values repeat.
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_max_row_group_size(ROW_GROUP_ROWS);
+    for c in ["time", "lat", "lon", "sog_knots", "cog_deg", "geometry"] {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
+    }
+    let props = props
         .set_key_value_metadata(Some(vec![KeyValue::new("geo".to_owned(), geo)]))
         .build();
     let file = File::create(path)?;

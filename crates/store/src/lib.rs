@@ -40,7 +40,10 @@ mod registry;
 
 pub use geoparquet::PositionRow;
 pub use manifest::FileEntry;
-pub use registry::{IdentityRow, InputRow, RegistryDb, VesselRow};
+pub use registry::{
+    IdentityRow, InputRow, LateSourceRow, OpenSegmentRow, RegistryDb, RunCommit, SegmenterRow,
+    VesselRow,
+};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -134,12 +137,44 @@ impl Query {
     }
 }
 
+/// Rows taken out of a store's buffer, one file per day (see [`Store::take_pending`]).
+#[derive(Debug)]
+pub struct PendingFiles {
+    dir: PathBuf,
+    run: Option<u64>,
+    files: Vec<(Vec<PositionRow>, u64, String)>,
+}
+
+impl PendingFiles {
+    /// Writes each file to `tmp/`, fsyncs it, and renames it into place (fsyncing the
+    /// directory). The files count only once [`Store::add_files`] lists them.
+    pub fn write(self) -> Result<Vec<FileEntry>, StoreError> {
+        let mut out = Vec::new();
+        for (rows, part, rel) in self.files {
+            // Sorted by vessel, then time: a track query reads few row groups.
+            let mut rows: Vec<&PositionRow> = rows.iter().collect();
+            rows.sort_by_key(|r| (r.mmsi, r.time_ms));
+            let tmp = self.dir.join("tmp").join(format!("part-{part:08}.parquet"));
+            let mut entry = geoparquet::write(&tmp, &rows, part, &rel)?;
+            entry.run = self.run;
+            let dest = self.dir.join(&rel);
+            let parent = dest.parent().unwrap_or(&self.dir).to_owned();
+            fs::create_dir_all(&parent)?;
+            fs::rename(&tmp, &dest)?;
+            sync_dir(&parent)?;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+}
+
 /// An open store.
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
     files: Vec<FileEntry>,
     pending: BTreeMap<i64, Vec<PositionRow>>,
+    pending_rows: usize,
     next_part: u64,
     run: Option<u64>,
     writable: bool,
@@ -169,6 +204,7 @@ impl Store {
             dir: dir.to_owned(),
             files,
             pending: BTreeMap::new(),
+            pending_rows: 0,
             next_part,
             run: None,
             writable: true,
@@ -187,6 +223,7 @@ impl Store {
             dir: dir.to_owned(),
             files,
             pending: BTreeMap::new(),
+            pending_rows: 0,
             next_part: 0,
             run: None,
             writable: false,
@@ -220,34 +257,76 @@ impl Store {
     pub fn append(&mut self, row: PositionRow) {
         let day = row.time_ms.div_euclid(86_400_000);
         self.pending.entry(day).or_default().push(row);
+        self.pending_rows += 1;
     }
 
     /// Rows waiting for a flush.
     pub fn pending_rows(&self) -> usize {
-        self.pending.values().map(Vec::len).sum()
+        self.pending_rows
+    }
+
+    /// Adds `source` to the sources of the buffered row of `mmsi` at `time_ms`. Returns false
+    /// when no such row is buffered (it was flushed already, or never appended).
+    pub fn add_source(&mut self, mmsi: u32, time_ms: i64, source: &str) -> bool {
+        let Some(rows) = self.pending.get_mut(&time_ms.div_euclid(86_400_000)) else {
+            return false;
+        };
+        // Rows are appended in time order, except for out-of-order releases.
+        let start = rows.partition_point(|r| r.time_ms < time_ms);
+        let hit = rows[start..]
+            .iter()
+            .take_while(|r| r.time_ms == time_ms)
+            .position(|r| r.mmsi == mmsi)
+            .map(|i| start + i)
+            .or_else(|| {
+                rows.iter()
+                    .rposition(|r| r.mmsi == mmsi && r.time_ms == time_ms)
+            });
+        let Some(i) = hit else {
+            return false;
+        };
+        let sources = &mut rows[i].sources;
+        if !sources.iter().any(|s| s == source) {
+            sources.push(source.to_owned());
+        }
+        true
     }
 
     /// Writes buffered rows as one file per day, atomically (see the crate docs).
     pub fn flush(&mut self) -> Result<(), StoreError> {
+        let files = self.take_pending()?.write()?;
+        self.add_files(files)
+    }
+
+    /// Takes the buffered rows out, to be written by [`PendingFiles::write`] (on any thread)
+    /// and listed by [`Store::add_files`]: a flush split in two, so that writing can overlap
+    /// with buffering the next rows.
+    pub fn take_pending(&mut self) -> Result<PendingFiles, StoreError> {
         if !self.writable {
             return Err(StoreError::Io(std::io::Error::other(
                 "store opened read-only",
             )));
         }
         let pending = std::mem::take(&mut self.pending);
-        for (day, mut rows) in pending {
-            rows.sort_by_key(|r| (r.mmsi, r.time_ms));
+        self.pending_rows = 0;
+        let mut files = Vec::new();
+        for (day, rows) in pending {
             let part = self.next_part;
             self.next_part += 1;
             let rel = format!("positions/date={}/part-{part:08}.parquet", date_of_day(day));
-            let tmp = self.dir.join("tmp").join(format!("part-{part:08}.parquet"));
-            let mut entry = geoparquet::write(&tmp, &rows, part, &rel)?;
-            entry.run = self.run;
-            let dest = self.dir.join(&rel);
-            let parent = dest.parent().unwrap_or(&self.dir).to_owned();
-            fs::create_dir_all(&parent)?;
-            fs::rename(&tmp, &dest)?;
-            sync_dir(&parent)?;
+            files.push((rows, part, rel));
+        }
+        Ok(PendingFiles {
+            dir: self.dir.clone(),
+            run: self.run,
+            files,
+        })
+    }
+
+    /// Lists files written by [`PendingFiles::write`] in the manifest: from here on they are
+    /// part of the store.
+    pub fn add_files(&mut self, files: Vec<FileEntry>) -> Result<(), StoreError> {
+        for entry in files {
             manifest::append(&self.dir.join(MANIFEST), &entry)?;
             self.files.push(entry);
         }

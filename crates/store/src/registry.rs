@@ -90,7 +90,81 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS inputs (
   content_hash TEXT PRIMARY KEY, name TEXT NOT NULL, bytes INTEGER NOT NULL,
   run INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS segmenters (
+  mmsi INTEGER PRIMARY KEY, next_segment INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS open_segments (
+  mmsi INTEGER NOT NULL, segment INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+  lat REAL NOT NULL, lon REAL NOT NULL, sog_knots REAL, cog_deg REAL,
+  transponder TEXT NOT NULL, positions INTEGER NOT NULL, PRIMARY KEY (mmsi, segment));
+CREATE TABLE IF NOT EXISTS late_sources (
+  mmsi INTEGER NOT NULL, time_ms INTEGER NOT NULL, source TEXT NOT NULL, run INTEGER NOT NULL,
+  PRIMARY KEY (mmsi, time_ms, source));
 ";
+
+/// The segmenter state of one MMSI, saved so the next run continues its segments.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SegmenterRow {
+    /// MMSI.
+    pub mmsi: u32,
+    /// Id of the next segment to start.
+    pub next_segment: u32,
+    /// Segments still open.
+    pub open: Vec<OpenSegmentRow>,
+}
+
+/// One open segment: its last position.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OpenSegmentRow {
+    /// Segment id (per MMSI).
+    pub segment: u32,
+    /// Time of its last position, ms.
+    pub time_ms: i64,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Speed, knots.
+    pub sog_knots: Option<f32>,
+    /// Course, degrees.
+    pub cog_deg: Option<f32>,
+    /// `A`, `B` or `27` (long range).
+    pub transponder: String,
+    /// Positions in the segment.
+    pub positions: u32,
+}
+
+/// Another source of a position written by an earlier flush (a copy that arrived after its
+/// position was stored): readers add it to the position's sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateSourceRow {
+    /// MMSI of the position.
+    pub mmsi: u32,
+    /// Its time, ms.
+    pub time_ms: i64,
+    /// The source label.
+    pub source: String,
+}
+
+/// Everything one ingest run commits, in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct RunCommit<'a> {
+    /// Run id.
+    pub run: u64,
+    /// Commit time, ms.
+    pub finished_ms: i64,
+    /// Positions the run wrote.
+    pub positions: u64,
+    /// Vessel states (replacing the stored ones).
+    pub vessels: &'a [VesselRow],
+    /// New identity history rows.
+    pub history: &'a [IdentityRow],
+    /// Inputs read completely.
+    pub inputs: &'a [InputRow],
+    /// Segmenter states of the MMSIs the run saw (replacing the stored ones).
+    pub segmenters: &'a [SegmenterRow],
+    /// Late sources of positions in earlier files.
+    pub late_sources: &'a [LateSourceRow],
+}
 
 /// One input an ingest run read completely.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,34 +214,141 @@ impl RegistryDb {
             .map_err(db)
     }
 
-    /// Commits ingest run `run`: vessel states, identity rows and the inputs read, in one
-    /// transaction. This is the run's commit point: its position files count from here on.
-    pub fn commit_run(
-        &mut self,
-        run: u64,
-        finished_ms: i64,
-        positions: u64,
-        vessels: &[VesselRow],
-        history: &[IdentityRow],
-        inputs: &[InputRow],
-    ) -> Result<(), StoreError> {
+    /// Commits an ingest run: vessel states, identity rows, segmenter states, late sources and
+    /// the inputs read, in one transaction. This is the run's commit point: its position files
+    /// count from here on.
+    pub fn commit_run(&mut self, c: &RunCommit<'_>) -> Result<(), StoreError> {
+        let run = c.run as i64;
         let tx = self.conn.transaction().map_err(db)?;
-        write_vessels(&tx, vessels, history)?;
+        write_vessels(&tx, c.vessels, c.history)?;
         tx.execute(
             "INSERT INTO runs VALUES (?1, ?2, ?3)",
-            params![run as i64, finished_ms, positions as i64],
+            params![run, c.finished_ms, c.positions as i64],
         )
         .map_err(db)?;
         {
             let mut st = tx
                 .prepare_cached("INSERT OR IGNORE INTO inputs VALUES (?1, ?2, ?3, ?4)")
                 .map_err(db)?;
-            for i in inputs {
-                st.execute(params![i.content_hash, i.name, i.bytes as i64, run as i64])
+            for i in c.inputs {
+                st.execute(params![i.content_hash, i.name, i.bytes as i64, run])
+                    .map_err(db)?;
+            }
+            let mut seg = tx
+                .prepare_cached("INSERT OR REPLACE INTO segmenters VALUES (?1, ?2)")
+                .map_err(db)?;
+            let mut del = tx
+                .prepare_cached("DELETE FROM open_segments WHERE mmsi = ?1")
+                .map_err(db)?;
+            let mut open = tx
+                .prepare_cached("INSERT INTO open_segments VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")
+                .map_err(db)?;
+            for s in c.segmenters {
+                seg.execute(params![s.mmsi, s.next_segment]).map_err(db)?;
+                del.execute([s.mmsi]).map_err(db)?;
+                for o in &s.open {
+                    open.execute(params![
+                        s.mmsi,
+                        o.segment,
+                        o.time_ms,
+                        o.lat,
+                        o.lon,
+                        o.sog_knots,
+                        o.cog_deg,
+                        o.transponder,
+                        o.positions
+                    ])
+                    .map_err(db)?;
+                }
+            }
+            let mut late = tx
+                .prepare_cached("INSERT OR IGNORE INTO late_sources VALUES (?1, ?2, ?3, ?4)")
+                .map_err(db)?;
+            for l in c.late_sources {
+                late.execute(params![l.mmsi, l.time_ms, l.source, run])
                     .map_err(db)?;
             }
         }
         tx.commit().map_err(db)
+    }
+
+    /// Every saved segmenter state, by MMSI.
+    pub fn segmenters(&self) -> Result<Vec<SegmenterRow>, StoreError> {
+        let mut out: Vec<SegmenterRow> = Vec::new();
+        let mut st = self
+            .conn
+            .prepare("SELECT mmsi, next_segment FROM segmenters ORDER BY mmsi")
+            .map_err(db)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(SegmenterRow {
+                    mmsi: r.get(0)?,
+                    next_segment: r.get(1)?,
+                    open: Vec::new(),
+                })
+            })
+            .map_err(db)?;
+        for r in rows {
+            out.push(r.map_err(db)?);
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT * FROM open_segments ORDER BY mmsi, segment")
+            .map_err(db)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    OpenSegmentRow {
+                        segment: r.get(1)?,
+                        time_ms: r.get(2)?,
+                        lat: r.get(3)?,
+                        lon: r.get(4)?,
+                        sog_knots: r.get(5)?,
+                        cog_deg: r.get(6)?,
+                        transponder: r.get(7)?,
+                        positions: r.get(8)?,
+                    },
+                ))
+            })
+            .map_err(db)?;
+        let mut i = 0;
+        for r in rows {
+            let (mmsi, o) = r.map_err(db)?;
+            while i < out.len() && out[i].mmsi < mmsi {
+                i += 1;
+            }
+            if let Some(s) = out.get_mut(i).filter(|s| s.mmsi == mmsi) {
+                s.open.push(o);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Late sources of one MMSI's positions in `[from_ms, to_ms)`, by time. (They are written
+    /// in their run's commit transaction, so every stored one belongs to a committed run.)
+    pub fn late_sources(
+        &self,
+        mmsi: u32,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<LateSourceRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT mmsi, time_ms, source FROM late_sources WHERE mmsi = ?1 AND time_ms >= ?2 AND time_ms < ?3 ORDER BY time_ms, source",
+            )
+            .map_err(db)?;
+        let rows = st
+            .query_map(params![mmsi, from_ms, to_ms], |r| {
+                Ok(LateSourceRow {
+                    mmsi: r.get(0)?,
+                    time_ms: r.get(1)?,
+                    source: r.get(2)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
     }
 
     /// Writes vessel states (replacing) and identity rows (ignoring ones already stored) in one

@@ -16,15 +16,17 @@
 //!   released in their place. A copy arriving after its transmission was released is reported
 //!   as [`Output::LateSource`] (its source is added to the stored record; no second position).
 
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 /// Where a report came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SourceRef {
     /// Configured source (feed) id.
     pub source_id: u32,
-    /// Receiver or station inside that feed, when the line names one.
-    pub station: Option<String>,
+    /// Receiver or station inside that feed, as an id into the caller's table of station
+    /// names (interned: a fused record lists many sources, and names repeat millions of times).
+    pub station: Option<u32>,
     /// Receive time at that source, ms since the Unix epoch.
     pub received_ms: i64,
 }
@@ -123,9 +125,9 @@ pub struct Fuser<P> {
     /// Pending records by (time, arrival sequence).
     pending: BTreeMap<(i64, u64), Fused<P>>,
     /// (mmsi, payload hash) -> keys of pending records with that identity.
-    index: HashMap<(u32, u64), Vec<(i64, u64)>>,
+    index: FxHashMap<(u32, u64), Few<(i64, u64)>>,
     /// (mmsi, payload hash) -> message times of released records, for late copies.
-    released: HashMap<(u32, u64), Vec<i64>>,
+    released: FxHashMap<(u32, u64), Few<i64>>,
     released_order: std::collections::VecDeque<(i64, u32, u64)>,
     seq: u64,
     newest_ms: i64,
@@ -138,8 +140,8 @@ impl<P: Clone> Fuser<P> {
         Fuser {
             cfg,
             pending: BTreeMap::new(),
-            index: HashMap::new(),
-            released: HashMap::new(),
+            index: FxHashMap::default(),
+            released: FxHashMap::default(),
             released_order: std::collections::VecDeque::new(),
             seq: 0,
             newest_ms: i64::MIN,
@@ -187,7 +189,12 @@ impl<P: Clone> Fuser<P> {
         }
         let key = (obs.time_ms, self.seq);
         self.seq += 1;
-        self.index.entry(id).or_default().push(key);
+        match self.index.get_mut(&id) {
+            Some(keys) => keys.push(key),
+            None => {
+                self.index.insert(id, Few::One(key));
+            }
+        }
         self.pending.insert(
             key,
             Fused {
@@ -223,13 +230,15 @@ impl<P: Clone> Fuser<P> {
                 break;
             };
             let id = (rec.mmsi, rec.payload_hash);
-            if let Some(keys) = self.index.get_mut(&id) {
-                keys.retain(|k| *k != key);
-                if keys.is_empty() {
-                    self.index.remove(&id);
+            if self.index.get_mut(&id).is_some_and(|keys| keys.remove(key)) {
+                self.index.remove(&id);
+            }
+            match self.released.get_mut(&id) {
+                Some(times) => times.push(rec.time_ms),
+                None => {
+                    self.released.insert(id, Few::One(rec.time_ms));
                 }
             }
-            self.released.entry(id).or_default().push(rec.time_ms);
             self.released_order
                 .push_back((rec.time_ms, rec.mmsi, rec.payload_hash));
             self.stats.records += 1;
@@ -242,11 +251,46 @@ impl<P: Clone> Fuser<P> {
                 break;
             }
             self.released_order.pop_front();
-            if let Some(times) = self.released.get_mut(&(mmsi, h)) {
-                times.retain(|&x| x != t);
-                if times.is_empty() {
-                    self.released.remove(&(mmsi, h));
-                }
+            if self
+                .released
+                .get_mut(&(mmsi, h))
+                .is_some_and(|times| times.remove(t))
+            {
+                self.released.remove(&(mmsi, h));
+            }
+        }
+    }
+}
+
+/// One value (the usual case: no allocation) or several.
+#[derive(Debug, Clone)]
+enum Few<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Copy + PartialEq> Few<T> {
+    fn push(&mut self, v: T) {
+        match self {
+            Few::One(a) => *self = Few::Many(vec![*a, v]),
+            Few::Many(vs) => vs.push(v),
+        }
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, T> {
+        match self {
+            Few::One(a) => std::slice::from_ref(a).iter(),
+            Few::Many(vs) => vs.iter(),
+        }
+    }
+
+    /// Removes every `v`; true when nothing is left.
+    fn remove(&mut self, v: T) -> bool {
+        match self {
+            Few::One(a) => *a == v,
+            Few::Many(vs) => {
+                vs.retain(|x| *x != v);
+                vs.is_empty()
             }
         }
     }

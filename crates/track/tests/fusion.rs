@@ -31,7 +31,7 @@ impl Sink for Collect {
             time_ms: refine_time(rx, p.second),
             source: SourceRef {
                 source_id: u32::from(meta.talker == *b"BS"),
-                station: meta.source.map(|s| s.as_str().to_owned()),
+                station: None,
                 received_ms: rx,
             },
             payload: p.header.msg_type,

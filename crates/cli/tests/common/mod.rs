@@ -31,3 +31,40 @@ pub fn sample(path: &Path, minutes: u32) {
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// Runs `tidewatch ingest ARGS... --store STORE --stats ... -q`, asserts success, and returns
+/// the run's accounting.
+pub fn ingest_with(args: &[&std::ffi::OsStr], store: &Path) -> serde_json::Value {
+    let stats = store.with_extension("stats.json");
+    let out = Command::new(bin())
+        .arg("ingest")
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .arg("--stats")
+        .arg(&stats)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    read_json(&stats)
+}
+
+/// Every committed position of a store, by MMSI then time.
+pub fn rows(store: &Path) -> Vec<store::PositionRow> {
+    let committed = store::RegistryDb::open(&store.join("registry.sqlite"))
+        .unwrap()
+        .committed_runs()
+        .unwrap();
+    store::Store::open_read_only(store)
+        .unwrap()
+        .query(&store::Query {
+            committed_runs: Some(committed),
+            ..store::Query::default()
+        })
+        .unwrap()
+}

@@ -1,0 +1,167 @@
+//! Reading many inputs at once and merging their observations into message-time order, with
+//! memory bounded by what the inputs disagree about rather than by their size.
+//!
+//! Every input (feed) is decoded chunk by chunk into its own queue. The merger always reads
+//! next from the feed whose newest message time is the oldest (a feed that has produced nothing
+//! yet first), and releases the oldest queue front (a heap over the fronts) once every
+//! unfinished feed has reached its time (the *watermark*): nothing still unread can then
+//! precede it, unless a feed is itself out of order, which the fuser's reorder window absorbs. Inputs
+//! covering the same hours are interleaved; inputs covering consecutive days are read one after
+//! the other, with one chunk of the later ones held.
+
+use super::report::{Collect, Dropped, Report, Stations};
+use crate::input::{self, RawHash};
+use ais::stream::{Decoder, DecoderConfig, Stats};
+use anyhow::{Context, Result};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::io::Read;
+use track::fuse::Observation;
+
+/// Bytes decoded per step.
+const CHUNK: usize = 256 * 1024;
+
+/// One input being read.
+pub(super) struct Feed {
+    /// The input as named on the command line (or found in a directory).
+    pub name: String,
+    /// Provenance label of its records.
+    pub label: String,
+    reader: Box<dyn Read + Send>,
+    decoder: Decoder,
+    /// Newest message time decoded so far.
+    newest_ms: Option<i64>,
+    done: bool,
+    /// Bytes read (after decompression).
+    pub bytes: u64,
+    /// Hash of the raw bytes, for inputs that could not be hashed before reading (stdin).
+    pub raw_hash: Option<RawHash>,
+    /// Decoder accounting, once finished.
+    pub stats: Stats,
+    /// Reports not kept.
+    pub dropped: Dropped,
+    /// Messages that are not vessel reports.
+    pub other_messages: u64,
+}
+
+impl Feed {
+    /// Opens `name` for reading; `label` goes into the provenance of its records.
+    pub fn open(
+        name: &str,
+        label: String,
+        progress: &indicatif::ProgressBar,
+    ) -> Result<(Feed, Option<u64>)> {
+        let inp = input::open(name, progress)?;
+        Ok((
+            Feed {
+                name: name.to_owned(),
+                label,
+                reader: inp.reader,
+                decoder: Decoder::new(DecoderConfig::default()),
+                newest_ms: None,
+                done: false,
+                bytes: 0,
+                raw_hash: inp.raw_hash,
+                stats: Stats::default(),
+                dropped: Dropped::default(),
+                other_messages: 0,
+            },
+            inp.size,
+        ))
+    }
+}
+
+/// The k-way merge over all feeds.
+pub(super) struct Merger {
+    /// The feeds, by source id.
+    pub feeds: Vec<Feed>,
+    /// Interned station labels.
+    pub stations: Stations,
+    /// Decoded observations of each feed, in arrival order.
+    queues: Vec<VecDeque<Observation<Report>>>,
+    /// (message time, feed) of the front of every non-empty queue.
+    fronts: BinaryHeap<Reverse<(i64, usize)>>,
+    buf: Vec<u8>,
+    scratch: Vec<Observation<Report>>,
+}
+
+impl Merger {
+    pub fn new(feeds: Vec<Feed>) -> Self {
+        Merger {
+            queues: feeds.iter().map(|_| VecDeque::new()).collect(),
+            feeds,
+            stations: Stations::default(),
+            fronts: BinaryHeap::new(),
+            buf: vec![0; CHUNK],
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Reads one chunk from the feed holding the merge back, then moves every observation
+    /// below the watermark into `out`, oldest first. Returns false once everything is out.
+    pub fn step(&mut self, out: &mut Vec<Observation<Report>>) -> Result<bool> {
+        let next = (0..self.feeds.len())
+            .filter(|&i| !self.feeds[i].done)
+            .min_by_key(|&i| self.feeds[i].newest_ms.unwrap_or(i64::MIN));
+        if let Some(i) = next {
+            self.read_chunk(i)?;
+        }
+        let watermark = self
+            .feeds
+            .iter()
+            .filter(|f| !f.done)
+            .map(|f| f.newest_ms.unwrap_or(i64::MIN))
+            .min()
+            .unwrap_or(i64::MAX);
+        while let Some(&Reverse((t, i))) = self.fronts.peek() {
+            if t > watermark {
+                break;
+            }
+            self.fronts.pop();
+            let q = &mut self.queues[i];
+            out.extend(q.pop_front());
+            if let Some(f) = q.front() {
+                self.fronts.push(Reverse((f.time_ms, i)));
+            }
+        }
+        Ok(next.is_some() || !self.fronts.is_empty())
+    }
+
+    fn read_chunk(&mut self, i: usize) -> Result<()> {
+        let feed = &mut self.feeds[i];
+        let n = loop {
+            match feed.reader.read(&mut self.buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", feed.name)),
+            }
+        };
+        let mut sink = Collect {
+            feed: i as u32,
+            feed_label: &feed.label,
+            payload_hash: 0,
+            obs: &mut self.scratch,
+            stations: &mut self.stations,
+            dropped: &mut feed.dropped,
+            other_messages: &mut feed.other_messages,
+        };
+        if n == 0 {
+            feed.stats = feed.decoder.finish(&mut sink);
+            feed.done = true;
+        } else {
+            feed.bytes += n as u64;
+            feed.decoder.feed(&self.buf[..n], &mut sink);
+        }
+        let q = &mut self.queues[i];
+        if q.is_empty() {
+            if let Some(first) = self.scratch.first() {
+                self.fronts.push(Reverse((first.time_ms, i)));
+            }
+        }
+        for obs in self.scratch.drain(..) {
+            feed.newest_ms = Some(feed.newest_ms.map_or(obs.time_ms, |t| t.max(obs.time_ms)));
+            q.push_back(obs);
+        }
+        Ok(())
+    }
+}

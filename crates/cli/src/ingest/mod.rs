@@ -1,0 +1,440 @@
+//! `tidewatch ingest`: decode → fuse → segment → store, as one atomic run.
+//!
+//! A run reads all its inputs at once and merges their observations into message-time order
+//! ([`merge`]), fuses the copies of each transmission ([`track::fuse`]), segments each MMSI's
+//! positions and updates the vessels ([`write`]), writes the positions as GeoParquet files
+//! tagged with the run id, and then commits the run in the registry database together with
+//! the vessel states, identity changes, segmenter states and the content hashes of the inputs.
+//! Reading and fusing run on one thread, segmenting and writing on another. Until the commit
+//! the run's files do not count: a run killed at any point leaves no trace after the next
+//! start, and an input whose content was already committed is skipped, so ingesting the same
+//! file twice changes nothing.
+
+mod merge;
+mod report;
+mod summary;
+mod write;
+
+use crate::input;
+use anyhow::{Context, Result};
+use clap::Args;
+use merge::{Feed, Merger};
+use report::{Dropped, Report};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use store::{InputRow, RegistryDb, RunCommit, Store};
+use summary::Summary;
+use track::fuse::{Fuser, FuserConfig, FuserStats, Output};
+use write::Writer;
+
+/// Position quality flag: latitude or longitude out of range; not placed in a segment.
+pub const FLAG_BAD_POSITION: u8 = 1;
+/// Position quality flag: no course while moving (GFW discards these); not placed.
+pub const FLAG_NO_COURSE: u8 = 2;
+/// Position quality flag: type 27 report too soon after its segment's last position.
+pub const FLAG_LONG_RANGE_NOISE: u8 = 4;
+
+/// Arguments of `tidewatch ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// NMEA files (plain or gzip), directories (every file under them), or `-` for stdin.
+    /// `NAME=INPUT` names the source (partner or feed) in the provenance of its records;
+    /// the default name is the file name.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Store directory (created when missing).
+    #[arg(long)]
+    store: PathBuf,
+    /// How late (in message time) a report may arrive and still be placed in order, e.g.
+    /// `90s`, `5m`, `30m` for satellite feeds delivered late. Memory grows with it.
+    #[arg(long, default_value = "5m", value_parser = parse_duration_ms)]
+    reorder_window: i64,
+    /// Write the run's accounting as JSON to this file.
+    #[arg(long)]
+    stats: Option<PathBuf>,
+    /// No summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// `90`, `90s`, `5m`, `2h` → milliseconds.
+fn parse_duration_ms(s: &str) -> Result<i64, String> {
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 90s, 5m or 1h"))?;
+    let unit_ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
+    };
+    n.checked_mul(unit_ms)
+        .ok_or_else(|| format!("`{s}` is too long"))
+}
+
+/// One input named on the command line (after directory expansion).
+#[derive(Debug, Clone, PartialEq)]
+struct InputSpec {
+    /// Path, or `-`.
+    path: String,
+    /// Provenance label.
+    label: String,
+}
+
+/// `NAME=PATH` or `PATH`. A prefix counts as a name only when it is a plain word and the whole
+/// argument is not an existing path (Hive-style `date=...` directories stay paths).
+fn parse_spec(arg: &str) -> (Option<String>, String) {
+    if let Some((name, path)) = arg.split_once('=') {
+        let plain = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if plain && !std::path::Path::new(arg).exists() {
+            return (Some(name.to_owned()), path.to_owned());
+        }
+    }
+    (None, arg.to_owned())
+}
+
+fn default_label(path: &str) -> String {
+    if path == "-" {
+        return "stdin".to_owned();
+    }
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_owned(), |f| f.to_string_lossy().into_owned())
+}
+
+/// Fused records per message to the writing thread.
+const BATCH: usize = 4096;
+
+/// What flows from the reading thread to the writing one.
+struct Batch {
+    /// Station labels interned since the previous batch.
+    labels: Vec<String>,
+    outputs: Vec<Output<Report>>,
+}
+
+/// What the reading thread reports at its end.
+struct ReadSide {
+    feeds: Vec<FeedEnd>,
+    fuser: FuserStats,
+}
+
+struct FeedEnd {
+    name: String,
+    bytes: u64,
+    raw_hash: Option<String>,
+    stats: ais::stream::Stats,
+    dropped: Dropped,
+    other_messages: u64,
+}
+
+/// Merges, fuses and sends batches to the writer; returns the accounting.
+fn read_and_fuse(
+    mut merger: Merger,
+    cfg: FuserConfig,
+    tx: mpsc::SyncSender<Batch>,
+) -> Result<ReadSide> {
+    let mut fuser: Fuser<Report> = Fuser::new(cfg);
+    let mut obs = Vec::new();
+    let mut outputs = Vec::new();
+    let mut labels_sent = 0;
+    loop {
+        let more = merger.step(&mut obs)?;
+        for o in obs.drain(..) {
+            fuser.push(o, &mut outputs);
+        }
+        if !more {
+            fuser.flush(&mut outputs);
+        }
+        if outputs.len() >= BATCH || !more {
+            let labels = merger.stations.labels[labels_sent..].to_vec();
+            labels_sent = merger.stations.labels.len();
+            let batch = Batch {
+                labels,
+                outputs: std::mem::replace(&mut outputs, Vec::with_capacity(BATCH + 1024)),
+            };
+            if tx.send(batch).is_err() {
+                // The writer stopped; its error is the one to report.
+                break;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok(ReadSide {
+        feeds: merger
+            .feeds
+            .into_iter()
+            .map(|f| FeedEnd {
+                raw_hash: f.raw_hash.as_ref().map(input::RawHash::finish),
+                name: f.name,
+                bytes: f.bytes,
+                stats: f.stats,
+                dropped: f.dropped,
+                other_messages: f.other_messages,
+            })
+            .collect(),
+        fuser: fuser.stats(),
+    })
+}
+
+/// Runs `tidewatch ingest`.
+pub fn run(args: IngestArgs) -> Result<()> {
+    let dir = &args.store;
+    let mut store = Store::create_or_open(dir)
+        .with_context(|| format!("cannot open store {}", dir.display()))?;
+    // One writer at a time: a second ingest would take the first one's files for a crashed run.
+    let lock = std::fs::File::create(dir.join("ingest.lock"))
+        .with_context(|| format!("cannot create the lock file in {}", dir.display()))?;
+    lock.try_lock().map_err(|_| {
+        anyhow::anyhow!(
+            "another tidewatch ingest is writing to {}; wait for it to finish",
+            dir.display()
+        )
+    })?;
+    let mut reg = RegistryDb::open(&dir.join("registry.sqlite"))
+        .with_context(|| format!("cannot open registry in {}", dir.display()))?;
+    let committed = reg.committed_runs()?;
+    let mut sum = Summary {
+        discarded_rows: store.discard_runs(|r| committed.contains(&r))?,
+        ..Summary::default()
+    };
+    let run = committed
+        .iter()
+        .copied()
+        .chain(store.max_run())
+        .max()
+        .map_or(1, |r| r + 1);
+    sum.run = run;
+    store.set_run(Some(run));
+
+    // Skip files whose content was committed before (or that are given twice).
+    let mut inputs: Vec<InputRow> = Vec::new();
+    let mut specs: Vec<InputSpec> = Vec::new();
+    for spec in expand_inputs(&args.inputs)? {
+        if spec.path == "-" {
+            specs.push(spec);
+            continue;
+        }
+        let hash = input::hash_file(&spec.path)?;
+        let earlier = reg.input_run(&hash)?;
+        if let Some(r) =
+            earlier.or_else(|| inputs.iter().any(|x| x.content_hash == hash).then_some(run))
+        {
+            sum.inputs_skipped.push((spec.path, r));
+            continue;
+        }
+        inputs.push(InputRow {
+            content_hash: hash,
+            name: spec.path.clone(),
+            bytes: 0,
+        });
+        specs.push(spec);
+    }
+
+    let progress = crate::decode::progress_bar();
+    let mut feeds = Vec::new();
+    let mut total = 0;
+    for spec in &specs {
+        let (feed, size) = Feed::open(&spec.path, spec.label.clone(), &progress)?;
+        total += size.unwrap_or(0);
+        feeds.push(feed);
+    }
+    progress.set_length(total);
+    let cfg = FuserConfig {
+        reorder_window_ms: args.reorder_window,
+        late_window_ms: FuserConfig::default()
+            .late_window_ms
+            .max(args.reorder_window),
+        ..FuserConfig::default()
+    };
+
+    // Read and fuse on one thread, segment and write on this one.
+    let mut writer = Writer::new(&mut store, &reg)?;
+    let (tx, rx) = mpsc::sync_channel::<Batch>(8);
+    let merger = Merger::new(feeds);
+    let (read_side, written) = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_and_fuse(merger, cfg, tx));
+        let mut written = Ok(());
+        for batch in rx.iter() {
+            writer.labels.extend(batch.labels);
+            if let Err(e) = batch.outputs.into_iter().try_for_each(|o| writer.take(o)) {
+                written = Err(e);
+                break;
+            }
+        }
+        drop(rx);
+        let read_side = reader
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the reading thread panicked")));
+        (read_side, written)
+    });
+    let read_side = read_side?;
+    written?;
+    progress.finish_and_clear();
+    sum.written = writer.counts;
+    let commit = writer.finish()?;
+
+    // Accounting per input; stdin is hashed as it is read.
+    let mut stdin_seen_in: Option<u64> = None;
+    for (feed, spec) in read_side.feeds.iter().zip(&specs) {
+        sum.decode.add(&feed.stats);
+        sum.dropped.add(&feed.dropped);
+        sum.other_messages += feed.other_messages;
+        sum.inputs_read += 1;
+        if let Some(hash) = &feed.raw_hash {
+            if let Some(r) = reg.input_run(hash)? {
+                stdin_seen_in = Some(r);
+            }
+            inputs.push(InputRow {
+                content_hash: hash.clone(),
+                name: spec.path.clone(),
+                bytes: 0,
+            });
+        }
+        if let Some(i) = inputs.iter_mut().find(|i| i.name == feed.name) {
+            i.bytes = feed.bytes;
+        }
+    }
+    let f = read_side.fuser;
+    sum.observations = f.observations;
+    sum.duplicates_merged = f.duplicates_merged;
+    sum.late_duplicates = f.late_duplicates;
+    sum.released_out_of_order = f.released_out_of_order;
+    if let Some(r) = stdin_seen_in {
+        // The run wrote stdin's positions before its hash was known: drop the whole run.
+        store.discard_runs(|x| x != run)?;
+        if specs.len() > 1 {
+            anyhow::bail!(
+                "the data on stdin was already ingested (run {r}); nothing from this run was \
+                 committed: ingest the other inputs without it"
+            );
+        }
+        sum.inputs_read = 0;
+        sum.inputs_skipped.push(("-".to_owned(), r));
+        sum.written = write::Written::default();
+        report(&args, &sum)?;
+        return Ok(());
+    }
+
+    // Commit point. The failpoint simulates a crash after the files are durable and before
+    // the registry records the run (tested in tests/ingest.rs).
+    if std::env::var_os("TIDEWATCH_FAILPOINT").is_some_and(|v| v == "before-commit") {
+        std::process::abort();
+    }
+    sum.vessels_touched = commit.vessels.len() as u64;
+    sum.vessels_total = commit.vessels_total;
+    sum.identity_changes = commit.history.len() as u64;
+    if !inputs.is_empty() {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        reg.commit_run(&RunCommit {
+            run,
+            finished_ms: now_ms,
+            positions: sum.written.positions,
+            vessels: &commit.vessels,
+            history: &commit.history,
+            inputs: &inputs,
+            segmenters: &commit.segmenters,
+            late_sources: &commit.late_sources,
+        })?;
+    }
+    report(&args, &sum)
+}
+
+fn report(args: &IngestArgs, sum: &Summary) -> Result<()> {
+    if !args.quiet {
+        eprint!("{}", summary::human(sum));
+    }
+    if let Some(p) = &args.stats {
+        std::fs::write(p, summary::json(sum))
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// The inputs with directories replaced by the regular files under them (recursively, in
+/// name order; hidden files skipped), each with its provenance label.
+fn expand_inputs(inputs: &[String]) -> Result<Vec<InputSpec>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) -> Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read directory {}", dir.display()))?
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("cannot read directory {}", dir.display()))?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else if p.is_file() {
+                out.push(p.to_string_lossy().into_owned());
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for arg in inputs {
+        let (name, i) = parse_spec(arg);
+        let p = std::path::Path::new(&i);
+        let mut paths = Vec::new();
+        if i != "-" && p.is_dir() {
+            walk(p, &mut paths)?;
+            if paths.is_empty() {
+                anyhow::bail!("directory {i} holds no files");
+            }
+        } else {
+            paths.push(i.clone());
+        }
+        out.extend(paths.into_iter().map(|path| InputSpec {
+            label: name.clone().unwrap_or_else(|| default_label(&path)),
+            path,
+        }));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration_ms("90"), Ok(90_000));
+        assert_eq!(parse_duration_ms("90s"), Ok(90_000));
+        assert_eq!(parse_duration_ms("5m"), Ok(300_000));
+        assert_eq!(parse_duration_ms("2h"), Ok(7_200_000));
+        assert_eq!(parse_duration_ms("250ms"), Ok(250));
+        assert!(parse_duration_ms("5 minutes").is_err());
+        assert!(parse_duration_ms("m").is_err());
+        assert!(parse_duration_ms("99999999999999999h").is_err());
+    }
+
+    #[test]
+    fn a_source_name_is_a_plain_word_before_an_equals_sign() {
+        assert_eq!(
+            parse_spec("in-navy=/data/feed.nmea"),
+            (Some("in-navy".to_owned()), "/data/feed.nmea".to_owned())
+        );
+        assert_eq!(parse_spec("feed.nmea"), (None, "feed.nmea".to_owned()));
+        // Hive-style partition directories are paths, not names.
+        assert_eq!(
+            parse_spec("/data/date=2026-01-01/a.nmea"),
+            (None, "/data/date=2026-01-01/a.nmea".to_owned())
+        );
+        assert_eq!(parse_spec("=x"), (None, "=x".to_owned()));
+        assert_eq!(default_label("/a/b/c.nmea.gz"), "c.nmea.gz");
+        assert_eq!(default_label("-"), "stdin");
+    }
+}

@@ -1,0 +1,270 @@
+//! From decoded messages to observations: the vessel reports ingest keeps, their message time,
+//! and their source (interned).
+
+use ais::bits::Payload;
+use ais::msg::Message;
+use ais::nmea::Station;
+use ais::stream::Meta;
+use ais::{Reject, Sink};
+use rustc_hash::FxHashMap;
+use track::fuse::{refine_time, Observation, SourceRef};
+use track::segment::Transponder;
+use track::vessel::{Class, StaticUpdate};
+
+/// A decoded report worth keeping.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Report {
+    Position(PositionData),
+    /// Boxed: static reports are rare and large, positions many and small.
+    Static(Box<StaticUpdate>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct PositionData {
+    pub msg_type: u8,
+    pub lat: f64,
+    pub lon: f64,
+    pub sog_knots: Option<f32>,
+    pub cog_deg: Option<f32>,
+    pub heading_deg: Option<u16>,
+    pub nav_status: Option<u8>,
+    pub class: Option<Class>,
+    pub transponder: Transponder,
+}
+
+/// Reports that could not be kept, by reason.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Dropped {
+    /// Vessel reports without any receive time (no tag block, `$PGHP` or timestamp).
+    pub no_receive_time: u64,
+    /// Position reports whose position is "not available".
+    pub position_not_available: u64,
+}
+
+impl Dropped {
+    pub fn add(&mut self, o: &Dropped) {
+        self.no_receive_time += o.no_receive_time;
+        self.position_not_available += o.position_not_available;
+    }
+}
+
+/// Station names, interned: `label/station/talker` (or `label/talker`) per distinct receiver.
+#[derive(Debug, Default)]
+pub(super) struct Stations {
+    ids: FxHashMap<(u32, Option<Station>, [u8; 2]), u32>,
+    /// Labels by id.
+    pub labels: Vec<String>,
+}
+
+impl Stations {
+    fn id(&mut self, feed: u32, feed_label: &str, meta: &Meta) -> u32 {
+        let key = (feed, meta.source, meta.talker);
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let talker = String::from_utf8_lossy(&meta.talker);
+        let label = match meta.source {
+            Some(st) => format!("{feed_label}/{}/{talker}", st.as_str()),
+            None => format!("{feed_label}/{talker}"),
+        };
+        let id = self.labels.len() as u32;
+        self.labels.push(label);
+        self.ids.insert(key, id);
+        id
+    }
+}
+
+/// The decoder sink of one feed: observations go to `obs`.
+pub(super) struct Collect<'a> {
+    pub feed: u32,
+    pub feed_label: &'a str,
+    pub payload_hash: u64,
+    pub obs: &'a mut Vec<Observation<Report>>,
+    pub stations: &'a mut Stations,
+    pub dropped: &'a mut Dropped,
+    pub other_messages: &'a mut u64,
+}
+
+/// FNV-1a over the payload bits and their count.
+fn hash_payload(p: &Payload) -> u64 {
+    let bits = p.len_bits();
+    let mut h = fnv(0xcbf2_9ce4_8422_2325, &(bits as u64).to_le_bytes());
+    let mut i = 0;
+    while i < bits {
+        let n = (bits - i).min(32);
+        h = fnv(h, &p.u(i, n).to_le_bytes());
+        i += n;
+    }
+    h
+}
+
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+fn text(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+fn dims(l: Option<u16>, b: Option<u8>) -> Option<(u16, u16)> {
+    Some((l?, u16::from(b?))).filter(|&(l, b)| l > 0 && b > 0)
+}
+
+/// The report a message carries (with its UTC-second field), `Err` for a position report
+/// without a position, `None` for messages ingest does not keep.
+fn report(m: &Message<'_>) -> Option<(Option<u8>, Result<Report, ()>)> {
+    let pos = |msg_type, lon: Option<f64>, lat: Option<f64>, rest: PositionData| match (lon, lat) {
+        (Some(lon), Some(lat)) => Ok(Report::Position(PositionData {
+            msg_type,
+            lat,
+            lon,
+            ..rest
+        })),
+        _ => Err(()),
+    };
+    let base = PositionData {
+        msg_type: 0,
+        lat: 0.0,
+        lon: 0.0,
+        sog_knots: None,
+        cog_deg: None,
+        heading_deg: None,
+        nav_status: None,
+        class: None,
+        transponder: Transponder::ClassA,
+    };
+    let class_b = |msg_type, second, (lon, lat), sog_knots, cog_deg, heading_deg| {
+        let rest = PositionData {
+            sog_knots,
+            cog_deg,
+            heading_deg,
+            class: Some(Class::B),
+            transponder: Transponder::ClassB,
+            ..base
+        };
+        (second, pos(msg_type, lon, lat, rest))
+    };
+    Some(match m {
+        Message::Position(p) => (
+            p.second,
+            pos(
+                p.header.msg_type,
+                p.lon,
+                p.lat,
+                PositionData {
+                    sog_knots: p.sog_knots,
+                    cog_deg: p.cog_deg,
+                    heading_deg: p.heading_deg,
+                    nav_status: p.nav_status,
+                    class: Some(Class::A),
+                    ..base
+                },
+            ),
+        ),
+        Message::ClassBPosition(p) => class_b(
+            18,
+            p.second,
+            (p.lon, p.lat),
+            p.sog_knots,
+            p.cog_deg,
+            p.heading_deg,
+        ),
+        Message::ClassBExtended(p) => class_b(
+            19,
+            p.second,
+            (p.lon, p.lat),
+            p.sog_knots,
+            p.cog_deg,
+            p.heading_deg,
+        ),
+        Message::LongRange(p) => (
+            None,
+            pos(
+                27,
+                p.lon,
+                p.lat,
+                PositionData {
+                    sog_knots: p.sog_knots.map(f32::from),
+                    cog_deg: p.cog_deg.map(f32::from),
+                    nav_status: p.nav_status,
+                    transponder: Transponder::LongRange,
+                    ..base
+                },
+            ),
+        ),
+        Message::StaticVoyage(s) => (
+            None,
+            Ok(Report::Static(Box::new(StaticUpdate {
+                time_ms: 0,
+                name: text(s.shipname.as_str()),
+                callsign: text(s.callsign.as_str()),
+                imo: s.imo,
+                ship_type: s.ship_type,
+                dimensions_m: dims(s.dims.length_m(), s.dims.beam_m()),
+                destination: text(s.destination.as_str()),
+                draught_m: s.draught_m,
+                class: Some(Class::A),
+            }))),
+        ),
+        Message::StaticDataA(s) => (
+            None,
+            Ok(Report::Static(Box::new(StaticUpdate {
+                name: text(s.shipname.as_str()),
+                class: Some(Class::B),
+                ..StaticUpdate::default()
+            }))),
+        ),
+        Message::StaticDataB(s) if !s.header.mmsi.is_auxiliary() => (
+            None,
+            Ok(Report::Static(Box::new(StaticUpdate {
+                callsign: text(s.callsign.as_str()),
+                ship_type: s.ship_type,
+                dimensions_m: dims(s.dims.length_m(), s.dims.beam_m()),
+                class: Some(Class::B),
+                ..StaticUpdate::default()
+            }))),
+        ),
+        _ => return None,
+    })
+}
+
+impl Sink for Collect<'_> {
+    fn payload(&mut self, p: &Payload) {
+        self.payload_hash = hash_payload(p);
+    }
+
+    fn message(&mut self, m: &Message<'_>, meta: &Meta) {
+        let Some((second, report)) = report(m) else {
+            *self.other_messages += 1;
+            return;
+        };
+        let Ok(mut report) = report else {
+            self.dropped.position_not_available += 1;
+            return;
+        };
+        let Some(rx) = meta.rx_time_ms else {
+            self.dropped.no_receive_time += 1;
+            return;
+        };
+        let time_ms = refine_time(rx, second);
+        if let Report::Static(s) = &mut report {
+            s.time_ms = time_ms;
+        }
+        self.obs.push(Observation {
+            mmsi: m.mmsi().value(),
+            payload_hash: self.payload_hash,
+            time_ms,
+            source: SourceRef {
+                source_id: self.feed,
+                station: Some(self.stations.id(self.feed, self.feed_label, meta)),
+                received_ms: rx,
+            },
+            payload: report,
+        });
+    }
+
+    fn reject(&mut self, _reason: Reject, _line: u64) {}
+}

@@ -1,0 +1,115 @@
+//! The accounting of one ingest run, for people (stderr) and programs (`--stats` JSON).
+
+use ais::stream::Stats;
+use ais::Reject;
+
+use super::report::Dropped;
+use super::write::Written;
+
+/// The accounting of one run.
+#[derive(Debug, Default)]
+pub(super) struct Summary {
+    pub run: u64,
+    pub decode: Stats,
+    pub inputs_read: u64,
+    pub inputs_skipped: Vec<(String, u64)>,
+    pub dropped: Dropped,
+    pub other_messages: u64,
+    pub observations: u64,
+    pub duplicates_merged: u64,
+    pub late_duplicates: u64,
+    pub released_out_of_order: u64,
+    pub written: Written,
+    pub vessels_touched: u64,
+    pub vessels_total: u64,
+    pub identity_changes: u64,
+    pub discarded_rows: u64,
+}
+
+pub(super) fn human(s: &Summary) -> String {
+    let mut r = format!(
+        "run {}: {} input(s) read, {} skipped\n",
+        s.run,
+        s.inputs_read,
+        s.inputs_skipped.len()
+    );
+    for (p, run) in &s.inputs_skipped {
+        r.push_str(&format!(
+            "  skipped {p}: content already ingested (run {run})\n"
+        ));
+    }
+    if s.discarded_rows > 0 {
+        r.push_str(&format!(
+            "  discarded {} rows of an interrupted earlier run\n",
+            s.discarded_rows
+        ));
+    }
+    r.push_str(&format!(
+        "lines {}, messages {}, rejected lines {}\n",
+        s.decode.lines,
+        s.decode.messages,
+        s.decode.rejected_total()
+    ));
+    for reason in Reject::ALL {
+        let n = s.decode.rejected(reason);
+        if n > 0 {
+            r.push_str(&format!("  rejected {:<24} {n}\n", reason.as_str()));
+        }
+    }
+    r.push_str(&format!(
+        "vessel reports {} (other messages {}), dropped: no receive time {}, position not available {}\n",
+        s.observations, s.other_messages, s.dropped.no_receive_time, s.dropped.position_not_available
+    ));
+    let w = &s.written;
+    r.push_str(&format!(
+        "fused: {} duplicates merged, {} late copies ({} kept for already written positions), \
+         {} released out of order; positions stored {} ({} flagged), static reports {}\n",
+        s.duplicates_merged,
+        s.late_duplicates,
+        w.late_sources_stored,
+        s.released_out_of_order,
+        w.positions,
+        w.flagged,
+        w.static_reports
+    ));
+    r.push_str(&format!(
+        "vessels {} in this run ({} in store), segments started {}, identity history entries {}\n",
+        s.vessels_touched, s.vessels_total, w.segments, s.identity_changes
+    ));
+    r
+}
+
+pub(super) fn json(s: &Summary) -> String {
+    let rejected: serde_json::Map<String, serde_json::Value> = Reject::ALL
+        .iter()
+        .filter(|r| s.decode.rejected(**r) > 0)
+        .map(|r| (r.as_str().to_owned(), s.decode.rejected(*r).into()))
+        .collect();
+    let v = serde_json::json!({
+        "run": s.run,
+        "inputs_read": s.inputs_read,
+        "inputs_skipped": s.inputs_skipped.iter().map(|(p, r)| serde_json::json!({"input": p, "run": r})).collect::<Vec<_>>(),
+        "discarded_rows": s.discarded_rows,
+        "lines": s.decode.lines,
+        "messages": s.decode.messages,
+        "rejected": rejected,
+        "vessel_reports": s.observations,
+        "other_messages": s.other_messages,
+        "dropped": {
+            "no_receive_time": s.dropped.no_receive_time,
+            "position_not_available": s.dropped.position_not_available,
+        },
+        "duplicates_merged": s.duplicates_merged,
+        "late_duplicates": s.late_duplicates,
+        "late_sources_stored": s.written.late_sources_stored,
+        "released_out_of_order": s.released_out_of_order,
+        "positions": s.written.positions,
+        "flagged": s.written.flagged,
+        "static_reports": s.written.static_reports,
+        "vessels": s.vessels_touched,
+        "vessels_in_store": s.vessels_total,
+        "segments": s.written.segments,
+        "identity_changes": s.identity_changes,
+    });
+    format!("{v}\n")
+}

@@ -1,0 +1,357 @@
+//! The writing half of ingest: fused records → vessel state, segments and position rows.
+
+use super::report::Report;
+use super::{FLAG_BAD_POSITION, FLAG_LONG_RANGE_NOISE, FLAG_NO_COURSE};
+use ais::Mmsi;
+use anyhow::Result;
+use std::collections::{HashMap, HashSet};
+use store::{
+    FileEntry, IdentityRow, LateSourceRow, OpenSegmentRow, PositionRow, RegistryDb, SegmenterRow,
+    Store, StoreError, VesselRow,
+};
+use track::fuse::{Fused, Output, SourceRef};
+use track::segment::{
+    Fix, InvalidReason, OpenSegment, Placement, SegmentId, Segmenter, SegmenterConfig,
+    SegmenterState, Transponder,
+};
+use track::vessel::{Class, PositionUpdate, Registry, Vessel};
+
+/// Rows buffered before the store writes a file.
+const FLUSH_ROWS: usize = 1 << 20;
+
+/// What the writer counted.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Written {
+    pub positions: u64,
+    pub static_reports: u64,
+    pub flagged: u64,
+    pub segments: u64,
+    /// Late copies whose position was already in a file: kept in the registry.
+    pub late_sources_stored: u64,
+}
+
+/// Vessel registry, segmenters and the position store of one run.
+pub(super) struct Writer<'a> {
+    store: &'a mut Store,
+    /// Files being written in the background.
+    inflight: Option<std::thread::JoinHandle<Result<Vec<FileEntry>, StoreError>>>,
+    registry: Registry,
+    segmenters: HashMap<u32, Segmenter>,
+    seg_cfg: SegmenterConfig,
+    touched: HashSet<u32>,
+    /// Source labels by station id (grows as the reader interns new ones).
+    pub labels: Vec<String>,
+    late: Vec<LateSourceRow>,
+    pub counts: Written,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer continuing from the registry's stored vessels and segmenter states.
+    pub fn new(store: &'a mut Store, db: &RegistryDb) -> Result<Self> {
+        let mut registry = Registry::new();
+        for v in db.vessels(None)? {
+            registry.insert(v.mmsi, vessel_from_row(&v));
+        }
+        let seg_cfg = SegmenterConfig::default();
+        let segmenters = db
+            .segmenters()?
+            .into_iter()
+            .map(|s| (s.mmsi, Segmenter::resume(seg_cfg, state_from_row(&s))))
+            .collect();
+        Ok(Writer {
+            store,
+            inflight: None,
+            registry,
+            segmenters,
+            seg_cfg,
+            touched: HashSet::new(),
+            labels: Vec::new(),
+            late: Vec::new(),
+            counts: Written::default(),
+        })
+    }
+
+    /// Takes one output of the fuser.
+    pub fn take(&mut self, o: Output<Report>) -> Result<()> {
+        match o {
+            Output::Record(r) => self.record(r),
+            Output::LateSource {
+                mmsi,
+                time_ms,
+                source,
+                ..
+            } => {
+                let label = self.label(&source).to_owned();
+                if !self.store.add_source(mmsi, time_ms, &label) {
+                    self.counts.late_sources_stored += 1;
+                    self.late.push(LateSourceRow {
+                        mmsi,
+                        time_ms,
+                        source: label,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn label(&self, s: &SourceRef) -> &str {
+        s.station
+            .and_then(|i| self.labels.get(i as usize))
+            .map_or("", String::as_str)
+    }
+
+    fn record(&mut self, r: Fused<Report>) -> Result<()> {
+        self.touched.insert(r.mmsi);
+        let p = match r.payload {
+            Report::Static(s) => {
+                self.counts.static_reports += 1;
+                self.registry.static_data(r.mmsi, *s);
+                return Ok(());
+            }
+            Report::Position(p) => p,
+        };
+        let seg_cfg = self.seg_cfg;
+        let seg = self
+            .segmenters
+            .entry(r.mmsi)
+            .or_insert_with(|| Segmenter::new(seg_cfg));
+        let placement = seg.push(&Fix {
+            t_ms: r.time_ms,
+            lat: p.lat,
+            lon: p.lon,
+            sog_knots: p.sog_knots,
+            cog_deg: p.cog_deg,
+            transponder: p.transponder,
+        });
+        let flags = match placement {
+            Placement::Started(..) => {
+                self.counts.segments += 1;
+                0
+            }
+            Placement::Joined(_) => 0,
+            Placement::Noise(_) => FLAG_LONG_RANGE_NOISE,
+            Placement::Invalid(InvalidReason::BadPosition) => FLAG_BAD_POSITION,
+            Placement::Invalid(InvalidReason::NoCourseWhileMoving) => FLAG_NO_COURSE,
+        };
+        if flags != 0 {
+            self.counts.flagged += 1;
+        }
+        if flags & FLAG_BAD_POSITION == 0 {
+            self.registry.position(
+                r.mmsi,
+                PositionUpdate {
+                    time_ms: r.time_ms,
+                    lat: p.lat,
+                    lon: p.lon,
+                    sog_knots: p.sog_knots,
+                    cog_deg: p.cog_deg,
+                    heading_deg: p.heading_deg,
+                    nav_status: p.nav_status,
+                    class: p.class,
+                },
+            );
+        }
+        self.counts.positions += 1;
+        let mut sources: Vec<String> = Vec::with_capacity(r.sources.len());
+        for s in &r.sources {
+            let l = self.label(s);
+            if !sources.iter().any(|x| x == l) {
+                sources.push(l.to_owned());
+            }
+        }
+        self.store.append(PositionRow {
+            time_ms: r.time_ms,
+            mmsi: r.mmsi,
+            lat: p.lat,
+            lon: p.lon,
+            sog_knots: p.sog_knots,
+            cog_deg: p.cog_deg,
+            heading_deg: p.heading_deg,
+            nav_status: p.nav_status,
+            msg_type: p.msg_type,
+            segment: placement.segment().map(|s| s.0),
+            flags,
+            sources,
+        });
+        if self.store.pending_rows() >= FLUSH_ROWS {
+            self.wait_for_files()?;
+            let pending = self.store.take_pending()?;
+            self.inflight = Some(std::thread::spawn(move || pending.write()));
+        }
+        Ok(())
+    }
+
+    /// Lists the files being written in the background, once they are.
+    fn wait_for_files(&mut self) -> Result<()> {
+        if let Some(h) = self.inflight.take() {
+            let files = h
+                .join()
+                .map_err(|_| anyhow::anyhow!("the file writing thread panicked"))??;
+            self.store.add_files(files)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered rows; returns what the registry must commit.
+    pub fn finish(mut self) -> Result<Commit> {
+        self.wait_for_files()?;
+        self.store.flush()?;
+        let mut touched: Vec<u32> = self.touched.into_iter().collect();
+        touched.sort_unstable();
+        let mut c = Commit {
+            vessels_total: self.registry.len() as u64,
+            late_sources: self.late,
+            ..Commit::default()
+        };
+        for &mmsi in &touched {
+            if let Some(s) = self.segmenters.get(&mmsi) {
+                c.segmenters.push(row_from_state(mmsi, &s.state()));
+            }
+            let Some(v) = self.registry.get(mmsi) else {
+                continue;
+            };
+            c.vessels.push(row_from_vessel(mmsi, v));
+            for ch in &v.history {
+                c.history.push(IdentityRow {
+                    mmsi,
+                    time_ms: ch.time_ms,
+                    field: ch.field.as_str().to_owned(),
+                    old: ch.old.clone(),
+                    new: ch.new.clone(),
+                });
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// The registry side of a run, ready to commit.
+#[derive(Debug, Default)]
+pub(super) struct Commit {
+    pub vessels: Vec<VesselRow>,
+    pub history: Vec<IdentityRow>,
+    pub segmenters: Vec<SegmenterRow>,
+    pub late_sources: Vec<LateSourceRow>,
+    pub vessels_total: u64,
+}
+
+fn transponder_code(t: Transponder) -> &'static str {
+    match t {
+        Transponder::ClassA => "A",
+        Transponder::ClassB => "B",
+        Transponder::LongRange => "27",
+    }
+}
+
+fn row_from_state(mmsi: u32, s: &SegmenterState) -> SegmenterRow {
+    SegmenterRow {
+        mmsi,
+        next_segment: s.next_id,
+        open: s
+            .open
+            .iter()
+            .map(|o| OpenSegmentRow {
+                segment: o.id.0,
+                time_ms: o.last.t_ms,
+                lat: o.last.lat,
+                lon: o.last.lon,
+                sog_knots: o.last.sog_knots,
+                cog_deg: o.last.cog_deg,
+                transponder: transponder_code(o.transponder).to_owned(),
+                positions: o.count,
+            })
+            .collect(),
+    }
+}
+
+fn state_from_row(r: &SegmenterRow) -> SegmenterState {
+    SegmenterState {
+        next_id: r.next_segment,
+        open: r
+            .open
+            .iter()
+            .map(|o| {
+                let transponder = match o.transponder.as_str() {
+                    "B" => Transponder::ClassB,
+                    "27" => Transponder::LongRange,
+                    _ => Transponder::ClassA,
+                };
+                OpenSegment {
+                    id: SegmentId(o.segment),
+                    last: Fix {
+                        t_ms: o.time_ms,
+                        lat: o.lat,
+                        lon: o.lon,
+                        sog_knots: o.sog_knots,
+                        cog_deg: o.cog_deg,
+                        transponder,
+                    },
+                    count: o.positions,
+                    transponder,
+                }
+            })
+            .collect(),
+    }
+}
+
+fn vessel_from_row(r: &VesselRow) -> Vessel {
+    Vessel {
+        class: match r.class.as_deref() {
+            Some("A") => Some(Class::A),
+            Some("B") => Some(Class::B),
+            _ => None,
+        },
+        position: r
+            .position_time_ms
+            .zip(r.lat.zip(r.lon))
+            .map(|(t, (lat, lon))| PositionUpdate {
+                time_ms: t,
+                lat,
+                lon,
+                sog_knots: r.sog_knots,
+                cog_deg: r.cog_deg,
+                heading_deg: None,
+                nav_status: None,
+                class: None,
+            }),
+        name: r.name.clone(),
+        callsign: r.callsign.clone(),
+        imo: r.imo,
+        ship_type: r.ship_type,
+        dimensions_m: r.length_m.zip(r.beam_m),
+        destination: r.destination.clone(),
+        draught_m: r.draught_m,
+        history: Vec::new(),
+        first_seen_ms: r.first_seen_ms,
+        last_seen_ms: r.last_seen_ms,
+        reports: r.reports,
+    }
+}
+
+fn row_from_vessel(mmsi: u32, v: &Vessel) -> VesselRow {
+    VesselRow {
+        mmsi,
+        class: v.class.map(|c| match c {
+            Class::A => "A".to_owned(),
+            Class::B => "B".to_owned(),
+        }),
+        flag: Mmsi(mmsi).flag().map(|f| f.iso2.to_owned()),
+        name: v.name.clone(),
+        callsign: v.callsign.clone(),
+        imo: v.imo,
+        ship_type: v.ship_type,
+        length_m: v.dimensions_m.map(|d| d.0),
+        beam_m: v.dimensions_m.map(|d| d.1),
+        destination: v.destination.clone(),
+        draught_m: v.draught_m,
+        first_seen_ms: v.first_seen_ms,
+        last_seen_ms: v.last_seen_ms,
+        reports: v.reports,
+        position_time_ms: v.position.map(|p| p.time_ms),
+        lat: v.position.map(|p| p.lat),
+        lon: v.position.map(|p| p.lon),
+        sog_knots: v.position.and_then(|p| p.sog_knots),
+        cog_deg: v.position.and_then(|p| p.cog_deg),
+    }
+}
