@@ -18,6 +18,13 @@ pub struct VesselsArgs {
     /// Only vessels whose latest position is inside `min_lon,min_lat,max_lon,max_lat`.
     #[arg(long, value_parser = parse_bbox, allow_hyphen_values = true)]
     bbox: Option<[f64; 4]>,
+    /// The picture at this time (RFC 3339) instead of now: each vessel's last position at or
+    /// before it (within --max-age), with the identity it had then. `reports` is null.
+    #[arg(long, value_parser = parse_time)]
+    at: Option<DateTime<Utc>>,
+    /// With --at: how old a vessel's last position may be to count, e.g. 30m, 1h, 6h.
+    #[arg(long, default_value = "1h", value_parser = crate::ingest::parse_duration_ms, requires = "at")]
+    max_age: i64,
 }
 
 /// Arguments of `tidewatch vessel`.
@@ -37,6 +44,8 @@ pub enum TrackFormat {
     Geojson,
     /// CSV, one position a line.
     Csv,
+    /// GeoParquet (needs --out).
+    Parquet,
 }
 
 /// Arguments of `tidewatch track`.
@@ -56,6 +65,9 @@ pub struct TrackArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "geojson")]
     format: TrackFormat,
+    /// Write to this file instead of stdout (required for parquet).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
@@ -135,13 +147,92 @@ fn vessel_json(v: &VesselRow) -> Value {
 
 /// Runs `tidewatch vessels`: one JSON line per vessel.
 pub fn vessels(args: VesselsArgs) -> Result<()> {
-    let (_, reg) = open(&args.store)?;
+    let (store, reg) = open(&args.store)?;
+    let list = match args.at {
+        None => reg.vessels(args.bbox)?,
+        Some(at) => vessels_at(&store, &reg, at.timestamp_millis(), args.max_age, args.bbox)?,
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for v in reg.vessels(args.bbox)? {
-        writeln!(out, "{}", vessel_json(&v))?;
+    for v in list {
+        let mut j = vessel_json(&v);
+        if args.at.is_some() {
+            j["reports"] = Value::Null;
+        }
+        writeln!(out, "{j}")?;
     }
     out.flush()?;
     Ok(())
+}
+
+/// The vessels as they were at `at_ms`: the last good position in `(at_ms - max_age_ms,
+/// at_ms]` (inside `bbox`), and the identity of that time (later identity changes undone).
+fn vessels_at(
+    store: &Store,
+    reg: &RegistryDb,
+    at_ms: i64,
+    max_age_ms: i64,
+    bbox: Option<[f64; 4]>,
+) -> Result<Vec<VesselRow>> {
+    let rows = store.query(&Query {
+        mmsi: None,
+        from_ms: Some(at_ms.saturating_sub(max_age_ms).saturating_add(1)),
+        to_ms: Some(at_ms.saturating_add(1)),
+        bbox,
+        committed_runs: Some(reg.committed_runs()?),
+    })?;
+    // Rows come by MMSI, then time: the last of each MMSI is its position at `at_ms`.
+    let mut last: Vec<&PositionRow> = Vec::new();
+    for r in rows
+        .iter()
+        .filter(|r| r.flags & crate::ingest::FLAG_BAD_POSITION == 0)
+    {
+        match last.last_mut() {
+            Some(l) if l.mmsi == r.mmsi => *l = r,
+            _ => last.push(r),
+        }
+    }
+    let later = reg.history_after(at_ms)?;
+    let mut out = Vec::with_capacity(last.len());
+    for p in last {
+        let mut v = reg.vessel(p.mmsi)?.unwrap_or_else(|| VesselRow {
+            mmsi: p.mmsi,
+            ..VesselRow::default()
+        });
+        // Undo identity changes made after `at_ms`: the oldest later change of each field
+        // holds the value before it.
+        let start = later.partition_point(|h| h.mmsi < p.mmsi);
+        let mut undone = std::collections::HashSet::new();
+        for h in later[start..].iter().take_while(|h| h.mmsi == p.mmsi) {
+            if undone.insert(h.field.as_str()) {
+                undo(&mut v, &h.field, h.old.as_deref());
+            }
+        }
+        v.position_time_ms = Some(p.time_ms);
+        v.last_seen_ms = Some(p.time_ms);
+        v.lat = Some(p.lat);
+        v.lon = Some(p.lon);
+        v.sog_knots = p.sog_knots;
+        v.cog_deg = p.cog_deg;
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Sets an identity field back to its earlier value (as recorded in the identity history).
+fn undo(v: &mut VesselRow, field: &str, old: Option<&str>) {
+    match field {
+        "name" => v.name = old.map(str::to_owned),
+        "callsign" => v.callsign = old.map(str::to_owned),
+        "destination" => v.destination = old.map(str::to_owned),
+        "imo" => v.imo = old.and_then(|x| x.parse().ok()),
+        "ship_type" => v.ship_type = old.and_then(|x| x.parse().ok()),
+        "dimensions" => {
+            let lb = old.and_then(|x| x.split_once('x'));
+            v.length_m = lb.and_then(|(l, _)| l.parse().ok());
+            v.beam_m = lb.and_then(|(_, b)| b.parse().ok());
+        }
+        _ => {}
+    }
 }
 
 /// Runs `tidewatch vessel`: the vessel's state and identity history as one JSON object.
@@ -169,17 +260,45 @@ pub fn track(args: TrackArgs) -> Result<()> {
             bail!("--from must be before --to");
         }
     }
-    let rows = store.query(&Query {
+    let from_ms = args.from.map(|t| t.timestamp_millis());
+    let to_ms = args.to.map(|t| t.timestamp_millis());
+    let mut rows = store.query(&Query {
         mmsi: Some(args.mmsi),
-        from_ms: args.from.map(|t| t.timestamp_millis()),
-        to_ms: args.to.map(|t| t.timestamp_millis()),
+        from_ms,
+        to_ms,
         bbox: None,
         committed_runs: Some(reg.committed_runs()?),
     })?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // Copies that arrived after their position was written were kept in the registry.
+    let late = reg.late_sources(
+        args.mmsi,
+        from_ms.unwrap_or(i64::MIN),
+        to_ms.unwrap_or(i64::MAX),
+    )?;
+    for l in late {
+        let i = rows.partition_point(|r| r.time_ms < l.time_ms);
+        if let Some(r) = rows.get_mut(i).filter(|r| r.time_ms == l.time_ms) {
+            if !r.sources.contains(&l.source) {
+                r.sources.push(l.source);
+            }
+        }
+    }
+    if let TrackFormat::Parquet = args.format {
+        let Some(path) = &args.out else {
+            bail!("--format parquet needs --out FILE");
+        };
+        return store::write_geoparquet(path, &rows)
+            .with_context(|| format!("cannot write {}", path.display()));
+    }
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
     match args.format {
         TrackFormat::Csv => write_csv(&mut out, &rows)?,
-        TrackFormat::Geojson => writeln!(out, "{}", geojson(&rows))?,
+        TrackFormat::Geojson | TrackFormat::Parquet => writeln!(out, "{}", geojson(&rows))?,
     }
     out.flush()?;
     Ok(())

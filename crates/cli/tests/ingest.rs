@@ -288,6 +288,63 @@ fn vessels_vessel_and_track_read_what_ingest_wrote() {
     );
     let want = stored.iter().filter(|r| r.time_ms >= mid).count();
     assert_eq!(later.lines().count(), want + 1);
+
+    // track as GeoParquet: the same rows.
+    let pq = tmp("query-track.parquet");
+    run_ok(
+        &[
+            "track",
+            &mmsi.to_string(),
+            "--format",
+            "parquet",
+            "--out",
+            pq.to_str().unwrap(),
+        ],
+        &store,
+    );
+    assert_eq!(store::read_geoparquet(&pq).unwrap(), stored);
+
+    // vessels --at: each vessel's last position at that time, none after it.
+    let at_ms = mid;
+    let at = chrono::DateTime::from_timestamp_millis(at_ms)
+        .unwrap()
+        .to_rfc3339();
+    let then: Vec<serde_json::Value> = run_ok(&["vessels", "--at", &at], &store)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(then.len(), all.len());
+    let all_rows = rows(&store);
+    for v in &then {
+        let m = v["mmsi"].as_u64().unwrap() as u32;
+        let last = all_rows
+            .iter()
+            .filter(|r| r.mmsi == m && r.time_ms <= at_ms)
+            .next_back()
+            .unwrap();
+        // (serde_json's default float parsing may be off by an ulp.)
+        assert!((v["lat"].as_f64().unwrap() - last.lat).abs() < 1e-12, "{v}");
+        let t = chrono::DateTime::parse_from_rfc3339(v["position_time"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(t, last.time_ms, "{v}");
+        assert_eq!(v["reports"], serde_json::Value::Null);
+    }
+    // Before the first report nothing was at sea; a short --max-age drops stale vessels.
+    let first = all_rows.iter().map(|r| r.time_ms).min().unwrap();
+    let before = chrono::DateTime::from_timestamp_millis(first - 1)
+        .unwrap()
+        .to_rfc3339();
+    assert_eq!(run_ok(&["vessels", "--at", &before], &store), "");
+    let late = chrono::DateTime::from_timestamp_millis(
+        all_rows.iter().map(|r| r.time_ms).max().unwrap() + 3_600_000,
+    )
+    .unwrap()
+    .to_rfc3339();
+    assert_eq!(
+        run_ok(&["vessels", "--at", &late, "--max-age", "30m"], &store),
+        ""
+    );
 }
 
 #[test]
@@ -317,6 +374,18 @@ fn read_commands_give_clear_errors() {
         (vec!["vessel", "999999999"], "not in"),
         (vec!["track", "1", "--from", "yesterday"], "RFC 3339"),
         (vec!["vessels", "--bbox", "1,2,3"], "four numbers"),
+        (vec!["track", "1", "--format", "parquet"], "needs --out"),
+        (vec!["vessels", "--max-age", "1h"], "--at"),
+        (
+            vec![
+                "vessels",
+                "--at",
+                "2026-01-01T00:00:00Z",
+                "--max-age",
+                "soon",
+            ],
+            "duration",
+        ),
         (
             vec![
                 "track",

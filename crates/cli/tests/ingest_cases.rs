@@ -4,8 +4,9 @@
 
 mod common;
 
+use ais::bits::AisText;
 use ais::encode::{encode_payload, to_sentences, SentenceOptions};
-use ais::msg::{Header, Message, PositionReport};
+use ais::msg::{Dimensions, Eta, Header, Message, PositionReport, StaticVoyage};
 use ais::Mmsi;
 use common::{bin, ingest_with, rows, sample, tmp};
 use std::collections::{BTreeSet, HashMap};
@@ -71,6 +72,68 @@ fn report(ship: &Ship, s: i64, station: &str, rx_s: i64) -> String {
     let body = format!("s:{station},c:{rx_s}");
     let sum = body.bytes().fold(0u8, |a, b| a ^ b);
     format!("\\{body}*{sum:02X}\\{}\n", lines[0])
+}
+
+/// Tag-blocked sentences of a type 5 report naming `ship` `name`, heard at T0 + `s`.
+fn static_report(ship: &Ship, s: i64, name: &str, imo: u32) -> String {
+    let m = Message::StaticVoyage(StaticVoyage {
+        header: Header {
+            msg_type: 5,
+            repeat: 0,
+            mmsi: Mmsi(ship.mmsi),
+        },
+        ais_version: 2,
+        imo: Some(imo),
+        callsign: AisText::from_str_lossy("AVSG"),
+        shipname: AisText::from_str_lossy(name),
+        ship_type: Some(80),
+        dims: Dimensions {
+            to_bow: Some(150),
+            to_stern: Some(30),
+            to_port: Some(14),
+            to_starboard: Some(14),
+        },
+        epfd: Some(1),
+        eta: Eta {
+            month: None,
+            day: None,
+            hour: None,
+            minute: None,
+        },
+        draught_m: Some(9.5),
+        destination: AisText::from_str_lossy("FUJAIRAH"),
+        dte: false,
+    });
+    let mut lines = Vec::new();
+    to_sentences(
+        &encode_payload(&m).unwrap(),
+        &SentenceOptions {
+            seq_id: 3,
+            ..SentenceOptions::default()
+        },
+        &mut lines,
+    );
+    let body = format!("s:coast,c:{}", T0_S + s);
+    let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+    lines
+        .iter()
+        .map(|l| format!("\\{body}*{sum:02X}\\{l}\n"))
+        .collect()
+}
+
+fn run_ok(args: &[&str], store: &Path) -> String {
+    let out = Command::new(bin())
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn write(path: &Path, lines: &[String]) {
@@ -287,4 +350,82 @@ fn stdin_given_twice_is_ingested_once() {
     let third = ingest_with(&[os(&feed)], &store);
     assert_eq!(third["inputs_read"], 0, "{third}");
     assert_eq!(rows(&store).len(), n);
+}
+
+#[test]
+fn a_late_copy_of_an_already_written_position_is_kept_and_shown_by_track() {
+    let feed = tmp("sat-flushed.nmea");
+    write(&feed, &satellite_feed(true));
+    let store = tmp("sat-flushed-store");
+    // Small files: the coastal position at 10 min is on disk before its copy arrives.
+    let s = ingest_with(
+        &[os(&feed), OsStr::new("--flush-rows"), OsStr::new("50")],
+        &store,
+    );
+    assert_eq!(s["late_duplicates"], 1, "{s}");
+    assert_eq!(s["late_sources_stored"], 1, "{s}");
+    let out = Command::new(bin())
+        .args([
+            "track",
+            &SHIP.mmsi.to_string(),
+            "--format",
+            "csv",
+            "--store",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("2026-03-01T00:10:00"))
+        .unwrap();
+    assert!(
+        line.ends_with("\"sat-flushed.nmea/coast/AI;sat-flushed.nmea/sat/AI\""),
+        "{line}"
+    );
+    assert_eq!(csv.lines().count(), 361);
+}
+
+#[test]
+fn a_renamed_tanker_shows_its_old_identity_at_an_earlier_time() {
+    let mut lines = Vec::new();
+    for s in (0..3600).step_by(10) {
+        if s == 0 {
+            lines.push(static_report(&SHIP, s, "OCEAN GRACE", 9_321_483));
+        }
+        if s == 1800 {
+            lines.push(static_report(&SHIP, s, "GRACE ONE", 9_321_483));
+        }
+        lines.push(report(&SHIP, s, "coast", T0_S + s));
+    }
+    let feed = tmp("rename.nmea");
+    write(&feed, &lines);
+    let store = tmp("rename-store");
+    let s = ingest_with(&[os(&feed)], &store);
+    assert_eq!(s["static_reports"], 2, "{s}");
+
+    let now: serde_json::Value = serde_json::from_str(&run_ok(&["vessels"], &store)).unwrap();
+    assert_eq!(now["name"], "GRACE ONE");
+    let then: serde_json::Value = serde_json::from_str(&run_ok(
+        &["vessels", "--at", "2026-03-01T00:15:00Z"],
+        &store,
+    ))
+    .unwrap();
+    assert_eq!(then["name"], "OCEAN GRACE", "{then}");
+    assert_eq!(then["imo"], 9_321_483);
+    assert_eq!(then["position_time"], "2026-03-01T00:15:00.000Z");
+    let v: serde_json::Value =
+        serde_json::from_str(&run_ok(&["vessel", &SHIP.mmsi.to_string()], &store)).unwrap();
+    let renames: Vec<&serde_json::Value> = v["identity_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["field"] == "name")
+        .collect();
+    assert_eq!(renames.len(), 2, "{v}");
+    assert_eq!(renames[1]["old"], "OCEAN GRACE");
+    assert_eq!(renames[1]["new"], "GRACE ONE");
+    assert_eq!(renames[1]["time"], "2026-03-01T00:30:00.000Z");
 }

@@ -94,7 +94,7 @@ fn err(path: &Path, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
-/// Writes `rows` (non-empty) to `path` and fsyncs it; returns its manifest entry.
+/// Writes `rows` to `path` and fsyncs it; returns its manifest entry.
 pub(crate) fn write(
     path: &Path,
     rows: &[&PositionRow],
@@ -140,10 +140,18 @@ pub(crate) fn write(
     ];
     let schema = Arc::new(schema());
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| err(path, e))?;
+    // The bbox is optional in GeoParquet; an empty file has none.
+    let bbox_json = if rows.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ",\"bbox\":[{},{},{},{}]",
+            bbox[0], bbox[1], bbox[2], bbox[3]
+        )
+    };
     let geo = format!(
         "{{\"version\":\"1.1.0\",\"primary_column\":\"geometry\",\"columns\":{{\"geometry\":\
-         {{\"encoding\":\"WKB\",\"geometry_types\":[\"Point\"],\"bbox\":[{},{},{},{}]}}}}}}",
-        bbox[0], bbox[1], bbox[2], bbox[3]
+         {{\"encoding\":\"WKB\",\"geometry_types\":[\"Point\"]{bbox_json}}}}}}}"
     );
     // Rows come sorted by MMSI then time, so small row groups let a track query skip most of
     // a file by the groups' MMSI statistics. Dictionaries only where values repeat.

@@ -137,6 +137,20 @@ impl Query {
     }
 }
 
+/// Writes `rows` (in the given order) as one GeoParquet file at `path`, outside any store
+/// (exports such as `tidewatch track --format parquet`).
+pub fn write_geoparquet(path: &Path, rows: &[PositionRow]) -> Result<(), StoreError> {
+    let refs: Vec<&PositionRow> = rows.iter().collect();
+    geoparquet::write(path, &refs, 0, "").map(|_| ())
+}
+
+/// Reads every row of a GeoParquet file written by Tidewatch.
+pub fn read_geoparquet(path: &Path) -> Result<Vec<PositionRow>, StoreError> {
+    let mut out = Vec::new();
+    geoparquet::read(path, |r| out.push(r))?;
+    Ok(out)
+}
+
 /// Rows taken out of a store's buffer, one file per day (see [`Store::take_pending`]).
 #[derive(Debug)]
 pub struct PendingFiles {

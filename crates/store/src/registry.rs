@@ -419,12 +419,24 @@ impl RegistryDb {
 
     /// The identity history of one vessel, oldest first.
     pub fn history(&self, mmsi: u32) -> Result<Vec<IdentityRow>, StoreError> {
+        self.history_where("mmsi = ?1", mmsi as i64)
+    }
+
+    /// Every identity change later than `time_ms`, by MMSI then time (to roll identities back
+    /// to that time).
+    pub fn history_after(&self, time_ms: i64) -> Result<Vec<IdentityRow>, StoreError> {
+        self.history_where("time_ms > ?1", time_ms)
+    }
+
+    fn history_where(&self, cond: &str, value: i64) -> Result<Vec<IdentityRow>, StoreError> {
         let mut st = self
             .conn
-            .prepare("SELECT * FROM identity_history WHERE mmsi = ?1 ORDER BY time_ms, field")
+            .prepare(&format!(
+                "SELECT * FROM identity_history WHERE {cond} ORDER BY mmsi, time_ms, field"
+            ))
             .map_err(db)?;
         let rows = st
-            .query_map([mmsi], |r| {
+            .query_map([value], |r| {
                 Ok(IdentityRow {
                     mmsi: r.get(0)?,
                     time_ms: r.get(1)?,

@@ -49,6 +49,9 @@ pub struct IngestArgs {
     /// `90s`, `5m`, `30m` for satellite feeds delivered late. Memory grows with it.
     #[arg(long, default_value = "5m", value_parser = parse_duration_ms)]
     reorder_window: i64,
+    /// Rows buffered before a file is written (memory against file count; for tests).
+    #[arg(long, default_value_t = 1 << 20, hide = true)]
+    flush_rows: usize,
     /// Write the run's accounting as JSON to this file.
     #[arg(long)]
     stats: Option<PathBuf>,
@@ -58,7 +61,7 @@ pub struct IngestArgs {
 }
 
 /// `90`, `90s`, `5m`, `2h` → milliseconds.
-fn parse_duration_ms(s: &str) -> Result<i64, String> {
+pub(crate) fn parse_duration_ms(s: &str) -> Result<i64, String> {
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => s.split_at(i),
         None => (s, "s"),
@@ -258,7 +261,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
     };
 
     // Read and fuse on one thread, segment and write on this one.
-    let mut writer = Writer::new(&mut store, &reg)?;
+    let mut writer = Writer::new(&mut store, &reg, args.flush_rows.max(1))?;
     let (tx, rx) = mpsc::sync_channel::<Batch>(8);
     let merger = Merger::new(feeds);
     let (read_side, written) = std::thread::scope(|scope| {

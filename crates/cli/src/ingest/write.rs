@@ -16,9 +16,6 @@ use track::segment::{
 };
 use track::vessel::{Class, PositionUpdate, Registry, Vessel};
 
-/// Rows buffered before the store writes a file.
-const FLUSH_ROWS: usize = 1 << 20;
-
 /// What the writer counted.
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Written {
@@ -38,6 +35,7 @@ pub(super) struct Writer<'a> {
     registry: Registry,
     segmenters: HashMap<u32, Segmenter>,
     seg_cfg: SegmenterConfig,
+    flush_rows: usize,
     touched: HashSet<u32>,
     /// Source labels by station id (grows as the reader interns new ones).
     pub labels: Vec<String>,
@@ -46,8 +44,9 @@ pub(super) struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    /// A writer continuing from the registry's stored vessels and segmenter states.
-    pub fn new(store: &'a mut Store, db: &RegistryDb) -> Result<Self> {
+    /// A writer continuing from the registry's stored vessels and segmenter states, writing a
+    /// file every `flush_rows` positions.
+    pub fn new(store: &'a mut Store, db: &RegistryDb, flush_rows: usize) -> Result<Self> {
         let mut registry = Registry::new();
         for v in db.vessels(None)? {
             registry.insert(v.mmsi, vessel_from_row(&v));
@@ -64,6 +63,7 @@ impl<'a> Writer<'a> {
             registry,
             segmenters,
             seg_cfg,
+            flush_rows,
             touched: HashSet::new(),
             labels: Vec::new(),
             late: Vec::new(),
@@ -174,7 +174,7 @@ impl<'a> Writer<'a> {
             flags,
             sources,
         });
-        if self.store.pending_rows() >= FLUSH_ROWS {
+        if self.store.pending_rows() >= self.flush_rows {
             self.wait_for_files()?;
             let pending = self.store.take_pending()?;
             self.inflight = Some(std::thread::spawn(move || pending.write()));
