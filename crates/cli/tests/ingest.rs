@@ -319,8 +319,7 @@ fn vessels_vessel_and_track_read_what_ingest_wrote() {
         let m = v["mmsi"].as_u64().unwrap() as u32;
         let last = all_rows
             .iter()
-            .filter(|r| r.mmsi == m && r.time_ms <= at_ms)
-            .next_back()
+            .rfind(|r| r.mmsi == m && r.time_ms <= at_ms)
             .unwrap();
         // (serde_json's default float parsing may be off by an ulp.)
         assert!((v["lat"].as_f64().unwrap() - last.lat).abs() < 1e-12, "{v}");
