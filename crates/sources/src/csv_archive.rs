@@ -185,42 +185,91 @@ fn columns(header: &csv::StringRecord) -> Result<(Layout, Columns), CsvError> {
     Ok((layout, Columns { idx }))
 }
 
-/// Reads an archive, calling `sink` for every record; returns the accounting.
-pub fn read(input: impl Read, mut sink: impl FnMut(CsvRecord)) -> Result<CsvStats, CsvError> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(input);
-    let header = r.headers().map_err(|e| CsvError::Io(e.into()))?.clone();
-    let (layout, cols) = columns(&header)?;
-    let mut stats = CsvStats {
-        layout,
-        rows: 0,
-        records: 0,
-        rejected: HashMap::new(),
-    };
-    let mut row = csv::StringRecord::new();
-    loop {
-        match r.read_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {
-                stats.rows += 1;
-                match record(layout, &cols, &row) {
-                    Ok(rec) => {
-                        stats.records += 1;
-                        sink(rec);
+/// An archive being read, a batch of rows at a time (so that several inputs can be merged).
+pub struct CsvReader<R: Read> {
+    r: csv::Reader<R>,
+    cols: Columns,
+    row: csv::StringRecord,
+    stats: CsvStats,
+}
+
+impl<R: Read> std::fmt::Debug for CsvReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvReader")
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl<R: Read> CsvReader<R> {
+    /// Reads the header and recognises the layout.
+    pub fn new(input: R) -> Result<Self, CsvError> {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(input);
+        let header = r.headers().map_err(|e| CsvError::Io(e.into()))?.clone();
+        let (layout, cols) = columns(&header)?;
+        Ok(CsvReader {
+            r,
+            cols,
+            row: csv::StringRecord::new(),
+            stats: CsvStats {
+                layout,
+                rows: 0,
+                records: 0,
+                rejected: HashMap::new(),
+            },
+        })
+    }
+
+    /// Reads up to `max_rows` rows, calling `sink` for every record; false at the end.
+    pub fn next_batch(
+        &mut self,
+        max_rows: usize,
+        mut sink: impl FnMut(CsvRecord),
+    ) -> Result<bool, CsvError> {
+        let stats = &mut self.stats;
+        for _ in 0..max_rows {
+            match self.r.read_record(&mut self.row) {
+                Ok(false) => return Ok(false),
+                Ok(true) => {
+                    stats.rows += 1;
+                    match record(stats.layout, &self.cols, &self.row) {
+                        Ok(rec) => {
+                            stats.records += 1;
+                            sink(rec);
+                        }
+                        Err(why) => *stats.rejected.entry(why).or_default() += 1,
                     }
-                    Err(why) => *stats.rejected.entry(why).or_default() += 1,
+                }
+                Err(e) if e.is_io_error() => return Err(CsvError::Io(e.into())),
+                Err(_) => {
+                    stats.rows += 1;
+                    *stats.rejected.entry(RowReject::BadRow).or_default() += 1;
                 }
             }
-            Err(e) if e.is_io_error() => return Err(CsvError::Io(e.into())),
-            Err(_) => {
-                stats.rows += 1;
-                *stats.rejected.entry(RowReject::BadRow).or_default() += 1;
-            }
         }
+        Ok(true)
     }
-    Ok(stats)
+
+    /// The accounting so far.
+    pub fn stats(&self) -> &CsvStats {
+        &self.stats
+    }
+}
+
+/// Reads an archive, calling `sink` for every record; returns the accounting.
+pub fn read(input: impl Read, mut sink: impl FnMut(CsvRecord)) -> Result<CsvStats, CsvError> {
+    let mut r = CsvReader::new(input)?;
+    while r.next_batch(4096, &mut sink)? {}
+    Ok(r.stats)
+}
+
+/// True when `first_line` is the header of a layout [`CsvReader`] reads.
+pub fn is_known_header(first_line: &str) -> bool {
+    let header = csv::StringRecord::from(first_line.trim_end().split(',').collect::<Vec<_>>());
+    columns(&header).is_ok()
 }
 
 fn num<T: std::str::FromStr>(v: Option<&str>) -> Option<T> {
@@ -370,6 +419,34 @@ bad,Class A,219000873,56.9,10.3,,,,,,,,,,,,,,,,,,,,,\n";
         assert_eq!(a.class, Some('A'));
         let b = &rows[1];
         assert_eq!((b.lat, b.lon, b.callsign.as_deref()), (None, None, None));
+    }
+
+    #[test]
+    fn batches_read_the_same_records_as_one_pass() {
+        let data = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading\n\
+            1,2023-01-11T00:00:00,1.0,2.0,3.0,4.0,5\n\
+            2,2023-01-11T00:00:01,1.0,2.0,3.0,4.0,5\n\
+            x,2023-01-11T00:00:02,1.0,2.0,3.0,4.0,5\n\
+            3,2023-01-11T00:00:03,1.0,2.0,3.0,4.0,5\n";
+        let mut whole = Vec::new();
+        let all = read(data.as_bytes(), |r| whole.push(r)).unwrap();
+        let mut r = CsvReader::new(data.as_bytes()).unwrap();
+        let mut parts = Vec::new();
+        let mut calls = 0;
+        while r.next_batch(1, |x| parts.push(x)).unwrap() {
+            calls += 1;
+        }
+        assert_eq!(calls, 4);
+        assert_eq!(parts, whole);
+        assert_eq!(r.stats(), &all);
+        assert_eq!(all.rejected.get(&RowReject::BadMmsi), Some(&1));
+        assert!(is_known_header("MMSI,BaseDateTime,LAT,LON"));
+        assert!(is_known_header(
+            "# Timestamp,Type of mobile,MMSI,Latitude,Longitude\r\n"
+        ));
+        assert!(!is_known_header(
+            "!AIVDM,1,1,,A,13aEOK?P00PD2wVMdLDRhgvL289?,0*26"
+        ));
     }
 
     #[test]

@@ -9,17 +9,36 @@
 //! covering the same hours are interleaved; inputs covering consecutive days are read one after
 //! the other, with one chunk of the later ones held.
 
-use super::report::{Collect, Dropped, Report, Stations};
+use super::report::{from_csv, Collect, Dropped, Report, Stations};
 use crate::input::{self, RawHash};
 use ais::stream::{Decoder, DecoderConfig, Stats};
 use anyhow::{Context, Result};
+use rustc_hash::FxHashMap;
+use sources::csv_archive::{CsvReader, CsvStats};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::io::Read;
-use track::fuse::Observation;
+use std::io::{BufRead, BufReader, Read};
+use track::fuse::{Observation, SourceRef};
 
 /// Bytes decoded per step.
 const CHUNK: usize = 256 * 1024;
+/// Archive rows read per step.
+const CSV_ROWS: usize = 2048;
+
+/// What a feed holds.
+enum Kind {
+    /// Raw NMEA.
+    Nmea {
+        reader: Box<dyn Read + Send>,
+        decoder: Box<Decoder>,
+    },
+    /// A decoded archive in CSV.
+    Csv {
+        reader: Box<CsvReader<Box<dyn Read + Send>>>,
+        /// Hash of the static data last given per MMSI.
+        last_static: FxHashMap<u32, u64>,
+    },
+}
 
 /// One input being read.
 pub(super) struct Feed {
@@ -27,17 +46,16 @@ pub(super) struct Feed {
     pub name: String,
     /// Provenance label of its records.
     pub label: String,
-    reader: Box<dyn Read + Send>,
-    decoder: Decoder,
+    kind: Kind,
     /// Newest message time decoded so far.
     newest_ms: Option<i64>,
     done: bool,
-    /// Bytes read (after decompression).
-    pub bytes: u64,
     /// Hash of the raw bytes, for inputs that could not be hashed before reading (stdin).
     pub raw_hash: Option<RawHash>,
-    /// Decoder accounting, once finished.
+    /// Decoder accounting (NMEA), once finished.
     pub stats: Stats,
+    /// Row accounting (CSV archives).
+    pub csv: Option<CsvStats>,
     /// Reports not kept.
     pub dropped: Dropped,
     /// Messages that are not vessel reports.
@@ -52,17 +70,40 @@ impl Feed {
         progress: &indicatif::ProgressBar,
     ) -> Result<(Feed, Option<u64>)> {
         let inp = input::open(name, progress)?;
+        // The first line tells a CSV archive from NMEA.
+        let mut r = BufReader::with_capacity(64 * 1024, inp.reader);
+        let mut first = Vec::new();
+        r.by_ref()
+            .take(64 * 1024)
+            .read_until(b'\n', &mut first)
+            .with_context(|| format!("cannot read {name}"))?;
+        let line = String::from_utf8_lossy(&first);
+        let looks_csv = !line.starts_with(['!', '$', '\\'])
+            && line.to_ascii_uppercase().contains("MMSI")
+            && line.matches(',').count() >= 3;
+        let reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(first.clone()).chain(r));
+        let kind = if looks_csv {
+            let csv = CsvReader::new(reader).with_context(|| format!("cannot read {name}"))?;
+            Kind::Csv {
+                reader: Box::new(csv),
+                last_static: FxHashMap::default(),
+            }
+        } else {
+            Kind::Nmea {
+                reader,
+                decoder: Box::new(Decoder::new(DecoderConfig::default())),
+            }
+        };
         Ok((
             Feed {
                 name: name.to_owned(),
                 label,
-                reader: inp.reader,
-                decoder: Decoder::new(DecoderConfig::default()),
+                kind,
                 newest_ms: None,
                 done: false,
-                bytes: 0,
                 raw_hash: inp.raw_hash,
                 stats: Stats::default(),
+                csv: None,
                 dropped: Dropped::default(),
                 other_messages: 0,
             },
@@ -129,28 +170,53 @@ impl Merger {
 
     fn read_chunk(&mut self, i: usize) -> Result<()> {
         let feed = &mut self.feeds[i];
-        let n = loop {
-            match feed.reader.read(&mut self.buf) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e).with_context(|| format!("cannot read {}", feed.name)),
+        match &mut feed.kind {
+            Kind::Nmea { reader, decoder } => {
+                let n = loop {
+                    match reader.read(&mut self.buf) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            return Err(e).with_context(|| format!("cannot read {}", feed.name))
+                        }
+                    }
+                };
+                let mut sink = Collect {
+                    feed: i as u32,
+                    feed_label: &feed.label,
+                    payload_hash: 0,
+                    obs: &mut self.scratch,
+                    stations: &mut self.stations,
+                    dropped: &mut feed.dropped,
+                    other_messages: &mut feed.other_messages,
+                };
+                if n == 0 {
+                    feed.stats = decoder.finish(&mut sink);
+                    feed.done = true;
+                } else {
+                    decoder.feed(&self.buf[..n], &mut sink);
+                }
             }
-        };
-        let mut sink = Collect {
-            feed: i as u32,
-            feed_label: &feed.label,
-            payload_hash: 0,
-            obs: &mut self.scratch,
-            stations: &mut self.stations,
-            dropped: &mut feed.dropped,
-            other_messages: &mut feed.other_messages,
-        };
-        if n == 0 {
-            feed.stats = feed.decoder.finish(&mut sink);
-            feed.done = true;
-        } else {
-            feed.bytes += n as u64;
-            feed.decoder.feed(&self.buf[..n], &mut sink);
+            Kind::Csv {
+                reader,
+                last_static,
+            } => {
+                let station = Some(self.stations.feed_id(i as u32, &feed.label));
+                let scratch = &mut self.scratch;
+                let dropped = &mut feed.dropped;
+                let more = reader
+                    .next_batch(CSV_ROWS, |rec| {
+                        let source = SourceRef {
+                            source_id: i as u32,
+                            station,
+                            received_ms: rec.time_ms,
+                        };
+                        from_csv(rec, source, last_static, dropped, scratch);
+                    })
+                    .with_context(|| format!("cannot read {}", feed.name))?;
+                feed.done = !more;
+                feed.csv = Some(reader.stats().clone());
+            }
         }
         let q = &mut self.queues[i];
         if q.is_empty() {

@@ -130,10 +130,9 @@ struct ReadSide {
 }
 
 struct FeedEnd {
-    name: String,
-    bytes: u64,
     raw_hash: Option<String>,
     stats: ais::stream::Stats,
+    csv: Option<sources::csv_archive::CsvStats>,
     dropped: Dropped,
     other_messages: u64,
 }
@@ -178,9 +177,8 @@ fn read_and_fuse(
             .into_iter()
             .map(|f| FeedEnd {
                 raw_hash: f.raw_hash.as_ref().map(input::RawHash::finish),
-                name: f.name,
-                bytes: f.bytes,
                 stats: f.stats,
+                csv: f.csv,
                 dropped: f.dropped,
                 other_messages: f.other_messages,
             })
@@ -249,6 +247,9 @@ pub fn run(args: IngestArgs) -> Result<()> {
     for spec in &specs {
         let (feed, size) = Feed::open(&spec.path, spec.label.clone(), &progress)?;
         total += size.unwrap_or(0);
+        if let Some(i) = inputs.iter_mut().find(|i| i.name == spec.path) {
+            i.bytes = size.unwrap_or(0);
+        }
         feeds.push(feed);
     }
     progress.set_length(total);
@@ -290,6 +291,13 @@ pub fn run(args: IngestArgs) -> Result<()> {
     let mut stdin_seen_in: Option<u64> = None;
     for (feed, spec) in read_side.feeds.iter().zip(&specs) {
         sum.decode.add(&feed.stats);
+        if let Some(c) = &feed.csv {
+            sum.csv.rows += c.rows;
+            sum.csv.records += c.records;
+            for (why, n) in &c.rejected {
+                *sum.csv.rejected.entry(why.as_str()).or_default() += n;
+            }
+        }
         sum.dropped.add(&feed.dropped);
         sum.other_messages += feed.other_messages;
         sum.inputs_read += 1;
@@ -300,11 +308,12 @@ pub fn run(args: IngestArgs) -> Result<()> {
             inputs.push(InputRow {
                 content_hash: hash.clone(),
                 name: spec.path.clone(),
-                bytes: 0,
+                bytes: hash
+                    .rsplit(':')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0),
             });
-        }
-        if let Some(i) = inputs.iter_mut().find(|i| i.name == feed.name) {
-            i.bytes = feed.bytes;
         }
     }
     let f = read_side.fuser;

@@ -57,6 +57,18 @@ pub(super) struct Stations {
 }
 
 impl Stations {
+    /// The id of a whole feed without stations (decoded archives).
+    pub fn feed_id(&mut self, feed: u32, feed_label: &str) -> u32 {
+        let key = (feed, None, [0, 0]);
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let id = self.labels.len() as u32;
+        self.labels.push(feed_label.to_owned());
+        self.ids.insert(key, id);
+        id
+    }
+
     fn id(&mut self, feed: u32, feed_label: &str, meta: &Meta) -> u32 {
         let key = (feed, meta.source, meta.talker);
         if let Some(&id) = self.ids.get(&key) {
@@ -267,4 +279,99 @@ impl Sink for Collect<'_> {
     }
 
     fn reject(&mut self, _reason: Reject, _line: u64) {}
+}
+
+/// Observations from one row of a decoded archive: a position (when the row has one) and the
+/// static data (when it differs from the last this feed gave for the MMSI; archives repeat
+/// it on every row). Rows with neither are counted in `dropped`.
+pub(super) fn from_csv(
+    rec: sources::csv_archive::CsvRecord,
+    source: SourceRef,
+    last_static: &mut FxHashMap<u32, u64>,
+    dropped: &mut Dropped,
+    out: &mut Vec<Observation<Report>>,
+) {
+    let class = match rec.class {
+        Some('A') => Some(Class::A),
+        Some('B') => Some(Class::B),
+        _ => None,
+    };
+    let mut fields = fnv(0xcbf2_9ce4_8422_2325, &rec.mmsi.to_le_bytes());
+    let ship = StaticUpdate {
+        time_ms: rec.time_ms,
+        name: rec.name,
+        callsign: rec.callsign,
+        imo: rec.imo,
+        ship_type: rec.ship_type,
+        dimensions_m: rec
+            .length_m
+            .zip(rec.width_m)
+            .map(|(l, b)| (l.round() as u16, b.round() as u16)),
+        destination: rec.destination,
+        draught_m: rec.draught_m,
+        class,
+    };
+    let has_static = ship.name.is_some()
+        || ship.callsign.is_some()
+        || ship.imo.is_some()
+        || ship.ship_type.is_some()
+        || ship.dimensions_m.is_some()
+        || ship.destination.is_some();
+    if let (Some(lat), Some(lon)) = (rec.lat, rec.lon) {
+        let mut h = fnv(fields, &rec.time_ms.to_le_bytes());
+        h = fnv(h, &lat.to_le_bytes());
+        h = fnv(h, &lon.to_le_bytes());
+        out.push(Observation {
+            mmsi: rec.mmsi,
+            payload_hash: h,
+            time_ms: rec.time_ms,
+            source: source.clone(),
+            payload: Report::Position(PositionData {
+                // Archives do not keep the message type: 1 for class A rows, 18 for class
+                // B, 0 when the row does not say.
+                msg_type: match class {
+                    Some(Class::A) => 1,
+                    Some(Class::B) => 18,
+                    None => 0,
+                },
+                lat,
+                lon,
+                sog_knots: rec.sog_knots,
+                cog_deg: rec.cog_deg,
+                heading_deg: rec.heading_deg,
+                nav_status: rec.nav_status,
+                class,
+                transponder: if class == Some(Class::B) {
+                    Transponder::ClassB
+                } else {
+                    Transponder::ClassA
+                },
+            }),
+        });
+    } else if !has_static {
+        dropped.position_not_available += 1;
+        return;
+    }
+    if has_static {
+        for t in [&ship.name, &ship.callsign, &ship.destination]
+            .into_iter()
+            .flatten()
+        {
+            fields = fnv(fields, t.as_bytes());
+            fields = fnv(fields, &[0]);
+        }
+        fields = fnv(fields, &ship.imo.unwrap_or(0).to_le_bytes());
+        fields = fnv(fields, &[ship.ship_type.unwrap_or(0)]);
+        let (l, b) = ship.dimensions_m.unwrap_or((0, 0));
+        fields = fnv(fields, &[l.to_le_bytes(), b.to_le_bytes()].concat());
+        if last_static.insert(rec.mmsi, fields) != Some(fields) {
+            out.push(Observation {
+                mmsi: rec.mmsi,
+                payload_hash: fields,
+                time_ms: rec.time_ms,
+                source,
+                payload: Report::Static(Box::new(ship)),
+            });
+        }
+    }
 }

@@ -6,11 +6,21 @@ use ais::Reject;
 use super::report::Dropped;
 use super::write::Written;
 
+/// Rows of CSV archives: `rows == records + sum(rejected)`.
+#[derive(Debug, Default)]
+pub(super) struct CsvRows {
+    pub rows: u64,
+    pub records: u64,
+    pub rejected: std::collections::BTreeMap<&'static str, u64>,
+}
+
 /// The accounting of one run.
 #[derive(Debug, Default)]
 pub(super) struct Summary {
     pub run: u64,
     pub decode: Stats,
+    /// Rows of decoded archives (CSV).
+    pub csv: CsvRows,
     pub inputs_read: u64,
     pub inputs_skipped: Vec<(String, u64)>,
     pub dropped: Dropped,
@@ -56,6 +66,17 @@ pub(super) fn human(s: &Summary) -> String {
             r.push_str(&format!("  rejected {:<24} {n}\n", reason.as_str()));
         }
     }
+    if s.csv.rows > 0 {
+        r.push_str(&format!(
+            "CSV rows {}, records {}, rejected {}\n",
+            s.csv.rows,
+            s.csv.records,
+            s.csv.rejected.values().sum::<u64>()
+        ));
+        for (why, n) in &s.csv.rejected {
+            r.push_str(&format!("  rejected row {why:<20} {n}\n"));
+        }
+    }
     r.push_str(&format!(
         "vessel reports {} (other messages {}), dropped: no receive time {}, position not available {}\n",
         s.observations, s.other_messages, s.dropped.no_receive_time, s.dropped.position_not_available
@@ -93,6 +114,11 @@ pub(super) fn json(s: &Summary) -> String {
         "lines": s.decode.lines,
         "messages": s.decode.messages,
         "rejected": rejected,
+        "csv": {
+            "rows": s.csv.rows,
+            "records": s.csv.records,
+            "rejected": s.csv.rejected,
+        },
         "vessel_reports": s.observations,
         "other_messages": s.other_messages,
         "dropped": {

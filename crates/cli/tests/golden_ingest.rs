@@ -1,0 +1,137 @@
+//! Golden fusion and segmentation results on real captures: the Danish Maritime Authority's
+//! (two receivers hearing most transmissions, `!AIVDM` and `!BSVDM`) and the Norwegian Coastal
+//! Administration's (many base stations, tag blocks). For each capture the run's accounting and,
+//! per vessel, positions / segments / flagged positions / positions heard by several receivers
+//! are compared with `tests/golden/ingest/<capture>.txt`. The captures are read from
+//! `../shared/data/ais` (skipped with a message when absent); only these derived counts are kept
+//! in the repository. `TIDEWATCH_BLESS=1` rewrites the golden files after a deliberate change.
+
+mod common;
+
+use common::{ingest_with, rows, tmp};
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+const CAPTURES: &[&str] = &[
+    "dma-aisabnormal/212123000_drift_1.ais",
+    "dma-aisabnormal/538004030_drift_1.ais",
+    "dma-aisabnormal/219165000_ssc_1.ais",
+    "dma-aisabnormal/ais-sample.txt.gz",
+    "kystverket/Ais1000Lines.nm4",
+    "kystverket/norwegian.raw",
+];
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ais");
+    p.is_dir().then_some(p)
+}
+
+/// The derived result of ingesting one capture, as text.
+fn result(capture: &Path, name: &str) -> String {
+    let store = tmp(&format!("golden-{}", name.replace('/', "-")));
+    let s = ingest_with(&[OsStr::new(capture)], &store);
+    let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k} missing: {s}"));
+    // Every vessel report is a position, a static report, or a copy of one.
+    assert_eq!(
+        n("vessel_reports"),
+        n("positions") + n("static_reports") + n("duplicates_merged") + n("late_duplicates"),
+        "{s}"
+    );
+    let mut out = String::new();
+    for k in [
+        "lines",
+        "messages",
+        "vessel_reports",
+        "other_messages",
+        "duplicates_merged",
+        "late_duplicates",
+        "released_out_of_order",
+        "positions",
+        "flagged",
+        "static_reports",
+        "vessels",
+        "segments",
+        "identity_changes",
+    ] {
+        writeln!(out, "{k} {}", n(k)).unwrap();
+    }
+    writeln!(out, "rejected {}", s["rejected"]).unwrap();
+    writeln!(out, "dropped {}", s["dropped"]).unwrap();
+    writeln!(out, "# mmsi positions segments flagged multi_source").unwrap();
+    let mut per: BTreeMap<u32, (u64, std::collections::BTreeSet<u32>, u64, u64)> = BTreeMap::new();
+    for r in rows(&store) {
+        let e = per.entry(r.mmsi).or_default();
+        e.0 += 1;
+        e.1.extend(r.segment);
+        e.2 += u64::from(r.flags != 0);
+        e.3 += u64::from(r.sources.len() > 1);
+    }
+    for (mmsi, (p, segs, f, m)) in per {
+        writeln!(out, "{mmsi} {p} {} {f} {m}", segs.len()).unwrap();
+    }
+    out
+}
+
+#[test]
+fn real_captures_fuse_and_segment_as_recorded() {
+    let Some(dir) = shared() else {
+        eprintln!("skipping: ../shared/data/ais not found beside the repository");
+        return;
+    };
+    let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/ingest");
+    let bless = std::env::var_os("TIDEWATCH_BLESS").is_some();
+    let mut failures = Vec::new();
+    for name in CAPTURES {
+        let got = result(&dir.join(name), name);
+        let file = golden_dir.join(format!("{}.txt", name.replace('/', "__")));
+        if bless {
+            std::fs::create_dir_all(&golden_dir).unwrap();
+            std::fs::write(&file, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&file).unwrap_or_else(|_| {
+            panic!(
+                "{} missing; run with TIDEWATCH_BLESS=1 to create it",
+                file.display()
+            )
+        });
+        if got != want {
+            let diff: Vec<String> = want
+                .lines()
+                .zip(got.lines())
+                .filter(|(a, b)| a != b)
+                .take(5)
+                .map(|(a, b)| format!("  want {a}\n  got  {b}"))
+                .collect();
+            failures.push(format!("{name}:\n{}", diff.join("\n")));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_drift_captures_show_both_receivers_on_most_positions() {
+    let Some(dir) = shared() else {
+        eprintln!("skipping: ../shared/data/ais not found beside the repository");
+        return;
+    };
+    let capture = dir.join("dma-aisabnormal/538004030_drift_1.ais");
+    let store = tmp("golden-drift-sources");
+    ingest_with(&[OsStr::new(&capture)], &store);
+    let got = rows(&store);
+    let vessel: Vec<_> = got.iter().filter(|r| r.mmsi == 538_004_030).collect();
+    assert!(vessel.len() > 100, "{}", vessel.len());
+    let both = vessel
+        .iter()
+        .filter(|r| {
+            r.sources.iter().any(|s| s.ends_with("/AI"))
+                && r.sources.iter().any(|s| s.ends_with("/BS"))
+        })
+        .count();
+    assert!(both * 2 > vessel.len(), "{both} of {}", vessel.len());
+    // A drifting vessel is one continuous track.
+    let segments: std::collections::BTreeSet<_> = vessel.iter().map(|r| r.segment).collect();
+    assert!(segments.len() <= 3, "{segments:?}");
+}
