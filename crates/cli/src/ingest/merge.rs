@@ -4,10 +4,11 @@
 //! Every input (feed) is decoded chunk by chunk into its own queue. The merger always reads
 //! next from the feed whose newest message time is the oldest (a feed that has produced nothing
 //! yet first), and releases the oldest queue front (a heap over the fronts) once every
-//! unfinished feed has reached its time (the *watermark*): nothing still unread can then
-//! precede it, unless a feed is itself out of order, which the fuser's reorder window absorbs. Inputs
-//! covering the same hours are interleaved; inputs covering consecutive days are read one after
-//! the other, with one chunk of the later ones held.
+//! unfinished feed has passed its time (the *watermark*): nothing still unread can then precede
+//! it or share its time (so copies of one transmission reach the fuser in input order), unless
+//! a feed is itself out of order, which the fuser's reorder window absorbs. Inputs covering the
+//! same hours are interleaved; inputs covering consecutive days are read one after the other,
+//! with one chunk of the later ones held.
 
 use super::report::{from_csv, Collect, Dropped, Report, Stations};
 use crate::input::{self, RawHash};
@@ -139,7 +140,8 @@ impl Merger {
     }
 
     /// Reads one chunk from the feed holding the merge back, then moves every observation
-    /// below the watermark into `out`, oldest first. Returns false once everything is out.
+    /// below the watermark (all of them once every feed is done) into `out`, oldest first.
+    /// Returns false once everything is out.
     pub fn step(&mut self, out: &mut Vec<Observation<Report>>) -> Result<bool> {
         let next = (0..self.feeds.len())
             .filter(|&i| !self.feeds[i].done)
@@ -147,15 +149,15 @@ impl Merger {
         if let Some(i) = next {
             self.read_chunk(i)?;
         }
+        // A feed that has reached time t may still deliver more reports of time t.
         let watermark = self
             .feeds
             .iter()
             .filter(|f| !f.done)
             .map(|f| f.newest_ms.unwrap_or(i64::MIN))
-            .min()
-            .unwrap_or(i64::MAX);
+            .min();
         while let Some(&Reverse((t, i))) = self.fronts.peek() {
-            if t > watermark {
+            if watermark.is_some_and(|w| t >= w) {
                 break;
             }
             self.fronts.pop();

@@ -10,13 +10,14 @@
 //! start, and an input whose content was already committed is skipped, so ingesting the same
 //! file twice changes nothing.
 
+mod live;
 mod merge;
 mod report;
 mod summary;
 mod write;
 
 use crate::input;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use merge::{Feed, Merger};
 use report::{Dropped, Report};
@@ -35,11 +36,12 @@ pub const FLAG_NO_COURSE: u8 = 2;
 pub const FLAG_LONG_RANGE_NOISE: u8 = 4;
 
 /// Arguments of `tidewatch ingest`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct IngestArgs {
-    /// NMEA files (plain or gzip), directories (every file under them), or `-` for stdin.
-    /// `NAME=INPUT` names the source (partner or feed) in the provenance of its records;
-    /// the default name is the file name.
+    /// NMEA files (plain or gzip), CSV archives (DMA or MarineCadastre), directories (every
+    /// file under them), `-` for stdin; or live feeds: `tcp://host:port` (a client) and
+    /// `udp://addr:port` (a listener). `NAME=INPUT` names the source (partner or feed) in the
+    /// provenance of its records; the default name is the file name or host_port.
     #[arg(required = true)]
     inputs: Vec<String>,
     /// Store directory (created when missing).
@@ -52,6 +54,13 @@ pub struct IngestArgs {
     /// Rows buffered before a file is written (memory against file count; for tests).
     #[arg(long, default_value_t = 1 << 20, hide = true)]
     flush_rows: usize,
+    /// Live feeds: close the spool segment and ingest it this often, e.g. 10s, 1m.
+    #[arg(long, default_value = "60s", value_parser = parse_duration_ms)]
+    rotate: i64,
+    /// Live feeds: stop after this long (default: until killed; a killed ingest loses nothing
+    /// that reached the spool).
+    #[arg(long = "for", value_parser = parse_duration_ms)]
+    run_for: Option<i64>,
     /// Write the run's accounting as JSON to this file.
     #[arg(long)]
     stats: Option<PathBuf>,
@@ -189,20 +198,84 @@ fn read_and_fuse(
 
 /// Runs `tidewatch ingest`.
 pub fn run(args: IngestArgs) -> Result<()> {
-    let dir = &args.store;
-    let mut store = Store::create_or_open(dir)
-        .with_context(|| format!("cannot open store {}", dir.display()))?;
-    // One writer at a time: a second ingest would take the first one's files for a crashed run.
-    let lock = std::fs::File::create(dir.join("ingest.lock"))
-        .with_context(|| format!("cannot create the lock file in {}", dir.display()))?;
-    lock.try_lock().map_err(|_| {
-        anyhow::anyhow!(
-            "another tidewatch ingest is writing to {}; wait for it to finish",
-            dir.display()
-        )
-    })?;
-    let mut reg = RegistryDb::open(&dir.join("registry.sqlite"))
-        .with_context(|| format!("cannot open registry in {}", dir.display()))?;
+    let mut session = Session::open(&args.store)?;
+    let opts = RunOptions {
+        reorder_window_ms: args.reorder_window,
+        flush_rows: args.flush_rows.max(1),
+    };
+    let (live, files): (Vec<String>, Vec<String>) = args
+        .inputs
+        .iter()
+        .cloned()
+        .partition(|i| live::is_live(&parse_spec(i).1));
+    if !live.is_empty() {
+        if !files.is_empty() {
+            bail!("ingest live feeds and files in separate commands");
+        }
+        return live::run(&mut session, &live, &opts, &args);
+    }
+    let sum = session.ingest(expand_inputs(&files)?, &opts)?;
+    report(&args, &sum)
+}
+
+/// How a run works.
+#[derive(Debug, Clone, Copy)]
+struct RunOptions {
+    reorder_window_ms: i64,
+    flush_rows: usize,
+}
+
+/// A store opened for ingest, with the ingest lock held.
+struct Session {
+    dir: PathBuf,
+    store: Store,
+    reg: RegistryDb,
+    _lock: std::fs::File,
+}
+
+impl Session {
+    /// Opens (or creates) the store at `dir` and takes its ingest lock.
+    pub fn open(dir: &std::path::Path) -> Result<Session> {
+        let store = Store::create_or_open(dir)
+            .with_context(|| format!("cannot open store {}", dir.display()))?;
+        // One writer at a time: a second ingest would take the first one's files for a
+        // crashed run.
+        let lock = std::fs::File::create(dir.join("ingest.lock"))
+            .with_context(|| format!("cannot create the lock file in {}", dir.display()))?;
+        lock.try_lock().map_err(|_| {
+            anyhow::anyhow!(
+                "another tidewatch ingest is writing to {}; wait for it to finish",
+                dir.display()
+            )
+        })?;
+        let reg = RegistryDb::open(&dir.join("registry.sqlite"))
+            .with_context(|| format!("cannot open registry in {}", dir.display()))?;
+        Ok(Session {
+            dir: dir.to_owned(),
+            store,
+            reg,
+            _lock: lock,
+        })
+    }
+
+    /// One atomic run over `inputs` (see the module docs).
+    pub fn ingest(&mut self, inputs: Vec<InputSpec>, opts: &RunOptions) -> Result<Summary> {
+        let (store, reg) = (&mut self.store, &mut self.reg);
+        ingest_run(store, reg, inputs, opts)
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+fn ingest_run(
+    store: &mut Store,
+    reg: &mut RegistryDb,
+    specs_in: Vec<InputSpec>,
+    opts: &RunOptions,
+) -> Result<Summary> {
     let committed = reg.committed_runs()?;
     let mut sum = Summary {
         discarded_rows: store.discard_runs(|r| committed.contains(&r))?,
@@ -220,7 +293,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
     // Skip files whose content was committed before (or that are given twice).
     let mut inputs: Vec<InputRow> = Vec::new();
     let mut specs: Vec<InputSpec> = Vec::new();
-    for spec in expand_inputs(&args.inputs)? {
+    for spec in specs_in {
         if spec.path == "-" {
             specs.push(spec);
             continue;
@@ -254,15 +327,15 @@ pub fn run(args: IngestArgs) -> Result<()> {
     }
     progress.set_length(total);
     let cfg = FuserConfig {
-        reorder_window_ms: args.reorder_window,
+        reorder_window_ms: opts.reorder_window_ms,
         late_window_ms: FuserConfig::default()
             .late_window_ms
-            .max(args.reorder_window),
+            .max(opts.reorder_window_ms),
         ..FuserConfig::default()
     };
 
     // Read and fuse on one thread, segment and write on this one.
-    let mut writer = Writer::new(&mut store, &reg, args.flush_rows.max(1))?;
+    let mut writer = Writer::new(store, reg, opts.flush_rows)?;
     let (tx, rx) = mpsc::sync_channel::<Batch>(8);
     let merger = Merger::new(feeds);
     let (read_side, written) = std::thread::scope(|scope| {
@@ -333,8 +406,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
         sum.inputs_read = 0;
         sum.inputs_skipped.push(("-".to_owned(), r));
         sum.written = write::Written::default();
-        report(&args, &sum)?;
-        return Ok(());
+        return Ok(sum);
     }
 
     // Commit point. The failpoint simulates a crash after the files are durable and before
@@ -360,7 +432,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
             late_sources: &commit.late_sources,
         })?;
     }
-    report(&args, &sum)
+    Ok(sum)
 }
 
 fn report(args: &IngestArgs, sum: &Summary) -> Result<()> {

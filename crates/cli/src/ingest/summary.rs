@@ -36,6 +36,37 @@ pub(super) struct Summary {
     pub discarded_rows: u64,
 }
 
+impl Summary {
+    /// Adds a later run's accounting (live ingest runs one per spool rotation).
+    pub fn absorb(&mut self, o: &Summary) {
+        self.run = o.run;
+        self.decode.add(&o.decode);
+        self.csv.rows += o.csv.rows;
+        self.csv.records += o.csv.records;
+        for (k, v) in &o.csv.rejected {
+            *self.csv.rejected.entry(k).or_default() += v;
+        }
+        self.inputs_read += o.inputs_read;
+        self.inputs_skipped.extend(o.inputs_skipped.iter().cloned());
+        self.dropped.add(&o.dropped);
+        self.other_messages += o.other_messages;
+        self.observations += o.observations;
+        self.duplicates_merged += o.duplicates_merged;
+        self.late_duplicates += o.late_duplicates;
+        self.released_out_of_order += o.released_out_of_order;
+        let (w, x) = (&mut self.written, &o.written);
+        w.positions += x.positions;
+        w.static_reports += x.static_reports;
+        w.flagged += x.flagged;
+        w.segments += x.segments;
+        w.late_sources_stored += x.late_sources_stored;
+        self.vessels_touched = self.vessels_touched.max(o.vessels_touched);
+        self.vessels_total = o.vessels_total;
+        self.identity_changes += o.identity_changes;
+        self.discarded_rows += o.discarded_rows;
+    }
+}
+
 pub(super) fn human(s: &Summary) -> String {
     let mut r = format!(
         "run {}: {} input(s) read, {} skipped\n",

@@ -1,0 +1,316 @@
+//! Live feeds: `tcp://host:port` (a client that reconnects with backoff) and `udp://addr:port`
+//! (a listener), spooled to disk and ingested in segments.
+//!
+//! Each feed's bytes are appended to `spool/<name>/<start-ms>.nmea.part` in the store and
+//! fsynced every second: what reached the spool is *accepted*. Every `--rotate` interval (at a
+//! line boundary) a segment is closed (fsynced and renamed to `.nmea`) and a new one begun. The
+//! main loop ingests closed segments as ordinary runs, so content hashes make each segment count
+//! exactly once; ingested segments move to `spool/<name>/ingested/`, the raw archive of the feed.
+//! On start, `.part` files left by a killed process are closed and ingested first: nothing
+//! accepted is lost. A multi-sentence message cut by a rotation is counted as orphan fragments.
+
+use super::{report, InputSpec, RunOptions, Session};
+use crate::ingest::IngestArgs;
+use anyhow::{bail, Context, Result};
+use sources::net::{Backoff, Event, TcpFeed, UdpFeed};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// True for inputs that are live feeds.
+pub(super) fn is_live(input: &str) -> bool {
+    input.starts_with("tcp://") || input.starts_with("udp://")
+}
+
+/// The open segment of one feed.
+struct Spool {
+    dir: PathBuf,
+    file: Option<(File, PathBuf)>,
+    opened: Instant,
+    last_sync: Instant,
+    dirty: bool,
+    at_line_start: bool,
+    rotate: Duration,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl Spool {
+    fn new(dir: PathBuf, rotate: Duration) -> Result<Spool> {
+        fs::create_dir_all(dir.join("ingested"))
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Spool {
+            dir,
+            file: None,
+            opened: Instant::now(),
+            last_sync: Instant::now(),
+            dirty: false,
+            at_line_start: true,
+            rotate,
+        })
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if self.file.is_none() {
+            let path = self.dir.join(format!("{}.nmea.part", now_ms()));
+            let f = OpenOptions::new().create(true).append(true).open(&path)?;
+            sync_dir(&self.dir)?;
+            self.file = Some((f, path));
+            self.opened = Instant::now();
+        }
+        if let Some((f, _)) = &mut self.file {
+            f.write_all(bytes)?;
+            self.dirty = true;
+            self.at_line_start = bytes.last() == Some(&b'\n');
+        }
+        Ok(())
+    }
+
+    /// Appends received bytes; rotates first at the last line end when the segment is due.
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.file.is_some() && self.opened.elapsed() >= self.rotate {
+            if self.at_line_start {
+                self.close()?;
+            } else if let Some(p) = bytes.iter().position(|&b| b == b'\n') {
+                self.append(&bytes[..=p])?;
+                self.close()?;
+                return self.append(&bytes[p + 1..]);
+            }
+        }
+        self.append(bytes)
+    }
+
+    /// Ends an unfinished line (a dropped connection), so it cannot join the next one.
+    fn end_line(&mut self) -> std::io::Result<()> {
+        if !self.at_line_start {
+            self.append(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// Fsyncs once a second; closes a due segment that sits at a line end.
+    fn tick(&mut self) -> std::io::Result<()> {
+        if self.dirty && self.last_sync.elapsed() >= Duration::from_secs(1) {
+            if let Some((f, _)) = &self.file {
+                f.sync_data()?;
+            }
+            self.dirty = false;
+            self.last_sync = Instant::now();
+        }
+        if self.file.is_some() && self.at_line_start && self.opened.elapsed() >= self.rotate {
+            self.close()?;
+        }
+        Ok(())
+    }
+
+    /// Closes the segment: fsync, rename to `.nmea`.
+    fn close(&mut self) -> std::io::Result<()> {
+        if let Some((f, part)) = self.file.take() {
+            f.sync_all()?;
+            close_part(&part)?;
+        }
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+/// `x.nmea.part` → `x.nmea`, durably.
+fn close_part(part: &Path) -> std::io::Result<()> {
+    let done = part.with_extension("");
+    fs::rename(part, &done)?;
+    sync_dir(part.parent().unwrap_or(Path::new(".")))
+}
+
+/// A spool directory name from a feed name.
+fn dir_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+struct LiveFeed {
+    /// `tcp://...` or `udp://...`.
+    url: String,
+    /// Provenance label (and spool directory name).
+    label: String,
+    spool: Arc<Mutex<Spool>>,
+}
+
+fn lock(s: &Mutex<Spool>) -> std::sync::MutexGuard<'_, Spool> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Receives a feed into its spool until `stop`.
+fn receive(url: String, spool: Arc<Mutex<Spool>>, stop: Arc<AtomicBool>, quiet: bool) {
+    let say = |m: String| {
+        if !quiet {
+            eprintln!("{m}");
+        }
+    };
+    let fail = |e: std::io::Error| {
+        eprintln!("tidewatch: error: cannot write the spool of {url}: {e}");
+        std::process::exit(1);
+    };
+    if let Some(addr) = url.strip_prefix("tcp://") {
+        let mut feed = TcpFeed::new(
+            addr,
+            Backoff {
+                timeout: Duration::from_secs(5),
+                ..Backoff::default()
+            },
+        );
+        while !stop.load(Ordering::Relaxed) {
+            match feed.next_event() {
+                Event::Data(d) => lock(&spool).write(&d).unwrap_or_else(fail),
+                Event::Connected(p) => say(format!("{url}: connected to {p}")),
+                Event::Disconnected { reason, .. } => {
+                    say(format!("{url}: disconnected ({reason})"));
+                    lock(&spool).end_line().unwrap_or_else(fail);
+                }
+                Event::Backoff(w) => say(format!("{url}: cannot connect; retrying in {w:?}")),
+            }
+        }
+    } else if let Some(addr) = url.strip_prefix("udp://") {
+        let mut feed = match UdpFeed::bind(addr) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("tidewatch: error: cannot listen on {url}: {e}");
+                std::process::exit(1);
+            }
+        };
+        while !stop.load(Ordering::Relaxed) {
+            match feed.recv(Duration::from_millis(200)) {
+                Ok(Some((d, _))) => lock(&spool).write(&d).unwrap_or_else(fail),
+                Ok(None) => {}
+                Err(e) => say(format!("{url}: receive error ({e})")),
+            }
+        }
+    }
+}
+
+/// Closed segments waiting to be ingested, oldest first, with their feed's label.
+fn closed_segments(feeds: &[LiveFeed]) -> Result<Vec<InputSpec>> {
+    let mut out = Vec::new();
+    for f in feeds {
+        let dir = lock(&f.spool).dir.clone();
+        let mut names: Vec<PathBuf> = fs::read_dir(&dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "nmea"))
+            .collect();
+        names.sort();
+        out.extend(names.into_iter().map(|p| InputSpec {
+            path: p.to_string_lossy().into_owned(),
+            label: f.label.clone(),
+        }));
+    }
+    Ok(out)
+}
+
+/// Runs `tidewatch ingest` on live feeds.
+pub(super) fn run(
+    session: &mut Session,
+    inputs: &[String],
+    opts: &RunOptions,
+    args: &IngestArgs,
+) -> Result<()> {
+    let rotate = Duration::from_millis(args.rotate.max(1) as u64);
+    let mut feeds = Vec::new();
+    for i in inputs {
+        let (name, url) = super::parse_spec(i);
+        let addr = url.split_once("://").map_or("", |x| x.1);
+        if addr.is_empty() || !addr.contains(':') {
+            bail!(
+                "{url}: give host:port (for example tcp://127.0.0.1:5631 or udp://0.0.0.0:10110)"
+            );
+        }
+        let label = name.unwrap_or_else(|| dir_name(addr));
+        let dir = session.dir().join("spool").join(dir_name(&label));
+        // Segments a killed process left open hold accepted data: close them first.
+        if dir.is_dir() {
+            for e in fs::read_dir(&dir)?.flatten() {
+                let p = e.path();
+                if p.to_string_lossy().ends_with(".nmea.part") {
+                    close_part(&p)?;
+                }
+            }
+        }
+        feeds.push(LiveFeed {
+            url: url.clone(),
+            label,
+            spool: Arc::new(Mutex::new(Spool::new(dir, rotate)?)),
+        });
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for f in &feeds {
+        let (url, spool, stop) = (f.url.clone(), f.spool.clone(), stop.clone());
+        let quiet = args.quiet;
+        std::thread::spawn(move || receive(url, spool, stop, quiet));
+    }
+    let started = Instant::now();
+    let mut total = super::summary::Summary::default();
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let ending = args
+            .run_for
+            .is_some_and(|d| started.elapsed() >= Duration::from_millis(d.max(0) as u64));
+        if ending {
+            stop.store(true, Ordering::Relaxed);
+        }
+        for f in &feeds {
+            let mut s = lock(&f.spool);
+            if ending {
+                s.end_line()?;
+                s.close()?;
+            } else {
+                s.tick()?;
+            }
+        }
+        let segments = closed_segments(&feeds)?;
+        if !segments.is_empty() {
+            let sum = session.ingest(segments.clone(), opts)?;
+            if !args.quiet {
+                eprintln!(
+                    "run {}: {} segment(s), {} messages, {} positions, {} vessels",
+                    sum.run,
+                    segments.len(),
+                    sum.decode.messages,
+                    sum.written.positions,
+                    sum.vessels_touched
+                );
+            }
+            total.absorb(&sum);
+            for s in &segments {
+                let p = Path::new(&s.path);
+                if let (Some(dir), Some(name)) = (p.parent(), p.file_name()) {
+                    fs::rename(p, dir.join("ingested").join(name))
+                        .with_context(|| format!("cannot move {}", p.display()))?;
+                }
+            }
+        }
+        if ending {
+            break;
+        }
+    }
+    report(args, &total)
+}
