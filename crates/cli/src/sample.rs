@@ -22,12 +22,16 @@ pub struct SampleArgs {
     /// Minutes of traffic.
     #[arg(long, default_value_t = 30)]
     pub minutes: u32,
+    /// Extra generated ships (class A, random courses across the northern Indian Ocean), for
+    /// benchmarks at scale.
+    #[arg(long, default_value_t = 0)]
+    pub vessels: u32,
 }
 
 struct Ship {
     mmsi: u32,
-    name: &'static str,
-    callsign: &'static str,
+    name: String,
+    callsign: String,
     imo: Option<u32>,
     ship_type: u8,
     class_b: bool,
@@ -41,10 +45,19 @@ struct Ship {
 const T0_S: i64 = 1_768_435_200;
 
 fn ships() -> Vec<Ship> {
-    let s = |mmsi, name, callsign, imo, ship_type, class_b, lon, lat, sog_knots, cog_deg| Ship {
+    let s = |mmsi,
+             name: &str,
+             callsign: &str,
+             imo,
+             ship_type,
+             class_b,
+             lon,
+             lat,
+             sog_knots,
+             cog_deg| Ship {
         mmsi,
-        name,
-        callsign,
+        name: name.to_owned(),
+        callsign: callsign.to_owned(),
         imo,
         ship_type,
         class_b,
@@ -129,6 +142,31 @@ fn ships() -> Vec<Ship> {
     ]
 }
 
+/// `n` ships with MMSIs of real MIDs, random positions, speeds and courses in a box over the
+/// northern Indian Ocean (lon 50-95 E, lat 0-20 N; some start on land: this is load, not a
+/// scenario).
+fn generated(n: u32) -> Vec<Ship> {
+    const MIDS: [u32; 8] = [419, 563, 477, 538, 636, 352, 370, 470];
+    let mut rng = Lcg(0x6765_6e65_7261_7465);
+    (0..n)
+        .map(|k| {
+            let mid = MIDS[(k % MIDS.len() as u32) as usize];
+            Ship {
+                mmsi: mid * 1_000_000 + 100_000 + k / MIDS.len() as u32,
+                name: format!("SAMPLE {k:06}"),
+                callsign: format!("SX{k:05}"),
+                imo: Some(9_000_000 + k),
+                ship_type: [70, 80, 30, 60][(k % 4) as usize],
+                class_b: false,
+                lon: 50.0 + rng.next() * 45.0,
+                lat: rng.next() * 20.0,
+                sog_knots: 5.0 + rng.next() * 15.0,
+                cog_deg: rng.next() * 360.0,
+            }
+        })
+        .collect()
+}
+
 /// Deterministic pseudo-random numbers (a 64-bit LCG; the sample must be byte-stable).
 struct Lcg(u64);
 
@@ -159,6 +197,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
     };
     let mut rng = Lcg(0x7469_6465_7761_7463);
     let mut fleet = ships();
+    fleet.extend(generated(args.vessels));
     writeln!(
         out,
         "# Tidewatch synthetic sample: {} ships, {} minutes, Singapore Strait",
@@ -210,7 +249,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
                 if step % 36 == 5 {
                     msgs.push(Message::StaticDataA(StaticDataA {
                         header: header(24),
-                        shipname: AisText::from_str_lossy(ship.name),
+                        shipname: AisText::from_str_lossy(&ship.name),
                     }));
                     msgs.push(Message::StaticDataB(StaticDataB {
                         header: header(24),
@@ -218,7 +257,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
                         vendor_id: AisText::from_str_lossy("TDW"),
                         model: 1,
                         serial: 4242,
-                        callsign: AisText::from_str_lossy(ship.callsign),
+                        callsign: AisText::from_str_lossy(&ship.callsign),
                         dims: Dimensions {
                             to_bow: Some(8),
                             to_stern: Some(4),
@@ -251,8 +290,8 @@ pub fn run(args: SampleArgs) -> Result<()> {
                         header: header(5),
                         ais_version: 2,
                         imo: ship.imo,
-                        callsign: AisText::from_str_lossy(ship.callsign),
-                        shipname: AisText::from_str_lossy(ship.name),
+                        callsign: AisText::from_str_lossy(&ship.callsign),
+                        shipname: AisText::from_str_lossy(&ship.name),
                         ship_type: Some(ship.ship_type),
                         dims: Dimensions {
                             to_bow: Some(150),

@@ -1,6 +1,7 @@
 //! Position rows to and from GeoParquet (Parquet with a WKB point `geometry` column and the
 //! GeoParquet 1.1 `geo` metadata), readable as is by GeoPandas, DuckDB and QGIS.
 
+use crate::buffer::Buffer;
 use crate::manifest::FileEntry;
 use crate::StoreError;
 use arrow_array::builder::{ListBuilder, StringBuilder};
@@ -94,54 +95,91 @@ fn err(path: &Path, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
-/// Writes `rows` to `path` and fsyncs it; returns its manifest entry.
+/// Writes the buffered rows `order` (indices into `buf.rows`) to `path` in that order and
+/// fsyncs it; returns its manifest entry.
 pub(crate) fn write(
     path: &Path,
-    rows: &[&PositionRow],
+    buf: &Buffer,
+    labels: &[String],
+    order: &[u32],
     part: u64,
     rel: &str,
 ) -> Result<FileEntry, StoreError> {
+    let n = order.len();
     let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for r in rows {
+    let (mut time, mut mmsi, mut lat, mut lon) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut sog, mut cog, mut heading, mut status) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut msg_type, mut segment, mut flags) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let mut geoms: Vec<u8> = Vec::with_capacity(n * 21);
+    let mut sources = ListBuilder::new(StringBuilder::new());
+    for &i in order {
+        let r = &buf.rows[i as usize];
         bbox = [
             bbox[0].min(r.lon),
             bbox[1].min(r.lat),
             bbox[2].max(r.lon),
             bbox[3].max(r.lat),
         ];
-    }
-    let mut sources = ListBuilder::new(StringBuilder::new());
-    for r in rows {
-        for s in &r.sources {
-            sources.values().append_value(s);
+        time.push(r.time_ms);
+        mmsi.push(r.mmsi);
+        lat.push(r.lat);
+        lon.push(r.lon);
+        sog.push(r.sog_knots);
+        cog.push(r.cog_deg);
+        heading.push(r.heading_deg);
+        status.push(r.nav_status);
+        msg_type.push(r.msg_type);
+        segment.push(r.segment);
+        flags.push(r.flags);
+        geoms.extend_from_slice(&wkb_point(r.lon, r.lat));
+        for &id in buf.sources(r) {
+            sources
+                .values()
+                .append_value(labels.get(id as usize).map_or("", String::as_str));
         }
         sources.append(true);
     }
-    let geoms: Vec<[u8; 21]> = rows.iter().map(|r| wkb_point(r.lon, r.lat)).collect();
+    let (min_time_ms, max_time_ms) = (
+        time.iter().copied().min().unwrap_or(0),
+        time.iter().copied().max().unwrap_or(0),
+    );
+    let (min_mmsi, max_mmsi) = (
+        mmsi.iter().copied().min().unwrap_or(0),
+        mmsi.iter().copied().max().unwrap_or(0),
+    );
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(
-            TimestampMillisecondArray::from_iter_values(rows.iter().map(|r| r.time_ms))
-                .with_timezone("UTC"),
-        ),
-        Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.mmsi))),
-        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.lat))),
-        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.lon))),
-        Arc::new(Float32Array::from_iter(rows.iter().map(|r| r.sog_knots))),
-        Arc::new(Float32Array::from_iter(rows.iter().map(|r| r.cog_deg))),
-        Arc::new(UInt16Array::from_iter(rows.iter().map(|r| r.heading_deg))),
-        Arc::new(UInt8Array::from_iter(rows.iter().map(|r| r.nav_status))),
-        Arc::new(UInt8Array::from_iter_values(
-            rows.iter().map(|r| r.msg_type),
-        )),
-        Arc::new(UInt32Array::from_iter(rows.iter().map(|r| r.segment))),
-        Arc::new(UInt8Array::from_iter_values(rows.iter().map(|r| r.flags))),
+        Arc::new(TimestampMillisecondArray::from(time).with_timezone("UTC")),
+        Arc::new(UInt32Array::from(mmsi)),
+        Arc::new(Float64Array::from(lat)),
+        Arc::new(Float64Array::from(lon)),
+        Arc::new(Float32Array::from(sog)),
+        Arc::new(Float32Array::from(cog)),
+        Arc::new(UInt16Array::from(heading)),
+        Arc::new(UInt8Array::from(status)),
+        Arc::new(UInt8Array::from(msg_type)),
+        Arc::new(UInt32Array::from(segment)),
+        Arc::new(UInt8Array::from(flags)),
         Arc::new(sources.finish()),
-        Arc::new(BinaryArray::from_iter_values(geoms.iter().map(|g| &g[..]))),
+        Arc::new(BinaryArray::from_iter_values(geoms.chunks_exact(21))),
     ];
     let schema = Arc::new(schema());
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| err(path, e))?;
     // The bbox is optional in GeoParquet; an empty file has none.
-    let bbox_json = if rows.is_empty() {
+    let bbox_json = if n == 0 {
         String::new()
     } else {
         format!(
@@ -173,11 +211,11 @@ pub(crate) fn write(
     Ok(FileEntry {
         file: rel.to_owned(),
         part,
-        rows: rows.len() as u64,
-        min_time_ms: rows.iter().map(|r| r.time_ms).min().unwrap_or(0),
-        max_time_ms: rows.iter().map(|r| r.time_ms).max().unwrap_or(0),
-        min_mmsi: rows.iter().map(|r| r.mmsi).min().unwrap_or(0),
-        max_mmsi: rows.iter().map(|r| r.mmsi).max().unwrap_or(0),
+        rows: n as u64,
+        min_time_ms,
+        max_time_ms,
+        min_mmsi,
+        max_mmsi,
         bbox,
         run: None,
     })

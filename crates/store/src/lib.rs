@@ -34,6 +34,7 @@
 //! # std::fs::remove_dir_all(&dir).ok();
 //! ```
 
+mod buffer;
 mod geoparquet;
 mod manifest;
 mod registry;
@@ -45,7 +46,7 @@ pub use registry::{
     VesselRow,
 };
 
-use std::collections::BTreeMap;
+use buffer::{Buffer, Labels};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -140,8 +141,10 @@ impl Query {
 /// Writes `rows` (in the given order) as one GeoParquet file at `path`, outside any store
 /// (exports such as `tidewatch track --format parquet`).
 pub fn write_geoparquet(path: &Path, rows: &[PositionRow]) -> Result<(), StoreError> {
-    let refs: Vec<&PositionRow> = rows.iter().collect();
-    geoparquet::write(path, &refs, 0, "").map(|_| ())
+    let mut labels = Labels::default();
+    let buf = Buffer::of_rows(rows, &mut labels);
+    let order: Vec<u32> = (0..rows.len() as u32).collect();
+    geoparquet::write(path, &buf, &labels.names, &order, 0, "").map(|_| ())
 }
 
 /// Reads every row of a GeoParquet file written by Tidewatch.
@@ -156,22 +159,35 @@ pub fn read_geoparquet(path: &Path) -> Result<Vec<PositionRow>, StoreError> {
 pub struct PendingFiles {
     dir: PathBuf,
     run: Option<u64>,
-    files: Vec<(Vec<PositionRow>, u64, String)>,
+    buf: Buffer,
+    labels: Vec<String>,
+    /// (day, part, relative path) of each file, by day.
+    files: Vec<(i64, u64, String)>,
 }
 
 impl PendingFiles {
     /// Writes each file to `tmp/`, fsyncs it, and renames it into place (fsyncing the
     /// directory). The files count only once [`Store::add_files`] lists them.
     pub fn write(self) -> Result<Vec<FileEntry>, StoreError> {
+        // Sorted by day, vessel, time, then arrival: a track query reads few row groups.
+        let mut keys: Vec<(i64, u32, i64, u32)> = self
+            .buf
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.time_ms.div_euclid(DAY_MS), r.mmsi, r.time_ms, i as u32))
+            .collect();
+        keys.sort_unstable();
         let mut out = Vec::new();
-        for (rows, part, rel) in self.files {
-            // Sorted by vessel, then time: a track query reads few row groups.
-            let mut rows: Vec<&PositionRow> = rows.iter().collect();
-            rows.sort_by_key(|r| (r.mmsi, r.time_ms));
+        let mut rest = &keys[..];
+        for (day, part, rel) in &self.files {
+            let n = rest.partition_point(|k| k.0 == *day);
+            let order: Vec<u32> = rest[..n].iter().map(|k| k.3).collect();
+            rest = &rest[n..];
             let tmp = self.dir.join("tmp").join(format!("part-{part:08}.parquet"));
-            let mut entry = geoparquet::write(&tmp, &rows, part, &rel)?;
+            let mut entry = geoparquet::write(&tmp, &self.buf, &self.labels, &order, *part, rel)?;
             entry.run = self.run;
-            let dest = self.dir.join(&rel);
+            let dest = self.dir.join(rel);
             let parent = dest.parent().unwrap_or(&self.dir).to_owned();
             fs::create_dir_all(&parent)?;
             fs::rename(&tmp, &dest)?;
@@ -182,13 +198,15 @@ impl PendingFiles {
     }
 }
 
+const DAY_MS: i64 = 86_400_000;
+
 /// An open store.
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
     files: Vec<FileEntry>,
-    pending: BTreeMap<i64, Vec<PositionRow>>,
-    pending_rows: usize,
+    pending: Buffer,
+    labels: Labels,
     next_part: u64,
     run: Option<u64>,
     writable: bool,
@@ -217,8 +235,8 @@ impl Store {
         Ok(Store {
             dir: dir.to_owned(),
             files,
-            pending: BTreeMap::new(),
-            pending_rows: 0,
+            pending: Buffer::default(),
+            labels: Labels::default(),
             next_part,
             run: None,
             writable: true,
@@ -236,8 +254,8 @@ impl Store {
         Ok(Store {
             dir: dir.to_owned(),
             files,
-            pending: BTreeMap::new(),
-            pending_rows: 0,
+            pending: Buffer::default(),
+            labels: Labels::default(),
             next_part: 0,
             run: None,
             writable: false,
@@ -269,41 +287,31 @@ impl Store {
 
     /// Buffers a row until the next [`Store::flush`].
     pub fn append(&mut self, row: PositionRow) {
-        let day = row.time_ms.div_euclid(86_400_000);
-        self.pending.entry(day).or_default().push(row);
-        self.pending_rows += 1;
+        let ids: Vec<u32> = row.sources.iter().map(|s| self.labels.id(s)).collect();
+        self.pending.push(&row, &ids);
+    }
+
+    /// The id of a source label, for [`Store::append_with_sources`].
+    pub fn source_id(&mut self, label: &str) -> u32 {
+        self.labels.id(label)
+    }
+
+    /// Buffers a row heard by the sources `ids` (from [`Store::source_id`]; the row's own
+    /// `sources` are ignored). Allocates nothing per row.
+    pub fn append_with_sources(&mut self, row: &PositionRow, ids: &[u32]) {
+        self.pending.push(row, ids);
     }
 
     /// Rows waiting for a flush.
     pub fn pending_rows(&self) -> usize {
-        self.pending_rows
+        self.pending.rows.len()
     }
 
     /// Adds `source` to the sources of the buffered row of `mmsi` at `time_ms`. Returns false
     /// when no such row is buffered (it was flushed already, or never appended).
     pub fn add_source(&mut self, mmsi: u32, time_ms: i64, source: &str) -> bool {
-        let Some(rows) = self.pending.get_mut(&time_ms.div_euclid(86_400_000)) else {
-            return false;
-        };
-        // Rows are appended in time order, except for out-of-order releases.
-        let start = rows.partition_point(|r| r.time_ms < time_ms);
-        let hit = rows[start..]
-            .iter()
-            .take_while(|r| r.time_ms == time_ms)
-            .position(|r| r.mmsi == mmsi)
-            .map(|i| start + i)
-            .or_else(|| {
-                rows.iter()
-                    .rposition(|r| r.mmsi == mmsi && r.time_ms == time_ms)
-            });
-        let Some(i) = hit else {
-            return false;
-        };
-        let sources = &mut rows[i].sources;
-        if !sources.iter().any(|s| s == source) {
-            sources.push(source.to_owned());
-        }
-        true
+        let id = self.labels.id(source);
+        self.pending.add_source(mmsi, time_ms, id)
     }
 
     /// Writes buffered rows as one file per day, atomically (see the crate docs).
@@ -321,18 +329,32 @@ impl Store {
                 "store opened read-only",
             )));
         }
-        let pending = std::mem::take(&mut self.pending);
-        self.pending_rows = 0;
+        // The next buffer starts as large as this one was: no regrowing.
+        let (rows, ids) = (self.pending.rows.capacity(), self.pending.ids.capacity());
+        let buf = std::mem::replace(
+            &mut self.pending,
+            Buffer {
+                rows: Vec::with_capacity(rows),
+                ids: Vec::with_capacity(ids),
+            },
+        );
+        let days: std::collections::BTreeSet<i64> = buf
+            .rows
+            .iter()
+            .map(|r| r.time_ms.div_euclid(DAY_MS))
+            .collect();
         let mut files = Vec::new();
-        for (day, rows) in pending {
+        for day in days {
             let part = self.next_part;
             self.next_part += 1;
             let rel = format!("positions/date={}/part-{part:08}.parquet", date_of_day(day));
-            files.push((rows, part, rel));
+            files.push((day, part, rel));
         }
         Ok(PendingFiles {
             dir: self.dir.clone(),
             run: self.run,
+            buf,
+            labels: self.labels.names.clone(),
             files,
         })
     }

@@ -17,7 +17,7 @@
 //!   as [`Output::LateSource`] (its source is added to the stored record; no second position).
 
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Where a report came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -118,17 +118,23 @@ pub struct FuserStats {
     pub released_out_of_order: u64,
 }
 
+/// Identities are remembered in buckets of this much message time (dropped whole).
+const BUCKET_MS: i64 = 60_000;
+
+/// Key of a record: (message time, arrival sequence).
+type Key = (i64, u64);
+
 /// The fuser. Generic over the carried report type.
 #[derive(Debug)]
 pub struct Fuser<P> {
     cfg: FuserConfig,
-    /// Pending records by (time, arrival sequence).
-    pending: BTreeMap<(i64, u64), Fused<P>>,
-    /// (mmsi, payload hash) -> keys of pending records with that identity.
-    index: FxHashMap<(u32, u64), Few<(i64, u64)>>,
-    /// (mmsi, payload hash) -> message times of released records, for late copies.
-    released: FxHashMap<(u32, u64), Few<i64>>,
-    released_order: std::collections::VecDeque<(i64, u32, u64)>,
+    /// Pending records, sorted by key (input is nearly in time order: appends dominate).
+    pending: VecDeque<(Key, Fused<P>)>,
+    /// Identities of recent records by message-time bucket: (mmsi, payload hash) -> keys of
+    /// the records with that identity. A key after `released_upto` is still pending.
+    seen: BTreeMap<i64, FxHashMap<(u32, u64), Few<Key>>>,
+    /// Largest key released so far.
+    released_upto: Key,
     seq: u64,
     newest_ms: i64,
     stats: FuserStats,
@@ -139,10 +145,9 @@ impl<P: Clone> Fuser<P> {
     pub fn new(cfg: FuserConfig) -> Self {
         Fuser {
             cfg,
-            pending: BTreeMap::new(),
-            index: FxHashMap::default(),
-            released: FxHashMap::default(),
-            released_order: std::collections::VecDeque::new(),
+            pending: VecDeque::new(),
+            seen: BTreeMap::new(),
+            released_upto: (i64::MIN, 0),
             seq: 0,
             newest_ms: i64::MIN,
             stats: FuserStats::default(),
@@ -159,52 +164,75 @@ impl<P: Clone> Fuser<P> {
         self.pending.len()
     }
 
+    /// The key of an earlier record of the same transmission, if one is remembered.
+    fn earlier(&self, id: (u32, u64), time_ms: i64) -> Option<Key> {
+        let w = self.cfg.dedup_window_ms;
+        let lo = time_ms.saturating_sub(w).div_euclid(BUCKET_MS);
+        let hi = time_ms.saturating_add(w).div_euclid(BUCKET_MS);
+        self.seen.range(lo..=hi).find_map(|(_, bucket)| {
+            bucket
+                .get(&id)?
+                .iter()
+                .find(|k| (k.0 - time_ms).abs() <= w)
+                .copied()
+        })
+    }
+
     /// Adds an observation; releases what the reorder window allows into `out`.
     pub fn push(&mut self, obs: Observation<P>, out: &mut Vec<Output<P>>) {
         self.stats.observations += 1;
         let id = (obs.mmsi, obs.payload_hash);
-        let w = self.cfg.dedup_window_ms;
-        // A pending copy of the same transmission?
-        if let Some(keys) = self.index.get(&id) {
-            if let Some(k) = keys.iter().find(|k| (k.0 - obs.time_ms).abs() <= w) {
-                if let Some(rec) = self.pending.get_mut(k) {
-                    rec.sources.push(obs.source);
+        if let Some(k) = self.earlier(id, obs.time_ms) {
+            let pending = if k > self.released_upto {
+                self.pending.binary_search_by(|e| e.0.cmp(&k)).ok()
+            } else {
+                None
+            };
+            match pending {
+                // A pending copy of the same transmission.
+                Some(i) => {
+                    self.pending[i].1.sources.push(obs.source);
                     self.stats.duplicates_merged += 1;
-                    return;
+                }
+                // An already released one.
+                None => {
+                    self.stats.late_duplicates += 1;
+                    out.push(Output::LateSource {
+                        mmsi: obs.mmsi,
+                        payload_hash: obs.payload_hash,
+                        time_ms: k.0,
+                        source: obs.source,
+                    });
                 }
             }
-        }
-        // An already released one?
-        if let Some(times) = self.released.get(&id) {
-            if let Some(&t) = times.iter().find(|&&t| (t - obs.time_ms).abs() <= w) {
-                self.stats.late_duplicates += 1;
-                out.push(Output::LateSource {
-                    mmsi: obs.mmsi,
-                    payload_hash: obs.payload_hash,
-                    time_ms: t,
-                    source: obs.source,
-                });
-                return;
-            }
+            return;
         }
         let key = (obs.time_ms, self.seq);
         self.seq += 1;
-        match self.index.get_mut(&id) {
-            Some(keys) => keys.push(key),
-            None => {
-                self.index.insert(id, Few::One(key));
+        match self
+            .seen
+            .entry(obs.time_ms.div_euclid(BUCKET_MS))
+            .or_default()
+            .entry(id)
+        {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(key),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Few::One(key));
             }
         }
-        self.pending.insert(
-            key,
-            Fused {
-                mmsi: obs.mmsi,
-                payload_hash: obs.payload_hash,
-                time_ms: obs.time_ms,
-                payload: obs.payload,
-                sources: vec![obs.source],
-            },
-        );
+        let rec = Fused {
+            mmsi: obs.mmsi,
+            payload_hash: obs.payload_hash,
+            time_ms: obs.time_ms,
+            payload: obs.payload,
+            sources: vec![obs.source],
+        };
+        if self.pending.back().is_none_or(|b| b.0 <= key) {
+            self.pending.push_back((key, rec));
+        } else {
+            let i = self.pending.partition_point(|e| e.0 < key);
+            self.pending.insert(i, (key, rec));
+        }
         if obs.time_ms > self.newest_ms {
             self.newest_ms = obs.time_ms;
         } else if obs.time_ms < self.newest_ms.saturating_sub(self.cfg.reorder_window_ms) {
@@ -222,42 +250,24 @@ impl<P: Clone> Fuser<P> {
     }
 
     fn release(&mut self, upto_ms: i64, out: &mut Vec<Output<P>>) {
-        while let Some((&key, _)) = self.pending.first_key_value() {
-            if key.0 > upto_ms {
-                break;
-            }
-            let Some(rec) = self.pending.remove(&key) else {
+        while self.pending.front().is_some_and(|e| e.0 .0 <= upto_ms) {
+            let Some((key, rec)) = self.pending.pop_front() else {
                 break;
             };
-            let id = (rec.mmsi, rec.payload_hash);
-            if self.index.get_mut(&id).is_some_and(|keys| keys.remove(key)) {
-                self.index.remove(&id);
-            }
-            match self.released.get_mut(&id) {
-                Some(times) => times.push(rec.time_ms),
-                None => {
-                    self.released.insert(id, Few::One(rec.time_ms));
-                }
-            }
-            self.released_order
-                .push_back((rec.time_ms, rec.mmsi, rec.payload_hash));
+            self.released_upto = self.released_upto.max(key);
             self.stats.records += 1;
             out.push(Output::Record(rec));
         }
-        // Forget released transmissions older than the late window.
-        let horizon = self.newest_ms.saturating_sub(self.cfg.late_window_ms);
-        while let Some(&(t, mmsi, h)) = self.released_order.front() {
-            if t >= horizon {
+        // Forget identities older than the late window (whole buckets, all released).
+        let horizon = self
+            .newest_ms
+            .saturating_sub(self.cfg.late_window_ms)
+            .min(self.released_upto.0);
+        while let Some((&b, _)) = self.seen.first_key_value() {
+            if (b + 1).saturating_mul(BUCKET_MS) > horizon {
                 break;
             }
-            self.released_order.pop_front();
-            if self
-                .released
-                .get_mut(&(mmsi, h))
-                .is_some_and(|times| times.remove(t))
-            {
-                self.released.remove(&(mmsi, h));
-            }
+            self.seen.pop_first();
         }
     }
 }
@@ -281,17 +291,6 @@ impl<T: Copy + PartialEq> Few<T> {
         match self {
             Few::One(a) => std::slice::from_ref(a).iter(),
             Few::Many(vs) => vs.iter(),
-        }
-    }
-
-    /// Removes every `v`; true when nothing is left.
-    fn remove(&mut self, v: T) -> bool {
-        match self {
-            Few::One(a) => *a == v,
-            Few::Many(vs) => {
-                vs.retain(|x| *x != v);
-                vs.is_empty()
-            }
         }
     }
 }
@@ -392,6 +391,54 @@ mod tests {
         f.push(obs(1, 7, 6 * 60_000, 1), &mut out);
         f.flush(&mut out);
         assert_eq!(records(&out).len(), 2);
+    }
+
+    /// Transmissions heard by several sources, delivered with jitter below the reorder window:
+    /// every copy merges, records come out in time order, nothing is lost.
+    #[test]
+    fn jittered_copies_merge_and_release_in_order() {
+        let mut state = 0x1234_5678_u64;
+        let mut rand = |n: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        for round in 0..20 {
+            let mut f = Fuser::new(FuserConfig::default());
+            let mut arrivals = Vec::new();
+            let transmissions = 2_000;
+            for k in 0..transmissions {
+                let mmsi = 1 + rand(50) as u32;
+                let t = k as i64 * 500;
+                for src in 0..1 + rand(3) as u32 {
+                    // Arrival up to 40 s late (reorder window 60 s).
+                    let arrival = t + rand(40_000) as i64;
+                    arrivals.push((arrival, obs(mmsi, k, t, src)));
+                }
+            }
+            arrivals.sort_by_key(|o| o.0);
+            let n = arrivals.len() as u64;
+            let mut out = Vec::new();
+            for (_, o) in arrivals {
+                f.push(o, &mut out);
+            }
+            f.flush(&mut out);
+            let s = f.stats();
+            assert_eq!(s.records, transmissions, "round {round}: {s:?}");
+            assert_eq!(s.records + s.duplicates_merged + s.late_duplicates, n);
+            assert_eq!(s.late_duplicates, 0, "round {round}");
+            let times: Vec<i64> = records(&out).iter().map(|r| r.1).collect();
+            assert!(times.windows(2).all(|w| w[0] <= w[1]), "round {round}");
+            let sources: usize = out
+                .iter()
+                .map(|o| match o {
+                    Output::Record(r) => r.sources.len(),
+                    Output::LateSource { .. } => 1,
+                })
+                .sum();
+            assert_eq!(sources as u64, n);
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! may be partial (a class B type 24 part A carries only the name); absent fields leave the
 //! known value alone. Pure: times come from the input.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Transmitter class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,7 +168,7 @@ fn set<T: PartialEq + ToString>(
 /// All vessels, by MMSI.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
-    vessels: HashMap<u32, Vessel>,
+    vessels: FxHashMap<u32, Vessel>,
 }
 
 impl Registry {

@@ -4,7 +4,7 @@ use super::report::Report;
 use super::{FLAG_BAD_POSITION, FLAG_LONG_RANGE_NOISE, FLAG_NO_COURSE};
 use ais::Mmsi;
 use anyhow::Result;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use store::{
     FileEntry, IdentityRow, LateSourceRow, OpenSegmentRow, PositionRow, RegistryDb, SegmenterRow,
     Store, StoreError, VesselRow,
@@ -33,12 +33,15 @@ pub(super) struct Writer<'a> {
     /// Files being written in the background.
     inflight: Option<std::thread::JoinHandle<Result<Vec<FileEntry>, StoreError>>>,
     registry: Registry,
-    segmenters: HashMap<u32, Segmenter>,
+    segmenters: FxHashMap<u32, Segmenter>,
     seg_cfg: SegmenterConfig,
     flush_rows: usize,
-    touched: HashSet<u32>,
+    touched: FxHashSet<u32>,
     /// Source labels by station id (grows as the reader interns new ones).
     pub labels: Vec<String>,
+    /// The store's id of each label, once used.
+    label_ids: Vec<Option<u32>>,
+    scratch: Vec<u32>,
     late: Vec<LateSourceRow>,
     pub counts: Written,
 }
@@ -64,8 +67,10 @@ impl<'a> Writer<'a> {
             segmenters,
             seg_cfg,
             flush_rows,
-            touched: HashSet::new(),
+            touched: FxHashSet::default(),
             labels: Vec::new(),
+            label_ids: Vec::new(),
+            scratch: Vec::new(),
             late: Vec::new(),
             counts: Written::default(),
         })
@@ -93,6 +98,26 @@ impl<'a> Writer<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// The store's id for the label of `s`.
+    fn source_id(&mut self, s: &SourceRef) -> u32 {
+        let i = s.station.map_or(usize::MAX, |i| i as usize);
+        if let Some(Some(id)) = self.label_ids.get(i) {
+            return *id;
+        }
+        let label = s
+            .station
+            .and_then(|i| self.labels.get(i as usize))
+            .map_or("", String::as_str);
+        let id = self.store.source_id(label);
+        if i < self.labels.len() {
+            if self.label_ids.len() <= i {
+                self.label_ids.resize(i + 1, None);
+            }
+            self.label_ids[i] = Some(id);
+        }
+        id
     }
 
     fn label(&self, s: &SourceRef) -> &str {
@@ -153,14 +178,14 @@ impl<'a> Writer<'a> {
             );
         }
         self.counts.positions += 1;
-        let mut sources: Vec<String> = Vec::with_capacity(r.sources.len());
+        self.scratch.clear();
         for s in &r.sources {
-            let l = self.label(s);
-            if !sources.iter().any(|x| x == l) {
-                sources.push(l.to_owned());
+            let id = self.source_id(s);
+            if !self.scratch.contains(&id) {
+                self.scratch.push(id);
             }
         }
-        self.store.append(PositionRow {
+        let row = PositionRow {
             time_ms: r.time_ms,
             mmsi: r.mmsi,
             lat: p.lat,
@@ -172,8 +197,9 @@ impl<'a> Writer<'a> {
             msg_type: p.msg_type,
             segment: placement.segment().map(|s| s.0),
             flags,
-            sources,
-        });
+            sources: Vec::new(),
+        };
+        self.store.append_with_sources(&row, &self.scratch);
         if self.store.pending_rows() >= self.flush_rows {
             self.wait_for_files()?;
             let pending = self.store.take_pending()?;

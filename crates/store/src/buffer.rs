@@ -1,0 +1,129 @@
+//! The write buffer: positions as flat records with their sources as ids into a label table,
+//! so buffering a position allocates nothing and a flush sorts small keys.
+
+use crate::PositionRow;
+use rustc_hash::FxHashMap;
+
+/// A buffered position: every field of [`PositionRow`], with the sources as a range of
+/// [`Buffer::ids`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Core {
+    pub time_ms: i64,
+    pub mmsi: u32,
+    pub lat: f64,
+    pub lon: f64,
+    pub sog_knots: Option<f32>,
+    pub cog_deg: Option<f32>,
+    pub heading_deg: Option<u16>,
+    pub nav_status: Option<u8>,
+    pub msg_type: u8,
+    pub segment: Option<u32>,
+    pub flags: u8,
+    src_start: u32,
+    src_len: u32,
+}
+
+impl Core {
+    fn of(r: &PositionRow) -> Core {
+        Core {
+            time_ms: r.time_ms,
+            mmsi: r.mmsi,
+            lat: r.lat,
+            lon: r.lon,
+            sog_knots: r.sog_knots,
+            cog_deg: r.cog_deg,
+            heading_deg: r.heading_deg,
+            nav_status: r.nav_status,
+            msg_type: r.msg_type,
+            segment: r.segment,
+            flags: r.flags,
+            src_start: 0,
+            src_len: 0,
+        }
+    }
+}
+
+/// Source labels, each stored once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Labels {
+    pub names: Vec<String>,
+    ids: FxHashMap<String, u32>,
+}
+
+impl Labels {
+    pub fn id(&mut self, label: &str) -> u32 {
+        if let Some(&id) = self.ids.get(label) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(label.to_owned());
+        self.ids.insert(label.to_owned(), id);
+        id
+    }
+}
+
+/// Buffered positions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Buffer {
+    pub rows: Vec<Core>,
+    pub ids: Vec<u32>,
+}
+
+impl Buffer {
+    /// Buffers `row` (its own `sources` are ignored) heard by the sources `ids`.
+    pub fn push(&mut self, row: &PositionRow, ids: &[u32]) {
+        let mut c = Core::of(row);
+        c.src_start = self.ids.len() as u32;
+        c.src_len = ids.len() as u32;
+        self.ids.extend_from_slice(ids);
+        self.rows.push(c);
+    }
+
+    /// The source ids of a buffered row.
+    pub fn sources(&self, c: &Core) -> &[u32] {
+        &self.ids[c.src_start as usize..(c.src_start + c.src_len) as usize]
+    }
+
+    /// Adds source `id` to the buffered row of `mmsi` at `time_ms`; false when there is none.
+    pub fn add_source(&mut self, mmsi: u32, time_ms: i64, id: u32) -> bool {
+        // Rows are appended in time order, except for out-of-order releases.
+        let start = self.rows.partition_point(|r| r.time_ms < time_ms);
+        let hit = self.rows[start..]
+            .iter()
+            .take_while(|r| r.time_ms == time_ms)
+            .position(|r| r.mmsi == mmsi)
+            .map(|i| start + i)
+            .or_else(|| {
+                self.rows
+                    .iter()
+                    .rposition(|r| r.mmsi == mmsi && r.time_ms == time_ms)
+            });
+        let Some(i) = hit else {
+            return false;
+        };
+        let c = self.rows[i];
+        if self.sources(&c).contains(&id) {
+            return true;
+        }
+        // Move the row's ids to the end, with the new one.
+        let old = self.sources(&c).to_vec();
+        let r = &mut self.rows[i];
+        r.src_start = self.ids.len() as u32;
+        r.src_len = old.len() as u32 + 1;
+        self.ids.extend_from_slice(&old);
+        self.ids.push(id);
+        true
+    }
+
+    /// Rows and ids of `rows` (with their own sources), labels interned in `labels`.
+    pub fn of_rows(rows: &[PositionRow], labels: &mut Labels) -> Buffer {
+        let mut b = Buffer::default();
+        let mut ids = Vec::new();
+        for r in rows {
+            ids.clear();
+            ids.extend(r.sources.iter().map(|s| labels.id(s)));
+            b.push(r, &ids);
+        }
+        b
+    }
+}
