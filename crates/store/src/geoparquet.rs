@@ -5,16 +5,26 @@ use crate::buffer::Buffer;
 use crate::manifest::FileEntry;
 use crate::StoreError;
 use arrow_array::builder::{ListBuilder, StringBuilder};
+use arrow_array::BooleanArray;
 use arrow_array::{
     Array, ArrayRef, BinaryArray, Float32Array, Float64Array, ListArray, RecordBatch, StringArray,
     TimestampMillisecondArray, UInt16Array, UInt32Array, UInt8Array,
 };
+use arrow_schema::ArrowError;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowPredicateFn, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowFilter, RowSelection,
+    RowSelector,
+};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::RowGroupMetaData;
+use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use parquet::file::properties::WriterProperties;
+use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
 use std::fs::File;
 use std::path::Path;
@@ -77,6 +87,9 @@ fn schema() -> Schema {
 
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Rows per data page at most: with the page index, a track query decodes a few pages of each
+/// column instead of whole row groups.
+const PAGE_ROWS: usize = 4096;
 
 /// Little-endian WKB of a point.
 fn wkb_point(lon: f64, lat: f64) -> [u8; 21] {
@@ -195,7 +208,8 @@ pub(crate) fn write(
     // a file by the groups' MMSI statistics. Dictionaries only where values repeat.
     let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_size(ROW_GROUP_ROWS);
+        .set_max_row_group_size(ROW_GROUP_ROWS)
+        .set_data_page_row_count_limit(PAGE_ROWS);
     for c in ["time", "lat", "lon", "sog_knots", "cog_deg", "geometry"] {
         props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
     }
@@ -227,13 +241,120 @@ fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'
         .ok_or_else(|| err(path, format!("column {name} missing or of the wrong type")))
 }
 
-/// Reads every row of a file.
-pub(crate) fn read(path: &Path, mut f: impl FnMut(PositionRow)) -> Result<(), StoreError> {
+/// What a read can skip whole row groups by (their MMSI and time statistics).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Prune {
+    pub mmsi: Option<u32>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+impl Prune {
+    /// False when the row group's statistics rule out every row.
+    fn may_match(
+        &self,
+        rg: &RowGroupMetaData,
+        mmsi_col: Option<usize>,
+        time_col: Option<usize>,
+    ) -> bool {
+        let stats = |c: Option<usize>| c.and_then(|i| rg.column(i).statistics());
+        let mmsi_ok = match (self.mmsi, stats(mmsi_col)) {
+            (Some(m), Some(Statistics::Int32(s))) => match (s.min_opt(), s.max_opt()) {
+                // UInt32 is stored as INT32; the bits are the unsigned value.
+                (Some(&lo), Some(&hi)) => lo as u32 <= m && m <= hi as u32,
+                _ => true,
+            },
+            _ => true,
+        };
+        let time_ok = match stats(time_col) {
+            Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
+                (Some(&lo), Some(&hi)) => {
+                    self.from_ms.is_none_or(|f| hi >= f) && self.to_ms.is_none_or(|t| lo < t)
+                }
+                _ => true,
+            },
+            _ => true,
+        };
+        mmsi_ok && time_ok
+    }
+}
+
+/// The rows of the pages (in `groups`) whose MMSI range holds `mmsi`, from the page index of
+/// column `col`; `None` when the file has no page index.
+fn pages_of(md: &ParquetMetaData, groups: &[usize], col: usize, mmsi: u32) -> Option<RowSelection> {
+    let (columns, offsets) = (md.column_index()?, md.offset_index()?);
+    let mut sel = Vec::new();
+    for &g in groups {
+        let rows = md.row_group(g).num_rows() as usize;
+        let ColumnIndexMetaData::INT32(index) = columns.get(g)?.get(col)? else {
+            return None;
+        };
+        let pages = offsets.get(g)?.get(col)?.page_locations();
+        for (p, loc) in pages.iter().enumerate() {
+            let start = loc.first_row_index as usize;
+            let end = pages
+                .get(p + 1)
+                .map_or(rows, |n| n.first_row_index as usize);
+            // UInt32 is stored as INT32; the bits are the unsigned value.
+            let holds = match (index.min_value(p), index.max_value(p)) {
+                (Some(&lo), Some(&hi)) => lo as u32 <= mmsi && mmsi <= hi as u32,
+                _ => true,
+            };
+            sel.push(if holds {
+                RowSelector::select(end - start)
+            } else {
+                RowSelector::skip(end - start)
+            });
+        }
+    }
+    Some(sel.into())
+}
+
+/// Reads the rows of a file, skipping row groups that `prune` rules out.
+pub(crate) fn read(
+    path: &Path,
+    prune: &Prune,
+    mut f: impl FnMut(PositionRow),
+) -> Result<(), StoreError> {
     let file = File::open(path).map_err(|e| err(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| err(path, e))?
-        .build()
+    // The page index lets the reader skip the pages of other vessels.
+    let options = ArrowReaderOptions::new().with_page_index(true);
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
         .map_err(|e| err(path, e))?;
+    let md = builder.metadata().clone();
+    let column = |name: &str| {
+        md.file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.name() == name)
+    };
+    let (mmsi_col, time_col) = (column("mmsi"), column("time"));
+    let groups: Vec<usize> = (0..md.num_row_groups())
+        .filter(|&g| prune.may_match(md.row_group(g), mmsi_col, time_col))
+        .collect();
+    let selection = match (prune.mmsi, mmsi_col) {
+        (Some(m), Some(c)) => pages_of(&md, &groups, c, m),
+        _ => None,
+    };
+    let mut builder = builder.with_row_groups(groups);
+    if let Some(sel) = selection {
+        builder = builder.with_row_selection(sel);
+    }
+    if let (Some(m), Some(c)) = (prune.mmsi, mmsi_col) {
+        // Decode the MMSI column first; other columns only where it matches.
+        let mask = ProjectionMask::leaves(builder.parquet_schema(), [c]);
+        let pred = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+            let mmsi = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<UInt32Array>()
+                .ok_or_else(|| ArrowError::SchemaError("mmsi is not UInt32".to_owned()))?;
+            Ok(BooleanArray::from_unary(mmsi, |v| v == m))
+        });
+        builder = builder.with_row_filter(RowFilter::new(vec![Box::new(pred)]));
+    }
+    let reader = builder.build().map_err(|e| err(path, e))?;
     for batch in reader {
         let b = batch.map_err(|e| err(path, e))?;
         let time = col::<TimestampMillisecondArray>(&b, "time", path)?;

@@ -150,7 +150,7 @@ pub fn write_geoparquet(path: &Path, rows: &[PositionRow]) -> Result<(), StoreEr
 /// Reads every row of a GeoParquet file written by Tidewatch.
 pub fn read_geoparquet(path: &Path) -> Result<Vec<PositionRow>, StoreError> {
     let mut out = Vec::new();
-    geoparquet::read(path, |r| out.push(r))?;
+    geoparquet::read(path, &geoparquet::Prune::default(), |r| out.push(r))?;
     Ok(out)
 }
 
@@ -407,12 +407,49 @@ impl Store {
     /// are not opened.
     pub fn query(&self, q: &Query) -> Result<Vec<PositionRow>, StoreError> {
         let mut out = Vec::new();
-        for f in self.files.iter().filter(|f| q.may_match(f)) {
-            geoparquet::read(&self.dir.join(&f.file), |r| {
-                if q.matches(&r) {
-                    out.push(r);
-                }
-            })?;
+        let prune = geoparquet::Prune {
+            mmsi: q.mmsi,
+            from_ms: q.from_ms,
+            to_ms: q.to_ms,
+        };
+        let files: Vec<&FileEntry> = self.files.iter().filter(|f| q.may_match(f)).collect();
+        // Files are independent: read them on every core.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(files.len().max(1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let parts: Vec<Result<Vec<PositionRow>, StoreError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut rows = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(f) = files.get(i) else {
+                                return Ok(rows);
+                            };
+                            geoparquet::read(&self.dir.join(&f.file), &prune, |r| {
+                                if q.matches(&r) {
+                                    rows.push(r);
+                                }
+                            })?;
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        Err(StoreError::Io(std::io::Error::other(
+                            "a reader thread panicked",
+                        )))
+                    })
+                })
+                .collect()
+        });
+        for p in parts {
+            out.extend(p?);
         }
         out.sort_by_key(|r| (r.mmsi, r.time_ms));
         Ok(out)
