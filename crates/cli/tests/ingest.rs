@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, ingest_with, rows, sample, tmp};
+use common::{bin, ingest_with, rows, run_ok, sample, tmp};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -195,21 +195,6 @@ fn bad_store_and_missing_input_are_clear_errors() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open store"));
-}
-
-fn run_ok(args: &[&str], store: &Path) -> String {
-    let out = Command::new(bin())
-        .args(args)
-        .arg("--store")
-        .arg(store)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

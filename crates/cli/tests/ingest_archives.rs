@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bin, ingest_with, rows, sample, tmp};
+use common::{bin, ingest_with, rows, run_ok, sample, tmp};
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
@@ -47,12 +47,8 @@ fn a_dma_archive_is_ingested_with_its_rejects_counted() {
     assert_eq!(s["segments"], 1, "{s}");
     let got = rows(&store);
     assert!(got.iter().all(|r| r.sources == vec!["dma.csv".to_owned()]));
-    let out = Command::new(bin())
-        .args(["vessel", "219000873", "--store"])
-        .arg(&store)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&run_ok(&["vessel", "219000873"], &store)).unwrap();
     assert_eq!(v["name"], "NORDKAP");
     assert_eq!(v["destination"], "HIRTSHALS");
     assert_eq!(v["flag"], "DK");
@@ -138,12 +134,8 @@ fn the_marinecadastre_sample_is_ingested() {
     assert_eq!(s["csv"]["rows"], data_rows, "{s}");
     assert_eq!(s["positions"], data_rows, "{s}");
     assert_eq!(s["vessels"], mmsis.len(), "{s}");
-    let out = Command::new(bin())
-        .args(["vessel", "636021061", "--store"])
-        .arg(&store)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&run_ok(&["vessel", "636021061"], &store)).unwrap();
     assert_eq!(v["name"], "MSC NAISHA III");
     assert_eq!(v["imo"], 9_307_839);
     assert_eq!(v["callsign"], "5LCB4");

@@ -8,7 +8,7 @@ use ais::bits::AisText;
 use ais::encode::{encode_payload, to_sentences, SentenceOptions};
 use ais::msg::{Dimensions, Eta, Header, Message, PositionReport, StaticVoyage};
 use ais::Mmsi;
-use common::{bin, ingest_with, rows, sample, tmp};
+use common::{bin, ingest_with, rows, run_ok, sample, tmp};
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::io::Write;
@@ -119,21 +119,6 @@ fn static_report(ship: &Ship, s: i64, name: &str, imo: u32) -> String {
         .iter()
         .map(|l| format!("\\{body}*{sum:02X}\\{l}\n"))
         .collect()
-}
-
-fn run_ok(args: &[&str], store: &Path) -> String {
-    let out = Command::new(bin())
-        .args(args)
-        .arg("--store")
-        .arg(store)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn write(path: &Path, lines: &[String]) {
@@ -364,19 +349,10 @@ fn a_late_copy_of_an_already_written_position_is_kept_and_shown_by_track() {
     );
     assert_eq!(s["late_duplicates"], 1, "{s}");
     assert_eq!(s["late_sources_stored"], 1, "{s}");
-    let out = Command::new(bin())
-        .args([
-            "track",
-            &SHIP.mmsi.to_string(),
-            "--format",
-            "csv",
-            "--store",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let csv = String::from_utf8(out.stdout).unwrap();
+    let csv = run_ok(
+        &["track", &SHIP.mmsi.to_string(), "--format", "csv"],
+        &store,
+    );
     let line = csv
         .lines()
         .find(|l| l.starts_with("2026-03-01T00:10:00"))

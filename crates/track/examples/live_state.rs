@@ -87,7 +87,10 @@ fn main() {
         "live state for {} vessels ({} open segments): {:.0} MiB resident ({} bytes a vessel), \
          built in {:.1} s (target < 1.5 GB for 500 k)",
         registry.len(),
-        segmenters.values().map(Segmenter::open_segments).sum::<usize>(),
+        segmenters
+            .values()
+            .map(Segmenter::open_segments)
+            .sum::<usize>(),
         grown as f64 / (1 << 20) as f64,
         grown / u64::from(vessels.max(1)),
         started.elapsed().as_secs_f64()

@@ -68,3 +68,19 @@ pub fn rows(store: &Path) -> Vec<store::PositionRow> {
         })
         .unwrap()
 }
+
+/// Runs `tidewatch ARGS... --store STORE`, asserts success, and returns stdout.
+pub fn run_ok(args: &[&str], store: &Path) -> String {
+    let out = Command::new(bin())
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
