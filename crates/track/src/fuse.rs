@@ -31,6 +31,9 @@ pub struct SourceRef {
     pub received_ms: i64,
 }
 
+/// The sources of a record: most transmissions are heard once or twice, kept inline.
+pub type Sources = smallvec::SmallVec<[SourceRef; 2]>;
+
 /// One decoded report to fuse.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation<P> {
@@ -58,7 +61,7 @@ pub struct Fused<P> {
     /// The report (from the first copy).
     pub payload: P,
     /// All sources, in arrival order.
-    pub sources: Vec<SourceRef>,
+    pub sources: Sources,
 }
 
 /// What the fuser releases.
@@ -225,7 +228,7 @@ impl<P: Clone> Fuser<P> {
             payload_hash: obs.payload_hash,
             time_ms: obs.time_ms,
             payload: obs.payload,
-            sources: vec![obs.source],
+            sources: smallvec::smallvec![obs.source],
         };
         if self.pending.back().is_none_or(|b| b.0 <= key) {
             self.pending.push_back((key, rec));

@@ -187,6 +187,8 @@ pub struct Segmenter {
     cfg: SegmenterConfig,
     open: Vec<OpenSegment>,
     next_id: u32,
+    /// Reused between calls: (open segment, metric, hours) of the segments that match.
+    candidates: Vec<(usize, f64, f64)>,
 }
 
 impl Segmenter {
@@ -196,6 +198,7 @@ impl Segmenter {
             cfg,
             open: Vec::new(),
             next_id: 0,
+            candidates: Vec::new(),
         }
     }
 
@@ -205,6 +208,7 @@ impl Segmenter {
             cfg,
             open: state.open,
             next_id: state.next_id,
+            candidates: Vec::new(),
         }
     }
 
@@ -235,7 +239,8 @@ impl Segmenter {
         self.open.retain(|s| fix.t_ms - s.last.t_ms <= max_ms);
 
         // Metric of every open segment that can explain the position.
-        let mut candidates: Vec<(usize, f64, f64)> = Vec::new();
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
         for (i, s) in self.open.iter().enumerate() {
             let hours = (fix.t_ms - s.last.t_ms) as f64 / 3_600_000.0;
             if hours < 0.0 {
@@ -272,6 +277,7 @@ impl Segmenter {
                 }
             }
         };
+        self.candidates = candidates;
         let hours_to_match = match chosen {
             Some(Ok((_, _, h))) => Some(h),
             Some(Err(h)) => Some(h),
