@@ -198,3 +198,38 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_bare_feed_without_timestamps_is_stamped_with_the_receive_time() {
+    let feed = tmp("live-bare.nmea");
+    sample(&feed, 10);
+    // Strip the tag blocks: what a raw receiver serves.
+    let bare: String = std::fs::read_to_string(&feed)
+        .unwrap()
+        .lines()
+        .map(|l| match l.strip_prefix('\\') {
+            Some(rest) => rest.split_once('\\').map_or(rest, |x| x.1),
+            None => l,
+        })
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    let port = serve_tcp(bare.into_bytes(), 10, Duration::from_millis(500));
+    let store = tmp("live-bare-store");
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let url = format!("tcp://127.0.0.1:{port}");
+    let s = ingest_with(&[url.as_ref(), "--for".as_ref(), "3s".as_ref()], &store);
+    assert_eq!(s["dropped"]["no_receive_time"], 0, "{s}");
+    let tagged_store = tmp("live-bare-tagged-store");
+    let want = ingest_with(&[feed.as_os_str()], &tagged_store)["positions"].clone();
+    assert_eq!(s["positions"], want, "{s}");
+    // Message times are receive times refined by each report's UTC second.
+    let got = rows(&store);
+    assert!(
+        got.iter().all(|r| (r.time_ms - started).abs() < 120_000),
+        "{:?}",
+        got[0]
+    );
+}

@@ -8,6 +8,8 @@
 //! exactly once; ingested segments move to `spool/<name>/ingested/`, the raw archive of the feed.
 //! On start, `.part` files left by a killed process are closed and ingested first: nothing
 //! accepted is lost. A multi-sentence message cut by a rotation is counted as orphan fragments.
+//! Sentences that arrive without a tag block are spooled with one holding the receive time
+//! (`\c:<ms>*hh\`), so bare feeds can be placed in time.
 
 use super::{report, InputSpec, RunOptions, Session};
 use crate::ingest::IngestArgs;
@@ -72,10 +74,24 @@ impl Spool {
             self.file = Some((f, path));
             self.opened = Instant::now();
         }
+        // Sentences that arrive without a tag block get the receive time, so that they can be
+        // placed in time (raw feeds such as AIS-catcher's carry no timestamps).
+        let body = format!("c:{}", now_ms());
+        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+        let tag = format!("\\{body}*{sum:02X}\\");
+        let mut stamped = Vec::with_capacity(bytes.len() + 64);
+        let mut line_start = self.at_line_start;
+        for &b in bytes {
+            if line_start && b == b'!' {
+                stamped.extend_from_slice(tag.as_bytes());
+            }
+            stamped.push(b);
+            line_start = b == b'\n';
+        }
         if let Some((f, _)) = &mut self.file {
-            f.write_all(bytes)?;
+            f.write_all(&stamped)?;
             self.dirty = true;
-            self.at_line_start = bytes.last() == Some(&b'\n');
+            self.at_line_start = line_start;
         }
         Ok(())
     }
