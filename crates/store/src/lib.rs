@@ -168,7 +168,7 @@ pub struct PendingFiles {
 impl PendingFiles {
     /// Writes each file to `tmp/`, fsyncs it, and renames it into place (fsyncing the
     /// directory). The files count only once [`Store::add_files`] lists them.
-    pub fn write(self) -> Result<Vec<FileEntry>, StoreError> {
+    pub fn write(self) -> Result<WrittenFiles, StoreError> {
         // Sorted by day, vessel, time, then arrival: a track query reads few row groups.
         let mut keys: Vec<(i64, u32, i64, u32)> = self
             .buf
@@ -194,11 +194,29 @@ impl PendingFiles {
             sync_dir(&parent)?;
             out.push(entry);
         }
-        Ok(out)
+        let mut spare = self.buf;
+        spare.rows.clear();
+        spare.ids.clear();
+        Ok(WrittenFiles { files: out, spare })
     }
 }
 
 const DAY_MS: i64 = 86_400_000;
+
+/// Files written by [`PendingFiles::write`], to be listed by [`Store::add_files`] (which also
+/// takes back the emptied buffer, so the next rows reuse its memory).
+#[derive(Debug)]
+pub struct WrittenFiles {
+    files: Vec<FileEntry>,
+    spare: Buffer,
+}
+
+impl WrittenFiles {
+    /// The files.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+}
 
 /// An open store.
 #[derive(Debug)]
@@ -206,6 +224,8 @@ pub struct Store {
     dir: PathBuf,
     files: Vec<FileEntry>,
     pending: Buffer,
+    /// An emptied buffer to take the next rows.
+    spare: Option<Buffer>,
     labels: Labels,
     next_part: u64,
     run: Option<u64>,
@@ -236,6 +256,7 @@ impl Store {
             dir: dir.to_owned(),
             files,
             pending: Buffer::default(),
+            spare: None,
             labels: Labels::default(),
             next_part,
             run: None,
@@ -255,6 +276,7 @@ impl Store {
             dir: dir.to_owned(),
             files,
             pending: Buffer::default(),
+            spare: None,
             labels: Labels::default(),
             next_part: 0,
             run: None,
@@ -329,15 +351,13 @@ impl Store {
                 "store opened read-only",
             )));
         }
-        // The next buffer starts as large as this one was: no regrowing.
-        let (rows, ids) = (self.pending.rows.capacity(), self.pending.ids.capacity());
-        let buf = std::mem::replace(
-            &mut self.pending,
-            Buffer {
-                rows: Vec::with_capacity(rows),
-                ids: Vec::with_capacity(ids),
-            },
-        );
+        // The next buffer reuses the memory of the last one written, or starts as large as
+        // this one: no regrowing, no fresh pages.
+        let next = self.spare.take().unwrap_or_else(|| Buffer {
+            rows: Vec::with_capacity(self.pending.rows.capacity()),
+            ids: Vec::with_capacity(self.pending.ids.capacity()),
+        });
+        let buf = std::mem::replace(&mut self.pending, next);
         let days: std::collections::BTreeSet<i64> = buf
             .rows
             .iter()
@@ -361,8 +381,9 @@ impl Store {
 
     /// Lists files written by [`PendingFiles::write`] in the manifest: from here on they are
     /// part of the store.
-    pub fn add_files(&mut self, files: Vec<FileEntry>) -> Result<(), StoreError> {
-        for entry in files {
+    pub fn add_files(&mut self, written: WrittenFiles) -> Result<(), StoreError> {
+        self.spare = Some(written.spare);
+        for entry in written.files {
             manifest::append(&self.dir.join(MANIFEST), &entry)?;
             self.files.push(entry);
         }

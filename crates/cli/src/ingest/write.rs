@@ -6,8 +6,8 @@ use ais::Mmsi;
 use anyhow::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
 use store::{
-    FileEntry, IdentityRow, LateSourceRow, OpenSegmentRow, PositionRow, RegistryDb, SegmenterRow,
-    Store, StoreError, VesselRow,
+    IdentityRow, LateSourceRow, OpenSegmentRow, PositionRow, RegistryDb, SegmenterRow, Store,
+    StoreError, VesselRow, WrittenFiles,
 };
 use track::fuse::{Fused, Output, SourceRef};
 use track::segment::{
@@ -31,7 +31,7 @@ pub(super) struct Written {
 pub(super) struct Writer<'a> {
     store: &'a mut Store,
     /// Files being written in the background.
-    inflight: Option<std::thread::JoinHandle<Result<Vec<FileEntry>, StoreError>>>,
+    inflight: Option<std::thread::JoinHandle<Result<WrittenFiles, StoreError>>>,
     registry: Registry,
     segmenters: FxHashMap<u32, Segmenter>,
     seg_cfg: SegmenterConfig,
