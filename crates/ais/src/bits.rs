@@ -185,12 +185,23 @@ impl Payload {
 
     /// ORs `len` bits of `value` at bit offset `start` (bits there must be zero).
     fn put(&mut self, start: usize, len: usize, value: u64) {
-        for k in 0..len {
-            if value >> (len - 1 - k) & 1 == 1 {
-                let p = start + k;
-                self.bytes[p / 8] |= 0x80 >> (p % 8);
-            }
+        if len > 56 {
+            // Split so each part fits one 64-bit window after the bit shift.
+            self.put(start, len - 32, value >> 32);
+            self.put(start + len - 32, 32, value & 0xFFFF_FFFF);
+            return;
         }
+        if len == 0 {
+            return;
+        }
+        let byte = start / 8;
+        if byte + 8 > self.bytes.len() {
+            return;
+        }
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&self.bytes[byte..byte + 8]);
+        let word = u64::from_be_bytes(w) | (value << (64 - len) >> (start % 8));
+        self.bytes[byte..byte + 8].copy_from_slice(&word.to_be_bytes());
     }
 
     /// Unsigned field of `len` (1..=32) bits at bit `start`.
@@ -262,6 +273,16 @@ impl Payload {
     /// A view of all bits from `start` to the end of the message.
     pub fn tail(&self, start: usize) -> BitSlice<'_> {
         self.slice(start, usize::MAX / 2)
+    }
+
+    /// Armors the payload into `out` (which must hold `len_bits().div_ceil(6)` characters);
+    /// returns the number of characters written and of fill bits.
+    pub fn armor_to(&self, out: &mut [u8]) -> (usize, u8) {
+        let chars = self.bits.div_ceil(6).min(out.len());
+        for (k, slot) in out[..chars].iter_mut().enumerate() {
+            *slot = ARMOR_CHARS[self.u(6 * k, 6) as usize];
+        }
+        (chars, (chars * 6).saturating_sub(self.bits) as u8)
     }
 
     /// Re-armors the payload into six-bit ASCII; returns the number of fill bits.

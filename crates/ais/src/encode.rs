@@ -252,42 +252,179 @@ impl Default for SentenceOptions {
 /// Longest payload per sentence so the sentence stays within 82 characters with CR LF.
 pub const MAX_PAYLOAD_CHARS: usize = 60;
 
+/// A payload armored into six-bit characters, held inline (no allocation).
+#[derive(Clone, Copy)]
+pub struct Armored {
+    chars: [u8; crate::bits::MAX_BITS.div_ceil(6)],
+    len: usize,
+    fill: u8,
+}
+
+impl std::fmt::Debug for Armored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Armored")
+            .field("chars", &String::from_utf8_lossy(self.chars()))
+            .field("fill", &self.fill)
+            .finish()
+    }
+}
+
+impl Armored {
+    /// Armors `payload`.
+    pub fn new(payload: &Payload) -> Armored {
+        let mut a = Armored {
+            chars: [0; crate::bits::MAX_BITS.div_ceil(6)],
+            len: 0,
+            fill: 0,
+        };
+        let (len, fill) = payload.armor_to(&mut a.chars);
+        a.len = len;
+        a.fill = fill;
+        a
+    }
+
+    /// The armored characters.
+    pub fn chars(&self) -> &[u8] {
+        &self.chars[..self.len]
+    }
+
+    /// Fill bits after the last character.
+    pub fn fill_bits(&self) -> u8 {
+        self.fill
+    }
+
+    /// How many sentences of at most [`MAX_PAYLOAD_CHARS`] characters the payload needs.
+    pub fn sentence_count(&self) -> usize {
+        self.len.div_ceil(MAX_PAYLOAD_CHARS).max(1)
+    }
+
+    /// The characters of sentence `index` (0-based) of [`Armored::sentence_count`].
+    pub fn sentence_chars(&self, index: usize) -> &[u8] {
+        let start = (index * MAX_PAYLOAD_CHARS).min(self.len);
+        let end = (start + MAX_PAYLOAD_CHARS).min(self.len);
+        &self.chars[start..end]
+    }
+
+    /// Appends sentence `index` (0-based, without line ending) to `out`.
+    pub fn write_sentence(&self, opts: &SentenceOptions, index: usize, out: &mut Vec<u8>) {
+        let total = self.sentence_count();
+        let start = out.len();
+        out.push(b'!');
+        out.extend_from_slice(&opts.talker);
+        out.extend_from_slice(if opts.own_ship { b"VDO," } else { b"VDM," });
+        push_small(out, total);
+        out.push(b',');
+        push_small(out, index + 1);
+        out.push(b',');
+        if total > 1 {
+            out.push(b'0' + opts.seq_id % 10);
+        }
+        out.push(b',');
+        out.push(opts.channel);
+        out.push(b',');
+        out.extend_from_slice(self.sentence_chars(index));
+        out.push(b',');
+        out.push(if index + 1 == total {
+            b'0' + self.fill
+        } else {
+            b'0'
+        });
+        let sum = crate::nmea::xor_checksum(&out[start + 1..]);
+        push_checksum(out, sum);
+    }
+}
+
+fn push_small(out: &mut Vec<u8>, v: usize) {
+    if v >= 10 {
+        push_small(out, v / 10);
+    }
+    out.push(b'0' + (v % 10) as u8);
+}
+
+fn push_checksum(out: &mut Vec<u8>, sum: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push(b'*');
+    out.push(HEX[(sum >> 4) as usize]);
+    out.push(HEX[(sum & 15) as usize]);
+}
+
+/// The receive time written into a tag block's `c:` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagTime {
+    /// Unix seconds.
+    Seconds(i64),
+    /// Unix milliseconds.
+    Millis(i64),
+}
+
+/// A sentence group in a tag block (`g:index-count-id`, index 1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TagGroup {
+    /// This sentence's place in the group, 1-based.
+    pub index: u8,
+    /// Sentences in the group.
+    pub count: u8,
+    /// Group id.
+    pub id: u32,
+}
+
+/// Appends an IEC 61162-450 tag block `\s:SOURCE,c:TIME[,g:K-N-ID]*hh\` to `out`.
+pub fn write_tag_block(out: &mut Vec<u8>, source: &str, time: TagTime, group: Option<TagGroup>) {
+    out.push(b'\\');
+    let start = out.len();
+    out.extend_from_slice(b"s:");
+    out.extend_from_slice(source.as_bytes());
+    out.extend_from_slice(b",c:");
+    let mut digits = itoa_buf();
+    let t = match time {
+        TagTime::Seconds(s) => s,
+        TagTime::Millis(ms) => ms,
+    };
+    out.extend_from_slice(fmt_i64(t, &mut digits));
+    if let Some(g) = group {
+        out.extend_from_slice(b",g:");
+        push_small(out, g.index as usize);
+        out.push(b'-');
+        push_small(out, g.count as usize);
+        out.push(b'-');
+        push_small(out, g.id as usize);
+    }
+    let sum = crate::nmea::xor_checksum(&out[start..]);
+    push_checksum(out, sum);
+    out.push(b'\\');
+}
+
+fn itoa_buf() -> [u8; 20] {
+    [0; 20]
+}
+
+fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let neg = v < 0;
+    let mut n = v.unsigned_abs();
+    let mut k = buf.len();
+    loop {
+        k -= 1;
+        buf[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || k == 1 {
+            break;
+        }
+    }
+    if neg {
+        k -= 1;
+        buf[k] = b'-';
+    }
+    &buf[k..]
+}
+
 /// Armors `payload` into one or more sentences (without line endings), appended to `out`.
 pub fn to_sentences(payload: &Payload, opts: &SentenceOptions, out: &mut Vec<String>) {
-    let mut armored = Vec::with_capacity(payload.len_bits() / 6 + 1);
-    let fill = payload.armor_into(&mut armored);
-    let chunks: Vec<&[u8]> = if armored.is_empty() {
-        vec![&armored[..]]
-    } else {
-        armored.chunks(MAX_PAYLOAD_CHARS).collect()
-    };
-    let total = chunks.len();
-    for (k, chunk) in chunks.iter().enumerate() {
-        let mut s = String::with_capacity(82);
-        s.push('!');
-        s.push(opts.talker[0] as char);
-        s.push(opts.talker[1] as char);
-        s.push_str(if opts.own_ship { "VDO," } else { "VDM," });
-        s.push_str(&total.to_string());
-        s.push(',');
-        s.push_str(&(k + 1).to_string());
-        s.push(',');
-        if total > 1 {
-            s.push((b'0' + opts.seq_id % 10) as char);
-        }
-        s.push(',');
-        s.push(opts.channel as char);
-        s.push(',');
-        s.push_str(std::str::from_utf8(chunk).unwrap_or(""));
-        s.push(',');
-        s.push(if k + 1 == total {
-            (b'0' + fill) as char
-        } else {
-            '0'
-        });
-        let sum = crate::nmea::xor_checksum(&s.as_bytes()[1..]);
-        s.push_str(&format!("*{sum:02X}"));
-        out.push(s);
+    let armored = Armored::new(payload);
+    let mut buf = Vec::with_capacity(82);
+    for k in 0..armored.sentence_count() {
+        buf.clear();
+        armored.write_sentence(opts, k, &mut buf);
+        out.push(String::from_utf8_lossy(&buf).into_owned());
     }
 }
 

@@ -39,6 +39,14 @@ pub fn flag_of_mid(mid: u16) -> Option<Flag> {
     t.get(mid as usize).copied().flatten()
 }
 
+/// The MIDs allocated to a flag (ISO 3166-1 alpha-2 code, upper case), in ascending order;
+/// empty for an unknown code.
+pub fn mids_of_flag(iso2: &str) -> Vec<u16> {
+    (200..800u16)
+        .filter(|&m| flag_of_mid(m).is_some_and(|f| f.iso2.eq_ignore_ascii_case(iso2)))
+        .collect()
+}
+
 /// Maritime Mobile Service Identity (30-bit field, nine decimal digits).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Mmsi(pub u32);

@@ -7,6 +7,7 @@ mod input;
 mod output;
 mod query;
 mod sample;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ enum Command {
     Track(query::TrackArgs),
     /// Write a small deterministic synthetic AIS sample (NMEA with tag blocks).
     Sample(sample::SampleArgs),
+    /// Run a scenario: realistic raw AIS as partners deliver it, with its ground truth.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(args),
         Command::Ingest(args) => ingest::run(args),
         Command::Sample(args) => sample::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Vessels(args) => query::vessels(args),
         Command::Vessel(args) => query::vessel(args),
         Command::Track(args) => query::track(args),

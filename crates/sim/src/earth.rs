@@ -1,0 +1,159 @@
+//! Positions on a spherical Earth: great-circle distance, bearing and destination (georust
+//! `geo`'s haversine metric space), unit vectors for fast "within range" tests, and a local
+//! flat frame for station keeping over short distances.
+
+use geo::{Bearing, Destination, Distance, Haversine, Point};
+
+/// Mean Earth radius used by `geo::Haversine` (IUGG), metres.
+pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+/// One nautical mile in metres.
+pub const NM_M: f64 = 1852.0;
+/// Metres per degree of latitude on the sphere.
+pub const M_PER_DEG: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
+/// One knot in metres per second.
+pub const KNOT_MS: f64 = 1852.0 / 3600.0;
+
+/// A WGS84 position in degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatLon {
+    /// Latitude, degrees north.
+    pub lat: f64,
+    /// Longitude, degrees east, in [-180, 180).
+    pub lon: f64,
+}
+
+impl LatLon {
+    /// From `[lon, lat]` (GeoJSON order, as in scenario files).
+    pub fn from_lon_lat(p: [f64; 2]) -> LatLon {
+        LatLon {
+            lat: p[1],
+            lon: p[0],
+        }
+    }
+
+    fn point(self) -> Point<f64> {
+        Point::new(self.lon, self.lat)
+    }
+
+    /// Great-circle distance in metres.
+    pub fn distance_m(self, other: LatLon) -> f64 {
+        Haversine.distance(self.point(), other.point())
+    }
+
+    /// Initial great-circle bearing to `other`, degrees in [0, 360).
+    pub fn bearing_deg(self, other: LatLon) -> f64 {
+        Haversine
+            .bearing(self.point(), other.point())
+            .rem_euclid(360.0)
+    }
+
+    /// The point `distance_m` away along the great circle starting at `bearing_deg`.
+    pub fn destination(self, bearing_deg: f64, distance_m: f64) -> LatLon {
+        let p = Haversine.destination(self.point(), bearing_deg, distance_m);
+        LatLon {
+            lat: p.y(),
+            lon: wrap_lon(p.x()),
+        }
+    }
+
+    /// The point `east_m` east and `north_m` north (flat approximation, for metres to a few
+    /// kilometres).
+    pub fn offset_m(self, east_m: f64, north_m: f64) -> LatLon {
+        let lat = self.lat + north_m / M_PER_DEG;
+        let lon = self.lon + east_m / (M_PER_DEG * self.lat.to_radians().cos().max(1e-6));
+        LatLon {
+            lat,
+            lon: wrap_lon(lon),
+        }
+    }
+
+    /// Moves `distance_m` along `bearing_deg`: flat steps up to 2 km (a vessel's step between
+    /// reports; its course toward the next waypoint is recomputed every step, so tracks follow
+    /// great circles), the great circle beyond.
+    pub fn step(self, bearing_deg: f64, distance_m: f64) -> LatLon {
+        if distance_m > 2_000.0 {
+            return self.destination(bearing_deg, distance_m);
+        }
+        let (s, c) = bearing_deg.to_radians().sin_cos();
+        self.offset_m(distance_m * s, distance_m * c)
+    }
+
+    /// Unit vector from the Earth's centre.
+    pub fn unit(self) -> [f64; 3] {
+        let (sl, cl) = self.lat.to_radians().sin_cos();
+        let (so, co) = self.lon.to_radians().sin_cos();
+        [cl * co, cl * so, sl]
+    }
+
+    /// East and north offset of `other` from `self`, metres (flat approximation, fine within
+    /// a few tens of kilometres).
+    pub fn enu_to(self, other: LatLon) -> (f64, f64) {
+        let k = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
+        let dlon = wrap_lon(other.lon - self.lon);
+        (
+            dlon * k * self.lat.to_radians().cos(),
+            (other.lat - self.lat) * k,
+        )
+    }
+}
+
+/// Longitude wrapped into [-180, 180).
+pub fn wrap_lon(lon: f64) -> f64 {
+    (lon + 180.0).rem_euclid(360.0) - 180.0
+}
+
+/// `a - b` as an angle in (-180, 180].
+pub fn angle_diff(a: f64, b: f64) -> f64 {
+    let d = (a - b).rem_euclid(360.0);
+    if d > 180.0 {
+        d - 360.0
+    } else {
+        d
+    }
+}
+
+/// Dot product of unit vectors (cosine of the central angle).
+#[inline]
+pub fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+/// Cosine of the central angle subtended by `distance_m` on the surface.
+pub fn cos_of_distance(distance_m: f64) -> f64 {
+    (distance_m / EARTH_RADIUS_M).cos()
+}
+
+/// Distance in metres of a central angle given by its cosine.
+pub fn distance_of_cos(c: f64) -> f64 {
+    c.clamp(-1.0, 1.0).acos() * EARTH_RADIUS_M
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destination_and_back() {
+        let a = LatLon {
+            lat: 1.2,
+            lon: 103.8,
+        };
+        let b = a.destination(45.0, 10_000.0);
+        assert!((a.distance_m(b) - 10_000.0).abs() < 0.01);
+        assert!((a.bearing_deg(b) - 45.0).abs() < 0.01);
+        let (e, n) = a.enu_to(b);
+        assert!((e.hypot(n) - 10_000.0).abs() < 5.0);
+        assert!((distance_of_cos(dot(a.unit(), b.unit())) - 10_000.0).abs() < 0.5);
+        let c = a.step(45.0, 1_000.0);
+        assert!((a.distance_m(c) - 1_000.0).abs() < 0.05);
+        assert!((a.bearing_deg(c) - 45.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn angles_wrap() {
+        assert_eq!(angle_diff(10.0, 350.0), 20.0);
+        assert_eq!(angle_diff(350.0, 10.0), -20.0);
+        assert_eq!(angle_diff(180.0, 0.0), 180.0);
+        assert_eq!(wrap_lon(181.0), -179.0);
+    }
+}
