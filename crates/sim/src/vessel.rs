@@ -204,8 +204,10 @@ enum Active {
         stay_ms: i64,
         distance_m: f64,
         since: Option<i64>,
+        /// East and north offset from the other ship while alongside.
+        offset: (f64, f64),
     },
-    /// Plan finished: drifts with engines stopped.
+    /// Plan finished: stopped where it is.
     Idle,
 }
 
@@ -309,6 +311,8 @@ pub struct Vessel {
     /// Moored in its swarm since (for the swarm truth).
     pub swarm_moored: Option<(i64, i64)>,
     drift_angle: f64,
+    /// This step, the vessel is moored alongside: the leader's state and the offset from it.
+    pinned: Option<(Kin, f64, f64)>,
 }
 
 /// What a vessel needs from the rest of the simulation while it moves.
@@ -394,6 +398,7 @@ impl Vessel {
             last_tx_ms: None,
             swarm_moored: None,
             drift_angle,
+            pinned: None,
         }
     }
 
@@ -511,7 +516,17 @@ impl Vessel {
         }
         let (course, speed, nav) = self.control(dt, world);
         self.nav = nav;
-        self.steer(dt, course, speed);
+        match self.pinned.take() {
+            // Moored alongside another ship: moves with it.
+            Some((leader, east, north)) => {
+                self.kin.pos = leader.pos.offset_m(east, north);
+                self.kin.sog = leader.sog;
+                self.kin.cog = leader.cog;
+                self.kin.heading = leader.heading;
+                self.kin.rot = 0.0;
+            }
+            None => self.steer(dt, course, speed),
+        }
         self.check_zones(world);
     }
 
@@ -714,6 +729,7 @@ impl Vessel {
                 stay_ms,
                 distance_m,
                 since: None,
+                offset: (0.0, 0.0),
             },
         });
     }
@@ -800,10 +816,25 @@ impl Vessel {
                 nav,
                 arrival,
             } => {
-                let radius = (self.kin.sog * KNOT_MS / self.turn.to_radians().max(1e-3))
-                    .clamp(150.0, 2_000.0)
-                    + self.kin.sog * KNOT_MS * dt;
-                while *idx < points.len() && self.kin.pos.distance_m(points[*idx]) < radius {
+                // A vessel stopping at the last point (a berth, an anchorage) must reach it;
+                // at other points it turns for the next leg a turning radius early.
+                let stops_after = matches!(arrival, Arrival::Port { .. })
+                    || matches!(self.steps.get(self.step), Some(Step::Stop { .. }));
+                let step_m = self.kin.sog * KNOT_MS * dt;
+                let turn_radius = (self.kin.sog * KNOT_MS / self.turn.to_radians().max(1e-3))
+                    .clamp(150.0, 2_000.0);
+                while *idx < points.len() {
+                    let last = *idx + 1 == points.len();
+                    let d = self.kin.pos.distance_m(points[*idx]);
+                    let reached = if last && stops_after {
+                        // Only once she has lost way; otherwise come round and try again.
+                        d < 150.0 + step_m && self.kin.sog <= 2.0
+                    } else {
+                        d < turn_radius + step_m
+                    };
+                    if !reached {
+                        break;
+                    }
                     *idx += 1;
                 }
                 if *idx >= points.len() {
@@ -833,11 +864,11 @@ impl Vessel {
                 let goal = points[*idx];
                 let course = self.kin.pos.bearing_deg(goal);
                 let mut v = *speed;
-                if *idx + 1 == points.len() && matches!(arrival, Arrival::Port { .. }) {
-                    // Slow down to stop at the berth.
-                    let d = self.kin.pos.distance_m(goal);
-                    let a_ms2 = self.accel * KNOT_MS;
-                    v = v.min(((2.0 * a_ms2 * d).sqrt() / KNOT_MS).max(1.5));
+                if *idx + 1 == points.len() && stops_after {
+                    // Slow down to stop there (braking at the deceleration `steer` allows).
+                    let d = (self.kin.pos.distance_m(goal) - 100.0).max(0.0);
+                    let brake_ms2 = 2.0 * self.accel * KNOT_MS;
+                    v = v.min(((2.0 * brake_ms2 * d).sqrt() / KNOT_MS * 0.8).max(0.8));
                 }
                 let n = *nav;
                 (Some(a), (course, v, n))
@@ -865,9 +896,15 @@ impl Vessel {
                         (Some(a), (c, s, 0))
                     }
                     StopMode::Anchor | StopMode::Moor => {
+                        let n = if *mode == StopMode::Anchor { 1 } else { 5 };
+                        if self.kin.sog > 0.3 {
+                            // Still losing way: the anchor goes down where she stops.
+                            *anchor = self.kin.pos;
+                            let c = self.kin.cog;
+                            return (Some(a), (c, 0.0, n));
+                        }
                         // Hold the berth: creep back when pushed off it.
                         let d = self.kin.pos.distance_m(*anchor);
-                        let n = if *mode == StopMode::Anchor { 1 } else { 5 };
                         if d > 120.0 {
                             let c = self.kin.pos.bearing_deg(*anchor);
                             (Some(a), (c, 1.0, n))
@@ -1067,6 +1104,7 @@ impl Vessel {
                 stay_ms,
                 distance_m,
                 since,
+                offset,
             } => {
                 let Some(l) = self.leader(*target, world) else {
                     self.finish_step(world);
@@ -1076,8 +1114,14 @@ impl Vessel {
                 let gap = self.kin.pos.distance_m(station);
                 match *since {
                     None => {
-                        if gap < 100.0 && l.kin.sog < 3.0 && l.present {
+                        let close =
+                            gap < 150.0 || l.kin.pos.distance_m(self.kin.pos) < *distance_m + 100.0;
+                        if close && l.kin.sog < 3.0 && l.present {
+                            // Made fast alongside: from now on the two drift as one.
                             *since = Some(now);
+                            let (e, n) = l.kin.pos.enu_to(self.kin.pos);
+                            let k = *distance_m / e.hypot(n).max(1.0);
+                            *offset = (e * k, n * k);
                             let lv = self.leader_ref(*target, world);
                             self.step_open.push(OpenEvent {
                                 kind: "encounter",
@@ -1089,6 +1133,8 @@ impl Vessel {
                                     ("ship_to_ship", Value::Bool(true)),
                                 ],
                             });
+                            self.pinned = Some((l.kin, offset.0, offset.1));
+                            return (Some(a), (l.kin.cog, l.kin.sog, 0));
                         }
                         let vmax = if gap > 3_000.0 {
                             self.cruise
@@ -1104,14 +1150,20 @@ impl Vessel {
                             self.finish_step(world);
                             return (None, self.hold_course());
                         }
-                        let (c, s) = self.station_keep(&l, station, 1.0 / 60.0, 3.0);
-                        (Some(a), (c, s, 0))
+                        self.pinned = Some((l.kin, offset.0, offset.1));
+                        (Some(a), (l.kin.cog, l.kin.sog, 0))
                     }
                 }
             }
             Active::Idle => {
+                // Plan done: stops where she is (at anchor if she was).
                 let c = self.kin.cog;
-                (Some(a), (c, 0.3, 0))
+                let n = if matches!(self.nav, 1 | 5) {
+                    self.nav
+                } else {
+                    0
+                };
+                (Some(a), (c, 0.0, n))
             }
         }
     }
