@@ -293,7 +293,14 @@ fn speeds_are_those_of_the_ship_types() {
         if let Some(t) = r.ship_type {
             types.insert(r.mmsi, t);
         }
-        if matches!(r.msg_type, 1 | 3 | 18) && matches!(r.nav, Some(0) | None) {
+        // Under way, away from ports (where ships slow down to berth).
+        let at_sea = r.pos.is_some_and(|p| {
+            s.world
+                .ports
+                .iter()
+                .all(|q| q.anchorage.distance_m(p) > 30_000.0)
+        });
+        if matches!(r.msg_type, 1 | 3 | 18) && matches!(r.nav, Some(0) | None) && at_sea {
             if let Some(v) = r.sog.filter(|&v| v > 3.0) {
                 speeds.entry(r.mmsi).or_default().push(v);
             }
