@@ -9,12 +9,11 @@ use sim::vessel::{class_a_interval_ms, class_b_interval_ms, TURNING_DEG_PER_MIN}
 use sim::{Overrides, Scenario, Simulation, Summary};
 use std::collections::HashMap;
 
-/// Runs a scenario and returns its bytes, the lines' (station name, delivery ms, rx ms, bytes)
-/// and the summary.
-fn run(
-    scenario: &Scenario,
-    threads: usize,
-) -> (Vec<u8>, Vec<(String, i64, i64, Vec<u8>)>, Summary) {
+/// An output line: station name, delivery time, receive time (ms), bytes.
+type OutLine = (String, i64, i64, Vec<u8>);
+
+/// Runs a scenario and returns its bytes, its lines and the summary.
+fn run(scenario: &Scenario, threads: usize) -> (Vec<u8>, Vec<OutLine>, Summary) {
     let mut bytes = Vec::new();
     let mut lines = Vec::new();
     let summary = Simulation::new(scenario, threads)

@@ -132,7 +132,7 @@ fn num(e: &TruthEvent, key: &str) -> f64 {
     }
 }
 
-fn fixes_in<'a>(d: &'a Data, mmsi: u32, a: i64, b: i64) -> Vec<&'a Fix> {
+fn fixes_in(d: &Data, mmsi: u32, a: i64, b: i64) -> Vec<&Fix> {
     d.tracks.get(&mmsi).map_or(Vec::new(), |t| {
         t.iter().filter(|f| f.t >= a && f.t <= b).collect()
     })
