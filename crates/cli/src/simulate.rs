@@ -148,10 +148,6 @@ impl Out {
         Ok(Out::One(create(spec)?))
     }
 
-    fn paced(&self) -> bool {
-        matches!(self, Out::Tcp(_) | Out::Udp(..))
-    }
-
     /// Writes lines `lines` of `batch`.
     fn write(&mut self, batch: &Batch, lines: &[Line]) -> Result<()> {
         if lines.is_empty() {
@@ -237,10 +233,11 @@ pub fn run(args: SimulateArgs) -> Result<()> {
     let label = args.scenario.clone();
     let scenario = Scenario::from_toml(&text, &overrides)
         .map_err(|e| anyhow::anyhow!("scenario {label}: {e}"))?;
-    let mut out = Out::open(&args.out, &scenario, args.quiet)?;
-    if out.paced() && speed.is_none() {
+    let live = args.out.starts_with("tcp://") || args.out.starts_with("udp://");
+    if live && speed.is_none() {
         bail!("tcp:// and udp:// outputs are paced: add --realtime or --speed X");
     }
+    let mut out = Out::open(&args.out, &scenario, args.quiet)?;
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
