@@ -275,12 +275,31 @@ impl Payload {
         self.slice(start, usize::MAX / 2)
     }
 
-    /// Armors the payload into `out` (which must hold `len_bits().div_ceil(6)` characters);
-    /// returns the number of characters written and of fill bits.
+    /// Armors the payload into `out` (which must hold `len_bits().div_ceil(6)` characters;
+    /// up to three more may be overwritten); returns the number of characters and of fill bits.
     pub fn armor_to(&self, out: &mut [u8]) -> (usize, u8) {
         let chars = self.bits.div_ceil(6).min(out.len());
-        for (k, slot) in out[..chars].iter_mut().enumerate() {
-            *slot = ARMOR_CHARS[self.u(6 * k, 6) as usize];
+        // Three bytes are four characters.
+        let mut k = 0;
+        for group in self.bytes.chunks_exact(3) {
+            if k >= chars {
+                break;
+            }
+            let w = (group[0] as u32) << 16 | (group[1] as u32) << 8 | group[2] as u32;
+            let four = [
+                ARMOR_CHARS[(w >> 18) as usize & 63],
+                ARMOR_CHARS[(w >> 12) as usize & 63],
+                ARMOR_CHARS[(w >> 6) as usize & 63],
+                ARMOR_CHARS[w as usize & 63],
+            ];
+            if k + 4 <= out.len() {
+                // Whole groups (a partial last one is cut by the returned length).
+                out[k..k + 4].copy_from_slice(&four);
+            } else {
+                let n = out.len() - k;
+                out[k..].copy_from_slice(&four[..n]);
+            }
+            k += 4;
         }
         (chars, (chars * 6).saturating_sub(self.bits) as u8)
     }
@@ -358,6 +377,19 @@ impl BitWriter {
     /// The payload written so far.
     pub fn finish(self) -> Payload {
         self.payload
+    }
+
+    /// The payload written so far, borrowed.
+    pub fn payload(&self) -> &Payload {
+        &self.payload
+    }
+
+    /// Empties the writer for the next message (only the bytes written are zeroed).
+    pub fn clear(&mut self) {
+        let used = self.payload.bits.div_ceil(8) + 8;
+        let n = used.min(self.payload.bytes.len());
+        self.payload.bytes[..n].fill(0);
+        self.payload.bits = 0;
     }
 }
 

@@ -67,14 +67,32 @@ fn eta(w: &mut BitWriter, e: &Eta) {
 /// Writes the message's bits.
 pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
     let mut w = BitWriter::new();
+    write_payload(m, &mut w)?;
+    Ok(w.finish())
+}
+
+/// Encodes and armors a message into `out`, reusing its storage (no large values moved: the
+/// fast path of the simulator).
+pub fn encode_armored(
+    m: &Message<'_>,
+    w: &mut BitWriter,
+    out: &mut Armored,
+) -> Result<(), EncodeError> {
+    w.clear();
+    write_payload(m, w)?;
+    out.set(w.payload());
+    Ok(())
+}
+
+fn write_payload(m: &Message<'_>, w: &mut BitWriter) -> Result<(), EncodeError> {
     match m {
         Message::Position(p) => {
-            header(&mut w, &p.header);
+            header(w, &p.header);
             w.u(4, opt(p.nav_status, 15))
                 .i(8, rate_of_turn_raw(p.rot) as i64)
                 .u(10, sog(p.sog_knots))
                 .b(p.accuracy);
-            latlon(&mut w, p.lon, p.lat, 600_000.0, (28, 27));
+            latlon(w, p.lon, p.lat, 600_000.0, (28, 27));
             w.u(12, cog(p.cog_deg))
                 .u(9, opt(p.heading_deg, 511))
                 .u(6, opt(p.second, 60))
@@ -84,7 +102,7 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
                 .u(19, p.radio as u64);
         }
         Message::BaseStation(b) => {
-            header(&mut w, &b.header);
+            header(w, &b.header);
             w.u(14, opt(b.year, 0))
                 .u(4, opt(b.month, 0))
                 .u(5, opt(b.day, 0))
@@ -92,22 +110,22 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
                 .u(6, opt(b.minute, 60))
                 .u(6, opt(b.second, 60))
                 .b(b.accuracy);
-            latlon(&mut w, b.lon, b.lat, 600_000.0, (28, 27));
+            latlon(w, b.lon, b.lat, 600_000.0, (28, 27));
             w.u(4, opt(b.epfd, 0))
                 .u(10, 0)
                 .b(b.raim)
                 .u(19, b.radio as u64);
         }
         Message::StaticVoyage(s) => {
-            header(&mut w, &s.header);
+            header(w, &s.header);
             w.u(2, s.ais_version as u64)
                 .u(30, opt(s.imo, 0))
                 .text(7, s.callsign.as_str())
                 .text(20, s.shipname.as_str())
                 .u(8, opt(s.ship_type, 0));
-            write_dims(&mut w, &s.dims);
+            write_dims(w, &s.dims);
             w.u(4, opt(s.epfd, 0));
-            eta(&mut w, &s.eta);
+            eta(w, &s.eta);
             w.u(
                 8,
                 s.draught_m
@@ -118,11 +136,11 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
             .u(1, 0);
         }
         Message::SarAircraft(s) => {
-            header(&mut w, &s.header);
+            header(w, &s.header);
             w.u(12, opt(s.altitude_m, 4095))
                 .u(10, opt(s.sog_knots, 1023))
                 .b(s.accuracy);
-            latlon(&mut w, s.lon, s.lat, 600_000.0, (28, 27));
+            latlon(w, s.lon, s.lat, 600_000.0, (28, 27));
             w.u(12, cog(s.cog_deg))
                 .u(6, opt(s.second, 60))
                 .u(8, s.regional as u64)
@@ -133,11 +151,11 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
                 .u(20, s.radio as u64);
         }
         Message::ClassBPosition(p) => {
-            header(&mut w, &p.header);
+            header(w, &p.header);
             w.u(8, p.reserved as u64)
                 .u(10, sog(p.sog_knots))
                 .b(p.accuracy);
-            latlon(&mut w, p.lon, p.lat, 600_000.0, (28, 27));
+            latlon(w, p.lon, p.lat, 600_000.0, (28, 27));
             w.u(12, cog(p.cog_deg))
                 .u(9, opt(p.heading_deg, 511))
                 .u(6, opt(p.second, 60))
@@ -152,18 +170,18 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
                 .u(20, p.radio as u64);
         }
         Message::ClassBExtended(p) => {
-            header(&mut w, &p.header);
+            header(w, &p.header);
             w.u(8, p.reserved as u64)
                 .u(10, sog(p.sog_knots))
                 .b(p.accuracy);
-            latlon(&mut w, p.lon, p.lat, 600_000.0, (28, 27));
+            latlon(w, p.lon, p.lat, 600_000.0, (28, 27));
             w.u(12, cog(p.cog_deg))
                 .u(9, opt(p.heading_deg, 511))
                 .u(6, opt(p.second, 60))
                 .u(4, p.regional as u64)
                 .text(20, p.shipname.as_str())
                 .u(8, opt(p.ship_type, 0));
-            write_dims(&mut w, &p.dims);
+            write_dims(w, &p.dims);
             w.u(4, opt(p.epfd, 0))
                 .b(p.raim)
                 .b(p.dte)
@@ -171,12 +189,12 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
                 .u(4, 0);
         }
         Message::AidToNavigation(a) => {
-            header(&mut w, &a.header);
+            header(w, &a.header);
             let name = a.name.as_str();
             let (head, ext) = name.split_at(name.len().min(20));
             w.u(5, a.aid_type as u64).text(20, head).b(a.accuracy);
-            latlon(&mut w, a.lon, a.lat, 600_000.0, (28, 27));
-            write_dims(&mut w, &a.dims);
+            latlon(w, a.lon, a.lat, 600_000.0, (28, 27));
+            write_dims(w, &a.dims);
             w.u(4, opt(a.epfd, 0))
                 .u(6, opt(a.second, 60))
                 .b(a.off_position)
@@ -192,11 +210,11 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
             }
         }
         Message::StaticDataA(a) => {
-            header(&mut w, &a.header);
+            header(w, &a.header);
             w.u(2, 0).text(20, a.shipname.as_str()).u(8, 0);
         }
         Message::StaticDataB(b) => {
-            header(&mut w, &b.header);
+            header(w, &b.header);
             w.u(2, 1)
                 .u(8, opt(b.ship_type, 0))
                 .text(3, b.vendor_id.as_str())
@@ -207,14 +225,14 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
                 Some(m) => {
                     w.u(30, m.0 as u64);
                 }
-                None => write_dims(&mut w, &b.dims),
+                None => write_dims(w, &b.dims),
             }
             w.u(6, 0);
         }
         Message::LongRange(l) => {
-            header(&mut w, &l.header);
+            header(w, &l.header);
             w.b(l.accuracy).b(l.raim).u(4, opt(l.nav_status, 15));
-            latlon(&mut w, l.lon, l.lat, 600.0, (18, 17));
+            latlon(w, l.lon, l.lat, 600.0, (18, 17));
             w.u(6, opt(l.sog_knots, 63))
                 .u(9, opt(l.cog_deg, 511))
                 .b(l.gnss_stale)
@@ -222,7 +240,7 @@ pub fn encode_payload(m: &Message<'_>) -> Result<Payload, EncodeError> {
         }
         other => return Err(EncodeError::Unsupported(other.msg_type())),
     }
-    Ok(w.finish())
+    Ok(())
 }
 
 /// How sentences are written.
@@ -260,6 +278,16 @@ pub struct Armored {
     fill: u8,
 }
 
+impl Default for Armored {
+    fn default() -> Self {
+        Armored {
+            chars: [0; crate::bits::MAX_BITS.div_ceil(6)],
+            len: 0,
+            fill: 0,
+        }
+    }
+}
+
 impl std::fmt::Debug for Armored {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Armored")
@@ -272,15 +300,16 @@ impl std::fmt::Debug for Armored {
 impl Armored {
     /// Armors `payload`.
     pub fn new(payload: &Payload) -> Armored {
-        let mut a = Armored {
-            chars: [0; crate::bits::MAX_BITS.div_ceil(6)],
-            len: 0,
-            fill: 0,
-        };
-        let (len, fill) = payload.armor_to(&mut a.chars);
-        a.len = len;
-        a.fill = fill;
+        let mut a = Armored::default();
+        a.set(payload);
         a
+    }
+
+    /// Armors `payload` into this one's storage.
+    pub fn set(&mut self, payload: &Payload) {
+        let (len, fill) = payload.armor_to(&mut self.chars);
+        self.len = len;
+        self.fill = fill;
     }
 
     /// The armored characters.

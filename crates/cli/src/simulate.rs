@@ -42,6 +42,10 @@ pub struct SimulateArgs {
     /// Start time, RFC 3339 (default: the scenario's; with --realtime or --speed, now).
     #[arg(long)]
     pub start: Option<String>,
+    /// `all` adds a receiver network that hears every transmission (partner NET, station
+    /// `network`): dense coverage for large benchmark inputs.
+    #[arg(long, value_parser = ["scenario", "all"], default_value = "scenario")]
+    pub coverage: String,
     /// Emit in real time.
     #[arg(long)]
     pub realtime: bool,
@@ -229,6 +233,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         vessels: args.vessels,
         hours: args.hours,
         start_ms,
+        full_coverage: args.coverage == "all",
     };
     let label = args.scenario.clone();
     let scenario = Scenario::from_toml(&text, &overrides)

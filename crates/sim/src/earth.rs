@@ -98,13 +98,30 @@ impl LatLon {
 }
 
 /// Longitude wrapped into [-180, 180).
+#[inline]
 pub fn wrap_lon(lon: f64) -> f64 {
-    (lon + 180.0).rem_euclid(360.0) - 180.0
+    wrap360(lon + 180.0) - 180.0
+}
+
+/// An angle in degrees wrapped into [0, 360) (a branch for the usual case of being at most one
+/// turn off; `rem_euclid` otherwise).
+#[inline]
+pub fn wrap360(a: f64) -> f64 {
+    if (0.0..360.0).contains(&a) {
+        a
+    } else if (-360.0..0.0).contains(&a) {
+        a + 360.0
+    } else if (360.0..720.0).contains(&a) {
+        a - 360.0
+    } else {
+        a.rem_euclid(360.0)
+    }
 }
 
 /// `a - b` as an angle in (-180, 180].
+#[inline]
 pub fn angle_diff(a: f64, b: f64) -> f64 {
-    let d = (a - b).rem_euclid(360.0);
+    let d = wrap360(a - b);
     if d > 180.0 {
         d - 360.0
     } else {

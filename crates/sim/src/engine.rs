@@ -3,8 +3,10 @@
 //!
 //! Determinism: every vessel has its own random stream and a fixed shard (vessels that follow
 //! one another share a shard, leaders first), so a shard's output depends only on the seed.
-//! Lines are ordered by (delivery time, transmitter, transmission number, station, fragment),
-//! a total order, so the merged output is the same for any number of threads.
+//! Lines are ordered by delivery second, then shard, then (delivery time, transmitter,
+//! transmission number, station, fragment): a total order, so the merged output is the same
+//! for any number of threads. Within one second the order is by shard, as in a feed merged
+//! from several receivers.
 
 use crate::radio::{Channel, Counters, Line, Radio};
 use crate::scenario::{Scenario, Step};
@@ -62,6 +64,8 @@ struct Shard {
     radio: Radio,
     truth: Vec<TruthEvent>,
     heard: Vec<(usize, i64)>,
+    writer: ais::bits::BitWriter,
+    armored: ais::encode::Armored,
 }
 
 impl Shard {
@@ -82,6 +86,8 @@ impl Shard {
                 scenario,
                 radio: &mut self.radio,
                 heard: std::mem::take(&mut self.heard),
+                writer: &mut self.writer,
+                armored: &mut self.armored,
             };
             v.advance(t1, &mut world, &mut channel);
             self.heard = channel.heard;
@@ -135,6 +141,8 @@ impl<'a> Simulation<'a> {
                 radio: Radio::new(scenario, SHARDS),
                 truth: Vec::new(),
                 heard: Vec::new(),
+                writer: Default::default(),
+                armored: Default::default(),
             })
             .collect();
         // Groups of scripted vessels that follow one another (union-find over targets).
@@ -503,33 +511,40 @@ fn first_course(p: &crate::scenario::VesselPlan) -> f64 {
     0.0
 }
 
-/// K-way merge of the shards' sorted lines into `batch`.
+/// Merges the shards' sorted lines into `batch`: by delivery second, then shard (so each
+/// shard's lines of one second are copied as one run), then the shard's own order.
 fn merge(parts: &[(usize, Vec<u8>, Vec<Line>)], batch: &mut Batch) {
     batch.buf.clear();
     batch.lines.clear();
     let total: usize = parts.iter().map(|p| p.1.len()).sum();
     batch.buf.reserve(total);
+    let second = |l: &Line| l.deliver_ms.div_euclid(1000);
     let mut heads: Vec<usize> = vec![0; parts.len()];
     let mut heap = std::collections::BinaryHeap::new();
     for (k, p) in parts.iter().enumerate() {
         if let Some(l) = p.2.first() {
-            heap.push(std::cmp::Reverse((l.order(), k)));
+            heap.push(std::cmp::Reverse((second(l), p.0, k)));
         }
     }
-    while let Some(std::cmp::Reverse((_, k))) = heap.pop() {
+    while let Some(std::cmp::Reverse((s, _, k))) = heap.pop() {
         let p = &parts[k];
-        let l = p.2[heads[k]];
-        let off = batch.buf.len();
+        let from = heads[k];
+        let mut to = from;
+        while to < p.2.len() && second(&p.2[to]) == s {
+            to += 1;
+        }
+        let (a, last) = (p.2[from].offset as usize, p.2[to - 1]);
+        let base = batch.buf.len() as i64 - a as i64;
         batch
             .buf
-            .extend_from_slice(&p.1[l.offset as usize..(l.offset + l.len) as usize]);
-        batch.lines.push(Line {
-            offset: off as u32,
-            ..l
-        });
-        heads[k] += 1;
-        if let Some(n) = p.2.get(heads[k]) {
-            heap.push(std::cmp::Reverse((n.order(), k)));
+            .extend_from_slice(&p.1[a..(last.offset + last.len) as usize]);
+        batch.lines.extend(p.2[from..to].iter().map(|l| Line {
+            offset: (l.offset as i64 + base) as u32,
+            ..*l
+        }));
+        heads[k] = to;
+        if let Some(n) = p.2.get(to) {
+            heap.push(std::cmp::Reverse((second(n), p.0, k)));
         }
     }
 }

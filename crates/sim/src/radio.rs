@@ -3,12 +3,15 @@
 //! collisions in dense areas, each with its loss), tag blocks with station and receive time,
 //! satellite store-and-forward latency, and damage in transit.
 
-use crate::earth::{cos_of_distance, dot, LatLon, EARTH_RADIUS_M};
+use crate::earth::{dot, LatLon, EARTH_RADIUS_M, M_PER_DEG};
 use crate::rng::Rng;
 use crate::scenario::{Satellite, Scenario};
 use crate::vessel::{Tx, TxKind, TxSink, Vessel};
 use ais::bits::AisText;
-use ais::encode::{encode_payload, write_tag_block, Armored, SentenceOptions, TagGroup, TagTime};
+use ais::bits::BitWriter;
+use ais::encode::{
+    encode_armored, encode_payload, write_tag_block, Armored, SentenceOptions, TagGroup, TagTime,
+};
 use ais::msg::{
     BaseStationReport, ClassBPosition, Dimensions, Eta, Header, LongRangeReport, Message,
     PositionReport, RateOfTurn, StaticDataA, StaticDataB, StaticVoyage,
@@ -104,10 +107,9 @@ impl Counters {
 /// A coastal receiver, ready for range tests.
 #[derive(Debug, Clone)]
 pub struct Station {
-    unit: [f64; 3],
-    cos_range_a: f64,
-    cos_range_b: f64,
-    range_m: f64,
+    pos: LatLon,
+    range_a: f64,
+    range_b: f64,
     loss: f64,
 }
 
@@ -118,12 +120,35 @@ struct LateQueue {
     lines: VecDeque<Line>,
 }
 
+impl LateQueue {
+    /// Frees the bytes of lines already released.
+    fn compact(&mut self) {
+        match self.lines.front() {
+            None => self.buf.clear(),
+            Some(first)
+                if first.offset as usize > (1 << 20)
+                    && first.offset as usize > self.buf.len() / 2 =>
+            {
+                let cut = first.offset as usize;
+                self.buf.drain(..cut);
+                for l in self.lines.iter_mut() {
+                    l.offset -= cut as u32;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// A satellite during one window.
 #[derive(Debug)]
 struct SatRun {
     cos_footprint: f64,
+    footprint_deg: f64,
     mean_motion: f64,
-    track: Vec<[f64; 3]>,
+    track: Vec<(LatLon, [f64; 3])>,
+    p_detect: f64,
+    p_detect_lr: f64,
     seen_this_window: u64,
     load_per_min: f64,
     late: LateQueue,
@@ -172,7 +197,7 @@ pub struct Radio {
     pub lines: Vec<Line>,
     /// Counters.
     pub counters: Counters,
-    scratch: Vec<u8>,
+    sorted: Vec<u8>,
 }
 
 impl Radio {
@@ -182,10 +207,9 @@ impl Radio {
             .receivers
             .iter()
             .map(|r| Station {
-                unit: r.position.unit(),
-                cos_range_a: cos_of_distance(r.range_m),
-                cos_range_b: cos_of_distance(r.range_m * 0.6),
-                range_m: r.range_m,
+                pos: r.position,
+                range_a: r.range_m,
+                range_b: r.range_m * 0.6,
                 loss: r.loss,
             })
             .collect();
@@ -194,6 +218,9 @@ impl Radio {
             .iter()
             .map(|s| SatRun {
                 cos_footprint: footprint_angle(s.altitude_m, s.min_elevation).cos(),
+                footprint_deg: footprint_angle(s.altitude_m, s.min_elevation).to_degrees() + 0.01,
+                p_detect: s.detect,
+                p_detect_lr: s.detect,
                 mean_motion: mean_motion(s.altitude_m),
                 track: Vec::new(),
                 seen_this_window: 0,
@@ -211,7 +238,7 @@ impl Radio {
             buf: Vec::new(),
             lines: Vec::new(),
             counters: Counters::new(scenario.receivers.len() + scenario.satellites.len()),
-            scratch: Vec::new(),
+            sorted: Vec::new(),
         }
     }
 
@@ -223,12 +250,15 @@ impl Radio {
             if minutes > 0.0 {
                 run.load_per_min = run.seen_this_window as f64 * self.shards / minutes;
             }
+            // Long-range broadcasts (channels 75/76) are sparse: few collisions.
+            run.p_detect = s.detect * (-run.load_per_min / s.capacity_per_min).exp();
+            run.p_detect_lr = s.detect * (-run.load_per_min / 20.0 / s.capacity_per_min).exp();
             run.seen_this_window = 0;
             run.track.clear();
             let mut t = t0;
             while t <= t1 + SAT_STEP_MS {
                 let p = subsatellite(s, run.mean_motion, (t - scenario.start_ms) as f64 / 1000.0);
-                run.track.push(p.unit());
+                run.track.push((p, p.unit()));
                 t += SAT_STEP_MS;
             }
         }
@@ -237,19 +267,10 @@ impl Radio {
         self.lines.clear();
     }
 
-    /// Ends a window: releases satellite lines delivered before its end, sorts the lines.
+    /// Ends a window: releases satellite lines delivered before its end, sorts the lines and
+    /// lays their bytes out in that order (so merging shards copies whole runs).
     pub fn end_window(&mut self) {
-        self.release(self.window.1);
-    }
-
-    /// After the last window: the satellite lines still on board, delivered at their downlinks.
-    pub fn drain(&mut self) {
-        self.buf.clear();
-        self.lines.clear();
-        self.release(i64::MAX);
-    }
-
-    fn release(&mut self, t1: i64) {
+        let t1 = self.window.1;
         for run in &mut self.sats {
             let q = &mut run.late;
             while let Some(&l) = q.lines.front() {
@@ -265,22 +286,43 @@ impl Radio {
                     ..l
                 });
             }
-            match q.lines.front() {
-                None => q.buf.clear(),
-                Some(first)
-                    if first.offset as usize > (1 << 20)
-                        && first.offset as usize > q.buf.len() / 2 =>
-                {
-                    let cut = first.offset as usize;
-                    q.buf.drain(..cut);
-                    for l in q.lines.iter_mut() {
-                        l.offset -= cut as u32;
-                    }
-                }
-                _ => {}
-            }
+            q.compact();
         }
+        self.sort_lines();
+    }
+
+    fn sort_lines(&mut self) {
         self.lines.sort_unstable_by_key(Line::order);
+        self.sorted.clear();
+        self.sorted.reserve(self.buf.len());
+        for l in &mut self.lines {
+            let off = self.sorted.len();
+            self.sorted
+                .extend_from_slice(&self.buf[l.offset as usize..(l.offset + l.len) as usize]);
+            l.offset = off as u32;
+        }
+        std::mem::swap(&mut self.buf, &mut self.sorted);
+    }
+
+    /// After the last window: the satellite lines still on board, delivered at their downlinks
+    /// (in delivery order).
+    pub fn drain(&mut self) {
+        self.buf.clear();
+        self.lines.clear();
+        for run in &mut self.sats {
+            let q = &mut run.late;
+            for l in q.lines.drain(..) {
+                let off = self.buf.len();
+                self.buf
+                    .extend_from_slice(&q.buf[l.offset as usize..(l.offset + l.len) as usize]);
+                self.lines.push(Line {
+                    offset: off as u32,
+                    ..l
+                });
+            }
+            q.buf.clear();
+        }
+        self.sort_lines();
     }
 
     /// Base station report (type 4) of receiver `r`, heard by itself.
@@ -386,7 +428,7 @@ impl Radio {
                 continue;
             }
             let buf = if late {
-                &mut self.scratch
+                &mut self.sats[station - n_rx].late.buf
             } else {
                 &mut self.buf
             };
@@ -436,14 +478,7 @@ impl Radio {
             self.counters.lines += 1;
             self.counters.lines_by_station[station] += 1;
             if late {
-                let q = &mut self.sats[station - n_rx].late;
-                let off = q.buf.len();
-                q.buf.extend_from_slice(&self.scratch[start..]);
-                self.scratch.clear();
-                q.lines.push_back(Line {
-                    offset: off as u32,
-                    ..line
-                });
+                self.sats[station - n_rx].late.lines.push_back(line);
             } else {
                 self.lines.push(line);
             }
@@ -466,7 +501,7 @@ impl Radio {
     fn reception(
         &mut self,
         scenario: &Scenario,
-        v_unit: [f64; 3],
+        pos: LatLon,
         class_b: bool,
         lr: bool,
         t_ms: i64,
@@ -475,24 +510,26 @@ impl Radio {
     ) {
         heard.clear();
         if !lr {
+            // Coastal ranges are tens of miles: a local flat frame measures them well.
+            let cos_lat = pos.lat.to_radians().cos();
             for (r, st) in self.stations.iter().enumerate() {
-                let c = dot(v_unit, st.unit);
-                let limit = if class_b {
-                    st.cos_range_b
-                } else {
-                    st.cos_range_a
-                };
-                if c < limit {
+                let range = if class_b { st.range_b } else { st.range_a };
+                let dy = (pos.lat - st.pos.lat) * M_PER_DEG;
+                if dy.abs() > range {
+                    continue;
+                }
+                let dx = crate::earth::wrap_lon(pos.lon - st.pos.lon) * M_PER_DEG * cos_lat;
+                let d2 = dx * dx + dy * dy;
+                if d2 > range * range {
                     continue;
                 }
                 // Reception falls off over the outer 30 % of the range.
-                let range = if class_b {
-                    st.range_m * 0.6
+                let inner = 0.7 * range;
+                let edge = if d2 <= inner * inner {
+                    0.0
                 } else {
-                    st.range_m
+                    ((d2.sqrt() / range - 0.7) / 0.3).clamp(0.0, 1.0)
                 };
-                let d = crate::earth::distance_of_cos(c);
-                let edge = ((d / range - 0.7) / 0.3).clamp(0.0, 1.0);
                 let p = (1.0 - st.loss) * (1.0 - 0.6 * edge);
                 if rng.chance(p) {
                     self.counters.coastal_heard += 1;
@@ -503,23 +540,22 @@ impl Radio {
             }
         }
         let n_rx = self.stations.len();
+        let mut unit = None;
         for s in 0..self.sats.len() {
             let run = &self.sats[s];
             let k = ((t_ms - self.window.0).max(0) / SAT_STEP_MS) as usize;
-            let Some(su) = run.track.get(k.min(run.track.len().saturating_sub(1))) else {
+            let Some(&(sub, su)) = run.track.get(k.min(run.track.len().saturating_sub(1))) else {
                 continue;
             };
-            if dot(v_unit, *su) < run.cos_footprint {
+            // Out of the footprint's band of latitude: no need for the exact test.
+            if (pos.lat - sub.lat).abs() > run.footprint_deg {
                 continue;
             }
-            let sat = &scenario.satellites[s];
-            // Long-range broadcasts (channels 75/76) are sparse: few collisions.
-            let load = if lr {
-                run.load_per_min / 20.0
-            } else {
-                run.load_per_min
-            };
-            let p = sat.detect * (-load / sat.capacity_per_min).exp();
+            let u = *unit.get_or_insert_with(|| pos.unit());
+            if dot(u, su) < run.cos_footprint {
+                continue;
+            }
+            let p = if lr { run.p_detect_lr } else { run.p_detect };
             self.sats[s].seen_this_window += 1;
             if rng.chance(p) {
                 self.counters.satellite_heard += 1;
@@ -540,6 +576,10 @@ pub struct Channel<'a> {
     pub radio: &'a mut Radio,
     /// Scratch list of who heard a transmission.
     pub heard: Vec<(usize, i64)>,
+    /// Reused encoder.
+    pub writer: &'a mut BitWriter,
+    /// Reused armored payload.
+    pub armored: &'a mut Armored,
 }
 
 fn text<const N: usize>(s: &str) -> AisText<N> {
@@ -668,7 +708,6 @@ impl TxSink for Channel<'_> {
                 }));
             }
         }
-        let unit = tx.pos.unit();
         let key = (v.uid as u64) << 32 | v.ordinal as u64;
         let mut heard = std::mem::take(&mut self.heard);
         for (part, m) in msgs.iter().enumerate() {
@@ -676,7 +715,7 @@ impl TxSink for Channel<'_> {
             self.radio.counters.transmissions[m.msg_type() as usize] += 1;
             self.radio.reception(
                 self.scenario,
-                unit,
+                tx.true_pos,
                 v.class_b,
                 tx.kind == TxKind::LongRange,
                 tx.t_ms,
@@ -686,10 +725,10 @@ impl TxSink for Channel<'_> {
             if heard.is_empty() {
                 continue;
             }
-            let Ok(payload) = encode_payload(m) else {
+            if encode_armored(m, self.writer, self.armored).is_err() {
                 continue;
-            };
-            let armored = Armored::new(&payload);
+            }
+            let armored = &*self.armored;
             let n_rx = self.scenario.receivers.len();
             for &(station, deliver_ms) in &heard {
                 let partner = if station < n_rx {
@@ -709,7 +748,7 @@ impl TxSink for Channel<'_> {
                 };
                 self.radio.emit(
                     self.scenario,
-                    &armored,
+                    armored,
                     &opts,
                     station,
                     tx.t_ms,

@@ -49,6 +49,9 @@ pub struct Overrides {
     pub hours: Option<f64>,
     /// Start, Unix milliseconds.
     pub start_ms: Option<i64>,
+    /// Add a receiver network that hears every transmission (partner `NET`, station
+    /// `network`, no loss): dense terrestrial coverage, for large benchmark inputs.
+    pub full_coverage: bool,
 }
 
 /// A partner.
@@ -73,7 +76,8 @@ pub struct Receiver {
     pub partner: usize,
     /// Where.
     pub position: LatLon,
-    /// Range for class A; class B (2 W instead of 12.5 W) reaches 60 % of it.
+    /// Range for class A; class B (2 W instead of 12.5 W) reaches 60 % of it. Infinite for a
+    /// network that hears everything.
     pub range_m: f64,
     /// Loss well inside the range.
     pub loss: f64,
@@ -791,6 +795,31 @@ impl Scenario {
                 latency_ms,
                 detect: s.detect,
                 capacity_per_min: s.capacity_per_min,
+            });
+        }
+        if o.full_coverage {
+            let partner = match partners.iter().position(|p| p.name == "NET") {
+                Some(p) => p,
+                None => {
+                    partners.push(Partner {
+                        name: "NET".to_owned(),
+                        time_ms: false,
+                        groups: true,
+                        talker: *b"AB",
+                    });
+                    partners.len() - 1
+                }
+            };
+            if station_names.contains(&"network") {
+                return Err(err("--coverage", "a station is already named \"network\""));
+            }
+            receivers.push(Receiver {
+                name: "network".to_owned(),
+                partner,
+                position: LatLon { lat: 0.0, lon: 0.0 },
+                range_m: f64::INFINITY,
+                loss: 0.0,
+                base_mmsi: None,
             });
         }
         if !(0.0..0.5).contains(&spec.reception.corrupt_rate) {

@@ -3,7 +3,7 @@
 //! M.1371 reporting intervals), what it reports (GNSS noise, spoofing), and the ground truth of
 //! what it does.
 
-use crate::earth::{angle_diff, LatLon, KNOT_MS, NM_M};
+use crate::earth::{angle_diff, wrap360, LatLon, KNOT_MS, NM_M};
 use crate::fleet::{self, Identity, Kind};
 use crate::rng::Rng;
 use crate::scenario::{
@@ -18,6 +18,8 @@ const MAX_STEP_MS: i64 = 10_000;
 pub const STATIC_INTERVAL_MS: i64 = 360_000;
 /// Class A long-range broadcast (type 27) interval: every 3 min.
 pub const LONG_RANGE_INTERVAL_MS: i64 = 180_000;
+/// Zone membership (for zone-visit truth) is checked this often.
+pub const ZONE_CHECK_MS: i64 = 30_000;
 /// A vessel is "changing course" for the reporting rate when turning faster than this.
 pub const TURNING_DEG_PER_MIN: f64 = 5.0;
 
@@ -127,6 +129,8 @@ pub struct Tx {
     pub t_ms: i64,
     /// Reported position (after noise or spoofing).
     pub pos: LatLon,
+    /// Where the transmitter really is (what receivers hear it from).
+    pub true_pos: LatLon,
     /// Reported speed.
     pub sog: f64,
     /// Reported course.
@@ -218,6 +222,18 @@ struct Pass {
     min_t: i64,
     min_pos: LatLon,
     target_sog: f64,
+}
+
+/// Distance and bearing to the waypoint being steered for, as last computed on the great
+/// circle. Far from it (over 20 km) they change slowly, so they are recomputed once a minute
+/// and the distance run since is subtracted in between.
+#[derive(Debug, Clone, Copy)]
+struct Goal {
+    idx: usize,
+    point: LatLon,
+    t: i64,
+    distance_m: f64,
+    bearing: f64,
 }
 
 /// Background traffic: which lane, and the slot's identity generation.
@@ -313,6 +329,9 @@ pub struct Vessel {
     drift_angle: f64,
     /// This step, the vessel is moored alongside: the leader's state and the offset from it.
     pinned: Option<(Kin, f64, f64)>,
+    goal: Option<Goal>,
+    run_since_goal_m: f64,
+    next_zone_ms: i64,
 }
 
 /// What a vessel needs from the rest of the simulation while it moves.
@@ -399,7 +418,30 @@ impl Vessel {
             swarm_moored: None,
             drift_angle,
             pinned: None,
+            goal: None,
+            run_since_goal_m: 0.0,
+            next_zone_ms: i64::MIN,
         }
+    }
+
+    /// Distance to waypoint `idx` at `point` (and its bearing in `self.goal`).
+    fn goal_distance(&mut self, point: LatLon, idx: usize) -> f64 {
+        if let Some(g) = self.goal {
+            let d = g.distance_m - self.run_since_goal_m;
+            if g.idx == idx && g.point == point && self.t - g.t < 60_000 && d > 20_000.0 {
+                return d;
+            }
+        }
+        let d = self.kin.pos.distance_m(point);
+        self.goal = Some(Goal {
+            idx,
+            point,
+            t: self.t,
+            distance_m: d,
+            bearing: self.kin.pos.bearing_deg(point),
+        });
+        self.run_since_goal_m = 0.0;
+        d
     }
 
     /// Starts already sailing at `speed` (traffic placed mid-voyage).
@@ -544,7 +586,7 @@ impl Vessel {
         let sog0 = self.kin.sog;
         self.kin.sog = (self.kin.sog + dv).max(0.0);
         let mid = self.kin.cog + turn / 2.0;
-        self.kin.cog = (self.kin.cog + turn).rem_euclid(360.0);
+        self.kin.cog = wrap360(self.kin.cog + turn);
         self.kin.rot = if self.kin.sog < 0.5 {
             0.0
         } else {
@@ -553,13 +595,14 @@ impl Vessel {
         let dist = (sog0 + self.kin.sog) / 2.0 * KNOT_MS * dt;
         if dist > 0.01 {
             self.kin.pos = self.kin.pos.step(mid, dist);
+            self.run_since_goal_m += dist;
         }
         let drift = if self.kin.sog < 0.5 {
             0.0
         } else {
             self.drift_angle
         };
-        self.kin.heading = (self.kin.cog + drift).rem_euclid(360.0);
+        self.kin.heading = wrap360(self.kin.cog + drift);
     }
 
     fn leader(&self, k: usize, world: &World<'_>) -> Option<Snap> {
@@ -823,9 +866,11 @@ impl Vessel {
                 let step_m = self.kin.sog * KNOT_MS * dt;
                 let turn_radius = (self.kin.sog * KNOT_MS / self.turn.to_radians().max(1e-3))
                     .clamp(150.0, 2_000.0);
+                let mut goal_d = 0.0;
                 while *idx < points.len() {
                     let last = *idx + 1 == points.len();
-                    let d = self.kin.pos.distance_m(points[*idx]);
+                    let d = self.goal_distance(points[*idx], *idx);
+                    goal_d = d;
                     let reached = if last && stops_after {
                         // Only once she has lost way; otherwise come round and try again.
                         d < 150.0 + step_m && self.kin.sog <= 2.0
@@ -861,12 +906,11 @@ impl Vessel {
                         }
                     };
                 }
-                let goal = points[*idx];
-                let course = self.kin.pos.bearing_deg(goal);
+                let course = self.goal.map_or(self.kin.cog, |g| g.bearing);
                 let mut v = *speed;
                 if *idx + 1 == points.len() && stops_after {
                     // Slow down to stop there (braking at the deceleration `steer` allows).
-                    let d = (self.kin.pos.distance_m(goal) - 100.0).max(0.0);
+                    let d = (goal_d - 100.0).max(0.0);
                     let brake_ms2 = 2.0 * self.accel * KNOT_MS;
                     v = v.min(((2.0 * brake_ms2 * d).sqrt() / KNOT_MS * 0.8).max(0.8));
                 }
@@ -1198,9 +1242,11 @@ impl Vessel {
 
     fn check_zones(&mut self, world: &mut World<'_>) {
         let zones = &world.scenario.zones;
-        if zones.is_empty() {
+        // Zone entries and exits are timed to the step, checked at most every 30 s.
+        if zones.is_empty() || self.t < self.next_zone_ms {
             return;
         }
+        self.next_zone_ms = self.t + ZONE_CHECK_MS;
         for (z, zone) in zones.iter().enumerate() {
             let bit = 1u64 << z;
             let inside = zone.contains(self.kin.pos);
@@ -1417,6 +1463,7 @@ impl Vessel {
             kind,
             t_ms: self.t,
             pos,
+            true_pos: self.kin.pos,
             sog: sog.max(0.0),
             cog: cog.rem_euclid(360.0),
             heading: self.kin.heading,
