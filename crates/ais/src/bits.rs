@@ -275,31 +275,22 @@ impl Payload {
         self.slice(start, usize::MAX / 2)
     }
 
-    /// Armors the payload into `out` (which must hold `len_bits().div_ceil(6)` characters;
-    /// up to three more may be overwritten); returns the number of characters and of fill bits.
+    /// Armors the payload into `out` (which must hold `len_bits().div_ceil(6)` characters);
+    /// returns the number of characters written and of fill bits.
     pub fn armor_to(&self, out: &mut [u8]) -> (usize, u8) {
         let chars = self.bits.div_ceil(6).min(out.len());
-        // Three bytes are four characters.
-        let mut k = 0;
-        for group in self.bytes.chunks_exact(3) {
-            if k >= chars {
-                break;
-            }
-            let w = (group[0] as u32) << 16 | (group[1] as u32) << 8 | group[2] as u32;
-            let four = [
-                ARMOR_CHARS[(w >> 18) as usize & 63],
-                ARMOR_CHARS[(w >> 12) as usize & 63],
-                ARMOR_CHARS[(w >> 6) as usize & 63],
-                ARMOR_CHARS[w as usize & 63],
-            ];
-            if k + 4 <= out.len() {
-                // Whole groups (a partial last one is cut by the returned length).
-                out[k..k + 4].copy_from_slice(&four);
-            } else {
-                let n = out.len() - k;
-                out[k..].copy_from_slice(&four[..n]);
-            }
-            k += 4;
+        // Three bytes are four characters; whole groups first.
+        let groups = (chars / 4).min(self.bytes.len() / 3);
+        for (g, four) in out[..4 * groups].chunks_exact_mut(4).enumerate() {
+            let b = &self.bytes[3 * g..3 * g + 3];
+            let w = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+            four[0] = ARMOR_CHARS[(w >> 18) as usize & 63];
+            four[1] = ARMOR_CHARS[(w >> 12) as usize & 63];
+            four[2] = ARMOR_CHARS[(w >> 6) as usize & 63];
+            four[3] = ARMOR_CHARS[w as usize & 63];
+        }
+        for (k, slot) in out.iter_mut().enumerate().take(chars).skip(4 * groups) {
+            *slot = ARMOR_CHARS[self.u(6 * k, 6) as usize];
         }
         (chars, (chars * 6).saturating_sub(self.bits) as u8)
     }
@@ -318,6 +309,10 @@ impl Payload {
 #[derive(Debug, Default)]
 pub struct BitWriter {
     payload: Payload,
+    /// Bits not yet stored in `payload`, right-aligned (fewer than 32 between calls); the
+    /// bits before them are stored, a multiple of 32.
+    acc: u64,
+    acc_bits: usize,
 }
 
 impl BitWriter {
@@ -327,19 +322,39 @@ impl BitWriter {
     }
 
     /// Appends the low `len` bits of `value`. Bits beyond [`MAX_BITS`] are dropped.
+    #[inline]
     pub fn u(&mut self, len: usize, value: u64) -> &mut Self {
-        let start = self.payload.bits;
-        if start + len > MAX_BITS {
+        if self.payload.bits + len > MAX_BITS {
             return self;
         }
-        let v = if len == 64 {
-            value
-        } else {
-            value & ((1u64 << len) - 1)
-        };
-        self.payload.put(start, len, v);
+        if len > 32 {
+            self.u(len - 32, value >> 32);
+            return self.u(32, value & 0xFFFF_FFFF);
+        }
+        let v = value & ((1u64 << len) - 1);
+        self.acc = (self.acc << len) | v;
+        self.acc_bits += len;
         self.payload.bits += len;
+        if self.acc_bits >= 32 {
+            // Store the oldest 32 bits; they start on a 32-bit boundary.
+            let word = (self.acc >> (self.acc_bits - 32)) as u32;
+            let at = (self.payload.bits - self.acc_bits) / 8;
+            self.payload.bytes[at..at + 4].copy_from_slice(&word.to_be_bytes());
+            self.acc_bits -= 32;
+            self.acc &= (1u64 << self.acc_bits) - 1;
+        }
         self
+    }
+
+    /// Stores the bits still held back (left-aligned in their last bytes).
+    fn flush(&mut self) {
+        if self.acc_bits == 0 {
+            return;
+        }
+        let at = (self.payload.bits - self.acc_bits) / 8;
+        let word = ((self.acc << (32 - self.acc_bits)) as u32).to_be_bytes();
+        let n = self.acc_bits.div_ceil(8);
+        self.payload.bytes[at..at + n].copy_from_slice(&word[..n]);
     }
 
     /// Appends a signed field in two's complement.
@@ -375,12 +390,14 @@ impl BitWriter {
     }
 
     /// The payload written so far.
-    pub fn finish(self) -> Payload {
+    pub fn finish(mut self) -> Payload {
+        self.flush();
         self.payload
     }
 
     /// The payload written so far, borrowed.
-    pub fn payload(&self) -> &Payload {
+    pub fn payload(&mut self) -> &Payload {
+        self.flush();
         &self.payload
     }
 
@@ -390,6 +407,8 @@ impl BitWriter {
         let n = used.min(self.payload.bytes.len());
         self.payload.bytes[..n].fill(0);
         self.payload.bits = 0;
+        self.acc = 0;
+        self.acc_bits = 0;
     }
 }
 

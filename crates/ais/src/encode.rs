@@ -40,17 +40,36 @@ fn latlon(
     per_degree: f64,
     bits: (usize, usize),
 ) {
-    let l = lon.map_or(181.0 * per_degree, |v| (v * per_degree).round());
-    let a = lat.map_or(91.0 * per_degree, |v| (v * per_degree).round());
-    w.i(bits.0, l as i64).i(bits.1, a as i64);
+    let l = lon.map_or(181.0 * per_degree, |v| v * per_degree);
+    let a = lat.map_or(91.0 * per_degree, |v| v * per_degree);
+    w.i(bits.0, round_i64(l)).i(bits.1, round_i64(a));
 }
 
 fn sog(v: Option<f32>) -> u64 {
-    v.map_or(1023, |k| ((k * 10.0).round() as i64).clamp(0, 1022) as u64)
+    v.map_or(1023, |k| round_i64((k * 10.0) as f64).clamp(0, 1022) as u64)
 }
 
 fn cog(v: Option<f32>) -> u64 {
-    v.map_or(3600, |d| ((d * 10.0).round() as i64).clamp(0, 3599) as u64)
+    v.map_or(3600, |d| round_i64((d * 10.0) as f64).clamp(0, 3599) as u64)
+}
+
+/// Rounds half away from zero exactly as `f64::round` does, without the library call (the
+/// encoder rounds several fields of every message).
+#[inline]
+pub(crate) fn round_i64(x: f64) -> i64 {
+    if !x.is_finite() {
+        return x as i64;
+    }
+    let t = x as i64;
+    // Exact: the fractional part of a float is representable.
+    let frac = x - t as f64;
+    if frac >= 0.5 {
+        t.saturating_add(1)
+    } else if frac <= -0.5 {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
 }
 
 fn opt<T: Into<u64>>(v: Option<T>, na: u64) -> u64 {
@@ -129,7 +148,7 @@ fn write_payload(m: &Message<'_>, w: &mut BitWriter) -> Result<(), EncodeError> 
             w.u(
                 8,
                 s.draught_m
-                    .map_or(0, |d| ((d * 10.0).round() as i64).clamp(0, 255) as u64),
+                    .map_or(0, |d| round_i64((d * 10.0) as f64).clamp(0, 255) as u64),
             )
             .text(20, s.destination.as_str())
             .b(s.dte)
@@ -270,10 +289,13 @@ impl Default for SentenceOptions {
 /// Longest payload per sentence so the sentence stays within 82 characters with CR LF.
 pub const MAX_PAYLOAD_CHARS: usize = 60;
 
+const ARMORED_CAP: usize = crate::bits::MAX_BITS.div_ceil(6) + 64;
+
 /// A payload armored into six-bit characters, held inline (no allocation).
 #[derive(Clone, Copy)]
 pub struct Armored {
-    chars: [u8; crate::bits::MAX_BITS.div_ceil(6)],
+    /// Room for the longest payload and a 64-byte read past any sentence's start.
+    chars: [u8; ARMORED_CAP],
     len: usize,
     fill: u8,
 }
@@ -281,7 +303,7 @@ pub struct Armored {
 impl Default for Armored {
     fn default() -> Self {
         Armored {
-            chars: [0; crate::bits::MAX_BITS.div_ceil(6)],
+            chars: [0; ARMORED_CAP],
             len: 0,
             fill: 0,
         }
@@ -307,7 +329,7 @@ impl Armored {
 
     /// Armors `payload` into this one's storage.
     pub fn set(&mut self, payload: &Payload) {
-        let (len, fill) = payload.armor_to(&mut self.chars);
+        let (len, fill) = payload.armor_to(&mut self.chars[..ARMORED_CAP - 64]);
         self.len = len;
         self.fill = fill;
     }
@@ -337,30 +359,70 @@ impl Armored {
     /// Appends sentence `index` (0-based, without line ending) to `out`.
     pub fn write_sentence(&self, opts: &SentenceOptions, index: usize, out: &mut Vec<u8>) {
         let total = self.sentence_count();
-        let start = out.len();
-        out.push(b'!');
-        out.extend_from_slice(&opts.talker);
-        out.extend_from_slice(if opts.own_ship { b"VDO," } else { b"VDM," });
-        push_small(out, total);
-        out.push(b',');
-        push_small(out, index + 1);
-        out.push(b',');
+        // The header is built on the stack and appended at once.
+        let mut head = [0u8; 24];
+        let mut n = 0;
+        let mut put = |b: &[u8]| {
+            head[n..n + b.len()].copy_from_slice(b);
+            n += b.len();
+        };
+        put(b"!");
+        put(&opts.talker);
+        put(if opts.own_ship { b"VDO," } else { b"VDM," });
+        put(small(total).as_slice());
+        put(b",");
+        put(small(index + 1).as_slice());
+        put(b",");
         if total > 1 {
-            out.push(b'0' + opts.seq_id % 10);
+            put(&[b'0' + opts.seq_id % 10]);
         }
-        out.push(b',');
-        out.push(opts.channel);
-        out.push(b',');
-        out.extend_from_slice(self.sentence_chars(index));
-        out.push(b',');
-        out.push(if index + 1 == total {
+        put(b",");
+        put(&[opts.channel, b',']);
+        let chars = self.sentence_chars(index);
+        let fill = if index + 1 == total {
             b'0' + self.fill
         } else {
             b'0'
-        });
-        let sum = crate::nmea::xor_checksum(&out[start + 1..]);
+        };
+        let sum =
+            crate::nmea::xor_checksum(&head[1..n]) ^ crate::nmea::xor_checksum(chars) ^ b',' ^ fill;
+        out.reserve(n + chars.len() + 5);
+        out.extend_from_slice(&head[..n]);
+        out.extend_from_slice(chars);
+        out.push(b',');
+        out.push(fill);
         push_checksum(out, sum);
     }
+}
+
+/// A small number's decimal digits (up to three), for sentence headers.
+#[derive(Clone, Copy)]
+struct Small {
+    digits: [u8; 3],
+    len: u8,
+}
+
+impl Small {
+    fn as_slice(&self) -> &[u8] {
+        &self.digits[3 - self.len as usize..]
+    }
+}
+
+fn small(v: usize) -> Small {
+    let mut d = Small {
+        digits: [0; 3],
+        len: 0,
+    };
+    let mut v = v.min(999);
+    loop {
+        d.len += 1;
+        d.digits[3 - d.len as usize] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    d
 }
 
 fn push_small(out: &mut Vec<u8>, v: usize) {
@@ -397,34 +459,169 @@ pub struct TagGroup {
     pub id: u32,
 }
 
-/// Appends an IEC 61162-450 tag block `\s:SOURCE,c:TIME[,g:K-N-ID]*hh\` to `out`.
-pub fn write_tag_block(out: &mut Vec<u8>, source: &str, time: TagTime, group: Option<TagGroup>) {
-    out.push(b'\\');
-    let start = out.len();
-    out.extend_from_slice(b"s:");
-    out.extend_from_slice(source.as_bytes());
-    out.extend_from_slice(b",c:");
-    let mut digits = itoa_buf();
-    let t = match time {
-        TagTime::Seconds(s) => s,
-        TagTime::Millis(ms) => ms,
-    };
-    out.extend_from_slice(fmt_i64(t, &mut digits));
-    if let Some(g) = group {
-        out.extend_from_slice(b",g:");
-        push_small(out, g.index as usize);
-        out.push(b'-');
-        push_small(out, g.count as usize);
-        out.push(b'-');
-        push_small(out, g.id as usize);
-    }
-    let sum = crate::nmea::xor_checksum(&out[start..]);
-    push_checksum(out, sum);
-    out.push(b'\\');
+/// The constant start of one source's tag blocks (`\s:SOURCE,c:`), prepared once so that
+/// writing a tag block is only the time, the group and the checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagPrefix {
+    bytes: Vec<u8>,
+    xor: u8,
+    /// `bytes` padded to a fixed size for the fast path (`None` for long sources).
+    fixed: Option<[u8; 48]>,
 }
 
-fn itoa_buf() -> [u8; 20] {
-    [0; 20]
+impl TagPrefix {
+    /// The prefix of tag blocks from `source`.
+    pub fn new(source: &str) -> TagPrefix {
+        let mut bytes = Vec::with_capacity(source.len() + 6);
+        bytes.push(b'\\');
+        bytes.extend_from_slice(b"s:");
+        bytes.extend_from_slice(source.as_bytes());
+        bytes.extend_from_slice(b",c:");
+        let xor = crate::nmea::xor_checksum(&bytes[1..]);
+        let fixed = (bytes.len() <= 48).then(|| {
+            let mut f = [0u8; 48];
+            f[..bytes.len()].copy_from_slice(&bytes);
+            f
+        });
+        TagPrefix { bytes, xor, fixed }
+    }
+
+    /// Appends one whole line: this tag block, sentence `index` of `armored`, and `\n`.
+    /// Returns where the sentence starts, relative to the line. Built on the stack with
+    /// fixed-size copies and appended at once (the simulator writes millions of these).
+    pub fn write_line(
+        &self,
+        out: &mut Vec<u8>,
+        time: TagTime,
+        group: Option<TagGroup>,
+        armored: &Armored,
+        opts: &SentenceOptions,
+        index: usize,
+    ) -> usize {
+        let total = armored.sentence_count();
+        let (Some(fixed), true) = (self.fixed, total <= 9) else {
+            let start = out.len();
+            self.write(out, time, group);
+            let at = out.len() - start;
+            armored.write_sentence(opts, index, out);
+            out.push(b'\n');
+            return at;
+        };
+        let mut b = [0u8; 192];
+        b[..48].copy_from_slice(&fixed);
+        let mut n = self.bytes.len();
+        let t = match time {
+            TagTime::Seconds(s) => s,
+            TagTime::Millis(ms) => ms,
+        };
+        n += write_digits(&mut b[n..], t);
+        if let Some(g) = group {
+            b[n..n + 3].copy_from_slice(b",g:");
+            n += 3;
+            n += write_digits(&mut b[n..], g.index as i64);
+            b[n] = b'-';
+            n += 1;
+            n += write_digits(&mut b[n..], g.count as i64);
+            b[n] = b'-';
+            n += 1;
+            n += write_digits(&mut b[n..], g.id as i64);
+        }
+        let sum = self.xor ^ crate::nmea::xor_checksum(&b[self.bytes.len()..n]);
+        n += put_checksum(&mut b[n..], sum);
+        b[n] = b'\\';
+        n += 1;
+        let at = n;
+        b[n] = b'!';
+        b[n + 1..n + 3].copy_from_slice(&opts.talker);
+        b[n + 3..n + 7].copy_from_slice(if opts.own_ship { b"VDO," } else { b"VDM," });
+        b[n + 7] = b'0' + total as u8;
+        b[n + 8] = b',';
+        b[n + 9] = b'0' + (index + 1).min(9) as u8;
+        b[n + 10] = b',';
+        n += 11;
+        if total > 1 {
+            b[n] = b'0' + opts.seq_id % 10;
+            n += 1;
+        }
+        b[n] = b',';
+        b[n + 1] = opts.channel;
+        b[n + 2] = b',';
+        n += 3;
+        let start = (index * MAX_PAYLOAD_CHARS).min(armored.len);
+        let len = MAX_PAYLOAD_CHARS.min(armored.len - start);
+        b[n..n + 64].copy_from_slice(&armored.chars[start..start + 64]);
+        n += len;
+        b[n] = b',';
+        b[n + 1] = if index + 1 == total {
+            b'0' + armored.fill
+        } else {
+            b'0'
+        };
+        n += 2;
+        let sum = crate::nmea::xor_checksum(&b[at + 1..n]);
+        n += put_checksum(&mut b[n..], sum);
+        b[n] = b'\n';
+        n += 1;
+        out.extend_from_slice(&b[..n]);
+        at
+    }
+
+    /// Appends a whole tag block with this prefix to `out`.
+    pub fn write(&self, out: &mut Vec<u8>, time: TagTime, group: Option<TagGroup>) {
+        out.extend_from_slice(&self.bytes);
+        let t = match time {
+            TagTime::Seconds(s) => s,
+            TagTime::Millis(ms) => ms,
+        };
+        let mut digits = [0u8; 20];
+        let start = out.len();
+        out.extend_from_slice(fmt_i64(t, &mut digits));
+        if let Some(g) = group {
+            out.extend_from_slice(b",g:");
+            out.extend_from_slice(small(g.index as usize).as_slice());
+            out.push(b'-');
+            out.extend_from_slice(small(g.count as usize).as_slice());
+            out.push(b'-');
+            push_small(out, g.id as usize);
+        }
+        let sum = self.xor ^ crate::nmea::xor_checksum(&out[start..]);
+        push_checksum(out, sum);
+        out.push(b'\\');
+    }
+}
+
+/// Appends an IEC 61162-450 tag block `\s:SOURCE,c:TIME[,g:K-N-ID]*hh\` to `out`.
+pub fn write_tag_block(out: &mut Vec<u8>, source: &str, time: TagTime, group: Option<TagGroup>) {
+    TagPrefix::new(source).write(out, time, group);
+}
+
+/// Writes `v` in decimal at the start of `out` (which must have room); returns the length.
+fn write_digits(out: &mut [u8], v: i64) -> usize {
+    let neg = v < 0;
+    let mut n = v.unsigned_abs();
+    let mut len = 1;
+    let mut m = n;
+    while m >= 10 {
+        m /= 10;
+        len += 1;
+    }
+    let off = neg as usize;
+    if neg {
+        out[0] = b'-';
+    }
+    for k in (0..len).rev() {
+        out[off + k] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    off + len
+}
+
+fn put_checksum(out: &mut [u8], sum: u8) -> usize {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out[0] = b'*';
+    out[1] = HEX[(sum >> 4) as usize];
+    out[2] = HEX[(sum & 15) as usize];
+    3
 }
 
 fn fmt_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
@@ -463,4 +660,111 @@ pub fn encode(m: &Message<'_>, opts: &SentenceOptions) -> Result<Vec<String>, En
     let mut out = Vec::new();
     to_sentences(&p, opts, &mut out);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The encoder's rounding is `f64::round`, for every value the fields can hold.
+        #[test]
+        fn rounding_is_f64_round(x in -1e12f64..1e12) {
+            prop_assert_eq!(round_i64(x), x.round() as i64);
+        }
+    }
+
+    #[test]
+    fn rounding_ties_and_edges() {
+        for x in [
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            0.0,
+            -0.0,
+        ] {
+            assert_eq!(round_i64(x), x.round() as i64, "{x}");
+        }
+        assert_eq!(round_i64(f64::NAN), 0);
+        assert_eq!(round_i64(f64::INFINITY), i64::MAX);
+    }
+
+    #[test]
+    fn tag_blocks_and_sentences() {
+        let mut out = Vec::new();
+        write_tag_block(&mut out, "rEV02", TagTime::Seconds(1_334_337_317), None);
+        assert_eq!(out, b"\\s:rEV02,c:1334337317*58\\");
+        out.clear();
+        TagPrefix::new("st").write(
+            &mut out,
+            TagTime::Millis(1),
+            Some(TagGroup {
+                index: 1,
+                count: 2,
+                id: 1234,
+            }),
+        );
+        let body = &out[1..out.len() - 4];
+        let sum = crate::nmea::xor_checksum(body);
+        assert_eq!(
+            std::str::from_utf8(&out[out.len() - 3..out.len() - 1]).unwrap(),
+            format!("{sum:02X}")
+        );
+        assert!(out.starts_with(b"\\s:st,c:1,g:1-2-1234*"));
+    }
+
+    /// The one-buffer line writer gives what the tag block and sentence writers give.
+    #[test]
+    fn write_line_is_tag_block_then_sentence() {
+        let mut w = BitWriter::new();
+        for bits in [168usize, 424, 1000, 0] {
+            w.clear();
+            for k in 0..bits {
+                w.b(k % 3 == 0);
+            }
+            let armored = Armored::new(w.payload());
+            for (src, time, group) in [
+                ("sg-raffles", TagTime::Seconds(1_776_297_600), None),
+                (
+                    "sat-b",
+                    TagTime::Millis(1_776_297_600_123),
+                    Some(TagGroup {
+                        index: 2,
+                        count: 3,
+                        id: 4567,
+                    }),
+                ),
+                (
+                    "a-source-name-longer-than-the-fast-path-holds-for-sure",
+                    TagTime::Seconds(-5),
+                    None,
+                ),
+            ] {
+                let prefix = TagPrefix::new(src);
+                for index in 0..armored.sentence_count() {
+                    let opts = SentenceOptions {
+                        seq_id: 7,
+                        channel: b'B',
+                        ..Default::default()
+                    };
+                    let mut fast = Vec::new();
+                    let at = prefix.write_line(&mut fast, time, group, &armored, &opts, index);
+                    let mut slow = Vec::new();
+                    write_tag_block(&mut slow, src, time, group);
+                    assert_eq!(at, slow.len());
+                    armored.write_sentence(&opts, index, &mut slow);
+                    slow.push(b'\n');
+                    assert_eq!(
+                        String::from_utf8_lossy(&fast),
+                        String::from_utf8_lossy(&slow)
+                    );
+                }
+            }
+        }
+    }
 }

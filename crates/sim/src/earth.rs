@@ -59,8 +59,14 @@ impl LatLon {
     /// The point `east_m` east and `north_m` north (flat approximation, for metres to a few
     /// kilometres).
     pub fn offset_m(self, east_m: f64, north_m: f64) -> LatLon {
+        self.offset_m_at(east_m, north_m, self.lat.to_radians().cos())
+    }
+
+    /// [`LatLon::offset_m`] with the cosine of the latitude already known.
+    #[inline]
+    pub fn offset_m_at(self, east_m: f64, north_m: f64, cos_lat: f64) -> LatLon {
         let lat = self.lat + north_m / M_PER_DEG;
-        let lon = self.lon + east_m / (M_PER_DEG * self.lat.to_radians().cos().max(1e-6));
+        let lon = self.lon + east_m / (M_PER_DEG * cos_lat.max(1e-6));
         LatLon {
             lat,
             lon: wrap_lon(lon),
@@ -71,11 +77,17 @@ impl LatLon {
     /// reports; its course toward the next waypoint is recomputed every step, so tracks follow
     /// great circles), the great circle beyond.
     pub fn step(self, bearing_deg: f64, distance_m: f64) -> LatLon {
+        self.step_at(bearing_deg, distance_m, self.lat.to_radians().cos())
+    }
+
+    /// [`LatLon::step`] with the cosine of the latitude already known.
+    #[inline]
+    pub fn step_at(self, bearing_deg: f64, distance_m: f64, cos_lat: f64) -> LatLon {
         if distance_m > 2_000.0 {
             return self.destination(bearing_deg, distance_m);
         }
         let (s, c) = bearing_deg.to_radians().sin_cos();
-        self.offset_m(distance_m * s, distance_m * c)
+        self.offset_m_at(distance_m * s, distance_m * c, cos_lat)
     }
 
     /// Unit vector from the Earth's centre.

@@ -3,10 +3,11 @@
 //!
 //! Determinism: every vessel has its own random stream and a fixed shard (vessels that follow
 //! one another share a shard, leaders first), so a shard's output depends only on the seed.
-//! Lines are ordered by delivery second, then shard, then (delivery time, transmitter,
-//! transmission number, station, fragment): a total order, so the merged output is the same
-//! for any number of threads. Within one second the order is by shard, as in a feed merged
-//! from several receivers.
+//! Lines are ordered by delivery second, then shard, then delivery time, then the order the
+//! shard made them in (vessel by vessel in id order, each vessel's transmissions in turn): a
+//! total order that does not depend on the threads, so the merged output is the same for any
+//! number of them. Within one second the order is by shard, as in a feed merged from several
+//! receivers.
 
 use crate::radio::{Channel, Counters, Line, Radio};
 use crate::scenario::{Scenario, Step};

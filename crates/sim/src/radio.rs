@@ -10,7 +10,7 @@ use crate::vessel::{Tx, TxKind, TxSink, Vessel};
 use ais::bits::AisText;
 use ais::bits::BitWriter;
 use ais::encode::{
-    encode_armored, encode_payload, write_tag_block, Armored, SentenceOptions, TagGroup, TagTime,
+    encode_armored, encode_payload, Armored, SentenceOptions, TagGroup, TagPrefix, TagTime,
 };
 use ais::msg::{
     BaseStationReport, ClassBPosition, Dimensions, Eta, Header, LongRangeReport, Message,
@@ -20,7 +20,7 @@ use ais::Mmsi;
 use std::collections::VecDeque;
 
 /// One output line: a sentence with its tag block, ordered by delivery time then a unique key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Line {
     /// When the partner delivers it, Unix ms.
     pub deliver_ms: i64,
@@ -198,6 +198,8 @@ pub struct Radio {
     /// Counters.
     pub counters: Counters,
     sorted: Vec<u8>,
+    spare: Vec<Line>,
+    prefixes: Vec<TagPrefix>,
 }
 
 impl Radio {
@@ -239,6 +241,13 @@ impl Radio {
             lines: Vec::new(),
             counters: Counters::new(scenario.receivers.len() + scenario.satellites.len()),
             sorted: Vec::new(),
+            spare: Vec::new(),
+            prefixes: scenario
+                .receivers
+                .iter()
+                .map(|r| TagPrefix::new(&r.name))
+                .chain(scenario.satellites.iter().map(|s| TagPrefix::new(&s.name)))
+                .collect(),
         }
     }
 
@@ -292,7 +301,35 @@ impl Radio {
     }
 
     fn sort_lines(&mut self) {
-        self.lines.sort_unstable_by_key(Line::order);
+        let t0 = self.window.0;
+        if self
+            .lines
+            .iter()
+            .all(|l| (0..1 << 16).contains(&(l.deliver_ms - t0)))
+        {
+            // Stable radix sort on the millisecond within the window (two byte passes): lines
+            // of one millisecond stay in the order they were made.
+            let rel = |l: &Line| (l.deliver_ms - t0) as usize;
+            for shift in [0, 8] {
+                let mut count = [0usize; 257];
+                for l in &self.lines {
+                    count[(rel(l) >> shift & 255) + 1] += 1;
+                }
+                for k in 0..256 {
+                    count[k + 1] += count[k];
+                }
+                self.spare.clear();
+                self.spare.resize(self.lines.len(), Line::default());
+                for l in &self.lines {
+                    let d = rel(l) >> shift & 255;
+                    self.spare[count[d]] = *l;
+                    count[d] += 1;
+                }
+                std::mem::swap(&mut self.lines, &mut self.spare);
+            }
+        } else {
+            self.lines.sort_by_key(Line::order);
+        }
         self.sorted.clear();
         self.sorted.reserve(self.buf.len());
         for l in &mut self.lines {
@@ -395,14 +432,10 @@ impl Radio {
         late: bool,
     ) {
         let n_rx = scenario.receivers.len();
-        let (name, partner_idx) = if station < n_rx {
-            (
-                &scenario.receivers[station].name,
-                scenario.receivers[station].partner,
-            )
+        let partner_idx = if station < n_rx {
+            scenario.receivers[station].partner
         } else {
-            let s = &scenario.satellites[station - n_rx];
-            (&s.name, s.partner)
+            scenario.satellites[station - n_rx].partner
         };
         let partner = &scenario.partners[partner_idx];
         let time = if partner.time_ms {
@@ -438,9 +471,10 @@ impl Radio {
                 count: count as u8,
                 id: group_id,
             });
-            write_tag_block(buf, name, time, group);
-            let sentence_at = buf.len();
-            armored.write_sentence(opts, frag, buf);
+            let sentence_at =
+                start + self.prefixes[station].write_line(buf, time, group, armored, opts, frag);
+            // Without the newline while it may be damaged.
+            buf.pop();
             match damage {
                 1 => {
                     // One payload character changed: the checksum no longer matches.
@@ -501,7 +535,7 @@ impl Radio {
     fn reception(
         &mut self,
         scenario: &Scenario,
-        pos: LatLon,
+        tx: &Tx,
         class_b: bool,
         lr: bool,
         t_ms: i64,
@@ -509,9 +543,10 @@ impl Radio {
         heard: &mut Vec<(usize, i64)>,
     ) {
         heard.clear();
+        let pos = tx.true_pos;
         if !lr {
             // Coastal ranges are tens of miles: a local flat frame measures them well.
-            let cos_lat = pos.lat.to_radians().cos();
+            let cos_lat = tx.true_cos_lat;
             for (r, st) in self.stations.iter().enumerate() {
                 let range = if class_b { st.range_b } else { st.range_a };
                 let dy = (pos.lat - st.pos.lat) * M_PER_DEG;
@@ -540,7 +575,6 @@ impl Radio {
             }
         }
         let n_rx = self.stations.len();
-        let mut unit = None;
         for s in 0..self.sats.len() {
             let run = &self.sats[s];
             let k = ((t_ms - self.window.0).max(0) / SAT_STEP_MS) as usize;
@@ -551,8 +585,7 @@ impl Radio {
             if (pos.lat - sub.lat).abs() > run.footprint_deg {
                 continue;
             }
-            let u = *unit.get_or_insert_with(|| pos.unit());
-            if dot(u, su) < run.cos_footprint {
+            if dot(tx.true_unit, su) < run.cos_footprint {
                 continue;
             }
             let p = if lr { run.p_detect_lr } else { run.p_detect };
@@ -603,9 +636,10 @@ impl TxSink for Channel<'_> {
             mmsi: Mmsi(v.ident.mmsi),
         };
         let second = Some(((tx.t_ms.div_euclid(1000)) % 60) as u8);
-        let sog = Some(((tx.sog * 10.0).round() / 10.0).min(102.2) as f32);
-        let cog = Some(((tx.cog * 10.0).round() / 10.0 % 360.0) as f32);
-        let heading = Some(tx.heading.round() as u16 % 360);
+        // The encoder rounds to its tenths.
+        let sog = Some(tx.sog.min(102.2) as f32);
+        let cog = Some(tx.cog.clamp(0.0, 359.94) as f32);
+        let heading = Some((tx.heading + 0.5) as u16 % 360);
         let mut msgs: [Option<Message<'static>>; 2] = [None, None];
         match (tx.kind, v.class_b) {
             (TxKind::Position, false) => {
@@ -715,7 +749,7 @@ impl TxSink for Channel<'_> {
             self.radio.counters.transmissions[m.msg_type() as usize] += 1;
             self.radio.reception(
                 self.scenario,
-                tx.true_pos,
+                tx,
                 v.class_b,
                 tx.kind == TxKind::LongRange,
                 tx.t_ms,

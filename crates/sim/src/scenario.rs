@@ -147,6 +147,8 @@ pub struct Lane {
     pub points: Vec<LatLon>,
     /// Half width at each waypoint, metres.
     pub half_width_m: Vec<f64>,
+    /// Length along the centre line, metres.
+    pub length_m: f64,
 }
 
 /// A port.
@@ -208,16 +210,18 @@ impl World {
                     ));
                 }
             }
+            let points: Vec<LatLon> = l
+                .points
+                .iter()
+                .map(|p| LatLon {
+                    lat: p[1],
+                    lon: p[0],
+                })
+                .collect();
             let lane = Lane {
                 name: l.name.clone(),
-                points: l
-                    .points
-                    .iter()
-                    .map(|p| LatLon {
-                        lat: p[1],
-                        lon: p[0],
-                    })
-                    .collect(),
+                length_m: points.windows(2).map(|w| w[0].distance_m(w[1])).sum(),
+                points,
                 half_width_m: l.points.iter().map(|p| p[2] * NM_M).collect(),
             };
             match self.lanes.iter_mut().find(|x| x.name == l.name) {

@@ -131,6 +131,10 @@ pub struct Tx {
     pub pos: LatLon,
     /// Where the transmitter really is (what receivers hear it from).
     pub true_pos: LatLon,
+    /// Cosine of its latitude.
+    pub true_cos_lat: f64,
+    /// Its unit vector (refreshed each minute: for satellite footprints).
+    pub true_unit: [f64; 3],
     /// Reported speed.
     pub sog: f64,
     /// Reported course.
@@ -301,7 +305,7 @@ pub struct Vessel {
     /// Plan.
     steps: Vec<Step>,
     step: usize,
-    active: Option<Active>,
+    active: Option<Box<Active>>,
     /// Local indices (within the shard) of the vessels the steps follow.
     pub targets: Vec<usize>,
     ais: Vec<AisWindow>,
@@ -332,6 +336,8 @@ pub struct Vessel {
     goal: Option<Goal>,
     run_since_goal_m: f64,
     next_zone_ms: i64,
+    cos_lat: (f64, f64),
+    unit: Option<(i64, [f64; 3])>,
 }
 
 /// What a vessel needs from the rest of the simulation while it moves.
@@ -421,6 +427,29 @@ impl Vessel {
             goal: None,
             run_since_goal_m: 0.0,
             next_zone_ms: i64::MIN,
+            cos_lat: (f64::NAN, 1.0),
+            unit: None,
+        }
+    }
+
+    /// Cosine of the current latitude (computed once per position).
+    fn cos_lat(&mut self) -> f64 {
+        if self.cos_lat.0 != self.kin.pos.lat {
+            self.cos_lat = (self.kin.pos.lat, self.kin.pos.lat.to_radians().cos());
+        }
+        self.cos_lat.1
+    }
+
+    /// Unit vector of the position, refreshed once a minute (a vessel moves under a
+    /// kilometre in that time; satellite footprints are thousands of kilometres across).
+    fn unit(&mut self) -> [f64; 3] {
+        match self.unit {
+            Some((t, u)) if (0..60_000).contains(&(self.t - t)) => u,
+            _ => {
+                let u = self.kin.pos.unit();
+                self.unit = Some((self.t, u));
+                u
+            }
         }
     }
 
@@ -463,7 +492,7 @@ impl Vessel {
             t: self.t,
             kin: self.kin,
             done: self.active.is_none() && self.step >= self.steps.len()
-                || matches!(self.active, Some(Active::Idle)),
+                || matches!(self.active.as_deref(), Some(Active::Idle)),
             present: self.t >= self.appears_ms && !self.gone,
         }
     }
@@ -531,7 +560,7 @@ impl Vessel {
 
     fn wants_to_move(&self) -> bool {
         matches!(
-            self.active,
+            self.active.as_deref(),
             None | Some(Active::Path { .. })
                 | Some(Active::Loiter { .. })
                 | Some(Active::Escort { .. })
@@ -542,7 +571,7 @@ impl Vessel {
 
     /// The next time the active step changes by itself.
     fn event_ms(&self) -> Option<i64> {
-        match &self.active {
+        match self.active.as_deref() {
             Some(Active::Stop { end_ms, .. }) | Some(Active::Loiter { end_ms, .. }) => {
                 Some(*end_ms)
             }
@@ -594,7 +623,8 @@ impl Vessel {
         };
         let dist = (sog0 + self.kin.sog) / 2.0 * KNOT_MS * dt;
         if dist > 0.01 {
-            self.kin.pos = self.kin.pos.step(mid, dist);
+            let cos_lat = self.cos_lat();
+            self.kin.pos = self.kin.pos.step_at(mid, dist, cos_lat);
             self.run_since_goal_m += dist;
         }
         let drift = if self.kin.sog < 0.5 {
@@ -627,14 +657,14 @@ impl Vessel {
                 self.next_voyage(tr, world);
                 return;
             }
-            self.active = Some(Active::Idle);
+            self.active = Some(Box::new(Active::Idle));
             self.open_step_event("loitering", world, vec![("after_plan", Value::Bool(true))]);
             return;
         }
         let step = self.steps[self.step].clone();
         self.step += 1;
         let now = self.t;
-        self.active = Some(match step {
+        self.active = Some(Box::new(match step {
             Step::Sail {
                 points,
                 speed_knots,
@@ -774,7 +804,7 @@ impl Vessel {
                 since: None,
                 offset: (0.0, 0.0),
             },
-        });
+        }));
     }
 
     fn stop(&mut self, mode: StopMode, end_ms: i64) -> Active {
@@ -846,12 +876,12 @@ impl Vessel {
 
     fn run_active(
         &mut self,
-        mut a: Active,
+        mut a: Box<Active>,
         dt: f64,
         world: &mut World<'_>,
-    ) -> (Option<Active>, (f64, f64, u8)) {
+    ) -> (Option<Box<Active>>, (f64, f64, u8)) {
         let now = self.t;
-        match &mut a {
+        match &mut *a {
             Active::Path {
                 points,
                 idx,
@@ -902,7 +932,7 @@ impl Vessel {
                                 ],
                             });
                             let s = self.stop(StopMode::Anchor, now + stay_ms);
-                            (Some(s), (self.kin.cog, 0.0, 1))
+                            (Some(Box::new(s)), (self.kin.cog, 0.0, 1))
                         }
                     };
                 }
@@ -1432,7 +1462,8 @@ impl Vessel {
     fn report(&mut self, kind: TxKind, mode: Option<AisMode>) -> Tx {
         // GNSS noise, about 3 m per axis.
         let (e, n) = (self.rng.normal() * 3.0, self.rng.normal() * 3.0);
-        let mut pos = self.kin.pos.offset_m(e, n);
+        let cos_lat = self.cos_lat();
+        let mut pos = self.kin.pos.offset_m_at(e, n, cos_lat);
         let mut sog = self.kin.sog + self.rng.normal() * 0.05;
         let mut cog = self.kin.cog
             + if self.kin.sog > 1.0 {
@@ -1464,6 +1495,8 @@ impl Vessel {
             t_ms: self.t,
             pos,
             true_pos: self.kin.pos,
+            true_cos_lat: cos_lat,
+            true_unit: self.unit(),
             sog: sog.max(0.0),
             cog: cog.rem_euclid(360.0),
             heading: self.kin.heading,
@@ -1513,7 +1546,7 @@ impl Vessel {
         let traffic = match &scenario.traffic {
             Some(t) => t,
             None => {
-                self.active = Some(Active::Idle);
+                self.active = Some(Box::new(Active::Idle));
                 return;
             }
         };
@@ -1547,7 +1580,7 @@ impl Vessel {
                 self.ident.destination = scenario.world.ports[p].code.clone();
                 tr.at_port = true;
                 self.traffic = Some(tr);
-                self.active = Some(self.port_approach(p, stay, world));
+                self.active = Some(Box::new(self.port_approach(p, stay, world)));
                 return;
             }
         }
@@ -1573,13 +1606,13 @@ impl Vessel {
             self.ident.destination = scenario.world.ports[p].code.clone();
         }
         self.traffic = Some(tr);
-        self.active = Some(Active::Path {
+        self.active = Some(Box::new(Active::Path {
             points,
             idx: 0,
             speed: self.cruise,
             nav: 0,
             arrival: Arrival::Done,
-        });
+        }));
     }
 
     fn leave_and_reenter(&mut self, mut tr: TrafficState, world: &mut World<'_>) {
@@ -1621,19 +1654,20 @@ impl Vessel {
         self.appears_ms = t + delay;
         self.t = self.appears_ms;
         self.kin.pos = points[0];
+        self.unit = None;
         self.kin.cog = points[0].bearing_deg(points[1]);
         self.kin.sog = cruise;
         self.next_pos_ms = self.appears_ms + self.rng.below(2_000) as i64;
         self.next_static_ms = self.appears_ms + self.rng.below(STATIC_INTERVAL_MS as u64) as i64;
         self.next_lr_ms = self.appears_ms + self.rng.below(LONG_RANGE_INTERVAL_MS as u64) as i64;
         self.traffic = Some(tr);
-        self.active = Some(Active::Path {
+        self.active = Some(Box::new(Active::Path {
             points,
             idx: 1,
             speed: cruise,
             nav: 0,
             arrival: Arrival::Done,
-        });
+        }));
     }
 }
 
@@ -1657,16 +1691,7 @@ pub fn new_traffic(
     let lengths: Vec<(usize, f64)> = traffic
         .lanes
         .iter()
-        .map(|&li| {
-            (
-                li,
-                lanes[li]
-                    .points
-                    .windows(2)
-                    .map(|w| w[0].distance_m(w[1]))
-                    .sum::<f64>(),
-            )
-        })
+        .map(|&li| (li, lanes[li].length_m))
         .collect();
     let lane = fleet::weighted(&lengths, &mut rng);
     let forward = rng.chance(0.5);
@@ -1724,13 +1749,13 @@ pub fn new_traffic(
         v.ident.destination = scenario.world.ports[p].code.clone();
     }
     v.kin.sog = cruise;
-    v.active = Some(Active::Path {
+    v.active = Some(Box::new(Active::Path {
         points,
         idx,
         speed: cruise,
         nav: 0,
         arrival: Arrival::Done,
-    });
+    }));
     tr.at_port = false;
     v.traffic = Some(tr);
     v

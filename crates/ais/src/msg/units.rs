@@ -132,7 +132,7 @@ pub(crate) fn rate_of_turn_raw(rot: Option<RateOfTurn>) -> i32 {
         Some(RateOfTurn::FastRight) => 127,
         Some(RateOfTurn::FastLeft) => -127,
         Some(RateOfTurn::DegPerMin(d)) => {
-            let r = (4.733 * d.abs().sqrt()).round().min(126.0) as i32;
+            let r = crate::encode::round_i64((4.733 * d.abs().sqrt()) as f64).min(126) as i32;
             if d < 0.0 {
                 -r
             } else {
