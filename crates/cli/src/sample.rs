@@ -1,7 +1,8 @@
 //! `tidewatch sample`: a small, deterministic, synthetic AIS feed made with the encoder (ships on
 //! straight legs through the Singapore Strait, class A and B, static data, tag blocks with
-//! receiver and time, and a few damaged lines). It stands in for the scenario simulator until
-//! that lands, so the decoder can be demonstrated on data the project generates itself.
+//! receiver and time, and a few damaged lines). Cheap load for the ingest benchmark and tests:
+//! `--vessels N` adds ships on random courses that ignore land. Realistic traffic with ground
+//! truth is `tidewatch simulate`'s.
 
 use ais::bits::AisText;
 use ais::encode::{encode_payload, to_sentences, SentenceOptions};
@@ -225,26 +226,14 @@ pub fn run(args: SampleArgs) -> Result<()> {
             let mut msgs = Vec::new();
             if ship.class_b {
                 if step % 3 == 0 {
-                    msgs.push(Message::ClassBPosition(ClassBPosition {
-                        header: header(18),
-                        reserved: 0,
-                        sog_knots: Some(ship.sog_knots as f32),
-                        accuracy: false,
-                        lon: Some(ship.lon + jitter(&mut rng)),
-                        lat: Some(ship.lat + jitter(&mut rng)),
-                        cog_deg: Some(ship.cog_deg as f32),
-                        heading_deg: None,
+                    msgs.push(Message::ClassBPosition(ClassBPosition::cs_unit(
+                        header(18),
+                        Some(ship.sog_knots as f32),
+                        Some(ship.lon + jitter(&mut rng)),
+                        Some(ship.lat + jitter(&mut rng)),
+                        Some(ship.cog_deg as f32),
                         second,
-                        regional: 0,
-                        cs: true,
-                        display: false,
-                        dsc: true,
-                        band: true,
-                        msg22: true,
-                        assigned: false,
-                        raim: false,
-                        radio: 917_510,
-                    }));
+                    )));
                 }
                 if step % 36 == 5 {
                     msgs.push(Message::StaticDataA(StaticDataA {

@@ -24,6 +24,31 @@ fn simulate(args: &[&str]) -> std::process::Output {
     out
 }
 
+/// Simulates `scenario` for `hours` with 60 background vessels into `NAME.nmea`,
+/// `NAME-truth.jsonl` and `NAME-stats.json` (scratch paths, returned in that order).
+fn simulate_to(scenario: &str, hours: &str, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let (out, tr, st) = (
+        tmp(&format!("{name}.nmea")),
+        tmp(&format!("{name}-truth.jsonl")),
+        tmp(&format!("{name}-stats.json")),
+    );
+    simulate(&[
+        scenario,
+        "--hours",
+        hours,
+        "--vessels",
+        "60",
+        "--out",
+        p(&out),
+        "--truth",
+        p(&tr),
+        "--stats",
+        p(&st),
+        "-q",
+    ]);
+    (out, tr, st)
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -38,21 +63,7 @@ fn truth(path: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn simulate_writes_nmea_truth_and_an_accounting() {
-    let (out, tr, st) = (tmp("a.nmea"), tmp("a-truth.jsonl"), tmp("a-stats.json"));
-    simulate(&[
-        "scs-greyzone",
-        "--hours",
-        "14",
-        "--vessels",
-        "60",
-        "--out",
-        p(&out),
-        "--truth",
-        p(&tr),
-        "--stats",
-        p(&st),
-        "-q",
-    ]);
+    let (out, tr, st) = simulate_to("scs-greyzone", "14", "a");
     let stats = read_json(&st);
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(
@@ -275,21 +286,7 @@ fn python(script: &str, args: &[&str]) -> Option<serde_json::Value> {
 
 #[test]
 fn pyais_decodes_the_intended_messages() {
-    let (out, tr, st) = (tmp("py.nmea"), tmp("py-truth.jsonl"), tmp("py-stats.json"));
-    simulate(&[
-        "scs-greyzone",
-        "--hours",
-        "8",
-        "--vessels",
-        "60",
-        "--out",
-        p(&out),
-        "--truth",
-        p(&tr),
-        "--stats",
-        p(&st),
-        "-q",
-    ]);
+    let (out, tr, st) = simulate_to("scs-greyzone", "8", "py");
     let Some(r) = python("pyais_check.py", &[p(&out), p(&tr), p(&st)]) else {
         return;
     };

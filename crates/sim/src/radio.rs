@@ -113,6 +113,16 @@ pub struct Station {
     loss: f64,
 }
 
+/// Appends line `l` (its bytes in `from`) to `buf` and `lines`.
+fn take_line(buf: &mut Vec<u8>, lines: &mut Vec<Line>, from: &[u8], l: Line) {
+    let off = buf.len();
+    buf.extend_from_slice(&from[l.offset as usize..(l.offset + l.len) as usize]);
+    lines.push(Line {
+        offset: off as u32,
+        ..l
+    });
+}
+
 /// Satellite lines waiting for their downlink.
 #[derive(Debug, Default)]
 struct LateQueue {
@@ -287,13 +297,7 @@ impl Radio {
                     break;
                 }
                 q.lines.pop_front();
-                let off = self.buf.len();
-                self.buf
-                    .extend_from_slice(&q.buf[l.offset as usize..(l.offset + l.len) as usize]);
-                self.lines.push(Line {
-                    offset: off as u32,
-                    ..l
-                });
+                take_line(&mut self.buf, &mut self.lines, &q.buf, l);
             }
             q.compact();
         }
@@ -349,13 +353,7 @@ impl Radio {
         for run in &mut self.sats {
             let q = &mut run.late;
             for l in q.lines.drain(..) {
-                let off = self.buf.len();
-                self.buf
-                    .extend_from_slice(&q.buf[l.offset as usize..(l.offset + l.len) as usize]);
-                self.lines.push(Line {
-                    offset: off as u32,
-                    ..l
-                });
+                take_line(&mut self.buf, &mut self.lines, &q.buf, l);
             }
             q.buf.clear();
         }
@@ -667,26 +665,14 @@ impl TxSink for Channel<'_> {
                 }));
             }
             (TxKind::Position, true) => {
-                msgs[0] = Some(Message::ClassBPosition(ClassBPosition {
-                    header: header(18),
-                    reserved: 0,
-                    sog_knots: sog,
-                    accuracy: false,
-                    lon: Some(tx.pos.lon),
-                    lat: Some(tx.pos.lat),
-                    cog_deg: cog,
-                    heading_deg: None,
+                msgs[0] = Some(Message::ClassBPosition(ClassBPosition::cs_unit(
+                    header(18),
+                    sog,
+                    Some(tx.pos.lon),
+                    Some(tx.pos.lat),
+                    cog,
                     second,
-                    regional: 0,
-                    cs: true,
-                    display: false,
-                    dsc: true,
-                    band: true,
-                    msg22: true,
-                    assigned: false,
-                    raim: false,
-                    radio: 917_510,
-                }));
+                )));
             }
             (TxKind::Static, false) => {
                 let eta = chrono::DateTime::from_timestamp_millis(tx.t_ms + 3 * 86_400_000)

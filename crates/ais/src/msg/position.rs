@@ -149,6 +149,41 @@ pub struct ClassBPosition {
     pub radio: u32,
 }
 
+impl ClassBPosition {
+    /// The report of a class B "CS" (carrier-sense) unit as such units send it: no heading,
+    /// display and DSC capable, whole band, message 22 capable, autonomous mode, no RAIM, the
+    /// CS radio status (`1100000000000000110`).
+    pub fn cs_unit(
+        header: Header,
+        sog_knots: Option<f32>,
+        lon: Option<f64>,
+        lat: Option<f64>,
+        cog_deg: Option<f32>,
+        second: Option<u8>,
+    ) -> ClassBPosition {
+        ClassBPosition {
+            header,
+            reserved: 0,
+            sog_knots,
+            accuracy: false,
+            lon,
+            lat,
+            cog_deg,
+            heading_deg: None,
+            second,
+            regional: 0,
+            cs: true,
+            display: false,
+            dsc: true,
+            band: true,
+            msg22: true,
+            assigned: false,
+            raim: false,
+            radio: 917_510,
+        }
+    }
+}
+
 pub(super) fn decode_18(p: &Payload, header: Header) -> Result<ClassBPosition, PayloadError> {
     need(p, 18, 168)?;
     Ok(ClassBPosition {
