@@ -65,6 +65,7 @@ struct Shard {
     radio: Radio,
     truth: Vec<TruthEvent>,
     heard: Vec<(usize, i64)>,
+    heard2: Vec<(usize, i64)>,
     writer: ais::bits::BitWriter,
     armored: ais::encode::Armored,
 }
@@ -87,11 +88,13 @@ impl Shard {
                 scenario,
                 radio: &mut self.radio,
                 heard: std::mem::take(&mut self.heard),
+                heard2: std::mem::take(&mut self.heard2),
                 writer: &mut self.writer,
                 armored: &mut self.armored,
             };
             v.advance(t1, &mut world, &mut channel);
             self.heard = channel.heard;
+            self.heard2 = channel.heard2;
         }
         for b in &mut self.bases {
             while b.next_ms < t1 {
@@ -142,6 +145,7 @@ impl<'a> Simulation<'a> {
                 radio: Radio::new(scenario, SHARDS),
                 truth: Vec::new(),
                 heard: Vec::new(),
+                heard2: Vec::new(),
                 writer: Default::default(),
                 armored: Default::default(),
             })

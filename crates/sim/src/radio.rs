@@ -5,8 +5,9 @@
 
 use crate::earth::{dot, LatLon, EARTH_RADIUS_M, M_PER_DEG};
 use crate::rng::Rng;
+use crate::scenario::AisMode;
 use crate::scenario::{Satellite, Scenario};
-use crate::vessel::{Tx, TxKind, TxSink, Vessel};
+use crate::vessel::{Here, TxKind, TxSink, Vessel};
 use ais::bits::AisText;
 use ais::bits::BitWriter;
 use ais::encode::{
@@ -533,18 +534,17 @@ impl Radio {
     fn reception(
         &mut self,
         scenario: &Scenario,
-        tx: &Tx,
+        here: &Here,
         class_b: bool,
         lr: bool,
-        t_ms: i64,
         rng: &mut Rng,
         heard: &mut Vec<(usize, i64)>,
     ) {
         heard.clear();
-        let pos = tx.true_pos;
+        let (pos, t_ms) = (here.pos, here.t_ms);
         if !lr {
             // Coastal ranges are tens of miles: a local flat frame measures them well.
-            let cos_lat = tx.true_cos_lat;
+            let cos_lat = here.cos_lat;
             for (r, st) in self.stations.iter().enumerate() {
                 let range = if class_b { st.range_b } else { st.range_a };
                 let dy = (pos.lat - st.pos.lat) * M_PER_DEG;
@@ -583,7 +583,7 @@ impl Radio {
             if (pos.lat - sub.lat).abs() > run.footprint_deg {
                 continue;
             }
-            if dot(tx.true_unit, su) < run.cos_footprint {
+            if dot(here.unit, su) < run.cos_footprint {
                 continue;
             }
             let p = if lr { run.p_detect_lr } else { run.p_detect };
@@ -605,8 +605,10 @@ pub struct Channel<'a> {
     pub scenario: &'a Scenario,
     /// The shard's radio.
     pub radio: &'a mut Radio,
-    /// Scratch list of who heard a transmission.
+    /// Scratch lists of who heard a transmission (one per part).
     pub heard: Vec<(usize, i64)>,
+    /// The second part's (type 24 B).
+    pub heard2: Vec<(usize, i64)>,
     /// Reused encoder.
     pub writer: &'a mut BitWriter,
     /// Reused armored payload.
@@ -627,7 +629,44 @@ fn dims(d: [u16; 4]) -> Dimensions {
 }
 
 impl TxSink for Channel<'_> {
-    fn transmit(&mut self, v: &mut Vessel, tx: &Tx) {
+    fn transmit(&mut self, v: &mut Vessel, kind: TxKind, mode: Option<AisMode>) {
+        // Who hears it first (from where the vessel really is); most transmissions at sea
+        // reach no one, and those are never encoded.
+        let parts = if kind == TxKind::Static && v.class_b {
+            2
+        } else {
+            1
+        };
+        let here = v.here();
+        let mut heard = [
+            std::mem::take(&mut self.heard),
+            std::mem::take(&mut self.heard2),
+        ];
+        for h in heard.iter_mut().take(parts) {
+            let msg_type = match (kind, v.class_b) {
+                (TxKind::Position, false) if v.ordinal.is_multiple_of(37) => 3,
+                (TxKind::Position, false) => 1,
+                (TxKind::Position, true) => 18,
+                (TxKind::Static, false) => 5,
+                (TxKind::Static, true) => 24,
+                (TxKind::LongRange, _) => 27,
+            };
+            self.radio.counters.transmissions[msg_type] += 1;
+            self.radio.reception(
+                self.scenario,
+                &here,
+                v.class_b,
+                kind == TxKind::LongRange,
+                &mut v.rng,
+                h,
+            );
+        }
+        if heard[..parts].iter().all(Vec::is_empty) {
+            [self.heard, self.heard2] = heard;
+            return;
+        }
+        let tx = v.report(kind, mode);
+        let tx = &tx;
         let header = |t: u8| Header {
             msg_type: t,
             repeat: 0,
@@ -729,20 +768,9 @@ impl TxSink for Channel<'_> {
             }
         }
         let key = (v.uid as u64) << 32 | v.ordinal as u64;
-        let mut heard = std::mem::take(&mut self.heard);
         for (part, m) in msgs.iter().enumerate() {
             let Some(m) = m else { continue };
-            self.radio.counters.transmissions[m.msg_type() as usize] += 1;
-            self.radio.reception(
-                self.scenario,
-                tx,
-                v.class_b,
-                tx.kind == TxKind::LongRange,
-                tx.t_ms,
-                &mut v.rng,
-                &mut heard,
-            );
-            if heard.is_empty() {
+            if heard[part].is_empty() {
                 continue;
             }
             if encode_armored(m, self.writer, self.armored).is_err() {
@@ -750,7 +778,7 @@ impl TxSink for Channel<'_> {
             }
             let armored = &*self.armored;
             let n_rx = self.scenario.receivers.len();
-            for &(station, deliver_ms) in &heard {
+            for &(station, deliver_ms) in &heard[part] {
                 let partner = if station < n_rx {
                     self.scenario.receivers[station].partner
                 } else {
@@ -780,6 +808,6 @@ impl TxSink for Channel<'_> {
                 );
             }
         }
-        self.heard = heard;
+        [self.heard, self.heard2] = heard;
     }
 }

@@ -129,12 +129,6 @@ pub struct Tx {
     pub t_ms: i64,
     /// Reported position (after noise or spoofing).
     pub pos: LatLon,
-    /// Where the transmitter really is (what receivers hear it from).
-    pub true_pos: LatLon,
-    /// Cosine of its latitude.
-    pub true_cos_lat: f64,
-    /// Its unit vector (refreshed each minute: for satellite footprints).
-    pub true_unit: [f64; 3],
     /// Reported speed.
     pub sog: f64,
     /// Reported course.
@@ -149,8 +143,22 @@ pub struct Tx {
 
 /// Receives a vessel's transmissions (the radio channel and receivers).
 pub trait TxSink {
-    /// One transmission of `v`.
-    fn transmit(&mut self, v: &mut Vessel, tx: &Tx);
+    /// One transmission of `v`, of `kind`, with its AIS misbehaving as `mode` says: the sink
+    /// decides who hears it and asks [`Vessel::report`] for its contents only then.
+    fn transmit(&mut self, v: &mut Vessel, kind: TxKind, mode: Option<AisMode>);
+}
+
+/// Where a transmitter really is (receivers hear it from there, whatever it reports).
+#[derive(Debug, Clone, Copy)]
+pub struct Here {
+    /// Time, ms.
+    pub t_ms: i64,
+    /// True position.
+    pub pos: LatLon,
+    /// Cosine of its latitude.
+    pub cos_lat: f64,
+    /// Its unit vector (refreshed each minute: for satellite footprints).
+    pub unit: [f64; 3],
 }
 
 /// What a sailing path leads to.
@@ -1429,37 +1437,44 @@ impl Vessel {
                 class_a_interval_ms(self.nav, self.kin.sog, self.turning())
             };
             if !off {
-                let tx = self.report(TxKind::Position, mode);
-                self.send(radio, &tx);
+                self.send(radio, TxKind::Position, mode);
             }
             // SOTDMA keeps its slots: small jitter around the nominal interval.
             self.next_pos_ms = t + interval + self.rng.below(interval as u64 / 50 + 1) as i64;
         }
         if t >= self.next_static_ms {
             if !off {
-                let tx = self.report(TxKind::Static, mode);
-                self.send(radio, &tx);
+                self.send(radio, TxKind::Static, mode);
             }
             self.next_static_ms = t + STATIC_INTERVAL_MS + self.rng.below(2_000) as i64;
         }
         if !self.class_b && t >= self.next_lr_ms {
             if !off {
-                let tx = self.report(TxKind::LongRange, mode);
-                self.send(radio, &tx);
+                self.send(radio, TxKind::LongRange, mode);
             }
             self.next_lr_ms = t + LONG_RANGE_INTERVAL_MS + self.rng.below(2_000) as i64;
         }
     }
 
-    fn send(&mut self, radio: &mut dyn TxSink, tx: &Tx) {
-        self.first_tx_ms.get_or_insert(tx.t_ms);
-        self.last_tx_ms = Some(tx.t_ms);
-        radio.transmit(self, tx);
+    fn send(&mut self, radio: &mut dyn TxSink, kind: TxKind, mode: Option<AisMode>) {
+        self.first_tx_ms.get_or_insert(self.t);
+        self.last_tx_ms = Some(self.t);
+        radio.transmit(self, kind, mode);
         self.ordinal = self.ordinal.wrapping_add(1);
     }
 
+    /// Where the vessel really is now.
+    pub fn here(&mut self) -> Here {
+        Here {
+            t_ms: self.t,
+            pos: self.kin.pos,
+            cos_lat: self.cos_lat(),
+            unit: self.unit(),
+        }
+    }
+
     /// What the transponder reports now: GNSS noise of a few metres, or a spoofed position.
-    fn report(&mut self, kind: TxKind, mode: Option<AisMode>) -> Tx {
+    pub fn report(&mut self, kind: TxKind, mode: Option<AisMode>) -> Tx {
         // GNSS noise, about 3 m per axis.
         let (e, n) = (self.rng.normal() * 3.0, self.rng.normal() * 3.0);
         let cos_lat = self.cos_lat();
@@ -1494,9 +1509,6 @@ impl Vessel {
             kind,
             t_ms: self.t,
             pos,
-            true_pos: self.kin.pos,
-            true_cos_lat: cos_lat,
-            true_unit: self.unit(),
             sog: sog.max(0.0),
             cog: cog.rem_euclid(360.0),
             heading: self.kin.heading,
