@@ -7,7 +7,8 @@
 //! Builds the store in DIR when it is empty (default 3,000 vessels × 365 days × 92 positions a
 //! day ≈ 100 M positions, written through `Store` as ingest writes them), then times
 //! `Store::query` for the whole year of 20 vessels spread over the MMSI range, each query on a
-//! freshly opened store (manifest read included), and prints the median and the slowest.
+//! freshly opened store (manifest read included), and prints the median and the slowest; then
+//! compacts the store into month files (`Store::compact`) and times the same queries again.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -84,14 +85,35 @@ fn main() -> Result<(), store::StoreError> {
         );
         build(&dir, vessels, days, per_day)?;
     }
-    let rows = Store::open_read_only(&dir)?.committed_rows();
-    let files = Store::open_read_only(&dir)?.files().len();
+    measure(&dir, vessels, days, per_day)?;
+    // Then the same store compacted: every month (the last one too, as if the year were over)
+    // merged into one month file.
+    let mut s = Store::open(&dir)?;
+    if s.files().len() > 12 {
+        let started = Instant::now();
+        let c = s.compact(i64::MAX, |_| true)?;
+        println!(
+            "compacted {} months ({} files into {}, {} rows) in {:.1} s",
+            c.months.len(),
+            c.files_removed,
+            c.files_written,
+            c.rows,
+            started.elapsed().as_secs_f64()
+        );
+        measure(&dir, vessels, days, per_day)?;
+    }
+    Ok(())
+}
+
+fn measure(dir: &Path, vessels: u64, days: u64, per_day: u64) -> Result<(), store::StoreError> {
+    let rows = Store::open_read_only(dir)?.committed_rows();
+    let files = Store::open_read_only(dir)?.files().len();
     let mut times = Vec::new();
     let mut got = 0;
     for q in 0..20u64 {
         let v = q * vessels / 20;
         let started = Instant::now();
-        let s = Store::open_read_only(&dir)?;
+        let s = Store::open_read_only(dir)?;
         let track = s.query(&Query {
             mmsi: Some(mmsi(v)),
             from_ms: Some(T0_MS),

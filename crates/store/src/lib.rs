@@ -35,10 +35,13 @@
 //! ```
 
 mod buffer;
+mod compact;
 mod geoparquet;
 mod manifest;
+mod pread;
 mod registry;
 
+pub use compact::Compaction;
 pub use geoparquet::PositionRow;
 pub use manifest::FileEntry;
 pub use registry::{
@@ -425,15 +428,26 @@ impl Store {
     }
 
     /// Rows matching `q`, ordered by MMSI then time. Files whose manifest entry rules them out
-    /// are not opened.
+    /// are not opened. When a listed file has gone (a compaction replaced it since this store
+    /// read its manifest), the manifest is read again and the query run on it.
     pub fn query(&self, q: &Query) -> Result<Vec<PositionRow>, StoreError> {
+        match self.query_files(&self.files, q) {
+            Err(StoreError::CorruptFile { path, .. }) if !path.exists() => {
+                let fresh = manifest::load(&self.dir.join(MANIFEST), false)?;
+                self.query_files(&fresh, q)
+            }
+            r => r,
+        }
+    }
+
+    fn query_files(&self, files: &[FileEntry], q: &Query) -> Result<Vec<PositionRow>, StoreError> {
         let mut out = Vec::new();
         let prune = geoparquet::Prune {
             mmsi: q.mmsi,
             from_ms: q.from_ms,
             to_ms: q.to_ms,
         };
-        let files: Vec<&FileEntry> = self.files.iter().filter(|f| q.may_match(f)).collect();
+        let files: Vec<&FileEntry> = files.iter().filter(|f| q.may_match(f)).collect();
         // Files are independent: read them on every core.
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -497,12 +511,12 @@ fn remove_uncommitted(dir: &Path, files: &[FileEntry]) -> Result<(), StoreError>
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01).
-fn date_of_day(z: i64) -> String {
+pub(crate) fn date_of_day(z: i64) -> String {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
