@@ -64,8 +64,7 @@ struct Shard {
     bases: Vec<BaseStation>,
     radio: Radio,
     truth: Vec<TruthEvent>,
-    heard: Vec<(usize, i64)>,
-    heard2: Vec<(usize, i64)>,
+    heard: [Vec<(usize, i64)>; 2],
     writer: ais::bits::BitWriter,
     armored: ais::encode::Armored,
 }
@@ -87,14 +86,11 @@ impl Shard {
             let mut channel = Channel {
                 scenario,
                 radio: &mut self.radio,
-                heard: std::mem::take(&mut self.heard),
-                heard2: std::mem::take(&mut self.heard2),
+                heard: &mut self.heard,
                 writer: &mut self.writer,
                 armored: &mut self.armored,
             };
             v.advance(t1, &mut world, &mut channel);
-            self.heard = channel.heard;
-            self.heard2 = channel.heard2;
         }
         for b in &mut self.bases {
             while b.next_ms < t1 {
@@ -144,8 +140,7 @@ impl<'a> Simulation<'a> {
                 bases: Vec::new(),
                 radio: Radio::new(scenario, SHARDS),
                 truth: Vec::new(),
-                heard: Vec::new(),
-                heard2: Vec::new(),
+                heard: Default::default(),
                 writer: Default::default(),
                 armored: Default::default(),
             })

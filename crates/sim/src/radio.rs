@@ -605,10 +605,8 @@ pub struct Channel<'a> {
     pub scenario: &'a Scenario,
     /// The shard's radio.
     pub radio: &'a mut Radio,
-    /// Scratch lists of who heard a transmission (one per part).
-    pub heard: Vec<(usize, i64)>,
-    /// The second part's (type 24 B).
-    pub heard2: Vec<(usize, i64)>,
+    /// Scratch lists of who heard a transmission, one per part (the second for type 24 B).
+    pub heard: &'a mut [Vec<(usize, i64)>; 2],
     /// Reused encoder.
     pub writer: &'a mut BitWriter,
     /// Reused armored payload.
@@ -628,6 +626,19 @@ fn dims(d: [u16; 4]) -> Dimensions {
     }
 }
 
+/// The message type of a transmission (of its first part for type 24).
+fn msg_type(kind: TxKind, class_b: bool, ordinal: u32) -> u8 {
+    match (kind, class_b) {
+        // ITDMA (type 3) now and then, as when a unit changes its slots.
+        (TxKind::Position, false) if ordinal.is_multiple_of(37) => 3,
+        (TxKind::Position, false) => 1,
+        (TxKind::Position, true) => 18,
+        (TxKind::Static, false) => 5,
+        (TxKind::Static, true) => 24,
+        (TxKind::LongRange, _) => 27,
+    }
+}
+
 impl TxSink for Channel<'_> {
     fn transmit(&mut self, v: &mut Vessel, kind: TxKind, mode: Option<AisMode>) {
         // Who hears it first (from where the vessel really is); most transmissions at sea
@@ -638,20 +649,9 @@ impl TxSink for Channel<'_> {
             1
         };
         let here = v.here();
-        let mut heard = [
-            std::mem::take(&mut self.heard),
-            std::mem::take(&mut self.heard2),
-        ];
-        for h in heard.iter_mut().take(parts) {
-            let msg_type = match (kind, v.class_b) {
-                (TxKind::Position, false) if v.ordinal.is_multiple_of(37) => 3,
-                (TxKind::Position, false) => 1,
-                (TxKind::Position, true) => 18,
-                (TxKind::Static, false) => 5,
-                (TxKind::Static, true) => 24,
-                (TxKind::LongRange, _) => 27,
-            };
-            self.radio.counters.transmissions[msg_type] += 1;
+        let msg_type = msg_type(kind, v.class_b, v.ordinal);
+        for h in self.heard.iter_mut().take(parts) {
+            self.radio.counters.transmissions[msg_type as usize] += 1;
             self.radio.reception(
                 self.scenario,
                 &here,
@@ -661,8 +661,7 @@ impl TxSink for Channel<'_> {
                 h,
             );
         }
-        if heard[..parts].iter().all(Vec::is_empty) {
-            [self.heard, self.heard2] = heard;
+        if self.heard[..parts].iter().all(Vec::is_empty) {
             return;
         }
         let tx = v.report(kind, mode);
@@ -680,10 +679,8 @@ impl TxSink for Channel<'_> {
         let mut msgs: [Option<Message<'static>>; 2] = [None, None];
         match (tx.kind, v.class_b) {
             (TxKind::Position, false) => {
-                // ITDMA (type 3) now and then, as when a unit changes its slots.
-                let t = if v.ordinal.is_multiple_of(37) { 3 } else { 1 };
                 msgs[0] = Some(Message::Position(PositionReport {
-                    header: header(t),
+                    header: header(msg_type),
                     nav_status: Some(tx.nav),
                     rot: Some(if tx.rot.abs() < 0.5 {
                         RateOfTurn::DegPerMin(0.0)
@@ -770,7 +767,7 @@ impl TxSink for Channel<'_> {
         let key = (v.uid as u64) << 32 | v.ordinal as u64;
         for (part, m) in msgs.iter().enumerate() {
             let Some(m) = m else { continue };
-            if heard[part].is_empty() {
+            if self.heard[part].is_empty() {
                 continue;
             }
             if encode_armored(m, self.writer, self.armored).is_err() {
@@ -778,7 +775,7 @@ impl TxSink for Channel<'_> {
             }
             let armored = &*self.armored;
             let n_rx = self.scenario.receivers.len();
-            for &(station, deliver_ms) in &heard[part] {
+            for &(station, deliver_ms) in &self.heard[part] {
                 let partner = if station < n_rx {
                     self.scenario.receivers[station].partner
                 } else {
@@ -808,6 +805,5 @@ impl TxSink for Channel<'_> {
                 );
             }
         }
-        [self.heard, self.heard2] = heard;
     }
 }

@@ -15,7 +15,9 @@
 //! [`crate::Store::query`]).
 
 use crate::buffer::{Buffer, Labels};
-use crate::{geoparquet, manifest, sync_dir, FileEntry, Store, StoreError, DAY_MS, MANIFEST};
+use crate::{
+    geoparquet, manifest, write_into_place, FileEntry, Store, StoreError, DAY_MS, MANIFEST,
+};
 use std::collections::BTreeMap;
 use std::fs;
 
@@ -34,10 +36,17 @@ pub struct Compaction {
 
 /// `(year, month)` of a time, UTC.
 fn month_of(ms: i64) -> (i64, u32) {
-    let date = crate::date_of_day(ms.div_euclid(DAY_MS));
-    let year = date[..4].parse().unwrap_or(1970);
-    let month = date[5..7].parse().unwrap_or(1);
-    (year, month)
+    let (y, m, _) = crate::civil_of_day(ms.div_euclid(DAY_MS));
+    (y, m)
+}
+
+/// The month after `(year, month)`.
+fn next_month((y, m): (i64, u32)) -> (i64, u32) {
+    if m == 12 {
+        (y + 1, 1)
+    } else {
+        (y, m + 1)
+    }
 }
 
 /// Milliseconds at the start of a month, UTC.
@@ -94,11 +103,7 @@ impl Store {
                 continue;
             }
             let (lo, hi) = (month_of(f.min_time_ms), month_of(f.max_time_ms));
-            let next = if hi.1 == 12 {
-                (hi.0 + 1, 1)
-            } else {
-                (hi.0, hi.1 + 1)
-            };
+            let next = next_month(hi);
             if lo != hi || month_start_ms(next.0, next.1) > before_ms {
                 continue;
             }
@@ -135,14 +140,7 @@ impl Store {
             let part = self.next_part;
             self.next_part += 1;
             let rel = format!("positions/date={name}/part-{part:08}.parquet");
-            let tmp = self.dir.join("tmp").join(format!("part-{part:08}.parquet"));
-            let entry = geoparquet::write(&tmp, &buf, &labels.names, &order, part, &rel)?;
-            let dest = self.dir.join(&rel);
-            let parent = dest.parent().unwrap_or(&self.dir).to_owned();
-            fs::create_dir_all(&parent)?;
-            fs::rename(&tmp, &dest)?;
-            sync_dir(&parent)?;
-            sync_dir(&self.dir.join("positions"))?;
+            let entry = write_into_place(&self.dir, &buf, &labels.names, &order, part, &rel)?;
             // The switch: one atomic manifest replacement.
             let mut files: Vec<FileEntry> = self
                 .files
@@ -183,7 +181,7 @@ mod tests {
         for ms in [0, 1_767_225_600_000, 1_709_251_199_999, 1_764_547_200_000] {
             let (y, m) = month_of(ms);
             assert!(month_start_ms(y, m) <= ms);
-            let next = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            let next = next_month((y, m));
             assert!(month_start_ms(next.0, next.1) > ms);
         }
     }

@@ -187,14 +187,9 @@ impl PendingFiles {
             let n = rest.partition_point(|k| k.0 == *day);
             let order: Vec<u32> = rest[..n].iter().map(|k| k.3).collect();
             rest = &rest[n..];
-            let tmp = self.dir.join("tmp").join(format!("part-{part:08}.parquet"));
-            let mut entry = geoparquet::write(&tmp, &self.buf, &self.labels, &order, *part, rel)?;
+            let mut entry =
+                write_into_place(&self.dir, &self.buf, &self.labels, &order, *part, rel)?;
             entry.run = self.run;
-            let dest = self.dir.join(rel);
-            let parent = dest.parent().unwrap_or(&self.dir).to_owned();
-            fs::create_dir_all(&parent)?;
-            fs::rename(&tmp, &dest)?;
-            sync_dir(&parent)?;
             out.push(entry);
         }
         let mut spare = self.buf;
@@ -511,12 +506,39 @@ fn remove_uncommitted(dir: &Path, files: &[FileEntry]) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Writes the rows `order` of `buf` as the store file `rel` (relative to `dir`): to `tmp/`
+/// first, fsynced, then renamed into place and the directories fsynced. The file counts only
+/// once the manifest lists it.
+pub(crate) fn write_into_place(
+    dir: &Path,
+    buf: &Buffer,
+    labels: &[String],
+    order: &[u32],
+    part: u64,
+    rel: &str,
+) -> Result<FileEntry, StoreError> {
+    let tmp = dir.join("tmp").join(format!("part-{part:08}.parquet"));
+    let entry = geoparquet::write(&tmp, buf, labels, order, part, rel)?;
+    let dest = dir.join(rel);
+    let parent = dest.parent().unwrap_or(dir).to_owned();
+    let new_dir = !parent.exists();
+    fs::create_dir_all(&parent)?;
+    fs::rename(&tmp, &dest)?;
+    sync_dir(&parent)?;
+    if new_dir {
+        if let Some(up) = parent.parent() {
+            sync_dir(up)?;
+        }
+    }
+    Ok(entry)
+}
+
 pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
-/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
-pub(crate) fn date_of_day(z: i64) -> String {
+/// `(year, month, day)` of a day number (days since 1970-01-01), proleptic Gregorian.
+pub(crate) fn civil_of_day(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -526,6 +548,12 @@ pub(crate) fn date_of_day(z: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m as u32, d as u32)
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
+fn date_of_day(z: i64) -> String {
+    let (y, m, d) = civil_of_day(z);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
