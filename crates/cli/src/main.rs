@@ -1,6 +1,7 @@
 //! `tidewatch`: the command-line entry point. Subcommands live in their own modules; this file
 //! parses arguments and maps errors to exit codes (a closed pipe is a normal end).
 
+mod compact;
 mod decode;
 mod ingest;
 mod input;
@@ -32,6 +33,8 @@ enum Command {
     Vessel(query::VesselArgs),
     /// One vessel's track from the position history (GeoJSON or CSV).
     Track(query::TrackArgs),
+    /// Merge the day files of closed months into one file a month (faster long tracks).
+    Compact(compact::CompactArgs),
     /// Write a small deterministic synthetic AIS sample (NMEA with tag blocks).
     Sample(sample::SampleArgs),
     /// Run a scenario: realistic raw AIS as partners deliver it, with its ground truth.
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Compact(args) => compact::run(args),
         Command::Sample(args) => sample::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Vessels(args) => query::vessels(args),

@@ -7,8 +7,14 @@
 //! ```text
 //! manifest.jsonl                                   committed files, one JSON object a line
 //! positions/date=YYYY-MM-DD/part-NNNNNNNN.parquet  GeoParquet, one file per flush and day
+//! positions/date=YYYY-MM/part-NNNNNNNN.parquet     GeoParquet, one file per compacted month
 //! tmp/                                             files being written
+//! writer.lock                                      held (flock) by the one writer
 //! ```
+//!
+//! One writer at a time: a writable [`Store`] ([`Store::open`], [`Store::create_or_open`])
+//! holds an exclusive lock on `writer.lock` for as long as it lives, taken before recovery
+//! touches anything; readers ([`Store::open_read_only`]) take no lock and may run beside it.
 //!
 //! Write path ([`Store::append`] then [`Store::flush`]), per day with rows:
 //! 1. the rows are written to `tmp/part-N.parquet`, and the file is fsynced;
@@ -29,7 +35,9 @@
 //! s.append(PositionRow { time_ms: 1_768_435_200_000, mmsi: 563_012_345, lat: 1.2, lon: 103.7,
 //!     ..PositionRow::default() });
 //! s.flush().unwrap();
-//! let rows = Store::open(&dir).unwrap().query(&store::Query::default()).unwrap();
+//! // A second writer is refused while `s` is open; readers are not.
+//! assert!(matches!(Store::open(&dir), Err(store::StoreError::Locked(_))));
+//! let rows = Store::open_read_only(&dir).unwrap().query(&store::Query::default()).unwrap();
 //! assert_eq!(rows.len(), 1);
 //! # std::fs::remove_dir_all(&dir).ok();
 //! ```
@@ -72,6 +80,9 @@ pub enum StoreError {
         /// What went wrong.
         message: String,
     },
+    /// Another writer (an ingest or a compaction, in this or another process) holds the
+    /// store's writer lock.
+    Locked(PathBuf),
     /// An I/O error.
     Io(std::io::Error),
 }
@@ -86,6 +97,11 @@ impl std::fmt::Display for StoreError {
             StoreError::CorruptFile { path, message } => {
                 write!(f, "corrupt store file {}: {message}", path.display())
             }
+            StoreError::Locked(p) => write!(
+                f,
+                "another tidewatch process is writing to {}; wait for it to finish",
+                p.display()
+            ),
             StoreError::Io(e) => write!(f, "store I/O error: {e}"),
         }
     }
@@ -228,17 +244,39 @@ pub struct Store {
     next_part: u64,
     run: Option<u64>,
     writable: bool,
+    /// The writer lock, held while a writable store is open (`None` when read-only).
+    _lock: Option<fs::File>,
 }
 
 const MANIFEST: &str = "manifest.jsonl";
+const WRITER_LOCK: &str = "writer.lock";
+
+/// Takes the store's exclusive writer lock (an advisory `flock`, released by the kernel when
+/// the process dies, so a crashed writer never leaves it held).
+fn take_writer_lock(dir: &Path) -> Result<fs::File, StoreError> {
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(WRITER_LOCK))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_owned())),
+        Err(fs::TryLockError::Error(e)) => Err(StoreError::Io(e)),
+    }
+}
 
 impl Store {
-    /// Opens an existing store, recovering from an interrupted flush (see the crate docs).
+    /// Opens an existing store for writing, recovering from an interrupted flush (see the
+    /// crate docs). Takes the store's writer lock first, so recovery never mistakes a live
+    /// writer's files for a crashed one's; fails with [`StoreError::Locked`] while another
+    /// writable `Store` (in any process) is open on `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let manifest_path = dir.join(MANIFEST);
         if !manifest_path.is_file() {
             return Err(StoreError::NotAStore(dir.to_owned()));
         }
+        let lock = take_writer_lock(dir)?;
         let files = manifest::load_and_repair(&manifest_path)?;
         for f in &files {
             if !dir.join(&f.file).is_file() {
@@ -259,6 +297,7 @@ impl Store {
             next_part,
             run: None,
             writable: true,
+            _lock: Some(lock),
         })
     }
 
@@ -279,6 +318,7 @@ impl Store {
             next_part: 0,
             run: None,
             writable: false,
+            _lock: None,
         })
     }
 

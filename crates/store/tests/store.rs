@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use std::path::PathBuf;
-use store::{PositionRow, Query, Store};
+use store::{PositionRow, Query, Store, StoreError};
 
 fn tmpdir(tag: &str) -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -58,6 +58,7 @@ fn round_trip_partitions_and_queries() {
         .files()
         .iter()
         .any(|f| f.file.starts_with("positions/date=2026-01-15/")));
+    drop(s); // one writer at a time
     let s = Store::open(&dir).unwrap();
     assert_eq!(s.committed_rows(), 200);
     let all = s.query(&Query::default()).unwrap();
@@ -351,6 +352,7 @@ fn compaction_merges_closed_months_and_keeps_every_row() {
         .any(|f| f.file.starts_with("positions/date=2026-01/")));
     assert!(!dir.join("positions/date=2026-01-15").exists());
     // The same rows, read back through a fresh open; a track from both layouts.
+    drop(s); // one writer at a time
     let s = Store::open(&dir).unwrap();
     assert_eq!(s.query(&Query::default()).unwrap(), before);
     let q = Query {
@@ -359,6 +361,7 @@ fn compaction_merges_closed_months_and_keeps_every_row() {
     };
     assert_eq!(s.query(&q).unwrap().len(), 80);
     // Again: nothing left to do.
+    drop(s); // one writer at a time
     let mut s = Store::open(&dir).unwrap();
     assert_eq!(s.compact(bound, |_| true).unwrap().files_written, 0);
     // Everything, the month still being written too (files outside any run count as committed).
@@ -379,5 +382,38 @@ fn a_reader_opened_before_compaction_still_reads() {
     let reader = Store::open_read_only(&dir).unwrap();
     s.compact(i64::MAX, |_| true).unwrap();
     assert_eq!(reader.query(&Query::default()).unwrap().len(), 3);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn one_writer_at_a_time_and_readers_beside_it() {
+    let dir = tmpdir("lock");
+    let mut s = Store::create_or_open(&dir).unwrap();
+    s.append(row(T0, 1, 1.0, 1.0));
+    s.flush().unwrap();
+    // A second writer is refused before it repairs anything: an uncommitted file of the live
+    // writer (as a flush in progress leaves it) survives the attempt.
+    let in_flight = dir.join("tmp/part-00000001.parquet");
+    std::fs::write(&in_flight, b"being written").unwrap();
+    let e = Store::open(&dir).unwrap_err();
+    assert!(matches!(e, StoreError::Locked(_)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("another tidewatch process is writing"),
+        "{e}"
+    );
+    assert!(matches!(
+        Store::create_or_open(&dir),
+        Err(StoreError::Locked(_))
+    ));
+    assert!(in_flight.exists());
+    // Readers may run beside the writer.
+    let r = Store::open_read_only(&dir).unwrap();
+    assert_eq!(r.query(&Query::default()).unwrap().len(), 1);
+    // Once the writer is gone the lock is free again, and recovery runs.
+    drop(s);
+    let s = Store::open(&dir).unwrap();
+    assert!(!in_flight.exists());
+    assert_eq!(s.committed_rows(), 1);
     std::fs::remove_dir_all(&dir).ok();
 }

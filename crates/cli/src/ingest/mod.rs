@@ -225,36 +225,23 @@ struct RunOptions {
     flush_rows: usize,
 }
 
-/// A store opened for ingest, with the ingest lock held.
+/// A store opened for ingest, holding the store's writer lock (see the `store` crate docs).
 struct Session {
     dir: PathBuf,
     store: Store,
     reg: RegistryDb,
-    _lock: std::fs::File,
 }
 
 impl Session {
-    /// Opens (or creates) the store at `dir` and takes its ingest lock.
+    /// Opens (or creates) the store at `dir` for writing.
     pub fn open(dir: &std::path::Path) -> Result<Session> {
-        let store = Store::create_or_open(dir)
-            .with_context(|| format!("cannot open store {}", dir.display()))?;
-        // One writer at a time: a second ingest would take the first one's files for a
-        // crashed run.
-        let lock = std::fs::File::create(dir.join("ingest.lock"))
-            .with_context(|| format!("cannot create the lock file in {}", dir.display()))?;
-        lock.try_lock().map_err(|_| {
-            anyhow::anyhow!(
-                "another tidewatch ingest is writing to {}; wait for it to finish",
-                dir.display()
-            )
-        })?;
+        let store = open_writable(dir)?;
         let reg = RegistryDb::open(&dir.join("registry.sqlite"))
             .with_context(|| format!("cannot open registry in {}", dir.display()))?;
         Ok(Session {
             dir: dir.to_owned(),
             store,
             reg,
-            _lock: lock,
         })
     }
 
@@ -268,6 +255,11 @@ impl Session {
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
+}
+
+/// Opens (or creates) the store at `dir` for writing; fails while another process writes it.
+pub(crate) fn open_writable(dir: &std::path::Path) -> Result<Store> {
+    Store::create_or_open(dir).with_context(|| format!("cannot open store {}", dir.display()))
 }
 
 fn ingest_run(
