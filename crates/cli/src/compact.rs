@@ -48,10 +48,8 @@ pub fn run(args: CompactArgs) -> Result<()> {
     let committed = reg.committed_runs()?;
     let before_ms = match args.before {
         Some(t) => t.timestamp_millis(),
-        None => match store.current_month_start_ms() {
-            Some(ms) => ms,
-            None => i64::MIN, // an empty store: nothing to do
-        },
+        // An empty store has no month: nothing to do.
+        None => store.current_month_start_ms().unwrap_or(i64::MIN),
     };
     let c = store
         .compact(before_ms, |run| committed.contains(&run))
