@@ -189,14 +189,7 @@ impl PendingFiles {
     /// directory). The files count only once [`Store::add_files`] lists them.
     pub fn write(self) -> Result<WrittenFiles, StoreError> {
         // Sorted by day, vessel, time, then arrival: a track query reads few row groups.
-        let mut keys: Vec<(i64, u32, i64, u32)> = self
-            .buf
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.time_ms.div_euclid(DAY_MS), r.mmsi, r.time_ms, i as u32))
-            .collect();
-        keys.sort_unstable();
+        let keys = sort_keys(&self.buf);
         let mut out = Vec::new();
         let mut rest = &keys[..];
         for (day, part, rel) in &self.files {
@@ -216,6 +209,46 @@ impl PendingFiles {
 }
 
 const DAY_MS: i64 = 86_400_000;
+
+/// The rows of `buf` as (day, mmsi, time, index), sorted. Packed into one `u128` a row when
+/// the days span less than 2^24 (always, for real data), which sorts several times faster
+/// than the tuples.
+fn sort_keys(buf: &Buffer) -> Vec<(i64, u32, i64, u32)> {
+    let day = |r: &buffer::Core| r.time_ms.div_euclid(DAY_MS);
+    let (lo, hi) = buf.rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
+        (lo.min(day(r)), hi.max(day(r)))
+    });
+    if buf.rows.is_empty() || hi - lo >= 1 << 24 || buf.rows.len() > u32::MAX as usize {
+        let mut keys: Vec<(i64, u32, i64, u32)> = buf
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (day(r), r.mmsi, r.time_ms, i as u32))
+            .collect();
+        keys.sort_unstable();
+        return keys;
+    }
+    // day - lo: 24 bits | mmsi: 32 | ms of the day: 27 (< 86,400,000 < 2^27) | index: 32.
+    let mut packed: Vec<u128> = buf
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let d = day(r);
+            let tod = (r.time_ms - d * DAY_MS) as u128;
+            ((d - lo) as u128) << 91 | (r.mmsi as u128) << 59 | tod << 32 | i as u128
+        })
+        .collect();
+    packed.sort_unstable();
+    packed
+        .into_iter()
+        .map(|k| {
+            let d = lo + (k >> 91) as i64;
+            let tod = ((k >> 32) & ((1 << 27) - 1)) as i64;
+            (d, (k >> 59) as u32, d * DAY_MS + tod, k as u32)
+        })
+        .collect()
+}
 
 /// Files written by [`PendingFiles::write`], to be listed by [`Store::add_files`] (which also
 /// takes back the emptied buffer, so the next rows reuse its memory).
@@ -600,11 +633,45 @@ fn date_of_day(z: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     #[test]
     fn dates() {
         assert_eq!(date_of_day(0), "1970-01-01");
         assert_eq!(date_of_day(1_768_435_200_000 / 86_400_000), "2026-01-15");
         assert_eq!(date_of_day(-1), "1969-12-31");
+    }
+
+    fn tuple_sorted(buf: &Buffer) -> Vec<(i64, u32, i64, u32)> {
+        let mut keys: Vec<_> = buf
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.time_ms.div_euclid(DAY_MS), r.mmsi, r.time_ms, i as u32))
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    proptest::proptest! {
+        /// The packed sort orders exactly as the tuples do, before the epoch, at day
+        /// boundaries and for far-apart days (which take the tuple path) alike.
+        #[test]
+        fn packed_sort_keys_order_as_tuples(
+            rows in proptest::collection::vec(
+                (proptest::prop_oneof![
+                    -3 * DAY_MS..3 * DAY_MS,
+                    1_768_435_200_000i64 - DAY_MS..1_768_435_200_000 + 2 * DAY_MS,
+                    proptest::num::i64::ANY.prop_map(|t| t / 4),
+                ], proptest::num::u32::ANY),
+                0..200,
+            )
+        ) {
+            let mut buf = Buffer::default();
+            for (time_ms, mmsi) in rows {
+                buf.push(&PositionRow { time_ms, mmsi, ..PositionRow::default() }, &[]);
+            }
+            proptest::prop_assert_eq!(sort_keys(&buf), tuple_sorted(&buf));
+        }
     }
 }

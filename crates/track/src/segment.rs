@@ -186,6 +186,9 @@ pub struct SegmenterState {
 pub struct Segmenter {
     cfg: SegmenterConfig,
     open: Vec<OpenSegment>,
+    /// The motion of each open segment's last position (`kin[i]` is `Kin::of(&open[i].last)`),
+    /// so that each position's trigonometry is computed once, not once per comparison.
+    kin: Vec<Kin>,
     next_id: u32,
     /// Reused between calls: (open segment, metric, hours) of the segments that match.
     candidates: Vec<(usize, f64, f64)>,
@@ -197,6 +200,7 @@ impl Segmenter {
         Segmenter {
             cfg,
             open: Vec::new(),
+            kin: Vec::new(),
             next_id: 0,
             candidates: Vec::new(),
         }
@@ -206,6 +210,7 @@ impl Segmenter {
     pub fn resume(cfg: SegmenterConfig, state: SegmenterState) -> Self {
         Segmenter {
             cfg,
+            kin: state.open.iter().map(|s| Kin::of(&s.last)).collect(),
             open: state.open,
             next_id: state.next_id,
             candidates: Vec::new(),
@@ -236,7 +241,16 @@ impl Segmenter {
             return Placement::Invalid(InvalidReason::NoCourseWhileMoving);
         }
         let max_ms = (self.cfg.max_hours * 3_600_000.0) as i64;
-        self.open.retain(|s| fix.t_ms - s.last.t_ms <= max_ms);
+        let mut i = 0;
+        while i < self.open.len() {
+            if fix.t_ms - self.open[i].last.t_ms > max_ms {
+                self.open.remove(i);
+                self.kin.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        let kf = Kin::of(fix);
 
         // Metric of every open segment that can explain the position.
         let mut candidates = std::mem::take(&mut self.candidates);
@@ -246,7 +260,8 @@ impl Segmenter {
             if hours < 0.0 {
                 continue;
             }
-            let d = discrepancy(&s.last, fix, penalized_hours(&self.cfg, hours), &self.cfg);
+            let hours_p = penalized_hours(&self.cfg, hours);
+            let d = discrepancy((&s.last, &self.kin[i]), (fix, &kf), hours_p, &self.cfg);
             let mut m = metric(&self.cfg, d, hours);
             if m > 0.0 {
                 if !s.transponder.matches(fix.transponder) {
@@ -294,6 +309,7 @@ impl Segmenter {
         }
         match chosen {
             Some(Ok((i, _, _))) => {
+                self.kin[i] = kf;
                 let s = &mut self.open[i];
                 s.last = *fix;
                 s.count += 1;
@@ -302,18 +318,22 @@ impl Segmenter {
                 }
                 Placement::Joined(s.id)
             }
-            Some(Err(_)) => Placement::Started(self.start(fix), StartReason::Ambiguous),
-            None if self.open.is_empty() => Placement::Started(self.start(fix), StartReason::First),
-            None => Placement::Started(self.start(fix), StartReason::NoMatch),
+            Some(Err(_)) => Placement::Started(self.start(fix, kf), StartReason::Ambiguous),
+            None if self.open.is_empty() => {
+                Placement::Started(self.start(fix, kf), StartReason::First)
+            }
+            None => Placement::Started(self.start(fix, kf), StartReason::NoMatch),
         }
     }
 
-    fn start(&mut self, fix: &Fix) -> SegmentId {
+    fn start(&mut self, fix: &Fix, kf: Kin) -> SegmentId {
         if self.open.len() >= self.cfg.max_open_segments {
             if let Some(oldest) = (0..self.open.len()).min_by_key(|&i| self.open[i].last.t_ms) {
                 self.open.swap_remove(oldest);
+                self.kin.swap_remove(oldest);
             }
         }
+        self.kin.push(kf);
         let id = SegmentId(self.next_id);
         self.next_id += 1;
         self.open.push(OpenSegment {
@@ -345,30 +365,53 @@ fn metric(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> f64 {
     (-(alpha * alpha)).exp() / padded
 }
 
-/// Speed (knots) and the direction of motion as (cos, sin) of the mathematical angle
-/// (counter-clockwise from east); no course means no motion.
-fn motion(f: &Fix) -> (f64, f64, f64) {
-    match f.cog_deg {
-        Some(c) => {
-            let (sin, cos) = ((90.0 - c as f64) * PI / 180.0).sin_cos();
-            (f.sog_knots.map_or(0.0, f64::from), cos, sin)
+/// The motion of a position: speed (knots), the direction of motion as (cos, sin) of the
+/// mathematical angle (counter-clockwise from east; no course means no motion), and the
+/// cosine of its latitude.
+#[derive(Debug, Clone, Copy)]
+struct Kin {
+    speed: f64,
+    cos: f64,
+    sin: f64,
+    cos_lat: f64,
+}
+
+impl Kin {
+    fn of(f: &Fix) -> Kin {
+        let (speed, cos, sin) = match f.cog_deg {
+            Some(c) => {
+                let (sin, cos) = ((90.0 - c as f64) * PI / 180.0).sin_cos();
+                (f.sog_knots.map_or(0.0, f64::from), cos, sin)
+            }
+            None => (0.0, 1.0, 0.0),
+        };
+        Kin {
+            speed,
+            cos,
+            sin,
+            cos_lat: f.lat.to_radians().cos(),
         }
-        None => (0.0, 1.0, 0.0),
     }
 }
 
 /// Dead-reckoned position `hours` after (or before, if negative) `f`, as (lon, lat).
-fn predict(f: &Fix, (speed, cos, sin): (f64, f64, f64), hours: f64) -> (f64, f64) {
-    let dist_nm = speed * hours;
-    let deg_lon_per_nm = 1.0 / 60.0 / (f.lat.to_radians().cos() + 1e-3);
+fn predict(f: &Fix, k: &Kin, hours: f64) -> (f64, f64) {
+    let dist_nm = k.speed * hours;
+    let deg_lon_per_nm = 1.0 / 60.0 / (k.cos_lat + 1e-3);
     (
-        f.lon + cos * dist_nm * deg_lon_per_nm,
-        f.lat + sin * dist_nm / 60.0,
+        f.lon + k.cos * dist_nm * deg_lon_per_nm,
+        f.lat + k.sin * dist_nm / 60.0,
     )
 }
 
 fn wrap_deg(x: f64) -> f64 {
-    (x + 180.0).rem_euclid(360.0) - 180.0
+    let y = x + 180.0;
+    // The common case without the division (`rem_euclid` of a value in range is itself).
+    if (0.0..360.0).contains(&y) {
+        y - 180.0
+    } else {
+        y.rem_euclid(360.0) - 180.0
+    }
 }
 
 fn norm(x: f64, y: f64) -> f64 {
@@ -378,10 +421,14 @@ fn norm(x: f64, y: f64) -> f64 {
 /// Discrepancy in nautical miles between segment end `a` and new position `b`: the smallest
 /// of the dead-reckoning miss, the "did not move" distance and the sideways distance (the
 /// latter two times `shape_factor`).
-fn discrepancy(a: &Fix, b: &Fix, hours: f64, cfg: &SegmenterConfig) -> f64 {
-    let (ma, mb) = (motion(a), motion(b));
-    let (b_pred_lon, b_pred_lat) = predict(a, ma, hours);
-    let (a_pred_lon, a_pred_lat) = predict(b, mb, -hours);
+fn discrepancy(
+    (a, ka): (&Fix, &Kin),
+    (b, kb): (&Fix, &Kin),
+    hours: f64,
+    cfg: &SegmenterConfig,
+) -> f64 {
+    let (b_pred_lon, b_pred_lat) = predict(a, ka, hours);
+    let (a_pred_lon, a_pred_lat) = predict(b, kb, -hours);
     let nm_lat = 60.0;
     let nm_lon = nm_lat * (0.5 * (a.lat + b.lat)).to_radians().cos();
     let miss = 0.5
@@ -403,15 +450,15 @@ fn discrepancy(a: &Fix, b: &Fix, hours: f64, cfg: &SegmenterConfig) -> f64 {
         (1.0, 0.0)
     };
     // Distance off either vessel's course line, where b lies ahead within reach.
-    let sideways = |(speed, cos, sin): (f64, f64, f64)| {
-        let along = (cos * bcos + sin * bsin) * dist;
-        if along > 0.0 && along <= speed * hours {
-            (sin * bcos - cos * bsin).abs() * dist
+    let sideways = |k: &Kin| {
+        let along = (k.cos * bcos + k.sin * bsin) * dist;
+        if along > 0.0 && along <= k.speed * hours {
+            (k.sin * bcos - k.cos * bsin).abs() * dist
         } else {
             f64::INFINITY
         }
     };
-    let across = 0.5 * (sideways(ma) + sideways(mb)) * cfg.shape_factor;
+    let across = 0.5 * (sideways(ka) + sideways(kb)) * cfg.shape_factor;
     miss.min(stayed).min(across)
 }
 
