@@ -97,17 +97,24 @@ pub(super) struct Collect<'a> {
     pub other_messages: &'a mut u64,
 }
 
-/// FNV-1a over the payload bits and their count.
+/// A 64-bit hash of the payload bits and their count, a 32-bit word at a time (multiply and
+/// rotate, then the MurmurHash3 finaliser): two copies of one transmission hash alike, and
+/// different payloads of one MMSI collide with probability about 2^-64.
 fn hash_payload(p: &Payload) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let bits = p.len_bits();
-    let mut h = fnv(0xcbf2_9ce4_8422_2325, &(bits as u64).to_le_bytes());
+    let mut h = (bits as u64 + 1).wrapping_mul(K);
     let mut i = 0;
     while i < bits {
         let n = (bits - i).min(32);
-        h = fnv(h, &p.u(i, n).to_le_bytes());
+        h = (h.rotate_left(23) ^ u64::from(p.u(i, n))).wrapping_mul(K);
         i += n;
     }
-    h
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
@@ -373,5 +380,33 @@ pub(super) fn from_csv(
                 payload: Report::Static(Box::new(ship)),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hash_payload;
+    use ais::bits::Payload;
+
+    fn payload(armored: &str, fill: u8) -> Payload {
+        let mut p = Payload::new();
+        p.set(armored.as_bytes(), fill).unwrap();
+        p
+    }
+
+    #[test]
+    fn payload_hash_tells_payloads_apart() {
+        let a = "18HsRv@02;WJe300ctjC:BP0083`";
+        assert_eq!(hash_payload(&payload(a, 0)), hash_payload(&payload(a, 0)));
+        // Every single-character change, and the same bits with trailing zeros or fill bits.
+        let mut seen = std::collections::HashSet::new();
+        seen.insert(hash_payload(&payload(a, 0)));
+        for i in 0..a.len() {
+            let mut b = a.as_bytes().to_vec();
+            b[i] = if b[i] == b'0' { b'1' } else { b'0' };
+            assert!(seen.insert(hash_payload(&payload(std::str::from_utf8(&b).unwrap(), 0))));
+        }
+        assert!(seen.insert(hash_payload(&payload(&format!("{a}0"), 0))));
+        assert!(seen.insert(hash_payload(&payload(a, 2))));
     }
 }
