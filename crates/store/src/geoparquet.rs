@@ -226,6 +226,14 @@ pub(crate) fn write(
     for c in ["mmsi", "time"] {
         props = props.set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::Page);
     }
+    // Minima and maxima of WKB bytes and of source labels prune nothing (and cost a byte
+    // comparison a value); the file's bbox is in the `geo` metadata.
+    props = props
+        .set_column_statistics_enabled(ColumnPath::from("geometry"), EnabledStatistics::None)
+        .set_column_statistics_enabled(
+            ColumnPath::new(vec!["sources".into(), "list".into(), "item".into()]),
+            EnabledStatistics::None,
+        );
     let props = props
         .set_key_value_metadata(Some(vec![KeyValue::new("geo".to_owned(), geo)]))
         .build();
