@@ -17,7 +17,7 @@
 //!   as [`Output::LateSource`] (its source is added to the stored record; no second position).
 
 use rustc_hash::FxHashMap;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Where a report came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -127,15 +127,24 @@ const BUCKET_MS: i64 = 60_000;
 /// Key of a record: (message time, arrival sequence).
 type Key = (i64, u64);
 
+/// Emptied bucket maps kept for reuse at most.
+const MAX_SPARE_BUCKETS: usize = 64;
+
+/// Keys of recent records by identity.
+type IdMap = FxHashMap<(u32, u64), Few<Key>>;
+
 /// The fuser. Generic over the carried report type.
 #[derive(Debug)]
 pub struct Fuser<P> {
     cfg: FuserConfig,
     /// Pending records, sorted by key (input is nearly in time order: appends dominate).
     pending: VecDeque<(Key, Fused<P>)>,
-    /// Identities of recent records by message-time bucket: (mmsi, payload hash) -> keys of
-    /// the records with that identity. A key after `released_upto` is still pending.
-    seen: BTreeMap<i64, FxHashMap<(u32, u64), Few<Key>>>,
+    /// Identities of recent records by message-time bucket, buckets in ascending order
+    /// (nearly always appended at the back, found by binary search): (mmsi, payload hash) ->
+    /// keys of the records with that identity. A key after `released_upto` is still pending.
+    seen: VecDeque<(i64, IdMap)>,
+    /// Emptied bucket maps, kept for reuse.
+    spare: Vec<IdMap>,
     /// Largest key released so far.
     released_upto: Key,
     seq: u64,
@@ -149,7 +158,8 @@ impl<P: Clone> Fuser<P> {
         Fuser {
             cfg,
             pending: VecDeque::new(),
-            seen: BTreeMap::new(),
+            seen: VecDeque::new(),
+            spare: Vec::new(),
             released_upto: (i64::MIN, 0),
             seq: 0,
             newest_ms: i64::MIN,
@@ -172,13 +182,38 @@ impl<P: Clone> Fuser<P> {
         let w = self.cfg.dedup_window_ms;
         let lo = time_ms.saturating_sub(w).div_euclid(BUCKET_MS);
         let hi = time_ms.saturating_add(w).div_euclid(BUCKET_MS);
-        self.seen.range(lo..=hi).find_map(|(_, bucket)| {
-            bucket
-                .get(&id)?
-                .iter()
-                .find(|k| (k.0 - time_ms).abs() <= w)
-                .copied()
-        })
+        let first = self.seen.partition_point(|(b, _)| *b < lo);
+        self.seen
+            .range(first..)
+            .take_while(|(b, _)| *b <= hi)
+            .find_map(|(_, bucket)| {
+                bucket
+                    .get(&id)?
+                    .iter()
+                    .find(|k| (k.0 - time_ms).abs() <= w)
+                    .copied()
+            })
+    }
+
+    /// The map of bucket `b`, created (in order) if need be.
+    fn bucket(&mut self, b: i64) -> &mut IdMap {
+        let i = match self.seen.back() {
+            Some((last, _)) if *last == b => self.seen.len() - 1,
+            Some((last, _)) if *last > b => {
+                let i = self.seen.partition_point(|(x, _)| *x < b);
+                if self.seen[i].0 != b {
+                    let m = self.spare.pop().unwrap_or_default();
+                    self.seen.insert(i, (b, m));
+                }
+                i
+            }
+            _ => {
+                let m = self.spare.pop().unwrap_or_default();
+                self.seen.push_back((b, m));
+                self.seen.len() - 1
+            }
+        };
+        &mut self.seen[i].1
     }
 
     /// Adds an observation; releases what the reorder window allows into `out`.
@@ -212,12 +247,7 @@ impl<P: Clone> Fuser<P> {
         }
         let key = (obs.time_ms, self.seq);
         self.seq += 1;
-        match self
-            .seen
-            .entry(obs.time_ms.div_euclid(BUCKET_MS))
-            .or_default()
-            .entry(id)
-        {
+        match self.bucket(obs.time_ms.div_euclid(BUCKET_MS)).entry(id) {
             std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(key),
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(Few::One(key));
@@ -266,11 +296,16 @@ impl<P: Clone> Fuser<P> {
             .newest_ms
             .saturating_sub(self.cfg.late_window_ms)
             .min(self.released_upto.0);
-        while let Some((&b, _)) = self.seen.first_key_value() {
+        while let Some((b, _)) = self.seen.front() {
             if (b + 1).saturating_mul(BUCKET_MS) > horizon {
                 break;
             }
-            self.seen.pop_first();
+            if let Some((_, mut m)) = self.seen.pop_front() {
+                if self.spare.len() < MAX_SPARE_BUCKETS {
+                    m.clear();
+                    self.spare.push(m);
+                }
+            }
         }
     }
 }
@@ -338,6 +373,64 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    proptest::proptest! {
+        /// Copies heard up to 25 minutes late (inside the 30-minute late window), over an
+        /// hour: every observation is a record, a merged copy or a late source; no two records
+        /// of one identity lie within the dedup window; records leave in time order except
+        /// those counted as released out of order.
+        #[test]
+        fn every_copy_is_accounted_for_and_identities_stay_unique(
+            base in proptest::collection::vec((0u32..3, 0u64..3, 0i64..3_600_000), 1..300),
+            late in proptest::collection::vec((0usize..300, 0i64..1_500_000), 0..40),
+        ) {
+            let mut times: Vec<(u32, u64, i64)> = base;
+            times.sort_by_key(|o| o.2);
+            // Each late copy at most 25 minutes behind the newest time before it.
+            let n = times.len();
+            let sorted = times.clone();
+            for (i, d) in late {
+                times[i % n].2 = times[i % n].2.min(sorted[i % n].2 - d);
+            }
+            let mut f = Fuser::new(FuserConfig::default());
+            let mut out = Vec::new();
+            for (n, &(mmsi, hash, t)) in times.iter().enumerate() {
+                f.push(obs(mmsi, hash, t, n as u32), &mut out);
+            }
+            f.flush(&mut out);
+            let st = f.stats();
+            proptest::prop_assert_eq!(st.observations, times.len() as u64);
+            proptest::prop_assert_eq!(
+                st.records + st.duplicates_merged + st.late_duplicates,
+                st.observations
+            );
+            let recs: Vec<&Fused<&str>> = out
+                .iter()
+                .filter_map(|o| match o {
+                    Output::Record(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+            proptest::prop_assert_eq!(recs.len() as u64, st.records);
+            let sources: usize = recs.iter().map(|r| r.sources.len()).sum();
+            proptest::prop_assert_eq!(sources as u64, st.records + st.duplicates_merged);
+            let mut by_id: Vec<(u32, u64, i64)> =
+                recs.iter().map(|r| (r.mmsi, r.payload_hash, r.time_ms)).collect();
+            by_id.sort_unstable();
+            for w in by_id.windows(2) {
+                if (w[0].0, w[0].1) == (w[1].0, w[1].1) {
+                    proptest::prop_assert!(w[1].2 - w[0].2 > 30_000, "{:?}", w);
+                }
+            }
+            let mut newest = i64::MIN;
+            let mut inversions = 0u64;
+            for r in &recs {
+                inversions += u64::from(r.time_ms < newest);
+                newest = newest.max(r.time_ms);
+            }
+            proptest::prop_assert!(inversions <= st.released_out_of_order);
+        }
     }
 
     #[test]
