@@ -214,11 +214,6 @@ pub(crate) fn write(
     for c in ["time", "lat", "lon", "sog_knots", "cog_deg", "geometry"] {
         props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
     }
-    // Plain coordinates do not compress (Snappy measured 1.00 on them); skipping it saves
-    // the codec's time. The geometry column keeps it (its WKB headers compress).
-    for c in ["lat", "lon"] {
-        props = props.set_column_compression(ColumnPath::from(c), Compression::UNCOMPRESSED);
-    }
     // Page statistics (the column index) only where reads select pages by them: a reader then
     // parses two columns' page minima and maxima, not thirteen. Every column keeps its row
     // group statistics and its offset index (so unselected pages are skipped unread).
