@@ -15,11 +15,12 @@
 //! [`crate::Store::query`]).
 
 use crate::buffer::{Buffer, Labels};
-use crate::{
-    geoparquet, manifest, write_into_place, FileEntry, Store, StoreError, DAY_MS, MANIFEST,
-};
-use std::collections::BTreeMap;
+use crate::geoparquet::{FileWriter, RowStream};
+use crate::{manifest, FileEntry, Store, StoreError, DAY_MS, MANIFEST};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fs;
+use std::path::Path;
 
 /// What [`Store::compact`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,8 +85,9 @@ impl Store {
     /// Merges the files of every month that ends at or before `before_ms` into one file per
     /// month (a month already in one month file is left alone). Only files of committed runs
     /// (`committed(run)`) and files written outside a run are merged; the month file belongs to
-    /// no run. Rows are kept exactly, sources included. Holds a month's rows in memory (about
-    /// 100 bytes a row) while it writes.
+    /// no run. Rows are kept exactly, sources included. The day files are merged as streams
+    /// (each is sorted by MMSI then time), so memory stays at a few megabytes a file
+    /// whatever a month holds.
     pub fn compact(
         &mut self,
         before_ms: i64,
@@ -121,26 +123,11 @@ impl Store {
                 continue;
             }
             let name = format!("{year:04}-{month:02}");
-            let mut labels = Labels::default();
-            let mut buf = Buffer::default();
-            let mut ids = Vec::new();
-            for f in &old {
-                let path = self.dir.join(&f.file);
-                geoparquet::read(&path, &geoparquet::Prune::default(), |r| {
-                    ids.clear();
-                    ids.extend(r.sources.iter().map(|s| labels.id(s)));
-                    buf.push(&r, &ids);
-                })?;
-            }
-            let mut order: Vec<u32> = (0..buf.rows.len() as u32).collect();
-            order.sort_by_key(|&i| {
-                let r = &buf.rows[i as usize];
-                (r.mmsi, r.time_ms, i)
-            });
             let part = self.next_part;
             self.next_part += 1;
             let rel = format!("positions/date={name}/part-{part:08}.parquet");
-            let entry = write_into_place(&self.dir, &buf, &labels.names, &order, part, &rel)?;
+            let entry = merge_files(&self.dir, &old, part, &rel)?;
+            let rows = entry.rows;
             // The switch: one atomic manifest replacement.
             let mut files: Vec<FileEntry> = self
                 .files
@@ -162,15 +149,165 @@ impl Store {
             done.months.push(name);
             done.files_removed += old.len();
             done.files_written += 1;
-            done.rows += buf.rows.len() as u64;
+            done.rows += rows;
         }
         Ok(done)
     }
 }
 
+/// Rows read at a time from each merged file (small in tests, to cross batch edges).
+const READ_BATCH_ROWS: usize = if cfg!(test) { 7 } else { 2048 };
+/// Rows handed to the writer at a time (one row group).
+const WRITE_BATCH_ROWS: usize = if cfg!(test) { 100 } else { 64 * 1024 };
+
+/// Merges `old` (each sorted by MMSI then time, as every store file is) into one file sorted
+/// by MMSI then time, ties in the order of `old` and then of the rows, and moves it to `rel`.
+/// Streams: memory is one read batch a file plus one row group, whatever the month holds.
+fn merge_files(
+    dir: &Path,
+    old: &[FileEntry],
+    part: u64,
+    rel: &str,
+) -> Result<FileEntry, StoreError> {
+    let mut streams = old
+        .iter()
+        .map(|f| RowStream::open(&dir.join(&f.file), READ_BATCH_ROWS))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut heads = Vec::with_capacity(streams.len());
+    let mut heap = BinaryHeap::new();
+    for (i, s) in streams.iter_mut().enumerate() {
+        let head = s.next_row()?;
+        if let Some(r) = &head {
+            heap.push(Reverse((r.mmsi, r.time_ms, i)));
+        }
+        heads.push(head);
+    }
+    let tmp = crate::tmp_path(dir, part);
+    let mut w = FileWriter::create(&tmp)?;
+    let mut labels = Labels::default();
+    let mut buf = Buffer::default();
+    let mut ids = Vec::new();
+    let mut order: Vec<u32> = Vec::new();
+    while let Some(Reverse((_, _, i))) = heap.pop() {
+        let Some(r) = heads[i].take() else { continue };
+        let next = streams[i].next_row()?;
+        if let Some(n) = &next {
+            if (n.mmsi, n.time_ms) < (r.mmsi, r.time_ms) {
+                return Err(StoreError::CorruptFile {
+                    path: dir.join(&old[i].file),
+                    message: "rows are not sorted by MMSI and time".to_owned(),
+                });
+            }
+            heap.push(Reverse((n.mmsi, n.time_ms, i)));
+        }
+        heads[i] = next;
+        ids.clear();
+        ids.extend(r.sources.iter().map(|s| labels.id(s)));
+        buf.push(&r, &ids);
+        if buf.rows.len() >= WRITE_BATCH_ROWS {
+            order.clear();
+            order.extend(0..buf.rows.len() as u32);
+            w.write(&buf, &labels.names, &order)?;
+            buf.rows.clear();
+            buf.ids.clear();
+        }
+    }
+    order.clear();
+    order.extend(0..buf.rows.len() as u32);
+    w.write(&buf, &labels.names, &order)?;
+    let entry = w.finish(part, rel)?;
+    crate::move_into_place(dir, &tmp, rel)?;
+    Ok(entry)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::PositionRow;
+
+    fn tmpdir(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("tw-compact-{tag}-{}", std::process::id()));
+        fs::remove_dir_all(&d).ok();
+        d
+    }
+
+    fn all_rows(path: &Path) -> Vec<PositionRow> {
+        let mut s = RowStream::open(path, 5).unwrap();
+        let mut out = Vec::new();
+        while let Some(r) = s.next_row().unwrap() {
+            out.push(r);
+        }
+        out
+    }
+
+    /// The streamed merge gives exactly a stable sort by MMSI and time of the files' rows
+    /// taken in manifest order, across read and write batch edges, sources included.
+    #[test]
+    fn the_merge_is_a_stable_sort_by_vessel_and_time() {
+        let dir = tmpdir("stable");
+        let mut s = Store::create_or_open(&dir).unwrap();
+        let t0 = 1_768_435_200_000; // 2026-01-15
+        let mut k = 0u32;
+        for flush in 0..6i64 {
+            for v in 0..40u32 {
+                // Equal (MMSI, time) in different files, told apart by their sources.
+                let t = t0 + (flush % 3) * DAY_MS + i64::from(v % 5) * 1000;
+                k += 1;
+                s.append(PositionRow {
+                    time_ms: t,
+                    mmsi: 563_000_000 + v % 7,
+                    lat: 1.0 + f64::from(k) * 1e-4,
+                    lon: 104.0,
+                    sources: vec![format!("feed-{flush}"), format!("rx-{}", k % 3)],
+                    ..PositionRow::default()
+                });
+            }
+            s.flush().unwrap();
+        }
+        let old: Vec<FileEntry> = s.files().to_vec();
+        let mut expected: Vec<PositionRow> = old
+            .iter()
+            .flat_map(|f| all_rows(&dir.join(&f.file)))
+            .collect();
+        expected.sort_by_key(|r| (r.mmsi, r.time_ms)); // stable
+        let c = s.compact(i64::MAX, |_| true).unwrap();
+        assert_eq!(c.files_removed, old.len());
+        assert_eq!(c.rows, 240);
+        assert_eq!(s.files().len(), 1);
+        let month = &s.files()[0];
+        assert_eq!(month.rows, 240);
+        assert_eq!(all_rows(&dir.join(&month.file)), expected);
+        fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn an_unsorted_file_is_reported_not_merged_wrong() {
+        let dir = tmpdir("unsorted");
+        let s = Store::create_or_open(&dir).unwrap();
+        let mut buf = Buffer::default();
+        for (t, m) in [(3, 2), (1, 1), (2, 1)] {
+            buf.push(
+                &PositionRow {
+                    time_ms: 1_768_435_200_000 + t,
+                    mmsi: m,
+                    ..PositionRow::default()
+                },
+                &[],
+            );
+        }
+        let rel = "positions/date=2026-01-15/part-00000000.parquet";
+        let entry = crate::write_into_place(&dir, &buf, &[], &[0, 1, 2], 0, rel).unwrap();
+        let e = merge_files(
+            &dir,
+            &[entry],
+            1,
+            "positions/date=2026-01/part-00000001.parquet",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not sorted"), "{e}");
+        drop(s);
+        fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn month_starts() {

@@ -119,136 +119,184 @@ pub(crate) fn write(
     part: u64,
     rel: &str,
 ) -> Result<FileEntry, StoreError> {
-    let n = order.len();
-    let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    let (mut time, mut mmsi, mut lat, mut lon) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut sog, mut cog, mut heading, mut status) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut msg_type, mut segment, mut flags) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let mut geoms: Vec<u8> = Vec::with_capacity(n * 21);
-    let mut sources = ListBuilder::new(StringBuilder::new());
-    for &i in order {
-        let r = &buf.rows[i as usize];
-        bbox = [
-            bbox[0].min(r.lon),
-            bbox[1].min(r.lat),
-            bbox[2].max(r.lon),
-            bbox[3].max(r.lat),
-        ];
-        time.push(r.time_ms);
-        mmsi.push(r.mmsi);
-        lat.push(r.lat);
-        lon.push(r.lon);
-        sog.push(r.sog_knots);
-        cog.push(r.cog_deg);
-        heading.push(r.heading_deg);
-        status.push(r.nav_status);
-        msg_type.push(r.msg_type);
-        segment.push(r.segment);
-        flags.push(r.flags);
-        geoms.extend_from_slice(&wkb_point(r.lon, r.lat));
-        for &id in buf.sources(r) {
-            sources
-                .values()
-                .append_value(labels.get(id as usize).map_or("", String::as_str));
+    let mut w = FileWriter::create(path)?;
+    w.write(buf, labels, order)?;
+    w.finish(part, rel)
+}
+
+/// A GeoParquet file written a batch at a time (memory: one row group), for files too large
+/// to hold (compaction); [`write`] is the one-batch case.
+pub(crate) struct FileWriter {
+    path: std::path::PathBuf,
+    file: File,
+    w: ArrowWriter<File>,
+    schema: Arc<Schema>,
+    rows: u64,
+    bbox: [f64; 4],
+    time: (i64, i64),
+    mmsi: (u32, u32),
+}
+
+impl FileWriter {
+    /// Creates `path` (replacing it).
+    pub(crate) fn create(path: &Path) -> Result<FileWriter, StoreError> {
+        // Rows come sorted by MMSI then time, so small row groups let a track query skip most
+        // of a file by the groups' MMSI statistics. Dictionaries only where values repeat.
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_size(ROW_GROUP_ROWS)
+            .set_data_page_row_count_limit(PAGE_ROWS);
+        for c in ["time", "lat", "lon", "sog_knots", "cog_deg", "geometry"] {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
         }
-        sources.append(true);
+        // Page statistics (the column index) only where reads select pages by them: a reader
+        // then parses two columns' page minima and maxima, not thirteen. Every column keeps its
+        // row group statistics and its offset index (so unselected pages are skipped unread).
+        props = props.set_statistics_enabled(EnabledStatistics::Chunk);
+        for c in ["mmsi", "time"] {
+            props =
+                props.set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::Page);
+        }
+        // Minima and maxima of WKB bytes and of source labels prune nothing (and cost a byte
+        // comparison a value); the file's bbox is in the `geo` metadata.
+        props = props
+            .set_column_statistics_enabled(ColumnPath::from("geometry"), EnabledStatistics::None)
+            .set_column_statistics_enabled(
+                ColumnPath::new(vec!["sources".into(), "list".into(), "item".into()]),
+                EnabledStatistics::None,
+            );
+        let schema = Arc::new(schema());
+        let file = File::create(path)?;
+        let w = ArrowWriter::try_new(file.try_clone()?, schema.clone(), Some(props.build()))
+            .map_err(|e| err(path, e))?;
+        Ok(FileWriter {
+            path: path.to_owned(),
+            file,
+            w,
+            schema,
+            rows: 0,
+            bbox: [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+            time: (i64::MAX, i64::MIN),
+            mmsi: (u32::MAX, u32::MIN),
+        })
     }
-    let (min_time_ms, max_time_ms) = (
-        time.iter().copied().min().unwrap_or(0),
-        time.iter().copied().max().unwrap_or(0),
-    );
-    let (min_mmsi, max_mmsi) = (
-        mmsi.iter().copied().min().unwrap_or(0),
-        mmsi.iter().copied().max().unwrap_or(0),
-    );
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(TimestampMillisecondArray::from(time).with_timezone("UTC")),
-        Arc::new(UInt32Array::from(mmsi)),
-        Arc::new(Float64Array::from(lat)),
-        Arc::new(Float64Array::from(lon)),
-        Arc::new(Float32Array::from(sog)),
-        Arc::new(Float32Array::from(cog)),
-        Arc::new(UInt16Array::from(heading)),
-        Arc::new(UInt8Array::from(status)),
-        Arc::new(UInt8Array::from(msg_type)),
-        Arc::new(UInt32Array::from(segment)),
-        Arc::new(UInt8Array::from(flags)),
-        Arc::new(sources.finish()),
-        Arc::new(BinaryArray::from_iter_values(geoms.chunks_exact(21))),
-    ];
-    let schema = Arc::new(schema());
-    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| err(path, e))?;
-    // The bbox is optional in GeoParquet; an empty file has none.
-    let bbox_json = if n == 0 {
-        String::new()
-    } else {
-        format!(
-            ",\"bbox\":[{},{},{},{}]",
-            bbox[0], bbox[1], bbox[2], bbox[3]
-        )
-    };
-    let geo = format!(
-        "{{\"version\":\"1.1.0\",\"primary_column\":\"geometry\",\"columns\":{{\"geometry\":\
-         {{\"encoding\":\"WKB\",\"geometry_types\":[\"Point\"]{bbox_json}}}}}}}"
-    );
-    // Rows come sorted by MMSI then time, so small row groups let a track query skip most of
-    // a file by the groups' MMSI statistics. Dictionaries only where values repeat.
-    let mut props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_size(ROW_GROUP_ROWS)
-        .set_data_page_row_count_limit(PAGE_ROWS);
-    for c in ["time", "lat", "lon", "sog_knots", "cog_deg", "geometry"] {
-        props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
-    }
-    // Page statistics (the column index) only where reads select pages by them: a reader then
-    // parses two columns' page minima and maxima, not thirteen. Every column keeps its row
-    // group statistics and its offset index (so unselected pages are skipped unread).
-    props = props.set_statistics_enabled(EnabledStatistics::Chunk);
-    for c in ["mmsi", "time"] {
-        props = props.set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::Page);
-    }
-    // Minima and maxima of WKB bytes and of source labels prune nothing (and cost a byte
-    // comparison a value); the file's bbox is in the `geo` metadata.
-    props = props
-        .set_column_statistics_enabled(ColumnPath::from("geometry"), EnabledStatistics::None)
-        .set_column_statistics_enabled(
-            ColumnPath::new(vec!["sources".into(), "list".into(), "item".into()]),
-            EnabledStatistics::None,
+
+    /// Appends the rows `order` of `buf` (sources named by `labels`).
+    pub(crate) fn write(
+        &mut self,
+        buf: &Buffer,
+        labels: &[String],
+        order: &[u32],
+    ) -> Result<(), StoreError> {
+        let n = order.len();
+        let mut bbox = self.bbox;
+        let (mut time, mut mmsi, mut lat, mut lon) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
         );
-    let props = props
-        .set_key_value_metadata(Some(vec![KeyValue::new("geo".to_owned(), geo)]))
-        .build();
-    let file = File::create(path)?;
-    let mut w =
-        ArrowWriter::try_new(file.try_clone()?, schema, Some(props)).map_err(|e| err(path, e))?;
-    w.write(&batch).map_err(|e| err(path, e))?;
-    w.close().map_err(|e| err(path, e))?;
-    file.sync_all()?;
-    Ok(FileEntry {
-        file: rel.to_owned(),
-        part,
-        rows: n as u64,
-        min_time_ms,
-        max_time_ms,
-        min_mmsi,
-        max_mmsi,
-        bbox,
-        run: None,
-    })
+        let (mut sog, mut cog, mut heading, mut status) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let (mut msg_type, mut segment, mut flags) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let mut geoms: Vec<u8> = Vec::with_capacity(n * 21);
+        let mut sources = ListBuilder::new(StringBuilder::new());
+        for &i in order {
+            let r = &buf.rows[i as usize];
+            bbox = [
+                bbox[0].min(r.lon),
+                bbox[1].min(r.lat),
+                bbox[2].max(r.lon),
+                bbox[3].max(r.lat),
+            ];
+            time.push(r.time_ms);
+            mmsi.push(r.mmsi);
+            lat.push(r.lat);
+            lon.push(r.lon);
+            sog.push(r.sog_knots);
+            cog.push(r.cog_deg);
+            heading.push(r.heading_deg);
+            status.push(r.nav_status);
+            msg_type.push(r.msg_type);
+            segment.push(r.segment);
+            flags.push(r.flags);
+            geoms.extend_from_slice(&wkb_point(r.lon, r.lat));
+            for &id in buf.sources(r) {
+                sources
+                    .values()
+                    .append_value(labels.get(id as usize).map_or("", String::as_str));
+            }
+            sources.append(true);
+        }
+        self.bbox = bbox;
+        for &t in &time {
+            self.time = (self.time.0.min(t), self.time.1.max(t));
+        }
+        for &m in &mmsi {
+            self.mmsi = (self.mmsi.0.min(m), self.mmsi.1.max(m));
+        }
+        self.rows += n as u64;
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(TimestampMillisecondArray::from(time).with_timezone("UTC")),
+            Arc::new(UInt32Array::from(mmsi)),
+            Arc::new(Float64Array::from(lat)),
+            Arc::new(Float64Array::from(lon)),
+            Arc::new(Float32Array::from(sog)),
+            Arc::new(Float32Array::from(cog)),
+            Arc::new(UInt16Array::from(heading)),
+            Arc::new(UInt8Array::from(status)),
+            Arc::new(UInt8Array::from(msg_type)),
+            Arc::new(UInt32Array::from(segment)),
+            Arc::new(UInt8Array::from(flags)),
+            Arc::new(sources.finish()),
+            Arc::new(BinaryArray::from_iter_values(geoms.chunks_exact(21))),
+        ];
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| err(&self.path, e))?;
+        self.w.write(&batch).map_err(|e| err(&self.path, e))
+    }
+
+    /// Writes the footer (with the `geo` metadata), fsyncs, and returns the manifest entry.
+    pub(crate) fn finish(mut self, part: u64, rel: &str) -> Result<FileEntry, StoreError> {
+        // The bbox is optional in GeoParquet; an empty file has none.
+        let bbox = self.bbox;
+        let bbox_json = if self.rows == 0 {
+            String::new()
+        } else {
+            format!(
+                ",\"bbox\":[{},{},{},{}]",
+                bbox[0], bbox[1], bbox[2], bbox[3]
+            )
+        };
+        let geo = format!(
+            "{{\"version\":\"1.1.0\",\"primary_column\":\"geometry\",\"columns\":{{\"geometry\":\
+             {{\"encoding\":\"WKB\",\"geometry_types\":[\"Point\"]{bbox_json}}}}}}}"
+        );
+        self.w
+            .append_key_value_metadata(KeyValue::new("geo".to_owned(), geo));
+        self.w.close().map_err(|e| err(&self.path, e))?;
+        self.file.sync_all()?;
+        let empty = self.rows == 0;
+        Ok(FileEntry {
+            file: rel.to_owned(),
+            part,
+            rows: self.rows,
+            min_time_ms: if empty { 0 } else { self.time.0 },
+            max_time_ms: if empty { 0 } else { self.time.1 },
+            min_mmsi: if empty { 0 } else { self.mmsi.0 },
+            max_mmsi: if empty { 0 } else { self.mmsi.1 },
+            bbox,
+            run: None,
+        })
+    }
 }
 
 fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a T, StoreError> {
@@ -397,42 +445,90 @@ pub(crate) fn read(
     let reader = builder.build().map_err(|e| err(path, e))?;
     for batch in reader {
         let b = batch.map_err(|e| err(path, e))?;
-        let time = col::<TimestampMillisecondArray>(&b, "time", path)?;
-        let mmsi = col::<UInt32Array>(&b, "mmsi", path)?;
-        let lat = col::<Float64Array>(&b, "lat", path)?;
-        let lon = col::<Float64Array>(&b, "lon", path)?;
-        let sog = col::<Float32Array>(&b, "sog_knots", path)?;
-        let cog = col::<Float32Array>(&b, "cog_deg", path)?;
-        let hdg = col::<UInt16Array>(&b, "heading_deg", path)?;
-        let nav = col::<UInt8Array>(&b, "nav_status", path)?;
-        let typ = col::<UInt8Array>(&b, "msg_type", path)?;
-        let seg = col::<UInt32Array>(&b, "segment", path)?;
-        let flags = col::<UInt8Array>(&b, "flags", path)?;
-        let sources = col::<ListArray>(&b, "sources", path)?;
-        let opt_f32 = |a: &Float32Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
-        for i in 0..b.num_rows() {
-            let list = sources.value(i);
-            let names = list
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(|| err(path, "sources are not strings"))?;
-            f(PositionRow {
-                time_ms: time.value(i),
-                mmsi: mmsi.value(i),
-                lat: lat.value(i),
-                lon: lon.value(i),
-                sog_knots: opt_f32(sog, i),
-                cog_deg: opt_f32(cog, i),
-                heading_deg: (!hdg.is_null(i)).then(|| hdg.value(i)),
-                nav_status: (!nav.is_null(i)).then(|| nav.value(i)),
-                msg_type: typ.value(i),
-                segment: (!seg.is_null(i)).then(|| seg.value(i)),
-                flags: flags.value(i),
-                sources: (0..names.len())
-                    .map(|k| names.value(k).to_owned())
-                    .collect(),
-            });
-        }
+        rows_of(&b, path, &mut f)?;
     }
     Ok(())
+}
+
+/// The rows of one record batch, in order.
+fn rows_of(
+    b: &RecordBatch,
+    path: &Path,
+    f: &mut impl FnMut(PositionRow),
+) -> Result<(), StoreError> {
+    let time = col::<TimestampMillisecondArray>(b, "time", path)?;
+    let mmsi = col::<UInt32Array>(b, "mmsi", path)?;
+    let lat = col::<Float64Array>(b, "lat", path)?;
+    let lon = col::<Float64Array>(b, "lon", path)?;
+    let sog = col::<Float32Array>(b, "sog_knots", path)?;
+    let cog = col::<Float32Array>(b, "cog_deg", path)?;
+    let hdg = col::<UInt16Array>(b, "heading_deg", path)?;
+    let nav = col::<UInt8Array>(b, "nav_status", path)?;
+    let typ = col::<UInt8Array>(b, "msg_type", path)?;
+    let seg = col::<UInt32Array>(b, "segment", path)?;
+    let flags = col::<UInt8Array>(b, "flags", path)?;
+    let sources = col::<ListArray>(b, "sources", path)?;
+    let opt_f32 = |a: &Float32Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
+    for i in 0..b.num_rows() {
+        let list = sources.value(i);
+        let names = list
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| err(path, "sources are not strings"))?;
+        f(PositionRow {
+            time_ms: time.value(i),
+            mmsi: mmsi.value(i),
+            lat: lat.value(i),
+            lon: lon.value(i),
+            sog_knots: opt_f32(sog, i),
+            cog_deg: opt_f32(cog, i),
+            heading_deg: (!hdg.is_null(i)).then(|| hdg.value(i)),
+            nav_status: (!nav.is_null(i)).then(|| nav.value(i)),
+            msg_type: typ.value(i),
+            segment: (!seg.is_null(i)).then(|| seg.value(i)),
+            flags: flags.value(i),
+            sources: (0..names.len())
+                .map(|k| names.value(k).to_owned())
+                .collect(),
+        });
+    }
+    Ok(())
+}
+
+/// Every row of a file in file order, read a batch at a time (memory: one batch).
+pub(crate) struct RowStream {
+    path: std::path::PathBuf,
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    rows: std::collections::VecDeque<PositionRow>,
+}
+
+impl RowStream {
+    /// Opens `path`, to be read `batch_rows` rows at a time.
+    pub(crate) fn open(path: &Path, batch_rows: usize) -> Result<RowStream, StoreError> {
+        let file = File::open(path)
+            .and_then(PreadFile::new)
+            .map_err(|e| err(path, e))?;
+        let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+            .and_then(|b| b.with_batch_size(batch_rows).build())
+            .map_err(|e| err(path, e))?;
+        Ok(RowStream {
+            path: path.to_owned(),
+            reader,
+            rows: std::collections::VecDeque::new(),
+        })
+    }
+
+    /// The next row, or `None` at the end of the file.
+    pub(crate) fn next_row(&mut self) -> Result<Option<PositionRow>, StoreError> {
+        while self.rows.is_empty() {
+            let Some(batch) = self.reader.next() else {
+                return Ok(None);
+            };
+            let b = batch.map_err(|e| err(&self.path, e))?;
+            let rows = &mut self.rows;
+            rows_of(&b, &self.path, &mut |r| rows.push_back(r))?;
+        }
+        Ok(self.rows.pop_front())
+    }
 }

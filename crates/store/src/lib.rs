@@ -590,20 +590,31 @@ pub(crate) fn write_into_place(
     part: u64,
     rel: &str,
 ) -> Result<FileEntry, StoreError> {
-    let tmp = dir.join("tmp").join(format!("part-{part:08}.parquet"));
+    let tmp = tmp_path(dir, part);
     let entry = geoparquet::write(&tmp, buf, labels, order, part, rel)?;
+    move_into_place(dir, &tmp, rel)?;
+    Ok(entry)
+}
+
+/// Where file `part` is written before it is moved into place.
+pub(crate) fn tmp_path(dir: &Path, part: u64) -> PathBuf {
+    dir.join("tmp").join(format!("part-{part:08}.parquet"))
+}
+
+/// Renames the fsynced file `tmp` to `rel` and fsyncs the directories that changed.
+pub(crate) fn move_into_place(dir: &Path, tmp: &Path, rel: &str) -> Result<(), StoreError> {
     let dest = dir.join(rel);
     let parent = dest.parent().unwrap_or(dir).to_owned();
     let new_dir = !parent.exists();
     fs::create_dir_all(&parent)?;
-    fs::rename(&tmp, &dest)?;
+    fs::rename(tmp, &dest)?;
     sync_dir(&parent)?;
     if new_dir {
         if let Some(up) = parent.parent() {
             sync_dir(up)?;
         }
     }
-    Ok(entry)
+    Ok(())
 }
 
 pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
