@@ -33,6 +33,22 @@ static ARMOR: [u8; 256] = {
 pub(crate) static ARMOR_CHARS: &[u8; 64] =
     b"0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw";
 
+/// Armors 48 bits (right-aligned) into their eight characters, most significant first,
+/// with word arithmetic: each six-bit value `v` in a byte of its own, then
+/// `v + 48`, plus 8 where `v >= 40` (the alphabet's gap after 'W'). Equal to a lookup in
+/// [`ARMOR_CHARS`] per character (tested), in a dozen instructions for eight.
+#[inline]
+pub(crate) fn armor8(x: u64) -> [u8; 8] {
+    // 24-bit halves into 32-bit lanes, then 12-bit quarters into 16-bit lanes, then six-bit
+    // values into bytes.
+    let a = (x & 0xFFFF_FF00_0000) << 8 | (x & 0xFF_FFFF);
+    let b = (a & 0x00FF_F000_00FF_F000) << 4 | (a & 0x0000_0FFF_0000_0FFF);
+    let c = (b & 0x0FC0_0FC0_0FC0_0FC0) << 2 | (b & 0x003F_003F_003F_003F);
+    // No lane carries: v <= 63, so v + 0x58 < 0x100 and v + 0x30 + 8 < 0x100.
+    let gap = ((c + 0x5858_5858_5858_5858) & 0x8080_8080_8080_8080) >> 4;
+    (c + 0x3030_3030_3030_3030 + gap).to_be_bytes()
+}
+
 /// Six-bit text alphabet used inside messages (ITU-R M.1371 Table 47).
 pub(crate) static TEXT_CHARS: &[u8; 64] =
     b"@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?";
@@ -279,18 +295,12 @@ impl Payload {
     /// returns the number of characters written and of fill bits.
     pub fn armor_to(&self, out: &mut [u8]) -> (usize, u8) {
         let chars = self.bits.div_ceil(6).min(out.len());
-        // Three bytes are four characters; whole groups first.
-        let groups = (chars / 4).min(self.bytes.len() / 3);
-        for (g, four) in out[..4 * groups].chunks_exact_mut(4).enumerate() {
-            let b = &self.bytes[3 * g..3 * g + 3];
-            let w = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-            four[0] = ARMOR_CHARS[(w >> 18) as usize & 63];
-            four[1] = ARMOR_CHARS[(w >> 12) as usize & 63];
-            four[2] = ARMOR_CHARS[(w >> 6) as usize & 63];
-            four[3] = ARMOR_CHARS[w as usize & 63];
-        }
-        for (k, slot) in out.iter_mut().enumerate().take(chars).skip(4 * groups) {
-            *slot = ARMOR_CHARS[self.u(6 * k, 6) as usize];
+        // Six bytes are eight characters. The bits after the last are zero and the buffer is
+        // padded, so whole eight-byte loads are always in bounds.
+        for (k, dst) in out[..chars].chunks_mut(8).enumerate() {
+            let at = 6 * k;
+            let w = u64::from_be_bytes(self.bytes[at..at + 8].try_into().expect("8 bytes"));
+            dst.copy_from_slice(&armor8(w >> 16)[..dst.len()]);
         }
         (chars, (chars * 6).saturating_sub(self.bits) as u8)
     }
@@ -409,6 +419,112 @@ impl BitWriter {
         self.payload.bits = 0;
         self.acc = 0;
         self.acc_bits = 0;
+    }
+}
+
+/// Where the encoder writes a message's fields, in bit order: [`BitWriter`] for any message,
+/// [`ShortBits`] for the short fixed-layout reports.
+pub(crate) trait BitSink {
+    /// Appends the low `len` (at most 64) bits of `value`.
+    fn put(&mut self, len: usize, value: u64) -> &mut Self;
+
+    /// Appends a signed field in two's complement.
+    #[inline(always)]
+    fn put_i(&mut self, len: usize, value: i64) -> &mut Self {
+        self.put(len, value as u64)
+    }
+
+    /// Appends a boolean.
+    #[inline(always)]
+    fn put_b(&mut self, value: bool) -> &mut Self {
+        self.put(1, value as u64)
+    }
+
+    /// Appends six-bit text padded with '@' to `chars` characters (see [`BitWriter::text`]).
+    fn put_text(&mut self, chars: usize, s: &str) -> &mut Self {
+        let mut it = s.bytes();
+        for _ in 0..chars {
+            let v = it.next().map_or(0, sixbit_of);
+            self.put(6, v as u64);
+        }
+        self
+    }
+}
+
+impl BitSink for BitWriter {
+    #[inline]
+    fn put(&mut self, len: usize, value: u64) -> &mut Self {
+        self.u(len, value)
+    }
+}
+
+/// Up to 192 bits on the stack, for messages of one slot (types 1-4, 18 and 27). Written
+/// through inlined calls with constant lengths from a fresh value, every field's place is known
+/// when compiling, so a field costs a shift and an or (the simulator encodes millions a second).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ShortBits {
+    /// Big-endian: bit 0 of the message is the top bit of `words[0]`. The last word stays
+    /// zero so that armoring may read one word past the bits.
+    words: [u64; 4],
+    bits: usize,
+    /// More than 192 bits were written (the extra bits are dropped).
+    overflow: bool,
+}
+
+impl ShortBits {
+    const CAP: usize = 192;
+
+    /// Number of bits written, or `None` if the message did not fit.
+    pub(crate) fn len_bits(&self) -> Option<usize> {
+        (!self.overflow).then_some(self.bits)
+    }
+
+    /// Armors the bits: the characters (those after the first `len` are '0'), `len` and the
+    /// number of fill bits. Always four whole eight-character words, without branches.
+    #[inline]
+    pub(crate) fn armor(&self) -> ([u8; 32], usize, u8) {
+        let w = &self.words;
+        let mut out = [0u8; 32];
+        // Bits 0, 48, 96 and 144 start the four words of eight characters.
+        let tops = [
+            w[0],
+            w[0] << 48 | w[1] >> 16,
+            w[1] << 32 | w[2] >> 32,
+            w[2] << 16 | w[3] >> 48,
+        ];
+        for (dst, top) in out.chunks_exact_mut(8).zip(tops) {
+            dst.copy_from_slice(&armor8(top >> 16));
+        }
+        let chars = self.bits.div_ceil(6);
+        (out, chars, (chars * 6 - self.bits) as u8)
+    }
+}
+
+impl BitSink for ShortBits {
+    #[inline(always)]
+    fn put(&mut self, len: usize, value: u64) -> &mut Self {
+        if self.bits + len > Self::CAP {
+            self.overflow = true;
+            return self;
+        }
+        if len == 0 {
+            return self;
+        }
+        let v = if len >= 64 {
+            value
+        } else {
+            value & ((1u64 << len) - 1)
+        };
+        let (w, o) = (self.bits / 64, self.bits % 64);
+        if o + len <= 64 {
+            self.words[w] |= v << (64 - o - len);
+        } else {
+            let rest = o + len - 64;
+            self.words[w] |= v >> rest;
+            self.words[w + 1] |= v << (64 - rest);
+        }
+        self.bits += len;
+        self
     }
 }
 
@@ -664,5 +780,43 @@ mod tests {
         let fill = p.armor_into(&mut out);
         assert_eq!(out, b"15M67FC000G?ufbE`FepT@3n00Sa");
         assert_eq!(fill, 0);
+    }
+
+    #[test]
+    fn word_armoring_matches_the_alphabet() {
+        for v in 0..64u64 {
+            // The value in every one of the eight places.
+            for place in 0..8 {
+                let chars = armor8(v << (42 - 6 * place));
+                for (k, &c) in chars.iter().enumerate() {
+                    let want = if k == place {
+                        ARMOR_CHARS[v as usize]
+                    } else {
+                        b'0'
+                    };
+                    assert_eq!(c, want, "value {v} at place {place}, char {k}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The word-wise `armor_to` writes what a per-character lookup writes, for any length
+        /// and fill.
+        #[test]
+        fn armor_to_matches_armor_into(bits in proptest::collection::vec(proptest::bool::ANY, 0..1100)) {
+            let mut w = BitWriter::new();
+            for &b in &bits {
+                w.b(b);
+            }
+            let p = w.finish();
+            let mut want = Vec::new();
+            let want_fill = p.armor_into(&mut want);
+            let mut out = vec![0u8; want.len()];
+            let (n, fill) = p.armor_to(&mut out);
+            proptest::prop_assert_eq!(n, want.len());
+            proptest::prop_assert_eq!(fill, want_fill);
+            proptest::prop_assert_eq!(out, want);
+        }
     }
 }

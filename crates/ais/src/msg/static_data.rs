@@ -171,13 +171,13 @@ pub(super) fn decode_24(p: &Payload, header: Header) -> Result<Message<'static>,
 
 pub(crate) mod write {
     use super::Dimensions;
-    use crate::bits::BitWriter;
+    use crate::bits::BitSink;
 
     /// Writes dimensions (0 for not available).
-    pub(crate) fn write_dims(w: &mut BitWriter, d: &Dimensions) {
-        w.u(9, d.to_bow.unwrap_or(0) as u64)
-            .u(9, d.to_stern.unwrap_or(0) as u64)
-            .u(6, d.to_port.unwrap_or(0) as u64)
-            .u(6, d.to_starboard.unwrap_or(0) as u64);
+    pub(crate) fn write_dims<W: BitSink>(w: &mut W, d: &Dimensions) {
+        w.put(9, d.to_bow.unwrap_or(0) as u64)
+            .put(9, d.to_stern.unwrap_or(0) as u64)
+            .put(6, d.to_port.unwrap_or(0) as u64)
+            .put(6, d.to_starboard.unwrap_or(0) as u64);
     }
 }

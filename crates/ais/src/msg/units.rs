@@ -126,6 +126,7 @@ pub(crate) fn rate_of_turn(raw: i32) -> Option<RateOfTurn> {
 }
 
 /// Raw field value of a rate of turn (inverse of [`rate_of_turn`], for the encoder).
+#[inline]
 pub(crate) fn rate_of_turn_raw(rot: Option<RateOfTurn>) -> i32 {
     match rot {
         None => -128,
