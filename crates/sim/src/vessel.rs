@@ -443,7 +443,7 @@ impl Vessel {
     /// Cosine of the current latitude (computed once per position).
     fn cos_lat(&mut self) -> f64 {
         if self.cos_lat.0 != self.kin.pos.lat {
-            self.cos_lat = (self.kin.pos.lat, self.kin.pos.lat.to_radians().cos());
+            self.cos_lat = (self.kin.pos.lat, crate::earth::cos_deg(self.kin.pos.lat));
         }
         self.cos_lat.1
     }
@@ -1266,7 +1266,7 @@ impl Vessel {
     fn station_keep(&self, l: &Snap, station: LatLon, gain: f64, vmax: f64) -> (f64, f64) {
         let (dx, dy) = self.kin.pos.enu_to(station);
         let lv = l.kin.sog * KNOT_MS;
-        let (s, c) = l.kin.cog.to_radians().sin_cos();
+        let (s, c) = crate::earth::sin_cos_deg(l.kin.cog);
         let vx = lv * s + dx * gain;
         let vy = lv * c + dy * gain;
         let v = vx.hypot(vy) / KNOT_MS;
