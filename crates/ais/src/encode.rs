@@ -5,6 +5,8 @@
 //! splits it into `!AIVDM` sentences of at most 82 characters. Supported: types 1, 2, 3, 4, 5,
 //! 9, 11, 18, 19, 21, 24 (A and B) and 27.
 
+use std::cell::Cell;
+
 use crate::bits::{BitSink, BitWriter, Payload, ShortBits};
 use crate::msg::static_data_write::write_dims;
 use crate::msg::units::rate_of_turn_raw;
@@ -508,13 +510,25 @@ pub struct TagGroup {
 
 /// The constant start of one source's tag blocks (`\s:SOURCE,c:`), prepared once so that
 /// writing a tag block is only the time, the group and the checksum.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TagPrefix {
     bytes: Vec<u8>,
     xor: u8,
     /// `bytes` padded to a fixed size for the fast path (`None` for long sources).
     fixed: Option<[u8; 48]>,
+    /// The digits of the last time written but its last five: `(time / 100_000, digits,
+    /// length)`. A source's lines come in time order within a minute or so, so the leading
+    /// digits are nearly always these.
+    leading: Cell<(i64, [u8; 16], u8)>,
 }
+
+impl PartialEq for TagPrefix {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for TagPrefix {}
 
 impl TagPrefix {
     /// The prefix of tag blocks from `source`.
@@ -530,7 +544,12 @@ impl TagPrefix {
             f[..bytes.len()].copy_from_slice(&bytes);
             f
         });
-        TagPrefix { bytes, xor, fixed }
+        TagPrefix {
+            bytes,
+            xor,
+            fixed,
+            leading: Cell::new((-1, [0; 16], 0)),
+        }
     }
 
     /// Appends one whole line: this tag block, sentence `index` of `armored`, and `\n`.
@@ -564,7 +583,7 @@ impl TagPrefix {
             TagTime::Seconds(s) => s,
             TagTime::Millis(ms) => ms,
         };
-        n += write_digits(&mut b[n..], t);
+        n += self.write_time(&mut b[n..], t);
         if let Some(g) = group {
             b[n..n + 3].copy_from_slice(b",g:");
             n += 3;
@@ -616,6 +635,30 @@ impl TagPrefix {
         at
     }
 
+    /// Writes time `t` in decimal at the start of `out` (room for 21 bytes); returns the
+    /// length. The leading digits come from the cache when they are those of the last time.
+    #[inline]
+    fn write_time(&self, out: &mut [u8], t: i64) -> usize {
+        const LOW: i64 = 100_000;
+        if t < LOW {
+            return write_digits(out, t);
+        }
+        let key = t / LOW;
+        let (mut k, mut digits, mut len) = self.leading.get();
+        if k != key {
+            len = write_digits(&mut digits, key) as u8;
+            k = key;
+            self.leading.set((k, digits, len));
+        }
+        out[..16].copy_from_slice(&digits);
+        let len = len as usize;
+        let low = (t % LOW) as usize;
+        out[len] = b'0' + (low / 10_000) as u8;
+        out[len + 1..len + 3].copy_from_slice(&PAIRS[low / 100 % 100]);
+        out[len + 3..len + 5].copy_from_slice(&PAIRS[low % 100]);
+        len + 5
+    }
+
     /// Appends a whole tag block with this prefix to `out`.
     pub fn write(&self, out: &mut Vec<u8>, time: TagTime, group: Option<TagGroup>) {
         out.extend_from_slice(&self.bytes);
@@ -646,19 +689,21 @@ pub fn write_tag_block(out: &mut Vec<u8>, source: &str, time: TagTime, group: Op
     TagPrefix::new(source).write(out, time, group);
 }
 
+/// "00" to "99".
+static PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut k = 0;
+    while k < 100 {
+        t[k] = [b'0' + (k / 10) as u8, b'0' + (k % 10) as u8];
+        k += 1;
+    }
+    t
+};
+
 /// Writes `v` in decimal at the start of `out` (which must have room); returns the length.
 /// Two digits a step from a table (a tag-block time has ten or thirteen).
 #[inline]
 fn write_digits(out: &mut [u8], v: i64) -> usize {
-    static PAIRS: [[u8; 2]; 100] = {
-        let mut t = [[0u8; 2]; 100];
-        let mut k = 0;
-        while k < 100 {
-            t[k] = [b'0' + (k / 10) as u8, b'0' + (k % 10) as u8];
-            k += 1;
-        }
-        t
-    };
     let neg = v < 0;
     let mut n = v.unsigned_abs();
     let off = neg as usize;
@@ -721,6 +766,29 @@ mod tests {
                 let mut out = [0u8; 20];
                 let n = write_digits(&mut out, v);
                 prop_assert_eq!(std::str::from_utf8(&out[..n]).unwrap(), v.to_string());
+            }
+        }
+
+        /// A prefix reused over a run of times (the cache of leading digits hit, missed and
+        /// crossing its boundaries) writes what a fresh tag block writes.
+        #[test]
+        fn reused_prefix_writes_each_time_right(
+            base in 0i64..2_000_000_000_000,
+            steps in proptest::collection::vec(-150_000i64..150_000, 1..40),
+            millis in any::<bool>(),
+        ) {
+            let prefix = TagPrefix::new("network");
+            let armored = Armored::default();
+            let opts = SentenceOptions::default();
+            let mut t = base;
+            for step in steps {
+                t = (t + step).max(0);
+                let time = if millis { TagTime::Millis(t) } else { TagTime::Seconds(t / 1000) };
+                let mut fast = Vec::new();
+                let at = prefix.write_line(&mut fast, time, None, &armored, &opts, 0);
+                let mut slow = Vec::new();
+                write_tag_block(&mut slow, "network", time, None);
+                prop_assert_eq!(&fast[..at], &slow[..]);
             }
         }
 

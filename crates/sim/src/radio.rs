@@ -193,10 +193,23 @@ pub fn footprint_angle(altitude_m: f64, min_elevation: f64) -> f64 {
 
 const SAT_STEP_MS: i64 = 10_000;
 
+/// Bands of one degree of latitude in [`Radio::bands`].
+const LAT_BANDS: usize = 180;
+
+/// The latitude band of `lat` (truncation: `floor` is a library call on baseline x86-64; the
+/// poles fall into the last and first bands).
+#[inline]
+fn lat_band(lat: f64) -> usize {
+    ((lat + 90.0).max(0.0) as usize).min(LAT_BANDS - 1)
+}
+
 /// The radio environment of one shard: receivers, satellites, output buffers and counters.
 #[derive(Debug)]
 pub struct Radio {
     stations: Vec<Station>,
+    /// For each degree of latitude (index 0 is 90°S to 89°S), the stations whose reach
+    /// touches it, in station order: the only ones a transmission there needs to test.
+    bands: Vec<Vec<usize>>,
     sats: Vec<SatRun>,
     shards: f64,
     window: (i64, i64),
@@ -216,7 +229,7 @@ pub struct Radio {
 impl Radio {
     /// The radio of one of `shards` shards.
     pub fn new(scenario: &Scenario, shards: usize) -> Radio {
-        let stations = scenario
+        let stations: Vec<Station> = scenario
             .receivers
             .iter()
             .map(|r| Station {
@@ -224,6 +237,18 @@ impl Radio {
                 range_a: r.range_m,
                 range_b: r.range_m * 0.6,
                 loss: r.loss,
+            })
+            .collect();
+        let bands = (0..LAT_BANDS)
+            .map(|b| {
+                let (south, north) = (b as f64 - 90.0, b as f64 - 89.0);
+                (0..stations.len())
+                    .filter(|&r| {
+                        let st = &stations[r];
+                        let reach = st.range_a.max(st.range_b) / M_PER_DEG;
+                        st.pos.lat + reach >= south && st.pos.lat - reach <= north
+                    })
+                    .collect()
             })
             .collect();
         let sats = scenario
@@ -243,6 +268,7 @@ impl Radio {
             .collect();
         Radio {
             stations,
+            bands,
             sats,
             shards: shards as f64,
             window: (0, 0),
@@ -545,7 +571,8 @@ impl Radio {
         if !lr {
             // Coastal ranges are tens of miles: a local flat frame measures them well.
             let cos_lat = here.cos_lat;
-            for (r, st) in self.stations.iter().enumerate() {
+            for &r in &self.bands[lat_band(pos.lat)] {
+                let st = &self.stations[r];
                 let range = if class_b { st.range_b } else { st.range_a };
                 let dy = (pos.lat - st.pos.lat) * M_PER_DEG;
                 if dy.abs() > range {
@@ -804,6 +831,44 @@ impl TxSink for Channel<'_> {
                     station >= n_rx,
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{builtin, Overrides};
+
+    /// Every station within reach of a position is in that position's latitude band, for
+    /// every built-in scenario's receivers (the bands only skip stations that cannot hear).
+    #[test]
+    fn latitude_bands_hold_every_station_in_reach() {
+        for name in ["scs-greyzone", "ior-shadow-fleet", "ior-traffic"] {
+            let scenario =
+                Scenario::from_toml(builtin(name).unwrap(), &Overrides::default()).unwrap();
+            let radio = Radio::new(&scenario, 1);
+            let mut rng = Rng::new(7, 0);
+            for _ in 0..20_000 {
+                let pos = LatLon {
+                    lat: rng.range(-89.9, 89.9),
+                    lon: rng.range(-180.0, 180.0),
+                };
+                let cos_lat = crate::earth::cos_deg(pos.lat);
+                let band = &radio.bands[lat_band(pos.lat)];
+                for (r, st) in radio.stations.iter().enumerate() {
+                    let dy = (pos.lat - st.pos.lat) * M_PER_DEG;
+                    let dx = crate::earth::wrap_lon(pos.lon - st.pos.lon) * M_PER_DEG * cos_lat;
+                    if dx * dx + dy * dy <= st.range_a.max(st.range_b).powi(2) {
+                        assert!(band.contains(&r), "{name}: station {r} missing at {pos:?}");
+                    }
+                }
+            }
+            // And the bands do skip: no band of a regional scenario holds every station.
+            assert!(
+                radio.bands.iter().any(|b| b.len() < radio.stations.len()),
+                "{name}"
+            );
         }
     }
 }
