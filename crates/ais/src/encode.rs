@@ -4,6 +4,10 @@
 //! "not available" (`None`) becomes the standard's sentinel. [`to_sentences`] armors a payload and
 //! splits it into `!AIVDM` sentences of at most 82 characters. Supported: types 1, 2, 3, 4, 5,
 //! 9, 11, 18, 19, 21, 24 (A and B) and 27.
+//!
+//! Each type's field layout is written once, generic over `BitSink`: [`encode_armored`] (the
+//! simulator's path) packs the one-slot reports into a stack value whose field offsets are
+//! known when compiling, and every other message into a [`BitWriter`].
 
 use std::cell::Cell;
 
