@@ -482,3 +482,30 @@ fn simulated_partner_feeds_ingest_into_a_store() {
     let h = String::from_utf8_lossy(&history.stdout);
     assert!(h.contains("AEFJR") && h.contains("INBOM"), "{h}");
 }
+
+/// The demo's pipeline: satellite downlinks deliver positions up to about 23 minutes late
+/// (20-minute downlinks, 3 minutes latency), so with a 30-minute reorder window every report is
+/// placed in time order, satellite copies fuse with the coastal ones, and each vessel's track
+/// stays in its segments (a report released out of order cannot join a segment that has moved
+/// past it and would start a stray one).
+#[test]
+fn satellite_feeds_ingest_in_order_with_a_wide_enough_window() {
+    let (out, _, _) = simulate_to("scs-greyzone", "8", "greyzone-window");
+    let store = tmp("greyzone-window-store");
+    let stats = common::ingest_with(
+        &[out.as_os_str(), "--reorder-window".as_ref(), "30m".as_ref()],
+        &store,
+    );
+    assert_eq!(stats["released_out_of_order"], 0, "{stats}");
+    let (segments, vessels) = (
+        stats["segments"].as_u64().unwrap(),
+        stats["vessels"].as_u64().unwrap(),
+    );
+    assert!(vessels > 100, "{stats}");
+    // One segment a vessel, plus a few for the scenario's spoofing and shared MMSI.
+    assert!(
+        segments <= vessels + vessels / 10,
+        "{segments} segments for {vessels} vessels"
+    );
+    assert!(stats["duplicates_merged"].as_u64().unwrap() > 0, "{stats}");
+}
