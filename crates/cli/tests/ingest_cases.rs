@@ -181,15 +181,18 @@ fn a_satellite_report_twenty_minutes_late_is_placed_in_order() {
     assert_eq!(late.sources, vec!["sat-late.nmea/sat/AI".to_owned()]);
     assert_eq!(late.flags, 0);
 
-    // The default window (5 min) is shorter: the report is still stored, counted as released
-    // out of order, and the segmenter cannot put it on the track it already passed.
+    // The default window (5 min) is shorter: the report is still stored and counted as
+    // released out of order, and the segmenter, measuring it backwards from the track's last
+    // position, puts it on the track it belongs to (no stray segment).
     let store = tmp("sat-late-5m");
     let s = ingest_with(&[os(&feed)], &store);
     assert_eq!(s["positions"], 360, "{s}");
     assert_eq!(s["released_out_of_order"], 1, "{s}");
+    assert_eq!(s["segments"], 1, "{s}");
     let got = rows(&store);
     assert_eq!(got.len(), 360);
-    assert_ne!(at(&got, 600).segment, at(&got, 610).segment);
+    assert_eq!(at(&got, 600).segment, at(&got, 610).segment);
+    assert_eq!(at(&got, 600).flags, 0);
 }
 
 #[test]

@@ -230,8 +230,9 @@ impl Segmenter {
         self.open.len()
     }
 
-    /// Places the next position (positions must come in time order; a segment whose last
-    /// position is later than `fix` cannot take it).
+    /// Places the next position. Positions should come in time order; one older than a
+    /// segment's last position (released late) is measured against it backwards in time and
+    /// may join it without moving its end.
     pub fn push(&mut self, fix: &Fix) -> Placement {
         if !(fix.lat.abs() <= 90.0 && fix.lon.abs() <= 180.0) {
             return Placement::Invalid(InvalidReason::BadPosition);
@@ -257,11 +258,16 @@ impl Segmenter {
         candidates.clear();
         for (i, s) in self.open.iter().enumerate() {
             let hours = (fix.t_ms - s.last.t_ms) as f64 / 3_600_000.0;
-            if hours < 0.0 {
-                continue;
-            }
-            let hours_p = penalized_hours(&self.cfg, hours);
-            let d = discrepancy((&s.last, &self.kin[i]), (fix, &kf), hours_p, &self.cfg);
+            let d = if hours >= 0.0 {
+                let hours_p = penalized_hours(&self.cfg, hours);
+                discrepancy((&s.last, &self.kin[i]), (fix, &kf), hours_p, &self.cfg)
+            } else {
+                // A late position (released after the segment moved past it, as satellite
+                // data can be): measured from it forward to the segment's last position.
+                let hours_p = penalized_hours(&self.cfg, -hours);
+                discrepancy((fix, &kf), (&s.last, &self.kin[i]), hours_p, &self.cfg)
+            };
+            let hours = hours.abs();
             let mut m = metric(&self.cfg, d, hours);
             if m > 0.0 {
                 if !s.transponder.matches(fix.transponder) {
@@ -308,6 +314,12 @@ impl Segmenter {
             return Placement::Noise(near);
         }
         match chosen {
+            Some(Ok((i, _, _))) if fix.t_ms < self.open[i].last.t_ms => {
+                // Joins, but the segment's last position stays the newest one.
+                let s = &mut self.open[i];
+                s.count += 1;
+                Placement::Joined(s.id)
+            }
             Some(Ok((i, _, _))) => {
                 self.kin[i] = kf;
                 let s = &mut self.open[i];
@@ -495,6 +507,37 @@ mod tests {
             .map(|f| s.push(f).segment().unwrap())
             .collect();
         assert!(ids.iter().all(|&i| i == SegmentId(0)));
+    }
+
+    /// Every tenth position arrives 20 minutes late (satellite data): each joins the track
+    /// it belongs to, and the track's end stays its newest position, so the positions after
+    /// it join as well. A late position far from the track starts a segment of its own.
+    #[test]
+    fn late_positions_join_the_track_they_belong_to() {
+        let fixes = track(1.2, 103.8, 12.0, 75.0, 400, 10, 0);
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        let mut late = Vec::new();
+        for (k, f) in fixes.iter().enumerate() {
+            if k % 10 == 5 {
+                late.push((k + 120, *f));
+            } else {
+                assert_eq!(s.push(f).segment(), Some(SegmentId(0)), "position {k}");
+            }
+            while late.first().is_some_and(|l| l.0 == k) {
+                let (_, f) = late.remove(0);
+                assert_eq!(
+                    s.push(&f).segment(),
+                    Some(SegmentId(0)),
+                    "late position at {k}"
+                );
+            }
+        }
+        assert_eq!(s.open_segments(), 1);
+        let far = Fix {
+            lat: 3.5,
+            ..fixes[300]
+        };
+        assert!(matches!(s.push(&far), Placement::Started(SegmentId(1), _)));
     }
 
     #[test]
