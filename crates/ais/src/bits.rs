@@ -421,15 +421,7 @@ impl BitWriter {
     /// Appends six-bit text padded with '@' to `chars` characters. Characters outside the
     /// six-bit alphabet (lowercase is upper-cased) become '?'.
     pub fn text(&mut self, chars: usize, s: &str) -> &mut Self {
-        let mut it = s.bytes();
-        for _ in 0..chars {
-            let v = match it.next() {
-                Some(c) => sixbit_of(c),
-                None => 0,
-            };
-            self.u(6, v as u64);
-        }
-        self
+        self.put_text(chars, s)
     }
 
     /// Appends raw bits from a slice.
@@ -481,7 +473,8 @@ pub(crate) trait BitSink {
         self.put(1, value as u64)
     }
 
-    /// Appends six-bit text padded with '@' to `chars` characters (see [`BitWriter::text`]).
+    /// Appends six-bit text padded with '@' to `chars` characters; characters outside the
+    /// six-bit alphabet (lowercase is upper-cased) become '?'.
     fn put_text(&mut self, chars: usize, s: &str) -> &mut Self {
         let mut it = s.bytes();
         for _ in 0..chars {
