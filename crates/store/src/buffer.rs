@@ -2,6 +2,7 @@
 //! so buffering a position allocates nothing and a flush sorts small keys.
 
 use crate::PositionRow;
+use crate::DAY_MS;
 use rustc_hash::FxHashMap;
 
 /// A buffered position: every field of [`PositionRow`], with the sources as a range of
@@ -24,6 +25,11 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// The row's source ids, in the `ids` of the buffer it came from.
+    pub fn sources<'a>(&self, ids: &'a [u32]) -> &'a [u32] {
+        &ids[self.src_start as usize..(self.src_start + self.src_len) as usize]
+    }
+
     fn of(r: &PositionRow) -> Core {
         Core {
             time_ms: r.time_ms,
@@ -81,7 +87,7 @@ impl Buffer {
 
     /// The source ids of a buffered row.
     pub fn sources(&self, c: &Core) -> &[u32] {
-        &self.ids[c.src_start as usize..(c.src_start + c.src_len) as usize]
+        c.sources(&self.ids)
     }
 
     /// Adds source `id` to the buffered row of `mmsi` at `time_ms`; false when there is none.
@@ -113,6 +119,64 @@ impl Buffer {
         self.ids.extend_from_slice(&old);
         self.ids.push(id);
         true
+    }
+
+    /// The rows in store order, (day, MMSI, message time, arrival), copied into `out`
+    /// (replacing its contents); returns each day with its range of `out`, days ascending.
+    ///
+    /// A counting sort by (day, MMSI): one pass counts the groups, one scatters the rows to
+    /// their group's place. Each pass reads the rows in sequence and writes to as many places
+    /// at once as there are vessels, so it stays in cache where gathering rows through a
+    /// sorted index would miss on nearly every row. The scatter keeps arrival order within a
+    /// group; rows arrive in message-time order (the fuser releases them so), and a group that
+    /// did not (out-of-order releases) is sorted by time, stably.
+    pub fn sorted_into(&self, out: &mut Vec<Core>) -> Vec<(i64, std::ops::Range<usize>)> {
+        let day = |r: &Core| r.time_ms.div_euclid(DAY_MS);
+        let mut groups: FxHashMap<(i64, u32), u32> = FxHashMap::default();
+        let mut keys: Vec<(i64, u32)> = Vec::new();
+        let mut counts: Vec<usize> = Vec::new();
+        let mut of_row: Vec<u32> = Vec::with_capacity(self.rows.len());
+        for r in &self.rows {
+            let key = (day(r), r.mmsi);
+            let g = *groups.entry(key).or_insert_with(|| {
+                keys.push(key);
+                counts.push(0);
+                keys.len() as u32 - 1
+            });
+            counts[g as usize] += 1;
+            of_row.push(g);
+        }
+        let mut by_key: Vec<u32> = (0..keys.len() as u32).collect();
+        by_key.sort_unstable_by_key(|&g| keys[g as usize]);
+        // Each group's next place in `out`, and the day ranges.
+        let mut next = vec![0usize; keys.len()];
+        let mut days: Vec<(i64, std::ops::Range<usize>)> = Vec::new();
+        let mut group_ranges = Vec::with_capacity(keys.len());
+        let mut at = 0;
+        for &g in &by_key {
+            let (d, _) = keys[g as usize];
+            match days.last_mut() {
+                Some((last, range)) if *last == d => range.end = at + counts[g as usize],
+                _ => days.push((d, at..at + counts[g as usize])),
+            }
+            next[g as usize] = at;
+            group_ranges.push(at..at + counts[g as usize]);
+            at += counts[g as usize];
+        }
+        out.clear();
+        out.resize(self.rows.len(), Core::default());
+        for (r, &g) in self.rows.iter().zip(&of_row) {
+            let i = &mut next[g as usize];
+            out[*i] = *r;
+            *i += 1;
+        }
+        for range in group_ranges {
+            let rows = &mut out[range];
+            if !rows.is_sorted_by_key(|r| r.time_ms) {
+                rows.sort_by_key(|r| r.time_ms);
+            }
+        }
+        days
     }
 
     /// Rows and ids of `rows` (with their own sources), labels interned in `labels`.

@@ -187,7 +187,6 @@ fn merge_files(
     let mut labels = Labels::default();
     let mut buf = Buffer::default();
     let mut ids = Vec::new();
-    let mut order: Vec<u32> = Vec::new();
     while let Some(Reverse((_, _, i))) = heap.pop() {
         let Some(r) = heads[i].take() else { continue };
         let next = streams[i].next_row()?;
@@ -205,16 +204,12 @@ fn merge_files(
         ids.extend(r.sources.iter().map(|s| labels.id(s)));
         buf.push(&r, &ids);
         if buf.rows.len() >= WRITE_BATCH_ROWS {
-            order.clear();
-            order.extend(0..buf.rows.len() as u32);
-            w.write(&buf, &labels.names, &order)?;
+            w.write(&buf.rows, &buf.ids, &labels.names)?;
             buf.rows.clear();
             buf.ids.clear();
         }
     }
-    order.clear();
-    order.extend(0..buf.rows.len() as u32);
-    w.write(&buf, &labels.names, &order)?;
+    w.write(&buf.rows, &buf.ids, &labels.names)?;
     let entry = w.finish(part, rel)?;
     crate::move_into_place(dir, &tmp, rel)?;
     Ok(entry)
@@ -296,7 +291,7 @@ mod tests {
             );
         }
         let rel = "positions/date=2026-01-15/part-00000000.parquet";
-        let entry = crate::write_into_place(&dir, &buf, &[], &[0, 1, 2], 0, rel).unwrap();
+        let entry = crate::write_into_place(&dir, &buf.rows, &buf.ids, &[], 0, rel).unwrap();
         let e = merge_files(
             &dir,
             &[entry],

@@ -1,7 +1,7 @@
 //! Position rows to and from GeoParquet (Parquet with a WKB point `geometry` column and the
 //! GeoParquet 1.1 `geo` metadata), readable as is by GeoPandas, DuckDB and QGIS.
 
-use crate::buffer::Buffer;
+use crate::buffer::Core;
 use crate::manifest::FileEntry;
 use crate::pread::PreadFile;
 use crate::StoreError;
@@ -28,6 +28,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
 use std::fs::File;
+use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -109,18 +110,18 @@ fn err(path: &Path, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
-/// Writes the buffered rows `order` (indices into `buf.rows`) to `path` in that order and
-/// fsyncs it; returns its manifest entry.
+/// Writes `rows` (their sources as ids into `ids`, named by `labels`) to `path` in that
+/// order and fsyncs it; returns its manifest entry.
 pub(crate) fn write(
     path: &Path,
-    buf: &Buffer,
+    rows: &[Core],
+    ids: &[u32],
     labels: &[String],
-    order: &[u32],
     part: u64,
     rel: &str,
 ) -> Result<FileEntry, StoreError> {
     let mut w = FileWriter::create(path)?;
-    w.write(buf, labels, order)?;
+    w.write(rows, ids, labels)?;
     w.finish(part, rel)
 }
 
@@ -128,8 +129,7 @@ pub(crate) fn write(
 /// to hold (compaction); [`write`] is the one-batch case.
 pub(crate) struct FileWriter {
     path: std::path::PathBuf,
-    file: File,
-    w: ArrowWriter<File>,
+    w: ArrowWriter<BufWriter<File>>,
     schema: Arc<Schema>,
     rows: u64,
     bbox: [f64; 4],
@@ -149,6 +149,11 @@ impl FileWriter {
         for c in ["time", "lat", "lon", "sog_knots", "cog_deg", "geometry"] {
             props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
         }
+        // Plain doubles of positions do not compress (Snappy saves well under 1 % of them):
+        // not worth compressing.
+        for c in ["lat", "lon"] {
+            props = props.set_column_compression(ColumnPath::from(c), Compression::UNCOMPRESSED);
+        }
         // Page statistics (the column index) only where reads select pages by them: a reader
         // then parses two columns' page minima and maxima, not thirteen. Every column keeps its
         // row group statistics and its offset index (so unselected pages are skipped unread).
@@ -166,12 +171,13 @@ impl FileWriter {
                 EnabledStatistics::None,
             );
         let schema = Arc::new(schema());
-        let file = File::create(path)?;
-        let w = ArrowWriter::try_new(file.try_clone()?, schema.clone(), Some(props.build()))
+        // The writer hands its pages over a few kilobytes at a time; the file gets them a
+        // megabyte at a time (whole pages: the kernel zeroes and copies less).
+        let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        let w = ArrowWriter::try_new(file, schema.clone(), Some(props.build()))
             .map_err(|e| err(path, e))?;
         Ok(FileWriter {
             path: path.to_owned(),
-            file,
             w,
             schema,
             rows: 0,
@@ -181,14 +187,28 @@ impl FileWriter {
         })
     }
 
-    /// Appends the rows `order` of `buf` (sources named by `labels`).
+    /// Appends `rows` (sources as ids into `ids`, named by `labels`), a row group at a time:
+    /// each group's columns are built from rows read in sequence and encoded while they are
+    /// still in cache.
     pub(crate) fn write(
         &mut self,
-        buf: &Buffer,
+        rows: &[Core],
+        ids: &[u32],
         labels: &[String],
-        order: &[u32],
     ) -> Result<(), StoreError> {
-        let n = order.len();
+        for chunk in rows.chunks(ROW_GROUP_ROWS) {
+            self.write_group(chunk, ids, labels)?;
+        }
+        Ok(())
+    }
+
+    fn write_group(
+        &mut self,
+        rows: &[Core],
+        ids: &[u32],
+        labels: &[String],
+    ) -> Result<(), StoreError> {
+        let n = rows.len();
         let mut bbox = self.bbox;
         let (mut time, mut mmsi, mut lat, mut lon) = (
             Vec::with_capacity(n),
@@ -209,8 +229,7 @@ impl FileWriter {
         );
         let mut geoms: Vec<u8> = Vec::with_capacity(n * 21);
         let mut sources = ListBuilder::new(StringBuilder::new());
-        for &i in order {
-            let r = &buf.rows[i as usize];
+        for r in rows {
             bbox = [
                 bbox[0].min(r.lon),
                 bbox[1].min(r.lat),
@@ -229,7 +248,7 @@ impl FileWriter {
             segment.push(r.segment);
             flags.push(r.flags);
             geoms.extend_from_slice(&wkb_point(r.lon, r.lat));
-            for &id in buf.sources(r) {
+            for &id in r.sources(ids) {
                 sources
                     .values()
                     .append_value(labels.get(id as usize).map_or("", String::as_str));
@@ -282,8 +301,9 @@ impl FileWriter {
         );
         self.w
             .append_key_value_metadata(KeyValue::new("geo".to_owned(), geo));
-        self.w.close().map_err(|e| err(&self.path, e))?;
-        self.file.sync_all()?;
+        let buffered = self.w.into_inner().map_err(|e| err(&self.path, e))?;
+        let file = buffered.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
         let empty = self.rows == 0;
         Ok(FileEntry {
             file: rel.to_owned(),

@@ -162,8 +162,7 @@ impl Query {
 pub fn write_geoparquet(path: &Path, rows: &[PositionRow]) -> Result<(), StoreError> {
     let mut labels = Labels::default();
     let buf = Buffer::of_rows(rows, &mut labels);
-    let order: Vec<u32> = (0..rows.len() as u32).collect();
-    geoparquet::write(path, &buf, &labels.names, &order, 0, "").map(|_| ())
+    geoparquet::write(path, &buf.rows, &buf.ids, &labels.names, 0, "").map(|_| ())
 }
 
 /// Reads every row of a GeoParquet file written by Tidewatch.
@@ -179,6 +178,8 @@ pub struct PendingFiles {
     dir: PathBuf,
     run: Option<u64>,
     buf: Buffer,
+    /// Memory for the sorted copy of `buf.rows`.
+    sorted: Vec<buffer::Core>,
     labels: Vec<String>,
     /// (day, part, relative path) of each file, by day.
     files: Vec<(i64, u64, String)>,
@@ -189,66 +190,35 @@ impl PendingFiles {
     /// directory). The files count only once [`Store::add_files`] lists them.
     pub fn write(self) -> Result<WrittenFiles, StoreError> {
         // Sorted by day, vessel, time, then arrival: a track query reads few row groups.
-        let keys = sort_keys(&self.buf);
+        let mut sorted = self.sorted;
+        let days = self.buf.sorted_into(&mut sorted);
         let mut out = Vec::new();
-        let mut rest = &keys[..];
-        for (day, part, rel) in &self.files {
-            let n = rest.partition_point(|k| k.0 == *day);
-            let order: Vec<u32> = rest[..n].iter().map(|k| k.3).collect();
-            rest = &rest[n..];
-            let mut entry =
-                write_into_place(&self.dir, &self.buf, &self.labels, &order, *part, rel)?;
+        for ((day, part, rel), (d, range)) in self.files.iter().zip(&days) {
+            debug_assert_eq!(day, d);
+            let mut entry = write_into_place(
+                &self.dir,
+                &sorted[range.clone()],
+                &self.buf.ids,
+                &self.labels,
+                *part,
+                rel,
+            )?;
             entry.run = self.run;
             out.push(entry);
         }
         let mut spare = self.buf;
         spare.rows.clear();
         spare.ids.clear();
-        Ok(WrittenFiles { files: out, spare })
+        sorted.clear();
+        Ok(WrittenFiles {
+            files: out,
+            spare,
+            sorted,
+        })
     }
 }
 
 const DAY_MS: i64 = 86_400_000;
-
-/// The rows of `buf` as (day, mmsi, time, index), sorted. Packed into one `u128` a row when
-/// the days span less than 2^24 (always, for real data), which sorts several times faster
-/// than the tuples.
-fn sort_keys(buf: &Buffer) -> Vec<(i64, u32, i64, u32)> {
-    let day = |r: &buffer::Core| r.time_ms.div_euclid(DAY_MS);
-    let (lo, hi) = buf.rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), r| {
-        (lo.min(day(r)), hi.max(day(r)))
-    });
-    if buf.rows.is_empty() || hi - lo >= 1 << 24 || buf.rows.len() > u32::MAX as usize {
-        let mut keys: Vec<(i64, u32, i64, u32)> = buf
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (day(r), r.mmsi, r.time_ms, i as u32))
-            .collect();
-        keys.sort_unstable();
-        return keys;
-    }
-    // day - lo: 24 bits | mmsi: 32 | ms of the day: 27 (< 86,400,000 < 2^27) | index: 32.
-    let mut packed: Vec<u128> = buf
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let d = day(r);
-            let tod = (r.time_ms - d * DAY_MS) as u128;
-            ((d - lo) as u128) << 91 | (r.mmsi as u128) << 59 | tod << 32 | i as u128
-        })
-        .collect();
-    packed.sort_unstable();
-    packed
-        .into_iter()
-        .map(|k| {
-            let d = lo + (k >> 91) as i64;
-            let tod = ((k >> 32) & ((1 << 27) - 1)) as i64;
-            (d, (k >> 59) as u32, d * DAY_MS + tod, k as u32)
-        })
-        .collect()
-}
 
 /// Files written by [`PendingFiles::write`], to be listed by [`Store::add_files`] (which also
 /// takes back the emptied buffer, so the next rows reuse its memory).
@@ -256,6 +226,7 @@ fn sort_keys(buf: &Buffer) -> Vec<(i64, u32, i64, u32)> {
 pub struct WrittenFiles {
     files: Vec<FileEntry>,
     spare: Buffer,
+    sorted: Vec<buffer::Core>,
 }
 
 impl WrittenFiles {
@@ -273,6 +244,8 @@ pub struct Store {
     pending: Buffer,
     /// An emptied buffer to take the next rows.
     spare: Option<Buffer>,
+    /// Memory for sorting the next flush.
+    spare_sorted: Vec<buffer::Core>,
     labels: Labels,
     next_part: u64,
     run: Option<u64>,
@@ -326,6 +299,7 @@ impl Store {
             files,
             pending: Buffer::default(),
             spare: None,
+            spare_sorted: Vec::new(),
             labels: Labels::default(),
             next_part,
             run: None,
@@ -347,6 +321,7 @@ impl Store {
             files,
             pending: Buffer::default(),
             spare: None,
+            spare_sorted: Vec::new(),
             labels: Labels::default(),
             next_part: 0,
             run: None,
@@ -429,11 +404,15 @@ impl Store {
             ids: Vec::with_capacity(self.pending.ids.capacity()),
         });
         let buf = std::mem::replace(&mut self.pending, next);
-        let days: std::collections::BTreeSet<i64> = buf
-            .rows
-            .iter()
-            .map(|r| r.time_ms.div_euclid(DAY_MS))
-            .collect();
+        let mut days = std::collections::BTreeSet::new();
+        let mut last = None;
+        for r in &buf.rows {
+            let day = r.time_ms.div_euclid(DAY_MS);
+            if last != Some(day) {
+                days.insert(day);
+                last = Some(day);
+            }
+        }
         let mut files = Vec::new();
         for day in days {
             let part = self.next_part;
@@ -445,6 +424,7 @@ impl Store {
             dir: self.dir.clone(),
             run: self.run,
             buf,
+            sorted: std::mem::take(&mut self.spare_sorted),
             labels: self.labels.names.clone(),
             files,
         })
@@ -454,6 +434,7 @@ impl Store {
     /// part of the store.
     pub fn add_files(&mut self, written: WrittenFiles) -> Result<(), StoreError> {
         self.spare = Some(written.spare);
+        self.spare_sorted = written.sorted;
         for entry in written.files {
             manifest::append(&self.dir.join(MANIFEST), &entry)?;
             self.files.push(entry);
@@ -579,19 +560,19 @@ fn remove_uncommitted(dir: &Path, files: &[FileEntry]) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Writes the rows `order` of `buf` as the store file `rel` (relative to `dir`): to `tmp/`
+/// Writes `rows` (their sources in `ids`) as the store file `rel` (relative to `dir`): to `tmp/`
 /// first, fsynced, then renamed into place and the directories fsynced. The file counts only
 /// once the manifest lists it.
 pub(crate) fn write_into_place(
     dir: &Path,
-    buf: &Buffer,
+    rows: &[buffer::Core],
+    ids: &[u32],
     labels: &[String],
-    order: &[u32],
     part: u64,
     rel: &str,
 ) -> Result<FileEntry, StoreError> {
     let tmp = tmp_path(dir, part);
-    let entry = geoparquet::write(&tmp, buf, labels, order, part, rel)?;
+    let entry = geoparquet::write(&tmp, rows, ids, labels, part, rel)?;
     move_into_place(dir, &tmp, rel)?;
     Ok(entry)
 }
@@ -653,36 +634,55 @@ mod tests {
         assert_eq!(date_of_day(-1), "1969-12-31");
     }
 
-    fn tuple_sorted(buf: &Buffer) -> Vec<(i64, u32, i64, u32)> {
+    /// Rows of `buf` sorted by (day, MMSI, time, arrival), the slow obvious way.
+    fn tuple_sorted(buf: &Buffer) -> Vec<buffer::Core> {
         let mut keys: Vec<_> = buf
             .rows
             .iter()
             .enumerate()
-            .map(|(i, r)| (r.time_ms.div_euclid(DAY_MS), r.mmsi, r.time_ms, i as u32))
+            .map(|(i, r)| (r.time_ms.div_euclid(DAY_MS), r.mmsi, r.time_ms, i))
             .collect();
         keys.sort_unstable();
-        keys
+        keys.into_iter().map(|k| buf.rows[k.3]).collect()
     }
 
     proptest::proptest! {
-        /// The packed sort orders exactly as the tuples do, before the epoch, at day
-        /// boundaries and for far-apart days (which take the tuple path) alike.
+        /// The counting sort orders exactly as sorting the (day, MMSI, time, arrival) tuples
+        /// does, and its day ranges hold exactly the rows of their day: times before the epoch,
+        /// at day boundaries, far apart, out of order and tied alike.
         #[test]
-        fn packed_sort_keys_order_as_tuples(
+        fn rows_sort_by_day_vessel_time_and_arrival(
             rows in proptest::collection::vec(
                 (proptest::prop_oneof![
                     -3 * DAY_MS..3 * DAY_MS,
                     1_768_435_200_000i64 - DAY_MS..1_768_435_200_000 + 2 * DAY_MS,
+                    (0i64..20).prop_map(|t| 1_768_435_200_000 + t * 1000),
                     proptest::num::i64::ANY.prop_map(|t| t / 4),
-                ], proptest::num::u32::ANY),
-                0..200,
-            )
+                ], proptest::prop_oneof![0u32..4, proptest::num::u32::ANY]),
+                0..300,
+            ),
+            reuse in 0usize..20,
         ) {
             let mut buf = Buffer::default();
-            for (time_ms, mmsi) in rows {
-                buf.push(&PositionRow { time_ms, mmsi, ..PositionRow::default() }, &[]);
+            for (i, (time_ms, mmsi)) in rows.into_iter().enumerate() {
+                // Distinct source ids tell rows with equal keys apart.
+                buf.push(&PositionRow { time_ms, mmsi, ..PositionRow::default() }, &[i as u32]);
             }
-            proptest::prop_assert_eq!(sort_keys(&buf), tuple_sorted(&buf));
+            // Memory left from an earlier flush is replaced, not appended to.
+            let mut sorted = vec![buffer::Core::default(); reuse];
+            let days = buf.sorted_into(&mut sorted);
+            proptest::prop_assert_eq!(&sorted, &tuple_sorted(&buf));
+            let mut at = 0;
+            for (i, (day, range)) in days.iter().enumerate() {
+                proptest::prop_assert_eq!(range.start, at);
+                proptest::prop_assert!(!range.is_empty());
+                proptest::prop_assert!(i == 0 || days[i - 1].0 < *day);
+                for r in &sorted[range.clone()] {
+                    proptest::prop_assert_eq!(r.time_ms.div_euclid(DAY_MS), *day);
+                }
+                at = range.end;
+            }
+            proptest::prop_assert_eq!(at, sorted.len());
         }
     }
 }

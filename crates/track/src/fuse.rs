@@ -121,17 +121,8 @@ pub struct FuserStats {
     pub released_out_of_order: u64,
 }
 
-/// Identities are remembered in buckets of this much message time (dropped whole).
-const BUCKET_MS: i64 = 60_000;
-
 /// Key of a record: (message time, arrival sequence).
 type Key = (i64, u64);
-
-/// Emptied bucket maps kept for reuse at most.
-const MAX_SPARE_BUCKETS: usize = 64;
-
-/// Keys of recent records by identity.
-type IdMap = FxHashMap<(u32, u64), Few<Key>>;
 
 /// The fuser. Generic over the carried report type.
 #[derive(Debug)]
@@ -139,12 +130,15 @@ pub struct Fuser<P> {
     cfg: FuserConfig,
     /// Pending records, sorted by key (input is nearly in time order: appends dominate).
     pending: VecDeque<(Key, Fused<P>)>,
-    /// Identities of recent records by message-time bucket, buckets in ascending order
-    /// (nearly always appended at the back, found by binary search): (mmsi, payload hash) ->
-    /// keys of the records with that identity. A key after `released_upto` is still pending.
-    seen: VecDeque<(i64, IdMap)>,
-    /// Emptied bucket maps, kept for reuse.
-    spare: Vec<IdMap>,
+    /// Identities of recent records, per MMSI: (key, payload hash) in key order (nearly always
+    /// appended). A key after `released_upto` is still pending. One small map of vessels and
+    /// a few neighbouring entries of one vessel are what a report touches, so the lookup
+    /// stays in cache however many reports the late window holds.
+    recent: FxHashMap<u32, VecDeque<(Key, u64)>>,
+    /// Identities older than this are forgotten (see [`Fuser::forget`]).
+    horizon_ms: i64,
+    /// Message time of the last sweep of idle vessels out of `recent`.
+    swept_ms: i64,
     /// Largest key released so far.
     released_upto: Key,
     seq: u64,
@@ -158,8 +152,9 @@ impl<P: Clone> Fuser<P> {
         Fuser {
             cfg,
             pending: VecDeque::new(),
-            seen: VecDeque::new(),
-            spare: Vec::new(),
+            recent: FxHashMap::default(),
+            horizon_ms: i64::MIN,
+            swept_ms: i64::MIN,
             released_upto: (i64::MIN, 0),
             seq: 0,
             newest_ms: i64::MIN,
@@ -177,50 +172,27 @@ impl<P: Clone> Fuser<P> {
         self.pending.len()
     }
 
-    /// The key of an earlier record of the same transmission, if one is remembered.
-    fn earlier(&self, id: (u32, u64), time_ms: i64) -> Option<Key> {
-        let w = self.cfg.dedup_window_ms;
-        let lo = time_ms.saturating_sub(w).div_euclid(BUCKET_MS);
-        let hi = time_ms.saturating_add(w).div_euclid(BUCKET_MS);
-        let first = self.seen.partition_point(|(b, _)| *b < lo);
-        self.seen
-            .range(first..)
-            .take_while(|(b, _)| *b <= hi)
-            .find_map(|(_, bucket)| {
-                bucket
-                    .get(&id)?
-                    .iter()
-                    .find(|k| (k.0 - time_ms).abs() <= w)
-                    .copied()
-            })
-    }
-
-    /// The map of bucket `b`, created (in order) if need be.
-    fn bucket(&mut self, b: i64) -> &mut IdMap {
-        let i = match self.seen.back() {
-            Some((last, _)) if *last == b => self.seen.len() - 1,
-            Some((last, _)) if *last > b => {
-                let i = self.seen.partition_point(|(x, _)| *x < b);
-                if self.seen[i].0 != b {
-                    let m = self.spare.pop().unwrap_or_default();
-                    self.seen.insert(i, (b, m));
-                }
-                i
-            }
-            _ => {
-                let m = self.spare.pop().unwrap_or_default();
-                self.seen.push_back((b, m));
-                self.seen.len() - 1
-            }
-        };
-        &mut self.seen[i].1
+    /// Identities remembered (to merge copies and recognise late ones), over all vessels.
+    pub fn remembered(&self) -> usize {
+        self.recent.values().map(VecDeque::len).sum()
     }
 
     /// Adds an observation; releases what the reorder window allows into `out`.
     pub fn push(&mut self, obs: Observation<P>, out: &mut Vec<Output<P>>) {
         self.stats.observations += 1;
-        let id = (obs.mmsi, obs.payload_hash);
-        if let Some(k) = self.earlier(id, obs.time_ms) {
+        let w = self.cfg.dedup_window_ms;
+        let horizon = self.horizon_ms;
+        let ids = self.recent.entry(obs.mmsi).or_default();
+        // The earliest record of the same transmission within the dedup window, if any
+        // (entries before the horizon are forgotten, even while still in memory).
+        let lo = obs.time_ms.saturating_sub(w).max(horizon);
+        let hi = obs.time_ms.saturating_add(w);
+        let earlier = (first_at_or_after(ids, lo)..ids.len())
+            .map(|i| ids[i])
+            .take_while(|e| e.0 .0 <= hi)
+            .find(|e| e.1 == obs.payload_hash)
+            .map(|e| e.0);
+        if let Some(k) = earlier {
             let pending = if k > self.released_upto {
                 self.pending.binary_search_by(|e| e.0.cmp(&k)).ok()
             } else {
@@ -247,11 +219,18 @@ impl<P: Clone> Fuser<P> {
         }
         let key = (obs.time_ms, self.seq);
         self.seq += 1;
-        match self.bucket(obs.time_ms.div_euclid(BUCKET_MS)).entry(id) {
-            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(key),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(Few::One(key));
+        if ids.len() == ids.capacity() {
+            // Room for the new entry from forgotten ones before growing (the front is read
+            // only here: a report otherwise touches the back, in cache).
+            while ids.front().is_some_and(|e| e.0 .0 < horizon) {
+                ids.pop_front();
             }
+        }
+        if ids.back().is_none_or(|b| b.0 <= key) {
+            ids.push_back((key, obs.payload_hash));
+        } else {
+            let i = ids.partition_point(|e| e.0 < key);
+            ids.insert(i, (key, obs.payload_hash));
         }
         let rec = Fused {
             mmsi: obs.mmsi,
@@ -291,47 +270,59 @@ impl<P: Clone> Fuser<P> {
             self.stats.records += 1;
             out.push(Output::Record(rec));
         }
-        // Forget identities older than the late window (whole buckets, all released).
+        self.forget();
+    }
+
+    /// Moves the horizon of remembered identities to the late window behind the newest
+    /// message time (never past a pending record). Each vessel's entries before it are
+    /// dropped when the vessel next reports; a sweep every late window drops those of vessels
+    /// that stopped reporting, so memory follows the traffic of the last late window.
+    fn forget(&mut self) {
         let horizon = self
             .newest_ms
             .saturating_sub(self.cfg.late_window_ms)
             .min(self.released_upto.0);
-        while let Some((b, _)) = self.seen.front() {
-            if (b + 1).saturating_mul(BUCKET_MS) > horizon {
-                break;
+        self.horizon_ms = self.horizon_ms.max(horizon);
+        if self.horizon_ms.saturating_sub(self.swept_ms) < self.cfg.late_window_ms.max(BUCKET_MS) {
+            return;
+        }
+        self.swept_ms = self.horizon_ms;
+        let horizon = self.horizon_ms;
+        self.recent.retain(|_, ids| {
+            while ids.front().is_some_and(|e| e.0 .0 < horizon) {
+                ids.pop_front();
             }
-            if let Some((_, mut m)) = self.seen.pop_front() {
-                if self.spare.len() < MAX_SPARE_BUCKETS {
-                    m.clear();
-                    self.spare.push(m);
-                }
-            }
-        }
+            !ids.is_empty()
+        });
     }
 }
 
-/// One value (the usual case: no allocation) or several.
-#[derive(Debug, Clone)]
-enum Few<T> {
-    One(T),
-    Many(Vec<T>),
-}
-
-impl<T: Copy + PartialEq> Few<T> {
-    fn push(&mut self, v: T) {
-        match self {
-            Few::One(a) => *self = Few::Many(vec![*a, v]),
-            Few::Many(vs) => vs.push(v),
+/// The index of the first entry of `ids` (sorted by key) at or after message time `t_ms`:
+/// galloping back from the end, then a binary search, so that a time near the newest
+/// (nearly every report) reads a few entries at the back.
+fn first_at_or_after(ids: &VecDeque<(Key, u64)>, t_ms: i64) -> usize {
+    let n = ids.len();
+    // Entries from `end` on are at or after `t_ms`; `step` doubles until one is not.
+    let (mut end, mut step) = (n, 1);
+    while step <= n && ids[n - step].0 .0 >= t_ms {
+        end = n - step;
+        step *= 2;
+    }
+    // Entries before `lo` are before `t_ms` (the entry at n - step was, or there is none).
+    let mut lo = n.saturating_sub(step);
+    while lo < end {
+        let mid = lo + (end - lo) / 2;
+        if ids[mid].0 .0 < t_ms {
+            lo = mid + 1;
+        } else {
+            end = mid;
         }
     }
-
-    fn iter(&self) -> std::slice::Iter<'_, T> {
-        match self {
-            Few::One(a) => std::slice::from_ref(a).iter(),
-            Few::Many(vs) => vs.iter(),
-        }
-    }
+    lo
 }
+
+/// Idle vessels are swept out of the identity memory at most this often (message time).
+const BUCKET_MS: i64 = 60_000;
 
 /// The message time of a report: the instant nearest `received_ms` whose UTC second is the
 /// report's `second` field (0-59). Without a usable second field, the receive time.
@@ -431,6 +422,55 @@ mod tests {
             }
             proptest::prop_assert!(inversions <= st.released_out_of_order);
         }
+    }
+
+    proptest::proptest! {
+        /// The galloping search finds what a binary search over the whole queue finds.
+        #[test]
+        fn first_at_or_after_agrees_with_partition_point(
+            mut times in proptest::collection::vec(-50i64..50, 0..200),
+            t in -60i64..60,
+            rotate in 0usize..200,
+        ) {
+            times.sort_unstable();
+            // A queue whose storage wraps around, as a ring buffer in use does.
+            let mut ids: VecDeque<(Key, u64)> = VecDeque::with_capacity(times.len());
+            for _ in 0..rotate.min(times.len()) {
+                ids.push_back(((0, 0), 0));
+                ids.pop_front();
+            }
+            ids.extend(times.iter().map(|&x| ((x, 0), 0)));
+            proptest::prop_assert_eq!(
+                first_at_or_after(&ids, t),
+                ids.partition_point(|e| e.0 .0 < t)
+            );
+        }
+    }
+
+    /// Identities of a vessel that stopped reporting are dropped after the late window, so
+    /// memory follows recent traffic, not every vessel ever heard.
+    #[test]
+    fn identities_are_forgotten_after_the_late_window() {
+        let cfg = FuserConfig::default();
+        let mut f = Fuser::new(cfg);
+        let mut out = Vec::new();
+        for k in 0..100u64 {
+            f.push(obs(7, k, k as i64 * 1_000, 1), &mut out);
+        }
+        assert_eq!(f.remembered(), 100);
+        // Another vessel reports for two late windows on.
+        for k in 0..200u64 {
+            f.push(obs(8, k, 100_000 + k as i64 * 20_000, 1), &mut out);
+        }
+        let span_ms = 200 * 20_000;
+        assert!(span_ms > 2 * cfg.late_window_ms);
+        // Only vessel 8's entries of about the last late window (plus one sweep) are left.
+        let left = f.remembered() as i64;
+        assert!(left <= 2 * cfg.late_window_ms / 20_000 + 1, "{left}");
+        assert!(!f.recent.contains_key(&7));
+        // A copy of vessel 7's first report is now too late to recognise: a new record.
+        f.push(obs(7, 0, 0, 2), &mut out);
+        assert_eq!(f.stats().late_duplicates, 0);
     }
 
     #[test]

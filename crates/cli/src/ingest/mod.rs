@@ -123,7 +123,7 @@ fn default_label(path: &str) -> String {
 }
 
 /// Fused records per message to the writing thread.
-const BATCH: usize = 4096;
+const BATCH: usize = 256;
 
 /// What flows from the reading thread to the writing one.
 struct Batch {
