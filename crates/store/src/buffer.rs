@@ -73,9 +73,32 @@ impl Labels {
 pub(crate) struct Buffer {
     pub rows: Vec<Core>,
     pub ids: Vec<u32>,
+    /// The days (since the epoch, UTC) of the rows, ascending, each once.
+    days: Vec<i64>,
 }
 
 impl Buffer {
+    /// The days of the rows, ascending: one file each.
+    pub fn days(&self) -> &[i64] {
+        &self.days
+    }
+
+    /// An empty buffer with room for `rows` rows and `ids` source ids.
+    pub fn with_capacity(rows: usize, ids: usize) -> Buffer {
+        Buffer {
+            rows: Vec::with_capacity(rows),
+            ids: Vec::with_capacity(ids),
+            days: Vec::new(),
+        }
+    }
+
+    /// Empties the buffer, keeping its memory.
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.ids.clear();
+        self.days.clear();
+    }
+
     /// Buffers `row` (its own `sources` are ignored) heard by the sources `ids`.
     pub fn push(&mut self, row: &PositionRow, ids: &[u32]) {
         let mut c = Core::of(row);
@@ -83,6 +106,12 @@ impl Buffer {
         c.src_len = ids.len() as u32;
         self.ids.extend_from_slice(ids);
         self.rows.push(c);
+        let day = row.time_ms.div_euclid(DAY_MS);
+        if self.days.last() != Some(&day) {
+            if let Err(i) = self.days.binary_search(&day) {
+                self.days.insert(i, day);
+            }
+        }
     }
 
     /// The source ids of a buffered row.

@@ -205,8 +205,7 @@ fn merge_files(
         buf.push(&r, &ids);
         if buf.rows.len() >= WRITE_BATCH_ROWS {
             w.write(&buf.rows, &buf.ids, &labels.names)?;
-            buf.rows.clear();
-            buf.ids.clear();
+            buf.clear();
         }
     }
     w.write(&buf.rows, &buf.ids, &labels.names)?;

@@ -207,8 +207,7 @@ impl PendingFiles {
             out.push(entry);
         }
         let mut spare = self.buf;
-        spare.rows.clear();
-        spare.ids.clear();
+        spare.clear();
         sorted.clear();
         Ok(WrittenFiles {
             files: out,
@@ -399,22 +398,12 @@ impl Store {
         }
         // The next buffer reuses the memory of the last one written, or starts as large as
         // this one: no regrowing, no fresh pages.
-        let next = self.spare.take().unwrap_or_else(|| Buffer {
-            rows: Vec::with_capacity(self.pending.rows.capacity()),
-            ids: Vec::with_capacity(self.pending.ids.capacity()),
+        let next = self.spare.take().unwrap_or_else(|| {
+            Buffer::with_capacity(self.pending.rows.capacity(), self.pending.ids.capacity())
         });
         let buf = std::mem::replace(&mut self.pending, next);
-        let mut days = std::collections::BTreeSet::new();
-        let mut last = None;
-        for r in &buf.rows {
-            let day = r.time_ms.div_euclid(DAY_MS);
-            if last != Some(day) {
-                days.insert(day);
-                last = Some(day);
-            }
-        }
         let mut files = Vec::new();
-        for day in days {
+        for &day in buf.days() {
             let part = self.next_part;
             self.next_part += 1;
             let rel = format!("positions/date={}/part-{part:08}.parquet", date_of_day(day));
@@ -683,6 +672,9 @@ mod tests {
                 at = range.end;
             }
             proptest::prop_assert_eq!(at, sorted.len());
+            // The days the buffer tracked as rows came (one file each) are these days.
+            let listed: Vec<i64> = days.iter().map(|d| d.0).collect();
+            proptest::prop_assert_eq!(&listed[..], buf.days());
         }
     }
 }

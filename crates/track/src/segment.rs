@@ -24,7 +24,9 @@
 //! ("lookback") and retroactively drops positions a later one proves wrong; Tidewatch compares
 //! against the last position only and never rewrites history.
 
+use smallvec::SmallVec;
 use std::f64::consts::PI;
+use std::sync::Arc;
 
 /// Segmenter parameters; defaults are GFW's published values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -184,36 +186,41 @@ pub struct SegmenterState {
 /// Segments the positions of one MMSI, given in time order.
 #[derive(Debug, Clone)]
 pub struct Segmenter {
-    cfg: SegmenterConfig,
-    open: Vec<OpenSegment>,
+    /// Shared by the segmenters of one run: one copy in cache, not one per vessel.
+    cfg: Arc<SegmenterConfig>,
+    /// Open segments: nearly always one, kept inline (no allocation, and a position's
+    /// comparison reads memory next to the segmenter's own).
+    open: SmallVec<[OpenSegment; 1]>,
     /// The motion of each open segment's last position (`kin[i]` is `Kin::of(&open[i].last)`),
     /// so that each position's trigonometry is computed once, not once per comparison.
-    kin: Vec<Kin>,
+    kin: SmallVec<[Kin; 1]>,
     next_id: u32,
-    /// Reused between calls: (open segment, metric, hours) of the segments that match.
-    candidates: Vec<(usize, f64, f64)>,
 }
 
+/// (open segment, metric, hours) of a segment that can explain a position.
+type Candidate = (usize, f64, f64);
+
+/// The candidates for one position (rarely more than one).
+type Candidates = SmallVec<[Candidate; 4]>;
+
 impl Segmenter {
-    /// A segmenter with the given parameters.
-    pub fn new(cfg: SegmenterConfig) -> Self {
+    /// A segmenter with the given parameters (pass an `Arc` to share one copy among many).
+    pub fn new(cfg: impl Into<Arc<SegmenterConfig>>) -> Self {
         Segmenter {
-            cfg,
-            open: Vec::new(),
-            kin: Vec::new(),
+            cfg: cfg.into(),
+            open: SmallVec::new(),
+            kin: SmallVec::new(),
             next_id: 0,
-            candidates: Vec::new(),
         }
     }
 
     /// A segmenter that continues from a saved state.
-    pub fn resume(cfg: SegmenterConfig, state: SegmenterState) -> Self {
+    pub fn resume(cfg: impl Into<Arc<SegmenterConfig>>, state: SegmenterState) -> Self {
         Segmenter {
-            cfg,
+            cfg: cfg.into(),
             kin: state.open.iter().map(|s| Kin::of(&s.last)).collect(),
-            open: state.open,
+            open: state.open.into_iter().collect(),
             next_id: state.next_id,
-            candidates: Vec::new(),
         }
     }
 
@@ -221,7 +228,7 @@ impl Segmenter {
     pub fn state(&self) -> SegmenterState {
         SegmenterState {
             next_id: self.next_id,
-            open: self.open.clone(),
+            open: self.open.to_vec(),
         }
     }
 
@@ -254,8 +261,7 @@ impl Segmenter {
         let kf = Kin::of(fix);
 
         // Metric of every open segment that can explain the position.
-        let mut candidates = std::mem::take(&mut self.candidates);
-        candidates.clear();
+        let mut candidates = Candidates::new();
         for (i, s) in self.open.iter().enumerate() {
             let hours = (fix.t_ms - s.last.t_ms) as f64 / 3_600_000.0;
             let d = if hours >= 0.0 {
@@ -281,7 +287,7 @@ impl Segmenter {
             1 => Some(Ok(candidates[0])),
             _ => {
                 // Down-weight short segments, then look for a clear winner.
-                let mut weighted: Vec<(f64, (usize, f64, f64))> = candidates
+                let mut weighted: SmallVec<[(f64, Candidate); 4]> = candidates
                     .iter()
                     .map(|&c| {
                         let a = self.open[c.0].count as f64 / self.cfg.short_seg_threshold;
@@ -298,7 +304,6 @@ impl Segmenter {
                 }
             }
         };
-        self.candidates = candidates;
         let hours_to_match = match chosen {
             Some(Ok((_, _, h))) => Some(h),
             Some(Err(h)) => Some(h),

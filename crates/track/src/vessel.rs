@@ -215,6 +215,26 @@ impl Registry {
         }
     }
 
+    /// Applies consecutive position reports of `mmsi` gathered in `p` (see [`Positions`]),
+    /// exactly as applying each with [`Registry::position`] would.
+    pub fn positions(&mut self, mmsi: u32, p: &Positions) {
+        if p.count == 0 {
+            return;
+        }
+        let v = self.vessels.entry(mmsi).or_default();
+        v.first_seen_ms = Some(v.first_seen_ms.map_or(p.first_ms, |f| f.min(p.first_ms)));
+        v.last_seen_ms = Some(v.last_seen_ms.map_or(p.last_ms, |l| l.max(p.last_ms)));
+        v.reports += p.count;
+        if p.class.is_some() {
+            v.class = p.class;
+        }
+        if let Some(latest) = p.latest {
+            if v.position.is_none_or(|old| old.time_ms <= latest.time_ms) {
+                v.position = Some(latest);
+            }
+        }
+    }
+
     /// Applies static and voyage data, recording identity changes.
     pub fn static_data(&mut self, mmsi: u32, s: StaticUpdate) {
         let v = self.vessels.entry(mmsi).or_default();
@@ -257,6 +277,48 @@ impl Registry {
     }
 }
 
+/// Position reports of one vessel gathered to be applied to a [`Registry`] at once: the
+/// caller keeps one beside its other per-vessel state and applies it before the vessel's next
+/// static report and at the end, instead of a registry lookup per position.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Positions {
+    /// Reports gathered.
+    pub count: u64,
+    /// Earliest and latest message time among them, ms.
+    pub first_ms: i64,
+    /// Latest message time, ms.
+    pub last_ms: i64,
+    /// The class of the last report that told one.
+    pub class: Option<Class>,
+    /// The report with the latest time (the last to arrive among equal times).
+    pub latest: Option<PositionUpdate>,
+}
+
+impl Positions {
+    /// Gathers one report.
+    pub fn push(&mut self, p: PositionUpdate) {
+        if self.count == 0 {
+            (self.first_ms, self.last_ms) = (p.time_ms, p.time_ms);
+        } else {
+            self.first_ms = self.first_ms.min(p.time_ms);
+            self.last_ms = self.last_ms.max(p.time_ms);
+        }
+        self.count += 1;
+        if p.class.is_some() {
+            self.class = p.class;
+        }
+        if self.latest.is_none_or(|old| old.time_ms <= p.time_ms) {
+            self.latest = Some(p);
+        }
+    }
+
+    /// Applies what was gathered to `registry` and starts afresh.
+    pub fn apply(&mut self, mmsi: u32, registry: &mut Registry) {
+        registry.positions(mmsi, self);
+        *self = Positions::default();
+    }
+}
+
 /// Length × beam, printed `LxB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Dims(u16, u16);
@@ -278,6 +340,56 @@ mod tests {
             imo,
             class: Some(Class::A),
             ..StaticUpdate::default()
+        }
+    }
+
+    fn pos(t: i64, lat: f64, class: Option<Class>) -> PositionUpdate {
+        PositionUpdate {
+            time_ms: t,
+            lat,
+            lon: 100.0,
+            sog_knots: None,
+            cog_deg: None,
+            heading_deg: None,
+            nav_status: None,
+            class,
+        }
+    }
+
+    proptest::proptest! {
+        /// Positions gathered and applied at the static reports and at the end leave the
+        /// registry exactly as applying each position in turn does: times out of order and
+        /// tied, classes changing, static reports between.
+        #[test]
+        fn gathered_positions_apply_as_one_by_one(
+            reports in proptest::collection::vec(
+                (0u32..3, 0i64..20, proptest::option::of(proptest::bool::ANY), proptest::bool::ANY),
+                0..80,
+            ),
+        ) {
+            let mut one_by_one = Registry::new();
+            let mut gathered = Registry::new();
+            let mut pending: FxHashMap<u32, Positions> = FxHashMap::default();
+            for (i, &(mmsi, t, class, is_static)) in reports.iter().enumerate() {
+                let class = class.map(|a| if a { Class::A } else { Class::B });
+                if is_static {
+                    let s = StaticUpdate { time_ms: t, class, ..StaticUpdate::default() };
+                    one_by_one.static_data(mmsi, s.clone());
+                    pending.entry(mmsi).or_default().apply(mmsi, &mut gathered);
+                    gathered.static_data(mmsi, s);
+                } else {
+                    // The latitude tells reports with equal times apart.
+                    let p = pos(t, i as f64 / 100.0, class);
+                    one_by_one.position(mmsi, p);
+                    pending.entry(mmsi).or_default().push(p);
+                }
+            }
+            for (mmsi, p) in &mut pending {
+                p.apply(*mmsi, &mut gathered);
+            }
+            for m in 0..3 {
+                proptest::prop_assert_eq!(one_by_one.get(m), gathered.get(m));
+            }
         }
     }
 

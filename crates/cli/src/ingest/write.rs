@@ -14,7 +14,7 @@ use track::segment::{
     Fix, InvalidReason, OpenSegment, Placement, SegmentId, Segmenter, SegmenterConfig,
     SegmenterState, Transponder,
 };
-use track::vessel::{Class, PositionUpdate, Registry, Vessel};
+use track::vessel::{Class, PositionUpdate, Positions, Registry, Vessel};
 
 /// What the writer counted.
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,9 +33,11 @@ pub(super) struct Writer<'a> {
     /// Files being written in the background.
     inflight: Option<std::thread::JoinHandle<Result<WrittenFiles, StoreError>>>,
     registry: Registry,
-    segmenters: FxHashMap<u32, Segmenter>,
-    seg_cfg: SegmenterConfig,
+    /// Per MMSI: what a position report updates, in one place.
+    slots: FxHashMap<u32, Slot>,
+    seg_cfg: std::sync::Arc<SegmenterConfig>,
     flush_rows: usize,
+    /// MMSIs this run gave static data.
     touched: FxHashSet<u32>,
     /// Source labels by station id (grows as the reader interns new ones).
     pub labels: Vec<String>,
@@ -54,17 +56,20 @@ impl<'a> Writer<'a> {
         for v in db.vessels(None)? {
             registry.insert(v.mmsi, vessel_from_row(&v));
         }
-        let seg_cfg = SegmenterConfig::default();
-        let segmenters = db
+        let seg_cfg = std::sync::Arc::new(SegmenterConfig::default());
+        let slots = db
             .segmenters()?
             .into_iter()
-            .map(|s| (s.mmsi, Segmenter::resume(seg_cfg, state_from_row(&s))))
+            .map(|s| {
+                let seg = Segmenter::resume(seg_cfg.clone(), state_from_row(&s));
+                (s.mmsi, Slot::new(seg))
+            })
             .collect();
         Ok(Writer {
             store,
             inflight: None,
             registry,
-            segmenters,
+            slots,
             seg_cfg,
             flush_rows,
             touched: FxHashSet::default(),
@@ -127,21 +132,26 @@ impl<'a> Writer<'a> {
     }
 
     fn record(&mut self, r: Fused<Report>) -> Result<()> {
-        self.touched.insert(r.mmsi);
         let p = match r.payload {
             Report::Static(s) => {
+                self.touched.insert(r.mmsi);
                 self.counts.static_reports += 1;
+                // The positions before it first, so that the registry sees reports in order.
+                if let Some(slot) = self.slots.get_mut(&r.mmsi) {
+                    slot.positions.apply(r.mmsi, &mut self.registry);
+                }
                 self.registry.static_data(r.mmsi, *s);
                 return Ok(());
             }
             Report::Position(p) => p,
         };
-        let seg_cfg = self.seg_cfg;
-        let seg = self
-            .segmenters
+        let seg_cfg = &self.seg_cfg;
+        let slot = self
+            .slots
             .entry(r.mmsi)
-            .or_insert_with(|| Segmenter::new(seg_cfg));
-        let placement = seg.push(&Fix {
+            .or_insert_with(|| Slot::new(Segmenter::new(seg_cfg.clone())));
+        slot.used = true;
+        let placement = slot.seg.push(&Fix {
             t_ms: r.time_ms,
             lat: p.lat,
             lon: p.lon,
@@ -163,19 +173,16 @@ impl<'a> Writer<'a> {
             self.counts.flagged += 1;
         }
         if flags & FLAG_BAD_POSITION == 0 {
-            self.registry.position(
-                r.mmsi,
-                PositionUpdate {
-                    time_ms: r.time_ms,
-                    lat: p.lat,
-                    lon: p.lon,
-                    sog_knots: p.sog_knots,
-                    cog_deg: p.cog_deg,
-                    heading_deg: p.heading_deg,
-                    nav_status: p.nav_status,
-                    class: p.class,
-                },
-            );
+            slot.positions.push(PositionUpdate {
+                time_ms: r.time_ms,
+                lat: p.lat,
+                lon: p.lon,
+                sog_knots: p.sog_knots,
+                cog_deg: p.cog_deg,
+                heading_deg: p.heading_deg,
+                nav_status: p.nav_status,
+                class: p.class,
+            });
         }
         self.counts.positions += 1;
         self.scratch.clear();
@@ -224,15 +231,22 @@ impl<'a> Writer<'a> {
         self.wait_for_files()?;
         self.store.flush()?;
         let mut touched: Vec<u32> = self.touched.into_iter().collect();
+        for (&mmsi, slot) in &mut self.slots {
+            slot.positions.apply(mmsi, &mut self.registry);
+            if slot.used {
+                touched.push(mmsi);
+            }
+        }
         touched.sort_unstable();
+        touched.dedup();
         let mut c = Commit {
             vessels_total: self.registry.len() as u64,
             late_sources: self.late,
             ..Commit::default()
         };
         for &mmsi in &touched {
-            if let Some(s) = self.segmenters.get(&mmsi) {
-                c.segmenters.push(row_from_state(mmsi, &s.state()));
+            if let Some(slot) = self.slots.get(&mmsi) {
+                c.segmenters.push(row_from_state(mmsi, &slot.seg.state()));
             }
             let Some(v) = self.registry.get(mmsi) else {
                 continue;
@@ -249,6 +263,25 @@ impl<'a> Writer<'a> {
             }
         }
         Ok(c)
+    }
+}
+
+/// What a position report of one MMSI updates.
+struct Slot {
+    seg: Segmenter,
+    /// Positions not yet applied to the registry.
+    positions: Positions,
+    /// Whether this run gave the MMSI a position.
+    used: bool,
+}
+
+impl Slot {
+    fn new(seg: Segmenter) -> Slot {
+        Slot {
+            seg,
+            positions: Positions::default(),
+            used: false,
+        }
     }
 }
 
