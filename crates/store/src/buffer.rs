@@ -75,6 +75,13 @@ pub(crate) struct Buffer {
     pub ids: Vec<u32>,
     /// The days (since the epoch, UTC) of the rows, ascending, each once.
     days: Vec<i64>,
+    /// The (day, MMSI) groups of the rows, numbered as they first came...
+    groups: FxHashMap<(i64, u32), u32>,
+    /// ... their keys and row counts by number ...
+    keys: Vec<((i64, u32), usize)>,
+    /// ... and the group of each row: counted as rows come (in cache), so that sorting for a
+    /// flush reads the rows once.
+    of_row: Vec<u32>,
 }
 
 impl Buffer {
@@ -88,7 +95,8 @@ impl Buffer {
         Buffer {
             rows: Vec::with_capacity(rows),
             ids: Vec::with_capacity(ids),
-            days: Vec::new(),
+            of_row: Vec::with_capacity(rows),
+            ..Buffer::default()
         }
     }
 
@@ -97,6 +105,9 @@ impl Buffer {
         self.rows.clear();
         self.ids.clear();
         self.days.clear();
+        self.groups.clear();
+        self.keys.clear();
+        self.of_row.clear();
     }
 
     /// Buffers `row` (its own `sources` are ignored) heard by the sources `ids`.
@@ -112,6 +123,13 @@ impl Buffer {
                 self.days.insert(i, day);
             }
         }
+        let keys = &mut self.keys;
+        let g = *self.groups.entry((day, row.mmsi)).or_insert_with(|| {
+            keys.push(((day, row.mmsi), 0));
+            keys.len() as u32 - 1
+        });
+        keys[g as usize].1 += 1;
+        self.of_row.push(g);
     }
 
     /// The source ids of a buffered row.
@@ -153,48 +171,34 @@ impl Buffer {
     /// The rows in store order, (day, MMSI, message time, arrival), copied into `out`
     /// (replacing its contents); returns each day with its range of `out`, days ascending.
     ///
-    /// A counting sort by (day, MMSI): one pass counts the groups, one scatters the rows to
-    /// their group's place. Each pass reads the rows in sequence and writes to as many places
-    /// at once as there are vessels, so it stays in cache where gathering rows through a
-    /// sorted index would miss on nearly every row. The scatter keeps arrival order within a
+    /// A counting sort by (day, MMSI): the groups were counted as rows came; one pass scatters
+    /// the rows to their group's place. It reads the rows in sequence and writes to as many
+    /// places at once as there are vessels, so it stays in cache where gathering rows through
+    /// a sorted index would miss on nearly every row. The scatter keeps arrival order within a
     /// group; rows arrive in message-time order (the fuser releases them so), and a group that
     /// did not (out-of-order releases) is sorted by time, stably.
     pub fn sorted_into(&self, out: &mut Vec<Core>) -> Vec<(i64, std::ops::Range<usize>)> {
-        let day = |r: &Core| r.time_ms.div_euclid(DAY_MS);
-        let mut groups: FxHashMap<(i64, u32), u32> = FxHashMap::default();
-        let mut keys: Vec<(i64, u32)> = Vec::new();
-        let mut counts: Vec<usize> = Vec::new();
-        let mut of_row: Vec<u32> = Vec::with_capacity(self.rows.len());
-        for r in &self.rows {
-            let key = (day(r), r.mmsi);
-            let g = *groups.entry(key).or_insert_with(|| {
-                keys.push(key);
-                counts.push(0);
-                keys.len() as u32 - 1
-            });
-            counts[g as usize] += 1;
-            of_row.push(g);
-        }
+        let keys = &self.keys;
         let mut by_key: Vec<u32> = (0..keys.len() as u32).collect();
-        by_key.sort_unstable_by_key(|&g| keys[g as usize]);
+        by_key.sort_unstable_by_key(|&g| keys[g as usize].0);
         // Each group's next place in `out`, and the day ranges.
         let mut next = vec![0usize; keys.len()];
         let mut days: Vec<(i64, std::ops::Range<usize>)> = Vec::new();
         let mut group_ranges = Vec::with_capacity(keys.len());
         let mut at = 0;
         for &g in &by_key {
-            let (d, _) = keys[g as usize];
+            let ((d, _), n) = keys[g as usize];
             match days.last_mut() {
-                Some((last, range)) if *last == d => range.end = at + counts[g as usize],
-                _ => days.push((d, at..at + counts[g as usize])),
+                Some((last, range)) if *last == d => range.end = at + n,
+                _ => days.push((d, at..at + n)),
             }
             next[g as usize] = at;
-            group_ranges.push(at..at + counts[g as usize]);
-            at += counts[g as usize];
+            group_ranges.push(at..at + n);
+            at += n;
         }
         out.clear();
         out.resize(self.rows.len(), Core::default());
-        for (r, &g) in self.rows.iter().zip(&of_row) {
+        for (r, &g) in self.rows.iter().zip(&self.of_row) {
             let i = &mut next[g as usize];
             out[*i] = *r;
             *i += 1;

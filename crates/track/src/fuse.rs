@@ -130,11 +130,11 @@ pub struct Fuser<P> {
     cfg: FuserConfig,
     /// Pending records, sorted by key (input is nearly in time order: appends dominate).
     pending: VecDeque<(Key, Fused<P>)>,
-    /// Identities of recent records, per MMSI: (key, payload hash) in key order (nearly always
-    /// appended). A key after `released_upto` is still pending. One small map of vessels and
-    /// a few neighbouring entries of one vessel are what a report touches, so the lookup
-    /// stays in cache however many reports the late window holds.
-    recent: FxHashMap<u32, VecDeque<(Key, u64)>>,
+    /// Identities of recent records, per MMSI: (message time, payload hash) in time order
+    /// (nearly always appended). One small map of vessels and a few neighbouring entries of
+    /// one vessel (16 bytes each) are what a report touches, so the lookup stays in cache
+    /// however many reports the late window holds.
+    recent: FxHashMap<u32, VecDeque<(i64, u64)>>,
     /// Identities older than this are forgotten (see [`Fuser::forget`]).
     horizon_ms: i64,
     /// Message time of the last sweep of idle vessels out of `recent`.
@@ -189,12 +189,21 @@ impl<P: Clone> Fuser<P> {
         let hi = obs.time_ms.saturating_add(w);
         let earlier = (first_at_or_after(ids, lo)..ids.len())
             .map(|i| ids[i])
-            .take_while(|e| e.0 .0 <= hi)
+            .take_while(|e| e.0 <= hi)
             .find(|e| e.1 == obs.payload_hash)
             .map(|e| e.0);
-        if let Some(k) = earlier {
-            let pending = if k > self.released_upto {
-                self.pending.binary_search_by(|e| e.0.cmp(&k)).ok()
+        if let Some(t) = earlier {
+            // Still pending unless released (all of an earlier time are; of the same time,
+            // some may be): the pending record of that time and identity, if any (at most
+            // one: a second would have merged with it).
+            let pending = if t >= self.released_upto.0 {
+                let start = self.pending.partition_point(|e| e.0 .0 < t);
+                (start..self.pending.len())
+                    .take_while(|&i| self.pending[i].0 .0 == t)
+                    .find(|&i| {
+                        let r = &self.pending[i].1;
+                        r.mmsi == obs.mmsi && r.payload_hash == obs.payload_hash
+                    })
             } else {
                 None
             };
@@ -210,7 +219,7 @@ impl<P: Clone> Fuser<P> {
                     out.push(Output::LateSource {
                         mmsi: obs.mmsi,
                         payload_hash: obs.payload_hash,
-                        time_ms: k.0,
+                        time_ms: t,
                         source: obs.source,
                     });
                 }
@@ -222,15 +231,16 @@ impl<P: Clone> Fuser<P> {
         if ids.len() == ids.capacity() {
             // Room for the new entry from forgotten ones before growing (the front is read
             // only here: a report otherwise touches the back, in cache).
-            while ids.front().is_some_and(|e| e.0 .0 < horizon) {
+            while ids.front().is_some_and(|e| e.0 < horizon) {
                 ids.pop_front();
             }
         }
-        if ids.back().is_none_or(|b| b.0 <= key) {
-            ids.push_back((key, obs.payload_hash));
+        let id = (obs.time_ms, obs.payload_hash);
+        if ids.back().is_none_or(|b| b.0 <= obs.time_ms) {
+            ids.push_back(id);
         } else {
-            let i = ids.partition_point(|e| e.0 < key);
-            ids.insert(i, (key, obs.payload_hash));
+            let i = ids.partition_point(|e| e.0 <= obs.time_ms);
+            ids.insert(i, id);
         }
         let rec = Fused {
             mmsi: obs.mmsi,
@@ -289,7 +299,7 @@ impl<P: Clone> Fuser<P> {
         self.swept_ms = self.horizon_ms;
         let horizon = self.horizon_ms;
         self.recent.retain(|_, ids| {
-            while ids.front().is_some_and(|e| e.0 .0 < horizon) {
+            while ids.front().is_some_and(|e| e.0 < horizon) {
                 ids.pop_front();
             }
             !ids.is_empty()
@@ -300,11 +310,11 @@ impl<P: Clone> Fuser<P> {
 /// The index of the first entry of `ids` (sorted by key) at or after message time `t_ms`:
 /// galloping back from the end, then a binary search, so that a time near the newest
 /// (nearly every report) reads a few entries at the back.
-fn first_at_or_after(ids: &VecDeque<(Key, u64)>, t_ms: i64) -> usize {
+fn first_at_or_after(ids: &VecDeque<(i64, u64)>, t_ms: i64) -> usize {
     let n = ids.len();
     // Entries from `end` on are at or after `t_ms`; `step` doubles until one is not.
     let (mut end, mut step) = (n, 1);
-    while step <= n && ids[n - step].0 .0 >= t_ms {
+    while step <= n && ids[n - step].0 >= t_ms {
         end = n - step;
         step *= 2;
     }
@@ -312,7 +322,7 @@ fn first_at_or_after(ids: &VecDeque<(Key, u64)>, t_ms: i64) -> usize {
     let mut lo = n.saturating_sub(step);
     while lo < end {
         let mid = lo + (end - lo) / 2;
-        if ids[mid].0 .0 < t_ms {
+        if ids[mid].0 < t_ms {
             lo = mid + 1;
         } else {
             end = mid;
@@ -434,15 +444,15 @@ mod tests {
         ) {
             times.sort_unstable();
             // A queue whose storage wraps around, as a ring buffer in use does.
-            let mut ids: VecDeque<(Key, u64)> = VecDeque::with_capacity(times.len());
+            let mut ids: VecDeque<(i64, u64)> = VecDeque::with_capacity(times.len());
             for _ in 0..rotate.min(times.len()) {
-                ids.push_back(((0, 0), 0));
+                ids.push_back((0, 0));
                 ids.pop_front();
             }
-            ids.extend(times.iter().map(|&x| ((x, 0), 0)));
+            ids.extend(times.iter().map(|&x| (x, 0)));
             proptest::prop_assert_eq!(
                 first_at_or_after(&ids, t),
-                ids.partition_point(|e| e.0 .0 < t)
+                ids.partition_point(|e| e.0 < t)
             );
         }
     }
