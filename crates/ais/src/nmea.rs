@@ -25,12 +25,16 @@ pub struct Station {
 impl Station {
     /// Builds a station name from raw bytes; non-printable bytes become '?', long names are cut.
     pub fn new(raw: &[u8]) -> Self {
-        let mut s = Station::default();
-        for &b in raw.iter().take(32) {
-            s.buf[s.len as usize] = if (0x20..0x7f).contains(&b) { b } else { b'?' };
-            s.len += 1;
+        let n = raw.len().min(32);
+        let mut buf = [0u8; 32];
+        buf[..n].copy_from_slice(&raw[..n]);
+        let name = &mut buf[..n];
+        if !name.iter().all(|b| (0x20..0x7f).contains(b)) {
+            for b in name.iter_mut().filter(|b| !(0x20..0x7f).contains(*b)) {
+                *b = b'?';
+            }
         }
-        s
+        Station { buf, len: n as u8 }
     }
 
     /// The name.
@@ -1028,6 +1032,23 @@ mod tests {
             LineKind::Other(FrameError::NotAis)
         ));
         assert!(matches!(classify(b"\\si:AISD*3F\\"), LineKind::TagOnly(_)));
+    }
+
+    proptest::proptest! {
+        /// A station name is the first 32 bytes with every non-printable one replaced.
+        #[test]
+        fn station_names_keep_printable_bytes_and_replace_the_rest(
+            raw in proptest::collection::vec(proptest::num::u8::ANY, 0..50),
+        ) {
+            let want: String = raw
+                .iter()
+                .take(32)
+                .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '?' })
+                .collect();
+            let st = Station::new(&raw);
+            proptest::prop_assert_eq!(st.as_str(), want.as_str());
+            proptest::prop_assert_eq!(st, Station::new(want.as_bytes()));
+        }
     }
 
     #[test]

@@ -48,10 +48,16 @@ impl Dropped {
     }
 }
 
+/// What tells receivers apart: (feed, station in the tag block or trailer, talker).
+type StationKey = (u32, Option<Station>, [u8; 2]);
+
 /// Station names, interned: `label/station/talker` (or `label/talker`) per distinct receiver.
 #[derive(Debug, Default)]
 pub(super) struct Stations {
-    ids: FxHashMap<(u32, Option<Station>, [u8; 2]), u32>,
+    ids: FxHashMap<StationKey, u32>,
+    /// The last key looked up and its id: consecutive reports of a feed mostly come through
+    /// one receiver, and comparing the key is cheaper than hashing it.
+    last: Option<(StationKey, u32)>,
     /// Labels by id.
     pub labels: Vec<String>,
 }
@@ -71,7 +77,13 @@ impl Stations {
 
     fn id(&mut self, feed: u32, feed_label: &str, meta: &Meta) -> u32 {
         let key = (feed, meta.source, meta.talker);
+        if let Some((k, id)) = &self.last {
+            if *k == key {
+                return *id;
+            }
+        }
         if let Some(&id) = self.ids.get(&key) {
+            self.last = Some((key, id));
             return id;
         }
         let talker = String::from_utf8_lossy(&meta.talker);
@@ -82,6 +94,7 @@ impl Stations {
         let id = self.labels.len() as u32;
         self.labels.push(label);
         self.ids.insert(key, id);
+        self.last = Some((key, id));
         id
     }
 }
