@@ -18,15 +18,36 @@
 
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
+use std::num::NonZeroU32;
+
+/// A receiver or station inside a feed: an index into the caller's table of station names
+/// (interned: a fused record lists many sources, and names repeat millions of times). Kept as
+/// the index plus one, so that an optional one takes four bytes and a source sixteen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StationId(NonZeroU32);
+
+impl StationId {
+    /// The id of table index `index`; `None` for `u32::MAX` (no table is that long).
+    pub fn new(index: u32) -> Option<StationId> {
+        index
+            .checked_add(1)
+            .and_then(NonZeroU32::new)
+            .map(StationId)
+    }
+
+    /// The table index.
+    pub fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+}
 
 /// Where a report came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SourceRef {
     /// Configured source (feed) id.
     pub source_id: u32,
-    /// Receiver or station inside that feed, as an id into the caller's table of station
-    /// names (interned: a fused record lists many sources, and names repeat millions of times).
-    pub station: Option<u32>,
+    /// Receiver or station inside that feed.
+    pub station: Option<StationId>,
     /// Receive time at that source, ms since the Unix epoch.
     pub received_ms: i64,
 }
@@ -481,6 +502,16 @@ mod tests {
         // A copy of vessel 7's first report is now too late to recognise: a new record.
         f.push(obs(7, 0, 0, 2), &mut out);
         assert_eq!(f.stats().late_duplicates, 0);
+    }
+
+    #[test]
+    fn station_ids_keep_their_index_in_four_bytes() {
+        for i in [0, 1, 7, u32::MAX - 1] {
+            assert_eq!(StationId::new(i).map(StationId::index), Some(i as usize));
+        }
+        assert_eq!(StationId::new(u32::MAX), None);
+        assert_eq!(std::mem::size_of::<Option<StationId>>(), 4);
+        assert_eq!(std::mem::size_of::<SourceRef>(), 16);
     }
 
     #[test]

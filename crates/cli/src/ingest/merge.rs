@@ -19,7 +19,7 @@ use sources::csv_archive::{CsvReader, CsvStats};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
-use track::fuse::{Observation, SourceRef};
+use track::fuse::{Observation, SourceRef, StationId};
 
 /// Bytes decoded per step.
 const CHUNK: usize = 256 * 1024;
@@ -203,7 +203,7 @@ impl Merger {
                 reader,
                 last_static,
             } => {
-                let station = Some(self.stations.feed_id(i as u32, &feed.label));
+                let station = StationId::new(self.stations.feed_id(i as u32, &feed.label));
                 let scratch = &mut self.scratch;
                 let dropped = &mut feed.dropped;
                 let more = reader

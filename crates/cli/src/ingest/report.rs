@@ -7,7 +7,7 @@ use ais::nmea::Station;
 use ais::stream::Meta;
 use ais::{Reject, Sink};
 use rustc_hash::FxHashMap;
-use track::fuse::{refine_time, Observation, SourceRef};
+use track::fuse::{refine_time, Observation, SourceRef, StationId};
 use track::segment::Transponder;
 use track::vessel::{Class, StaticUpdate};
 
@@ -291,7 +291,7 @@ impl Sink for Collect<'_> {
             time_ms,
             source: SourceRef {
                 source_id: self.feed,
-                station: Some(self.stations.id(self.feed, self.feed_label, meta)),
+                station: StationId::new(self.stations.id(self.feed, self.feed_label, meta)),
                 received_ms: rx,
             },
             payload: report,

@@ -9,7 +9,7 @@ use store::{
     IdentityRow, LateSourceRow, OpenSegmentRow, PositionRow, RegistryDb, SegmenterRow, Store,
     StoreError, VesselRow, WrittenFiles,
 };
-use track::fuse::{Fused, Output, SourceRef};
+use track::fuse::{Fused, Output, SourceRef, StationId};
 use track::segment::{
     Fix, InvalidReason, OpenSegment, Placement, SegmentId, Segmenter, SegmenterConfig,
     SegmenterState, Transponder,
@@ -107,13 +107,13 @@ impl<'a> Writer<'a> {
 
     /// The store's id for the label of `s`.
     fn source_id(&mut self, s: &SourceRef) -> u32 {
-        let i = s.station.map_or(usize::MAX, |i| i as usize);
+        let i = s.station.map_or(usize::MAX, StationId::index);
         if let Some(Some(id)) = self.label_ids.get(i) {
             return *id;
         }
         let label = s
             .station
-            .and_then(|i| self.labels.get(i as usize))
+            .and_then(|i| self.labels.get(i.index()))
             .map_or("", String::as_str);
         let id = self.store.source_id(label);
         if i < self.labels.len() {
@@ -127,7 +127,7 @@ impl<'a> Writer<'a> {
 
     fn label(&self, s: &SourceRef) -> &str {
         s.station
-            .and_then(|i| self.labels.get(i as usize))
+            .and_then(|i| self.labels.get(i.index()))
             .map_or("", String::as_str)
     }
 
