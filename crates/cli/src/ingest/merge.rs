@@ -160,6 +160,21 @@ impl Merger {
             if watermark.is_some_and(|w| t >= w) {
                 break;
             }
+            if self.fronts.len() == 1 {
+                // One queue left to merge (a single input, or the others drained): what the
+                // loop below would pop one by one is its prefix before the first report at or
+                // past the watermark, moved at once.
+                self.fronts.pop();
+                let q = &mut self.queues[i];
+                let n = watermark.map_or(q.len(), |w| {
+                    q.iter().position(|o| o.time_ms >= w).unwrap_or(q.len())
+                });
+                out.extend(q.drain(..n));
+                if let Some(f) = q.front() {
+                    self.fronts.push(Reverse((f.time_ms, i)));
+                }
+                break;
+            }
             self.fronts.pop();
             let q = &mut self.queues[i];
             out.extend(q.pop_front());
