@@ -73,8 +73,6 @@ impl Labels {
 pub(crate) struct Buffer {
     pub rows: Vec<Core>,
     pub ids: Vec<u32>,
-    /// The days (since the epoch, UTC) of the rows, ascending, each once.
-    days: Vec<i64>,
     /// The (day, MMSI) groups of the rows, numbered as they first came...
     groups: FxHashMap<(i64, u32), u32>,
     /// ... their keys and row counts by number ...
@@ -85,9 +83,12 @@ pub(crate) struct Buffer {
 }
 
 impl Buffer {
-    /// The days of the rows, ascending: one file each.
-    pub fn days(&self) -> &[i64] {
-        &self.days
+    /// The days (since the epoch, UTC) of the rows, ascending, each once: one file each.
+    pub fn days(&self) -> Vec<i64> {
+        let mut days: Vec<i64> = self.keys.iter().map(|((day, _), _)| *day).collect();
+        days.sort_unstable();
+        days.dedup();
+        days
     }
 
     /// An empty buffer with room for `rows` rows and `ids` source ids.
@@ -104,7 +105,6 @@ impl Buffer {
     pub fn clear(&mut self) {
         self.rows.clear();
         self.ids.clear();
-        self.days.clear();
         self.groups.clear();
         self.keys.clear();
         self.of_row.clear();
@@ -118,11 +118,6 @@ impl Buffer {
         self.ids.extend_from_slice(ids);
         self.rows.push(c);
         let day = row.time_ms.div_euclid(DAY_MS);
-        if self.days.last() != Some(&day) {
-            if let Err(i) = self.days.binary_search(&day) {
-                self.days.insert(i, day);
-            }
-        }
         let keys = &mut self.keys;
         let g = *self.groups.entry((day, row.mmsi)).or_insert_with(|| {
             keys.push(((day, row.mmsi), 0));

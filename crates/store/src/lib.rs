@@ -403,7 +403,7 @@ impl Store {
         });
         let buf = std::mem::replace(&mut self.pending, next);
         let mut files = Vec::new();
-        for &day in buf.days() {
+        for day in buf.days() {
             let part = self.next_part;
             self.next_part += 1;
             let rel = format!("positions/date={}/part-{part:08}.parquet", date_of_day(day));
@@ -672,9 +672,9 @@ mod tests {
                 at = range.end;
             }
             proptest::prop_assert_eq!(at, sorted.len());
-            // The days the buffer tracked as rows came (one file each) are these days.
+            // The days the buffer lists (one file each) are these days.
             let listed: Vec<i64> = days.iter().map(|d| d.0).collect();
-            proptest::prop_assert_eq!(&listed[..], buf.days());
+            proptest::prop_assert_eq!(listed, buf.days());
         }
     }
 }

@@ -314,7 +314,8 @@ impl<P: Clone> Fuser<P> {
             .saturating_sub(self.cfg.late_window_ms)
             .min(self.released_upto.0);
         self.horizon_ms = self.horizon_ms.max(horizon);
-        if self.horizon_ms.saturating_sub(self.swept_ms) < self.cfg.late_window_ms.max(BUCKET_MS) {
+        let interval = self.cfg.late_window_ms.max(MIN_SWEEP_INTERVAL_MS);
+        if self.horizon_ms.saturating_sub(self.swept_ms) < interval {
             return;
         }
         self.swept_ms = self.horizon_ms;
@@ -328,7 +329,7 @@ impl<P: Clone> Fuser<P> {
     }
 }
 
-/// The index of the first entry of `ids` (sorted by key) at or after message time `t_ms`:
+/// The index of the first entry of `ids` (sorted by time) at or after message time `t_ms`:
 /// galloping back from the end, then a binary search, so that a time near the newest
 /// (nearly every report) reads a few entries at the back.
 fn first_at_or_after(ids: &VecDeque<(i64, u64)>, t_ms: i64) -> usize {
@@ -353,7 +354,7 @@ fn first_at_or_after(ids: &VecDeque<(i64, u64)>, t_ms: i64) -> usize {
 }
 
 /// Idle vessels are swept out of the identity memory at most this often (message time).
-const BUCKET_MS: i64 = 60_000;
+const MIN_SWEEP_INTERVAL_MS: i64 = 60_000;
 
 /// The message time of a report: the instant nearest `received_ms` whose UTC second is the
 /// report's `second` field (0-59). Without a usable second field, the receive time.

@@ -284,7 +284,7 @@ impl Registry {
 pub struct Positions {
     /// Reports gathered.
     pub count: u64,
-    /// Earliest and latest message time among them, ms.
+    /// Earliest message time among them, ms.
     pub first_ms: i64,
     /// Latest message time, ms.
     pub last_ms: i64,
