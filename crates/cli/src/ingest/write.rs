@@ -27,11 +27,17 @@ pub(super) struct Written {
     pub late_sources_stored: u64,
 }
 
+/// Buffers being written to files at once. Two: when writing one buffer's files takes longer
+/// than filling the next (it shares the two cores with reading and tracking), the writer goes
+/// on with a third instead of waiting, and the reader behind it with it. One in flight left
+/// both idle for up to 150 ms a flush.
+const FILES_IN_FLIGHT: usize = 2;
+
 /// Vessel registry, segmenters and the position store of one run.
 pub(super) struct Writer<'a> {
     store: &'a mut Store,
-    /// Files being written in the background.
-    inflight: Option<std::thread::JoinHandle<Result<WrittenFiles, StoreError>>>,
+    /// Files being written in the background, oldest first (at most [`FILES_IN_FLIGHT`]).
+    inflight: std::collections::VecDeque<std::thread::JoinHandle<Result<WrittenFiles, StoreError>>>,
     registry: Registry,
     /// Per MMSI: what a position report updates, in one place.
     slots: FxHashMap<u32, Slot>,
@@ -67,7 +73,7 @@ impl<'a> Writer<'a> {
             .collect();
         Ok(Writer {
             store,
-            inflight: None,
+            inflight: Default::default(),
             registry,
             slots,
             seg_cfg,
@@ -208,16 +214,20 @@ impl<'a> Writer<'a> {
         };
         self.store.append_with_sources(&row, &self.scratch);
         if self.store.pending_rows() >= self.flush_rows {
-            self.wait_for_files()?;
+            if self.inflight.len() >= FILES_IN_FLIGHT {
+                self.wait_for_oldest_files()?;
+            }
             let pending = self.store.take_pending()?;
-            self.inflight = Some(std::thread::spawn(move || pending.write()));
+            self.inflight
+                .push_back(std::thread::spawn(move || pending.write()));
         }
         Ok(())
     }
 
-    /// Lists the files being written in the background, once they are.
-    fn wait_for_files(&mut self) -> Result<()> {
-        if let Some(h) = self.inflight.take() {
+    /// Lists the oldest files being written in the background, once they are (files are
+    /// listed in the order they were taken, so part numbers stay in order in the manifest).
+    fn wait_for_oldest_files(&mut self) -> Result<()> {
+        if let Some(h) = self.inflight.pop_front() {
             let files = h
                 .join()
                 .map_err(|_| anyhow::anyhow!("the file writing thread panicked"))??;
@@ -228,8 +238,13 @@ impl<'a> Writer<'a> {
 
     /// Writes the buffered rows; returns what the registry must commit.
     pub fn finish(mut self) -> Result<Commit> {
-        self.wait_for_files()?;
-        self.store.flush()?;
+        // The last rows are written alongside the files still in flight.
+        let pending = self.store.take_pending()?;
+        self.inflight
+            .push_back(std::thread::spawn(move || pending.write()));
+        while !self.inflight.is_empty() {
+            self.wait_for_oldest_files()?;
+        }
         let mut touched: Vec<u32> = self.touched.into_iter().collect();
         for (&mmsi, slot) in &mut self.slots {
             slot.positions.apply(mmsi, &mut self.registry);
