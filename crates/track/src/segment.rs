@@ -197,7 +197,8 @@ pub struct Segmenter {
     next_id: u32,
 }
 
-/// (open segment, metric, hours) of a segment that can explain a position.
+/// (open segment, discrepancy in nautical miles, hours) of a segment that can explain a
+/// position. The metric is computed only when there are several to choose from.
 type Candidate = (usize, f64, f64);
 
 /// The candidates for one position (rarely more than one).
@@ -274,12 +275,8 @@ impl Segmenter {
                 discrepancy((fix, &kf), (&s.last, &self.kin[i]), hours_p, &self.cfg)
             };
             let hours = hours.abs();
-            let mut m = metric(&self.cfg, d, hours);
-            if m > 0.0 {
-                if !s.transponder.matches(fix.transponder) {
-                    m *= self.cfg.transponder_mismatch_weight;
-                }
-                candidates.push((i, m, hours));
+            if fits(&self.cfg, d, hours) {
+                candidates.push((i, d, hours));
             }
         }
         let chosen = match candidates.len() {
@@ -290,8 +287,13 @@ impl Segmenter {
                 let mut weighted: SmallVec<[(f64, Candidate); 4]> = candidates
                     .iter()
                     .map(|&c| {
-                        let a = self.open[c.0].count as f64 / self.cfg.short_seg_threshold;
-                        (c.1 * a / (1.0 + a * a).sqrt(), c)
+                        let (s, d, hours) = (&self.open[c.0], c.1, c.2);
+                        let mut m = metric(&self.cfg, d, hours);
+                        if !s.transponder.matches(fix.transponder) {
+                            m *= self.cfg.transponder_mismatch_weight;
+                        }
+                        let a = s.count as f64 / self.cfg.short_seg_threshold;
+                        (m * a / (1.0 + a * a).sqrt(), c)
                     })
                     .collect();
                 weighted.sort_by(|x, y| y.0.total_cmp(&x.0));
@@ -380,6 +382,21 @@ fn metric(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> f64 {
     }
     let alpha = (cfg.max_knots / cfg.penalty_speed) * discrepancy_nm / allowed;
     (-(alpha * alpha)).exp() / padded
+}
+
+/// Whether [`metric`] is above 0, without its exponential where the answer is plain: a
+/// position nearly always has one candidate, whose metric is then never needed.
+fn fits(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> bool {
+    let padded = norm(hours, cfg.buffer_hours);
+    let allowed = padded * cfg.max_knots;
+    if !(discrepancy_nm <= allowed) {
+        return false;
+    }
+    let alpha = (cfg.max_knots / cfg.penalty_speed) * discrepancy_nm / allowed;
+    // exp(-600) / 1e50 is still above 0 (2.6e-311); outside that range, or for NaN, the
+    // metric itself answers.
+    (alpha * alpha < 600.0 && padded > 0.0 && padded < 1e50)
+        || metric(cfg, discrepancy_nm, hours) > 0.0
 }
 
 /// The motion of a position: speed (knots), the direction of motion as (cos, sin) of the
@@ -482,6 +499,20 @@ fn discrepancy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// `fits` is exactly "the metric is above 0", over ordinary and extreme inputs.
+        #[test]
+        fn fits_is_metric_above_zero(
+            d in proptest::prop_oneof![0.0f64..500.0, proptest::num::f64::ANY],
+            hours in proptest::prop_oneof![0.0f64..48.0, proptest::num::f64::ANY],
+            penalty_speed in proptest::prop_oneof![proptest::strategy::Just(5.0), 1e-3f64..10.0],
+            buffer_hours in proptest::prop_oneof![proptest::strategy::Just(0.25), 0.0f64..1.0],
+        ) {
+            let cfg = SegmenterConfig { penalty_speed, buffer_hours, ..SegmenterConfig::default() };
+            proptest::prop_assert_eq!(fits(&cfg, d, hours), metric(&cfg, d, hours) > 0.0);
+        }
+    }
 
     /// A vessel at `sog` knots on `cog`, reporting every `step_s` seconds from (lat, lon).
     fn track(lat: f64, lon: f64, sog: f32, cog: f32, n: usize, step_s: i64, t0_s: i64) -> Vec<Fix> {
