@@ -390,7 +390,10 @@ fn fits(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> bool {
     let padded = norm(hours, cfg.buffer_hours);
     let allowed = padded * cfg.max_knots;
     // Also false for NaN, as the metric is.
-    if discrepancy_nm.partial_cmp(&allowed).is_none_or(|o| o.is_gt()) {
+    if discrepancy_nm
+        .partial_cmp(&allowed)
+        .is_none_or(|o| o.is_gt())
+    {
         return false;
     }
     let alpha = (cfg.max_knots / cfg.penalty_speed) * discrepancy_nm / allowed;
