@@ -126,10 +126,26 @@ fn measure(dir: &Path, vessels: u64, days: u64, per_day: u64) -> Result<(), stor
     }
     times.sort_by(f64::total_cmp);
     println!(
-        "store: {rows} positions in {files} files; one vessel's year ({got} positions): \
-         median {:.1} ms, slowest {:.1} ms over 20 vessels (target < 50 ms)",
+        "store: {rows} positions in {files} files ({:.2} GB); one vessel's year ({got} \
+         positions): median {:.1} ms, slowest {:.1} ms over 20 vessels (target < 50 ms)",
+        bytes_under(&dir.join("positions"))? as f64 / 1e9,
         times[times.len() / 2],
         times[times.len() - 1]
     );
     Ok(())
+}
+
+/// Bytes of the files under `dir`.
+fn bytes_under(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let meta = e.metadata()?;
+        total += if meta.is_dir() {
+            bytes_under(&e.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
 }

@@ -141,19 +141,20 @@ impl FileWriter {
     /// Creates `path` (replacing it).
     pub(crate) fn create(path: &Path) -> Result<FileWriter, StoreError> {
         // Rows come sorted by MMSI then time, so small row groups let a track query skip most
-        // of a file by the groups' MMSI statistics. Dictionaries only where values repeat.
+        // of a file by the groups' MMSI statistics. A dictionary only for the source labels:
+        // the small integer columns (MMSI, heading, status, type, segment, flags) run long or
+        // repeat within a page, so Snappy over their plain values takes nearly as little room,
+        // without hashing every value (on a 382k-line sample: 4.9 % fewer instructions for the
+        // whole ingest, files 3.0 % larger).
         let mut props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_size(ROW_GROUP_ROWS)
-            .set_data_page_row_count_limit(PAGE_ROWS);
-        for c in ["time", "lat", "lon", "sog_knots", "cog_deg", "geometry"] {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
-        }
-        // Plain doubles of positions do not compress (Snappy saves well under 1 % of them):
-        // not worth compressing.
-        for c in ["lat", "lon"] {
-            props = props.set_column_compression(ColumnPath::from(c), Compression::UNCOMPRESSED);
-        }
+            .set_data_page_row_count_limit(PAGE_ROWS)
+            .set_dictionary_enabled(false)
+            .set_column_dictionary_enabled(
+                ColumnPath::new(vec!["sources".into(), "list".into(), "item".into()]),
+                true,
+            );
         // Page statistics (the column index) only where reads select pages by them: a reader
         // then parses two columns' page minima and maxima, not thirteen. Every column keeps its
         // row group statistics and its offset index (so unselected pages are skipped unread).
