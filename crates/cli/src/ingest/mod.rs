@@ -158,6 +158,7 @@ fn read_and_fuse(
     let mut labels_sent = 0;
     loop {
         let more = merger.step(&mut obs)?;
+        fuser.touch(&obs);
         for o in obs.drain(..) {
             fuser.push(o, &mut outputs);
         }
