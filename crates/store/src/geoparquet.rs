@@ -155,6 +155,11 @@ impl FileWriter {
                 ColumnPath::new(vec!["sources".into(), "list".into(), "item".into()]),
                 true,
             );
+        // Plain doubles of positions do not compress (Snappy saves well under 1 % of them):
+        // not worth compressing.
+        for c in ["lat", "lon"] {
+            props = props.set_column_compression(ColumnPath::from(c), Compression::UNCOMPRESSED);
+        }
         // Page statistics (the column index) only where reads select pages by them: a reader
         // then parses two columns' page minima and maxima, not thirteen. Every column keeps its
         // row group statistics and its offset index (so unselected pages are skipped unread).

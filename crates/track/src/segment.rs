@@ -373,34 +373,33 @@ fn penalized_hours(cfg: &SegmenterConfig, hours: f64) -> f64 {
     hours / (1.0 + if e == 0.5 { x.sqrt() } else { x.powf(e) })
 }
 
-/// Match quality of a discrepancy (nautical miles) after `hours`; 0 means "cannot match".
-fn metric(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> f64 {
+/// `(alpha, padded hours)` of a discrepancy (nautical miles) after `hours` that is within
+/// reach (`None` when it is beyond `hypot(hours, buffer_hours) * max_knots`).
+fn reach(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> Option<(f64, f64)> {
     let padded = norm(hours, cfg.buffer_hours);
     let allowed = padded * cfg.max_knots;
     if discrepancy_nm > allowed {
-        return 0.0;
+        return None;
     }
     let alpha = (cfg.max_knots / cfg.penalty_speed) * discrepancy_nm / allowed;
-    (-(alpha * alpha)).exp() / padded
+    Some((alpha, padded))
+}
+
+/// Match quality of a discrepancy (nautical miles) after `hours`; 0 means "cannot match".
+fn metric(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> f64 {
+    reach(cfg, discrepancy_nm, hours)
+        .map_or(0.0, |(alpha, padded)| (-(alpha * alpha)).exp() / padded)
 }
 
 /// Whether [`metric`] is above 0, without its exponential where the answer is plain: a
 /// position nearly always has one candidate, whose metric is then never needed.
 fn fits(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> bool {
-    let padded = norm(hours, cfg.buffer_hours);
-    let allowed = padded * cfg.max_knots;
-    // Also false for NaN, as the metric is.
-    if discrepancy_nm
-        .partial_cmp(&allowed)
-        .is_none_or(|o| o.is_gt())
-    {
-        return false;
-    }
-    let alpha = (cfg.max_knots / cfg.penalty_speed) * discrepancy_nm / allowed;
-    // exp(-600) / 1e50 is still above 0 (2.6e-311); outside that range, or for NaN, the
-    // metric itself answers.
-    (alpha * alpha < 600.0 && padded > 0.0 && padded < 1e50)
-        || metric(cfg, discrepancy_nm, hours) > 0.0
+    reach(cfg, discrepancy_nm, hours).is_some_and(|(alpha, padded)| {
+        // exp(-600) / 1e50 is still above 0 (2.6e-311); outside that range, or for NaN, the
+        // exponential answers.
+        (alpha * alpha < 600.0 && padded > 0.0 && padded < 1e50)
+            || (-(alpha * alpha)).exp() / padded > 0.0
+    })
 }
 
 /// The motion of a position: speed (knots), the direction of motion as (cos, sin) of the
