@@ -49,34 +49,51 @@ pub(crate) fn armor8(x: u64) -> [u8; 8] {
     (c + 0x3030_3030_3030_3030 + gap).to_be_bytes()
 }
 
+const LANES_H: u64 = 0x8080_8080_8080_8080;
+
+const fn lanes(b: u8) -> u64 {
+    b as u64 * 0x0101_0101_0101_0101
+}
+
+/// A mask with the top bit of each byte of `x` set where that byte is a character of the
+/// armoring alphabet (`'0'..='W'`, `` '`'..='w' ``).
+#[inline]
+fn armor_valid(x: u64) -> u64 {
+    let high = x & LANES_H;
+    let x = x & !LANES_H;
+    // Top bit of each byte set where the character is at least 0x30, 0x58, 0x60, 0x78 (no
+    // byte carries into the next: all are below 0x80 now).
+    let ge30 = x.wrapping_add(lanes(0x80 - 0x30)) & LANES_H;
+    let ge58 = x.wrapping_add(lanes(0x80 - 0x58)) & LANES_H;
+    let ge60 = x.wrapping_add(lanes(0x80 - 0x60)) & LANES_H;
+    let ge78 = x.wrapping_add(lanes(0x80 - 0x78)) & LANES_H;
+    ge30 & !ge78 & !(ge58 & !ge60) & !high
+}
+
+/// The six-bit values of eight characters that are all in the alphabet, one per byte.
+#[inline]
+fn armor_values(x: u64) -> u64 {
+    let ge60 = x.wrapping_add(lanes(0x80 - 0x60)) & LANES_H;
+    // c - 48, less 8 more above the gap (no byte borrows: all are at least 0x30).
+    x - lanes(0x30) - (ge60 >> 4)
+}
+
+/// Eight six-bit values (the first in the top byte, each below 64) into their 48 bits,
+/// right-aligned.
+#[inline]
+fn pack48(c: u64) -> u64 {
+    // Six-bit values into 12-bit, 24-bit, then 48-bit groups.
+    let b = (c & 0x3F00_3F00_3F00_3F00) >> 2 | (c & 0x003F_003F_003F_003F);
+    let a = (b & 0x0FFF_0000_0FFF_0000) >> 4 | (b & 0x0000_0FFF_0000_0FFF);
+    (a & 0x00FF_FFFF_0000_0000) >> 8 | (a & 0x0000_0000_00FF_FFFF)
+}
+
 /// De-armors eight characters (the first in the top byte) into their 48 bits, right-aligned,
 /// with word arithmetic; `None` if any is outside the alphabet. Equal to [`ARMOR`] per
 /// character (tested).
 #[inline]
 pub(crate) fn dearmor8(x: u64) -> Option<u64> {
-    const H: u64 = 0x8080_8080_8080_8080;
-    const fn lanes(b: u8) -> u64 {
-        b as u64 * 0x0101_0101_0101_0101
-    }
-    if x & H != 0 {
-        return None;
-    }
-    // Top bit of each byte set where the character is at least 0x30, 0x58, 0x60, 0x78 (no
-    // byte carries into the next: all are below 0x80).
-    let ge30 = x.wrapping_add(lanes(0x80 - 0x30)) & H;
-    let ge58 = x.wrapping_add(lanes(0x80 - 0x58)) & H;
-    let ge60 = x.wrapping_add(lanes(0x80 - 0x60)) & H;
-    let ge78 = x.wrapping_add(lanes(0x80 - 0x78)) & H;
-    // '0'..='W' and '`'..='w'.
-    if ge30 & !ge78 & !(ge58 & !ge60) != H {
-        return None;
-    }
-    // c - 48, less 8 more above the gap.
-    let c = x - lanes(0x30) - (ge60 >> 4);
-    // Six-bit values into 12-bit, 24-bit, then 48-bit groups.
-    let b = (c & 0x3F00_3F00_3F00_3F00) >> 2 | (c & 0x003F_003F_003F_003F);
-    let a = (b & 0x0FFF_0000_0FFF_0000) >> 4 | (b & 0x0000_0FFF_0000_0FFF);
-    Some((a & 0x00FF_FFFF_0000_0000) >> 8 | (a & 0x0000_0000_00FF_FFFF))
+    (armor_valid(x) == LANES_H).then(|| pack48(armor_values(x)))
 }
 
 /// Six-bit text alphabet used inside messages (ITU-R M.1371 Table 47).
@@ -123,6 +140,63 @@ impl Payload {
         self.push(armored, fill_bits)
     }
 
+    /// Replaces the content with the armored characters at the start of `s`, up to the first
+    /// byte outside the alphabet, eight at a time; the framing's fast lane uses it to find
+    /// where the payload ends while de-armoring it. Returns the number of characters and the
+    /// XOR of their bytes (their share of the NMEA checksum); then call
+    /// [`Payload::drop_fill_bits`]. `None`, with the content unspecified, when the run does not
+    /// end at least eight bytes before the end of `s`, is empty, or is longer than
+    /// [`MAX_BITS`]: the caller then takes the general path ([`Payload::set`]).
+    #[inline]
+    pub fn set_leading_run(&mut self, s: &[u8]) -> Option<(usize, u8)> {
+        let mut k = 0;
+        let mut acc = 0u64;
+        loop {
+            let x = u64::from_be_bytes(s.get(k..k + 8)?.try_into().expect("8 bytes"));
+            let valid = armor_valid(x);
+            let o = k / 8 * 6;
+            if valid == LANES_H {
+                // The six bytes and two zero bytes, written again by the next chunk or cleared.
+                let w = pack48(armor_values(x));
+                self.bytes[o..o + 8].copy_from_slice(&(w << 16).to_be_bytes());
+                acc ^= x;
+                k += 8;
+                if k > MAX_BITS / 6 {
+                    return None;
+                }
+                continue;
+            }
+            // The first byte outside the alphabet ends the run: keep the bytes before it.
+            let n = (!valid & LANES_H).leading_zeros() as usize / 8;
+            let keep = !(u64::MAX.checked_shr(8 * n as u32).unwrap_or(0));
+            let len = k + n;
+            if len == 0 || len > MAX_BITS / 6 {
+                return None;
+            }
+            // The bytes after the run become '0' (value 0).
+            let w = pack48(armor_values(x & keep | lanes(b'0') & !keep));
+            self.bytes[o..o + 8].copy_from_slice(&(w << 16).to_be_bytes());
+            acc ^= x & keep;
+            self.bits = len * 6;
+            let mut x = acc ^ (acc >> 32);
+            x ^= x >> 16;
+            x ^= x >> 8;
+            return Some((len, x as u8));
+        }
+    }
+
+    /// Drops the fill bits after [`Payload::set_leading_run`]; `false` (content unspecified)
+    /// where [`Payload::set`] would reject them.
+    #[inline]
+    pub fn drop_fill_bits(&mut self, fill_bits: u8) -> bool {
+        if fill_bits > 5 || (fill_bits as usize) > self.bits {
+            return false;
+        }
+        self.bits -= fill_bits as usize;
+        self.clear_tail();
+        true
+    }
+
     /// Appends an armored fragment. `fill_bits` of the last character are dropped.
     ///
     /// Fragments are appended at the current bit position, so the fill bits of all but the last
@@ -150,6 +224,7 @@ impl Payload {
         Ok(())
     }
 
+    #[inline]
     fn clear_tail(&mut self) {
         let full = self.bits / 8;
         let rem = self.bits % 8;

@@ -322,6 +322,22 @@ impl Decoder {
         let mut pos = 0;
         loop {
             let rest = &buf[pos..];
+            // Fast lane: a bare single-sentence line with no metadata waiting for it, and no
+            // `$PGHP` after it, framed and de-armored in one pass. Same result as the general
+            // path below (tested).
+            if rest.first() == Some(&b'!') && self.pending.weight == 0 && self.pghp.is_empty() {
+                if let Some((f, adv)) = nmea::single_line(rest, &mut self.payload) {
+                    let after = &rest[adv..];
+                    if after.len() < 5 && !finishing {
+                        break;
+                    }
+                    if !after.starts_with(b"$PGHP") {
+                        pos += adv;
+                        self.fast_single(&f, sink);
+                        continue;
+                    }
+                }
+            }
             let (line, adv) = match memchr(b'\n', rest) {
                 Some(nl) => (&rest[..nl], nl + 1),
                 None if finishing && !rest.is_empty() => (rest, rest.len()),
@@ -332,21 +348,6 @@ impl Decoder {
                 self.line_no += 1;
                 pos += adv;
                 continue;
-            }
-            // Fast lane: a bare single-sentence line with no metadata waiting for it, and no
-            // `$PGHP` after it. Same result as the general path below (tested).
-            if line[0] == b'!' && self.pending.weight == 0 && self.pghp.is_empty() {
-                let after = &rest[adv..];
-                if after.len() < 5 && !finishing {
-                    break;
-                }
-                if !after.starts_with(b"$PGHP") {
-                    if let Some(f) = nmea::single(line) {
-                        pos += adv;
-                        self.fast_single(&f, sink);
-                        continue;
-                    }
-                }
             }
             let kind = nmea::classify(line);
             let mut next_line: Option<(&[u8], usize)> = None;
@@ -387,12 +388,8 @@ impl Decoder {
             fragments: 1,
             line: self.line_no,
         };
-        let r = self
-            .payload
-            .set(f.payload, f.fill_bits)
-            .map_err(Reject::from);
-        let r = r.and_then(|()| emit(&self.payload, &meta, 1, &mut self.stats, sink));
-        if let Err(reason) = r {
+        // `single_line` has de-armored the payload.
+        if let Err(reason) = emit(&self.payload, &meta, 1, &mut self.stats, sink) {
             self.reject(reason, 1, sink);
         }
     }
@@ -685,7 +682,12 @@ fn emit(
     stats: &mut Stats,
     sink: &mut impl Sink,
 ) -> Result<(), Reject> {
-    let m = msg::decode(payload).map_err(Reject::from)?;
+    // Borrowed, not moved out of the `Result`: a `Message` is a few hundred bytes.
+    let r = msg::decode(payload);
+    let m = match &r {
+        Ok(m) => m,
+        Err(e) => return Err(Reject::from(*e)),
+    };
     let t = m.msg_type();
     if msg::nominal_bits(t).is_some_and(|n| payload.len_bits() > n + 7) {
         stats.warnings.oversized_payload += 1;
@@ -694,7 +696,7 @@ fn emit(
     stats.messages += 1;
     stats.lines_in_messages += weight as u64;
     sink.payload(payload);
-    sink.message(&m, meta);
+    sink.message(m, meta);
     Ok(())
 }
 

@@ -49,6 +49,25 @@ fn nmea_line() -> impl Strategy<Value = String> {
     ]
 }
 
+/// The fast lane takes the common line shapes (else the property below would hold vacuously).
+#[test]
+fn fast_lane_takes_bare_single_sentences() {
+    for line in [
+        "!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C\n",
+        "!AIVDM,1,1,,B,13:BuN001=15mQFOjcOBG1p800SK,0*7B\r\n",
+        "!BSVDM,1,1,0,1,13:BuN001=15mQFOjcOBG1p800SK,0*21\n$PGHP",
+        "!AIVDO,1,1,,,B5NJ;PP005l4ot5Isbl03wsUkP06,0*35\n",
+    ] {
+        let mut p = Payload::new();
+        let got = ais::nmea::single_line(line.as_bytes(), &mut p);
+        assert!(got.is_some(), "{line:?}");
+        let mut general = Payload::new();
+        let f = got.unwrap().0;
+        general.set(f.payload, f.fill_bits).unwrap();
+        assert_eq!(p.len_bits(), general.len_bits(), "{line:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -88,11 +107,19 @@ proptest! {
         prop_assert_eq!(whole, out);
     }
 
-    /// The framing fast lane accepts only lines the general path frames the same way.
+    /// The framing fast lane accepts only lines the general path frames the same way, and
+    /// de-armors them to the same bits.
     #[test]
-    fn fast_lane_agrees_with_general_framing(line in nmea_line()) {
-        let l = ais::nmea::trim(line.as_bytes());
-        if let Some(f) = ais::nmea::single(l) {
+    fn fast_lane_agrees_with_general_framing(
+        line in nmea_line(),
+        crlf in any::<bool>(),
+        next in prop_oneof![Just(""), Just("!AIVDM"), Just("$PGHP,1")],
+    ) {
+        let text = format!("{line}{}{next}", if crlf { "\r\n" } else { "\n" });
+        let mut fast = Payload::new();
+        if let Some((f, len)) = ais::nmea::single_line(text.as_bytes(), &mut fast) {
+            prop_assert_eq!(len, line.len() + if crlf { 2 } else { 1 });
+            let l = ais::nmea::trim(line.as_bytes());
             let ais::nmea::LineKind::Sentences { start, prefix_time_ms: None } = ais::nmea::classify(l) else {
                 panic!("fast lane took a line the general path does not see as a sentence");
             };
@@ -106,6 +133,12 @@ proptest! {
             prop_assert_eq!(s.payload, f.payload);
             prop_assert_eq!(s.fill_bits, f.fill_bits);
             prop_assert!(s.tag.is_none() && s.trailer_time_ms.is_none() && s.trailer_station.is_none());
+            let mut general = Payload::new();
+            prop_assert!(general.set(s.payload, s.fill_bits).is_ok());
+            prop_assert_eq!(fast.len_bits(), general.len_bits());
+            let (mut a, mut b) = (vec![0u8; 400], vec![0u8; 400]);
+            prop_assert_eq!(fast.armor_to(&mut a), general.armor_to(&mut b));
+            prop_assert_eq!(a, b);
         }
     }
 

@@ -206,7 +206,7 @@ pub fn decode(p: &Payload) -> Result<Message<'_>, PayloadError> {
     }
     let h = Header::read(p);
     Ok(match h.msg_type {
-        1..=3 => Message::Position(position::decode_class_a(p, h)?),
+        1..=3 => return position::decode_class_a(p, h).map(Message::Position),
         4 | 11 => Message::BaseStation(base::decode_base(p, h)?),
         5 => Message::StaticVoyage(static_data::decode_5(p, h)?),
         6 => Message::BinaryAddressed(binary::decode_6(p, h)?),

@@ -118,12 +118,23 @@ pub(crate) fn rate_of_turn(raw: i32) -> Option<RateOfTurn> {
         -128 => None,
         127 => Some(RateOfTurn::FastRight),
         -127 => Some(RateOfTurn::FastLeft),
-        r => {
-            let x = r as f32 / 4.733;
-            Some(RateOfTurn::DegPerMin((x * x).copysign(r as f32)))
-        }
+        r => Some(RateOfTurn::DegPerMin(ROT_DEG_PER_MIN[(r & 0xFF) as usize])),
     }
 }
+
+/// `(r / 4.733)²` with the sign of `r`, by the raw value's low byte (a division per message
+/// costs more than the rest of a position report's fields together).
+static ROT_DEG_PER_MIN: [f32; 256] = {
+    let mut t = [0f32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let r = i as u8 as i8 as f32;
+        let x = r / 4.733;
+        t[i] = (x * x).copysign(r);
+        i += 1;
+    }
+    t
+};
 
 /// Raw field value of a rate of turn (inverse of [`rate_of_turn`], for the encoder).
 #[inline]
@@ -295,5 +306,20 @@ mod tests {
             assert_eq!(rate_of_turn_raw(rate_of_turn(raw)), raw, "raw {raw}");
         }
         assert_eq!(rate_of_turn_raw(None), -128);
+    }
+
+    #[test]
+    fn rate_of_turn_table_is_the_formula() {
+        for raw in -126..=126 {
+            let x = raw as f32 / 4.733;
+            let want = (x * x).copysign(raw as f32);
+            assert_eq!(
+                rate_of_turn(raw),
+                Some(RateOfTurn::DegPerMin(want)),
+                "raw {raw}"
+            );
+        }
+        assert_eq!(rate_of_turn(127), Some(RateOfTurn::FastRight));
+        assert_eq!(rate_of_turn(-127), Some(RateOfTurn::FastLeft));
     }
 }
