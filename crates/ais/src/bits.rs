@@ -11,7 +11,7 @@ use crate::error::PayloadError;
 pub const MAX_BITS: usize = 2048;
 const MAX_BYTES: usize = MAX_BITS / 8;
 /// Zero padding after the last byte so a field read can always load 8 bytes.
-const PAD: usize = 8;
+const PAD: usize = 16;
 
 /// Six-bit value of an armored payload character, or `0x80` for characters outside the
 /// alphabet ('0'..='W' and '`'..='w').
@@ -58,7 +58,7 @@ const fn lanes(b: u8) -> u64 {
 /// A mask with the top bit of each byte of `x` set where that byte is a character of the
 /// armoring alphabet (`'0'..='W'`, `` '`'..='w' ``).
 #[inline]
-fn armor_valid(x: u64) -> u64 {
+pub(crate) fn armor_valid(x: u64) -> u64 {
     let high = x & LANES_H;
     let x = x & !LANES_H;
     // Top bit of each byte set where the character is at least 0x30, 0x58, 0x60, 0x78 (no
@@ -94,6 +94,34 @@ fn pack48(c: u64) -> u64 {
 #[inline]
 pub(crate) fn dearmor8(x: u64) -> Option<u64> {
     (armor_valid(x) == LANES_H).then(|| pack48(armor_values(x)))
+}
+
+/// De-armors sixteen bytes (`lo` the first eight, little-endian as loaded, `hi` the next):
+/// the 48 bits of the first eight characters and of the next eight, right-aligned, and the
+/// number `n` of leading bytes that are characters of the alphabet. The bits of the first
+/// `n` characters are exact and do not depend on the bytes after them; the rest is
+/// unspecified. With word arithmetic: the version for CPUs without SSE2, and the reference
+/// for [`crate::simd::dearmor16`] in tests.
+#[cfg_attr(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    allow(dead_code, reason = "the reference for the SSE2 version in tests")
+)]
+#[inline]
+pub(crate) fn dearmor16_words(lo: u64, hi: u64) -> (u64, u64, usize) {
+    let half = |x: u64| {
+        let x = x.swap_bytes();
+        let valid = armor_valid(x);
+        let n = (!valid & LANES_H).leading_zeros() as usize / 8;
+        let keep = !(u64::MAX.checked_shr(8 * n as u32).unwrap_or(0));
+        (pack48(armor_values(x & keep | lanes(b'0') & !keep)), n)
+    };
+    let (w0, n0) = half(lo);
+    let (w1, n1) = half(hi);
+    if n0 < 8 {
+        (w0, 0, n0)
+    } else {
+        (w0, w1, 8 + n1)
+    }
 }
 
 /// Six-bit text alphabet used inside messages (ITU-R M.1371 Table 47).
@@ -141,42 +169,44 @@ impl Payload {
     }
 
     /// Replaces the content with the armored characters at the start of `s`, up to the first
-    /// byte outside the alphabet, eight at a time; the framing's fast lane uses it to find
+    /// byte outside the alphabet, sixteen at a time; the framing's fast lane uses it to find
     /// where the payload ends while de-armoring it. Returns the number of characters and the
     /// XOR of their bytes (their share of the NMEA checksum); then call
     /// [`Payload::drop_fill_bits`]. `None`, with the content unspecified, when the run does not
-    /// end at least eight bytes before the end of `s`, is empty, or is longer than
+    /// end at least sixteen bytes before the end of `s`, is empty, or is longer than
     /// [`MAX_BITS`]: the caller then takes the general path ([`Payload::set`]).
     #[inline]
     pub fn set_leading_run(&mut self, s: &[u8]) -> Option<(usize, u8)> {
         let mut k = 0;
         let mut acc = 0u64;
         loop {
-            let x = u64::from_be_bytes(s.get(k..k + 8)?.try_into().expect("8 bytes"));
-            let valid = armor_valid(x);
-            let o = k / 8 * 6;
-            if valid == LANES_H {
-                // The six bytes and two zero bytes, written again by the next chunk or cleared.
-                let w = pack48(armor_values(x));
-                self.bytes[o..o + 8].copy_from_slice(&(w << 16).to_be_bytes());
-                acc ^= x;
-                k += 8;
+            let c = s.get(k..k + 16)?;
+            let lo = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
+            let hi = u64::from_le_bytes(c[8..].try_into().expect("8 bytes"));
+            let (w0, w1, n) = crate::simd::dearmor16(lo, hi);
+            // Twelve bytes in two overlapping eight-byte writes; what lies past the run is
+            // cleared by `drop_fill_bits` (PAD covers it).
+            let o = k / 16 * 12;
+            self.bytes[o..o + 8].copy_from_slice(&(w0 << 16).to_be_bytes());
+            self.bytes[o + 6..o + 14].copy_from_slice(&(w1 << 16).to_be_bytes());
+            if n == 16 {
+                acc ^= lo ^ hi;
+                k += 16;
                 if k > MAX_BITS / 6 {
                     return None;
                 }
                 continue;
             }
-            // The first byte outside the alphabet ends the run: keep the bytes before it.
-            let n = (!valid & LANES_H).leading_zeros() as usize / 8;
-            let keep = !(u64::MAX.checked_shr(8 * n as u32).unwrap_or(0));
             let len = k + n;
             if len == 0 || len > MAX_BITS / 6 {
                 return None;
             }
-            // The bytes after the run become '0' (value 0).
-            let w = pack48(armor_values(x & keep | lanes(b'0') & !keep));
-            self.bytes[o..o + 8].copy_from_slice(&(w << 16).to_be_bytes());
-            acc ^= x & keep;
+            // The run's bytes of this chunk only.
+            acc ^= if n >= 8 {
+                lo ^ (hi & !(u64::MAX << (8 * (n - 8))))
+            } else {
+                lo & !(u64::MAX << (8 * n))
+            };
             self.bits = len * 6;
             let mut x = acc ^ (acc >> 32);
             x ^= x >> 16;
@@ -953,6 +983,37 @@ mod tests {
                 }
                 proptest::prop_assert!(p.bytes[chars.len() * 6 / 8..].iter().skip(1).all(|&b| b == 0));
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The SSE2 and word versions of sixteen-byte de-armoring agree, for any bytes.
+        #[test]
+        fn dearmor16_versions_agree(
+            chars in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => proptest::sample::select(ARMOR_CHARS.to_vec()),
+                    1 => proptest::num::u8::ANY,
+                ],
+                16,
+            ),
+        ) {
+            let lo = u64::from_le_bytes(chars[..8].try_into().unwrap());
+            let hi = u64::from_le_bytes(chars[8..].try_into().unwrap());
+            let (w0, w1, n) = dearmor16_words(lo, hi);
+            proptest::prop_assert_eq!(n, chars.iter().take_while(|&&c| ARMOR[c as usize] < 64).count());
+            for (k, &c) in chars.iter().enumerate() {
+                let w = if k < 8 { w0 } else { w1 };
+                let v = (w >> (42 - 6 * (k % 8))) & 63;
+                let want = if k < n { ARMOR[c as usize] as u64 } else { 0 };
+                proptest::prop_assert_eq!(v, want, "char {}", k);
+            }
+            // The bits of the first `n` characters agree.
+            let (v0, v1, m) = crate::simd::dearmor16(lo, hi);
+            proptest::prop_assert_eq!(m, n);
+            let keep = |chars: usize| !(u64::MAX >> 16).checked_shr(6 * chars as u32).unwrap_or(0) & (u64::MAX >> 16);
+            proptest::prop_assert_eq!(v0 & keep(n.min(8)), w0 & keep(n.min(8)));
+            proptest::prop_assert_eq!(v1 & keep(n.saturating_sub(8)), w1 & keep(n.saturating_sub(8)));
         }
     }
 

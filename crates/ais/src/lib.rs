@@ -40,6 +40,7 @@ pub mod error;
 pub mod mmsi;
 pub mod msg;
 pub mod nmea;
+mod simd;
 pub mod stream;
 
 pub use error::{FrameError, PayloadError, Reject};

@@ -498,7 +498,115 @@ fn group_of(number: u8, total: u8, id: &[u8]) -> Option<Group> {
 }
 
 /// Parses `$PGHP,1,<y>,<m>,<d>,<h>,<mi>,<s>,<ms>,<country>,<region>,<pss>,<online>,<cs>*hh`.
+///
+/// The commas and the checksum delimiter (the first `*`) of the first 64 bytes are found
+/// sixteen bytes at a time, and the fields read between them. Lines whose delimiter comes
+/// later, or shorter than sixteen bytes, go to the byte-at-a-time version, which gives the
+/// same result on any line (tested).
 pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
+    let n = line.len();
+    let h = n.min(64);
+    if h < 16 {
+        return parse_pghp_bytes(line);
+    }
+    let (mut commas, mut stars) = (0u64, 0u64);
+    let mut k = 0;
+    loop {
+        // The last block overlaps the one before (setting the same bits again).
+        let at = k.min(h - 16);
+        let lo = u64::from_le_bytes(line[at..at + 8].try_into().expect("8 bytes"));
+        let hi = u64::from_le_bytes(line[at + 8..at + 16].try_into().expect("8 bytes"));
+        let (c, st) = crate::simd::eq_masks16(lo, hi, b',', b'*');
+        commas |= (c as u64) << at;
+        stars |= (st as u64) << at;
+        if at + 16 >= h {
+            break;
+        }
+        k += 16;
+    }
+    if stars == 0 {
+        return if n > h {
+            parse_pghp_bytes(line)
+        } else {
+            Err(FrameError::BadChecksum)
+        };
+    }
+    let star = stars.trailing_zeros() as usize;
+    if hex2(&line[star + 1..]) != Some(xor_checksum(&line[1..star])) {
+        return Err(FrameError::BadChecksum);
+    }
+    let mut c = MaskedFields {
+        s: &line[..star],
+        // The commas after "$PGHP," and before the delimiter.
+        commas: commas & !0x3F & ((1 << star) - 1),
+        pos: 6,
+    };
+    if c.next() != b"1" {
+        return Err(FrameError::NotAis);
+    }
+    let mut v = [0u64; 7];
+    for x in v.iter_mut() {
+        *x = c
+            .next_num()
+            .ok_or(FrameError::BadFraming { offset: c.pos })?;
+    }
+    let time_ms = civil_to_ms(
+        v[0] as i64,
+        v[1],
+        v[2],
+        v[3],
+        v[4],
+        v[5],
+        v[6].min(999) as i64,
+    );
+    for _ in 0..4 {
+        c.next();
+    }
+    Ok(Pghp {
+        time_ms,
+        ref_checksum: hex2(c.next()),
+    })
+}
+
+/// [`Fields`] with the positions of the commas still ahead known (bit `i` for byte `i`).
+struct MaskedFields<'a> {
+    s: &'a [u8],
+    commas: u64,
+    pos: usize,
+}
+
+impl<'a> MaskedFields<'a> {
+    /// The next field (empty at the end).
+    #[inline]
+    fn next(&mut self) -> &'a [u8] {
+        let start = self.pos.min(self.s.len());
+        let end = if self.commas == 0 {
+            self.s.len()
+        } else {
+            self.commas.trailing_zeros() as usize
+        };
+        self.commas &= self.commas.wrapping_sub(1);
+        self.pos = end + 1;
+        &self.s[start..end]
+    }
+
+    /// The next field as a decimal number of 1 to 19 digits.
+    #[inline]
+    fn next_num(&mut self) -> Option<u64> {
+        let f = self.next();
+        let mut v = 0u64;
+        let mut ok = (1..=19).contains(&f.len());
+        for &b in f {
+            let d = b.wrapping_sub(b'0');
+            ok &= d < 10;
+            v = v.wrapping_mul(10).wrapping_add(d as u64);
+        }
+        ok.then_some(v)
+    }
+}
+
+/// [`parse_pghp`] a byte at a time (long lines, and the reference in tests).
+pub fn parse_pghp_bytes(line: &[u8]) -> Result<Pghp, FrameError> {
     let n = line.len();
     // The checksum delimiter: at the end, or before receiver fields (AMSA appends an epoch).
     let (star, sum) =
@@ -722,83 +830,103 @@ fn parse_one(line: &[u8], at: usize) -> Result<(Sentence<'_>, usize), FrameError
 
 type Header = (u8, u8, Option<u8>, Option<u8>, usize);
 
-/// The common case, framed without the general machinery: a bare single-sentence line
-/// `!xxVDM,1,1,,c,payload,f*hh` with nothing after the checksum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Single<'a> {
-    /// Talker id.
-    pub talker: [u8; 2],
-    /// VDO rather than VDM.
-    pub own_ship: bool,
-    /// Radio channel.
-    pub channel: Option<u8>,
-    /// Armored payload.
-    pub payload: &'a [u8],
-    /// Fill bits.
-    pub fill_bits: u8,
-}
-
-/// Frames a bare single-sentence line at the start of `rest` (which goes on past the line)
-/// and de-armors its payload into `payload` in the same pass: the payload's end is where its
-/// characters stop, so no search for the line's end, the checksum delimiter or the last comma
-/// is needed. Accepts `!xxVDM,1,1,,c,payload,f*hh` followed by `\n` or `\r\n`, and returns it
-/// with the bytes it takes up to and including the newline. `None` (with `payload`'s content
-/// unspecified) means "use [`Sentences`] and [`Payload::set`]", which give the same result
-/// for every line this accepts (tested), and handle everything else.
+/// Frames the line at the start of `rest` (which may go on past it) when it has one of the
+/// shapes nearly every line of a feed has, and de-armors its payload into `payload` in the
+/// same pass: an optional tag block, one `!xxVDM`/`!xxVDO` sentence in the usual header
+/// layout (`1,1,,A,` or `2,1,3,B,`), and optional receiver fields after the checksum. The
+/// payload's end is where its characters stop, so neither the checksum delimiter nor the
+/// last comma is searched for. Returns the sentence and the bytes the line takes up to and
+/// including its newline.
+///
+/// `None` (with `payload`'s content unspecified) means "frame with [`classify`] and
+/// [`Sentences`], and de-armor with [`Payload::set`]": they give the same result for every
+/// line this accepts (tested), and handle everything else, errors included.
 #[inline]
-pub fn single_line<'a>(rest: &'a [u8], payload: &mut Payload) -> Option<(Single<'a>, usize)> {
-    if rest.len() < 16 || rest[0] != b'!' || rest[6] != b',' {
+pub fn frame_line<'a>(rest: &'a [u8], payload: &mut Payload) -> Option<(Sentence<'a>, usize)> {
+    let (tag, p) = match rest.first()? {
+        b'!' => (None, 0),
+        b'\\' => {
+            let close = 1 + memchr::memchr2(b'\\', b'\n', &rest[1..])?;
+            // A tag block alone on its line (or a broken one) is for the general path.
+            if rest[close] != b'\\' || rest.get(close + 1) != Some(&b'!') {
+                return None;
+            }
+            (Some(parse_tag_block(&rest[1..close]).ok()?), close + 1)
+        }
+        _ => return None,
+    };
+    let s = &rest[p..];
+    if s.len() < 16 || s[0] != b'!' || s[6] != b',' {
         return None;
     }
-    let own_ship = match &rest[3..6] {
+    let own_ship = match &s[3..6] {
         b"VDM" => false,
         b"VDO" => true,
         _ => return None,
     };
-    let (total, number, _seq, channel, q) = header_fast(rest, 15)?;
-    if total != 1 || number != 1 {
+    let (total, number, seq_id, channel, q) = header_fast(s, 15)?;
+    if total == 0 || number == 0 || number > total {
         return None;
     }
-    let (chars, payload_xor) = payload.set_leading_run(&rest[q..])?;
+    // A '*' in the talker or channel would be the general path's checksum delimiter (the
+    // other header bytes are digits and commas).
+    if s[1] == b'*' || s[2] == b'*' || channel == Some(b'*') {
+        return None;
+    }
+    let (chars, payload_xor) = payload.set_leading_run(&s[q..])?;
     let e = q + chars;
-    let t = rest.get(e..e + 6)?;
+    let t = s.get(e..e + 6)?;
     if t[0] != b',' || !t[1].is_ascii_digit() || t[2] != b'*' {
         return None;
     }
-    let len = match t[5] {
-        b'\n' => e + 6,
-        b'\r' if rest.get(e + 6) == Some(&b'\n') => e + 7,
-        _ => return None,
-    };
-    // A '*' in the talker or channel would be the general path's checksum delimiter (the
-    // other header bytes are digits and commas).
-    if rest[1] == b'*' || rest[2] == b'*' || channel == Some(b'*') {
-        return None;
-    }
     // The header's share of the checksum: bytes 1..q, q being 13 to 15.
-    let w0 = u64::from_le_bytes(rest[0..8].try_into().expect("8 bytes"));
-    let w1 = u64::from_le_bytes(rest[8..16].try_into().expect("8 bytes"));
+    let w0 = u64::from_le_bytes(s[0..8].try_into().expect("8 bytes"));
+    let w1 = u64::from_le_bytes(s[8..16].try_into().expect("8 bytes"));
     let mut x = w0 ^ (w1 & (u64::MAX >> (8 * (16 - q))));
     x ^= x >> 32;
     x ^= x >> 16;
     x ^= x >> 8;
-    let head_xor = x as u8 ^ b'!';
-    if hex2(&t[3..5]) != Some(head_xor ^ payload_xor ^ b',' ^ t[1]) {
+    let sum = x as u8 ^ b'!' ^ payload_xor ^ b',' ^ t[1];
+    if hex2(&t[3..5]) != Some(sum) {
         return None;
     }
     let fill_bits = t[1] - b'0';
     if !payload.drop_fill_bits(fill_bits) {
         return None;
     }
+    // What follows the checksum: the newline, or receiver fields up to it.
+    let (trailer_time_ms, trailer_station, len) = match t[5] {
+        b'\n' => (None, None, e + 6),
+        b'\r' if s.get(e + 6) == Some(&b'\n') => (None, None, e + 7),
+        b',' => {
+            let nl = e + 5 + memchr(b'\n', &s[e + 5..])?;
+            let fields = trim(&s[e + 5..nl]);
+            let (time, station, used) = parse_trailer(fields);
+            // Anything the receiver fields do not take (another sentence) is for the general
+            // path.
+            if used != fields.len() {
+                return None;
+            }
+            (time, station, nl + 1)
+        }
+        _ => return None,
+    };
     Some((
-        Single {
-            talker: [rest[1], rest[2]],
+        Sentence {
+            talker: [s[1], s[2]],
             own_ship,
+            total,
+            number,
+            seq_id,
             channel,
-            payload: &rest[q..e],
+            payload: &s[q..e],
             fill_bits,
+            checksum: sum,
+            tag,
+            trailer_time_ms,
+            trailer_station,
         },
-        len,
+        p + len,
     ))
 }
 
@@ -927,6 +1055,32 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        /// The block-wise `$PGHP` parser gives what the byte-at-a-time one gives, on lines
+        /// like the real ones and mutations of them.
+        #[test]
+        fn pghp_parsers_agree(
+            numbers in proptest::collection::vec("[0-9]{1,4}", 7),
+            others in proptest::collection::vec("[0-9A-Z_]{0,10}", 4),
+            cs in "[0-9A-F]{2}",
+            noise in proptest::collection::vec("[0-9]{0,5}|[0-9A-Z_]{0,12}|[,*x]", 0..4),
+            star in proptest::option::of(0usize..4),
+            cut in 0usize..130,
+        ) {
+            let mut line = format!("$PGHP,1,{},{},{cs}", numbers.join(","), others.join(","));
+            for x in noise {
+                line.push_str(&x);
+            }
+            if let Some(k) = star {
+                let sum = xor_checksum(&line.as_bytes()[1..]) ^ (k as u8 / 3);
+                line.push_str(&format!("*{sum:02X}"));
+                if k == 2 {
+                    line.push_str(",1328133720089");
+                }
+            }
+            let line = &line.as_bytes()[..(cut * 2).min(line.len())];
+            proptest::prop_assert_eq!(parse_pghp(line), parse_pghp_bytes(line));
+        }
+
         /// The one-pass tag-block field scanner finds the fields a split at commas and a search
         /// for the first colon find (empty fields skipped, a field without a colon flagged).
         #[test]

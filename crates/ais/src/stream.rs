@@ -160,6 +160,9 @@ pub struct DecoderConfig {
     pub defer_fragments: bool,
     /// Number the first line as `first_line + 1` (for decoding a slice of a larger input).
     pub first_line: u64,
+    /// Frame every line with the general path, never the fast lane (for the tests that check
+    /// that both give the same result).
+    pub general_path_only: bool,
 }
 
 /// A tag block alone on its line, waiting for the next sentence.
@@ -322,21 +325,23 @@ impl Decoder {
         let mut pos = 0;
         loop {
             let rest = &buf[pos..];
-            // Fast lane: a bare single-sentence line with no metadata waiting for it, and no
-            // `$PGHP` after it, framed and de-armored in one pass. Same result as the general
-            // path below (tested).
-            if rest.first() == Some(&b'!') && self.pending.weight == 0 && self.pghp.is_empty() {
-                if let Some((f, adv)) = nmea::single_line(rest, &mut self.payload) {
-                    let after = &rest[adv..];
-                    if after.len() < 5 && !finishing {
-                        break;
-                    }
-                    if !after.starts_with(b"$PGHP") {
-                        pos += adv;
-                        self.fast_single(&f, sink);
-                        continue;
-                    }
+            // Fast lane: the usual line shapes, framed and de-armored in one pass. Same result
+            // as the general path below (tested).
+            let framed = match rest.first() {
+                Some(b'!' | b'\\') if !self.cfg.general_path_only => {
+                    nmea::frame_line(rest, &mut self.payload)
                 }
+                _ => None,
+            };
+            if let Some((s, adv)) = framed {
+                let Some(next_line) = next_pghp(&rest[adv..], finishing) else {
+                    break;
+                };
+                pos += adv;
+                if self.framed_line(&s, next_line.map(|n| n.0), sink) {
+                    pos += next_line.map_or(0, |n| n.1);
+                }
+                continue;
             }
             let (line, adv) = match memchr(b'\n', rest) {
                 Some(nl) => (&rest[..nl], nl + 1),
@@ -352,18 +357,10 @@ impl Decoder {
             let kind = nmea::classify(line);
             let mut next_line: Option<(&[u8], usize)> = None;
             if let LineKind::Sentences { .. } = kind {
-                // A `$PGHP` after the sentence may belong to it: look at the next line's start.
-                let after = &rest[adv..];
-                if after.len() < 5 && !finishing {
+                let Some(n) = next_pghp(&rest[adv..], finishing) else {
                     break;
-                }
-                if after.starts_with(b"$PGHP") {
-                    match memchr(b'\n', after) {
-                        Some(nl) => next_line = Some((nmea::trim(&after[..nl]), nl + 1)),
-                        None if finishing => next_line = Some((nmea::trim(after), after.len())),
-                        None => break,
-                    }
-                }
+                };
+                next_line = n;
             }
             pos += adv;
             if let Some(skip) = self.line(line, kind, next_line.map(|n| n.0), sink) {
@@ -375,23 +372,40 @@ impl Decoder {
         pos
     }
 
+    /// A line the fast lane framed (and de-armored): what [`Decoder::line`] and
+    /// [`Decoder::sentences`] do for a line of one sentence. Returns `true` when the next line
+    /// was consumed as its `$PGHP`.
     #[inline]
-    fn fast_single(&mut self, f: &nmea::Single<'_>, sink: &mut impl Sink) {
+    fn framed_line(&mut self, s: &Sentence<'_>, next: Option<&[u8]>, sink: &mut impl Sink) -> bool {
         self.line_no += 1;
         self.stats.lines += 1;
-        let meta = Meta {
-            rx_time_ms: None,
-            source: None,
-            talker: f.talker,
-            own_ship: f.own_ship,
-            channel: f.channel,
-            fragments: 1,
-            line: self.line_no,
-        };
-        // `single_line` has de-armored the payload.
-        if let Err(reason) = emit(&self.payload, &meta, 1, &mut self.stats, sink) {
-            self.reject(reason, 1, sink);
+        if self.pending.weight == 0 && self.pghp.is_empty() && next.is_none() && s.total == 1 {
+            // Nothing else to attach: what `first_sentence` and `meta_of` give without a
+            // tag-only line or `$PGHP` about.
+            if let Some(tag) = &s.tag {
+                self.note_tag_checksum(tag.checksum);
+            }
+            let tag = s.tag.filter(|t| t.checksum != TagChecksum::Mismatch);
+            let meta = Meta {
+                rx_time_ms: tag.and_then(|t| t.time_ms).or(s.trailer_time_ms),
+                source: tag
+                    .and_then(|t| t.source)
+                    .or(s.trailer_station)
+                    .map(Station::new),
+                talker: s.talker,
+                own_ship: s.own_ship,
+                channel: s.channel,
+                fragments: 1,
+                line: self.line_no,
+            };
+            if let Err(reason) = emit(&self.payload, &meta, 1, &mut self.stats, sink) {
+                self.reject(reason, 1, sink);
+            }
+            return false;
         }
+        self.expire_pghp(sink);
+        let pending = std::mem::take(&mut self.pending);
+        self.first_sentence(s, &pending, None, next, true, sink).1
     }
 
     /// Handles one line; returns `Some(true)` when the next line was consumed as its `$PGHP`.
@@ -510,15 +524,13 @@ impl Decoder {
     ) -> bool {
         self.expire_pghp(sink);
         let pending = std::mem::take(&mut self.pending);
-        let mut weight = 1 + pending.weight;
         let mut consumed_next = false;
-        let mut first = true;
         let mut pghp_time = None;
-        for item in Sentences::new(line, start) {
+        for (k, item) in Sentences::new(line, start).enumerate() {
             let s = match item {
                 Ok(s) => s,
                 Err(e) => {
-                    if first {
+                    if k == 0 {
                         if pending.weight > 0 {
                             self.reject(Reject::OrphanMetadata, pending.weight, sink);
                         }
@@ -530,43 +542,77 @@ impl Decoder {
                     break;
                 }
             };
-            if first {
-                // Its `$PGHP`: a waiting one naming this checksum, else the next line if it
-                // names it, else the line just before.
-                let mut found = self.take_pghp(s.checksum, false);
-                if found.is_none() {
-                    if let Some(n) = next.filter(|n| n.starts_with(b"$PGHP,")) {
-                        if let Ok(p) = nmea::parse_pghp(n) {
-                            if p.ref_checksum == Some(s.checksum) {
-                                consumed_next = true;
-                                found = Some(p.time_ms);
-                                self.line_no += 1;
-                                self.stats.lines += 1;
-                            }
-                        }
-                    }
-                }
-                if found.is_none() {
-                    found = self.take_pghp(s.checksum, true);
-                }
-                if let Some(t) = found {
-                    weight += 1;
-                    pghp_time = t;
-                }
-            }
-            if let Some(tag) = &s.tag {
-                self.note_tag_checksum(tag.checksum);
-            }
-            let meta = self.meta_of(&s, &pending, pghp_time.or(prefix_time_ms));
-            let w = if first { weight } else { 0 };
-            first = false;
-            if s.total == 1 {
-                self.single(&s, meta, w, sink);
+            if k == 0 {
+                (pghp_time, consumed_next) =
+                    self.first_sentence(&s, &pending, prefix_time_ms, next, false, sink);
             } else {
-                self.fragment(&s, meta, w, sink);
+                let time = pghp_time.or(prefix_time_ms);
+                self.sentence(&s, &pending, time, 0, false, sink);
             }
         }
         consumed_next
+    }
+
+    /// The first sentence of a line carries the line's weight (with its metadata lines) and
+    /// may have a `$PGHP`: a waiting one naming its checksum, else the next line if it names
+    /// it, else the line just before. Returns that `$PGHP`'s time and whether it was the next
+    /// line. `dearmored`: the fast lane has put the payload in `self.payload`.
+    fn first_sentence(
+        &mut self,
+        s: &Sentence<'_>,
+        pending: &PendingMeta,
+        prefix_time_ms: Option<i64>,
+        next: Option<&[u8]>,
+        dearmored: bool,
+        sink: &mut impl Sink,
+    ) -> (Option<i64>, bool) {
+        let mut weight = 1 + pending.weight;
+        let mut consumed_next = false;
+        let mut pghp_time = None;
+        let mut found = self.take_pghp(s.checksum, false);
+        if found.is_none() {
+            if let Some(n) = next.filter(|n| n.starts_with(b"$PGHP,")) {
+                if let Ok(p) = nmea::parse_pghp(n) {
+                    if p.ref_checksum == Some(s.checksum) {
+                        consumed_next = true;
+                        found = Some(p.time_ms);
+                        self.line_no += 1;
+                        self.stats.lines += 1;
+                    }
+                }
+            }
+        }
+        if found.is_none() {
+            found = self.take_pghp(s.checksum, true);
+        }
+        if let Some(t) = found {
+            weight += 1;
+            pghp_time = t;
+        }
+        let time = pghp_time.or(prefix_time_ms);
+        self.sentence(s, pending, time, weight, dearmored, sink);
+        (pghp_time, consumed_next)
+    }
+
+    /// One sentence: its metadata, then decoded (one-sentence messages) or reassembled.
+    fn sentence(
+        &mut self,
+        s: &Sentence<'_>,
+        pending: &PendingMeta,
+        other_time: Option<i64>,
+        weight: u32,
+        dearmored: bool,
+        sink: &mut impl Sink,
+    ) {
+        if let Some(tag) = &s.tag {
+            self.note_tag_checksum(tag.checksum);
+        }
+        let meta = self.meta_of(s, pending, other_time);
+        if s.total == 1 {
+            self.single(s, meta, weight, dearmored, sink);
+        } else {
+            self.fragment(s, meta, weight, sink);
+        }
     }
 
     fn meta_of(&self, s: &Sentence<'_>, pending: &PendingMeta, other_time: Option<i64>) -> Meta {
@@ -590,11 +636,21 @@ impl Decoder {
         }
     }
 
-    fn single(&mut self, s: &Sentence<'_>, meta: Meta, weight: u32, sink: &mut impl Sink) {
-        let r = self
-            .payload
-            .set(s.payload, s.fill_bits)
-            .map_err(Reject::from);
+    fn single(
+        &mut self,
+        s: &Sentence<'_>,
+        meta: Meta,
+        weight: u32,
+        dearmored: bool,
+        sink: &mut impl Sink,
+    ) {
+        let r = if dearmored {
+            Ok(())
+        } else {
+            self.payload
+                .set(s.payload, s.fill_bits)
+                .map_err(Reject::from)
+        };
         let r = r.and_then(|()| emit(&self.payload, &meta, weight, &mut self.stats, sink));
         if let Err(reason) = r {
             self.fate(reason, weight, sink);
@@ -670,6 +726,23 @@ impl Decoder {
     /// Merges the accounting of a decoder that ran on a slice of the same input.
     pub fn absorb_stats(&mut self, other: &Stats) {
         self.stats.add(other);
+    }
+}
+
+/// Whether the line after a sentence line is a `$PGHP` that may belong to it: `None` when
+/// more input is needed to tell, else that line (trimmed) and the bytes it takes.
+#[inline]
+fn next_pghp(after: &[u8], finishing: bool) -> Option<Option<(&[u8], usize)>> {
+    if after.len() < 5 && !finishing {
+        return None;
+    }
+    if !after.starts_with(b"$PGHP") {
+        return Some(None);
+    }
+    match memchr(b'\n', after) {
+        Some(nl) => Some(Some((nmea::trim(&after[..nl]), nl + 1))),
+        None if finishing => Some(Some((nmea::trim(after), after.len()))),
+        None => None,
     }
 }
 

@@ -5,7 +5,8 @@
 //! of the dump of every message. Refresh with `UPDATE_EXPECT=1 cargo test --test golden`.
 //! Skips with a message when `../shared` is absent (a fresh clone without the data).
 
-use ais::stream::{Decoder, Meta, Stats};
+use ais::bits::Payload;
+use ais::stream::{Decoder, DecoderConfig, Meta, Sink, Stats};
 use ais::{Message, Reject};
 use std::fmt::Write;
 use std::io::Read;
@@ -184,4 +185,67 @@ fn documented_capture_facts() {
         stats("gfw-ais-tools/errors.nmea").rejected(Reject::BadChecksum),
         2
     );
+}
+
+/// Everything a decoder tells its sink, in order.
+#[derive(Default)]
+struct Log(Vec<String>);
+
+impl Sink for Log {
+    fn message(&mut self, m: &Message<'_>, meta: &Meta) {
+        self.0.push(format!("{m:?} {meta:?}"));
+    }
+    fn payload(&mut self, p: &Payload) {
+        let mut armored = Vec::new();
+        let fill = p.armor_into(&mut armored);
+        self.0
+            .push(format!("{} {fill}", String::from_utf8_lossy(&armored)));
+    }
+    fn reject(&mut self, reason: Reject, line: u64) {
+        self.0.push(format!("reject {} at {line}", reason.as_str()));
+    }
+}
+
+/// The full event log and accounting of decoding `data`, fed in blocks of `block` bytes.
+fn log(data: &[u8], general_path_only: bool, block: usize) -> (Vec<String>, Stats) {
+    let mut d = Decoder::new(DecoderConfig {
+        general_path_only,
+        ..DecoderConfig::default()
+    });
+    let mut sink = Log::default();
+    for piece in data.chunks(block) {
+        d.feed(piece, &mut sink);
+    }
+    let s = d.finish(&mut sink);
+    (sink.0, s)
+}
+
+/// The fast lane changes nothing: every capture gives the same messages, metadata, payload
+/// bits, rejects (with their lines) and accounting with it as with the general path alone,
+/// whole and fed in odd-sized blocks.
+#[test]
+fn fast_lane_equals_general_path_on_every_capture() {
+    let Some(dir) = data_dir() else {
+        eprintln!("skipping fast-lane check: ../shared/data/ais not found beside the repository");
+        return;
+    };
+    for f in captures(&dir) {
+        let data = read(&f);
+        let general = log(&data, true, usize::MAX);
+        assert!(general.1.lines > 0, "{}", f.display());
+        for block in [usize::MAX, 4093, 97] {
+            let fast = log(&data, false, block);
+            assert_eq!(fast.1, general.1, "{} (blocks of {block})", f.display());
+            if let Some(k) =
+                (0..fast.0.len().max(general.0.len())).find(|&k| fast.0.get(k) != general.0.get(k))
+            {
+                panic!(
+                    "{} (blocks of {block}), event {k}:\n  fast:    {:?}\n  general: {:?}",
+                    f.display(),
+                    fast.0.get(k),
+                    general.0.get(k)
+                );
+            }
+        }
+    }
 }
