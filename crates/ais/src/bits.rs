@@ -97,14 +97,14 @@ pub(crate) fn dearmor8(x: u64) -> Option<u64> {
 }
 
 /// De-armors sixteen bytes (`lo` the first eight, little-endian as loaded, `hi` the next):
-/// the 48 bits of the first eight characters and of the next eight, right-aligned, and the
-/// number `n` of leading bytes that are characters of the alphabet. The bits of the first
-/// `n` characters are exact and do not depend on the bytes after them; the rest is
-/// unspecified. With word arithmetic: the version for CPUs without SSE2, and the reference
-/// for [`crate::simd::dearmor16`] in tests.
+/// `(a, b, n)` where the first twelve bytes of `a.to_le_bytes()` then `b.to_le_bytes()` are
+/// the 96 bits of the sixteen characters in order, and `n` is the number of leading bytes
+/// that are characters of the alphabet. The bits of the first `n` characters are exact and do
+/// not depend on the bytes after them; the rest is unspecified. With word arithmetic: the
+/// version for CPUs without SSE2, and the reference for [`crate::simd::dearmor16`] in tests.
 #[cfg_attr(
     all(target_arch = "x86_64", target_feature = "sse2"),
-    allow(dead_code, reason = "the reference for the SSE2 version in tests")
+    allow(dead_code, reason = "the reference for the SIMD versions in tests")
 )]
 #[inline]
 pub(crate) fn dearmor16_words(lo: u64, hi: u64) -> (u64, u64, usize) {
@@ -117,11 +117,16 @@ pub(crate) fn dearmor16_words(lo: u64, hi: u64) -> (u64, u64, usize) {
     };
     let (w0, n0) = half(lo);
     let (w1, n1) = half(hi);
-    if n0 < 8 {
-        (w0, 0, n0)
-    } else {
-        (w0, w1, 8 + n1)
-    }
+    let n = if n0 < 8 { n0 } else { 8 + n1 };
+    let (a, b) = join48(w0, w1);
+    (a, b, n)
+}
+
+/// Two 48-bit values (right-aligned) as twelve bytes in order: the first eight and the last
+/// four, little-endian.
+#[inline]
+pub(crate) fn join48(w0: u64, w1: u64) -> (u64, u64) {
+    ((w0 << 16 | w1 >> 32).swap_bytes(), (w1 << 32).swap_bytes())
 }
 
 /// Six-bit text alphabet used inside messages (ITU-R M.1371 Table 47).
@@ -177,18 +182,29 @@ impl Payload {
     /// [`MAX_BITS`]: the caller then takes the general path ([`Payload::set`]).
     #[inline]
     pub fn set_leading_run(&mut self, s: &[u8]) -> Option<(usize, u8)> {
+        crate::simd::leading_run(self, s)
+    }
+
+    /// [`Payload::set_leading_run`] with `dearmor16` for the sixteen-byte blocks (inlined
+    /// into each SIMD version's function).
+    #[inline(always)]
+    pub(crate) fn leading_run_with(
+        &mut self,
+        s: &[u8],
+        dearmor16: impl Fn(u64, u64) -> (u64, u64, usize),
+    ) -> Option<(usize, u8)> {
         let mut k = 0;
         let mut acc = 0u64;
         loop {
             let c = s.get(k..k + 16)?;
             let lo = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
             let hi = u64::from_le_bytes(c[8..].try_into().expect("8 bytes"));
-            let (w0, w1, n) = crate::simd::dearmor16(lo, hi);
-            // Twelve bytes in two overlapping eight-byte writes; what lies past the run is
-            // cleared by `drop_fill_bits` (PAD covers it).
+            let (a, b, n) = dearmor16(lo, hi);
+            // Twelve bytes in two eight-byte writes; what lies past the run is overwritten by
+            // the next block or cleared by `drop_fill_bits` (PAD covers it).
             let o = k / 16 * 12;
-            self.bytes[o..o + 8].copy_from_slice(&(w0 << 16).to_be_bytes());
-            self.bytes[o + 6..o + 14].copy_from_slice(&(w1 << 16).to_be_bytes());
+            self.bytes[o..o + 8].copy_from_slice(&a.to_le_bytes());
+            self.bytes[o + 8..o + 16].copy_from_slice(&b.to_le_bytes());
             if n == 16 {
                 acc ^= lo ^ hi;
                 k += 16;
@@ -987,7 +1003,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The SSE2 and word versions of sixteen-byte de-armoring agree, for any bytes.
+        /// The SIMD and word versions of sixteen-byte de-armoring agree, for any bytes.
         #[test]
         fn dearmor16_versions_agree(
             chars in proptest::collection::vec(
@@ -1000,20 +1016,23 @@ mod tests {
         ) {
             let lo = u64::from_le_bytes(chars[..8].try_into().unwrap());
             let hi = u64::from_le_bytes(chars[8..].try_into().unwrap());
-            let (w0, w1, n) = dearmor16_words(lo, hi);
+            // Six-bit value `k` of a result.
+            let value = |(a, b): (u64, u64), k: usize| {
+                let bits = u128::from_be_bytes([a.to_le_bytes(), b.to_le_bytes()].concat().try_into().unwrap());
+                (bits >> (128 - 6 - 6 * k)) as u64 & 63
+            };
+            let (a, b, n) = dearmor16_words(lo, hi);
             proptest::prop_assert_eq!(n, chars.iter().take_while(|&&c| ARMOR[c as usize] < 64).count());
-            for (k, &c) in chars.iter().enumerate() {
-                let w = if k < 8 { w0 } else { w1 };
-                let v = (w >> (42 - 6 * (k % 8))) & 63;
-                let want = if k < n { ARMOR[c as usize] as u64 } else { 0 };
-                proptest::prop_assert_eq!(v, want, "char {}", k);
+            for (k, &c) in chars.iter().enumerate().take(n) {
+                proptest::prop_assert_eq!(value((a, b), k), ARMOR[c as usize] as u64, "char {}", k);
             }
             // The bits of the first `n` characters agree.
-            let (v0, v1, m) = crate::simd::dearmor16(lo, hi);
-            proptest::prop_assert_eq!(m, n);
-            let keep = |chars: usize| !(u64::MAX >> 16).checked_shr(6 * chars as u32).unwrap_or(0) & (u64::MAX >> 16);
-            proptest::prop_assert_eq!(v0 & keep(n.min(8)), w0 & keep(n.min(8)));
-            proptest::prop_assert_eq!(v1 & keep(n.saturating_sub(8)), w1 & keep(n.saturating_sub(8)));
+            for (a2, b2, m) in crate::simd::dearmor16_all(lo, hi) {
+                proptest::prop_assert_eq!(m, n);
+                for k in 0..n {
+                    proptest::prop_assert_eq!(value((a2, b2), k), value((a, b), k), "char {}", k);
+                }
+            }
         }
     }
 

@@ -21,17 +21,43 @@ macro_rules! with_sse2 {
     }};
 }
 
-/// De-armors sixteen bytes (`lo` the first eight, little-endian as loaded, `hi` the next):
-/// the 48 bits of the first eight characters and of the next eight, right-aligned, and the
-/// number `n` of leading bytes that are characters of the alphabet. The bits of the first
-/// `n` characters are exact and do not depend on the bytes after them; the rest is
-/// unspecified. Equal to [`crate::bits::dearmor16_words`] on those bits (tested).
+/// [`Payload::set_leading_run`](crate::bits::Payload::set_leading_run) with the widest
+/// de-armoring this CPU has: SSSE3 (nearly every x86-64 CPU), else SSE2 (every one), else
+/// word arithmetic. The loop is compiled once per version so the blocks inline.
+#[inline]
+pub(crate) fn leading_run(p: &mut crate::bits::Payload, s: &[u8]) -> Option<(usize, u8)> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if std::arch::is_x86_feature_detected!("ssse3") {
+        #[allow(unsafe_code)]
+        // SAFETY: `sse2::leading_run_ssse3` needs SSSE3, which the CPU was just found to have.
+        return unsafe { sse2::leading_run_ssse3(p, s) };
+    }
+    p.leading_run_with(s, dearmor16)
+}
+
+/// De-armors sixteen bytes ([`crate::bits::dearmor16_words`]) with SSE2 where the target has
+/// it, else with word arithmetic. Equal to `dearmor16_words` on the bits it specifies
+/// (tested).
 #[inline]
 pub(crate) fn dearmor16(lo: u64, hi: u64) -> (u64, u64, usize) {
     with_sse2!(
         sse2::dearmor16(lo, hi),
         crate::bits::dearmor16_words(lo, hi)
     )
+}
+
+/// Every version of [`dearmor16`] this CPU can run (for the tests that compare them).
+#[cfg(test)]
+pub(crate) fn dearmor16_all(lo: u64, hi: u64) -> Vec<(u64, u64, usize)> {
+    #[allow(unused_mut)]
+    let mut all = vec![crate::bits::dearmor16_words(lo, hi), dearmor16(lo, hi)];
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if std::arch::is_x86_feature_detected!("ssse3") {
+        #[allow(unsafe_code)]
+        // SAFETY: as in `leading_run`.
+        all.push(unsafe { sse2::dearmor16_ssse3(lo, hi) });
+    }
+    all
 }
 
 /// Bit `i` set where byte `i` of the sixteen (`lo` the first eight, little-endian as loaded)
@@ -93,7 +119,44 @@ mod sse2 {
         let a = _mm_cvtsi128_si64(u) as u64;
         let b = _mm_cvtsi128_si64(_mm_unpackhi_epi64(u, u)) as u64;
         let join = |x: u64| (x & 0xFF_FFFF) << 24 | x >> 32;
-        (join(a), join(b), n.min(16))
+        let (a, b) = crate::bits::join48(join(a), join(b));
+        (a, b, n.min(16))
+    }
+
+    /// [`super::leading_run`] with SSSE3 blocks.
+    #[target_feature(enable = "ssse3")]
+    pub(super) fn leading_run_ssse3(p: &mut crate::bits::Payload, s: &[u8]) -> Option<(usize, u8)> {
+        p.leading_run_with(s, |lo, hi| dearmor16_ssse3(lo, hi))
+    }
+
+    /// [`super::dearmor16`] with SSSE3: the same checks, then multiply-adds pack the six-bit
+    /// values into 24-bit groups and one byte shuffle puts their bytes in order.
+    #[target_feature(enable = "ssse3")]
+    #[inline]
+    pub(super) fn dearmor16_ssse3(lo: u64, hi: u64) -> (u64, u64, usize) {
+        let v = _mm_set_epi64x(hi as i64, lo as i64);
+        // Signed compares: bytes from 0x80 up are negative and fall outside both ranges.
+        let ge30 = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x2F));
+        let lt58 = _mm_cmplt_epi8(v, _mm_set1_epi8(0x58));
+        let ge60 = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x5F));
+        let lt78 = _mm_cmplt_epi8(v, _mm_set1_epi8(0x78));
+        let valid = _mm_or_si128(_mm_and_si128(ge30, lt58), _mm_and_si128(ge60, lt78));
+        let n = (!(_mm_movemask_epi8(valid) as u32)).trailing_zeros() as usize;
+        // c - 48, less 8 more above the gap; zero outside the alphabet.
+        let c = _mm_sub_epi8(v, _mm_set1_epi8(0x30));
+        let c = _mm_and_si128(
+            _mm_sub_epi8(c, _mm_and_si128(ge60, _mm_set1_epi8(8))),
+            valid,
+        );
+        // Pairs into 12 bits (the first character high), pairs of those into 24 bits, whose
+        // three bytes (high first) are then gathered in order.
+        let t = _mm_maddubs_epi16(c, _mm_set1_epi16(0x0140));
+        let u = _mm_madd_epi16(t, _mm_set1_epi32(0x0001_1000));
+        let order = _mm_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+        let bytes = _mm_shuffle_epi8(u, order);
+        let a = _mm_cvtsi128_si64(bytes) as u64;
+        let b = _mm_cvtsi128_si64(_mm_unpackhi_epi64(bytes, bytes)) as u64;
+        (a, b, n.min(16))
     }
 
     /// [`super::eq_masks16`].

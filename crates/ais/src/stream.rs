@@ -333,12 +333,14 @@ impl Decoder {
                 }
                 _ => None,
             };
-            if let Some((s, adv)) = framed {
+            // Borrowed, not moved out of the `Option` (a `Sentence` is over a hundred bytes).
+            if let Some((s, adv)) = &framed {
+                let adv = *adv;
                 let Some(next_line) = next_pghp(&rest[adv..], finishing) else {
                     break;
                 };
                 pos += adv;
-                if self.framed_line(&s, next_line.map(|n| n.0), sink) {
+                if self.framed_line(s, next_line.map(|n| n.0), sink) {
                     pos += next_line.map_or(0, |n| n.1);
                 }
                 continue;
