@@ -842,7 +842,7 @@ type Header = (u8, u8, Option<u8>, Option<u8>, usize);
 /// [`Sentences`], and de-armor with [`Payload::set`]": they give the same result for every
 /// line this accepts (tested), and handle everything else, errors included.
 #[inline]
-pub fn frame_line<'a>(rest: &'a [u8], payload: &mut Payload) -> Option<(Sentence<'a>, usize)> {
+pub fn frame_line<'a>(rest: &'a [u8], payload: &mut Payload) -> Option<(Framed<'a>, usize)> {
     let (tag, p) = match rest.first()? {
         b'!' => (None, 0),
         b'\\' => {
@@ -896,6 +896,23 @@ pub fn frame_line<'a>(rest: &'a [u8], payload: &mut Payload) -> Option<(Sentence
     }
     // What follows the checksum: the newline, or receiver fields up to it.
     let (trailer_time_ms, trailer_station, len) = match t[5] {
+        b'\n' | b'\r' if tag.is_none() && total == 1 => {
+            let len = match t[5] {
+                b'\n' => e + 6,
+                _ if s.get(e + 6) == Some(&b'\n') => e + 7,
+                _ => return None,
+            };
+            let bare = Bare {
+                talker: [s[1], s[2]],
+                own_ship,
+                seq_id,
+                channel,
+                payload: &s[q..e],
+                fill_bits,
+                checksum: sum,
+            };
+            return Some((Framed::Bare(bare), len));
+        }
         b'\n' => (None, None, e + 6),
         b'\r' if s.get(e + 6) == Some(&b'\n') => (None, None, e + 7),
         b',' => {
@@ -912,7 +929,7 @@ pub fn frame_line<'a>(rest: &'a [u8], payload: &mut Payload) -> Option<(Sentence
         _ => return None,
     };
     Some((
-        Sentence {
+        Framed::Full(Sentence {
             talker: [s[1], s[2]],
             own_ship,
             total,
@@ -925,9 +942,62 @@ pub fn frame_line<'a>(rest: &'a [u8], payload: &mut Payload) -> Option<(Sentence
             tag,
             trailer_time_ms,
             trailer_station,
-        },
+        }),
         p + len,
     ))
+}
+
+/// A line [`frame_line`] framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framed<'a> {
+    /// The commonest line: one sentence of a one-sentence message, no tag block, nothing after
+    /// the checksum.
+    Bare(Bare<'a>),
+    /// Any other line it takes.
+    Full(Sentence<'a>),
+}
+
+/// A [`Framed::Bare`] line: the sentence's fields that are not implied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bare<'a> {
+    /// Talker id.
+    pub talker: [u8; 2],
+    /// VDO rather than VDM.
+    pub own_ship: bool,
+    /// Sequential message id (some feeds set it on one-sentence messages too).
+    pub seq_id: Option<u8>,
+    /// Radio channel.
+    pub channel: Option<u8>,
+    /// Armored payload.
+    pub payload: &'a [u8],
+    /// Fill bits.
+    pub fill_bits: u8,
+    /// The sentence's checksum.
+    pub checksum: u8,
+}
+
+impl<'a> Framed<'a> {
+    /// The line's sentence, as [`Sentences`] gives it.
+    #[inline]
+    pub fn sentence(&self) -> Sentence<'a> {
+        match *self {
+            Framed::Bare(b) => Sentence {
+                talker: b.talker,
+                own_ship: b.own_ship,
+                total: 1,
+                number: 1,
+                seq_id: b.seq_id,
+                channel: b.channel,
+                payload: b.payload,
+                fill_bits: b.fill_bits,
+                checksum: b.checksum,
+                tag: None,
+                trailer_time_ms: None,
+                trailer_station: None,
+            },
+            Framed::Full(s) => s,
+        }
+    }
 }
 
 /// Reads `d,d,[d],[c],` at fixed positions (the layout of nearly every sentence).

@@ -334,14 +334,25 @@ impl Decoder {
                 _ => None,
             };
             // Borrowed, not moved out of the `Option` (a `Sentence` is over a hundred bytes).
-            if let Some((s, adv)) = &framed {
+            if let Some((f, adv)) = &framed {
                 let adv = *adv;
                 let Some(next_line) = next_pghp(&rest[adv..], finishing) else {
                     break;
                 };
                 pos += adv;
-                if self.framed_line(s, next_line.map(|n| n.0), sink) {
-                    pos += next_line.map_or(0, |n| n.1);
+                match f {
+                    nmea::Framed::Bare(b)
+                        if next_line.is_none()
+                            && self.pending.weight == 0
+                            && self.pghp.is_empty() =>
+                    {
+                        self.bare_line(b, sink);
+                    }
+                    _ => {
+                        if self.framed_line(&f.sentence(), next_line.map(|n| n.0), sink) {
+                            pos += next_line.map_or(0, |n| n.1);
+                        }
+                    }
                 }
                 continue;
             }
@@ -372,6 +383,26 @@ impl Decoder {
             }
         }
         pos
+    }
+
+    /// A bare one-sentence line the fast lane framed and de-armored, with nothing about to
+    /// attach to it: what [`Decoder::framed_line`] does in that case.
+    #[inline]
+    fn bare_line(&mut self, b: &nmea::Bare<'_>, sink: &mut impl Sink) {
+        self.line_no += 1;
+        self.stats.lines += 1;
+        let meta = Meta {
+            rx_time_ms: None,
+            source: None,
+            talker: b.talker,
+            own_ship: b.own_ship,
+            channel: b.channel,
+            fragments: 1,
+            line: self.line_no,
+        };
+        if let Err(reason) = emit(&self.payload, &meta, 1, &mut self.stats, sink) {
+            self.reject(reason, 1, sink);
+        }
     }
 
     /// A line the fast lane framed (and de-armored): what [`Decoder::line`] and

@@ -66,7 +66,8 @@ fn fast_lane_takes_the_usual_lines() {
         let mut p = Payload::new();
         let got = ais::nmea::frame_line(line.as_bytes(), &mut p);
         assert!(got.is_some(), "{line:?}");
-        let (s, len) = got.unwrap();
+        let (f, len) = got.unwrap();
+        let s = f.sentence();
         assert_eq!(len, line.find('\n').unwrap() + 1, "{line:?}");
         let mut general = Payload::new();
         general.set(s.payload, s.fill_bits).unwrap();
@@ -125,7 +126,8 @@ proptest! {
         prop_assume!(!line.contains('\n'));
         let text = format!("{line}{}{next}", if crlf { "\r\n" } else { "\n" });
         let mut fast = Payload::new();
-        if let Some((f, len)) = ais::nmea::frame_line(text.as_bytes(), &mut fast) {
+        if let Some((framed, len)) = ais::nmea::frame_line(text.as_bytes(), &mut fast) {
+            let f = framed.sentence();
             prop_assert_eq!(len, line.len() + if crlf { 2 } else { 1 });
             let l = ais::nmea::trim(line.as_bytes());
             let ais::nmea::LineKind::Sentences { start, prefix_time_ms: None } = ais::nmea::classify(l) else {
