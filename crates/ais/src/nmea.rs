@@ -509,7 +509,7 @@ pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
     if h < 16 {
         return parse_pghp_bytes(line);
     }
-    let (mut commas, mut stars) = (0u64, 0u64);
+    let (mut commas, mut stars, mut digits) = (0u64, 0u64, 0u64);
     let mut k = 0;
     loop {
         // The last block overlaps the one before (setting the same bits again).
@@ -519,6 +519,7 @@ pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
         let (c, st) = crate::simd::eq_masks16(lo, hi, b',', b'*');
         commas |= (c as u64) << at;
         stars |= (st as u64) << at;
+        digits |= (crate::simd::digit_mask16(lo, hi) as u64) << at;
         if at + 16 >= h {
             break;
         }
@@ -535,10 +536,14 @@ pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
     if hex2(&line[star + 1..]) != Some(xor_checksum(&line[1..star])) {
         return Err(FrameError::BadChecksum);
     }
+    // The commas after "$PGHP," and before the delimiter.
+    let commas = commas & !0x3F & ((1 << star) - 1);
+    if let Some(p) = pghp_usual(line, commas, digits, star) {
+        return Ok(p);
+    }
     let mut c = MaskedFields {
         s: &line[..star],
-        // The commas after "$PGHP," and before the delimiter.
-        commas: commas & !0x3F & ((1 << star) - 1),
+        commas,
         pos: 6,
     };
     if c.next() != b"1" {
@@ -565,6 +570,71 @@ pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
     Ok(Pghp {
         time_ms,
         ref_checksum: hex2(c.next()),
+    })
+}
+
+/// The usual `$PGHP` line read from its masks alone (bit `i` for byte `i` of `commas`, the
+/// commas from byte 6 to the checksum delimiter `star`, and of `digits`): `1`, then seven numbers
+/// of one to four digits, four more fields and the one naming the sentence's checksum.
+/// `None` for anything else, which [`MaskedFields`] then reads field by field (errors
+/// included).
+#[inline]
+fn pghp_usual(line: &[u8], commas: u64, digits: u64, star: usize) -> Option<Pghp> {
+    // Field "1" at byte 6, and at least twelve fields after it.
+    if commas & 0xFF != 1 << 7 || line[6] != b'1' || commas.count_ones() < 12 {
+        return None;
+    }
+    // The seven numbers' commas: the six between them and the one after.
+    let mut rest = commas & (commas - 1);
+    let mut ends = [0usize; 7];
+    for e in ends.iter_mut() {
+        *e = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+    }
+    // Between byte 7 and the seventh comma, only digits and commas, no two commas together,
+    // and no number longer than four digits.
+    let span = (1u64 << ends[6]) - (1 << 8);
+    if (digits | commas) & span != span || commas & (commas << 1) & (span | 1 << ends[6]) != 0 {
+        return None;
+    }
+    let mut v = [0u32; 7];
+    let mut start = 8;
+    for (x, &end) in v.iter_mut().zip(&ends) {
+        let len = end - start;
+        if len > 4 {
+            return None;
+        }
+        // The four bytes before the comma, the number's digits last: the others become
+        // leading zeros, then digit pairs and the two pairs combine.
+        let w = u32::from_le_bytes(line[end - 4..end].try_into().expect("4 bytes"));
+        let t = (w ^ 0x3030_3030) & (u32::MAX << (8 * (4 - len)));
+        let t = (t & 0x0F0F_0F0F).wrapping_mul(2561) >> 8;
+        *x = (t & 0x00FF_00FF).wrapping_mul(6_553_601) >> 16;
+        start = end + 1;
+    }
+    // Four fields skipped; the fifth names the sentence's checksum.
+    for _ in 0..3 {
+        rest &= rest - 1;
+    }
+    let from = rest.trailing_zeros() as usize + 1;
+    rest &= rest - 1;
+    let to = if rest == 0 {
+        star
+    } else {
+        rest.trailing_zeros() as usize
+    };
+    let time_ms = civil_to_ms(
+        v[0] as i64,
+        v[1] as u64,
+        v[2] as u64,
+        v[3] as u64,
+        v[4] as u64,
+        v[5] as u64,
+        v[6].min(999) as i64,
+    );
+    Some(Pghp {
+        time_ms,
+        ref_checksum: hex2(line.get(from..to)?),
     })
 }
 
@@ -1129,7 +1199,14 @@ mod tests {
         /// like the real ones and mutations of them.
         #[test]
         fn pghp_parsers_agree(
-            numbers in proptest::collection::vec("[0-9]{1,4}", 7),
+            numbers in proptest::prop_oneof![
+                proptest::collection::vec("[0-9]{1,4}", 7),
+                // Real dates, so that the times compared are not all `None`.
+                proptest::strategy::Strategy::prop_map(
+                    (1970u32..2100, 1u32..13, 1u32..29, 0u32..24, 0u32..60, 0u32..60, 0u32..1000),
+                    |(y, mo, d, h, mi, sec, ms)| [y, mo, d, h, mi, sec, ms].map(|v| v.to_string()).to_vec(),
+                ),
+            ],
             others in proptest::collection::vec("[0-9A-Z_]{0,10}", 4),
             cs in "[0-9A-F]{2}",
             noise in proptest::collection::vec("[0-9]{0,5}|[0-9A-Z_]{0,12}|[,*x]", 0..4),

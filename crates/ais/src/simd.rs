@@ -70,6 +70,30 @@ pub(crate) fn eq_masks16(lo: u64, hi: u64, a: u8, b: u8) -> (u32, u32) {
     )
 }
 
+/// Bit `i` set where byte `i` of the sixteen is an ASCII digit.
+#[inline]
+pub(crate) fn digit_mask16(lo: u64, hi: u64) -> u32 {
+    with_sse2!(sse2::digit_mask16(lo, hi), digit_mask16_bytes(lo, hi))
+}
+
+/// [`digit_mask16`] a byte at a time (other CPUs, and the reference in tests).
+#[cfg_attr(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    allow(dead_code, reason = "the reference for the SSE2 version in tests")
+)]
+fn digit_mask16_bytes(lo: u64, hi: u64) -> u32 {
+    let mut m = 0u32;
+    for (i, c) in lo
+        .to_le_bytes()
+        .into_iter()
+        .chain(hi.to_le_bytes())
+        .enumerate()
+    {
+        m |= (c.is_ascii_digit() as u32) << i;
+    }
+    m
+}
+
 /// [`eq_masks16`] a byte at a time (other CPUs, and the reference in tests).
 #[cfg_attr(
     all(target_arch = "x86_64", target_feature = "sse2"),
@@ -168,6 +192,16 @@ mod sse2 {
         let mb = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)));
         (ma as u32, mb as u32)
     }
+
+    /// [`super::digit_mask16`] (signed compares: bytes from 0x80 up are negative).
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    pub(super) fn digit_mask16(lo: u64, hi: u64) -> u32 {
+        let v = _mm_set_epi64x(hi as i64, lo as i64);
+        let ge0 = _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1));
+        let le9 = _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1));
+        _mm_movemask_epi8(_mm_and_si128(ge0, le9)) as u32
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +215,9 @@ mod tests {
             let lo = lo & !(0xFF << (8 * (plant % 8))) | (a as u64) << (8 * (plant % 8));
             let hi = hi & !(0xFF << (8 * (plant / 32 % 8))) | (b as u64) << (8 * (plant / 32 % 8));
             proptest::prop_assert_eq!(eq_masks16(lo, hi, a, b), eq_masks16_bytes(lo, hi, a, b));
+            proptest::prop_assert_eq!(digit_mask16(lo, hi), digit_mask16_bytes(lo, hi));
+            let digits = lo & 0x0F0F_0F0F_0F0F_0F0F | 0x3030_3030_3030_3030;
+            proptest::prop_assert_eq!(digit_mask16(digits, hi), digit_mask16_bytes(digits, hi));
         }
     }
 }
