@@ -533,7 +533,7 @@ pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
         };
     }
     let star = stars.trailing_zeros() as usize;
-    if hex2(&line[star + 1..]) != Some(xor_checksum(&line[1..star])) {
+    if hex2(&line[star + 1..]) != Some(xor_before(line, star)) {
         return Err(FrameError::BadChecksum);
     }
     // The commas after "$PGHP," and before the delimiter.
@@ -580,16 +580,20 @@ pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
 /// included).
 #[inline]
 fn pghp_usual(line: &[u8], commas: u64, digits: u64, star: usize) -> Option<Pghp> {
-    // Field "1" at byte 6, and at least twelve fields after it.
-    if commas & 0xFF != 1 << 7 || line[6] != b'1' || commas.count_ones() < 12 {
+    // Field "1" at byte 6.
+    if commas & 0xFF != 1 << 7 || line[6] != b'1' {
         return None;
     }
-    // The seven numbers' commas: the six between them and the one after.
+    // The seven numbers' commas: the six between them and the one after (64 where there
+    // are fewer).
     let mut rest = commas & (commas - 1);
     let mut ends = [0usize; 7];
     for e in ends.iter_mut() {
         *e = rest.trailing_zeros() as usize;
-        rest &= rest - 1;
+        rest &= rest.wrapping_sub(1);
+    }
+    if ends[6] >= 64 {
+        return None;
     }
     // Between byte 7 and the seventh comma, only digits and commas, no two commas together,
     // and no number longer than four digits.
@@ -614,7 +618,10 @@ fn pghp_usual(line: &[u8], commas: u64, digits: u64, star: usize) -> Option<Pghp
     }
     // Four fields skipped; the fifth names the sentence's checksum.
     for _ in 0..3 {
-        rest &= rest - 1;
+        rest &= rest.wrapping_sub(1);
+    }
+    if rest == 0 {
+        return None;
     }
     let from = rest.trailing_zeros() as usize + 1;
     rest &= rest - 1;
@@ -636,6 +643,31 @@ fn pghp_usual(line: &[u8], commas: u64, digits: u64, star: usize) -> Option<Pghp
         time_ms,
         ref_checksum: hex2(line.get(from..to)?),
     })
+}
+
+/// The XOR of bytes `1..end` of `line` (the NMEA checksum of a sentence whose delimiter is at
+/// `end`), eight bytes at a time, the last eight overlapping the ones before.
+#[inline]
+fn xor_before(line: &[u8], end: usize) -> u8 {
+    if end < 9 {
+        return xor_checksum(&line[1.min(end)..end]);
+    }
+    let word = |i: usize| u64::from_le_bytes(line[i..i + 8].try_into().expect("8 bytes"));
+    let mut acc = 0u64;
+    let mut i = 1;
+    while i + 8 <= end {
+        acc ^= word(i);
+        i += 8;
+    }
+    let left = end - i;
+    if left > 0 {
+        // The last `left` bytes of the eight before `end`.
+        acc ^= word(end - 8) >> (8 * (8 - left));
+    }
+    let mut x = acc ^ (acc >> 32);
+    x ^= x >> 16;
+    x ^= x >> 8;
+    x as u8
 }
 
 /// [`Fields`] with the positions of the commas still ahead known (bit `i` for byte `i`).
@@ -1195,6 +1227,12 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        #[test]
+        fn xor_before_is_xor_checksum(line in proptest::collection::vec(proptest::num::u8::ANY, 0..80), end in 0usize..80) {
+            let end = end.min(line.len());
+            proptest::prop_assert_eq!(xor_before(&line, end), xor_checksum(&line[1.min(end)..end]));
+        }
+
         /// The block-wise `$PGHP` parser gives what the byte-at-a-time one gives, on lines
         /// like the real ones and mutations of them.
         #[test]
