@@ -348,6 +348,11 @@ impl Decoder {
                     {
                         self.bare_line(b, sink);
                     }
+                    nmea::Framed::Bare(b) => {
+                        if self.bare_line_in_context(b, next_line.map(|n| n.0), sink) {
+                            pos += next_line.map_or(0, |n| n.1);
+                        }
+                    }
                     _ => {
                         if self.framed_line(&f.sentence(), next_line.map(|n| n.0), sink) {
                             pos += next_line.map_or(0, |n| n.1);
@@ -599,32 +604,68 @@ impl Decoder {
         dearmored: bool,
         sink: &mut impl Sink,
     ) -> (Option<i64>, bool) {
-        let mut weight = 1 + pending.weight;
-        let mut consumed_next = false;
-        let mut pghp_time = None;
-        let mut found = self.take_pghp(s.checksum, false);
-        if found.is_none() {
-            if let Some(n) = next.filter(|n| n.starts_with(b"$PGHP,")) {
-                if let Ok(p) = nmea::parse_pghp(n) {
-                    if p.ref_checksum == Some(s.checksum) {
-                        consumed_next = true;
-                        found = Some(p.time_ms);
-                        self.line_no += 1;
-                        self.stats.lines += 1;
-                    }
-                }
-            }
-        }
-        if found.is_none() {
-            found = self.take_pghp(s.checksum, true);
-        }
-        if let Some(t) = found {
-            weight += 1;
-            pghp_time = t;
-        }
+        let (found, consumed_next) = self.pghp_of(s.checksum, next);
+        let weight = 1 + pending.weight + found.is_some() as u32;
+        let pghp_time = found.flatten();
         let time = pghp_time.or(prefix_time_ms);
         self.sentence(s, pending, time, weight, dearmored, sink);
         (pghp_time, consumed_next)
+    }
+
+    /// The `$PGHP` of a line's first sentence, by its checksum: a waiting one naming it, else
+    /// the next line if it names it (then counted here, and `true`), else the one on the line
+    /// just before. `Some` with that line's time (itself `None` when the line had no valid
+    /// time).
+    #[inline]
+    fn pghp_of(&mut self, checksum: u8, next: Option<&[u8]>) -> (Option<Option<i64>>, bool) {
+        if self.pghp.is_empty() && next.is_none() {
+            return (None, false);
+        }
+        if let Some(t) = self.take_pghp(checksum, false) {
+            return (Some(t), false);
+        }
+        if let Some(n) = next.filter(|n| n.starts_with(b"$PGHP,")) {
+            if let Ok(p) = nmea::parse_pghp(n) {
+                if p.ref_checksum == Some(checksum) {
+                    self.line_no += 1;
+                    self.stats.lines += 1;
+                    return (Some(p.time_ms), true);
+                }
+            }
+        }
+        (self.take_pghp(checksum, true), false)
+    }
+
+    /// A bare one-sentence line the fast lane framed and de-armored, with whatever metadata
+    /// lines wait for it: what [`Decoder::framed_line`] does for it, without the general
+    /// sentence. Returns `true` when the next line was consumed as its `$PGHP`.
+    #[inline]
+    fn bare_line_in_context(
+        &mut self,
+        b: &nmea::Bare<'_>,
+        next: Option<&[u8]>,
+        sink: &mut impl Sink,
+    ) -> bool {
+        self.line_no += 1;
+        self.stats.lines += 1;
+        self.expire_pghp(sink);
+        let pending = std::mem::take(&mut self.pending);
+        let (found, consumed_next) = self.pghp_of(b.checksum, next);
+        let weight = 1 + pending.weight + found.is_some() as u32;
+        // What `meta_of` gives for a sentence without tag block or receiver fields.
+        let meta = Meta {
+            rx_time_ms: pending.time_ms.or(found.flatten()),
+            source: pending.source,
+            talker: b.talker,
+            own_ship: b.own_ship,
+            channel: b.channel,
+            fragments: 1,
+            line: self.line_no,
+        };
+        if let Err(reason) = emit(&self.payload, &meta, weight, &mut self.stats, sink) {
+            self.reject(reason, weight, sink);
+        }
+        consumed_next
     }
 
     /// One sentence: its metadata, then decoded (one-sentence messages) or reassembled.
