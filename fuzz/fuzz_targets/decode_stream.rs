@@ -1,5 +1,6 @@
 //! Framing + reassembly + payload decoding on arbitrary bytes. Checks: no panic, the line
-//! accounting balances, and feeding the input in pieces changes nothing.
+//! accounting balances, feeding the input in pieces changes nothing, and the fast lane gives
+//! what the general path alone gives.
 #![no_main]
 
 use ais::{Decoder, DecoderConfig, Message, Meta};
@@ -37,4 +38,15 @@ fuzz_target!(|data: &[u8]| {
     let s2 = d.finish(&mut sink);
     assert_eq!(s1, s2);
     assert_eq!(whole, split);
+
+    let mut general = Vec::new();
+    let mut d = Decoder::new(DecoderConfig {
+        general_path_only: true,
+        ..cfg
+    });
+    let mut sink = |m: &Message<'_>, meta: &Meta| general.push(format!("{m:?}{meta:?}"));
+    d.feed(data, &mut sink);
+    let s3 = d.finish(&mut sink);
+    assert_eq!(s1, s3);
+    assert_eq!(whole, general);
 });
