@@ -707,8 +707,10 @@ impl<const N: usize> AisText<N> {
         std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
     }
 
-    /// Removes leading and trailing spaces in place.
+    /// Removes leading and trailing spaces in place (the bytes after the text stay zero, so that
+    /// equal texts compare equal).
     fn trim(&mut self) {
+        let end = self.len as usize;
         while self.len > 0 && self.buf[self.len as usize - 1] == b' ' {
             self.len -= 1;
         }
@@ -719,6 +721,9 @@ impl<const N: usize> AisText<N> {
         if lead > 0 {
             self.buf.copy_within(lead..self.len as usize, 0);
             self.len -= lead as u8;
+        }
+        if self.len as usize != end {
+            self.buf[self.len as usize..end].fill(0);
         }
     }
 
@@ -1034,6 +1039,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn trimmed_text_equals_the_same_text_built() {
+        let mut w = BitWriter::new();
+        for v in [1u64, 2, 32, 32, 0, 32, 3] {
+            w.u(6, v);
+        }
+        let p = w.finish();
+        assert_eq!(p.text::<7>(0, 7), AisText::<7>::from_str_lossy("AB"));
+        let mut w = BitWriter::new();
+        for v in [32u64, 32, 1, 32] {
+            w.u(6, v);
+        }
+        assert_eq!(w.finish().text::<7>(0, 4), AisText::<7>::from_str_lossy("A"));
     }
 
     #[test]
