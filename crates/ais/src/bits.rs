@@ -287,6 +287,22 @@ impl Payload {
     #[inline]
     fn push_aligned(&mut self, armored: &[u8]) -> Result<(), PayloadError> {
         let mut o = self.bits / 8;
+        // Sixteen characters a step (twelve bytes), then eight (six), then four (three).
+        let sixteens = armored.len() / 16;
+        let (blocks, armored) = armored.split_at(sixteens * 16);
+        for c in blocks.chunks_exact(16) {
+            let lo = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
+            let hi = u64::from_le_bytes(c[8..].try_into().expect("8 bytes"));
+            let (a, b, n) = crate::simd::dearmor16(lo, hi);
+            if n < 16 {
+                return Err(PayloadError::BadChar);
+            }
+            // `push` checked the length; the bytes after the twelve are written again or
+            // cleared (PAD covers them).
+            self.bytes[o..o + 8].copy_from_slice(&a.to_le_bytes());
+            self.bytes[o + 8..o + 16].copy_from_slice(&b.to_le_bytes());
+            o += 12;
+        }
         let eights = armored.len() / 8;
         let (words, armored) = armored.split_at(eights * 8);
         for c in words.chunks_exact(8) {
@@ -336,7 +352,7 @@ impl Payload {
         if bad & 0x80 != 0 {
             return Err(PayloadError::BadChar);
         }
-        self.bits += (words.len() + armored.len()) * 6;
+        self.bits += (blocks.len() + words.len() + armored.len()) * 6;
         Ok(())
     }
 
@@ -1053,7 +1069,10 @@ mod tests {
         for v in [32u64, 32, 1, 32] {
             w.u(6, v);
         }
-        assert_eq!(w.finish().text::<7>(0, 4), AisText::<7>::from_str_lossy("A"));
+        assert_eq!(
+            w.finish().text::<7>(0, 4),
+            AisText::<7>::from_str_lossy("A")
+        );
     }
 
     #[test]
