@@ -10,7 +10,8 @@ use crate::error::PayloadError;
 /// overhead); real feeds carry a little more in long type 8/26 messages, so leave headroom.
 pub const MAX_BITS: usize = 2048;
 const MAX_BYTES: usize = MAX_BITS / 8;
-/// Zero padding after the last byte so a field read can always load 8 bytes.
+/// Zero padding after the last byte, so that a field read can always load 8 bytes and a
+/// de-armoring step can always write 16.
 const PAD: usize = 16;
 
 /// Six-bit value of an armored payload character, or `0x80` for characters outside the

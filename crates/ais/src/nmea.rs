@@ -499,10 +499,10 @@ fn group_of(number: u8, total: u8, id: &[u8]) -> Option<Group> {
 
 /// Parses `$PGHP,1,<y>,<m>,<d>,<h>,<mi>,<s>,<ms>,<country>,<region>,<pss>,<online>,<cs>*hh`.
 ///
-/// The commas and the checksum delimiter (the first `*`) of the first 64 bytes are found
-/// sixteen bytes at a time, and the fields read between them. Lines whose delimiter comes
-/// later, or shorter than sixteen bytes, go to the byte-at-a-time version, which gives the
-/// same result on any line (tested).
+/// The commas, digits and checksum delimiter (the first `*`) of the first 64 bytes are found
+/// sixteen bytes at a time, and the usual line is read from those masks alone. Other lines
+/// (a later delimiter, fewer than sixteen bytes, another layout, errors) go to the
+/// byte-at-a-time version, which gives the same result on any line (tested).
 pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
     let n = line.len();
     let h = n.min(64);
@@ -538,45 +538,14 @@ pub fn parse_pghp(line: &[u8]) -> Result<Pghp, FrameError> {
     }
     // The commas after "$PGHP," and before the delimiter.
     let commas = commas & !0x3F & ((1 << star) - 1);
-    if let Some(p) = pghp_usual(line, commas, digits, star) {
-        return Ok(p);
-    }
-    let mut c = MaskedFields {
-        s: &line[..star],
-        commas,
-        pos: 6,
-    };
-    if c.next() != b"1" {
-        return Err(FrameError::NotAis);
-    }
-    let mut v = [0u64; 7];
-    for x in v.iter_mut() {
-        *x = c
-            .next_num()
-            .ok_or(FrameError::BadFraming { offset: c.pos })?;
-    }
-    let time_ms = civil_to_ms(
-        v[0] as i64,
-        v[1],
-        v[2],
-        v[3],
-        v[4],
-        v[5],
-        v[6].min(999) as i64,
-    );
-    for _ in 0..4 {
-        c.next();
-    }
-    Ok(Pghp {
-        time_ms,
-        ref_checksum: hex2(c.next()),
-    })
+    // Anything but the usual layout (errors included) field by field.
+    pghp_usual(line, commas, digits, star).map_or_else(|| parse_pghp_bytes(line), Ok)
 }
 
 /// The usual `$PGHP` line read from its masks alone (bit `i` for byte `i` of `commas`, the
 /// commas from byte 6 to the checksum delimiter `star`, and of `digits`): `1`, then seven numbers
 /// of one to four digits, four more fields and the one naming the sentence's checksum.
-/// `None` for anything else, which [`MaskedFields`] then reads field by field (errors
+/// `None` for anything else, which [`parse_pghp_bytes`] then reads field by field (errors
 /// included).
 #[inline]
 fn pghp_usual(line: &[u8], commas: u64, digits: u64, star: usize) -> Option<Pghp> {
@@ -670,44 +639,7 @@ fn xor_before(line: &[u8], end: usize) -> u8 {
     x as u8
 }
 
-/// [`Fields`] with the positions of the commas still ahead known (bit `i` for byte `i`).
-struct MaskedFields<'a> {
-    s: &'a [u8],
-    commas: u64,
-    pos: usize,
-}
-
-impl<'a> MaskedFields<'a> {
-    /// The next field (empty at the end).
-    #[inline]
-    fn next(&mut self) -> &'a [u8] {
-        let start = self.pos.min(self.s.len());
-        let end = if self.commas == 0 {
-            self.s.len()
-        } else {
-            self.commas.trailing_zeros() as usize
-        };
-        self.commas &= self.commas.wrapping_sub(1);
-        self.pos = end + 1;
-        &self.s[start..end]
-    }
-
-    /// The next field as a decimal number of 1 to 19 digits.
-    #[inline]
-    fn next_num(&mut self) -> Option<u64> {
-        let f = self.next();
-        let mut v = 0u64;
-        let mut ok = (1..=19).contains(&f.len());
-        for &b in f {
-            let d = b.wrapping_sub(b'0');
-            ok &= d < 10;
-            v = v.wrapping_mul(10).wrapping_add(d as u64);
-        }
-        ok.then_some(v)
-    }
-}
-
-/// [`parse_pghp`] a byte at a time (long lines, and the reference in tests).
+/// [`parse_pghp`] a byte at a time (unusual lines, and the reference in tests).
 pub fn parse_pghp_bytes(line: &[u8]) -> Result<Pghp, FrameError> {
     let n = line.len();
     // The checksum delimiter: at the end, or before receiver fields (AMSA appends an epoch).

@@ -115,11 +115,11 @@ fn eq_masks16_bytes(lo: u64, hi: u64, a: u8, b: u8) -> (u32, u32) {
 mod sse2 {
     use std::arch::x86_64::*;
 
-    /// [`super::dearmor16`]: range checks and six-bit packing on all sixteen bytes at once.
+    /// The six-bit values of sixteen bytes (zero outside the alphabet) and the number of
+    /// leading bytes in it: the first half of both de-armorings.
     #[target_feature(enable = "sse2")]
     #[inline]
-    pub(super) fn dearmor16(lo: u64, hi: u64) -> (u64, u64, usize) {
-        use std::arch::x86_64::*;
+    fn armor_values16(lo: u64, hi: u64) -> (__m128i, usize) {
         let v = _mm_set_epi64x(hi as i64, lo as i64);
         // Signed compares: bytes from 0x80 up are negative and fall outside both ranges.
         let ge30 = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x2F));
@@ -134,6 +134,14 @@ mod sse2 {
             _mm_sub_epi8(c, _mm_and_si128(ge60, _mm_set1_epi8(8))),
             valid,
         );
+        (c, n.min(16))
+    }
+
+    /// [`super::dearmor16`]: range checks and six-bit packing on all sixteen bytes at once.
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    pub(super) fn dearmor16(lo: u64, hi: u64) -> (u64, u64, usize) {
+        let (c, n) = armor_values16(lo, hi);
         // Pairs into 12 bits (the first character high), then pairs of those into 24 bits.
         let t = _mm_or_si128(
             _mm_slli_epi16(_mm_and_si128(c, _mm_set1_epi16(0xFF)), 6),
@@ -144,7 +152,7 @@ mod sse2 {
         let b = _mm_cvtsi128_si64(_mm_unpackhi_epi64(u, u)) as u64;
         let join = |x: u64| (x & 0xFF_FFFF) << 24 | x >> 32;
         let (a, b) = crate::bits::join48(join(a), join(b));
-        (a, b, n.min(16))
+        (a, b, n)
     }
 
     /// [`super::leading_run`] with SSSE3 blocks.
@@ -158,20 +166,7 @@ mod sse2 {
     #[target_feature(enable = "ssse3")]
     #[inline]
     pub(super) fn dearmor16_ssse3(lo: u64, hi: u64) -> (u64, u64, usize) {
-        let v = _mm_set_epi64x(hi as i64, lo as i64);
-        // Signed compares: bytes from 0x80 up are negative and fall outside both ranges.
-        let ge30 = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x2F));
-        let lt58 = _mm_cmplt_epi8(v, _mm_set1_epi8(0x58));
-        let ge60 = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x5F));
-        let lt78 = _mm_cmplt_epi8(v, _mm_set1_epi8(0x78));
-        let valid = _mm_or_si128(_mm_and_si128(ge30, lt58), _mm_and_si128(ge60, lt78));
-        let n = (!(_mm_movemask_epi8(valid) as u32)).trailing_zeros() as usize;
-        // c - 48, less 8 more above the gap; zero outside the alphabet.
-        let c = _mm_sub_epi8(v, _mm_set1_epi8(0x30));
-        let c = _mm_and_si128(
-            _mm_sub_epi8(c, _mm_and_si128(ge60, _mm_set1_epi8(8))),
-            valid,
-        );
+        let (c, n) = armor_values16(lo, hi);
         // Pairs into 12 bits (the first character high), pairs of those into 24 bits, whose
         // three bytes (high first) are then gathered in order.
         let t = _mm_maddubs_epi16(c, _mm_set1_epi16(0x0140));
@@ -180,7 +175,7 @@ mod sse2 {
         let bytes = _mm_shuffle_epi8(u, order);
         let a = _mm_cvtsi128_si64(bytes) as u64;
         let b = _mm_cvtsi128_si64(_mm_unpackhi_epi64(bytes, bytes)) as u64;
-        (a, b, n.min(16))
+        (a, b, n)
     }
 
     /// [`super::eq_masks16`].

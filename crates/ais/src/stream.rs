@@ -341,12 +341,25 @@ impl Decoder {
                 };
                 pos += adv;
                 match f {
+                    // Nothing waiting to attach: the shortest way (measured: 4.5 % of the
+                    // time on bare sentences against going through `bare_line_in_context`).
                     nmea::Framed::Bare(b)
                         if next_line.is_none()
                             && self.pending.weight == 0
                             && self.pghp.is_empty() =>
                     {
-                        self.bare_line(b, sink);
+                        self.line_no += 1;
+                        self.stats.lines += 1;
+                        let meta = Meta {
+                            rx_time_ms: None,
+                            source: None,
+                            talker: b.talker,
+                            own_ship: b.own_ship,
+                            channel: b.channel,
+                            fragments: 1,
+                            line: self.line_no,
+                        };
+                        self.emit_line(&meta, 1, sink);
                     }
                     nmea::Framed::Bare(b) => {
                         if self.bare_line_in_context(b, next_line.map(|n| n.0), sink) {
@@ -390,26 +403,6 @@ impl Decoder {
         pos
     }
 
-    /// A bare one-sentence line the fast lane framed and de-armored, with nothing about to
-    /// attach to it: what [`Decoder::framed_line`] does in that case.
-    #[inline]
-    fn bare_line(&mut self, b: &nmea::Bare<'_>, sink: &mut impl Sink) {
-        self.line_no += 1;
-        self.stats.lines += 1;
-        let meta = Meta {
-            rx_time_ms: None,
-            source: None,
-            talker: b.talker,
-            own_ship: b.own_ship,
-            channel: b.channel,
-            fragments: 1,
-            line: self.line_no,
-        };
-        if let Err(reason) = emit(&self.payload, &meta, 1, &mut self.stats, sink) {
-            self.reject(reason, 1, sink);
-        }
-    }
-
     /// A line the fast lane framed (and de-armored): what [`Decoder::line`] and
     /// [`Decoder::sentences`] do for a line of one sentence. Returns `true` when the next line
     /// was consumed as its `$PGHP`.
@@ -436,9 +429,7 @@ impl Decoder {
                 fragments: 1,
                 line: self.line_no,
             };
-            if let Err(reason) = emit(&self.payload, &meta, 1, &mut self.stats, sink) {
-                self.reject(reason, 1, sink);
-            }
+            self.emit_line(&meta, 1, sink);
             return false;
         }
         self.expire_pghp(sink);
@@ -662,10 +653,17 @@ impl Decoder {
             fragments: 1,
             line: self.line_no,
         };
-        if let Err(reason) = emit(&self.payload, &meta, weight, &mut self.stats, sink) {
+        self.emit_line(&meta, weight, sink);
+        consumed_next
+    }
+
+    /// Decodes the one-sentence message in `self.payload` (the fast lane de-armored it), or
+    /// rejects its `weight` lines.
+    #[inline]
+    fn emit_line(&mut self, meta: &Meta, weight: u32, sink: &mut impl Sink) {
+        if let Err(reason) = emit(&self.payload, meta, weight, &mut self.stats, sink) {
             self.reject(reason, weight, sink);
         }
-        consumed_next
     }
 
     /// One sentence: its metadata, then decoded (one-sentence messages) or reassembled.
