@@ -89,6 +89,24 @@ fn pack48(c: u64) -> u64 {
     (a & 0x00FF_FFFF_0000_0000) >> 8 | (a & 0x0000_0000_00FF_FFFF)
 }
 
+/// 48 bits (right-aligned) as eight six-bit values, one per byte, the first in the low byte:
+/// the inverse of [`pack48`] but for byte order.
+#[inline]
+fn spread6(x: u64) -> u64 {
+    // 48 bits into two 24-bit, four 12-bit, then eight 6-bit groups.
+    let x = (x & 0xFF_FFFF) | (x >> 24 & 0xFF_FFFF) << 32;
+    let x = (x & 0x0000_0FFF_0000_0FFF) | (x >> 12 & 0x0000_0FFF_0000_0FFF) << 16;
+    let x = (x & 0x003F_003F_003F_003F) | (x >> 6 & 0x003F_003F_003F_003F) << 8;
+    x.swap_bytes()
+}
+
+/// Eight six-bit values (one per byte) as their [`TEXT_CHARS`]: 0-31 are `@`-`_` (the value
+/// plus 64), 32-63 are themselves.
+#[inline]
+fn text_ascii(v: u64) -> u64 {
+    v | (!v & lanes(0x20)) << 1
+}
+
 /// De-armors eight characters (the first in the top byte) into their 48 bits, right-aligned,
 /// with word arithmetic; `None` if any is outside the alphabet. Equal to [`ARMOR`] per
 /// character (tested).
@@ -443,13 +461,35 @@ impl Payload {
             buf: [0; N],
             len: 0,
         };
-        for k in 0..n {
-            let c = TEXT_CHARS[self.u(start + 6 * k, 6) as usize];
-            if c == b'@' {
+        // Eight characters (48 bits) a step, from one 64-bit window.
+        let mut k = 0;
+        while k < n {
+            let bit = start + 6 * k;
+            // `bit` is inside the message, so the window ends inside the padding.
+            let byte = bit / 8;
+            let w = u64::from_be_bytes(self.bytes[byte..byte + 8].try_into().expect("8 bytes"));
+            let v = spread6((w << (bit % 8)) >> 16);
+            // Up to the first '@' (six-bit 0), the standard's terminator.
+            let at = ((v.wrapping_sub(lanes(1)) & !v & LANES_H).trailing_zeros() / 8) as usize;
+            let take = (n - k).min(at);
+            let chars = text_ascii(v)
+                & (u64::MAX
+                    .checked_shl(8 * take as u32)
+                    .map_or(u64::MAX, |m| !m));
+            let bytes = chars.to_le_bytes();
+            match t.buf.get_mut(k..k + 8) {
+                Some(dst) => dst.copy_from_slice(&bytes),
+                None => {
+                    for (d, &c) in t.buf[k..].iter_mut().zip(&bytes) {
+                        *d = c;
+                    }
+                }
+            }
+            t.len = (k + take) as u8;
+            if take < 8 {
                 break;
             }
-            t.buf[t.len as usize] = c;
-            t.len += 1;
+            k += 8;
         }
         t
     }
@@ -1021,6 +1061,48 @@ mod tests {
                 }
                 proptest::prop_assert!(p.bytes[chars.len() * 6 / 8..].iter().skip(1).all(|&b| b == 0));
             }
+        }
+    }
+
+    /// Six-bit text a character at a time: the reference for the word-wise reader.
+    fn text_by_char<const N: usize>(p: &Payload, start: usize, max_chars: usize) -> AisText<N> {
+        let n = max_chars.min(p.bits.saturating_sub(start) / 6).min(N);
+        let mut t = AisText::default();
+        for k in 0..n {
+            let c = TEXT_CHARS[p.u(start + 6 * k, 6) as usize];
+            if c == b'@' {
+                break;
+            }
+            t.buf[t.len as usize] = c;
+            t.len += 1;
+        }
+        t
+    }
+
+    proptest::proptest! {
+        /// The word-wise text reader reads what a character-at-a-time one reads, at any bit
+        /// offset, length and capacity, '@' and spaces included.
+        #[test]
+        fn text_reader_matches_per_character(
+            values in proptest::collection::vec(
+                proptest::prop_oneof![4 => 1u8..64, 1 => proptest::strategy::Just(0u8), 1 => proptest::strategy::Just(32u8)],
+                0..200,
+            ),
+            lead in 0usize..13,
+            max_chars in 0usize..200,
+        ) {
+            let mut w = BitWriter::new();
+            for _ in 0..lead {
+                w.b(true);
+            }
+            for &v in &values {
+                w.u(6, v as u64);
+            }
+            let p = w.finish();
+            proptest::prop_assert_eq!(p.text_untrimmed::<3>(lead, max_chars), text_by_char::<3>(&p, lead, max_chars));
+            proptest::prop_assert_eq!(p.text_untrimmed::<7>(lead, max_chars), text_by_char::<7>(&p, lead, max_chars));
+            proptest::prop_assert_eq!(p.text_untrimmed::<20>(lead, max_chars), text_by_char::<20>(&p, lead, max_chars));
+            proptest::prop_assert_eq!(p.text_untrimmed::<161>(lead, max_chars), text_by_char::<161>(&p, lead, max_chars));
         }
     }
 
