@@ -204,29 +204,27 @@ impl Payload {
         crate::simd::leading_run(self, s)
     }
 
-    /// [`Payload::set_leading_run`] with `dearmor16` for the sixteen-byte blocks (inlined
-    /// into each SIMD version's function).
+    /// [`Payload::set_leading_run`] in blocks of `W` bytes (inlined into each SIMD version's
+    /// function). `dearmor(block, out)` writes the block's `W * 6` bits to the first `W * 3 / 4`
+    /// bytes of `out` (what it writes past the run is overwritten by the next block or cleared
+    /// by `drop_fill_bits`: PAD covers it) and returns how many leading bytes of the block are
+    /// armoring characters and the XOR of those bytes, in any lanes of a `u64`.
     #[inline(always)]
-    pub(crate) fn leading_run_with(
+    pub(crate) fn leading_run_blocks<const W: usize, const OUT: usize>(
         &mut self,
         s: &[u8],
-        dearmor16: impl Fn(u64, u64) -> (u64, u64, usize),
+        dearmor: impl Fn(&[u8; W], &mut [u8; OUT]) -> (usize, u64),
     ) -> Option<(usize, u8)> {
         let mut k = 0;
         let mut acc = 0u64;
         loop {
-            let c = s.get(k..k + 16)?;
-            let lo = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
-            let hi = u64::from_le_bytes(c[8..].try_into().expect("8 bytes"));
-            let (a, b, n) = dearmor16(lo, hi);
-            // Twelve bytes in two eight-byte writes; what lies past the run is overwritten by
-            // the next block or cleared by `drop_fill_bits` (PAD covers it).
-            let o = k / 16 * 12;
-            self.bytes[o..o + 8].copy_from_slice(&a.to_le_bytes());
-            self.bytes[o + 8..o + 16].copy_from_slice(&b.to_le_bytes());
-            if n == 16 {
-                acc ^= lo ^ hi;
-                k += 16;
+            let block = s.get(k..k + W)?.try_into().expect("W bytes");
+            let o = k / W * (W * 3 / 4);
+            let out = (&mut self.bytes[o..o + OUT]).try_into().expect("OUT bytes");
+            let (n, x) = dearmor(block, out);
+            acc ^= x;
+            if n == W {
+                k += W;
                 if k > MAX_BITS / 6 {
                     return None;
                 }
@@ -236,18 +234,36 @@ impl Payload {
             if len == 0 || len > MAX_BITS / 6 {
                 return None;
             }
-            // The run's bytes of this chunk only.
-            acc ^= if n >= 8 {
-                lo ^ (hi & !(u64::MAX << (8 * (n - 8))))
-            } else {
-                lo & !(u64::MAX << (8 * n))
-            };
             self.bits = len * 6;
             let mut x = acc ^ (acc >> 32);
             x ^= x >> 16;
             x ^= x >> 8;
             return Some((len, x as u8));
         }
+    }
+
+    /// [`Payload::leading_run_blocks`] with sixteen-byte blocks de-armored by `dearmor16` (a
+    /// version of [`dearmor16_words`]).
+    #[inline(always)]
+    pub(crate) fn leading_run_with(
+        &mut self,
+        s: &[u8],
+        dearmor16: impl Fn(u64, u64) -> (u64, u64, usize),
+    ) -> Option<(usize, u8)> {
+        self.leading_run_blocks(s, |c: &[u8; 16], out: &mut [u8; 16]| {
+            let lo = u64::from_le_bytes(c[..8].try_into().expect("8 bytes"));
+            let hi = u64::from_le_bytes(c[8..].try_into().expect("8 bytes"));
+            let (a, b, n) = dearmor16(lo, hi);
+            out[..8].copy_from_slice(&a.to_le_bytes());
+            out[8..].copy_from_slice(&b.to_le_bytes());
+            // The run's bytes of this block only.
+            let x = if n >= 8 {
+                lo ^ (hi & !u64::MAX.checked_shl(8 * (n as u32 - 8)).unwrap_or(0))
+            } else {
+                lo & !(u64::MAX << (8 * n))
+            };
+            (n, x)
+        })
     }
 
     /// Drops the fill bits after [`Payload::set_leading_run`]; `false` (content unspecified)
@@ -1103,6 +1119,48 @@ mod tests {
             proptest::prop_assert_eq!(p.text_untrimmed::<7>(lead, max_chars), text_by_char::<7>(&p, lead, max_chars));
             proptest::prop_assert_eq!(p.text_untrimmed::<20>(lead, max_chars), text_by_char::<20>(&p, lead, max_chars));
             proptest::prop_assert_eq!(p.text_untrimmed::<161>(lead, max_chars), text_by_char::<161>(&p, lead, max_chars));
+        }
+    }
+
+    proptest::proptest! {
+        /// Every version of `set_leading_run` (word arithmetic, SSE2, SSSE3, AVX2) finds the
+        /// same run, with the bits and checksum share that `set` and a byte XOR give for it,
+        /// for any bytes and run lengths across block boundaries.
+        #[test]
+        fn leading_run_versions_agree(
+            chars in proptest::collection::vec(proptest::sample::select(ARMOR_CHARS.to_vec()), 0..400),
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+        ) {
+            let s: Vec<u8> = chars.iter().chain(&tail).copied().collect();
+            let all = crate::simd::leading_run_all(&s);
+            let (want, _) = &all[0];
+            let run = s.iter().take_while(|&&c| ARMOR[c as usize] & 0x80 == 0).count();
+            // `None` only where the run is empty, too long, or ends too near the end of `s`
+            // for a block of the version's width.
+            if let Some((len, x)) = want {
+                proptest::prop_assert_eq!(*len, run);
+                proptest::prop_assert_eq!(*x, s[..run].iter().fold(0, |a, &c| a ^ c));
+            }
+            let mut reference = Payload::new();
+            let set_ok = reference.set(&s[..run], 0).is_ok();
+            for (i, (got, p)) in all.iter().enumerate() {
+                if let Some((len, x)) = got {
+                    proptest::prop_assert_eq!(*len, run, "version {}", i);
+                    proptest::prop_assert_eq!(*x, s[..run].iter().fold(0, |a, &c| a ^ c), "version {}", i);
+                    proptest::prop_assert!(set_ok);
+                    proptest::prop_assert_eq!(p.len_bits(), run * 6, "version {}", i);
+                    for k in 0..run {
+                        proptest::prop_assert_eq!(p.u(6 * k, 6), reference.u(6 * k, 6), "version {} char {}", i, k);
+                    }
+                } else {
+                    // Narrower blocks may succeed where wider ones need more bytes, never the
+                    // other way round.
+                    proptest::prop_assert!(
+                        run == 0 || run > MAX_BITS / 6 || s.len() < run + 32,
+                        "version {} gave up on a run of {} in {} bytes", i, run, s.len()
+                    );
+                }
+            }
         }
     }
 

@@ -1,10 +1,11 @@
-//! SSE2 versions of the decoder's widest inner steps, on sixteen bytes at once: de-armoring
-//! the payload (fast lane) and finding delimiters (`$PGHP` lines). SSE2 is part of every
-//! x86-64 CPU; other targets use the word-arithmetic and per-byte versions, which the tests
-//! also hold the SSE2 ones to.
+//! SIMD versions of the decoder's widest inner steps: de-armoring the payload (fast lane;
+//! thirty-two bytes a step with AVX2, sixteen with SSSE3 or SSE2, chosen at run time) and
+//! finding delimiters (`$PGHP` lines, SSE2). SSE2 is part of every x86-64 CPU; other targets
+//! use the word-arithmetic and per-byte versions, which the tests also hold the SIMD ones to.
 //!
-//! The only `unsafe` in the workspace is here: calling a `#[target_feature(enable = "sse2")]`
-//! function, which is sound because the build's target has SSE2 (checked by the `cfg`).
+//! The only `unsafe` in the workspace is here: calling `#[target_feature]` functions where the
+//! build's target (SSE2) or a run-time check (SSSE3, AVX2) shows the CPU has the feature, and
+//! the AVX2 block's unaligned load and stores, within arrays of the sizes they touch.
 
 /// SSE2 is enabled for this build's target (always on x86-64).
 macro_rules! with_sse2 {
@@ -24,8 +25,14 @@ macro_rules! with_sse2 {
 /// [`Payload::set_leading_run`](crate::bits::Payload::set_leading_run) with the widest
 /// de-armoring this CPU has: SSSE3 (nearly every x86-64 CPU), else SSE2 (every one), else
 /// word arithmetic. The loop is compiled once per version so the blocks inline.
-#[inline]
+#[inline(always)]
 pub(crate) fn leading_run(p: &mut crate::bits::Payload, s: &[u8]) -> Option<(usize, u8)> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[allow(unsafe_code)]
+        // SAFETY: `sse2::leading_run_avx2` needs AVX2, which the CPU was just found to have.
+        return unsafe { sse2::leading_run_avx2(p, s) };
+    }
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     if std::arch::is_x86_feature_detected!("ssse3") {
         #[allow(unsafe_code)]
@@ -56,6 +63,36 @@ pub(crate) fn dearmor16_all(lo: u64, hi: u64) -> Vec<(u64, u64, usize)> {
         #[allow(unsafe_code)]
         // SAFETY: as in `leading_run`.
         all.push(unsafe { sse2::dearmor16_ssse3(lo, hi) });
+    }
+    all
+}
+
+/// [`leading_run`] by every version this CPU can run, each into a fresh payload (for the
+/// tests that compare them).
+#[cfg(test)]
+pub(crate) fn leading_run_all(s: &[u8]) -> Vec<(Option<(usize, u8)>, crate::bits::Payload)> {
+    use crate::bits::Payload;
+    let run = |f: &dyn Fn(&mut Payload) -> Option<(usize, u8)>| {
+        let mut p = Payload::new();
+        (f(&mut p), p)
+    };
+    #[allow(unused_mut)]
+    let mut all = vec![
+        run(&|p| p.leading_run_with(s, crate::bits::dearmor16_words)),
+        run(&|p| p.leading_run_with(s, dearmor16)),
+    ];
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        #[allow(unsafe_code)]
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            // SAFETY: as in `leading_run`.
+            all.push(run(&|p| unsafe { sse2::leading_run_ssse3(p, s) }));
+        }
+        #[allow(unsafe_code)]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as in `leading_run`.
+            all.push(run(&|p| unsafe { sse2::leading_run_avx2(p, s) }));
+        }
     }
     all
 }
@@ -176,6 +213,63 @@ mod sse2 {
         let a = _mm_cvtsi128_si64(bytes) as u64;
         let b = _mm_cvtsi128_si64(_mm_unpackhi_epi64(bytes, bytes)) as u64;
         (a, b, n)
+    }
+
+    /// [`super::leading_run`] with AVX2 blocks of thirty-two bytes: most position reports
+    /// (28 characters) take one.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn leading_run_avx2(p: &mut crate::bits::Payload, s: &[u8]) -> Option<(usize, u8)> {
+        p.leading_run_blocks(s, |b, out| dearmor32_avx2(b, out))
+    }
+
+    /// Thirty-two bytes de-armored as [`dearmor16_ssse3`] does sixteen, in each 128-bit half:
+    /// their 192 bits to the first 24 bytes of `out`. Returns the number of leading bytes in
+    /// the alphabet and the XOR of those bytes (in the lanes of a `u64`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub(super) fn dearmor32_avx2(block: &[u8; 32], out: &mut [u8; 28]) -> (usize, u64) {
+        #[allow(unsafe_code)]
+        // SAFETY: reads the 32 bytes of `block`.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
+        let ge30 = _mm256_cmpgt_epi8(v, _mm256_set1_epi8(0x2F));
+        let lt58 = _mm256_cmpgt_epi8(_mm256_set1_epi8(0x58), v);
+        let ge60 = _mm256_cmpgt_epi8(v, _mm256_set1_epi8(0x5F));
+        let lt78 = _mm256_cmpgt_epi8(_mm256_set1_epi8(0x78), v);
+        let valid = _mm256_or_si256(_mm256_and_si256(ge30, lt58), _mm256_and_si256(ge60, lt78));
+        let n = (!(_mm256_movemask_epi8(valid) as u32)).trailing_zeros() as usize;
+        let c = _mm256_sub_epi8(v, _mm256_set1_epi8(0x30));
+        let c = _mm256_and_si256(
+            _mm256_sub_epi8(c, _mm256_and_si256(ge60, _mm256_set1_epi8(8))),
+            valid,
+        );
+        let t = _mm256_maddubs_epi16(c, _mm256_set1_epi16(0x0140));
+        let u = _mm256_madd_epi16(t, _mm256_set1_epi32(0x0001_1000));
+        let order = _mm256_setr_epi8(
+            2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1, //
+            2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
+        );
+        let bytes = _mm256_shuffle_epi8(u, order);
+        #[allow(unsafe_code)]
+        // SAFETY: writes bytes 0..16 and 12..28 of `out`, which has 28.
+        unsafe {
+            _mm_storeu_si128(out.as_mut_ptr().cast(), _mm256_castsi256_si128(bytes));
+            _mm_storeu_si128(
+                out[12..].as_mut_ptr().cast(),
+                _mm256_extracti128_si256(bytes, 1),
+            );
+        }
+        // The XOR of the run's bytes: those before byte `n`.
+        let index = _mm256_setr_epi8(
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, //
+            16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+        );
+        let run = _mm256_and_si256(v, _mm256_cmpgt_epi8(_mm256_set1_epi8(n as i8), index));
+        let x = _mm_xor_si128(
+            _mm256_castsi256_si128(run),
+            _mm256_extracti128_si256(run, 1),
+        );
+        let x = _mm_cvtsi128_si64(x) as u64 ^ _mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x)) as u64;
+        (n, x)
     }
 
     /// [`super::eq_masks16`].

@@ -114,23 +114,26 @@ pub enum RateOfTurn {
 /// Rate of turn from the signed 8-bit field: -128 is not available.
 #[inline]
 pub(crate) fn rate_of_turn(raw: i32) -> Option<RateOfTurn> {
-    match raw {
-        -128 => None,
-        127 => Some(RateOfTurn::FastRight),
-        -127 => Some(RateOfTurn::FastLeft),
-        r => Some(RateOfTurn::DegPerMin(ROT_DEG_PER_MIN[(r & 0xFF) as usize])),
-    }
+    RATE_OF_TURN[(raw & 0xFF) as usize]
 }
 
-/// `(r / 4.733)²` with the sign of `r`, by the raw value's low byte (a division per message
-/// costs more than the rest of a position report's fields together).
-static ROT_DEG_PER_MIN: [f32; 256] = {
-    let mut t = [0f32; 256];
+/// [`rate_of_turn`] by the raw value's low byte: one load and no branch (the value changes from
+/// report to report, so a branch on it is often mispredicted; a division per message costs
+/// more than the rest of a position report's fields together). Degrees per minute are
+/// `(r / 4.733)²` with the sign of `r`.
+static RATE_OF_TURN: [Option<RateOfTurn>; 256] = {
+    let mut t = [None; 256];
     let mut i = 0;
     while i < 256 {
-        let r = i as u8 as i8 as f32;
-        let x = r / 4.733;
-        t[i] = (x * x).copysign(r);
+        t[i] = match i as u8 as i8 {
+            -128 => None,
+            127 => Some(RateOfTurn::FastRight),
+            -127 => Some(RateOfTurn::FastLeft),
+            r => {
+                let x = r as f32 / 4.733;
+                Some(RateOfTurn::DegPerMin((x * x).copysign(r as f32)))
+            }
+        };
         i += 1;
     }
     t
