@@ -305,16 +305,15 @@ impl Payload {
         Ok(())
     }
 
+    /// Zeroes the bits after the last valid one, up to PAD bytes on (what a field read past the
+    /// end loads). No branch on whether the last byte is partial: fill bits vary from message
+    /// to message, and the branch was often mispredicted.
     #[inline]
     fn clear_tail(&mut self) {
         let full = self.bits / 8;
-        let rem = self.bits % 8;
-        if rem != 0 {
-            self.bytes[full] &= 0xFFu8 << (8 - rem);
-            self.bytes[full + 1..full + 1 + PAD].fill(0);
-        } else {
-            self.bytes[full..full + PAD].fill(0);
-        }
+        let keep = self.bytes[full] & (0xFF00u16 >> (self.bits % 8)) as u8;
+        self.bytes[full..full + PAD].fill(0);
+        self.bytes[full] = keep;
     }
 
     /// Fast path: the write position is byte aligned; eight characters make six bytes (word

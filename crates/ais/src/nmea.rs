@@ -893,11 +893,11 @@ pub fn frame_line<'a>(rest: &'a [u8], payload: &mut Payload) -> Option<(Framed<'
     if s.len() < 16 || s[0] != b'!' || s[6] != b',' {
         return None;
     }
-    let own_ship = match &s[3..6] {
-        b"VDM" => false,
-        b"VDO" => true,
-        _ => return None,
-    };
+    // "VDM" or "VDO" ('M' and 'O' differ in one bit), without a branch between the two.
+    if &s[3..5] != b"VD" || s[5] & !2 != b'M' {
+        return None;
+    }
+    let own_ship = s[5] == b'O';
     let (total, number, seq_id, channel, q) = header_fast(s, 15)?;
     if total == 0 || number == 0 || number > total {
         return None;
