@@ -190,7 +190,7 @@ pub fn classify(line: &[u8]) -> LineKind<'_> {
             prefix_time_ms: None,
         },
         b'\\' => {
-            let Some(close) = memchr(b'\\', &line[1..]).map(|p| p + 1) else {
+            let Some(close) = crate::simd::find(&line[1..], b'\\').map(|p| p + 1) else {
                 return LineKind::Other(FrameError::BadTagBlock { offset: 0 });
             };
             if trim(&line[close + 1..]).is_empty() {
@@ -880,7 +880,7 @@ pub fn frame_line<'a>(rest: &'a [u8], payload: &mut Payload) -> Option<(Framed<'
     let (tag, p) = match rest.first()? {
         b'!' => (None, 0),
         b'\\' => {
-            let close = 1 + memchr::memchr2(b'\\', b'\n', &rest[1..])?;
+            let close = 1 + crate::simd::find2(&rest[1..], b'\\', b'\n')?;
             // A tag block alone on its line (or a broken one) is for the general path.
             if rest[close] != b'\\' || rest.get(close + 1) != Some(&b'!') {
                 return None;
@@ -950,7 +950,7 @@ pub fn frame_line<'a>(rest: &'a [u8], payload: &mut Payload) -> Option<(Framed<'
         b'\n' => (None, None, e + 6),
         b'\r' if s.get(e + 6) == Some(&b'\n') => (None, None, e + 7),
         b',' => {
-            let nl = e + 5 + memchr(b'\n', &s[e + 5..])?;
+            let nl = e + 5 + crate::simd::find(&s[e + 5..], b'\n')?;
             let fields = trim(&s[e + 5..nl]);
             let (time, station, used) = parse_trailer(fields);
             // Anything the receiver fields do not take (another sentence) is for the general

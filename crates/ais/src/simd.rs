@@ -97,6 +97,49 @@ pub(crate) fn leading_run_all(s: &[u8]) -> Vec<(Option<(usize, u8)>, crate::bits
     all
 }
 
+/// The first position of `a` or `b` in `hay`, sixteen bytes a step with SSE2 (the `memchr`
+/// crate's searches cost more to set up than a line-long search takes: they are built for long
+/// haystacks, and the decoder looks for a delimiter a few dozen bytes on). Not inlined: in the
+/// line loop it took registers from the fast lane.
+#[inline(never)]
+pub(crate) fn find2(hay: &[u8], a: u8, b: u8) -> Option<usize> {
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    return memchr::memchr2(a, b, hay);
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        let block = |i: usize| {
+            let lo = u64::from_le_bytes(hay[i..i + 8].try_into().expect("8 bytes"));
+            let hi = u64::from_le_bytes(hay[i + 8..i + 16].try_into().expect("8 bytes"));
+            let (ma, mb) = eq_masks16(lo, hi, a, b);
+            ma | mb
+        };
+        let mut i = 0;
+        while i + 16 <= hay.len() {
+            let m = block(i);
+            if m != 0 {
+                return Some(i + m.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+        if i == hay.len() {
+            return None;
+        }
+        if hay.len() >= 16 {
+            // The last sixteen bytes, less those already searched.
+            let last = hay.len() - 16;
+            let m = block(last) >> (i - last);
+            return (m != 0).then(|| i + m.trailing_zeros() as usize);
+        }
+        hay.iter().position(|&c| c == a || c == b)
+    }
+}
+
+/// The first position of `a` in `hay` ([`find2`] for one byte).
+#[inline]
+pub(crate) fn find(hay: &[u8], a: u8) -> Option<usize> {
+    find2(hay, a, a)
+}
+
 /// Bit `i` set where byte `i` of the sixteen (`lo` the first eight, little-endian as loaded)
 /// equals `a`, and the same for `b`.
 #[inline]
@@ -296,6 +339,20 @@ mod sse2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// `find2` and `find` find what `memchr` finds, at any length and position.
+        #[test]
+        fn find_agrees_with_memchr(
+            hay in proptest::collection::vec(proptest::sample::select(b"ab,*\\\n\x80".to_vec()), 0..100),
+            skip in 0usize..40,
+        ) {
+            let hay = &hay[skip.min(hay.len())..];
+            proptest::prop_assert_eq!(find2(hay, b'\\', b'\n'), memchr::memchr2(b'\\', b'\n', hay));
+            proptest::prop_assert_eq!(find(hay, b'\n'), memchr::memchr(b'\n', hay));
+            proptest::prop_assert_eq!(find(hay, b'*'), memchr::memchr(b'*', hay));
+        }
+    }
 
     proptest::proptest! {
         #[test]

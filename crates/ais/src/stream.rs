@@ -374,7 +374,7 @@ impl Decoder {
                 }
                 continue;
             }
-            let (line, adv) = match memchr(b'\n', rest) {
+            let (line, adv) = match crate::simd::find(rest, b'\n') {
                 Some(nl) => (&rest[..nl], nl + 1),
                 None if finishing && !rest.is_empty() => (rest, rest.len()),
                 None => break,
@@ -803,7 +803,7 @@ impl Decoder {
 
 /// Whether the line after a sentence line is a `$PGHP` that may belong to it: `None` when
 /// more input is needed to tell, else that line (trimmed) and the bytes it takes.
-#[inline]
+#[inline(always)]
 fn next_pghp(after: &[u8], finishing: bool) -> Option<Option<(&[u8], usize)>> {
     if after.len() < 5 && !finishing {
         return None;
@@ -811,7 +811,7 @@ fn next_pghp(after: &[u8], finishing: bool) -> Option<Option<(&[u8], usize)>> {
     if !after.starts_with(b"$PGHP") {
         return Some(None);
     }
-    match memchr(b'\n', after) {
+    match crate::simd::find(after, b'\n') {
         Some(nl) => Some(Some((nmea::trim(&after[..nl]), nl + 1))),
         None if finishing => Some(Some((nmea::trim(after), after.len()))),
         None => None,
