@@ -308,7 +308,7 @@ impl Payload {
     /// Zeroes the bits after the last valid one, up to PAD bytes on (what a field read past the
     /// end loads). No branch on whether the last byte is partial: fill bits vary from message
     /// to message, and the branch was often mispredicted.
-    #[inline]
+    #[inline(always)]
     fn clear_tail(&mut self) {
         let full = self.bits / 8;
         let keep = self.bytes[full] & (0xFF00u16 >> (self.bits % 8)) as u8;
