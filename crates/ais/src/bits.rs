@@ -193,12 +193,13 @@ impl Payload {
     }
 
     /// Replaces the content with the armored characters at the start of `s`, up to the first
-    /// byte outside the alphabet, sixteen at a time; the framing's fast lane uses it to find
-    /// where the payload ends while de-armoring it. Returns the number of characters and the
-    /// XOR of their bytes (their share of the NMEA checksum); then call
-    /// [`Payload::drop_fill_bits`]. `None`, with the content unspecified, when the run does not
-    /// end at least sixteen bytes before the end of `s`, is empty, or is longer than
-    /// [`MAX_BITS`]: the caller then takes the general path ([`Payload::set`]).
+    /// byte outside the alphabet, thirty-two (AVX2) or sixteen at a time; the framing's fast
+    /// lane uses it to find where the payload ends while de-armoring it. Returns the number of
+    /// characters and the XOR of their bytes (their share of the NMEA checksum); then call
+    /// [`Payload::drop_fill_bits`]. `None`, with the content unspecified, when the block holding
+    /// the run's end does not fit in `s` (at most thirty-two bytes past the end are needed), the
+    /// run is empty, or is longer than [`MAX_BITS`]: the caller then takes the general path
+    /// ([`Payload::set`]).
     #[inline]
     pub fn set_leading_run(&mut self, s: &[u8]) -> Option<(usize, u8)> {
         crate::simd::leading_run(self, s)
