@@ -80,6 +80,10 @@ pub(crate) struct Buffer {
     /// ... and the group of each row: counted as rows come (in cache), so that sorting for a
     /// flush reads the rows once.
     of_row: Vec<u32>,
+    /// Row by (MMSI, message time), built at the first late source that the search near the
+    /// end of the rows misses and kept up to date from then on, so that late copies of rows
+    /// released out of order are found without a scan.
+    index: Option<FxHashMap<(u32, i64), u32>>,
 }
 
 impl Buffer {
@@ -108,6 +112,7 @@ impl Buffer {
         self.groups.clear();
         self.keys.clear();
         self.of_row.clear();
+        self.index = None;
     }
 
     /// Buffers `row` (its own `sources` are ignored) heard by the sources `ids`.
@@ -116,6 +121,9 @@ impl Buffer {
         c.src_start = self.ids.len() as u32;
         c.src_len = ids.len() as u32;
         self.ids.extend_from_slice(ids);
+        if let Some(index) = &mut self.index {
+            index.insert((c.mmsi, c.time_ms), self.rows.len() as u32);
+        }
         self.rows.push(c);
         let day = row.time_ms.div_euclid(DAY_MS);
         let keys = &mut self.keys;
@@ -134,7 +142,8 @@ impl Buffer {
 
     /// Adds source `id` to the buffered row of `mmsi` at `time_ms`; false when there is none.
     pub fn add_source(&mut self, mmsi: u32, time_ms: i64, id: u32) -> bool {
-        // Rows are appended in time order, except for out-of-order releases.
+        // Rows are appended in time order, except for out-of-order releases: search where
+        // the time would be, then ask the index.
         let start = self.rows.partition_point(|r| r.time_ms < time_ms);
         let hit = self.rows[start..]
             .iter()
@@ -142,9 +151,16 @@ impl Buffer {
             .position(|r| r.mmsi == mmsi)
             .map(|i| start + i)
             .or_else(|| {
-                self.rows
-                    .iter()
-                    .rposition(|r| r.mmsi == mmsi && r.time_ms == time_ms)
+                let rows = &self.rows;
+                let index = self.index.get_or_insert_with(|| {
+                    let mut m = FxHashMap::default();
+                    m.reserve(rows.capacity());
+                    for (i, r) in rows.iter().enumerate() {
+                        m.insert((r.mmsi, r.time_ms), i as u32);
+                    }
+                    m
+                });
+                index.get(&(mmsi, time_ms)).map(|&i| i as usize)
             });
         let Some(i) = hit else {
             return false;
@@ -217,5 +233,58 @@ impl Buffer {
             b.push(r, &ids);
         }
         b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(mmsi: u32, time_ms: i64) -> PositionRow {
+        PositionRow {
+            time_ms,
+            mmsi,
+            lat: 1.0,
+            lon: 2.0,
+            sog_knots: None,
+            cog_deg: None,
+            heading_deg: None,
+            nav_status: None,
+            msg_type: 1,
+            segment: None,
+            flags: 0,
+            sources: Vec::new(),
+        }
+    }
+
+    /// Issue 16: late copies of rows released out of order are found (through the index),
+    /// and rows pushed after the index was built are found too.
+    #[test]
+    fn late_sources_find_rows_released_out_of_order() {
+        let mut b = Buffer::default();
+        for t in [10, 20, 5, 30, 15] {
+            b.push(&row(t as u32, t * 1000), &[0]);
+        }
+        for t in [10, 20, 5, 30, 15] {
+            assert!(b.add_source(t as u32, t * 1000, 1), "row at {t}");
+        }
+        b.push(&row(7, 3_000), &[0]);
+        assert!(b.add_source(7, 3_000, 2));
+        assert!(!b.add_source(7, 4_000, 2));
+        assert!(!b.add_source(8, 3_000, 2));
+        let srcs: Vec<Vec<u32>> = b.rows.iter().map(|c| b.sources(c).to_vec()).collect();
+        assert_eq!(
+            srcs,
+            [
+                vec![0, 1],
+                vec![0, 1],
+                vec![0, 1],
+                vec![0, 1],
+                vec![0, 1],
+                vec![0, 2]
+            ]
+        );
+        b.clear();
+        assert!(!b.add_source(7, 3_000, 2));
     }
 }

@@ -329,6 +329,11 @@ impl Store {
         })
     }
 
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Creates an empty store (or opens an existing one).
     pub fn create_or_open(dir: &Path) -> Result<Store, StoreError> {
         fs::create_dir_all(dir.join("positions"))?;

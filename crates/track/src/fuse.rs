@@ -8,16 +8,23 @@
 //!   de-armored payload) with message times at most `dedup_window_ms` apart. AIS position
 //!   payloads carry the UTC second and radio state, so two different transmissions practically
 //!   never share a payload within a minute; repeated identical static reports merge harmlessly.
+//!   Copies whose bits differ but whose content is the same (a partner's decoded CSV row of a
+//!   report heard raw, a satellite copy with other radio bits) are one transmission too when
+//!   they say the same position (within about a metre), speed and course at most
+//!   `content_window_ms` apart ([`Content`]). Transmissions stored by earlier runs are
+//!   [`Fuser::remember`]ed, so a copy delivered again in a later run is a late source.
 //! - **Message time**: the receiver's time (tag block, `$PGHP`, ...) refined with the report's
 //!   own UTC-second field ([`refine_time`]): the instant nearest the receive time whose second is
 //!   the reported one.
-//! - **Order**: records wait in a buffer until the newest message time seen is
-//!   `reorder_window_ms` past them, so late and out-of-order arrivals within the window are
-//!   released in their place. A copy arriving after its transmission was released is reported
+//! - **Order**: records wait until the newest message time seen is `reorder_window_ms` past
+//!   them, so late and out-of-order arrivals within the window are released in their place.
+//!   They wait in lists per second of message time (a push appends; a release sorts one
+//!   second's list), so the cost per record depends neither on the window nor on the disorder.
+//!   A copy arriving after its transmission was released is reported
 //!   as [`Output::LateSource`] (its source is added to the stored record; no second position).
 
 use rustc_hash::FxHashMap;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::num::NonZeroU32;
 
 /// A receiver or station inside a feed: an index into the caller's table of station names
@@ -55,6 +62,63 @@ pub struct SourceRef {
 /// The sources of a record: most transmissions are heard once or twice, kept inline.
 pub type Sources = smallvec::SmallVec<[SourceRef; 2]>;
 
+/// What a position report says, for recognising one transmission in copies whose payload bits
+/// differ (a partner's decoded CSV row, a satellite copy with other radio bits): position in
+/// 1e-7 degrees, speed in 0.1 kn and course in 0.1 degree (`None` as `u16::MAX`), and the
+/// report's UTC second when it has one (`None` as `u8::MAX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Content {
+    lat_e7: i32,
+    lon_e7: i32,
+    sog_dk: u16,
+    cog_dd: u16,
+    second: u8,
+}
+
+impl Content {
+    /// Position tolerance, 1e-7 degree: 1e-5 degree (about a metre), so that a decimal
+    /// archive's rounding to five decimals still matches the transmitted 1/600,000 degree.
+    const POSITION_TOLERANCE: i32 = 100;
+
+    /// The content of a report; speed and course `None` when not available.
+    pub fn new(lat: f64, lon: f64, sog_knots: Option<f32>, cog_deg: Option<f32>) -> Content {
+        Content::with_second(lat, lon, sog_knots, cog_deg, None)
+    }
+
+    /// The content of a report that carries its UTC second (0-59; other values say the
+    /// second is not available).
+    pub fn with_second(
+        lat: f64,
+        lon: f64,
+        sog_knots: Option<f32>,
+        cog_deg: Option<f32>,
+        second: Option<u8>,
+    ) -> Content {
+        let tenths =
+            |v: Option<f32>| v.map_or(u16::MAX, |v| (v * 10.0).round().clamp(0.0, 65_534.0) as u16);
+        Content {
+            lat_e7: (lat * 1e7).round() as i32,
+            lon_e7: (lon * 1e7).round() as i32,
+            sog_dk: tenths(sog_knots),
+            cog_dd: tenths(cog_deg),
+            second: second.filter(|&s| s < 60).unwrap_or(u8::MAX),
+        }
+    }
+
+    /// Whether two reports say the same: positions within a metre or so, speed and course
+    /// within a tenth (or both not available), and the same UTC second when both have one
+    /// (two transmissions of a moored vessel differ there, if nowhere else).
+    pub fn matches(&self, o: &Content) -> bool {
+        let close =
+            |a: u16, b: u16| a == b || (a != u16::MAX && b != u16::MAX && a.abs_diff(b) <= 1);
+        (self.lat_e7 - o.lat_e7).abs() <= Self::POSITION_TOLERANCE
+            && (self.lon_e7.wrapping_sub(o.lon_e7)).abs() <= Self::POSITION_TOLERANCE
+            && close(self.sog_dk, o.sog_dk)
+            && close(self.cog_dd, o.cog_dd)
+            && (self.second == o.second || self.second == u8::MAX || o.second == u8::MAX)
+    }
+}
+
 /// One decoded report to fuse.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation<P> {
@@ -64,6 +128,8 @@ pub struct Observation<P> {
     pub payload_hash: u64,
     /// Message time, ms since the Unix epoch (see [`refine_time`]).
     pub time_ms: i64,
+    /// What a position report says (`None` for other reports, which fuse by payload only).
+    pub content: Option<Content>,
     /// Where this copy came from.
     pub source: SourceRef,
     /// The decoded report, carried through.
@@ -90,7 +156,8 @@ pub struct Fused<P> {
 pub enum Output<P> {
     /// A transmission, in message-time order.
     Record(Fused<P>),
-    /// Another copy of an already released transmission: add this source to it.
+    /// Another copy of an already released (or already stored) transmission: add this source
+    /// to it.
     LateSource {
         /// Transmitter.
         mmsi: u32,
@@ -109,6 +176,12 @@ pub struct FuserConfig {
     /// Copies of one payload at most this far apart in message time are one transmission
     /// (default 30 s).
     pub dedup_window_ms: i64,
+    /// Copies with the same content (position, speed, course) but other payload bits at most
+    /// this far apart are one transmission (default 5 s: under the 10 s that the slowest
+    /// class A reports under way are apart, so two reports of a vessel that barely moves stay
+    /// two; archives time a report by its reception, a second or two after the position's
+    /// UTC second).
+    pub content_window_ms: i64,
     /// Records are held until the newest message time is this far past them (default 60 s).
     pub reorder_window_ms: i64,
     /// Released transmissions are remembered this long to recognise late copies
@@ -120,6 +193,7 @@ impl Default for FuserConfig {
     fn default() -> Self {
         FuserConfig {
             dedup_window_ms: 30_000,
+            content_window_ms: 5_000,
             reorder_window_ms: 60_000,
             late_window_ms: 30 * 60_000,
         }
@@ -135,34 +209,52 @@ pub struct FuserStats {
     pub records: u64,
     /// Copies merged into a pending record.
     pub duplicates_merged: u64,
-    /// Copies of already released records.
+    /// Copies of already released (or stored) records.
     pub late_duplicates: u64,
     /// Observations older than the release point with no record to join: released at once
     /// (out of order) rather than dropped.
     pub released_out_of_order: u64,
 }
 
-/// Key of a record: (message time, arrival sequence).
-type Key = (i64, u64);
+/// A remembered transmission of one vessel.
+#[derive(Debug, Clone, Copy)]
+struct Ident {
+    time_ms: i64,
+    /// Payload hash (`None` for a stored row's, which is not kept).
+    hash: Option<u64>,
+    content: Option<Content>,
+    /// Its pending record's slot, if it may still be pending ([`NO_SLOT`] otherwise).
+    slot: u32,
+}
+
+const NO_SLOT: u32 = u32::MAX;
 
 /// The fuser. Generic over the carried report type.
 #[derive(Debug)]
 pub struct Fuser<P> {
     cfg: FuserConfig,
-    /// Pending records, sorted by key (input is nearly in time order: appends dominate).
-    pending: VecDeque<(Key, Fused<P>)>,
-    /// Identities of recent records, per MMSI: (message time, payload hash) in time order
-    /// (nearly always appended). One small map of vessels and a few neighbouring entries of
-    /// one vessel (16 bytes each) are what a report touches, so the lookup stays in cache
-    /// however many reports the late window holds.
-    recent: FxHashMap<u32, VecDeque<(i64, u64)>>,
+    /// Pending records; free slots are listed in `free`. A record keeps its slot from push to
+    /// release, so a copy finds it through its identity without a search.
+    slots: Vec<Option<Fused<P>>>,
+    free: Vec<u32>,
+    /// Pending records by the second of their message time: (time, slot) in arrival order.
+    /// Pushing appends to a second's list (most go to the newest few seconds); releasing takes
+    /// whole seconds in order and sorts each by time, so the cost per record does not depend
+    /// on the window or on how disordered the input is.
+    by_second: BTreeMap<i64, Vec<(i64, u32)>>,
+    pending: usize,
+    /// Emptied second lists, reused.
+    spare: Vec<Vec<(i64, u32)>>,
+    /// Identities of recent records, per MMSI, in time order (nearly always appended). One
+    /// small map of vessels and a few neighbouring entries of one vessel are what a report
+    /// touches, so the lookup stays in cache however many reports the late window holds.
+    recent: FxHashMap<u32, VecDeque<Ident>>,
     /// Identities older than this are forgotten (see [`Fuser::forget`]).
     horizon_ms: i64,
     /// Message time of the last sweep of idle vessels out of `recent`.
     swept_ms: i64,
-    /// Largest key released so far.
-    released_upto: Key,
-    seq: u64,
+    /// Seconds up to which (exclusive) pending records have been released.
+    released_upto_ms: i64,
     newest_ms: i64,
     stats: FuserStats,
 }
@@ -172,12 +264,15 @@ impl<P: Clone> Fuser<P> {
     pub fn new(cfg: FuserConfig) -> Self {
         Fuser {
             cfg,
-            pending: VecDeque::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_second: BTreeMap::new(),
+            pending: 0,
+            spare: Vec::new(),
             recent: FxHashMap::default(),
             horizon_ms: i64::MIN,
             swept_ms: i64::MIN,
-            released_upto: (i64::MIN, 0),
-            seq: 0,
+            released_upto_ms: i64::MIN,
             newest_ms: i64::MIN,
             stats: FuserStats::default(),
         }
@@ -190,12 +285,29 @@ impl<P: Clone> Fuser<P> {
 
     /// Records waiting for release.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.pending
     }
 
     /// Identities remembered (to merge copies and recognise late ones), over all vessels.
     pub fn remembered(&self) -> usize {
         self.recent.values().map(VecDeque::len).sum()
+    }
+
+    /// Remembers a transmission released before this fuser started (a position already in
+    /// the store, from an earlier run): a copy arriving now becomes an [`Output::LateSource`]
+    /// instead of a second record. Forgotten, like every identity, once the newest message
+    /// time is a late window past it.
+    pub fn remember(&mut self, mmsi: u32, time_ms: i64, content: Content) {
+        let ids = self.recent.entry(mmsi).or_default();
+        insert_ident(
+            ids,
+            Ident {
+                time_ms,
+                hash: None,
+                content: Some(content),
+                slot: NO_SLOT,
+            },
+        );
     }
 
     /// Reads the newest remembered identity of each observation's vessel, so that pushing
@@ -206,7 +318,7 @@ impl<P: Clone> Fuser<P> {
         let mut acc = 0i64;
         for o in obs {
             if let Some(b) = self.recent.get(&o.mmsi).and_then(VecDeque::back) {
-                acc ^= b.0;
+                acc ^= b.time_ms;
             }
         }
         std::hint::black_box(acc)
@@ -215,67 +327,69 @@ impl<P: Clone> Fuser<P> {
     /// Adds an observation; releases what the reorder window allows into `out`.
     pub fn push(&mut self, obs: Observation<P>, out: &mut Vec<Output<P>>) {
         self.stats.observations += 1;
-        let w = self.cfg.dedup_window_ms;
+        let w = self.cfg.dedup_window_ms.max(self.cfg.content_window_ms);
+        let cw = self.cfg.content_window_ms;
         let horizon = self.horizon_ms;
         let ids = self.recent.entry(obs.mmsi).or_default();
-        // The earliest record of the same transmission within the dedup window, if any
-        // (entries before the horizon are forgotten, even while still in memory).
+        // The earliest record of the same transmission within the windows, if any (entries
+        // before the horizon are forgotten, even while still in memory): the same payload
+        // bits, or the same content close in time.
         let lo = obs.time_ms.saturating_sub(w).max(horizon);
         let hi = obs.time_ms.saturating_add(w);
-        let earlier = (first_at_or_after(ids, lo)..ids.len())
-            .map(|i| ids[i])
-            .take_while(|e| e.0 <= hi)
-            .find(|e| e.1 == obs.payload_hash)
-            .map(|e| e.0);
-        if let Some(t) = earlier {
-            // Still pending unless released (all of an earlier time are; of the same time,
-            // some may be): the pending record of that time and identity, if any (at most
-            // one: a second would have merged with it).
-            let pending = if t >= self.released_upto.0 {
-                let start = self.pending.partition_point(|e| e.0 .0 < t);
-                (start..self.pending.len())
-                    .take_while(|&i| self.pending[i].0 .0 == t)
-                    .find(|&i| {
-                        let r = &self.pending[i].1;
-                        r.mmsi == obs.mmsi && r.payload_hash == obs.payload_hash
-                    })
-            } else {
-                None
-            };
+        // Entries are read from the newest back to `lo` (a handful: the reports of one
+        // vessel within the window), keeping the earliest that is the same transmission.
+        // A late copy (a satellite's, minutes behind) skips the newer entries by a search.
+        let end = if ids.back().is_none_or(|b| b.time_ms <= hi) {
+            ids.len()
+        } else {
+            ids.partition_point(|e| e.time_ms <= hi)
+        };
+        let mut same = None;
+        for e in ids.range(..end).rev() {
+            if e.time_ms < lo {
+                break;
+            }
+            if e.time_ms <= hi
+                && (e.hash == Some(obs.payload_hash)
+                    || (e.time_ms.abs_diff(obs.time_ms) <= cw as u64
+                        && matches!((&e.content, &obs.content), (Some(a), Some(b)) if a.matches(b))))
+            {
+                same = Some(*e);
+            }
+        }
+        if let Some(e) = same {
+            // Still pending if its slot holds a record of that identity (a released record's
+            // slot may have been taken by another).
+            let pending = self
+                .slots
+                .get_mut(e.slot as usize)
+                .and_then(Option::as_mut)
+                .filter(|r| {
+                    r.mmsi == obs.mmsi && r.time_ms == e.time_ms && Some(r.payload_hash) == e.hash
+                });
             match pending {
-                // A pending copy of the same transmission.
-                Some(i) => {
-                    self.pending[i].1.sources.push(obs.source);
+                Some(r) => {
+                    r.sources.push(obs.source);
                     self.stats.duplicates_merged += 1;
                 }
-                // An already released one.
                 None => {
                     self.stats.late_duplicates += 1;
                     out.push(Output::LateSource {
                         mmsi: obs.mmsi,
-                        payload_hash: obs.payload_hash,
-                        time_ms: t,
+                        payload_hash: e.hash.unwrap_or(obs.payload_hash),
+                        time_ms: e.time_ms,
                         source: obs.source,
                     });
                 }
             }
             return;
         }
-        let key = (obs.time_ms, self.seq);
-        self.seq += 1;
         if ids.len() == ids.capacity() {
             // Room for the new entry from forgotten ones before growing (the front is read
             // only here: a report otherwise touches the back, in cache).
-            while ids.front().is_some_and(|e| e.0 < horizon) {
+            while ids.front().is_some_and(|e| e.time_ms < horizon) {
                 ids.pop_front();
             }
-        }
-        let id = (obs.time_ms, obs.payload_hash);
-        if ids.back().is_none_or(|b| b.0 <= obs.time_ms) {
-            ids.push_back(id);
-        } else {
-            let i = ids.partition_point(|e| e.0 <= obs.time_ms);
-            ids.insert(i, id);
         }
         let rec = Fused {
             mmsi: obs.mmsi,
@@ -284,12 +398,37 @@ impl<P: Clone> Fuser<P> {
             payload: obs.payload,
             sources: smallvec::smallvec![obs.source],
         };
-        if self.pending.back().is_none_or(|b| b.0 <= key) {
-            self.pending.push_back((key, rec));
-        } else {
-            let i = self.pending.partition_point(|e| e.0 < key);
-            self.pending.insert(i, (key, rec));
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(rec);
+                s
+            }
+            None => {
+                self.slots.push(Some(rec));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        insert_ident(
+            ids,
+            Ident {
+                time_ms: obs.time_ms,
+                hash: Some(obs.payload_hash),
+                content: obs.content,
+                slot,
+            },
+        );
+        let second = obs.time_ms.div_euclid(1000);
+        match self.by_second.last_entry() {
+            Some(mut last) if *last.key() == second => last.get_mut().push((obs.time_ms, slot)),
+            _ => {
+                let spare = &mut self.spare;
+                self.by_second
+                    .entry(second)
+                    .or_insert_with(|| spare.pop().unwrap_or_default())
+                    .push((obs.time_ms, slot));
+            }
         }
+        self.pending += 1;
         if obs.time_ms > self.newest_ms {
             self.newest_ms = obs.time_ms;
         } else if obs.time_ms < self.newest_ms.saturating_sub(self.cfg.reorder_window_ms) {
@@ -306,14 +445,27 @@ impl<P: Clone> Fuser<P> {
         self.release(i64::MAX, out);
     }
 
+    /// Releases the records of every whole second at or before `upto_ms`, in time order
+    /// (arrival order within one time).
     fn release(&mut self, upto_ms: i64, out: &mut Vec<Output<P>>) {
-        while self.pending.front().is_some_and(|e| e.0 .0 <= upto_ms) {
-            let Some((key, rec)) = self.pending.pop_front() else {
+        while let Some(first) = self.by_second.first_entry() {
+            let end_ms = first.key().saturating_add(1).saturating_mul(1000);
+            if upto_ms != i64::MAX && end_ms - 1 > upto_ms {
                 break;
-            };
-            self.released_upto = self.released_upto.max(key);
-            self.stats.records += 1;
-            out.push(Output::Record(rec));
+            }
+            let mut list = first.remove();
+            list.sort_by_key(|e| e.0);
+            for &(_, slot) in &list {
+                if let Some(rec) = self.slots[slot as usize].take() {
+                    self.free.push(slot);
+                    self.stats.records += 1;
+                    out.push(Output::Record(rec));
+                }
+            }
+            self.pending -= list.len();
+            self.released_upto_ms = self.released_upto_ms.max(end_ms);
+            list.clear();
+            self.spare.push(list);
         }
         self.forget();
     }
@@ -323,10 +475,14 @@ impl<P: Clone> Fuser<P> {
     /// dropped when the vessel next reports; a sweep every late window drops those of vessels
     /// that stopped reporting, so memory follows the traffic of the last late window.
     fn forget(&mut self) {
+        let oldest_pending = self
+            .by_second
+            .first_key_value()
+            .map_or(self.released_upto_ms, |(s, _)| s.saturating_mul(1000));
         let horizon = self
             .newest_ms
             .saturating_sub(self.cfg.late_window_ms)
-            .min(self.released_upto.0);
+            .min(oldest_pending);
         self.horizon_ms = self.horizon_ms.max(horizon);
         let interval = self.cfg.late_window_ms.max(MIN_SWEEP_INTERVAL_MS);
         if self.horizon_ms.saturating_sub(self.swept_ms) < interval {
@@ -335,7 +491,7 @@ impl<P: Clone> Fuser<P> {
         self.swept_ms = self.horizon_ms;
         let horizon = self.horizon_ms;
         self.recent.retain(|_, ids| {
-            while ids.front().is_some_and(|e| e.0 < horizon) {
+            while ids.front().is_some_and(|e| e.time_ms < horizon) {
                 ids.pop_front();
             }
             !ids.is_empty()
@@ -343,28 +499,14 @@ impl<P: Clone> Fuser<P> {
     }
 }
 
-/// The index of the first entry of `ids` (sorted by time) at or after message time `t_ms`:
-/// galloping back from the end, then a binary search, so that a time near the newest
-/// (nearly every report) reads a few entries at the back.
-fn first_at_or_after(ids: &VecDeque<(i64, u64)>, t_ms: i64) -> usize {
-    let n = ids.len();
-    // Entries from `end` on are at or after `t_ms`; `step` doubles until one is not.
-    let (mut end, mut step) = (n, 1);
-    while step <= n && ids[n - step].0 >= t_ms {
-        end = n - step;
-        step *= 2;
+/// Inserts an identity at its place in time order (at the back, nearly always).
+fn insert_ident(ids: &mut VecDeque<Ident>, id: Ident) {
+    if ids.back().is_none_or(|b| b.time_ms <= id.time_ms) {
+        ids.push_back(id);
+    } else {
+        let i = ids.partition_point(|e| e.time_ms <= id.time_ms);
+        ids.insert(i, id);
     }
-    // Entries before `lo` are before `t_ms` (the entry at n - step was, or there is none).
-    let mut lo = n.saturating_sub(step);
-    while lo < end {
-        let mid = lo + (end - lo) / 2;
-        if ids[mid].0 < t_ms {
-            lo = mid + 1;
-        } else {
-            end = mid;
-        }
-    }
-    lo
 }
 
 /// Idle vessels are swept out of the identity memory at most this often (message time).
@@ -394,6 +536,7 @@ mod tests {
             mmsi,
             payload_hash: hash,
             time_ms: t,
+            content: None,
             source: SourceRef {
                 source_id: source,
                 station: None,
@@ -467,29 +610,6 @@ mod tests {
                 newest = newest.max(r.time_ms);
             }
             proptest::prop_assert!(inversions <= st.released_out_of_order);
-        }
-    }
-
-    proptest::proptest! {
-        /// The galloping search finds what a binary search over the whole queue finds.
-        #[test]
-        fn first_at_or_after_agrees_with_partition_point(
-            mut times in proptest::collection::vec(-50i64..50, 0..200),
-            t in -60i64..60,
-            rotate in 0usize..200,
-        ) {
-            times.sort_unstable();
-            // A queue whose storage wraps around, as a ring buffer in use does.
-            let mut ids: VecDeque<(i64, u64)> = VecDeque::with_capacity(times.len());
-            for _ in 0..rotate.min(times.len()) {
-                ids.push_back((0, 0));
-                ids.pop_front();
-            }
-            ids.extend(times.iter().map(|&x| (x, 0)));
-            proptest::prop_assert_eq!(
-                first_at_or_after(&ids, t),
-                ids.partition_point(|e| e.0 < t)
-            );
         }
     }
 
@@ -631,6 +751,93 @@ mod tests {
                 .sum();
             assert_eq!(sources as u64, n);
         }
+    }
+
+    fn with_content(
+        mut o: Observation<&'static str>,
+        lat: f64,
+        sog: f32,
+    ) -> Observation<&'static str> {
+        o.content = Some(Content::new(lat, 100.0, Some(sog), Some(45.0)));
+        o
+    }
+
+    /// Issue 16: a partner's decoded row (other payload bits, its position rounded to five
+    /// decimals, timed a second later) of a transmission heard raw is the same transmission.
+    #[test]
+    fn the_same_report_with_other_payload_bits_merges_by_content() {
+        let mut f = Fuser::new(FuserConfig::default());
+        let mut out = Vec::new();
+        f.push(
+            with_content(obs(1, 7, 10_000, 1), 12.345_678_3, 10.2),
+            &mut out,
+        );
+        f.push(
+            with_content(obs(1, 99, 11_000, 2), 12.345_68, 10.2),
+            &mut out,
+        );
+        f.flush(&mut out);
+        assert_eq!(records(&out), vec![(1, 10_000, 2)]);
+    }
+
+    /// A vessel that barely moves reports the same content 10 s apart: two transmissions.
+    #[test]
+    fn the_same_content_ten_seconds_apart_is_two_transmissions() {
+        let mut f = Fuser::new(FuserConfig::default());
+        let mut out = Vec::new();
+        f.push(with_content(obs(1, 7, 10_000, 1), 12.3, 0.1), &mut out);
+        f.push(with_content(obs(1, 8, 20_000, 1), 12.3, 0.1), &mut out);
+        // Another speed is another report, even at the same time.
+        f.push(with_content(obs(1, 9, 20_000, 2), 12.3, 0.3), &mut out);
+        f.flush(&mut out);
+        assert_eq!(records(&out).len(), 3);
+    }
+
+    /// Issue 16: a transmission stored by an earlier run, delivered again, adds its source to
+    /// the stored row instead of becoming a second one.
+    #[test]
+    fn a_copy_of_a_remembered_stored_row_is_a_late_source() {
+        let mut f = Fuser::new(FuserConfig::default());
+        f.remember(1, 10_000, Content::new(12.3, 100.0, Some(5.0), Some(45.0)));
+        let mut out = Vec::new();
+        f.push(with_content(obs(1, 7, 10_000, 3), 12.3, 5.0), &mut out);
+        f.push(with_content(obs(1, 8, 20_000, 3), 12.4, 5.0), &mut out);
+        f.flush(&mut out);
+        assert_eq!(records(&out), vec![(1, 20_000, 1)]);
+        assert!(matches!(
+            out[0],
+            Output::LateSource {
+                mmsi: 1,
+                time_ms: 10_000,
+                ..
+            }
+        ));
+    }
+
+    /// Records far out of order with a wide window leave in time order; the pending structure
+    /// reuses the slots of released records.
+    #[test]
+    fn a_wide_window_sorts_disordered_input() {
+        let cfg = FuserConfig {
+            reorder_window_ms: 30 * 60_000,
+            ..FuserConfig::default()
+        };
+        let mut f = Fuser::new(cfg);
+        let mut out = Vec::new();
+        let mut t = Vec::new();
+        for k in 0..20_000i64 {
+            // Arrival order scrambled over up to 25 minutes.
+            t.push(k * 100 + (k * 7_919 % 15_000) * 100);
+        }
+        for (k, &x) in t.iter().enumerate() {
+            f.push(obs(k as u32 % 500, k as u64, x, 1), &mut out);
+        }
+        f.flush(&mut out);
+        let times: Vec<i64> = records(&out).iter().map(|r| r.1).collect();
+        assert_eq!(times.len(), t.len());
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        assert!(f.slots.len() < t.len(), "{} slots", f.slots.len());
+        assert_eq!(f.pending(), 0);
     }
 
     #[test]

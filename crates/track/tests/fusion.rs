@@ -29,6 +29,7 @@ impl Sink for Collect {
             mmsi: p.header.mmsi.0,
             payload_hash: self.hash,
             time_ms: refine_time(rx, p.second),
+            content: None,
             source: SourceRef {
                 source_id: u32::from(meta.talker == *b"BS"),
                 station: None,

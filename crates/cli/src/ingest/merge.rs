@@ -10,7 +10,7 @@
 //! same hours are interleaved; inputs covering consecutive days are read one after the other,
 //! with one chunk of the later ones held.
 
-use super::report::{from_csv, Collect, Dropped, Report, Stations};
+use super::report::{from_csv, Collect, Dropped, Report, Stations, TimeBounds};
 use crate::input::{self, RawHash};
 use ais::stream::{Decoder, DecoderConfig, Stats};
 use anyhow::{Context, Result};
@@ -125,10 +125,12 @@ pub(super) struct Merger {
     fronts: BinaryHeap<Reverse<(i64, usize)>>,
     buf: Vec<u8>,
     scratch: Vec<Observation<Report>>,
+    /// Message times accepted.
+    bounds: TimeBounds,
 }
 
 impl Merger {
-    pub fn new(feeds: Vec<Feed>) -> Self {
+    pub fn new(feeds: Vec<Feed>, bounds: TimeBounds) -> Self {
         Merger {
             queues: feeds.iter().map(|_| VecDeque::new()).collect(),
             feeds,
@@ -136,6 +138,7 @@ impl Merger {
             fronts: BinaryHeap::new(),
             buf: vec![0; CHUNK],
             scratch: Vec::new(),
+            bounds,
         }
     }
 
@@ -206,6 +209,7 @@ impl Merger {
                     stations: &mut self.stations,
                     dropped: &mut feed.dropped,
                     other_messages: &mut feed.other_messages,
+                    bounds: self.bounds,
                 };
                 if n == 0 {
                     feed.stats = decoder.finish(&mut sink);
@@ -221,6 +225,7 @@ impl Merger {
                 let station = StationId::new(self.stations.feed_id(i as u32, &feed.label));
                 let scratch = &mut self.scratch;
                 let dropped = &mut feed.dropped;
+                let bounds = self.bounds;
                 let more = reader
                     .next_batch(CSV_ROWS, |rec| {
                         let source = SourceRef {
@@ -228,7 +233,7 @@ impl Merger {
                             station,
                             received_ms: rec.time_ms,
                         };
-                        from_csv(rec, source, last_static, dropped, scratch);
+                        from_csv(rec, source, last_static, bounds, dropped, scratch);
                     })
                     .with_context(|| format!("cannot read {}", feed.name))?;
                 feed.done = !more;

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use store::{InputRow, RegistryDb, RunCommit, Store};
 use summary::Summary;
-use track::fuse::{Fuser, FuserConfig, FuserStats, Output};
+use track::fuse::{Content, Fuser, FuserConfig, FuserStats, Output};
 use write::Writer;
 
 /// Position quality flag: latitude or longitude out of range; not placed in a segment.
@@ -146,9 +146,63 @@ struct FeedEnd {
     other_messages: u64,
 }
 
+/// Positions that earlier runs stored, which this run's inputs may repeat (a log ingested
+/// again after it grew, the same data from another partner or compressed): each committed
+/// file is read into the fuser's memory once this run's message times come within the fusion
+/// windows of its time range, so a repeated transmission becomes a late source of the stored
+/// row instead of a second row. Files outside the run's times are never read.
+struct Prior {
+    dir: PathBuf,
+    /// Committed files not loaded yet.
+    files: Vec<store::FileEntry>,
+    /// Rows loaded.
+    rows: u64,
+}
+
+impl Prior {
+    fn new(store: &Store, committed: &std::collections::HashSet<u64>) -> Prior {
+        Prior {
+            dir: store.dir().to_owned(),
+            files: store
+                .files()
+                .iter()
+                .filter(|f| f.run.is_none_or(|r| committed.contains(&r)))
+                .cloned()
+                .collect(),
+            rows: 0,
+        }
+    }
+
+    /// Loads every file whose time range meets `lo_ms..=hi_ms`.
+    fn load(&mut self, lo_ms: i64, hi_ms: i64, fuser: &mut Fuser<Report>) -> Result<()> {
+        let mut i = 0;
+        while i < self.files.len() {
+            let f = &self.files[i];
+            if f.max_time_ms < lo_ms || f.min_time_ms > hi_ms {
+                i += 1;
+                continue;
+            }
+            let f = self.files.swap_remove(i);
+            let path = self.dir.join(&f.file);
+            let rows = store::read_geoparquet(&path)
+                .with_context(|| format!("cannot read stored positions {}", path.display()))?;
+            self.rows += rows.len() as u64;
+            for r in rows {
+                fuser.remember(
+                    r.mmsi,
+                    r.time_ms,
+                    Content::new(r.lat, r.lon, r.sog_knots, r.cog_deg),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Merges, fuses and sends batches to the writer; returns the accounting.
 fn read_and_fuse(
     mut merger: Merger,
+    mut prior: Prior,
     cfg: FuserConfig,
     tx: mpsc::SyncSender<Batch>,
 ) -> Result<ReadSide> {
@@ -156,8 +210,14 @@ fn read_and_fuse(
     let mut obs = Vec::new();
     let mut outputs = Vec::new();
     let mut labels_sent = 0;
+    let reach_ms = cfg.dedup_window_ms.max(cfg.content_window_ms);
     loop {
         let more = merger.step(&mut obs)?;
+        if let Some((lo, hi)) = obs.iter().map(|o| o.time_ms).fold(None, |r, t| {
+            Some(r.map_or((t, t), |(lo, hi): (i64, i64)| (lo.min(t), hi.max(t))))
+        }) {
+            prior.load(lo - reach_ms, hi + reach_ms, &mut fuser)?;
+        }
         fuser.touch(&obs);
         for o in obs.drain(..) {
             fuser.push(o, &mut outputs);
@@ -328,11 +388,12 @@ fn ingest_run(
     };
 
     // Read and fuse on one thread, segment and write on this one.
+    let prior = Prior::new(store, &committed);
     let mut writer = Writer::new(store, reg, opts.flush_rows)?;
     let (tx, rx) = mpsc::sync_channel::<Batch>(8);
-    let merger = Merger::new(feeds);
+    let merger = Merger::new(feeds, report::TimeBounds::at(wall_clock_ms()));
     let (read_side, written) = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_and_fuse(merger, cfg, tx));
+        let reader = scope.spawn(move || read_and_fuse(merger, prior, cfg, tx));
         let mut written = Ok(());
         for batch in rx.iter() {
             writer.labels.extend(batch.labels);
@@ -411,9 +472,7 @@ fn ingest_run(
     sum.vessels_total = commit.vessels_total;
     sum.identity_changes = commit.history.len() as u64;
     if !inputs.is_empty() {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let now_ms = wall_clock_ms();
         reg.commit_run(&RunCommit {
             run,
             finished_ms: now_ms,
@@ -426,6 +485,13 @@ fn ingest_run(
         })?;
     }
     Ok(sum)
+}
+
+/// The wall clock, ms since the Unix epoch.
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn report(args: &IngestArgs, sum: &Summary) -> Result<()> {

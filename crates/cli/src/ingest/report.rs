@@ -7,7 +7,7 @@ use ais::nmea::Station;
 use ais::stream::Meta;
 use ais::{Reject, Sink};
 use rustc_hash::FxHashMap;
-use track::fuse::{refine_time, Observation, SourceRef, StationId};
+use track::fuse::{refine_time, Content, Observation, SourceRef, StationId};
 use track::segment::Transponder;
 use track::vessel::{Class, StaticUpdate};
 
@@ -39,12 +39,44 @@ pub(super) struct Dropped {
     pub no_receive_time: u64,
     /// Position reports whose position is "not available".
     pub position_not_available: u64,
+    /// Reports timed outside [`TimeBounds`] (a receiver clock years ahead, a time before AIS
+    /// existed): kept out of fusion, where one such time would move the release point.
+    pub time_out_of_range: u64,
 }
 
 impl Dropped {
     pub fn add(&mut self, o: &Dropped) {
         self.no_receive_time += o.no_receive_time;
         self.position_not_available += o.position_not_available;
+        self.time_out_of_range += o.time_out_of_range;
+    }
+}
+
+/// The message times a run accepts: from the year AIS was standardised (ITU-R M.1371-0,
+/// 1998) to a day past the run's wall clock (a receiver clock a few hours off still passes;
+/// one years ahead does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TimeBounds {
+    pub min_ms: i64,
+    pub max_ms: i64,
+}
+
+impl TimeBounds {
+    /// 1998-01-01T00:00:00Z.
+    pub const AIS_EPOCH_MS: i64 = 883_612_800_000;
+    /// How far past the wall clock a message time may be.
+    pub const AHEAD_MS: i64 = 24 * 3_600_000;
+
+    /// The bounds for a run started at wall-clock time `now_ms`.
+    pub fn at(now_ms: i64) -> TimeBounds {
+        TimeBounds {
+            min_ms: Self::AIS_EPOCH_MS,
+            max_ms: now_ms.saturating_add(Self::AHEAD_MS),
+        }
+    }
+
+    pub fn contains(&self, t_ms: i64) -> bool {
+        (self.min_ms..=self.max_ms).contains(&t_ms)
     }
 }
 
@@ -108,6 +140,7 @@ pub(super) struct Collect<'a> {
     pub stations: &'a mut Stations,
     pub dropped: &'a mut Dropped,
     pub other_messages: &'a mut u64,
+    pub bounds: TimeBounds,
 }
 
 /// A 64-bit hash of the payload bits and their count, a 32-bit word at a time (multiply and
@@ -282,13 +315,28 @@ impl Sink for Collect<'_> {
             return;
         };
         let time_ms = refine_time(rx, second);
-        if let Report::Static(s) = &mut report {
-            s.time_ms = time_ms;
+        if !self.bounds.contains(time_ms) {
+            self.dropped.time_out_of_range += 1;
+            return;
         }
+        let content = match &mut report {
+            Report::Static(s) => {
+                s.time_ms = time_ms;
+                None
+            }
+            Report::Position(p) => Some(Content::with_second(
+                p.lat,
+                p.lon,
+                p.sog_knots,
+                p.cog_deg,
+                second,
+            )),
+        };
         self.obs.push(Observation {
             mmsi: m.mmsi().value(),
             payload_hash: self.payload_hash,
             time_ms,
+            content,
             source: SourceRef {
                 source_id: self.feed,
                 station: StationId::new(self.stations.id(self.feed, self.feed_label, meta)),
@@ -308,9 +356,14 @@ pub(super) fn from_csv(
     rec: sources::csv_archive::CsvRecord,
     source: SourceRef,
     last_static: &mut FxHashMap<u32, u64>,
+    bounds: TimeBounds,
     dropped: &mut Dropped,
     out: &mut Vec<Observation<Report>>,
 ) {
+    if !bounds.contains(rec.time_ms) {
+        dropped.time_out_of_range += 1;
+        return;
+    }
     let class = match rec.class {
         Some('A') => Some(Class::A),
         Some('B') => Some(Class::B),
@@ -345,6 +398,7 @@ pub(super) fn from_csv(
             mmsi: rec.mmsi,
             payload_hash: h,
             time_ms: rec.time_ms,
+            content: Some(Content::new(lat, lon, rec.sog_knots, rec.cog_deg)),
             source: source.clone(),
             payload: Report::Position(PositionData {
                 // Archives do not keep the message type: 1 for class A rows, 18 for class
@@ -389,6 +443,7 @@ pub(super) fn from_csv(
                 mmsi: rec.mmsi,
                 payload_hash: fields,
                 time_ms: rec.time_ms,
+                content: None,
                 source,
                 payload: Report::Static(Box::new(ship)),
             });

@@ -109,8 +109,8 @@ pub(super) fn human(s: &Summary) -> String {
         }
     }
     r.push_str(&format!(
-        "vessel reports {} (other messages {}), dropped: no receive time {}, position not available {}\n",
-        s.observations, s.other_messages, s.dropped.no_receive_time, s.dropped.position_not_available
+        "vessel reports {} (other messages {}), dropped: no receive time {}, position not available {}, time out of range {}\n",
+        s.observations, s.other_messages, s.dropped.no_receive_time, s.dropped.position_not_available, s.dropped.time_out_of_range
     ));
     let w = &s.written;
     r.push_str(&format!(
@@ -155,6 +155,7 @@ pub(super) fn json(s: &Summary) -> String {
         "dropped": {
             "no_receive_time": s.dropped.no_receive_time,
             "position_not_available": s.dropped.position_not_available,
+            "time_out_of_range": s.dropped.time_out_of_range,
         },
         "duplicates_merged": s.duplicates_merged,
         "late_duplicates": s.late_duplicates,
