@@ -9,8 +9,16 @@
 //! a feed is itself out of order, which the fuser's reorder window absorbs. Inputs covering the
 //! same hours are interleaved; inputs covering consecutive days are read one after the other,
 //! with one chunk of the later ones held.
+//!
+//! What an input holds is told from its first line: NMEA (sentences, tag blocks, `$PGHP`,
+//! comments), a live spool segment (NMEA with an arrival-time line before every received line,
+//! see `live.rs`), or a CSV archive (`,` or `;` separated, with a known header). CR-only line
+//! ends are read as line ends. A first line that looks like CSV but has no header, or a header
+//! Tidewatch does not know, is an error naming what was expected (not thousands of rejected
+//! NMEA lines). A read error part way through ends that input, keeping what was read (the
+//! caller reports it), unless `--strict`.
 
-use super::report::{from_csv, Collect, Dropped, Report, Stations};
+use super::report::{from_csv, Collect, Dropped, LineTime, Report, Stations, TimeSources};
 use crate::input::{self, RawHash};
 use ais::stream::{Decoder, DecoderConfig, Stats};
 use anyhow::{Context, Result};
@@ -19,7 +27,162 @@ use sources::csv_archive::{CsvReader, CsvStats};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
+use std::sync::{Arc, Mutex};
 use track::fuse::{Observation, SourceRef, StationId};
+
+/// The line a live spool writes before every line it received: `#arrival_ms:<ms>` (a comment
+/// to NMEA readers).
+pub(super) const ARRIVAL_MARKER: &[u8] = b"#arrival_ms:";
+
+/// `--assume-time`: times for NMEA lines that have none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum AssumeTime {
+    /// The first line at `start_ms`, then `lines_per_s` lines a second.
+    Start { start_ms: i64, lines_per_s: f64 },
+    /// The first line at the file's modification time, then `lines_per_s` lines a second.
+    Mtime { lines_per_s: f64 },
+}
+
+impl AssumeTime {
+    /// `START[,RATE]` (START an RFC 3339 time) or `mtime[,RATE]`; RATE lines per second,
+    /// default 1.
+    pub fn parse(s: &str) -> Result<AssumeTime, String> {
+        let (start, rate) = match s.split_once(',') {
+            Some((a, b)) => (a, Some(b)),
+            None => (s, None),
+        };
+        let lines_per_s = match rate {
+            None => 1.0,
+            Some(r) => r
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .ok_or_else(|| format!("`{r}`: RATE is lines per second, a number above 0"))?,
+        };
+        if start.trim() == "mtime" {
+            return Ok(AssumeTime::Mtime { lines_per_s });
+        }
+        let t = chrono::DateTime::parse_from_rfc3339(start.trim()).map_err(|e| {
+            format!("`{start}`: give an RFC 3339 time like 2015-03-01T12:00:00Z, or mtime ({e})")
+        })?;
+        Ok(AssumeTime::Start {
+            start_ms: t.timestamp_millis(),
+            lines_per_s,
+        })
+    }
+}
+
+/// How a feed times lines without a time of their own.
+enum FeedTime {
+    None,
+    /// Arrival times of a spool segment's lines, filled by [`SpoolLines`] as it reads.
+    Arrival(Arc<Mutex<Vec<Option<i64>>>>),
+    Assume {
+        start_ms: i64,
+        ms_per_line: f64,
+    },
+}
+
+/// Reads a live spool segment: drops the arrival-time lines and records, for every other
+/// line (in order), the arrival time written before it. A segment written without them (by
+/// an older version) reads unchanged.
+struct SpoolLines<R> {
+    inner: R,
+    line: Vec<u8>,
+    pos: usize,
+    expect_marker: bool,
+    pending: Option<i64>,
+    arrival: Arc<Mutex<Vec<Option<i64>>>>,
+}
+
+impl<R: BufRead> Read for SpoolLines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.line.len() {
+            self.line.clear();
+            self.pos = 0;
+            if self.inner.read_until(b'\n', &mut self.line)? == 0 {
+                return Ok(0);
+            }
+            if self.expect_marker && self.line.starts_with(ARRIVAL_MARKER) {
+                let v = &self.line[ARRIVAL_MARKER.len()..];
+                self.pending = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|v| v.trim().parse().ok());
+                self.expect_marker = false;
+                self.line.clear();
+                continue;
+            }
+            if let Ok(mut a) = self.arrival.lock() {
+                a.push(self.pending.take());
+            }
+            self.expect_marker = true;
+        }
+        let n = buf.len().min(self.line.len() - self.pos);
+        buf[..n].copy_from_slice(&self.line[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Reads CR-only line ends as line ends (every CR as LF; a CRLF becomes an empty line more,
+/// which readers skip).
+struct CrAsLf<R>(R);
+
+impl<R: Read> Read for CrAsLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        for b in &mut buf[..n] {
+            if *b == b'\r' {
+                *b = b'\n';
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// What the first line of an input says it holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    Nmea,
+    Spool,
+    Csv(u8),
+}
+
+/// Tells an input's shape from its first line, or says why it cannot be read.
+fn shape(first_line: &[u8]) -> Result<Shape, String> {
+    let line = ais::nmea::trim(first_line);
+    if line.starts_with(ARRIVAL_MARKER) {
+        return Ok(Shape::Spool);
+    }
+    if line.starts_with(b"!") || line.starts_with(b"$") || line.starts_with(b"\\") {
+        return Ok(Shape::Nmea);
+    }
+    let text = String::from_utf8_lossy(line);
+    let (commas, semis) = (text.matches(',').count(), text.matches(';').count());
+    let delim = if semis > commas { b';' } else { b',' };
+    let cells = commas.max(semis) + 1;
+    let sep = char::from(delim);
+    if cells >= 4 && text.to_ascii_uppercase().contains("MMSI") {
+        return sources::csv_archive::header_check(&text, delim)
+            .map(|_| Shape::Csv(delim))
+            .map_err(|e| format!("looks like a `{sep}`-separated CSV archive, but {e}"));
+    }
+    if cells < 4 || !matches!(ais::nmea::classify(line), ais::nmea::LineKind::Other(_)) {
+        return Ok(Shape::Nmea);
+    }
+    let first_cell = text.split(sep).next().unwrap_or("").trim();
+    if !first_cell.is_empty() && first_cell.bytes().all(|b| b.is_ascii_digit() || b == b'"') {
+        let names: Vec<String> = text.split(sep).map(str::to_owned).collect();
+        return Err(format!(
+            "looks like a `{sep}`-separated CSV archive without a header row (its first row's \
+             {cells} cells start {}); expected {}",
+            sources::csv_archive::header_excerpt(&names),
+            sources::csv_archive::EXPECTED_HEADER
+        ));
+    }
+    Ok(Shape::Nmea)
+}
 
 /// Bytes decoded per step.
 const CHUNK: usize = 256 * 1024;
@@ -61,39 +224,85 @@ pub(super) struct Feed {
     pub dropped: Dropped,
     /// Messages that are not vessel reports.
     pub other_messages: u64,
+    /// Where the receive times of its reports came from.
+    pub times: TimeSources,
+    line_time: FeedTime,
+    /// Why reading stopped before the end (what was read before is kept).
+    pub error: Option<String>,
 }
 
 impl Feed {
-    /// Opens `name` for reading; `label` goes into the provenance of its records.
+    /// Opens `name` for reading; `label` goes into the provenance of its records; `assume`
+    /// times NMEA lines that have no time of their own.
     pub fn open(
         name: &str,
         label: String,
         progress: &indicatif::ProgressBar,
+        assume: Option<AssumeTime>,
     ) -> Result<(Feed, Option<u64>)> {
         let inp = input::open(name, progress)?;
-        // The first line tells a CSV archive from NMEA.
+        // The first line tells what the input holds.
         let mut r = BufReader::with_capacity(64 * 1024, inp.reader);
         let mut first = Vec::new();
         r.by_ref()
             .take(64 * 1024)
             .read_until(b'\n', &mut first)
             .with_context(|| format!("cannot read {name}"))?;
-        let line = String::from_utf8_lossy(&first);
-        let looks_csv = !line.starts_with(['!', '$', '\\'])
-            && line.to_ascii_uppercase().contains("MMSI")
-            && line.matches(',').count() >= 3;
-        let reader: Box<dyn Read + Send> = Box::new(std::io::Cursor::new(first.clone()).chain(r));
-        let kind = if looks_csv {
-            let csv = CsvReader::new(reader).with_context(|| format!("cannot read {name}"))?;
-            Kind::Csv {
-                reader: Box::new(csv),
-                last_static: FxHashMap::default(),
+        let cr_only = first.windows(2).any(|w| w[0] == b'\r' && w[1] != b'\n');
+        let first_line_end = first
+            .iter()
+            .position(|&b| b == b'\n' || (cr_only && b == b'\r'))
+            .unwrap_or(first.len());
+        let shape = shape(&first[..first_line_end]).map_err(|e| anyhow::anyhow!("{name} {e}"))?;
+        let mut reader: Box<dyn Read + Send> =
+            Box::new(std::io::Cursor::new(first.clone()).chain(r));
+        if cr_only {
+            reader = Box::new(CrAsLf(reader));
+        }
+        let mut line_time = match assume {
+            None => FeedTime::None,
+            Some(a) => {
+                let (start_ms, lines_per_s) = match a {
+                    AssumeTime::Start {
+                        start_ms,
+                        lines_per_s,
+                    } => (start_ms, lines_per_s),
+                    AssumeTime::Mtime { lines_per_s } => (mtime_ms(name)?, lines_per_s),
+                };
+                FeedTime::Assume {
+                    start_ms,
+                    ms_per_line: 1000.0 / lines_per_s,
+                }
             }
-        } else {
-            Kind::Nmea {
+        };
+        let kind = match shape {
+            Shape::Csv(delim) => {
+                let csv = CsvReader::with_delimiter(reader, delim)
+                    .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+                Kind::Csv {
+                    reader: Box::new(csv),
+                    last_static: FxHashMap::default(),
+                }
+            }
+            Shape::Spool => {
+                let arrival = Arc::new(Mutex::new(Vec::new()));
+                line_time = FeedTime::Arrival(arrival.clone());
+                Kind::Nmea {
+                    reader: Box::new(SpoolLines {
+                        inner: BufReader::with_capacity(64 * 1024, reader),
+                        line: Vec::new(),
+                        pos: 0,
+                        expect_marker: true,
+                        pending: None,
+                        arrival,
+                    }),
+                    decoder: Box::new(Decoder::new(DecoderConfig::default())),
+                }
+            }
+            Shape::Nmea => Kind::Nmea {
                 reader,
                 decoder: Box::new(Decoder::new(DecoderConfig::default())),
-            }
+            },
         };
         Ok((
             Feed {
@@ -107,10 +316,27 @@ impl Feed {
                 csv: None,
                 dropped: Dropped::default(),
                 other_messages: 0,
+                times: TimeSources::default(),
+                line_time,
+                error: None,
             },
             inp.size,
         ))
     }
+}
+
+/// A file's modification time, ms since the Unix epoch.
+fn mtime_ms(name: &str) -> Result<i64> {
+    if name == "-" {
+        anyhow::bail!("--assume-time mtime: stdin has no modification time; give a start time");
+    }
+    let t = std::fs::metadata(name)
+        .and_then(|m| m.modified())
+        .with_context(|| format!("cannot read the modification time of {name}"))?;
+    Ok(match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    })
 }
 
 /// The k-way merge over all feeds.
@@ -125,11 +351,14 @@ pub(super) struct Merger {
     fronts: BinaryHeap<Reverse<(i64, usize)>>,
     buf: Vec<u8>,
     scratch: Vec<Observation<Report>>,
+    /// A read error aborts the run instead of ending its input.
+    strict: bool,
 }
 
 impl Merger {
-    pub fn new(feeds: Vec<Feed>) -> Self {
+    pub fn new(feeds: Vec<Feed>, strict: bool) -> Self {
         Merger {
+            strict,
             queues: feeds.iter().map(|_| VecDeque::new()).collect(),
             feeds,
             stations: Stations::default(),
@@ -193,12 +422,33 @@ impl Merger {
                     match reader.read(&mut self.buf) {
                         Ok(n) => break n,
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(e) => {
+                        Err(e) if self.strict => {
                             return Err(e).with_context(|| format!("cannot read {}", feed.name))
+                        }
+                        Err(e) => {
+                            feed.error = Some(format!("cannot read {}: {e}", feed.name));
+                            break 0;
                         }
                     }
                 };
+                let guard;
+                let line_time = match &feed.line_time {
+                    FeedTime::None => LineTime::None,
+                    FeedTime::Assume {
+                        start_ms,
+                        ms_per_line,
+                    } => LineTime::Assume {
+                        start_ms: *start_ms,
+                        ms_per_line: *ms_per_line,
+                    },
+                    FeedTime::Arrival(a) => {
+                        guard = a.lock().unwrap_or_else(|e| e.into_inner());
+                        LineTime::Arrival(&guard)
+                    }
+                };
                 let mut sink = Collect {
+                    line_time,
+                    times: &mut feed.times,
                     feed: i as u32,
                     feed_label: &feed.label,
                     payload_hash: 0,
@@ -221,17 +471,24 @@ impl Merger {
                 let station = StationId::new(self.stations.feed_id(i as u32, &feed.label));
                 let scratch = &mut self.scratch;
                 let dropped = &mut feed.dropped;
-                let more = reader
-                    .next_batch(CSV_ROWS, |rec| {
-                        let source = SourceRef {
-                            source_id: i as u32,
-                            station,
-                            received_ms: rec.time_ms,
-                        };
-                        from_csv(rec, source, last_static, dropped, scratch);
-                    })
-                    .with_context(|| format!("cannot read {}", feed.name))?;
-                feed.done = !more;
+                let more = reader.next_batch(CSV_ROWS, |rec| {
+                    let source = SourceRef {
+                        source_id: i as u32,
+                        station,
+                        received_ms: rec.time_ms,
+                    };
+                    from_csv(rec, source, last_static, dropped, scratch);
+                });
+                feed.done = match more {
+                    Ok(more) => !more,
+                    Err(e) if self.strict => {
+                        return Err(e).with_context(|| format!("cannot read {}", feed.name))
+                    }
+                    Err(e) => {
+                        feed.error = Some(format!("cannot read {}: {e}", feed.name));
+                        true
+                    }
+                };
                 feed.csv = Some(reader.stats().clone());
             }
         }

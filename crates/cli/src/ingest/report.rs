@@ -32,20 +32,66 @@ pub(super) struct PositionData {
     pub transponder: Transponder,
 }
 
-/// Reports that could not be kept, by reason.
+/// Reports that could not be kept (whole or in part), by reason.
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Dropped {
-    /// Vessel reports without any receive time (no tag block, `$PGHP` or timestamp).
+    /// Vessel reports without any receive time (no tag block, `$PGHP` or timestamp, no
+    /// arrival time, no `--assume-time`).
     pub no_receive_time: u64,
-    /// Position reports whose position is "not available".
+    /// Position reports whose position is "not available" (and CSV rows with neither a
+    /// position nor static columns).
     pub position_not_available: u64,
+    /// CSV rows whose position cells are empty, unparseable or out of range but whose static
+    /// columns were kept: the position is lost, the identity is not.
+    pub csv_position_unusable: u64,
 }
 
 impl Dropped {
     pub fn add(&mut self, o: &Dropped) {
         self.no_receive_time += o.no_receive_time;
         self.position_not_available += o.position_not_available;
+        self.csv_position_unusable += o.csv_position_unusable;
     }
+
+    /// Every reason with its count, in a stable order (for the summary and `--stats`).
+    pub fn reasons(&self) -> [(&'static str, u64); 3] {
+        [
+            ("no_receive_time", self.no_receive_time),
+            ("position_not_available", self.position_not_available),
+            ("csv_position_unusable", self.csv_position_unusable),
+        ]
+    }
+}
+
+/// Where the receive times of an input's vessel reports came from.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct TimeSources {
+    /// The line's own time (tag block `c:`, `$PGHP`, timestamp prefix or trailing epoch).
+    pub own: u64,
+    /// The live spool's arrival time (the line had no time of its own).
+    pub arrival: u64,
+    /// `--assume-time`.
+    pub assumed: u64,
+}
+
+impl TimeSources {
+    pub fn add(&mut self, o: &TimeSources) {
+        self.own += o.own;
+        self.arrival += o.arrival;
+        self.assumed += o.assumed;
+    }
+}
+
+/// The time a line without a time of its own gets.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LineTime<'a> {
+    /// None: such reports are dropped (`no_receive_time`).
+    None,
+    /// Arrival times of a live spool segment's lines, by line number - 1 (`None` for lines
+    /// written without one). Also the receive time of lines that have a time of their own.
+    Arrival(&'a [Option<i64>]),
+    /// `--assume-time`: line `n` (1-based) at `start_ms + (n - 1) * ms_per_line`.
+    Assume { start_ms: i64, ms_per_line: f64 },
 }
 
 /// What tells receivers apart: (feed, station in the tag block or trailer, talker).
@@ -108,6 +154,8 @@ pub(super) struct Collect<'a> {
     pub stations: &'a mut Stations,
     pub dropped: &'a mut Dropped,
     pub other_messages: &'a mut u64,
+    pub line_time: LineTime<'a>,
+    pub times: &'a mut TimeSources,
 }
 
 /// A 64-bit hash of the payload bits and their count, a 32-bit word at a time (multiply and
@@ -277,11 +325,35 @@ impl Sink for Collect<'_> {
             self.dropped.position_not_available += 1;
             return;
         };
-        let Some(rx) = meta.rx_time_ms else {
+        // Message time: the line's own time when it has one, else its arrival time (live
+        // feeds) or the assumed time. Receive time: the arrival time when known.
+        let (base, arrival) = match self.line_time {
+            LineTime::None => (None, None),
+            LineTime::Arrival(a) => {
+                let at = usize::try_from(meta.line.saturating_sub(1))
+                    .ok()
+                    .and_then(|i| a.get(i).copied().flatten());
+                (at, at)
+            }
+            LineTime::Assume {
+                start_ms,
+                ms_per_line,
+            } => {
+                let n = meta.line.saturating_sub(1) as f64;
+                (Some(start_ms + (n * ms_per_line).round() as i64), None)
+            }
+        };
+        let Some(own_or_base) = meta.rx_time_ms.or(base) else {
             self.dropped.no_receive_time += 1;
             return;
         };
-        let time_ms = refine_time(rx, second);
+        match (meta.rx_time_ms, self.line_time) {
+            (Some(_), _) => self.times.own += 1,
+            (None, LineTime::Arrival(_)) => self.times.arrival += 1,
+            (None, _) => self.times.assumed += 1,
+        }
+        let rx = arrival.unwrap_or(own_or_base);
+        let time_ms = refine_time(own_or_base, second);
         if let Report::Static(s) = &mut report {
             s.time_ms = time_ms;
         }
@@ -303,7 +375,8 @@ impl Sink for Collect<'_> {
 
 /// Observations from one row of a decoded archive: a position (when the row has one) and the
 /// static data (when it differs from the last this feed gave for the MMSI; archives repeat
-/// it on every row). Rows with neither are counted in `dropped`.
+/// it on every row). Rows with neither are counted in `dropped`, and so are rows whose
+/// position is lost while their static columns are kept.
 pub(super) fn from_csv(
     rec: sources::csv_archive::CsvRecord,
     source: SourceRef,
@@ -371,6 +444,8 @@ pub(super) fn from_csv(
     } else if !has_static {
         dropped.position_not_available += 1;
         return;
+    } else {
+        dropped.csv_position_unusable += 1;
     }
     if has_static {
         for t in [&ship.name, &ship.callsign, &ship.destination]
