@@ -1,7 +1,7 @@
 //! Issue 16 through `tidewatch ingest`: inputs as they come (bare logs without times, CSV with
 //! Latin-1 names, `;` separators, CR-only line ends, unknown headers, unreadable files in a
-//! directory) and the accounting (drop reasons, identity changes against first values, a full
-//! disk).
+//! directory, a live replay of old data), the accounting (drop reasons, identity changes
+//! against first values, a full disk), and SIGTERM of a live ingest.
 
 mod common;
 
@@ -9,8 +9,11 @@ use ais::encode::{encode_payload, to_sentences, SentenceOptions};
 use ais::msg::{Header, Message, PositionReport};
 use ais::Mmsi;
 use common::{bin, read_json, rows, tmp};
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// A bare (no tag block, no time) type 1 sentence; its UTC second is "not available", so the
 /// stored time is exactly the time ingest gives the line.
@@ -395,4 +398,148 @@ fn issue_16_a_full_disk_is_said_as_such_and_earlier_runs_are_kept() {
     assert!(err.contains("is full"), "{err}");
     assert!(err.contains("1 committed run(s) are kept"), "{err}");
     assert!(!err.contains("corrupt"), "{err}");
+}
+
+/// `$PGHP` (Gatehouse) line giving `y-m-d h:mi:s` to the sentence whose checksum is `sum`.
+fn pghp(y: u32, m: u32, d: u32, h: u32, mi: u32, s: u32, sum: &str) -> String {
+    let body = format!("PGHP,1,{y},{m},{d},{h},{mi},{s},0,219,,2190048,1,{sum}");
+    let cs = body.bytes().fold(0u8, |a, b| a ^ b);
+    format!("${body}*{cs:02X}")
+}
+
+/// Serves `data` to the first client, then holds the connection open until `hold` has passed
+/// (or the client leaves).
+fn serve_and_hold(data: Vec<u8>, hold: Duration) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut c, _) = l.accept().unwrap();
+        if c.write_all(&data).is_err() {
+            return;
+        }
+        std::thread::sleep(hold);
+    });
+    port
+}
+
+/// 2012-03-08T12:00:00Z in ms.
+const T2012_MS: i64 = 1_331_208_000_000;
+
+#[test]
+fn issue_16_a_replayed_live_feed_keeps_its_own_times_and_bare_lines_get_their_arrival() {
+    let trailer = format!(
+        "{},{}\r\n",
+        bare_position(227_000_011, 44.0, -1.0),
+        T2012_MS / 1000
+    );
+    let ghp_sentence = bare_position(227_000_012, 44.1, -1.1);
+    let sum = &ghp_sentence[ghp_sentence.len() - 2..];
+    let ghp = format!("{}\r\n{ghp_sentence}\r\n", pghp(2012, 3, 8, 12, 0, 10, sum));
+    let body = format!("s:replay,c:{}", T2012_MS / 1000 + 20);
+    let cs = body.bytes().fold(0u8, |a, b| a ^ b);
+    let tagged = format!(
+        "\\{body}*{cs:02X}\\{}\r\n",
+        bare_position(227_000_013, 44.2, -1.2)
+    );
+    let bare = format!("{}\r\n", bare_position(227_000_014, 44.3, -1.3));
+    let data = [trailer, ghp, tagged, bare].concat().into_bytes();
+    let port = serve_and_hold(data, Duration::from_millis(500));
+    let store = tmp("replay-store");
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let url = format!("tcp://127.0.0.1:{port}");
+    let (out, s) = ingest(&[&url, "--for", "2s", "-q"], &store);
+    ok(&out);
+    let s = s.unwrap();
+    assert_eq!(s["receive_times"]["own"], 3, "{s}");
+    assert_eq!(s["receive_times"]["arrival"], 1, "{s}");
+    let times: Vec<(u32, i64)> = rows(&store).iter().map(|r| (r.mmsi, r.time_ms)).collect();
+    assert_eq!(
+        &times[..3],
+        &[
+            (227_000_011, T2012_MS),
+            (227_000_012, T2012_MS + 10_000),
+            (227_000_013, T2012_MS + 20_000)
+        ]
+    );
+    assert_eq!(times[3].0, 227_000_014);
+    assert!((times[3].1 - before).abs() < 10_000, "{times:?}");
+}
+
+#[test]
+fn issue_16_sigterm_ends_a_live_ingest_with_its_stats_and_its_segment_ingested() {
+    let lines: Vec<String> = (0..20)
+        .map(|i| {
+            format!(
+                "{}\r\n",
+                bare_position(227_000_020 + i, 43.0, -1.0 + f64::from(i) * 0.01)
+            )
+        })
+        .collect();
+    // The feed stays connected: only the signal ends the run.
+    let port = serve_and_hold(lines.concat().into_bytes(), Duration::from_secs(30));
+    let store = tmp("sigterm-store");
+    let stats = tmp("sigterm-stats.json");
+    let mut child = Command::new(bin())
+        .arg("ingest")
+        .arg(format!("feed=tcp://127.0.0.1:{port}"))
+        .args(["--rotate", "10m", "-q", "--store"])
+        .arg(&store)
+        .arg("--stats")
+        .arg(&stats)
+        .spawn()
+        .unwrap();
+    // Wait for the lines to reach the open segment.
+    let spool = store.join("spool").join("feed");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let part = loop {
+        let part = std::fs::read_dir(&spool).ok().and_then(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(".nmea.part"))
+        });
+        if let Some(p) = part {
+            if std::fs::read(&p)
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                >= 40
+            {
+                break p;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the feed never reached the spool"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("ingest did not end within 30 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(!part.exists(), "the open segment was not closed");
+    let s = read_json(&stats);
+    assert_eq!(s["positions"], 20, "{s}");
+    assert_eq!(s["receive_times"]["arrival"], 20, "{s}");
+    let ingested = std::fs::read_dir(spool.join("ingested")).unwrap().count();
+    assert_eq!(ingested, 1);
+    assert_eq!(rows(&store).len(), 20);
 }

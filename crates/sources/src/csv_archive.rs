@@ -551,6 +551,7 @@ bad,Class A,219000873,56.9,10.3,,,,,,,,,,,,,,,,,,,,,\n";
         assert_eq!(a.imo, None);
         assert_eq!(a.name.as_deref(), Some("NORDKAP"));
         assert_eq!(a.ship_type_text.as_deref(), Some("Fishing"));
+        assert_eq!(a.ship_type, Some(30));
         assert_eq!(a.destination.as_deref(), Some("HIRTSHALS"));
         assert_eq!(a.class, Some('A'));
         let b = &rows[1];
@@ -583,6 +584,39 @@ bad,Class A,219000873,56.9,10.3,,,,,,,,,,,,,,,,,,,,,\n";
         assert!(!is_known_header(
             "!AIVDM,1,1,,A,13aEOK?P00PD2wVMdLDRhgvL289?,0*26"
         ));
+    }
+
+    #[test]
+    fn issue_16_latin1_cells_semicolons_and_ship_type_text() {
+        let mut data = b"MMSI;BaseDateTime;LAT;LON;VesselName\n".to_vec();
+        data.extend_from_slice(b"1;2023-01-11T00:00:00;1.0;2.0;S\xd8NDERBORG\n");
+        data.extend_from_slice(b"2;2023-01-11T00:00:01;1.0;2.0;PLAIN\n");
+        let mut r = CsvReader::with_delimiter(&data[..], b';').unwrap();
+        let mut rows = Vec::new();
+        while r.next_batch(10, |x| rows.push(x)).unwrap() {}
+        assert_eq!(r.stats().not_utf8, 1);
+        assert_eq!(r.stats().records, 2);
+        assert_eq!(rows[0].name.as_deref(), Some("SØNDERBORG"));
+        assert_eq!(rows[1].name.as_deref(), Some("PLAIN"));
+        assert_eq!(dma_ship_type("Cargo"), Some(70));
+        assert_eq!(dma_ship_type("Towing long/wide"), Some(32));
+        assert_eq!(dma_ship_type("Spare 1"), None);
+    }
+
+    #[test]
+    fn issue_16_a_header_without_positions_or_of_many_unknown_columns_is_named_briefly() {
+        let e = header_check("MMSI,BaseDateTime,SOG", b',').unwrap_err();
+        assert!(matches!(
+            e,
+            CsvError::NoPositionColumns(Layout::MarineCadastre)
+        ));
+        let wide: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
+        let e = header_check(&wide.join(","), b',').unwrap_err().to_string();
+        assert!(
+            e.contains("500 columns") && e.contains("and 494 more"),
+            "{e}"
+        );
+        assert!(e.len() < 400, "{e}");
     }
 
     #[test]

@@ -505,3 +505,107 @@ impl Merger {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ais::encode::{encode_payload, to_sentences, SentenceOptions};
+    use ais::msg::{Header, Message, PositionReport};
+
+    /// A type 1 sentence without its UTC second (so message time is exactly the line's time).
+    fn sentence(mmsi: u32) -> String {
+        let m = Message::Position(PositionReport {
+            header: Header {
+                msg_type: 1,
+                repeat: 0,
+                mmsi: ais::Mmsi(mmsi),
+            },
+            nav_status: Some(0),
+            rot: None,
+            sog_knots: Some(10.0),
+            accuracy: true,
+            lon: Some(10.0),
+            lat: Some(56.0),
+            cog_deg: Some(90.0),
+            heading_deg: None,
+            second: None,
+            maneuver: None,
+            raim: false,
+            radio: 0,
+        });
+        let mut lines = Vec::new();
+        to_sentences(
+            &encode_payload(&m).unwrap(),
+            &SentenceOptions::default(),
+            &mut lines,
+        );
+        lines.remove(0)
+    }
+
+    #[test]
+    fn issue_16_spool_lines_keep_their_own_time_and_arrival_is_the_receive_time() {
+        let body = "c:1331208000";
+        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+        let segment = format!(
+            "#arrival_ms:1700000000000\n\\{body}*{sum:02X}\\{}\n#arrival_ms:1700000001000\n{}\n",
+            sentence(1),
+            sentence(2)
+        );
+        let path = std::env::temp_dir().join(format!("tw-spool-{}.nmea", std::process::id()));
+        std::fs::write(&path, segment).unwrap();
+        let progress = indicatif::ProgressBar::hidden();
+        let (feed, _) =
+            Feed::open(path.to_str().unwrap(), "feed".to_owned(), &progress, None).unwrap();
+        let mut merger = Merger::new(vec![feed], true);
+        let mut obs = Vec::new();
+        while merger.step(&mut obs).unwrap() {}
+        std::fs::remove_file(&path).unwrap();
+        let got: Vec<(u32, i64, i64)> = obs
+            .iter()
+            .map(|o| (o.mmsi, o.time_ms, o.source.received_ms))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, 1_331_208_000_000, 1_700_000_000_000),
+                (2, 1_700_000_001_000, 1_700_000_001_000)
+            ]
+        );
+        let t = merger.feeds[0].times;
+        assert_eq!((t.own, t.arrival, t.assumed), (1, 1, 0));
+    }
+
+    #[test]
+    fn the_first_line_tells_nmea_spool_and_csv_apart() {
+        assert_eq!(
+            shape(b"!AIVDM,1,1,,A,13aEOK?P00PD2wVMdLDRhgvL289?,0*26"),
+            Ok(Shape::Nmea)
+        );
+        assert_eq!(
+            shape(b"\\s:x,c:1*00\\!AIVDM,1,1,,A,1,0*26"),
+            Ok(Shape::Nmea)
+        );
+        assert_eq!(shape(b"# a comment, with, commas, here"), Ok(Shape::Nmea));
+        assert_eq!(shape(b"#arrival_ms:1700000000000"), Ok(Shape::Spool));
+        assert_eq!(shape(b"MMSI,BaseDateTime,LAT,LON"), Ok(Shape::Csv(b',')));
+        assert_eq!(
+            shape(b"MMSI;BaseDateTime;LAT;LON;SOG"),
+            Ok(Shape::Csv(b';'))
+        );
+        assert_eq!(
+            shape(b"# Timestamp,Type of mobile,MMSI,Latitude,Longitude"),
+            Ok(Shape::Csv(b','))
+        );
+        let e = shape(b"MMSI,BaseDateTime,SOG,COG").unwrap_err();
+        assert!(e.contains("no position columns"), "{e}");
+        let e = shape(b"219000873;2023-01-11T00:00:00;1.0;2.0").unwrap_err();
+        assert!(
+            e.contains("`;`-separated CSV archive without a header row"),
+            "{e}"
+        );
+        let e = shape(b"mmsi,a,b,c,d").unwrap_err();
+        assert!(e.contains("unknown CSV layout"), "{e}");
+        // Text that is neither stays NMEA, rejected line by line as before.
+        assert_eq!(shape(b"hello world"), Ok(Shape::Nmea));
+    }
+}
