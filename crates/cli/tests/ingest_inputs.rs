@@ -304,13 +304,38 @@ fn issue_16_csv_that_cannot_be_read_is_named_and_the_rest_of_a_directory_is_stor
     .unwrap();
     // Not gzip after its magic bytes.
     std::fs::write(dir.join("e-broken.gz"), b"\x1f\x8b\x08\x00not gzip at all").unwrap();
+    // A gzip file cut in the middle: what precedes the cut is kept.
+    let lines: String = (0..2000)
+        .map(|i| {
+            let body = format!("c:{}", START_MS / 1000 + i);
+            let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+            format!(
+                "\\{body}*{sum:02X}\\{}\n",
+                bare_position(227_000_100 + (i % 7) as u32, 46.0, -2.0 + i as f64 * 1e-4)
+            )
+        })
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(lines.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(dir.join("f-cut.nmea.gz"), &gz[..gz.len() / 2]).unwrap();
 
     let store = tmp("mixed-dir-store");
     let (out, s) = ingest(&[p(&dir), "-q"], &store);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("4 input(s) could not be read"), "{err}");
-    assert!(err.contains("the other 1 were committed"), "{err}");
+    assert!(
+        err.contains("5 input(s) could not be read in full"),
+        "{err}"
+    );
+    assert!(
+        err.contains("what was read of the 2 input(s) read was committed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("f-cut.nmea.gz") && err.contains("(read up to there)"),
+        "{err}"
+    );
     assert!(
         err.contains("names no position columns (expected `LAT` and `LON`)"),
         "{err}"
@@ -322,9 +347,17 @@ fn issue_16_csv_that_cannot_be_read_is_named_and_the_rest_of_a_directory_is_stor
         "the whole header was printed: {err}"
     );
     let s = s.unwrap();
-    assert_eq!(s["inputs_failed"].as_array().unwrap().len(), 4);
-    assert_eq!(s["positions"], 1);
-    assert_eq!(rows(&store).len(), 1);
+    assert_eq!(s["inputs_failed"].as_array().unwrap().len(), 5);
+    let kept = s["positions"].as_u64().unwrap();
+    assert!(kept > 100 && kept < 2001, "{s}");
+    assert_eq!(rows(&store).len() as u64, kept);
+
+    // The same directory again: the good file and the cut one are skipped by their content,
+    // nothing is stored twice.
+    let (out, s) = ingest(&[p(&dir), "-q"], &store);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(s.unwrap()["inputs_skipped"].as_array().unwrap().len(), 2);
+    assert_eq!(rows(&store).len() as u64, kept);
 
     // --strict: the first unreadable input aborts, nothing is committed.
     let store = tmp("mixed-dir-strict-store");

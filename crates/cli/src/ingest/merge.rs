@@ -18,7 +18,9 @@
 //! NMEA lines). A read error part way through ends that input, keeping what was read (the
 //! caller reports it), unless `--strict`.
 
-use super::report::{from_csv, Collect, Dropped, LineTime, Report, Stations, TimeSources};
+use super::report::{
+    from_csv, ArrivalLines, Collect, Dropped, LineTime, Report, Stations, TimeSources,
+};
 use crate::input::{self, RawHash};
 use ais::stream::{Decoder, DecoderConfig, Stats};
 use anyhow::{Context, Result};
@@ -77,7 +79,7 @@ impl AssumeTime {
 enum FeedTime {
     None,
     /// Arrival times of a spool segment's lines, filled by [`SpoolLines`] as it reads.
-    Arrival(Arc<Mutex<Vec<Option<i64>>>>),
+    Arrival(Arc<Mutex<ArrivalLines>>),
     Assume {
         start_ms: i64,
         ms_per_line: f64,
@@ -93,7 +95,7 @@ struct SpoolLines<R> {
     pos: usize,
     expect_marker: bool,
     pending: Option<i64>,
-    arrival: Arc<Mutex<Vec<Option<i64>>>>,
+    arrival: Arc<Mutex<ArrivalLines>>,
 }
 
 impl<R: BufRead> Read for SpoolLines<R> {
@@ -114,7 +116,7 @@ impl<R: BufRead> Read for SpoolLines<R> {
                 continue;
             }
             if let Ok(mut a) = self.arrival.lock() {
-                a.push(self.pending.take());
+                a.times.push_back(self.pending.take());
             }
             self.expect_marker = true;
         }
@@ -285,7 +287,7 @@ impl Feed {
                 }
             }
             Shape::Spool => {
-                let arrival = Arc::new(Mutex::new(Vec::new()));
+                let arrival = Arc::new(Mutex::new(ArrivalLines::default()));
                 line_time = FeedTime::Arrival(arrival.clone());
                 Kind::Nmea {
                     reader: Box::new(SpoolLines {
@@ -431,7 +433,7 @@ impl Merger {
                         }
                     }
                 };
-                let guard;
+                let mut guard = None;
                 let line_time = match &feed.line_time {
                     FeedTime::None => LineTime::None,
                     FeedTime::Assume {
@@ -442,8 +444,8 @@ impl Merger {
                         ms_per_line: *ms_per_line,
                     },
                     FeedTime::Arrival(a) => {
-                        guard = a.lock().unwrap_or_else(|e| e.into_inner());
-                        LineTime::Arrival(&guard)
+                        let g = guard.insert(a.lock().unwrap_or_else(|e| e.into_inner()));
+                        LineTime::Arrival(g)
                     }
                 };
                 let mut sink = Collect {
@@ -462,6 +464,12 @@ impl Merger {
                     feed.done = true;
                 } else {
                     decoder.feed(&self.buf[..n], &mut sink);
+                    // Messages still to come complete on lines after those read: forget
+                    // the arrival times of the earlier ones (memory stays flat however long
+                    // the segment).
+                    if let Some(g) = guard.as_mut() {
+                        g.forget_before(decoder.physical_lines());
+                    }
                 }
             }
             Kind::Csv {
@@ -573,6 +581,36 @@ mod tests {
         );
         let t = merger.feeds[0].times;
         assert_eq!((t.own, t.arrival, t.assumed), (1, 1, 0));
+    }
+
+    #[test]
+    fn arrival_times_of_a_long_segment_stay_with_their_lines() {
+        // 20,000 lines (about 2 MB: several chunks), every one after its arrival line.
+        let s = sentence(3);
+        let mut segment = String::new();
+        for i in 0..20_000i64 {
+            segment.push_str(&format!("#arrival_ms:{}\n{s}\n", 1_700_000_000_000 + i));
+        }
+        let path = std::env::temp_dir().join(format!("tw-spool-long-{}.nmea", std::process::id()));
+        std::fs::write(&path, segment).unwrap();
+        let progress = indicatif::ProgressBar::hidden();
+        let (feed, _) =
+            Feed::open(path.to_str().unwrap(), "feed".to_owned(), &progress, None).unwrap();
+        let mut merger = Merger::new(vec![feed], true);
+        let mut obs = Vec::new();
+        while merger.step(&mut obs).unwrap() {}
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(obs.len(), 20_000);
+        assert!(obs.iter().enumerate().all(|(i, o)| o.source.received_ms
+            == 1_700_000_000_000 + i as i64
+            && o.time_ms == o.source.received_ms));
+        let FeedTime::Arrival(a) = &merger.feeds[0].line_time else {
+            panic!("not read as a spool segment");
+        };
+        assert!(
+            a.lock().unwrap().times.len() < 20_000,
+            "arrival times were never forgotten"
+        );
     }
 
     #[test]

@@ -242,11 +242,11 @@ pub fn run(args: IngestArgs) -> Result<()> {
     report(&args, &sum)?;
     if !sum.inputs_failed.is_empty() {
         bail!(
-            "{} input(s) could not be read (listed above); {}",
+            "{} input(s) could not be read in full (listed above); {}",
             sum.inputs_failed.len(),
             if sum.inputs_read > 0 {
                 format!(
-                    "the other {} were committed in run {}",
+                    "what was read of the {} input(s) read was committed in run {}",
                     sum.inputs_read, sum.run
                 )
             } else {

@@ -82,14 +82,39 @@ impl TimeSources {
     }
 }
 
+/// Arrival times of a live spool segment's lines, kept from the first line the decoder may
+/// still report on.
+#[derive(Debug, Default)]
+pub(super) struct ArrivalLines {
+    /// Lines forgotten before `times[0]`.
+    pub skipped: u64,
+    /// By line, in order (`None` for lines written without one).
+    pub times: std::collections::VecDeque<Option<i64>>,
+}
+
+impl ArrivalLines {
+    /// The arrival time of line `line` (1-based).
+    pub fn get(&self, line: u64) -> Option<i64> {
+        let i = line.checked_sub(1 + self.skipped)?;
+        self.times.get(usize::try_from(i).ok()?).copied().flatten()
+    }
+
+    /// Forgets lines before `line` (the decoder has reported on every line before it).
+    pub fn forget_before(&mut self, line: u64) {
+        while self.skipped + 1 < line && self.times.pop_front().is_some() {
+            self.skipped += 1;
+        }
+    }
+}
+
 /// The time a line without a time of its own gets.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum LineTime<'a> {
     /// None: such reports are dropped (`no_receive_time`).
     None,
-    /// Arrival times of a live spool segment's lines, by line number - 1 (`None` for lines
-    /// written without one). Also the receive time of lines that have a time of their own.
-    Arrival(&'a [Option<i64>]),
+    /// Arrival times of a live spool segment's lines. Also the receive time of lines that have
+    /// a time of their own.
+    Arrival(&'a ArrivalLines),
     /// `--assume-time`: line `n` (1-based) at `start_ms + (n - 1) * ms_per_line`.
     Assume { start_ms: i64, ms_per_line: f64 },
 }
@@ -330,9 +355,7 @@ impl Sink for Collect<'_> {
         let (base, arrival) = match self.line_time {
             LineTime::None => (None, None),
             LineTime::Arrival(a) => {
-                let at = usize::try_from(meta.line.saturating_sub(1))
-                    .ok()
-                    .and_then(|i| a.get(i).copied().flatten());
+                let at = a.get(meta.line);
                 (at, at)
             }
             LineTime::Assume {

@@ -83,11 +83,28 @@ impl Summary {
     }
 }
 
+/// The decoder's warnings: lines kept, but with something ignored.
+fn decoder_warnings(s: &Summary) -> [(&'static str, u64); 4] {
+    let w = &s.decode.warnings;
+    [
+        // The tag block's fields (time, station) were ignored.
+        ("tag_checksum_mismatch", w.tag_checksum_mismatch),
+        ("tag_checksum_absent", w.tag_checksum_absent),
+        ("oversized_payload", w.oversized_payload),
+        ("rejected_extra_sentences", w.rejected_extra_sentences),
+    ]
+}
+
 /// What a user must not miss: printed even with `--quiet`, and listed in `--stats`.
 pub(super) fn warnings(s: &Summary) -> Vec<String> {
     let mut w = Vec::new();
     for (p, why) in &s.inputs_failed {
-        w.push(format!("input {p} not read: {why}"));
+        // Every reason names its input already.
+        if why.contains(p.as_str()) {
+            w.push(format!("input not read in full: {why}"));
+        } else {
+            w.push(format!("input {p} not read in full: {why}"));
+        }
     }
     let n = s.dropped.no_receive_time;
     if n > 0 {
@@ -143,6 +160,17 @@ pub(super) fn human(s: &Summary) -> String {
         let n = s.decode.rejected(reason);
         if n > 0 {
             r.push_str(&format!("  rejected {:<24} {n}\n", reason.as_str()));
+        }
+    }
+    if s.decode.pending_fragments > 0 {
+        r.push_str(&format!(
+            "  lines of messages unfinished at the end {}\n",
+            s.decode.pending_fragments
+        ));
+    }
+    for (what, n) in decoder_warnings(s) {
+        if n > 0 {
+            r.push_str(&format!("  warning {what:<25} {n}\n"));
         }
     }
     if s.csv.rows > 0 {
@@ -220,6 +248,8 @@ pub(super) fn json(s: &Summary) -> String {
         "lines": s.decode.lines,
         "messages": s.decode.messages,
         "rejected": rejected,
+        "pending_fragments": s.decode.pending_fragments,
+        "decoder_warnings": decoder_warnings(s).iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
         "csv": {
             "rows": s.csv.rows,
             "records": s.csv.records,
