@@ -236,9 +236,15 @@ fn issue_16_csv_rows_keep_latin1_names_ship_types_and_count_lost_positions() {
     let v = vessel(&store, 219_000_873);
     assert_eq!(v.name.as_deref(), Some("SØNDERBORG"));
     assert_eq!(v.ship_type, Some(30));
+    assert_eq!(v.ship_type_text, None);
     let v = vessel(&store, 219_000_874);
     assert_eq!(v.name.as_deref(), Some("NORDKAP"));
     assert_eq!(v.ship_type, None);
+    assert_eq!(v.ship_type_text.as_deref(), Some("Reserved"));
+    // And `vessel` shows it.
+    let out = common::run_ok(&["vessel", "219000874"], &store);
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["ship_type_text"], "Reserved", "{out}");
 }
 
 #[test]

@@ -308,6 +308,7 @@ fn report(m: &Message<'_>) -> Option<(Option<u8>, Result<Report, ()>)> {
                 callsign: text(s.callsign.as_str()),
                 imo: s.imo,
                 ship_type: s.ship_type,
+                ship_type_text: None,
                 dimensions_m: dims(s.dims.length_m(), s.dims.beam_m()),
                 destination: text(s.destination.as_str()),
                 draught_m: s.draught_m,
@@ -419,6 +420,8 @@ pub(super) fn from_csv(
         callsign: rec.callsign,
         imo: rec.imo,
         ship_type: rec.ship_type,
+        // Text only where it names no code (the code says the rest).
+        ship_type_text: rec.ship_type_text.filter(|_| rec.ship_type.is_none()),
         dimensions_m: rec
             .length_m
             .zip(rec.width_m)
@@ -431,6 +434,7 @@ pub(super) fn from_csv(
         || ship.callsign.is_some()
         || ship.imo.is_some()
         || ship.ship_type.is_some()
+        || ship.ship_type_text.is_some()
         || ship.dimensions_m.is_some()
         || ship.destination.is_some();
     if let (Some(lat), Some(lon)) = (rec.lat, rec.lon) {
@@ -471,9 +475,14 @@ pub(super) fn from_csv(
         dropped.csv_position_unusable += 1;
     }
     if has_static {
-        for t in [&ship.name, &ship.callsign, &ship.destination]
-            .into_iter()
-            .flatten()
+        for t in [
+            &ship.name,
+            &ship.callsign,
+            &ship.destination,
+            &ship.ship_type_text,
+        ]
+        .into_iter()
+        .flatten()
         {
             fields = fnv(fields, t.as_bytes());
             fields = fnv(fields, &[0]);
