@@ -326,7 +326,13 @@ pub(super) fn run(
         }
         let segments = closed_segments(&feeds)?;
         if !segments.is_empty() {
-            let sum = session.ingest(segments.clone(), opts)?;
+            // A segment that cannot be read stops the ingest (it stays in the spool for the
+            // next start): going on would move it to `ingested/` unread.
+            let strict = RunOptions {
+                strict: true,
+                ..*opts
+            };
+            let sum = session.ingest(segments.clone(), &strict)?;
             if !args.quiet {
                 eprintln!(
                     "run {}: {} segment(s), {} messages, {} positions, {} vessels",
