@@ -57,8 +57,9 @@ pub struct IngestArgs {
     /// Live feeds: close the spool segment and ingest it this often, e.g. 10s, 1m.
     #[arg(long, default_value = "60s", value_parser = parse_duration_ms)]
     rotate: i64,
-    /// Live feeds: stop after this long (default: until killed; a killed ingest loses nothing
-    /// that reached the spool).
+    /// Live feeds: stop after this long (default: until SIGTERM or Ctrl-C, which close and
+    /// ingest the open segment and write the stats; a killed ingest loses nothing that
+    /// reached the spool).
     #[arg(long = "for", value_parser = parse_duration_ms)]
     run_for: Option<i64>,
     /// Times for NMEA lines that have none of their own (no tag block `c:`, `$PGHP`,
@@ -75,7 +76,7 @@ pub struct IngestArgs {
     /// Write the run's accounting as JSON to this file.
     #[arg(long)]
     stats: Option<PathBuf>,
-    /// No summary on stderr.
+    /// No summary on stderr (warnings are still printed).
     #[arg(long, short)]
     quiet: bool,
 }
