@@ -130,6 +130,7 @@ fn vessel_json(v: &VesselRow) -> Value {
         "callsign": v.callsign,
         "imo": v.imo,
         "ship_type": v.ship_type,
+        "ship_type_text": v.ship_type_text,
         "length_m": v.length_m,
         "beam_m": v.beam_m,
         "destination": v.destination,

@@ -54,6 +54,7 @@ fn result(capture: &Path, name: &str) -> String {
         "vessels",
         "segments",
         "identity_changes",
+        "identity_first_fills",
     ] {
         writeln!(out, "{k} {}", n(k)).unwrap();
     }

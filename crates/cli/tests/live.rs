@@ -29,6 +29,16 @@ fn serve_tcp(data: Vec<u8>, chunks: usize, spread: Duration) -> u16 {
     port
 }
 
+/// A spool's bytes without the `#arrival_ms:` line the spool writes before every line.
+fn without_arrival_lines(spool: &[u8]) -> Vec<u8> {
+    spool
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|l| !l.starts_with(b"#arrival_ms:"))
+        .flatten()
+        .copied()
+        .collect()
+}
+
 fn position_keys(store: &Path) -> Vec<(u32, i64)> {
     rows(store).iter().map(|r| (r.mmsi, r.time_ms)).collect()
 }
@@ -64,12 +74,27 @@ fn a_tcp_feed_is_spooled_in_segments_and_stored_like_the_file() {
     let spooled = segments(&store, "partner-x");
     assert!(spooled.len() >= 2, "{spooled:?}");
     assert_eq!(s["inputs_read"], spooled.len(), "{s}");
-    // The spool holds the feed byte for byte.
+    // The spool holds the feed byte for byte, each line after its arrival time.
     let joined: Vec<u8> = spooled
         .iter()
         .flat_map(|p| std::fs::read(p).unwrap())
         .collect();
-    assert_eq!(joined, std::fs::read(&feed).unwrap());
+    let lines = joined.split_inclusive(|&b| b == b'\n').count();
+    assert!(joined
+        .split_inclusive(|&b| b == b'\n')
+        .step_by(2)
+        .all(|l| l.starts_with(b"#arrival_ms:")));
+    assert_eq!(
+        lines,
+        2 * std::fs::read(&feed)
+            .unwrap()
+            .split_inclusive(|&b| b == b'\n')
+            .count()
+    );
+    assert_eq!(
+        without_arrival_lines(&joined),
+        std::fs::read(&feed).unwrap()
+    );
     // Same positions as ingesting the file; provenance names the partner.
     let file_store = tmp("live-tcp-file-store");
     ingest_with(&[feed.as_os_str()], &file_store);
@@ -172,7 +197,7 @@ fn a_killed_live_ingest_loses_nothing_that_reached_the_spool() {
         .iter()
         .flat_map(|p| std::fs::read(p).unwrap())
         .collect();
-    assert_eq!(joined.len() as u64, total);
+    assert_eq!(without_arrival_lines(&joined).len() as u64, total);
 
     // Every position exactly once, as from the file.
     let got = position_keys(&store);

@@ -2,7 +2,10 @@
 //!
 //! Columns are found by header name, so column order and extra columns do not matter.
 //! "Not available" conventions of both layouts (heading 511, COG 360, SOG 102.3, empty cells,
-//! `Unknown` values, `IMO` prefixes) become `None` here.
+//! `Unknown` values, `IMO` prefixes) become `None` here. Cells that are not UTF-8 (a Latin-1
+//! ship name) are read as Latin-1, so the row is kept; the DMA ship-type text is mapped to the
+//! ITU code where it maps. The separator is `,` unless the caller says otherwise
+//! ([`CsvReader::with_delimiter`]).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -41,9 +44,10 @@ pub struct CsvRecord {
     pub callsign: Option<String>,
     /// IMO number.
     pub imo: Option<u32>,
-    /// Ship and cargo type code (MarineCadastre); DMA gives text, kept in `ship_type_text`.
+    /// Ship and cargo type code (ITU-R M.1371): MarineCadastre's number, or DMA's text mapped
+    /// to the code of its category (`Fishing` 30, `Cargo` 70, ...) where it maps.
     pub ship_type: Option<u8>,
-    /// Ship type as text (DMA).
+    /// Ship type as text (DMA), kept whether or not it maps to a code.
     pub ship_type_text: Option<String>,
     /// Length, metres.
     pub length_m: Option<f32>,
@@ -90,21 +94,68 @@ pub struct CsvStats {
     pub records: u64,
     /// Rows rejected, by reason.
     pub rejected: HashMap<RowReject, u64>,
+    /// Rows (kept) with cells that are not UTF-8, read as Latin-1.
+    pub not_utf8: u64,
+    /// Records whose ship-type text (DMA) names no ITU category (`Reserved`, `Spare 1`, ...):
+    /// the text is in the record, the code is `None`.
+    pub ship_type_unmapped: u64,
 }
 
 /// Why an archive could not be read at all.
 #[derive(Debug)]
 pub enum CsvError {
-    /// The header matches no known layout.
-    UnknownLayout(String),
+    /// The header matches no known layout; the header's column names.
+    UnknownLayout(Vec<String>),
+    /// The header is of a known layout but names no latitude and longitude columns.
+    NoPositionColumns(Layout),
     /// Reading failed.
     Io(std::io::Error),
 }
 
+/// The first few of `names`, for messages: a header can have hundreds of columns.
+pub fn header_excerpt(names: &[String]) -> String {
+    const SHOWN: usize = 6;
+    let mut s: String = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| {
+            let n: String = n.chars().take(24).collect();
+            format!("`{n}`")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        s.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    s
+}
+
+/// What a known header needs, for messages.
+pub const EXPECTED_HEADER: &str = "a header naming MMSI, a time column (`BaseDateTime` of \
+     MarineCadastre, or `# Timestamp` with `Type of mobile` of the DMA) and the position \
+     columns (`LAT`,`LON` or `Latitude`,`Longitude`)";
+
 impl std::fmt::Display for CsvError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CsvError::UnknownLayout(h) => write!(f, "unknown CSV layout (header: {h})"),
+            CsvError::UnknownLayout(h) => write!(
+                f,
+                "unknown CSV layout: the header's {} columns start {}; expected {EXPECTED_HEADER}",
+                h.len(),
+                header_excerpt(h)
+            ),
+            CsvError::NoPositionColumns(l) => write!(
+                f,
+                "the {} header names no position columns (expected {})",
+                match l {
+                    Layout::Dma => "DMA",
+                    Layout::MarineCadastre => "MarineCadastre",
+                },
+                match l {
+                    Layout::Dma => "`Latitude` and `Longitude`",
+                    Layout::MarineCadastre => "`LAT` and `LON`",
+                }
+            ),
             CsvError::Io(e) => write!(f, "cannot read CSV: {e}"),
         }
     }
@@ -176,12 +227,15 @@ fn columns(header: &csv::StringRecord) -> Result<(Layout, Columns), CsvError> {
             ],
         )
     } else {
-        return Err(CsvError::UnknownLayout(names.join(",")));
+        return Err(CsvError::UnknownLayout(names));
     };
-    let idx = map
+    let idx: HashMap<&'static str, usize> = map
         .iter()
         .filter_map(|(k, n)| find(n).map(|i| (*k, i)))
         .collect();
+    if !idx.contains_key("lat") || !idx.contains_key("lon") {
+        return Err(CsvError::NoPositionColumns(layout));
+    }
     Ok((layout, Columns { idx }))
 }
 
@@ -189,7 +243,7 @@ fn columns(header: &csv::StringRecord) -> Result<(Layout, Columns), CsvError> {
 pub struct CsvReader<R: Read> {
     r: csv::Reader<R>,
     cols: Columns,
-    row: csv::StringRecord,
+    raw: csv::ByteRecord,
     stats: CsvStats,
 }
 
@@ -202,23 +256,33 @@ impl<R: Read> std::fmt::Debug for CsvReader<R> {
 }
 
 impl<R: Read> CsvReader<R> {
-    /// Reads the header and recognises the layout.
+    /// Reads the header (`,`-separated) and recognises the layout.
     pub fn new(input: R) -> Result<Self, CsvError> {
+        Self::with_delimiter(input, b',')
+    }
+
+    /// Reads the header, cells separated by `delimiter` (`,` or `;`), and recognises the
+    /// layout.
+    pub fn with_delimiter(input: R, delimiter: u8) -> Result<Self, CsvError> {
         let mut r = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
+            .delimiter(delimiter)
             .from_reader(input);
-        let header = r.headers().map_err(|e| CsvError::Io(e.into()))?.clone();
+        let header = r.byte_headers().map_err(|e| CsvError::Io(e.into()))?;
+        let header: csv::StringRecord = header.iter().map(latin1_or_utf8).collect();
         let (layout, cols) = columns(&header)?;
         Ok(CsvReader {
             r,
             cols,
-            row: csv::StringRecord::new(),
+            raw: csv::ByteRecord::new(),
             stats: CsvStats {
                 layout,
                 rows: 0,
                 records: 0,
                 rejected: HashMap::new(),
+                not_utf8: 0,
+                ship_type_unmapped: 0,
             },
         })
     }
@@ -231,16 +295,35 @@ impl<R: Read> CsvReader<R> {
     ) -> Result<bool, CsvError> {
         let stats = &mut self.stats;
         for _ in 0..max_rows {
-            match self.r.read_record(&mut self.row) {
+            match self.r.read_byte_record(&mut self.raw) {
                 Ok(false) => return Ok(false),
                 Ok(true) => {
                     stats.rows += 1;
-                    match record(stats.layout, &self.cols, &self.row) {
+                    // Valid UTF-8 is taken as is (the buffer is reused); a row with other
+                    // bytes is read cell by cell, those cells as Latin-1.
+                    let row =
+                        match csv::StringRecord::from_byte_record(std::mem::take(&mut self.raw)) {
+                            Ok(row) => row,
+                            Err(e) => {
+                                stats.not_utf8 += 1;
+                                let raw = e.into_byte_record();
+                                let row = raw.iter().map(latin1_or_utf8).collect();
+                                self.raw = raw;
+                                row
+                            }
+                        };
+                    match record(stats.layout, &self.cols, &row) {
                         Ok(rec) => {
                             stats.records += 1;
+                            if rec.ship_type.is_none() && rec.ship_type_text.is_some() {
+                                stats.ship_type_unmapped += 1;
+                            }
                             sink(rec);
                         }
                         Err(why) => *stats.rejected.entry(why).or_default() += 1,
+                    }
+                    if self.raw.is_empty() {
+                        self.raw = row.into_byte_record();
                     }
                 }
                 Err(e) if e.is_io_error() => return Err(CsvError::Io(e.into())),
@@ -268,8 +351,27 @@ pub fn read(input: impl Read, mut sink: impl FnMut(CsvRecord)) -> Result<CsvStat
 
 /// True when `first_line` is the header of a layout [`CsvReader`] reads.
 pub fn is_known_header(first_line: &str) -> bool {
-    let header = csv::StringRecord::from(first_line.trim_end().split(',').collect::<Vec<_>>());
-    columns(&header).is_ok()
+    header_check(first_line, b',').is_ok()
+}
+
+/// Whether `first_line`, cells separated by `delimiter`, is the header of a layout
+/// [`CsvReader`] reads, and why not.
+pub fn header_check(first_line: &str, delimiter: u8) -> Result<Layout, CsvError> {
+    let header = csv::StringRecord::from(
+        first_line
+            .trim_end()
+            .split(char::from(delimiter))
+            .collect::<Vec<_>>(),
+    );
+    columns(&header).map(|(l, _)| l)
+}
+
+/// A cell as text: UTF-8 when it is, else Latin-1 (every byte one character).
+fn latin1_or_utf8(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => std::borrow::Cow::Owned(b.iter().map(|&c| char::from(c)).collect()),
+    }
 }
 
 fn num<T: std::str::FromStr>(v: Option<&str>) -> Option<T> {
@@ -321,9 +423,12 @@ fn record(layout: Layout, c: &Columns, row: &csv::StringRecord) -> Result<CsvRec
         name: text("name"),
         callsign: text("callsign"),
         imo,
-        ship_type: num::<f32>(c.get(row, "ship_type"))
-            .map(|v| v as u8)
-            .filter(|&v| v != 0),
+        ship_type: match layout {
+            Layout::MarineCadastre => num::<f32>(c.get(row, "ship_type"))
+                .map(|v| v as u8)
+                .filter(|&v| v != 0),
+            Layout::Dma => c.get(row, "ship_type_text").and_then(dma_ship_type),
+        },
         ship_type_text: text("ship_type_text"),
         length_m: num::<f32>(c.get(row, "length")).filter(|&v| v > 0.0),
         width_m: num::<f32>(c.get(row, "width")).filter(|&v| v > 0.0),
@@ -346,6 +451,37 @@ fn dma_status(s: &str) -> Option<u8> {
         "Engaged in fishing" => 7,
         "Under way sailing" => 8,
         "AIS-SART" => 14,
+        _ => return None,
+    })
+}
+
+/// Ship-type text of the DMA archives to the ITU-R M.1371 code of its category (table 53:
+/// the first code of a range where the text names the range, e.g. `Cargo` 70). `Reserved`,
+/// `Spare 1`, `Spare 2` and anything else name no single code: `None` (the text is kept).
+fn dma_ship_type(s: &str) -> Option<u8> {
+    Some(match s {
+        "WIG" => 20,
+        "Fishing" => 30,
+        "Towing" => 31,
+        "Towing long/wide" => 32,
+        "Dredging" => 33,
+        "Diving" => 34,
+        "Military" => 35,
+        "Sailing" => 36,
+        "Pleasure" => 37,
+        "HSC" => 40,
+        "Pilot" => 50,
+        "SAR" => 51,
+        "Tug" => 52,
+        "Port tender" => 53,
+        "Anti-pollution" => 54,
+        "Law enforcement" => 55,
+        "Medical" => 58,
+        "Not party to conflict" => 59,
+        "Passenger" => 60,
+        "Cargo" => 70,
+        "Tanker" => 80,
+        "Other" => 90,
         _ => return None,
     })
 }
@@ -415,6 +551,7 @@ bad,Class A,219000873,56.9,10.3,,,,,,,,,,,,,,,,,,,,,\n";
         assert_eq!(a.imo, None);
         assert_eq!(a.name.as_deref(), Some("NORDKAP"));
         assert_eq!(a.ship_type_text.as_deref(), Some("Fishing"));
+        assert_eq!(a.ship_type, Some(30));
         assert_eq!(a.destination.as_deref(), Some("HIRTSHALS"));
         assert_eq!(a.class, Some('A'));
         let b = &rows[1];
@@ -447,6 +584,39 @@ bad,Class A,219000873,56.9,10.3,,,,,,,,,,,,,,,,,,,,,\n";
         assert!(!is_known_header(
             "!AIVDM,1,1,,A,13aEOK?P00PD2wVMdLDRhgvL289?,0*26"
         ));
+    }
+
+    #[test]
+    fn issue_16_latin1_cells_semicolons_and_ship_type_text() {
+        let mut data = b"MMSI;BaseDateTime;LAT;LON;VesselName\n".to_vec();
+        data.extend_from_slice(b"1;2023-01-11T00:00:00;1.0;2.0;S\xd8NDERBORG\n");
+        data.extend_from_slice(b"2;2023-01-11T00:00:01;1.0;2.0;PLAIN\n");
+        let mut r = CsvReader::with_delimiter(&data[..], b';').unwrap();
+        let mut rows = Vec::new();
+        while r.next_batch(10, |x| rows.push(x)).unwrap() {}
+        assert_eq!(r.stats().not_utf8, 1);
+        assert_eq!(r.stats().records, 2);
+        assert_eq!(rows[0].name.as_deref(), Some("SØNDERBORG"));
+        assert_eq!(rows[1].name.as_deref(), Some("PLAIN"));
+        assert_eq!(dma_ship_type("Cargo"), Some(70));
+        assert_eq!(dma_ship_type("Towing long/wide"), Some(32));
+        assert_eq!(dma_ship_type("Spare 1"), None);
+    }
+
+    #[test]
+    fn issue_16_a_header_without_positions_or_of_many_unknown_columns_is_named_briefly() {
+        let e = header_check("MMSI,BaseDateTime,SOG", b',').unwrap_err();
+        assert!(matches!(
+            e,
+            CsvError::NoPositionColumns(Layout::MarineCadastre)
+        ));
+        let wide: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
+        let e = header_check(&wide.join(","), b',').unwrap_err().to_string();
+        assert!(
+            e.contains("500 columns") && e.contains("and 494 more"),
+            "{e}"
+        );
+        assert!(e.len() < 400, "{e}");
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct VesselRow {
     pub sog_knots: Option<f32>,
     /// Latest course, degrees.
     pub cog_deg: Option<f32>,
+    /// Ship type as text that names no code (DMA archives' `Reserved`, `Spare 1`).
+    pub ship_type_text: Option<String>,
 }
 
 /// One identity change.
@@ -80,7 +82,8 @@ CREATE TABLE IF NOT EXISTS vessels (
   mmsi INTEGER PRIMARY KEY, class TEXT, flag TEXT, name TEXT, callsign TEXT, imo INTEGER,
   ship_type INTEGER, length_m INTEGER, beam_m INTEGER, destination TEXT, draught_m REAL,
   first_seen_ms INTEGER, last_seen_ms INTEGER, reports INTEGER NOT NULL,
-  position_time_ms INTEGER, lat REAL, lon REAL, sog_knots REAL, cog_deg REAL);
+  position_time_ms INTEGER, lat REAL, lon REAL, sog_knots REAL, cog_deg REAL,
+  ship_type_text TEXT);
 CREATE INDEX IF NOT EXISTS vessels_position ON vessels (lat, lon);
 CREATE TABLE IF NOT EXISTS identity_history (
   mmsi INTEGER NOT NULL, time_ms INTEGER NOT NULL, field TEXT NOT NULL, old TEXT,
@@ -186,6 +189,19 @@ impl RegistryDb {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
+        // Registries made before `ship_type_text` (issue 16) get the column, empty.
+        let has_text: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('vessels') WHERE name = 'ship_type_text'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db)?
+            > 0;
+        if !has_text {
+            conn.execute_batch("ALTER TABLE vessels ADD COLUMN ship_type_text TEXT")
+                .map_err(db)?;
+        }
         Ok(RegistryDb { conn })
     }
 
@@ -384,6 +400,7 @@ impl RegistryDb {
             lon: r.get(16)?,
             sog_knots: r.get(17)?,
             cog_deg: r.get(18)?,
+            ship_type_text: r.get(19)?,
         })
     }
 
@@ -459,7 +476,7 @@ fn write_vessels(
         let mut v = tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO vessels VALUES
-                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
             )
             .map_err(db)?;
         for r in vessels {
@@ -482,7 +499,8 @@ fn write_vessels(
                 r.lat,
                 r.lon,
                 r.sog_knots,
-                r.cog_deg
+                r.cog_deg,
+                r.ship_type_text
             ])
             .map_err(db)?;
         }
@@ -500,6 +518,39 @@ fn write_vessels(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_registry_from_before_ship_type_text_gets_the_column() {
+        let dir = std::env::temp_dir().join(format!("tw-reg-old-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("registry.sqlite");
+        std::fs::remove_file(&path).ok();
+        // The vessels table as it was before issue 16, with one vessel.
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE vessels (
+              mmsi INTEGER PRIMARY KEY, class TEXT, flag TEXT, name TEXT, callsign TEXT,
+              imo INTEGER, ship_type INTEGER, length_m INTEGER, beam_m INTEGER,
+              destination TEXT, draught_m REAL, first_seen_ms INTEGER, last_seen_ms INTEGER,
+              reports INTEGER NOT NULL, position_time_ms INTEGER, lat REAL, lon REAL,
+              sog_knots REAL, cog_deg REAL);
+             INSERT INTO vessels (mmsi, name, reports) VALUES (1, 'OLD', 1);",
+        )
+        .unwrap();
+        drop(old);
+        let mut reg = RegistryDb::open(&path).unwrap();
+        let v = reg.vessel(1).unwrap().unwrap();
+        assert_eq!((v.name.as_deref(), v.ship_type_text), (Some("OLD"), None));
+        let new = VesselRow {
+            mmsi: 2,
+            ship_type_text: Some("Reserved".into()),
+            ..VesselRow::default()
+        };
+        reg.upsert(std::slice::from_ref(&new), &[]).unwrap();
+        drop(reg);
+        let reg = RegistryDb::open(&path).unwrap();
+        assert_eq!(reg.vessel(2).unwrap(), Some(new));
+    }
 
     #[test]
     fn upsert_query_reopen_and_idempotent_history() {

@@ -44,6 +44,7 @@ fn main() {
                     callsign: Some(format!("CS{v}")),
                     imo: Some(9_000_000 + v),
                     ship_type: Some(80),
+                    ship_type_text: None,
                     dimensions_m: Some((180, 30)),
                     destination: Some("FUJAIRAH".to_owned()),
                     draught_m: Some(9.5),

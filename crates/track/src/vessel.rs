@@ -51,6 +51,9 @@ pub struct StaticUpdate {
     pub imo: Option<u32>,
     /// Ship and cargo type.
     pub ship_type: Option<u8>,
+    /// Ship type as text, when the source gives text that names no code (a DMA archive's
+    /// `Reserved`); ignored when `ship_type` is given.
+    pub ship_type_text: Option<String>,
     /// Length × beam, metres.
     pub dimensions_m: Option<(u16, u16)>,
     /// Destination.
@@ -120,6 +123,8 @@ pub struct Vessel {
     pub imo: Option<u32>,
     /// Current ship type.
     pub ship_type: Option<u8>,
+    /// The latest ship type given as text that names no code (cleared by a later code).
+    pub ship_type_text: Option<String>,
     /// Current length × beam, metres.
     pub dimensions_m: Option<(u16, u16)>,
     /// Current destination.
@@ -259,6 +264,11 @@ impl Registry {
             h,
         );
         set(&mut v.imo, s.imo, IdentityField::Imo, t, h);
+        if s.ship_type.is_some() {
+            v.ship_type_text = None;
+        } else if let Some(text) = s.ship_type_text.filter(|x| !x.is_empty()) {
+            v.ship_type_text = Some(text);
+        }
         set(&mut v.ship_type, s.ship_type, IdentityField::ShipType, t, h);
         let dims = s.dimensions_m.map(|(l, b)| Dims(l, b));
         let mut current = v.dimensions_m.map(|(l, b)| Dims(l, b));
@@ -421,6 +431,31 @@ mod tests {
             1
         );
         assert_eq!(v.name.as_deref(), Some("SEA BREEZE"));
+    }
+
+    #[test]
+    fn ship_type_text_is_kept_until_a_code_comes() {
+        let mut r = Registry::new();
+        let text = |t, s: &str| StaticUpdate {
+            time_ms: t,
+            ship_type_text: Some(s.to_owned()),
+            ..StaticUpdate::default()
+        };
+        r.static_data(3, text(1, "Reserved"));
+        assert_eq!(
+            r.get(3).unwrap().ship_type_text.as_deref(),
+            Some("Reserved")
+        );
+        r.static_data(
+            3,
+            StaticUpdate {
+                time_ms: 2,
+                ship_type: Some(70),
+                ..StaticUpdate::default()
+            },
+        );
+        let v = r.get(3).unwrap();
+        assert_eq!((v.ship_type, v.ship_type_text.as_deref()), (Some(70), None));
     }
 
     #[test]

@@ -8,8 +8,16 @@
 //! exactly once; ingested segments move to `spool/<name>/ingested/`, the raw archive of the feed.
 //! On start, `.part` files left by a killed process are closed and ingested first: nothing
 //! accepted is lost. A multi-sentence message cut by a rotation is counted as orphan fragments.
-//! Sentences that arrive without a tag block are spooled with one holding the receive time
-//! (`\c:<ms>*hh\`), so bare feeds can be placed in time.
+//! Every received line is spooled unchanged after a line `#arrival_ms:<ms>` holding its
+//! arrival time (a comment to NMEA readers). Ingest keeps the line's own time (tag block
+//! `c:`, `$PGHP`, trailing epoch) as message time and uses the arrival time only for lines
+//! without one, so a replayed 2012 feed stays in 2012; the arrival time is the receive time of
+//! every report either way (`SourceRef::received_ms`; the position files have no column for
+//! it, the spool archive in `ingested/` keeps it).
+//!
+//! SIGTERM or Ctrl-C ends a live ingest like `--for`: the receivers stop, the open segments
+//! are closed and ingested, and the summary and `--stats` are written. A second signal ends
+//! the process at once (the spool keeps what arrived; the next start ingests it).
 
 use super::{report, InputSpec, RunOptions, Session};
 use crate::ingest::IngestArgs;
@@ -74,16 +82,17 @@ impl Spool {
             self.file = Some((f, path));
             self.opened = Instant::now();
         }
-        // Sentences that arrive without a tag block get the receive time, so that they can be
-        // placed in time (raw feeds such as AIS-catcher's carry no timestamps).
-        let body = format!("c:{}", now_ms());
-        let sum = body.bytes().fold(0u8, |a, b| a ^ b);
-        let tag = format!("\\{body}*{sum:02X}\\");
+        // Every line gets its arrival time on a line before it (see the module docs).
+        let marker = format!(
+            "{}{}\n",
+            String::from_utf8_lossy(super::merge::ARRIVAL_MARKER),
+            now_ms()
+        );
         let mut stamped = Vec::with_capacity(bytes.len() + 64);
         let mut line_start = self.at_line_start;
         for &b in bytes {
-            if line_start && b == b'!' {
-                stamped.extend_from_slice(tag.as_bytes());
+            if line_start {
+                stamped.extend_from_slice(marker.as_bytes());
             }
             stamped.push(b);
             line_start = b == b'\n';
@@ -278,6 +287,14 @@ pub(super) fn run(
         });
     }
     let stop = Arc::new(AtomicBool::new(false));
+    // SIGTERM and Ctrl-C end the run in order (below); a second one ends the process at once.
+    let signalled = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register_conditional_shutdown(sig, 1, signalled.clone())
+            .context("cannot install a signal handler")?;
+        signal_hook::flag::register(sig, signalled.clone())
+            .context("cannot install a signal handler")?;
+    }
     for f in &feeds {
         let (url, spool, stop) = (f.url.clone(), f.spool.clone(), stop.clone());
         let quiet = args.quiet;
@@ -287,11 +304,16 @@ pub(super) fn run(
     let mut total = super::summary::Summary::default();
     loop {
         std::thread::sleep(Duration::from_millis(100));
-        let ending = args
-            .run_for
-            .is_some_and(|d| started.elapsed() >= Duration::from_millis(d.max(0) as u64));
+        let signal = signalled.load(Ordering::Relaxed);
+        let ending = signal
+            || args
+                .run_for
+                .is_some_and(|d| started.elapsed() >= Duration::from_millis(d.max(0) as u64));
         if ending {
             stop.store(true, Ordering::Relaxed);
+            if signal && !args.quiet {
+                eprintln!("stopping: closing and ingesting the open spool segments");
+            }
         }
         for f in &feeds {
             let mut s = lock(&f.spool);
@@ -304,7 +326,13 @@ pub(super) fn run(
         }
         let segments = closed_segments(&feeds)?;
         if !segments.is_empty() {
-            let sum = session.ingest(segments.clone(), opts)?;
+            // A segment that cannot be read stops the ingest (it stays in the spool for the
+            // next start): going on would move it to `ingested/` unread.
+            let strict = RunOptions {
+                strict: true,
+                ..*opts
+            };
+            let sum = session.ingest(segments.clone(), &strict)?;
             if !args.quiet {
                 eprintln!(
                     "run {}: {} segment(s), {} messages, {} positions, {} vessels",

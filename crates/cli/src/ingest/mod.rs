@@ -19,8 +19,8 @@ mod write;
 use crate::input;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use merge::{Feed, Merger};
-use report::{Dropped, Report};
+use merge::{AssumeTime, Feed, Merger};
+use report::{Dropped, Report, TimeSources};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use store::{InputRow, RegistryDb, RunCommit, Store};
@@ -57,14 +57,26 @@ pub struct IngestArgs {
     /// Live feeds: close the spool segment and ingest it this often, e.g. 10s, 1m.
     #[arg(long, default_value = "60s", value_parser = parse_duration_ms)]
     rotate: i64,
-    /// Live feeds: stop after this long (default: until killed; a killed ingest loses nothing
-    /// that reached the spool).
+    /// Live feeds: stop after this long (default: until SIGTERM or Ctrl-C, which close and
+    /// ingest the open segment and write the stats; a killed ingest loses nothing that
+    /// reached the spool).
     #[arg(long = "for", value_parser = parse_duration_ms)]
     run_for: Option<i64>,
+    /// Times for NMEA lines that have none of their own (no tag block `c:`, `$PGHP`,
+    /// timestamp prefix or trailing epoch), such as bare AISHub logs: `START[,RATE]` puts the
+    /// first line of each file at START (RFC 3339, e.g. 2015-03-01T12:00:00Z) and the next ones
+    /// RATE lines a second (default 1); `mtime[,RATE]` starts at each file's modification time.
+    /// Lines with a time of their own keep it.
+    #[arg(long, value_name = "START[,RATE]", value_parser = AssumeTime::parse)]
+    assume_time: Option<AssumeTime>,
+    /// Abort the run at the first input that cannot be read (default: report it, go on with
+    /// the others, commit them, and exit with status 1).
+    #[arg(long)]
+    strict: bool,
     /// Write the run's accounting as JSON to this file.
     #[arg(long)]
     stats: Option<PathBuf>,
-    /// No summary on stderr.
+    /// No summary on stderr (warnings are still printed).
     #[arg(long, short)]
     quiet: bool,
 }
@@ -144,6 +156,8 @@ struct FeedEnd {
     csv: Option<sources::csv_archive::CsvStats>,
     dropped: Dropped,
     other_messages: u64,
+    times: TimeSources,
+    error: Option<String>,
 }
 
 /// Positions that earlier runs stored, which this run's inputs may repeat (a log ingested
@@ -251,6 +265,8 @@ fn read_and_fuse(
                 csv: f.csv,
                 dropped: f.dropped,
                 other_messages: f.other_messages,
+                times: f.times,
+                error: f.error,
             })
             .collect(),
         fuser: fuser.stats(),
@@ -263,6 +279,8 @@ pub fn run(args: IngestArgs) -> Result<()> {
     let opts = RunOptions {
         reorder_window_ms: args.reorder_window,
         flush_rows: args.flush_rows.max(1),
+        assume_time: args.assume_time,
+        strict: args.strict,
     };
     let (live, files): (Vec<String>, Vec<String>) = args
         .inputs
@@ -273,10 +291,85 @@ pub fn run(args: IngestArgs) -> Result<()> {
         if !files.is_empty() {
             bail!("ingest live feeds and files in separate commands");
         }
-        return live::run(&mut session, &live, &opts, &args);
+        if args.assume_time.is_some() {
+            bail!("--assume-time is for files: live feeds give each line its arrival time");
+        }
+        return live::run(&mut session, &live, &opts, &args)
+            .map_err(|e| explain_disk_full(e, &session, true));
     }
-    let sum = session.ingest(expand_inputs(&files)?, &opts)?;
-    report(&args, &sum)
+    let sum = session
+        .ingest(expand_inputs(&files)?, &opts)
+        .map_err(|e| explain_disk_full(e, &session, false))?;
+    report(&args, &sum)?;
+    if !sum.inputs_failed.is_empty() {
+        bail!(
+            "{} input(s) could not be read in full (listed above); {}",
+            sum.inputs_failed.len(),
+            if sum.inputs_read > 0 {
+                format!(
+                    "what was read of the {} input(s) read was committed in run {}",
+                    sum.inputs_read, sum.run
+                )
+            } else {
+                "nothing was committed".to_owned()
+            }
+        );
+    }
+    Ok(())
+}
+
+/// True when `e` comes from a full disk (ENOSPC), whatever layer reported it (the GeoParquet
+/// writer reports it as a file error, SQLite as "database or disk is full").
+fn is_disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.raw_os_error() == Some(28) || io.kind() == std::io::ErrorKind::StorageFull {
+                return true;
+            }
+        }
+        let t = c.to_string();
+        t.contains("No space left on device")
+            || t.contains("os error 28")
+            || t.contains("database or disk is full")
+    })
+}
+
+/// A full disk said as such, with what was kept (the store's own message would name a
+/// "corrupt store file" the store never had).
+fn explain_disk_full(e: anyhow::Error, session: &Session, live: bool) -> anyhow::Error {
+    if !is_disk_full(&e) {
+        return e;
+    }
+    let kept = match session.reg.committed_runs() {
+        Ok(runs) if runs.is_empty() => "the store holds no committed run yet".to_owned(),
+        Ok(runs) => format!(
+            "the store is intact: its {} committed run(s) are kept",
+            runs.len()
+        ),
+        Err(_) => "the runs committed before are kept".to_owned(),
+    };
+    let again = if live {
+        "everything that reached the spool is kept there and is ingested at the next start"
+    } else {
+        "run the same command again to read its inputs again"
+    };
+    // The store reports a file it could not finish as a corrupt file: name the file and the
+    // system's error instead.
+    let cause = e
+        .chain()
+        .find_map(|c| match c.downcast_ref::<store::StoreError>() {
+            Some(store::StoreError::CorruptFile { path, message }) => {
+                Some(format!("writing {}: {message}", path.display()))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| format!("{e:#}"));
+    anyhow::anyhow!(
+        "the disk holding the store {} is full: this run was not committed (its partial \
+         files are deleted at the next start) and {kept}; free some space, then {again} \
+         ({cause})",
+        session.dir().display()
+    )
 }
 
 /// How a run works.
@@ -284,6 +377,9 @@ pub fn run(args: IngestArgs) -> Result<()> {
 struct RunOptions {
     reorder_window_ms: i64,
     flush_rows: usize,
+    assume_time: Option<AssumeTime>,
+    /// Abort at the first input that cannot be read.
+    strict: bool,
 }
 
 /// A store opened for ingest, holding the store's writer lock (see the `store` crate docs).
@@ -351,7 +447,14 @@ fn ingest_run(
             specs.push(spec);
             continue;
         }
-        let hash = input::hash_file(&spec.path)?;
+        let hash = match input::hash_file(&spec.path) {
+            Ok(h) => h,
+            Err(e) if !opts.strict => {
+                sum.inputs_failed.push((spec.path, format!("{e:#}")));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let earlier = reg.input_run(&hash)?;
         if let Some(r) =
             earlier.or_else(|| inputs.iter().any(|x| x.content_hash == hash).then_some(run))
@@ -370,14 +473,26 @@ fn ingest_run(
     let progress = crate::decode::progress_bar();
     let mut feeds = Vec::new();
     let mut total = 0;
-    for spec in &specs {
-        let (feed, size) = Feed::open(&spec.path, spec.label.clone(), &progress)?;
+    let mut opened = Vec::new();
+    for spec in specs {
+        let (feed, size) =
+            match Feed::open(&spec.path, spec.label.clone(), &progress, opts.assume_time) {
+                Ok(f) => f,
+                Err(e) if !opts.strict => {
+                    inputs.retain(|i| i.name != spec.path);
+                    sum.inputs_failed.push((spec.path, format!("{e:#}")));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
         total += size.unwrap_or(0);
         if let Some(i) = inputs.iter_mut().find(|i| i.name == spec.path) {
             i.bytes = size.unwrap_or(0);
         }
+        opened.push(spec);
         feeds.push(feed);
     }
+    let specs = opened;
     progress.set_length(total);
     let cfg = FuserConfig {
         reorder_window_ms: opts.reorder_window_ms,
@@ -391,7 +506,7 @@ fn ingest_run(
     let prior = Prior::new(store, &committed);
     let mut writer = Writer::new(store, reg, opts.flush_rows)?;
     let (tx, rx) = mpsc::sync_channel::<Batch>(8);
-    let merger = Merger::new(feeds, report::TimeBounds::at(wall_clock_ms()));
+    let merger = Merger::new(feeds, opts.strict, report::TimeBounds::at(wall_clock_ms()));
     let (read_side, written) = std::thread::scope(|scope| {
         let reader = scope.spawn(move || read_and_fuse(merger, prior, cfg, tx));
         let mut written = Ok(());
@@ -424,10 +539,19 @@ fn ingest_run(
             for (why, n) in &c.rejected {
                 *sum.csv.rejected.entry(why.as_str()).or_default() += n;
             }
+            sum.csv.not_utf8 += c.not_utf8;
+            sum.csv.ship_type_unmapped += c.ship_type_unmapped;
         }
         sum.dropped.add(&feed.dropped);
+        sum.times.add(&feed.times);
         sum.other_messages += feed.other_messages;
         sum.inputs_read += 1;
+        if let Some(e) = &feed.error {
+            // Read up to the error: what was read is committed with the content hash, so
+            // ingesting the same bytes again changes nothing.
+            sum.inputs_failed
+                .push((spec.path.clone(), format!("{e} (read up to there)")));
+        }
         if let Some(hash) = &feed.raw_hash {
             if let Some(r) = reg.input_run(hash)? {
                 stdin_seen_in = Some(r);
@@ -470,7 +594,9 @@ fn ingest_run(
     }
     sum.vessels_touched = commit.vessels.len() as u64;
     sum.vessels_total = commit.vessels_total;
-    sum.identity_changes = commit.history.len() as u64;
+    // A first value of a field (old `None`) fills it; a change replaces a known value.
+    sum.identity_first_fills = commit.history.iter().filter(|h| h.old.is_none()).count() as u64;
+    sum.identity_changes = commit.history.len() as u64 - sum.identity_first_fills;
     if !inputs.is_empty() {
         let now_ms = wall_clock_ms();
         reg.commit_run(&RunCommit {
@@ -497,6 +623,9 @@ fn wall_clock_ms() -> i64 {
 fn report(args: &IngestArgs, sum: &Summary) -> Result<()> {
     if !args.quiet {
         eprint!("{}", summary::human(sum));
+    }
+    for w in summary::warnings(sum) {
+        eprintln!("tidewatch: warning: {w}");
     }
     if let Some(p) = &args.stats {
         std::fs::write(p, summary::json(sum))

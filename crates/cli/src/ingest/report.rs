@@ -32,23 +32,39 @@ pub(super) struct PositionData {
     pub transponder: Transponder,
 }
 
-/// Reports that could not be kept, by reason.
+/// Reports that could not be kept (whole or in part), by reason.
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Dropped {
-    /// Vessel reports without any receive time (no tag block, `$PGHP` or timestamp).
+    /// Vessel reports without any receive time (no tag block, `$PGHP` or timestamp, no
+    /// arrival time, no `--assume-time`).
     pub no_receive_time: u64,
-    /// Position reports whose position is "not available".
+    /// Position reports whose position is "not available" (and CSV rows with neither a
+    /// position nor static columns).
     pub position_not_available: u64,
     /// Reports timed outside [`TimeBounds`] (a receiver clock years ahead, a time before AIS
     /// existed): kept out of fusion, where one such time would move the release point.
     pub time_out_of_range: u64,
+    /// CSV rows whose position cells are empty, unparseable or out of range but whose static
+    /// columns were kept: the position is lost, the identity is not.
+    pub csv_position_unusable: u64,
 }
 
 impl Dropped {
     pub fn add(&mut self, o: &Dropped) {
         self.no_receive_time += o.no_receive_time;
         self.position_not_available += o.position_not_available;
+        self.csv_position_unusable += o.csv_position_unusable;
         self.time_out_of_range += o.time_out_of_range;
+    }
+
+    /// Every reason with its count, in a stable order (for the summary and `--stats`).
+    pub fn reasons(&self) -> [(&'static str, u64); 4] {
+        [
+            ("no_receive_time", self.no_receive_time),
+            ("position_not_available", self.position_not_available),
+            ("csv_position_unusable", self.csv_position_unusable),
+            ("time_out_of_range", self.time_out_of_range),
+        ]
     }
 }
 
@@ -78,6 +94,62 @@ impl TimeBounds {
     pub fn contains(&self, t_ms: i64) -> bool {
         (self.min_ms..=self.max_ms).contains(&t_ms)
     }
+}
+
+/// Where the receive times of an input's vessel reports came from.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct TimeSources {
+    /// The line's own time (tag block `c:`, `$PGHP`, timestamp prefix or trailing epoch).
+    pub own: u64,
+    /// The live spool's arrival time (the line had no time of its own).
+    pub arrival: u64,
+    /// `--assume-time`.
+    pub assumed: u64,
+}
+
+impl TimeSources {
+    pub fn add(&mut self, o: &TimeSources) {
+        self.own += o.own;
+        self.arrival += o.arrival;
+        self.assumed += o.assumed;
+    }
+}
+
+/// Arrival times of a live spool segment's lines, kept from the first line the decoder may
+/// still report on.
+#[derive(Debug, Default)]
+pub(super) struct ArrivalLines {
+    /// Lines forgotten before `times[0]`.
+    pub skipped: u64,
+    /// By line, in order (`None` for lines written without one).
+    pub times: std::collections::VecDeque<Option<i64>>,
+}
+
+impl ArrivalLines {
+    /// The arrival time of line `line` (1-based).
+    pub fn get(&self, line: u64) -> Option<i64> {
+        let i = line.checked_sub(1 + self.skipped)?;
+        self.times.get(usize::try_from(i).ok()?).copied().flatten()
+    }
+
+    /// Forgets lines before `line` (the decoder has reported on every line before it).
+    pub fn forget_before(&mut self, line: u64) {
+        while self.skipped + 1 < line && self.times.pop_front().is_some() {
+            self.skipped += 1;
+        }
+    }
+}
+
+/// The time a line without a time of its own gets.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LineTime<'a> {
+    /// None: such reports are dropped (`no_receive_time`).
+    None,
+    /// Arrival times of a live spool segment's lines. Also the receive time of lines that have
+    /// a time of their own.
+    Arrival(&'a ArrivalLines),
+    /// `--assume-time`: line `n` (1-based) at `start_ms + (n - 1) * ms_per_line`.
+    Assume { start_ms: i64, ms_per_line: f64 },
 }
 
 /// What tells receivers apart: (feed, station in the tag block or trailer, talker).
@@ -141,6 +213,8 @@ pub(super) struct Collect<'a> {
     pub dropped: &'a mut Dropped,
     pub other_messages: &'a mut u64,
     pub bounds: TimeBounds,
+    pub line_time: LineTime<'a>,
+    pub times: &'a mut TimeSources,
 }
 
 /// A 64-bit hash of the payload bits and their count, a 32-bit word at a time (multiply and
@@ -268,6 +342,7 @@ fn report(m: &Message<'_>) -> Option<(Option<u8>, Result<Report, ()>)> {
                 callsign: text(s.callsign.as_str()),
                 imo: s.imo,
                 ship_type: s.ship_type,
+                ship_type_text: None,
                 dimensions_m: dims(s.dims.length_m(), s.dims.beam_m()),
                 destination: text(s.destination.as_str()),
                 draught_m: s.draught_m,
@@ -310,11 +385,33 @@ impl Sink for Collect<'_> {
             self.dropped.position_not_available += 1;
             return;
         };
-        let Some(rx) = meta.rx_time_ms else {
+        // Message time: the line's own time when it has one, else its arrival time (live
+        // feeds) or the assumed time. Receive time: the arrival time when known.
+        let (base, arrival) = match self.line_time {
+            LineTime::None => (None, None),
+            LineTime::Arrival(a) => {
+                let at = a.get(meta.line);
+                (at, at)
+            }
+            LineTime::Assume {
+                start_ms,
+                ms_per_line,
+            } => {
+                let n = meta.line.saturating_sub(1) as f64;
+                (Some(start_ms + (n * ms_per_line).round() as i64), None)
+            }
+        };
+        let Some(own_or_base) = meta.rx_time_ms.or(base) else {
             self.dropped.no_receive_time += 1;
             return;
         };
-        let time_ms = refine_time(rx, second);
+        match (meta.rx_time_ms, self.line_time) {
+            (Some(_), _) => self.times.own += 1,
+            (None, LineTime::Arrival(_)) => self.times.arrival += 1,
+            (None, _) => self.times.assumed += 1,
+        }
+        let rx = arrival.unwrap_or(own_or_base);
+        let time_ms = refine_time(own_or_base, second);
         if !self.bounds.contains(time_ms) {
             self.dropped.time_out_of_range += 1;
             return;
@@ -351,7 +448,8 @@ impl Sink for Collect<'_> {
 
 /// Observations from one row of a decoded archive: a position (when the row has one) and the
 /// static data (when it differs from the last this feed gave for the MMSI; archives repeat
-/// it on every row). Rows with neither are counted in `dropped`.
+/// it on every row). Rows with neither are counted in `dropped`, and so are rows whose
+/// position is lost while their static columns are kept.
 pub(super) fn from_csv(
     rec: sources::csv_archive::CsvRecord,
     source: SourceRef,
@@ -376,6 +474,8 @@ pub(super) fn from_csv(
         callsign: rec.callsign,
         imo: rec.imo,
         ship_type: rec.ship_type,
+        // Text only where it names no code (the code says the rest).
+        ship_type_text: rec.ship_type_text.filter(|_| rec.ship_type.is_none()),
         dimensions_m: rec
             .length_m
             .zip(rec.width_m)
@@ -388,6 +488,7 @@ pub(super) fn from_csv(
         || ship.callsign.is_some()
         || ship.imo.is_some()
         || ship.ship_type.is_some()
+        || ship.ship_type_text.is_some()
         || ship.dimensions_m.is_some()
         || ship.destination.is_some();
     if let (Some(lat), Some(lon)) = (rec.lat, rec.lon) {
@@ -425,11 +526,18 @@ pub(super) fn from_csv(
     } else if !has_static {
         dropped.position_not_available += 1;
         return;
+    } else {
+        dropped.csv_position_unusable += 1;
     }
     if has_static {
-        for t in [&ship.name, &ship.callsign, &ship.destination]
-            .into_iter()
-            .flatten()
+        for t in [
+            &ship.name,
+            &ship.callsign,
+            &ship.destination,
+            &ship.ship_type_text,
+        ]
+        .into_iter()
+        .flatten()
         {
             fields = fnv(fields, t.as_bytes());
             fields = fnv(fields, &[0]);

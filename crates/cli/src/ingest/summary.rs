@@ -3,7 +3,7 @@
 use ais::stream::Stats;
 use ais::Reject;
 
-use super::report::Dropped;
+use super::report::{Dropped, TimeSources};
 use super::write::Written;
 
 /// Rows of CSV archives: `rows == records + sum(rejected)`.
@@ -12,6 +12,10 @@ pub(super) struct CsvRows {
     pub rows: u64,
     pub records: u64,
     pub rejected: std::collections::BTreeMap<&'static str, u64>,
+    /// Rows kept whose cells were not UTF-8 (read as Latin-1).
+    pub not_utf8: u64,
+    /// Records whose ship-type text maps to no ITU code.
+    pub ship_type_unmapped: u64,
 }
 
 /// The accounting of one run.
@@ -23,7 +27,11 @@ pub(super) struct Summary {
     pub csv: CsvRows,
     pub inputs_read: u64,
     pub inputs_skipped: Vec<(String, u64)>,
+    /// Inputs that could not be read (or not to their end), with why.
+    pub inputs_failed: Vec<(String, String)>,
     pub dropped: Dropped,
+    /// Where the receive times of NMEA vessel reports came from.
+    pub times: TimeSources,
     pub other_messages: u64,
     pub observations: u64,
     pub duplicates_merged: u64,
@@ -32,7 +40,10 @@ pub(super) struct Summary {
     pub written: Written,
     pub vessels_touched: u64,
     pub vessels_total: u64,
+    /// Identity fields that changed from one known value to another.
     pub identity_changes: u64,
+    /// Identity fields given their first value (not changes).
+    pub identity_first_fills: u64,
     pub discarded_rows: u64,
 }
 
@@ -46,9 +57,13 @@ impl Summary {
         for (k, v) in &o.csv.rejected {
             *self.csv.rejected.entry(k).or_default() += v;
         }
+        self.csv.not_utf8 += o.csv.not_utf8;
+        self.csv.ship_type_unmapped += o.csv.ship_type_unmapped;
         self.inputs_read += o.inputs_read;
         self.inputs_skipped.extend(o.inputs_skipped.iter().cloned());
+        self.inputs_failed.extend(o.inputs_failed.iter().cloned());
         self.dropped.add(&o.dropped);
+        self.times.add(&o.times);
         self.other_messages += o.other_messages;
         self.observations += o.observations;
         self.duplicates_merged += o.duplicates_merged;
@@ -63,16 +78,66 @@ impl Summary {
         self.vessels_touched = self.vessels_touched.max(o.vessels_touched);
         self.vessels_total = o.vessels_total;
         self.identity_changes += o.identity_changes;
+        self.identity_first_fills += o.identity_first_fills;
         self.discarded_rows += o.discarded_rows;
     }
 }
 
+/// The decoder's warnings: lines kept, but with something ignored.
+fn decoder_warnings(s: &Summary) -> [(&'static str, u64); 4] {
+    let w = &s.decode.warnings;
+    [
+        // The tag block's fields (time, station) were ignored.
+        ("tag_checksum_mismatch", w.tag_checksum_mismatch),
+        ("tag_checksum_absent", w.tag_checksum_absent),
+        ("oversized_payload", w.oversized_payload),
+        ("rejected_extra_sentences", w.rejected_extra_sentences),
+    ]
+}
+
+/// What a user must not miss: printed even with `--quiet`, and listed in `--stats`.
+pub(super) fn warnings(s: &Summary) -> Vec<String> {
+    let mut w = Vec::new();
+    for (p, why) in &s.inputs_failed {
+        // Every reason names its input already.
+        if why.contains(p.as_str()) {
+            w.push(format!("input not read in full: {why}"));
+        } else {
+            w.push(format!("input {p} not read in full: {why}"));
+        }
+    }
+    let n = s.dropped.no_receive_time;
+    if n > 0 {
+        let why = "no tag block `c:`, `$PGHP`, timestamp prefix or trailing epoch";
+        let fix = "give them one with --assume-time START[,RATE] or --assume-time mtime";
+        if s.written.positions == 0 {
+            w.push(format!(
+                "0 positions stored because no receive time: {n} vessel reports had none \
+                 ({why}); {fix}"
+            ));
+        } else {
+            w.push(format!(
+                "{n} vessel reports dropped because no receive time ({why}); {fix}"
+            ));
+        }
+    }
+    if s.dropped.csv_position_unusable > 0 {
+        w.push(format!(
+            "{} CSV rows had an unusable position (empty, unparseable or out of range): their \
+             static columns were kept, their position was not",
+            s.dropped.csv_position_unusable
+        ));
+    }
+    w
+}
+
 pub(super) fn human(s: &Summary) -> String {
     let mut r = format!(
-        "run {}: {} input(s) read, {} skipped\n",
+        "run {}: {} input(s) read, {} skipped, {} failed\n",
         s.run,
         s.inputs_read,
-        s.inputs_skipped.len()
+        s.inputs_skipped.len(),
+        s.inputs_failed.len()
     );
     for (p, run) in &s.inputs_skipped {
         r.push_str(&format!(
@@ -97,6 +162,17 @@ pub(super) fn human(s: &Summary) -> String {
             r.push_str(&format!("  rejected {:<24} {n}\n", reason.as_str()));
         }
     }
+    if s.decode.pending_fragments > 0 {
+        r.push_str(&format!(
+            "  lines of messages unfinished at the end {}\n",
+            s.decode.pending_fragments
+        ));
+    }
+    for (what, n) in decoder_warnings(s) {
+        if n > 0 {
+            r.push_str(&format!("  warning {what:<25} {n}\n"));
+        }
+    }
     if s.csv.rows > 0 {
         r.push_str(&format!(
             "CSV rows {}, records {}, rejected {}\n",
@@ -107,11 +183,36 @@ pub(super) fn human(s: &Summary) -> String {
         for (why, n) in &s.csv.rejected {
             r.push_str(&format!("  rejected row {why:<20} {n}\n"));
         }
+        if s.csv.not_utf8 > 0 {
+            r.push_str(&format!(
+                "  rows with cells not in UTF-8 (read as Latin-1, kept) {}\n",
+                s.csv.not_utf8
+            ));
+        }
+        if s.csv.ship_type_unmapped > 0 {
+            r.push_str(&format!(
+                "  ship-type text with no ITU code {}\n",
+                s.csv.ship_type_unmapped
+            ));
+        }
     }
+    let dropped: u64 = s.dropped.reasons().iter().map(|(_, n)| n).sum();
     r.push_str(&format!(
-        "vessel reports {} (other messages {}), dropped: no receive time {}, position not available {}, time out of range {}\n",
-        s.observations, s.other_messages, s.dropped.no_receive_time, s.dropped.position_not_available, s.dropped.time_out_of_range
+        "vessel reports {} (other messages {}), dropped {dropped}\n",
+        s.observations, s.other_messages
     ));
+    for (why, n) in s.dropped.reasons() {
+        if n > 0 {
+            r.push_str(&format!("  dropped {why:<25} {n}\n"));
+        }
+    }
+    let t = &s.times;
+    if t.arrival + t.assumed > 0 {
+        r.push_str(&format!(
+            "receive times: own {}, arrival {}, assumed {}\n",
+            t.own, t.arrival, t.assumed
+        ));
+    }
     let w = &s.written;
     r.push_str(&format!(
         "fused: {} duplicates merged, {} late copies ({} kept for already written positions), \
@@ -125,8 +226,9 @@ pub(super) fn human(s: &Summary) -> String {
         w.static_reports
     ));
     r.push_str(&format!(
-        "vessels {} in this run ({} in store), segments started {}, identity history entries {}\n",
-        s.vessels_touched, s.vessels_total, w.segments, s.identity_changes
+        "vessels {} in this run ({} in store), segments started {}, identity changes {} \
+         (first values {})\n",
+        s.vessels_touched, s.vessels_total, w.segments, s.identity_changes, s.identity_first_fills
     ));
     r
 }
@@ -141,21 +243,27 @@ pub(super) fn json(s: &Summary) -> String {
         "run": s.run,
         "inputs_read": s.inputs_read,
         "inputs_skipped": s.inputs_skipped.iter().map(|(p, r)| serde_json::json!({"input": p, "run": r})).collect::<Vec<_>>(),
+        "inputs_failed": s.inputs_failed.iter().map(|(p, e)| serde_json::json!({"input": p, "error": e})).collect::<Vec<_>>(),
         "discarded_rows": s.discarded_rows,
         "lines": s.decode.lines,
         "messages": s.decode.messages,
         "rejected": rejected,
+        "pending_fragments": s.decode.pending_fragments,
+        "decoder_warnings": decoder_warnings(s).iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
         "csv": {
             "rows": s.csv.rows,
             "records": s.csv.records,
             "rejected": s.csv.rejected,
+            "not_utf8": s.csv.not_utf8,
+            "ship_type_unmapped": s.csv.ship_type_unmapped,
         },
         "vessel_reports": s.observations,
         "other_messages": s.other_messages,
-        "dropped": {
-            "no_receive_time": s.dropped.no_receive_time,
-            "position_not_available": s.dropped.position_not_available,
-            "time_out_of_range": s.dropped.time_out_of_range,
+        "dropped": s.dropped.reasons().iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
+        "receive_times": {
+            "own": s.times.own,
+            "arrival": s.times.arrival,
+            "assumed": s.times.assumed,
         },
         "duplicates_merged": s.duplicates_merged,
         "late_duplicates": s.late_duplicates,
@@ -168,6 +276,8 @@ pub(super) fn json(s: &Summary) -> String {
         "vessels_in_store": s.vessels_total,
         "segments": s.written.segments,
         "identity_changes": s.identity_changes,
+        "identity_first_fills": s.identity_first_fills,
+        "warnings": warnings(s),
     });
     format!("{v}\n")
 }
