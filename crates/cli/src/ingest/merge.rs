@@ -569,7 +569,7 @@ mod tests {
         let progress = indicatif::ProgressBar::hidden();
         let (feed, _) =
             Feed::open(path.to_str().unwrap(), "feed".to_owned(), &progress, None).unwrap();
-        let mut merger = Merger::new(vec![feed], true);
+        let mut merger = Merger::new(vec![feed], true, TimeBounds::at(i64::MAX / 2));
         let mut obs = Vec::new();
         while merger.step(&mut obs).unwrap() {}
         std::fs::remove_file(&path).unwrap();
@@ -601,7 +601,7 @@ mod tests {
         let progress = indicatif::ProgressBar::hidden();
         let (feed, _) =
             Feed::open(path.to_str().unwrap(), "feed".to_owned(), &progress, None).unwrap();
-        let mut merger = Merger::new(vec![feed], true);
+        let mut merger = Merger::new(vec![feed], true, TimeBounds::at(i64::MAX / 2));
         let mut obs = Vec::new();
         while merger.step(&mut obs).unwrap() {}
         std::fs::remove_file(&path).unwrap();
