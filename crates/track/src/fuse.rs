@@ -24,7 +24,7 @@
 //!   as [`Output::LateSource`] (its source is added to the stored record; no second position).
 
 use rustc_hash::FxHashMap;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
 /// A receiver or station inside a feed: an index into the caller's table of station names
@@ -237,11 +237,15 @@ pub struct Fuser<P> {
     /// release, so a copy finds it through its identity without a search.
     slots: Vec<Option<Fused<P>>>,
     free: Vec<u32>,
-    /// Pending records by the second of their message time: (time, slot) in arrival order.
-    /// Pushing appends to a second's list (most go to the newest few seconds); releasing takes
-    /// whole seconds in order and sorts each by time, so the cost per record does not depend
-    /// on the window or on how disordered the input is.
-    by_second: BTreeMap<i64, Vec<(i64, u32)>>,
+    /// Pending records by the second of their message time, one list a second from
+    /// `ring_base` on: (time, slot) in arrival order. Pushing appends to a second's list;
+    /// releasing takes whole seconds in order and sorts each by time, so the cost per record
+    /// depends neither on the window nor on how disordered the input is. The ring spans at
+    /// most the reorder window (older seconds are released before a newer one is added).
+    ring: VecDeque<Vec<(i64, u32)>>,
+    ring_base: i64,
+    /// Seconds before this one have been released.
+    floor_sec: i64,
     pending: usize,
     /// Emptied second lists, reused.
     spare: Vec<Vec<(i64, u32)>>,
@@ -253,8 +257,6 @@ pub struct Fuser<P> {
     horizon_ms: i64,
     /// Message time of the last sweep of idle vessels out of `recent`.
     swept_ms: i64,
-    /// Seconds up to which (exclusive) pending records have been released.
-    released_upto_ms: i64,
     newest_ms: i64,
     stats: FuserStats,
 }
@@ -266,13 +268,14 @@ impl<P: Clone> Fuser<P> {
             cfg,
             slots: Vec::new(),
             free: Vec::new(),
-            by_second: BTreeMap::new(),
+            ring: VecDeque::new(),
+            ring_base: 0,
+            floor_sec: i64::MIN,
             pending: 0,
             spare: Vec::new(),
             recent: FxHashMap::default(),
             horizon_ms: i64::MIN,
             swept_ms: i64::MIN,
-            released_upto_ms: i64::MIN,
             newest_ms: i64::MIN,
             stats: FuserStats::default(),
         }
@@ -417,18 +420,6 @@ impl<P: Clone> Fuser<P> {
                 slot,
             },
         );
-        let second = obs.time_ms.div_euclid(1000);
-        match self.by_second.last_entry() {
-            Some(mut last) if *last.key() == second => last.get_mut().push((obs.time_ms, slot)),
-            _ => {
-                let spare = &mut self.spare;
-                self.by_second
-                    .entry(second)
-                    .or_insert_with(|| spare.pop().unwrap_or_default())
-                    .push((obs.time_ms, slot));
-            }
-        }
-        self.pending += 1;
         if obs.time_ms > self.newest_ms {
             self.newest_ms = obs.time_ms;
         } else if obs.time_ms < self.newest_ms.saturating_sub(self.cfg.reorder_window_ms) {
@@ -438,6 +429,29 @@ impl<P: Clone> Fuser<P> {
             self.newest_ms.saturating_sub(self.cfg.reorder_window_ms),
             out,
         );
+        let second = obs.time_ms.div_euclid(1000);
+        if second < self.floor_sec {
+            // Its second was released already: out at once, out of order.
+            if let Some(rec) = self.slots[slot as usize].take() {
+                self.free.push(slot);
+                self.stats.records += 1;
+                out.push(Output::Record(rec));
+            }
+            return;
+        }
+        if self.ring.is_empty() {
+            self.ring_base = second;
+        }
+        while second < self.ring_base {
+            self.ring.push_front(self.spare.pop().unwrap_or_default());
+            self.ring_base -= 1;
+        }
+        let i = (second - self.ring_base) as usize;
+        while self.ring.len() <= i {
+            self.ring.push_back(self.spare.pop().unwrap_or_default());
+        }
+        self.ring[i].push((obs.time_ms, slot));
+        self.pending += 1;
     }
 
     /// Releases everything still pending (end of input).
@@ -448,23 +462,29 @@ impl<P: Clone> Fuser<P> {
     /// Releases the records of every whole second at or before `upto_ms`, in time order
     /// (arrival order within one time).
     fn release(&mut self, upto_ms: i64, out: &mut Vec<Output<P>>) {
-        while let Some(first) = self.by_second.first_entry() {
-            let end_ms = first.key().saturating_add(1).saturating_mul(1000);
-            if upto_ms != i64::MAX && end_ms - 1 > upto_ms {
+        let floor = if upto_ms == i64::MAX {
+            i64::MAX
+        } else {
+            (upto_ms + 1).div_euclid(1000)
+        };
+        self.floor_sec = self.floor_sec.max(floor);
+        while self.ring_base < self.floor_sec {
+            let Some(mut list) = self.ring.pop_front() else {
                 break;
-            }
-            let mut list = first.remove();
-            list.sort_by_key(|e| e.0);
-            for &(_, slot) in &list {
-                if let Some(rec) = self.slots[slot as usize].take() {
-                    self.free.push(slot);
-                    self.stats.records += 1;
-                    out.push(Output::Record(rec));
+            };
+            self.ring_base += 1;
+            if !list.is_empty() {
+                list.sort_by_key(|e| e.0);
+                for &(_, slot) in &list {
+                    if let Some(rec) = self.slots[slot as usize].take() {
+                        self.free.push(slot);
+                        self.stats.records += 1;
+                        out.push(Output::Record(rec));
+                    }
                 }
+                self.pending -= list.len();
+                list.clear();
             }
-            self.pending -= list.len();
-            self.released_upto_ms = self.released_upto_ms.max(end_ms);
-            list.clear();
             self.spare.push(list);
         }
         self.forget();
@@ -475,10 +495,12 @@ impl<P: Clone> Fuser<P> {
     /// dropped when the vessel next reports; a sweep every late window drops those of vessels
     /// that stopped reporting, so memory follows the traffic of the last late window.
     fn forget(&mut self) {
-        let oldest_pending = self
-            .by_second
-            .first_key_value()
-            .map_or(self.released_upto_ms, |(s, _)| s.saturating_mul(1000));
+        let oldest_pending = if self.ring.is_empty() {
+            self.floor_sec
+        } else {
+            self.ring_base
+        }
+        .saturating_mul(1000);
         let horizon = self
             .newest_ms
             .saturating_sub(self.cfg.late_window_ms)

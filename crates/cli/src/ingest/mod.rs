@@ -508,7 +508,11 @@ fn ingest_run(
     let (tx, rx) = mpsc::sync_channel::<Batch>(8);
     let merger = Merger::new(feeds, opts.strict, report::TimeBounds::at(wall_clock_ms()));
     let (read_side, written) = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_and_fuse(merger, prior, cfg, tx));
+        // Named threads, so that a profile tells reading from writing.
+        let reader = std::thread::Builder::new()
+            .name("ingest-read".to_owned())
+            .spawn_scoped(scope, move || read_and_fuse(merger, prior, cfg, tx))
+            .expect("the system cannot start a thread");
         let mut written = Ok(());
         for batch in rx.iter() {
             writer.labels.extend(batch.labels);

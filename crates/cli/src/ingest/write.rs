@@ -33,6 +33,15 @@ pub(super) struct Written {
 /// both idle for up to 150 ms a flush.
 const FILES_IN_FLIGHT: usize = 2;
 
+/// Writes a buffer's files on a thread of its own (named for profiles).
+fn spawn_files(
+    pending: store::PendingFiles,
+) -> Result<std::thread::JoinHandle<Result<WrittenFiles, StoreError>>> {
+    Ok(std::thread::Builder::new()
+        .name("ingest-files".to_owned())
+        .spawn(move || pending.write())?)
+}
+
 /// Vessel registry, segmenters and the position store of one run.
 pub(super) struct Writer<'a> {
     store: &'a mut Store,
@@ -219,7 +228,7 @@ impl<'a> Writer<'a> {
             }
             let pending = self.store.take_pending()?;
             self.inflight
-                .push_back(std::thread::spawn(move || pending.write()));
+                .push_back(spawn_files(pending)?);
         }
         Ok(())
     }
@@ -241,7 +250,7 @@ impl<'a> Writer<'a> {
         // The last rows are written alongside the files still in flight.
         let pending = self.store.take_pending()?;
         self.inflight
-            .push_back(std::thread::spawn(move || pending.write()));
+            .push_back(spawn_files(pending)?);
         while !self.inflight.is_empty() {
             self.wait_for_oldest_files()?;
         }
