@@ -1,0 +1,338 @@
+//! The point-in-zones index: a uniform lon/lat grid whose cells know, per zone, whether they
+//! lie wholly inside it or on its boundary; only boundary cells test edges.
+//!
+//! The rule is the crossing-number (even-odd) test: a point is inside a zone when a ray from
+//! it towards the west crosses the zone's rings an odd number of times. The grid makes the
+//! ray short. Each row of cells is swept west to east once at build time: cells that no edge
+//! of the zone touches (with a margin of a millionth of a cell) are uniform, and their status
+//! is known; consecutive cells that edges touch form a *run*. A cell of a run stores the
+//! status of the uniform cell just west of the run (its *base*) and the run's edges that
+//! touch it or any run cell west of it. A lookup flips the base once per stored edge that
+//! the westward ray from the point crosses. An edge crossing the ray west of the run would
+//! have to pass through the uniform cell, which no edge touches, so none is missed or
+//! counted twice.
+//!
+//! Cost: a lookup is a cell computation plus, per zone present in the cell, nothing (inside)
+//! or a few edge tests (boundary). The grid has about four cells per edge (at least 65 536,
+//! at most 4 Mi cells) over the zones' bounding box.
+//!
+//! Boundary ties: a point exactly on an edge, or level with a vertex, is decided by the
+//! half-open rule `(ya > y) != (yb > y)` and the sign of a float subtraction, so it may fall
+//! either side, and may differ from `geo`'s `Contains` (which says "not inside" for every
+//! boundary point). Off the boundary the index agrees with `geo` (property test in
+//! `zones::tests`). Parts of one zone that overlap each other cancel out (even-odd), as in
+//! most GIS tools; such a multipolygon is invalid anyway.
+
+use geo::{BoundingRect, MultiPolygon, Polygon};
+
+use super::{wrap_lon, Zone};
+use crate::world::ZoneIdx;
+
+/// An edge, ready for the crossing test: `(ya > y) != (yb > y) && xa + (y - ya) * dxdy < x`.
+#[derive(Debug, Clone, Copy)]
+struct Seg {
+    ya: f64,
+    yb: f64,
+    xa: f64,
+    dxdy: f64,
+}
+
+/// What a cell knows about one zone.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    zone: u32,
+    /// `INSIDE`, or the base status of a boundary cell (`BASE_OUT` / `BASE_IN`).
+    state: u32,
+    /// The edges to test, `segs[start..start + len]` (boundary cells only).
+    start: u32,
+    len: u32,
+}
+
+const INSIDE: u32 = 0;
+const BASE_OUT: u32 = 1;
+const BASE_IN: u32 = 2;
+
+/// Grid sizing: cells per edge, and bounds on the cell count.
+const CELLS_PER_EDGE: f64 = 4.0;
+const MIN_CELLS: f64 = 65_536.0;
+const MAX_CELLS: f64 = 4_194_304.0;
+
+/// See the module doc.
+#[derive(Debug, Clone)]
+pub(crate) struct ZoneIndex {
+    x0: f64,
+    y0: f64,
+    cell_deg: f64,
+    inv_cell: f64,
+    cols: usize,
+    rows: usize,
+    /// Entries of cell `i` are `entries[cell_start[i]..cell_start[i + 1]]`.
+    cell_start: Vec<u32>,
+    entries: Vec<Entry>,
+    segs: Vec<Seg>,
+}
+
+impl ZoneIndex {
+    /// Indexes the zones (a zone crossing the antimeridian is indexed twice: as stored, and
+    /// shifted a turn west, so points in [-180, 180) find it).
+    pub(crate) fn build(zones: &[Zone]) -> ZoneIndex {
+        let parts: Vec<Vec<Polygon<f64>>> = zones
+            .iter()
+            .map(|z| indexed_polygons(z.geometry()))
+            .collect();
+        let mut bbox: Option<(f64, f64, f64, f64)> = None;
+        let mut edges = 0usize;
+        for poly in parts.iter().flatten() {
+            if let Some(r) = poly.bounding_rect() {
+                bbox = Some(match bbox {
+                    None => (r.min().x, r.min().y, r.max().x, r.max().y),
+                    Some((a, b, c, d)) => (
+                        a.min(r.min().x),
+                        b.min(r.min().y),
+                        c.max(r.max().x),
+                        d.max(r.max().y),
+                    ),
+                });
+            }
+            edges +=
+                poly.exterior().0.len() + poly.interiors().iter().map(|r| r.0.len()).sum::<usize>();
+        }
+        let Some((min_x, min_y, max_x, max_y)) = bbox else {
+            return ZoneIndex {
+                x0: 0.0,
+                y0: 0.0,
+                cell_deg: 1.0,
+                inv_cell: 1.0,
+                cols: 0,
+                rows: 0,
+                cell_start: vec![0],
+                entries: Vec::new(),
+                segs: Vec::new(),
+            };
+        };
+        let (w, h) = ((max_x - min_x).max(1e-6), (max_y - min_y).max(1e-6));
+        let cells = (edges as f64 * CELLS_PER_EDGE).clamp(MIN_CELLS, MAX_CELLS);
+        let cell_deg = (w * h / cells).sqrt();
+        // One cell of margin on every side: west of column 0 is outside every zone.
+        let cols = (w / cell_deg).ceil() as usize + 2;
+        let rows = (h / cell_deg).ceil() as usize + 2;
+        let mut ix = ZoneIndex {
+            x0: min_x - cell_deg,
+            y0: min_y - cell_deg,
+            cell_deg,
+            inv_cell: 1.0 / cell_deg,
+            cols,
+            rows,
+            cell_start: Vec::new(),
+            entries: Vec::new(),
+            segs: Vec::new(),
+        };
+        let mut cell_entries: Vec<(u32, Entry)> = Vec::new();
+        for (zi, polys) in parts.iter().enumerate() {
+            ix.add_zone(zi as u32, polys, &mut cell_entries);
+        }
+        // Stable: within a cell, entries stay in zone order.
+        cell_entries.sort_by_key(|&(cell, _)| cell);
+        let ncells = cols * rows;
+        let mut cell_start = vec![0u32; ncells + 1];
+        for &(cell, _) in &cell_entries {
+            cell_start[cell as usize + 1] += 1;
+        }
+        for i in 0..ncells {
+            cell_start[i + 1] += cell_start[i];
+        }
+        ix.cell_start = cell_start;
+        ix.entries = cell_entries.into_iter().map(|(_, e)| e).collect();
+        ix
+    }
+
+    /// Sweeps the zone's edges row by row (see the module doc).
+    fn add_zone(&mut self, zone: u32, polys: &[Polygon<f64>], out: &mut Vec<(u32, Entry)>) {
+        let eps = self.cell_deg * 1e-6;
+        let mut segs: Vec<Seg> = Vec::new();
+        // (row, first col, last col, seg index): the cells of a row an edge touches.
+        let mut touches: Vec<(u32, u32, u32, u32)> = Vec::new();
+        for poly in polys {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                for w in ring.0.windows(2) {
+                    let (a, b) = (w[0], w[1]);
+                    let si = segs.len() as u32;
+                    let dxdy = if a.y == b.y {
+                        0.0
+                    } else {
+                        (b.x - a.x) / (b.y - a.y)
+                    };
+                    segs.push(Seg {
+                        ya: a.y,
+                        yb: b.y,
+                        xa: a.x,
+                        dxdy,
+                    });
+                    let r0 = self.row_of(a.y.min(b.y) - eps);
+                    let r1 = self.row_of(a.y.max(b.y) + eps);
+                    for r in r0..=r1 {
+                        let lo = self.y0 + r as f64 * self.cell_deg - eps;
+                        let hi = lo + self.cell_deg + 2.0 * eps;
+                        let (xl, xh) = clip_x(a.x, a.y, b.x, b.y, lo, hi);
+                        let c0 = self.col_of(xl - eps);
+                        let c1 = self.col_of(xh + eps);
+                        touches.push((r as u32, c0 as u32, c1 as u32, si));
+                    }
+                }
+            }
+        }
+        touches.sort_unstable();
+        let mut i = 0;
+        while i < touches.len() {
+            let row = touches[i].0;
+            let mut j = i;
+            while j < touches.len() && touches[j].0 == row {
+                j += 1;
+            }
+            self.sweep_row(zone, row as usize, &touches[i..j], &segs, out);
+            i = j;
+        }
+    }
+
+    /// One row of one zone: runs of touched cells, uniform cells between them.
+    fn sweep_row(
+        &mut self,
+        zone: u32,
+        row: usize,
+        touches: &[(u32, u32, u32, u32)],
+        segs: &[Seg],
+        out: &mut Vec<(u32, Entry)>,
+    ) {
+        let yc = self.y0 + (row as f64 + 0.5) * self.cell_deg;
+        let row_base = (row * self.cols) as u32;
+        let mut inside = false;
+        let mut prev_end: Option<u32> = None;
+        let mut k = 0;
+        while k < touches.len() {
+            // A run: touches sorted by first column, merged while they overlap or abut.
+            let run_start = touches[k].1;
+            let mut run_end = touches[k].2;
+            let mut m = k + 1;
+            while m < touches.len() && touches[m].1 <= run_end + 1 {
+                run_end = run_end.max(touches[m].2);
+                m += 1;
+            }
+            // Uniform cells between the previous run and this one.
+            if inside {
+                if let Some(pe) = prev_end {
+                    for c in pe + 1..run_start {
+                        out.push((
+                            row_base + c,
+                            Entry {
+                                zone,
+                                state: INSIDE,
+                                start: 0,
+                                len: 0,
+                            },
+                        ));
+                    }
+                }
+            }
+            let seg_start = self.segs.len() as u32;
+            for t in &touches[k..m] {
+                self.segs.push(segs[t.3 as usize]);
+            }
+            let state = if inside { BASE_IN } else { BASE_OUT };
+            let mut n = 0usize;
+            for c in run_start..=run_end {
+                while k + n < m && touches[k + n].1 <= c {
+                    n += 1;
+                }
+                out.push((
+                    row_base + c,
+                    Entry {
+                        zone,
+                        state,
+                        start: seg_start,
+                        len: n as u32,
+                    },
+                ));
+            }
+            for t in &touches[k..m] {
+                let s = segs[t.3 as usize];
+                if (s.ya > yc) != (s.yb > yc) {
+                    inside = !inside;
+                }
+            }
+            prev_end = Some(run_end);
+            k = m;
+        }
+    }
+
+    fn row_of(&self, y: f64) -> usize {
+        (((y - self.y0) * self.inv_cell).floor().max(0.0) as usize).min(self.rows - 1)
+    }
+
+    fn col_of(&self, x: f64) -> usize {
+        (((x - self.x0) * self.inv_cell).floor().max(0.0) as usize).min(self.cols - 1)
+    }
+
+    /// Appends the zones containing (`lat`, `lon`), ascending.
+    #[inline]
+    pub(crate) fn query(&self, lat: f64, lon: f64, out: &mut Vec<ZoneIdx>) {
+        let x = wrap_lon(lon);
+        let fx = (x - self.x0) * self.inv_cell;
+        let fy = (lat - self.y0) * self.inv_cell;
+        // Written so NaN fails too.
+        if !(fx >= 0.0 && fy >= 0.0 && fx < self.cols as f64 && fy < self.rows as f64) {
+            return;
+        }
+        let cell = fy as usize * self.cols + fx as usize;
+        let (a, b) = (
+            self.cell_start[cell] as usize,
+            self.cell_start[cell + 1] as usize,
+        );
+        for e in &self.entries[a..b] {
+            if e.state == INSIDE {
+                out.push(e.zone);
+                continue;
+            }
+            let mut inside = e.state == BASE_IN;
+            let start = e.start as usize;
+            for s in &self.segs[start..start + e.len as usize] {
+                if ((s.ya > lat) != (s.yb > lat)) && s.xa + (lat - s.ya) * s.dxdy < x {
+                    inside = !inside;
+                }
+            }
+            if inside {
+                out.push(e.zone);
+            }
+        }
+    }
+}
+
+/// The polygons to index for a zone: each as stored, plus a copy a turn west when it
+/// reaches past 180.
+fn indexed_polygons(mp: &MultiPolygon<f64>) -> Vec<Polygon<f64>> {
+    let mut out = Vec::with_capacity(mp.0.len());
+    for p in &mp.0 {
+        out.push(p.clone());
+        if p.bounding_rect().is_some_and(|r| r.max().x > 180.0) {
+            let mut q = p.clone();
+            q.exterior_mut(|r| r.0.iter_mut().for_each(|c| c.x -= 360.0));
+            q.interiors_mut(|rs| {
+                rs.iter_mut()
+                    .for_each(|r| r.0.iter_mut().for_each(|c| c.x -= 360.0))
+            });
+            out.push(q);
+        }
+    }
+    out
+}
+
+/// The longitude range of segment a-b within latitudes [lo, hi].
+fn clip_x(ax: f64, ay: f64, bx: f64, by: f64, lo: f64, hi: f64) -> (f64, f64) {
+    if ay == by {
+        return (ax.min(bx), ax.max(bx));
+    }
+    let t0 = ((lo - ay) / (by - ay)).clamp(0.0, 1.0);
+    let t1 = ((hi - ay) / (by - ay)).clamp(0.0, 1.0);
+    let xa = ax + (bx - ax) * t0;
+    let xb = ax + (bx - ax) * t1;
+    (xa.min(xb), xa.max(xb))
+}
