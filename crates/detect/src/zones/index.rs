@@ -13,7 +13,7 @@
 //! counted twice.
 //!
 //! Cost: a lookup is a cell computation plus, per zone present in the cell, nothing (inside)
-//! or a few edge tests (boundary). The grid has about four cells per edge (at least 65 536,
+//! or a few edge tests (boundary). The grid has about two cells per edge (at least 65 536,
 //! at most 4 Mi cells) over the zones' bounding box.
 //!
 //! Boundary ties: a point exactly on an edge, or level with a vertex, is decided by the
@@ -53,7 +53,7 @@ const BASE_OUT: u32 = 1;
 const BASE_IN: u32 = 2;
 
 /// Grid sizing: cells per edge, and bounds on the cell count.
-const CELLS_PER_EDGE: f64 = 4.0;
+const CELLS_PER_EDGE: f64 = 2.0;
 const MIN_CELLS: f64 = 65_536.0;
 const MAX_CELLS: f64 = 4_194_304.0;
 
@@ -270,6 +270,27 @@ impl ZoneIndex {
 
     fn col_of(&self, x: f64) -> usize {
         (((x - self.x0) * self.inv_cell).floor().max(0.0) as usize).min(self.cols - 1)
+    }
+
+    /// What a lookup at the point costs: (zone entries in its cell, edges tested, cells in
+    /// the grid).
+    pub(crate) fn cost(&self, lat: f64, lon: f64) -> (usize, usize, usize) {
+        let x = wrap_lon(lon);
+        let fx = (x - self.x0) * self.inv_cell;
+        let fy = (lat - self.y0) * self.inv_cell;
+        if !(fx >= 0.0 && fy >= 0.0 && fx < self.cols as f64 && fy < self.rows as f64) {
+            return (0, 0, 0);
+        }
+        let cell = fy as usize * self.cols + fx as usize;
+        let (a, b) = (
+            self.cell_start[cell] as usize,
+            self.cell_start[cell + 1] as usize,
+        );
+        (
+            b - a,
+            self.entries[a..b].iter().map(|e| e.len as usize).sum(),
+            self.cols * self.rows,
+        )
     }
 
     /// Appends the zones containing (`lat`, `lon`), ascending.

@@ -454,6 +454,12 @@ impl ZoneSet {
         self.index.query(lat, lon, out);
     }
 
+    /// What a lookup at the point costs: (zone entries in its grid cell, edges tested, cells
+    /// in the grid). For benchmarks and sizing.
+    pub fn lookup_cost(&self, lat: f64, lon: f64) -> (usize, usize, usize) {
+        self.index.cost(lat, lon)
+    }
+
     /// The zone named `name`.
     pub fn by_name(&self, name: &str) -> Option<(ZoneIdx, &Zone)> {
         self.zones
