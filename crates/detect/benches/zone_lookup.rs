@@ -106,10 +106,11 @@ fn bench_shape(
         let (e, s, c) = set.lookup_cost(lat, lon);
         ce += e;
         cs += s;
-        cells = c;
+        cells = cells.max(c);
     }
     eprintln!(
-        "zone_lookup/{label}: {cells} grid cells; per point {:.2} zone entries, {:.2} edges tested",
+        "zone_lookup/{label}: {cells} grid cells, index {:.1} MB; per point {:.2} zone entries, {:.2} edges tested",
+        set.index_bytes() as f64 / 1e6,
         ce as f64 / 1e5,
         cs as f64 / 1e5
     );

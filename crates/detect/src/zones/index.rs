@@ -48,6 +48,19 @@ struct Entry {
     len: u32,
 }
 
+impl Entry {
+    /// The entry as a record of the cell's stretch: its bits in `ya` (zone, state) and `yb`
+    /// (edge count).
+    fn to_rec(self) -> Seg {
+        Seg {
+            ya: f64::from_bits(((self.state as u64) << 32) | self.zone as u64),
+            yb: f64::from_bits(self.len as u64),
+            xa: 0.0,
+            dxdy: 0.0,
+        }
+    }
+}
+
 const INSIDE: u32 = 0;
 const BASE_OUT: u32 = 1;
 const BASE_IN: u32 = 2;
@@ -66,16 +79,34 @@ pub(crate) struct ZoneIndex {
     inv_cell: f64,
     cols: usize,
     rows: usize,
-    /// Entries of cell `i` are `entries[cell_start[i]..cell_start[i + 1]]`.
+    /// Cell `i`'s records are `recs[cell_start[i]..cell_start[i + 1]]`: per zone present, a
+    /// header ([`Entry::to_rec`]) followed by the edges to test, copied inline so that a
+    /// lookup reads one contiguous stretch of memory after the cell table.
     cell_start: Vec<u32>,
-    entries: Vec<Entry>,
+    recs: Vec<Seg>,
+    /// Build-time only: the runs' edges, shared by the run's cells.
     segs: Vec<Seg>,
 }
 
 impl ZoneIndex {
+    /// An index of no zones.
+    pub(crate) fn empty() -> ZoneIndex {
+        ZoneIndex {
+            x0: 0.0,
+            y0: 0.0,
+            cell_deg: 1.0,
+            inv_cell: 1.0,
+            cols: 0,
+            rows: 0,
+            cell_start: vec![0],
+            recs: Vec::new(),
+            segs: Vec::new(),
+        }
+    }
+
     /// Indexes the zones (a zone crossing the antimeridian is indexed twice: as stored, and
     /// shifted a turn west, so points in [-180, 180) find it).
-    pub(crate) fn build(zones: &[Zone]) -> ZoneIndex {
+    pub(crate) fn build(zones: &[Zone]) -> Result<ZoneIndex, String> {
         let parts: Vec<Vec<Polygon<f64>>> = zones
             .iter()
             .map(|z| indexed_polygons(z.geometry()))
@@ -98,17 +129,7 @@ impl ZoneIndex {
                 poly.exterior().0.len() + poly.interiors().iter().map(|r| r.0.len()).sum::<usize>();
         }
         let Some((min_x, min_y, max_x, max_y)) = bbox else {
-            return ZoneIndex {
-                x0: 0.0,
-                y0: 0.0,
-                cell_deg: 1.0,
-                inv_cell: 1.0,
-                cols: 0,
-                rows: 0,
-                cell_start: vec![0],
-                entries: Vec::new(),
-                segs: Vec::new(),
-            };
+            return Ok(ZoneIndex::empty());
         };
         let (w, h) = ((max_x - min_x).max(1e-6), (max_y - min_y).max(1e-6));
         let cells = (edges as f64 * CELLS_PER_EDGE).clamp(MIN_CELLS, MAX_CELLS);
@@ -124,7 +145,7 @@ impl ZoneIndex {
             cols,
             rows,
             cell_start: Vec::new(),
-            entries: Vec::new(),
+            recs: Vec::new(),
             segs: Vec::new(),
         };
         let mut cell_entries: Vec<(u32, Entry)> = Vec::new();
@@ -134,16 +155,31 @@ impl ZoneIndex {
         // Stable: within a cell, entries stay in zone order.
         cell_entries.sort_by_key(|&(cell, _)| cell);
         let ncells = cols * rows;
-        let mut cell_start = vec![0u32; ncells + 1];
-        for &(cell, _) in &cell_entries {
-            cell_start[cell as usize + 1] += 1;
+        let mut cell_start = Vec::with_capacity(ncells + 1);
+        let mut recs = Vec::new();
+        let mut k = 0;
+        for cell in 0..ncells as u32 {
+            // Checked below: a wrapped start only matters if the total overflows, which fails.
+            cell_start.push(recs.len() as u32);
+            while k < cell_entries.len() && cell_entries[k].0 == cell {
+                let e = cell_entries[k].1;
+                recs.push(e.to_rec());
+                let start = e.start as usize;
+                recs.extend_from_slice(&ix.segs[start..start + e.len as usize]);
+                k += 1;
+            }
         }
-        for i in 0..ncells {
-            cell_start[i + 1] += cell_start[i];
+        if recs.len() > u32::MAX as usize {
+            return Err(format!(
+                "the zone set is too large to index ({} records)",
+                recs.len()
+            ));
         }
+        cell_start.push(recs.len() as u32);
         ix.cell_start = cell_start;
-        ix.entries = cell_entries.into_iter().map(|(_, e)| e).collect();
-        ix
+        ix.recs = recs;
+        ix.segs = Vec::new();
+        Ok(ix)
     }
 
     /// Sweeps the zone's edges row by row (see the module doc).
@@ -282,15 +318,23 @@ impl ZoneIndex {
             return (0, 0, 0);
         }
         let cell = fy as usize * self.cols + fx as usize;
-        let (a, b) = (
+        let (mut i, b) = (
             self.cell_start[cell] as usize,
             self.cell_start[cell + 1] as usize,
         );
-        (
-            b - a,
-            self.entries[a..b].iter().map(|e| e.len as usize).sum(),
-            self.cols * self.rows,
-        )
+        let (mut entries, mut edges) = (0, 0);
+        while i < b {
+            let len = self.recs[i].yb.to_bits() as usize;
+            entries += 1;
+            edges += len;
+            i += 1 + len;
+        }
+        (entries, edges, self.cols * self.rows)
+    }
+
+    /// Bytes the index holds.
+    pub(crate) fn bytes(&self) -> usize {
+        self.cell_start.len() * 4 + self.recs.len() * std::mem::size_of::<Seg>()
     }
 
     /// Appends the zones containing (`lat`, `lon`), ascending.
@@ -304,24 +348,28 @@ impl ZoneIndex {
             return;
         }
         let cell = fy as usize * self.cols + fx as usize;
-        let (a, b) = (
+        let (mut i, b) = (
             self.cell_start[cell] as usize,
             self.cell_start[cell + 1] as usize,
         );
-        for e in &self.entries[a..b] {
-            if e.state == INSIDE {
-                out.push(e.zone);
+        while i < b {
+            let head = self.recs[i].ya.to_bits();
+            let (zone, state) = (head as u32, (head >> 32) as u32);
+            let len = self.recs[i].yb.to_bits() as usize;
+            i += 1;
+            if state == INSIDE {
+                out.push(zone);
                 continue;
             }
-            let mut inside = e.state == BASE_IN;
-            let start = e.start as usize;
-            for s in &self.segs[start..start + e.len as usize] {
+            let mut inside = state == BASE_IN;
+            for s in &self.recs[i..i + len] {
                 if ((s.ya > lat) != (s.yb > lat)) && s.xa + (lat - s.ya) * s.dxdy < x {
                     inside = !inside;
                 }
             }
+            i += len;
             if inside {
-                out.push(e.zone);
+                out.push(zone);
             }
         }
     }

@@ -414,7 +414,8 @@ impl ZoneSet {
                 "too many zones",
             ));
         }
-        let index = index::ZoneIndex::build(&zones);
+        let index = index::ZoneIndex::build(&zones)
+            .map_err(|reason| ZoneError::new("<zone set>", ErrorAt::File, reason))?;
         let infos = zones.iter().map(|z| z.info.clone()).collect();
         Ok(ZoneSet {
             zones,
@@ -425,7 +426,11 @@ impl ZoneSet {
 
     /// No zones.
     pub fn empty() -> ZoneSet {
-        ZoneSet::new(Vec::new()).unwrap_or_else(|_| unreachable!("an empty set has no duplicates"))
+        ZoneSet {
+            zones: Vec::new(),
+            infos: Vec::new(),
+            index: index::ZoneIndex::empty(),
+        }
     }
 
     /// The demo set compiled into the crate: approximate areas drawn for the demo regions
@@ -458,6 +463,11 @@ impl ZoneSet {
     /// in the grid). For benchmarks and sizing.
     pub fn lookup_cost(&self, lat: f64, lon: f64) -> (usize, usize, usize) {
         self.index.cost(lat, lon)
+    }
+
+    /// Bytes the index holds (the zones' own polygons not counted).
+    pub fn index_bytes(&self) -> usize {
+        self.index.bytes()
     }
 
     /// The zone named `name`.

@@ -54,6 +54,7 @@ fn overlapping_zones_are_all_returned_in_index_order() {
     assert_eq!(names(&set, 2.5, 2.5), ["B"]);
     assert!(names(&set, 5.0, 5.0).is_empty());
     assert!(names(&set, f64::NAN, 1.0).is_empty());
+    assert!(names(&ZoneSet::empty(), 0.0, 0.0).is_empty());
 }
 
 #[test]
@@ -607,4 +608,30 @@ proptest! {
         prop_assert!(names(&set, cy, wrap_lon(cx)) == ["z"]);
         prop_assert!(names(&set, cy, wrap_lon(cx + 180.0)).is_empty());
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Bad input never panics: arbitrary text, and mangled versions of good files.
+    #[test]
+    fn any_text_is_loaded_or_refused_without_panicking(
+        text in ".{0,200}",
+        cut in 0usize..2000,
+        junk in "[\\[\\]{}(),0-9.e\" -]{0,12}",
+    ) {
+        let _ = parse_geojson(&text, "x", &PropertyMap::default());
+        let _ = parse_wkt(&text, "x");
+        let good = demo_zones_text();
+        let at = cut.min(good.len());
+        let at = (0..=at).rev().find(|&i| good.is_char_boundary(i)).unwrap_or(0);
+        let mangled = format!("{}{}{}", &good[..at], junk, &good[at..]);
+        let _ = parse_geojson(&mangled, "x", &PropertyMap::default());
+        let wkt_line = format!("A\teez\tXX\tPOLYGON((0 0, {junk} 1 0, 1 1, 0 0))");
+        let _ = parse_wkt(&wkt_line, "x");
+    }
+}
+
+fn demo_zones_text() -> &'static str {
+    include_str!("../../data/demo-zones.geojson")
 }
