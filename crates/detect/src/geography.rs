@@ -50,3 +50,43 @@ impl World for Geography {
         self.land.as_ref()?.is_land(lat, lon)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use geo::{LineString, MultiPolygon, Polygon};
+
+    use super::*;
+
+    #[test]
+    fn geography_answers_zones_and_land_through_world() {
+        let island = Polygon::new(
+            LineString::from(vec![
+                (114.0, 9.0),
+                (115.0, 9.0),
+                (115.0, 10.0),
+                (114.0, 10.0),
+            ]),
+            vec![],
+        );
+        let grid = LandGrid::from_land(&MultiPolygon(vec![island]), 20, "test island");
+        let with_land = Geography::new(ZoneSet::demo(), Some(grid));
+        let without = Geography::new(ZoneSet::demo(), None);
+        let worlds: [&dyn World; 2] = [&with_land, &without];
+        for w in worlds {
+            assert_eq!(w.zone_count(), ZoneSet::demo().zones().len());
+            let mut out = Vec::new();
+            w.zones_at(9.994, 114.658, &mut out);
+            let names: Vec<&str> = out.iter().map(|&i| w.zone(i).name.as_str()).collect();
+            assert!(
+                names.contains(&"Whitsun Reef area (5 nm, approx.)"),
+                "{names:?}"
+            );
+        }
+        assert_eq!(with_land.is_land(9.5, 114.5), Some(true));
+        assert_eq!(with_land.is_land(9.5, 116.0), Some(false));
+        let d = with_land.distance_to_shore_m(9.5, 116.0).unwrap();
+        assert!((100_000.0..120_000.0).contains(&d), "{d}");
+        assert_eq!(without.is_land(9.5, 114.5), None);
+        assert_eq!(without.distance_to_shore_m(9.5, 114.5), None);
+    }
+}

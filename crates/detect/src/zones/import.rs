@@ -166,19 +166,48 @@ pub fn parse_geojson(text: &str, file: &str, map: &PropertyMap) -> Result<Vec<Zo
     // Syntax first, with serde_json's line, so a broken file points at the line.
     let value: Value = serde_json::from_str(text)
         .map_err(|e| ZoneError::new(file, ErrorAt::Line(e.line()), format!("not JSON: {e}")))?;
-    let gj: geojson::GeoJson = serde_json::from_value(value)
-        .map_err(|e| ZoneError::new(file, ErrorAt::File, format!("not GeoJSON: {e}")))?;
-    let features = match gj {
-        geojson::GeoJson::FeatureCollection(fc) => fc.features,
-        geojson::GeoJson::Feature(f) => vec![f],
-        geojson::GeoJson::Geometry(_) => {
+    // Features one at a time, so a malformed one is named by its index.
+    let feature_values: Vec<Value> = match value.get("type").and_then(Value::as_str) {
+        Some("FeatureCollection") => match value {
+            Value::Object(mut o) => match o.remove("features") {
+                Some(Value::Array(fs)) => fs,
+                _ => {
+                    return Err(ZoneError::new(
+                        file,
+                        ErrorAt::File,
+                        "FeatureCollection without a features array",
+                    ))
+                }
+            },
+            _ => Vec::new(),
+        },
+        Some("Feature") => vec![value],
+        Some(_) => {
             return Err(ZoneError::new(
                 file,
                 ErrorAt::File,
                 "a bare geometry has no name: give a Feature or a FeatureCollection",
             ))
         }
+        None => {
+            return Err(ZoneError::new(
+                file,
+                ErrorAt::File,
+                "not GeoJSON: no \"type\" member",
+            ))
+        }
     };
+    let mut features = Vec::with_capacity(feature_values.len());
+    for (i, v) in feature_values.into_iter().enumerate() {
+        let f: geojson::Feature = serde_json::from_value(v).map_err(|e| {
+            ZoneError::new(
+                file,
+                ErrorAt::Feature(i),
+                format!("not a GeoJSON feature: {e}"),
+            )
+        })?;
+        features.push(f);
+    }
     let empty = Map::new();
     let mut zones = Vec::with_capacity(features.len());
     for (i, f) in features.iter().enumerate() {

@@ -192,7 +192,13 @@ fn geojson_features_map_their_properties() {
 
 #[test]
 fn a_malformed_geojson_file_loads_nothing_and_says_where() {
-    let cases: [(&str, ErrorAt, &str); 6] = [
+    let cases: [(&str, ErrorAt, &str); 8] = [
+        (
+            r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "a", "kind": "eez"}, "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}}, {"type": "Feature", "properties": {"name": "b"}, "geometry": {"type": "Polygon", "coordinates": "oops"}}]}"#,
+            ErrorAt::Feature(1),
+            "not a GeoJSON feature",
+        ),
+        (r#"{"features": []}"#, ErrorAt::File, "no \"type\""),
         (
             "{\"type\": \"FeatureCollection\",\n \"features\": [\n oops]}",
             ErrorAt::Line(3),
