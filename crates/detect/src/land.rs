@@ -431,7 +431,11 @@ impl LandGrid {
 
     /// Writes the grid (atomically: a temporary file renamed into place).
     pub fn save(&self, path: &Path) -> Result<(), LandError> {
-        let tmp = path.with_extension("tmp");
+        // Unique per process and call: two processes (or tests) building at once each
+        // rename a whole file into place.
+        static SAVES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp.{}.{n}", std::process::id()));
         let mut buf = Vec::with_capacity(32 + self.source.len() + self.dist.len() * 2);
         buf.extend_from_slice(MAGIC);
         for n in [self.cells_per_degree, self.source.len() as u32] {
