@@ -1,26 +1,26 @@
 //! The point-in-zones index: a uniform lon/lat grid whose cells know, per zone, whether they
 //! lie wholly inside it or on its boundary; only boundary cells test edges.
 //!
-//! The rule is the crossing-number (even-odd) test: a point is inside a zone when a ray from
-//! it towards the west crosses the zone's rings an odd number of times. The grid makes the
+//! The rule is the crossing-number (even-odd) test: a point is inside a zone when a
+//! horizontal ray from it crosses the zone's rings an odd number of times. The grid makes the
 //! ray short. Each row of cells is swept west to east once at build time: cells that no edge
 //! of the zone touches (with a margin of a millionth of a cell) are uniform, and their status
-//! is known; consecutive cells that edges touch form a *run*. A cell of a run stores the
-//! status of the uniform cell just west of the run (its *base*) and the run's edges that
-//! touch it or any run cell west of it. A lookup flips the base once per stored edge that
-//! the westward ray from the point crosses. An edge crossing the ray west of the run would
-//! have to pass through the uniform cell, which no edge touches, so none is missed or
-//! counted twice.
+//! is known; consecutive cells that edges touch form a *run*. A cell of a run stores a *base*
+//! status and the edges a ray to it may cross: either westward from the uniform cell just
+//! west of the run (the run's edges that touch this cell or one west of it) or eastward from
+//! the uniform cell just east of it (those touching this cell or one east of it), whichever
+//! is fewer. A lookup flips the base once per stored edge the ray from the point crosses. An
+//! edge crossing the ray beyond the run would have to pass through the uniform cell, which no
+//! edge touches, so none is missed or counted twice.
 //!
 //! Layout and cost: a table of cell starts, and per cell one contiguous stretch holding, per
 //! zone present, a header and (boundary cells) copies of the edges to test. A lookup reads
 //! the cell table and one stretch: a few cache lines. The grid has about two cells per edge
 //! (at least 65 536, at most 4 Mi cells) over the zones' bounding box. Measured
-//! (`benches/zone_lookup.rs`): 300 lobed stars of 100 k vertices, 1.25 edges tested per
-//! lookup, a 19 MB index. The weak case is a long run: a boundary running east-west along a
-//! row makes every cell of the row a boundary cell, and the cells at the run's east end test
-//! all of its edges (and hold copies of them); the bench's `spiky` stars show it (5.4 edges
-//! per lookup, 46 MB).
+//! (`benches/zone_lookup.rs`): 300 lobed stars of 100 k vertices, 0.87 edges tested per
+//! lookup, a 16.5 MB index. The weak case is a long run: a boundary running east-west along a
+//! row makes every cell of the row a boundary cell, and the cells in the run's middle test
+//! half of its edges (and hold copies of them); the bench's `spiky` stars show it.
 //!
 //! Boundary ties: a point exactly on an edge or a vertex is decided by the
 //! half-open rule `(ya > y) != (yb > y)` and the sign of a float subtraction, so it may fall
@@ -47,7 +47,9 @@ struct Seg {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     zone: u32,
-    /// `INSIDE`, or the base status of a boundary cell (`BASE_OUT` / `BASE_IN`).
+    /// `INSIDE`, or the base status of a boundary cell and the ray's direction: westward from
+    /// the uniform cell west of the run (`BASE_OUT` / `BASE_IN`) or eastward from the one east
+    /// of it (`BASE_OUT_EAST` / `BASE_IN_EAST`).
     state: u32,
     /// The edges to test, `segs[start..start + len]` (boundary cells only).
     start: u32,
@@ -70,6 +72,8 @@ impl Entry {
 const INSIDE: u32 = 0;
 const BASE_OUT: u32 = 1;
 const BASE_IN: u32 = 2;
+const BASE_OUT_EAST: u32 = 3;
+const BASE_IN_EAST: u32 = 4;
 
 /// Grid sizing: cells per edge, and bounds on the cell count.
 const CELLS_PER_EDGE: f64 = 2.0;
@@ -275,31 +279,55 @@ impl ZoneIndex {
                     }
                 }
             }
-            let seg_start = self.segs.len() as u32;
-            for t in &touches[k..m] {
-                self.segs.push(segs[t.3 as usize]);
-            }
-            let state = if inside { BASE_IN } else { BASE_OUT };
-            let mut n = 0usize;
-            for c in run_start..=run_end {
-                while k + n < m && touches[k + n].1 <= c {
-                    n += 1;
-                }
-                out.push((
-                    row_base + c,
-                    Entry {
-                        zone,
-                        state,
-                        start: seg_start,
-                        len: n as u32,
-                    },
-                ));
-            }
+            let base_west = inside;
             for t in &touches[k..m] {
                 let s = segs[t.3 as usize];
                 if (s.ya > yc) != (s.yb > yc) {
                     inside = !inside;
                 }
+            }
+            let base_east = inside;
+            // The run's edges twice: by first column (a westward ray from column c meets
+            // a prefix: those starting at or before c) and by last column, descending (an
+            // eastward ray meets those ending at or after c). Each cell takes the shorter.
+            let run = &touches[k..m];
+            let west_start = self.segs.len() as u32;
+            self.segs.extend(run.iter().map(|t| segs[t.3 as usize]));
+            let mut by_last: Vec<(u32, u32)> = run.iter().map(|t| (t.2, t.3)).collect();
+            by_last.sort_unstable_by(|p, q| q.0.cmp(&p.0));
+            let east_start = self.segs.len() as u32;
+            self.segs
+                .extend(by_last.iter().map(|&(_, si)| segs[si as usize]));
+            let (mut n_west, mut n_east) = (0usize, by_last.len());
+            for c in run_start..=run_end {
+                while n_west < run.len() && run[n_west].1 <= c {
+                    n_west += 1;
+                }
+                while n_east > 0 && by_last[n_east - 1].0 < c {
+                    n_east -= 1;
+                }
+                let entry = if n_west <= n_east {
+                    let state = if base_west { BASE_IN } else { BASE_OUT };
+                    Entry {
+                        zone,
+                        state,
+                        start: west_start,
+                        len: n_west as u32,
+                    }
+                } else {
+                    let state = if base_east {
+                        BASE_IN_EAST
+                    } else {
+                        BASE_OUT_EAST
+                    };
+                    Entry {
+                        zone,
+                        state,
+                        start: east_start,
+                        len: n_east as u32,
+                    }
+                };
+                out.push((row_base + c, entry));
             }
             prev_end = Some(run_end);
             k = m;
@@ -367,10 +395,19 @@ impl ZoneIndex {
                 out.push(zone);
                 continue;
             }
-            let mut inside = state == BASE_IN;
-            for s in &self.recs[i..i + len] {
-                if ((s.ya > lat) != (s.yb > lat)) && s.xa + (lat - s.ya) * s.dxdy < x {
-                    inside = !inside;
+            let mut inside = state == BASE_IN || state == BASE_IN_EAST;
+            let edges = &self.recs[i..i + len];
+            if state <= BASE_IN {
+                for s in edges {
+                    if ((s.ya > lat) != (s.yb > lat)) && s.xa + (lat - s.ya) * s.dxdy < x {
+                        inside = !inside;
+                    }
+                }
+            } else {
+                for s in edges {
+                    if ((s.ya > lat) != (s.yb > lat)) && s.xa + (lat - s.ya) * s.dxdy > x {
+                        inside = !inside;
+                    }
                 }
             }
             i += len;
