@@ -294,7 +294,7 @@ impl ZoneIndex {
             let west_start = self.segs.len() as u32;
             self.segs.extend(run.iter().map(|t| segs[t.3 as usize]));
             let mut by_last: Vec<(u32, u32)> = run.iter().map(|t| (t.2, t.3)).collect();
-            by_last.sort_unstable_by(|p, q| q.0.cmp(&p.0));
+            by_last.sort_unstable_by_key(|&(last, _)| std::cmp::Reverse(last));
             let east_start = self.segs.len() as u32;
             self.segs
                 .extend(by_last.iter().map(|&(_, si)| segs[si as usize]));
