@@ -355,9 +355,11 @@ fn unwrap_ring(ring: &LineString<f64>, what: &str) -> Result<Vec<Coord<f64>>, St
     let (min_x, max_x) = out
         .iter()
         .fold((f64::MAX, f64::MIN), |(a, b), c| (a.min(c.x), b.max(c.x)));
-    if max_x - min_x >= 360.0 {
+    // Unwrapped steps are below 180 degrees; only the closing edge can be longer, when the
+    // ring goes round a pole.
+    if max_x - min_x >= 360.0 || out.windows(2).any(|w| (w[1].x - w[0].x).abs() >= 180.0) {
         return Err(format!(
-            "{what} spans 360 degrees of longitude (a ring around a pole?)"
+            "{what} goes round a pole (its longitudes run a whole turn)"
         ));
     }
     Ok(out)

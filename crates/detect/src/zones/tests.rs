@@ -114,6 +114,13 @@ fn a_zone_across_the_antimeridian_covers_the_short_way_round() {
 }
 
 #[test]
+fn a_ring_round_a_pole_is_refused() {
+    let ring: Vec<[f64; 2]> = (0..36).map(|i| [-175.0 + 10.0 * i as f64, 80.0]).collect();
+    let e = Zone::from_polygon("cap", ZoneKind::Other, None, &ring).unwrap_err();
+    assert!(e.contains("goes round a pole"), "{e}");
+}
+
+#[test]
 fn circles_have_their_radius() {
     // 12 nm around Second Thomas Shoal: 11.9 nm north is in, 12.1 nm out.
     let z = Zone::circle(
