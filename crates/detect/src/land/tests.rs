@@ -58,7 +58,12 @@ fn land_across_the_antimeridian_and_around_a_pole() {
         ]),
         vec![],
     );
-    let grid = LandGrid::from_land(&MultiPolygon(vec![island, cap]), 20, "test");
+    // And an island wholly east of 179 E: the sea west of it across 180 is near it.
+    let east = square(179.0, 10.0, 179.8, 11.0);
+    let grid = LandGrid::from_land(&MultiPolygon(vec![island, cap, east]), 20, "test");
+    let d = grid.distance_to_shore_m(10.5, -179.6).unwrap();
+    let across = 0.6 * DEG_M * 10.5f64.to_radians().cos();
+    assert!((d - across).abs() < DEG_M / 20.0, "{d} vs {across}");
     assert_eq!(grid.is_land(0.0, 179.8), Some(true));
     assert_eq!(grid.is_land(0.0, -179.8), Some(true));
     assert_eq!(grid.is_land(0.0, 0.0), Some(false));
