@@ -9,6 +9,7 @@ mod output;
 mod query;
 mod sample;
 mod simulate;
+mod zones;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Sample(sample::SampleArgs),
     /// Run a scenario: realistic raw AIS as partners deliver it, with its ground truth.
     Simulate(simulate::SimulateArgs),
+    /// Zones: list a zone file or the demo set, find zones at a point, import into a store.
+    Zones(zones::ZonesArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Vessels(args) => query::vessels(args),
         Command::Vessel(args) => query::vessel(args),
         Command::Track(args) => query::track(args),
+        Command::Zones(args) => zones::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
