@@ -386,6 +386,11 @@ impl Store {
         self.pending.add_source(mmsi, time_ms, id)
     }
 
+    /// [`Store::add_source`] with the source as its id from [`Store::source_id`].
+    pub fn add_source_id(&mut self, mmsi: u32, time_ms: i64, id: u32) -> bool {
+        self.pending.add_source(mmsi, time_ms, id)
+    }
+
     /// Writes buffered rows as one file per day, atomically (see the crate docs).
     pub fn flush(&mut self) -> Result<(), StoreError> {
         let files = self.take_pending()?.write()?;

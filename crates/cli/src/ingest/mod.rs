@@ -219,6 +219,7 @@ fn read_and_fuse(
     mut prior: Prior,
     cfg: FuserConfig,
     tx: mpsc::SyncSender<Batch>,
+    emptied: mpsc::Receiver<Vec<Output<Report>>>,
 ) -> Result<ReadSide> {
     let mut fuser: Fuser<Report> = Fuser::new(cfg);
     let mut obs = Vec::new();
@@ -244,7 +245,14 @@ fn read_and_fuse(
             labels_sent = merger.stations.labels.len();
             let batch = Batch {
                 labels,
-                outputs: std::mem::replace(&mut outputs, Vec::with_capacity(BATCH + 1024)),
+                // The writer hands emptied batches back: a fresh one is a large allocation,
+                // mapped and zeroed by the kernel each time.
+                outputs: std::mem::replace(
+                    &mut outputs,
+                    emptied
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(BATCH + 1024)),
+                ),
             };
             if tx.send(batch).is_err() {
                 // The writer stopped; its error is the one to report.
@@ -506,20 +514,22 @@ fn ingest_run(
     let prior = Prior::new(store, &committed);
     let mut writer = Writer::new(store, reg, opts.flush_rows)?;
     let (tx, rx) = mpsc::sync_channel::<Batch>(8);
+    let (give_back, emptied) = mpsc::channel();
     let merger = Merger::new(feeds, opts.strict, report::TimeBounds::at(wall_clock_ms()));
     let (read_side, written) = std::thread::scope(|scope| {
         // Named threads, so that a profile tells reading from writing.
         let reader = std::thread::Builder::new()
             .name("ingest-read".to_owned())
-            .spawn_scoped(scope, move || read_and_fuse(merger, prior, cfg, tx))
+            .spawn_scoped(scope, move || read_and_fuse(merger, prior, cfg, tx, emptied))
             .expect("the system cannot start a thread");
         let mut written = Ok(());
-        for batch in rx.iter() {
+        for mut batch in rx.iter() {
             writer.labels.extend(batch.labels);
-            if let Err(e) = batch.outputs.into_iter().try_for_each(|o| writer.take(o)) {
+            if let Err(e) = batch.outputs.drain(..).try_for_each(|o| writer.take(o)) {
                 written = Err(e);
                 break;
             }
+            let _ = give_back.send(batch.outputs);
         }
         drop(rx);
         let read_side = reader

@@ -106,13 +106,13 @@ impl<'a> Writer<'a> {
                 source,
                 ..
             } => {
-                let label = self.label(&source).to_owned();
-                if !self.store.add_source(mmsi, time_ms, &label) {
+                let id = self.source_id(&source);
+                if !self.store.add_source_id(mmsi, time_ms, id) {
                     self.counts.late_sources_stored += 1;
                     self.late.push(LateSourceRow {
                         mmsi,
                         time_ms,
-                        source: label,
+                        source: self.label(&source).to_owned(),
                     });
                 }
                 Ok(())
