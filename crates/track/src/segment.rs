@@ -1,6 +1,7 @@
 //! Segmentation of one MMSI's positions into tracks, after Global Fishing Watch's
-//! `gpsdio-segment` matcher (GlobalFishingWatch/gpsdio-segment, `matcher.py` and
-//! `discrepancy.py`), with its published defaults.
+//! `gpsdio-segment` matcher (GlobalFishingWatch/gpsdio-segment, `core.py`, release 0.20), with
+//! a plausibility check of its own and its published defaults where they fit (see
+//! [`SegmenterConfig`]).
 //!
 //! For every open segment the matcher predicts where the vessel should be now, from the
 //! segment's last position, speed and course, and measures the *discrepancy* (nautical miles)
@@ -13,25 +14,49 @@
 //! for long gaps (`hours / (1 + (hours / penalty_hours)^(1 - hours_exp))`), since vessels
 //! rarely keep speed and course for long.
 //!
-//! The position joins the best segment. It starts a new one when no segment matches, or when
-//! the second best match is within `ambiguity_factor` of the best (two transmitters sharing
-//! one MMSI produce two interleaved, self-consistent tracks). Segments fall silent after
-//! `max_hours`; at most `max_open_segments` stay open. A type 27 (long-range, low resolution)
-//! position within `min_type_27_hours` of its segment's last position is flagged as noise.
-//! Positions are never dropped: each gets a [`Placement`].
+//! **Plausibility (Tidewatch, not GFW).** GFW's reach, 25 kn of unexplained motion per hour
+//! plus a quarter-hour buffer, lets one segment zig-zag between two ships 5 nm apart reporting
+//! seconds apart, and hop between ports 200 nm apart after a silence of hours when nothing says
+//! the vessel moved. GFW repairs the first afterwards (a lookback over a segment's last five
+//! positions drops the other ship's reports) and bounds the second by closing segments after
+//! 8 h. Tidewatch never drops a report and bridges satellite gaps of up to `max_hours`, so a
+//! position must also be plausible for the segment: either it is where the segment's motion
+//! says (discrepancy at most `hop_margin_knots` per padded hour), or the vessel could have
+//! sailed there in the time (straight-line distance at most `hop_margin_knots` plus the faster
+//! of the two reported speeds, per hour). A ship 5 nm abeam of another, or anchored 3 nm away,
+//! gets a segment of its own from its first report; a transit with a 14 h gap on its course
+//! stays one segment; a boat silent in one port does not continue as a boat in another.
+//!
+//! The position joins the best segment. It starts a new one when no segment matches. When the
+//! second best match is within `ambiguity_factor` of the best, the position is *ambiguous*: as
+//! GFW does since 0.19, the ambiguous segments are closed and the position starts a new one
+//! (left open, every later position would be ambiguous again and a port stay or a spoofed track
+//! would shatter into one-point segments). Segments fall silent after `max_hours`; at most
+//! `max_open_segments` stay open. A type 27 (long-range, low resolution) position within
+//! `min_type_27_hours` of its segment's last position is flagged as noise.
+//!
+//! Positions are never dropped: each gets a [`Placement`]. Besides out-of-range coordinates and
+//! a missing course while moving (GFW's bad messages), two kinds are flagged instead of placed:
+//! a report at (0, 0) ("null island", a receiver's or transponder's default, never a fix), and
+//! a *spike*: a report with neither speed nor course that no open segment can reach at a
+//! plausible speed while one of them was heard within `spike_window_hours`. A spike is
+//! remembered: if the next unplaceable report fits it, that report starts a segment (a second
+//! transmitter whose reports lack speed and course loses one report, not its track).
 //!
 //! Difference from GFW: GFW also compares against up to five earlier positions of a segment
 //! ("lookback") and retroactively drops positions a later one proves wrong; Tidewatch compares
-//! against the last position only and never rewrites history.
+//! against the last position only, never rewrites history, and keeps such positions out of a
+//! segment in the first place with the plausibility check.
 
 use smallvec::SmallVec;
 use std::f64::consts::PI;
 use std::sync::Arc;
 
-/// Segmenter parameters; defaults are GFW's published values.
+/// Segmenter parameters; defaults are GFW's published values, except where a field says not.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SegmenterConfig {
-    /// Longest silence a segment survives, hours (GFW `max_hours` = 24).
+    /// Longest silence a segment survives, hours. Tidewatch 24, to bridge satellite gaps, each
+    /// hop checked for plausibility (GFW 0.20 closes after 8 h; releases before it, 24-60 h).
     pub max_hours: f64,
     /// Gap length at which elapsed time starts being shortened, hours (GFW 4).
     pub penalty_hours: f64,
@@ -43,7 +68,8 @@ pub struct SegmenterConfig {
     pub max_knots: f64,
     /// Relative speed beyond which matches are strongly discouraged, knots (GFW 5).
     pub penalty_speed: f64,
-    /// Two matches within this factor are ambiguous and start a new segment (GFW 10).
+    /// Two matches within this factor are ambiguous: both close and the position starts a new
+    /// segment (GFW 10).
     pub ambiguity_factor: f64,
     /// Segments with fewer positions are down-weighted when several match (GFW 10).
     pub short_seg_threshold: f64,
@@ -51,12 +77,19 @@ pub struct SegmenterConfig {
     pub transponder_mismatch_weight: f64,
     /// A type 27 position this close (hours) to its segment's last one is noise (GFW 1).
     pub min_type_27_hours: f64,
-    /// Most segments open at once per MMSI (GFW 100).
+    /// Most segments open at once per MMSI; the stalest closes first (GFW 20).
     pub max_open_segments: usize,
     /// Below this speed an unavailable course means "not moving", knots (GFW 0.35).
     pub very_slow_knots: f64,
     /// Penalty on the "did not move" and "sideways" discrepancies (GFW 4).
     pub shape_factor: f64,
+    /// Plausibility margin, knots (Tidewatch): a position fits a segment only if its
+    /// discrepancy is at most this per padded hour, or its straight-line distance at most this
+    /// plus the faster reported speed (capped at `max_knots`) per hour of gap.
+    pub hop_margin_knots: f64,
+    /// A report without speed and course that fits no segment is a spike (flagged, not a new
+    /// segment) when a segment was heard this close in time, hours (Tidewatch).
+    pub spike_window_hours: f64,
 }
 
 impl Default for SegmenterConfig {
@@ -72,9 +105,11 @@ impl Default for SegmenterConfig {
             short_seg_threshold: 10.0,
             transponder_mismatch_weight: 0.1,
             min_type_27_hours: 1.0,
-            max_open_segments: 100,
+            max_open_segments: 20,
             very_slow_knots: 0.35,
             shape_factor: 4.0,
+            hop_margin_knots: 5.0,
+            spike_window_hours: 1.0,
         }
     }
 }
@@ -124,7 +159,7 @@ pub enum StartReason {
     First,
     /// No open segment could explain the position.
     NoMatch,
-    /// Two or more segments explained it about equally well.
+    /// Two or more segments explained it about equally well (they are closed).
     Ambiguous,
 }
 
@@ -135,6 +170,11 @@ pub enum InvalidReason {
     BadPosition,
     /// Course unavailable while moving faster than `very_slow_knots` (GFW discards these).
     NoCourseWhileMoving,
+    /// Latitude and longitude both exactly 0 ("null island"): a default, never a fix.
+    NullIsland,
+    /// No speed and no course, and no open segment can reach it at a plausible speed although
+    /// one was heard within `spike_window_hours`: an isolated jump.
+    Spike,
 }
 
 /// Where a position went.
@@ -181,6 +221,10 @@ pub struct SegmenterState {
     pub next_id: u32,
     /// Open segments.
     pub open: Vec<OpenSegment>,
+    /// The last spike ([`InvalidReason::Spike`]): a later report that fits no segment but fits
+    /// it starts a segment. `None` when saving it is not worth a column: the cost is one more
+    /// report of a second transmitter flagged as a spike.
+    pub spike: Option<Fix>,
 }
 
 /// Segments the positions of one MMSI, given in time order.
@@ -195,6 +239,8 @@ pub struct Segmenter {
     /// so that each position's trigonometry is computed once, not once per comparison.
     kin: SmallVec<[Kin; 1]>,
     next_id: u32,
+    /// The last spike and its motion.
+    spike: Option<(Fix, Kin)>,
 }
 
 /// (open segment, discrepancy in nautical miles, hours) of a segment that can explain a
@@ -212,6 +258,7 @@ impl Segmenter {
             open: SmallVec::new(),
             kin: SmallVec::new(),
             next_id: 0,
+            spike: None,
         }
     }
 
@@ -222,6 +269,7 @@ impl Segmenter {
             kin: state.open.iter().map(|s| Kin::of(&s.last)).collect(),
             open: state.open.into_iter().collect(),
             next_id: state.next_id,
+            spike: state.spike.map(|f| (f, Kin::of(&f))),
         }
     }
 
@@ -230,6 +278,7 @@ impl Segmenter {
         SegmenterState {
             next_id: self.next_id,
             open: self.open.to_vec(),
+            spike: self.spike.map(|(f, _)| f),
         }
     }
 
@@ -245,6 +294,9 @@ impl Segmenter {
         if !(fix.lat.abs() <= 90.0 && fix.lon.abs() <= 180.0) {
             return Placement::Invalid(InvalidReason::BadPosition);
         }
+        if fix.lat == 0.0 && fix.lon == 0.0 {
+            return Placement::Invalid(InvalidReason::NullIsland);
+        }
         let sog = fix.sog_knots.map_or(0.0, f64::from);
         if fix.cog_deg.is_none() && sog > self.cfg.very_slow_knots {
             return Placement::Invalid(InvalidReason::NoCourseWhileMoving);
@@ -259,24 +311,16 @@ impl Segmenter {
                 i += 1;
             }
         }
+        if self.spike.is_some_and(|(f, _)| fix.t_ms - f.t_ms > max_ms) {
+            self.spike = None;
+        }
         let kf = Kin::of(fix);
 
-        // Metric of every open segment that can explain the position.
+        // Every open segment that can explain the position.
         let mut candidates = Candidates::new();
         for (i, s) in self.open.iter().enumerate() {
-            let hours = (fix.t_ms - s.last.t_ms) as f64 / 3_600_000.0;
-            let d = if hours >= 0.0 {
-                let hours_p = penalized_hours(&self.cfg, hours);
-                discrepancy((&s.last, &self.kin[i]), (fix, &kf), hours_p, &self.cfg)
-            } else {
-                // A late position (released after the segment moved past it, as satellite
-                // data can be): measured from it forward to the segment's last position.
-                let hours_p = penalized_hours(&self.cfg, -hours);
-                discrepancy((fix, &kf), (&s.last, &self.kin[i]), hours_p, &self.cfg)
-            };
-            let hours = hours.abs();
-            if fits(&self.cfg, d, hours) {
-                candidates.push((i, d, hours));
+            if let Some(c) = self.explains((&s.last, &self.kin[i]), (fix, &kf)) {
+                candidates.push((i, c.0, c.1));
             }
         }
         let chosen = match candidates.len() {
@@ -298,25 +342,30 @@ impl Segmenter {
                     .collect();
                 weighted.sort_by(|x, y| y.0.total_cmp(&x.0));
                 let best = weighted[0].0;
-                if weighted[1].0 * self.cfg.ambiguity_factor >= best {
-                    let min_hours = weighted.iter().map(|w| w.1 .2).fold(f64::MAX, f64::min);
-                    Some(Err(min_hours))
+                let close = weighted
+                    .iter()
+                    .take_while(|w| w.0 * self.cfg.ambiguity_factor >= best)
+                    .count();
+                if close > 1 {
+                    let ambiguous: Candidates = weighted[..close].iter().map(|w| w.1).collect();
+                    Some(Err(ambiguous))
                 } else {
                     Some(Ok(weighted[0].1))
                 }
             }
         };
-        let hours_to_match = match chosen {
-            Some(Ok((_, _, h))) => Some(h),
-            Some(Err(h)) => Some(h),
+        let hours_to_match = match &chosen {
+            Some(Ok((_, _, h))) => Some(*h),
+            Some(Err(amb)) => Some(amb.iter().map(|c| c.2).fold(f64::MAX, f64::min)),
             None => None,
         };
         if fix.transponder == Transponder::LongRange
             && hours_to_match.is_some_and(|h| h < self.cfg.min_type_27_hours)
         {
-            let near = match chosen {
-                Some(Ok((i, _, _))) => self.open[i].id,
-                _ => self.open[0].id,
+            let near = match &chosen {
+                Some(Ok((i, _, _))) => self.open[*i].id,
+                Some(Err(amb)) => self.open[amb[0].0].id,
+                None => self.open[0].id,
             };
             return Placement::Noise(near);
         }
@@ -337,12 +386,58 @@ impl Segmenter {
                 }
                 Placement::Joined(s.id)
             }
-            Some(Err(_)) => Placement::Started(self.start(fix, kf), StartReason::Ambiguous),
+            Some(Err(mut ambiguous)) => {
+                // Close the ambiguous segments, highest index first so the others stay put.
+                ambiguous.sort_by(|x, y| y.0.cmp(&x.0));
+                for c in &ambiguous {
+                    self.open.remove(c.0);
+                    self.kin.remove(c.0);
+                }
+                Placement::Started(self.start(fix, kf), StartReason::Ambiguous)
+            }
             None if self.open.is_empty() => {
                 Placement::Started(self.start(fix, kf), StartReason::First)
             }
-            None => Placement::Started(self.start(fix, kf), StartReason::NoMatch),
+            None => {
+                if let Some((spike, ks)) = self.spike {
+                    if self.explains((&spike, &ks), (fix, &kf)).is_some() {
+                        // The spike was the first report of another track.
+                        self.spike = None;
+                        return Placement::Started(self.start(fix, kf), StartReason::NoMatch);
+                    }
+                }
+                let window_ms = (self.cfg.spike_window_hours * 3_600_000.0) as i64;
+                if fix.sog_knots.is_none()
+                    && fix.cog_deg.is_none()
+                    && self
+                        .open
+                        .iter()
+                        .any(|s| (fix.t_ms - s.last.t_ms).abs() <= window_ms)
+                {
+                    self.spike = Some((*fix, kf));
+                    return Placement::Invalid(InvalidReason::Spike);
+                }
+                Placement::Started(self.start(fix, kf), StartReason::NoMatch)
+            }
         }
+    }
+
+    /// `(discrepancy in nautical miles, hours)` when the track ending at `end` can explain
+    /// `fix`: within GFW's reach and plausible (see the module doc).
+    fn explains(&self, end: (&Fix, &Kin), (fix, kf): (&Fix, &Kin)) -> Option<(f64, f64)> {
+        let hours = (fix.t_ms - end.0.t_ms) as f64 / 3_600_000.0;
+        let (d, dist) = if hours >= 0.0 {
+            let hours_p = penalized_hours(&self.cfg, hours);
+            discrepancy(end, (fix, kf), hours_p, &self.cfg)
+        } else {
+            // A late position (released after the segment moved past it, as satellite data
+            // can be): measured from it forward to the segment's last position.
+            let hours_p = penalized_hours(&self.cfg, -hours);
+            discrepancy((fix, kf), end, hours_p, &self.cfg)
+        };
+        let hours = hours.abs();
+        (fits(&self.cfg, d, hours) && plausible(&self.cfg, end.0, fix, d, dist, hours))
+            .then_some((d, hours))
     }
 
     fn start(&mut self, fix: &Fix, kf: Kin) -> SegmentId {
@@ -457,13 +552,13 @@ fn norm(x: f64, y: f64) -> f64 {
 
 /// Discrepancy in nautical miles between segment end `a` and new position `b`: the smallest
 /// of the dead-reckoning miss, the "did not move" distance and the sideways distance (the
-/// latter two times `shape_factor`).
+/// latter two times `shape_factor`); and the straight distance between them, nautical miles.
 fn discrepancy(
     (a, ka): (&Fix, &Kin),
     (b, kb): (&Fix, &Kin),
     hours: f64,
     cfg: &SegmenterConfig,
-) -> f64 {
+) -> (f64, f64) {
     let (b_pred_lon, b_pred_lat) = predict(a, ka, hours);
     let (a_pred_lon, a_pred_lat) = predict(b, kb, -hours);
     let nm_lat = 60.0;
@@ -496,7 +591,30 @@ fn discrepancy(
         }
     };
     let across = 0.5 * (sideways(ka) + sideways(kb)) * cfg.shape_factor;
-    miss.min(stayed).min(across)
+    (miss.min(stayed).min(across), dist)
+}
+
+/// Whether a position `dist_nm` from segment end `a` and `hours` away, with discrepancy
+/// `discrepancy_nm`, is plausible for the vessel: where the segment's motion says (at most
+/// `hop_margin_knots` of discrepancy per padded hour), or within reach of its reported speed
+/// (straight-line distance at most the faster of the two reported speeds, capped at
+/// `max_knots`, plus `hop_margin_knots`, per hour). Unknown speeds count as 0.
+fn plausible(
+    cfg: &SegmenterConfig,
+    a: &Fix,
+    b: &Fix,
+    discrepancy_nm: f64,
+    dist_nm: f64,
+    hours: f64,
+) -> bool {
+    if discrepancy_nm <= cfg.hop_margin_knots * norm(hours, cfg.buffer_hours) {
+        return true;
+    }
+    let known = |s: Option<f32>| s.map_or(0.0, f64::from);
+    let v_ref = known(a.sog_knots)
+        .max(known(b.sog_knots))
+        .min(cfg.max_knots);
+    dist_nm <= (v_ref + cfg.hop_margin_knots) * hours
 }
 
 #[cfg(test)]
