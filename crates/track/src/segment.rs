@@ -19,21 +19,27 @@
 //! seconds apart, and hop between ports 200 nm apart after a silence of hours when nothing says
 //! the vessel moved. GFW repairs the first afterwards (a lookback over a segment's last five
 //! positions drops the other ship's reports) and bounds the second by closing segments after
-//! 8 h. Tidewatch never drops a report and bridges satellite gaps of up to `max_hours`, so a
-//! position must also be plausible for the segment: either it is where the segment's motion
-//! says (discrepancy at most `hop_margin_knots` per padded hour), or the vessel could have
-//! sailed there in the time (straight-line distance at most `hop_margin_knots` plus the faster
-//! of the two reported speeds, per hour). A ship 5 nm abeam of another, or anchored 3 nm away,
-//! gets a segment of its own from its first report; a transit with a 14 h gap on its course
-//! stays one segment; a boat silent in one port does not continue as a boat in another.
+//! 8 h. Tidewatch never drops a report, so a position must also be plausible for the segment:
+//! either it is where the segment's motion says (discrepancy at most `hop_margin_knots` per
+//! padded hour), or the vessel could have sailed there in the time (straight-line distance at
+//! most `hop_margin_knots` plus the faster of the two reported speeds, per hour). A ship 5 nm
+//! abeam of another, or anchored 3 nm away, gets a segment of its own from its first report; a
+//! boat silent in one port does not continue as a boat in another.
+//!
+//! **Satellite gaps.** After `max_hours` (GFW's 8 h) of silence a segment stays open up to
+//! `max_bridge_hours`, but only a position on its dead-reckoned course continues it (a miss of
+//! at most `bridge_tolerance` of the distance run over the whole gap, or a vessel that stayed
+//! put): a transit with a 14 h gap on its course stays one segment, while a spoofed or
+//! unrelated position hours later does not revive an old segment.
 //!
 //! The position joins the best segment. It starts a new one when no segment matches. When the
 //! second best match is within `ambiguity_factor` of the best, the position is *ambiguous*: as
 //! GFW does since 0.19, the ambiguous segments are closed and the position starts a new one
 //! (left open, every later position would be ambiguous again and a port stay or a spoofed track
-//! would shatter into one-point segments). Segments fall silent after `max_hours`; at most
-//! `max_open_segments` stay open. A type 27 (long-range, low resolution) position within
-//! `min_type_27_hours` of its segment's last position is flagged as noise.
+//! would shatter into one-point segments). Segments close after `max_bridge_hours`; at most
+//! `max_open_segments` stay open (the stalest closes first). A type 27 (long-range, low
+//! resolution) position within `min_type_27_hours` of its segment's last position is flagged
+//! as noise.
 //!
 //! Positions are never dropped: each gets a [`Placement`]. Besides out-of-range coordinates and
 //! a missing course while moving (GFW's bad messages), two kinds are flagged instead of placed:
@@ -55,9 +61,15 @@ use std::sync::Arc;
 /// Segmenter parameters; defaults are GFW's published values, except where a field says not.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SegmenterConfig {
-    /// Longest silence a segment survives, hours. Tidewatch 24, to bridge satellite gaps, each
-    /// hop checked for plausibility (GFW 0.20 closes after 8 h; releases before it, 24-60 h).
+    /// Longest silence after which any plausible position continues a segment, hours (GFW
+    /// 0.20 closes segments after 8 h; releases before it, 24-60 h).
     pub max_hours: f64,
+    /// Longest silence a segment survives, hours (Tidewatch): after `max_hours`, only a position
+    /// on its dead-reckoned course continues it (a satellite gap bridged).
+    pub max_bridge_hours: f64,
+    /// A bridged position may miss its dead-reckoned place by this fraction of the distance
+    /// run in the gap (Tidewatch).
+    pub bridge_tolerance: f64,
     /// Gap length at which elapsed time starts being shortened, hours (GFW 4).
     pub penalty_hours: f64,
     /// Exponent of that shortening (GFW 0.5).
@@ -95,7 +107,9 @@ pub struct SegmenterConfig {
 impl Default for SegmenterConfig {
     fn default() -> Self {
         SegmenterConfig {
-            max_hours: 24.0,
+            max_hours: 8.0,
+            max_bridge_hours: 24.0,
+            bridge_tolerance: 0.25,
             penalty_hours: 4.0,
             hours_exp: 0.5,
             buffer_hours: 0.25,
@@ -301,7 +315,7 @@ impl Segmenter {
         if fix.cog_deg.is_none() && sog > self.cfg.very_slow_knots {
             return Placement::Invalid(InvalidReason::NoCourseWhileMoving);
         }
-        let max_ms = (self.cfg.max_hours * 3_600_000.0) as i64;
+        let max_ms = (self.cfg.max_bridge_hours * 3_600_000.0) as i64;
         let mut i = 0;
         while i < self.open.len() {
             if fix.t_ms - self.open[i].last.t_ms > max_ms {
@@ -388,7 +402,7 @@ impl Segmenter {
             }
             Some(Err(mut ambiguous)) => {
                 // Close the ambiguous segments, highest index first so the others stay put.
-                ambiguous.sort_by(|x, y| y.0.cmp(&x.0));
+                ambiguous.sort_by_key(|c| std::cmp::Reverse(c.0));
                 for c in &ambiguous {
                     self.open.remove(c.0);
                     self.kin.remove(c.0);
@@ -435,9 +449,14 @@ impl Segmenter {
             let hours_p = penalized_hours(&self.cfg, -hours);
             discrepancy((fix, kf), end, hours_p, &self.cfg)
         };
-        let hours = hours.abs();
-        (fits(&self.cfg, d, hours) && plausible(&self.cfg, end.0, fix, d, dist, hours))
-            .then_some((d, hours))
+        let hours_abs = hours.abs();
+        let ok = fits(&self.cfg, d, hours_abs)
+            && if hours_abs <= self.cfg.max_hours {
+                plausible(&self.cfg, end.0, fix, d, dist, hours_abs)
+            } else {
+                on_course(&self.cfg, end, (fix, kf), hours)
+            };
+        ok.then_some((d, hours_abs))
     }
 
     fn start(&mut self, fix: &Fix, kf: Kin) -> SegmentId {
@@ -559,18 +578,9 @@ fn discrepancy(
     hours: f64,
     cfg: &SegmenterConfig,
 ) -> (f64, f64) {
-    let (b_pred_lon, b_pred_lat) = predict(a, ka, hours);
-    let (a_pred_lon, a_pred_lat) = predict(b, kb, -hours);
     let nm_lat = 60.0;
     let nm_lon = nm_lat * (0.5 * (a.lat + b.lat)).to_radians().cos();
-    let miss = 0.5
-        * (norm(
-            nm_lon * wrap_deg(a_pred_lon - a.lon),
-            nm_lat * (a_pred_lat - a.lat),
-        ) + norm(
-            nm_lon * wrap_deg(b_pred_lon - b.lon),
-            nm_lat * (b_pred_lat - b.lat),
-        ));
+    let miss = dead_reckoning_miss((a, ka), (b, kb), hours);
     let dy = nm_lat * (b.lat - a.lat);
     let dx = nm_lon * wrap_deg(b.lon - a.lon);
     let dist = norm(dx, dy);
@@ -592,6 +602,34 @@ fn discrepancy(
     };
     let across = 0.5 * (sideways(ka) + sideways(kb)) * cfg.shape_factor;
     (miss.min(stayed).min(across), dist)
+}
+
+/// Mean miss in nautical miles of predicting `b` from `a` forwards and `a` from `b` backwards,
+/// `hours` apart, each from its own speed and course.
+fn dead_reckoning_miss((a, ka): (&Fix, &Kin), (b, kb): (&Fix, &Kin), hours: f64) -> f64 {
+    let (b_pred_lon, b_pred_lat) = predict(a, ka, hours);
+    let (a_pred_lon, a_pred_lat) = predict(b, kb, -hours);
+    let nm_lat = 60.0;
+    let nm_lon = nm_lat * (0.5 * (a.lat + b.lat)).to_radians().cos();
+    0.5 * (norm(
+        nm_lon * wrap_deg(a_pred_lon - a.lon),
+        nm_lat * (a_pred_lat - a.lat),
+    ) + norm(
+        nm_lon * wrap_deg(b_pred_lon - b.lon),
+        nm_lat * (b_pred_lat - b.lat),
+    ))
+}
+
+/// Whether `b`, more than `max_hours` after segment end `a` (or before, for a late position),
+/// is where dead reckoning over the whole gap puts it: a miss of at most `bridge_tolerance`
+/// of the distance run at the mean of the two reported speeds, or `hop_margin_knots` times
+/// `buffer_hours` (a vessel that stayed put).
+fn on_course(cfg: &SegmenterConfig, a: (&Fix, &Kin), b: (&Fix, &Kin), hours: f64) -> bool {
+    let (a, b) = if hours >= 0.0 { (a, b) } else { (b, a) };
+    let hours = hours.abs();
+    let miss = dead_reckoning_miss(a, b, hours);
+    let run_nm = 0.5 * (a.1.speed + b.1.speed) * hours;
+    miss <= (cfg.bridge_tolerance * run_nm).max(cfg.hop_margin_knots * cfg.buffer_hours)
 }
 
 /// Whether a position `dist_nm` from segment end `a` and `hours` away, with discrepancy
@@ -728,6 +766,66 @@ mod tests {
         assert_eq!(seg_a.len(), 1, "{seg_a:?}");
         assert_eq!(seg_b.len(), 1, "{seg_b:?}");
         assert!(seg_a.is_disjoint(&seg_b));
+    }
+
+    /// Issue 17: a position that two open segments explain about equally closes both and
+    /// starts a new segment, so the next position is not ambiguous again.
+    #[test]
+    fn issue_17_ambiguous_segments_are_closed() {
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        let a = track(10.0, 76.0, 0.0, 0.0, 3, 180, 0);
+        let b = track(10.05, 76.0, 0.0, 0.0, 3, 180, 60);
+        for (fa, fb) in a.iter().zip(&b) {
+            s.push(fa);
+            s.push(fb);
+        }
+        assert_eq!(s.open_segments(), 2);
+        // Half way between the two, an hour later.
+        let mid = track(10.025, 76.0, 0.0, 0.0, 1, 1, 3600)[0];
+        assert_eq!(
+            s.push(&mid),
+            Placement::Started(SegmentId(2), StartReason::Ambiguous)
+        );
+        assert_eq!(s.open_segments(), 1);
+        let next = track(10.025, 76.0, 0.0, 0.0, 1, 1, 3780)[0];
+        assert_eq!(s.push(&next), Placement::Joined(SegmentId(2)));
+    }
+
+    /// Issue 17: an 11 nm spike without speed and course is flagged, not a segment; the track
+    /// goes on; a later report that fits the spike starts a segment (another transmitter), also
+    /// after a resume.
+    #[test]
+    fn issue_17_a_spike_is_flagged_and_remembered() {
+        let t = track(1.2, 103.8, 12.0, 75.0, 20, 10, 0);
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        for f in &t[..10] {
+            s.push(f);
+        }
+        let mut spike = t[9];
+        spike.t_ms += 5_000;
+        spike.lat += 11.0 / 60.0;
+        spike.sog_knots = None;
+        spike.cog_deg = None;
+        assert_eq!(s.push(&spike), Placement::Invalid(InvalidReason::Spike));
+        for f in &t[10..] {
+            assert_eq!(s.push(f), Placement::Joined(SegmentId(0)));
+        }
+        let mut second = spike;
+        second.t_ms = t[19].t_ms + 180_000;
+        let mut resumed = Segmenter::resume(SegmenterConfig::default(), s.state());
+        assert_eq!(
+            resumed.push(&second),
+            Placement::Started(SegmentId(1), StartReason::NoMatch)
+        );
+        let null_island = Fix {
+            lat: 0.0,
+            lon: 0.0,
+            ..t[0]
+        };
+        assert_eq!(
+            resumed.push(&null_island),
+            Placement::Invalid(InvalidReason::NullIsland)
+        );
     }
 
     #[test]
