@@ -5,8 +5,9 @@
 //! ```
 //!
 //! Prints, per case, the positions, segments, single-position segments, flagged positions
-//! and the adjusted Rand index against the vessels that sent them, then the segmenter's rate
-//! (positions per second, best of five passes over every case). With `--csv DIR`, also
+//! and the adjusted Rand index against the vessels that sent them (cases of two or more
+//! vessels), then the segmenter's rate (positions per second, best of five passes over every
+//! case). With `--csv DIR`, also
 //! writes each case as `DIR/<n>.csv` (`t_ms,lat,lon,sog_knots,cog_deg,class,truth`) so that
 //! another segmenter can run on the same positions (`bench/segment_vs_gfw`).
 
@@ -30,14 +31,28 @@ fn main() -> std::io::Result<()> {
     );
     for (n, case) in all.iter().enumerate() {
         let (_, o) = cases::run(case);
+        let mut vessels: Vec<u32> = case
+            .truth
+            .iter()
+            .copied()
+            .filter(|&t| t != u32::MAX)
+            .collect();
+        vessels.sort_unstable();
+        vessels.dedup();
+        // With one vessel the index only says whether it was split: the segments say more.
+        let ari = if vessels.len() > 1 {
+            format!("{:.3}", o.ari)
+        } else {
+            "-".to_owned()
+        };
         println!(
-            "{:<40} {:>9} {:>9} {:>7} {:>8} {:>6.3}",
+            "{:<40} {:>9} {:>9} {:>7} {:>8} {:>6}",
             case.name,
             case.fixes.len(),
             o.segments,
             o.single,
             o.flagged,
-            o.ari
+            ari
         );
         if let Some(dir) = csv_dir {
             let mut w = std::io::BufWriter::new(std::fs::File::create(

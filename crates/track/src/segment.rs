@@ -236,8 +236,8 @@ pub struct SegmenterState {
     /// Open segments.
     pub open: Vec<OpenSegment>,
     /// The last spike ([`InvalidReason::Spike`]): a later report that fits no segment but fits
-    /// it starts a segment. `None` when saving it is not worth a column: the cost is one more
-    /// report of a second transmitter flagged as a spike.
+    /// it starts a segment. The ingest registry does not store it (after a resume without it, a
+    /// second transmitter whose reports lack speed and course has one more report flagged).
     pub spike: Option<Fix>,
 }
 
