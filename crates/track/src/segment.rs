@@ -337,9 +337,11 @@ impl Segmenter {
                 candidates.push((i, c.0, c.1));
             }
         }
+        // Segments that explain the position about equally well: filled only when ambiguous.
+        let mut ambiguous = Candidates::new();
         let chosen = match candidates.len() {
             0 => None,
-            1 => Some(Ok(candidates[0])),
+            1 => Some(candidates[0]),
             _ => {
                 // Down-weight short segments, then look for a clear winner.
                 let mut weighted: SmallVec<[(f64, Candidate); 4]> = candidates
@@ -361,36 +363,40 @@ impl Segmenter {
                     .take_while(|w| w.0 * self.cfg.ambiguity_factor >= best)
                     .count();
                 if close > 1 {
-                    let ambiguous: Candidates = weighted[..close].iter().map(|w| w.1).collect();
-                    Some(Err(ambiguous))
-                } else {
-                    Some(Ok(weighted[0].1))
+                    ambiguous.extend(weighted[..close].iter().map(|w| w.1));
                 }
+                Some(weighted[0].1)
             }
         };
-        let hours_to_match = match &chosen {
-            Some(Ok((_, _, h))) => Some(*h),
-            Some(Err(amb)) => Some(amb.iter().map(|c| c.2).fold(f64::MAX, f64::min)),
-            None => None,
-        };
-        if fix.transponder == Transponder::LongRange
-            && hours_to_match.is_some_and(|h| h < self.cfg.min_type_27_hours)
-        {
-            let near = match &chosen {
-                Some(Ok((i, _, _))) => self.open[*i].id,
-                Some(Err(amb)) => self.open[amb[0].0].id,
-                None => self.open[0].id,
+        if fix.transponder == Transponder::LongRange {
+            let hours_to_match = if ambiguous.is_empty() {
+                chosen.map(|c| c.2)
+            } else {
+                Some(ambiguous.iter().map(|c| c.2).fold(f64::MAX, f64::min))
             };
-            return Placement::Noise(near);
+            if let (Some(c), Some(h)) = (chosen, hours_to_match) {
+                if h < self.cfg.min_type_27_hours {
+                    return Placement::Noise(self.open[c.0].id);
+                }
+            }
+        }
+        if !ambiguous.is_empty() {
+            // Close the ambiguous segments, highest index first so the others stay put.
+            ambiguous.sort_by_key(|c| std::cmp::Reverse(c.0));
+            for c in &ambiguous {
+                self.open.remove(c.0);
+                self.kin.remove(c.0);
+            }
+            return Placement::Started(self.start(fix, kf), StartReason::Ambiguous);
         }
         match chosen {
-            Some(Ok((i, _, _))) if fix.t_ms < self.open[i].last.t_ms => {
+            Some((i, _, _)) if fix.t_ms < self.open[i].last.t_ms => {
                 // Joins, but the segment's last position stays the newest one.
                 let s = &mut self.open[i];
                 s.count += 1;
                 Placement::Joined(s.id)
             }
-            Some(Ok((i, _, _))) => {
+            Some((i, _, _)) => {
                 self.kin[i] = kf;
                 let s = &mut self.open[i];
                 s.last = *fix;
@@ -399,15 +405,6 @@ impl Segmenter {
                     s.transponder = fix.transponder;
                 }
                 Placement::Joined(s.id)
-            }
-            Some(Err(mut ambiguous)) => {
-                // Close the ambiguous segments, highest index first so the others stay put.
-                ambiguous.sort_by_key(|c| std::cmp::Reverse(c.0));
-                for c in &ambiguous {
-                    self.open.remove(c.0);
-                    self.kin.remove(c.0);
-                }
-                Placement::Started(self.start(fix, kf), StartReason::Ambiguous)
             }
             None if self.open.is_empty() => {
                 Placement::Started(self.start(fix, kf), StartReason::First)
@@ -438,6 +435,7 @@ impl Segmenter {
 
     /// `(discrepancy in nautical miles, hours)` when the track ending at `end` can explain
     /// `fix`: within GFW's reach and plausible (see the module doc).
+    #[inline]
     fn explains(&self, end: (&Fix, &Kin), (fix, kf): (&Fix, &Kin)) -> Option<(f64, f64)> {
         let hours = (fix.t_ms - end.0.t_ms) as f64 / 3_600_000.0;
         let (d, dist) = if hours >= 0.0 {
@@ -450,12 +448,12 @@ impl Segmenter {
             discrepancy((fix, kf), end, hours_p, &self.cfg)
         };
         let hours_abs = hours.abs();
-        let ok = fits(&self.cfg, d, hours_abs)
-            && if hours_abs <= self.cfg.max_hours {
-                plausible(&self.cfg, end.0, fix, d, dist, hours_abs)
-            } else {
-                on_course(&self.cfg, end, (fix, kf), hours)
-            };
+        let padded = fits_within(&self.cfg, d, hours_abs)?;
+        let ok = if hours_abs <= self.cfg.max_hours {
+            plausible(&self.cfg, (end.0, fix), d, dist, (hours_abs, padded))
+        } else {
+            on_course(&self.cfg, end, (fix, kf), hours)
+        };
         ok.then_some((d, hours_abs))
     }
 
@@ -505,15 +503,22 @@ fn metric(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> f64 {
         .map_or(0.0, |(alpha, padded)| (-(alpha * alpha)).exp() / padded)
 }
 
-/// Whether [`metric`] is above 0, without its exponential where the answer is plain: a
-/// position nearly always has one candidate, whose metric is then never needed.
+/// Whether [`metric`] is above 0 (what the property test checks [`fits_within`] against).
+#[cfg(test)]
 fn fits(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> bool {
-    reach(cfg, discrepancy_nm, hours).is_some_and(|(alpha, padded)| {
-        // exp(-600) / 1e50 is still above 0 (2.6e-311); outside that range, or for NaN, the
-        // exponential answers.
-        (alpha * alpha < 600.0 && padded > 0.0 && padded < 1e50)
-            || (-(alpha * alpha)).exp() / padded > 0.0
-    })
+    fits_within(cfg, discrepancy_nm, hours).is_some()
+}
+
+/// The padded hours when [`metric`] is above 0, without its exponential where the answer is
+/// plain: a position nearly always has one candidate, whose metric is then never needed.
+#[inline]
+fn fits_within(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> Option<f64> {
+    let (alpha, padded) = reach(cfg, discrepancy_nm, hours)?;
+    // exp(-600) / 1e50 is still above 0 (2.6e-311); outside that range, or for NaN, the
+    // exponential answers.
+    ((alpha * alpha < 600.0 && padded > 0.0 && padded < 1e50)
+        || (-(alpha * alpha)).exp() / padded > 0.0)
+        .then_some(padded)
 }
 
 /// The motion of a position: speed (knots), the direction of motion as (cos, sin) of the
@@ -580,7 +585,7 @@ fn discrepancy(
 ) -> (f64, f64) {
     let nm_lat = 60.0;
     let nm_lon = nm_lat * (0.5 * (a.lat + b.lat)).to_radians().cos();
-    let miss = dead_reckoning_miss((a, ka), (b, kb), hours);
+    let miss = dead_reckoning_miss((a, ka), (b, kb), hours, nm_lon);
     let dy = nm_lat * (b.lat - a.lat);
     let dx = nm_lon * wrap_deg(b.lon - a.lon);
     let dist = norm(dx, dy);
@@ -605,12 +610,18 @@ fn discrepancy(
 }
 
 /// Mean miss in nautical miles of predicting `b` from `a` forwards and `a` from `b` backwards,
-/// `hours` apart, each from its own speed and course.
-fn dead_reckoning_miss((a, ka): (&Fix, &Kin), (b, kb): (&Fix, &Kin), hours: f64) -> f64 {
+/// `hours` apart, each from its own speed and course (`nm_lon`: nautical miles per degree of
+/// longitude between them).
+#[inline]
+fn dead_reckoning_miss(
+    (a, ka): (&Fix, &Kin),
+    (b, kb): (&Fix, &Kin),
+    hours: f64,
+    nm_lon: f64,
+) -> f64 {
     let (b_pred_lon, b_pred_lat) = predict(a, ka, hours);
     let (a_pred_lon, a_pred_lat) = predict(b, kb, -hours);
     let nm_lat = 60.0;
-    let nm_lon = nm_lat * (0.5 * (a.lat + b.lat)).to_radians().cos();
     0.5 * (norm(
         nm_lon * wrap_deg(a_pred_lon - a.lon),
         nm_lat * (a_pred_lat - a.lat),
@@ -627,25 +638,26 @@ fn dead_reckoning_miss((a, ka): (&Fix, &Kin), (b, kb): (&Fix, &Kin), hours: f64)
 fn on_course(cfg: &SegmenterConfig, a: (&Fix, &Kin), b: (&Fix, &Kin), hours: f64) -> bool {
     let (a, b) = if hours >= 0.0 { (a, b) } else { (b, a) };
     let hours = hours.abs();
-    let miss = dead_reckoning_miss(a, b, hours);
+    let nm_lon = 60.0 * (0.5 * (a.0.lat + b.0.lat)).to_radians().cos();
+    let miss = dead_reckoning_miss(a, b, hours, nm_lon);
     let run_nm = 0.5 * (a.1.speed + b.1.speed) * hours;
     miss <= (cfg.bridge_tolerance * run_nm).max(cfg.hop_margin_knots * cfg.buffer_hours)
 }
 
-/// Whether a position `dist_nm` from segment end `a` and `hours` away, with discrepancy
-/// `discrepancy_nm`, is plausible for the vessel: where the segment's motion says (at most
-/// `hop_margin_knots` of discrepancy per padded hour), or within reach of its reported speed
-/// (straight-line distance at most the faster of the two reported speeds, capped at
-/// `max_knots`, plus `hop_margin_knots`, per hour). Unknown speeds count as 0.
+/// Whether a position `dist_nm` from segment end `a` and `hours` away (`padded_hours` with
+/// the buffer), with discrepancy `discrepancy_nm`, is plausible for the vessel: where the
+/// segment's motion says (at most `hop_margin_knots` of discrepancy per padded hour), or within
+/// reach of its reported speed (straight-line distance at most the faster of the two reported
+/// speeds, capped at `max_knots`, plus `hop_margin_knots`, per hour). Unknown speeds count as 0.
+#[inline]
 fn plausible(
     cfg: &SegmenterConfig,
-    a: &Fix,
-    b: &Fix,
+    (a, b): (&Fix, &Fix),
     discrepancy_nm: f64,
     dist_nm: f64,
-    hours: f64,
+    (hours, padded_hours): (f64, f64),
 ) -> bool {
-    if discrepancy_nm <= cfg.hop_margin_knots * norm(hours, cfg.buffer_hours) {
+    if discrepancy_nm <= cfg.hop_margin_knots * padded_hours {
         return true;
     }
     let known = |s: Option<f32>| s.map_or(0.0, f64::from);
