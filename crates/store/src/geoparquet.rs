@@ -55,7 +55,8 @@ pub struct PositionRow {
     pub msg_type: u8,
     /// Segment within the MMSI, when segmented.
     pub segment: Option<u32>,
-    /// Quality flags (bit set defined by the track stage).
+    /// Quality flags (bit set defined by the track stage; `tidewatch ingest` sets 1 bad
+    /// position, 2 no course while moving, 4 type 27 noise, 8 suspect: null island or spike).
     pub flags: u8,
     /// Sources that heard the transmission (`source_id[/station]`).
     pub sources: Vec<String>,

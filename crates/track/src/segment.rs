@@ -1,6 +1,7 @@
 //! Segmentation of one MMSI's positions into tracks, after Global Fishing Watch's
-//! `gpsdio-segment` matcher (GlobalFishingWatch/gpsdio-segment, `matcher.py` and
-//! `discrepancy.py`), with its published defaults.
+//! `gpsdio-segment` matcher (GlobalFishingWatch/gpsdio-segment, `core.py`, release 0.20), with
+//! a plausibility check of its own and its published defaults where they fit (see
+//! [`SegmenterConfig`]).
 //!
 //! For every open segment the matcher predicts where the vessel should be now, from the
 //! segment's last position, speed and course, and measures the *discrepancy* (nautical miles)
@@ -13,26 +14,62 @@
 //! for long gaps (`hours / (1 + (hours / penalty_hours)^(1 - hours_exp))`), since vessels
 //! rarely keep speed and course for long.
 //!
-//! The position joins the best segment. It starts a new one when no segment matches, or when
-//! the second best match is within `ambiguity_factor` of the best (two transmitters sharing
-//! one MMSI produce two interleaved, self-consistent tracks). Segments fall silent after
-//! `max_hours`; at most `max_open_segments` stay open. A type 27 (long-range, low resolution)
-//! position within `min_type_27_hours` of its segment's last position is flagged as noise.
-//! Positions are never dropped: each gets a [`Placement`].
+//! **Plausibility (Tidewatch, not GFW).** GFW's reach, 25 kn of unexplained motion per hour
+//! plus a quarter-hour buffer, lets one segment zig-zag between two ships 5 nm apart reporting
+//! seconds apart, and hop between ports 200 nm apart after a silence of hours when nothing says
+//! the vessel moved. GFW repairs the first afterwards (a lookback over a segment's last five
+//! positions drops the other ship's reports) and bounds the second by closing segments after
+//! 8 h. Tidewatch never drops a report, so a position must also be plausible for the segment:
+//! either it is where the segment's motion says (discrepancy at most `hop_margin_knots` per
+//! padded hour), or the vessel could have sailed there in the time (straight-line distance at
+//! most `hop_margin_knots` plus the faster of the two reported speeds, per hour). A ship 5 nm
+//! abeam of another, or anchored 3 nm away, gets a segment of its own from its first report; a
+//! boat silent in one port does not continue as a boat in another.
+//!
+//! **Satellite gaps.** After `max_hours` (GFW's 8 h) of silence a segment stays open up to
+//! `max_bridge_hours`, but only a position on its dead-reckoned course continues it (a miss of
+//! at most `bridge_tolerance` of the distance run over the whole gap, or a vessel that stayed
+//! put): a transit with a 14 h gap on its course stays one segment, while a spoofed or
+//! unrelated position hours later does not revive an old segment.
+//!
+//! The position joins the best segment. It starts a new one when no segment matches. When the
+//! second best match is within `ambiguity_factor` of the best, the position is *ambiguous*: as
+//! GFW does since 0.19, the ambiguous segments are closed and the position starts a new one
+//! (left open, every later position would be ambiguous again and a port stay or a spoofed track
+//! would shatter into one-point segments). Segments close after `max_bridge_hours`; at most
+//! `max_open_segments` stay open (the stalest closes first). A type 27 (long-range, low
+//! resolution) position within `min_type_27_hours` of its segment's last position is flagged
+//! as noise.
+//!
+//! Positions are never dropped: each gets a [`Placement`]. Besides out-of-range coordinates and
+//! a missing course while moving (GFW's bad messages), two kinds are flagged instead of placed:
+//! a report at (0, 0) ("null island", a receiver's or transponder's default, never a fix), and
+//! a *spike*: a report with neither speed nor course that no open segment can reach at a
+//! plausible speed while one of them was heard within `spike_window_hours`. A spike is
+//! remembered: if the next unplaceable report fits it, that report starts a segment (a second
+//! transmitter whose reports lack speed and course loses one report, not its track).
 //!
 //! Difference from GFW: GFW also compares against up to five earlier positions of a segment
 //! ("lookback") and retroactively drops positions a later one proves wrong; Tidewatch compares
-//! against the last position only and never rewrites history.
+//! against the last position only, never rewrites history, and keeps such positions out of a
+//! segment in the first place with the plausibility check.
 
 use smallvec::SmallVec;
 use std::f64::consts::PI;
 use std::sync::Arc;
 
-/// Segmenter parameters; defaults are GFW's published values.
+/// Segmenter parameters; defaults are GFW's published values, except where a field says not.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SegmenterConfig {
-    /// Longest silence a segment survives, hours (GFW `max_hours` = 24).
+    /// Longest silence after which any plausible position continues a segment, hours (GFW
+    /// 0.20 closes segments after 8 h; releases before it, 24-60 h).
     pub max_hours: f64,
+    /// Longest silence a segment survives, hours (Tidewatch): after `max_hours`, only a position
+    /// on its dead-reckoned course continues it (a satellite gap bridged).
+    pub max_bridge_hours: f64,
+    /// A bridged position may miss its dead-reckoned place by this fraction of the distance
+    /// run in the gap (Tidewatch).
+    pub bridge_tolerance: f64,
     /// Gap length at which elapsed time starts being shortened, hours (GFW 4).
     pub penalty_hours: f64,
     /// Exponent of that shortening (GFW 0.5).
@@ -43,7 +80,8 @@ pub struct SegmenterConfig {
     pub max_knots: f64,
     /// Relative speed beyond which matches are strongly discouraged, knots (GFW 5).
     pub penalty_speed: f64,
-    /// Two matches within this factor are ambiguous and start a new segment (GFW 10).
+    /// Two matches within this factor are ambiguous: both close and the position starts a new
+    /// segment (GFW 10).
     pub ambiguity_factor: f64,
     /// Segments with fewer positions are down-weighted when several match (GFW 10).
     pub short_seg_threshold: f64,
@@ -51,18 +89,27 @@ pub struct SegmenterConfig {
     pub transponder_mismatch_weight: f64,
     /// A type 27 position this close (hours) to its segment's last one is noise (GFW 1).
     pub min_type_27_hours: f64,
-    /// Most segments open at once per MMSI (GFW 100).
+    /// Most segments open at once per MMSI; the stalest closes first (GFW 20).
     pub max_open_segments: usize,
     /// Below this speed an unavailable course means "not moving", knots (GFW 0.35).
     pub very_slow_knots: f64,
     /// Penalty on the "did not move" and "sideways" discrepancies (GFW 4).
     pub shape_factor: f64,
+    /// Plausibility margin, knots (Tidewatch): a position fits a segment only if its
+    /// discrepancy is at most this per padded hour, or its straight-line distance at most this
+    /// plus the faster reported speed (capped at `max_knots`) per hour of gap.
+    pub hop_margin_knots: f64,
+    /// A report without speed and course that fits no segment is a spike (flagged, not a new
+    /// segment) when a segment was heard this close in time, hours (Tidewatch).
+    pub spike_window_hours: f64,
 }
 
 impl Default for SegmenterConfig {
     fn default() -> Self {
         SegmenterConfig {
-            max_hours: 24.0,
+            max_hours: 8.0,
+            max_bridge_hours: 24.0,
+            bridge_tolerance: 0.25,
             penalty_hours: 4.0,
             hours_exp: 0.5,
             buffer_hours: 0.25,
@@ -72,9 +119,11 @@ impl Default for SegmenterConfig {
             short_seg_threshold: 10.0,
             transponder_mismatch_weight: 0.1,
             min_type_27_hours: 1.0,
-            max_open_segments: 100,
+            max_open_segments: 20,
             very_slow_knots: 0.35,
             shape_factor: 4.0,
+            hop_margin_knots: 5.0,
+            spike_window_hours: 1.0,
         }
     }
 }
@@ -124,7 +173,7 @@ pub enum StartReason {
     First,
     /// No open segment could explain the position.
     NoMatch,
-    /// Two or more segments explained it about equally well.
+    /// Two or more segments explained it about equally well (they are closed).
     Ambiguous,
 }
 
@@ -135,6 +184,11 @@ pub enum InvalidReason {
     BadPosition,
     /// Course unavailable while moving faster than `very_slow_knots` (GFW discards these).
     NoCourseWhileMoving,
+    /// Latitude and longitude both exactly 0 ("null island"): a default, never a fix.
+    NullIsland,
+    /// No speed and no course, and no open segment can reach it at a plausible speed although
+    /// one was heard within `spike_window_hours`: an isolated jump.
+    Spike,
 }
 
 /// Where a position went.
@@ -181,6 +235,10 @@ pub struct SegmenterState {
     pub next_id: u32,
     /// Open segments.
     pub open: Vec<OpenSegment>,
+    /// The last spike ([`InvalidReason::Spike`]): a later report that fits no segment but fits
+    /// it starts a segment. The ingest registry does not store it (after a resume without it, a
+    /// second transmitter whose reports lack speed and course has one more report flagged).
+    pub spike: Option<Fix>,
 }
 
 /// Segments the positions of one MMSI, given in time order.
@@ -195,6 +253,8 @@ pub struct Segmenter {
     /// so that each position's trigonometry is computed once, not once per comparison.
     kin: SmallVec<[Kin; 1]>,
     next_id: u32,
+    /// The last spike and its motion.
+    spike: Option<(Fix, Kin)>,
 }
 
 /// (open segment, discrepancy in nautical miles, hours) of a segment that can explain a
@@ -212,6 +272,7 @@ impl Segmenter {
             open: SmallVec::new(),
             kin: SmallVec::new(),
             next_id: 0,
+            spike: None,
         }
     }
 
@@ -222,6 +283,7 @@ impl Segmenter {
             kin: state.open.iter().map(|s| Kin::of(&s.last)).collect(),
             open: state.open.into_iter().collect(),
             next_id: state.next_id,
+            spike: state.spike.map(|f| (f, Kin::of(&f))),
         }
     }
 
@@ -230,6 +292,7 @@ impl Segmenter {
         SegmenterState {
             next_id: self.next_id,
             open: self.open.to_vec(),
+            spike: self.spike.map(|(f, _)| f),
         }
     }
 
@@ -245,11 +308,14 @@ impl Segmenter {
         if !(fix.lat.abs() <= 90.0 && fix.lon.abs() <= 180.0) {
             return Placement::Invalid(InvalidReason::BadPosition);
         }
+        if fix.lat == 0.0 && fix.lon == 0.0 {
+            return Placement::Invalid(InvalidReason::NullIsland);
+        }
         let sog = fix.sog_knots.map_or(0.0, f64::from);
         if fix.cog_deg.is_none() && sog > self.cfg.very_slow_knots {
             return Placement::Invalid(InvalidReason::NoCourseWhileMoving);
         }
-        let max_ms = (self.cfg.max_hours * 3_600_000.0) as i64;
+        let max_ms = (self.cfg.max_bridge_hours * 3_600_000.0) as i64;
         let mut i = 0;
         while i < self.open.len() {
             if fix.t_ms - self.open[i].last.t_ms > max_ms {
@@ -259,29 +325,23 @@ impl Segmenter {
                 i += 1;
             }
         }
+        if self.spike.is_some_and(|(f, _)| fix.t_ms - f.t_ms > max_ms) {
+            self.spike = None;
+        }
         let kf = Kin::of(fix);
 
-        // Metric of every open segment that can explain the position.
+        // Every open segment that can explain the position.
         let mut candidates = Candidates::new();
         for (i, s) in self.open.iter().enumerate() {
-            let hours = (fix.t_ms - s.last.t_ms) as f64 / 3_600_000.0;
-            let d = if hours >= 0.0 {
-                let hours_p = penalized_hours(&self.cfg, hours);
-                discrepancy((&s.last, &self.kin[i]), (fix, &kf), hours_p, &self.cfg)
-            } else {
-                // A late position (released after the segment moved past it, as satellite
-                // data can be): measured from it forward to the segment's last position.
-                let hours_p = penalized_hours(&self.cfg, -hours);
-                discrepancy((fix, &kf), (&s.last, &self.kin[i]), hours_p, &self.cfg)
-            };
-            let hours = hours.abs();
-            if fits(&self.cfg, d, hours) {
-                candidates.push((i, d, hours));
+            if let Some(c) = self.explains((&s.last, &self.kin[i]), (fix, &kf)) {
+                candidates.push((i, c.0, c.1));
             }
         }
+        // Segments that explain the position about equally well: filled only when ambiguous.
+        let mut ambiguous = Candidates::new();
         let chosen = match candidates.len() {
             0 => None,
-            1 => Some(Ok(candidates[0])),
+            1 => Some(candidates[0]),
             _ => {
                 // Down-weight short segments, then look for a clear winner.
                 let mut weighted: SmallVec<[(f64, Candidate); 4]> = candidates
@@ -298,36 +358,45 @@ impl Segmenter {
                     .collect();
                 weighted.sort_by(|x, y| y.0.total_cmp(&x.0));
                 let best = weighted[0].0;
-                if weighted[1].0 * self.cfg.ambiguity_factor >= best {
-                    let min_hours = weighted.iter().map(|w| w.1 .2).fold(f64::MAX, f64::min);
-                    Some(Err(min_hours))
-                } else {
-                    Some(Ok(weighted[0].1))
+                let close = weighted
+                    .iter()
+                    .take_while(|w| w.0 * self.cfg.ambiguity_factor >= best)
+                    .count();
+                if close > 1 {
+                    ambiguous.extend(weighted[..close].iter().map(|w| w.1));
                 }
+                Some(weighted[0].1)
             }
         };
-        let hours_to_match = match chosen {
-            Some(Ok((_, _, h))) => Some(h),
-            Some(Err(h)) => Some(h),
-            None => None,
-        };
-        if fix.transponder == Transponder::LongRange
-            && hours_to_match.is_some_and(|h| h < self.cfg.min_type_27_hours)
-        {
-            let near = match chosen {
-                Some(Ok((i, _, _))) => self.open[i].id,
-                _ => self.open[0].id,
+        if fix.transponder == Transponder::LongRange {
+            let hours_to_match = if ambiguous.is_empty() {
+                chosen.map(|c| c.2)
+            } else {
+                Some(ambiguous.iter().map(|c| c.2).fold(f64::MAX, f64::min))
             };
-            return Placement::Noise(near);
+            if let (Some(c), Some(h)) = (chosen, hours_to_match) {
+                if h < self.cfg.min_type_27_hours {
+                    return Placement::Noise(self.open[c.0].id);
+                }
+            }
+        }
+        if !ambiguous.is_empty() {
+            // Close the ambiguous segments, highest index first so the others stay put.
+            ambiguous.sort_by_key(|c| std::cmp::Reverse(c.0));
+            for c in &ambiguous {
+                self.open.remove(c.0);
+                self.kin.remove(c.0);
+            }
+            return Placement::Started(self.start(fix, kf), StartReason::Ambiguous);
         }
         match chosen {
-            Some(Ok((i, _, _))) if fix.t_ms < self.open[i].last.t_ms => {
+            Some((i, _, _)) if fix.t_ms < self.open[i].last.t_ms => {
                 // Joins, but the segment's last position stays the newest one.
                 let s = &mut self.open[i];
                 s.count += 1;
                 Placement::Joined(s.id)
             }
-            Some(Ok((i, _, _))) => {
+            Some((i, _, _)) => {
                 self.kin[i] = kf;
                 let s = &mut self.open[i];
                 s.last = *fix;
@@ -337,12 +406,55 @@ impl Segmenter {
                 }
                 Placement::Joined(s.id)
             }
-            Some(Err(_)) => Placement::Started(self.start(fix, kf), StartReason::Ambiguous),
             None if self.open.is_empty() => {
                 Placement::Started(self.start(fix, kf), StartReason::First)
             }
-            None => Placement::Started(self.start(fix, kf), StartReason::NoMatch),
+            None => {
+                if let Some((spike, ks)) = self.spike {
+                    if self.explains((&spike, &ks), (fix, &kf)).is_some() {
+                        // The spike was the first report of another track.
+                        self.spike = None;
+                        return Placement::Started(self.start(fix, kf), StartReason::NoMatch);
+                    }
+                }
+                let window_ms = (self.cfg.spike_window_hours * 3_600_000.0) as i64;
+                if fix.sog_knots.is_none()
+                    && fix.cog_deg.is_none()
+                    && self
+                        .open
+                        .iter()
+                        .any(|s| (fix.t_ms - s.last.t_ms).abs() <= window_ms)
+                {
+                    self.spike = Some((*fix, kf));
+                    return Placement::Invalid(InvalidReason::Spike);
+                }
+                Placement::Started(self.start(fix, kf), StartReason::NoMatch)
+            }
         }
+    }
+
+    /// `(discrepancy in nautical miles, hours)` when the track ending at `end` can explain
+    /// `fix`: within GFW's reach and plausible (see the module doc).
+    #[inline]
+    fn explains(&self, end: (&Fix, &Kin), (fix, kf): (&Fix, &Kin)) -> Option<(f64, f64)> {
+        let hours = (fix.t_ms - end.0.t_ms) as f64 / 3_600_000.0;
+        let (d, dist) = if hours >= 0.0 {
+            let hours_p = penalized_hours(&self.cfg, hours);
+            discrepancy(end, (fix, kf), hours_p, &self.cfg)
+        } else {
+            // A late position (released after the segment moved past it, as satellite data
+            // can be): measured from it forward to the segment's last position.
+            let hours_p = penalized_hours(&self.cfg, -hours);
+            discrepancy((fix, kf), end, hours_p, &self.cfg)
+        };
+        let hours_abs = hours.abs();
+        let padded = fits_within(&self.cfg, d, hours_abs)?;
+        let ok = if hours_abs <= self.cfg.max_hours {
+            plausible(&self.cfg, (end.0, fix), d, dist, (hours_abs, padded))
+        } else {
+            on_course(&self.cfg, end, (fix, kf), hours)
+        };
+        ok.then_some((d, hours_abs))
     }
 
     fn start(&mut self, fix: &Fix, kf: Kin) -> SegmentId {
@@ -391,15 +503,22 @@ fn metric(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> f64 {
         .map_or(0.0, |(alpha, padded)| (-(alpha * alpha)).exp() / padded)
 }
 
-/// Whether [`metric`] is above 0, without its exponential where the answer is plain: a
-/// position nearly always has one candidate, whose metric is then never needed.
+/// Whether [`metric`] is above 0 (what the property test checks [`fits_within`] against).
+#[cfg(test)]
 fn fits(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> bool {
-    reach(cfg, discrepancy_nm, hours).is_some_and(|(alpha, padded)| {
-        // exp(-600) / 1e50 is still above 0 (2.6e-311); outside that range, or for NaN, the
-        // exponential answers.
-        (alpha * alpha < 600.0 && padded > 0.0 && padded < 1e50)
-            || (-(alpha * alpha)).exp() / padded > 0.0
-    })
+    fits_within(cfg, discrepancy_nm, hours).is_some()
+}
+
+/// The padded hours when [`metric`] is above 0, without its exponential where the answer is
+/// plain: a position nearly always has one candidate, whose metric is then never needed.
+#[inline]
+fn fits_within(cfg: &SegmenterConfig, discrepancy_nm: f64, hours: f64) -> Option<f64> {
+    let (alpha, padded) = reach(cfg, discrepancy_nm, hours)?;
+    // exp(-600) / 1e50 is still above 0 (2.6e-311); outside that range, or for NaN, the
+    // exponential answers.
+    ((alpha * alpha < 600.0 && padded > 0.0 && padded < 1e50)
+        || (-(alpha * alpha)).exp() / padded > 0.0)
+        .then_some(padded)
 }
 
 /// The motion of a position: speed (knots), the direction of motion as (cos, sin) of the
@@ -457,25 +576,16 @@ fn norm(x: f64, y: f64) -> f64 {
 
 /// Discrepancy in nautical miles between segment end `a` and new position `b`: the smallest
 /// of the dead-reckoning miss, the "did not move" distance and the sideways distance (the
-/// latter two times `shape_factor`).
+/// latter two times `shape_factor`); and the straight distance between them, nautical miles.
 fn discrepancy(
     (a, ka): (&Fix, &Kin),
     (b, kb): (&Fix, &Kin),
     hours: f64,
     cfg: &SegmenterConfig,
-) -> f64 {
-    let (b_pred_lon, b_pred_lat) = predict(a, ka, hours);
-    let (a_pred_lon, a_pred_lat) = predict(b, kb, -hours);
+) -> (f64, f64) {
     let nm_lat = 60.0;
     let nm_lon = nm_lat * (0.5 * (a.lat + b.lat)).to_radians().cos();
-    let miss = 0.5
-        * (norm(
-            nm_lon * wrap_deg(a_pred_lon - a.lon),
-            nm_lat * (a_pred_lat - a.lat),
-        ) + norm(
-            nm_lon * wrap_deg(b_pred_lon - b.lon),
-            nm_lat * (b_pred_lat - b.lat),
-        ));
+    let miss = dead_reckoning_miss((a, ka), (b, kb), hours, nm_lon);
     let dy = nm_lat * (b.lat - a.lat);
     let dx = nm_lon * wrap_deg(b.lon - a.lon);
     let dist = norm(dx, dy);
@@ -496,7 +606,65 @@ fn discrepancy(
         }
     };
     let across = 0.5 * (sideways(ka) + sideways(kb)) * cfg.shape_factor;
-    miss.min(stayed).min(across)
+    (miss.min(stayed).min(across), dist)
+}
+
+/// Mean miss in nautical miles of predicting `b` from `a` forwards and `a` from `b` backwards,
+/// `hours` apart, each from its own speed and course (`nm_lon`: nautical miles per degree of
+/// longitude between them).
+#[inline]
+fn dead_reckoning_miss(
+    (a, ka): (&Fix, &Kin),
+    (b, kb): (&Fix, &Kin),
+    hours: f64,
+    nm_lon: f64,
+) -> f64 {
+    let (b_pred_lon, b_pred_lat) = predict(a, ka, hours);
+    let (a_pred_lon, a_pred_lat) = predict(b, kb, -hours);
+    let nm_lat = 60.0;
+    0.5 * (norm(
+        nm_lon * wrap_deg(a_pred_lon - a.lon),
+        nm_lat * (a_pred_lat - a.lat),
+    ) + norm(
+        nm_lon * wrap_deg(b_pred_lon - b.lon),
+        nm_lat * (b_pred_lat - b.lat),
+    ))
+}
+
+/// Whether `b`, more than `max_hours` after segment end `a` (or before, for a late position),
+/// is where dead reckoning over the whole gap puts it: a miss of at most `bridge_tolerance`
+/// of the distance run at the mean of the two reported speeds, or `hop_margin_knots` times
+/// `buffer_hours` (a vessel that stayed put).
+fn on_course(cfg: &SegmenterConfig, a: (&Fix, &Kin), b: (&Fix, &Kin), hours: f64) -> bool {
+    let (a, b) = if hours >= 0.0 { (a, b) } else { (b, a) };
+    let hours = hours.abs();
+    let nm_lon = 60.0 * (0.5 * (a.0.lat + b.0.lat)).to_radians().cos();
+    let miss = dead_reckoning_miss(a, b, hours, nm_lon);
+    let run_nm = 0.5 * (a.1.speed + b.1.speed) * hours;
+    miss <= (cfg.bridge_tolerance * run_nm).max(cfg.hop_margin_knots * cfg.buffer_hours)
+}
+
+/// Whether a position `dist_nm` from segment end `a` and `hours` away (`padded_hours` with
+/// the buffer), with discrepancy `discrepancy_nm`, is plausible for the vessel: where the
+/// segment's motion says (at most `hop_margin_knots` of discrepancy per padded hour), or within
+/// reach of its reported speed (straight-line distance at most the faster of the two reported
+/// speeds, capped at `max_knots`, plus `hop_margin_knots`, per hour). Unknown speeds count as 0.
+#[inline]
+fn plausible(
+    cfg: &SegmenterConfig,
+    (a, b): (&Fix, &Fix),
+    discrepancy_nm: f64,
+    dist_nm: f64,
+    (hours, padded_hours): (f64, f64),
+) -> bool {
+    if discrepancy_nm <= cfg.hop_margin_knots * padded_hours {
+        return true;
+    }
+    let known = |s: Option<f32>| s.map_or(0.0, f64::from);
+    let v_ref = known(a.sog_knots)
+        .max(known(b.sog_knots))
+        .min(cfg.max_knots);
+    dist_nm <= (v_ref + cfg.hop_margin_knots) * hours
 }
 
 #[cfg(test)]
@@ -610,6 +778,66 @@ mod tests {
         assert_eq!(seg_a.len(), 1, "{seg_a:?}");
         assert_eq!(seg_b.len(), 1, "{seg_b:?}");
         assert!(seg_a.is_disjoint(&seg_b));
+    }
+
+    /// Issue 17: a position that two open segments explain about equally closes both and
+    /// starts a new segment, so the next position is not ambiguous again.
+    #[test]
+    fn issue_17_ambiguous_segments_are_closed() {
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        let a = track(10.0, 76.0, 0.0, 0.0, 3, 180, 0);
+        let b = track(10.05, 76.0, 0.0, 0.0, 3, 180, 60);
+        for (fa, fb) in a.iter().zip(&b) {
+            s.push(fa);
+            s.push(fb);
+        }
+        assert_eq!(s.open_segments(), 2);
+        // Half way between the two, an hour later.
+        let mid = track(10.025, 76.0, 0.0, 0.0, 1, 1, 3600)[0];
+        assert_eq!(
+            s.push(&mid),
+            Placement::Started(SegmentId(2), StartReason::Ambiguous)
+        );
+        assert_eq!(s.open_segments(), 1);
+        let next = track(10.025, 76.0, 0.0, 0.0, 1, 1, 3780)[0];
+        assert_eq!(s.push(&next), Placement::Joined(SegmentId(2)));
+    }
+
+    /// Issue 17: an 11 nm spike without speed and course is flagged, not a segment; the track
+    /// goes on; a later report that fits the spike starts a segment (another transmitter), also
+    /// after a resume.
+    #[test]
+    fn issue_17_a_spike_is_flagged_and_remembered() {
+        let t = track(1.2, 103.8, 12.0, 75.0, 20, 10, 0);
+        let mut s = Segmenter::new(SegmenterConfig::default());
+        for f in &t[..10] {
+            s.push(f);
+        }
+        let mut spike = t[9];
+        spike.t_ms += 5_000;
+        spike.lat += 11.0 / 60.0;
+        spike.sog_knots = None;
+        spike.cog_deg = None;
+        assert_eq!(s.push(&spike), Placement::Invalid(InvalidReason::Spike));
+        for f in &t[10..] {
+            assert_eq!(s.push(f), Placement::Joined(SegmentId(0)));
+        }
+        let mut second = spike;
+        second.t_ms = t[19].t_ms + 180_000;
+        let mut resumed = Segmenter::resume(SegmenterConfig::default(), s.state());
+        assert_eq!(
+            resumed.push(&second),
+            Placement::Started(SegmentId(1), StartReason::NoMatch)
+        );
+        let null_island = Fix {
+            lat: 0.0,
+            lon: 0.0,
+            ..t[0]
+        };
+        assert_eq!(
+            resumed.push(&null_island),
+            Placement::Invalid(InvalidReason::NullIsland)
+        );
     }
 
     #[test]

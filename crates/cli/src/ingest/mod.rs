@@ -34,6 +34,10 @@ pub const FLAG_BAD_POSITION: u8 = 1;
 pub const FLAG_NO_COURSE: u8 = 2;
 /// Position quality flag: type 27 report too soon after its segment's last position.
 pub const FLAG_LONG_RANGE_NOISE: u8 = 4;
+/// Position quality flag: a suspect position, not placed in a segment and not the vessel's
+/// latest position: (0, 0) ("null island"), or a spike (no speed nor course, and no open
+/// segment can reach it at a plausible speed).
+pub const FLAG_SUSPECT_POSITION: u8 = 8;
 
 /// Arguments of `tidewatch ingest`.
 #[derive(Debug, Clone, Args)]

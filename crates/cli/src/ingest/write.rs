@@ -1,7 +1,7 @@
 //! The writing half of ingest: fused records → vessel state, segments and position rows.
 
 use super::report::Report;
-use super::{FLAG_BAD_POSITION, FLAG_LONG_RANGE_NOISE, FLAG_NO_COURSE};
+use super::{FLAG_BAD_POSITION, FLAG_LONG_RANGE_NOISE, FLAG_NO_COURSE, FLAG_SUSPECT_POSITION};
 use ais::Mmsi;
 use anyhow::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -183,11 +183,14 @@ impl<'a> Writer<'a> {
             Placement::Noise(_) => FLAG_LONG_RANGE_NOISE,
             Placement::Invalid(InvalidReason::BadPosition) => FLAG_BAD_POSITION,
             Placement::Invalid(InvalidReason::NoCourseWhileMoving) => FLAG_NO_COURSE,
+            Placement::Invalid(InvalidReason::NullIsland | InvalidReason::Spike) => {
+                FLAG_SUSPECT_POSITION
+            }
         };
         if flags != 0 {
             self.counts.flagged += 1;
         }
-        if flags & FLAG_BAD_POSITION == 0 {
+        if flags & (FLAG_BAD_POSITION | FLAG_SUSPECT_POSITION) == 0 {
             slot.positions.push(PositionUpdate {
                 time_ms: r.time_ms,
                 lat: p.lat,
@@ -375,6 +378,8 @@ fn state_from_row(r: &SegmenterRow) -> SegmenterState {
                 }
             })
             .collect(),
+        // A pending spike is not stored: see `SegmenterState::spike`.
+        spike: None,
     }
 }
 
