@@ -1,7 +1,47 @@
 //! Behaviour detection: turns vessel tracks into events.
 //!
-//! Data flows one way: fused, segmented positions and identity changes come in (from
-//! `track`), events go out (to `store` and the server). The crate is pure: no clock, no I/O
-//! except zone-file import; time is a field of the input.
+//! Data flows one way: fused, segmented positions ([`Fix`]) and identity updates
+//! ([`IdentityUpdate`]) come in (from `track`), event notices ([`Notice`]) go out (to `store`
+//! and the server). The crate is pure: no clock, no I/O except reading zone, configuration and
+//! watch-list files; time is a field of the input.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use detect::{Config, Engine, Fix, WatchList};
+//! # use detect::world::{World, ZoneInfo, ZoneIdx};
+//! # struct Sea;
+//! # impl World for Sea {
+//! #     fn zones_at(&self, _: f64, _: f64, _: &mut Vec<ZoneIdx>) {}
+//! #     fn zone(&self, _: ZoneIdx) -> &ZoneInfo { unreachable!() }
+//! #     fn zone_count(&self) -> usize { 0 }
+//! #     fn distance_to_shore_m(&self, _: f64, _: f64) -> Option<f64> { None }
+//! #     fn is_land(&self, _: f64, _: f64) -> Option<bool> { None }
+//! # }
+//! let mut engine = Engine::new(Config::default(), Arc::new(Sea), WatchList::default());
+//! let fix = |t_h: i64| Fix {
+//!     mmsi: 413012008, time_ms: t_h * 3_600_000, lat: 7.0, lon: 112.0,
+//!     sog_knots: Some(10.0), cog_deg: Some(90.0), heading_deg: None, nav_status: Some(0),
+//!     segment: 1, quality: 0, sources: vec!["SAT".into()],
+//! };
+//! engine.push_position(fix(0));
+//! engine.push_position(fix(8)); // silent for 8 h: an AIS gap
+//! engine.finish();
+//! let notices = engine.take_notices();
+//! assert!(notices.iter().any(|n| n.event.kind == detect::EventType::AisGap));
+//! ```
 
+pub mod config;
+pub mod detectors;
+pub mod engine;
+pub mod event;
+pub mod geom;
+pub mod input;
+pub mod watchlist;
 pub mod world;
+
+pub use config::{Config, ConfigError};
+pub use detectors::{Collector, Detector};
+pub use engine::{run_batch, Engine, EngineState, EngineStats, Sample};
+pub use event::{Change, Event, EventId, EventType, Notice, PosRef, VesselAt};
+pub use input::{Fix, Identity, IdentityUpdate};
+pub use watchlist::{WatchEntry, WatchList, WatchListError};

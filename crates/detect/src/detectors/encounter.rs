@@ -1,0 +1,247 @@
+//! Encounter (ship-to-ship transfer): two vessels together at sea, slow, for hours.
+//!
+//! On every tick of the resampling grid (10 min, interpolation across gaps < 1 h: GFW), the
+//! samples outside port and anchorage zones are bucketed into cells of `max_distance_m`; pairs
+//! in neighbouring cells closer than `max_distance_m` continue (or start) a run. A run lasting
+//! more than `min_duration_s` with a median speed of both vessels below
+//! `max_median_speed_knots` is an encounter. A pair apart for up to `merge_gap_s` and together
+//! again continues the same event (GFW merges encounters < 4 h apart), so the event closes
+//! `merge_gap_s` after they parted, ending when they parted. A run that has not yet qualified
+//! ends as soon as a tick sees both vessels apart (or neither for two ticks).
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::{Detector, FixCtx};
+use crate::config::check;
+use crate::engine::{Ctx, Sample};
+use crate::event::{EventId, EventType};
+use crate::geom::{self, Grid};
+
+/// Encounter parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncounterConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Vessels within this distance. Default 500 m (GFW).
+    pub max_distance_m: f64,
+    /// Together longer than this. Default 7200 s (GFW: > 2 h).
+    pub min_duration_s: u32,
+    /// Median speed of both vessels below this. Default 2 kn (GFW).
+    pub max_median_speed_knots: f64,
+    /// The same pair together again within this continues the event. Default 14400 s (GFW:
+    /// < 4 h apart merges).
+    pub merge_gap_s: u32,
+}
+
+impl Default for EncounterConfig {
+    fn default() -> Self {
+        EncounterConfig {
+            enabled: true,
+            max_distance_m: 500.0,
+            min_duration_s: 7_200,
+            max_median_speed_knots: 2.0,
+            merge_gap_s: 14_400,
+        }
+    }
+}
+
+impl EncounterConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        check(
+            "encounter.max_distance_m",
+            self.max_distance_m,
+            1.0,
+            100_000.0,
+        )?;
+        check(
+            "encounter.min_duration_s",
+            self.min_duration_s as f64,
+            0.0,
+            1e8,
+        )?;
+        check(
+            "encounter.max_median_speed_knots",
+            self.max_median_speed_knots,
+            0.0,
+            100.0,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Run {
+    start_ms: i64,
+    last_ms: i64,
+    lat: f64,
+    lon: f64,
+    min_distance_m: f64,
+    /// Speeds of both vessels at each tick together, knots.
+    speeds: Vec<f32>,
+    open: Option<EventId>,
+}
+
+/// The encounter detector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Encounter {
+    #[serde(skip)]
+    pub(crate) cfg: EncounterConfig,
+    runs: BTreeMap<(u32, u32), Run>,
+}
+
+/// Pairs of samples closer than `max_m`, each pair once (lower MMSI first), via a grid of
+/// cells `max_m` on a side: only neighbouring cells are compared.
+pub(crate) fn close_pairs(
+    samples: &[Sample],
+    keep: impl Fn(&Sample) -> bool,
+    max_m: f64,
+) -> Vec<(usize, usize, f64)> {
+    let grid = Grid::new(max_m);
+    let mut cells: FxHashMap<geom::Cell, Vec<usize>> = FxHashMap::default();
+    for (i, s) in samples.iter().enumerate() {
+        if keep(s) {
+            cells.entry(grid.cell(s.lat, s.lon)).or_default().push(i);
+        }
+    }
+    let mut out = Vec::new();
+    let mut near = Vec::new();
+    for (&cell, members) in &cells {
+        for &i in members {
+            let a = &samples[i];
+            grid.neighbours(cell, a.lat, &mut near);
+            for c in &near {
+                let Some(others) = cells.get(c) else { continue };
+                for &j in others {
+                    let b = &samples[j];
+                    if b.mmsi <= a.mmsi {
+                        continue;
+                    }
+                    let d = geom::distance_m(a.lat, a.lon, b.lat, b.lon);
+                    if d <= max_m {
+                        out.push((i, j, d));
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by_key(|&(i, j, _)| (samples[i].mmsi, samples[j].mmsi));
+    out.dedup_by_key(|&mut (i, j, _)| (i, j));
+    out
+}
+
+fn median(v: &[f32]) -> f64 {
+    if v.is_empty() {
+        return f64::INFINITY;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f32::total_cmp);
+    s[s.len() / 2] as f64
+}
+
+impl Encounter {
+    /// A detector with this configuration.
+    pub fn new(cfg: EncounterConfig) -> Encounter {
+        Encounter {
+            cfg,
+            runs: BTreeMap::new(),
+        }
+    }
+}
+
+impl Detector for Encounter {
+    fn on_fix(&mut self, _ctx: &mut Ctx<'_>, _f: &FixCtx<'_>) {}
+
+    fn on_tick(&mut self, ctx: &mut Ctx<'_>, t: i64, samples: &[Sample]) {
+        let pairs = close_pairs(
+            samples,
+            |s| !ctx.in_port(s.lat, s.lon),
+            self.cfg.max_distance_m,
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, j, d) in pairs {
+            let (a, b) = (&samples[i], &samples[j]);
+            let key = (a.mmsi, b.mmsi);
+            seen.insert(key);
+            let run = self.runs.entry(key).or_insert_with(|| Run {
+                start_ms: t,
+                last_ms: t,
+                lat: (a.lat + b.lat) / 2.0,
+                lon: (a.lon + b.lon) / 2.0,
+                min_distance_m: d,
+                speeds: Vec::new(),
+                open: None,
+            });
+            run.last_ms = t;
+            run.min_distance_m = run.min_distance_m.min(d);
+            run.speeds.push(a.sog_knots);
+            run.speeds.push(b.sog_knots);
+            let med = median(&run.speeds);
+            let dur_ms = run.last_ms - run.start_ms;
+            match run.open {
+                None if dur_ms > self.cfg.min_duration_s as i64 * 1000
+                    && med < self.cfg.max_median_speed_knots =>
+                {
+                    let mut e = ctx.new_event(
+                        EventType::Encounter,
+                        &[a.mmsi, b.mmsi],
+                        run.start_ms,
+                        run.lat,
+                        run.lon,
+                        "",
+                    );
+                    e.set("distance_m", run.min_distance_m.round());
+                    e.set("median_speed_knots", (med * 100.0).round() / 100.0);
+                    e.set("duration_s", dur_ms / 1000);
+                    e.last_ms = t;
+                    run.open = Some(ctx.create(e));
+                }
+                Some(id) => {
+                    if let Some(e) = ctx.event_mut(id) {
+                        e.set("distance_m", run.min_distance_m.round());
+                        e.set("median_speed_knots", (med * 100.0).round() / 100.0);
+                        e.set("duration_s", dur_ms / 1000);
+                        e.last_ms = t;
+                    }
+                }
+                None => {}
+            }
+        }
+        let tick_gap = 2 * 600_000;
+        let merge_ms = self.cfg.merge_gap_s as i64 * 1000;
+        let mut done = Vec::new();
+        for (key, run) in &self.runs {
+            if seen.contains(key) {
+                continue;
+            }
+            let apart_ms = t - run.last_ms;
+            match run.open {
+                Some(_) if apart_ms > merge_ms => done.push(*key),
+                None if apart_ms >= tick_gap || both_apart(samples, *key) => done.push(*key),
+                _ => {}
+            }
+        }
+        for key in done {
+            if let Some(run) = self.runs.remove(&key) {
+                if let Some(id) = run.open {
+                    ctx.close(id, run.last_ms);
+                }
+            }
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.runs
+            .values()
+            .map(|r| 64 + std::mem::size_of::<Run>() + r.speeds.capacity() * 4)
+            .sum()
+    }
+}
+
+/// Both vessels of the pair were sampled at this tick (and so were apart).
+fn both_apart(samples: &[Sample], (a, b): (u32, u32)) -> bool {
+    let has = |m: u32| samples.binary_search_by_key(&m, |s| s.mmsi).is_ok();
+    has(a) && has(b)
+}
