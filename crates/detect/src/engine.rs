@@ -434,6 +434,19 @@ impl Engine {
         for t in ticks {
             self.run_tick(t);
         }
+        self.report_open();
+    }
+
+    /// Reports every open event as it stands now (an `Updated` notice each): detectors keep
+    /// running fields (duration, counts, evidence) current without a notice per fix. Call at
+    /// the end of a run; [`Engine::finish`] does.
+    pub fn report_open(&mut self) {
+        for e in self.s.book.open.values() {
+            self.s.book.notices.push(Notice {
+                change: Change::Updated,
+                event: e.clone(),
+            });
+        }
     }
 
     /// Takes the notices produced so far.
