@@ -99,7 +99,9 @@ pub struct CloseApproach {
     #[serde(skip)]
     pub(crate) cfg: CloseApproachConfig,
     last: FxHashMap<u32, Pos>,
+    #[serde(with = "super::pairs")]
     cells: FxHashMap<Cell, Vec<u32>>,
+    #[serde(with = "super::pairs")]
     passes: BTreeMap<(u32, u32), Pass>,
 }
 

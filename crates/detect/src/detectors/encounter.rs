@@ -89,6 +89,7 @@ struct Run {
 pub struct Encounter {
     #[serde(skip)]
     pub(crate) cfg: EncounterConfig,
+    #[serde(with = "super::pairs")]
     runs: BTreeMap<(u32, u32), Run>,
 }
 

@@ -107,6 +107,7 @@ pub struct Escort {
     #[serde(skip)]
     pub(crate) cfg: EscortConfig,
     /// (escorter, escorted) -> run.
+    #[serde(with = "super::pairs")]
     runs: BTreeMap<(u32, u32), Run>,
 }
 

@@ -57,6 +57,32 @@ pub trait Detector {
     }
 }
 
+/// Serde for maps whose keys are not strings (pairs, cells): a sequence of `(key, value)`, so
+/// saved state can be JSON.
+pub(crate) mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<'a, S, M, K, V>(m: &'a M, s: S) -> Result<S::Ok, S::Error>
+    where
+        S: Serializer,
+        &'a M: IntoIterator<Item = (&'a K, &'a V)>,
+        K: Serialize + 'a,
+        V: Serialize + 'a,
+    {
+        s.collect_seq(m)
+    }
+
+    pub fn deserialize<'de, D, M, K, V>(d: D) -> Result<M, D::Error>
+    where
+        D: Deserializer<'de>,
+        M: FromIterator<(K, V)>,
+        K: Deserialize<'de>,
+        V: Deserialize<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
 /// Bytes of a hash map's table (entries and control bytes), not counting heap owned by values.
 pub(crate) fn table_bytes<K, V, S>(m: &std::collections::HashMap<K, V, S>) -> usize {
     m.capacity() * (std::mem::size_of::<K>() + std::mem::size_of::<V>() + 1)
