@@ -352,11 +352,9 @@ impl Spoof {
         let f = fc.fix;
         let on_land = ctx.world.is_land(f.lat, f.lon) == Some(true) && !ctx.any_port(fc.zones);
         if !on_land {
-            if let Some((_, _, open, _)) = v.land.take() {
-                if let Some(id) = open {
-                    evidence(ctx, id, f);
-                    ctx.close(id, f.time_ms);
-                }
+            if let Some((_, _, Some(id), _)) = v.land.take() {
+                evidence(ctx, id, f);
+                ctx.close(id, f.time_ms);
             }
             return;
         }

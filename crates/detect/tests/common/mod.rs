@@ -117,6 +117,8 @@ pub fn fix(mmsi: u32, t_ms: i64, lat: f64, lon: f64, sog: f64, cog: f64) -> Fix 
 
 /// A vessel sailing straight from (lat, lon) at `sog` knots on `cog`, reporting every
 /// `every_s` from `t0` for `dur_s`.
+// Every parameter of a track is one number; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn straight(
     mmsi: u32,
     t0: i64,
