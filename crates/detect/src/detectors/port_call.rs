@@ -112,7 +112,10 @@ impl Detector for PortCall {
             entered_ms: fix.time_ms,
             open: None,
         });
-        if v.open.is_some() {
+        if let Some(id) = v.open {
+            if let Some(e) = ctx.event_mut(id) {
+                e.last_ms = fix.time_ms;
+            }
             return;
         }
         let implied = f.prev.and_then(|p| {

@@ -59,6 +59,9 @@ impl Detector for ZoneVisit {
         let mut now: Vec<(ZoneIdx, EventId, i64)> = Vec::new();
         for &(z, id, entered) in was.into_iter().flatten() {
             if f.zones.contains(&z) {
+                if let Some(e) = ctx.event_mut(id) {
+                    e.last_ms = fix.time_ms;
+                }
                 now.push((z, id, entered));
             } else {
                 if let Some(e) = ctx.event_mut(id) {
