@@ -17,14 +17,18 @@
 //! #     fn distance_to_shore_m(&self, _: f64, _: f64) -> Option<f64> { None }
 //! #     fn is_land(&self, _: f64, _: f64) -> Option<bool> { None }
 //! # }
-//! let mut engine = Engine::new(Config::default(), Arc::new(Sea), WatchList::default());
-//! let fix = |t_h: i64| Fix {
-//!     mmsi: 413012008, time_ms: t_h * 3_600_000, lat: 7.0, lon: 112.0,
-//!     sog_knots: Some(10.0), cog_deg: Some(90.0), heading_deg: None, nav_status: Some(0),
+//! // No other vessels in this example: do not ask whether others were heard meanwhile.
+//! let config = Config::from_toml_str("[ais_gap]\nmin_heard_share = 0\n", "inline").unwrap();
+//! let mut engine = Engine::new(config, Arc::new(Sea), WatchList::default());
+//! let fix = |t_min: i64| Fix {
+//!     mmsi: 413012008, time_ms: t_min * 60_000, lat: 7.0, lon: 112.0,
+//!     sog_knots: Some(0.5), cog_deg: Some(90.0), heading_deg: None, nav_status: Some(0),
 //!     segment: 1, quality: 0, sources: vec!["SAT".into()],
 //! };
-//! engine.push_position(fix(0));
-//! engine.push_position(fix(8)); // silent for 8 h: an AIS gap
+//! for t in (0..=180).step_by(10) {
+//!     engine.push_position(fix(t)); // well received for 3 h
+//! }
+//! engine.push_position(fix(180 + 8 * 60)); // then silent for 8 h: an AIS gap
 //! engine.finish();
 //! let notices = engine.take_notices();
 //! assert!(notices.iter().any(|n| n.event.kind == detect::EventType::AisGap));

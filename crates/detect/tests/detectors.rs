@@ -11,21 +11,29 @@ const MIN: i64 = 60_000;
 // ---- AIS gap ------------------------------------------------------------------------------
 
 fn gap_track(gap_ms: i64) -> Vec<Fix> {
-    // 14 h of reports every 5 min far from shore, silence, then 2 h more.
-    let mut a = straight(1, T0, 7.5, 57.5, 10.0, 90.0, 14 * 3600, 300);
+    // 14 h of reports every 5 min far from shore (slow: where it goes dark is where it was
+    // heard), silence, then 2 h more; a neighbour anchored 5 km away is heard all along (so
+    // reception there is continuous).
+    let mut a = straight(1, T0, 7.5, 57.5, 1.0, 90.0, 14 * 3600, 300);
     let last = a.last().unwrap().clone();
     let mut b = straight(
         1,
         last.time_ms + gap_ms,
         last.lat,
-        last.lon + 0.5,
-        10.0,
+        last.lon + 0.01,
+        0.5,
         90.0,
         7200,
         300,
     );
     a.append(&mut b);
-    a
+    merge(vec![a, neighbour(last.lat, last.lon, 30)])
+}
+
+/// A vessel anchored 5 km north of (lat, lon), heard every 5 min for `hours`.
+fn neighbour(lat: f64, lon: f64, hours: i64) -> Vec<Fix> {
+    let (la, lo) = offset(lat, lon, 5_000.0, 0.0);
+    straight(2, T0, la, lo, 0.0, 0.0, hours * 3600, 300)
 }
 
 #[test]
@@ -53,6 +61,51 @@ fn a_silence_of_seven_hours_is_a_gap_and_five_hours_fifty_is_not() {
         vec![],
     );
     assert!(of(&ev, EventType::AisGap).is_empty());
+}
+
+#[test]
+fn a_silence_where_nobody_else_is_heard_is_a_coverage_hole_not_a_gap() {
+    let alone: Vec<Fix> = gap_track(7 * H)
+        .into_iter()
+        .filter(|f| f.mmsi == 1)
+        .collect();
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        alone,
+        vec![],
+    );
+    assert!(of(&ev, EventType::AisGap).is_empty());
+}
+
+#[test]
+fn a_vessel_seen_only_at_satellite_passes_is_not_dark_between_them() {
+    // Heard for 10 min every 6.4 h (one look per pass): 6.4 h silences are its normal.
+    let mut f = Vec::new();
+    for pass in 0..8 {
+        let t = T0 + pass * 23_000_000;
+        f.extend(straight(
+            3,
+            t,
+            7.5,
+            57.5 + pass as f64 * 0.001,
+            0.5,
+            90.0,
+            600,
+            10,
+        ));
+    }
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        merge(vec![f, neighbour(7.5, 57.5, 52)]),
+        vec![],
+    );
+    assert!(
+        of(&ev, EventType::AisGap).is_empty(),
+        "{:?}",
+        of(&ev, EventType::AisGap)
+    );
 }
 
 #[test]
@@ -84,10 +137,14 @@ fn an_open_gap_is_reported_while_still_open() {
         TestWorld::sea().arc(),
         Default::default(),
     );
-    for f in straight(1, T0, 7.5, 57.5, 10.0, 90.0, 3600, 60) {
+    // Three hours well received, then silence while the neighbour is still heard.
+    let mine = straight(1, T0, 7.5, 57.5, 0.5, 90.0, 3 * 3600, 60);
+    let last = mine.last().unwrap().clone();
+    let other: Vec<Fix> = neighbour(last.lat, last.lon, 10);
+    for f in merge(vec![mine, other]) {
         e.push_position(f);
     }
-    e.advance_to(T0 + 8 * H);
+    e.advance_to(T0 + 10 * H);
     let n = e.take_notices();
     assert!(
         n.iter()

@@ -24,20 +24,21 @@ fn time(i: &In) -> i64 {
 fn input() -> Vec<In> {
     const H: i64 = 3_600_000;
     let mut tracks = Vec::new();
-    // AIS gap of 7 h.
-    let mut g = straight(1, T0, 7.5, 57.5, 10.0, 90.0, 4 * 3600, 120);
+    // AIS gap of 7 h, with a neighbour heard all along.
+    let mut g = straight(1, T0, 7.5, 57.5, 1.0, 90.0, 4 * 3600, 120);
     let last = g.last().unwrap().clone();
     g.extend(straight(
         1,
         last.time_ms + 7 * H,
         last.lat,
-        last.lon + 0.5,
-        10.0,
+        last.lon + 0.01,
+        1.0,
         90.0,
         3600,
         120,
     ));
     tracks.push(g);
+    tracks.push(straight(3, T0, 7.55, 57.55, 0.0, 0.0, 13 * 3600, 300));
     // Encounter.
     let (la, lo) = offset(8.0, 58.0, 200.0, 90.0);
     tracks.push(straight(10, T0, 8.0, 58.0, 0.3, 0.0, 4 * 3600, 60));

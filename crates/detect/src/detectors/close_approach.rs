@@ -9,7 +9,10 @@
 //! under `max_cpa_m` while at least one vessel was under way (> `min_speed_knots`, MarineTraffic
 //! / Windward "under way" 3.5 kn) and their relative speed exceeded `min_relative_speed_knots`
 //! is a close approach, with `cpa_m`, `cpa_time`, and the CPA / TCPA predicted when the pass
-//! began (`predicted_cpa_m`, `tcpa_s`).
+//! began (`predicted_cpa_m`, `tcpa_s`), if it was a crossing (courses at the closest point
+//! `min_crossing_deg`-`max_crossing_deg` apart: vessels overtaking or meeting head-on in a lane
+//! pass close by design) and not in a port or anchorage zone (MarineTraffic: not in port) nor in
+//! a crowd of slow vessels at the latest tick (see the encounter detector).
 
 use std::collections::BTreeMap;
 
@@ -40,6 +43,16 @@ pub struct CloseApproachConfig {
     /// Fixes older than this are not compared. Default 180 s (class A at anchor reports every
     /// 3 min, ITU-R M.1371).
     pub stale_s: u32,
+    /// Courses at the closest point must differ by at least this... Default 15 degrees.
+    pub min_crossing_deg: f64,
+    /// ...and at most this: a crossing situation, not vessels overtaking or meeting head-on in
+    /// a lane (COLREGs rules 13-15). Default 165 degrees.
+    pub max_crossing_deg: f64,
+    /// Vessels within this of a crowd of slow vessels (an anchorage, a moored swarm) are left
+    /// out, as for encounters. Default 10000 m.
+    pub crowd_radius_m: f64,
+    /// A crowd: at least this many slow vessels (below 2 kn). Default 20.
+    pub crowd_min_vessels: u32,
 }
 
 impl Default for CloseApproachConfig {
@@ -51,6 +64,10 @@ impl Default for CloseApproachConfig {
             min_speed_knots: 3.5,
             min_relative_speed_knots: 5.0,
             stale_s: 180,
+            min_crossing_deg: 15.0,
+            max_crossing_deg: 165.0,
+            crowd_radius_m: 10_000.0,
+            crowd_min_vessels: 20,
         }
     }
 }
@@ -91,6 +108,8 @@ struct Pass {
     max_speed: f64,
     max_rel_speed: f64,
     speeds: (f64, f64),
+    crossing_deg: f64,
+    in_port: bool,
 }
 
 /// The close approach detector.
@@ -103,6 +122,8 @@ pub struct CloseApproach {
     cells: FxHashMap<Cell, Vec<u32>>,
     #[serde(with = "super::pairs")]
     passes: BTreeMap<(u32, u32), Pass>,
+    /// Vessels in a crowd at the latest tick.
+    crowded: std::collections::BTreeSet<u32>,
 }
 
 impl CloseApproach {
@@ -113,6 +134,7 @@ impl CloseApproach {
             last: FxHashMap::default(),
             cells: FxHashMap::default(),
             passes: BTreeMap::new(),
+            crowded: std::collections::BTreeSet::new(),
         }
     }
 
@@ -123,6 +145,11 @@ impl CloseApproach {
         if p.min_m > self.cfg.max_cpa_m
             || p.max_speed < self.cfg.min_speed_knots
             || p.max_rel_speed < self.cfg.min_relative_speed_knots
+            || p.crossing_deg < self.cfg.min_crossing_deg
+            || p.crossing_deg > self.cfg.max_crossing_deg
+            || p.in_port
+            || self.crowded.contains(&key.0)
+            || self.crowded.contains(&key.1)
         {
             return;
         }
@@ -140,6 +167,7 @@ impl CloseApproach {
         e.set("tcpa_s", p.tcpa_s.round());
         e.set("speed_knots", (p.speeds.0 * 10.0).round() / 10.0);
         e.set("target_speed_knots", (p.speeds.1 * 10.0).round() / 10.0);
+        e.set("crossing_deg", p.crossing_deg.round());
         e.add_evidence(
             PosRef {
                 mmsi: key.0,
@@ -184,6 +212,7 @@ impl Detector for CloseApproach {
             return;
         }
         let stale = self.cfg.stale_s as i64 * 1000;
+        let in_port = ctx.any_port(fc.zones);
         let mut near = Vec::new();
         grid.neighbours(cell, f.lat, &mut near);
         let mut ended = Vec::new();
@@ -229,6 +258,8 @@ impl Detector for CloseApproach {
                             max_speed: 0.0,
                             max_rel_speed: 0.0,
                             speeds: (own, other),
+                            crossing_deg: geom::angle_diff_deg(me.cog, o.cog),
+                            in_port: false,
                         }
                     });
                     p.last_ms = f.time_ms;
@@ -240,6 +271,8 @@ impl Detector for CloseApproach {
                         p.lat = f.lat;
                         p.lon = f.lon;
                         p.speeds = (own, other);
+                        p.crossing_deg = geom::angle_diff_deg(me.cog, o.cog);
+                        p.in_port = in_port;
                     }
                 } else if self.passes.contains_key(&key) {
                     ended.push(key);
@@ -249,6 +282,15 @@ impl Detector for CloseApproach {
         for k in ended {
             self.finish(ctx, k);
         }
+    }
+
+    fn on_tick(&mut self, _ctx: &mut Ctx<'_>, _t: i64, samples: &[crate::engine::Sample]) {
+        self.crowded = super::encounter::crowded(
+            samples,
+            2.0,
+            self.cfg.crowd_radius_m,
+            self.cfg.crowd_min_vessels,
+        );
     }
 
     fn on_time(&mut self, ctx: &mut Ctx<'_>, now_ms: i64) {

@@ -8,6 +8,11 @@
 //! again continues the same event (GFW merges encounters < 4 h apart), so the event closes
 //! `merge_gap_s` after they parted, ending when they parted. A run that has not yet qualified
 //! ends as soon as a tick sees both vessels apart (or neither for two ticks).
+//!
+//! GFW excludes encounters within 10 km of an anchorage, an anchorage being where >= 20
+//! distinct vessels stay: vessels with `crowd_min_vessels` slow vessels within about
+//! `crowd_radius_m` at the tick (a port crowd, a moored swarm) are left out the same way,
+//! besides those in port and anchorage zones.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +40,12 @@ pub struct EncounterConfig {
     /// The same pair together again within this continues the event. Default 14400 s (GFW:
     /// < 4 h apart merges).
     pub merge_gap_s: u32,
+    /// Vessels within this of a crowd of slow vessels are not in an encounter (GFW: >= 10 km
+    /// from an anchorage). Default 10000 m.
+    pub crowd_radius_m: f64,
+    /// A crowd: at least this many slow vessels (GFW's anchorage: >= 20 distinct vessels).
+    /// Default 20.
+    pub crowd_min_vessels: u32,
 }
 
 impl Default for EncounterConfig {
@@ -45,6 +56,8 @@ impl Default for EncounterConfig {
             min_duration_s: 7_200,
             max_median_speed_knots: 2.0,
             merge_gap_s: 14_400,
+            crowd_radius_m: 10_000.0,
+            crowd_min_vessels: 20,
         }
     }
 }
@@ -133,6 +146,33 @@ pub(crate) fn close_pairs(
     out
 }
 
+/// The vessels with at least `min` slow vessels (below `slow_knots`) in their neighbourhood of
+/// cells `radius_m` wide: an anchorage or a moored crowd.
+pub(crate) fn crowded(
+    samples: &[Sample],
+    slow_knots: f64,
+    radius_m: f64,
+    min: u32,
+) -> std::collections::BTreeSet<u32> {
+    let grid = Grid::new(radius_m);
+    let mut cells: FxHashMap<geom::Cell, u32> = FxHashMap::default();
+    for s in samples {
+        if (s.sog_knots as f64) < slow_knots {
+            *cells.entry(grid.cell(s.lat, s.lon)).or_default() += 1;
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    let mut near = Vec::new();
+    for s in samples {
+        grid.neighbours(grid.cell(s.lat, s.lon), s.lat, &mut near);
+        let n: u32 = near.iter().filter_map(|c| cells.get(c)).sum();
+        if n >= min {
+            out.insert(s.mmsi);
+        }
+    }
+    out
+}
+
 fn median(v: &[f32]) -> f64 {
     if v.is_empty() {
         return f64::INFINITY;
@@ -156,9 +196,15 @@ impl Detector for Encounter {
     fn on_fix(&mut self, _ctx: &mut Ctx<'_>, _f: &FixCtx<'_>) {}
 
     fn on_tick(&mut self, ctx: &mut Ctx<'_>, t: i64, samples: &[Sample]) {
+        let crowded = crowded(
+            samples,
+            self.cfg.max_median_speed_knots,
+            self.cfg.crowd_radius_m,
+            self.cfg.crowd_min_vessels,
+        );
         let pairs = close_pairs(
             samples,
-            |s| !ctx.in_port(s.lat, s.lon),
+            |s| !crowded.contains(&s.mmsi) && !ctx.in_port(s.lat, s.lon),
             self.cfg.max_distance_m,
         );
         let mut seen = std::collections::BTreeSet::new();
