@@ -239,7 +239,7 @@ fn main() {
             _ => {}
         }
     }
-    fixes.sort_by(|a, b| (a.time_ms, a.mmsi).cmp(&(b.time_ms, b.mmsi)));
+    fixes.sort_by_key(|f| (f.time_ms, f.mmsi));
     fixes.dedup_by(|a, b| {
         a.time_ms == b.time_ms && a.mmsi == b.mmsi && a.lat == b.lat && a.lon == b.lon
     });
@@ -264,6 +264,11 @@ fn main() {
         (s.vessels, s.open_events, s.memory_bytes)
     });
     let events = c.events();
+    if let Ok(kind) = std::env::var("DUMP") {
+        for ev in events.iter().filter(|e| e.kind.as_str() == kind) {
+            println!("EV {}", serde_json::to_string(ev).unwrap());
+        }
+    }
     // Truth.
     let mut truth: Vec<(String, i64, i64, Vec<u32>, String)> = Vec::new();
     for line in std::fs::read_to_string(truth_file).unwrap().lines() {

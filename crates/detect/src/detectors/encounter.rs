@@ -173,6 +173,42 @@ pub(crate) fn crowded(
     out
 }
 
+/// Slow vessels per cell of `radius_m` at a tick, to ask later whether a place is crowded.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct CrowdMap {
+    radius_m: f64,
+    #[serde(with = "super::pairs")]
+    cells: BTreeMap<geom::Cell, u32>,
+}
+
+impl CrowdMap {
+    pub(crate) fn new(samples: &[Sample], slow_knots: f64, radius_m: f64) -> CrowdMap {
+        let grid = Grid::new(radius_m);
+        let mut cells = BTreeMap::new();
+        for s in samples {
+            if (s.sog_knots as f64) < slow_knots {
+                *cells.entry(grid.cell(s.lat, s.lon)).or_default() += 1;
+            }
+        }
+        CrowdMap { radius_m, cells }
+    }
+
+    /// Slow vessels in the cells around a point.
+    pub(crate) fn around(&self, lat: f64, lon: f64) -> u32 {
+        if self.cells.is_empty() {
+            return 0;
+        }
+        let grid = Grid::new(self.radius_m);
+        let mut near = Vec::new();
+        grid.neighbours(grid.cell(lat, lon), lat, &mut near);
+        near.iter().filter_map(|c| self.cells.get(c)).sum()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.cells.len()
+    }
+}
+
 fn median(v: &[f32]) -> f64 {
     if v.is_empty() {
         return f64::INFINITY;

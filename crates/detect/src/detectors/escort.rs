@@ -8,7 +8,10 @@
 //! vessel of interest (watch-listed, or MMSI in `interest_mmsis`). Each escorter picks one
 //! companion per tick: a vessel of interest first, then a non-state vessel, nearest first
 //! (so two coast-guard ships flanking a survey ship are two escorts of it, not of each other).
-//! A pair keeping company for `min_duration_s` (missing at most `max_missed_s` at a time) is
+//! A pair in company stays so while both are stopped together within `max_distance_m` (an
+//! escort waits with its charge); only moving together starts company.
+//! A pair keeping company for `min_duration_s` (unobserved together for at most
+//! `max_missed_s` at a time, and never seen apart meanwhile) is
 //! an event: `escort` when both fly the same flag, `shadowing` when the flags differ (a state
 //! vessel following a foreign one). Vessels are listed escorted first.
 
@@ -39,7 +42,9 @@ pub struct EscortConfig {
     pub max_speed_diff_knots: f64,
     /// Together at least this. Default 7200 s (DETECTION.md: >= 2-6 h).
     pub min_duration_s: u32,
-    /// A pair may miss this long in a row and continue. Default 1800 s (three ticks).
+    /// A pair not seen together for this long (neither observed, or not both) ends; a tick
+    /// that sees both farther apart than `max_distance_m` ends it at once. Default 10800 s
+    /// (3 h: bridges the hours between satellite passes far from coastal receivers).
     pub max_missed_s: u32,
     /// AIS ship types of state vessels. Default [35, 55] (military, law enforcement).
     pub state_ship_types: Vec<u8>,
@@ -59,7 +64,7 @@ impl Default for EscortConfig {
             max_course_diff_deg: 30.0,
             max_speed_diff_knots: 3.0,
             min_duration_s: 7_200,
-            max_missed_s: 1_800,
+            max_missed_s: 10_800,
             state_ship_types: vec![35, 55],
             state_mmsis: Vec::new(),
             interest_mmsis: Vec::new(),
@@ -176,7 +181,31 @@ impl Detector for Escort {
                 }
             }
         }
-        for (_, (_, d, e, c)) in best {
+        let mut together: Vec<(f64, usize, usize)> =
+            best.into_values().map(|(_, d, e, c)| (d, e, c)).collect();
+        // A pair already in company stays in company while both wait together (stopped
+        // within `max_distance_m`): an escort waits with its charge.
+        let idx = |m: u32| samples.binary_search_by_key(&m, |s| s.mmsi).ok();
+        for &(em, cm) in self.runs.keys() {
+            if together.iter().any(|&(_, e, _)| samples[e].mmsi == em) {
+                continue;
+            }
+            if let (Some(e), Some(c)) = (idx(em), idx(cm)) {
+                let d = geom::distance_m(
+                    samples[e].lat,
+                    samples[e].lon,
+                    samples[c].lat,
+                    samples[c].lon,
+                );
+                if d <= self.cfg.max_distance_m
+                    && samples[e].sog_knots <= min_v
+                    && samples[c].sog_knots <= min_v
+                {
+                    together.push((d, e, c));
+                }
+            }
+        }
+        for (d, e, c) in together {
             let (es, cs) = (&samples[e], &samples[c]);
             let key = (es.mmsi, cs.mmsi);
             let run = self.runs.entry(key).or_insert(Run {
@@ -226,10 +255,22 @@ impl Detector for Escort {
             }
         }
         let missed = self.cfg.max_missed_s as i64 * 1000;
+        let at = |m: u32| {
+            samples
+                .binary_search_by_key(&m, |s| s.mmsi)
+                .ok()
+                .map(|i| &samples[i])
+        };
+        let apart = |(e, c): (u32, u32)| match (at(e), at(c)) {
+            (Some(a), Some(b)) => {
+                geom::distance_m(a.lat, a.lon, b.lat, b.lon) > self.cfg.max_distance_m
+            }
+            _ => false,
+        };
         let done: Vec<(u32, u32)> = self
             .runs
             .iter()
-            .filter(|(_, r)| t - r.last_ms > missed)
+            .filter(|(k, r)| r.last_ms < t && (t - r.last_ms > missed || apart(**k)))
             .map(|(k, _)| *k)
             .collect();
         for k in done {

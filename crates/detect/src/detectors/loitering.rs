@@ -5,7 +5,8 @@
 //! between reports seconds apart does not count as speed). Consecutive steps below
 //! `max_speed_knots`, at least `min_shore_distance_nm` from shore (unknown without land data:
 //! then allowed and said so), outside port and anchorage zones, and not at anchor or moored by
-//! navigational status, make a run; a run of `min_duration_s` is a loitering event, open
+//! navigational status, nor in a crowd of `crowd_min_vessels` slow vessels at the latest tick
+//! (an anchorage by GFW's definition, a moored swarm), make a run; a run of `min_duration_s` is a loitering event, open
 //! until a step is fast or a step spans more than `max_step_gap_s`.
 
 use rustc_hash::FxHashMap;
@@ -32,10 +33,16 @@ pub struct LoiteringConfig {
     /// Implied speed measured over steps at least this long. Default 600 s (the resampling
     /// interval of the GFW pipelines).
     pub speed_interval_s: u32,
-    /// A step longer than this (a reception gap) ends the run. Default 3600 s.
+    /// A step longer than this (a reception gap) ends the run. Default 28800 s (8 h: GFW's
+    /// segmenter closes a segment after 8 h of silence; loitering is found within segments).
     pub max_step_gap_s: u32,
     /// Navigational statuses that mean "at anchor / moored", not loitering. Default [1, 5].
     pub anchored_nav_status: Vec<u8>,
+    /// Vessels within this of a crowd of slow vessels (an anchorage as GFW defines it, a
+    /// moored swarm) are not loitering. Default 10000 m.
+    pub crowd_radius_m: f64,
+    /// A crowd: at least this many slow vessels. Default 20 (GFW anchorages).
+    pub crowd_min_vessels: u32,
 }
 
 impl Default for LoiteringConfig {
@@ -46,8 +53,10 @@ impl Default for LoiteringConfig {
             min_duration_s: 14_400,
             min_shore_distance_nm: 20.0,
             speed_interval_s: 600,
-            max_step_gap_s: 3_600,
+            max_step_gap_s: 28_800,
             anchored_nav_status: vec![1, 5],
+            crowd_radius_m: 10_000.0,
+            crowd_min_vessels: 20,
         }
     }
 }
@@ -102,6 +111,8 @@ pub struct Loitering {
     #[serde(skip)]
     pub(crate) cfg: LoiteringConfig,
     vessels: FxHashMap<u32, Vessel>,
+    /// Slow vessels per place at the latest tick.
+    crowds: super::encounter::CrowdMap,
 }
 
 impl Loitering {
@@ -110,6 +121,7 @@ impl Loitering {
         Loitering {
             cfg,
             vessels: FxHashMap::default(),
+            crowds: Default::default(),
         }
     }
 }
@@ -136,6 +148,7 @@ impl Detector for Loitering {
             && dt_ms <= self.cfg.max_step_gap_s as i64 * 1000
             && !anchored
             && offshore
+            && self.crowds.around(fix.lat, fix.lon) < self.cfg.crowd_min_vessels
             && !ctx.any_port(f.zones);
         let ck = v.ck;
         v.ck = (fix.time_ms, fix.lat, fix.lon);
@@ -210,7 +223,15 @@ impl Detector for Loitering {
         }
     }
 
+    fn on_tick(&mut self, _ctx: &mut Ctx<'_>, _t: i64, samples: &[crate::engine::Sample]) {
+        self.crowds = super::encounter::CrowdMap::new(
+            samples,
+            self.cfg.max_speed_knots,
+            self.cfg.crowd_radius_m,
+        );
+    }
+
     fn memory_bytes(&self) -> usize {
-        table_bytes(&self.vessels)
+        table_bytes(&self.vessels) + self.crowds.len() * 24
     }
 }
