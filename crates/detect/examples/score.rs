@@ -295,13 +295,15 @@ fn main() {
         ));
     }
     let mut stats: BTreeMap<String, [usize; 4]> = BTreeMap::new();
-    let overlaps = |k: &str,
-                    s: i64,
-                    en: i64,
-                    vs: &[u32],
-                    t: &(String, i64, i64, Vec<u32>, String)| {
-        t.0 == k && s <= t.2 && en >= t.1 && (t.3.is_empty() || vs.iter().any(|m| t.3.contains(m)))
-    };
+    let overlaps =
+        |k: &str, s: i64, en: i64, vs: &[u32], t: &(String, i64, i64, Vec<u32>, String)| {
+            // Instants (identity changes) and short events: 30 min of slack either side.
+            let slack = 1_800_000;
+            t.0 == k
+                && s <= t.2 + slack
+                && en + slack >= t.1
+                && (t.3.is_empty() || vs.iter().any(|m| t.3.contains(m)))
+        };
     let verbose = std::env::var("VERBOSE").ok();
     for ev in &events {
         let k = ev.kind.as_str();

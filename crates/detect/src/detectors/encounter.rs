@@ -7,7 +7,8 @@
 //! `max_median_speed_knots` is an encounter. A pair apart for up to `merge_gap_s` and together
 //! again continues the same event (GFW merges encounters < 4 h apart), so the event closes
 //! `merge_gap_s` after they parted, ending when they parted. A run that has not yet qualified
-//! ends as soon as a tick sees both vessels apart (or neither for two ticks).
+//! ends as soon as a tick sees both vessels apart, or when they have not been seen together
+//! for `max_unseen_s` (satellite passes hours apart leave ticks without either vessel).
 //!
 //! GFW excludes encounters within 10 km of an anchorage, an anchorage being where >= 20
 //! distinct vessels stay: vessels with `crowd_min_vessels` slow vessels within about
@@ -46,6 +47,10 @@ pub struct EncounterConfig {
     /// A crowd: at least this many slow vessels (GFW's anchorage: >= 20 distinct vessels).
     /// Default 20.
     pub crowd_min_vessels: u32,
+    /// A pair not yet an encounter stays a candidate while neither or only one of them is
+    /// observed for up to this long (far from coastal receivers, satellites see them only at
+    /// passes); a tick that observes both apart ends it. Default 10800 s (3 h).
+    pub max_unseen_s: u32,
 }
 
 impl Default for EncounterConfig {
@@ -58,6 +63,7 @@ impl Default for EncounterConfig {
             merge_gap_s: 14_400,
             crowd_radius_m: 10_000.0,
             crowd_min_vessels: 20,
+            max_unseen_s: 10_800,
         }
     }
 }
@@ -292,7 +298,7 @@ impl Detector for Encounter {
                 None => {}
             }
         }
-        let tick_gap = 2 * 600_000;
+        let unseen_ms = self.cfg.max_unseen_s as i64 * 1000;
         let merge_ms = self.cfg.merge_gap_s as i64 * 1000;
         let mut done = Vec::new();
         for (key, run) in &self.runs {
@@ -302,7 +308,7 @@ impl Detector for Encounter {
             let apart_ms = t - run.last_ms;
             match run.open {
                 Some(_) if apart_ms > merge_ms => done.push(*key),
-                None if apart_ms >= tick_gap || both_apart(samples, *key) => done.push(*key),
+                None if apart_ms > unseen_ms || both_apart(samples, *key) => done.push(*key),
                 _ => {}
             }
         }

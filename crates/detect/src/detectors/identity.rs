@@ -4,7 +4,10 @@
 //! another (a first value is no change; `destination` counts only when listed in `fields`).
 //! For one IMO: it appears under a new MMSI (MarineTraffic, Windward). Each change is an
 //! instant event (`start_ms == end_ms`) with the changed fields as `"old -> new"`. Names and
-//! call signs are compared trimmed, upper-case, with runs of spaces collapsed.
+//! call signs are compared trimmed, upper-case, with runs of spaces collapsed. A field going
+//! back to the value it had before its latest change within `flap_window_s` is two
+//! transmitters sharing the MMSI, not a change (the first change of such a pair is reported;
+//! the flapping after it is counted).
 
 use std::collections::BTreeSet;
 
@@ -27,6 +30,10 @@ pub struct IdentityChangeConfig {
     pub fields: Vec<String>,
     /// Report an IMO appearing under a new MMSI. Default true.
     pub mmsi_change: bool,
+    /// A field changing back to the value it had before, within this, is two transmitters
+    /// taking turns on one MMSI, not a change (counted as `identity_change.flap`). Default
+    /// 86400 s (GFW's shared-MMSI rule looks at identities overlapping for > 24 h).
+    pub flap_window_s: u32,
 }
 
 impl Default for IdentityChangeConfig {
@@ -37,6 +44,7 @@ impl Default for IdentityChangeConfig {
                 .map(str::to_owned)
                 .to_vec(),
             mmsi_change: true,
+            flap_window_s: 86_400,
         }
     }
 }
@@ -71,6 +79,9 @@ pub struct IdentityChange {
     imo_mmsi: FxHashMap<u32, u32>,
     /// (IMO, old MMSI, new MMSI) already reported.
     reported: BTreeSet<(u32, u32, u32)>,
+    /// Per MMSI that changed: each field's value before its latest change, and when.
+    #[serde(default)]
+    before: FxHashMap<u32, Vec<(String, String, i64)>>,
 }
 
 impl IdentityChange {
@@ -80,6 +91,7 @@ impl IdentityChange {
             cfg,
             imo_mmsi: FxHashMap::default(),
             reported: BTreeSet::new(),
+            before: FxHashMap::default(),
         }
     }
 }
@@ -88,12 +100,30 @@ impl Detector for IdentityChange {
     fn on_identity(&mut self, ctx: &mut Ctx<'_>, u: &IdentityUpdate, before: &Identity) {
         let after = ctx.idents.get(&u.mmsi).cloned().unwrap_or_default();
         let mut changes = Vec::new();
+        let mut flapped = false;
         for name in &self.cfg.fields {
             if let (Some(a), Some(b)) = (field(before, name), field(&after, name)) {
                 if a != b {
-                    changes.push((name.clone(), format!("{a} -> {b}")));
+                    let prev = self.before.entry(u.mmsi).or_default();
+                    // Back to the value it had before its latest change, within a day: two
+                    // transmitters on one MMSI taking turns, not a change (see shared_mmsi).
+                    let flap = prev.iter().any(|(k, v, t)| {
+                        k == name
+                            && *v == b
+                            && u.time_ms - t <= self.cfg.flap_window_s as i64 * 1000
+                    });
+                    prev.retain(|(k, _, _)| k != name);
+                    prev.push((name.clone(), a.clone(), u.time_ms));
+                    if flap {
+                        flapped = true;
+                    } else {
+                        changes.push((name.clone(), format!("{a} -> {b}")));
+                    }
                 }
             }
+        }
+        if flapped {
+            ctx.count("identity_change.flap");
         }
         if !changes.is_empty() {
             let key: Vec<&str> = changes.iter().map(|(k, _)| k.as_str()).collect();
@@ -163,6 +193,9 @@ impl Detector for IdentityChange {
     }
 
     fn memory_bytes(&self) -> usize {
-        table_bytes(&self.imo_mmsi) + self.reported.len() * 24
+        table_bytes(&self.imo_mmsi)
+            + self.reported.len() * 24
+            + table_bytes(&self.before)
+            + self.before.values().map(|v| v.len() * 80).sum::<usize>()
     }
 }

@@ -7,7 +7,7 @@
 //! `min_jump_m` of it or reachable at `max_speed_knots`.
 //! - **shared MMSI**: fixes keep hopping back and forth between two plausible tracks (two
 //!   transmitters): `min_switches` hops within `switch_window_s` open the event; it closes once
-//!   no hop was seen for `switch_window_s`.
+//!   no hop was seen for `shared_close_s`.
 //! - **jump**: a fix implausible from both tracks starts a candidate; if the old track stays
 //!   silent for `confirm_s` while the new one reports, it is a `spoof_jump` (open), closed when
 //!   a fix is plausible again from where the vessel was before the jump (it jumped back). If
@@ -43,6 +43,15 @@ pub struct SpoofConfig {
     pub confirm_s: u32,
     /// Hops between two tracks counted over this window. Default 3600 s.
     pub switch_window_s: u32,
+    /// A shared MMSI closes after this long without a hop. Default 86400 s (GFW looks at
+    /// identities overlapping for > 24 h).
+    pub shared_close_s: u32,
+    /// A hop is also impossible when its implied speed exceeds this many times the speed the
+    /// vessel reports at either end (plus `speed_margin_knots`): a 12-knot tanker does not
+    /// cover 60 nm in two hours between satellite passes. Default 1.5.
+    pub reported_speed_factor: f64,
+    /// See `reported_speed_factor`. Default 5 kn.
+    pub speed_margin_knots: f64,
     /// Hops within the window that make a shared MMSI. Default 4.
     pub min_switches: u32,
     /// Consecutive fixes on land that make a land spoof. Default 3.
@@ -63,6 +72,9 @@ impl Default for SpoofConfig {
             min_jump_m: 10_000.0,
             confirm_s: 600,
             switch_window_s: 3_600,
+            shared_close_s: 86_400,
+            reported_speed_factor: 1.5,
+            speed_margin_knots: 5.0,
             min_switches: 4,
             min_land_fixes: 3,
             circle_step_m: 200.0,
@@ -86,6 +98,8 @@ struct End {
     t: i64,
     lat: f64,
     lon: f64,
+    #[serde(default)]
+    sog: Option<f32>,
 }
 
 impl End {
@@ -94,6 +108,7 @@ impl End {
             t: f.time_ms,
             lat: f.lat,
             lon: f.lon,
+            sog: f.sog_knots.map(|v| v as f32),
         }
     }
 }
@@ -158,7 +173,14 @@ impl Spoof {
             return true;
         }
         let dt = ((f.time_ms - from.t).abs() as f64 / 1000.0).max(1.0);
-        d / dt / KNOT_MS <= self.cfg.max_speed_knots
+        let implied = d / dt / KNOT_MS;
+        let hull = match (from.sog, f.sog_knots) {
+            (Some(a), Some(b)) => {
+                (a as f64).max(b) * self.cfg.reported_speed_factor + self.cfg.speed_margin_knots
+            }
+            _ => f64::INFINITY,
+        };
+        implied <= self.cfg.max_speed_knots.min(hull)
     }
 }
 
@@ -270,7 +292,7 @@ impl Detector for Spoof {
                 v.jump = None;
             }
             v.b = Some(v.a);
-            v.a = End { ..End::of(f) };
+            v.a = End::of(f);
             let _ = b;
             v.switches.retain(|&t| f.time_ms - t <= window);
             v.switches.push(f.time_ms);
@@ -326,7 +348,7 @@ impl Detector for Spoof {
             };
         }
         if let Some((id, last)) = v.shared {
-            if f.time_ms - last > window {
+            if f.time_ms - last > self.cfg.shared_close_s as i64 * 1000 {
                 ctx.close(id, last);
                 v.shared = None;
                 v.switches.clear();
