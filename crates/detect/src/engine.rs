@@ -168,6 +168,11 @@ impl Ctx<'_> {
         id
     }
 
+    /// The open events (all detectors'), by id.
+    pub fn open_events(&self) -> impl Iterator<Item = &Event> {
+        self.book.open.values()
+    }
+
     /// An open event, to change without a notice (evidence, running fields).
     pub fn event_mut(&mut self, id: EventId) -> Option<&mut Event> {
         self.book.open.get_mut(&id)

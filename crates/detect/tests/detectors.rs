@@ -751,3 +751,49 @@ fn back_and_forth_lines_are_a_survey_and_three_lines_are_not() {
     );
     assert!(of(&ev, EventType::Survey).is_empty());
 }
+
+#[test]
+fn a_coast_guard_ship_keeping_station_on_a_surveyor_is_not_surveying_itself() {
+    let lines = survey_lines(10, 14.0 * 1852.0, 1.2 * 1852.0);
+    // The escort: the same track 1 nm to the east, flying the same flag.
+    let escort: Vec<Fix> = lines
+        .iter()
+        .map(|f| {
+            let (la, lo) = offset(f.lat, f.lon, 1852.0, 90.0);
+            let mut g = fix(91, f.time_ms, la, lo, 5.0, f.cog_deg.unwrap());
+            g.segment = 91;
+            g
+        })
+        .collect();
+    let ids = vec![
+        ident(90, T0 - 1000, "TAN HAI 8", "CN", 90, None),
+        ident(91, T0 - 1000, "HAIJING 5402", "CN", 55, None),
+    ];
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        merge(vec![lines, escort]),
+        ids,
+    );
+    let s = of(&ev, EventType::Survey);
+    assert_eq!(
+        s.iter().map(|e| e.vessels[0].mmsi).collect::<Vec<_>>(),
+        vec![90],
+        "{s:?}"
+    );
+    assert_eq!(of(&ev, EventType::Escort).len(), 1);
+}
+
+#[test]
+fn two_transmitters_taking_turns_on_one_mmsi_flap_but_change_identity_once() {
+    let f = straight(43, T0, 7.5, 57.5, 10.0, 0.0, 6 * 3600, 60);
+    let mut ids = Vec::new();
+    for k in 0..12 {
+        let cs = if k % 2 == 0 { "3EF4F5" } else { "3ED6B4" };
+        let mut u = ident(43, T0 + k * 1_800_000 + 1000, "HARMONY 9", "PA", 70, None);
+        u.callsign = Some(cs.to_owned());
+        ids.push(u);
+    }
+    let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
+    assert_eq!(of(&ev, EventType::IdentityChange).len(), 1);
+}

@@ -5,7 +5,10 @@
 //! line; shorter legs (the crossings between lines) are turns. A line anti-parallel
 //! (180 +- `parallel_tol_deg`) to the previous line, begun within `max_turn_s` of its end and
 //! within `max_spacing_m` of it, continues the pattern; `min_lines` lines make a survey event,
-//! open until a line breaks the pattern or no line follows within `max_turn_s`.
+//! open until a line breaks the pattern or no line follows within `max_turn_s`. A vessel that is
+//! escorting or shadowing another (an open escort or shadowing event names it second) draws
+//! the other's lines and is not reported (counted as `survey.escorting`); an impossible hop
+//! (faster than `max_speed_knots`: spoofing, a shared MMSI) restarts the track.
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -36,6 +39,8 @@ pub struct SurveyConfig {
     pub max_spacing_m: f64,
     /// Lines that make a survey. Default 4.
     pub min_lines: u32,
+    /// A hop faster than this breaks the track (spoofing, shared MMSI). Default 50 kn (AISdb).
+    pub max_speed_knots: f64,
 }
 
 impl Default for SurveyConfig {
@@ -49,6 +54,7 @@ impl Default for SurveyConfig {
             max_turn_s: 3_600,
             max_spacing_m: 5.0 * NM_M,
             min_lines: 4,
+            max_speed_knots: 50.0,
         }
     }
 }
@@ -94,6 +100,15 @@ pub struct Survey {
     vessels: FxHashMap<u32, Vessel>,
 }
 
+/// Whether the vessel is escorting or shadowing another now (the second vessel of an open
+/// escort or shadowing event).
+fn escorting(ctx: &Ctx<'_>, mmsi: u32) -> bool {
+    ctx.open_events().any(|e| {
+        matches!(e.kind, EventType::Escort | EventType::Shadowing)
+            && e.vessels.get(1).is_some_and(|v| v.mmsi == mmsi)
+    })
+}
+
 impl Survey {
     /// A detector with this configuration.
     pub fn new(cfg: SurveyConfig) -> Survey {
@@ -136,6 +151,9 @@ impl Survey {
                 e.set("lines", v.lines);
                 e.last_ms = line.end.t;
             }
+        } else if v.lines >= self.cfg.min_lines && escorting(ctx, mmsi) {
+            // Keeping station on another vessel draws its lines too: not a survey of its own.
+            ctx.count("survey.escorting");
         } else if v.lines >= self.cfg.min_lines {
             let s = v.run_start.unwrap_or(line.start);
             let mut e = ctx.new_event(EventType::Survey, &[mmsi], s.t, s.lat, s.lon, "");
@@ -179,7 +197,27 @@ impl Detector for Survey {
             );
             return;
         };
-        if geom::distance_m(v.step.lat, v.step.lon, p.lat, p.lon) >= self.cfg.step_m {
+        let hop_m = geom::distance_m(v.step.lat, v.step.lon, p.lat, p.lon);
+        let hop_s = ((p.t - v.step.t) as f64 / 1000.0).max(1.0);
+        if hop_m > self.cfg.step_m && hop_m / hop_s / geom::KNOT_MS > self.cfg.max_speed_knots {
+            // An impossible hop (a spoofed position, two transmitters on one MMSI): the
+            // pattern, if any, ends here and the track starts afresh.
+            if let (Some(id), Some(l)) = (v.open.take(), v.prev_line) {
+                ctx.close(id, l.end.t);
+            }
+            v = Vessel {
+                step: p,
+                leg_start: p,
+                leg_course: None,
+                prev_line: None,
+                lines: 0,
+                run_start: None,
+                open: None,
+            };
+            self.vessels.insert(f.mmsi, v);
+            return;
+        }
+        if hop_m >= self.cfg.step_m {
             let b = geom::bearing_deg(v.step.lat, v.step.lon, p.lat, p.lon);
             match v.leg_course {
                 Some(c) if geom::angle_diff_deg(c, b) <= self.cfg.max_leg_turn_deg => {
