@@ -34,6 +34,9 @@ pub struct EngineConfig {
     pub tick_s: u32,
     /// Interpolation only across gaps up to this. Default 3600 s (GFW encounters: < 1 h).
     pub max_interp_gap_s: u32,
+    /// Vessels silent this long are forgotten (what they had open is closed at their last
+    /// position; identities are kept). Default 2592000 s (30 days). 0 keeps everything.
+    pub forget_after_s: u32,
 }
 
 impl Default for EngineConfig {
@@ -42,6 +45,7 @@ impl Default for EngineConfig {
             reorder_s: 60,
             tick_s: 600,
             max_interp_gap_s: 3_600,
+            forget_after_s: 2_592_000,
         }
     }
 }

@@ -14,7 +14,10 @@
 //! pending ticks), so input split over many runs gives the same events as one run.
 //!
 //! At the edges: [`Engine::finish`] releases what is buffered and processes the last ticks;
-//! open events stay open (`open: true`, `end_ms: None`).
+//! open events stay open (`open: true`, `end_ms: None`). Once per hour of input time,
+//! vessels silent for `[engine] forget_after_s` are forgotten (detectors close what they had
+//! open at their last position), so live state is bounded by the vessels heard recently.
+//! Notices are not part of the saved state: take them before [`Engine::save`].
 
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
@@ -550,6 +553,13 @@ impl Engine {
                 book: &mut self.s.book,
             };
             self.s.detectors.on_time(&self.config, &mut ctx, now);
+            let forget_ms = self.config.engine.forget_after_s as i64 * 1000;
+            if forget_ms > 0 && minute.rem_euclid(60) == 0 {
+                let before = now - forget_ms;
+                self.s.detectors.forget(&self.config, &mut ctx, before);
+                self.s.last.retain(|_, f| f.time_ms >= before);
+                self.s.resampler.last.retain(|_, f| f.time_ms >= before);
+            }
         }
     }
 

@@ -797,3 +797,26 @@ fn two_transmitters_taking_turns_on_one_mmsi_flap_but_change_identity_once() {
     let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
     assert_eq!(of(&ev, EventType::IdentityChange).len(), 1);
 }
+
+#[test]
+fn a_vessel_silent_for_a_month_is_forgotten_and_its_zone_visit_closed_where_last_seen() {
+    let mut e = detect::Engine::new(
+        Config::default(),
+        TestWorld::standard().arc(),
+        Default::default(),
+    );
+    // A: one hour inside the box, then never again. B: far away, every 6 h for 32 days.
+    let a = straight(100, T0, 7.5, 57.5, 0.5, 0.0, 3600, 60);
+    let a_last = a.last().unwrap().time_ms;
+    let b = straight(101, T0, -10.0, 80.0, 0.0, 0.0, 32 * 86_400, 6 * 3600);
+    for f in merge(vec![a, b]) {
+        e.push_position(f);
+    }
+    assert_eq!(e.stats().vessels, 1, "only B is remembered");
+    let n = e.take_notices();
+    let visit = n
+        .iter()
+        .find(|n| n.event.kind == EventType::ZoneVisit && n.change == detect::Change::Closed)
+        .expect("the visit is closed");
+    assert_eq!(visit.event.end_ms, Some(a_last));
+}

@@ -415,6 +415,22 @@ impl Detector for AisGap {
         }
     }
 
+    fn forget(&mut self, _ctx: &mut Ctx<'_>, before_ms: i64) {
+        // A vessel with an open gap is kept: the gap closes when it is heard again.
+        let gone: Vec<(u32, i64)> = self
+            .vessels
+            .iter()
+            .filter(|(_, v)| v.last_ms < before_ms && v.open.is_none())
+            .map(|(m, v)| (*m, v.deadline_ms))
+            .collect();
+        for (m, d) in gone {
+            self.vessels.remove(&m);
+            self.deadlines.remove(&(d, m));
+        }
+        let h = before_ms.div_euclid(3_600_000);
+        self.rx.retain(|_, c| c.hour >= h);
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.vessels)
             + table_bytes(&self.rx)

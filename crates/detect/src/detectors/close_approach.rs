@@ -306,6 +306,24 @@ impl Detector for CloseApproach {
         }
     }
 
+    fn forget(&mut self, _ctx: &mut Ctx<'_>, before_ms: i64) {
+        let gone: Vec<(u32, Cell)> = self
+            .last
+            .iter()
+            .filter(|(_, p)| p.t < before_ms)
+            .map(|(m, p)| (*m, p.cell))
+            .collect();
+        for (m, cell) in gone {
+            self.last.remove(&m);
+            if let Some(v) = self.cells.get_mut(&cell) {
+                v.retain(|&x| x != m);
+                if v.is_empty() {
+                    self.cells.remove(&cell);
+                }
+            }
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.last)
             + table_bytes(&self.cells)

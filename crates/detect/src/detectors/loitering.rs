@@ -231,6 +231,22 @@ impl Detector for Loitering {
         );
     }
 
+    fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
+        let gone: Vec<u32> = self
+            .vessels
+            .iter()
+            .filter(|(_, v)| v.ck.0 < before_ms)
+            .map(|(m, _)| *m)
+            .collect();
+        for m in gone {
+            if let Some(Vessel { run: Some(r), .. }) = self.vessels.remove(&m) {
+                if let Some(id) = r.open {
+                    ctx.close(id, r.last_ms);
+                }
+            }
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.vessels) + self.crowds.len() * 24
     }

@@ -51,6 +51,10 @@ pub trait Detector {
     fn on_tick(&mut self, _ctx: &mut Ctx<'_>, _tick_ms: i64, _samples: &[Sample]) {}
     /// Input time reached `now_ms` (called once per minute of input time).
     fn on_time(&mut self, _ctx: &mut Ctx<'_>, _now_ms: i64) {}
+    /// Forgets vessels last seen before `before_ms` (closing what they had open at their last
+    /// position), so live state is bounded by the vessels active recently. `ctx.last` still
+    /// holds every vessel's last fix. Called once per hour of input time.
+    fn forget(&mut self, _ctx: &mut Ctx<'_>, _before_ms: i64) {}
     /// Estimated bytes of live state.
     fn memory_bytes(&self) -> usize {
         0
@@ -213,6 +217,10 @@ impl Detectors {
 
     pub(crate) fn on_time(&mut self, cfg: &Config, ctx: &mut Ctx<'_>, now: i64) {
         each!(self, cfg, |d| d.on_time(ctx, now));
+    }
+
+    pub(crate) fn forget(&mut self, cfg: &Config, ctx: &mut Ctx<'_>, before: i64) {
+        each!(self, cfg, |d| d.forget(ctx, before));
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {

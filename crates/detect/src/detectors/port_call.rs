@@ -154,6 +154,20 @@ impl Detector for PortCall {
         v.open = Some(ctx.create(e));
     }
 
+    fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
+        let gone: Vec<(u32, i64)> = self
+            .visits
+            .keys()
+            .filter_map(|m| ctx.last.get(m).map(|f| (*m, f.time_ms)))
+            .filter(|&(_, t)| t < before_ms)
+            .collect();
+        for (m, t) in gone {
+            if let Some(Visit { open: Some(id), .. }) = self.visits.remove(&m) {
+                ctx.close(id, t);
+            }
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.visits)
     }

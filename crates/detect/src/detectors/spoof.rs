@@ -359,6 +359,33 @@ impl Detector for Spoof {
         self.vessels.insert(f.mmsi, v);
     }
 
+    fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
+        let gone: Vec<u32> = self
+            .vessels
+            .iter()
+            .filter(|(_, v)| v.a.t < before_ms)
+            .map(|(m, _)| *m)
+            .collect();
+        for m in gone {
+            let Some(v) = self.vessels.remove(&m) else {
+                continue;
+            };
+            let end = v.a.t;
+            let ids = [
+                v.shared.map(|s| s.0),
+                v.jump.and_then(|j| match j.state {
+                    JumpState::Confirmed(id) => Some(id),
+                    _ => None,
+                }),
+                v.land.and_then(|l| l.2),
+                v.circle.open,
+            ];
+            for id in ids.into_iter().flatten() {
+                ctx.close(id, end);
+            }
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.vessels)
             + self

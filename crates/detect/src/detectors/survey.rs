@@ -255,6 +255,22 @@ impl Detector for Survey {
         self.vessels.insert(f.mmsi, v);
     }
 
+    fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
+        let gone: Vec<u32> = self
+            .vessels
+            .iter()
+            .filter(|(_, v)| v.step.t < before_ms)
+            .map(|(m, _)| *m)
+            .collect();
+        for m in gone {
+            if let Some(v) = self.vessels.remove(&m) {
+                if let (Some(id), Some(l)) = (v.open, v.prev_line) {
+                    ctx.close(id, l.end.t);
+                }
+            }
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.vessels)
     }

@@ -103,6 +103,24 @@ impl Detector for ZoneVisit {
         }
     }
 
+    fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
+        // A vessel gone silent inside a zone: the visit ends at its last position.
+        let gone: Vec<(u32, i64)> = self
+            .inside
+            .keys()
+            .filter_map(|m| ctx.last.get(m).map(|f| (*m, f.time_ms)))
+            .filter(|&(_, t)| t < before_ms)
+            .collect();
+        for (m, t) in gone {
+            for (_, id, entered) in self.inside.remove(&m).unwrap_or_default() {
+                if let Some(e) = ctx.event_mut(id) {
+                    e.set("dwell_s", (t - entered) / 1000);
+                }
+                ctx.close(id, t);
+            }
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.inside)
             + self
