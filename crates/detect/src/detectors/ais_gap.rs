@@ -1,0 +1,440 @@
+//! AIS gap: no position from a vessel for a long time.
+//!
+//! A gap opens (an open event) once a vessel has been silent for `min_gap_s` of input time,
+//! starting at its last position, and closes at the next position. The "likely intentional
+//! disabling" conditions of GFW (Welch et al. 2022) are evaluated and reported: the gap lasts
+//! `disabling_min_gap_s`, starts at least `min_shore_distance_nm` from shore, and reception
+//! before it was good (more than `min_positions_per_day` in the day before and at least
+//! `min_positions_12h` in the 12 h before). Without land data the shore condition is unknown
+//! and the event says so (`distance_to_shore_m: null`, `likely_disabling: null`).
+//!
+//! A silence shorter than `disabling_min_gap_s` is a gap only if the vessel was well received
+//! before it (at least `min_positions_12h` positions in the 12 h before), and any silence only
+//! if it is also `min_interval_ratio` times the longest interval
+//! between the vessel's positions in the 24 h before (reported as `threshold_s`): a vessel
+//! heard only at satellite passes hours apart is not dark between passes. And it is a gap only
+//! where other vessels were heard meanwhile: a reception map (positions per hour per cell of
+//! `reception_cell_deg`) must show positions in at least `min_heard_share` of the gap's whole
+//! hours in the 3 x 3 cells around where it began and around where it would be halfway through
+//! (dead reckoning); otherwise it is a hole in coverage (counted, not reported).
+
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::{table_bytes, Detector, FixCtx};
+use crate::config::check;
+use crate::engine::Ctx;
+use crate::event::{EventId, EventType, PosRef};
+use crate::geom::{self, NM_M};
+
+/// AIS gap parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AisGapConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Silence that makes a gap for a well-received vessel. Default 21600 s (6 h: the threshold
+    /// of GFW's and Skylight's published gap products). Otherwise `disabling_min_gap_s` (12 h,
+    /// GFW's pipeline default) applies.
+    pub min_gap_s: u32,
+    /// Gap length for "likely disabling". Default 43200 s (12 h, GFW / Welch et al. 2022).
+    pub disabling_min_gap_s: u32,
+    /// Distance from shore at the gap's start for "likely disabling". Default 50 nm (GFW).
+    pub min_shore_distance_nm: f64,
+    /// Positions in the 24 h before the gap must exceed this. Default 10 (GFW).
+    pub min_positions_per_day: u32,
+    /// Positions in the 12 h before the gap, at least. Default 14 (GFW).
+    pub min_positions_12h: u32,
+    /// A silence must also last this many times the vessel's longest interval between
+    /// positions in the 24 h before, so a vessel heard only at satellite passes (every few
+    /// hours) is not "dark" between passes. Default 2.
+    pub min_interval_ratio: f64,
+    /// A silence counts only where other vessels were heard: at least this share of the whole
+    /// hours of the gap had positions from some vessel within `reception_cell_deg` of where it
+    /// began. Where nobody was heard it is a gap in coverage, not a vessel going dark (counted
+    /// as `ais_gap.coverage`). Default 0.5; 0 disables.
+    pub min_heard_share: f64,
+    /// Positions are counted toward reception at most one per this interval, so one
+    /// satellite pass hearing a ship fifty times counts as one look. Default 600 s (the
+    /// 10-minute resampling of GFW's pipelines).
+    pub count_interval_s: u32,
+    /// Cell size of the reception map, degrees. Default 0.25 (about 28 km: finer than a
+    /// coastal receiver's range).
+    pub reception_cell_deg: f64,
+}
+
+impl Default for AisGapConfig {
+    fn default() -> Self {
+        AisGapConfig {
+            enabled: true,
+            min_gap_s: 21_600,
+            disabling_min_gap_s: 43_200,
+            min_shore_distance_nm: 50.0,
+            min_positions_per_day: 10,
+            min_positions_12h: 14,
+            min_interval_ratio: 2.0,
+            min_heard_share: 0.5,
+            count_interval_s: 600,
+            reception_cell_deg: 0.25,
+        }
+    }
+}
+
+impl AisGapConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        check("ais_gap.min_gap_s", self.min_gap_s as f64, 60.0, 1e8)?;
+        check(
+            "ais_gap.disabling_min_gap_s",
+            self.disabling_min_gap_s as f64,
+            60.0,
+            1e8,
+        )?;
+        check(
+            "ais_gap.min_shore_distance_nm",
+            self.min_shore_distance_nm,
+            0.0,
+            1e4,
+        )
+    }
+}
+
+/// Per-vessel state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Vessel {
+    last_ms: i64,
+    lat: f64,
+    lon: f64,
+    /// Positions per hour over the last 24 h, slot `hour % 24`.
+    hours: [u16; 24],
+    /// The latest hour counted.
+    hour: i64,
+    /// Longest interval between positions per hour over the last 24 h (seconds), slot
+    /// `hour % 24`.
+    longest_s: [u32; 24],
+    /// The silence that makes a gap now, ms (set at each fix).
+    threshold_ms: i64,
+    /// When the silence is next checked, ms.
+    deadline_ms: i64,
+    /// Last fix counted toward reception (one per `count_interval_s`).
+    counted_ms: i64,
+    /// Speed and course at the last fix.
+    sog_knots: f32,
+    cog_deg: f32,
+    open: Option<EventId>,
+}
+
+impl Vessel {
+    fn count(&mut self, t_ms: i64, interval_ms: i64, count_every_ms: i64) {
+        let h = t_ms.div_euclid(3_600_000);
+        if h > self.hour {
+            let clear = (h - self.hour).min(24);
+            for k in 1..=clear {
+                let slot = ((self.hour + k).rem_euclid(24)) as usize;
+                self.hours[slot] = 0;
+                self.longest_s[slot] = 0;
+            }
+            self.hour = h;
+        }
+        if h > self.hour - 24 {
+            let slot = h.rem_euclid(24) as usize;
+            if t_ms - self.counted_ms >= count_every_ms {
+                self.counted_ms = t_ms;
+                self.hours[slot] = self.hours[slot].saturating_add(1);
+            }
+            let iv = (interval_ms / 1000).clamp(0, u32::MAX as i64) as u32;
+            self.longest_s[slot] = self.longest_s[slot].max(iv);
+        }
+    }
+
+    /// Longest interval between positions in the last 24 h, ms.
+    fn longest_ms(&self) -> i64 {
+        self.longest_s.iter().copied().max().unwrap_or(0) as i64 * 1000
+    }
+
+    /// Positions in the `n` hours up to the last one.
+    fn recent(&self, n: i64) -> u32 {
+        (0..n.min(24))
+            .map(|k| self.hours[(self.hour - k).rem_euclid(24) as usize] as u32)
+            .sum()
+    }
+}
+
+/// Positions heard per hour in one cell over the last 48 h.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CellRx {
+    hour: i64,
+    counts: Vec<u16>,
+}
+
+const RX_HOURS: i64 = 48;
+
+impl CellRx {
+    fn add(&mut self, t_ms: i64) {
+        let h = t_ms.div_euclid(3_600_000);
+        if h > self.hour {
+            for k in 1..=(h - self.hour).min(RX_HOURS) {
+                self.counts[(self.hour + k).rem_euclid(RX_HOURS) as usize] = 0;
+            }
+            self.hour = h;
+        }
+        if h > self.hour - RX_HOURS {
+            let c = &mut self.counts[h.rem_euclid(RX_HOURS) as usize];
+            *c = c.saturating_add(1);
+        }
+    }
+
+    /// Whether there were positions in hour `h` (false outside the last 48 h).
+    fn heard_at(&self, h: i64) -> bool {
+        h <= self.hour
+            && h > self.hour - RX_HOURS
+            && self.counts[h.rem_euclid(RX_HOURS) as usize] > 0
+    }
+}
+
+/// The AIS gap detector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AisGap {
+    #[serde(skip)]
+    pub(crate) cfg: AisGapConfig,
+    vessels: FxHashMap<u32, Vessel>,
+    /// Reception map: cell -> positions per hour.
+    #[serde(with = "super::pairs")]
+    rx: FxHashMap<(i32, i32), CellRx>,
+    /// (time the vessel's silence becomes a gap, MMSI).
+    deadlines: BTreeSet<(i64, u32)>,
+}
+
+impl AisGap {
+    /// A detector with this configuration.
+    pub fn new(cfg: AisGapConfig) -> AisGap {
+        AisGap {
+            cfg,
+            vessels: FxHashMap::default(),
+            rx: FxHashMap::default(),
+            deadlines: BTreeSet::new(),
+        }
+    }
+
+    fn cell(&self, lat: f64, lon: f64) -> (i32, i32) {
+        let c = self.cfg.reception_cell_deg;
+        ((lat / c).floor() as i32, (lon / c).floor() as i32)
+    }
+
+    /// Whether other vessels were heard during enough of (from, to) where the vessel was
+    /// last seen and where it would be halfway through the silence (dead reckoning, at most
+    /// 3 h on): a vessel sailing out of coverage is not dark. `None` when the silence spans
+    /// no whole hour.
+    fn others_heard(&self, v: &Vessel, to_ms: i64) -> Option<bool> {
+        if self.cfg.min_heard_share <= 0.0 {
+            return Some(true);
+        }
+        let from_ms = v.last_ms;
+        let run_s = (((to_ms - from_ms) / 2).min(3 * 3_600_000) / 1000) as f64;
+        let d = v.sog_knots as f64 * geom::KNOT_MS * run_s;
+        let (de, dn) = geom::velocity_ms(1.0, v.cog_deg as f64);
+        let lat2 = v.lat + dn * d / 111_195.0;
+        let lon2 = v.lon + de * d / (111_195.0 * v.lat.to_radians().cos().max(0.01));
+        let mut verdict = None;
+        let h0 = from_ms.div_euclid(3_600_000) + 1;
+        let h1 = to_ms.div_euclid(3_600_000) - 1;
+        for (lat, lon) in [(v.lat, v.lon), (lat2, lon2)] {
+            let (r, c) = self.cell(lat, lon);
+            let around: Vec<&CellRx> = (-1..=1)
+                .flat_map(|dr| (-1..=1).map(move |dc| (r + dr, c + dc)))
+                .filter_map(|k| self.rx.get(&k))
+                .collect();
+            // Whole hours of the silence (within the last 48 h) when someone was heard nearby.
+            let hours: Vec<i64> = (h0.max(h1 - RX_HOURS + 1)..=h1).collect();
+            if hours.is_empty() {
+                continue;
+            }
+            let heard = hours
+                .iter()
+                .filter(|&&h| around.iter().any(|c| c.heard_at(h)))
+                .count();
+            let ok = heard as f64 >= self.cfg.min_heard_share * hours.len() as f64;
+            verdict = Some(verdict.unwrap_or(true) && ok);
+        }
+        verdict
+    }
+
+    fn open(&self, ctx: &mut Ctx<'_>, mmsi: u32, v: &Vessel) -> EventId {
+        let mut e = ctx.new_event(EventType::AisGap, &[mmsi], v.last_ms, v.lat, v.lon, "");
+        let shore = ctx.world.distance_to_shore_m(v.lat, v.lon);
+        let per_day = v.recent(24);
+        let in_12h = v.recent(12);
+        let good_reception =
+            per_day > self.cfg.min_positions_per_day && in_12h >= self.cfg.min_positions_12h;
+        e.set("distance_to_shore_m", shore.map(|d| d.round()));
+        e.set("positions_24h", per_day);
+        e.set("positions_12h", in_12h);
+        e.set("good_reception", good_reception);
+        e.set("threshold_s", v.threshold_ms / 1000);
+        e.set(
+            "far_from_shore",
+            shore.map(|d| d >= self.cfg.min_shore_distance_nm * NM_M),
+        );
+        e.add_evidence(
+            PosRef {
+                mmsi,
+                time_ms: v.last_ms,
+            },
+            &[],
+        );
+        ctx.create(e)
+    }
+}
+
+impl Detector for AisGap {
+    fn on_fix(&mut self, ctx: &mut Ctx<'_>, f: &FixCtx<'_>) {
+        let fix = f.fix;
+        let min_gap_ms = self.cfg.min_gap_s as i64 * 1000;
+        let v = self.vessels.entry(fix.mmsi).or_insert_with(|| Vessel {
+            last_ms: fix.time_ms,
+            lat: fix.lat,
+            lon: fix.lon,
+            hours: [0; 24],
+            hour: fix.time_ms.div_euclid(3_600_000),
+            longest_s: [0; 24],
+            threshold_ms: min_gap_ms,
+            deadline_ms: fix.time_ms + min_gap_ms,
+            counted_ms: i64::MIN / 2,
+            sog_knots: 0.0,
+            cog_deg: 0.0,
+            open: None,
+        });
+        let gap_ms = fix.time_ms - v.last_ms;
+        let snapshot = v.clone();
+        let heard = gap_ms >= snapshot.threshold_ms
+            && (snapshot.open.is_some()
+                || self.others_heard(&snapshot, fix.time_ms) != Some(false));
+        if gap_ms >= self.vessels[&fix.mmsi].threshold_ms && !heard {
+            ctx.count("ais_gap.coverage");
+        }
+        let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
+        if heard {
+            let id = match v.open.take() {
+                Some(id) => id,
+                None => {
+                    let snapshot = v.clone();
+                    self.open(ctx, fix.mmsi, &snapshot)
+                }
+            };
+            let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
+            let d = geom::distance_m(v.lat, v.lon, fix.lat, fix.lon);
+            let disabling_min = self.cfg.disabling_min_gap_s as i64 * 1000;
+            if let Some(e) = ctx.event_mut(id) {
+                e.set("gap_s", gap_ms / 1000);
+                e.set("distance_m", d.round());
+                e.set(
+                    "implied_speed_knots",
+                    (d / (gap_ms as f64 / 1000.0) / geom::KNOT_MS * 10.0).round() / 10.0,
+                );
+                let good = e.details.get("good_reception").and_then(|x| x.as_bool());
+                let far = e.details.get("far_from_shore").and_then(|x| x.as_bool());
+                let likely = match (good, far) {
+                    (Some(g), Some(f)) => Some(g && f && gap_ms >= disabling_min),
+                    _ => None,
+                };
+                e.set("likely_disabling", likely);
+                e.confidence = if likely == Some(true) { 1.0 } else { 0.7 };
+                e.add_evidence(
+                    PosRef {
+                        mmsi: fix.mmsi,
+                        time_ms: fix.time_ms,
+                    },
+                    &fix.sources,
+                );
+            }
+            ctx.close(id, fix.time_ms);
+        } else if let Some(id) = v.open.take() {
+            // Only reachable when a late fix fills the gap: it was not a gap after all.
+            ctx.withdraw(id);
+        }
+        let cell = self.cell(fix.lat, fix.lon);
+        self.rx
+            .entry(cell)
+            .or_insert_with(|| CellRx {
+                hour: fix.time_ms.div_euclid(3_600_000),
+                counts: vec![0; RX_HOURS as usize],
+            })
+            .add(fix.time_ms);
+        let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
+        self.deadlines.remove(&(v.deadline_ms, fix.mmsi));
+        v.count(fix.time_ms, gap_ms, self.cfg.count_interval_s as i64 * 1000);
+        v.last_ms = fix.time_ms;
+        v.lat = fix.lat;
+        v.lon = fix.lon;
+        v.sog_knots = fix.sog_knots.unwrap_or(0.0) as f32;
+        v.cog_deg = fix.cog_deg.unwrap_or(0.0) as f32;
+        // Without good reception of this vessel (GFW: >= 14 positions in 12 h), only the long
+        // threshold applies.
+        let base = if v.recent(12) >= self.cfg.min_positions_12h {
+            min_gap_ms
+        } else {
+            min_gap_ms.max(self.cfg.disabling_min_gap_s as i64 * 1000)
+        };
+        v.threshold_ms = base.max((v.longest_ms() as f64 * self.cfg.min_interval_ratio) as i64);
+        v.deadline_ms = fix.time_ms + v.threshold_ms;
+        self.deadlines.insert((v.deadline_ms, fix.mmsi));
+    }
+
+    fn on_time(&mut self, ctx: &mut Ctx<'_>, now_ms: i64) {
+        while let Some(&(t, mmsi)) = self.deadlines.first() {
+            if t > now_ms {
+                break;
+            }
+            self.deadlines.pop_first();
+            let Some(v) = self.vessels.get(&mmsi) else {
+                continue;
+            };
+            if v.open.is_some() {
+                continue;
+            }
+            match self.others_heard(v, now_ms) {
+                Some(false) | None => {
+                    // Nobody heard there either (so far): look again in an hour, for a week.
+                    if now_ms - v.last_ms < 7 * 86_400_000 {
+                        let next = now_ms + 3_600_000;
+                        self.deadlines.insert((next, mmsi));
+                        if let Some(v) = self.vessels.get_mut(&mmsi) {
+                            v.deadline_ms = next;
+                        }
+                    }
+                }
+                Some(true) => {
+                    let snapshot = v.clone();
+                    let id = self.open(ctx, mmsi, &snapshot);
+                    if let Some(v) = self.vessels.get_mut(&mmsi) {
+                        v.open = Some(id);
+                    }
+                }
+            }
+        }
+    }
+
+    fn forget(&mut self, _ctx: &mut Ctx<'_>, before_ms: i64) {
+        // A vessel with an open gap is kept: the gap closes when it is heard again.
+        let gone: Vec<(u32, i64)> = self
+            .vessels
+            .iter()
+            .filter(|(_, v)| v.last_ms < before_ms && v.open.is_none())
+            .map(|(m, v)| (*m, v.deadline_ms))
+            .collect();
+        for (m, d) in gone {
+            self.vessels.remove(&m);
+            self.deadlines.remove(&(d, m));
+        }
+        let h = before_ms.div_euclid(3_600_000);
+        self.rx.retain(|_, c| c.hour >= h);
+    }
+
+    fn memory_bytes(&self) -> usize {
+        table_bytes(&self.vessels)
+            + table_bytes(&self.rx)
+            + self.rx.len() * RX_HOURS as usize * 2
+            + self.deadlines.len() * 24
+    }
+}

@@ -1,0 +1,333 @@
+//! Close approach: a close pass between two vessels at speed (closest point of approach).
+//!
+//! Passes are fast (at 17 kn a kilometre takes two minutes), so this detector works on every
+//! fix rather than the 10-minute grid: each vessel's latest fix sits in a grid of cells
+//! `trigger_m` wide; a fix is compared with the fresh fixes (within `stale_s`, extrapolated to
+//! its time along their course and speed) in neighbouring cells. A pair closer than
+//! `trigger_m` starts a pass (MarineTraffic's proximity alerts use min(3 x length, 1000 m));
+//! the pass ends when they are farther apart again or stale. A pass whose closest distance is
+//! under `max_cpa_m` while at least one vessel was under way (> `min_speed_knots`, MarineTraffic
+//! / Windward "under way" 3.5 kn) and their relative speed exceeded `min_relative_speed_knots`
+//! is a close approach, with `cpa_m`, `cpa_time`, and the CPA / TCPA predicted when the pass
+//! began (`predicted_cpa_m`, `tcpa_s`), if it was a crossing (courses at the closest point
+//! `min_crossing_deg`-`max_crossing_deg` apart: vessels overtaking or meeting head-on in a lane
+//! pass close by design) and not in a port or anchorage zone (MarineTraffic: not in port) nor in
+//! a crowd of slow vessels at the latest tick (see the encounter detector).
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::{table_bytes, Detector, FixCtx};
+use crate::config::check;
+use crate::engine::Ctx;
+use crate::event::{EventType, PosRef};
+use crate::geom::{self, Cell, Grid};
+
+/// Close approach parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CloseApproachConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// A pass starts closer than this. Default 1000 m (MarineTraffic proximity cap).
+    pub trigger_m: f64,
+    /// A pass is a close approach when its closest distance is under this. Default 300 m
+    /// ("a few hundred metres", DETECTION.md).
+    pub max_cpa_m: f64,
+    /// At least one vessel faster than this. Default 3.5 kn (under way, MarineTraffic).
+    pub min_speed_knots: f64,
+    /// Relative speed above this. Default 5 kn (a pass, not vessels moving together).
+    pub min_relative_speed_knots: f64,
+    /// Fixes older than this are not compared. Default 180 s (class A at anchor reports every
+    /// 3 min, ITU-R M.1371).
+    pub stale_s: u32,
+    /// Courses at the closest point must differ by at least this... Default 15 degrees.
+    pub min_crossing_deg: f64,
+    /// ...and at most this: a crossing situation, not vessels overtaking or meeting head-on in
+    /// a lane (COLREGs rules 13-15). Default 165 degrees.
+    pub max_crossing_deg: f64,
+    /// Vessels within this of a crowd of slow vessels (an anchorage, a moored swarm) are left
+    /// out, as for encounters. Default 10000 m.
+    pub crowd_radius_m: f64,
+    /// A crowd: at least this many slow vessels (below 2 kn). Default 20.
+    pub crowd_min_vessels: u32,
+}
+
+impl Default for CloseApproachConfig {
+    fn default() -> Self {
+        CloseApproachConfig {
+            enabled: true,
+            trigger_m: 1_000.0,
+            max_cpa_m: 300.0,
+            min_speed_knots: 3.5,
+            min_relative_speed_knots: 5.0,
+            stale_s: 180,
+            min_crossing_deg: 15.0,
+            max_crossing_deg: 165.0,
+            crowd_radius_m: 10_000.0,
+            crowd_min_vessels: 20,
+        }
+    }
+}
+
+impl CloseApproachConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        check("close_approach.trigger_m", self.trigger_m, 10.0, 100_000.0)?;
+        check(
+            "close_approach.max_cpa_m",
+            self.max_cpa_m,
+            0.0,
+            self.trigger_m,
+        )?;
+        check("close_approach.stale_s", self.stale_s as f64, 1.0, 86_400.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Pos {
+    t: i64,
+    lat: f64,
+    lon: f64,
+    sog: f64,
+    cog: f64,
+    cell: Cell,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pass {
+    start_ms: i64,
+    last_ms: i64,
+    min_m: f64,
+    min_ms: i64,
+    lat: f64,
+    lon: f64,
+    predicted_cpa_m: f64,
+    tcpa_s: f64,
+    max_speed: f64,
+    max_rel_speed: f64,
+    speeds: (f64, f64),
+    crossing_deg: f64,
+    in_port: bool,
+}
+
+/// The close approach detector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CloseApproach {
+    #[serde(skip)]
+    pub(crate) cfg: CloseApproachConfig,
+    last: FxHashMap<u32, Pos>,
+    #[serde(with = "super::pairs")]
+    cells: FxHashMap<Cell, Vec<u32>>,
+    #[serde(with = "super::pairs")]
+    passes: BTreeMap<(u32, u32), Pass>,
+    /// Vessels in a crowd at the latest tick.
+    crowded: std::collections::BTreeSet<u32>,
+}
+
+impl CloseApproach {
+    /// A detector with this configuration.
+    pub fn new(cfg: CloseApproachConfig) -> CloseApproach {
+        CloseApproach {
+            cfg,
+            last: FxHashMap::default(),
+            cells: FxHashMap::default(),
+            passes: BTreeMap::new(),
+            crowded: std::collections::BTreeSet::new(),
+        }
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_>, key: (u32, u32)) {
+        let Some(p) = self.passes.remove(&key) else {
+            return;
+        };
+        if p.min_m > self.cfg.max_cpa_m
+            || p.max_speed < self.cfg.min_speed_knots
+            || p.max_rel_speed < self.cfg.min_relative_speed_knots
+            || p.crossing_deg < self.cfg.min_crossing_deg
+            || p.crossing_deg > self.cfg.max_crossing_deg
+            || p.in_port
+            || self.crowded.contains(&key.0)
+            || self.crowded.contains(&key.1)
+        {
+            return;
+        }
+        let mut e = ctx.new_event(
+            EventType::CloseApproach,
+            &[key.0, key.1],
+            p.start_ms,
+            p.lat,
+            p.lon,
+            "",
+        );
+        e.set("cpa_m", (p.min_m * 10.0).round() / 10.0);
+        e.set("cpa_time", p.min_ms);
+        e.set("predicted_cpa_m", p.predicted_cpa_m.round());
+        e.set("tcpa_s", p.tcpa_s.round());
+        e.set("speed_knots", (p.speeds.0 * 10.0).round() / 10.0);
+        e.set("target_speed_knots", (p.speeds.1 * 10.0).round() / 10.0);
+        e.set("crossing_deg", p.crossing_deg.round());
+        e.add_evidence(
+            PosRef {
+                mmsi: key.0,
+                time_ms: p.min_ms,
+            },
+            &[],
+        );
+        e.open = false;
+        e.end_ms = Some(p.last_ms);
+        e.last_ms = p.last_ms;
+        ctx.create(e);
+    }
+}
+
+impl Detector for CloseApproach {
+    fn on_fix(&mut self, ctx: &mut Ctx<'_>, fc: &FixCtx<'_>) {
+        let f = fc.fix;
+        let grid = Grid::new(self.cfg.trigger_m);
+        let cell = grid.cell(f.lat, f.lon);
+        let me = Pos {
+            t: f.time_ms,
+            lat: f.lat,
+            lon: f.lon,
+            sog: f.sog_knots.unwrap_or(0.0),
+            cog: f.cog_deg.unwrap_or(0.0),
+            cell,
+        };
+        if let Some(old) = self.last.insert(f.mmsi, me) {
+            if old.cell != cell {
+                if let Some(v) = self.cells.get_mut(&old.cell) {
+                    v.retain(|&m| m != f.mmsi);
+                    if v.is_empty() {
+                        self.cells.remove(&old.cell);
+                    }
+                }
+                self.cells.entry(cell).or_default().push(f.mmsi);
+            }
+        } else {
+            self.cells.entry(cell).or_default().push(f.mmsi);
+        }
+        if f.sog_knots.is_none() || f.cog_deg.is_none() {
+            return;
+        }
+        let stale = self.cfg.stale_s as i64 * 1000;
+        let in_port = ctx.any_port(fc.zones);
+        let mut near = Vec::new();
+        grid.neighbours(cell, f.lat, &mut near);
+        let mut ended = Vec::new();
+        for c in &near {
+            let Some(members) = self.cells.get(c) else {
+                continue;
+            };
+            for &m in members {
+                if m == f.mmsi {
+                    continue;
+                }
+                let Some(o) = self.last.get(&m) else { continue };
+                let age_s = (f.time_ms - o.t) as f64 / 1000.0;
+                if age_s * 1000.0 > stale as f64 {
+                    continue;
+                }
+                // The other vessel where it is now, by dead reckoning.
+                let (ve, vn) = geom::velocity_ms(o.sog, o.cog);
+                let (oe, on) = geom::enu_m(f.lat, f.lon, o.lat, o.lon);
+                let (dx, dy) = (oe + ve * age_s, on + vn * age_s);
+                let d = dx.hypot(dy);
+                let key = if f.mmsi < m { (f.mmsi, m) } else { (m, f.mmsi) };
+                if d < self.cfg.trigger_m {
+                    let (me_e, me_n) = geom::velocity_ms(me.sog, me.cog);
+                    let (rvx, rvy) = (ve - me_e, vn - me_n);
+                    let rel_kn = rvx.hypot(rvy) / geom::KNOT_MS;
+                    let (own, other) = if key.0 == f.mmsi {
+                        (me.sog, o.sog)
+                    } else {
+                        (o.sog, me.sog)
+                    };
+                    let p = self.passes.entry(key).or_insert_with(|| {
+                        let (cpa, tcpa) = geom::cpa(dx, dy, rvx, rvy);
+                        Pass {
+                            start_ms: f.time_ms,
+                            last_ms: f.time_ms,
+                            min_m: d,
+                            min_ms: f.time_ms,
+                            lat: f.lat,
+                            lon: f.lon,
+                            predicted_cpa_m: cpa,
+                            tcpa_s: tcpa,
+                            max_speed: 0.0,
+                            max_rel_speed: 0.0,
+                            speeds: (own, other),
+                            crossing_deg: geom::angle_diff_deg(me.cog, o.cog),
+                            in_port: false,
+                        }
+                    });
+                    p.last_ms = f.time_ms;
+                    p.max_speed = p.max_speed.max(me.sog).max(o.sog);
+                    p.max_rel_speed = p.max_rel_speed.max(rel_kn);
+                    if d < p.min_m {
+                        p.min_m = d;
+                        p.min_ms = f.time_ms;
+                        p.lat = f.lat;
+                        p.lon = f.lon;
+                        p.speeds = (own, other);
+                        p.crossing_deg = geom::angle_diff_deg(me.cog, o.cog);
+                        p.in_port = in_port;
+                    }
+                } else if self.passes.contains_key(&key) {
+                    ended.push(key);
+                }
+            }
+        }
+        for k in ended {
+            self.finish(ctx, k);
+        }
+    }
+
+    fn on_tick(&mut self, _ctx: &mut Ctx<'_>, _t: i64, samples: &[crate::engine::Sample]) {
+        self.crowded = super::encounter::crowded(
+            samples,
+            2.0,
+            self.cfg.crowd_radius_m,
+            self.cfg.crowd_min_vessels,
+        );
+    }
+
+    fn on_time(&mut self, ctx: &mut Ctx<'_>, now_ms: i64) {
+        let stale = self.cfg.stale_s as i64 * 1000;
+        let done: Vec<(u32, u32)> = self
+            .passes
+            .iter()
+            .filter(|(_, p)| now_ms - p.last_ms > stale)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in done {
+            self.finish(ctx, k);
+        }
+    }
+
+    fn forget(&mut self, _ctx: &mut Ctx<'_>, before_ms: i64) {
+        let gone: Vec<(u32, Cell)> = self
+            .last
+            .iter()
+            .filter(|(_, p)| p.t < before_ms)
+            .map(|(m, p)| (*m, p.cell))
+            .collect();
+        for (m, cell) in gone {
+            self.last.remove(&m);
+            if let Some(v) = self.cells.get_mut(&cell) {
+                v.retain(|&x| x != m);
+                if v.is_empty() {
+                    self.cells.remove(&cell);
+                }
+            }
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        table_bytes(&self.last)
+            + table_bytes(&self.cells)
+            + self.cells.values().map(|v| v.capacity() * 4).sum::<usize>()
+            + self.passes.len() * (std::mem::size_of::<Pass>() + 32)
+    }
+}

@@ -1,0 +1,201 @@
+//! Identity change: a vessel's broadcast identity changes.
+//!
+//! For one MMSI: name, call sign, flag, IMO or ship type changes from one known value to
+//! another (a first value is no change; `destination` counts only when listed in `fields`).
+//! For one IMO: it appears under a new MMSI (MarineTraffic, Windward). Each change is an
+//! instant event (`start_ms == end_ms`) with the changed fields as `"old -> new"`. Names and
+//! call signs are compared trimmed, upper-case, with runs of spaces collapsed. A field going
+//! back to the value it had before its latest change within `flap_window_s` is two
+//! transmitters sharing the MMSI, not a change (the first change of such a pair is reported;
+//! the flapping after it is counted).
+
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::{table_bytes, Detector};
+use crate::engine::Ctx;
+use crate::event::EventType;
+use crate::input::{Identity, IdentityUpdate};
+
+/// Identity change parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityChangeConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Fields whose change is reported: any of `name`, `callsign`, `flag`, `imo`,
+    /// `ship_type`, `destination`. Default: the first five (MarineTraffic, Windward).
+    pub fields: Vec<String>,
+    /// Report an IMO appearing under a new MMSI. Default true.
+    pub mmsi_change: bool,
+    /// A field changing back to the value it had before, within this, is two transmitters
+    /// taking turns on one MMSI, not a change (counted as `identity_change.flap`). Default
+    /// 86400 s (GFW's shared-MMSI rule looks at identities overlapping for > 24 h).
+    pub flap_window_s: u32,
+}
+
+impl Default for IdentityChangeConfig {
+    fn default() -> Self {
+        IdentityChangeConfig {
+            enabled: true,
+            fields: ["name", "callsign", "flag", "imo", "ship_type"]
+                .map(str::to_owned)
+                .to_vec(),
+            mmsi_change: true,
+            flap_window_s: 86_400,
+        }
+    }
+}
+
+/// Normalises a name or call sign for comparison.
+pub fn normalise(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
+}
+
+fn field(i: &Identity, name: &str) -> Option<String> {
+    match name {
+        "name" => i.name.as_deref().map(normalise),
+        "callsign" => i.callsign.as_deref().map(normalise),
+        "flag" => i.flag.clone(),
+        "imo" => i.imo.map(|v| v.to_string()),
+        "ship_type" => i.ship_type.map(|v| v.to_string()),
+        "destination" => i.destination.as_deref().map(normalise),
+        _ => None,
+    }
+    .filter(|s| !s.is_empty())
+}
+
+/// The identity change detector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdentityChange {
+    #[serde(skip)]
+    pub(crate) cfg: IdentityChangeConfig,
+    /// IMO -> the MMSI it was last broadcast with.
+    imo_mmsi: FxHashMap<u32, u32>,
+    /// (IMO, old MMSI, new MMSI) already reported.
+    reported: BTreeSet<(u32, u32, u32)>,
+    /// Per MMSI that changed: each field's value before its latest change, and when.
+    #[serde(default)]
+    before: FxHashMap<u32, Vec<(String, String, i64)>>,
+}
+
+impl IdentityChange {
+    /// A detector with this configuration.
+    pub fn new(cfg: IdentityChangeConfig) -> IdentityChange {
+        IdentityChange {
+            cfg,
+            imo_mmsi: FxHashMap::default(),
+            reported: BTreeSet::new(),
+            before: FxHashMap::default(),
+        }
+    }
+}
+
+impl Detector for IdentityChange {
+    fn on_identity(&mut self, ctx: &mut Ctx<'_>, u: &IdentityUpdate, before: &Identity) {
+        let after = ctx.idents.get(&u.mmsi).cloned().unwrap_or_default();
+        let mut changes = Vec::new();
+        let mut flapped = false;
+        for name in &self.cfg.fields {
+            if let (Some(a), Some(b)) = (field(before, name), field(&after, name)) {
+                if a != b {
+                    let prev = self.before.entry(u.mmsi).or_default();
+                    // Back to the value it had before its latest change, within a day: two
+                    // transmitters on one MMSI taking turns, not a change (see shared_mmsi).
+                    let flap = prev.iter().any(|(k, v, t)| {
+                        k == name
+                            && *v == b
+                            && u.time_ms - t <= self.cfg.flap_window_s as i64 * 1000
+                    });
+                    prev.retain(|(k, _, _)| k != name);
+                    prev.push((name.clone(), a.clone(), u.time_ms));
+                    if flap {
+                        flapped = true;
+                    } else {
+                        changes.push((name.clone(), format!("{a} -> {b}")));
+                    }
+                }
+            }
+        }
+        if flapped {
+            ctx.count("identity_change.flap");
+        }
+        if !changes.is_empty() {
+            let key: Vec<&str> = changes.iter().map(|(k, _)| k.as_str()).collect();
+            let (lat, lon) = ctx
+                .last
+                .get(&u.mmsi)
+                .map_or((f64::NAN, f64::NAN), |p| (p.lat, p.lon));
+            let mut e = ctx.new_event(
+                EventType::IdentityChange,
+                &[u.mmsi],
+                u.time_ms,
+                lat,
+                lon,
+                &key.join(","),
+            );
+            if let Some(v) = e.vessels.first_mut() {
+                // The identity it had before the change.
+                v.name = before.name.clone();
+                v.flag = before.flag.clone();
+                v.imo = before.imo;
+                v.ship_type = before.ship_type;
+            }
+            e.vessels.push(ctx.vessel(u.mmsi));
+            for (k, v) in changes {
+                e.set(&k, v);
+            }
+            e.open = false;
+            e.end_ms = Some(u.time_ms);
+            ctx.create(e);
+        }
+        if !self.cfg.mmsi_change {
+            return;
+        }
+        let Some(imo) = after.imo else { return };
+        let old = self.imo_mmsi.insert(imo, u.mmsi);
+        if let Some(old) = old.filter(|&o| o != u.mmsi) {
+            if !self.reported.insert((imo, old, u.mmsi)) {
+                return;
+            }
+            let (lat, lon) = ctx
+                .last
+                .get(&u.mmsi)
+                .or(ctx.last.get(&old))
+                .map_or((f64::NAN, f64::NAN), |p| (p.lat, p.lon));
+            let mut e = ctx.new_event(
+                EventType::IdentityChange,
+                &[old, u.mmsi],
+                u.time_ms,
+                lat,
+                lon,
+                "mmsi",
+            );
+            e.set("mmsi", format!("{old} -> {}", u.mmsi));
+            e.set("imo", imo);
+            let prev = ctx.idents.get(&old).cloned().unwrap_or_default();
+            for name in ["name", "callsign", "flag", "ship_type"] {
+                if let (Some(a), Some(b)) = (field(&prev, name), field(&after, name)) {
+                    if a != b {
+                        e.set(name, format!("{a} -> {b}"));
+                    }
+                }
+            }
+            e.open = false;
+            e.end_ms = Some(u.time_ms);
+            ctx.create(e);
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        table_bytes(&self.imo_mmsi)
+            + self.reported.len() * 24
+            + table_bytes(&self.before)
+            + self.before.values().map(|v| v.len() * 80).sum::<usize>()
+    }
+}

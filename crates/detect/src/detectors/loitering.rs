@@ -1,0 +1,253 @@
+//! Loitering: slow for hours, away from shore and outside ports.
+//!
+//! The implied speed is measured over steps of at least `speed_interval_s` (the straight-line
+//! distance between checkpoints over the time between them, so GNSS noise of a few metres
+//! between reports seconds apart does not count as speed). Consecutive steps below
+//! `max_speed_knots`, at least `min_shore_distance_nm` from shore (unknown without land data:
+//! then allowed and said so), outside port and anchorage zones, and not at anchor or moored by
+//! navigational status, nor in a crowd of `crowd_min_vessels` slow vessels at the latest tick
+//! (an anchorage by GFW's definition, a moored swarm), make a run; a run of `min_duration_s` is a loitering event, open
+//! until a step is fast or a step spans more than `max_step_gap_s`.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::{table_bytes, Detector, FixCtx};
+use crate::config::check;
+use crate::engine::Ctx;
+use crate::event::{EventId, EventType, PosRef};
+use crate::geom::{self, KNOT_MS, NM_M};
+
+/// Loitering parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoiteringConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Mean implied speed below this. Default 2 kn (GFW).
+    pub max_speed_knots: f64,
+    /// Shortest loitering reported. Default 14400 s (4 h: GFW reports use 1, 4 or 8 h).
+    pub min_duration_s: u32,
+    /// Mean distance from shore at least this. Default 20 nm (GFW).
+    pub min_shore_distance_nm: f64,
+    /// Implied speed measured over steps at least this long. Default 600 s (the resampling
+    /// interval of the GFW pipelines).
+    pub speed_interval_s: u32,
+    /// A step longer than this (a reception gap) ends the run. Default 28800 s (8 h: GFW's
+    /// segmenter closes a segment after 8 h of silence; loitering is found within segments).
+    pub max_step_gap_s: u32,
+    /// Navigational statuses that mean "at anchor / moored", not loitering. Default [1, 5].
+    pub anchored_nav_status: Vec<u8>,
+    /// Vessels within this of a crowd of slow vessels (an anchorage as GFW defines it, a
+    /// moored swarm) are not loitering. Default 10000 m.
+    pub crowd_radius_m: f64,
+    /// A crowd: at least this many slow vessels. Default 20 (GFW anchorages).
+    pub crowd_min_vessels: u32,
+}
+
+impl Default for LoiteringConfig {
+    fn default() -> Self {
+        LoiteringConfig {
+            enabled: true,
+            max_speed_knots: 2.0,
+            min_duration_s: 14_400,
+            min_shore_distance_nm: 20.0,
+            speed_interval_s: 600,
+            max_step_gap_s: 28_800,
+            anchored_nav_status: vec![1, 5],
+            crowd_radius_m: 10_000.0,
+            crowd_min_vessels: 20,
+        }
+    }
+}
+
+impl LoiteringConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        check("loitering.max_speed_knots", self.max_speed_knots, 0.0, 50.0)?;
+        check(
+            "loitering.min_duration_s",
+            self.min_duration_s as f64,
+            60.0,
+            1e8,
+        )?;
+        check(
+            "loitering.speed_interval_s",
+            self.speed_interval_s as f64,
+            10.0,
+            86_400.0,
+        )?;
+        check(
+            "loitering.min_shore_distance_nm",
+            self.min_shore_distance_nm,
+            0.0,
+            1e4,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Vessel {
+    /// Checkpoint: time, lat, lon.
+    ck: (i64, f64, f64),
+    /// Slow run: start time and position, last time, sum of step speeds, steps.
+    run: Option<Run>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Run {
+    start_ms: i64,
+    lat: f64,
+    lon: f64,
+    last_ms: i64,
+    speed_sum: f64,
+    steps: u32,
+    shore_known: bool,
+    open: Option<EventId>,
+}
+
+/// The loitering detector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Loitering {
+    #[serde(skip)]
+    pub(crate) cfg: LoiteringConfig,
+    vessels: FxHashMap<u32, Vessel>,
+    /// Slow vessels per place at the latest tick.
+    crowds: super::encounter::CrowdMap,
+}
+
+impl Loitering {
+    /// A detector with this configuration.
+    pub fn new(cfg: LoiteringConfig) -> Loitering {
+        Loitering {
+            cfg,
+            vessels: FxHashMap::default(),
+            crowds: Default::default(),
+        }
+    }
+}
+
+impl Detector for Loitering {
+    fn on_fix(&mut self, ctx: &mut Ctx<'_>, f: &FixCtx<'_>) {
+        let fix = f.fix;
+        let v = self.vessels.entry(fix.mmsi).or_insert_with(|| Vessel {
+            ck: (fix.time_ms, fix.lat, fix.lon),
+            run: None,
+        });
+        let dt_ms = fix.time_ms - v.ck.0;
+        if dt_ms < self.cfg.speed_interval_s as i64 * 1000 {
+            return;
+        }
+        let d = geom::distance_m(v.ck.1, v.ck.2, fix.lat, fix.lon);
+        let speed = d / (dt_ms as f64 / 1000.0) / KNOT_MS;
+        let anchored = fix
+            .nav_status
+            .is_some_and(|s| self.cfg.anchored_nav_status.contains(&s));
+        let shore = ctx.world.distance_to_shore_m(fix.lat, fix.lon);
+        let offshore = shore.is_none_or(|s| s >= self.cfg.min_shore_distance_nm * NM_M);
+        let slow = speed < self.cfg.max_speed_knots
+            && dt_ms <= self.cfg.max_step_gap_s as i64 * 1000
+            && !anchored
+            && offshore
+            && self.crowds.around(fix.lat, fix.lon) < self.cfg.crowd_min_vessels
+            && !ctx.any_port(f.zones);
+        let ck = v.ck;
+        v.ck = (fix.time_ms, fix.lat, fix.lon);
+        if slow {
+            let run = v.run.get_or_insert(Run {
+                start_ms: ck.0,
+                lat: ck.1,
+                lon: ck.2,
+                last_ms: ck.0,
+                speed_sum: 0.0,
+                steps: 0,
+                shore_known: shore.is_some(),
+                open: None,
+            });
+            run.last_ms = fix.time_ms;
+            run.speed_sum += speed;
+            run.steps += 1;
+            let dur_ms = run.last_ms - run.start_ms;
+            let mean = run.speed_sum / run.steps as f64;
+            match run.open {
+                None if dur_ms >= self.cfg.min_duration_s as i64 * 1000 => {
+                    let mut e = ctx.new_event(
+                        EventType::Loitering,
+                        &[fix.mmsi],
+                        run.start_ms,
+                        run.lat,
+                        run.lon,
+                        "",
+                    );
+                    e.set("mean_speed_knots", (mean * 100.0).round() / 100.0);
+                    e.set("duration_s", dur_ms / 1000);
+                    e.set("distance_to_shore_m", shore.map(|s| s.round()));
+                    e.add_evidence(
+                        PosRef {
+                            mmsi: fix.mmsi,
+                            time_ms: run.start_ms,
+                        },
+                        &[],
+                    );
+                    e.add_evidence(
+                        PosRef {
+                            mmsi: fix.mmsi,
+                            time_ms: fix.time_ms,
+                        },
+                        &fix.sources,
+                    );
+                    e.confidence = if run.shore_known { 1.0 } else { 0.8 };
+                    run.open = Some(ctx.create(e));
+                }
+                Some(id) => {
+                    if let Some(e) = ctx.event_mut(id) {
+                        e.set("mean_speed_knots", (mean * 100.0).round() / 100.0);
+                        e.set("duration_s", dur_ms / 1000);
+                        e.last_ms = fix.time_ms;
+                    }
+                }
+                None => {}
+            }
+        } else if let Some(run) = v.run.take() {
+            if let Some(id) = run.open {
+                if let Some(e) = ctx.event_mut(id) {
+                    e.add_evidence(
+                        PosRef {
+                            mmsi: fix.mmsi,
+                            time_ms: run.last_ms,
+                        },
+                        &fix.sources,
+                    );
+                }
+                ctx.close(id, run.last_ms);
+            }
+        }
+    }
+
+    fn on_tick(&mut self, _ctx: &mut Ctx<'_>, _t: i64, samples: &[crate::engine::Sample]) {
+        self.crowds = super::encounter::CrowdMap::new(
+            samples,
+            self.cfg.max_speed_knots,
+            self.cfg.crowd_radius_m,
+        );
+    }
+
+    fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
+        let gone: Vec<u32> = self
+            .vessels
+            .iter()
+            .filter(|(_, v)| v.ck.0 < before_ms)
+            .map(|(m, _)| *m)
+            .collect();
+        for m in gone {
+            if let Some(Vessel { run: Some(r), .. }) = self.vessels.remove(&m) {
+                if let Some(id) = r.open {
+                    ctx.close(id, r.last_ms);
+                }
+            }
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        table_bytes(&self.vessels) + self.crowds.len() * 24
+    }
+}

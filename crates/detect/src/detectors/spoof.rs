@@ -1,0 +1,511 @@
+//! Spoofing: impossible jumps, positions on land, circles drawn around a point, and one MMSI
+//! in two places. One module because the four share per-MMSI track state: a spoofed episode
+//! starts with a jump, and what follows decides which it is.
+//!
+//! Per MMSI the detector keeps the ends of up to two tracks (the current one and the one before
+//! the last implausible hop). A fix is *plausible* from a track end when it is within
+//! `min_jump_m` of it or reachable at `max_speed_knots`.
+//! - **shared MMSI**: fixes keep hopping back and forth between two plausible tracks (two
+//!   transmitters): `min_switches` hops within `switch_window_s` open the event; it closes once
+//!   no hop was seen for `shared_close_s`.
+//! - **jump**: a fix implausible from both tracks starts a candidate; if the old track stays
+//!   silent for `confirm_s` while the new one reports, it is a `spoof_jump` (open), closed when
+//!   a fix is plausible again from where the vessel was before the jump (it jumped back). If
+//!   the old track reports within `confirm_s`, it was a hop of a shared MMSI instead.
+//! - **land**: `min_land_fixes` consecutive fixes on land (outside port zones) open a
+//!   `spoof_land`; the first fix at sea closes it. It claims the jump that led there (a
+//!   confirmed jump event is withdrawn).
+//! - **circle**: steps of at least `circle_step_m` turning the same way add up to
+//!   `min_circle_turns` full turns inside a box of `max_circle_diameter_m`: a `spoof_circle`,
+//!   closed when the turning stops. It also claims the jump that led there.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::{table_bytes, Detector, FixCtx};
+use crate::config::check;
+use crate::engine::Ctx;
+use crate::event::{EventId, EventType, PosRef};
+use crate::geom::{self, KNOT_MS};
+use crate::input::Fix;
+
+/// Spoofing parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpoofConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Implied speed above this is impossible. Default 50 kn (AISdb's track splitter).
+    pub max_speed_knots: f64,
+    /// Hops shorter than this are never jumps (GNSS glitches). Default 10000 m.
+    pub min_jump_m: f64,
+    /// A jump is confirmed when the old track stays silent this long. Default 600 s.
+    pub confirm_s: u32,
+    /// Hops between two tracks counted over this window. Default 3600 s.
+    pub switch_window_s: u32,
+    /// A shared MMSI closes after this long without a hop. Default 86400 s (GFW looks at
+    /// identities overlapping for > 24 h).
+    pub shared_close_s: u32,
+    /// A hop is also impossible when its implied speed exceeds this many times the speed the
+    /// vessel reports at either end (plus `speed_margin_knots`): a 12-knot tanker does not
+    /// cover 60 nm in two hours between satellite passes. Default 1.5.
+    pub reported_speed_factor: f64,
+    /// See `reported_speed_factor`. Default 5 kn.
+    pub speed_margin_knots: f64,
+    /// Hops within the window that make a shared MMSI. Default 4.
+    pub min_switches: u32,
+    /// Consecutive fixes on land that make a land spoof. Default 3.
+    pub min_land_fixes: u32,
+    /// Step length of the circle detector. Default 200 m.
+    pub circle_step_m: f64,
+    /// Full turns that make a circle. Default 2.
+    pub min_circle_turns: f64,
+    /// The circles must fit in a box this wide. Default 15000 m.
+    pub max_circle_diameter_m: f64,
+}
+
+impl Default for SpoofConfig {
+    fn default() -> Self {
+        SpoofConfig {
+            enabled: true,
+            max_speed_knots: 50.0,
+            min_jump_m: 10_000.0,
+            confirm_s: 600,
+            switch_window_s: 3_600,
+            shared_close_s: 86_400,
+            reported_speed_factor: 1.5,
+            speed_margin_knots: 5.0,
+            min_switches: 4,
+            min_land_fixes: 3,
+            circle_step_m: 200.0,
+            min_circle_turns: 2.0,
+            max_circle_diameter_m: 15_000.0,
+        }
+    }
+}
+
+impl SpoofConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        check("spoof.max_speed_knots", self.max_speed_knots, 1.0, 1_000.0)?;
+        check("spoof.min_jump_m", self.min_jump_m, 0.0, 1e7)?;
+        check("spoof.circle_step_m", self.circle_step_m, 10.0, 10_000.0)?;
+        check("spoof.min_circle_turns", self.min_circle_turns, 0.5, 100.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct End {
+    t: i64,
+    lat: f64,
+    lon: f64,
+    #[serde(default)]
+    sog: Option<f32>,
+}
+
+impl End {
+    fn of(f: &Fix) -> End {
+        End {
+            t: f.time_ms,
+            lat: f.lat,
+            lon: f.lon,
+            sog: f.sog_knots.map(|v| v as f32),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+enum JumpState {
+    Candidate,
+    Confirmed(EventId),
+    /// Claimed by a land or circle episode: no event of its own, but the return is expected.
+    Claimed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Jump {
+    start_ms: i64,
+    from: End,
+    to: End,
+    state: JumpState,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Circle {
+    step: Option<End>,
+    bearing: Option<f64>,
+    turn_deg: f64,
+    start_ms: i64,
+    bbox: [f64; 4],
+    open: Option<EventId>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Vessel {
+    a: End,
+    b: Option<End>,
+    switches: Vec<i64>,
+    shared: Option<(EventId, i64)>,
+    jump: Option<Jump>,
+    land: Option<(i64, u32, Option<EventId>, End)>,
+    circle: Circle,
+}
+
+/// The spoofing detector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Spoof {
+    #[serde(skip)]
+    pub(crate) cfg: SpoofConfig,
+    vessels: FxHashMap<u32, Vessel>,
+}
+
+impl Spoof {
+    /// A detector with this configuration.
+    pub fn new(cfg: SpoofConfig) -> Spoof {
+        Spoof {
+            cfg,
+            vessels: FxHashMap::default(),
+        }
+    }
+
+    fn plausible(&self, from: &End, f: &Fix) -> bool {
+        let d = geom::distance_m(from.lat, from.lon, f.lat, f.lon);
+        if d < self.cfg.min_jump_m {
+            return true;
+        }
+        let dt = ((f.time_ms - from.t).abs() as f64 / 1000.0).max(1.0);
+        let implied = d / dt / KNOT_MS;
+        let hull = match (from.sog, f.sog_knots) {
+            (Some(a), Some(b)) => {
+                (a as f64).max(b) * self.cfg.reported_speed_factor + self.cfg.speed_margin_knots
+            }
+            _ => f64::INFINITY,
+        };
+        implied <= self.cfg.max_speed_knots.min(hull)
+    }
+}
+
+fn evidence(ctx: &mut Ctx<'_>, id: EventId, f: &Fix) {
+    if let Some(e) = ctx.event_mut(id) {
+        e.add_evidence(
+            PosRef {
+                mmsi: f.mmsi,
+                time_ms: f.time_ms,
+            },
+            &f.sources,
+        );
+    }
+}
+
+/// A land or circle episode claims the jump that led to it.
+fn claim(ctx: &mut Ctx<'_>, v: &mut Vessel) {
+    if let Some(j) = v.jump.as_mut() {
+        if let JumpState::Confirmed(id) = j.state {
+            ctx.withdraw(id);
+        }
+        j.state = JumpState::Claimed;
+    }
+}
+
+impl Detector for Spoof {
+    fn on_fix(&mut self, ctx: &mut Ctx<'_>, fc: &FixCtx<'_>) {
+        let f = fc.fix;
+        let Some(mut v) = self.vessels.remove(&f.mmsi) else {
+            self.vessels.insert(
+                f.mmsi,
+                Vessel {
+                    a: End::of(f),
+                    b: None,
+                    switches: Vec::new(),
+                    shared: None,
+                    jump: None,
+                    land: None,
+                    circle: Circle::default(),
+                },
+            );
+            return;
+        };
+        let window = self.cfg.switch_window_s as i64 * 1000;
+        let confirm = self.cfg.confirm_s as i64 * 1000;
+        // Did the vessel come back to where it was before a jump?
+        let back = v.jump.as_ref().is_some_and(|j| {
+            j.state != JumpState::Candidate
+                && !self.plausible(&v.a, f)
+                && self.plausible(&j.from, f)
+        });
+        if back {
+            if let Some(j) = v.jump.take() {
+                if let JumpState::Confirmed(id) = j.state {
+                    evidence(ctx, id, f);
+                    ctx.close(id, f.time_ms);
+                }
+            }
+            v.b = None;
+            v.a = End::of(f);
+        } else if self.plausible(&v.a, f) {
+            v.a = End::of(f);
+            if let Some(j) = v.jump.as_mut() {
+                j.to = End::of(f);
+                if j.state == JumpState::Candidate
+                    && f.time_ms - j.start_ms >= confirm
+                    && v.land.is_none()
+                    && v.circle.open.is_none()
+                {
+                    let d = geom::distance_m(j.from.lat, j.from.lon, f.lat, f.lon);
+                    let mut e = ctx.new_event(
+                        EventType::SpoofJump,
+                        &[f.mmsi],
+                        j.start_ms,
+                        f.lat,
+                        f.lon,
+                        "",
+                    );
+                    let dt = ((j.start_ms - j.from.t) as f64 / 1000.0).max(1.0);
+                    e.set("distance_m", d.round());
+                    e.set("from_lat", j.from.lat);
+                    e.set("from_lon", j.from.lon);
+                    e.set("implied_speed_knots", (d / dt / KNOT_MS).round());
+                    e.add_evidence(
+                        PosRef {
+                            mmsi: f.mmsi,
+                            time_ms: j.from.t,
+                        },
+                        &[],
+                    );
+                    e.add_evidence(
+                        PosRef {
+                            mmsi: f.mmsi,
+                            time_ms: j.start_ms,
+                        },
+                        &f.sources,
+                    );
+                    j.state = JumpState::Confirmed(ctx.create(e));
+                }
+            }
+        } else if let Some(b) =
+            v.b.filter(|b| f.time_ms - b.t <= window && self.plausible(b, f))
+        {
+            // A hop back to the other track: two transmitters, not a jump.
+            if v.jump
+                .as_ref()
+                .is_some_and(|j| j.state == JumpState::Candidate)
+            {
+                v.jump = None;
+            }
+            v.b = Some(v.a);
+            v.a = End::of(f);
+            let _ = b;
+            v.switches.retain(|&t| f.time_ms - t <= window);
+            v.switches.push(f.time_ms);
+            if let Some((id, last)) = v.shared.as_mut() {
+                *last = f.time_ms;
+                let id = *id;
+                if let Some(e) = ctx.event_mut(id) {
+                    e.last_ms = f.time_ms;
+                }
+            } else if v.switches.len() as u32 >= self.cfg.min_switches {
+                let start = v.switches[0];
+                let mut e =
+                    ctx.new_event(EventType::SharedMmsi, &[f.mmsi], start, f.lat, f.lon, "");
+                e.set("mmsi", f.mmsi);
+                if let Some(b) = v.b {
+                    e.set("other_lat", b.lat);
+                    e.set("other_lon", b.lon);
+                    e.set(
+                        "distance_m",
+                        geom::distance_m(b.lat, b.lon, f.lat, f.lon).round(),
+                    );
+                }
+                e.add_evidence(
+                    PosRef {
+                        mmsi: f.mmsi,
+                        time_ms: f.time_ms,
+                    },
+                    &f.sources,
+                );
+                let id = ctx.create(e);
+                v.shared = Some((id, f.time_ms));
+            }
+        } else {
+            // Implausible from every track: a new track, and a jump candidate.
+            if let Some(j) = v.jump.take() {
+                if let JumpState::Confirmed(id) = j.state {
+                    ctx.close(id, f.time_ms);
+                }
+            }
+            if v.shared.is_none() {
+                v.jump = Some(Jump {
+                    start_ms: f.time_ms,
+                    from: v.a,
+                    to: End::of(f),
+                    state: JumpState::Candidate,
+                });
+            }
+            v.b = Some(v.a);
+            v.a = End::of(f);
+            v.circle = Circle {
+                open: v.circle.open,
+                ..Circle::default()
+            };
+        }
+        if let Some((id, last)) = v.shared {
+            if f.time_ms - last > self.cfg.shared_close_s as i64 * 1000 {
+                ctx.close(id, last);
+                v.shared = None;
+                v.switches.clear();
+            }
+        }
+        self.land(ctx, &mut v, fc);
+        self.circle(ctx, &mut v, f);
+        self.vessels.insert(f.mmsi, v);
+    }
+
+    fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
+        let gone: Vec<u32> = self
+            .vessels
+            .iter()
+            .filter(|(_, v)| v.a.t < before_ms)
+            .map(|(m, _)| *m)
+            .collect();
+        for m in gone {
+            let Some(v) = self.vessels.remove(&m) else {
+                continue;
+            };
+            let end = v.a.t;
+            let ids = [
+                v.shared.map(|s| s.0),
+                v.jump.and_then(|j| match j.state {
+                    JumpState::Confirmed(id) => Some(id),
+                    _ => None,
+                }),
+                v.land.and_then(|l| l.2),
+                v.circle.open,
+            ];
+            for id in ids.into_iter().flatten() {
+                ctx.close(id, end);
+            }
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        table_bytes(&self.vessels)
+            + self
+                .vessels
+                .values()
+                .map(|v| v.switches.capacity() * 8)
+                .sum::<usize>()
+    }
+}
+
+impl Spoof {
+    fn land(&self, ctx: &mut Ctx<'_>, v: &mut Vessel, fc: &FixCtx<'_>) {
+        let f = fc.fix;
+        let on_land = ctx.world.is_land(f.lat, f.lon) == Some(true) && !ctx.any_port(fc.zones);
+        if !on_land {
+            if let Some((_, _, Some(id), _)) = v.land.take() {
+                evidence(ctx, id, f);
+                ctx.close(id, f.time_ms);
+            }
+            return;
+        }
+        let run = v.land.get_or_insert((f.time_ms, 0, None, End::of(f)));
+        run.1 += 1;
+        if let Some(id) = run.2 {
+            if let Some(e) = ctx.event_mut(id) {
+                e.last_ms = f.time_ms;
+            }
+            return;
+        }
+        if run.1 >= self.cfg.min_land_fixes {
+            let first = run.3;
+            let mut e = ctx.new_event(
+                EventType::SpoofLand,
+                &[f.mmsi],
+                run.0,
+                first.lat,
+                first.lon,
+                "",
+            );
+            e.set("reported_lat", first.lat);
+            e.set("reported_lon", first.lon);
+            e.add_evidence(
+                PosRef {
+                    mmsi: f.mmsi,
+                    time_ms: run.0,
+                },
+                &f.sources,
+            );
+            run.2 = Some(ctx.create(e));
+            claim(ctx, v);
+        }
+    }
+
+    fn circle(&self, ctx: &mut Ctx<'_>, v: &mut Vessel, f: &Fix) {
+        let c = &mut v.circle;
+        let Some(step) = c.step else {
+            *c = Circle {
+                step: Some(End::of(f)),
+                start_ms: f.time_ms,
+                bbox: [f.lat, f.lat, f.lon, f.lon],
+                ..std::mem::take(c)
+            };
+            return;
+        };
+        if geom::distance_m(step.lat, step.lon, f.lat, f.lon) < self.cfg.circle_step_m {
+            return;
+        }
+        let b = geom::bearing_deg(step.lat, step.lon, f.lat, f.lon);
+        c.step = Some(End::of(f));
+        let turn = c.bearing.map_or(0.0, |a| geom::turn_deg(a, b));
+        c.bearing = Some(b);
+        let reset = turn.abs() > 60.0 || (turn * c.turn_deg < 0.0 && turn.abs() > 5.0);
+        if reset {
+            if let Some(id) = c.open.take() {
+                ctx.close(id, step.t);
+            }
+            c.turn_deg = turn;
+            c.start_ms = step.t;
+            c.bbox = [step.lat, step.lat, step.lon, step.lon];
+        } else {
+            c.turn_deg += turn;
+        }
+        c.bbox = [
+            c.bbox[0].min(f.lat),
+            c.bbox[1].max(f.lat),
+            c.bbox[2].min(f.lon),
+            c.bbox[3].max(f.lon),
+        ];
+        let diag = geom::distance_m(c.bbox[0], c.bbox[2], c.bbox[1], c.bbox[3]);
+        if diag > self.cfg.max_circle_diameter_m {
+            if let Some(id) = c.open.take() {
+                ctx.close(id, step.t);
+            }
+            c.turn_deg = 0.0;
+            c.start_ms = f.time_ms;
+            c.bbox = [f.lat, f.lat, f.lon, f.lon];
+            return;
+        }
+        let turns = c.turn_deg.abs() / 360.0;
+        if let Some(id) = c.open {
+            if let Some(e) = ctx.event_mut(id) {
+                e.set("turns", (turns * 10.0).round() / 10.0);
+                e.last_ms = f.time_ms;
+            }
+        } else if turns >= self.cfg.min_circle_turns {
+            let (lat, lon) = ((c.bbox[0] + c.bbox[1]) / 2.0, (c.bbox[2] + c.bbox[3]) / 2.0);
+            let mut e = ctx.new_event(EventType::SpoofCircle, &[f.mmsi], c.start_ms, lat, lon, "");
+            e.set("turns", (turns * 10.0).round() / 10.0);
+            e.set("radius_m", (diag / 2.0 / std::f64::consts::SQRT_2).round());
+            e.set("center_lat", lat);
+            e.set("center_lon", lon);
+            e.add_evidence(
+                PosRef {
+                    mmsi: f.mmsi,
+                    time_ms: f.time_ms,
+                },
+                &f.sources,
+            );
+            c.open = Some(ctx.create(e));
+            claim(ctx, v);
+        }
+    }
+}

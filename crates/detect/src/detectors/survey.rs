@@ -1,0 +1,277 @@
+//! Survey pattern: back-and-forth lines.
+//!
+//! A vessel's track is cut into steps of at least `step_m`; consecutive steps within
+//! `max_leg_turn_deg` of the leg's course extend a leg. A leg of at least `min_line_m` is a
+//! line; shorter legs (the crossings between lines) are turns. A line anti-parallel
+//! (180 +- `parallel_tol_deg`) to the previous line, begun within `max_turn_s` of its end and
+//! within `max_spacing_m` of it, continues the pattern; `min_lines` lines make a survey event,
+//! open until a line breaks the pattern or no line follows within `max_turn_s`. A vessel that is
+//! escorting or shadowing another (an open escort or shadowing event names it second) draws
+//! the other's lines and is not reported (counted as `survey.escorting`); an impossible hop
+//! (faster than `max_speed_knots`: spoofing, a shared MMSI) restarts the track.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::{table_bytes, Detector, FixCtx};
+use crate::config::check;
+use crate::engine::Ctx;
+use crate::event::{EventId, EventType, PosRef};
+use crate::geom::{self, NM_M};
+
+/// Survey parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SurveyConfig {
+    /// Run this detector.
+    pub enabled: bool,
+    /// Track steps at least this long. Default 300 m.
+    pub step_m: f64,
+    /// A step turning more than this from the leg's course ends the leg. Default 30 degrees.
+    pub max_leg_turn_deg: f64,
+    /// Legs at least this long are lines. Default 5556 m (3 nm).
+    pub min_line_m: f64,
+    /// Lines within this of anti-parallel continue the pattern. Default 20 degrees.
+    pub parallel_tol_deg: f64,
+    /// The next line must begin within this of the previous one's end. Default 3600 s.
+    pub max_turn_s: u32,
+    /// ...and within this distance of it. Default 9260 m (5 nm).
+    pub max_spacing_m: f64,
+    /// Lines that make a survey. Default 4.
+    pub min_lines: u32,
+    /// A hop faster than this breaks the track (spoofing, shared MMSI). Default 50 kn (AISdb).
+    pub max_speed_knots: f64,
+}
+
+impl Default for SurveyConfig {
+    fn default() -> Self {
+        SurveyConfig {
+            enabled: true,
+            step_m: 300.0,
+            max_leg_turn_deg: 30.0,
+            min_line_m: 3.0 * NM_M,
+            parallel_tol_deg: 20.0,
+            max_turn_s: 3_600,
+            max_spacing_m: 5.0 * NM_M,
+            min_lines: 4,
+            max_speed_knots: 50.0,
+        }
+    }
+}
+
+impl SurveyConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        check("survey.step_m", self.step_m, 10.0, 10_000.0)?;
+        check("survey.min_line_m", self.min_line_m, self.step_m, 1e6)?;
+        check("survey.min_lines", self.min_lines as f64, 2.0, 1e4)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Pt {
+    t: i64,
+    lat: f64,
+    lon: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Line {
+    start: Pt,
+    end: Pt,
+    course: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Vessel {
+    step: Pt,
+    leg_start: Pt,
+    leg_course: Option<f64>,
+    prev_line: Option<Line>,
+    lines: u32,
+    run_start: Option<Pt>,
+    open: Option<EventId>,
+}
+
+/// The survey detector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Survey {
+    #[serde(skip)]
+    pub(crate) cfg: SurveyConfig,
+    vessels: FxHashMap<u32, Vessel>,
+}
+
+/// Whether the vessel is escorting or shadowing another now (the second vessel of an open
+/// escort or shadowing event).
+fn escorting(ctx: &Ctx<'_>, mmsi: u32) -> bool {
+    ctx.open_events().any(|e| {
+        matches!(e.kind, EventType::Escort | EventType::Shadowing)
+            && e.vessels.get(1).is_some_and(|v| v.mmsi == mmsi)
+    })
+}
+
+impl Survey {
+    /// A detector with this configuration.
+    pub fn new(cfg: SurveyConfig) -> Survey {
+        Survey {
+            cfg,
+            vessels: FxHashMap::default(),
+        }
+    }
+
+    fn end_leg(&self, ctx: &mut Ctx<'_>, mmsi: u32, v: &mut Vessel) {
+        let len = geom::distance_m(v.leg_start.lat, v.leg_start.lon, v.step.lat, v.step.lon);
+        if len < self.cfg.min_line_m {
+            return;
+        }
+        let line = Line {
+            start: v.leg_start,
+            end: v.step,
+            course: geom::bearing_deg(v.leg_start.lat, v.leg_start.lon, v.step.lat, v.step.lon),
+        };
+        let continues = v.prev_line.is_some_and(|p| {
+            (180.0 - geom::angle_diff_deg(p.course, line.course)) <= self.cfg.parallel_tol_deg
+                && line.start.t - p.end.t <= self.cfg.max_turn_s as i64 * 1000
+                && geom::distance_m(p.end.lat, p.end.lon, line.start.lat, line.start.lon)
+                    <= self.cfg.max_spacing_m
+        });
+        if continues {
+            v.lines += 1;
+        } else {
+            if let Some(id) = v.open.take() {
+                if let Some(p) = v.prev_line {
+                    ctx.close(id, p.end.t);
+                }
+            }
+            v.lines = 1;
+            v.run_start = Some(line.start);
+        }
+        v.prev_line = Some(line);
+        if let Some(id) = v.open {
+            if let Some(e) = ctx.event_mut(id) {
+                e.set("lines", v.lines);
+                e.last_ms = line.end.t;
+            }
+        } else if v.lines >= self.cfg.min_lines && escorting(ctx, mmsi) {
+            // Keeping station on another vessel draws its lines too: not a survey of its own.
+            ctx.count("survey.escorting");
+        } else if v.lines >= self.cfg.min_lines {
+            let s = v.run_start.unwrap_or(line.start);
+            let mut e = ctx.new_event(EventType::Survey, &[mmsi], s.t, s.lat, s.lon, "");
+            e.set("lines", v.lines);
+            e.set("length_m", len.round());
+            e.set("heading_deg", line.course.round());
+            e.add_evidence(PosRef { mmsi, time_ms: s.t }, &[]);
+            e.add_evidence(
+                PosRef {
+                    mmsi,
+                    time_ms: line.end.t,
+                },
+                &[],
+            );
+            e.last_ms = line.end.t;
+            v.open = Some(ctx.create(e));
+        }
+    }
+}
+
+impl Detector for Survey {
+    fn on_fix(&mut self, ctx: &mut Ctx<'_>, fc: &FixCtx<'_>) {
+        let f = fc.fix;
+        let p = Pt {
+            t: f.time_ms,
+            lat: f.lat,
+            lon: f.lon,
+        };
+        let Some(mut v) = self.vessels.remove(&f.mmsi) else {
+            self.vessels.insert(
+                f.mmsi,
+                Vessel {
+                    step: p,
+                    leg_start: p,
+                    leg_course: None,
+                    prev_line: None,
+                    lines: 0,
+                    run_start: None,
+                    open: None,
+                },
+            );
+            return;
+        };
+        let hop_m = geom::distance_m(v.step.lat, v.step.lon, p.lat, p.lon);
+        let hop_s = ((p.t - v.step.t) as f64 / 1000.0).max(1.0);
+        if hop_m > self.cfg.step_m && hop_m / hop_s / geom::KNOT_MS > self.cfg.max_speed_knots {
+            // An impossible hop (a spoofed position, two transmitters on one MMSI): the
+            // pattern, if any, ends here and the track starts afresh.
+            if let (Some(id), Some(l)) = (v.open.take(), v.prev_line) {
+                ctx.close(id, l.end.t);
+            }
+            v = Vessel {
+                step: p,
+                leg_start: p,
+                leg_course: None,
+                prev_line: None,
+                lines: 0,
+                run_start: None,
+                open: None,
+            };
+            self.vessels.insert(f.mmsi, v);
+            return;
+        }
+        if hop_m >= self.cfg.step_m {
+            let b = geom::bearing_deg(v.step.lat, v.step.lon, p.lat, p.lon);
+            match v.leg_course {
+                Some(c) if geom::angle_diff_deg(c, b) <= self.cfg.max_leg_turn_deg => {
+                    v.step = p;
+                    v.leg_course = Some(geom::bearing_deg(
+                        v.leg_start.lat,
+                        v.leg_start.lon,
+                        p.lat,
+                        p.lon,
+                    ));
+                }
+                Some(_) => {
+                    self.end_leg(ctx, f.mmsi, &mut v);
+                    v.leg_start = v.step;
+                    v.step = p;
+                    v.leg_course = Some(b);
+                }
+                None => {
+                    v.step = p;
+                    v.leg_course = Some(b);
+                }
+            }
+        }
+        // No line for too long: the pattern is over.
+        if let (Some(id), Some(l)) = (v.open, v.prev_line) {
+            let since = f.time_ms - l.end.t;
+            let leg_len = geom::distance_m(v.leg_start.lat, v.leg_start.lon, p.lat, p.lon);
+            if since > self.cfg.max_turn_s as i64 * 1000 && leg_len < self.cfg.min_line_m {
+                ctx.close(id, l.end.t);
+                v.open = None;
+                v.lines = 0;
+                v.prev_line = None;
+            }
+        }
+        self.vessels.insert(f.mmsi, v);
+    }
+
+    fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
+        let gone: Vec<u32> = self
+            .vessels
+            .iter()
+            .filter(|(_, v)| v.step.t < before_ms)
+            .map(|(m, _)| *m)
+            .collect();
+        for m in gone {
+            if let Some(v) = self.vessels.remove(&m) {
+                if let (Some(id), Some(l)) = (v.open, v.prev_line) {
+                    ctx.close(id, l.end.t);
+                }
+            }
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        table_bytes(&self.vessels)
+    }
+}

@@ -1,0 +1,159 @@
+//! Small spherical geometry and the spatial grid the pairwise detectors bucket vessels in.
+
+/// Mean Earth radius, metres (IUGG).
+pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+/// One nautical mile, metres.
+pub const NM_M: f64 = 1_852.0;
+/// One knot, metres per second.
+pub const KNOT_MS: f64 = NM_M / 3_600.0;
+/// Metres per degree of latitude (mean).
+const M_PER_DEG: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
+
+/// Great-circle distance, metres (haversine).
+pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * a.sqrt().min(1.0).asin()
+}
+
+/// Initial bearing from the first point to the second, degrees in [0, 360).
+pub fn bearing_deg(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dl = (lon2 - lon1).to_radians();
+    let y = dl.sin() * p2.cos();
+    let x = p1.cos() * p2.sin() - p1.sin() * p2.cos() * dl.cos();
+    y.atan2(x).to_degrees().rem_euclid(360.0)
+}
+
+/// Smallest angle between two directions, degrees in [0, 180].
+pub fn angle_diff_deg(a: f64, b: f64) -> f64 {
+    let d = (a - b).rem_euclid(360.0);
+    if d > 180.0 {
+        360.0 - d
+    } else {
+        d
+    }
+}
+
+/// Signed turn from direction `a` to direction `b`, degrees in (-180, 180] (positive = right).
+pub fn turn_deg(a: f64, b: f64) -> f64 {
+    let d = (b - a).rem_euclid(360.0);
+    if d > 180.0 {
+        d - 360.0
+    } else {
+        d
+    }
+}
+
+/// East and north offsets of a point from an origin, metres (local flat approximation, good
+/// to a fraction of a percent over tens of kilometres).
+pub fn enu_m(lat0: f64, lon0: f64, lat: f64, lon: f64) -> (f64, f64) {
+    let mut dlon = lon - lon0;
+    if dlon > 180.0 {
+        dlon -= 360.0;
+    } else if dlon < -180.0 {
+        dlon += 360.0;
+    }
+    let east = dlon * M_PER_DEG * ((lat0 + lat) / 2.0).to_radians().cos();
+    let north = (lat - lat0) * M_PER_DEG;
+    (east, north)
+}
+
+/// Velocity (east, north) in metres per second from speed and course.
+pub fn velocity_ms(sog_knots: f64, cog_deg: f64) -> (f64, f64) {
+    let v = sog_knots * KNOT_MS;
+    let c = cog_deg.to_radians();
+    (v * c.sin(), v * c.cos())
+}
+
+/// Closest point of approach of two vessels moving straight: relative position `(dx, dy)` of
+/// the second from the first (metres) and relative velocity `(vx, vy)` (m/s). Returns
+/// `(cpa_m, tcpa_s)`; `tcpa_s` is negative when the closest point is behind.
+pub fn cpa(dx: f64, dy: f64, vx: f64, vy: f64) -> (f64, f64) {
+    let v2 = vx * vx + vy * vy;
+    if v2 < 1e-9 {
+        return (dx.hypot(dy), 0.0);
+    }
+    let t = -(dx * vx + dy * vy) / v2;
+    ((dx + vx * t).hypot(dy + vy * t), t)
+}
+
+/// A square-ish grid of cells `cell_m` on a side, for bucketing vessels so that only
+/// neighbouring cells are compared.
+#[derive(Debug, Clone, Copy)]
+pub struct Grid {
+    cell_deg: f64,
+}
+
+/// A grid cell: (row, column).
+pub type Cell = (i32, i32);
+
+impl Grid {
+    /// A grid whose cells are at least `cell_m` on a side.
+    pub fn new(cell_m: f64) -> Grid {
+        Grid {
+            cell_deg: (cell_m.max(1.0) / M_PER_DEG).min(10.0),
+        }
+    }
+
+    /// The cell of a point.
+    pub fn cell(&self, lat: f64, lon: f64) -> Cell {
+        (
+            (lat / self.cell_deg).floor() as i32,
+            (lon.rem_euclid(360.0) / self.cell_deg).floor() as i32,
+        )
+    }
+
+    /// How many columns either side must be searched at a latitude so that every point within
+    /// `cell_m` is found (columns narrow toward the poles).
+    pub fn col_reach(&self, lat: f64) -> i32 {
+        let c = lat.abs().min(89.0).to_radians().cos();
+        ((1.0 / c).ceil() as i32).clamp(1, 60)
+    }
+
+    /// The cells to search around a cell (including itself); columns wrap at 360 degrees.
+    pub fn neighbours(&self, cell: Cell, lat: f64, out: &mut Vec<Cell>) {
+        out.clear();
+        let reach = self.col_reach(lat) + 1;
+        let cols = (360.0 / self.cell_deg).ceil() as i32;
+        for dr in -1..=1 {
+            for dc in -reach..=reach {
+                let c = (cell.1 + dc).rem_euclid(cols.max(1));
+                out.push((cell.0 + dr, c));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_minute_of_latitude_is_one_nautical_mile() {
+        let d = distance_m(10.0, 115.0, 10.0 + 1.0 / 60.0, 115.0);
+        assert!((d - NM_M).abs() < 5.0, "{d}");
+    }
+
+    #[test]
+    fn head_on_vessels_meet_at_zero_cpa_halfway() {
+        // 2 km apart, closing at 2 m/s each.
+        let (c, t) = cpa(0.0, 2_000.0, 0.0, -4.0);
+        assert!(c < 1e-6 && (t - 500.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn neighbours_find_points_within_a_cell_across_columns() {
+        let g = Grid::new(1_000.0);
+        let (lat, lon) = (60.0, 20.0);
+        let mut n = Vec::new();
+        g.neighbours(g.cell(lat, lon), lat, &mut n);
+        // A point 990 m east is in one of the searched cells.
+        let lon2 = lon + 990.0 / (M_PER_DEG * lat.to_radians().cos());
+        assert!(n.contains(&g.cell(lat, lon2)));
+    }
+}

@@ -1,0 +1,822 @@
+//! Each detector on synthetic tracks: a positive case and near misses (issue 18).
+
+mod common;
+
+use common::*;
+use detect::{Config, EventType, Fix};
+
+const H: i64 = 3_600_000;
+const MIN: i64 = 60_000;
+
+// ---- AIS gap ------------------------------------------------------------------------------
+
+fn gap_track(gap_ms: i64) -> Vec<Fix> {
+    // 14 h of reports every 5 min far from shore (slow: where it goes dark is where it was
+    // heard), silence, then 2 h more; a neighbour anchored 5 km away is heard all along (so
+    // reception there is continuous).
+    let mut a = straight(1, T0, 7.5, 57.5, 1.0, 90.0, 14 * 3600, 300);
+    let last = a.last().unwrap().clone();
+    let mut b = straight(
+        1,
+        last.time_ms + gap_ms,
+        last.lat,
+        last.lon + 0.01,
+        0.5,
+        90.0,
+        7200,
+        300,
+    );
+    a.append(&mut b);
+    merge(vec![a, neighbour(last.lat, last.lon, 30)])
+}
+
+/// A vessel anchored 5 km north of (lat, lon), heard every 5 min for `hours`.
+fn neighbour(lat: f64, lon: f64, hours: i64) -> Vec<Fix> {
+    let (la, lo) = offset(lat, lon, 5_000.0, 0.0);
+    straight(2, T0, la, lo, 0.0, 0.0, hours * 3600, 300)
+}
+
+#[test]
+fn a_silence_of_seven_hours_is_a_gap_and_five_hours_fifty_is_not() {
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        gap_track(7 * H),
+        vec![],
+    );
+    let gaps = of(&ev, EventType::AisGap);
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let g = gaps[0];
+    assert!(!g.open);
+    assert_eq!(g.end_ms.unwrap() - g.start_ms, 7 * H);
+    assert_eq!(g.details["gap_s"], 7 * 3600);
+    // 7 h < 12 h: not "likely disabling", though far from shore with good reception.
+    assert_eq!(g.details["likely_disabling"], false);
+    assert_eq!(g.details["good_reception"], true);
+
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        gap_track(5 * H + 50 * MIN),
+        vec![],
+    );
+    assert!(of(&ev, EventType::AisGap).is_empty());
+}
+
+#[test]
+fn a_silence_where_nobody_else_is_heard_is_a_coverage_hole_not_a_gap() {
+    let alone: Vec<Fix> = gap_track(7 * H)
+        .into_iter()
+        .filter(|f| f.mmsi == 1)
+        .collect();
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        alone,
+        vec![],
+    );
+    assert!(of(&ev, EventType::AisGap).is_empty());
+}
+
+#[test]
+fn a_vessel_seen_only_at_satellite_passes_is_not_dark_between_them() {
+    // Heard for 10 min every 6.4 h (one look per pass): 6.4 h silences are its normal.
+    let mut f = Vec::new();
+    for pass in 0..8 {
+        let t = T0 + pass * 23_000_000;
+        f.extend(straight(
+            3,
+            t,
+            7.5,
+            57.5 + pass as f64 * 0.001,
+            0.5,
+            90.0,
+            600,
+            10,
+        ));
+    }
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        merge(vec![f, neighbour(7.5, 57.5, 52)]),
+        vec![],
+    );
+    assert!(
+        of(&ev, EventType::AisGap).is_empty(),
+        "{:?}",
+        of(&ev, EventType::AisGap)
+    );
+}
+
+#[test]
+fn a_long_gap_far_from_shore_after_good_reception_is_likely_disabling() {
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        gap_track(13 * H),
+        vec![],
+    );
+    let g = of(&ev, EventType::AisGap)[0];
+    assert_eq!(g.details["likely_disabling"], true);
+    // Without land data the shore condition is unknown, and said so.
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        gap_track(13 * H),
+        vec![],
+    );
+    let g = of(&ev, EventType::AisGap)[0];
+    assert!(g.details["likely_disabling"].is_null());
+    assert!(g.details["distance_to_shore_m"].is_null());
+}
+
+#[test]
+fn an_open_gap_is_reported_while_still_open() {
+    let mut e = detect::Engine::new(
+        Config::default(),
+        TestWorld::sea().arc(),
+        Default::default(),
+    );
+    // Three hours well received, then silence while the neighbour is still heard.
+    let mine = straight(1, T0, 7.5, 57.5, 0.5, 90.0, 3 * 3600, 60);
+    let last = mine.last().unwrap().clone();
+    let other: Vec<Fix> = neighbour(last.lat, last.lon, 10);
+    for f in merge(vec![mine, other]) {
+        e.push_position(f);
+    }
+    e.advance_to(T0 + 10 * H);
+    let n = e.take_notices();
+    assert!(
+        n.iter()
+            .any(|n| n.event.kind == EventType::AisGap && n.event.open),
+        "{n:?}"
+    );
+    e.finish();
+    assert_eq!(
+        e.open_events()
+            .filter(|x| x.kind == EventType::AisGap)
+            .count(),
+        1
+    );
+}
+
+// ---- Loitering ----------------------------------------------------------------------------
+
+fn drift(mmsi: u32, hours: i64, sog: f64) -> Vec<Fix> {
+    straight(mmsi, T0, 7.5, 57.5, sog, 45.0, hours * 3600, 60)
+}
+
+#[test]
+fn drifting_slowly_offshore_for_five_hours_is_loitering() {
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        drift(2, 5, 0.8),
+        vec![],
+    );
+    let l = of(&ev, EventType::Loitering);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert!(l[0].open, "still drifting at the end of input");
+}
+
+#[test]
+fn loitering_near_misses_short_fast_anchored_or_near_shore() {
+    let w = || TestWorld::standard().arc();
+    // 3 h 50 min is under the 4 h minimum.
+    let ev = run(
+        w(),
+        Config::default(),
+        straight(2, T0, 7.5, 57.5, 0.8, 45.0, 3 * 3600 + 50 * 60, 60),
+        vec![],
+    );
+    assert!(of(&ev, EventType::Loitering).is_empty());
+    // 2.5 kn is not slow.
+    assert!(of(
+        &run(w(), Config::default(), drift(2, 6, 2.5), vec![]),
+        EventType::Loitering
+    )
+    .is_empty());
+    // At anchor by navigational status.
+    let anchored: Vec<Fix> = drift(2, 6, 0.3)
+        .into_iter()
+        .map(|mut f| {
+            f.nav_status = Some(1);
+            f
+        })
+        .collect();
+    assert!(of(
+        &run(w(), Config::default(), anchored, vec![]),
+        EventType::Loitering
+    )
+    .is_empty());
+    // 10 nm from shore (land ends at 51 E).
+    let near = straight(2, T0, 10.5, 51.17, 0.5, 0.0, 6 * 3600, 60);
+    assert!(of(
+        &run(w(), Config::default(), near, vec![]),
+        EventType::Loitering
+    )
+    .is_empty());
+}
+
+// ---- Encounter ----------------------------------------------------------------------------
+
+fn pair(apart_m: f64, secs: i64, sog: f64) -> Vec<Fix> {
+    let (lat, lon) = (7.5, 57.5);
+    let (lat2, lon2) = offset(lat, lon, apart_m, 90.0);
+    // Sail in from 20 km apart for an hour, lie together, part for an hour.
+    let a = straight(10, T0, lat, lon, sog, 0.0, secs, 30);
+    let b = straight(11, T0, lat2, lon2, sog, 0.0, secs, 30);
+    let a_after = straight(
+        10,
+        T0 + (secs + 30) * 1000,
+        lat + 0.2,
+        lon,
+        12.0,
+        0.0,
+        5 * 3600,
+        30,
+    );
+    let b_after = straight(
+        11,
+        T0 + (secs + 30) * 1000,
+        lat - 0.2,
+        lon2,
+        12.0,
+        180.0,
+        5 * 3600,
+        30,
+    );
+    merge(vec![a, b, a_after, b_after])
+}
+
+#[test]
+fn two_ships_lying_300_m_apart_for_three_hours_are_an_encounter() {
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        pair(300.0, 3 * 3600, 0.5),
+        vec![],
+    );
+    let e = of(&ev, EventType::Encounter);
+    assert_eq!(e.len(), 1, "{e:?}");
+    let mm: Vec<u32> = e[0].vessels.iter().map(|v| v.mmsi).collect();
+    assert_eq!(mm, vec![10, 11]);
+    assert!(
+        !e[0].open,
+        "closed once they parted and the merge gap passed"
+    );
+    let dur = e[0].end_ms.unwrap() - e[0].start_ms;
+    assert!((2 * H..=3 * H).contains(&dur), "{dur}");
+}
+
+#[test]
+fn encounter_near_misses_600_m_apart_one_hour_fifty_or_under_way() {
+    let w = || TestWorld::standard().arc();
+    assert!(of(
+        &run(w(), Config::default(), pair(600.0, 3 * 3600, 0.5), vec![]),
+        EventType::Encounter
+    )
+    .is_empty());
+    assert!(of(
+        &run(w(), Config::default(), pair(300.0, 110 * 60, 0.5), vec![]),
+        EventType::Encounter
+    )
+    .is_empty());
+    assert!(of(
+        &run(w(), Config::default(), pair(300.0, 3 * 3600, 8.0), vec![]),
+        EventType::Encounter
+    )
+    .is_empty());
+}
+
+// ---- Port call and zone visit ------------------------------------------------------------
+
+#[test]
+fn a_stop_in_port_is_a_port_call_and_a_pass_through_is_not() {
+    // Sail into the port, stop 5 h, sail out.
+    let inbound = straight(20, T0, 11.05, 51.25, 10.0, 270.0, 3600, 30);
+    let last = inbound.last().unwrap().clone();
+    let stay = straight(
+        20,
+        last.time_ms + 30_000,
+        last.lat,
+        last.lon,
+        0.0,
+        270.0,
+        5 * 3600,
+        60,
+    );
+    let t1 = stay.last().unwrap().time_ms + 60_000;
+    let out = straight(20, t1, last.lat, last.lon, 10.0, 90.0, 3600, 30);
+    let fixes = merge(vec![inbound, stay, out]);
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        fixes.clone(),
+        vec![],
+    );
+    let pc = of(&ev, EventType::PortCall);
+    assert_eq!(pc.len(), 1, "{pc:?}");
+    assert_eq!(pc[0].details["port"], "Port Test");
+    assert!(!pc[0].open);
+    let zv = of(&ev, EventType::ZoneVisit);
+    assert!(zv
+        .iter()
+        .any(|z| z.details["zone"] == "Port Test" && !z.open));
+
+    let through = straight(21, T0, 10.8, 51.05, 10.0, 0.0, 3 * 3600, 30);
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        through,
+        vec![],
+    );
+    assert!(of(&ev, EventType::PortCall).is_empty());
+    assert!(!of(&ev, EventType::ZoneVisit).is_empty());
+}
+
+#[test]
+fn a_zone_visit_runs_from_entry_to_exit_with_its_dwell() {
+    // Eastbound along 7.5 N through the 57-58 E box at 12 kn.
+    let f = straight(30, T0, 7.5, 56.8, 12.0, 90.0, 8 * 3600, 30);
+    let ev = run(TestWorld::standard().arc(), Config::default(), f, vec![]);
+    let b: Vec<_> = of(&ev, EventType::ZoneVisit)
+        .into_iter()
+        .filter(|z| z.details["zone"] == "Box")
+        .collect();
+    assert_eq!(b.len(), 1);
+    let dwell = b[0].details["dwell_s"].as_i64().unwrap();
+    // 1 degree of longitude at 7.5 N is 110.2 km: 4.96 h at 12 kn.
+    assert!((dwell - 17_870).abs() < 120, "{dwell}");
+    assert_eq!(b[0].zones, vec!["Box".to_owned()]);
+}
+
+// ---- Identity change and watch list -------------------------------------------------------
+
+#[test]
+fn a_name_change_is_an_identity_change_and_a_first_name_is_not() {
+    let f = straight(40, T0, 7.5, 57.5, 10.0, 0.0, 3 * 3600, 60);
+    let ids = vec![
+        ident(40, T0 + 60_000, "OCEAN STAR", "PA", 80, Some(9_000_001)),
+        ident(
+            40,
+            T0 + 2 * 60_000,
+            "OCEAN  STAR ",
+            "PA",
+            80,
+            Some(9_000_001),
+        ),
+        ident(40, T0 + 2 * H, "ORIENT GRACE", "GA", 80, Some(9_000_001)),
+    ];
+    let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
+    let ic = of(&ev, EventType::IdentityChange);
+    assert_eq!(ic.len(), 1, "{ic:?}");
+    assert_eq!(ic[0].details["name"], "OCEAN STAR -> ORIENT GRACE");
+    assert_eq!(ic[0].details["flag"], "PA -> GA");
+    assert_eq!(ic[0].start_ms, T0 + 2 * H);
+    // The vessel as it was before the change, as broadcast.
+    assert_eq!(ic[0].vessels[0].name.as_deref(), Some("OCEAN  STAR "));
+    assert_eq!(ic[0].vessels[1].name.as_deref(), Some("ORIENT GRACE"));
+}
+
+#[test]
+fn one_imo_under_a_new_mmsi_is_an_identity_change() {
+    let f = merge(vec![
+        straight(41, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),
+        straight(42, T0 + 5 * H, 7.6, 57.5, 10.0, 0.0, 3600, 60),
+    ]);
+    let ids = vec![
+        ident(41, T0 + 60_000, "SEA LION", "PA", 80, Some(9_488_126)),
+        ident(
+            42,
+            T0 + 5 * H + 60_000,
+            "ORIENT GRACE",
+            "GA",
+            80,
+            Some(9_488_126),
+        ),
+    ];
+    let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
+    let ic = of(&ev, EventType::IdentityChange);
+    assert_eq!(ic.len(), 1, "{ic:?}");
+    assert_eq!(ic[0].details["mmsi"], "41 -> 42");
+    let mm: Vec<u32> = ic[0].vessels.iter().map(|v| v.mmsi).collect();
+    assert_eq!(mm, vec![41, 42]);
+}
+
+#[test]
+fn a_listed_vessel_is_a_watchlist_hit_by_mmsi_or_imo() {
+    let w = detect::WatchList::from_csv_str(
+        "mmsi,imo,reason\n50,,sanctions\n,9355214,shadow fleet\n",
+        "w.csv",
+    )
+    .unwrap();
+    let f = merge(vec![
+        straight(50, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),
+        straight(51, T0, 7.6, 57.5, 10.0, 0.0, 3600, 60),
+        straight(52, T0, 7.7, 57.5, 10.0, 0.0, 3600, 60),
+    ]);
+    let ids = vec![ident(51, T0 - 1000, "X", "PA", 80, Some(9_355_214))];
+    let ev = detect::run_batch(Config::default(), TestWorld::sea().arc(), w, f, ids);
+    let hits = of(&ev, EventType::Watchlist);
+    let mut mm: Vec<u32> = hits.iter().map(|e| e.vessels[0].mmsi).collect();
+    mm.sort();
+    assert_eq!(mm, vec![50, 51]);
+    assert!(hits
+        .iter()
+        .any(|h| h.details["reason"] == "shadow fleet" && h.details["matched_on"] == "imo"));
+}
+
+// ---- Spoofing -----------------------------------------------------------------------------
+
+#[test]
+fn a_sixty_mile_jump_and_back_is_a_spoof_jump() {
+    let t_jump = T0 + 2 * H;
+    let t_back = T0 + 6 * H;
+    let fixes: Vec<Fix> = straight(60, T0, 7.5, 57.5, 12.0, 90.0, 8 * 3600, 30)
+        .into_iter()
+        .map(|mut f| {
+            if f.time_ms >= t_jump && f.time_ms < t_back {
+                let (la, lo) = offset(f.lat, f.lon, 60.0 * 1852.0, 200.0);
+                f.lat = la;
+                f.lon = lo;
+            }
+            f
+        })
+        .collect();
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        fixes,
+        vec![],
+    );
+    let j = of(&ev, EventType::SpoofJump);
+    assert_eq!(j.len(), 1, "{ev:?}");
+    assert_eq!(j[0].start_ms, t_jump);
+    assert_eq!(j[0].end_ms, Some(t_back));
+    assert!(of(&ev, EventType::SharedMmsi).is_empty());
+}
+
+#[test]
+fn a_glitch_of_a_few_km_is_no_jump() {
+    let fixes: Vec<Fix> = straight(61, T0, 7.5, 57.5, 12.0, 90.0, 3 * 3600, 30)
+        .into_iter()
+        .map(|mut f| {
+            if f.time_ms == T0 + H {
+                f.lat += 0.05; // 5.5 km
+            }
+            f
+        })
+        .collect();
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        fixes,
+        vec![],
+    );
+    assert!(of(&ev, EventType::SpoofJump).is_empty());
+}
+
+#[test]
+fn two_ships_on_one_mmsi_are_a_shared_mmsi_not_jumps() {
+    let mut a = straight(62, T0, 7.5, 57.5, 12.0, 90.0, 4 * 3600, 60);
+    let mut b = straight(62, T0 + 30_000, 9.5, 58.5, 12.0, 0.0, 4 * 3600, 60);
+    for f in &mut b {
+        f.segment = 2;
+    }
+    a.append(&mut b);
+    a.sort_by_key(|f| f.time_ms);
+    let ev = run(TestWorld::standard().arc(), Config::default(), a, vec![]);
+    assert_eq!(of(&ev, EventType::SharedMmsi).len(), 1, "{ev:?}");
+    assert!(of(&ev, EventType::SpoofJump).is_empty());
+}
+
+#[test]
+fn positions_in_the_desert_are_a_spoof_land_not_a_jump() {
+    let t1 = T0 + 2 * H;
+    let t2 = T0 + 5 * H;
+    let fixes: Vec<Fix> = straight(63, T0, 10.5, 52.0, 12.0, 0.0, 8 * 3600, 30)
+        .into_iter()
+        .map(|mut f| {
+            if f.time_ms >= t1 && f.time_ms < t2 {
+                f.lat = 10.5 + (f.time_ms % 7) as f64 * 1e-5;
+                f.lon = 50.5;
+                f.sog_knots = Some(0.0);
+            }
+            f
+        })
+        .collect();
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        fixes,
+        vec![],
+    );
+    let l = of(&ev, EventType::SpoofLand);
+    assert_eq!(l.len(), 1, "{ev:?}");
+    assert_eq!(l[0].start_ms, t1);
+    assert_eq!(l[0].end_ms, Some(t2));
+    assert!(of(&ev, EventType::SpoofJump).is_empty(), "{ev:?}");
+}
+
+fn circling(mmsi: u32, t0: i64, hours: i64, radius_m: f64, sog: f64) -> Vec<Fix> {
+    let (clat, clon) = (7.5, 57.5);
+    let omega = sog * 0.514_444 / radius_m; // rad/s
+    (0..hours * 3600 / 30)
+        .map(|k| {
+            let t = k * 30;
+            let a = omega * t as f64;
+            let (la, lo) = offset(clat, clon, radius_m, a.to_degrees());
+            fix(
+                mmsi,
+                t0 + t * 1000,
+                la,
+                lo,
+                sog,
+                (a.to_degrees() + 90.0) % 360.0,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn reports_drawing_circles_are_a_spoof_circle_and_a_random_wander_is_not() {
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        circling(64, T0, 4, 3700.0, 10.0),
+        vec![],
+    );
+    assert_eq!(of(&ev, EventType::SpoofCircle).len(), 1, "{ev:?}");
+    // Zig-zagging (alternate turns) inside the same area is no circle.
+    let mut z = Vec::new();
+    let (mut lat, mut lon) = (7.5, 57.5);
+    for k in 0..480 {
+        let cog = if (k / 10) % 2 == 0 { 45.0 } else { 135.0 };
+        let (a, b) = offset(lat, lon, 10.0 * 0.514 * 30.0, cog);
+        lat = a;
+        lon = b;
+        z.push(fix(65, T0 + k * 30_000, lat, lon, 10.0, cog));
+    }
+    let ev = run(TestWorld::standard().arc(), Config::default(), z, vec![]);
+    assert!(of(&ev, EventType::SpoofCircle).is_empty());
+}
+
+// ---- Close approach ----------------------------------------------------------------------
+
+fn crossing(miss_m: f64) -> Vec<Fix> {
+    // A northbound at 10 kn; B westbound at 16 kn crossing A's track `miss_m` ahead of it.
+    let (lat, lon) = (7.5, 57.5);
+    let a = straight(70, T0, lat, lon, 10.0, 0.0, 3600, 5);
+    // Meeting point after 30 min: A is 9260 m north.
+    let meet_n = 10.0 * 0.514_444 * 1800.0 + miss_m;
+    let (mlat, mlon) = offset(lat, lon, meet_n, 0.0);
+    let (slat, slon) = offset(mlat, mlon, 16.0 * 0.514_444 * 1800.0, 90.0);
+    let b = straight(71, T0, slat, slon, 16.0, 270.0, 3600, 5);
+    merge(vec![a, b])
+}
+
+#[test]
+fn a_pass_across_the_bow_at_100_m_is_a_close_approach_and_600_m_is_not() {
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        crossing(100.0),
+        vec![],
+    );
+    let c = of(&ev, EventType::CloseApproach);
+    assert_eq!(c.len(), 1, "{ev:?}");
+    let cpa = c[0].details["cpa_m"].as_f64().unwrap();
+    assert!(cpa < 130.0, "{cpa}");
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        crossing(600.0),
+        vec![],
+    );
+    assert!(of(&ev, EventType::CloseApproach).is_empty());
+}
+
+// ---- Escort and shadowing -----------------------------------------------------------------
+
+fn company(
+    escort_flag: &str,
+    secs: i64,
+    apart_m: f64,
+    escort_type: u8,
+) -> (Vec<Fix>, Vec<detect::IdentityUpdate>) {
+    let (lat, lon) = (7.5, 57.5);
+    let (lat2, lon2) = offset(lat, lon, apart_m, 90.0);
+    let a = straight(80, T0, lat, lon, 6.0, 20.0, secs, 30);
+    let b = straight(81, T0, lat2, lon2, 6.0, 20.0, secs, 30);
+    let ids = vec![
+        ident(80, T0 - 1000, "SUPPLY ONE", "PH", 90, None),
+        ident(81, T0 - 1000, "GUARD", escort_flag, escort_type, None),
+    ];
+    (merge(vec![a, b]), ids)
+}
+
+#[test]
+fn a_coast_guard_ship_alongside_its_own_flag_is_an_escort_and_a_foreign_one_shadowing() {
+    let (f, ids) = company("PH", 4 * 3600, 1852.0, 55);
+    let ev = run(TestWorld::standard().arc(), Config::default(), f, ids);
+    let e = of(&ev, EventType::Escort);
+    assert_eq!(e.len(), 1, "{ev:?}");
+    let mm: Vec<u32> = e[0].vessels.iter().map(|v| v.mmsi).collect();
+    assert_eq!(mm, vec![80, 81], "escorted first");
+    assert!(of(&ev, EventType::Shadowing).is_empty());
+
+    let (f, ids) = company("CN", 4 * 3600, 1852.0, 55);
+    let ev = run(TestWorld::standard().arc(), Config::default(), f, ids);
+    assert_eq!(of(&ev, EventType::Shadowing).len(), 1, "{ev:?}");
+    assert!(of(&ev, EventType::Escort).is_empty());
+}
+
+#[test]
+fn escort_near_misses_two_cargo_ships_short_company_or_far_apart() {
+    let w = || TestWorld::standard().arc();
+    let (f, ids) = company("PH", 4 * 3600, 1852.0, 70);
+    assert!(run(w(), Config::default(), f, ids)
+        .iter()
+        .all(|e| !matches!(e.kind, EventType::Escort | EventType::Shadowing)));
+    let (f, ids) = company("PH", 110 * 60, 1852.0, 55);
+    assert!(of(&run(w(), Config::default(), f, ids), EventType::Escort).is_empty());
+    let (f, ids) = company("PH", 4 * 3600, 6.0 * 1852.0, 55);
+    assert!(of(&run(w(), Config::default(), f, ids), EventType::Escort).is_empty());
+}
+
+// ---- Swarm -------------------------------------------------------------------------------
+
+fn mass(n: u32, hours: i64) -> Vec<Fix> {
+    let tracks = (0..n)
+        .map(|k| {
+            let (la, lo) = offset(9.994, 114.658, 150.0 * k as f64, (k * 37 % 360) as f64);
+            straight(
+                1000 + k,
+                T0 + k as i64 * 1000,
+                la,
+                lo,
+                0.2,
+                0.0,
+                hours * 3600,
+                120,
+            )
+        })
+        .collect();
+    merge(tracks)
+}
+
+#[test]
+fn twenty_five_vessels_massed_for_seven_hours_are_a_swarm_and_fifteen_are_not() {
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        mass(25, 7),
+        vec![],
+    );
+    let s = of(&ev, EventType::Swarm);
+    assert_eq!(s.len(), 1, "{}", s.len());
+    assert_eq!(s[0].details["peak"], 25);
+    assert_eq!(s[0].vessels.len(), 25);
+    assert!(of(
+        &run(
+            TestWorld::sea().arc(),
+            Config::default(),
+            mass(15, 7),
+            vec![]
+        ),
+        EventType::Swarm
+    )
+    .is_empty());
+    assert!(of(
+        &run(
+            TestWorld::sea().arc(),
+            Config::default(),
+            mass(25, 5),
+            vec![]
+        ),
+        EventType::Swarm
+    )
+    .is_empty());
+}
+
+// ---- Survey ------------------------------------------------------------------------------
+
+fn survey_lines(lines: u32, line_m: f64, spacing_m: f64) -> Vec<Fix> {
+    let mut out = Vec::new();
+    let (mut lat, mut lon) = (6.2, 112.15);
+    let mut t = T0;
+    let step_s = 30;
+    let v = 5.0 * 0.514_444;
+    let mut leg = |lat: &mut f64, lon: &mut f64, t: &mut i64, len: f64, cog: f64| {
+        let n = (len / (v * step_s as f64)).ceil() as i64;
+        for _ in 0..n {
+            let (a, b) = offset(*lat, *lon, v * step_s as f64, cog);
+            *lat = a;
+            *lon = b;
+            *t += step_s * 1000;
+            out.push(fix(90, *t, *lat, *lon, 5.0, cog));
+        }
+    };
+    for k in 0..lines {
+        let h = if k % 2 == 0 { 225.0 } else { 45.0 };
+        leg(&mut lat, &mut lon, &mut t, line_m, h);
+        if k + 1 < lines {
+            leg(&mut lat, &mut lon, &mut t, spacing_m, 315.0);
+        }
+    }
+    out
+}
+
+#[test]
+fn back_and_forth_lines_are_a_survey_and_three_lines_are_not() {
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        survey_lines(10, 14.0 * 1852.0, 1.2 * 1852.0),
+        vec![],
+    );
+    let s = of(&ev, EventType::Survey);
+    assert_eq!(s.len(), 1, "{ev:?}");
+    assert!(
+        s[0].details["lines"].as_u64().unwrap() >= 9,
+        "{:?}",
+        s[0].details
+    );
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        survey_lines(3, 14.0 * 1852.0, 1.2 * 1852.0),
+        vec![],
+    );
+    assert!(of(&ev, EventType::Survey).is_empty());
+}
+
+#[test]
+fn a_coast_guard_ship_keeping_station_on_a_surveyor_is_not_surveying_itself() {
+    let lines = survey_lines(10, 14.0 * 1852.0, 1.2 * 1852.0);
+    // The escort: the same track 1 nm to the east, flying the same flag.
+    let escort: Vec<Fix> = lines
+        .iter()
+        .map(|f| {
+            let (la, lo) = offset(f.lat, f.lon, 1852.0, 90.0);
+            let mut g = fix(91, f.time_ms, la, lo, 5.0, f.cog_deg.unwrap());
+            g.segment = 91;
+            g
+        })
+        .collect();
+    let ids = vec![
+        ident(90, T0 - 1000, "TAN HAI 8", "CN", 90, None),
+        ident(91, T0 - 1000, "HAIJING 5402", "CN", 55, None),
+    ];
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        merge(vec![lines, escort]),
+        ids,
+    );
+    let s = of(&ev, EventType::Survey);
+    assert_eq!(
+        s.iter().map(|e| e.vessels[0].mmsi).collect::<Vec<_>>(),
+        vec![90],
+        "{s:?}"
+    );
+    assert_eq!(of(&ev, EventType::Escort).len(), 1);
+}
+
+#[test]
+fn two_transmitters_taking_turns_on_one_mmsi_flap_but_change_identity_once() {
+    let f = straight(43, T0, 7.5, 57.5, 10.0, 0.0, 6 * 3600, 60);
+    let mut ids = Vec::new();
+    for k in 0..12 {
+        let cs = if k % 2 == 0 { "3EF4F5" } else { "3ED6B4" };
+        let mut u = ident(43, T0 + k * 1_800_000 + 1000, "HARMONY 9", "PA", 70, None);
+        u.callsign = Some(cs.to_owned());
+        ids.push(u);
+    }
+    let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
+    assert_eq!(of(&ev, EventType::IdentityChange).len(), 1);
+}
+
+#[test]
+fn a_vessel_silent_for_a_month_is_forgotten_and_its_zone_visit_closed_where_last_seen() {
+    let mut e = detect::Engine::new(
+        Config::default(),
+        TestWorld::standard().arc(),
+        Default::default(),
+    );
+    // A: one hour inside the box, then never again. B: far away, every 6 h for 32 days.
+    let a = straight(100, T0, 7.5, 57.5, 0.5, 0.0, 3600, 60);
+    let a_last = a.last().unwrap().time_ms;
+    let b = straight(101, T0, -10.0, 80.0, 0.0, 0.0, 32 * 86_400, 6 * 3600);
+    for f in merge(vec![a, b]) {
+        e.push_position(f);
+    }
+    assert_eq!(e.stats().vessels, 1, "only B is remembered");
+    let n = e.take_notices();
+    let visit = n
+        .iter()
+        .find(|n| n.event.kind == EventType::ZoneVisit && n.change == detect::Change::Closed)
+        .expect("the visit is closed");
+    assert_eq!(visit.event.end_ms, Some(a_last));
+}
