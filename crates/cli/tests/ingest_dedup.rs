@@ -51,8 +51,12 @@ fn write_lines(path: &Path, lines: &[String]) {
 /// The synthetic feed, with a second receiver (`sg-north`, a second later) hearing every
 /// third one-sentence report too, and the store of one clean ingest of it.
 fn feed(name: &str) -> (std::path::PathBuf, Vec<(u32, i64)>) {
+    feed_of(name, 90)
+}
+
+fn feed_of(name: &str, minutes: u32) -> (std::path::PathBuf, Vec<(u32, i64)>) {
     let path = tmp(&format!("{name}.nmea"));
-    sample(&path, 90);
+    sample(&path, minutes);
     let mut with_copies = Vec::new();
     for (i, l) in lines(&path).into_iter().enumerate() {
         let copy = (i % 3 == 0 && l.contains("!AIVDM,1,1,")).then(|| {
@@ -201,4 +205,34 @@ fn a_decoded_archive_of_positions_heard_raw_adds_no_rows() {
     let both = tmp("csv-both-store");
     ingest(&[&path, &csv], &both);
     same_keys(&keys(&both), &clean);
+}
+
+/// After `compact` the history of the month is one file spanning more than the span read at
+/// once (6 h): a copy of the data (not byte-identical, so not skipped whole) adds nothing.
+#[test]
+fn a_compacted_month_still_recognises_stored_transmissions() {
+    let (path, clean) = feed_of("compacted", 14 * 60);
+    let store = tmp("compacted-store");
+    ingest(&[&path], &store);
+    let st = std::process::Command::new(common::bin())
+        .args(["compact", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let files: Vec<String> = std::fs::read_to_string(store.join("manifest.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(files.len(), 1, "one month file: {files:?}");
+    let copy = tmp("compacted-copy.nmea");
+    std::fs::write(&copy, format!("# a copy\n{}\n", lines(&path).join("\n"))).unwrap();
+    let again = ingest(&[&copy], &store);
+    assert_eq!(again["positions"], 0, "{again}");
+    same_keys(&keys(&store), &clean);
 }

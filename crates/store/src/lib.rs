@@ -172,6 +172,26 @@ pub fn read_geoparquet(path: &Path) -> Result<Vec<PositionRow>, StoreError> {
     Ok(out)
 }
 
+/// Visits the rows of a GeoParquet file written by Tidewatch whose message time lies in
+/// `from_ms..to_ms`, a row at a time (memory stays flat however large the file).
+pub fn visit_geoparquet(
+    path: &Path,
+    from_ms: i64,
+    to_ms: i64,
+    mut visit: impl FnMut(PositionRow),
+) -> Result<(), StoreError> {
+    let prune = geoparquet::Prune {
+        mmsi: None,
+        from_ms: Some(from_ms),
+        to_ms: Some(to_ms),
+    };
+    geoparquet::read(path, &prune, |r| {
+        if (from_ms..to_ms).contains(&r.time_ms) {
+            visit(r);
+        }
+    })
+}
+
 /// Rows taken out of a store's buffer, one file per day (see [`Store::take_pending`]).
 #[derive(Debug)]
 pub struct PendingFiles {

@@ -165,19 +165,24 @@ struct FeedEnd {
 }
 
 /// Positions that earlier runs stored, which this run's inputs may repeat (a log ingested
-/// again after it grew, the same data from another partner or compressed): each committed
-/// file is read into the fuser's memory once this run's message times come within the fusion
-/// windows of its time range, so a repeated transmission becomes a late source of the stored
-/// row instead of a second row. Files outside the run's times are never read.
+/// again after it grew, the same data from another partner or compressed): the rows of
+/// committed files are read into the fuser's memory once this run's message times come
+/// within the fusion windows of them, so a repeated transmission becomes a late source of the
+/// stored row instead of a second row. Files outside the run's times are never read; a file
+/// spanning more than [`Prior::SPAN_MS`] (a compacted month) is read a span at a time, as the
+/// run's times reach it, so memory follows the run, not the file.
 struct Prior {
     dir: PathBuf,
-    /// Committed files not loaded yet.
-    files: Vec<store::FileEntry>,
+    /// Committed files, each with the time range read so far (`None`: nothing yet).
+    files: Vec<(store::FileEntry, Option<(i64, i64)>)>,
     /// Rows loaded.
     rows: u64,
 }
 
 impl Prior {
+    /// How much of a long file is read at once.
+    const SPAN_MS: i64 = 6 * 3_600_000;
+
     fn new(store: &Store, committed: &std::collections::HashSet<u64>) -> Prior {
         Prior {
             dir: store.dir().to_owned(),
@@ -185,32 +190,58 @@ impl Prior {
                 .files()
                 .iter()
                 .filter(|f| f.run.is_none_or(|r| committed.contains(&r)))
-                .cloned()
+                .map(|f| (f.clone(), None))
                 .collect(),
             rows: 0,
         }
     }
 
-    /// Loads every file whose time range meets `lo_ms..=hi_ms`.
+    /// Reads the stored rows with message times in `lo_ms..=hi_ms` not read before.
     fn load(&mut self, lo_ms: i64, hi_ms: i64, fuser: &mut Fuser<Report>) -> Result<()> {
-        let mut i = 0;
-        while i < self.files.len() {
-            let f = &self.files[i];
+        for (f, done) in &mut self.files {
             if f.max_time_ms < lo_ms || f.min_time_ms > hi_ms {
-                i += 1;
                 continue;
             }
-            let f = self.files.swap_remove(i);
+            // The part of the file to read: the wanted range, widened to a span (or the
+            // whole file when it is short), less what was read already.
+            let whole = f.max_time_ms.saturating_sub(f.min_time_ms) <= Self::SPAN_MS;
+            let (mut from, mut to) = if whole {
+                (f.min_time_ms, f.max_time_ms.saturating_add(1))
+            } else {
+                (
+                    lo_ms,
+                    hi_ms
+                        .max(lo_ms.saturating_add(Self::SPAN_MS))
+                        .saturating_add(1),
+                )
+            };
+            let mut ranges = Vec::with_capacity(2);
+            match *done {
+                None => ranges.push((from, to)),
+                Some((a, b)) => {
+                    if from < a {
+                        ranges.push((from, a));
+                    }
+                    if to > b {
+                        ranges.push((b, to));
+                    }
+                    from = from.min(a);
+                    to = to.max(b);
+                }
+            }
+            *done = Some((from, to));
             let path = self.dir.join(&f.file);
-            let rows = store::read_geoparquet(&path)
+            for (a, b) in ranges {
+                let rows = &mut self.rows;
+                store::visit_geoparquet(&path, a, b, |r| {
+                    *rows += 1;
+                    fuser.remember(
+                        r.mmsi,
+                        r.time_ms,
+                        Content::new(r.lat, r.lon, r.sog_knots, r.cog_deg),
+                    );
+                })
                 .with_context(|| format!("cannot read stored positions {}", path.display()))?;
-            self.rows += rows.len() as u64;
-            for r in rows {
-                fuser.remember(
-                    r.mmsi,
-                    r.time_ms,
-                    Content::new(r.lat, r.lon, r.sog_knots, r.cog_deg),
-                );
             }
         }
         Ok(())
@@ -524,7 +555,9 @@ fn ingest_run(
         // Named threads, so that a profile tells reading from writing.
         let reader = std::thread::Builder::new()
             .name("ingest-read".to_owned())
-            .spawn_scoped(scope, move || read_and_fuse(merger, prior, cfg, tx, emptied))
+            .spawn_scoped(scope, move || {
+                read_and_fuse(merger, prior, cfg, tx, emptied)
+            })
             .expect("the system cannot start a thread");
         let mut written = Ok(());
         for mut batch in rx.iter() {
