@@ -73,6 +73,20 @@ pub struct RegistryDb {
     conn: Connection,
 }
 
+/// A path as the path part of an SQLite `file:` URI (`%`, `?` and `#` escaped).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Io(std::io::Error::other(e.to_string()))
 }
@@ -201,6 +215,53 @@ impl RegistryDb {
         if !has_text {
             conn.execute_batch("ALTER TABLE vessels ADD COLUMN ship_type_text TEXT")
                 .map_err(db)?;
+        }
+        Ok(RegistryDb { conn })
+    }
+
+    /// Opens an existing registry for reading only: no schema change, no journal-mode change,
+    /// nothing created beside it when it cannot be (issue 19: an archive on a read-only mount,
+    /// or a user with read permission only). Tries an ordinary read-only connection first (it
+    /// sees a live writer's commits); when that cannot read (a WAL database whose `-shm` cannot
+    /// be created in a read-only directory), opens it `immutable=1`, which reads the file as it
+    /// is without locks or shared memory.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let usable = |conn: Connection| -> rusqlite::Result<Connection> {
+            conn.query_row("SELECT COUNT(*) FROM vessels", [], |r| r.get::<_, i64>(0))?;
+            Ok(conn)
+        };
+        let first = Connection::open_with_flags(path, flags).and_then(usable);
+        let conn = match first {
+            Ok(c) => c,
+            Err(first_err) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(&uri, flags)
+                    .and_then(usable)
+                    .map_err(|e| {
+                        StoreError::Io(std::io::Error::other(format!(
+                            "{first_err}; read as immutable: {e}"
+                        )))
+                    })?
+            }
+        };
+        let has_text: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('vessels') WHERE name = 'ship_type_text'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db)?
+            > 0;
+        if !has_text {
+            // A reader cannot add the column `open` adds to registries from before issue 16.
+            return Err(StoreError::Io(std::io::Error::other(
+                "registry predates issue 16 (no ship_type_text column); open it once with \
+                 `tidewatch ingest` to upgrade it",
+            )));
         }
         Ok(RegistryDb { conn })
     }
