@@ -50,6 +50,10 @@ pub struct VesselRow {
     pub cog_deg: Option<f32>,
     /// Ship type as text that names no code (DMA archives' `Reserved`, `Spare 1`).
     pub ship_type_text: Option<String>,
+    /// Latest true heading, degrees (issue 19; `None` in registries written before).
+    pub heading_deg: Option<u16>,
+    /// Latest navigation status code (ITU-R M.1371; issue 19).
+    pub nav_status: Option<u8>,
 }
 
 /// One identity change.
@@ -97,7 +101,7 @@ CREATE TABLE IF NOT EXISTS vessels (
   ship_type INTEGER, length_m INTEGER, beam_m INTEGER, destination TEXT, draught_m REAL,
   first_seen_ms INTEGER, last_seen_ms INTEGER, reports INTEGER NOT NULL,
   position_time_ms INTEGER, lat REAL, lon REAL, sog_knots REAL, cog_deg REAL,
-  ship_type_text TEXT);
+  ship_type_text TEXT, heading_deg INTEGER, nav_status INTEGER);
 CREATE INDEX IF NOT EXISTS vessels_position ON vessels (lat, lon);
 CREATE TABLE IF NOT EXISTS identity_history (
   mmsi INTEGER NOT NULL, time_ms INTEGER NOT NULL, field TEXT NOT NULL, old TEXT,
@@ -216,6 +220,22 @@ impl RegistryDb {
             conn.execute_batch("ALTER TABLE vessels ADD COLUMN ship_type_text TEXT")
                 .map_err(db)?;
         }
+        // and before issue 19 the latest heading and navigation status.
+        let has_heading: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('vessels') WHERE name = 'heading_deg'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db)?
+            > 0;
+        if !has_heading {
+            conn.execute_batch(
+                "ALTER TABLE vessels ADD COLUMN heading_deg INTEGER; \
+                 ALTER TABLE vessels ADD COLUMN nav_status INTEGER;",
+            )
+            .map_err(db)?;
+        }
         Ok(RegistryDb { conn })
     }
 
@@ -248,21 +268,8 @@ impl RegistryDb {
                     })?
             }
         };
-        let has_text: bool = conn
-            .query_row(
-                "SELECT COUNT(*) FROM pragma_table_info('vessels') WHERE name = 'ship_type_text'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(db)?
-            > 0;
-        if !has_text {
-            // A reader cannot add the column `open` adds to registries from before issue 16.
-            return Err(StoreError::Io(std::io::Error::other(
-                "registry predates issue 16 (no ship_type_text column); open it once with \
-                 `tidewatch ingest` to upgrade it",
-            )));
-        }
+        // Registries from before issues 16 and 19 lack the last columns: `row` reads them as
+        // `None` (a reader cannot add them).
         Ok(RegistryDb { conn })
     }
 
@@ -461,7 +468,9 @@ impl RegistryDb {
             lon: r.get(16)?,
             sog_knots: r.get(17)?,
             cog_deg: r.get(18)?,
-            ship_type_text: r.get(19)?,
+            ship_type_text: r.get(19).ok().flatten(),
+            heading_deg: r.get(20).ok().flatten(),
+            nav_status: r.get(21).ok().flatten(),
         })
     }
 
@@ -506,6 +515,31 @@ impl RegistryDb {
         self.history_where("time_ms > ?1", time_ms)
     }
 
+    /// Every identity change of one field (`name`, `imo`, ...), by MMSI then time: finds
+    /// vessels by a former name or IMO (issue 19).
+    pub fn history_of_field(&self, field: &str) -> Result<Vec<IdentityRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT * FROM identity_history WHERE field = ?1 ORDER BY mmsi, time_ms, field",
+            )
+            .map_err(db)?;
+        let rows = st
+            .query_map([field], |r| {
+                Ok(IdentityRow {
+                    mmsi: r.get(0)?,
+                    time_ms: r.get(1)?,
+                    field: r.get(2)?,
+                    old: r.get(3)?,
+                    new: r.get(4)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        Ok(rows)
+    }
+
     fn history_where(&self, cond: &str, value: i64) -> Result<Vec<IdentityRow>, StoreError> {
         let mut st = self
             .conn
@@ -537,7 +571,7 @@ fn write_vessels(
         let mut v = tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO vessels VALUES
-                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
             )
             .map_err(db)?;
         for r in vessels {
@@ -561,7 +595,9 @@ fn write_vessels(
                 r.lon,
                 r.sog_knots,
                 r.cog_deg,
-                r.ship_type_text
+                r.ship_type_text,
+                r.heading_deg,
+                r.nav_status
             ])
             .map_err(db)?;
         }
