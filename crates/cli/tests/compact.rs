@@ -158,5 +158,5 @@ fn compact_errors_are_clear() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("YYYY-MM-DD"), "{err}");
+    assert!(err.contains("a date (2026-01-15)"), "{err}");
 }
