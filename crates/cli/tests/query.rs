@@ -84,7 +84,11 @@ fn issue_19_vessels_filters() {
     let ga = by(&|v| v["flag"] == "GA");
     assert!(ga >= 1);
     assert_eq!(count(&["vessels", "--flag", "ga"]), ga);
-    let tankers = by(&|v| v["ship_type"].as_u64().is_some_and(|t| (80..=89).contains(&t)));
+    let tankers = by(&|v| {
+        v["ship_type"]
+            .as_u64()
+            .is_some_and(|t| (80..=89).contains(&t))
+    });
     assert!(tankers >= 2 && tankers < all.len(), "{tankers}");
     assert_eq!(count(&["vessels", "--ship-type", "tanker"]), tankers);
     assert_eq!(count(&["vessels", "--ship-type", "80-89"]), tankers);
@@ -122,7 +126,13 @@ fn issue_19_vessels_formats_and_out() {
     let out = tmp("vessels.geojson");
     assert_eq!(
         run_ok(
-            &["vessels", "--format", "geojson", "--out", out.to_str().unwrap()],
+            &[
+                "vessels",
+                "--format",
+                "geojson",
+                "--out",
+                out.to_str().unwrap()
+            ],
             store
         ),
         ""
@@ -155,7 +165,12 @@ fn issue_19_track_formats_agree_and_geojson_streams() {
     assert_eq!(points[0]["properties"], jsonl[0]);
     // The same vocabulary in every format.
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    let keys: Vec<&str> = jsonl[0].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let keys: Vec<&str> = jsonl[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     let mut sorted = header.clone();
     sorted.sort();
     assert_eq!(sorted, keys);
@@ -167,35 +182,106 @@ fn issue_19_times_and_durations() {
     let store = fleet_store();
     let id = LEGEND.to_string();
     let rfc = run_ok(
-        &["track", &id, "--format", "csv", "--from", "2026-06-01T01:00:00Z", "--to", "2026-06-01T03:00:00Z"],
+        &[
+            "track",
+            &id,
+            "--format",
+            "csv",
+            "--from",
+            "2026-06-01T01:00:00Z",
+            "--to",
+            "2026-06-01T03:00:00Z",
+        ],
         store,
     );
     let unix = run_ok(
-        &["track", &id, "--format", "csv", "--from", "1780275600", "--to", "1780282800"],
+        &[
+            "track",
+            &id,
+            "--format",
+            "csv",
+            "--from",
+            "1780275600",
+            "--to",
+            "1780282800",
+        ],
         store,
     );
     assert_eq!(rfc, unix);
     assert!(rfc.lines().count() > 2);
-    let day = run_ok(&["track", &id, "--format", "csv", "--from", "2026-06-01", "--to", "2026-06-02"], store);
+    let day = run_ok(
+        &[
+            "track",
+            &id,
+            "--format",
+            "csv",
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-06-02",
+        ],
+        store,
+    );
     let all = run_ok(&["track", &id, "--format", "csv", "--to", "now"], store);
     assert!(day.lines().count() >= rfc.lines().count());
     assert_eq!(all, run_ok(&["track", &id, "--format", "csv"], store));
     assert_eq!(
-        run_ok(&["track", &id, "--format", "csv", "--from", "now-1h"], store).lines().count(),
+        run_ok(
+            &["track", &id, "--format", "csv", "--from", "now-1h"],
+            store
+        )
+        .lines()
+        .count(),
         1
     );
     // --at with a decimal or compound --max-age.
-    let a = run_ok(&["vessels", "--at", "2026-06-01T03:00:00Z", "--max-age", "1.5h"], store);
-    let b = run_ok(&["vessels", "--at", "2026-06-01T03:00:00Z", "--max-age", "1h30m"], store);
-    let c = run_ok(&["vessels", "--at", "2026-06-01T03:00:00Z", "--max-age", "5400"], store);
+    let a = run_ok(
+        &[
+            "vessels",
+            "--at",
+            "2026-06-01T03:00:00Z",
+            "--max-age",
+            "1.5h",
+        ],
+        store,
+    );
+    let b = run_ok(
+        &[
+            "vessels",
+            "--at",
+            "2026-06-01T03:00:00Z",
+            "--max-age",
+            "1h30m",
+        ],
+        store,
+    );
+    let c = run_ok(
+        &[
+            "vessels",
+            "--at",
+            "2026-06-01T03:00:00Z",
+            "--max-age",
+            "5400",
+        ],
+        store,
+    );
     assert_eq!(a, b);
     assert_eq!(a, c);
     assert!(!a.is_empty());
     let (_, err) = fails(&["track", &id, "--from", "yesterday"], store);
-    assert!(err.contains("now-6h") && err.contains("Unix seconds"), "{err}");
+    assert!(
+        err.contains("now-6h") && err.contains("Unix seconds"),
+        "{err}"
+    );
     let (_, err) = fails(&["vessels", "--at", "now", "--max-age", "5q"], store);
-    assert!(err.contains("unknown unit `q`") && err.contains("bare number is seconds"), "{err}");
-    let (_, err) = fails(&["track", &id, "--from", "2026-06-02", "--to", "2026-06-01"], store);
+    assert!(
+        err.contains("unknown unit `q`") && err.contains("bare number is seconds"),
+        "{err}"
+    );
+    let (_, err) = fails(
+        &["track", &id, "--from", "2026-06-02", "--to", "2026-06-01"],
+        store,
+    );
     assert!(err.contains("empty"), "{err}");
 }
 
@@ -213,13 +299,21 @@ fn issue_19_bbox_across_the_antimeridian() {
     assert_eq!(across.len(), east_of_50);
     // The complement, not crossing: none of them.
     let west = lines(&run_ok(&["vessels", "--bbox", "-170,-90,49.99,90"], store));
-    assert_eq!(west.len() + across.len(), all.iter().filter(|v| v["lon"].is_f64()).count());
+    assert_eq!(
+        west.len() + across.len(),
+        all.iter().filter(|v| v["lon"].is_f64()).count()
+    );
     // Track positions too.
     let id = LEGEND.to_string();
-    let n = run_ok(&["track", &id, "--format", "csv"], store).lines().count();
-    let m = run_ok(&["track", &id, "--format", "csv", "--bbox", "50,-90,-170,90"], store)
+    let n = run_ok(&["track", &id, "--format", "csv"], store)
         .lines()
         .count();
+    let m = run_ok(
+        &["track", &id, "--format", "csv", "--bbox", "50,-90,-170,90"],
+        store,
+    )
+    .lines()
+    .count();
     assert_eq!(n, m);
     let (_, err) = fails(&["vessels", "--bbox", "170,-95,-170,10"], store);
     assert!(err.contains("min_lat -95 is out of range"), "{err}");
@@ -237,7 +331,14 @@ fn issue_19_unknown_mmsi_answers_alike() {
     assert!(err_v.contains("MMSI 999999999 is not in"), "{err_v}");
     // A known vessel outside the range: an empty track, not an error.
     let empty = run_ok(
-        &["track", &LEGEND.to_string(), "--format", "csv", "--from", "2030-01-01"],
+        &[
+            "track",
+            &LEGEND.to_string(),
+            "--format",
+            "csv",
+            "--from",
+            "2030-01-01",
+        ],
         store,
     );
     assert_eq!(empty.lines().count(), 1);
@@ -248,7 +349,15 @@ fn issue_19_help_explains_reports_and_flags() {
     for cmd in ["vessels", "vessel", "track"] {
         let out = Command::new(bin()).args([cmd, "--help"]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        for want in ["`reports`", "1 bad position", "2 moving with no course", "4 type 27", "now-6h", "1h30m", "antimeridian"] {
+        for want in [
+            "`reports`",
+            "1 bad position",
+            "2 moving with no course",
+            "4 type 27",
+            "now-6h",
+            "1h30m",
+            "antimeridian",
+        ] {
             assert!(text.contains(want), "{cmd} --help lacks {want}: {text}");
         }
     }
@@ -292,7 +401,11 @@ impl ReadOnly {
                 original: dir.to_owned(),
             })
         } else {
-            Command::new("chmod").args(["-R", "a-w"]).arg(dir).status().ok()?;
+            Command::new("chmod")
+                .args(["-R", "a-w"])
+                .arg(dir)
+                .status()
+                .ok()?;
             Some(ReadOnly {
                 path: dir.to_owned(),
                 mounted: false,
@@ -332,12 +445,23 @@ fn issue_19_read_only_store_answers() {
     let mmsi = first[0]["mmsi"].to_string();
     let fix = |a: &[&str]| -> Vec<String> {
         a.iter()
-            .map(|x| if *x == "0" { mmsi.clone() } else { (*x).to_owned() })
+            .map(|x| {
+                if *x == "0" {
+                    mmsi.clone()
+                } else {
+                    (*x).to_owned()
+                }
+            })
             .collect()
     };
     let want: Vec<String> = queries
         .iter()
-        .map(|q| run_ok(&fix(q).iter().map(String::as_str).collect::<Vec<_>>(), &store))
+        .map(|q| {
+            run_ok(
+                &fix(q).iter().map(String::as_str).collect::<Vec<_>>(),
+                &store,
+            )
+        })
         .collect();
     let Some(ro) = ReadOnly::new(&store, "ro-mount") else {
         eprintln!("skipping: cannot make a read-only view (no bind mount as root)");
@@ -393,8 +517,15 @@ fn issue_19_duckdb_recipe_before_and_after_compact() {
              print(types[0], types[1], day, total)\n",
             store.display()
         );
-        let out = Command::new("python3").args(["-c", &script]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let before = recipe(&store);
@@ -406,7 +537,12 @@ fn issue_19_duckdb_recipe_before_and_after_compact() {
     assert!(day_rows > 0);
     assert_eq!(
         before.split_whitespace().collect::<Vec<_>>(),
-        ["BIGINT", "BIGINT", &day_rows.to_string(), &rows.len().to_string()]
+        [
+            "BIGINT",
+            "BIGINT",
+            &day_rows.to_string(),
+            &rows.len().to_string()
+        ]
     );
     let c: Value =
         serde_json::from_str(&run_ok(&["compact", "--before", "2013-12-01"], &store)).unwrap();

@@ -259,8 +259,7 @@ pub fn write_track<W: Write>(out: W, format: Format, rows: &[PositionRow]) -> io
             .collect();
         // Stable: each segment's positions stay in time order.
         order.sort_by_key(|&i| rows[i as usize].segment);
-        for group in order.chunk_by(|&a, &b| rows[a as usize].segment == rows[b as usize].segment)
-        {
+        for group in order.chunk_by(|&a, &b| rows[a as usize].segment == rows[b as usize].segment) {
             if group.len() < 2 {
                 continue;
             }
@@ -298,12 +297,20 @@ mod tests {
 
     #[test]
     fn geojson_track_is_one_valid_document() {
-        let rows = [row(1, Some(0)), row(2, Some(1)), row(3, Some(0)), row(4, None)];
+        let rows = [
+            row(1, Some(0)),
+            row(2, Some(1)),
+            row(3, Some(0)),
+            row(4, None),
+        ];
         let out = write_track(Vec::new(), Format::Geojson, &rows).unwrap();
         let v: Value = serde_json::from_slice(&out).unwrap();
         let f = v["features"].as_array().unwrap();
         assert_eq!(f.len(), 1 + 4); // segment 0 (segment 1 has one position), four points
-        assert_eq!(f[0]["geometry"]["coordinates"], json!([[1.0, 1.0], [3.0, 1.0]]));
+        assert_eq!(
+            f[0]["geometry"]["coordinates"],
+            json!([[1.0, 1.0], [3.0, 1.0]])
+        );
         assert_eq!(f[4]["properties"]["time"], "1970-01-01T00:00:00.004Z");
         let empty = write_track(Vec::new(), Format::Geojson, &[]).unwrap();
         let v: Value = serde_json::from_slice(&empty).unwrap();

@@ -196,8 +196,8 @@ impl Reader {
                 "no registry.sqlite; is it a store written by `tidewatch ingest`?".to_owned(),
             ));
         }
-        let reg = RegistryDb::open_read_only(&db)
-            .map_err(|e| not(format!("registry.sqlite: {e}")))?;
+        let reg =
+            RegistryDb::open_read_only(&db).map_err(|e| not(format!("registry.sqlite: {e}")))?;
         Ok(Reader {
             dir: dir.to_owned(),
             store,
@@ -254,8 +254,11 @@ impl Reader {
             Some(_) => former("name", &name_hit)?,
             None => HashSet::new(),
         };
-        let callsign_hit =
-            |s: &str| f.callsign.as_ref().is_some_and(|c| s.eq_ignore_ascii_case(c));
+        let callsign_hit = |s: &str| {
+            f.callsign
+                .as_ref()
+                .is_some_and(|c| s.eq_ignore_ascii_case(c))
+        };
         let former_callsigns = match &f.callsign {
             Some(_) => former("callsign", &callsign_hit)?,
             None => HashSet::new(),
@@ -275,20 +278,28 @@ impl Reader {
                     _ => false,
                 }) && f.name.as_ref().is_none_or(|_| {
                     r.name.as_deref().is_some_and(name_hit) || former_names.contains(&r.mmsi)
-                }) && f.imo.is_none_or(|i| r.imo == Some(i) || former_imos.contains(&r.mmsi))
+                }) && f
+                    .imo
+                    .is_none_or(|i| r.imo == Some(i) || former_imos.contains(&r.mmsi))
                     && f.callsign.as_ref().is_none_or(|_| {
                         r.callsign.as_deref().is_some_and(callsign_hit)
                             || former_callsigns.contains(&r.mmsi)
                     })
                     && f.flag.as_ref().is_none_or(|fl| {
-                        r.flag.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(fl))
+                        r.flag
+                            .as_deref()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(fl))
                     })
-                    && f.ship_type.is_none_or(|t| r.ship_type.is_some_and(|c| t.contains(c)))
+                    && f.ship_type
+                        .is_none_or(|t| r.ship_type.is_some_and(|c| t.contains(c)))
                     && f.class.as_ref().is_none_or(|c| {
-                        r.class.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(c))
+                        r.class
+                            .as_deref()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(c))
                     })
                     && f.nav_status.is_none_or(|n| r.nav_status == Some(n))
-                    && f.seen_since_ms.is_none_or(|t| r.last_seen_ms.is_some_and(|s| s >= t))
+                    && f.seen_since_ms
+                        .is_none_or(|t| r.last_seen_ms.is_some_and(|s| s >= t))
             })
             .collect())
     }

@@ -63,7 +63,12 @@ pub fn parse_time_at(s: &str, now_ms: i64) -> Result<i64, QueryError> {
             .map(|n| n.and_utc().timestamp_millis())
             .unwrap_or_default());
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(t, f) {
             return Ok(n.and_utc().timestamp_millis());
         }
@@ -105,7 +110,11 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, QueryError> {
             "h" => 3_600_000,
             "d" => 86_400_000,
             "w" => 7 * 86_400_000,
-            _ => return Err(bad(format!("unknown unit `{unit}` (use ms, s, m, h, d or w)"))),
+            _ => {
+                return Err(bad(format!(
+                    "unknown unit `{unit}` (use ms, s, m, h, d or w)"
+                )))
+            }
         };
         let ms = if num.contains('.') {
             let v: f64 = num
@@ -150,7 +159,15 @@ mod tests {
         assert_eq!(parse_time_at("now-6h", NOW).unwrap(), NOW - 6 * 3_600_000);
         assert_eq!(parse_time_at("now+1d", NOW).unwrap(), NOW + 86_400_000);
         assert_eq!(parse_time_at("now-1h30m", NOW).unwrap(), NOW - 5_400_000);
-        for bad in ["", "yesterday", "now-", "now*2h", "2026-13-01", "2026-01-15T25:00Z", "."] {
+        for bad in [
+            "",
+            "yesterday",
+            "now-",
+            "now*2h",
+            "2026-13-01",
+            "2026-01-15T25:00Z",
+            ".",
+        ] {
             assert!(parse_time_at(bad, NOW).is_err(), "{bad}");
         }
     }
@@ -167,7 +184,16 @@ mod tests {
         assert_eq!(parse_duration_ms("1d").unwrap(), 86_400_000);
         assert_eq!(parse_duration_ms("2w").unwrap(), 14 * 86_400_000);
         assert_eq!(parse_duration_ms("0.5").unwrap(), 500);
-        for bad in ["", "h", "5x", "-5m", "1h30", "5 m", "1..5h", "99999999999999999999s"] {
+        for bad in [
+            "",
+            "h",
+            "5x",
+            "-5m",
+            "1h30",
+            "5 m",
+            "1..5h",
+            "99999999999999999999s",
+        ] {
             assert!(parse_duration_ms(bad).is_err(), "{bad}");
         }
     }

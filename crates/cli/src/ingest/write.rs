@@ -227,8 +227,7 @@ impl<'a> Writer<'a> {
                 self.wait_for_oldest_files()?;
             }
             let pending = self.store.take_pending()?;
-            self.inflight
-                .push_back(spawn_files(pending)?);
+            self.inflight.push_back(spawn_files(pending)?);
         }
         Ok(())
     }
@@ -249,8 +248,7 @@ impl<'a> Writer<'a> {
     pub fn finish(mut self) -> Result<Commit> {
         // The last rows are written alongside the files still in flight.
         let pending = self.store.take_pending()?;
-        self.inflight
-            .push_back(spawn_files(pending)?);
+        self.inflight.push_back(spawn_files(pending)?);
         while !self.inflight.is_empty() {
             self.wait_for_oldest_files()?;
         }
