@@ -463,24 +463,51 @@ fn issue_19_read_only_store_answers() {
             )
         })
         .collect();
-    let Some(ro) = ReadOnly::new(&store, "ro-mount") else {
-        eprintln!("skipping: cannot make a read-only view (no bind mount as root)");
-        return;
-    };
-    for (q, w) in queries.iter().zip(&want) {
-        let args = fix(q);
-        let out = Command::new(bin())
-            .args(&args)
-            .arg("--store")
-            .arg(&ro.path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?} on a read-only store: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(&String::from_utf8(out.stdout).unwrap(), w, "{args:?}");
+    // A copy taken while a writer had the registry open: a `-wal` beside it but no `-shm`,
+    // which SQLite cannot read read-only on a read-only file system without `immutable=1`.
+    let copy = tmp("ro-wal-src");
+    {
+        let _writer = store::RegistryDb::open(&store.join("registry.sqlite")).unwrap();
+        copy_dir(&store, &copy);
+    }
+    std::fs::remove_file(copy.join("registry.sqlite-shm")).ok();
+    assert!(copy.join("registry.sqlite-wal").is_file());
+    for (src, name) in [(&store, "ro-mount"), (&copy, "ro-wal-mount")] {
+        let Some(ro) = ReadOnly::new(src, name) else {
+            eprintln!("skipping: cannot make a read-only view (no bind mount as root)");
+            return;
+        };
+        for (q, w) in queries.iter().zip(&want) {
+            let args = fix(q);
+            let out = Command::new(bin())
+                .args(&args)
+                .arg("--store")
+                .arg(&ro.path)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?} on a read-only store ({name}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                &String::from_utf8(out.stdout).unwrap(),
+                w,
+                "{args:?} {name}"
+            );
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
     }
 }
 
