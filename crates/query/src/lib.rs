@@ -426,3 +426,45 @@ fn undo(v: &mut VesselRow, field: &str, old: Option<&str>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ship_types() {
+        assert_eq!(
+            ShipTypes::parse("tanker").unwrap(),
+            ShipTypes { lo: 80, hi: 89 }
+        );
+        assert_eq!(
+            ShipTypes::parse("Cargo").unwrap(),
+            ShipTypes { lo: 70, hi: 79 }
+        );
+        assert_eq!(
+            ShipTypes::parse("52").unwrap(),
+            ShipTypes { lo: 52, hi: 52 }
+        );
+        assert_eq!(
+            ShipTypes::parse("80-84").unwrap(),
+            ShipTypes { lo: 80, hi: 84 }
+        );
+        for bad in ["89-80", "boat", "300", "", "80-"] {
+            assert!(ShipTypes::parse(bad).is_err(), "{bad}");
+        }
+        assert!(ShipTypes::parse("tanker").unwrap().contains(89));
+        assert!(!ShipTypes::parse("tanker").unwrap().contains(90));
+    }
+
+    #[test]
+    fn time_ranges() {
+        assert!(TimeRange::new(Some(5), Some(5)).is_err());
+        assert!(TimeRange::new(Some(6), Some(5)).is_err());
+        assert!(TimeRange::new(Some(4), Some(5)).is_ok());
+        assert!(TimeRange::new(None, Some(5)).is_ok());
+        let e = TimeRange::new(Some(86_400_000), Some(0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1970-01-02T00:00:00.000Z"), "{e}");
+    }
+}
