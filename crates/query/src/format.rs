@@ -248,35 +248,185 @@ pub fn write_vessels<W: Write>(out: W, format: Format, vessels: &[Vessel]) -> io
     w.finish()
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.sssZ` appended to `buf` (as [`iso8601_ms`], without allocating).
+fn push_time(buf: &mut Vec<u8>, ms: i64) {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    // Proleptic Gregorian date of a day number (days since 1970-01-01).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let _ = write!(
+        buf,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000
+    );
+}
+
+/// A float as JSON and CSV write it: the shortest text that reads back to it, with `.0` on
+/// whole numbers (`13.0`, `243.1`; an `f32` as the decimal it was written from).
+fn push_float(buf: &mut Vec<u8>, v: impl std::fmt::Display) {
+    let start = buf.len();
+    let _ = write!(buf, "{v}");
+    if !buf[start..]
+        .iter()
+        .any(|&b| b == b'.' || b == b'e' || b == b'N' || b == b'i')
+    {
+        buf.extend_from_slice(b".0");
+    }
+}
+
+fn push_opt<T: std::fmt::Display>(buf: &mut Vec<u8>, v: Option<T>, json: bool) {
+    match v {
+        Some(x) => {
+            let _ = write!(buf, "{x}");
+        }
+        None if json => buf.extend_from_slice(b"null"),
+        None => {}
+    }
+}
+
+fn push_opt_float(buf: &mut Vec<u8>, v: Option<f32>, json: bool) {
+    match v {
+        Some(x) if x.is_finite() => push_float(buf, x),
+        _ if json => buf.extend_from_slice(b"null"),
+        _ => {}
+    }
+}
+
+/// A position as a JSON object ([`position_json`]'s fields, in [`POSITION_FIELDS`] order).
+fn push_position_json(buf: &mut Vec<u8>, r: &PositionRow) {
+    buf.extend_from_slice(b"{\"time\":\"");
+    push_time(buf, r.time_ms);
+    let _ = write!(buf, "\",\"mmsi\":{},\"lat\":", r.mmsi);
+    push_float(buf, r.lat);
+    buf.extend_from_slice(b",\"lon\":");
+    push_float(buf, r.lon);
+    buf.extend_from_slice(b",\"sog_knots\":");
+    push_opt_float(buf, r.sog_knots, true);
+    buf.extend_from_slice(b",\"cog_deg\":");
+    push_opt_float(buf, r.cog_deg, true);
+    buf.extend_from_slice(b",\"heading_deg\":");
+    push_opt(buf, r.heading_deg, true);
+    buf.extend_from_slice(b",\"nav_status\":");
+    push_opt(buf, r.nav_status, true);
+    let _ = write!(buf, ",\"msg_type\":{},\"segment\":", r.msg_type);
+    push_opt(buf, r.segment, true);
+    let _ = write!(buf, ",\"flags\":{},\"sources\":", r.flags);
+    let _ = serde_json::to_writer(&mut *buf, &r.sources);
+    buf.push(b'}');
+}
+
+fn push_position_csv(buf: &mut Vec<u8>, r: &PositionRow) {
+    push_time(buf, r.time_ms);
+    let _ = write!(buf, ",{},", r.mmsi);
+    push_float(buf, r.lat);
+    buf.push(b',');
+    push_float(buf, r.lon);
+    buf.push(b',');
+    push_opt_float(buf, r.sog_knots, false);
+    buf.push(b',');
+    push_opt_float(buf, r.cog_deg, false);
+    buf.push(b',');
+    push_opt(buf, r.heading_deg, false);
+    buf.push(b',');
+    push_opt(buf, r.nav_status, false);
+    let _ = write!(buf, ",{},", r.msg_type);
+    push_opt(buf, r.segment, false);
+    let _ = write!(buf, ",{},", r.flags);
+    let _ = csv_text(buf, &r.sources.join(";"));
+    buf.push(b'\n');
+}
+
 /// Writes a track in a format, a row at a time. GeoJSON: one LineString per segment of two
 /// positions or more (positions of a segment in time order), then every position as a Point.
-/// Memory beyond the rows: one index (4 bytes) a position.
-pub fn write_track<W: Write>(out: W, format: Format, rows: &[PositionRow]) -> io::Result<W> {
-    let mut w = RowWriter::new(out, format, &POSITION_FIELDS)?;
-    if format == Format::Geojson {
-        let mut order: Vec<u32> = (0..rows.len() as u32)
-            .filter(|&i| rows[i as usize].segment.is_some())
-            .collect();
-        // Stable: each segment's positions stay in time order.
-        order.sort_by_key(|&i| rows[i as usize].segment);
-        for group in order.chunk_by(|&a, &b| rows[a as usize].segment == rows[b as usize].segment) {
-            if group.len() < 2 {
-                continue;
+/// Memory beyond the rows: one index (4 bytes) a position, and one row's text.
+pub fn write_track<W: Write>(mut out: W, format: Format, rows: &[PositionRow]) -> io::Result<W> {
+    let mut buf: Vec<u8> = Vec::with_capacity(512);
+    match format {
+        Format::Csv => {
+            writeln!(out, "{}", POSITION_FIELDS.join(","))?;
+            for r in rows {
+                buf.clear();
+                push_position_csv(&mut buf, r);
+                out.write_all(&buf)?;
             }
-            let coords: Vec<[f64; 2]> = group
-                .iter()
-                .map(|&i| [rows[i as usize].lon, rows[i as usize].lat])
+        }
+        Format::Jsonl => {
+            for r in rows {
+                buf.clear();
+                push_position_json(&mut buf, r);
+                buf.push(b'\n');
+                out.write_all(&buf)?;
+            }
+        }
+        Format::Geojson => {
+            out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
+            let mut first = true;
+            let mut sep = |out: &mut W| -> io::Result<()> {
+                out.write_all(if first { b"\n" } else { b",\n" })?;
+                first = false;
+                Ok(())
+            };
+            let mut order: Vec<u32> = (0..rows.len() as u32)
+                .filter(|&i| rows[i as usize].segment.is_some())
                 .collect();
-            w.feature(
-                json!({"type": "LineString", "coordinates": coords}),
-                json!({"segment": rows[group[0] as usize].segment}),
-            )?;
+            // Stable: each segment's positions stay in time order.
+            order.sort_by_key(|&i| rows[i as usize].segment);
+            for group in
+                order.chunk_by(|&a, &b| rows[a as usize].segment == rows[b as usize].segment)
+            {
+                if group.len() < 2 {
+                    continue;
+                }
+                sep(&mut out)?;
+                out.write_all(
+                    b"{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":[",
+                )?;
+                for (k, &i) in group.iter().enumerate() {
+                    let r = &rows[i as usize];
+                    buf.clear();
+                    if k > 0 {
+                        buf.push(b',');
+                    }
+                    buf.push(b'[');
+                    push_float(&mut buf, r.lon);
+                    buf.push(b',');
+                    push_float(&mut buf, r.lat);
+                    buf.push(b']');
+                    out.write_all(&buf)?;
+                }
+                let seg = rows[group[0] as usize].segment.unwrap_or_default();
+                write!(out, "]}},\"properties\":{{\"segment\":{seg}}}}}")?;
+            }
+            for r in rows {
+                sep(&mut out)?;
+                buf.clear();
+                buf.extend_from_slice(
+                    b"{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[",
+                );
+                push_float(&mut buf, r.lon);
+                buf.push(b',');
+                push_float(&mut buf, r.lat);
+                buf.extend_from_slice(b"]},\"properties\":");
+                push_position_json(&mut buf, r);
+                buf.push(b'}');
+                out.write_all(&buf)?;
+            }
+            out.write_all(b"\n]}\n")?;
         }
     }
-    for r in rows {
-        w.row(position_json(r))?;
-    }
-    w.finish()
+    out.flush()?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -315,6 +465,27 @@ mod tests {
         let empty = write_track(Vec::new(), Format::Geojson, &[]).unwrap();
         let v: Value = serde_json::from_slice(&empty).unwrap();
         assert_eq!(v["features"], json!([]));
+    }
+
+    #[test]
+    fn direct_json_matches_position_json() {
+        let mut r = row(1_768_464_000_123, Some(3));
+        r.sog_knots = Some(13.0);
+        r.cog_deg = Some(243.1);
+        r.heading_deg = Some(511);
+        r.lat = -12.5;
+        let mut buf = Vec::new();
+        push_position_json(&mut buf, &r);
+        let direct: Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(direct, Value::Object(position_json(&r)));
+        assert!(String::from_utf8(buf)
+            .unwrap()
+            .contains("\"cog_deg\":243.1,"));
+        for ms in [0, -1, 951_782_400_000, 4_102_444_799_999, 1_709_251_199_999] {
+            let mut b = Vec::new();
+            push_time(&mut b, ms);
+            assert_eq!(String::from_utf8(b).unwrap(), iso8601_ms(ms));
+        }
     }
 
     #[test]
