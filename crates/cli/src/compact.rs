@@ -3,7 +3,6 @@
 //! store's writer lock, so it refuses to run beside an ingest.
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -15,20 +14,11 @@ pub struct CompactArgs {
     /// Store directory.
     #[arg(long)]
     store: PathBuf,
-    /// Merge only months that end at or before this date (YYYY-MM-DD or RFC 3339). Default:
-    /// the start of the month of the newest position, so the month still being written stays
-    /// in day files.
-    #[arg(long, value_parser = parse_bound)]
-    before: Option<DateTime<Utc>>,
-}
-
-fn parse_bound(s: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
-    }
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| "not a date (YYYY-MM-DD) or an RFC 3339 time".to_owned())
+    /// Merge only months that end at or before this time (a date such as 2026-02-01, RFC
+    /// 3339, now-30d, or Unix seconds). Default: the start of the month of the newest
+    /// position, so the month still being written stays in day files.
+    #[arg(long, value_parser = query::parse_time, allow_hyphen_values = true)]
+    before: Option<i64>,
 }
 
 /// Runs `tidewatch compact`: prints what it did as one JSON object on stdout.
@@ -47,7 +37,7 @@ pub fn run(args: CompactArgs) -> Result<()> {
     // Files of a run that never committed are left for the next ingest to clean up.
     let committed = reg.committed_runs()?;
     let before_ms = match args.before {
-        Some(t) => t.timestamp_millis(),
+        Some(t) => t,
         // An empty store has no month: nothing to do.
         None => store.current_month_start_ms().unwrap_or(i64::MIN),
     };

@@ -28,11 +28,12 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// Ingest NMEA files into a store: decode, fuse, segment, write (one atomic run).
     Ingest(ingest::IngestArgs),
-    /// List vessels in a store (JSON lines), optionally inside a bounding box.
+    /// List vessels in a store (JSON lines, CSV or GeoJSON), filtered by place, identity
+    /// (name, IMO, call sign, flag, type, class), status or time.
     Vessels(query::VesselsArgs),
     /// One vessel's state and identity history.
     Vessel(query::VesselArgs),
-    /// One vessel's track from the position history (GeoJSON or CSV).
+    /// One vessel's track from the position history (GeoJSON, CSV, JSON lines or GeoParquet).
     Track(query::TrackArgs),
     /// Merge the day files of closed months into one file a month (faster long tracks).
     Compact(compact::CompactArgs),

@@ -516,10 +516,11 @@ pub fn write_json(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
     out.extend_from_slice(b"}\n");
 }
 
-/// CSV header matching [`write_csv`].
-pub const CSV_HEADER: &str = "rx_time,source,channel,type,mmsi,lat,lon,speed,course,heading,\
-status,turn,second,shipname,callsign,imo,shiptype,destination,draught,to_bow,to_stern,to_port,\
-to_starboard,eta\n";
+/// CSV header matching [`write_csv`]: the store's vocabulary with units in the names
+/// (`docs/fields.md`; issue 19), not gpsd's, which JSON lines keep for gpsd tools.
+pub const CSV_HEADER: &str = "rx_time,source,channel,msg_type,mmsi,lat,lon,sog_knots,cog_deg,\
+heading_deg,nav_status,rot_deg_per_min,utc_second,name,callsign,imo,ship_type,destination,\
+draught_m,to_bow_m,to_stern_m,to_port_m,to_starboard_m,eta\n";
 
 fn csv_field(out: &mut Vec<u8>, v: &str) {
     if v.contains([',', '"', '\n']) {

@@ -39,7 +39,8 @@ pub struct SimulateArgs {
     /// Length in hours (default: the scenario's).
     #[arg(long)]
     pub hours: Option<f64>,
-    /// Start time, RFC 3339 (default: the scenario's; with --realtime or --speed, now).
+    /// Start time: RFC 3339, a date, now-6h, or Unix seconds (default: the scenario's; with
+    /// --realtime or --speed, now).
     #[arg(long)]
     pub start: Option<String>,
     /// `all` adds a receiver network that hears every transmission (partner NET, station
@@ -217,10 +218,7 @@ pub fn run(args: SimulateArgs) -> Result<()> {
         (false, None) => None,
     };
     let start_ms = match &args.start {
-        Some(s) => Some(
-            sim::scenario::parse_time_ms(s)
-                .with_context(|| format!("--start \"{s}\" is not an RFC 3339 time"))?,
-        ),
+        Some(s) => Some(query::parse_time(s).with_context(|| format!("--start \"{s}\""))?),
         None if speed.is_some() => Some(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

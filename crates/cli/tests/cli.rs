@@ -124,7 +124,7 @@ fn csv_types_filter_and_rejects_report() {
     assert!(lines
         .next()
         .unwrap()
-        .starts_with("rx_time,source,channel,type,mmsi"));
+        .starts_with("rx_time,source,channel,msg_type,mmsi,lat,lon,sog_knots,cog_deg"));
     let rows: Vec<&str> = lines.collect();
     assert!(!rows.is_empty());
     for r in &rows {

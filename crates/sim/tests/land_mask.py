@@ -107,7 +107,7 @@ def positions(csv_path, truth_path):
             spoof.append((e["vessels"][0]["mmsi"], ms(e["start"]) - 1000, ms(e["end"]) + 1000))
     lats, lons, spoofed = [], [], []
     for row in csv.DictReader(open(csv_path)):
-        if row["type"] not in ("1", "2", "3", "18", "19", "27") or not row["lat"] or not row["lon"]:
+        if row["msg_type"] not in ("1", "2", "3", "18", "19", "27") or not row["lat"] or not row["lon"]:
             continue
         lats.append(float(row["lat"]))
         lons.append(float(row["lon"]))

@@ -2,9 +2,10 @@
 //! then time, so that a query over a long span opens twelve files a year instead of 365 and
 //! finds each vessel's rows together.
 //!
-//! A month file lives at `positions/date=YYYY-MM/part-N.parquet`: the partition value is the
-//! month, a prefix of the dates of its rows (so a hive-partitioned reader still sees one
-//! `date` key, as text once months and days are mixed).
+//! A month file lives at `positions/year=YYYY/month=M/part-N.parquet`, the partition of the
+//! day files it replaces, and is marked `month` in the manifest: a Hive-partitioned reader
+//! (DuckDB, pyarrow, Spark) types `year` and `month` as integers before and after compaction
+//! (issue 19: the old `date=YYYY-MM` beside `date=YYYY-MM-DD` made DuckDB type `date` as text).
 //!
 //! Crash safety follows the flush path: the month file is written to `tmp/`, fsynced and
 //! renamed into place; then the manifest is replaced atomically by one that lists the month
@@ -66,11 +67,12 @@ pub(crate) fn month_start_ms(year: i64, month: u32) -> i64 {
 }
 
 fn is_month_file(f: &FileEntry) -> bool {
-    // `positions/date=YYYY-MM/...`
-    f.file
-        .strip_prefix("positions/date=")
-        .and_then(|rest| rest.split('/').next())
-        .is_some_and(|p| p.len() == 7)
+    // Marked in the manifest, or (stores before issue 19) `positions/date=YYYY-MM/...`.
+    f.month
+        || f.file
+            .strip_prefix("positions/date=")
+            .and_then(|rest| rest.split('/').next())
+            .is_some_and(|p| p.len() == 7)
 }
 
 impl Store {
@@ -125,8 +127,9 @@ impl Store {
             let name = format!("{year:04}-{month:02}");
             let part = self.next_part;
             self.next_part += 1;
-            let rel = format!("positions/date={name}/part-{part:08}.parquet");
-            let entry = merge_files(&self.dir, &old, part, &rel)?;
+            let rel = format!("positions/year={year}/month={month}/part-{part:08}.parquet");
+            let mut entry = merge_files(&self.dir, &old, part, &rel)?;
+            entry.month = true;
             let rows = entry.rows;
             // The switch: one atomic manifest replacement.
             let mut files: Vec<FileEntry> = self
@@ -295,7 +298,7 @@ mod tests {
             &dir,
             &[entry],
             1,
-            "positions/date=2026-01/part-00000001.parquet",
+            "positions/year=2026/month=1/part-00000001.parquet",
         )
         .unwrap_err();
         assert!(e.to_string().contains("not sorted"), "{e}");

@@ -322,6 +322,7 @@ impl FileWriter {
             max_mmsi: if empty { 0 } else { self.mmsi.1 },
             bbox,
             run: None,
+            month: false,
         })
     }
 }

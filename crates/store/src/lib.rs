@@ -6,8 +6,11 @@
 //!
 //! ```text
 //! manifest.jsonl                                   committed files, one JSON object a line
-//! positions/date=YYYY-MM-DD/part-NNNNNNNN.parquet  GeoParquet, one file per flush and day
-//! positions/date=YYYY-MM/part-NNNNNNNN.parquet     GeoParquet, one file per compacted month
+//! positions/year=YYYY/month=M/part-NNNNNNNN.parquet  GeoParquet, one file per flush and day,
+//!                                                    or one per compacted month (`month` in
+//!                                                    the manifest); stores written before
+//!                                                    issue 19 keep `date=YYYY-MM-DD` and
+//!                                                    `date=YYYY-MM` paths
 //! tmp/                                             files being written
 //! writer.lock                                      held (flock) by the one writer
 //! ```
@@ -18,7 +21,7 @@
 //!
 //! Write path ([`Store::append`] then [`Store::flush`]), per day with rows:
 //! 1. the rows are written to `tmp/part-N.parquet`, and the file is fsynced;
-//! 2. it is renamed into `positions/date=.../`, and the directory is fsynced;
+//! 2. it is renamed into `positions/year=.../month=.../`, and the directory is fsynced;
 //! 3. one line describing it is appended to `manifest.jsonl`, which is fsynced.
 //!
 //! What survives a crash: a file is part of the store exactly when its manifest line is
@@ -436,7 +439,7 @@ impl Store {
         for day in buf.days() {
             let part = self.next_part;
             self.next_part += 1;
-            let rel = format!("positions/date={}/part-{part:08}.parquet", date_of_day(day));
+            let rel = format!("positions/{}/part-{part:08}.parquet", partition_of_day(day));
             files.push((day, part, rel));
         }
         Ok(PendingFiles {
@@ -567,13 +570,26 @@ fn remove_uncommitted(dir: &Path, files: &[FileEntry]) -> Result<(), StoreError>
             fs::remove_file(e.path()).ok();
         }
     }
-    if let Ok(days) = fs::read_dir(dir.join("positions")) {
-        for day in days.flatten() {
-            for f in fs::read_dir(day.path())?.flatten() {
-                if !listed.contains(&f.path()) {
-                    fs::remove_file(f.path()).ok();
-                }
+    // Partitions are `year=/month=/` (two levels) or, in older stores, `date=` (one level).
+    remove_unlisted(&dir.join("positions"), &listed, 2)
+}
+
+fn remove_unlisted(
+    dir: &Path,
+    listed: &std::collections::HashSet<PathBuf>,
+    depth: u32,
+) -> Result<(), StoreError> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if e.file_type()?.is_dir() {
+            if depth > 0 {
+                remove_unlisted(&path, listed, depth - 1)?;
             }
+        } else if !listed.contains(&path) {
+            fs::remove_file(&path).ok();
         }
     }
     Ok(())
@@ -636,6 +652,15 @@ pub(crate) fn civil_of_day(z: i64) -> (i64, u32, u32) {
 }
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01).
+/// The Hive partition of a day's files, `year=YYYY/month=M`: the same keys, typed the same
+/// (integers, the month without a leading zero, which DuckDB would type as text) by every Hive-partition reader, for day files and compacted month files alike
+/// (issue 19; stores written before keep their `date=` paths, which the manifest lists).
+pub(crate) fn partition_of_day(z: i64) -> String {
+    let (y, m, _) = civil_of_day(z);
+    format!("year={y}/month={m}")
+}
+
+#[cfg(test)]
 fn date_of_day(z: i64) -> String {
     let (y, m, d) = civil_of_day(z);
     format!("{y:04}-{m:02}-{d:02}")

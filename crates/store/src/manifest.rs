@@ -30,6 +30,10 @@ pub struct FileEntry {
     /// registry has recorded the run as committed (see [`crate::Store::discard_runs`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<u64>,
+    /// A month file written by [`crate::Store::compact`] (all the rows of one month), not a
+    /// day file; both live under the same `positions/year=YYYY/month=M/` partition (issue 19).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub month: bool,
 }
 
 /// Reads the manifest. A torn last line (a crash while appending) is cut off; any other bad

@@ -50,6 +50,10 @@ pub struct VesselRow {
     pub cog_deg: Option<f32>,
     /// Ship type as text that names no code (DMA archives' `Reserved`, `Spare 1`).
     pub ship_type_text: Option<String>,
+    /// Latest true heading, degrees (issue 19; `None` in registries written before).
+    pub heading_deg: Option<u16>,
+    /// Latest navigation status code (ITU-R M.1371; issue 19).
+    pub nav_status: Option<u8>,
 }
 
 /// One identity change.
@@ -73,6 +77,20 @@ pub struct RegistryDb {
     conn: Connection,
 }
 
+/// A path as the path part of an SQLite `file:` URI (`%`, `?` and `#` escaped).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Io(std::io::Error::other(e.to_string()))
 }
@@ -83,7 +101,7 @@ CREATE TABLE IF NOT EXISTS vessels (
   ship_type INTEGER, length_m INTEGER, beam_m INTEGER, destination TEXT, draught_m REAL,
   first_seen_ms INTEGER, last_seen_ms INTEGER, reports INTEGER NOT NULL,
   position_time_ms INTEGER, lat REAL, lon REAL, sog_knots REAL, cog_deg REAL,
-  ship_type_text TEXT);
+  ship_type_text TEXT, heading_deg INTEGER, nav_status INTEGER);
 CREATE INDEX IF NOT EXISTS vessels_position ON vessels (lat, lon);
 CREATE TABLE IF NOT EXISTS identity_history (
   mmsi INTEGER NOT NULL, time_ms INTEGER NOT NULL, field TEXT NOT NULL, old TEXT,
@@ -202,6 +220,56 @@ impl RegistryDb {
             conn.execute_batch("ALTER TABLE vessels ADD COLUMN ship_type_text TEXT")
                 .map_err(db)?;
         }
+        // and before issue 19 the latest heading and navigation status.
+        let has_heading: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('vessels') WHERE name = 'heading_deg'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db)?
+            > 0;
+        if !has_heading {
+            conn.execute_batch(
+                "ALTER TABLE vessels ADD COLUMN heading_deg INTEGER; \
+                 ALTER TABLE vessels ADD COLUMN nav_status INTEGER;",
+            )
+            .map_err(db)?;
+        }
+        Ok(RegistryDb { conn })
+    }
+
+    /// Opens an existing registry for reading only: no schema change, no journal-mode change,
+    /// nothing created beside it when it cannot be (issue 19: an archive on a read-only mount,
+    /// or a user with read permission only). Tries an ordinary read-only connection first (it
+    /// sees a live writer's commits); when that cannot read (a WAL database whose `-shm` cannot
+    /// be created in a read-only directory), opens it `immutable=1`, which reads the file as it
+    /// is without locks or shared memory.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let usable = |conn: Connection| -> rusqlite::Result<Connection> {
+            conn.query_row("SELECT COUNT(*) FROM vessels", [], |r| r.get::<_, i64>(0))?;
+            Ok(conn)
+        };
+        let first = Connection::open_with_flags(path, flags).and_then(usable);
+        let conn = match first {
+            Ok(c) => c,
+            Err(first_err) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(&uri, flags)
+                    .and_then(usable)
+                    .map_err(|e| {
+                        StoreError::Io(std::io::Error::other(format!(
+                            "{first_err}; read as immutable: {e}"
+                        )))
+                    })?
+            }
+        };
+        // Registries from before issues 16 and 19 lack the last columns: `row` reads them as
+        // `None` (a reader cannot add them).
         Ok(RegistryDb { conn })
     }
 
@@ -400,7 +468,9 @@ impl RegistryDb {
             lon: r.get(16)?,
             sog_knots: r.get(17)?,
             cog_deg: r.get(18)?,
-            ship_type_text: r.get(19)?,
+            ship_type_text: r.get(19).ok().flatten(),
+            heading_deg: r.get(20).ok().flatten(),
+            nav_status: r.get(21).ok().flatten(),
         })
     }
 
@@ -445,6 +515,31 @@ impl RegistryDb {
         self.history_where("time_ms > ?1", time_ms)
     }
 
+    /// Every identity change of one field (`name`, `imo`, ...), by MMSI then time: finds
+    /// vessels by a former name or IMO (issue 19).
+    pub fn history_of_field(&self, field: &str) -> Result<Vec<IdentityRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT * FROM identity_history WHERE field = ?1 ORDER BY mmsi, time_ms, field",
+            )
+            .map_err(db)?;
+        let rows = st
+            .query_map([field], |r| {
+                Ok(IdentityRow {
+                    mmsi: r.get(0)?,
+                    time_ms: r.get(1)?,
+                    field: r.get(2)?,
+                    old: r.get(3)?,
+                    new: r.get(4)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        Ok(rows)
+    }
+
     fn history_where(&self, cond: &str, value: i64) -> Result<Vec<IdentityRow>, StoreError> {
         let mut st = self
             .conn
@@ -476,7 +571,7 @@ fn write_vessels(
         let mut v = tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO vessels VALUES
-                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
             )
             .map_err(db)?;
         for r in vessels {
@@ -500,7 +595,9 @@ fn write_vessels(
                 r.lon,
                 r.sog_knots,
                 r.cog_deg,
-                r.ship_type_text
+                r.ship_type_text,
+                r.heading_deg,
+                r.nav_status
             ])
             .map_err(db)?;
         }

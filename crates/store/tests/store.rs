@@ -57,7 +57,7 @@ fn round_trip_partitions_and_queries() {
     assert!(s
         .files()
         .iter()
-        .any(|f| f.file.starts_with("positions/date=2026-01-15/")));
+        .any(|f| f.file.starts_with("positions/year=2026/month=1/")));
     drop(s); // one writer at a time
     let s = Store::open(&dir).unwrap();
     assert_eq!(s.committed_rows(), 200);
@@ -100,8 +100,12 @@ fn recovery_after_interrupted_flushes() {
     // A crash mid-flush leaves: a file in tmp/, a renamed file without its manifest line, and
     // a torn manifest line.
     std::fs::write(dir.join("tmp/part-00000009.parquet"), b"partial").unwrap();
-    let orphan = dir.join("positions/date=2026-01-15/part-00000008.parquet");
+    let orphan = dir.join("positions/year=2026/month=1/part-00000008.parquet");
     std::fs::write(&orphan, b"not committed").unwrap();
+    // and one in a partition of the layout before issue 19.
+    std::fs::create_dir_all(dir.join("positions/date=2026-01-15")).unwrap();
+    let old_orphan = dir.join("positions/date=2026-01-15/part-00000007.parquet");
+    std::fs::write(&old_orphan, b"not committed").unwrap();
     let mut m = std::fs::OpenOptions::new()
         .append(true)
         .open(dir.join("manifest.jsonl"))
@@ -111,6 +115,7 @@ fn recovery_after_interrupted_flushes() {
     let s = Store::open(&dir).unwrap();
     assert_eq!(s.committed_rows(), 1);
     assert!(!orphan.exists());
+    assert!(!old_orphan.exists());
     assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
     let manifest = std::fs::read_to_string(dir.join("manifest.jsonl")).unwrap();
     assert!(manifest.ends_with('\n') && manifest.lines().count() == 1);
@@ -254,10 +259,10 @@ fn duckdb_reads_the_geoparquet() {
     let script = format!(
         "import duckdb\n\
          c = duckdb.connect()\n\
-         g = '{}/positions/*/*.parquet'\n\
+         g = '{}/positions/*/*/*.parquet'\n\
          n = c.execute(f\"select count(*) from read_parquet('{{g}}', hive_partitioning=true)\").fetchone()[0]\n\
          b = c.execute(f\"select count(*) from read_parquet('{{g}}') where lat between 1.2 and 1.5 and lon between 103 and 104\").fetchone()[0]\n\
-         t = c.execute(f\"select epoch_ms(min(time)), max(mmsi), any_value(date) from read_parquet('{{g}}', hive_partitioning=true)\").fetchone()\n\
+         t = c.execute(f\"select epoch_ms(min(time)), max(mmsi), any_value(year) * 100 + any_value(month) from read_parquet('{{g}}', hive_partitioning=true)\").fetchone()\n\
          import json\n\
          md = c.execute(f\"select value from parquet_kv_metadata('{{g}}') where key = 'geo'\").fetchone()[0]\n\
          geo = json.loads(md)\n\
@@ -284,7 +289,7 @@ fn duckdb_reads_the_geoparquet() {
             &want_bbox.to_string(),
             &T0.to_string(),
             "563012345",
-            "2026-01-15",
+            "202601",
             "geometry",
             "WKB"
         ]
@@ -349,8 +354,13 @@ fn compaction_merges_closed_months_and_keeps_every_row() {
     assert!(s
         .files()
         .iter()
-        .any(|f| f.file.starts_with("positions/date=2026-01/")));
-    assert!(!dir.join("positions/date=2026-01-15").exists());
+        .any(|f| f.file.starts_with("positions/year=2026/month=1/") && f.month));
+    // Only the month file is left in January's partition (issue 19: one layout for both).
+    let jan: Vec<_> = std::fs::read_dir(dir.join("positions/year=2026/month=1"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(jan.len(), 1);
     // The same rows, read back through a fresh open; a track from both layouts.
     drop(s); // one writer at a time
     let s = Store::open(&dir).unwrap();

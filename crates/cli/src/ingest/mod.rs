@@ -85,24 +85,10 @@ pub struct IngestArgs {
     quiet: bool,
 }
 
-/// `90`, `90s`, `5m`, `2h` → milliseconds.
+/// `90` (seconds), `90s`, `5m`, `1h30m`, `1.5h`, `1d` → milliseconds (the query layer's
+/// parser, shared by every subcommand).
 pub(crate) fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 90s, 5m or 1h"))?;
-    let unit_ms = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" | "min" => 60_000,
-        "h" => 3_600_000,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
-    };
-    n.checked_mul(unit_ms)
-        .ok_or_else(|| format!("`{s}` is too long"))
+    query::parse_duration_ms(s).map_err(|e| e.to_string())
 }
 
 /// One input named on the command line (after directory expansion).

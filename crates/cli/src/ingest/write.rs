@@ -397,8 +397,8 @@ fn vessel_from_row(r: &VesselRow) -> Vessel {
                 lon,
                 sog_knots: r.sog_knots,
                 cog_deg: r.cog_deg,
-                heading_deg: None,
-                nav_status: None,
+                heading_deg: r.heading_deg,
+                nav_status: r.nav_status,
                 class: None,
             }),
         name: r.name.clone(),
@@ -441,5 +441,7 @@ fn row_from_vessel(mmsi: u32, v: &Vessel) -> VesselRow {
         lon: v.position.map(|p| p.lon),
         sog_knots: v.position.and_then(|p| p.sog_knots),
         cog_deg: v.position.and_then(|p| p.cog_deg),
+        heading_deg: v.position.and_then(|p| p.heading_deg),
+        nav_status: v.position.and_then(|p| p.nav_status),
     }
 }
