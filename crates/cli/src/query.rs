@@ -20,7 +20,8 @@ Fields (docs/fields.md): times UTC, lat/lon WGS84 degrees, sog_knots knots, cog_
 heading_deg degrees true, length_m/beam_m/draught_m metres. `reports`: position and static
 reports received from the vessel (null in a picture --at a past time). `flags` on positions
 (bits, added): 1 bad position (not placed in a segment), 2 moving with no course over ground,
-4 type 27 long-range report (coarse). `nav_status`: ITU code (0 under way using engine,
+4 type 27 long-range report (coarse), 8 suspect (at (0, 0), or a spike without speed and
+course that no track can reach). `nav_status`: ITU code (0 under way using engine,
 1 at anchor, 5 moored, 7 engaged in fishing, 15 not defined...).";
 
 /// Output format of `vessels`.

@@ -31,6 +31,9 @@ pub const FLAG_BAD_POSITION: u8 = 1;
 pub const FLAG_NO_COURSE: u8 = 2;
 /// Quality flag: a type 27 long-range report (coarse position, noisy).
 pub const FLAG_LONG_RANGE_NOISE: u8 = 4;
+/// Quality flag: a suspect position (null island (0, 0), or a spike without speed and course
+/// that no segment can reach); it belongs to no segment.
+pub const FLAG_SUSPECT_POSITION: u8 = 8;
 
 /// `YYYY-MM-DDTHH:MM:SS.sssZ` for a time in ms since the Unix epoch.
 pub fn iso8601_ms(ms: i64) -> String {
@@ -326,7 +329,8 @@ impl Reader {
         // Rows come by MMSI, then time: the last of each MMSI is its position at `at_ms`.
         let mut last: Vec<&PositionRow> = Vec::new();
         for r in rows.iter().filter(|r| {
-            r.flags & FLAG_BAD_POSITION == 0 && bbox.is_none_or(|b| b.contains(r.lon, r.lat))
+            r.flags & (FLAG_BAD_POSITION | FLAG_SUSPECT_POSITION) == 0
+                && bbox.is_none_or(|b| b.contains(r.lon, r.lat))
         }) {
             match last.last_mut() {
                 Some(l) if l.mmsi == r.mmsi => *l = r,
