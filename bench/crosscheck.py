@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Cross-check Tidewatch's decoder against pyais and aiscat, field by field.
+"""Cross-check Tidewatch's decoder against pyais, aiscat and (when installed) gpsd's gpsdecode,
+field by field.
 
 Every shared capture is decoded by `tidewatch decode --format jsonl --payload`. Each decoded
 message's armored payload is re-wrapped as NMEA sentences and decoded by pyais and aiscat, and
@@ -15,7 +16,9 @@ import argparse
 import collections
 import json
 import math
+import gzip
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -75,8 +78,8 @@ NA_LAT, NA_LON = above(90), above(180)
 LATLON = {"lat": ("lat", "lat", "f", 1e-5, NA_LAT), "lon": ("lon", "lon", "f", 1e-5, NA_LON)}
 COMMON = {"repeat": ("repeat", "repeat", "i", 0, set())}
 DIMS = {k: (k, k, "i", 0, {0}) for k in ("to_bow", "to_stern", "to_port", "to_starboard")}
-# Ship types 1-19 are reserved and above 99 undefined: "treat these like value 0" (gpsd AIVDM).
-SHIPTYPE_NA = lambda v: v is not None and not 20 <= int(v) <= 99  # noqa: E731
+# Ship type 0 is "not available"; reserved codes (1-19, 100-255) are output as transmitted.
+SHIPTYPE_NA = {0}
 
 
 def fields_for(t, msg):
@@ -259,9 +262,10 @@ EXPLAINED = {
                      "the transmitted code",
     "text_leading_space": "peer keeps leading spaces of a text field; Tidewatch trims both ends "
                           "(as pyais does), so padding does not split one identity into two",
-    "aton_no_extension": "peer ignores the type 21 name extension (bits 272-359) unless the "
-                         "20-character name is full; Tidewatch appends whatever whole characters "
-                         "the extension holds (some stations split short names there)",
+    "aton_short_name_extension": "peer appends the type 21 name extension to a name that does not "
+                                 "fill its 20 characters; the extension only continues a full "
+                                 "name (ITU-R M.1371 Table 74, gpsd AIVDM), so Tidewatch keeps it "
+                                 "apart in name_extension",
     "type17_unsigned": "pyais reads type 17 latitude/longitude as unsigned minutes; the fields "
                        "are signed 1/10 minutes (ITU-R M.1371 Table 70)",
 }
@@ -296,9 +300,9 @@ def explain(t, field, ours, theirs, msg):
         return "reserved_code"
     if isinstance(theirs, str) and ours is not None and theirs.strip() == text(ours) and theirs != theirs.lstrip():
         return "text_leading_space"
-    if t == 21 and field == "name" and isinstance(theirs, str) and ours is not None:
-        if len(text(ours)) > len(text(theirs)) and text(ours).startswith(text(theirs)):
-            return "aton_no_extension"
+    if t == 21 and field == "name" and isinstance(theirs, str) and msg.get("name_extension"):
+        if (text(ours) or "") + msg["name_extension"] == text(theirs):
+            return "aton_short_name_extension"
     return None
 
 
@@ -316,9 +320,39 @@ def peer_aiscat(lines):
         return {"__error__": str(e)}
 
 
+GPSDECODE = shutil.which("gpsdecode")
+
+
+def run_gpsdecode(data):
+    """gpsd's decoder over NMEA text: one JSON object per message it accepts (scaled)."""
+    out = subprocess.run([GPSDECODE], input=data, capture_output=True, check=False).stdout
+    res = []
+    for line in out.splitlines():
+        try:
+            res.append(json.loads(line))
+        except ValueError:
+            pass
+    return res
+
+
+def peer_gpsd_batch(msgs):
+    """Every message of a file re-wrapped and decoded by one gpsdecode run; gpsd writes nothing
+    for what it rejects, so its output is paired back with the messages in order. Returns one
+    decode (or an error) per message."""
+    text = "".join(l + "\n" for m in msgs for l in sentences(m["payload"], m["fill_bits"]))
+    theirs = run_gpsdecode(text.encode())
+    res = [{"__error__": "not decoded by gpsdecode"} for _ in msgs]
+    for i, j in align_index(msgs, theirs):
+        res[i] = theirs[j]
+    return res
+
+
 def peer_stream(name, path):
     """Messages a peer decodes from the file with its own reader (its framing/reassembly)."""
     out = []
+    if name == "gpsd":
+        raw = path.read_bytes()
+        return run_gpsdecode(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
     if name == "pyais":
         from pyais.stream import FileReaderStream
         for m in FileReaderStream(str(path)):
@@ -334,6 +368,11 @@ def peer_stream(name, path):
 
 def align(ours, theirs, window=64):
     """Pairs messages of two in-order streams by (type, mmsi), resynchronising after gaps."""
+    return [(ours[i], theirs[j]) for i, j in align_index(ours, theirs, window)]
+
+
+def align_index(ours, theirs, window=64):
+    """The index pairs of [`align`]."""
     def pos(m):
         # Coarse position (0.01 degree) tells apart the many reports of one vessel.
         lat = m.get("lat")
@@ -349,7 +388,7 @@ def align(ours, theirs, window=64):
     pairs = []
     while i < len(ours) and j < len(theirs):
         if key_o[i] == key_t[j]:
-            pairs.append((ours[i], theirs[j]))
+            pairs.append((i, j))
             i += 1
             j += 1
             continue
@@ -372,11 +411,14 @@ def main():
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--min-agreement", type=float, default=0.0)
     ap.add_argument("--examples", type=int, default=2)
+    ap.add_argument("--no-gpsd", action="store_true", help="skip gpsdecode even when installed")
     args = ap.parse_args()
 
     data = pathlib.Path(args.data)
     files = sorted(p for p in data.glob("*/*") if p.suffix != ".csv" and p.name != "README.md")
     peers = {"pyais": peer_pyais, "aiscat": peer_aiscat}
+    if GPSDECODE and not args.no_gpsd:
+        peers["gpsd"] = None  # decoded a file at a time (peer_gpsd_batch)
     # peer -> type -> counters
     total = {p: collections.defaultdict(collections.Counter) for p in peers}
     diffs = {p: collections.defaultdict(collections.Counter) for p in peers}
@@ -386,12 +428,13 @@ def main():
             [args.tidewatch, "decode", str(f), "--format", "jsonl", "--payload", "--quiet"],
             check=True, capture_output=True,
         ).stdout
-        for raw in out.splitlines():
-            msg = json.loads(raw)
+        msgs = [json.loads(raw) for raw in out.splitlines()]
+        by_gpsd = peer_gpsd_batch(msgs) if "gpsd" in peers else None
+        for k, msg in enumerate(msgs):
             t = msg["type"]
             lines = sentences(msg["payload"], msg["fill_bits"])
             for name, dec in peers.items():
-                theirs = dec(lines)
+                theirs = by_gpsd[k] if name == "gpsd" else dec(lines)
                 c = total[name][t]
                 c["messages"] += 1
                 if "__error__" in theirs:
