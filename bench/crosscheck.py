@@ -241,7 +241,10 @@ def same(kind, ours, theirs, tol, na):
         return text(ours) == text(theirs)
     if kind == "b":
         return bool(ours) == bool(num(theirs))
-    a, b = float(ours), float(num(theirs))
+    try:
+        a, b = float(ours), float(num(theirs))
+    except (TypeError, ValueError):
+        return False
     if kind == "f":
         # aiscat carries positions as 32-bit floats: allow their rounding.
         return math.isclose(a, b, abs_tol=tol + abs(b) * 2.5e-7)
@@ -261,7 +264,21 @@ EXPLAINED = {
     "reserved_code": "pyais folds reserved enumeration codes into one value; Tidewatch keeps "
                      "the transmitted code",
     "text_leading_space": "peer keeps leading spaces of a text field; Tidewatch trims both ends "
-                          "(as pyais does), so padding does not split one identity into two",
+                          "of a field (as pyais does), so padding does not split one identity "
+                          "into two (the leading spaces of a type 21 name extension that "
+                          "continues a full name are inside the name, and kept)",
+    "aton_no_extension": "peer drops the type 21 name extension (bits 272-359) after a full "
+                         "20-character name; the extension continues a full name (ITU-R M.1371 "
+                         "Table 74, gpsd AIVDM)",
+    "radio_cut_short": "peer reads a radio status from a class A frame cut short before its end "
+                       "(163-167 bits, the fill bits reported wrong); those bits are incomplete, "
+                       "so Tidewatch reports it not available",
+    "vendorid_rev3": "gpsd reads the ITU-R M.1371-3 seven-character vendor id; revision 4 has "
+                     "three characters, then the unit model and serial number (Tidewatch "
+                     "decodes those)",
+    "gpsd_degree_tenths": "gpsd prints type 17 and 27 positions with one decimal of a degree; "
+                          "the fields are in 1/10 minute (ITU-R M.1371 Tables 70, 88), which "
+                          "Tidewatch gives with six decimals",
     "aton_short_name_extension": "peer appends the type 21 name extension to a name that does not "
                                  "fill its 20 characters; the extension only continues a full "
                                  "name (ITU-R M.1371 Table 74, gpsd AIVDM), so Tidewatch keeps it "
@@ -296,13 +313,29 @@ def explain(t, field, ours, theirs, msg):
             return "aton_name_join"
     if t == 23 and field == "interval":
         return "reserved_code"
-    if field == "shiptype" and ours in RESERVED_SHIPTYPES:
+    if field == "shiptype" and ours is not None and (ours in RESERVED_SHIPTYPES or not 20 <= ours <= 99):
+        # pyais folds both the reserved codes of a class and the reserved ranges (1-19,
+        # 100-255) into one value.
         return "reserved_code"
     if isinstance(theirs, str) and ours is not None and theirs.strip() == text(ours) and theirs != theirs.lstrip():
         return "text_leading_space"
     if t == 21 and field == "name" and isinstance(theirs, str) and msg.get("name_extension"):
-        if (text(ours) or "") + msg["name_extension"] == text(theirs):
+        joined = (text(ours) or "") + msg["name_extension"]
+        if text(theirs) == joined or (text(theirs).startswith(joined) and len(text(theirs)) == len(joined) + 1):
             return "aton_short_name_extension"
+    if t == 21 and field == "name" and isinstance(theirs, str) and ours is not None:
+        if len(text(theirs)) == 20 and len(text(ours)) > 20 and text(ours).startswith(text(theirs)):
+            return "aton_no_extension"
+    if t in (1, 2, 3) and field == "radio" and ours is None:
+        bits = len(msg["payload"]) * 6 - msg["fill_bits"]
+        if 163 <= bits < 168:
+            return "radio_cut_short"
+    if t == 24 and field == "vendorid" and isinstance(theirs, str) and ours is not None:
+        if len(text(theirs)) <= 7 and text(theirs).startswith(text(ours)):
+            return "vendorid_rev3"
+    if t in (17, 27) and field in ("lat", "lon") and ours is not None and isinstance(theirs, (int, float)):
+        if abs(float(ours) - float(theirs)) <= 0.05 + 1e-9:
+            return "gpsd_degree_tenths"
     return None
 
 
@@ -323,6 +356,11 @@ def peer_aiscat(lines):
 GPSDECODE = shutil.which("gpsdecode")
 
 
+# gpsd writes the type 27 navigation status as its text; its type 1-3 reports give both the
+# number and the text, so the texts seen there map it back.
+GPSD_STATUS = {}
+
+
 def run_gpsdecode(data):
     """gpsd's decoder over NMEA text: one JSON object per message it accepts (scaled)."""
     out = subprocess.run([GPSDECODE], input=data, capture_output=True, check=False).stdout
@@ -332,6 +370,16 @@ def run_gpsdecode(data):
             res.append(json.loads(line))
         except ValueError:
             pass
+    for m in res:
+        if m.get("type") in (1, 2, 3) and "status_text" in m:
+            GPSD_STATUS[m["status_text"]] = m.get("status")
+    for m in res:
+        if m.get("type") == 27 and isinstance(m.get("status"), str):
+            m["status"] = GPSD_STATUS.get(m["status"], m["status"])
+        # gpsd writes "nan" for some "not available" values (speed 1023, altitude 4095).
+        for k, v in list(m.items()):
+            if v == "nan":
+                m[k] = None
     return res
 
 
@@ -379,6 +427,10 @@ def align_index(ours, theirs, window=64):
         return round(float(lat), 2) if isinstance(lat, (int, float)) and abs(lat) <= 90 else None
 
     def sec(m):
+        # The second of a position report (a base station's time second is not compared: not
+        # every peer reports it apart).
+        if num(m.get("msg_type", m.get("type"))) in (4, 11):
+            return None
         v = num(m.get("second"))
         return None if v in (None, 60) else v
 
@@ -475,7 +527,7 @@ def main():
     stream_examples = {p: [] for p in peers}
     for f in files:
         ours = [json.loads(l) for l in subprocess.run(
-            [args.tidewatch, "decode", str(f), "--format", "jsonl", "--quiet"],
+            [args.tidewatch, "decode", str(f), "--format", "jsonl", "--payload", "--quiet"],
             check=True, capture_output=True).stdout.splitlines()]
         for name in peers:
             try:

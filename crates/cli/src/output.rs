@@ -705,6 +705,94 @@ pub fn write_csv(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
+    fn json_of(armored: &str, fill: u8, meta: &Meta) -> serde_json::Value {
+        let mut p = ais::bits::Payload::new();
+        p.set(armored.as_bytes(), fill).unwrap();
+        let m = ais::decode(&p).unwrap();
+        let mut out = Vec::new();
+        write_json(&m, meta, &mut out);
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn issue17_an_eta_with_hour_24_keeps_its_known_parts() {
+        // gpsd: "eta":"12-31T24:59Z" (hour 24 is "not available").
+        let j = json_of(
+            "56:fS:D0000000000008v0<QD4r0`T4v3400000t0`D147?ps1P00000000000000000008",
+            2,
+            &Meta::default(),
+        );
+        assert_eq!(j["eta"], serde_json::Value::Null);
+        assert_eq!(
+            (j["month"].as_u64(), j["day"].as_u64()),
+            (Some(12), Some(31))
+        );
+        assert_eq!(
+            (j["hour"].is_null(), j["minute"].as_u64()),
+            (true, Some(59))
+        );
+    }
+
+    #[test]
+    fn issue17_reserved_ship_types_and_short_name_extensions_are_written() {
+        let j = json_of(
+            "56SWW;P000033C;K?<0P4r0d4pN0pw<000000:o`1@K4640000000000000000000000008",
+            2,
+            &Meta::default(),
+        );
+        assert_eq!(j["shiptype"].as_u64(), Some(232));
+        assert_eq!(j["shiptype_text"], "Reserved for future use");
+        let j = json_of(
+            "E7Odh5dR;QhIP00000000000000D8k2tnn31P00003nP0=`",
+            2,
+            &Meta::default(),
+        );
+        assert_eq!(
+            (j["name"].as_str(), j["name_extension"].as_str()),
+            (Some("DWC 3"), Some("6"))
+        );
+    }
+
+    #[test]
+    fn issue16_a_failed_tag_block_is_flagged_only_when_it_failed() {
+        let armored = "15N1u<PP1FJuvSRHOE6QIwwh0HQ6";
+        let j = json_of(armored, 0, &Meta::default());
+        assert!(j.get("tag_block_checksum_failed").is_none());
+        let meta = Meta {
+            rx_time_ms: Some(1_565_218_798_000),
+            tag_checksum_failed: true,
+            ..Meta::default()
+        };
+        let j = json_of(armored, 0, &meta);
+        assert_eq!(j["tag_block_checksum_failed"], true);
+        assert_eq!(j["rx_time"], "2019-08-07T22:59:58.000Z");
+    }
+
+    #[test]
+    fn issue17_application_messages_use_gpsd_names() {
+        // DAC 200 FID 10 (gpsd: vin "02508792", length 650 dm, beam 95 dm, shiptype 8050).
+        let j = json_of("83aGDjhj2d<eL>=vLQA@ggfE0000", 0, &Meta::default());
+        assert_eq!(j["vin"], "02508792");
+        assert_eq!(
+            (j["length"].as_f64(), j["beam"].as_f64()),
+            (Some(65.0), Some(9.5))
+        );
+        assert_eq!(j["shiptype"].as_u64(), Some(8050));
+        assert!(j.get("data").is_none());
+        // DAC 1 FID 11 (gpsd: timestamp 14T11:29Z, wspeed 23, airtemp -0.1).
+        let j = json_of(
+            "8@2<HVh0BkOrj0W0I3UfUk=<abEqowejwwwwwwwwwwwwwwwwwwwwwwwwwt0",
+            2,
+            &Meta::default(),
+        );
+        assert_eq!(j["timestamp"], "14T11:29Z");
+        assert_eq!(
+            (j["wspeed"].as_u64(), j["airtemp"].as_f64()),
+            (Some(23), Some(-0.1))
+        );
+        assert!(j.get("accuracy").is_none(), "FID 11 has no accuracy flag");
+    }
+
     #[test]
     fn iso_time() {
         let mut v = Vec::new();
