@@ -270,6 +270,11 @@ EXPLAINED = {
     "aton_no_extension": "peer drops the type 21 name extension (bits 272-359) after a full "
                          "20-character name; the extension continues a full name (ITU-R M.1371 "
                          "Table 74, gpsd AIVDM)",
+    "aton_full_name_ending_in_spaces": "peer (gpsd 3.22 and aiscat) trims the 20-character "
+                                       "type 21 name before testing whether it is full, so a "
+                                       "full name ending in spaces loses its extension; the "
+                                       "field is full when it has no '@' padding (ITU-R "
+                                       "M.1371 Table 74; newer gpsd tests it untrimmed)",
     "radio_cut_short": "peer reads a radio status from a class A frame cut short before its end "
                        "(163-167 bits, the fill bits reported wrong); those bits are incomplete, "
                        "so Tidewatch reports it not available",
@@ -326,6 +331,9 @@ def explain(t, field, ours, theirs, msg):
     if t == 21 and field == "name" and isinstance(theirs, str) and ours is not None:
         if len(text(theirs)) == 20 and len(text(ours)) > 20 and text(ours).startswith(text(theirs)):
             return "aton_no_extension"
+    if t == 21 and field == "name" and isinstance(theirs, str) and ours is not None:
+        if len(text(theirs)) < 20 < len(text(ours)) and text(ours).startswith(text(theirs)):
+            return "aton_full_name_ending_in_spaces"
     if t in (1, 2, 3) and field == "radio" and ours is None:
         bits = len(msg["payload"]) * 6 - msg["fill_bits"]
         if 163 <= bits < 168:
@@ -376,22 +384,58 @@ def run_gpsdecode(data):
     for m in res:
         if m.get("type") == 27 and isinstance(m.get("status"), str):
             m["status"] = GPSD_STATUS.get(m["status"], m["status"])
-        # gpsd writes "nan" for some "not available" values (speed 1023, altitude 4095).
+        # gpsd writes "nan" for some "not available" values (speed 1023, altitude 4095), and
+        # "fast" for a speed of 102.2 knots or more (raw 1022).
         for k, v in list(m.items()):
             if v == "nan":
                 m[k] = None
+            elif k == "speed" and v == "fast":
+                m[k] = 102.2
     return res
 
 
+def armor(bits):
+    """A bit string armored as an AIS payload, with its fill bits."""
+    fill = -len(bits) % 6
+    bits += "0" * fill
+    out = []
+    for i in range(0, len(bits), 6):
+        v = int(bits[i:i + 6], 2)
+        out.append(chr(v + 48 if v < 40 else v + 56))
+    return "".join(out), fill
+
+
+MARK_TEXT = "TWMARK"
+
+
+def marker(k):
+    """A type 14 (safety broadcast) whose MMSI is `k` and text MARK_TEXT: put between messages
+    so that gpsdecode's output, which skips what it rejects, can be cut back into messages."""
+    six = {c: i for i, c in enumerate("@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?")}
+    bits = format(14, "06b") + "00" + format(k, "030b") + "00"
+    bits += "".join(format(six[c], "06b") for c in MARK_TEXT)
+    return sentences(*armor(bits))
+
+
 def peer_gpsd_batch(msgs):
-    """Every message of a file re-wrapped and decoded by one gpsdecode run; gpsd writes nothing
-    for what it rejects, so its output is paired back with the messages in order. Returns one
-    decode (or an error) per message."""
-    text = "".join(l + "\n" for m in msgs for l in sentences(m["payload"], m["fill_bits"]))
-    theirs = run_gpsdecode(text.encode())
+    """Every message of a file re-wrapped and decoded by one gpsdecode run, each followed by a
+    marker message; gpsd writes nothing for what it rejects, so what it writes between two
+    markers is the decode of the message before the second. Returns one decode (or an error)
+    per message."""
+    text = "".join(
+        l + "\n"
+        for k, m in enumerate(msgs)
+        for l in sentences(m["payload"], m["fill_bits"]) + marker(k)
+    )
     res = [{"__error__": "not decoded by gpsdecode"} for _ in msgs]
-    for i, j in align_index(msgs, theirs):
-        res[i] = theirs[j]
+    pending = None
+    for m in run_gpsdecode(text.encode()):
+        if m.get("type") == 14 and m.get("text") == MARK_TEXT:
+            if pending is not None and m.get("mmsi", -1) < len(msgs):
+                res[m["mmsi"]] = pending
+            pending = None
+        else:
+            pending = m
     return res
 
 
