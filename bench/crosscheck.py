@@ -275,6 +275,12 @@ EXPLAINED = {
                                        "full name ending in spaces loses its extension; the "
                                        "field is full when it has no '@' padding (ITU-R "
                                        "M.1371 Table 74; newer gpsd tests it untrimmed)",
+    "gpsd_type24_merged": "gpsd reports a type 24 part B with the name of the part A before it "
+                          "as one message (its header from one of the two); Tidewatch reports "
+                          "each part as sent",
+    "fill_bits_mid_message": "peer drops the fill bits a producer wrote on a fragment that is "
+                             "not the last, shifting the rest of the message; fill bits only "
+                             "pad the end of a message, so Tidewatch ignores them there",
     "radio_cut_short": "peer reads a radio status from a class A frame cut short before its end "
                        "(163-167 bits, the fill bits reported wrong); those bits are incomplete, "
                        "so Tidewatch reports it not available",
@@ -297,8 +303,14 @@ RESERVED_SHIPTYPES = set(range(25, 30)) | {38, 39} | set(range(45, 49)) | set(ra
     set(range(75, 79)) | set(range(85, 89)) | set(range(95, 99)) | {56, 57}
 
 
-def explain(t, field, ours, theirs, msg):
+def explain(t, field, ours, theirs, msg, peer_msg=None):
     theirs = num(theirs)
+    if t == 24 and peer_msg is not None and "part" not in peer_msg and "shipname" in peer_msg \
+            and "shiptype" in peer_msg and msg.get("part") in ("A", "B") and field == "repeat":
+        return "gpsd_type24_merged"
+    if t == 21 and field == "name" and msg.get("fragments", 1) > 1 and isinstance(theirs, str) \
+            and ours is not None and text(ours)[:20] == text(theirs)[:20] != text(ours):
+        return "fill_bits_mid_message"
     if isinstance(theirs, str) and isinstance(ours, str) and len(text(theirs)) == len(text(ours)) + 1:
         if text(theirs)[:-1].rstrip() == text(ours) or text(theirs)[:-1] == text(ours):
             return "text_partial_char"
@@ -369,9 +381,11 @@ GPSDECODE = shutil.which("gpsdecode")
 GPSD_STATUS = {}
 
 
-def run_gpsdecode(data):
-    """gpsd's decoder over NMEA text: one JSON object per message it accepts (scaled)."""
-    out = subprocess.run([GPSDECODE], input=data, capture_output=True, check=False).stdout
+def run_gpsdecode(data, unscaled=False):
+    """gpsd's decoder over NMEA text: one JSON object per message it accepts (scaled, unless
+    `unscaled`)."""
+    cmd = [GPSDECODE, "-u"] if unscaled else [GPSDECODE]
+    out = subprocess.run(cmd, input=data, capture_output=True, check=False).stdout
     res = []
     for line in out.splitlines():
         try:
@@ -427,15 +441,26 @@ def peer_gpsd_batch(msgs):
         for k, m in enumerate(msgs)
         for l in sentences(m["payload"], m["fill_bits"]) + marker(k)
     )
-    res = [{"__error__": "not decoded by gpsdecode"} for _ in msgs]
-    pending = None
-    for m in run_gpsdecode(text.encode()):
-        if m.get("type") == 14 and m.get("text") == MARK_TEXT:
-            if pending is not None and m.get("mmsi", -1) < len(msgs):
-                res[m["mmsi"]] = pending
-            pending = None
-        else:
-            pending = m
+    def cut(decoded):
+        res = [{"__error__": "not decoded by gpsdecode"} for _ in msgs]
+        pending = None
+        for m in decoded:
+            if m.get("type") == 14 and m.get("text") == MARK_TEXT:
+                if pending is not None and m.get("mmsi", -1) < len(msgs):
+                    res[m["mmsi"]] = pending
+                pending = None
+            else:
+                pending = m
+        return res
+
+    res = cut(run_gpsdecode(text.encode()))
+    # The type 27 navigation status is text in gpsd's scaled output (several codes share one
+    # text): take the number from its unscaled output.
+    if any(m["type"] == 27 for m in msgs):
+        raw = cut(run_gpsdecode(text.encode(), unscaled=True))
+        for k, m in enumerate(res):
+            if m.get("type") == 27 and "status" in raw[k]:
+                m["status"] = raw[k]["status"]
     return res
 
 
@@ -551,7 +576,7 @@ def main():
                 unexplained = []
                 for b in bad_fields:
                     peer_key = fields_for(t, msg).get(b, (b, b))[0 if name == "pyais" else 1]
-                    why = explain(t, b, msg.get(b), theirs.get(peer_key), msg)
+                    why = explain(t, b, msg.get(b), theirs.get(peer_key), msg, theirs)
                     diffs[name][t][f"{b}" + (f" [{why}]" if why else "")] += 1
                     if why is None:
                         unexplained.append(b)
@@ -587,7 +612,7 @@ def main():
                 for ours_key, (pk, ak, kind, tol, na) in fields_for(t, msg).items():
                     peer_key = pk if name == "pyais" else ak
                     if ours_key in msg and peer_key in th and not same(kind, msg[ours_key], th[peer_key], tol, na):
-                        if explain(t, ours_key, msg[ours_key], th[peer_key], msg) is None:
+                        if explain(t, ours_key, msg[ours_key], th[peer_key], msg, th) is None:
                             bad.append(ours_key)
                 if bad:
                     c["unexplained"] += 1
