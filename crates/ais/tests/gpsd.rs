@@ -482,3 +482,56 @@ fn issue16_fragment_rejects_reach_the_sink_with_their_lines() {
     assert_eq!(stats.messages, 1);
     assert!(stats.balanced());
 }
+
+#[test]
+fn issue17_imo289_text_description_dac1_fid29() {
+    // Crafted from gpsd's AIVDM layout: type 8, DAC 1, FID 29, linkage id 10 bits at 56, then
+    // six-bit text to the end of the message.
+    let mut w = BitWriter::new();
+    w.u(6, 8).u(2, 0).u(30, 2_311_500).u(2, 0).u(10, 1).u(6, 29);
+    w.u(10, 7).text(12, "FAIRWAY OPEN");
+    let p = w.finish();
+    match ais::decode(&p) {
+        Ok(Message::BinaryBroadcast(b)) => match b.app {
+            Some(AppData::Text(t)) => {
+                assert_eq!(t.linkage, Some(7));
+                assert_eq!(t.text.as_str(), "FAIRWAY OPEN");
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn issue17_inland_signal_status_dac200_fid40() {
+    // Crafted from gpsd's AIVDM layout (type 8, 168 bits): longitude 28 bits and latitude 27
+    // bits in 1/10000 minute at 56, form 4 bits, facing 9, direction 3, status 30, spare 11.
+    let mut w = BitWriter::new();
+    w.u(6, 8)
+        .u(2, 0)
+        .u(30, 2_111_240)
+        .u(2, 0)
+        .u(10, 200)
+        .u(6, 40);
+    w.i(28, (4.5 * 600_000.0) as i64)
+        .i(27, (51.9 * 600_000.0) as i64);
+    w.u(4, 3).u(9, 270).u(3, 2).u(30, 0o1234).u(11, 0);
+    let p = w.finish();
+    assert_eq!(p.len_bits(), 168);
+    match ais::decode(&p) {
+        Ok(Message::BinaryBroadcast(b)) => match b.app {
+            Some(AppData::InlandSignal(s)) => {
+                assert!((s.lon.unwrap() - 4.5).abs() < 1e-9);
+                assert!((s.lat.unwrap() - 51.9).abs() < 1e-9);
+                assert_eq!(
+                    (s.form, s.facing_deg, s.direction),
+                    (Some(3), Some(270), Some(2))
+                );
+                assert_eq!(s.status, 0o1234);
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+}
