@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Cross-check Tidewatch's decoder against pyais and aiscat, field by field.
+"""Cross-check Tidewatch's decoder against pyais, aiscat and (when installed) gpsd's gpsdecode,
+field by field.
 
 Every shared capture is decoded by `tidewatch decode --format jsonl --payload`. Each decoded
 message's armored payload is re-wrapped as NMEA sentences and decoded by pyais and aiscat, and
@@ -15,7 +16,9 @@ import argparse
 import collections
 import json
 import math
+import gzip
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -75,8 +78,8 @@ NA_LAT, NA_LON = above(90), above(180)
 LATLON = {"lat": ("lat", "lat", "f", 1e-5, NA_LAT), "lon": ("lon", "lon", "f", 1e-5, NA_LON)}
 COMMON = {"repeat": ("repeat", "repeat", "i", 0, set())}
 DIMS = {k: (k, k, "i", 0, {0}) for k in ("to_bow", "to_stern", "to_port", "to_starboard")}
-# Ship types 1-19 are reserved and above 99 undefined: "treat these like value 0" (gpsd AIVDM).
-SHIPTYPE_NA = lambda v: v is not None and not 20 <= int(v) <= 99  # noqa: E731
+# Ship type 0 is "not available"; reserved codes (1-19, 100-255) are output as transmitted.
+SHIPTYPE_NA = {0}
 
 
 def fields_for(t, msg):
@@ -238,7 +241,10 @@ def same(kind, ours, theirs, tol, na):
         return text(ours) == text(theirs)
     if kind == "b":
         return bool(ours) == bool(num(theirs))
-    a, b = float(ours), float(num(theirs))
+    try:
+        a, b = float(ours), float(num(theirs))
+    except (TypeError, ValueError):
+        return False
     if kind == "f":
         # aiscat carries positions as 32-bit floats: allow their rounding.
         return math.isclose(a, b, abs_tol=tol + abs(b) * 2.5e-7)
@@ -258,10 +264,36 @@ EXPLAINED = {
     "reserved_code": "pyais folds reserved enumeration codes into one value; Tidewatch keeps "
                      "the transmitted code",
     "text_leading_space": "peer keeps leading spaces of a text field; Tidewatch trims both ends "
-                          "(as pyais does), so padding does not split one identity into two",
-    "aton_no_extension": "peer ignores the type 21 name extension (bits 272-359) unless the "
-                         "20-character name is full; Tidewatch appends whatever whole characters "
-                         "the extension holds (some stations split short names there)",
+                          "of a field (as pyais does), so padding does not split one identity "
+                          "into two (the leading spaces of a type 21 name extension that "
+                          "continues a full name are inside the name, and kept)",
+    "aton_no_extension": "peer drops the type 21 name extension (bits 272-359) after a full "
+                         "20-character name; the extension continues a full name (ITU-R M.1371 "
+                         "Table 74, gpsd AIVDM)",
+    "aton_full_name_ending_in_spaces": "peer (gpsd 3.22 and aiscat) trims the 20-character "
+                                       "type 21 name before testing whether it is full, so a "
+                                       "full name ending in spaces loses its extension; the "
+                                       "field is full when it has no '@' padding (ITU-R "
+                                       "M.1371 Table 74; newer gpsd tests it untrimmed)",
+    "gpsd_type24_merged": "gpsd reports a type 24 part B with the name of the part A before it "
+                          "as one message (its header from one of the two); Tidewatch reports "
+                          "each part as sent",
+    "fill_bits_mid_message": "peer drops the fill bits a producer wrote on a fragment that is "
+                             "not the last, shifting the rest of the message; fill bits only "
+                             "pad the end of a message, so Tidewatch ignores them there",
+    "radio_cut_short": "peer reads a radio status from a class A frame cut short before its end "
+                       "(163-167 bits, the fill bits reported wrong); those bits are incomplete, "
+                       "so Tidewatch reports it not available",
+    "vendorid_rev3": "gpsd reads the ITU-R M.1371-3 seven-character vendor id; revision 4 has "
+                     "three characters, then the unit model and serial number (Tidewatch "
+                     "decodes those)",
+    "gpsd_degree_tenths": "gpsd prints type 17 and 27 positions with one decimal of a degree; "
+                          "the fields are in 1/10 minute (ITU-R M.1371 Tables 70, 88), which "
+                          "Tidewatch gives with six decimals",
+    "aton_short_name_extension": "peer appends the type 21 name extension to a name that does not "
+                                 "fill its 20 characters; the extension only continues a full "
+                                 "name (ITU-R M.1371 Table 74, gpsd AIVDM), so Tidewatch keeps it "
+                                 "apart in name_extension",
     "type17_unsigned": "pyais reads type 17 latitude/longitude as unsigned minutes; the fields "
                        "are signed 1/10 minutes (ITU-R M.1371 Table 70)",
 }
@@ -271,8 +303,14 @@ RESERVED_SHIPTYPES = set(range(25, 30)) | {38, 39} | set(range(45, 49)) | set(ra
     set(range(75, 79)) | set(range(85, 89)) | set(range(95, 99)) | {56, 57}
 
 
-def explain(t, field, ours, theirs, msg):
+def explain(t, field, ours, theirs, msg, peer_msg=None):
     theirs = num(theirs)
+    if t == 24 and peer_msg is not None and "part" not in peer_msg and "shipname" in peer_msg \
+            and "shiptype" in peer_msg and msg.get("part") in ("A", "B") and field == "repeat":
+        return "gpsd_type24_merged"
+    if t == 21 and field == "name" and msg.get("fragments", 1) > 1 and isinstance(theirs, str) \
+            and ours is not None and text(ours)[:20] == text(theirs)[:20] != text(ours):
+        return "fill_bits_mid_message"
     if isinstance(theirs, str) and isinstance(ours, str) and len(text(theirs)) == len(text(ours)) + 1:
         if text(theirs)[:-1].rstrip() == text(ours) or text(theirs)[:-1] == text(ours):
             return "text_partial_char"
@@ -292,13 +330,32 @@ def explain(t, field, ours, theirs, msg):
             return "aton_name_join"
     if t == 23 and field == "interval":
         return "reserved_code"
-    if field == "shiptype" and ours in RESERVED_SHIPTYPES:
+    if field == "shiptype" and ours is not None and (ours in RESERVED_SHIPTYPES or not 20 <= ours <= 99):
+        # pyais folds both the reserved codes of a class and the reserved ranges (1-19,
+        # 100-255) into one value.
         return "reserved_code"
     if isinstance(theirs, str) and ours is not None and theirs.strip() == text(ours) and theirs != theirs.lstrip():
         return "text_leading_space"
+    if t == 21 and field == "name" and isinstance(theirs, str) and msg.get("name_extension"):
+        joined = (text(ours) or "") + msg["name_extension"]
+        if text(theirs) == joined or (text(theirs).startswith(joined) and len(text(theirs)) == len(joined) + 1):
+            return "aton_short_name_extension"
     if t == 21 and field == "name" and isinstance(theirs, str) and ours is not None:
-        if len(text(ours)) > len(text(theirs)) and text(ours).startswith(text(theirs)):
+        if len(text(theirs)) == 20 and len(text(ours)) > 20 and text(ours).startswith(text(theirs)):
             return "aton_no_extension"
+    if t == 21 and field == "name" and isinstance(theirs, str) and ours is not None:
+        if len(text(theirs)) < 20 < len(text(ours)) and text(ours).startswith(text(theirs)):
+            return "aton_full_name_ending_in_spaces"
+    if t in (1, 2, 3) and field == "radio" and ours is None:
+        bits = len(msg["payload"]) * 6 - msg["fill_bits"]
+        if 163 <= bits < 168:
+            return "radio_cut_short"
+    if t == 24 and field == "vendorid" and isinstance(theirs, str) and ours is not None:
+        if len(text(theirs)) <= 7 and text(theirs).startswith(text(ours)):
+            return "vendorid_rev3"
+    if t in (17, 27) and field in ("lat", "lon") and ours is not None and isinstance(theirs, (int, float)):
+        if abs(float(ours) - float(theirs)) <= 0.05 + 1e-9:
+            return "gpsd_degree_tenths"
     return None
 
 
@@ -316,9 +373,103 @@ def peer_aiscat(lines):
         return {"__error__": str(e)}
 
 
+GPSDECODE = shutil.which("gpsdecode")
+
+
+# gpsd writes the type 27 navigation status as its text; its type 1-3 reports give both the
+# number and the text, so the texts seen there map it back.
+GPSD_STATUS = {}
+
+
+def run_gpsdecode(data, unscaled=False):
+    """gpsd's decoder over NMEA text: one JSON object per message it accepts (scaled, unless
+    `unscaled`)."""
+    cmd = [GPSDECODE, "-u"] if unscaled else [GPSDECODE]
+    out = subprocess.run(cmd, input=data, capture_output=True, check=False).stdout
+    res = []
+    for line in out.splitlines():
+        try:
+            res.append(json.loads(line))
+        except ValueError:
+            pass
+    for m in res:
+        if m.get("type") in (1, 2, 3) and "status_text" in m:
+            GPSD_STATUS[m["status_text"]] = m.get("status")
+    for m in res:
+        if m.get("type") == 27 and isinstance(m.get("status"), str):
+            m["status"] = GPSD_STATUS.get(m["status"], m["status"])
+        # gpsd writes "nan" for some "not available" values (speed 1023, altitude 4095), and
+        # "fast" for a speed of 102.2 knots or more (raw 1022).
+        for k, v in list(m.items()):
+            if v == "nan":
+                m[k] = None
+            elif k == "speed" and v == "fast":
+                m[k] = 102.2
+    return res
+
+
+def armor(bits):
+    """A bit string armored as an AIS payload, with its fill bits."""
+    fill = -len(bits) % 6
+    bits += "0" * fill
+    out = []
+    for i in range(0, len(bits), 6):
+        v = int(bits[i:i + 6], 2)
+        out.append(chr(v + 48 if v < 40 else v + 56))
+    return "".join(out), fill
+
+
+MARK_TEXT = "TWMARK"
+
+
+def marker(k):
+    """A type 14 (safety broadcast) whose MMSI is `k` and text MARK_TEXT: put between messages
+    so that gpsdecode's output, which skips what it rejects, can be cut back into messages."""
+    six = {c: i for i, c in enumerate("@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?")}
+    bits = format(14, "06b") + "00" + format(k, "030b") + "00"
+    bits += "".join(format(six[c], "06b") for c in MARK_TEXT)
+    return sentences(*armor(bits))
+
+
+def peer_gpsd_batch(msgs):
+    """Every message of a file re-wrapped and decoded by one gpsdecode run, each followed by a
+    marker message; gpsd writes nothing for what it rejects, so what it writes between two
+    markers is the decode of the message before the second. Returns one decode (or an error)
+    per message."""
+    text = "".join(
+        l + "\n"
+        for k, m in enumerate(msgs)
+        for l in sentences(m["payload"], m["fill_bits"]) + marker(k)
+    )
+    def cut(decoded):
+        res = [{"__error__": "not decoded by gpsdecode"} for _ in msgs]
+        pending = None
+        for m in decoded:
+            if m.get("type") == 14 and m.get("text") == MARK_TEXT:
+                if pending is not None and m.get("mmsi", -1) < len(msgs):
+                    res[m["mmsi"]] = pending
+                pending = None
+            else:
+                pending = m
+        return res
+
+    res = cut(run_gpsdecode(text.encode()))
+    # The type 27 navigation status is text in gpsd's scaled output (several codes share one
+    # text): take the number from its unscaled output.
+    if any(m["type"] == 27 for m in msgs):
+        raw = cut(run_gpsdecode(text.encode(), unscaled=True))
+        for k, m in enumerate(res):
+            if m.get("type") == 27 and "status" in raw[k]:
+                m["status"] = raw[k]["status"]
+    return res
+
+
 def peer_stream(name, path):
     """Messages a peer decodes from the file with its own reader (its framing/reassembly)."""
     out = []
+    if name == "gpsd":
+        raw = path.read_bytes()
+        return run_gpsdecode(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
     if name == "pyais":
         from pyais.stream import FileReaderStream
         for m in FileReaderStream(str(path)):
@@ -334,12 +485,21 @@ def peer_stream(name, path):
 
 def align(ours, theirs, window=64):
     """Pairs messages of two in-order streams by (type, mmsi), resynchronising after gaps."""
+    return [(ours[i], theirs[j]) for i, j in align_index(ours, theirs, window)]
+
+
+def align_index(ours, theirs, window=64):
+    """The index pairs of [`align`]."""
     def pos(m):
         # Coarse position (0.01 degree) tells apart the many reports of one vessel.
         lat = m.get("lat")
         return round(float(lat), 2) if isinstance(lat, (int, float)) and abs(lat) <= 90 else None
 
     def sec(m):
+        # The second of a position report (a base station's time second is not compared: not
+        # every peer reports it apart).
+        if num(m.get("msg_type", m.get("type"))) in (4, 11):
+            return None
         v = num(m.get("second"))
         return None if v in (None, 60) else v
 
@@ -349,7 +509,7 @@ def align(ours, theirs, window=64):
     pairs = []
     while i < len(ours) and j < len(theirs):
         if key_o[i] == key_t[j]:
-            pairs.append((ours[i], theirs[j]))
+            pairs.append((i, j))
             i += 1
             j += 1
             continue
@@ -372,11 +532,14 @@ def main():
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--min-agreement", type=float, default=0.0)
     ap.add_argument("--examples", type=int, default=2)
+    ap.add_argument("--no-gpsd", action="store_true", help="skip gpsdecode even when installed")
     args = ap.parse_args()
 
     data = pathlib.Path(args.data)
     files = sorted(p for p in data.glob("*/*") if p.suffix != ".csv" and p.name != "README.md")
     peers = {"pyais": peer_pyais, "aiscat": peer_aiscat}
+    if GPSDECODE and not args.no_gpsd:
+        peers["gpsd"] = None  # decoded a file at a time (peer_gpsd_batch)
     # peer -> type -> counters
     total = {p: collections.defaultdict(collections.Counter) for p in peers}
     diffs = {p: collections.defaultdict(collections.Counter) for p in peers}
@@ -386,12 +549,13 @@ def main():
             [args.tidewatch, "decode", str(f), "--format", "jsonl", "--payload", "--quiet"],
             check=True, capture_output=True,
         ).stdout
-        for raw in out.splitlines():
-            msg = json.loads(raw)
+        msgs = [json.loads(raw) for raw in out.splitlines()]
+        by_gpsd = peer_gpsd_batch(msgs) if "gpsd" in peers else None
+        for k, msg in enumerate(msgs):
             t = msg["type"]
             lines = sentences(msg["payload"], msg["fill_bits"])
             for name, dec in peers.items():
-                theirs = dec(lines)
+                theirs = by_gpsd[k] if name == "gpsd" else dec(lines)
                 c = total[name][t]
                 c["messages"] += 1
                 if "__error__" in theirs:
@@ -412,7 +576,7 @@ def main():
                 unexplained = []
                 for b in bad_fields:
                     peer_key = fields_for(t, msg).get(b, (b, b))[0 if name == "pyais" else 1]
-                    why = explain(t, b, msg.get(b), theirs.get(peer_key), msg)
+                    why = explain(t, b, msg.get(b), theirs.get(peer_key), msg, theirs)
                     diffs[name][t][f"{b}" + (f" [{why}]" if why else "")] += 1
                     if why is None:
                         unexplained.append(b)
@@ -432,7 +596,7 @@ def main():
     stream_examples = {p: [] for p in peers}
     for f in files:
         ours = [json.loads(l) for l in subprocess.run(
-            [args.tidewatch, "decode", str(f), "--format", "jsonl", "--quiet"],
+            [args.tidewatch, "decode", str(f), "--format", "jsonl", "--payload", "--quiet"],
             check=True, capture_output=True).stdout.splitlines()]
         for name in peers:
             try:
@@ -448,7 +612,7 @@ def main():
                 for ours_key, (pk, ak, kind, tol, na) in fields_for(t, msg).items():
                     peer_key = pk if name == "pyais" else ak
                     if ours_key in msg and peer_key in th and not same(kind, msg[ours_key], th[peer_key], tol, na):
-                        if explain(t, ours_key, msg[ours_key], th[peer_key], msg) is None:
+                        if explain(t, ours_key, msg[ours_key], th[peer_key], msg, th) is None:
                             bad.append(ours_key)
                 if bad:
                     c["unexplained"] += 1

@@ -206,6 +206,9 @@ pub struct Assembler {
     cfg: AssemblerConfig,
     slots: Vec<Slot>,
     free: Vec<Slot>,
+    /// Rejects since the last [`Assembler::take_rejects`]: reason and the number of the
+    /// group's (or fragment's) last line.
+    rejects: Vec<(Reject, u64)>,
 }
 
 impl Assembler {
@@ -215,7 +218,14 @@ impl Assembler {
             cfg,
             slots: Vec::new(),
             free: Vec::new(),
+            rejects: Vec::new(),
         }
+    }
+
+    /// The fragment rejects (orphan and duplicate fragments) counted since the last call, each
+    /// with the number of its last line, oldest first; they are already in the `Stats`.
+    pub fn take_rejects(&mut self) -> std::vec::Drain<'_, (Reject, u64)> {
+        self.rejects.drain(..)
     }
 
     /// Number of open groups.
@@ -267,6 +277,7 @@ impl Assembler {
                     self.open(f, stats)
                 } else {
                     stats.reject(Reject::DuplicateFragment, f.weight);
+                    self.rejects.push((Reject::DuplicateFragment, f.line));
                     return None;
                 }
             }
@@ -347,6 +358,7 @@ impl Assembler {
     fn evict(&mut self, i: usize, stats: &mut Stats) {
         let s = self.slots.swap_remove(i);
         stats.reject(Reject::OrphanFragment, s.weight);
+        self.rejects.push((Reject::OrphanFragment, s.meta.line));
         self.recycle(s);
     }
 

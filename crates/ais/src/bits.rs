@@ -805,7 +805,8 @@ impl<const N: usize> AisText<N> {
         self.len == 0
     }
 
-    /// Appends another text (truncating at capacity) and trims trailing spaces.
+    /// `a` followed by `b` (truncated at capacity), with the leading and trailing spaces of the
+    /// whole trimmed (spaces where they meet are kept).
     pub fn joined<const M: usize, const K: usize>(a: &AisText<M>, b: &AisText<K>) -> Self {
         let mut t = AisText {
             buf: [0; N],
@@ -818,9 +819,7 @@ impl<const N: usize> AisText<N> {
             t.buf[t.len as usize] = c;
             t.len += 1;
         }
-        while t.len > 0 && t.buf[t.len as usize - 1] == b' ' {
-            t.len -= 1;
-        }
+        t.trim();
         t
     }
 

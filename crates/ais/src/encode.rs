@@ -139,7 +139,7 @@ fn position<W: BitSink>(w: &mut W, p: &PositionReport) {
         .put(2, opt(p.maneuver, 0))
         .put(3, 0)
         .put_b(p.raim)
-        .put(19, p.radio as u64);
+        .put(19, p.radio.unwrap_or(0) as u64);
 }
 
 #[inline(always)]
@@ -268,8 +268,14 @@ fn write_payload<W: BitSink>(m: &Message<'_>, w: &mut W) -> Result<(), EncodeErr
         }
         Message::AidToNavigation(a) => {
             header(w, &a.header);
+            // A name over 20 characters continues in the extension; an extension kept apart
+            // follows a name of 20 or fewer characters ('@'-padded, so not full).
             let name = a.name.as_str();
             let (head, ext) = name.split_at(name.len().min(20));
+            let ext = match &a.name_extension {
+                Some(e) if ext.is_empty() && head.len() < 20 => e.as_str(),
+                _ => ext,
+            };
             w.put(5, a.aid_type as u64)
                 .put_text(20, head)
                 .put_b(a.accuracy);

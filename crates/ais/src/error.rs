@@ -23,6 +23,13 @@ pub enum PayloadError {
         /// Bits present.
         bits: usize,
     },
+    /// More bits than the message type allows (for example a type 20 of 312 bits).
+    TooLongForType {
+        /// Message type.
+        msg_type: u8,
+        /// Bits present.
+        bits: usize,
+    },
     /// A field holds a value the standard forbids and that changes the layout
     /// (type 24 part number 2 or 3).
     InvalidField(&'static str),
@@ -38,6 +45,12 @@ impl fmt::Display for PayloadError {
             PayloadError::UnknownType(t) => write!(f, "unknown message type {t}"),
             PayloadError::TooShort { msg_type, bits } => {
                 write!(f, "type {msg_type} message with only {bits} bits")
+            }
+            PayloadError::TooLongForType { msg_type, bits } => {
+                write!(
+                    f,
+                    "type {msg_type} message with {bits} bits, more than it allows"
+                )
             }
             PayloadError::InvalidField(name) => write!(f, "invalid value in field {name}"),
         }
@@ -101,7 +114,7 @@ pub enum Reject {
     EmptyPayload,
     /// Payload too long.
     PayloadTooLong,
-    /// Fewer bits than the message type needs.
+    /// Fewer bits than the message type needs, or more than it allows.
     BadPayloadLength,
     /// Message type 0 or 28..=63.
     UnknownType,
@@ -175,7 +188,9 @@ impl From<PayloadError> for Reject {
             PayloadError::Empty => Reject::EmptyPayload,
             PayloadError::TooLong => Reject::PayloadTooLong,
             PayloadError::UnknownType(_) => Reject::UnknownType,
-            PayloadError::TooShort { .. } => Reject::BadPayloadLength,
+            PayloadError::TooShort { .. } | PayloadError::TooLongForType { .. } => {
+                Reject::BadPayloadLength
+            }
             PayloadError::InvalidField(_) => Reject::InvalidField,
         }
     }

@@ -75,7 +75,8 @@ pub enum TagChecksum {
     Ok,
     /// Written as `*00`, which several producers use for "not computed".
     Absent,
-    /// Present and wrong: the block's fields are not trusted.
+    /// Present and wrong: the fields that parse are kept, and the message is flagged
+    /// (`Meta::tag_checksum_failed`).
     Mismatch,
 }
 
@@ -409,11 +410,15 @@ pub fn parse_tag_block(content: &[u8]) -> Result<TagBlock<'_>, FrameError> {
         checksum,
         ..TagBlock::default()
     };
-    if checksum == TagChecksum::Mismatch {
-        return Ok(tag);
-    }
+    // A block whose checksum failed keeps the fields that parse (its time, station and group
+    // are worth more than nothing; the message is flagged) and skips those that do not.
+    let lenient = checksum == TagChecksum::Mismatch;
     for field in (TagFields { body, pos: 0 }) {
-        let (key, value) = field.ok_or(bad(0))?;
+        let (key, value) = match field {
+            Some(kv) => kv,
+            None if lenient => continue,
+            None => return Err(bad(0)),
+        };
         match key {
             b"s" | b"si" if !value.is_empty() => tag.source = Some(value),
             b"c" => {

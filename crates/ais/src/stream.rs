@@ -37,6 +37,9 @@ pub struct Meta {
     pub fragments: u8,
     /// 1-based number of the line (counting every line) that completed the message.
     pub line: u64,
+    /// A tag block of the message failed its checksum: its parseable fields (time, station,
+    /// group) were used all the same, and may be wrong.
+    pub tag_checksum_failed: bool,
 }
 
 impl Meta {
@@ -51,13 +54,15 @@ impl Meta {
         if self.channel.is_none() {
             self.channel = other.channel;
         }
+        self.tag_checksum_failed |= other.tag_checksum_failed;
     }
 }
 
 /// Counters beside the line accounting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Warnings {
-    /// Tag blocks whose checksum did not match (their fields were ignored).
+    /// Tag blocks whose checksum did not match (their parseable fields were used; the
+    /// messages are flagged, see `messages_tag_checksum_failed`).
     pub tag_checksum_mismatch: u64,
     /// Tag blocks with checksum `*00` ("not computed"); their fields were used.
     pub tag_checksum_absent: u64,
@@ -66,6 +71,9 @@ pub struct Warnings {
     /// Sentences after the first on a line that were rejected (the line itself is counted with
     /// its first sentence).
     pub rejected_extra_sentences: u64,
+    /// Messages decoded with the fields of a tag block whose checksum failed
+    /// ([`Meta::tag_checksum_failed`]).
+    pub messages_tag_checksum_failed: u64,
 }
 
 /// The decoder's accounting.
@@ -120,6 +128,7 @@ impl Stats {
         w.tag_checksum_absent += v.tag_checksum_absent;
         w.oversized_payload += v.oversized_payload;
         w.rejected_extra_sentences += v.rejected_extra_sentences;
+        w.messages_tag_checksum_failed += v.messages_tag_checksum_failed;
     }
 
     /// True when every line is accounted for exactly once.
@@ -171,6 +180,7 @@ struct PendingMeta {
     weight: u32,
     time_ms: Option<i64>,
     source: Option<Station>,
+    checksum_failed: bool,
 }
 
 /// A `$PGHP` line waiting for its sentence. Feeds that merge several sources shuffle these
@@ -358,6 +368,7 @@ impl Decoder {
                             channel: b.channel,
                             fragments: 1,
                             line: self.line_no,
+                            tag_checksum_failed: false,
                         };
                         self.emit_line(&meta, 1, sink);
                     }
@@ -416,7 +427,7 @@ impl Decoder {
             if let Some(tag) = &s.tag {
                 self.note_tag_checksum(tag.checksum);
             }
-            let tag = s.tag.filter(|t| t.checksum != TagChecksum::Mismatch);
+            let tag = s.tag;
             let meta = Meta {
                 rx_time_ms: tag.and_then(|t| t.time_ms).or(s.trailer_time_ms),
                 source: tag
@@ -428,6 +439,7 @@ impl Decoder {
                 channel: s.channel,
                 fragments: 1,
                 line: self.line_no,
+                tag_checksum_failed: tag.is_some_and(|t| t.checksum == TagChecksum::Mismatch),
             };
             self.emit_line(&meta, 1, sink);
             return false;
@@ -457,9 +469,9 @@ impl Decoder {
                 }
                 self.note_tag_checksum(tag.checksum);
                 self.pending.weight = 1;
-                let trusted = tag.checksum != TagChecksum::Mismatch;
-                self.pending.time_ms = tag.time_ms.filter(|_| trusted);
-                self.pending.source = tag.source.filter(|_| trusted).map(Station::new);
+                self.pending.time_ms = tag.time_ms;
+                self.pending.source = tag.source.map(Station::new);
+                self.pending.checksum_failed = tag.checksum == TagChecksum::Mismatch;
             }
             LineKind::Pghp(p) => {
                 self.expire_pghp(sink);
@@ -652,6 +664,7 @@ impl Decoder {
             channel: b.channel,
             fragments: 1,
             line: self.line_no,
+            tag_checksum_failed: pending.checksum_failed,
         };
         self.emit_line(&meta, weight, sink);
         consumed_next
@@ -688,7 +701,7 @@ impl Decoder {
     }
 
     fn meta_of(&self, s: &Sentence<'_>, pending: &PendingMeta, other_time: Option<i64>) -> Meta {
-        let tag = s.tag.filter(|t| t.checksum != TagChecksum::Mismatch);
+        let tag = s.tag;
         Meta {
             rx_time_ms: tag
                 .and_then(|t| t.time_ms)
@@ -705,6 +718,8 @@ impl Decoder {
             channel: s.channel,
             fragments: s.total,
             line: self.line_no,
+            tag_checksum_failed: tag.is_some_and(|t| t.checksum == TagChecksum::Mismatch)
+                || pending.checksum_failed,
         }
     }
 
@@ -750,10 +765,7 @@ impl Decoder {
                 seq_id: s.seq_id,
                 total: s.total,
                 receiver: crate::assemble::receiver_hash(
-                    s.tag
-                        .filter(|t| t.checksum != TagChecksum::Mismatch)
-                        .and_then(|t| t.source)
-                        .or(s.trailer_station),
+                    s.tag.and_then(|t| t.source).or(s.trailer_station),
                 ),
             },
         };
@@ -777,7 +789,11 @@ impl Decoder {
     /// Offers a fragment to this decoder's reassembler (used by parallel decoding, which
     /// collects fragments from many decoders and reassembles them in input order).
     pub fn assemble(&mut self, f: Fragment<'_>, sink: &mut impl Sink) {
-        match self.asm.push(f, &mut self.payload, &mut self.stats) {
+        let r = self.asm.push(f, &mut self.payload, &mut self.stats);
+        for (reason, line) in self.asm.take_rejects() {
+            sink.reject(reason, line);
+        }
+        match r {
             None => {}
             Some(Ok(done)) => {
                 let r = emit(
@@ -840,6 +856,7 @@ fn emit(
     if msg::nominal_bits(t).is_some_and(|n| payload.len_bits() > n + 7) {
         stats.warnings.oversized_payload += 1;
     }
+    stats.warnings.messages_tag_checksum_failed += meta.tag_checksum_failed as u64;
     stats.by_type[t as usize] += 1;
     stats.messages += 1;
     stats.lines_in_messages += weight as u64;

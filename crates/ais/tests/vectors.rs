@@ -58,7 +58,7 @@ fn type_1_gpsd_example() {
     assert_eq!(p.heading_deg, Some(181));
     assert_eq!(p.second, Some(15));
     assert_eq!(p.maneuver, None);
-    assert_eq!(p.radio, 149208);
+    assert_eq!(p.radio, Some(149208));
 }
 
 #[test]
@@ -224,13 +224,15 @@ fn dma_tag_line_and_pghp_before() {
 
 #[test]
 fn pghp_after_its_sentence_and_shuffled() {
-    // The $PGHP names the checksum of the sentence it annotates (AMSA augmented feeds).
+    // The $PGHP names the checksum of the sentence it annotates (AMSA augmented feeds). The
+    // second sentence is a type 1 made to have checksum 4D (the capture's own sentence there is
+    // a 192-bit type 25, longer than type 25 allows: rejected since issue 17).
     let (msgs, stats) = run(
         "!AIVDM,1,1,,A,144gjIP0085KKPQHMPjT81Sb1PSL,0*22,1328133720087\n\
          $PGHP,1,2012,2,1,20,19,5,651,316,2,316000002,1AIS_S,22*4B,1328133720089\n\
          $PGHP,1,2012,2,1,20,19,50,907,316,2,316000002,1AIS_S,4D*07,1328133720099\n\
          $PGHP,1,2012,2,1,20,19,51,720,316,2,316000002,1AIS_S,35*7B,1328133720099\n\
-         !AIVDM,1,1,,A,IS`g0<r2QFVkEmn9eST`M3Wk=86Mh:8;,0*4D,1328133720099\n\
+         !AIVDM,1,1,,A,13F=qV8P1T5GF7uK6=Acfww@28GG,0*4D,1328133720099\n\
          !AIVDM,1,1,,A,13F=qV8P1T5GF7uK6=Acfww@28G?,0*35,1328133720100\n",
     );
     assert_eq!(stats.lines, 6);

@@ -481,11 +481,13 @@ pub fn stats_json(s: &Stats) -> String {
     let w = &s.warnings;
     j.push_str(&format!(
         "}}, \"warnings\": {{\"tag_checksum_mismatch\": {}, \"tag_checksum_absent\": {}, \
-         \"oversized_payload\": {}, \"rejected_extra_sentences\": {}}}}}\n",
+         \"oversized_payload\": {}, \"rejected_extra_sentences\": {}, \
+         \"messages_tag_checksum_failed\": {}}}}}\n",
         w.tag_checksum_mismatch,
         w.tag_checksum_absent,
         w.oversized_payload,
-        w.rejected_extra_sentences
+        w.rejected_extra_sentences,
+        w.messages_tag_checksum_failed
     ));
     j
 }
@@ -504,6 +506,12 @@ fn human_report(s: &Stats) -> String {
         if n > 0 {
             r.push_str(&format!("  rejected {:<20} {n}\n", reason.as_str()));
         }
+    }
+    let failed = s.warnings.messages_tag_checksum_failed;
+    if failed > 0 {
+        r.push_str(&format!(
+            "  {failed} messages kept the time and station of a tag block whose checksum failed\n"
+        ));
     }
     if !s.balanced() {
         r.push_str("  accounting does not balance (bug)\n");

@@ -103,6 +103,88 @@ impl<'a> Obj<'a> {
     fn cog(&mut self, v: Option<f32>) {
         self.float("course", v.map(f64::from), 1);
     }
+    /// A decoded application-specific message of a type 6 or 8 (gpsd's names).
+    fn app(&mut self, app: &AppData) {
+        let f = |v: Option<f32>| v.map(f64::from);
+        match app {
+            AppData::MeteoHydro(w) | AppData::MeteoHydro236(w) => {
+                let imo289 = matches!(app, AppData::MeteoHydro(_));
+                self.float("lat", w.lat, 6);
+                self.float("lon", w.lon, 6);
+                if imo289 {
+                    self.boolean("accuracy", w.accuracy);
+                }
+                match (w.day, w.hour, w.minute) {
+                    (Some(d), Some(h), Some(mi)) => {
+                        self.str("timestamp", &format!("{d:02}T{h:02}:{mi:02}Z"))
+                    }
+                    _ => self.null("timestamp"),
+                }
+                self.opt_uint("wspeed", w.wind_speed_knots);
+                self.opt_uint("wgust", w.wind_gust_knots);
+                self.opt_uint("wdir", w.wind_dir_deg);
+                self.opt_uint("wgustdir", w.wind_gust_dir_deg);
+                self.opt_uint("humidity", w.humidity_pct);
+                self.float("airtemp", f(w.air_temp_c), 1);
+                self.float("dewpoint", f(w.dew_point_c), 1);
+                self.opt_uint("pressure", w.pressure_hpa);
+                self.opt_uint("pressuretend", w.pressure_tendency);
+                if imo289 {
+                    self.boolean("visgreater", w.visibility_greater);
+                }
+                self.float("visibility", f(w.visibility_nm), 1);
+                self.float("waterlevel", f(w.water_level_m), 2);
+                self.opt_uint("leveltrend", w.water_level_trend);
+                self.float("cspeed", f(w.current_speed_knots), 1);
+                self.opt_uint("cdir", w.current_dir_deg);
+                self.float("cspeed2", f(w.current2_speed_knots), 1);
+                self.opt_uint("cdir2", w.current2_dir_deg);
+                self.opt_uint("cdepth2", w.current2_depth_m);
+                self.float("cspeed3", f(w.current3_speed_knots), 1);
+                self.opt_uint("cdir3", w.current3_dir_deg);
+                self.opt_uint("cdepth3", w.current3_depth_m);
+                self.float("waveheight", f(w.wave_height_m), 1);
+                self.opt_uint("waveperiod", w.wave_period_s);
+                self.opt_uint("wavedir", w.wave_dir_deg);
+                self.float("swellheight", f(w.swell_height_m), 1);
+                self.opt_uint("swellperiod", w.swell_period_s);
+                self.opt_uint("swelldir", w.swell_dir_deg);
+                self.opt_uint("seastate", w.sea_state);
+                self.float("watertemp", f(w.water_temp_c), 1);
+                self.opt_uint("preciptype", w.precipitation);
+                self.float("salinity", f(w.salinity), 1);
+                self.opt_uint("ice", w.ice);
+            }
+            AppData::Text(t) => {
+                self.opt_uint("linkage", t.linkage);
+                self.text("text", &t.text);
+            }
+            AppData::InlandStatic(s) => {
+                self.text("vin", &s.vin);
+                self.float("length", f(s.length_m), 1);
+                self.float("beam", f(s.beam_m), 1);
+                self.opt_uint("shiptype", s.eri_type);
+                self.opt_uint("hazard", s.hazard);
+                self.float("draught", f(s.draught_m), 2);
+                self.opt_uint("loaded", s.loaded);
+                self.boolean("speed_q", s.speed_q);
+                self.boolean("course_q", s.course_q);
+                self.boolean("heading_q", s.heading_q);
+            }
+            AppData::InlandSignal(s) => {
+                self.lonlat(s.lon, s.lat);
+                self.opt_uint("form", s.form);
+                self.opt_uint("facing", s.facing_deg);
+                self.opt_uint("direction", s.direction);
+                self.uint("status", s.status);
+            }
+            AppData::InlandPersons(p) => {
+                self.opt_uint("crew", p.crew);
+                self.opt_uint("passengers", p.passengers);
+                self.opt_uint("personnel", p.personnel);
+            }
+        }
+    }
     /// The fields types 18 and 19 share, in gpsd's order.
     fn class_b(
         &mut self,
@@ -193,6 +275,11 @@ fn write_meta(o: &mut Obj<'_>, meta: &Meta) {
     o.str("talker", std::str::from_utf8(&meta.talker).unwrap_or("??"));
     o.boolean("own_ship", meta.own_ship);
     o.uint("fragments", meta.fragments);
+    if meta.tag_checksum_failed {
+        // Only when set: the time and station above came from a tag block whose checksum
+        // failed.
+        o.boolean("tag_block_checksum_failed", true);
+    }
 }
 
 /// Writes one JSON object and a newline.
@@ -226,7 +313,7 @@ pub fn write_json(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
             o.opt_uint("second", p.second);
             o.opt_uint("maneuver", p.maneuver);
             o.boolean("raim", p.raim);
-            o.uint("radio", p.radio);
+            o.opt_uint("radio", p.radio);
         }
         Message::BaseStation(b) => {
             match (b.year, b.month, b.day, b.hour, b.minute, b.second) {
@@ -236,6 +323,14 @@ pub fn write_json(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
                 ),
                 _ => o.null("timestamp"),
             }
+            // The parts too (gpsd's unscaled names), so that a time with one part not
+            // available keeps the others.
+            o.opt_uint("year", b.year);
+            o.opt_uint("month", b.month);
+            o.opt_uint("day", b.day);
+            o.opt_uint("hour", b.hour);
+            o.opt_uint("minute", b.minute);
+            o.opt_uint("second", b.second);
             o.boolean("accuracy", b.accuracy);
             o.lonlat(b.lon, b.lat);
             o.epfd(b.epfd);
@@ -254,6 +349,12 @@ pub fn write_json(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
                 Some(e) => o.str("eta", &e),
                 None => o.null("eta"),
             }
+            // The parts too (gpsd's unscaled names): an ETA with one part not available (hour
+            // 24, minute 60) keeps the others.
+            o.opt_uint("month", s.eta.month);
+            o.opt_uint("day", s.eta.day);
+            o.opt_uint("hour", s.eta.hour);
+            o.opt_uint("minute", s.eta.minute);
             o.float("draught", s.draught_m.map(f64::from), 1);
             o.text("destination", &s.destination);
             o.uint("dte", s.dte as u8);
@@ -264,7 +365,10 @@ pub fn write_json(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
             o.boolean("retransmit", b.retransmit);
             o.uint("dac", b.dac);
             o.uint("fid", b.fid);
-            o.data("data", &b.data);
+            match &b.app {
+                Some(app) => o.app(app),
+                None => o.data("data", &b.data),
+            }
         }
         Message::BinaryAck(a) => {
             for (k, key) in ["mmsi1", "mmsi2", "mmsi3", "mmsi4"].iter().enumerate() {
@@ -275,50 +379,7 @@ pub fn write_json(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
             o.uint("dac", b.dac);
             o.uint("fid", b.fid);
             match &b.app {
-                Some(AppData::MeteoHydro(w)) => {
-                    o.float("lat", w.lat, 6);
-                    o.float("lon", w.lon, 6);
-                    o.boolean("accuracy", w.accuracy);
-                    match (w.day, w.hour, w.minute) {
-                        (Some(d), Some(h), Some(mi)) => {
-                            o.str("timestamp", &format!("{d:02}T{h:02}:{mi:02}Z"))
-                        }
-                        _ => o.null("timestamp"),
-                    }
-                    o.opt_uint("wspeed", w.wind_speed_knots);
-                    o.opt_uint("wgust", w.wind_gust_knots);
-                    o.opt_uint("wdir", w.wind_dir_deg);
-                    o.opt_uint("wgustdir", w.wind_gust_dir_deg);
-                    o.opt_uint("humidity", w.humidity_pct);
-                    let f = |v: Option<f32>| v.map(f64::from);
-                    o.float("airtemp", f(w.air_temp_c), 1);
-                    o.float("dewpoint", f(w.dew_point_c), 1);
-                    o.opt_uint("pressure", w.pressure_hpa);
-                    o.opt_uint("pressuretend", w.pressure_tendency);
-                    o.boolean("visgreater", w.visibility_greater);
-                    o.float("visibility", f(w.visibility_nm), 1);
-                    o.float("waterlevel", f(w.water_level_m), 2);
-                    o.opt_uint("leveltrend", w.water_level_trend);
-                    o.float("cspeed", f(w.current_speed_knots), 1);
-                    o.opt_uint("cdir", w.current_dir_deg);
-                    o.float("cspeed2", f(w.current2_speed_knots), 1);
-                    o.opt_uint("cdir2", w.current2_dir_deg);
-                    o.opt_uint("cdepth2", w.current2_depth_m);
-                    o.float("cspeed3", f(w.current3_speed_knots), 1);
-                    o.opt_uint("cdir3", w.current3_dir_deg);
-                    o.opt_uint("cdepth3", w.current3_depth_m);
-                    o.float("waveheight", f(w.wave_height_m), 1);
-                    o.opt_uint("waveperiod", w.wave_period_s);
-                    o.opt_uint("wavedir", w.wave_dir_deg);
-                    o.float("swellheight", f(w.swell_height_m), 1);
-                    o.opt_uint("swellperiod", w.swell_period_s);
-                    o.opt_uint("swelldir", w.swell_dir_deg);
-                    o.opt_uint("seastate", w.sea_state);
-                    o.float("watertemp", f(w.water_temp_c), 1);
-                    o.opt_uint("preciptype", w.precipitation);
-                    o.float("salinity", f(w.salinity), 1);
-                    o.opt_uint("ice", w.ice);
-                }
+                Some(app) => o.app(app),
                 None => o.data("data", &b.data),
             }
         }
@@ -417,6 +478,10 @@ pub fn write_json(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
             o.uint("aid_type", a.aid_type);
             o.str("aid_type_text", aid_type_text(a.aid_type));
             o.text("name", &a.name);
+            match &a.name_extension {
+                Some(e) => o.text("name_extension", e),
+                None => o.null("name_extension"),
+            }
             o.lonlat(a.lon, a.lat);
             o.boolean("accuracy", a.accuracy);
             o.dims(&a.dims);
@@ -640,6 +705,94 @@ pub fn write_csv(m: &Message<'_>, meta: &Meta, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn json_of(armored: &str, fill: u8, meta: &Meta) -> serde_json::Value {
+        let mut p = ais::bits::Payload::new();
+        p.set(armored.as_bytes(), fill).unwrap();
+        let m = ais::decode(&p).unwrap();
+        let mut out = Vec::new();
+        write_json(&m, meta, &mut out);
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn issue17_an_eta_with_hour_24_keeps_its_known_parts() {
+        // gpsd: "eta":"12-31T24:59Z" (hour 24 is "not available").
+        let j = json_of(
+            "56:fS:D0000000000008v0<QD4r0`T4v3400000t0`D147?ps1P00000000000000000008",
+            2,
+            &Meta::default(),
+        );
+        assert_eq!(j["eta"], serde_json::Value::Null);
+        assert_eq!(
+            (j["month"].as_u64(), j["day"].as_u64()),
+            (Some(12), Some(31))
+        );
+        assert_eq!(
+            (j["hour"].is_null(), j["minute"].as_u64()),
+            (true, Some(59))
+        );
+    }
+
+    #[test]
+    fn issue17_reserved_ship_types_and_short_name_extensions_are_written() {
+        let j = json_of(
+            "56SWW;P000033C;K?<0P4r0d4pN0pw<000000:o`1@K4640000000000000000000000008",
+            2,
+            &Meta::default(),
+        );
+        assert_eq!(j["shiptype"].as_u64(), Some(232));
+        assert_eq!(j["shiptype_text"], "Reserved for future use");
+        let j = json_of(
+            "E7Odh5dR;QhIP00000000000000D8k2tnn31P00003nP0=`",
+            2,
+            &Meta::default(),
+        );
+        assert_eq!(
+            (j["name"].as_str(), j["name_extension"].as_str()),
+            (Some("DWC 3"), Some("6"))
+        );
+    }
+
+    #[test]
+    fn issue16_a_failed_tag_block_is_flagged_only_when_it_failed() {
+        let armored = "15N1u<PP1FJuvSRHOE6QIwwh0HQ6";
+        let j = json_of(armored, 0, &Meta::default());
+        assert!(j.get("tag_block_checksum_failed").is_none());
+        let meta = Meta {
+            rx_time_ms: Some(1_565_218_798_000),
+            tag_checksum_failed: true,
+            ..Meta::default()
+        };
+        let j = json_of(armored, 0, &meta);
+        assert_eq!(j["tag_block_checksum_failed"], true);
+        assert_eq!(j["rx_time"], "2019-08-07T22:59:58.000Z");
+    }
+
+    #[test]
+    fn issue17_application_messages_use_gpsd_names() {
+        // DAC 200 FID 10 (gpsd: vin "02508792", length 650 dm, beam 95 dm, shiptype 8050).
+        let j = json_of("83aGDjhj2d<eL>=vLQA@ggfE0000", 0, &Meta::default());
+        assert_eq!(j["vin"], "02508792");
+        assert_eq!(
+            (j["length"].as_f64(), j["beam"].as_f64()),
+            (Some(65.0), Some(9.5))
+        );
+        assert_eq!(j["shiptype"].as_u64(), Some(8050));
+        assert!(j.get("data").is_none());
+        // DAC 1 FID 11 (gpsd: timestamp 14T11:29Z, wspeed 23, airtemp -0.1).
+        let j = json_of(
+            "8@2<HVh0BkOrj0W0I3UfUk=<abEqowejwwwwwwwwwwwwwwwwwwwwwwwwwt0",
+            2,
+            &Meta::default(),
+        );
+        assert_eq!(j["timestamp"], "14T11:29Z");
+        assert_eq!(
+            (j["wspeed"].as_u64(), j["airtemp"].as_f64()),
+            (Some(23), Some(-0.1))
+        );
+        assert!(j.get("accuracy").is_none(), "FID 11 has no accuracy flag");
+    }
 
     #[test]
     fn iso_time() {

@@ -272,7 +272,7 @@ pub fn run(args: SampleArgs) -> Result<()> {
                     second,
                     maneuver: None,
                     raim: false,
-                    radio: 33_000 + k as u32,
+                    radio: Some(33_000 + k as u32),
                 }));
                 if step % 36 == (k as i64 * 5) % 36 {
                     msgs.push(Message::StaticVoyage(StaticVoyage {

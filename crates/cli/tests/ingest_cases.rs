@@ -61,7 +61,7 @@ fn report(ship: &Ship, s: i64, station: &str, rx_s: i64) -> String {
         second: Some((t % 60) as u8),
         maneuver: None,
         raim: false,
-        radio: 0,
+        radio: Some(0),
     });
     let mut lines = Vec::new();
     to_sentences(

@@ -723,8 +723,10 @@ impl TxSink for Channel<'_> {
                     second,
                     maneuver: None,
                     raim: false,
-                    radio: ((v.ordinal % 8) << 14)
-                        | ((v.uid.wrapping_mul(2_654_435_761) >> 19) % 2250),
+                    radio: Some(
+                        ((v.ordinal % 8) << 14)
+                            | ((v.uid.wrapping_mul(2_654_435_761) >> 19) % 2250),
+                    ),
                 }));
             }
             (TxKind::Position, true) => {

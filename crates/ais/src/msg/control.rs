@@ -2,7 +2,7 @@
 //! channel management (22), group assignment (23).
 
 use super::units;
-use super::{need, Header};
+use super::{fits, need, Header};
 use crate::bits::Payload;
 use crate::error::PayloadError;
 use crate::mmsi::Mmsi;
@@ -31,7 +31,7 @@ pub struct Interrogation {
 }
 
 pub(super) fn decode_15(p: &Payload, header: Header) -> Result<Interrogation, PayloadError> {
-    need(p, 15, 88)?;
+    fits(p, 15, 88, 168)?;
     let n = p.len_bits();
     Ok(Interrogation {
         header,
@@ -68,7 +68,7 @@ pub struct AssignmentMode {
 }
 
 pub(super) fn decode_16(p: &Payload, header: Header) -> Result<AssignmentMode, PayloadError> {
-    need(p, 16, 92)?;
+    fits(p, 16, 92, 168)?;
     let two = p.len_bits() >= 144;
     Ok(AssignmentMode {
         header,
@@ -104,7 +104,7 @@ pub struct DataLinkManagement {
 }
 
 pub(super) fn decode_20(p: &Payload, header: Header) -> Result<DataLinkManagement, PayloadError> {
-    need(p, 20, 70)?;
+    fits(p, 20, 70, 186)?;
     let n = ((p.len_bits() - 40) / 30).min(4);
     let mut reservations = [None; 4];
     for (k, r) in reservations.iter_mut().enumerate().take(n) {

@@ -4,6 +4,7 @@
 //! order, so it can be held next to the spec table. Units are converted and "not available"
 //! sentinels become `None` in [`units`] only.
 
+pub mod app;
 mod aton;
 mod base;
 pub mod binary;
@@ -14,11 +15,11 @@ pub(crate) use static_data::write as static_data_write;
 mod text;
 pub mod units;
 
+pub use app::{AppData, AppText, InlandPersons, InlandSignal, InlandStatic, MeteoHydro};
 pub use aton::AidToNavigation;
 pub use base::{BaseStationReport, UtcInquiry};
 pub use binary::{
-    AppData, BinaryAck, BinaryAddressed, BinaryBroadcast, DgnssBroadcast, MeteoHydro,
-    MultiSlotBinary, SingleSlotBinary,
+    BinaryAck, BinaryAddressed, BinaryBroadcast, DgnssBroadcast, MultiSlotBinary, SingleSlotBinary,
 };
 pub use control::{
     AssignmentMode, ChannelArea, ChannelManagement, DataLinkManagement, GroupAssignment,
@@ -174,6 +175,21 @@ fn need(p: &Payload, t: u8, min: usize) -> Result<(), PayloadError> {
     } else {
         Ok(())
     }
+}
+
+/// Requires `min..=max` bits for message type `t`: a frame longer than its type allows is as
+/// broken as a short one (ITU-R M.1371 gives each variable-length type its largest size; the
+/// bounds are gpsd's). Types whose extra bits are common and harmless (1-5, 9-11, 18, 19, 22,
+/// 23, 24 part B, 27) are checked with [`need`] only and counted as oversized.
+fn fits(p: &Payload, t: u8, min: usize, max: usize) -> Result<(), PayloadError> {
+    need(p, t, min)?;
+    if p.len_bits() > max {
+        return Err(PayloadError::TooLongForType {
+            msg_type: t,
+            bits: p.len_bits(),
+        });
+    }
+    Ok(())
 }
 
 /// Nominal (standard) length in bits of fixed-length message types, for oversize detection.

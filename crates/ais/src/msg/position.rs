@@ -1,7 +1,7 @@
 //! Position reports: class A (types 1-3), SAR aircraft (9), class B (18, 19), long range (27).
 
 use super::units::{self, RateOfTurn};
-use super::{need, Header};
+use super::{fits, need, Header};
 use crate::bits::{AisText, Payload};
 use crate::error::PayloadError;
 use crate::msg::static_data::{read_dims, Dimensions};
@@ -33,12 +33,16 @@ pub struct PositionReport {
     pub maneuver: Option<u8>,
     /// RAIM in use.
     pub raim: bool,
-    /// Radio status (SOTDMA/ITDMA communication state), raw.
-    pub radio: u32,
+    /// Radio status (SOTDMA/ITDMA communication state), raw; `None` when the frame is cut
+    /// short before it (163-167 bits).
+    pub radio: Option<u32>,
 }
 
 pub(super) fn decode_class_a(p: &Payload, header: Header) -> Result<PositionReport, PayloadError> {
-    need(p, header.msg_type, 168)?;
+    // 168 bits by the standard; many receivers report the fill bits of a 168-bit frame wrong,
+    // which leaves 163-167: everything up to the radio status is there. Up to 204 bits are
+    // seen in the wild (extra stuffing bytes); longer frames are broken (both as gpsd).
+    fits(p, header.msg_type, 163, 204)?;
     Ok(PositionReport {
         header,
         nav_status: units::unless(p.u(38, 4), 15).map(|v| v as u8),
@@ -53,7 +57,7 @@ pub(super) fn decode_class_a(p: &Payload, header: Header) -> Result<PositionRepo
         maneuver: units::nonzero(p.u(143, 2)).map(|v| v as u8),
         // 145-147 spare
         raim: p.b(148),
-        radio: p.u(149, 19),
+        radio: (p.len_bits() >= 168).then(|| p.u(149, 19)),
     })
 }
 
@@ -294,7 +298,8 @@ pub struct LongRangeReport {
 }
 
 pub(super) fn decode_27(p: &Payload, header: Header) -> Result<LongRangeReport, PayloadError> {
-    need(p, 27, 96)?;
+    // 96 bits; a whole 168-bit slot is a known implementation error (gpsd).
+    fits(p, 27, 96, 168)?;
     Ok(LongRangeReport {
         header,
         accuracy: p.b(38),

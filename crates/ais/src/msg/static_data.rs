@@ -1,7 +1,7 @@
 //! Static and voyage related data (type 5) and static data report (type 24 parts A and B).
 
 use super::units;
-use super::{need, Header, Message};
+use super::{fits, need, Header, Message};
 use crate::bits::{AisText, Payload};
 use crate::error::PayloadError;
 use crate::mmsi::Mmsi;
@@ -141,7 +141,7 @@ pub(super) fn decode_24(p: &Payload, header: Header) -> Result<Message<'static>,
     match p.u(38, 2) {
         0 => {
             // Part A should be 168 bits but is often sent as 160 (no trailing spare).
-            need(p, 24, 160)?;
+            fits(p, 24, 160, 168)?;
             Ok(Message::StaticDataA(StaticDataA {
                 header,
                 shipname: p.text(40, 20),

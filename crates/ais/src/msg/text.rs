@@ -1,6 +1,6 @@
 //! Safety-related text messages (types 12 and 14).
 
-use super::{need, Header};
+use super::{fits, Header};
 use crate::bits::{AisText, Payload};
 use crate::error::PayloadError;
 use crate::mmsi::Mmsi;
@@ -24,7 +24,7 @@ pub struct SafetyAddressed {
 }
 
 pub(super) fn decode_12(p: &Payload, header: Header) -> Result<SafetyAddressed, PayloadError> {
-    need(p, 12, 72)?;
+    fits(p, 12, 72, 1008)?;
     Ok(SafetyAddressed {
         header,
         seqno: p.u(38, 2) as u8,
@@ -44,7 +44,7 @@ pub struct SafetyBroadcast {
 }
 
 pub(super) fn decode_14(p: &Payload, header: Header) -> Result<SafetyBroadcast, PayloadError> {
-    need(p, 14, 40)?;
+    fits(p, 14, 40, 1008)?;
     Ok(SafetyBroadcast {
         header,
         text: p.text(40, MAX_TEXT),

@@ -81,11 +81,18 @@ pub(crate) fn nonzero(raw: u32) -> Option<u32> {
     (raw != 0).then_some(raw)
 }
 
-/// Ship and cargo type: 0 is not available; 1-19 are reserved and values above 99 are not
-/// defined (gpsd AIVDM: "treat these like value 0"), so both become `None` too.
+/// Ship and cargo type: 0 is not available. Reserved codes (1-19 and 200-255 for future use,
+/// 100-199 for regional use) are kept as transmitted: they are available values with a meaning
+/// the standard does not give yet ([`ship_type_defined`] tells them apart).
 #[inline]
 pub(crate) fn ship_type(raw: u32) -> Option<u8> {
-    (20..=99).contains(&raw).then_some(raw as u8)
+    nonzero(raw).map(|v| v as u8)
+}
+
+/// Whether a ship and cargo type code has a meaning in ITU-R M.1371 Table 53 (20-99); 1-19 and
+/// 100-255 are reserved.
+pub fn ship_type_defined(t: u8) -> bool {
+    (20..=99).contains(&t)
 }
 
 /// A field where `na` is the "not available" value.
@@ -201,7 +208,8 @@ pub fn epfd_text(epfd: u8) -> &'static str {
 pub fn ship_type_text(t: u8) -> &'static str {
     match t {
         0 => "Not available",
-        1..=19 => "Reserved for future use",
+        1..=19 | 200..=255 => "Reserved for future use",
+        100..=199 => "Reserved for regional use",
         20 => "Wing in ground (WIG), all ships of this type",
         21..=24 => "Wing in ground (WIG), Hazardous category",
         25..=29 => "Wing in ground (WIG), Reserved for future use",
@@ -243,7 +251,6 @@ pub fn ship_type_text(t: u8) -> &'static str {
         91..=94 => "Other Type, Hazardous category",
         95..=98 => "Other Type, Reserved for future use",
         99 => "Other Type, no additional information",
-        _ => "Unknown",
     }
 }
 

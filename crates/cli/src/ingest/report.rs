@@ -2,6 +2,7 @@
 //! and their source (interned).
 
 use ais::bits::Payload;
+use ais::msg::units::ship_type_defined;
 use ais::msg::Message;
 use ais::nmea::Station;
 use ais::stream::Meta;
@@ -341,7 +342,7 @@ fn report(m: &Message<'_>) -> Option<(Option<u8>, Result<Report, ()>)> {
                 name: text(s.shipname.as_str()),
                 callsign: text(s.callsign.as_str()),
                 imo: s.imo,
-                ship_type: s.ship_type,
+                ship_type: s.ship_type.filter(|&t| ship_type_defined(t)),
                 ship_type_text: None,
                 dimensions_m: dims(s.dims.length_m(), s.dims.beam_m()),
                 destination: text(s.destination.as_str()),
@@ -361,7 +362,7 @@ fn report(m: &Message<'_>) -> Option<(Option<u8>, Result<Report, ()>)> {
             None,
             Ok(Report::Static(Box::new(StaticUpdate {
                 callsign: text(s.callsign.as_str()),
-                ship_type: s.ship_type,
+                ship_type: s.ship_type.filter(|&t| ship_type_defined(t)),
                 dimensions_m: dims(s.dims.length_m(), s.dims.beam_m()),
                 class: Some(Class::B),
                 ..StaticUpdate::default()
