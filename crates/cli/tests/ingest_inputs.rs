@@ -35,7 +35,7 @@ fn bare_position(mmsi: u32, lat: f64, lon: f64) -> String {
         second: None,
         maneuver: None,
         raim: false,
-        radio: 0,
+        radio: Some(0),
     });
     let mut lines = Vec::new();
     to_sentences(

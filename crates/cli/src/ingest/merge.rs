@@ -544,7 +544,7 @@ mod tests {
             second: None,
             maneuver: None,
             raim: false,
-            radio: 0,
+            radio: Some(0),
         });
         let mut lines = Vec::new();
         to_sentences(
