@@ -120,6 +120,8 @@ pub fn run(a: EvalArgs) -> Result<()> {
         .arg(&store)
         .arg("--watchlist")
         .arg(&watch_path)
+        // Satellite partners deliver up to tens of minutes late: placed in order, not dropped.
+        .args(["--reorder-window", "60m"])
         .arg("--quiet");
     if let Some(c) = &a.detect_config {
         ingest.arg("--detect-config").arg(c);

@@ -203,6 +203,13 @@ impl Hook {
             state,
             notices: self.notices,
             loaded: self.loaded,
+            rejected: self
+                .engine
+                .stats()
+                .counters
+                .into_iter()
+                .filter(|(k, _)| !k.starts_with("events."))
+                .collect(),
         })
     }
 }
@@ -220,6 +227,8 @@ pub struct RunEvents {
     pub notices: BTreeMap<&'static str, u64>,
     /// What was loaded.
     pub loaded: Loaded,
+    /// Input the engine set aside, by reason (over the engine's life, carried in its state).
+    pub rejected: BTreeMap<String, u64>,
 }
 
 /// The stored row of an event.
@@ -288,7 +297,7 @@ pub fn summary_line(ev: &RunEvents) -> String {
     let n = |k: &str| ev.notices.get(k).copied().unwrap_or(0);
     format!(
         "detection: {} zone(s), {} watch-list entries, {}; {} event(s) stored or updated, \
-         {} withdrawn ({} created, {} closed)",
+         {} withdrawn ({} created, {} closed); set aside so far: {:?}",
         ev.loaded.zones,
         ev.loaded.watch,
         ev.loaded.land,
@@ -296,5 +305,6 @@ pub fn summary_line(ev: &RunEvents) -> String {
         ev.withdrawn.len(),
         n("created"),
         n("closed"),
+        ev.rejected,
     )
 }
