@@ -153,14 +153,14 @@ fn events_are_stored_by_ingest_and_read_with_filters_in_every_format() {
     let ports = events(&store, &["--type", "port_call"]);
     assert!(!ports.is_empty());
     assert!(ports.iter().all(|e| e["type"] == "port_call"));
-    let mmsi = all[0]["vessels"][0]["mmsi"].as_u64().unwrap().to_string();
-    let mine = events(&store, &["--mmsi", &mmsi]);
+    let mmsi = all[0]["vessels"][0]["mmsi"].as_u64().unwrap();
+    let mine = events(&store, &["--mmsi", &mmsi.to_string()]);
     assert!(!mine.is_empty());
     assert!(mine.iter().all(|e| e["vessels"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|v| v["mmsi"].to_string() == mmsi)));
+        .any(|v| v["mmsi"].as_u64() == Some(mmsi))));
     let open = events(&store, &["--open"]);
     assert_eq!(open.len(), all.iter().filter(|e| e["open"] == true).count());
     let zone = "Whitsun Reef (5 nm)";
