@@ -3,6 +3,7 @@
 
 mod compact;
 mod decode;
+mod detecting;
 mod ingest;
 mod input;
 mod output;
@@ -43,6 +44,14 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Zones: list a zone file or the demo set, find zones at a point, import into a store.
     Zones(zones::ZonesArgs),
+    /// Events detected in a store (filtered; table, JSON lines, GeoJSON or CSV).
+    Events(detecting::commands::EventsArgs),
+    /// Recompute events from a store's history (the same engine as ingest).
+    Detect(detecting::commands::DetectArgs),
+    /// Presence in a zone: distinct vessels and vessel-days per day, by flag and ship type.
+    Stats(detecting::commands::StatsArgs),
+    /// Simulate a scenario, ingest it with detection, and score the events against the truth.
+    Eval(detecting::eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +66,10 @@ fn main() -> ExitCode {
         Command::Vessel(args) => query::vessel(args),
         Command::Track(args) => query::track(args),
         Command::Zones(args) => zones::run(args),
+        Command::Events(args) => detecting::commands::events(args),
+        Command::Detect(args) => detecting::commands::detect(args),
+        Command::Stats(args) => detecting::commands::stats(args),
+        Command::Eval(args) => detecting::eval::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

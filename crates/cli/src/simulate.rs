@@ -67,7 +67,7 @@ pub struct SimulateArgs {
     pub quiet: bool,
 }
 
-fn scenario_text(name: &str) -> Result<String> {
+pub(crate) fn scenario_text(name: &str) -> Result<String> {
     if let Some(t) = sim::scenario::builtin(name) {
         return Ok(t.to_owned());
     }

@@ -10,15 +10,14 @@
 //! Positions come from the decoded messages (copies from several receivers of one report, same
 //! MMSI, second and position, are kept once; no segmenter: every fix is segment 0), zones from
 //! the scenario file (circles and polygons) and the ports of the lanes file (circles of at least
-//! 3 km, GFW's entry radius). No land mask: `spoof_land` cannot be found this way. An event
-//! matches a truth event of the same type sharing a vessel and overlapping in time (open
-//! events end at their last data).
+//! 3 km, GFW's entry radius). No land mask: `spoof_land` cannot be found this way. Events are
+//! scored with [`detect::score`], as `tidewatch eval` scores the events of a real ingest.
 
-use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
 
 use detect::geom;
+use detect::score;
 use detect::world::{World, ZoneIdx, ZoneInfo, ZoneKind};
 use detect::{Collector, Config, Engine, Fix, IdentityUpdate, WatchList};
 
@@ -67,26 +66,6 @@ impl World for SimWorld {
     fn is_land(&self, _: f64, _: f64) -> Option<bool> {
         None
     }
-}
-
-fn parse_time(s: &str) -> i64 {
-    // YYYY-MM-DDTHH:MM:SS(.fff)Z
-    let n = |a: usize, b: usize| s.get(a..b).and_then(|x| x.parse::<i64>().ok()).unwrap_or(0);
-    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
-    let (hh, mm, ss) = (n(11, 13), n(14, 16), n(17, 19));
-    let ms = if s.as_bytes().get(19) == Some(&b'.') {
-        n(20, 23)
-    } else {
-        0
-    };
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    ((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000) + ms
 }
 
 fn world(scenario: &str, lanes: &str) -> SimWorld {
@@ -184,7 +163,7 @@ fn main() {
         };
         let ty = v["type"].as_u64().unwrap_or(0);
         let mmsi = v["mmsi"].as_u64().unwrap_or(0) as u32;
-        let t = parse_time(v["rx_time"].as_str().unwrap_or(""));
+        let t = score::parse_rfc3339_ms(v["rx_time"].as_str().unwrap_or("")).unwrap_or(0);
         let t = t - t % 1000;
         let src = v["source"].as_str().unwrap_or("").to_owned();
         match ty {
@@ -269,89 +248,12 @@ fn main() {
             println!("EV {}", serde_json::to_string(ev).unwrap());
         }
     }
-    // Truth.
-    let mut truth: Vec<(String, i64, i64, Vec<u32>, String)> = Vec::new();
+    // Truth, scored as `tidewatch eval` does (`detect::score`).
+    let mut truth = Vec::new();
     for line in std::fs::read_to_string(truth_file).unwrap().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let kind = v["kind"].as_str().unwrap().to_owned();
-        if kind == "vessel" {
-            continue;
-        }
-        let vs = v["vessels"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x["mmsi"].as_u64())
-                    .map(|m| m as u32)
-                    .collect()
-            })
-            .unwrap_or_default();
-        truth.push((
-            kind,
-            parse_time(v["start"].as_str().unwrap()),
-            parse_time(v["end"].as_str().unwrap()),
-            vs,
-            line.to_owned(),
-        ));
-    }
-    let mut stats: BTreeMap<String, [usize; 4]> = BTreeMap::new();
-    let overlaps =
-        |k: &str, s: i64, en: i64, vs: &[u32], t: &(String, i64, i64, Vec<u32>, String)| {
-            // Instants (identity changes) and short events: 30 min of slack either side.
-            let slack = 1_800_000;
-            t.0 == k
-                && s <= t.2 + slack
-                && en + slack >= t.1
-                && (t.3.is_empty() || vs.iter().any(|m| t.3.contains(m)))
-        };
-    let verbose = std::env::var("VERBOSE").ok();
-    for ev in &events {
-        let k = ev.kind.as_str();
-        let en = ev.end_ms.unwrap_or(ev.last_ms.max(ev.start_ms));
-        let vs: Vec<u32> = ev.vessels.iter().map(|v| v.mmsi).collect();
-        let ok = truth.iter().any(|t| overlaps(k, ev.start_ms, en, &vs, t));
-        let s = stats.entry(k.to_owned()).or_default();
-        s[0] += 1;
-        if ok {
-            s[1] += 1;
-        } else if verbose.as_deref() == Some(k) {
-            println!("FP {}", serde_json::to_string(ev).unwrap());
+        if let Some(t) = score::parse_truth_line(line).unwrap() {
+            truth.push(t);
         }
     }
-    for t in &truth {
-        let s = stats.entry(t.0.clone()).or_default();
-        s[2] += 1;
-        let ok = events.iter().any(|ev| {
-            let vs: Vec<u32> = ev.vessels.iter().map(|v| v.mmsi).collect();
-            overlaps(
-                ev.kind.as_str(),
-                ev.start_ms,
-                ev.end_ms.unwrap_or(ev.last_ms.max(ev.start_ms)),
-                &vs,
-                t,
-            )
-        });
-        if ok {
-            s[3] += 1;
-        } else if verbose.as_deref() == Some(t.0.as_str()) {
-            println!("FN {}", t.4);
-        }
-    }
-    println!(
-        "{:<16} {:>7} {:>9} {:>7} {:>7}",
-        "type", "events", "precision", "truth", "recall"
-    );
-    for (k, s) in stats {
-        let p = if s[0] > 0 {
-            s[1] as f64 / s[0] as f64
-        } else {
-            f64::NAN
-        };
-        let r = if s[2] > 0 {
-            s[3] as f64 / s[2] as f64
-        } else {
-            f64::NAN
-        };
-        println!("{k:<16} {:>7} {:>9.3} {:>7} {:>7.3}", s[0], p, s[2], r);
-    }
+    print!("{}", score::table(&score::score(&events, &truth)));
 }

@@ -60,6 +60,7 @@ pub mod geography;
 pub mod geom;
 pub mod input;
 pub mod land;
+pub mod score;
 pub mod watchlist;
 pub mod world;
 pub mod zones;

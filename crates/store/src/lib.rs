@@ -56,8 +56,8 @@ pub use compact::Compaction;
 pub use geoparquet::PositionRow;
 pub use manifest::FileEntry;
 pub use registry::{
-    IdentityRow, InputRow, LateSourceRow, OpenSegmentRow, RegistryDb, RunCommit, SegmenterRow,
-    VesselRow,
+    EventQuery, EventRow, IdentityRow, InputRow, LateSourceRow, OpenSegmentRow, RegistryDb,
+    RunCommit, SegmenterRow, VesselRow,
 };
 
 use buffer::{Buffer, Labels};

@@ -120,7 +120,87 @@ CREATE TABLE IF NOT EXISTS open_segments (
 CREATE TABLE IF NOT EXISTS late_sources (
   mmsi INTEGER NOT NULL, time_ms INTEGER NOT NULL, source TEXT NOT NULL, run INTEGER NOT NULL,
   PRIMARY KEY (mmsi, time_ms, source));
+CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY, type TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER,
+  open INTEGER NOT NULL, mmsis TEXT NOT NULL, zones TEXT NOT NULL, run INTEGER NOT NULL,
+  json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_start ON events (start_ms);
+CREATE TABLE IF NOT EXISTS detect_state (
+  key INTEGER PRIMARY KEY CHECK (key = 0), run INTEGER NOT NULL, state BLOB NOT NULL);
 ";
+
+/// One detected event as stored: the filterable columns and the whole event as JSON (the
+/// `detect` crate's schema). Stored in the `events` table of the registry, so a run's events
+/// commit with its positions (DuckDB reads the table through its `sqlite` extension).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EventRow {
+    /// Stable id, 16 hex digits.
+    pub id: String,
+    /// Event type (`encounter`, `ais_gap`, ...).
+    pub kind: String,
+    /// Start, Unix ms.
+    pub start_ms: i64,
+    /// End, Unix ms; `None` while open.
+    pub end_ms: Option<i64>,
+    /// Still open.
+    pub open: bool,
+    /// Vessels taking part.
+    pub mmsis: Vec<u32>,
+    /// Zone names at the event's position.
+    pub zones: Vec<String>,
+    /// The event as JSON.
+    pub json: String,
+}
+
+/// What an event query selects (every field narrows).
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// Of this type.
+    pub kind: Option<String>,
+    /// Involving this vessel.
+    pub mmsi: Option<u32>,
+    /// In this zone (by name).
+    pub zone: Option<String>,
+    /// Ending at or after this time (open events have no end), ms.
+    pub from_ms: Option<i64>,
+    /// Starting before this time, ms.
+    pub to_ms: Option<i64>,
+    /// Only open ones.
+    pub open_only: bool,
+}
+
+fn write_events(
+    tx: &rusqlite::Transaction<'_>,
+    run: i64,
+    events: &[EventRow],
+    withdrawn: &[String],
+) -> Result<(), StoreError> {
+    let mut put = tx
+        .prepare_cached("INSERT OR REPLACE INTO events VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")
+        .map_err(db)?;
+    for e in events {
+        let mmsis: Vec<String> = e.mmsis.iter().map(u32::to_string).collect();
+        put.execute(params![
+            e.id,
+            e.kind,
+            e.start_ms,
+            e.end_ms,
+            e.open as i64,
+            mmsis.join(","),
+            e.zones.join("\n"),
+            run,
+            e.json
+        ])
+        .map_err(db)?;
+    }
+    let mut del = tx
+        .prepare_cached("DELETE FROM events WHERE id = ?1")
+        .map_err(db)?;
+    for id in withdrawn {
+        del.execute([id]).map_err(db)?;
+    }
+    Ok(())
+}
 
 /// The segmenter state of one MMSI, saved so the next run continues its segments.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -185,6 +265,12 @@ pub struct RunCommit<'a> {
     pub segmenters: &'a [SegmenterRow],
     /// Late sources of positions in earlier files.
     pub late_sources: &'a [LateSourceRow],
+    /// Events created or changed by the run (replacing the stored ones by id).
+    pub events: &'a [EventRow],
+    /// Ids of events withdrawn by the run (deleted).
+    pub withdrawn: &'a [String],
+    /// The detection engine's state at the end of the run (replacing the stored one).
+    pub engine_state: Option<&'a [u8]>,
 }
 
 /// One input an ingest run read completely.
@@ -352,8 +438,103 @@ impl RegistryDb {
                 late.execute(params![l.mmsi, l.time_ms, l.source, run])
                     .map_err(db)?;
             }
+            write_events(&tx, run, c.events, c.withdrawn)?;
+            if let Some(state) = c.engine_state {
+                tx.execute(
+                    "INSERT OR REPLACE INTO detect_state VALUES (0, ?1, ?2)",
+                    params![run, state],
+                )
+                .map_err(db)?;
+            }
         }
         tx.commit().map_err(db)
+    }
+
+    /// Replaces every stored event and the engine state (a recomputation over the whole
+    /// history, `tidewatch detect`), in one transaction.
+    pub fn replace_events(
+        &mut self,
+        events: &[EventRow],
+        engine_state: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(db)?;
+        let run: i64 = tx
+            .query_row("SELECT COALESCE(MAX(run), 0) FROM runs", [], |r| r.get(0))
+            .map_err(db)?;
+        tx.execute("DELETE FROM events", []).map_err(db)?;
+        write_events(&tx, run, events, &[])?;
+        match engine_state {
+            Some(state) => tx.execute(
+                "INSERT OR REPLACE INTO detect_state VALUES (0, ?1, ?2)",
+                params![run, state],
+            ),
+            None => tx.execute("DELETE FROM detect_state", []),
+        }
+        .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    /// The detection engine's saved state, if a run saved one.
+    pub fn engine_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.conn
+            .query_row("SELECT state FROM detect_state WHERE key = 0", [], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .optional()
+            .map_err(db)
+    }
+
+    /// Stored events matching `q`, by start then id.
+    pub fn events(&self, q: &EventQuery) -> Result<Vec<EventRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, type, start_ms, end_ms, open, mmsis, zones, json FROM events \
+                 WHERE (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR end_ms IS NULL OR end_ms >= ?2) \
+                 AND (?3 IS NULL OR start_ms < ?3) AND (?4 = 0 OR open = 1) \
+                 ORDER BY start_ms, id",
+            )
+            .map_err(db)?;
+        let rows = st
+            .query_map(
+                params![q.kind, q.from_ms, q.to_ms, q.open_only as i64],
+                |r| {
+                    let mmsis: String = r.get(5)?;
+                    let zones: String = r.get(6)?;
+                    Ok(EventRow {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        start_ms: r.get(2)?,
+                        end_ms: r.get(3)?,
+                        open: r.get::<_, i64>(4)? != 0,
+                        mmsis: mmsis.split(',').filter_map(|m| m.parse().ok()).collect(),
+                        zones: zones
+                            .split('\n')
+                            .filter(|z| !z.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
+                        json: r.get(7)?,
+                    })
+                },
+            )
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let r = r.map_err(db)?;
+            if q.mmsi.is_some_and(|m| !r.mmsis.contains(&m)) {
+                continue;
+            }
+            if q.zone.as_ref().is_some_and(|z| !r.zones.contains(z)) {
+                continue;
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// Every identity history row, by time (for recomputing detection).
+    pub fn all_history(&self) -> Result<Vec<IdentityRow>, StoreError> {
+        self.history_after(i64::MIN)
     }
 
     /// Every saved segmenter state, by MMSI.

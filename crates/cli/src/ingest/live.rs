@@ -330,7 +330,7 @@ pub(super) fn run(
             // next start): going on would move it to `ingested/` unread.
             let strict = RunOptions {
                 strict: true,
-                ..*opts
+                ..opts.clone()
             };
             let sum = session.ingest(segments.clone(), &strict)?;
             if !args.quiet {

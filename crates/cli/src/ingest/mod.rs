@@ -83,6 +83,15 @@ pub struct IngestArgs {
     /// No summary on stderr (warnings are still printed).
     #[arg(long, short)]
     quiet: bool,
+    /// Detector configuration (TOML, a table per detector; defaults from docs/detectors).
+    #[arg(long, value_name = "FILE")]
+    detect_config: Option<PathBuf>,
+    /// Watch list (CSV or JSON) for watch-list events.
+    #[arg(long, value_name = "FILE")]
+    watchlist: Option<PathBuf>,
+    /// No detection in this run (events are not updated; the engine state is kept as it was).
+    #[arg(long)]
+    no_detect: bool,
 }
 
 /// `90` (seconds), `90s`, `5m`, `1h30m`, `1.5h`, `1d` → milliseconds (the query layer's
@@ -310,6 +319,11 @@ pub fn run(args: IngestArgs) -> Result<()> {
         flush_rows: args.flush_rows.max(1),
         assume_time: args.assume_time,
         strict: args.strict,
+        detect: crate::detecting::DetectOptions {
+            off: args.no_detect,
+            config: args.detect_config.clone(),
+            watchlist: args.watchlist.clone(),
+        },
     };
     let (live, files): (Vec<String>, Vec<String>) = args
         .inputs
@@ -402,13 +416,15 @@ fn explain_disk_full(e: anyhow::Error, session: &Session, live: bool) -> anyhow:
 }
 
 /// How a run works.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct RunOptions {
     reorder_window_ms: i64,
     flush_rows: usize,
     assume_time: Option<AssumeTime>,
     /// Abort at the first input that cannot be read.
     strict: bool,
+    /// Detection.
+    detect: crate::detecting::DetectOptions,
 }
 
 /// A store opened for ingest, holding the store's writer lock (see the `store` crate docs).
@@ -533,7 +549,17 @@ fn ingest_run(
 
     // Read and fuse on one thread, segment and write on this one.
     let prior = Prior::new(store, &committed);
+    let hook = if opts.detect.off {
+        None
+    } else {
+        Some(crate::detecting::Hook::open(
+            store.dir(),
+            reg,
+            &opts.detect,
+        )?)
+    };
     let mut writer = Writer::new(store, reg, opts.flush_rows)?;
+    writer.detect = hook;
     let (tx, rx) = mpsc::sync_channel::<Batch>(8);
     let (give_back, emptied) = mpsc::channel();
     let merger = Merger::new(feeds, opts.strict, report::TimeBounds::at(wall_clock_ms()));
@@ -634,9 +660,17 @@ fn ingest_run(
     // A first value of a field (old `None`) fills it; a change replaces a known value.
     sum.identity_first_fills = commit.history.iter().filter(|h| h.old.is_none()).count() as u64;
     sum.identity_changes = commit.history.len() as u64 - sum.identity_first_fills;
+    if let Some(ev) = &commit.events {
+        sum.detect = Some(crate::detecting::summary_line(ev));
+    }
     if !inputs.is_empty() {
         let now_ms = wall_clock_ms();
+        let no_events = Vec::new();
+        let events = commit.events.as_ref();
         reg.commit_run(&RunCommit {
+            events: events.map_or(&no_events, |e| &e.rows),
+            withdrawn: events.map_or(&[], |e| &e.withdrawn),
+            engine_state: events.map(|e| e.state.as_slice()),
             run,
             finished_ms: now_ms,
             positions: sum.written.positions,
@@ -660,6 +694,9 @@ fn wall_clock_ms() -> i64 {
 fn report(args: &IngestArgs, sum: &Summary) -> Result<()> {
     if !args.quiet {
         eprint!("{}", summary::human(sum));
+        if let Some(d) = &sum.detect {
+            eprintln!("{d}");
+        }
     }
     for w in summary::warnings(sum) {
         eprintln!("tidewatch: warning: {w}");

@@ -45,6 +45,8 @@ pub(super) struct Summary {
     /// Identity fields given their first value (not changes).
     pub identity_first_fills: u64,
     pub discarded_rows: u64,
+    /// Detection: what it loaded and did, one line (`None`: off).
+    pub detect: Option<String>,
 }
 
 impl Summary {

@@ -61,6 +61,8 @@ pub(super) struct Writer<'a> {
     scratch: Vec<u32>,
     late: Vec<LateSourceRow>,
     pub counts: Written,
+    /// Detection, fed after segmentation (`None`: `--no-detect`).
+    pub detect: Option<crate::detecting::Hook>,
 }
 
 impl<'a> Writer<'a> {
@@ -93,6 +95,7 @@ impl<'a> Writer<'a> {
             scratch: Vec::new(),
             late: Vec::new(),
             counts: Written::default(),
+            detect: None,
         })
     }
 
@@ -155,7 +158,18 @@ impl<'a> Writer<'a> {
                 if let Some(slot) = self.slots.get_mut(&r.mmsi) {
                     slot.positions.apply(r.mmsi, &mut self.registry);
                 }
+                let before = self.registry.get(r.mmsi).map_or(0, |v| v.history.len());
                 self.registry.static_data(r.mmsi, *s);
+                if let (Some(hook), Some(v)) = (&mut self.detect, self.registry.get(r.mmsi)) {
+                    for ch in v.history.iter().skip(before) {
+                        hook.identity(crate::detecting::identity_of_change(
+                            r.mmsi,
+                            ch.time_ms,
+                            ch.field.as_str(),
+                            &ch.new,
+                        ));
+                    }
+                }
                 return Ok(());
             }
             Report::Position(p) => p,
@@ -224,6 +238,13 @@ impl<'a> Writer<'a> {
             flags,
             sources: Vec::new(),
         };
+        if self.detect.is_some() && row.segment.is_some() && crate::detecting::detectable(flags) {
+            let mut fix = crate::detecting::fix_of_row(&row);
+            fix.sources = r.sources.iter().map(|s| self.label(s).to_owned()).collect();
+            if let Some(hook) = &mut self.detect {
+                hook.position(fix);
+            }
+        }
         self.store.append_with_sources(&row, &self.scratch);
         if self.store.pending_rows() >= self.flush_rows {
             if self.inflight.len() >= FILES_IN_FLIGHT {
@@ -249,6 +270,7 @@ impl<'a> Writer<'a> {
 
     /// Writes the buffered rows; returns what the registry must commit.
     pub fn finish(mut self) -> Result<Commit> {
+        let events = self.detect.take().map(|h| h.finish()).transpose()?;
         // The last rows are written alongside the files still in flight.
         let pending = self.store.take_pending()?;
         self.inflight.push_back(spawn_files(pending)?);
@@ -267,6 +289,7 @@ impl<'a> Writer<'a> {
         let mut c = Commit {
             vessels_total: self.registry.len() as u64,
             late_sources: self.late,
+            events,
             ..Commit::default()
         };
         for &mmsi in &touched {
@@ -318,6 +341,8 @@ pub(super) struct Commit {
     pub segmenters: Vec<SegmenterRow>,
     pub late_sources: Vec<LateSourceRow>,
     pub vessels_total: u64,
+    /// What detection commits (`None`: off).
+    pub events: Option<crate::detecting::RunEvents>,
 }
 
 fn transponder_code(t: Transponder) -> &'static str {

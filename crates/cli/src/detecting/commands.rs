@@ -1,0 +1,505 @@
+//! `tidewatch events`, `tidewatch detect` and `tidewatch stats`: reading stored events,
+//! recomputing them from the stored history, and zone presence statistics.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Args, ValueEnum};
+use serde_json::{json, Map, Value};
+use store::{EventQuery, EventRow, PositionRow, Query, RegistryDb, Store};
+
+use super::{DetectOptions, Hook};
+
+pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 time ({e}); example: 2026-01-15T08:00:00Z"))
+}
+
+/// Unix ms as RFC 3339 (UTC, seconds; milliseconds when not whole).
+pub(crate) fn rfc3339(ms: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_millis(ms) {
+        Some(t) if ms % 1000 == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => ms.to_string(),
+    }
+}
+
+/// Output formats of events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventFormat {
+    /// A table for people.
+    Table,
+    /// One JSON object a line.
+    Jsonl,
+    /// A GeoJSON FeatureCollection of points.
+    Geojson,
+    /// CSV with the common columns.
+    Csv,
+}
+
+/// Arguments of `tidewatch events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Only this event type (e.g. encounter, ais_gap, zone_visit).
+    #[arg(long = "type")]
+    kind: Option<String>,
+    /// Only events in this zone (by name).
+    #[arg(long)]
+    zone: Option<String>,
+    /// Only events involving this MMSI.
+    #[arg(long)]
+    mmsi: Option<u32>,
+    /// Events going on at or after this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    from: Option<DateTime<Utc>>,
+    /// Events starting before this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    to: Option<DateTime<Utc>>,
+    /// Only events still open.
+    #[arg(long)]
+    open: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: EventFormat,
+}
+
+fn open_registry(dir: &Path) -> Result<RegistryDb> {
+    let path = dir.join("registry.sqlite");
+    if !path.is_file() {
+        bail!("{} is not a store (no registry.sqlite)", dir.display());
+    }
+    RegistryDb::open(&path).with_context(|| format!("cannot open registry in {}", dir.display()))
+}
+
+/// Runs `tidewatch events`.
+pub fn events(a: EventsArgs) -> Result<()> {
+    let reg = open_registry(&a.store)?;
+    if let Some(k) = &a.kind {
+        if !detect::EventType::ALL.iter().any(|t| t.as_str() == k) {
+            let names: Vec<&str> = detect::EventType::ALL.iter().map(|t| t.as_str()).collect();
+            bail!("unknown event type {k:?}; types: {}", names.join(", "));
+        }
+    }
+    let rows = reg.events(&EventQuery {
+        kind: a.kind.clone(),
+        mmsi: a.mmsi,
+        zone: a.zone.clone(),
+        from_ms: a.from.map(|t| t.timestamp_millis()),
+        to_ms: a.to.map(|t| t.timestamp_millis()),
+        open_only: a.open,
+    })?;
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::new(out.lock());
+    print_events(&mut out, &rows, a.format)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// An event as output: the engine's JSON with times as RFC 3339 (`start`, `end`, `last`).
+pub fn output_json(row: &EventRow) -> Result<Value> {
+    let v: Value = serde_json::from_str(&row.json)
+        .with_context(|| format!("stored event {} is not valid JSON", row.id))?;
+    let Value::Object(mut m) = v else {
+        bail!("stored event {} is not a JSON object", row.id);
+    };
+    let mut o = Map::new();
+    for k in ["id", "type"] {
+        if let Some(x) = m.remove(k) {
+            o.insert(k.to_owned(), x);
+        }
+    }
+    let t = |m: &mut Map<String, Value>, k: &str| {
+        m.remove(k)
+            .and_then(|x| x.as_i64())
+            .map_or(Value::Null, |ms| Value::String(rfc3339(ms)))
+    };
+    let start = t(&mut m, "start_ms");
+    let end = t(&mut m, "end_ms");
+    let last = t(&mut m, "last_ms");
+    o.insert("start".to_owned(), start);
+    o.insert("end".to_owned(), end);
+    o.insert("last".to_owned(), last);
+    if let Some(Value::Array(ev)) = m.get_mut("evidence") {
+        for e in ev {
+            if let Some(ms) = e.get("time_ms").and_then(Value::as_i64) {
+                if let Value::Object(em) = e {
+                    em.remove("time_ms");
+                    em.insert("time".to_owned(), Value::String(rfc3339(ms)));
+                }
+            }
+        }
+    }
+    o.extend(m);
+    Ok(Value::Object(o))
+}
+
+fn print_events(out: &mut impl Write, rows: &[EventRow], format: EventFormat) -> Result<()> {
+    match format {
+        EventFormat::Jsonl => {
+            for r in rows {
+                writeln!(out, "{}", output_json(r)?)?;
+            }
+        }
+        EventFormat::Geojson => {
+            let mut features = Vec::with_capacity(rows.len());
+            for r in rows {
+                let mut p = output_json(r)?;
+                let (lat, lon) = (p["lat"].as_f64(), p["lon"].as_f64());
+                if let Value::Object(m) = &mut p {
+                    m.remove("lat");
+                    m.remove("lon");
+                }
+                features.push(json!({
+                    "type": "Feature",
+                    "geometry": match (lat, lon) {
+                        (Some(lat), Some(lon)) => json!({"type": "Point", "coordinates": [lon, lat]}),
+                        _ => Value::Null,
+                    },
+                    "properties": p,
+                }));
+            }
+            serde_json::to_writer(
+                &mut *out,
+                &json!({"type": "FeatureCollection", "features": features}),
+            )?;
+            writeln!(out)?;
+        }
+        EventFormat::Csv => {
+            writeln!(out, "id,type,start,end,open,mmsis,lat,lon,zones")?;
+            for r in rows {
+                let p = output_json(r)?;
+                writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{},{}",
+                    r.id,
+                    r.kind,
+                    rfc3339(r.start_ms),
+                    r.end_ms.map(rfc3339).unwrap_or_default(),
+                    r.open,
+                    csv_field(&join_mmsis(&r.mmsis, ";")),
+                    p["lat"],
+                    p["lon"],
+                    csv_field(&r.zones.join(";")),
+                )?;
+            }
+        }
+        EventFormat::Table => {
+            writeln!(
+                out,
+                "{:<16}  {:<15}  {:<20}  {:<20}  {:<4}  vessels / zones",
+                "id", "type", "start", "end", "open"
+            )?;
+            for r in rows {
+                writeln!(
+                    out,
+                    "{:<16}  {:<15}  {:<20}  {:<20}  {:<4}  {}{}",
+                    r.id,
+                    r.kind,
+                    rfc3339(r.start_ms),
+                    r.end_ms.map(rfc3339).unwrap_or_else(|| "-".to_owned()),
+                    if r.open { "yes" } else { "no" },
+                    join_mmsis(&r.mmsis, " "),
+                    if r.zones.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" / {}", r.zones.join("; "))
+                    },
+                )?;
+            }
+            writeln!(out, "{} event(s)", rows.len())?;
+        }
+    }
+    Ok(())
+}
+
+fn join_mmsis(m: &[u32], sep: &str) -> String {
+    m.iter().map(u32::to_string).collect::<Vec<_>>().join(sep)
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Arguments of `tidewatch detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Only positions from this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    from: Option<DateTime<Utc>>,
+    /// Only positions before this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    to: Option<DateTime<Utc>>,
+    /// Only these event types (comma separated) in the output.
+    #[arg(long, value_delimiter = ',')]
+    types: Vec<String>,
+    /// Detector configuration (TOML).
+    #[arg(long, value_name = "FILE")]
+    detect_config: Option<PathBuf>,
+    /// Watch list (CSV or JSON).
+    #[arg(long, value_name = "FILE")]
+    watchlist: Option<PathBuf>,
+    /// Replace the store's events and detection state with the recomputed ones (whole
+    /// history only: not with --from, --to or --types).
+    #[arg(long)]
+    write: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: EventFormat,
+}
+
+/// Recomputes events from a store's committed history: positions in time order across vessels
+/// (the same filter as ingest: placed by the segmenter, not flagged bad or suspect) and the
+/// registry's identity history, through a fresh engine. Returns the events (final state, by
+/// start then id) and the engine state.
+pub fn recompute(
+    dir: &Path,
+    opts: &DetectOptions,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+) -> Result<(Vec<EventRow>, Vec<u8>)> {
+    let reg = open_registry(dir)?;
+    let store = Store::open_read_only(dir)
+        .with_context(|| format!("cannot open store {}", dir.display()))?;
+    let mut rows: Vec<PositionRow> = store.query(&Query {
+        from_ms,
+        to_ms,
+        committed_runs: Some(reg.committed_runs()?),
+        ..Query::default()
+    })?;
+    rows.retain(|r| r.segment.is_some() && super::detectable(r.flags));
+    // Files are sorted by MMSI then time; the writer fed the engine by time across vessels.
+    rows.sort_by_key(|r| (r.time_ms, r.mmsi));
+    let mut ids: Vec<_> = reg
+        .all_history()?
+        .into_iter()
+        .filter(|h| from_ms.is_none_or(|t| h.time_ms >= t) && to_ms.is_none_or(|t| h.time_ms < t))
+        .collect();
+    ids.sort_by_key(|h| h.time_ms);
+    let mut hook = Hook::fresh(dir, opts)?;
+    let mut ids = ids.into_iter().peekable();
+    for r in &rows {
+        while ids.peek().is_some_and(|h| h.time_ms <= r.time_ms) {
+            if let Some(h) = ids.next() {
+                hook.identity(super::identity_of_row(&h));
+            }
+        }
+        hook.position(super::fix_of_row(r));
+    }
+    for h in ids {
+        hook.identity(super::identity_of_row(&h));
+    }
+    let run = hook.finish()?;
+    let mut events = run.rows;
+    events.sort_by(|a, b| (a.start_ms, &a.id).cmp(&(b.start_ms, &b.id)));
+    Ok((events, run.state))
+}
+
+/// Runs `tidewatch detect`.
+pub fn detect(a: DetectArgs) -> Result<()> {
+    if a.write && (a.from.is_some() || a.to.is_some() || !a.types.is_empty()) {
+        bail!("--write replaces the store's events: recompute the whole history (no --from, --to or --types)");
+    }
+    let opts = DetectOptions {
+        off: false,
+        config: a.detect_config.clone(),
+        watchlist: a.watchlist.clone(),
+    };
+    let (mut events, state) = recompute(
+        &a.store,
+        &opts,
+        a.from.map(|t| t.timestamp_millis()),
+        a.to.map(|t| t.timestamp_millis()),
+    )?;
+    if a.write {
+        // Takes the store's writer lock, so no ingest runs meanwhile.
+        let _lock = crate::ingest::open_writable(&a.store)?;
+        let mut reg = open_registry(&a.store)?;
+        reg.replace_events(&events, Some(&state))?;
+        eprintln!(
+            "detect: {} event(s) written to {}",
+            events.len(),
+            a.store.display()
+        );
+    }
+    if !a.types.is_empty() {
+        events.retain(|e| a.types.contains(&e.kind));
+    }
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::new(out.lock());
+    print_events(&mut out, &events, a.format)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Arguments of `tidewatch stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Zone name (from the store's zones, `tidewatch zones list --store DIR`).
+    #[arg(long)]
+    zone: String,
+    /// From this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    from: Option<DateTime<Utc>>,
+    /// Before this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    to: Option<DateTime<Utc>>,
+    /// JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Presence in a zone: per UTC day, the distinct vessels with a position inside; over the
+/// period, distinct vessels and vessel-days, by flag and by ship type.
+#[derive(Debug, Default, PartialEq)]
+pub struct Presence {
+    /// Per day (YYYY-MM-DD): distinct vessels.
+    pub days: BTreeMap<String, u64>,
+    /// Distinct vessels over the period.
+    pub vessels: u64,
+    /// Vessel-days over the period.
+    pub vessel_days: u64,
+    /// By flag (ISO 3166 alpha-2, or `unknown`): (vessels, vessel-days).
+    pub by_flag: BTreeMap<String, (u64, u64)>,
+    /// By ship type (AIS code, or `unknown`): (vessels, vessel-days).
+    pub by_ship_type: BTreeMap<String, (u64, u64)>,
+}
+
+/// Computes [`Presence`] for a zone of the store.
+pub fn presence(
+    dir: &Path,
+    zone: &str,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+) -> Result<Presence> {
+    let reg = open_registry(dir)?;
+    let zpath = dir.join(crate::zones::STORE_ZONES_FILE);
+    if !zpath.is_file() {
+        bail!(
+            "store {} has no zones (import some with `tidewatch zones import FILE --store DIR`)",
+            dir.display()
+        );
+    }
+    let zones =
+        detect::zones::import::load_file(&zpath, &detect::zones::import::PropertyMap::default())?;
+    let Some(z) = zones.iter().find(|z| z.name() == zone) else {
+        let names: Vec<&str> = zones.iter().map(|z| z.name()).collect();
+        bail!("no zone {zone:?} in the store; zones: {}", names.join(", "));
+    };
+    let store = Store::open_read_only(dir)
+        .with_context(|| format!("cannot open store {}", dir.display()))?;
+    let rows = store.query(&Query {
+        from_ms,
+        to_ms,
+        bbox: bbox_of(z),
+        committed_runs: Some(reg.committed_runs()?),
+        ..Query::default()
+    })?;
+    let mut seen: BTreeSet<(i64, u32)> = BTreeSet::new();
+    for r in &rows {
+        if super::detectable(r.flags) && z.contains(r.lat, r.lon) {
+            seen.insert((r.time_ms.div_euclid(86_400_000), r.mmsi));
+        }
+    }
+    let mut p = Presence::default();
+    let mut vessels: BTreeMap<u32, u64> = BTreeMap::new();
+    for &(day, mmsi) in &seen {
+        let d = rfc3339(day * 86_400_000);
+        *p.days.entry(d[..10].to_owned()).or_default() += 1;
+        *vessels.entry(mmsi).or_default() += 1;
+    }
+    p.vessels = vessels.len() as u64;
+    p.vessel_days = seen.len() as u64;
+    for (&mmsi, &days) in &vessels {
+        let flag = ais::Mmsi(mmsi)
+            .flag()
+            .map_or_else(|| "unknown".to_owned(), |f| f.iso2.to_owned());
+        let st = reg
+            .vessel(mmsi)?
+            .and_then(|v| v.ship_type)
+            .map_or_else(|| "unknown".to_owned(), |t| t.to_string());
+        for (map, key) in [(&mut p.by_flag, flag), (&mut p.by_ship_type, st)] {
+            let e = map.entry(key).or_default();
+            e.0 += 1;
+            e.1 += days;
+        }
+    }
+    Ok(p)
+}
+
+fn bbox_of(z: &detect::zones::Zone) -> Option<[f64; 4]> {
+    let mut b: Option<[f64; 4]> = None;
+    for poly in &z.geometry().0 {
+        for c in poly.exterior().coords() {
+            let v = b.get_or_insert([c.x, c.y, c.x, c.y]);
+            v[0] = v[0].min(c.x);
+            v[1] = v[1].min(c.y);
+            v[2] = v[2].max(c.x);
+            v[3] = v[3].max(c.y);
+        }
+    }
+    b
+}
+
+/// Runs `tidewatch stats`.
+pub fn stats(a: StatsArgs) -> Result<()> {
+    let p = presence(
+        &a.store,
+        &a.zone,
+        a.from.map(|t| t.timestamp_millis()),
+        a.to.map(|t| t.timestamp_millis()),
+    )?;
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::new(out.lock());
+    if a.json {
+        let pairs = |m: &BTreeMap<String, (u64, u64)>| -> Value {
+            m.iter()
+                .map(|(k, (v, d))| (k.clone(), json!({"vessels": v, "vessel_days": d})))
+                .collect::<Map<_, _>>()
+                .into()
+        };
+        let v = json!({
+            "zone": a.zone,
+            "vessels": p.vessels,
+            "vessel_days": p.vessel_days,
+            "days": p.days,
+            "by_flag": pairs(&p.by_flag),
+            "by_ship_type": pairs(&p.by_ship_type),
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        writeln!(
+            out,
+            "zone {}: {} vessel(s), {} vessel-day(s)",
+            a.zone, p.vessels, p.vessel_days
+        )?;
+        writeln!(out, "{:<12} {:>8}", "day", "vessels")?;
+        for (d, n) in &p.days {
+            writeln!(out, "{d:<12} {n:>8}")?;
+        }
+        for (title, m) in [("flag", &p.by_flag), ("ship type", &p.by_ship_type)] {
+            writeln!(out, "{title:<12} {:>8} {:>12}", "vessels", "vessel-days")?;
+            for (k, (v, d)) in m {
+                writeln!(out, "{k:<12} {v:>8} {d:>12}")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
