@@ -6,8 +6,8 @@ pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
 pub const NM_M: f64 = 1_852.0;
 /// One knot, metres per second.
 pub const KNOT_MS: f64 = NM_M / 3_600.0;
-/// Metres per degree of latitude (mean).
-const M_PER_DEG: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
+/// Metres per degree of latitude (and of longitude at the equator) on the mean sphere.
+pub const M_PER_DEG: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
 
 /// Great-circle distance, metres (haversine).
 pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {

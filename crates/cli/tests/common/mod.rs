@@ -12,7 +12,13 @@ pub fn bin() -> PathBuf {
 
 /// A path in this test process's scratch directory.
 pub fn tmp(name: &str) -> PathBuf {
+    static FRESH: std::sync::Once = std::sync::Once::new();
     let d = std::env::temp_dir().join(format!("tidewatch-test-{}", std::process::id()));
+    // A directory left by an earlier process with the same id (ids are reused) would hand
+    // this one its stores, already ingested: start empty.
+    FRESH.call_once(|| {
+        let _ = std::fs::remove_dir_all(&d);
+    });
     std::fs::create_dir_all(&d).unwrap();
     d.join(name)
 }

@@ -216,6 +216,10 @@ impl Detector for CloseApproach {
         let mut near = Vec::new();
         grid.neighbours(cell, f.lat, &mut near);
         let mut ended = Vec::new();
+        // A cheap bound first (no trigonometry per pair): the other vessel cannot be within
+        // the trigger distance now if it was farther than that plus the way it has made since
+        // its last report (5 % slack for the flat-earth estimate).
+        let cos_lat = f.lat.to_radians().cos();
         for c in &near {
             let Some(members) = self.cells.get(c) else {
                 continue;
@@ -229,12 +233,27 @@ impl Detector for CloseApproach {
                 if age_s * 1000.0 > stale as f64 {
                     continue;
                 }
+                let key = if f.mmsi < m { (f.mmsi, m) } else { (m, f.mmsi) };
+                let north = (o.lat - f.lat) * geom::M_PER_DEG;
+                let mut dlon = o.lon - f.lon;
+                if dlon > 180.0 {
+                    dlon -= 360.0;
+                } else if dlon < -180.0 {
+                    dlon += 360.0;
+                }
+                let east = dlon * geom::M_PER_DEG * cos_lat;
+                let reach = (self.cfg.trigger_m + o.sog.abs() * geom::KNOT_MS * age_s.abs()) * 1.05;
+                if north * north + east * east > reach * reach {
+                    if self.passes.contains_key(&key) {
+                        ended.push(key);
+                    }
+                    continue;
+                }
                 // The other vessel where it is now, by dead reckoning.
                 let (ve, vn) = geom::velocity_ms(o.sog, o.cog);
                 let (oe, on) = geom::enu_m(f.lat, f.lon, o.lat, o.lon);
                 let (dx, dy) = (oe + ve * age_s, on + vn * age_s);
                 let d = dx.hypot(dy);
-                let key = if f.mmsi < m { (f.mmsi, m) } else { (m, f.mmsi) };
                 if d < self.cfg.trigger_m {
                     let (me_e, me_n) = geom::velocity_ms(me.sog, me.cog);
                     let (rvx, rvy) = (ve - me_e, vn - me_n);
