@@ -402,14 +402,9 @@ impl Store {
         self.pending.rows.len()
     }
 
-    /// Adds `source` to the sources of the buffered row of `mmsi` at `time_ms`. Returns false
-    /// when no such row is buffered (it was flushed already, or never appended).
-    pub fn add_source(&mut self, mmsi: u32, time_ms: i64, source: &str) -> bool {
-        let id = self.labels.id(source);
-        self.pending.add_source(mmsi, time_ms, id)
-    }
-
-    /// [`Store::add_source`] with the source as its id from [`Store::source_id`].
+    /// Adds source `id` (from [`Store::source_id`]) to the sources of the buffered row of
+    /// `mmsi` at `time_ms`. Returns false when no such row is buffered (it was flushed
+    /// already, or never appended).
     pub fn add_source_id(&mut self, mmsi: u32, time_ms: i64, id: u32) -> bool {
         self.pending.add_source(mmsi, time_ms, id)
     }

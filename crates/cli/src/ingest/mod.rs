@@ -170,8 +170,6 @@ struct Prior {
     dir: PathBuf,
     /// Committed files, each with the time range read so far (`None`: nothing yet).
     files: Vec<(store::FileEntry, Option<(i64, i64)>)>,
-    /// Rows loaded.
-    rows: u64,
 }
 
 impl Prior {
@@ -187,7 +185,6 @@ impl Prior {
                 .filter(|f| f.run.is_none_or(|r| committed.contains(&r)))
                 .map(|f| (f.clone(), None))
                 .collect(),
-            rows: 0,
         }
     }
 
@@ -227,9 +224,7 @@ impl Prior {
             *done = Some((from, to));
             let path = self.dir.join(&f.file);
             for (a, b) in ranges {
-                let rows = &mut self.rows;
                 store::visit_geoparquet(&path, a, b, |r| {
-                    *rows += 1;
                     fuser.remember(
                         r.mmsi,
                         r.time_ms,
