@@ -9,6 +9,7 @@ mod input;
 mod output;
 mod query;
 mod sample;
+mod serving;
 mod simulate;
 mod zones;
 
@@ -52,6 +53,12 @@ enum Command {
     Stats(detecting::commands::StatsArgs),
     /// Simulate a scenario, ingest it with detection, and score the events against the truth.
     Eval(detecting::eval::EvalArgs),
+    /// The live server: run the configured feeds through the pipeline and serve the API, the
+    /// live stream and the web map.
+    Serve(serving::ServeArgs),
+    /// The South China Sea grey-zone scenario in accelerated real time, served with the web
+    /// map (prints the URL first).
+    Demo(serving::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +77,8 @@ fn main() -> ExitCode {
         Command::Detect(args) => detecting::commands::detect(args),
         Command::Stats(args) => detecting::commands::stats(args),
         Command::Eval(args) => detecting::eval::run(args),
+        Command::Serve(args) => serving::run(args),
+        Command::Demo(args) => serving::demo::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

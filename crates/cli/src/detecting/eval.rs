@@ -180,7 +180,7 @@ fn run_step(c: &mut Command, what: &str) -> Result<()> {
 }
 
 /// The scenario's zones, and its ports as circles of at least 3 km (GFW's port entry radius).
-fn scenario_zones(s: &sim::scenario::Scenario) -> Result<Vec<Zone>> {
+pub(crate) fn scenario_zones(s: &sim::scenario::Scenario) -> Result<Vec<Zone>> {
     let mut out = Vec::new();
     for z in &s.zones {
         let kind: ZoneKind = z.kind.parse().unwrap_or(ZoneKind::AreaOfInterest);
@@ -208,7 +208,7 @@ fn scenario_zones(s: &sim::scenario::Scenario) -> Result<Vec<Zone>> {
 }
 
 /// One watch-list entry per identity of each watch-listed vessel (MMSI and IMO).
-fn watch_entries(s: &sim::scenario::Scenario) -> Vec<WatchEntry> {
+pub(crate) fn watch_entries(s: &sim::scenario::Scenario) -> Vec<WatchEntry> {
     let mut out: Vec<WatchEntry> = Vec::new();
     for v in &s.vessels {
         let Some(reason) = &v.watchlist else { continue };

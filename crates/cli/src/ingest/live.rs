@@ -19,6 +19,7 @@
 //! are closed and ingested, and the summary and `--stats` are written. A second signal ends
 //! the process at once (the spool keeps what arrived; the next start ingests it).
 
+use super::summary::Summary;
 use super::{report, InputSpec, RunOptions, Session};
 use crate::ingest::IngestArgs;
 use anyhow::{bail, Context, Result};
@@ -173,9 +174,81 @@ fn dir_name(name: &str) -> String {
         .collect()
 }
 
+/// Bytes a feed received, handed on before (or whatever) the spool makes of them: the live
+/// picture decodes them at once, while the spool makes them durable. Called with the feed's
+/// index in the order feeds were given.
+pub(crate) type Tap = Arc<dyn Fn(usize, &[u8]) + Send + Sync>;
+
+/// One feed's way into its spool (and the tap).
+pub(crate) struct FeedWriter {
+    index: usize,
+    spool: Arc<Mutex<Spool>>,
+    tap: Option<Tap>,
+}
+
+impl std::fmt::Debug for FeedWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedWriter").field("index", &self.index).finish()
+    }
+}
+
+impl FeedWriter {
+    /// Spools received bytes (what reached the spool is accepted), then taps them.
+    pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        lock(&self.spool).write(bytes)?;
+        if let Some(t) = &self.tap {
+            t(self.index, bytes);
+        }
+        Ok(())
+    }
+
+    /// Ends an unfinished line (a dropped connection), so it cannot join the next one.
+    pub fn end_line(&self) -> std::io::Result<()> {
+        lock(&self.spool).end_line()
+    }
+}
+
+/// Produces the bytes of one or more feeds (one `FeedWriter` each, in order) until the flag
+/// is set; runs on its own thread.
+pub(crate) type ProduceFn = Box<dyn FnOnce(Vec<FeedWriter>, Arc<AtomicBool>) + Send>;
+
+/// Where a live source's bytes come from.
+pub(crate) enum Producer {
+    /// `tcp://host:port` (a client) or `udp://addr:port` (a listener).
+    Net(String),
+    /// Made in this process (file replay, the simulator).
+    Custom(ProduceFn),
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Producer::Net(u) => write!(f, "Net({u})"),
+            Producer::Custom(_) => f.write_str("Custom"),
+        }
+    }
+}
+
+/// A live source: its producer and the provenance labels of the feeds it makes (a network
+/// feed makes one; the simulator one per partner).
+#[derive(Debug)]
+pub(crate) struct LiveSource {
+    pub producer: Producer,
+    pub labels: Vec<String>,
+}
+
+/// How live feeds are run.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveOptions {
+    /// Close a spool segment and ingest it this often.
+    pub rotate: Duration,
+    /// Stop after this long.
+    pub run_for: Option<Duration>,
+    /// No progress lines on stderr.
+    pub quiet: bool,
+}
+
 struct LiveFeed {
-    /// `tcp://...` or `udp://...`.
-    url: String,
     /// Provenance label (and spool directory name).
     label: String,
     spool: Arc<Mutex<Spool>>,
@@ -185,8 +258,8 @@ fn lock(s: &Mutex<Spool>) -> std::sync::MutexGuard<'_, Spool> {
     s.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Receives a feed into its spool until `stop`.
-fn receive(url: String, spool: Arc<Mutex<Spool>>, stop: Arc<AtomicBool>, quiet: bool) {
+/// Receives a network feed into its spool until `stop`.
+fn receive(url: String, feed: FeedWriter, stop: Arc<AtomicBool>, quiet: bool) {
     let say = |m: String| {
         if !quiet {
             eprintln!("{m}");
@@ -197,7 +270,7 @@ fn receive(url: String, spool: Arc<Mutex<Spool>>, stop: Arc<AtomicBool>, quiet: 
         std::process::exit(1);
     };
     if let Some(addr) = url.strip_prefix("tcp://") {
-        let mut feed = TcpFeed::new(
+        let mut tcp = TcpFeed::new(
             addr,
             Backoff {
                 timeout: Duration::from_secs(5),
@@ -205,18 +278,18 @@ fn receive(url: String, spool: Arc<Mutex<Spool>>, stop: Arc<AtomicBool>, quiet: 
             },
         );
         while !stop.load(Ordering::Relaxed) {
-            match feed.next_event() {
-                Event::Data(d) => lock(&spool).write(&d).unwrap_or_else(fail),
+            match tcp.next_event() {
+                Event::Data(d) => feed.write(&d).unwrap_or_else(fail),
                 Event::Connected(p) => say(format!("{url}: connected to {p}")),
                 Event::Disconnected { reason, .. } => {
                     say(format!("{url}: disconnected ({reason})"));
-                    lock(&spool).end_line().unwrap_or_else(fail);
+                    feed.end_line().unwrap_or_else(fail);
                 }
                 Event::Backoff(w) => say(format!("{url}: cannot connect; retrying in {w:?}")),
             }
         }
     } else if let Some(addr) = url.strip_prefix("udp://") {
-        let mut feed = match UdpFeed::bind(addr) {
+        let mut udp = match UdpFeed::bind(addr) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("tidewatch: error: cannot listen on {url}: {e}");
@@ -224,8 +297,8 @@ fn receive(url: String, spool: Arc<Mutex<Spool>>, stop: Arc<AtomicBool>, quiet: 
             }
         };
         while !stop.load(Ordering::Relaxed) {
-            match feed.recv(Duration::from_millis(200)) {
-                Ok(Some((d, _))) => lock(&spool).write(&d).unwrap_or_else(fail),
+            match udp.recv(Duration::from_millis(200)) {
+                Ok(Some((d, _))) => feed.write(&d).unwrap_or_else(fail),
                 Ok(None) => {}
                 Err(e) => say(format!("{url}: receive error ({e})")),
             }
@@ -252,15 +325,9 @@ fn closed_segments(feeds: &[LiveFeed]) -> Result<Vec<InputSpec>> {
     Ok(out)
 }
 
-/// Runs `tidewatch ingest` on live feeds.
-pub(super) fn run(
-    session: &mut Session,
-    inputs: &[String],
-    opts: &RunOptions,
-    args: &IngestArgs,
-) -> Result<()> {
-    let rotate = Duration::from_millis(args.rotate.max(1) as u64);
-    let mut feeds = Vec::new();
+/// The live sources of `tidewatch ingest tcp://... udp://...`.
+fn net_sources(inputs: &[String]) -> Result<Vec<LiveSource>> {
+    let mut out = Vec::new();
     for i in inputs {
         let (name, url) = super::parse_spec(i);
         let addr = url.split_once("://").map_or("", |x| x.1);
@@ -269,25 +336,17 @@ pub(super) fn run(
                 "{url}: give host:port (for example tcp://127.0.0.1:5631 or udp://0.0.0.0:10110)"
             );
         }
-        let label = name.unwrap_or_else(|| dir_name(addr));
-        let dir = session.dir().join("spool").join(dir_name(&label));
-        // Segments a killed process left open hold accepted data: close them first.
-        if dir.is_dir() {
-            for e in fs::read_dir(&dir)?.flatten() {
-                let p = e.path();
-                if p.to_string_lossy().ends_with(".nmea.part") {
-                    close_part(&p)?;
-                }
-            }
-        }
-        feeds.push(LiveFeed {
-            url: url.clone(),
-            label,
-            spool: Arc::new(Mutex::new(Spool::new(dir, rotate)?)),
+        out.push(LiveSource {
+            labels: vec![name.unwrap_or_else(|| dir_name(addr))],
+            producer: Producer::Net(url),
         });
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    // SIGTERM and Ctrl-C end the run in order (below); a second one ends the process at once.
+    Ok(out)
+}
+
+/// Installs the SIGTERM and Ctrl-C handlers: the first sets the returned flag (an orderly
+/// end), a second ends the process at once.
+pub(crate) fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     let signalled = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register_conditional_shutdown(sig, 1, signalled.clone())
@@ -295,23 +354,107 @@ pub(super) fn run(
         signal_hook::flag::register(sig, signalled.clone())
             .context("cannot install a signal handler")?;
     }
-    for f in &feeds {
-        let (url, spool, stop) = (f.url.clone(), f.spool.clone(), stop.clone());
-        let quiet = args.quiet;
-        std::thread::spawn(move || receive(url, spool, stop, quiet));
+    Ok(signalled)
+}
+
+/// Runs `tidewatch ingest` on live feeds.
+pub(super) fn run(
+    session: &mut Session,
+    inputs: &[String],
+    opts: &RunOptions,
+    args: &IngestArgs,
+) -> Result<()> {
+    let sources = net_sources(inputs)?;
+    let live = LiveOptions {
+        rotate: Duration::from_millis(args.rotate.max(1) as u64),
+        run_for: args.run_for.map(|d| Duration::from_millis(d.max(0) as u64)),
+        quiet: args.quiet,
+    };
+    let stop = stop_on_signals()?;
+    let total = run_sources(session, sources, opts, &live, &stop, None, &mut |_| {})?;
+    report(args, &total)
+}
+
+/// Runs live sources until `stop` is set (or `run_for` passes): spools what they produce,
+/// ingests each closed segment as a run (calling `on_run` with its accounting after its
+/// commit), and at the end closes and ingests the open segments. Returns the accounting of
+/// all runs.
+pub(crate) fn run_sources(
+    session: &mut Session,
+    sources: Vec<LiveSource>,
+    opts: &RunOptions,
+    live: &LiveOptions,
+    stop: &Arc<AtomicBool>,
+    tap: Option<Tap>,
+    on_run: &mut dyn FnMut(&Summary),
+) -> Result<Summary> {
+    let mut feeds = Vec::new();
+    let mut producers = Vec::new();
+    for src in sources {
+        let mut writers = Vec::new();
+        for label in src.labels {
+            let dir = session.dir().join("spool").join(dir_name(&label));
+            // Segments a killed process left open hold accepted data: close them first.
+            if dir.is_dir() {
+                for e in fs::read_dir(&dir)?.flatten() {
+                    let p = e.path();
+                    if p.to_string_lossy().ends_with(".nmea.part") {
+                        close_part(&p)?;
+                    }
+                }
+            }
+            let spool = Arc::new(Mutex::new(Spool::new(dir, live.rotate)?));
+            writers.push(FeedWriter {
+                index: feeds.len(),
+                spool: spool.clone(),
+                tap: tap.clone(),
+            });
+            feeds.push(LiveFeed { label, spool });
+        }
+        producers.push((src.producer, writers));
+    }
+    // The producers stop on their own flag, set once the loop below decides to end.
+    let halt = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for (producer, mut writers) in producers {
+        let halt = halt.clone();
+        let quiet = live.quiet;
+        let (name, in_process) = match &producer {
+            Producer::Net(u) => (format!("feed {u}"), false),
+            Producer::Custom(_) => ("feed".to_owned(), true),
+        };
+        threads.push((
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || match producer {
+                    Producer::Net(url) => {
+                        if let Some(w) = writers.pop() {
+                            receive(url, w, halt, quiet);
+                        }
+                    }
+                    Producer::Custom(f) => f(writers, halt),
+                })
+                .context("cannot start a feed thread")?,
+            in_process,
+        ));
     }
     let started = Instant::now();
-    let mut total = super::summary::Summary::default();
+    let mut total = Summary::default();
     loop {
         std::thread::sleep(Duration::from_millis(100));
-        let signal = signalled.load(Ordering::Relaxed);
-        let ending = signal
-            || args
-                .run_for
-                .is_some_and(|d| started.elapsed() >= Duration::from_millis(d.max(0) as u64));
+        let signal = stop.load(Ordering::Relaxed);
+        let ending = signal || live.run_for.is_some_and(|d| started.elapsed() >= d);
         if ending {
-            stop.store(true, Ordering::Relaxed);
-            if signal && !args.quiet {
+            halt.store(true, Ordering::Relaxed);
+            // In-process producers stop at once and their last bytes must be spooled before
+            // the segments close; network receivers are left to stop on their own (what
+            // they still receive stays in the spool for the next start).
+            for (t, in_process) in threads.drain(..) {
+                if in_process {
+                    let _ = t.join();
+                }
+            }
+            if signal && !live.quiet {
                 eprintln!("stopping: closing and ingesting the open spool segments");
             }
         }
@@ -332,8 +475,8 @@ pub(super) fn run(
                 strict: true,
                 ..opts.clone()
             };
-            let sum = session.ingest(segments.clone(), &strict)?;
-            if !args.quiet {
+            let mut sum = session.ingest(segments.clone(), &strict)?;
+            if !live.quiet {
                 eprintln!(
                     "run {}: {} segment(s), {} messages, {} positions, {} vessels",
                     sum.run,
@@ -343,7 +486,6 @@ pub(super) fn run(
                     sum.vessels_touched
                 );
             }
-            total.absorb(&sum);
             for s in &segments {
                 let p = Path::new(&s.path);
                 if let (Some(dir), Some(name)) = (p.parent(), p.file_name()) {
@@ -351,10 +493,13 @@ pub(super) fn run(
                         .with_context(|| format!("cannot move {}", p.display()))?;
                 }
             }
+            on_run(&sum);
+            sum.events.clear();
+            total.absorb(&sum);
         }
         if ending {
             break;
         }
     }
-    report(args, &total)
+    Ok(total)
 }

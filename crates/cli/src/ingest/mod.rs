@@ -10,10 +10,10 @@
 //! start, and an input whose content was already committed is skipped, so ingesting the same
 //! file twice changes nothing.
 
-mod live;
+pub(crate) mod live;
 mod merge;
-mod report;
-mod summary;
+pub(crate) mod report;
+pub(crate) mod summary;
 mod write;
 
 use crate::input;
@@ -102,7 +102,7 @@ pub(crate) fn parse_duration_ms(s: &str) -> Result<i64, String> {
 
 /// One input named on the command line (after directory expansion).
 #[derive(Debug, Clone, PartialEq)]
-struct InputSpec {
+pub(crate) struct InputSpec {
     /// Path, or `-`.
     path: String,
     /// Provenance label.
@@ -412,18 +412,18 @@ fn explain_disk_full(e: anyhow::Error, session: &Session, live: bool) -> anyhow:
 
 /// How a run works.
 #[derive(Debug, Clone)]
-struct RunOptions {
-    reorder_window_ms: i64,
-    flush_rows: usize,
-    assume_time: Option<AssumeTime>,
+pub(crate) struct RunOptions {
+    pub reorder_window_ms: i64,
+    pub flush_rows: usize,
+    pub assume_time: Option<AssumeTime>,
     /// Abort at the first input that cannot be read.
-    strict: bool,
+    pub strict: bool,
     /// Detection.
-    detect: crate::detecting::DetectOptions,
+    pub detect: crate::detecting::DetectOptions,
 }
 
 /// A store opened for ingest, holding the store's writer lock (see the `store` crate docs).
-struct Session {
+pub(crate) struct Session {
     dir: PathBuf,
     store: Store,
     reg: RegistryDb,
@@ -657,6 +657,7 @@ fn ingest_run(
     sum.identity_changes = commit.history.len() as u64 - sum.identity_first_fills;
     if let Some(ev) = &commit.events {
         sum.detect = Some(crate::detecting::summary_line(ev));
+        sum.events = ev.rows.clone();
     }
     if !inputs.is_empty() {
         let now_ms = wall_clock_ms();

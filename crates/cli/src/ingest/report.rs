@@ -14,14 +14,14 @@ use track::vessel::{Class, StaticUpdate};
 
 /// A decoded report worth keeping.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Report {
+pub(crate) enum Report {
     Position(PositionData),
     /// Boxed: static reports are rare and large, positions many and small.
     Static(Box<StaticUpdate>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct PositionData {
+pub(crate) struct PositionData {
     pub msg_type: u8,
     pub lat: f64,
     pub lon: f64,
@@ -35,7 +35,7 @@ pub(super) struct PositionData {
 
 /// Reports that could not be kept (whole or in part), by reason.
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Dropped {
+pub(crate) struct Dropped {
     /// Vessel reports without any receive time (no tag block, `$PGHP` or timestamp, no
     /// arrival time, no `--assume-time`).
     pub no_receive_time: u64,
@@ -99,7 +99,7 @@ impl TimeBounds {
 
 /// Where the receive times of an input's vessel reports came from.
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct TimeSources {
+pub(crate) struct TimeSources {
     /// The line's own time (tag block `c:`, `$PGHP`, timestamp prefix or trailing epoch).
     pub own: u64,
     /// The live spool's arrival time (the line had no time of its own).
@@ -255,7 +255,7 @@ fn dims(l: Option<u16>, b: Option<u8>) -> Option<(u16, u16)> {
 
 /// The report a message carries (with its UTC-second field), `Err` for a position report
 /// without a position, `None` for messages ingest does not keep.
-fn report(m: &Message<'_>) -> Option<(Option<u8>, Result<Report, ()>)> {
+pub(crate) fn report(m: &Message<'_>) -> Option<(Option<u8>, Result<Report, ()>)> {
     let pos = |msg_type, lon: Option<f64>, lat: Option<f64>, rest: PositionData| match (lon, lat) {
         (Some(lon), Some(lat)) => Ok(Report::Position(PositionData {
             msg_type,

@@ -8,7 +8,7 @@ use super::write::Written;
 
 /// Rows of CSV archives: `rows == records + sum(rejected)`.
 #[derive(Debug, Default)]
-pub(super) struct CsvRows {
+pub(crate) struct CsvRows {
     pub rows: u64,
     pub records: u64,
     pub rejected: std::collections::BTreeMap<&'static str, u64>,
@@ -20,7 +20,7 @@ pub(super) struct CsvRows {
 
 /// The accounting of one run.
 #[derive(Debug, Default)]
-pub(super) struct Summary {
+pub(crate) struct Summary {
     pub run: u64,
     pub decode: Stats,
     /// Rows of decoded archives (CSV).
@@ -47,6 +47,8 @@ pub(super) struct Summary {
     pub discarded_rows: u64,
     /// Detection: what it loaded and did, one line (`None`: off).
     pub detect: Option<String>,
+    /// Events the run created or changed, as committed (for the live server; not absorbed).
+    pub events: Vec<store::EventRow>,
 }
 
 impl Summary {

@@ -18,7 +18,7 @@ use track::vessel::{Class, PositionUpdate, Positions, Registry, Vessel};
 
 /// What the writer counted.
 #[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Written {
+pub(crate) struct Written {
     pub positions: u64,
     pub static_reports: u64,
     pub flagged: u64,

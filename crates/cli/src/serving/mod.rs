@@ -1,0 +1,306 @@
+//! `tidewatch serve` and `tidewatch demo`: the live server.
+//!
+//! Threads: the configured sources (network feeds, file replays, the simulator) each produce
+//! bytes on their own thread into their spool (durable: what reached it is accepted) and
+//! through the tap to the live picture's decoder (`picture_feed`: the fast path, updated as
+//! bytes arrive). The main thread ingests closed spool segments as ordinary runs (fusion,
+//! segments, detection, history; `ingest::live::run_sources`) and hands each run's committed
+//! events to the picture and the alert rules. The HTTP server (crate `serve`: API, stream,
+//! web map) runs on a tokio runtime of its own threads and reads the picture and the store.
+//!
+//! Restart resumes from the store and the spool: segments a killed server left open are
+//! ingested first, content hashes keep each from counting twice, and the picture seeds itself
+//! from the store.
+
+pub(crate) mod demo;
+mod feeds;
+mod picture_feed;
+
+use crate::ingest::live::{self, LiveOptions, LiveSource, Producer};
+use crate::ingest::{RunOptions, Session};
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Arguments of `tidewatch serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Store directory (created when missing).
+    #[arg(long)]
+    store: PathBuf,
+    /// Server configuration (TOML: listen address, sources, detection, alerts; see
+    /// `docs/serve.md`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides the configuration's `listen`).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Stop after this long (default: until SIGTERM or Ctrl-C).
+    #[arg(long = "for", value_parser = crate::ingest::parse_duration_ms)]
+    run_for: Option<i64>,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// `host:port`, default 127.0.0.1:8080.
+    listen: Option<SocketAddr>,
+    /// How often received data is committed to the store, e.g. `10s`.
+    commit_every: Option<String>,
+    /// The ingest reorder window, e.g. `5m`.
+    reorder_window: Option<String>,
+    /// Detector configuration file.
+    detect_config: Option<PathBuf>,
+    /// Watch list file.
+    watchlist: Option<PathBuf>,
+    /// No detection.
+    #[serde(default)]
+    no_detect: bool,
+    /// Live sources.
+    #[serde(default)]
+    source: Vec<SourceConfig>,
+    /// Alert rules (the `alerts` crate's format), kept as TOML for it to read.
+    #[serde(default)]
+    alert: Vec<toml::Value>,
+    /// Alert delivery settings.
+    alerts: Option<toml::Value>,
+}
+
+/// One `[[source]]`: exactly one of `url`, `replay`, `simulate`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SourceConfig {
+    /// Provenance label (default: from the address, file or scenario).
+    name: Option<String>,
+    /// `tcp://host:port` or `udp://addr:port`.
+    url: Option<String>,
+    /// A file to replay.
+    replay: Option<String>,
+    /// A scenario to simulate.
+    simulate: Option<String>,
+    /// Replay and simulation pace, times real time (default 1).
+    speed: Option<f64>,
+    /// Simulation: seed, background vessels, length in hours.
+    seed: Option<u64>,
+    vessels: Option<u32>,
+    hours: Option<f64>,
+}
+
+impl Config {
+    pub(crate) fn read(path: &Path) -> Result<Config> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+}
+
+fn duration(field: &str, v: &Option<String>, default_ms: i64) -> Result<i64> {
+    match v {
+        None => Ok(default_ms),
+        Some(s) => query::parse_duration_ms(s).map_err(|e| anyhow::anyhow!("{field} = \"{s}\": {e}")),
+    }
+}
+
+fn label_of(s: &SourceConfig, fallback: &str) -> String {
+    s.name.clone().unwrap_or_else(|| {
+        Path::new(fallback)
+            .file_name()
+            .map_or_else(|| fallback.to_owned(), |f| f.to_string_lossy().into_owned())
+            .replace([':', '/'], "_")
+    })
+}
+
+/// Builds the live sources of a configuration.
+fn sources(cfg: &Config) -> Result<Vec<LiveSource>> {
+    let mut out = Vec::new();
+    for (i, s) in cfg.source.iter().enumerate() {
+        let n = [&s.url, &s.replay, &s.simulate].iter().filter(|x| x.is_some()).count();
+        if n != 1 {
+            bail!("source {} of the configuration: give exactly one of url, replay, simulate", i + 1);
+        }
+        if let Some(url) = &s.url {
+            let addr = url.split_once("://").map_or("", |x| x.1);
+            if !(url.starts_with("tcp://") || url.starts_with("udp://")) || !addr.contains(':') {
+                bail!("source {url}: give tcp://host:port or udp://addr:port");
+            }
+            out.push(LiveSource {
+                labels: vec![label_of(s, addr)],
+                producer: Producer::Net(url.clone()),
+            });
+        } else if let Some(path) = &s.replay {
+            out.push(feeds::replay(label_of(s, path), path.clone(), s.speed.unwrap_or(1.0))?);
+        } else if let Some(scenario) = &s.simulate {
+            let (src, _) = feeds::simulate(&feeds::SimSource {
+                scenario: scenario.clone(),
+                speed: s.speed.unwrap_or(1.0),
+                seed: s.seed,
+                vessels: s.vessels,
+                hours: s.hours,
+                prefix: s.name.clone().unwrap_or_default(),
+            })?;
+            out.push(src);
+        }
+    }
+    Ok(out)
+}
+
+/// Everything a server run needs, whoever (serve or demo) assembled it.
+pub(crate) struct Plan {
+    pub store: PathBuf,
+    pub listen: SocketAddr,
+    pub sources: Vec<LiveSource>,
+    pub run: RunOptions,
+    pub live: LiveOptions,
+    /// Alert rules and delivery settings, as TOML text for the `alerts` crate (empty: none).
+    pub alerts_toml: String,
+    /// Called with the server's address once it listens (the demo prints its URL).
+    pub on_listen: Box<dyn FnOnce(SocketAddr) + Send>,
+}
+
+/// Runs `tidewatch serve`.
+pub fn run(args: ServeArgs) -> Result<()> {
+    let cfg = match &args.config {
+        Some(p) => Config::read(p)?,
+        None => Config::default(),
+    };
+    let base = args.config.as_deref().and_then(Path::parent).unwrap_or(Path::new("."));
+    let rel = |p: &Option<PathBuf>| p.as_ref().map(|p| base.join(p));
+    let listen = args
+        .listen
+        .or(cfg.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let quiet = args.quiet;
+    let plan = Plan {
+        store: args.store.clone(),
+        listen,
+        sources: sources(&cfg)?,
+        run: RunOptions {
+            reorder_window_ms: duration("reorder_window", &cfg.reorder_window, 5 * 60_000)?,
+            flush_rows: 1 << 20,
+            assume_time: None,
+            strict: true,
+            detect: crate::detecting::DetectOptions {
+                off: cfg.no_detect,
+                config: rel(&cfg.detect_config),
+                watchlist: rel(&cfg.watchlist),
+            },
+        },
+        live: LiveOptions {
+            rotate: Duration::from_millis(duration("commit_every", &cfg.commit_every, 10_000)?.max(100) as u64),
+            run_for: args.run_for.map(|d| Duration::from_millis(d.max(0) as u64)),
+            quiet,
+        },
+        alerts_toml: alerts_text(&cfg)?,
+        on_listen: Box::new(move |a| {
+            if !quiet {
+                eprintln!("serving http://{a}/");
+            }
+        }),
+    };
+    execute(plan)
+}
+
+/// The alert part of a configuration, as TOML text.
+fn alerts_text(cfg: &Config) -> Result<String> {
+    let mut t = toml::map::Map::new();
+    if !cfg.alert.is_empty() {
+        t.insert("alert".to_owned(), toml::Value::Array(cfg.alert.clone()));
+    }
+    if let Some(a) = &cfg.alerts {
+        t.insert("alerts".to_owned(), a.clone());
+    }
+    if t.is_empty() {
+        return Ok(String::new());
+    }
+    toml::to_string(&toml::Value::Table(t)).context("alert configuration")
+}
+
+/// Runs a server plan until its end (`--for`, SIGTERM, Ctrl-C).
+pub(crate) fn execute(plan: Plan) -> Result<()> {
+    let mut session = Session::open(&plan.store)?;
+    let picture = serve::Picture::new(&plan.store);
+    let mut alerts = if plan.alerts_toml.is_empty() {
+        None
+    } else {
+        Some(
+            alerts::Alerts::from_toml(&plan.alerts_toml, &plan.store)
+                .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?,
+        )
+    };
+    if let Some(a) = &alerts {
+        picture.set_alert_counters(a.counters());
+    }
+
+    // The HTTP server, on its own runtime.
+    let stop = live::stop_on_signals()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("serve")
+        .enable_all()
+        .build()
+        .context("cannot start the server runtime")?;
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(plan.listen))
+        .with_context(|| format!("cannot listen on {}", plan.listen))?;
+    let addr = listener.local_addr()?;
+    let state = serve::AppState::new(picture.clone(), &plan.store)
+        .map_err(|e| anyhow::anyhow!("cannot start the server: {e}"))?
+        .with_assets(web::asset);
+    let server_stop = Arc::new(AtomicBool::new(false));
+    let shutdown = {
+        let (stop, server_stop) = (stop.clone(), server_stop.clone());
+        async move {
+            while !stop.load(Ordering::Relaxed) && !server_stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let server = runtime.spawn(serve::serve(listener, state, shutdown));
+    (plan.on_listen)(addr);
+
+    // The fast path to the picture, then the sources and the durable path on this thread.
+    let labels: Vec<String> = plan.sources.iter().flat_map(|s| s.labels.clone()).collect();
+    let tap = picture_feed::start(labels, picture.clone()).context("cannot start the live decoder")?;
+    let result = live::run_sources(
+        &mut session,
+        plan.sources,
+        &plan.run,
+        &plan.live,
+        &stop,
+        Some(tap),
+        &mut |sum| {
+            picture.on_events(&sum.events);
+            if let Some(a) = &mut alerts {
+                for alert in a.on_events(&sum.events) {
+                    picture.on_alert(&alert.rule, &alert.event);
+                }
+            }
+        },
+    );
+    server_stop.store(true, Ordering::Relaxed);
+    if let Some(a) = alerts.take() {
+        a.shutdown();
+    }
+    match runtime.block_on(server) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("tidewatch: warning: the server ended with an error: {e}"),
+        Err(e) => eprintln!("tidewatch: warning: the server task failed: {e}"),
+    }
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    let total = result?;
+    if !plan.live.quiet {
+        eprintln!(
+            "served: {} run(s), {} messages, {} positions stored",
+            total.run, total.decode.messages, total.written.positions
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,247 @@
+//! `tidewatch serve` and `tidewatch demo` end to end, on real sockets (issue 20): sources into
+//! the live picture and the store, the API over them, restarts that lose and double nothing.
+
+mod common;
+
+use common::{bin, ingest_with, sample, tmp};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// GET `path` from `addr`; returns status and body.
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        unchunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+fn unchunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((len, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn get_json(addr: &str, path: &str) -> Value {
+    let (status, body) = get(addr, path);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+}
+
+/// Starts `tidewatch ARGS`, waits for the line that names the address it serves on.
+fn start(args: &[&std::ffi::OsStr]) -> (Child, String) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                eprintln!("  | {line}");
+                if let Some(i) = line.find("http://") {
+                    let url = line[i + 7..].trim_end_matches('/').to_owned();
+                    let _ = tx.send(url);
+                }
+            }
+        });
+    }
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server printed no address");
+    (child, addr)
+}
+
+/// Polls `f` until it returns true or `secs` pass.
+fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn terminate(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            assert!(st.success(), "server exited with {st}");
+            return;
+        }
+        assert!(Instant::now() < end, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn positions_in(store: &Path) -> u64 {
+    let out = Command::new(bin())
+        .args(["vessels", "--format", "jsonl", "--store"])
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| v["reports"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+fn config(dir: &Path, body: &str) -> std::path::PathBuf {
+    let p = dir.with_extension("toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+#[test]
+fn serve_replays_a_feed_into_the_picture_and_the_store_and_a_restart_doubles_nothing() {
+    let feed = tmp("serve-feed.nmea");
+    sample(&feed, 10);
+    // The reference: the same file through a plain ingest.
+    let reference = tmp("serve-reference");
+    let r = ingest_with(&[feed.as_os_str()], &reference);
+    let stored = positions_in(&reference);
+    assert!(stored > 1000, "{r}");
+
+    let store = tmp("serve-store");
+    // Ten minutes of sample at 600x: one second.
+    let cfg = config(
+        &store,
+        &format!(
+            "listen = \"127.0.0.1:0\"\ncommit_every = \"1s\"\nno_detect = true\n\
+             [[source]]\nname = \"archive\"\nreplay = \"{}\"\nspeed = 600\n",
+            feed.display()
+        ),
+    );
+    let args = [
+        "serve".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--config".as_ref(),
+        cfg.as_os_str(),
+    ];
+    let (child, addr) = start(&args);
+    // The live picture fills as the replay runs (before any commit).
+    wait_for(30, "vessels in the live picture", || {
+        get_json(&addr, "/api/health")["vessels"].as_u64().unwrap_or(0) > 0
+    });
+    let vessels = get_json(&addr, "/api/vessels");
+    assert_eq!(vessels["type"], "FeatureCollection");
+    let features = vessels["features"].as_array().unwrap();
+    assert!(!features.is_empty());
+    let mmsi = features[0]["properties"]["mmsi"].as_u64().unwrap();
+    let one = get_json(&addr, &format!("/api/vessels/{mmsi}"));
+    assert_eq!(one["mmsi"].as_u64(), Some(mmsi));
+    let (status, body) = get(&addr, "/api/vessels?bbox=1,2,3");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("error"), "{body}");
+    // Everything replayed is committed within a few rotations.
+    wait_for(60, "the replay to be stored", || positions_in(&store) >= stored);
+    terminate(child);
+    assert_eq!(positions_in(&store), stored, "serve stores what ingest stores");
+
+    // A restart replays the same file again: the store already holds every transmission.
+    let (child, addr) = start(&args);
+    wait_for(30, "the replay to run again", || {
+        get_json(&addr, "/api/health")["vessels"].as_u64().unwrap_or(0) > 0
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    terminate(child);
+    assert_eq!(positions_in(&store), stored, "a restart doubles nothing");
+}
+
+#[test]
+fn a_killed_server_loses_nothing_that_reached_the_spool() {
+    let feed = tmp("serve-kill-feed.nmea");
+    sample(&feed, 10);
+    let store = tmp("serve-kill-store");
+    // A long commit interval: when the kill lands nothing is committed yet, and everything
+    // accepted sits in the spool's open segment.
+    let cfg = config(
+        &store,
+        &format!(
+            "listen = \"127.0.0.1:0\"\ncommit_every = \"1h\"\nno_detect = true\n\
+             [[source]]\nname = \"archive\"\nreplay = \"{}\"\nspeed = 200\n",
+            feed.display()
+        ),
+    );
+    let (mut child, addr) = start(&[
+        "serve".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--config".as_ref(),
+        cfg.as_os_str(),
+    ]);
+    wait_for(30, "vessels in the live picture", || {
+        get_json(&addr, "/api/health")["vessels"].as_u64().unwrap_or(0) > 0
+    });
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(positions_in(&store), 0, "nothing was committed before the kill");
+    // What the killed server accepted: its open spool segment, ingested on its own.
+    let spool = store.join("spool").join("archive");
+    let parts: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".nmea.part"))
+        .collect();
+    assert_eq!(parts.len(), 1, "{parts:?}");
+    let accepted = tmp("serve-kill-accepted.nmea");
+    std::fs::copy(&parts[0], &accepted).unwrap();
+    let reference = tmp("serve-kill-reference");
+    ingest_with(&[accepted.as_os_str()], &reference);
+    let expected = positions_in(&reference);
+    assert!(expected > 0);
+
+    // A restart with no sources ingests the segment the killed server left open.
+    let cfg = config(&store, "listen = \"127.0.0.1:0\"\nno_detect = true\n");
+    let (child, _addr) = start(&[
+        "serve".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--config".as_ref(),
+        cfg.as_os_str(),
+        "--for".as_ref(),
+        "2s".as_ref(),
+    ]);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(positions_in(&store), expected, "every accepted position is stored");
+}
