@@ -315,23 +315,9 @@ impl Delivery {
         self.shared.dead_letter(overflow);
     }
 
-    /// Counters and the number held now.
-    pub fn metrics(&self) -> DeliveryMetrics {
-        let c = &self.shared.counters;
-        let held = lock(&self.shared.queue).held();
-        DeliveryMetrics {
-            enqueued: c.enqueued.load(Ordering::Relaxed),
-            delivered: c.delivered.load(Ordering::Relaxed),
-            attempts: c.attempts.load(Ordering::Relaxed),
-            retried: c.retried.load(Ordering::Relaxed),
-            dead_lettered: DeadReason::ALL
-                .iter()
-                .zip(&c.dead)
-                .map(|(r, n)| (*r, n.load(Ordering::Relaxed)))
-                .collect(),
-            dead_letter_write_errors: c.dead_letter_write_errors.load(Ordering::Relaxed),
-            queued: held as u64,
-        }
+    /// A handle that reads the counters from any thread.
+    pub fn probe(&self) -> Probe {
+        Probe(Arc::clone(&self.shared))
     }
 
     /// Stops taking deliveries, goes on for up to the shutdown grace, dead-letters the rest,
@@ -366,6 +352,31 @@ impl Delivery {
 impl Drop for Delivery {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Reads the delivery counters.
+#[derive(Debug, Clone)]
+pub struct Probe(Arc<Shared>);
+
+impl Probe {
+    /// Counters and the number held now.
+    pub fn metrics(&self) -> DeliveryMetrics {
+        let c = &self.0.counters;
+        let held = lock(&self.0.queue).held();
+        DeliveryMetrics {
+            enqueued: c.enqueued.load(Ordering::Relaxed),
+            delivered: c.delivered.load(Ordering::Relaxed),
+            attempts: c.attempts.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            dead_lettered: DeadReason::ALL
+                .iter()
+                .zip(&c.dead)
+                .map(|(r, n)| (*r, n.load(Ordering::Relaxed)))
+                .collect(),
+            dead_letter_write_errors: c.dead_letter_write_errors.load(Ordering::Relaxed),
+            queued: held as u64,
+        }
     }
 }
 

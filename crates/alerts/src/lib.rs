@@ -50,6 +50,7 @@ mod error;
 mod ledger;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -223,6 +224,56 @@ impl Metrics {
     }
 }
 
+/// The counters `on_events` keeps, shared with [`MetricsHandle`]s.
+#[derive(Debug, Default)]
+struct Counters {
+    events: AtomicU64,
+    fired: AtomicU64,
+    bad_event_id: AtomicU64,
+    bad_event_json: AtomicU64,
+    too_old: AtomicU64,
+    ledger_write_errors: AtomicU64,
+    ledger_bad_lines: AtomicU64,
+    ledger_torn_tail: AtomicBool,
+    ledger_events: AtomicU64,
+    ledger_lines: AtomicU64,
+}
+
+fn bump(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Reads the counters from any thread while the pipeline holds the [`Alerts`] (for the
+/// server's `/metrics`). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct MetricsHandle {
+    counters: Arc<Counters>,
+    delivery: deliver::Probe,
+}
+
+impl MetricsHandle {
+    /// The counters now.
+    pub fn metrics(&self) -> Metrics {
+        let c = &*self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Metrics {
+            events: get(&c.events),
+            fired: get(&c.fired),
+            rejected: Rejected {
+                bad_event_id: get(&c.bad_event_id),
+                bad_event_json: get(&c.bad_event_json),
+                too_old: get(&c.too_old),
+                ledger_write_errors: get(&c.ledger_write_errors),
+            },
+            ledger_bad_lines: get(&c.ledger_bad_lines),
+            ledger_torn_tail: c.ledger_torn_tail.load(Ordering::Relaxed),
+            ledger_events: get(&c.ledger_events),
+            ledger_lines: get(&c.ledger_lines),
+            delivery: self.delivery.metrics(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct LiveRule {
     rule: Rule,
@@ -236,9 +287,7 @@ pub struct Alerts {
     rules: Vec<LiveRule>,
     ledger: Ledger,
     delivery: Delivery,
-    events: u64,
-    fired: u64,
-    rejected: Rejected,
+    counters: Arc<Counters>,
 }
 
 /// Now, RFC 3339 UTC with milliseconds.
@@ -275,14 +324,21 @@ impl Alerts {
                 rule,
             })
             .collect();
-        Ok(Alerts {
+        let counters = Arc::new(Counters::default());
+        counters
+            .ledger_bad_lines
+            .store(ledger.bad_lines, Ordering::Relaxed);
+        counters
+            .ledger_torn_tail
+            .store(ledger.torn_tail, Ordering::Relaxed);
+        let alerts = Alerts {
             rules,
             ledger,
             delivery,
-            events: 0,
-            fired: 0,
-            rejected: Rejected::default(),
-        })
+            counters,
+        };
+        alerts.ledger_gauges();
+        Ok(alerts)
     }
 
     /// The rules, in configuration order.
@@ -302,15 +358,15 @@ impl Alerts {
         let fired_at = rfc3339_ms(fired_at_ms);
         let mut out = Vec::new();
         for row in events {
-            self.events += 1;
+            bump(&self.counters.events, 1);
             if !good_id(&row.id) {
-                self.rejected.bad_event_id += 1;
+                bump(&self.counters.bad_event_id, 1);
                 continue;
             }
             let event = match serde_json::from_str::<serde_json::Value>(&row.json) {
                 Ok(v) if v.is_object() => v,
                 _ => {
-                    self.rejected.bad_event_json += 1;
+                    bump(&self.counters.bad_event_json, 1);
                     serde_json::json!({
                         "id": row.id, "type": row.kind, "start_ms": row.start_ms,
                         "end_ms": row.end_ms, "open": row.open, "mmsis": row.mmsis,
@@ -327,7 +383,7 @@ impl Alerts {
             let hash = ledger::fnv1a(row.json.as_bytes());
             let new = match self.ledger.observe(&row.id, row.open, time_ms, hash) {
                 Observed::TooOld => {
-                    self.rejected.too_old += 1;
+                    bump(&self.counters.too_old, 1);
                     continue;
                 }
                 Observed::Stages(0) => continue,
@@ -357,16 +413,17 @@ impl Alerts {
             }
         }
         if self.ledger.commit().is_err() {
-            self.rejected.ledger_write_errors += 1;
+            bump(&self.counters.ledger_write_errors, 1);
         }
-        self.fired += out.len() as u64;
+        self.ledger_gauges();
+        bump(&self.counters.fired, out.len() as u64);
         let mut alerts = Vec::with_capacity(out.len());
         for (r, alert) in out {
             if !r.hooks.is_empty() {
                 match serde_json::to_string(&alert) {
                     Ok(body) => self.delivery.submit(&r.name, &r.hooks, &Arc::from(body)),
                     // A `Value` with string keys always serializes; nothing to deliver else.
-                    Err(_) => self.rejected.bad_event_json += 1,
+                    Err(_) => bump(&self.counters.bad_event_json, 1),
                 }
             }
             alerts.push(alert);
@@ -376,16 +433,23 @@ impl Alerts {
 
     /// Counters for `/metrics`.
     pub fn metrics(&self) -> Metrics {
-        Metrics {
-            events: self.events,
-            fired: self.fired,
-            rejected: self.rejected.clone(),
-            ledger_bad_lines: self.ledger.bad_lines,
-            ledger_torn_tail: self.ledger.torn_tail,
-            ledger_events: self.ledger.len() as u64,
-            ledger_lines: self.ledger.lines() as u64,
-            delivery: self.delivery.metrics(),
+        self.metrics_handle().metrics()
+    }
+
+    /// A handle that reads the counters from another thread.
+    pub fn metrics_handle(&self) -> MetricsHandle {
+        MetricsHandle {
+            counters: Arc::clone(&self.counters),
+            delivery: self.delivery.probe(),
         }
+    }
+
+    fn ledger_gauges(&self) {
+        let c = &self.counters;
+        c.ledger_events
+            .store(self.ledger.len() as u64, Ordering::Relaxed);
+        c.ledger_lines
+            .store(self.ledger.lines() as u64, Ordering::Relaxed);
     }
 
     /// Stops: goes on delivering for up to `shutdown_grace`, dead-letters what is left,

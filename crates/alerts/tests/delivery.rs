@@ -57,8 +57,12 @@ fn an_alert_is_posted_as_json_with_the_webhooks_headers() {
         "",
         ", headers = { Authorization = \"Bearer s3cret\" }, timeout = \"2s\"",
     );
+    let handle = a.metrics_handle();
     fire(&mut a, &["00000000000000aa"]);
     let m = a.shutdown();
+    // The handle reads the same counters from another thread, after shutdown too.
+    let from_thread = std::thread::spawn(move || handle.metrics()).join().unwrap();
+    assert_eq!(from_thread, m);
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 1);
     let r = &reqs[0];

@@ -317,39 +317,43 @@ fn the_ledger_forgets_events_past_its_retention_and_stays_bounded() {
     let dir = scratch("bounded");
     let config = "[alerts]\nledger_retention = \"2d\"\n[[alert]]\nname = \"all\"\n";
     let mut a = open(&dir, config);
-    // 100 days, 200 instantaneous events a day, one batch an hour.
+    // 100 days, 200 instantaneous events a day, one batch every six hours (a batch is one
+    // fsync).
+    const PER_BATCH: i64 = 50;
     let mut n = 0u64;
     for day in 0..100 {
-        for hour in 0..24 {
-            let t = T0 + day * DAY + hour * HOUR;
-            let rows: Vec<_> = (0..(200 / 24 + 1))
+        for quarter in 0..4 {
+            let t = T0 + day * DAY + quarter * 6 * HOUR;
+            let rows: Vec<_> = (0..PER_BATCH)
                 .map(|i| {
-                    let id = format!("d{day}h{hour}i{i}");
+                    let id = format!("d{day}q{quarter}i{i}");
                     event(&id, "spoof_jump", &[1], &[], t, Some(t), 0)
                 })
                 .collect();
             n += a.on_events_at(&rows, t).len() as u64;
         }
     }
+    let per_day = 4 * PER_BATCH as u64;
     let m = a.metrics();
-    assert_eq!(n, 100 * 24 * 9);
+    assert_eq!(n, 100 * per_day);
     assert_eq!(m.fired, n);
     // Remembered: about two days and a little (pruning runs every 1% of the retention).
-    assert!(m.ledger_events <= 3 * 24 * 9, "{m:?}");
-    assert!(m.ledger_events >= 2 * 24 * 9, "{m:?}");
+    assert!(m.ledger_events <= 3 * per_day, "{m:?}");
+    assert!(m.ledger_events >= 2 * per_day, "{m:?}");
     let lines = std::fs::read_to_string(dir.join(alerts::LEDGER_FILE))
         .unwrap()
         .lines()
         .count() as u64;
     assert!(
-        lines <= 2 * m.ledger_events + 1024 + 9,
+        lines <= 2 * m.ledger_events + 1024 + PER_BATCH as u64,
         "{lines} lines, {m:?}"
     );
+    assert!(lines < n / 4, "{lines} lines for {n} events");
     assert_eq!(lines, m.ledger_lines);
 
     // An event older than the retention and not remembered fires nothing and is counted.
     let old_t = T0 + 10 * DAY;
-    let old = event("d10h0i0", "spoof_jump", &[1], &[], old_t, Some(old_t), 0);
+    let old = event("d10q0i0", "spoof_jump", &[1], &[], old_t, Some(old_t), 0);
     assert!(a.on_events_at(&[old], old_t).is_empty());
     assert_eq!(a.metrics().rejected.too_old, 1);
     // A recent one still fires.
@@ -362,7 +366,7 @@ fn the_ledger_forgets_events_past_its_retention_and_stays_bounded() {
     drop(a);
     // The ledger reopens with the same memory.
     let a = open(&dir, config);
-    assert!(a.metrics().ledger_events <= 3 * 24 * 9 + 1);
+    assert!(a.metrics().ledger_events <= 3 * per_day + 1);
 }
 
 #[test]
