@@ -217,3 +217,17 @@ fn setting_errors_name_the_setting() {
         Err(AlertsError::Toml { .. })
     ));
 }
+
+#[test]
+fn the_example_in_the_user_docs_reads() {
+    let doc = include_str!("../../../docs/alerts.md");
+    let start = doc
+        .find("```toml\n")
+        .expect("docs/alerts.md has a TOML example")
+        + 8;
+    let end = start + doc[start..].find("```").unwrap();
+    let c = AlertsConfig::from_toml(&doc[start..end]).unwrap();
+    assert_eq!(c.rules.len(), 3);
+    assert_eq!(c.rules[0].name, "grey zone at Scarborough");
+    assert_eq!(c.rules[2].on, vec![Stage::Start, Stage::Update, Stage::End]);
+}
