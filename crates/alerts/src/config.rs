@@ -305,18 +305,37 @@ fn settings(v: toml::Value) -> Result<Settings, AlertsError> {
         }
         s.workers = n as usize;
     }
-    for (field, value, slot) in [
-        ("backoff", r.backoff, &mut s.backoff),
-        ("backoff_max", r.backoff_max, &mut s.backoff_max),
-        ("shutdown_grace", r.shutdown_grace, &mut s.shutdown_grace),
+    const HOUR: u64 = 3600;
+    for (field, value, slot, max_s, max_text) in [
+        ("backoff", r.backoff, &mut s.backoff, 24 * HOUR, "1 day"),
+        (
+            "backoff_max",
+            r.backoff_max,
+            &mut s.backoff_max,
+            24 * HOUR,
+            "1 day",
+        ),
+        (
+            "shutdown_grace",
+            r.shutdown_grace,
+            &mut s.shutdown_grace,
+            HOUR,
+            "1 hour",
+        ),
         (
             "ledger_retention",
             r.ledger_retention,
             &mut s.ledger_retention,
+            3650 * 24 * HOUR,
+            "3650 days",
         ),
     ] {
         if let Some(v) = value {
-            *slot = duration(&v).map_err(|e| bad(field, e))?;
+            let d = duration(&v).map_err(|e| bad(field, e))?;
+            if d > Duration::from_secs(max_s) {
+                return Err(bad(field, format!("{v:?} is longer than {max_text}")));
+            }
+            *slot = d;
         }
     }
     if s.backoff > s.backoff_max {

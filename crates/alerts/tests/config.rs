@@ -198,6 +198,9 @@ fn setting_errors_name_the_setting() {
         ("backoff = \"soon\"", "backoff"),
         ("backoff = \"2m\"", "backoff"),
         ("shutdown_grace = \"0s\"", "shutdown_grace"),
+        ("shutdown_grace = \"100000w\"", "shutdown_grace"),
+        ("backoff_max = \"2d\"", "backoff_max"),
+        ("ledger_retention = \"20000d\"", "ledger_retention"),
         ("dead_letter = \"\"", "dead_letter"),
         ("retries = 3", "-"),
     ] {

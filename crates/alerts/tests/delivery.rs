@@ -159,6 +159,30 @@ fn a_400_is_not_retried() {
 }
 
 #[test]
+fn other_4xx_and_redirects_are_not_retried_either() {
+    for status in [301, 404, 410] {
+        let rx = Receiver::start(move |_| Answer::Status(status));
+        let dir = scratch(&format!("status{status}"));
+        let mut a = alerts_for(&dir, &rx.url, "", "");
+        fire(&mut a, &["e1"]);
+        let m = a.shutdown();
+        assert_eq!(rx.requests().len(), 1, "{status}");
+        assert_eq!(m.delivery.retried, 0, "{status}");
+        let lines = dead_letter(&dir);
+        assert_eq!(lines[0]["status"], status, "{status}");
+    }
+}
+
+#[test]
+fn alerts_can_move_to_the_pipeline_thread_and_metrics_are_shared() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send::<Alerts>();
+    send_sync::<alerts::MetricsHandle>();
+    send_sync::<alerts::Alert>();
+}
+
+#[test]
 fn a_closed_port_is_retried_then_dead_lettered_as_connect() {
     let url = closed_port_url();
     let dir = scratch("closed");
