@@ -108,8 +108,7 @@ fn main() {
             c.set_read_timeout(Some(Duration::from_secs(2))).ok();
             let mut got = Vec::new();
             // Head, then as much body as Content-Length says.
-            loop {
-                let Ok(n) = c.read(&mut buf) else { break };
+            while let Ok(n) = c.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
