@@ -64,6 +64,8 @@ pub(crate) struct Ledger {
     pub bad_lines: u64,
     /// A torn last line was cut off when opening.
     pub torn_tail: bool,
+    /// The file did not exist before this open.
+    pub created: bool,
 }
 
 fn stage_letters(bits: u8) -> String {
@@ -114,6 +116,7 @@ impl Ledger {
     pub fn open(dir: &Path, retention_ms: i64) -> Result<Ledger, crate::AlertsError> {
         let path = dir.join(LEDGER_FILE);
         let err = io_err(&path);
+        let created = !path.exists();
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -141,6 +144,7 @@ impl Ledger {
             pending: String::new(),
             bad_lines: 0,
             torn_tail,
+            created,
         };
         for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             ledger.lines += 1;

@@ -17,6 +17,12 @@
 //! one commit brings several stages of an event (an instantaneous event: start and end), a
 //! rule fires once, for the latest of them it listens to.
 //!
+//! After a restart: events the pipeline committed before a crash but never handed here would
+//! not alert. Handing [`Alerts::on_events`] the stored events of the last hours at start (open
+//! ones and those that ended lately) fires exactly those: the ledger skips the rest. On a
+//! store that has events but no ledger yet ([`Alerts::ledger_was_new`]), hand them to
+//! [`Alerts::remember`] instead, or every stored event would fire.
+//!
 //! ```
 //! use alerts::{Alerts, AlertsConfig};
 //! # let dir = std::env::temp_dir().join(format!("alerts-doc-{}", std::process::id()));
@@ -353,9 +359,25 @@ impl Alerts {
         self.on_events_at(events, chrono::Utc::now().timestamp_millis())
     }
 
+    /// Records the stages of `events` in the ledger without firing anything (for a first
+    /// start on a store that already has events: see the crate docs).
+    pub fn remember(&mut self, events: &[EventRow]) {
+        self.take(events, None);
+    }
+
+    /// Whether the ledger file was created by this [`Alerts::open`] (no alert has ever been
+    /// recorded for this store).
+    pub fn ledger_was_new(&self) -> bool {
+        self.ledger.created
+    }
+
     /// [`Alerts::on_events`] with the firing time given (Unix ms).
     pub fn on_events_at(&mut self, events: &[EventRow], fired_at_ms: i64) -> Vec<Alert> {
-        let fired_at = rfc3339_ms(fired_at_ms);
+        self.take(events, Some(fired_at_ms))
+    }
+
+    fn take(&mut self, events: &[EventRow], fire_at_ms: Option<i64>) -> Vec<Alert> {
+        let fired_at = fire_at_ms.map(rfc3339_ms).unwrap_or_default();
         let mut out = Vec::new();
         for row in events {
             bump(&self.counters.events, 1);
@@ -387,6 +409,7 @@ impl Alerts {
                     continue;
                 }
                 Observed::Stages(0) => continue,
+                Observed::Stages(_) if fire_at_ms.is_none() => continue,
                 Observed::Stages(bits) => bits,
             };
             for r in &self.rules {

@@ -422,3 +422,30 @@ fn rows_that_cannot_be_used_as_they_are_are_counted() {
     assert!(text.contains("tidewatch_alerts_rejected_total{reason=\"bad_event_id\"} 1"));
     assert!(text.contains("tidewatch_alerts_fired_total 1"));
 }
+
+#[test]
+fn remembered_events_do_not_fire_and_their_later_stages_do() {
+    let dir = scratch("remember");
+    let config = "[[alert]]\nname = \"all\"\non = [\"start\", \"end\"]\n";
+    let mut a = open(&dir, config);
+    assert!(a.ledger_was_new());
+    let stored = vec![
+        event("s1", "loitering", &[1], &[], T0, None, 0),
+        event("s2", "spoof_jump", &[2], &[], T0, Some(T0), 0),
+    ];
+    a.remember(&stored);
+    assert_eq!(a.metrics().fired, 0);
+    assert!(a.on_events_at(&stored, T0).is_empty());
+    drop(a);
+    let mut a = open(&dir, config);
+    assert!(!a.ledger_was_new());
+    // A catch-up at start: the stored events again, one of them closed meanwhile.
+    let now = vec![
+        event("s1", "loitering", &[1], &[], T0, Some(T0 + HOUR), 1),
+        event("s2", "spoof_jump", &[2], &[], T0, Some(T0), 0),
+    ];
+    assert_eq!(
+        fired(&a.on_events_at(&now, T0)),
+        vec![f("all", "s1", Stage::End)]
+    );
+}
