@@ -4,9 +4,9 @@
 //! delivered. A connection error, a timeout, a malformed answer, a 5xx or a 429 is retried
 //! after `backoff`, doubled after each failure up to `backoff_max` (a 429's or 503's
 //! `Retry-After` seconds lengthen the wait, within `backoff_max`), until `max_attempts`
-//! attempts; any other answer (3xx, other 4xx) or a request that cannot be made (bad TLS)
-//! is not retried. A delivery that is not delivered is written to the dead-letter log with
-//! its reason and attempt count.
+//! attempts; any other answer (3xx, other 4xx), a TLS failure (handshake, certificate) or a
+//! request that cannot be made is not retried. A delivery that is not delivered is written
+//! to the dead-letter log with its reason and attempt count.
 //!
 //! Memory is bounded: at most `queue_capacity` deliveries are held at once (queued, waiting
 //! for a retry, or in flight); one more is dead-lettered at once as `queue_full`. A slow
@@ -543,6 +543,14 @@ fn post(agent: &ureq::Agent, job: &Job) -> Result<(), Failure> {
                 E::Timeout(_) => (DeadReason::Timeout, true),
                 E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
                     (DeadReason::Timeout, true)
+                }
+                // rustls reports a failed handshake or certificate as invalid data on the
+                // stream: a configuration fault, not a passing one.
+                E::Io(io)
+                    if io.kind() == std::io::ErrorKind::InvalidData
+                        && hook.url.starts_with("https:") =>
+                {
+                    (DeadReason::Tls, false)
                 }
                 E::Io(_) | E::ConnectionFailed | E::HostNotFound => (DeadReason::Connect, true),
                 E::Protocol(_) => (DeadReason::Protocol, true),

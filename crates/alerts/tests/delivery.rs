@@ -293,3 +293,43 @@ fn fire_two(a: &mut Alerts) {
     // Both rules fire; only "two" has webhooks.
     assert_eq!(a.on_events_at(&[row], T0).len(), 2);
 }
+
+#[test]
+fn an_https_webhook_that_does_not_speak_tls_is_dead_lettered_as_tls_without_retries() {
+    // A loopback listener that answers plain HTTP to whatever it is sent.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/hook", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut accepted = 0;
+        listener.set_nonblocking(true).unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end && accepted < 3 {
+            match listener.accept() {
+                Ok((mut c, _)) => {
+                    accepted += 1;
+                    let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+            if accepted == 1 {
+                // One connection is what a non-retried delivery makes; wait a little for more.
+                std::thread::sleep(Duration::from_millis(300));
+                if listener.accept().is_err() {
+                    break;
+                }
+                accepted += 1;
+            }
+        }
+        accepted
+    });
+    let dir = scratch("tls");
+    let mut a = alerts_for(&dir, &url, "", "");
+    fire(&mut a, &["e1"]);
+    let m = a.shutdown();
+    assert_eq!(server.join().unwrap(), 1);
+    assert_eq!(dead(&m, DeadReason::Tls), 1, "{m:?}");
+    assert_eq!(m.delivery.attempts, 1);
+    let lines = dead_letter(&dir);
+    assert_eq!(lines[0]["reason"], "tls");
+}
