@@ -86,20 +86,30 @@ fn an_alert_is_posted_as_json_with_the_webhooks_headers() {
 
 #[test]
 fn a_webhook_that_fails_twice_gets_the_alert_on_the_third_attempt() {
-    // 503, then 429 (with Retry-After: 0), then 200.
+    // 503, then 429 (with Retry-After: 0), then 200; waits of 100 then 200 ms.
     let rx = Receiver::start(|n| match n {
         0 => Answer::Status(503),
         1 => Answer::StatusRetryAfter0(429),
         _ => Answer::Status(200),
     });
     let dir = scratch("thirdtime");
-    let mut a = alerts_for(&dir, &rx.url, "", "");
+    let mut a = alerts_for(
+        &dir,
+        &rx.url,
+        "backoff = \"100ms\"\nbackoff_max = \"1s\"",
+        "",
+    );
     fire(&mut a, &["e1"]);
     let m = a.shutdown();
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 3);
-    // The same alert each time.
+    // The same alert each time, after the backoff, doubled.
     assert!(reqs.iter().all(|r| r.body == reqs[0].body));
+    let first_wait = reqs[1].at - reqs[0].at;
+    let second_wait = reqs[2].at - reqs[1].at;
+    assert!(first_wait >= Duration::from_millis(100), "{first_wait:?}");
+    assert!(second_wait >= Duration::from_millis(200), "{second_wait:?}");
+    assert!(second_wait < Duration::from_secs(1), "{second_wait:?}");
     assert_eq!(m.delivery.delivered, 1);
     assert_eq!(m.delivery.attempts, 3);
     assert_eq!(m.delivery.retried, 2);

@@ -33,6 +33,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
+    /// When its head was complete.
+    pub at: Instant,
 }
 
 impl Request {
@@ -129,6 +131,7 @@ fn read_request(mut conn: &TcpStream) -> Option<Request> {
         .find(|(k, _)| k == "content-length")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
+    let at = Instant::now();
     let mut body = buf[head_end + 4..].to_vec();
     while body.len() < len {
         let n = conn.read(&mut chunk).ok()?;
@@ -142,6 +145,7 @@ fn read_request(mut conn: &TcpStream) -> Option<Request> {
         line,
         headers,
         body,
+        at,
     })
 }
 
