@@ -227,8 +227,15 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Opens the dead-letter log (created if missing) and starts the threads.
+    /// Opens the dead-letter log (created if missing, with its directory) and starts the
+    /// threads.
     pub fn start(settings: &Settings, dead_letter: &Path) -> Result<Delivery, AlertsError> {
+        if let Some(parent) = dead_letter.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| AlertsError::Io {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
         let file = OpenOptions::new()
             .append(true)
             .create(true)

@@ -343,3 +343,20 @@ fn an_https_webhook_that_does_not_speak_tls_is_dead_lettered_as_tls_without_retr
     let lines = dead_letter(&dir);
     assert_eq!(lines[0]["reason"], "tls");
 }
+
+#[test]
+fn the_dead_letter_log_may_live_in_a_directory_of_its_own() {
+    let dir = scratch("deadpath");
+    let toml = format!(
+        "[alerts]\ndead_letter = \"logs/alerts/dead.jsonl\"\nmax_attempts = 1\n\
+         [[alert]]\nname = \"x\"\nwebhooks = [{{ url = \"{}\" }}]\n",
+        closed_port_url()
+    );
+    let mut a = Alerts::open(AlertsConfig::from_toml(&toml).unwrap(), &dir).unwrap();
+    fire(&mut a, &["e1"]);
+    let m = a.shutdown();
+    assert_eq!(dead(&m, DeadReason::Connect), 1);
+    let lines = json_lines(&dir.join("logs/alerts/dead.jsonl"));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["attempts"], 1);
+}
