@@ -40,7 +40,7 @@ use axum::Router;
 pub use error::ApiError;
 pub use picture::{
     event_properties, ship_category, summary, Fix, LivePosition, LiveStatic, LiveVessel, Picture,
-    RECENT_EVENTS, RECENT_POSITIONS, SHIP_CATEGORIES,
+    StreamStats, RECENT_EVENTS, RECENT_POSITIONS, SHIP_CATEGORIES,
 };
 pub use stream::{StreamConfig, BATCH, BATCH_WAIT};
 

@@ -204,6 +204,21 @@ pub(crate) fn dec(v: Option<f32>) -> Value {
         .map_or(Value::Null, Value::from)
 }
 
+/// The stream's counters ([`Picture::stream_stats`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Clients connected now.
+    pub clients: u64,
+    /// Clients that ever connected.
+    pub connections: u64,
+    /// Updates written to clients.
+    pub sent: u64,
+    /// Positions coalesced away for slow clients.
+    pub thinned: u64,
+    /// Clients dropped, by reason (`queue_full`, `stalled`).
+    pub dropped: BTreeMap<String, u64>,
+}
+
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -533,6 +548,24 @@ impl Picture {
         let mut out: Vec<EventRow> = st.events.values().filter(|e| keep(e)).cloned().collect();
         out.sort_by(|a, b| (b.start_ms, &b.id).cmp(&(a.start_ms, &a.id)));
         out
+    }
+
+    /// The stream's counters now.
+    pub fn stream_stats(&self) -> StreamStats {
+        let c = &self.hub.counters;
+        StreamStats {
+            clients: c.clients.load(Ordering::Relaxed),
+            connections: c.connections.load(Ordering::Relaxed),
+            sent: c.sent.load(Ordering::Relaxed),
+            thinned: c.thinned.load(Ordering::Relaxed),
+            dropped: c
+                .dropped
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect(),
+        }
     }
 
     pub(crate) fn counters(&self) -> &Counters {

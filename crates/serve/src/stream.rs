@@ -413,6 +413,8 @@ pub(crate) fn sse_response(q: Arc<ClientQueue>) -> Response {
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")
         .header("x-accel-buffering", "no")
+        // A stream that ends (a dropped client) ends its connection too.
+        .header(header::CONNECTION, "close")
         .body(Body::from_stream(body))
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }

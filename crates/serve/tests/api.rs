@@ -70,7 +70,7 @@ async fn vessels_now_come_from_the_live_picture_with_filters() {
         ("ship_type=tanker", vec![TANKER]),
         ("ship_type=law_enforcement,cargo", vec![COASTGUARD, CARGO]),
         ("ship_type=80-89", vec![TANKER]),
-        ("zone=Shoal", vec![TANKER, COASTGUARD]),
+        ("zone=Scarborough%20Shoal", vec![TANKER, COASTGUARD]),
         ("limit=1", vec![TANKER]),
         ("bbox=170,-10,-170,10", vec![]),
     ] {
@@ -149,7 +149,7 @@ async fn bad_parameters_are_400_with_a_reason() {
         ("/api/stats/presence", "bad_request"),
         ("/api/stats/presence?zone=Nowhere", "unknown_zone"),
         (
-            "/api/stats/presence?zone=Shoal&from=2000-01-01",
+            "/api/stats/presence?zone=Scarborough%20Shoal&from=2000-01-01",
             "bad_range",
         ),
         ("/api/stream?bbox=0,0", "bad_bbox"),
@@ -237,7 +237,7 @@ async fn one_vessel_with_identity_history_and_events() {
     assert_eq!(e[0]["type"], "escort");
     assert_eq!(
         e[0]["summary"],
-        "escort: 412000002 with 412000001, 2.0 h in Shoal"
+        "escort: 412000002 with 412000001, 2.0 h in Scarborough Shoal"
     );
     assert_eq!(e[0]["detail"]["confidence"], 0.9);
     // Known only live: a vessel the store never saw.
@@ -320,7 +320,7 @@ async fn events_newest_first_with_filters_and_live_updates() {
     for (q, n) in [
         ("type=escort", 1),
         ("mmsi=412000001", 1),
-        ("zone=Shoal", 1),
+        ("zone=Scarborough%20Shoal", 1),
         ("open=true", 1),
         ("from=2026-01-15T02:30:00Z", 1),
         ("to=2026-01-15T00:30:00Z", 1),
@@ -380,17 +380,17 @@ async fn zones_and_presence_statistics() {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(ct, "application/geo+json");
     let z: Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(z["features"][0]["properties"]["name"], "Shoal");
+    assert_eq!(z["features"][0]["properties"]["name"], "Scarborough Shoal");
     assert_eq!(z["features"][0]["properties"]["kind"], "area_of_interest");
-    let (st, p) = get(&s, "/api/stats/presence?zone=Shoal").await;
+    let (st, p) = get(&s, "/api/stats/presence?zone=Scarborough%20Shoal").await;
     assert_eq!(st, StatusCode::OK, "{p}");
-    assert_eq!(p["zone"], "Shoal");
+    assert_eq!(p["zone"], "Scarborough Shoal");
     assert_eq!(p["vessels"], 2);
     assert_eq!(p["vessel_days"], 2);
     assert_eq!(p["days"]["2026-01-15"], 2);
     assert_eq!(p["by_flag"]["CN"]["vessels"], 2);
     assert_eq!(p["by_ship_type"]["80"]["vessel_days"], 1);
-    let (_, p) = get(&s, "/api/stats/presence?zone=Shoal&from=2026-01-16").await;
+    let (_, p) = get(&s, "/api/stats/presence?zone=Scarborough%20Shoal&from=2026-01-16").await;
     assert_eq!(p["vessels"], 0);
 }
 

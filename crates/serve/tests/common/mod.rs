@@ -75,7 +75,7 @@ pub fn escort_event() -> EventRow {
     let detail = json!({
         "id": "00000000000000e1", "type": "escort", "start_ms": T0, "end_ms": T0 + 2 * HOUR,
         "open": false, "last_ms": T0 + 2 * HOUR, "lat": 15.1, "lon": 117.2,
-        "vessels": [], "zones": ["Shoal"], "confidence": 0.9, "evidence": [], "sources": [],
+        "vessels": [], "zones": ["Scarborough Shoal"], "confidence": 0.9, "evidence": [], "sources": [],
     });
     EventRow {
         id: "00000000000000e1".to_owned(),
@@ -84,7 +84,7 @@ pub fn escort_event() -> EventRow {
         end_ms: Some(T0 + 2 * HOUR),
         open: false,
         mmsis: vec![COASTGUARD, TANKER],
-        zones: vec!["Shoal".to_owned()],
+        zones: vec!["Scarborough Shoal".to_owned()],
         json: detail.to_string(),
     }
 }
@@ -169,7 +169,7 @@ pub fn fixture(tag: &str) -> PathBuf {
     })
     .unwrap();
     let zone = detect::zones::Zone::circle(
-        "Shoal",
+        "Scarborough Shoal",
         detect::world::ZoneKind::AreaOfInterest,
         None,
         15.05,
