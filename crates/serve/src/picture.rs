@@ -19,7 +19,7 @@ use store::EventRow;
 use crate::stream::{Hub, Update};
 
 /// Live positions kept per vessel for the uncommitted end of its track.
-pub const RECENT_POSITIONS: usize = 512;
+pub const RECENT_POSITIONS: usize = 256;
 /// Recent events kept in the picture (by id; an update replaces its event).
 pub const RECENT_EVENTS: usize = 1000;
 

@@ -390,7 +390,11 @@ async fn zones_and_presence_statistics() {
     assert_eq!(p["days"]["2026-01-15"], 2);
     assert_eq!(p["by_flag"]["CN"]["vessels"], 2);
     assert_eq!(p["by_ship_type"]["80"]["vessel_days"], 1);
-    let (_, p) = get(&s, "/api/stats/presence?zone=Scarborough%20Shoal&from=2026-01-16").await;
+    let (_, p) = get(
+        &s,
+        "/api/stats/presence?zone=Scarborough%20Shoal&from=2026-01-16",
+    )
+    .await;
     assert_eq!(p["vessels"], 0);
 }
 
