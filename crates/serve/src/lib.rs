@@ -145,6 +145,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let picture = state.picture.clone();
+    let picture_for_shutdown = state.picture.clone();
     let ticker = tokio::spawn(async move {
         let mut tick = tokio::time::interval(BATCH_WAIT);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -155,18 +156,20 @@ pub async fn serve(
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let app = router(state);
+    let closing = picture_for_shutdown;
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
+        // Streams never end by themselves: end them so open responses finish.
+        closing.hub.close_all();
         let _ = stop_tx.send(true);
     });
-    // Streams never end by themselves: after the shutdown signal, give open requests a
-    // moment, then stop.
+    // A response that still does not finish is cut a few seconds after the signal.
     let mut stop = stop_rx;
     let result = tokio::select! {
         r = server => r,
         _ = async {
             let _ = stop.wait_for(|s| *s).await;
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
         } => Ok(()),
     };
     ticker.abort();

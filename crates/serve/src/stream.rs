@@ -156,6 +156,8 @@ pub(crate) struct Hub {
     pending: Mutex<Pending>,
     tx: broadcast::Sender<Arc<[Update]>>,
     pub counters: Arc<StreamCounters>,
+    /// Every client's queue, to end them all at shutdown.
+    queues: Mutex<Vec<std::sync::Weak<ClientQueue>>>,
 }
 
 impl Hub {
@@ -168,6 +170,15 @@ impl Hub {
             }),
             tx,
             counters: Arc::default(),
+            queues: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Ends every client's stream (at shutdown, so open responses finish).
+    pub(crate) fn close_all(&self) {
+        let queues = std::mem::take(&mut *self.queues.lock().unwrap_or_else(|e| e.into_inner()));
+        for q in queues.iter().filter_map(std::sync::Weak::upgrade) {
+            q.close(None);
         }
     }
 
@@ -223,6 +234,11 @@ impl Hub {
             config,
             counters: self.counters.clone(),
         });
+        {
+            let mut qs = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            qs.retain(|w| w.strong_count() > 0);
+            qs.push(Arc::downgrade(&q));
+        }
         self.counters.clients.fetch_add(1, Ordering::Relaxed);
         self.counters.connections.fetch_add(1, Ordering::Relaxed);
         let mut rx = self.tx.subscribe();

@@ -80,12 +80,23 @@ async fn a_real_socket_serves_requests_and_shuts_down() {
         .unwrap();
     assert_eq!(status, "HTTP/1.1 404 Not Found");
     assert!(body.contains("\"error\":\"not_found\""), "{body}");
+    // An open stream ends at shutdown, and the server stops without waiting for its cut-off.
+    let stream = tokio::task::spawn_blocking(move || {
+        let mut c = open_stream(addr, "");
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).map(|_| rest)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = Instant::now();
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), h)
         .await
         .expect("the server stops after its shutdown signal")
         .unwrap()
         .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    let rest = stream.await.unwrap().expect("the stream ends cleanly");
+    assert!(rest.ends_with(b"0\r\n\r\n"), "{}", String::from_utf8_lossy(&rest));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
