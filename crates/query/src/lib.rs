@@ -14,6 +14,7 @@
 pub mod bbox;
 mod error;
 pub mod format;
+pub mod stats;
 pub mod time;
 
 pub use bbox::BBox;
@@ -115,7 +116,8 @@ impl ShipTypes {
         Ok(ShipTypes { lo, hi })
     }
 
-    fn contains(&self, code: u8) -> bool {
+    /// Whether `code` is in the range.
+    pub fn contains(&self, code: u8) -> bool {
         (self.lo..=self.hi).contains(&code)
     }
 }
@@ -364,6 +366,11 @@ impl Reader {
             out.push(v);
         }
         Ok(out)
+    }
+
+    /// The stored events the query selects (in the registry's order: by start).
+    pub fn events(&self, q: &store::EventQuery) -> Result<Vec<store::EventRow>, QueryError> {
+        Ok(self.reg.events(q)?)
     }
 
     /// One vessel's state and identity history; [`QueryError::UnknownMmsi`] when the store

@@ -1,7 +1,6 @@
 //! `tidewatch events`, `tidewatch detect` and `tidewatch stats`: reading stored events,
 //! recomputing them from the stored history, and zone presence statistics.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -365,30 +364,17 @@ pub struct StatsArgs {
     json: bool,
 }
 
-/// Presence in a zone: per UTC day, the distinct vessels with a position inside; over the
-/// period, distinct vessels and vessel-days, by flag and by ship type.
-#[derive(Debug, Default, PartialEq)]
-pub struct Presence {
-    /// Per day (YYYY-MM-DD): distinct vessels.
-    pub days: BTreeMap<String, u64>,
-    /// Distinct vessels over the period.
-    pub vessels: u64,
-    /// Vessel-days over the period.
-    pub vessel_days: u64,
-    /// By flag (ISO 3166 alpha-2, or `unknown`): (vessels, vessel-days).
-    pub by_flag: BTreeMap<String, (u64, u64)>,
-    /// By ship type (AIS code, or `unknown`): (vessels, vessel-days).
-    pub by_ship_type: BTreeMap<String, (u64, u64)>,
-}
+pub use query::stats::Presence;
 
-/// Computes [`Presence`] for a zone of the store.
+/// Computes [`Presence`] for a zone of the store (the `query` crate counts; this finds the
+/// zone and says what is wrong in the CLI's words).
 pub fn presence(
     dir: &Path,
     zone: &str,
     from_ms: Option<i64>,
     to_ms: Option<i64>,
 ) -> Result<Presence> {
-    let reg = open_registry(dir)?;
+    open_registry(dir)?;
     let zpath = dir.join(crate::zones::STORE_ZONES_FILE);
     if !zpath.is_file() {
         bail!(
@@ -402,59 +388,8 @@ pub fn presence(
         let names: Vec<&str> = zones.iter().map(|z| z.name()).collect();
         bail!("no zone {zone:?} in the store; zones: {}", names.join(", "));
     };
-    let store = Store::open_read_only(dir)
-        .with_context(|| format!("cannot open store {}", dir.display()))?;
-    let rows = store.query(&Query {
-        from_ms,
-        to_ms,
-        bbox: bbox_of(z),
-        committed_runs: Some(reg.committed_runs()?),
-        ..Query::default()
-    })?;
-    let mut seen: BTreeSet<(i64, u32)> = BTreeSet::new();
-    for r in &rows {
-        if super::detectable(r.flags) && z.contains(r.lat, r.lon) {
-            seen.insert((r.time_ms.div_euclid(86_400_000), r.mmsi));
-        }
-    }
-    let mut p = Presence::default();
-    let mut vessels: BTreeMap<u32, u64> = BTreeMap::new();
-    for &(day, mmsi) in &seen {
-        let d = rfc3339(day * 86_400_000);
-        *p.days.entry(d[..10].to_owned()).or_default() += 1;
-        *vessels.entry(mmsi).or_default() += 1;
-    }
-    p.vessels = vessels.len() as u64;
-    p.vessel_days = seen.len() as u64;
-    for (&mmsi, &days) in &vessels {
-        let flag = ais::Mmsi(mmsi)
-            .flag()
-            .map_or_else(|| "unknown".to_owned(), |f| f.iso2.to_owned());
-        let st = reg
-            .vessel(mmsi)?
-            .and_then(|v| v.ship_type)
-            .map_or_else(|| "unknown".to_owned(), |t| t.to_string());
-        for (map, key) in [(&mut p.by_flag, flag), (&mut p.by_ship_type, st)] {
-            let e = map.entry(key).or_default();
-            e.0 += 1;
-            e.1 += days;
-        }
-    }
-    Ok(p)
-}
-
-fn bbox_of(z: &detect::zones::Zone) -> Option<[f64; 4]> {
-    let mut b: Option<[f64; 4]> = None;
-    for poly in &z.geometry().0 {
-        for c in poly.exterior().coords() {
-            let v = b.get_or_insert([c.x, c.y, c.x, c.y]);
-            v[0] = v[0].min(c.x);
-            v[1] = v[1].min(c.y);
-            v[2] = v[2].max(c.x);
-            v[3] = v[3].max(c.y);
-        }
-    }
-    b
+    let reader = query::Reader::open(dir)?;
+    Ok(reader.presence(z, from_ms, to_ms)?)
 }
 
 /// Runs `tidewatch stats`.
@@ -468,20 +403,7 @@ pub fn stats(a: StatsArgs) -> Result<()> {
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     if a.json {
-        let pairs = |m: &BTreeMap<String, (u64, u64)>| -> Value {
-            m.iter()
-                .map(|(k, (v, d))| (k.clone(), json!({"vessels": v, "vessel_days": d})))
-                .collect::<Map<_, _>>()
-                .into()
-        };
-        let v = json!({
-            "zone": a.zone,
-            "vessels": p.vessels,
-            "vessel_days": p.vessel_days,
-            "days": p.days,
-            "by_flag": pairs(&p.by_flag),
-            "by_ship_type": pairs(&p.by_ship_type),
-        });
+        let v = p.to_json(&a.zone);
         writeln!(out, "{v}")?;
     } else {
         writeln!(

@@ -1,0 +1,115 @@
+//! Zone presence statistics (`tidewatch stats`, `GET /api/stats/presence`): per UTC day the
+//! distinct vessels with a position inside a zone; over the period distinct vessels and
+//! vessel-days, by flag and by ship type.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Map, Value};
+use store::Query;
+
+use crate::{QueryError, Reader, FLAG_BAD_POSITION, FLAG_SUSPECT_POSITION};
+
+/// Presence in a zone: per UTC day, the distinct vessels with a position inside; over the
+/// period, distinct vessels and vessel-days, by flag and by ship type.
+#[derive(Debug, Default, PartialEq)]
+pub struct Presence {
+    /// Per day (YYYY-MM-DD): distinct vessels.
+    pub days: BTreeMap<String, u64>,
+    /// Distinct vessels over the period.
+    pub vessels: u64,
+    /// Vessel-days over the period.
+    pub vessel_days: u64,
+    /// By flag (ISO 3166 alpha-2, or `unknown`): (vessels, vessel-days).
+    pub by_flag: BTreeMap<String, (u64, u64)>,
+    /// By ship type (AIS code, or `unknown`): (vessels, vessel-days).
+    pub by_ship_type: BTreeMap<String, (u64, u64)>,
+}
+
+impl Presence {
+    /// The JSON `tidewatch stats --json` prints: `{"zone","vessels","vessel_days","days",
+    /// "by_flag","by_ship_type"}`, the last two keyed by flag or type with
+    /// `{"vessels","vessel_days"}`.
+    pub fn to_json(&self, zone: &str) -> Value {
+        let pairs = |m: &BTreeMap<String, (u64, u64)>| -> Value {
+            m.iter()
+                .map(|(k, (v, d))| (k.clone(), json!({"vessels": v, "vessel_days": d})))
+                .collect::<Map<_, _>>()
+                .into()
+        };
+        json!({
+            "zone": zone,
+            "vessels": self.vessels,
+            "vessel_days": self.vessel_days,
+            "days": self.days,
+            "by_flag": pairs(&self.by_flag),
+            "by_ship_type": pairs(&self.by_ship_type),
+        })
+    }
+}
+
+/// The zone's bounding box `[min_lon, min_lat, max_lon, max_lat]` (for the store's pruning).
+fn bbox_of(z: &detect::zones::Zone) -> Option<[f64; 4]> {
+    let mut b: Option<[f64; 4]> = None;
+    for poly in &z.geometry().0 {
+        for c in poly.exterior().coords() {
+            let v = b.get_or_insert([c.x, c.y, c.x, c.y]);
+            v[0] = v[0].min(c.x);
+            v[1] = v[1].min(c.y);
+            v[2] = v[2].max(c.x);
+            v[3] = v[3].max(c.y);
+        }
+    }
+    b
+}
+
+impl Reader {
+    /// [`Presence`] in a zone over `[from_ms, to_ms)` (committed positions, not flagged bad
+    /// or suspect).
+    pub fn presence(
+        &self,
+        zone: &detect::zones::Zone,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<Presence, QueryError> {
+        let rows = self.store.query(&Query {
+            from_ms,
+            to_ms,
+            bbox: bbox_of(zone),
+            committed_runs: Some(self.reg.committed_runs()?),
+            ..Query::default()
+        })?;
+        let mut seen: BTreeSet<(i64, u32)> = BTreeSet::new();
+        for r in &rows {
+            if r.flags & (FLAG_BAD_POSITION | FLAG_SUSPECT_POSITION) == 0
+                && zone.contains(r.lat, r.lon)
+            {
+                seen.insert((r.time_ms.div_euclid(86_400_000), r.mmsi));
+            }
+        }
+        let mut p = Presence::default();
+        let mut vessels: BTreeMap<u32, u64> = BTreeMap::new();
+        for &(day, mmsi) in &seen {
+            let d = crate::iso8601_ms(day * 86_400_000);
+            *p.days.entry(d[..10].to_owned()).or_default() += 1;
+            *vessels.entry(mmsi).or_default() += 1;
+        }
+        p.vessels = vessels.len() as u64;
+        p.vessel_days = seen.len() as u64;
+        for (&mmsi, &days) in &vessels {
+            let flag = ais::Mmsi(mmsi)
+                .flag()
+                .map_or_else(|| "unknown".to_owned(), |f| f.iso2.to_owned());
+            let st = self
+                .reg
+                .vessel(mmsi)?
+                .and_then(|v| v.ship_type)
+                .map_or_else(|| "unknown".to_owned(), |t| t.to_string());
+            for (map, key) in [(&mut p.by_flag, flag), (&mut p.by_ship_type, st)] {
+                let e = map.entry(key).or_default();
+                e.0 += 1;
+                e.1 += days;
+            }
+        }
+        Ok(p)
+    }
+}

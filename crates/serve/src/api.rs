@@ -1,0 +1,912 @@
+//! The JSON API's handlers. Parameters are checked into typed values first (a bad one is a
+//! 400 naming it); store reads run on the blocking pool through the `query` crate.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use store::{EventQuery, EventRow, PositionRow};
+
+use crate::error::ApiError;
+use crate::picture::{dec, event_properties, ship_category, LiveVessel, SHIP_CATEGORIES};
+use crate::stream::{sse_response, Filter};
+use crate::AppState;
+
+/// The longest time range a track or a statistic may span, ms (366 days).
+pub const MAX_RANGE_MS: i64 = 366 * 86_400_000;
+/// `limit` of `/api/vessels`: default and maximum.
+pub const VESSELS_LIMIT: (usize, usize) = (10_000, 100_000);
+/// `limit` of `/api/events`: default and maximum.
+pub const EVENTS_LIMIT: (usize, usize) = (200, 5_000);
+/// `limit` of `/api/search`: default and maximum.
+pub const SEARCH_LIMIT: (usize, usize) = (20, 1_000);
+/// Events in a vessel's answer.
+pub const VESSEL_EVENTS: usize = 50;
+
+type Raw = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// Query parameters, checked against the names a route takes; empty values count as absent.
+struct Params(HashMap<String, String>);
+
+impl Params {
+    fn new(raw: Raw, allowed: &[&str]) -> Result<Params, ApiError> {
+        let Query(pairs) = raw.map_err(|e| ApiError::bad("bad_request", e.body_text()))?;
+        let mut m = HashMap::new();
+        for (k, v) in pairs {
+            if !allowed.contains(&k.as_str()) {
+                return Err(ApiError::bad(
+                    "unknown_parameter",
+                    format!(
+                        "unknown parameter `{}`; this route takes: {}",
+                        clip(&k),
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+            if m.contains_key(&k) {
+                return Err(ApiError::bad(
+                    "bad_request",
+                    format!("parameter `{k}` is given twice"),
+                ));
+            }
+            m.insert(k, v);
+        }
+        Ok(Params(m))
+    }
+
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())
+    }
+
+    fn bbox(&self) -> Result<Option<query::BBox>, ApiError> {
+        Ok(self.get("bbox").map(query::BBox::parse).transpose()?)
+    }
+
+    fn time(&self, k: &str, now_ms: i64) -> Result<Option<i64>, ApiError> {
+        self.get(k)
+            .map(|s| {
+                let t = query::parse_time_at(s, now_ms)?;
+                // Beyond year 9999 no answer can be written as ISO 8601.
+                if !(-62_135_596_800_000..=253_402_300_799_999).contains(&t) {
+                    return Err(ApiError::bad(
+                        "bad_time",
+                        format!("{k}: `{}` is out of range", clip(s)),
+                    ));
+                }
+                Ok(t)
+            })
+            .transpose()
+    }
+
+    fn limit(&self, (default, max): (usize, usize)) -> Result<usize, ApiError> {
+        match self.get("limit") {
+            None => Ok(default),
+            Some(s) => match s.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::bad(
+                    "bad_request",
+                    format!("limit `{}` must be a whole number from 1 to {max}", clip(s)),
+                )),
+            },
+        }
+    }
+
+    fn flag(&self) -> Result<Option<String>, ApiError> {
+        self.get("flag")
+            .map(|f| {
+                if f.len() == 2 && f.bytes().all(|b| b.is_ascii_alphabetic()) {
+                    Ok(f.to_ascii_uppercase())
+                } else {
+                    Err(ApiError::bad(
+                        "bad_filter",
+                        format!(
+                            "flag `{}` is not an ISO 3166 alpha-2 code such as CN",
+                            clip(f)
+                        ),
+                    ))
+                }
+            })
+            .transpose()
+    }
+}
+
+/// A user's text, shortened for an error message.
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().take(64).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Ship type filter: codes, ranges and names of `query::ShipTypes`, or the categories
+/// `law_enforcement`, `other` and `unknown`; comma separated (any may match).
+#[derive(Debug, Default)]
+struct TypeFilter {
+    ranges: Vec<query::ShipTypes>,
+    categories: Vec<&'static str>,
+}
+
+impl TypeFilter {
+    fn parse(s: &str) -> Result<TypeFilter, ApiError> {
+        let mut f = TypeFilter::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let lower = part.to_ascii_lowercase();
+            match SHIP_CATEGORIES.iter().find(|c| **c == lower) {
+                Some(c) if matches!(*c, "law_enforcement" | "other" | "unknown") => {
+                    f.categories.push(c)
+                }
+                _ => f.ranges.push(query::ShipTypes::parse(part).map_err(|_| {
+                    ApiError::bad(
+                        "bad_filter",
+                        format!(
+                            "ship_type `{}` is not a code (0-255), a range like 80-89, or one \
+                             of {}",
+                            clip(part),
+                            SHIP_CATEGORIES.join(", ")
+                        ),
+                    )
+                })?),
+            }
+        }
+        Ok(f)
+    }
+
+    fn takes(&self, code: Option<u8>) -> bool {
+        code.is_some_and(|c| self.ranges.iter().any(|r| r.contains(c)))
+            || self.categories.contains(&ship_category(code))
+    }
+}
+
+fn zone<'a>(state: &'a AppState, name: &str) -> Result<&'a detect::zones::Zone, ApiError> {
+    state
+        .zones
+        .iter()
+        .find(|z| z.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = state.zones.iter().map(|z| z.name()).collect();
+            ApiError::bad(
+                "unknown_zone",
+                format!(
+                    "no zone `{}`; zones: {}",
+                    clip(name),
+                    if names.is_empty() {
+                        "none configured".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            )
+        })
+}
+
+fn mmsi_of(s: &str) -> Result<u32, ApiError> {
+    match s.parse::<u32>() {
+        Ok(m) if s.bytes().all(|b| b.is_ascii_digit()) && (1..=999_999_999).contains(&m) => Ok(m),
+        _ => Err(ApiError::bad(
+            "bad_mmsi",
+            format!("`{}` is not an MMSI (1 to 9 digits)", clip(s)),
+        )),
+    }
+}
+
+/// Runs a store read on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// The data clock, or the wall clock before any data.
+fn data_now(state: &AppState) -> i64 {
+    state
+        .picture
+        .data_time_ms()
+        .unwrap_or_else(crate::picture::wall_ms)
+}
+
+fn iso(ms: Option<i64>) -> Value {
+    ms.map_or(Value::Null, |t| Value::from(query::iso8601_ms(t)))
+}
+
+fn feature(geometry: Value, properties: Value) -> Value {
+    json!({"type": "Feature", "geometry": geometry, "properties": properties})
+}
+
+fn collection(features: Vec<Value>) -> Json<Value> {
+    Json(json!({"type": "FeatureCollection", "features": features}))
+}
+
+/// `GET /api/health`.
+pub async fn health(State(s): State<AppState>) -> Json<Value> {
+    let p = &s.picture;
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": (p.uptime_s() * 10.0).round() / 10.0,
+        "data_time": iso(p.data_time_ms()),
+        "data_from": iso(p.data_from_ms()),
+        "vessels": p.vessel_count(),
+        "lag_ms": p.lag_ms(),
+    }))
+}
+
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `GET /metrics`: Prometheus text format 0.0.4.
+pub async fn metrics(State(s): State<AppState>) -> Response {
+    let p = &s.picture;
+    let c = p.counters();
+    let h = &p.hub.counters;
+    let mut out = String::new();
+    let mut counter = |name: &str, help: &str, kind: &str, rows: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, v) in rows {
+            let _ = writeln!(out, "{name}{labels} {v}");
+        }
+    };
+    let one = |v: u64| vec![(String::new(), v as f64)];
+    let positions = c.positions.load(Ordering::Relaxed);
+    let statics = c.statics.load(Ordering::Relaxed);
+    counter(
+        "tidewatch_messages_total",
+        "Messages the live picture received (positions and static reports).",
+        "counter",
+        one(positions + statics),
+    );
+    counter(
+        "tidewatch_positions_total",
+        "Position reports the live picture received.",
+        "counter",
+        one(positions),
+    );
+    counter(
+        "tidewatch_static_reports_total",
+        "Static and voyage reports the live picture received.",
+        "counter",
+        one(statics),
+    );
+    counter(
+        "tidewatch_positions_out_of_order_total",
+        "Positions older than their vessel's newest live position.",
+        "counter",
+        one(c.out_of_order.load(Ordering::Relaxed)),
+    );
+    let rejects: Vec<(String, f64)> = c
+        .rejects
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(r, n)| (format!("{{reason=\"{}\"}}", label(r)), *n as f64))
+        .collect();
+    counter(
+        "tidewatch_rejects_total",
+        "Inputs rejected, by reason.",
+        "counter",
+        rejects,
+    );
+    let events: Vec<(String, f64)> = c
+        .event_notices
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(t, n)| (format!("{{type=\"{}\"}}", label(t)), *n as f64))
+        .collect();
+    counter(
+        "tidewatch_events_total",
+        "Events committed or updated by the pipeline, by type (an update counts again).",
+        "counter",
+        events,
+    );
+    counter(
+        "tidewatch_alerts_total",
+        "Alerts sent to the stream.",
+        "counter",
+        one(c.alerts.load(Ordering::Relaxed)),
+    );
+    counter(
+        "tidewatch_vessels",
+        "Vessels in the live picture.",
+        "gauge",
+        one(p.vessel_count() as u64),
+    );
+    counter(
+        "tidewatch_stream_clients",
+        "Stream clients connected.",
+        "gauge",
+        one(h.clients.load(Ordering::Relaxed)),
+    );
+    counter(
+        "tidewatch_stream_connections_total",
+        "Stream clients that connected.",
+        "counter",
+        one(h.connections.load(Ordering::Relaxed)),
+    );
+    counter(
+        "tidewatch_stream_updates_sent_total",
+        "Updates written to stream clients.",
+        "counter",
+        one(h.sent.load(Ordering::Relaxed)),
+    );
+    counter(
+        "tidewatch_stream_thinned_total",
+        "Positions coalesced away for slow stream clients.",
+        "counter",
+        one(h.thinned.load(Ordering::Relaxed)),
+    );
+    counter(
+        "tidewatch_stream_lagged_batches_total",
+        "Batches a stream client's task missed because it fell behind.",
+        "counter",
+        one(h.lagged.load(Ordering::Relaxed)),
+    );
+    let dropped: Vec<(String, f64)> = h
+        .dropped
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(r, n)| (format!("{{reason=\"{r}\"}}"), *n as f64))
+        .collect();
+    counter(
+        "tidewatch_stream_dropped_total",
+        "Stream clients dropped for falling behind, by reason.",
+        "counter",
+        dropped,
+    );
+    let lag = p.lag_ms().map_or(f64::NAN, |l| l as f64 / 1000.0);
+    counter(
+        "tidewatch_lag_seconds",
+        "Wall-clock time since the last message reached the live picture.",
+        "gauge",
+        vec![(String::new(), lag)],
+    );
+    if let Some(t) = p.data_time_ms() {
+        counter(
+            "tidewatch_data_time_seconds",
+            "The data clock: the newest message time seen, Unix seconds.",
+            "gauge",
+            vec![(String::new(), t as f64 / 1000.0)],
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// A vessel's properties in `/api/vessels`.
+fn vessel_properties(v: &LiveVessel) -> Value {
+    let f = v.position;
+    json!({
+        "mmsi": v.mmsi,
+        "name": v.name,
+        "callsign": v.callsign,
+        "imo": v.imo,
+        "ship_type": v.ship_type,
+        "ship_category": ship_category(v.ship_type),
+        "flag": v.flag,
+        "class": v.class.map(String::from),
+        "time": iso(f.map(|f| f.time_ms)),
+        "sog_knots": dec(f.and_then(|f| f.sog_knots)),
+        "cog_deg": dec(f.and_then(|f| f.cog_deg)),
+        "heading_deg": dec(f.and_then(|f| f.heading_deg)),
+        "nav_status": f.and_then(|f| f.nav_status),
+        "length_m": dec(v.length_m),
+        "destination": v.destination,
+    })
+}
+
+/// `GET /api/vessels`.
+pub async fn vessels(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, ApiError> {
+    let q = Params::new(
+        raw,
+        &[
+            "bbox",
+            "ship_type",
+            "flag",
+            "zone",
+            "at",
+            "max_age",
+            "limit",
+        ],
+    )?;
+    let bbox = q.bbox()?;
+    let types = q.get("ship_type").map(TypeFilter::parse).transpose()?;
+    let flag = q.flag()?;
+    let zone = q.get("zone").map(|z| zone(&s, z)).transpose()?.cloned();
+    let at = q.time("at", data_now(&s))?;
+    let max_age_ms = match q.get("max_age") {
+        None => 3_600_000,
+        Some(d) => match query::parse_duration_ms(d)? {
+            ms if ms > 0 => ms,
+            _ => {
+                return Err(ApiError::bad(
+                    "bad_time",
+                    "max_age must be longer than zero",
+                ))
+            }
+        },
+    };
+    if q.get("max_age").is_some() && at.is_none() {
+        return Err(ApiError::bad(
+            "bad_request",
+            "max_age applies to a past picture: give `at` too",
+        ));
+    }
+    let limit = q.limit(VESSELS_LIMIT)?;
+    let keep = move |v: &LiveVessel| {
+        let Some(f) = v.position else { return false };
+        bbox.is_none_or(|b| b.contains(f.lon, f.lat))
+            && types.as_ref().is_none_or(|t| t.takes(v.ship_type))
+            && flag.as_ref().is_none_or(|fl| {
+                v.flag
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(fl))
+            })
+            && zone.as_ref().is_none_or(|z| z.contains(f.lat, f.lon))
+    };
+    let list: Vec<LiveVessel> = match at {
+        None => s.picture.vessels_where(limit, keep),
+        Some(at_ms) => {
+            let dir = s.store_dir.clone();
+            blocking(move || {
+                let reader = query::Reader::open(&dir)?;
+                let rows = reader.vessels(&query::VesselFilter {
+                    bbox,
+                    at_ms: Some(at_ms),
+                    max_age_ms,
+                    ..query::VesselFilter::default()
+                })?;
+                Ok(rows
+                    .into_iter()
+                    .map(|v| LiveVessel::from_row(v.row))
+                    .filter(|v| keep(v))
+                    .take(limit)
+                    .collect())
+            })
+            .await?
+        }
+    };
+    let features = list
+        .iter()
+        .filter_map(|v| {
+            let f = v.position?;
+            Some(feature(
+                json!({"type": "Point", "coordinates": [f.lon, f.lat]}),
+                vessel_properties(v),
+            ))
+        })
+        .collect();
+    Ok(collection(features))
+}
+
+/// `GET /api/search`.
+pub async fn search(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, ApiError> {
+    let q = Params::new(raw, &["q", "limit"])?;
+    let text = q
+        .get("q")
+        .ok_or_else(|| ApiError::bad("bad_request", "give the text to search for as q"))?;
+    if text.chars().count() > 100 {
+        return Err(ApiError::bad(
+            "bad_request",
+            "q is longer than 100 characters",
+        ));
+    }
+    let limit = q.limit(SEARCH_LIMIT)?;
+    let needle = text.to_lowercase();
+    let hits = s.picture.vessels_where(limit, |v| {
+        let has = |x: &Option<String>| {
+            x.as_deref()
+                .is_some_and(|t| t.to_lowercase().contains(&needle))
+        };
+        has(&v.name)
+            || has(&v.callsign)
+            || v.mmsi.to_string().starts_with(text)
+            || v.imo.is_some_and(|i| i.to_string().starts_with(text))
+    });
+    let results: Vec<Value> = hits
+        .iter()
+        .map(|v| {
+            json!({
+                "mmsi": v.mmsi, "name": v.name, "callsign": v.callsign, "imo": v.imo,
+                "flag": v.flag, "ship_category": ship_category(v.ship_type),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "results": results })))
+}
+
+/// Events newest first: the store's and the picture's (the picture's copy of an event wins,
+/// it may be a newer update).
+fn merge_events(mut stored: Vec<EventRow>, live: Vec<EventRow>, limit: usize) -> Vec<EventRow> {
+    let mut by_id: HashMap<String, EventRow> =
+        stored.drain(..).map(|e| (e.id.clone(), e)).collect();
+    for e in live {
+        by_id.insert(e.id.clone(), e);
+    }
+    let mut all: Vec<EventRow> = by_id.into_values().collect();
+    all.sort_by(|a, b| (b.start_ms, &b.id).cmp(&(a.start_ms, &a.id)));
+    all.truncate(limit);
+    all
+}
+
+/// `GET /api/vessels/{mmsi}`.
+pub async fn vessel(
+    State(s): State<AppState>,
+    Path(mmsi): Path<String>,
+    raw: Raw,
+) -> Result<Json<Value>, ApiError> {
+    Params::new(raw, &[])?;
+    let mmsi = mmsi_of(&mmsi)?;
+    let live = s.picture.vessel(mmsi);
+    let dir = s.store_dir.clone();
+    let stored = blocking(move || {
+        let reader = match query::Reader::open(&dir) {
+            Ok(r) => r,
+            Err(query::QueryError::NotAStore { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let detail = match reader.vessel(mmsi) {
+            Ok(d) => Some(d),
+            Err(query::QueryError::UnknownMmsi { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let events = reader.events(&EventQuery {
+            mmsi: Some(mmsi),
+            ..EventQuery::default()
+        })?;
+        Ok(Some((detail, events)))
+    })
+    .await?;
+    let (detail, stored_events) = stored.unwrap_or_default();
+    let v = match (live, &detail) {
+        (Some(v), _) => v,
+        (None, Some(d)) => LiveVessel::from_row(d.vessel.row.clone()),
+        (None, None) => return Err(ApiError::not_found(format!("MMSI {mmsi} is not known"))),
+    };
+    let row = detail.as_ref().map(|d| &d.vessel.row);
+    let history: Vec<Value> = detail
+        .as_ref()
+        .map(|d| {
+            d.history
+                .iter()
+                .rev()
+                .map(query::format::identity_json)
+                .collect()
+        })
+        .unwrap_or_default();
+    let live_events = s.picture.recent_events(|e| e.mmsis.contains(&mmsi));
+    let events: Vec<Value> = merge_events(stored_events, live_events, VESSEL_EVENTS)
+        .iter()
+        .map(|e| Value::Object(event_properties(e).0))
+        .collect();
+    let position = v.position.map(|f| {
+        json!({
+            "time": query::iso8601_ms(f.time_ms), "lat": f.lat, "lon": f.lon,
+            "sog_knots": dec(f.sog_knots), "cog_deg": dec(f.cog_deg),
+            "heading_deg": dec(f.heading_deg), "nav_status": f.nav_status,
+        })
+    });
+    Ok(Json(json!({
+        "mmsi": mmsi,
+        "name": v.name,
+        "callsign": v.callsign,
+        "imo": v.imo,
+        "ship_type": v.ship_type,
+        "ship_category": ship_category(v.ship_type),
+        "flag": v.flag,
+        "class": v.class.map(String::from),
+        "length_m": dec(v.length_m),
+        "beam_m": dec(v.beam_m),
+        "destination": v.destination,
+        "draught_m": dec(row.and_then(|r| r.draught_m)),
+        "first_seen": iso(v.first_seen_ms),
+        "last_seen": iso(v.last_seen_ms),
+        "position": position,
+        "identity_history": history,
+        "events": events,
+    })))
+}
+
+/// A time range from `from`/`to` (default: `default_ms` before data time up to it), at most
+/// [`MAX_RANGE_MS`].
+fn range(q: &Params, s: &AppState, default_ms: i64) -> Result<(i64, i64), ApiError> {
+    let now = data_now(s);
+    let to = q.time("to", now)?;
+    let from = q.time("from", now)?;
+    let (from, to) = match (from, to) {
+        (Some(f), Some(t)) => (f, t),
+        (Some(f), None) => (f, f.saturating_add(default_ms).max(now + 1)),
+        (None, Some(t)) => (t.saturating_sub(default_ms), t),
+        (None, None) => (now.saturating_sub(default_ms), now + 1),
+    };
+    query::TimeRange::new(Some(from), Some(to))?;
+    if to - from > MAX_RANGE_MS {
+        return Err(ApiError::bad(
+            "bad_range",
+            format!(
+                "the range {} .. {} is longer than 366 days; ask for less",
+                query::iso8601_ms(from),
+                query::iso8601_ms(to)
+            ),
+        ));
+    }
+    Ok((from, to))
+}
+
+/// `GET /api/vessels/{mmsi}/track`.
+pub async fn track(
+    State(s): State<AppState>,
+    Path(mmsi): Path<String>,
+    raw: Raw,
+) -> Result<Json<Value>, ApiError> {
+    let q = Params::new(raw, &["from", "to"])?;
+    let mmsi = mmsi_of(&mmsi)?;
+    let (from, to) = range(&q, &s, 86_400_000)?;
+    let live = s.picture.vessel(mmsi);
+    let dir = s.store_dir.clone();
+    let rows: Option<Vec<PositionRow>> = blocking(move || {
+        let reader = match query::Reader::open(&dir) {
+            Ok(r) => r,
+            Err(query::QueryError::NotAStore { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        match reader.track(&query::TrackRequest {
+            mmsi,
+            range: query::TimeRange::new(Some(from), Some(to))?,
+            bbox: None,
+        }) {
+            Ok(r) => Ok(Some(r)),
+            Err(query::QueryError::UnknownMmsi { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?;
+    if rows.is_none() && live.is_none() {
+        return Err(ApiError::not_found(format!("MMSI {mmsi} is not known")));
+    }
+    let rows = rows.unwrap_or_default();
+    let mut features = Vec::new();
+    // Stored positions by segment (unplaced positions, flagged bad or suspect, belong to none).
+    let mut segs: Vec<(u32, Vec<&PositionRow>)> = Vec::new();
+    for r in &rows {
+        let Some(seg) = r.segment else { continue };
+        match segs.iter_mut().find(|(s, _)| *s == seg) {
+            Some((_, v)) => v.push(r),
+            None => segs.push((seg, vec![r])),
+        }
+    }
+    let line = |pts: &[(f64, f64)]| match pts {
+        [(lon, lat)] => json!({"type": "Point", "coordinates": [lon, lat]}),
+        _ => json!({"type": "LineString", "coordinates":
+            pts.iter().map(|(lon, lat)| json!([lon, lat])).collect::<Vec<_>>()}),
+    };
+    for (seg, pts) in &segs {
+        let coords: Vec<(f64, f64)> = pts.iter().map(|r| (r.lon, r.lat)).collect();
+        features.push(feature(
+            line(&coords),
+            json!({
+                "segment": seg,
+                "from": query::iso8601_ms(pts[0].time_ms),
+                "to": query::iso8601_ms(pts[pts.len() - 1].time_ms),
+                "points": pts.len(),
+            }),
+        ));
+    }
+    // Live positions after the last stored one: not yet committed, not yet segmented.
+    let stored_to = rows.iter().map(|r| r.time_ms).max();
+    if let Some(v) = live {
+        let tail: Vec<_> = v
+            .recent
+            .iter()
+            .filter(|f| {
+                f.time_ms >= from && f.time_ms < to && stored_to.is_none_or(|t| f.time_ms > t)
+            })
+            .collect();
+        if let (Some(first), Some(last)) = (tail.first(), tail.last()) {
+            let coords: Vec<(f64, f64)> = tail.iter().map(|f| (f.lon, f.lat)).collect();
+            features.push(feature(
+                line(&coords),
+                json!({
+                    "segment": null,
+                    "from": query::iso8601_ms(first.time_ms),
+                    "to": query::iso8601_ms(last.time_ms),
+                    "points": tail.len(),
+                }),
+            ));
+        }
+    }
+    Ok(collection(features))
+}
+
+/// `GET /api/events`.
+pub async fn events(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, ApiError> {
+    let q = Params::new(
+        raw,
+        &["type", "mmsi", "zone", "from", "to", "open", "limit"],
+    )?;
+    let kind = q
+        .get("type")
+        .map(|k| {
+            if detect::EventType::ALL.iter().any(|t| t.as_str() == k) {
+                Ok(k.to_owned())
+            } else {
+                let names: Vec<&str> = detect::EventType::ALL.iter().map(|t| t.as_str()).collect();
+                Err(ApiError::bad(
+                    "bad_filter",
+                    format!(
+                        "unknown event type `{}`; types: {}",
+                        clip(k),
+                        names.join(", ")
+                    ),
+                ))
+            }
+        })
+        .transpose()?;
+    let mmsi = q.get("mmsi").map(mmsi_of).transpose()?;
+    let now = data_now(&s);
+    let from = q.time("from", now)?;
+    let to = q.time("to", now)?;
+    if let (Some(f), Some(t)) = (from, to) {
+        query::TimeRange::new(Some(f), Some(t))?;
+    }
+    let open_only = match q.get("open") {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(x) => {
+            return Err(ApiError::bad(
+                "bad_request",
+                format!("open `{}` must be true or false", clip(x)),
+            ))
+        }
+    };
+    let limit = q.limit(EVENTS_LIMIT)?;
+    let eq = EventQuery {
+        kind,
+        mmsi,
+        zone: q.get("zone").map(str::to_owned),
+        from_ms: from,
+        to_ms: to,
+        open_only,
+    };
+    let dir = s.store_dir.clone();
+    let eq2 = eq.clone();
+    let stored = blocking(move || match query::Reader::open(&dir) {
+        Ok(r) => Ok(r.events(&eq2)?),
+        Err(query::QueryError::NotAStore { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    })
+    .await?;
+    let live = s.picture.recent_events(|e| {
+        eq.kind.as_ref().is_none_or(|k| &e.kind == k)
+            && eq.mmsi.is_none_or(|m| e.mmsis.contains(&m))
+            && eq.zone.as_ref().is_none_or(|z| e.zones.contains(z))
+            && eq
+                .from_ms
+                .is_none_or(|f| e.end_ms.is_none_or(|end| end >= f))
+            && eq.to_ms.is_none_or(|t| e.start_ms < t)
+            && (!eq.open_only || e.open)
+    });
+    let features = merge_events(stored, live, limit)
+        .iter()
+        .map(|e| {
+            let (props, at) = event_properties(e);
+            let geometry = at.map_or(
+                Value::Null,
+                |(lat, lon)| json!({"type": "Point", "coordinates": [lon, lat]}),
+            );
+            feature(geometry, Value::Object(props))
+        })
+        .collect();
+    Ok(collection(features))
+}
+
+/// `GET /api/zones`.
+pub async fn zones(State(s): State<AppState>, raw: Raw) -> Result<Response, ApiError> {
+    Params::new(raw, &[])?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        detect::zones::import::to_geojson(&s.zones),
+    )
+        .into_response())
+}
+
+/// `GET /api/stats/presence`: `tidewatch stats --json` for a zone; default range the last 30
+/// days of data time, at most 366 days.
+pub async fn presence(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, ApiError> {
+    let q = Params::new(raw, &["zone", "from", "to"])?;
+    let name = q
+        .get("zone")
+        .ok_or_else(|| ApiError::bad("bad_request", "give the zone's name as zone"))?;
+    let z = zone(&s, name)?.clone();
+    let (from, to) = range(&q, &s, 30 * 86_400_000)?;
+    let dir = s.store_dir.clone();
+    let p = blocking(move || match query::Reader::open(&dir) {
+        Ok(r) => Ok(Some(r.presence(&z, Some(from), Some(to))?)),
+        Err(query::QueryError::NotAStore { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    })
+    .await?
+    .unwrap_or_default();
+    let mut v = p.to_json(name);
+    if let Value::Object(m) = &mut v {
+        m.insert("from".to_owned(), json!(query::iso8601_ms(from)));
+        m.insert("to".to_owned(), json!(query::iso8601_ms(to)));
+    }
+    Ok(Json(v))
+}
+
+/// `GET /api/stream`.
+pub async fn stream(State(s): State<AppState>, raw: Raw) -> Result<Response, ApiError> {
+    let q = Params::new(raw, &["bbox", "types"])?;
+    let bbox = q.bbox()?;
+    let types = q
+        .get("types")
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| {
+                    if detect::EventType::ALL.iter().any(|x| x.as_str() == k) {
+                        Ok(k.to_owned())
+                    } else {
+                        Err(ApiError::bad(
+                            "bad_filter",
+                            format!("unknown event type `{}` in types", clip(k)),
+                        ))
+                    }
+                })
+                .collect::<Result<Vec<String>, ApiError>>()
+        })
+        .transpose()?;
+    let queue = s.picture.hub.subscribe(Filter { bbox, types }, s.stream);
+    Ok(sse_response(queue))
+}
+
+/// `GET /` and `GET /assets/{*path}`: the web map, from [`AppState::assets`].
+pub async fn asset(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    let path = uri.path();
+    let name = if path == "/" {
+        "index.html"
+    } else {
+        path.trim_start_matches('/')
+    };
+    match s.assets.and_then(|f| f(name)) {
+        Some((bytes, content_type)) => {
+            Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+        }
+        None => Err(ApiError::not_found(format!("no file {}", clip(path)))),
+    }
+}
+
+/// Any other path.
+pub async fn no_route(uri: Uri) -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        code: "not_found",
+        message: format!("no route {}; see /api/openapi.json", clip(uri.path())),
+    }
+}
+
+/// A known path with another method than GET.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message: "this route answers GET only".to_owned(),
+    }
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}

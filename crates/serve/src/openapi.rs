@@ -1,0 +1,250 @@
+//! The OpenAPI 3.1 document of every route (`GET /api/openapi.json`), built by hand with
+//! `serde_json`. A test holds it and the router to the same list of paths.
+
+use serde_json::{json, Map, Value};
+
+fn param(name: &str, place: &str, required: bool, description: &str, example: &str) -> Value {
+    json!({
+        "name": name, "in": place, "required": required, "description": description,
+        "schema": {"type": "string"}, "example": example,
+    })
+}
+
+fn q(name: &str, description: &str, example: &str) -> Value {
+    param(name, "query", false, description, example)
+}
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description,
+           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn get(summary: &str, params: Vec<Value>, ok: Value, errors: &[(&str, &str)]) -> Value {
+    let mut responses = Map::new();
+    responses.insert("200".to_owned(), ok);
+    for (code, d) in errors {
+        responses.insert((*code).to_owned(), error_response(d));
+    }
+    json!({"get": {"summary": summary, "parameters": params, "responses": responses}})
+}
+
+fn json_ok(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+fn geojson_ok(description: &str) -> Value {
+    json!({"description": description, "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}})
+}
+
+const BAD: (&str, &str) = (
+    "400",
+    "A parameter is not valid (the message says which and why).",
+);
+const NOT_FOUND: (&str, &str) = ("404", "Not known.");
+const STORE: (&str, &str) = ("503", "The store cannot be read yet.");
+
+/// The document.
+pub fn document() -> Value {
+    let bbox = || {
+        q(
+            "bbox",
+            "min_lon,min_lat,max_lon,max_lat in degrees (min_lon > max_lon crosses the antimeridian)",
+            "109,9,119,17",
+        )
+    };
+    let time = |n: &str, d: &str| {
+        q(
+            n,
+            &format!(
+                "{d}: RFC 3339, a date, now, now-6h (relative to the data time) or Unix seconds"
+            ),
+            "now-6h",
+        )
+    };
+    let mmsi = || param("mmsi", "path", true, "MMSI (1 to 9 digits)", "412000001");
+    let mut paths = Map::new();
+    let mut add = |path: &str, item: Value| {
+        paths.insert(path.to_owned(), item);
+    };
+    add(
+        "/",
+        json!({"get": {"summary": "The web map.", "responses": {
+            "200": {"description": "The page.", "content": {"text/html": {}}},
+            "404": error_response("The web map is not built into this server.")}}}),
+    );
+    add(
+        "/assets/{path}",
+        json!({"get": {"summary": "The web map's files.",
+            "parameters": [param("path", "path", true, "File path", "index.js")],
+            "responses": {
+                "200": {"description": "The file.", "content": {"application/octet-stream": {}}},
+                "404": error_response("No such file.")}}}),
+    );
+    add(
+        "/api/health",
+        get(
+            "Server status and the data clock.",
+            vec![],
+            json_ok(
+                "Status.",
+                json!({"type": "object", "required": ["status", "version", "uptime_s", "vessels"],
+                "properties": {
+                    "status": {"type": "string"}, "version": {"type": "string"},
+                    "uptime_s": {"type": "number"},
+                    "data_time": {"type": ["string", "null"], "format": "date-time"},
+                    "data_from": {"type": ["string", "null"], "format": "date-time"},
+                    "vessels": {"type": "integer"},
+                    "lag_ms": {"type": ["integer", "null"]}}}),
+            ),
+            &[],
+        ),
+    );
+    add(
+        "/metrics",
+        json!({"get": {"summary": "Prometheus metrics (text format 0.0.4).", "responses": {
+            "200": {"description": "Metrics.", "content": {"text/plain": {}}}}}}),
+    );
+    add(
+        "/api/openapi.json",
+        get(
+            "This document.",
+            vec![],
+            json_ok("OpenAPI 3.1.", json!({"type": "object"})),
+            &[],
+        ),
+    );
+    add(
+        "/api/vessels",
+        get(
+            "Vessels now (the live picture), or at a past time from the store (`at`).",
+            vec![
+                bbox(),
+                q(
+                    "ship_type",
+                    "ITU code, range (80-89) or category, comma separated",
+                    "tanker",
+                ),
+                q("flag", "ISO 3166 alpha-2 flag (from the MMSI)", "CN"),
+                q("zone", "Zone name (GET /api/zones)", "Scarborough Shoal"),
+                time("at", "The picture at this past time"),
+                q(
+                    "max_age",
+                    "With at: how old a last position may be (default 1h)",
+                    "1h",
+                ),
+                q(
+                    "limit",
+                    "At most this many (default 10000, max 100000)",
+                    "100",
+                ),
+            ],
+            geojson_ok("Points [lon, lat] with the vessel's properties."),
+            &[BAD, STORE],
+        ),
+    );
+    add(
+        "/api/search",
+        get(
+            "Vessels whose name or call sign contains q, or whose MMSI or IMO starts with it.",
+            vec![
+                param("q", "query", true, "Text", "HAI"),
+                q("limit", "At most this many (default 20, max 1000)", "20"),
+            ],
+            json_ok(
+                "Matches.",
+                json!({"type": "object", "properties": {"results": {"type": "array"}}}),
+            ),
+            &[BAD],
+        ),
+    );
+    add(
+        "/api/vessels/{mmsi}",
+        get(
+            "One vessel: identity, latest position, identity history, recent events.",
+            vec![mmsi()],
+            json_ok(
+                "The vessel.",
+                json!({"type": "object", "required": ["mmsi"]}),
+            ),
+            &[BAD, NOT_FOUND, STORE],
+        ),
+    );
+    add(
+        "/api/vessels/{mmsi}/track",
+        get(
+            "A vessel's track: one LineString per segment, live positions not yet stored last \
+             (segment null); default the last 24 h of data time, at most 366 days.",
+            vec![
+                mmsi(),
+                time("from", "From (inclusive)"),
+                time("to", "To (exclusive)"),
+            ],
+            geojson_ok("Segments."),
+            &[BAD, NOT_FOUND, STORE],
+        ),
+    );
+    add(
+        "/api/events",
+        get(
+            "Detected events, newest first.",
+            vec![
+                q("type", "Event type", "escort"),
+                q("mmsi", "Involving this MMSI", "412000001"),
+                q("zone", "In this zone (by name)", "Scarborough Shoal"),
+                time("from", "Ending at or after"),
+                time("to", "Starting before"),
+                q("open", "Only open events (true or false)", "false"),
+                q("limit", "At most this many (default 200, max 5000)", "200"),
+            ],
+            geojson_ok("Points at each event's place."),
+            &[BAD, STORE],
+        ),
+    );
+    add(
+        "/api/zones",
+        get(
+            "The configured zones.",
+            vec![],
+            json!({"description": "Polygons with name and kind.", "content": {
+                "application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}}}),
+            &[],
+        ),
+    );
+    add(
+        "/api/stats/presence",
+        get(
+            "Presence in a zone: distinct vessels per UTC day, vessels and vessel-days by flag \
+             and ship type; default the last 30 days of data time, at most 366 days.",
+            vec![
+                param("zone", "query", true, "Zone name", "Scarborough Shoal"),
+                time("from", "From"),
+                time("to", "To"),
+            ],
+            json_ok("Statistics.", json!({"type": "object"})),
+            &[BAD, STORE],
+        ),
+    );
+    add(
+        "/api/stream",
+        json!({"get": {
+            "summary": "Server-Sent Events: `position` (inside bbox), `event` (of types), `alert`. \
+                        A slow client is thinned (latest position per vessel), then dropped.",
+            "parameters": [bbox(), q("types", "Event types, comma separated", "escort,encounter")],
+            "responses": {
+                "200": {"description": "The stream.", "content": {"text/event-stream": {}}},
+                "400": error_response(BAD.1)}}}),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Tidewatch", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "The live maritime picture: vessels, tracks, events, zones, statistics and a live stream. Times are ISO 8601 UTC; \"now\" is the data time."},
+        "paths": paths,
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error", "message"], "properties": {
+                "error": {"type": "string"}, "message": {"type": "string"}}},
+            "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
+                "type": {"const": "FeatureCollection"}, "features": {"type": "array"}}}
+        }},
+    })
+}

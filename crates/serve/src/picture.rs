@@ -1,0 +1,744 @@
+//! The live picture: the latest position and static data of every vessel, a bounded ring of
+//! its recent live positions (the part of its track not yet committed to the store), the
+//! recent events, the data clock and the counters `/metrics` exports.
+//!
+//! The pipeline threads call the `on_*` methods; each takes the picture's lock for a few
+//! hundred nanoseconds, never waits for a client: what the stream needs is handed to the
+//! [`Hub`](crate::stream::Hub) in batches, which the clients' tasks filter and queue on their
+//! own.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+use store::EventRow;
+
+use crate::stream::{Hub, Update};
+
+/// Live positions kept per vessel for the uncommitted end of its track.
+pub const RECENT_POSITIONS: usize = 256;
+/// Recent events kept in the picture (by id; an update replaces its event).
+pub const RECENT_EVENTS: usize = 1000;
+
+/// One position report as the pipeline placed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LivePosition {
+    /// MMSI.
+    pub mmsi: u32,
+    /// Message time, ms since the Unix epoch (UTC).
+    pub time_ms: i64,
+    /// Latitude, degrees (WGS84).
+    pub lat: f64,
+    /// Longitude, degrees (WGS84).
+    pub lon: f64,
+    /// Speed over ground, knots.
+    pub sog_knots: Option<f32>,
+    /// Course over ground, degrees.
+    pub cog_deg: Option<f32>,
+    /// True heading, degrees.
+    pub heading_deg: Option<f32>,
+    /// Navigation status code (ITU-R M.1371).
+    pub nav_status: Option<u8>,
+    /// `A` or `B`.
+    pub class: Option<char>,
+    /// Source label (`feed/station`).
+    pub source: String,
+}
+
+/// One static and voyage report (type 5, 19 or 24); `None` fields leave the known value alone.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveStatic {
+    /// MMSI.
+    pub mmsi: u32,
+    /// Message time, ms.
+    pub time_ms: i64,
+    /// Name.
+    pub name: Option<String>,
+    /// Call sign.
+    pub callsign: Option<String>,
+    /// IMO number.
+    pub imo: Option<u32>,
+    /// Ship type code (ITU).
+    pub ship_type: Option<u8>,
+    /// Length, metres.
+    pub length_m: Option<f32>,
+    /// Beam, metres.
+    pub beam_m: Option<f32>,
+    /// Destination.
+    pub destination: Option<String>,
+}
+
+/// A position in the picture.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fix {
+    /// Message time, ms.
+    pub time_ms: i64,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Speed over ground, knots.
+    pub sog_knots: Option<f32>,
+    /// Course over ground, degrees.
+    pub cog_deg: Option<f32>,
+    /// True heading, degrees.
+    pub heading_deg: Option<f32>,
+    /// Navigation status code.
+    pub nav_status: Option<u8>,
+}
+
+/// One vessel of the picture.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveVessel {
+    /// MMSI.
+    pub mmsi: u32,
+    /// `A` or `B`.
+    pub class: Option<char>,
+    /// ISO 3166 alpha-2 flag from the MMSI's MID.
+    pub flag: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Call sign.
+    pub callsign: Option<String>,
+    /// IMO number.
+    pub imo: Option<u32>,
+    /// Ship type code.
+    pub ship_type: Option<u8>,
+    /// Length, metres.
+    pub length_m: Option<f32>,
+    /// Beam, metres.
+    pub beam_m: Option<f32>,
+    /// Destination.
+    pub destination: Option<String>,
+    /// Latest position by message time.
+    pub position: Option<Fix>,
+    /// Live positions since the picture started, by time, at most [`RECENT_POSITIONS`].
+    pub recent: VecDeque<Fix>,
+    /// First and last message time seen, ms.
+    pub first_seen_ms: Option<i64>,
+    /// Last message time seen, ms.
+    pub last_seen_ms: Option<i64>,
+}
+
+impl LiveVessel {
+    /// A vessel as the store's registry has it.
+    pub fn from_row(r: store::VesselRow) -> LiveVessel {
+        let position = match (r.position_time_ms, r.lat, r.lon) {
+            (Some(t), Some(lat), Some(lon)) => Some(Fix {
+                time_ms: t,
+                lat,
+                lon,
+                sog_knots: r.sog_knots,
+                cog_deg: r.cog_deg,
+                heading_deg: r.heading_deg.map(f32::from),
+                nav_status: r.nav_status,
+            }),
+            _ => None,
+        };
+        LiveVessel {
+            mmsi: r.mmsi,
+            class: r.class.as_deref().and_then(|c| c.chars().next()),
+            flag: r.flag,
+            name: r.name,
+            callsign: r.callsign,
+            imo: r.imo,
+            ship_type: r.ship_type,
+            length_m: r.length_m.map(f32::from),
+            beam_m: r.beam_m.map(f32::from),
+            destination: r.destination,
+            position,
+            recent: VecDeque::new(),
+            first_seen_ms: r.first_seen_ms,
+            last_seen_ms: r.last_seen_ms,
+        }
+    }
+}
+
+/// The ship category of an ITU ship type code: one of `fishing, tug, military,
+/// law_enforcement, sailing, pleasure, hsc, passenger, cargo, tanker, other, unknown`.
+pub fn ship_category(code: Option<u8>) -> &'static str {
+    match code {
+        None | Some(0) => "unknown",
+        Some(30) => "fishing",
+        Some(31 | 32 | 52) => "tug",
+        Some(35) => "military",
+        Some(55) => "law_enforcement",
+        Some(36) => "sailing",
+        Some(37) => "pleasure",
+        Some(40..=49) => "hsc",
+        Some(60..=69) => "passenger",
+        Some(70..=79) => "cargo",
+        Some(80..=89) => "tanker",
+        Some(_) => "other",
+    }
+}
+
+/// The categories [`ship_category`] returns.
+pub const SHIP_CATEGORIES: [&str; 12] = [
+    "fishing",
+    "tug",
+    "military",
+    "law_enforcement",
+    "sailing",
+    "pleasure",
+    "hsc",
+    "passenger",
+    "cargo",
+    "tanker",
+    "other",
+    "unknown",
+];
+
+pub(crate) fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// An `f32` as the decimal it was written from (`243.1`, not `243.10000610351562`).
+pub(crate) fn dec(v: Option<f32>) -> Value {
+    v.and_then(|x| x.to_string().parse::<f64>().ok())
+        .map_or(Value::Null, Value::from)
+}
+
+/// The stream's counters ([`Picture::stream_stats`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Clients connected now.
+    pub clients: u64,
+    /// Clients that ever connected.
+    pub connections: u64,
+    /// Updates written to clients.
+    pub sent: u64,
+    /// Positions coalesced away for slow clients.
+    pub thinned: u64,
+    /// Clients dropped, by reason (`queue_full`, `stalled`).
+    pub dropped: BTreeMap<String, u64>,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub positions: AtomicU64,
+    pub statics: AtomicU64,
+    pub out_of_order: AtomicU64,
+    pub rejects: Mutex<BTreeMap<String, u64>>,
+    pub event_notices: Mutex<BTreeMap<String, u64>>,
+    pub alerts: AtomicU64,
+    /// Wall time of the last message, ms (0: none yet).
+    pub last_message_wall_ms: AtomicI64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    vessels: HashMap<u32, LiveVessel>,
+    /// Recent events by id, with the order they arrived in.
+    events: HashMap<String, EventRow>,
+    event_order: VecDeque<String>,
+    data_time_ms: Option<i64>,
+    data_from_ms: Option<i64>,
+}
+
+/// The live picture (see the module docs). Shared as `Arc<Picture>` between the pipeline
+/// threads and the server.
+#[derive(Debug)]
+pub struct Picture {
+    started: Instant,
+    state: RwLock<State>,
+    pub(crate) counters: Counters,
+    pub(crate) hub: Hub,
+}
+
+impl Picture {
+    /// A picture seeded from the store at `store_dir` (the registry's vessels with their
+    /// latest positions and static data, the recent events). A directory that is not yet a
+    /// store (a first run) gives an empty picture; a store that cannot be read is reported on
+    /// stderr and counted as the reject `seed_failed`.
+    pub fn new(store_dir: &Path) -> Arc<Picture> {
+        let p = Arc::new(Picture::empty());
+        if store_dir.join("registry.sqlite").is_file() {
+            if let Err(e) = p.seed(store_dir) {
+                eprintln!(
+                    "serve: cannot seed the picture from {}: {e}",
+                    store_dir.display()
+                );
+                p.on_reject("seed_failed", 1);
+            }
+        }
+        p
+    }
+
+    /// An empty picture (no store).
+    pub fn empty() -> Picture {
+        Picture {
+            started: Instant::now(),
+            state: RwLock::new(State::default()),
+            counters: Counters::default(),
+            hub: Hub::new(),
+        }
+    }
+
+    fn seed(&self, dir: &Path) -> Result<(), query::QueryError> {
+        let reader = query::Reader::open(dir)?;
+        let vessels = reader.vessels(&query::VesselFilter::default())?;
+        let events = reader.events(&store::EventQuery::default())?;
+        let mut st = self.write();
+        for v in vessels {
+            let v = LiveVessel::from_row(v.row);
+            if let Some(t) = v.last_seen_ms {
+                st.data_time_ms = Some(st.data_time_ms.map_or(t, |d| d.max(t)));
+            }
+            if let Some(t) = v.first_seen_ms {
+                st.data_from_ms = Some(st.data_from_ms.map_or(t, |d| d.min(t)));
+            }
+            st.vessels.insert(v.mmsi, v);
+        }
+        // The newest events (by start) up to the ring's size, oldest first.
+        let mut events = events;
+        events.sort_by(|a, b| (a.start_ms, &a.id).cmp(&(b.start_ms, &b.id)));
+        let skip = events.len().saturating_sub(RECENT_EVENTS);
+        for e in events.into_iter().skip(skip) {
+            remember_event(&mut st, e);
+        }
+        Ok(())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind: keep serving it.
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn saw_message(&self, st: &mut State, time_ms: i64) {
+        st.data_time_ms = Some(st.data_time_ms.map_or(time_ms, |d| d.max(time_ms)));
+        st.data_from_ms = Some(st.data_from_ms.map_or(time_ms, |d| d.min(time_ms)));
+        self.counters
+            .last_message_wall_ms
+            .store(wall_ms(), Ordering::Relaxed);
+    }
+
+    /// A position report. Never blocks on a client. A position outside the globe (or not a
+    /// number) is counted as the reject `invalid_position` and left out.
+    pub fn on_position(&self, p: LivePosition) {
+        if !(p.lat.is_finite()
+            && p.lon.is_finite()
+            && (-90.0..=90.0).contains(&p.lat)
+            && (-180.0..=180.0).contains(&p.lon))
+        {
+            self.on_reject("invalid_position", 1);
+            return;
+        }
+        self.counters.positions.fetch_add(1, Ordering::Relaxed);
+        let fix = Fix {
+            time_ms: p.time_ms,
+            lat: p.lat,
+            lon: p.lon,
+            sog_knots: p.sog_knots,
+            cog_deg: p.cog_deg,
+            heading_deg: p.heading_deg,
+            nav_status: p.nav_status,
+        };
+        let update = {
+            let mut st = self.write();
+            self.saw_message(&mut st, p.time_ms);
+            let v = st.vessels.entry(p.mmsi).or_insert_with(|| LiveVessel {
+                mmsi: p.mmsi,
+                flag: ais::Mmsi(p.mmsi).flag().map(|f| f.iso2.to_owned()),
+                ..LiveVessel::default()
+            });
+            if p.class.is_some() {
+                v.class = p.class;
+            }
+            v.first_seen_ms = Some(v.first_seen_ms.map_or(p.time_ms, |t| t.min(p.time_ms)));
+            v.last_seen_ms = Some(v.last_seen_ms.map_or(p.time_ms, |t| t.max(p.time_ms)));
+            let latest = v.position.is_none_or(|q| q.time_ms <= p.time_ms);
+            if latest {
+                v.position = Some(fix);
+            }
+            // The ring stays in time order: a late position goes to its place.
+            match v.recent.back() {
+                Some(b) if b.time_ms > p.time_ms => {
+                    self.counters.out_of_order.fetch_add(1, Ordering::Relaxed);
+                    let i = v.recent.partition_point(|q| q.time_ms <= p.time_ms);
+                    v.recent.insert(i, fix);
+                }
+                _ => v.recent.push_back(fix),
+            }
+            if v.recent.len() > RECENT_POSITIONS {
+                v.recent.pop_front();
+            }
+            // Only the newest position of a vessel moves it on the clients' maps.
+            latest.then(|| {
+                let data = json!({
+                    "mmsi": p.mmsi,
+                    "time": query::iso8601_ms(p.time_ms),
+                    "lat": p.lat,
+                    "lon": p.lon,
+                    "sog_knots": dec(p.sog_knots),
+                    "cog_deg": dec(p.cog_deg),
+                    "heading_deg": dec(p.heading_deg),
+                    "ship_category": ship_category(v.ship_type),
+                    "name": v.name,
+                });
+                Update::position(p.mmsi, p.lat, p.lon, &data)
+            })
+        };
+        if let Some(u) = update {
+            self.hub.publish(u);
+        }
+    }
+
+    /// A static and voyage report: the given fields replace the vessel's.
+    pub fn on_static(&self, s: LiveStatic) {
+        self.counters.statics.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.write();
+        self.saw_message(&mut st, s.time_ms);
+        let v = st.vessels.entry(s.mmsi).or_insert_with(|| LiveVessel {
+            mmsi: s.mmsi,
+            flag: ais::Mmsi(s.mmsi).flag().map(|f| f.iso2.to_owned()),
+            ..LiveVessel::default()
+        });
+        v.first_seen_ms = Some(v.first_seen_ms.map_or(s.time_ms, |t| t.min(s.time_ms)));
+        v.last_seen_ms = Some(v.last_seen_ms.map_or(s.time_ms, |t| t.max(s.time_ms)));
+        macro_rules! set {
+            ($($f:ident),*) => { $( if s.$f.is_some() { v.$f = s.$f.clone(); } )* };
+        }
+        set!(
+            name,
+            callsign,
+            imo,
+            ship_type,
+            length_m,
+            beam_m,
+            destination
+        );
+    }
+
+    /// Events newly committed or updated by the pipeline: kept in the recent events (an
+    /// update replaces its event) and sent to the stream's clients.
+    pub fn on_events(&self, events: &[EventRow]) {
+        {
+            let mut notices = self
+                .counters
+                .event_notices
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for e in events {
+                *notices.entry(e.kind.clone()).or_default() += 1;
+            }
+        }
+        {
+            let mut st = self.write();
+            for e in events {
+                remember_event(&mut st, e.clone());
+            }
+        }
+        for e in events {
+            let (mut props, at) = event_properties(e);
+            if let Some((lat, lon)) = at {
+                props.insert("lat".to_owned(), json!(lat));
+                props.insert("lon".to_owned(), json!(lon));
+            }
+            self.hub
+                .publish(Update::event(&e.kind, &Value::Object(props)));
+        }
+    }
+
+    /// An alert raised by a rule for an event: sent to the stream's clients as
+    /// `event: alert`, data `{"rule", "event": <event properties>}`.
+    pub fn on_alert(&self, rule: &str, event: &EventRow) {
+        self.counters.alerts.fetch_add(1, Ordering::Relaxed);
+        let (mut props, at) = event_properties(event);
+        if let Some((lat, lon)) = at {
+            props.insert("lat".to_owned(), json!(lat));
+            props.insert("lon".to_owned(), json!(lon));
+        }
+        self.hub
+            .publish(Update::alert(&json!({"rule": rule, "event": props})));
+    }
+
+    /// `n` inputs rejected by the pipeline for `reason` (exported by `/metrics`).
+    pub fn on_reject(&self, reason: &str, n: u64) {
+        let mut r = self
+            .counters
+            .rejects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match r.get_mut(reason) {
+            Some(c) => *c += n,
+            None => {
+                r.insert(reason.to_owned(), n);
+            }
+        }
+    }
+
+    /// Sends the positions waiting for the stream now (the server calls this every few
+    /// milliseconds; a full batch goes at once).
+    pub fn flush(&self) {
+        self.hub.flush();
+    }
+
+    /// The data clock: the newest message time seen, ms.
+    pub fn data_time_ms(&self) -> Option<i64> {
+        self.read().data_time_ms
+    }
+
+    /// The oldest message time seen (in the store or live), ms.
+    pub fn data_from_ms(&self) -> Option<i64> {
+        self.read().data_from_ms
+    }
+
+    /// Vessels in the picture.
+    pub fn vessel_count(&self) -> usize {
+        self.read().vessels.len()
+    }
+
+    /// Seconds since the picture was made.
+    pub fn uptime_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Wall-clock ms since the last message reached the picture (`None` before any).
+    pub fn lag_ms(&self) -> Option<i64> {
+        match self.counters.last_message_wall_ms.load(Ordering::Relaxed) {
+            0 => None,
+            t => Some((wall_ms() - t).max(0)),
+        }
+    }
+
+    /// One vessel, cloned.
+    pub fn vessel(&self, mmsi: u32) -> Option<LiveVessel> {
+        self.read().vessels.get(&mmsi).cloned()
+    }
+
+    /// The vessels `keep` takes (cloned, without their recent positions), by MMSI, at most
+    /// `limit`.
+    pub fn vessels_where(
+        &self,
+        limit: usize,
+        mut keep: impl FnMut(&LiveVessel) -> bool,
+    ) -> Vec<LiveVessel> {
+        let st = self.read();
+        let mut keys: Vec<u32> = st
+            .vessels
+            .values()
+            .filter(|v| keep(v))
+            .map(|v| v.mmsi)
+            .collect();
+        keys.sort_unstable();
+        keys.truncate(limit);
+        keys.iter()
+            .filter_map(|k| st.vessels.get(k))
+            .map(|v| LiveVessel {
+                recent: VecDeque::new(),
+                ..v.clone()
+            })
+            .collect()
+    }
+
+    /// The recent events `keep` takes, newest (by start) first.
+    pub fn recent_events(&self, mut keep: impl FnMut(&EventRow) -> bool) -> Vec<EventRow> {
+        let st = self.read();
+        let mut out: Vec<EventRow> = st.events.values().filter(|e| keep(e)).cloned().collect();
+        out.sort_by(|a, b| (b.start_ms, &b.id).cmp(&(a.start_ms, &a.id)));
+        out
+    }
+
+    /// The stream's counters now.
+    pub fn stream_stats(&self) -> StreamStats {
+        let c = &self.hub.counters;
+        StreamStats {
+            clients: c.clients.load(Ordering::Relaxed),
+            connections: c.connections.load(Ordering::Relaxed),
+            sent: c.sent.load(Ordering::Relaxed),
+            thinned: c.thinned.load(Ordering::Relaxed),
+            dropped: c
+                .dropped
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+}
+
+fn remember_event(st: &mut State, e: EventRow) {
+    if st.events.insert(e.id.clone(), e.clone()).is_none() {
+        st.event_order.push_back(e.id);
+        if st.event_order.len() > RECENT_EVENTS {
+            if let Some(old) = st.event_order.pop_front() {
+                st.events.remove(&old);
+            }
+        }
+    }
+}
+
+/// An event's API properties `{"id","type","start","end","open","mmsis","zones","summary",
+/// "detail"}` and its place (lat, lon) when the stored JSON has one.
+pub fn event_properties(e: &EventRow) -> (Map<String, Value>, Option<(f64, f64)>) {
+    let detail: Value = serde_json::from_str(&e.json).unwrap_or(Value::Null);
+    let at = match (
+        detail.get("lat").and_then(Value::as_f64),
+        detail.get("lon").and_then(Value::as_f64),
+    ) {
+        (Some(lat), Some(lon)) => Some((lat, lon)),
+        _ => None,
+    };
+    let mut m = Map::new();
+    m.insert("id".to_owned(), json!(e.id));
+    m.insert("type".to_owned(), json!(e.kind));
+    m.insert("start".to_owned(), json!(query::iso8601_ms(e.start_ms)));
+    m.insert("end".to_owned(), json!(e.end_ms.map(query::iso8601_ms)));
+    m.insert("open".to_owned(), json!(e.open));
+    m.insert("mmsis".to_owned(), json!(e.mmsis));
+    m.insert("zones".to_owned(), json!(e.zones));
+    m.insert("summary".to_owned(), json!(summary(e, &detail)));
+    m.insert("detail".to_owned(), detail);
+    (m, at)
+}
+
+/// One human line: `escort: 412000001 with 412000002, 3.2 h`, `ais_gap: 412000001, 5.0 h in
+/// Scarborough Shoal`, `swarm: 40 vessels, 2.0 h`.
+pub fn summary(e: &EventRow, detail: &Value) -> String {
+    let who = match e.mmsis.as_slice() {
+        [] => String::new(),
+        [a] => format!("{a}"),
+        [a, b] => format!("{a} with {b}"),
+        many => format!("{} vessels", many.len()),
+    };
+    let last = detail.get("last_ms").and_then(Value::as_i64);
+    let end = e.end_ms.or(last).unwrap_or(e.start_ms);
+    let hours = (end - e.start_ms).max(0) as f64 / 3_600_000.0;
+    let mut s = format!("{}: {who}, {hours:.1} h", e.kind);
+    if e.open {
+        s.push_str(" (open)");
+    }
+    if let Some(z) = e.zones.first() {
+        s.push_str(" in ");
+        s.push_str(z);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos(mmsi: u32, t: i64) -> LivePosition {
+        LivePosition {
+            mmsi,
+            time_ms: t,
+            lat: 10.0,
+            lon: 110.0,
+            sog_knots: Some(12.3),
+            cog_deg: None,
+            heading_deg: None,
+            nav_status: None,
+            class: Some('A'),
+            source: "test".to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_data_clock_is_the_newest_message_time_and_late_positions_keep_the_ring_in_order() {
+        let p = Picture::empty();
+        p.on_position(pos(412000001, 2_000));
+        p.on_position(pos(412000001, 1_000));
+        p.on_position(pos(412000001, 3_000));
+        assert_eq!(p.data_time_ms(), Some(3_000));
+        assert_eq!(p.data_from_ms(), Some(1_000));
+        let v = p.vessel(412000001).unwrap();
+        assert_eq!(v.position.unwrap().time_ms, 3_000);
+        let times: Vec<i64> = v.recent.iter().map(|f| f.time_ms).collect();
+        assert_eq!(times, [1_000, 2_000, 3_000]);
+        assert_eq!(v.flag.as_deref(), Some("CN"));
+        assert_eq!(v.class, Some('A'));
+    }
+
+    #[test]
+    fn the_ring_of_recent_positions_is_bounded() {
+        let p = Picture::empty();
+        for t in 0..(RECENT_POSITIONS as i64 + 100) {
+            p.on_position(pos(1, t));
+        }
+        let v = p.vessel(1).unwrap();
+        assert_eq!(v.recent.len(), RECENT_POSITIONS);
+        assert_eq!(v.recent.front().unwrap().time_ms, 100);
+    }
+
+    #[test]
+    fn a_position_off_the_globe_is_counted_not_kept() {
+        let p = Picture::empty();
+        let mut bad = pos(5, 1);
+        bad.lat = 91.0;
+        p.on_position(bad);
+        let mut nan = pos(5, 2);
+        nan.lon = f64::NAN;
+        p.on_position(nan);
+        assert!(p.vessel(5).is_none());
+        assert_eq!(p.counters.rejects.lock().unwrap()["invalid_position"], 2);
+    }
+
+    #[test]
+    fn statics_fill_only_the_fields_they_carry() {
+        let p = Picture::empty();
+        p.on_static(LiveStatic {
+            mmsi: 7,
+            time_ms: 5,
+            name: Some("A".to_owned()),
+            ship_type: Some(80),
+            ..LiveStatic::default()
+        });
+        p.on_static(LiveStatic {
+            mmsi: 7,
+            time_ms: 6,
+            destination: Some("SG".to_owned()),
+            ..LiveStatic::default()
+        });
+        let v = p.vessel(7).unwrap();
+        assert_eq!(v.name.as_deref(), Some("A"));
+        assert_eq!(v.ship_type, Some(80));
+        assert_eq!(v.destination.as_deref(), Some("SG"));
+    }
+
+    #[test]
+    fn categories() {
+        assert_eq!(ship_category(Some(30)), "fishing");
+        assert_eq!(ship_category(Some(55)), "law_enforcement");
+        assert_eq!(ship_category(Some(84)), "tanker");
+        assert_eq!(ship_category(Some(99)), "other");
+        assert_eq!(ship_category(None), "unknown");
+        for c in 0..=255u8 {
+            assert!(SHIP_CATEGORIES.contains(&ship_category(Some(c))));
+        }
+    }
+
+    #[test]
+    fn summaries_read_as_one_line() {
+        let e = EventRow {
+            id: "1".to_owned(),
+            kind: "escort".to_owned(),
+            start_ms: 0,
+            end_ms: Some(11_520_000),
+            open: false,
+            mmsis: vec![412000001, 412000002],
+            zones: vec![],
+            json: "{}".to_owned(),
+        };
+        assert_eq!(
+            summary(&e, &Value::Null),
+            "escort: 412000001 with 412000002, 3.2 h"
+        );
+    }
+}

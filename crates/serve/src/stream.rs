@@ -1,0 +1,516 @@
+//! The live stream (`GET /api/stream`, Server-Sent Events) and its fan-out.
+//!
+//! The picture serialises each update once (the whole SSE frame) and hands it to the [`Hub`],
+//! which gathers positions into batches (sent when [`BATCH`] are waiting or the oldest has
+//! waited [`BATCH_WAIT`]; events and alerts at once) on a `tokio::sync::broadcast` channel.
+//! Every client has a task that takes each batch, keeps what its filters pass (positions
+//! inside its bbox, events of its types) and appends it to the client's own bounded queue; the
+//! response body takes from that queue as fast as the client's socket accepts. A slow client's
+//! queue grows: when it passes half of [`StreamConfig::queue_items`], its positions are
+//! coalesced to the latest per MMSI (counted as `thinned`); when coalescing cannot bring it
+//! below full (more distinct vessels and events waiting than it holds), or the client has
+//! taken nothing for [`StreamConfig::stall_timeout`] while updates wait, the client is dropped
+//! (its response ends; counted as `dropped` with the reason). So a client's memory is at most
+//! its queue of shared frames, whatever it does.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::http::header;
+use axum::response::Response;
+use serde_json::Value;
+use tokio::sync::{broadcast, Notify};
+
+/// Positions gathered before a batch goes to the clients.
+pub const BATCH: usize = 256;
+/// The longest a position waits for its batch (checked at the next update, and by the
+/// server's flush tick).
+pub const BATCH_WAIT: Duration = Duration::from_millis(10);
+/// Batches the broadcast channel holds for a client task that fell behind.
+const CHANNEL_BATCHES: usize = 4096;
+
+/// How the stream treats its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// Updates a client's queue holds (default 8192); positions are coalesced when it passes
+    /// half, and the client is dropped when it is full after coalescing.
+    pub queue_items: usize,
+    /// A client that takes nothing for this long while updates wait is dropped (default 30 s).
+    pub stall_timeout: Duration,
+    /// A comment line is sent after this long without updates (default 15 s).
+    pub keep_alive: Duration,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            queue_items: 8192,
+            stall_timeout: Duration::from_secs(30),
+            keep_alive: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Position,
+    Event,
+    Alert,
+}
+
+/// One update, serialised once as its SSE frame and shared by every client.
+#[derive(Debug, Clone)]
+pub(crate) struct Update {
+    kind: Kind,
+    mmsi: u32,
+    lat: f64,
+    lon: f64,
+    event_type: Option<Arc<str>>,
+    frame: Bytes,
+}
+
+fn frame(name: &str, data: &Value) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+impl Update {
+    pub(crate) fn position(mmsi: u32, lat: f64, lon: f64, data: &Value) -> Update {
+        Update {
+            kind: Kind::Position,
+            mmsi,
+            lat,
+            lon,
+            event_type: None,
+            frame: frame("position", data),
+        }
+    }
+
+    pub(crate) fn event(kind: &str, data: &Value) -> Update {
+        Update {
+            kind: Kind::Event,
+            mmsi: 0,
+            lat: 0.0,
+            lon: 0.0,
+            event_type: Some(kind.into()),
+            frame: frame("event", data),
+        }
+    }
+
+    pub(crate) fn alert(data: &Value) -> Update {
+        Update {
+            kind: Kind::Alert,
+            mmsi: 0,
+            lat: 0.0,
+            lon: 0.0,
+            event_type: None,
+            frame: frame("alert", data),
+        }
+    }
+}
+
+/// What a client asked for.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Filter {
+    pub bbox: Option<query::BBox>,
+    pub types: Option<Vec<String>>,
+}
+
+impl Filter {
+    fn takes(&self, u: &Update) -> bool {
+        match u.kind {
+            Kind::Position => self.bbox.is_none_or(|b| b.contains(u.lon, u.lat)),
+            Kind::Event => self.types.as_ref().is_none_or(|t| {
+                u.event_type
+                    .as_deref()
+                    .is_some_and(|k| t.iter().any(|x| x == k))
+            }),
+            Kind::Alert => true,
+        }
+    }
+}
+
+/// Stream counters for `/metrics`.
+#[derive(Debug, Default)]
+pub(crate) struct StreamCounters {
+    pub clients: AtomicU64,
+    pub connections: AtomicU64,
+    pub sent: AtomicU64,
+    pub thinned: AtomicU64,
+    pub lagged: AtomicU64,
+    pub dropped: Mutex<BTreeMap<&'static str, u64>>,
+    pub batches: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Pending {
+    items: Vec<Update>,
+    first_at: Option<Instant>,
+}
+
+/// The fan-out from the picture to the clients (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Hub {
+    pending: Mutex<Pending>,
+    tx: broadcast::Sender<Arc<[Update]>>,
+    pub counters: Arc<StreamCounters>,
+    /// Every client's queue, to end them all at shutdown.
+    queues: Mutex<Vec<std::sync::Weak<ClientQueue>>>,
+}
+
+impl Hub {
+    pub(crate) fn new() -> Hub {
+        let (tx, _) = broadcast::channel(CHANNEL_BATCHES);
+        Hub {
+            pending: Mutex::new(Pending {
+                items: Vec::with_capacity(BATCH),
+                first_at: None,
+            }),
+            tx,
+            counters: Arc::default(),
+            queues: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Ends every client's stream (at shutdown, so open responses finish).
+    pub(crate) fn close_all(&self) {
+        let queues = std::mem::take(&mut *self.queues.lock().unwrap_or_else(|e| e.into_inner()));
+        for q in queues.iter().filter_map(std::sync::Weak::upgrade) {
+            q.close(None);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues an update for the clients; positions wait for their batch, the rest go now.
+    pub(crate) fn publish(&self, u: Update) {
+        if self.tx.receiver_count() == 0 {
+            return;
+        }
+        let now_too = u.kind != Kind::Position;
+        let batch = {
+            let mut p = self.lock();
+            let first = *p.first_at.get_or_insert_with(Instant::now);
+            p.items.push(u);
+            (now_too || p.items.len() >= BATCH || first.elapsed() >= BATCH_WAIT)
+                .then(|| take(&mut p))
+        };
+        if let Some(b) = batch {
+            self.send(b);
+        }
+    }
+
+    /// Sends what waits.
+    pub(crate) fn flush(&self) {
+        let batch = {
+            let mut p = self.lock();
+            (!p.items.is_empty()).then(|| take(&mut p))
+        };
+        if let Some(b) = batch {
+            self.send(b);
+        }
+    }
+
+    fn send(&self, b: Arc<[Update]>) {
+        self.counters.batches.fetch_add(1, Ordering::Relaxed);
+        // No receivers: nobody listens, nothing to keep.
+        let _ = self.tx.send(b);
+    }
+
+    /// A new client: its queue, and the task that fills it until the client goes away.
+    pub(crate) fn subscribe(&self, filter: Filter, config: StreamConfig) -> Arc<ClientQueue> {
+        let q = Arc::new(ClientQueue {
+            state: Mutex::new(QueueState {
+                items: VecDeque::new(),
+                closed: false,
+                next_coalesce: (config.queue_items / 2).max(1),
+                last_take: Instant::now(),
+            }),
+            notify: Notify::new(),
+            config,
+            counters: self.counters.clone(),
+        });
+        {
+            let mut qs = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            qs.retain(|w| w.strong_count() > 0);
+            qs.push(Arc::downgrade(&q));
+        }
+        self.counters.clients.fetch_add(1, Ordering::Relaxed);
+        self.counters.connections.fetch_add(1, Ordering::Relaxed);
+        let mut rx = self.tx.subscribe();
+        let pump = q.clone();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(batch) => {
+                        if !pump.push_batch(&batch, &filter) {
+                            break;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        // The task itself fell behind the channel (a starved runtime): the
+                        // lost batches are counted; the client goes on with what follows.
+                        pump.counters.lagged.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+            pump.close(None);
+        });
+        q
+    }
+}
+
+fn take(p: &mut Pending) -> Arc<[Update]> {
+    p.first_at = None;
+    let items = std::mem::replace(&mut p.items, Vec::with_capacity(BATCH));
+    items.into()
+}
+
+#[derive(Debug)]
+struct QueueState {
+    items: VecDeque<Update>,
+    closed: bool,
+    /// Coalesce when the queue reaches this length.
+    next_coalesce: usize,
+    last_take: Instant,
+}
+
+/// One client's bounded queue.
+#[derive(Debug)]
+pub(crate) struct ClientQueue {
+    state: Mutex<QueueState>,
+    notify: Notify,
+    config: StreamConfig,
+    counters: Arc<StreamCounters>,
+}
+
+impl ClientQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends the client's stream; `reason` counts a drop.
+    fn close(&self, reason: Option<&'static str>) {
+        let mut s = self.lock();
+        if s.closed {
+            return;
+        }
+        s.closed = true;
+        s.items.clear();
+        drop(s);
+        if let Some(r) = reason {
+            let mut d = self
+                .counters
+                .dropped
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            *d.entry(r).or_default() += 1;
+        }
+        self.notify.notify_one();
+    }
+
+    /// Appends what the filter takes; false when the client is gone or dropped.
+    fn push_batch(&self, batch: &[Update], filter: &Filter) -> bool {
+        let cap = self.config.queue_items.max(2);
+        let mut s = self.lock();
+        if s.closed {
+            return false;
+        }
+        let mut added = false;
+        for u in batch.iter().filter(|u| filter.takes(u)) {
+            s.items.push_back(u.clone());
+            added = true;
+            if s.items.len() >= s.next_coalesce {
+                let removed = coalesce(&mut s.items);
+                self.counters
+                    .thinned
+                    .fetch_add(removed as u64, Ordering::Relaxed);
+                let n = s.items.len();
+                if n >= cap - cap / 8 {
+                    drop(s);
+                    self.close(Some("queue_full"));
+                    return false;
+                }
+                s.next_coalesce = (n + (cap - n) / 2).max(cap / 2);
+            }
+        }
+        if !s.items.is_empty() && s.last_take.elapsed() >= self.config.stall_timeout {
+            drop(s);
+            self.close(Some("stalled"));
+            return false;
+        }
+        drop(s);
+        if added {
+            self.notify.notify_one();
+        }
+        true
+    }
+
+    /// Takes the frames waiting (up to about 64 KiB), `None` when the stream has ended, an
+    /// empty buffer when nothing waits.
+    fn take(&self) -> Option<Vec<u8>> {
+        let mut s = self.lock();
+        if s.closed {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut n = 0u64;
+        while out.len() < 64 * 1024 {
+            let Some(u) = s.items.pop_front() else { break };
+            out.extend_from_slice(&u.frame);
+            n += 1;
+        }
+        s.last_take = Instant::now();
+        if s.items.len() < self.config.queue_items / 2 {
+            s.next_coalesce = (self.config.queue_items / 2).max(1);
+        }
+        drop(s);
+        self.counters.sent.fetch_add(n, Ordering::Relaxed);
+        Some(out)
+    }
+}
+
+/// Keeps each vessel's latest position and every event and alert, in order; returns how many
+/// positions it removed.
+fn coalesce(items: &mut VecDeque<Update>) -> usize {
+    let before = items.len();
+    let mut seen = HashSet::new();
+    let mut keep = VecDeque::with_capacity(before);
+    for u in items.drain(..).rev() {
+        if u.kind != Kind::Position || seen.insert(u.mmsi) {
+            keep.push_front(u);
+        }
+    }
+    *items = keep;
+    before - items.len()
+}
+
+/// Ends the client's queue when its response body is dropped (the client went away).
+#[derive(Debug)]
+struct Subscription {
+    q: Arc<ClientQueue>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.q.close(None);
+        self.q.counters.clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The SSE response for a client's queue.
+pub(crate) fn sse_response(q: Arc<ClientQueue>) -> Response {
+    let keep_alive = q.config.keep_alive;
+    let sub = Subscription { q };
+    let first = Some(Bytes::from_static(b"retry: 3000\n\n"));
+    let body = futures_util::stream::unfold((sub, first), move |(sub, first)| async move {
+        if let Some(f) = first {
+            return Some((Ok::<_, std::convert::Infallible>(f), (sub, None)));
+        }
+        let q = sub.q.clone();
+        loop {
+            let notified = q.notify.notified();
+            match q.take() {
+                None => return None,
+                Some(out) if !out.is_empty() => return Some((Ok(Bytes::from(out)), (sub, None))),
+                Some(_) => {}
+            }
+            if tokio::time::timeout(keep_alive, notified).await.is_err() {
+                return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (sub, None)));
+            }
+        }
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header("x-accel-buffering", "no")
+        // A stream that ends (a dropped client) ends its connection too.
+        .header(header::CONNECTION, "close")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn p(mmsi: u32) -> Update {
+        Update::position(mmsi, 1.0, 2.0, &json!({"mmsi": mmsi}))
+    }
+
+    fn queue(cap: usize) -> ClientQueue {
+        ClientQueue {
+            state: Mutex::new(QueueState {
+                items: VecDeque::new(),
+                closed: false,
+                next_coalesce: cap / 2,
+                last_take: Instant::now(),
+            }),
+            notify: Notify::new(),
+            config: StreamConfig {
+                queue_items: cap,
+                ..StreamConfig::default()
+            },
+            counters: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn coalescing_keeps_the_latest_position_of_each_vessel_and_every_event() {
+        let mut q: VecDeque<Update> = [
+            p(1),
+            p(2),
+            Update::event("encounter", &json!({})),
+            p(1),
+            p(3),
+            p(2),
+        ]
+        .into();
+        assert_eq!(coalesce(&mut q), 2);
+        let order: Vec<(Kind, u32)> = q.iter().map(|u| (u.kind, u.mmsi)).collect();
+        assert_eq!(
+            order,
+            [
+                (Kind::Event, 0),
+                (Kind::Position, 1),
+                (Kind::Position, 3),
+                (Kind::Position, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_queue_past_half_is_thinned_and_a_full_one_dropped() {
+        let q = queue(64);
+        let f = Filter::default();
+        // 10 vessels, 1,000 positions: coalescing keeps the queue small, never dropped.
+        let batch: Vec<Update> = (0..1000).map(|i| p(i % 10)).collect();
+        assert!(q.push_batch(&batch, &f));
+        assert!(q.lock().items.len() < 64);
+        assert!(q.counters.thinned.load(Ordering::Relaxed) > 900);
+        // 100 distinct vessels cannot fit in 64: dropped.
+        let batch: Vec<Update> = (0..100).map(|i| p(1000 + i)).collect();
+        assert!(!q.push_batch(&batch, &f));
+        assert!(q.take().is_none());
+        assert_eq!(q.counters.dropped.lock().unwrap()["queue_full"], 1);
+    }
+
+    #[test]
+    fn filters_pass_positions_in_the_box_and_events_of_the_types() {
+        let f = Filter {
+            bbox: Some(query::BBox::parse("0,0,10,10").unwrap()),
+            types: Some(vec!["escort".to_owned()]),
+        };
+        assert!(f.takes(&Update::position(1, 5.0, 5.0, &json!({}))));
+        assert!(!f.takes(&Update::position(1, 5.0, 15.0, &json!({}))));
+        assert!(f.takes(&Update::event("escort", &json!({}))));
+        assert!(!f.takes(&Update::event("ais_gap", &json!({}))));
+        assert!(f.takes(&Update::alert(&json!({}))));
+    }
+}
