@@ -271,6 +271,7 @@ function setModeUi() {
   badge.textContent = live ? 'LIVE' : 'REPLAY';
   badge.className = `badge ${live ? 'live' : 'replay'}`;
   $('live-button').classList.toggle('active', live);
+  $('time-slider').classList.toggle('replaying', !live);
   $('time-label').textContent = live ? 'LIVE' : fmtTime(state.replayAt);
   $('play-button').innerHTML = state.playTimer ? '&#10074;&#10074; Pause' : '&#9654; Play';
 }
@@ -791,7 +792,8 @@ function fitToVessels() {
   if (e - w < 0.05 && n - s < 0.05) {
     map.jumpTo({ center: [(w + e) / 2, (s + n) / 2], zoom: 10 });
   } else {
-    map.fitBounds([[w, s], [e, n]], { padding: 40, maxZoom: 10, animate: false });
+    const right = $('vessel-panel').hidden ? 40 : 40 + $('vessel-panel').offsetWidth;
+    map.fitBounds([[w, s], [e, n]], { padding: { top: 40, bottom: 40, left: 40, right }, maxZoom: 10, animate: false });
   }
 }
 
@@ -844,11 +846,15 @@ window.__tidewatch = {
   displayedPositions: () => Object.fromEntries(state.displayed.map((f) => [f.properties.mmsi, f.geometry.coordinates])),
   livePositions: () => Object.fromEntries(Array.from(state.live.values()).map((f) => [f.properties.mmsi, f.geometry.coordinates])),
   replayAt: () => state.replayAt,
+  /** The newest position time (ms) in the picture on the map. */
+  displayedNewestTime: () => state.displayed.reduce((m, f) => (f.properties._t !== null && (m === null || f.properties._t > m) ? f.properties._t : m), null),
   /** The time of the picture on the map: null when live. */
   displayedAt: () => state.displayedAt,
   replayBusy: () => state.replayBusy,
   selected: () => state.selected,
   eventCount: (type) => Array.from(state.events.values()).filter((f) => !type || f.properties.type === type).length,
   badMessages: () => state.badMessages,
+  /** Frames every live vessel (for a screenshot of the whole picture). */
+  fitAll: () => fitToVessels(),
   map,
 };

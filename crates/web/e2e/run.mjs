@@ -123,8 +123,8 @@ try {
     check('clicking the event opens one of its vessels', opened, `vessels ${mmsis}`);
   }
 
-  // 5. the replay slider: a click 30% along it shows the picture of that past time
-  const livePositions = await hook(() => window.__tidewatch.livePositions());
+  // 5. the replay slider: a click 30% along it shows the picture of that past time: no position
+  //    newer than the slider's time, and vessels more than ~1 km from where they are live now
   const slider = await page.locator('[data-testid=time-slider]').boundingBox();
   await page.mouse.click(slider.x + slider.width * 0.3, slider.y + slider.height / 2);
   let replayOk = false;
@@ -135,16 +135,18 @@ try {
     null, { timeout });
     const at = await hook(() => window.__tidewatch.replayAt());
     const shown = await hook(() => window.__tidewatch.displayedPositions());
+    const newest = await hook(() => window.__tidewatch.displayedNewestTime());
+    const livePositions = await hook(() => window.__tidewatch.livePositions());
     let moved = 0;
     let compared = 0;
     for (const [mmsi, [lon, lat]] of Object.entries(shown)) {
       const now = livePositions[mmsi];
       if (!now) continue;
       compared += 1;
-      if (Math.abs(now[0] - lon) > 1e-4 || Math.abs(now[1] - lat) > 1e-4) moved += 1;
+      if (Math.abs(now[0] - lon) > 0.01 || Math.abs(now[1] - lat) > 0.01) moved += 1;
     }
-    replayOk = moved > 0;
-    detail = `at ${new Date(at).toISOString()}: ${moved} of ${compared} vessels elsewhere than live`;
+    replayOk = moved > 0 && newest !== null && newest <= at;
+    detail = `at ${new Date(at).toISOString()}: ${moved} of ${compared} vessels over 0.01° from live, newest position ${newest === null ? 'none' : new Date(newest).toISOString()}`;
   } catch (e) {
     detail = `no replay picture: ${e.message.split('\n')[0]}`;
   }
@@ -154,8 +156,9 @@ try {
   const badge = await page.locator('[data-testid=mode-badge]').textContent();
   check('Live returns to the stream', badge.trim() === 'LIVE');
 
-  // 6. screenshot (live, with the feed and the selected vessel's panel and track)
-  await page.waitForTimeout(1000);
+  // 6. screenshot (live, the whole picture, with the feed and the selected vessel's panel and track)
+  await hook(() => window.__tidewatch.fitAll());
+  await page.waitForTimeout(1500);
   await page.screenshot({ path: screenshot });
   check('screenshot saved', true, screenshot);
 
