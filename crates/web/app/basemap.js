@@ -38,7 +38,7 @@ export function addBasemap(map) {
     data: mesh(countries, countries.objects.countries, (a, b) => a !== b),
   });
   map.addLayer({ id: 'graticule', type: 'line', source: 'graticule', paint: { 'line-color': '#15293d', 'line-width': 0.6 } });
-  map.addLayer({ id: 'land', type: 'fill', source: 'land', paint: { 'fill-color': '#1a2430' } });
+  map.addLayer({ id: 'land', type: 'fill', source: 'land', paint: { 'fill-color': '#1d2936' } });
   map.addLayer({ id: 'coast', type: 'line', source: 'land', paint: { 'line-color': '#34475c', 'line-width': 0.8 } });
   map.addLayer({
     id: 'borders', type: 'line', source: 'borders',

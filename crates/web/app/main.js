@@ -32,6 +32,7 @@ const state = {
   live: new Map(), // mmsi -> GeoJSON Feature of the live picture
   displayed: [], // the features last given to the map (live or replay)
   displayedAt: null, // the replay time of `displayed`, null when live
+  displayedByMmsi: new Map(),
   dirty: false,
   mode: 'live', // or 'replay'
   replayAt: null,
@@ -50,6 +51,10 @@ const state = {
   stream: null,
   streamBBox: null, // [w, s, e, n] or null for everything
   badMessages: 0,
+  positionsIn: 0, // stream position messages received
+  flushes: 0, // live redraws, and their cost on the main thread (ms)
+  flushMsMax: 0,
+  flushMsTotal: 0,
 };
 
 const map = new MapLibreMap({
@@ -88,6 +93,7 @@ function upsertSnapshot(feature) {
 }
 
 function onPosition(m) {
+  state.positionsIn += 1;
   if (typeof m.mmsi !== 'number' || !Number.isFinite(m.lat) || !Number.isFinite(m.lon)) {
     state.badMessages += 1;
     return;
@@ -115,21 +121,36 @@ function onPosition(m) {
 function setVesselData(features, at) {
   state.displayedAt = at ?? null;
   const now = state.mode === 'replay' ? state.replayAt : state.dataTime;
-  for (const f of features) {
-    const t = f.properties._t;
-    f.properties._stale = now !== null && t !== null && now - t > STALE_MS ? 1 : 0;
+  // The map gets only what it draws from (position, icon, rotation, staleness): MapLibre copies
+  // the whole collection to its worker at every update, so slim features keep thousands cheap.
+  const slim = new Array(features.length);
+  const byMmsi = new Map();
+  for (let i = 0; i < features.length; i += 1) {
+    const f = features[i];
+    const p = f.properties;
+    byMmsi.set(p.mmsi, f);
+    const stale = now !== null && p._t !== null && now - p._t > STALE_MS ? 1 : 0;
+    slim[i] = { type: 'Feature', geometry: f.geometry, properties: { mmsi: p.mmsi, _icon: p._icon, _rot: p._rot, _stale: stale } };
   }
   state.displayed = features;
+  state.displayedByMmsi = byMmsi;
   const source = map.getSource('vessels');
-  if (source) source.setData({ type: 'FeatureCollection', features });
+  if (source) source.setData({ type: 'FeatureCollection', features: slim });
   $('status-count').textContent = features.length.toLocaleString('en-US');
 }
 
 function flush() {
-  if (state.mode === 'live' && state.dirty && state.ready) {
+  // A redraw waits while the map is still working on the previous one (a slow GPU, or software
+  // GL): updates are coalesced instead of queued, so panning and clicks stay responsive.
+  if (state.mode === 'live' && state.dirty && state.ready && map.isSourceLoaded('vessels')) {
+    const t0 = performance.now();
     state.dirty = false;
     setVesselData(Array.from(state.live.values()));
     refreshPanelPosition();
+    const ms = performance.now() - t0;
+    state.flushes += 1;
+    state.flushMsMax = Math.max(state.flushMsMax, ms);
+    state.flushMsTotal += ms;
   }
   $('status-time').textContent = fmtTime(state.mode === 'replay' ? state.replayAt : state.dataTime);
   if (state.mode === 'live') syncSliderToLive();
@@ -738,8 +759,10 @@ function setupInteraction() {
       hover.remove();
       return;
     }
-    const p = vessels[0].properties;
-    hover.setLngLat(vessels[0].geometry.coordinates)
+    const shown = state.displayedByMmsi.get(vessels[0].properties.mmsi);
+    if (!shown) return;
+    const p = shown.properties;
+    hover.setLngLat(shown.geometry.coordinates)
       .setHTML(`<strong>${esc(p.name || 'Unnamed')}</strong> <span class="muted">${esc(p.mmsi)}</span><br>`
         + `${esc(categoryLabel(p.ship_category))} &middot; ${esc(fmtNumber(p.sog_knots, 1, 'kn'))} &middot; ${esc(fmtTime(p._t))}`)
       .addTo(map);
@@ -854,6 +877,11 @@ window.__tidewatch = {
   selected: () => state.selected,
   eventCount: (type) => Array.from(state.events.values()).filter((f) => !type || f.properties.type === type).length,
   badMessages: () => state.badMessages,
+  /** Stream and redraw counters: positions in, live redraws and their main-thread cost. */
+  stats: () => ({
+    positionsIn: state.positionsIn, flushes: state.flushes, flushMsMax: state.flushMsMax,
+    flushMsMean: state.flushes ? state.flushMsTotal / state.flushes : 0,
+  }),
   /** Frames every live vessel (for a screenshot of the whole picture). */
   fitAll: () => fitToVessels(),
   map,
