@@ -631,6 +631,7 @@ function renderSearch(results, q) {
 
 function pickSearchResult(mmsi) {
   $('search-results').hidden = true;
+  $('search').value = '';
   $('search').blur();
   openVessel(Number(mmsi), { fly: true });
 }
@@ -700,7 +701,7 @@ function addLayers() {
       'icon-rotation-alignment': 'map',
       'icon-allow-overlap': true,
       'icon-ignore-placement': true,
-      'icon-size': ['interpolate', ['linear'], ['zoom'], 2, 0.55, 7, 0.85, 12, 1.2],
+      'icon-size': ['interpolate', ['linear'], ['zoom'], 2, 0.6, 6, 0.85, 9, 1.0, 13, 1.3],
     },
     paint: { 'icon-opacity': ['case', ['==', ['get', '_stale'], 1], 0.4, 1] },
   });

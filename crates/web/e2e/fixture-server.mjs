@@ -149,6 +149,15 @@ function handleStream(req, res, url) {
         res.write(`event: event\ndata: ${JSON.stringify({ ...props, detail: { ...props } })}\n\n`);
       }
     }
+    for (const a of fixture.live_alerts || []) {
+      const key = `alert-${a.rule}-${a.event_id}`;
+      const ev = fixture.live_events.find((e) => e.id === a.event_id);
+      if (ev && a.after_s <= elapsed && !sentEvents.has(key)) {
+        sentEvents.add(key);
+        const { after_s: _, lat: __, lon: ___, ...props } = ev;
+        res.write(`event: alert\ndata: ${JSON.stringify({ rule: a.rule, event: { ...props, detail: { ...props, lat: ev.lat, lon: ev.lon } } })}\n\n`);
+      }
+    }
   };
   const timer = setInterval(tick, 1000);
   tick();

@@ -65,6 +65,7 @@ try {
   await page.goto(url, { waitUntil: 'load' });
   await page.waitForFunction(() => window.__tidewatch && window.__tidewatch.ready());
   check('page loads and the map starts', true, `${Date.now() - started} ms`);
+  check('no vessel panel before a vessel is chosen', !(await page.locator('[data-testid=vessel-panel]').isVisible()));
 
   // 2. vessels render
   await page.waitForFunction(() => window.__tidewatch.vesselCount() > 0);
@@ -85,7 +86,7 @@ try {
     try {
       await page.waitForFunction((m) => {
         const panel = document.querySelector('[data-testid=vessel-panel]');
-        return panel && !panel.hidden && document.querySelector('[data-testid=vessel-mmsi]').textContent === String(m)
+        return panel && panel.checkVisibility() && document.querySelector('[data-testid=vessel-mmsi]').textContent === String(m)
           && !/Loading/.test(document.querySelector('#vessel-body').textContent);
       }, target.mmsi, { timeout: 5000 });
       clicked = target.mmsi;
@@ -94,6 +95,22 @@ try {
     }
   }
   check('clicking a vessel opens its panel with its MMSI', clicked !== null, clicked === null ? 'no click hit' : `MMSI ${clicked}`);
+
+  // 3b. search by MMSI finds a vessel and Enter opens it
+  const anyMmsi = clicked ?? Number(Object.keys(await hook(() => window.__tidewatch.livePositions()))[0]);
+  await page.locator('[data-testid=vessel-close]').click();
+  await page.locator('[data-testid=search-input]').fill(String(anyMmsi));
+  let found = false;
+  try {
+    await page.locator(`[data-testid=search-result][data-mmsi="${anyMmsi}"]`).waitFor({ state: 'visible', timeout: 10000 });
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((m) => document.querySelector('[data-testid=vessel-panel]').checkVisibility()
+      && document.querySelector('[data-testid=vessel-mmsi]').textContent === String(m), anyMmsi, { timeout: 10000 });
+    found = true;
+  } catch (_) {
+    found = false;
+  }
+  check('searching an MMSI finds the vessel and opens it', found, `MMSI ${anyMmsi}`);
 
   // 4. an event of the given type appears in the feed; clicking it opens one of its vessels
   const item = page.locator(`[data-testid=event-item][data-type="${eventType}"]`).first();
@@ -108,23 +125,37 @@ try {
   if (eventSeen) {
     const mmsis = (await item.getAttribute('data-mmsis')) || '';
     await page.locator('[data-testid=vessel-close]').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid=vessel-panel]').hidden);
+    await page.waitForFunction(() => !document.querySelector('[data-testid=vessel-panel]').checkVisibility());
     await item.click();
     let opened = false;
     try {
       await page.waitForFunction((list) => {
         const m = document.querySelector('[data-testid=vessel-mmsi]').textContent;
-        return !document.querySelector('[data-testid=vessel-panel]').hidden && list.split(',').includes(m);
+        return document.querySelector('[data-testid=vessel-panel]').checkVisibility() && list.split(',').includes(m);
       }, mmsis, { timeout: 10000 });
       opened = true;
     } catch (_) {
       opened = false;
     }
     check('clicking the event opens one of its vessels', opened, `vessels ${mmsis}`);
+
+    // the type filter hides that type's items and brings them back
+    const filter = page.locator(`[data-testid=event-filter][data-type="${eventType}"]`);
+    await filter.click();
+    let filtered = false;
+    try {
+      await page.waitForFunction((t) => !document.querySelector(`[data-testid=event-item][data-type="${t}"]`), eventType, { timeout: 5000 });
+      await filter.click();
+      await item.waitFor({ state: 'visible', timeout: 5000 });
+      filtered = true;
+    } catch (_) {
+      filtered = false;
+    }
+    check(`the ${eventType} filter hides and restores its events`, filtered);
   }
 
   // 5. the replay slider: a click 30% along it shows the picture of that past time: no position
-  //    newer than the slider's time, and vessels more than ~1 km from where they are live now
+  //    newer than the slider's time, and vessels more than ~200 m from where they are live now
   const slider = await page.locator('[data-testid=time-slider]').boundingBox();
   await page.mouse.click(slider.x + slider.width * 0.3, slider.y + slider.height / 2);
   let replayOk = false;
@@ -143,14 +174,30 @@ try {
       const now = livePositions[mmsi];
       if (!now) continue;
       compared += 1;
-      if (Math.abs(now[0] - lon) > 0.01 || Math.abs(now[1] - lat) > 0.01) moved += 1;
+      if (Math.abs(now[0] - lon) > 0.002 || Math.abs(now[1] - lat) > 0.002) moved += 1;
     }
     replayOk = moved > 0 && newest !== null && newest <= at;
-    detail = `at ${new Date(at).toISOString()}: ${moved} of ${compared} vessels over 0.01° from live, newest position ${newest === null ? 'none' : new Date(newest).toISOString()}`;
+    detail = `at ${new Date(at).toISOString()}: ${moved} of ${compared} vessels over 0.002° from live, newest position ${newest === null ? 'none' : new Date(newest).toISOString()}`;
   } catch (e) {
     detail = `no replay picture: ${e.message.split('\n')[0]}`;
   }
   check('moving the replay slider changes the picture', replayOk, detail);
+
+  // Play steps the replay forward; Pause stops it
+  const before = await hook(() => window.__tidewatch.replayAt());
+  await page.locator('[data-testid=play-button]').click();
+  let played = false;
+  try {
+    await page.waitForFunction((t) => window.__tidewatch.mode() === 'replay' && window.__tidewatch.displayedAt() !== null
+      && window.__tidewatch.displayedAt() > t, before, { timeout: 15000 });
+    played = true;
+  } catch (_) {
+    played = false;
+  }
+  await page.locator('[data-testid=play-button]').click();
+  const label = (await page.locator('[data-testid=play-button]').textContent()).trim();
+  check('Play advances the replay and Pause stops it', played && /Play/.test(label), `after Pause the button reads "${label}"`);
+
   await page.locator('[data-testid=live-button]').click();
   await page.waitForFunction(() => window.__tidewatch.mode() === 'live');
   const badge = await page.locator('[data-testid=mode-badge]').textContent();
