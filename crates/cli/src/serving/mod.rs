@@ -223,21 +223,45 @@ fn alerts_text(cfg: &Config) -> Result<String> {
     toml::to_string(&toml::Value::Table(t)).context("alert configuration")
 }
 
+/// The alert rules of a plan, their ledger opened in the store (under its writer lock). A
+/// first start records the stored events without firing (no alert storm over the history); a
+/// restart hands them in again, so an event committed just before a crash still alerts once.
+fn open_alerts(plan: &Plan) -> Result<Option<alerts::Alerts>> {
+    if plan.alerts_toml.is_empty() {
+        return Ok(None);
+    }
+    let cfg = alerts::AlertsConfig::from_toml(&plan.alerts_toml)
+        .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
+    let mut a = alerts::Alerts::open(cfg, &plan.store).map_err(|e| anyhow::anyhow!("alerts: {e}"))?;
+    let reg = store::RegistryDb::open(&plan.store.join("registry.sqlite"))
+        .with_context(|| format!("cannot open the registry of {}", plan.store.display()))?;
+    let stored = reg.events(&store::EventQuery::default())?;
+    if a.ledger_was_new() {
+        a.remember(&stored);
+    } else {
+        let fired = a.on_events(&stored);
+        if !fired.is_empty() {
+            eprintln!("alerts: {} alert(s) of events stored before the restart", fired.len());
+        }
+    }
+    Ok(Some(a))
+}
+
+/// Fires the rules on a run's committed events and puts the alerts on the stream.
+fn raise(a: &mut alerts::Alerts, events: &[store::EventRow], picture: &serve::Picture) {
+    for alert in a.on_events(events) {
+        let id = alert.event.get("id").and_then(|v| v.as_str()).unwrap_or("");
+        if let Some(row) = events.iter().find(|e| e.id == id) {
+            picture.on_alert(&alert.rule, row);
+        }
+    }
+}
+
 /// Runs a server plan until its end (`--for`, SIGTERM, Ctrl-C).
 pub(crate) fn execute(plan: Plan) -> Result<()> {
     let mut session = Session::open(&plan.store)?;
     let picture = serve::Picture::new(&plan.store);
-    let mut alerts = if plan.alerts_toml.is_empty() {
-        None
-    } else {
-        Some(
-            alerts::Alerts::from_toml(&plan.alerts_toml, &plan.store)
-                .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?,
-        )
-    };
-    if let Some(a) = &alerts {
-        picture.set_alert_counters(a.counters());
-    }
+    let mut alerts = open_alerts(&plan)?;
 
     // The HTTP server, on its own runtime.
     let stop = live::stop_on_signals()?;
@@ -251,9 +275,8 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
         .block_on(tokio::net::TcpListener::bind(plan.listen))
         .with_context(|| format!("cannot listen on {}", plan.listen))?;
     let addr = listener.local_addr()?;
-    let state = serve::AppState::new(picture.clone(), &plan.store)
-        .map_err(|e| anyhow::anyhow!("cannot start the server: {e}"))?
-        .with_assets(web::asset);
+    let mut state = serve::AppState::new(picture.clone(), &plan.store);
+    state.assets = Some(web::asset);
     let server_stop = Arc::new(AtomicBool::new(false));
     let shutdown = {
         let (stop, server_stop) = (stop.clone(), server_stop.clone());
@@ -279,9 +302,7 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
         &mut |sum| {
             picture.on_events(&sum.events);
             if let Some(a) = &mut alerts {
-                for alert in a.on_events(&sum.events) {
-                    picture.on_alert(&alert.rule, &alert.event);
-                }
+                raise(a, &sum.events, &picture);
             }
         },
     );
