@@ -187,8 +187,21 @@ function connectStream() {
   if (state.stream) state.stream.close();
   const es = new EventSource(streamUrl());
   state.stream = es;
-  es.addEventListener('open', () => setConn('live', 'up'));
-  es.addEventListener('error', () => setConn(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting', 'down'));
+  let dropped = false;
+  es.addEventListener('open', () => {
+    setConn('live', 'up');
+    // Back after a drop (the server drops a client that falls behind): what was missed meanwhile
+    // is read again, the picture and the events.
+    if (dropped) {
+      dropped = false;
+      loadLiveSnapshot();
+      loadEvents();
+    }
+  });
+  es.addEventListener('error', () => {
+    dropped = true;
+    setConn(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting', 'down');
+  });
   es.addEventListener('position', (m) => {
     const data = parseMessage(m);
     if (data) onPosition(data);
@@ -455,7 +468,11 @@ function renderFeed() {
   $('feed-count').textContent = `${events.length.toLocaleString('en-US')}${events.length > MAX_FEED ? ` (newest ${MAX_FEED})` : ''}`;
   const source = map.getSource('events');
   if (source) {
-    source.setData({ type: 'FeatureCollection', features: events.filter((f) => f.geometry) });
+    // only what the layers draw from (the event's `detail` stays in the page)
+    const slim = events.filter((f) => f.geometry).map((f) => ({
+      type: 'Feature', geometry: f.geometry, properties: { id: String(f.properties.id), type: f.properties.type, open: f.properties.open === true },
+    }));
+    source.setData({ type: 'FeatureCollection', features: slim });
   }
 }
 
@@ -676,9 +693,9 @@ function addLayers() {
   map.addLayer({
     id: 'event-points', type: 'circle', source: 'events',
     paint: {
-      'circle-radius': 7,
+      'circle-radius': 6,
       'circle-color': 'rgba(0,0,0,0)',
-      'circle-stroke-width': 2,
+      'circle-stroke-width': 1.5,
       'circle-stroke-color': ['match', ['get', 'type'], ...Object.entries(eventColourTable()).flat(), '#b0bec5'],
       'circle-stroke-opacity': ['case', ['==', ['get', 'open'], true], 1, 0.45],
     },
