@@ -680,10 +680,14 @@ function addLayers() {
   map.addSource('track', { type: 'geojson', data: empty });
   map.addSource('events', { type: 'geojson', data: empty });
   map.addSource('vessels', { type: 'geojson', data: empty });
-  map.addLayer({ id: 'zones-fill', type: 'fill', source: 'zones', paint: { 'fill-color': '#3fb6ff', 'fill-opacity': 0.06 } });
+  // zone kinds as `tidewatch zones` knows them; any other kind is drawn grey
+  // (detect::zones::ZoneKind::as_str)
+  const zoneColour = ['match', ['get', 'kind'], 'eez', '#3fb6ff', 'territorial_sea', '#2f7bff', 'port', '#4caf50',
+    'anchorage', '#00bfa5', 'area_of_interest', '#ffb300', 'energy_installation', '#e040fb', '#90a4ae'];
+  map.addLayer({ id: 'zones-fill', type: 'fill', source: 'zones', paint: { 'fill-color': zoneColour, 'fill-opacity': 0.07 } });
   map.addLayer({
     id: 'zones-line', type: 'line', source: 'zones',
-    paint: { 'line-color': '#3fb6ff', 'line-opacity': 0.55, 'line-width': 1.2, 'line-dasharray': [4, 2] },
+    paint: { 'line-color': zoneColour, 'line-opacity': 0.6, 'line-width': 1.2, 'line-dasharray': [4, 2] },
   });
   map.addLayer({
     id: 'track-line', type: 'line', source: 'track',
