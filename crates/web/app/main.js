@@ -51,6 +51,7 @@ const state = {
   stream: null,
   streamBBox: null, // [w, s, e, n] or null for everything
   badMessages: 0,
+  framed: false, // the map has been fitted to the vessels, or the user moved it
   positionsIn: 0, // stream position messages received
   flushes: 0, // live redraws, and their cost on the main thread (ms)
   flushMsMax: 0,
@@ -143,6 +144,12 @@ function flush() {
   // A redraw waits while the map is still working on the previous one (a slow GPU, or software
   // GL): updates are coalesced instead of queued, so panning and clicks stay responsive.
   if (state.mode === 'live' && state.dirty && state.ready && map.isSourceLoaded('vessels')) {
+    // a picture that was empty at start is framed when its first vessels arrive, unless the
+    // user has moved the map meanwhile
+    if (!state.framed && state.live.size > 0) {
+      state.framed = true;
+      fitToVessels();
+    }
     const t0 = performance.now();
     state.dirty = false;
     setVesselData(Array.from(state.live.values()));
@@ -791,6 +798,9 @@ function setupInteraction() {
   });
   map.on('mouseout', () => hover.remove());
   map.on('moveend', onViewportChange);
+  map.on('movestart', (e) => {
+    if (e.originalEvent) state.framed = true; // a user's pan or zoom, not ours
+  });
 }
 
 function setupUi() {
@@ -854,7 +864,10 @@ async function start() {
       console.warn('tidewatch: zones not loaded:', e.message);
     }
   })()]);
-  fitToVessels();
+  if (state.live.size > 0) {
+    fitToVessels();
+    state.framed = true;
+  }
   state.ready = true;
   state.dirty = true;
   flush();
