@@ -13,7 +13,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 import { Map as MapLibreMap, NavigationControl, ScaleControl, Popup, setWorkerUrl } from 'maplibre-gl';
 import { BASE_STYLE, addBasemap } from './basemap.js';
-import { CATEGORIES, addVesselImages, categoryColour, categoryKey, categoryLabel, eventColour } from './categories.js';
+import { CATEGORIES, EVENT_COLOURS, addVesselImages, categoryColour, categoryKey, categoryLabel, eventColour } from './categories.js';
 import { debounce, esc, fmtDuration, fmtNumber, fmtTime, getJson, isoMs, parseTime } from './api.js';
 
 // MapLibre loads its worker module from beside this bundle (/assets/maplibre-gl-worker.mjs).
@@ -707,7 +707,7 @@ function addLayers() {
       'circle-radius': 6,
       'circle-color': 'rgba(0,0,0,0)',
       'circle-stroke-width': 1.5,
-      'circle-stroke-color': ['match', ['get', 'type'], ...Object.entries(eventColourTable()).flat(), '#b0bec5'],
+      'circle-stroke-color': ['match', ['get', 'type'], ...Object.entries(EVENT_COLOURS).flat(), '#b0bec5'],
       'circle-stroke-opacity': ['case', ['==', ['get', 'open'], true], 1, 0.45],
     },
   });
@@ -733,15 +733,6 @@ function addLayers() {
     },
     paint: { 'icon-opacity': ['case', ['==', ['get', '_stale'], 1], 0.4, 1] },
   });
-}
-
-function eventColourTable() {
-  const table = {};
-  for (const type of ['escort', 'shadowing', 'encounter', 'loitering', 'close_approach', 'swarm', 'survey', 'zone_visit',
-    'port_call', 'ais_gap', 'spoof_jump', 'spoof_land', 'spoof_circle', 'shared_mmsi', 'identity_change', 'watchlist']) {
-    table[type] = eventColour(type);
-  }
-  return table;
 }
 
 /** The vessels drawn within `radius` pixels of a point, nearest first. */
