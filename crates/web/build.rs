@@ -120,9 +120,11 @@ fn install(npm_dir: &Path) -> Result<(), String> {
         return Ok(());
     }
     run(
+        // --prefer-offline: packages already in npm's cache are not fetched again.
         Command::new("npm")
             .args([
                 "ci",
+                "--prefer-offline",
                 "--no-audit",
                 "--no-fund",
                 "--ignore-scripts",

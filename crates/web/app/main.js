@@ -13,7 +13,7 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import './style.css';
 import { Map as MapLibreMap, NavigationControl, ScaleControl, Popup, setWorkerUrl } from 'maplibre-gl';
 import { BASE_STYLE, addBasemap } from './basemap.js';
-import { CATEGORIES, addVesselImages, categoryColour, categoryKey, categoryLabel, eventColour } from './categories.js';
+import { CATEGORIES, EVENT_COLOURS, addVesselImages, categoryColour, categoryKey, categoryLabel, eventColour } from './categories.js';
 import { debounce, esc, fmtDuration, fmtNumber, fmtTime, getJson, isoMs, parseTime } from './api.js';
 
 // MapLibre loads its worker module from beside this bundle (/assets/maplibre-gl-worker.mjs).
@@ -51,6 +51,7 @@ const state = {
   stream: null,
   streamBBox: null, // [w, s, e, n] or null for everything
   badMessages: 0,
+  framed: false, // the map has been fitted to the vessels, or the user moved it
   positionsIn: 0, // stream position messages received
   flushes: 0, // live redraws, and their cost on the main thread (ms)
   flushMsMax: 0,
@@ -143,6 +144,12 @@ function flush() {
   // A redraw waits while the map is still working on the previous one (a slow GPU, or software
   // GL): updates are coalesced instead of queued, so panning and clicks stay responsive.
   if (state.mode === 'live' && state.dirty && state.ready && map.isSourceLoaded('vessels')) {
+    // a picture that was empty at start is framed when its first vessels arrive, unless the
+    // user has moved the map meanwhile
+    if (!state.framed && state.live.size > 0) {
+      state.framed = true;
+      fitToVessels();
+    }
     const t0 = performance.now();
     state.dirty = false;
     setVesselData(Array.from(state.live.values()));
@@ -187,8 +194,21 @@ function connectStream() {
   if (state.stream) state.stream.close();
   const es = new EventSource(streamUrl());
   state.stream = es;
-  es.addEventListener('open', () => setConn('live', 'up'));
-  es.addEventListener('error', () => setConn(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting', 'down'));
+  let dropped = false;
+  es.addEventListener('open', () => {
+    setConn('live', 'up');
+    // Back after a drop (the server drops a client that falls behind): what was missed meanwhile
+    // is read again, the picture and the events.
+    if (dropped) {
+      dropped = false;
+      loadLiveSnapshot();
+      loadEvents();
+    }
+  });
+  es.addEventListener('error', () => {
+    dropped = true;
+    setConn(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting', 'down');
+  });
   es.addEventListener('position', (m) => {
     const data = parseMessage(m);
     if (data) onPosition(data);
@@ -455,7 +475,11 @@ function renderFeed() {
   $('feed-count').textContent = `${events.length.toLocaleString('en-US')}${events.length > MAX_FEED ? ` (newest ${MAX_FEED})` : ''}`;
   const source = map.getSource('events');
   if (source) {
-    source.setData({ type: 'FeatureCollection', features: events.filter((f) => f.geometry) });
+    // only what the layers draw from (the event's `detail` stays in the page)
+    const slim = events.filter((f) => f.geometry).map((f) => ({
+      type: 'Feature', geometry: f.geometry, properties: { id: String(f.properties.id), type: f.properties.type, open: f.properties.open === true },
+    }));
+    source.setData({ type: 'FeatureCollection', features: slim });
   }
 }
 
@@ -663,10 +687,14 @@ function addLayers() {
   map.addSource('track', { type: 'geojson', data: empty });
   map.addSource('events', { type: 'geojson', data: empty });
   map.addSource('vessels', { type: 'geojson', data: empty });
-  map.addLayer({ id: 'zones-fill', type: 'fill', source: 'zones', paint: { 'fill-color': '#3fb6ff', 'fill-opacity': 0.06 } });
+  // zone kinds as `tidewatch zones` knows them; any other kind is drawn grey
+  // (detect::zones::ZoneKind::as_str)
+  const zoneColour = ['match', ['get', 'kind'], 'eez', '#3fb6ff', 'territorial_sea', '#2f7bff', 'port', '#4caf50',
+    'anchorage', '#00bfa5', 'area_of_interest', '#ffb300', 'energy_installation', '#e040fb', '#90a4ae'];
+  map.addLayer({ id: 'zones-fill', type: 'fill', source: 'zones', paint: { 'fill-color': zoneColour, 'fill-opacity': 0.07 } });
   map.addLayer({
     id: 'zones-line', type: 'line', source: 'zones',
-    paint: { 'line-color': '#3fb6ff', 'line-opacity': 0.55, 'line-width': 1.2, 'line-dasharray': [4, 2] },
+    paint: { 'line-color': zoneColour, 'line-opacity': 0.6, 'line-width': 1.2, 'line-dasharray': [4, 2] },
   });
   map.addLayer({
     id: 'track-line', type: 'line', source: 'track',
@@ -676,10 +704,10 @@ function addLayers() {
   map.addLayer({
     id: 'event-points', type: 'circle', source: 'events',
     paint: {
-      'circle-radius': 7,
+      'circle-radius': 6,
       'circle-color': 'rgba(0,0,0,0)',
-      'circle-stroke-width': 2,
-      'circle-stroke-color': ['match', ['get', 'type'], ...Object.entries(eventColourTable()).flat(), '#b0bec5'],
+      'circle-stroke-width': 1.5,
+      'circle-stroke-color': ['match', ['get', 'type'], ...Object.entries(EVENT_COLOURS).flat(), '#b0bec5'],
       'circle-stroke-opacity': ['case', ['==', ['get', 'open'], true], 1, 0.45],
     },
   });
@@ -705,15 +733,6 @@ function addLayers() {
     },
     paint: { 'icon-opacity': ['case', ['==', ['get', '_stale'], 1], 0.4, 1] },
   });
-}
-
-function eventColourTable() {
-  const table = {};
-  for (const type of ['escort', 'shadowing', 'encounter', 'loitering', 'close_approach', 'swarm', 'survey', 'zone_visit',
-    'port_call', 'ais_gap', 'spoof_jump', 'spoof_land', 'spoof_circle', 'shared_mmsi', 'identity_change', 'watchlist']) {
-    table[type] = eventColour(type);
-  }
-  return table;
 }
 
 /** The vessels drawn within `radius` pixels of a point, nearest first. */
@@ -770,6 +789,9 @@ function setupInteraction() {
   });
   map.on('mouseout', () => hover.remove());
   map.on('moveend', onViewportChange);
+  map.on('movestart', (e) => {
+    if (e.originalEvent) state.framed = true; // a user's pan or zoom, not ours
+  });
 }
 
 function setupUi() {
@@ -833,7 +855,10 @@ async function start() {
       console.warn('tidewatch: zones not loaded:', e.message);
     }
   })()]);
-  fitToVessels();
+  if (state.live.size > 0) {
+    fitToVessels();
+    state.framed = true;
+  }
   state.ready = true;
   state.dirty = true;
   flush();
