@@ -188,7 +188,9 @@ pub(crate) struct FeedWriter {
 
 impl std::fmt::Debug for FeedWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FeedWriter").field("index", &self.index).finish()
+        f.debug_struct("FeedWriter")
+            .field("index", &self.index)
+            .finish()
     }
 }
 
@@ -412,6 +414,36 @@ pub(crate) fn run_sources(
             feeds.push(LiveFeed { label, spool });
         }
         producers.push((src.producer, writers));
+    }
+    // Spools of feeds no longer configured may still hold accepted data (a killed process's
+    // open segment, closed segments not yet ingested): ingest them too, under their names.
+    let spool_root = session.dir().join("spool");
+    if spool_root.is_dir() {
+        let known: Vec<String> = feeds.iter().map(|f| dir_name(&f.label)).collect();
+        let mut orphans: Vec<PathBuf> = fs::read_dir(&spool_root)
+            .with_context(|| format!("cannot read {}", spool_root.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| !known.iter().any(|k| n == k.as_str()))
+            })
+            .collect();
+        orphans.sort();
+        for dir in orphans {
+            for e in fs::read_dir(&dir)?.flatten() {
+                let p = e.path();
+                if p.to_string_lossy().ends_with(".nmea.part") {
+                    close_part(&p)?;
+                }
+            }
+            let label = dir
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let spool = Arc::new(Mutex::new(Spool::new(dir, live.rotate)?));
+            feeds.push(LiveFeed { label, spool });
+        }
     }
     // The producers stop on their own flag, set once the loop below decides to end.
     let halt = Arc::new(AtomicBool::new(false));

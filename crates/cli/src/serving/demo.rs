@@ -59,7 +59,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
         prefix: String::new(),
     })?;
     // The scenario's zones and watch list, as a user would have imported them.
-    std::fs::create_dir_all(&store).with_context(|| format!("cannot create {}", store.display()))?;
+    std::fs::create_dir_all(&store)
+        .with_context(|| format!("cannot create {}", store.display()))?;
     let zones = crate::detecting::eval::scenario_zones(&scenario)?;
     let zones_path = store.join(crate::zones::STORE_ZONES_FILE);
     std::fs::write(&zones_path, detect::zones::import::to_geojson(&zones))

@@ -85,7 +85,8 @@ pub(crate) fn replay(label: String, path: String, speed: f64) -> Result<LiveSour
             }
             if let Some(t) = line_time_ms(&line) {
                 let t0 = *first.get_or_insert(t);
-                let due = began + Duration::from_secs_f64(((t - t0) as f64 / 1000.0 / speed).max(0.0));
+                let due =
+                    began + Duration::from_secs_f64(((t - t0) as f64 / 1000.0 / speed).max(0.0));
                 if due > Instant::now() {
                     if !chunk.is_empty() {
                         w.write(&chunk).unwrap_or_else(|e| fail(&quiet_label, &e));
@@ -134,7 +135,10 @@ pub(crate) struct SimSource {
 /// scenario ends and never runs ahead of it (ingest refuses times a day past the wall clock).
 pub(crate) fn simulate(s: &SimSource) -> Result<(LiveSource, Scenario)> {
     if !(s.speed > 0.0 && s.speed.is_finite()) {
-        bail!("simulated source {}: speed must be a positive number", s.scenario);
+        bail!(
+            "simulated source {}: speed must be a positive number",
+            s.scenario
+        );
     }
     let text = crate::simulate::scenario_text(&s.scenario)?;
     // Parse once with the scenario's own length to learn it.

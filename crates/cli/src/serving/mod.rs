@@ -96,8 +96,8 @@ pub(crate) struct SourceConfig {
 
 impl Config {
     pub(crate) fn read(path: &Path) -> Result<Config> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 }
@@ -105,7 +105,9 @@ impl Config {
 fn duration(field: &str, v: &Option<String>, default_ms: i64) -> Result<i64> {
     match v {
         None => Ok(default_ms),
-        Some(s) => query::parse_duration_ms(s).map_err(|e| anyhow::anyhow!("{field} = \"{s}\": {e}")),
+        Some(s) => {
+            query::parse_duration_ms(s).map_err(|e| anyhow::anyhow!("{field} = \"{s}\": {e}"))
+        }
     }
 }
 
@@ -122,9 +124,15 @@ fn label_of(s: &SourceConfig, fallback: &str) -> String {
 fn sources(cfg: &Config) -> Result<Vec<LiveSource>> {
     let mut out = Vec::new();
     for (i, s) in cfg.source.iter().enumerate() {
-        let n = [&s.url, &s.replay, &s.simulate].iter().filter(|x| x.is_some()).count();
+        let n = [&s.url, &s.replay, &s.simulate]
+            .iter()
+            .filter(|x| x.is_some())
+            .count();
         if n != 1 {
-            bail!("source {} of the configuration: give exactly one of url, replay, simulate", i + 1);
+            bail!(
+                "source {} of the configuration: give exactly one of url, replay, simulate",
+                i + 1
+            );
         }
         if let Some(url) = &s.url {
             let addr = url.split_once("://").map_or("", |x| x.1);
@@ -136,7 +144,11 @@ fn sources(cfg: &Config) -> Result<Vec<LiveSource>> {
                 producer: Producer::Net(url.clone()),
             });
         } else if let Some(path) = &s.replay {
-            out.push(feeds::replay(label_of(s, path), path.clone(), s.speed.unwrap_or(1.0))?);
+            out.push(feeds::replay(
+                label_of(s, path),
+                path.clone(),
+                s.speed.unwrap_or(1.0),
+            )?);
         } else if let Some(scenario) = &s.simulate {
             let (src, _) = feeds::simulate(&feeds::SimSource {
                 scenario: scenario.clone(),
@@ -171,7 +183,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
         Some(p) => Config::read(p)?,
         None => Config::default(),
     };
-    let base = args.config.as_deref().and_then(Path::parent).unwrap_or(Path::new("."));
+    let base = args
+        .config
+        .as_deref()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
     let rel = |p: &Option<PathBuf>| p.as_ref().map(|p| base.join(p));
     let listen = args
         .listen
@@ -194,7 +210,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
             },
         },
         live: LiveOptions {
-            rotate: Duration::from_millis(duration("commit_every", &cfg.commit_every, 10_000)?.max(100) as u64),
+            rotate: Duration::from_millis(
+                duration("commit_every", &cfg.commit_every, 10_000)?.max(100) as u64,
+            ),
             run_for: args.run_for.map(|d| Duration::from_millis(d.max(0) as u64)),
             quiet,
         },
@@ -232,7 +250,8 @@ fn open_alerts(plan: &Plan) -> Result<Option<alerts::Alerts>> {
     }
     let cfg = alerts::AlertsConfig::from_toml(&plan.alerts_toml)
         .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
-    let mut a = alerts::Alerts::open(cfg, &plan.store).map_err(|e| anyhow::anyhow!("alerts: {e}"))?;
+    let mut a =
+        alerts::Alerts::open(cfg, &plan.store).map_err(|e| anyhow::anyhow!("alerts: {e}"))?;
     let reg = store::RegistryDb::open(&plan.store.join("registry.sqlite"))
         .with_context(|| format!("cannot open the registry of {}", plan.store.display()))?;
     let stored = reg.events(&store::EventQuery::default())?;
@@ -241,7 +260,10 @@ fn open_alerts(plan: &Plan) -> Result<Option<alerts::Alerts>> {
     } else {
         let fired = a.on_events(&stored);
         if !fired.is_empty() {
-            eprintln!("alerts: {} alert(s) of events stored before the restart", fired.len());
+            eprintln!(
+                "alerts: {} alert(s) of events stored before the restart",
+                fired.len()
+            );
         }
     }
     Ok(Some(a))
@@ -291,7 +313,8 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
 
     // The fast path to the picture, then the sources and the durable path on this thread.
     let labels: Vec<String> = plan.sources.iter().flat_map(|s| s.labels.clone()).collect();
-    let tap = picture_feed::start(labels, picture.clone()).context("cannot start the live decoder")?;
+    let tap =
+        picture_feed::start(labels, picture.clone()).context("cannot start the live decoder")?;
     let result = live::run_sources(
         &mut session,
         plan.sources,
