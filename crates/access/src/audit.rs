@@ -595,7 +595,12 @@ mod tests {
     fn rec(i: u64) -> AuditRecord {
         AuditRecord {
             time_ms: 1_700_000_000_000 + i as i64,
-            principal: if i.is_multiple_of(2) { "ann" } else { "ind-link" }.into(),
+            principal: if i.is_multiple_of(2) {
+                "ann"
+            } else {
+                "ind-link"
+            }
+            .into(),
             partner: "IND".into(),
             endpoint: "/v1/track".into(),
             params: serde_json::json!({"mmsi": 563_000_000 + i, "from": "2026-01-01"}),
