@@ -1,6 +1,7 @@
 //! `tidewatch`: the command-line entry point. Subcommands live in their own modules; this file
 //! parses arguments and maps errors to exit codes (a closed pipe is a normal end).
 
+mod access;
 mod compact;
 mod decode;
 mod detecting;
@@ -52,6 +53,12 @@ enum Command {
     Stats(detecting::commands::StatsArgs),
     /// Simulate a scenario, ingest it with detection, and score the events against the truth.
     Eval(detecting::eval::EvalArgs),
+    /// Releasability labels of the store's sources: label, unlabel, default, list.
+    Source(access::SourceArgs),
+    /// API tokens of principals (users, partner systems): create, list, revoke.
+    Token(access::TokenArgs),
+    /// The audit log of reads: list entries, or --verify its hash chain.
+    Audit(access::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +77,9 @@ fn main() -> ExitCode {
         Command::Detect(args) => detecting::commands::detect(args),
         Command::Stats(args) => detecting::commands::stats(args),
         Command::Eval(args) => detecting::eval::run(args),
+        Command::Source(args) => access::source(args),
+        Command::Token(args) => access::token(args),
+        Command::Audit(args) => access::audit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -56,8 +56,8 @@ pub use compact::Compaction;
 pub use geoparquet::PositionRow;
 pub use manifest::FileEntry;
 pub use registry::{
-    EventQuery, EventRow, IdentityRow, InputRow, LateSourceRow, OpenSegmentRow, RegistryDb,
-    RunCommit, SegmenterRow, VesselRow,
+    EventQuery, EventRow, IdentityRow, IdentitySourceRow, InputRow, LateSourceRow, OpenSegmentRow,
+    RegistryDb, RunCommit, SegmenterRow, SourceRow, VesselRow,
 };
 
 use buffer::{Buffer, Labels};

@@ -127,6 +127,12 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_start ON events (start_ms);
 CREATE TABLE IF NOT EXISTS detect_state (
   key INTEGER PRIMARY KEY CHECK (key = 0), run INTEGER NOT NULL, state BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+  label TEXT PRIMARY KEY, first_run INTEGER NOT NULL, last_run INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS identity_sources (
+  mmsi INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL,
+  first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,
+  PRIMARY KEY (mmsi, field, value, source));
 ";
 
 /// One detected event as stored: the filterable columns and the whole event as JSON (the
@@ -246,6 +252,38 @@ pub struct LateSourceRow {
     pub source: String,
 }
 
+/// A source label (`FEED/station/talker`) that ingest runs have read: `tidewatch source list`
+/// lists them with their releasability.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRow {
+    /// The provenance label.
+    pub label: String,
+    /// The first run that read it.
+    pub first_run: u64,
+    /// The last run that read it.
+    pub last_run: u64,
+}
+
+/// Identity provenance (issue 21): a source reported `value` for `field` of `mmsi` (values as
+/// in the identity history: `name`, `callsign`, `imo`, `ship_type`, `dimensions` as `LxB`,
+/// `destination`), first and last at these message times. A principal sees an identity value
+/// only when one of its sources is releasable to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentitySourceRow {
+    /// MMSI.
+    pub mmsi: u32,
+    /// Identity field.
+    pub field: String,
+    /// The value.
+    pub value: String,
+    /// The source label.
+    pub source: String,
+    /// First message time it reported it, ms since the Unix epoch (UTC).
+    pub first_ms: i64,
+    /// Last message time it reported it.
+    pub last_ms: i64,
+}
+
 /// Everything one ingest run commits, in one transaction.
 #[derive(Debug, Clone, Copy)]
 pub struct RunCommit<'a> {
@@ -265,6 +303,11 @@ pub struct RunCommit<'a> {
     pub segmenters: &'a [SegmenterRow],
     /// Late sources of positions in earlier files.
     pub late_sources: &'a [LateSourceRow],
+    /// Source labels the run read.
+    pub sources: &'a [String],
+    /// Which sources reported which identity values in this run (merged with the stored
+    /// ones: earliest first time, latest last time).
+    pub identity_sources: &'a [IdentitySourceRow],
     /// Events created or changed by the run (replacing the stored ones by id).
     pub events: &'a [EventRow],
     /// Ids of events withdrawn by the run (deleted).
@@ -438,6 +481,28 @@ impl RegistryDb {
                 late.execute(params![l.mmsi, l.time_ms, l.source, run])
                     .map_err(db)?;
             }
+            let mut src = tx
+                .prepare_cached(
+                    "INSERT INTO sources VALUES (?1, ?2, ?2)
+                     ON CONFLICT (label) DO UPDATE SET last_run = max(last_run, ?2)",
+                )
+                .map_err(db)?;
+            for label in c.sources {
+                src.execute(params![label, run]).map_err(db)?;
+            }
+            let mut ids = tx
+                .prepare_cached(
+                    "INSERT INTO identity_sources VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (mmsi, field, value, source) DO UPDATE SET
+                       first_ms = min(first_ms, ?5), last_ms = max(last_ms, ?6)",
+                )
+                .map_err(db)?;
+            for i in c.identity_sources {
+                ids.execute(params![
+                    i.mmsi, i.field, i.value, i.source, i.first_ms, i.last_ms
+                ])
+                .map_err(db)?;
+            }
             write_events(&tx, run, c.events, c.withdrawn)?;
             if let Some(state) = c.engine_state {
                 tx.execute(
@@ -610,6 +675,67 @@ impl RegistryDb {
                     mmsi: r.get(0)?,
                     time_ms: r.get(1)?,
                     source: r.get(2)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    /// Whether the registry has `table` (a reader of a registry from before it reads nothing).
+    fn has_table(&self, table: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(db)
+    }
+
+    /// Source labels read by committed runs, by label. Registries from before issue 21 have
+    /// none until their next ingest.
+    pub fn sources(&self) -> Result<Vec<SourceRow>, StoreError> {
+        if !self.has_table("sources")? {
+            return Ok(Vec::new());
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT label, first_run, last_run FROM sources ORDER BY label")
+            .map_err(db)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(SourceRow {
+                    label: r.get(0)?,
+                    first_run: r.get::<_, i64>(1)? as u64,
+                    last_run: r.get::<_, i64>(2)? as u64,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    /// Identity provenance of one MMSI, by field, value and source.
+    pub fn identity_sources(&self, mmsi: u32) -> Result<Vec<IdentitySourceRow>, StoreError> {
+        if !self.has_table("identity_sources")? {
+            return Ok(Vec::new());
+        }
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT mmsi, field, value, source, first_ms, last_ms FROM identity_sources
+                 WHERE mmsi = ?1 ORDER BY field, value, source",
+            )
+            .map_err(db)?;
+        let rows = st
+            .query_map([mmsi], |r| {
+                Ok(IdentitySourceRow {
+                    mmsi: r.get(0)?,
+                    field: r.get(1)?,
+                    value: r.get(2)?,
+                    source: r.get(3)?,
+                    first_ms: r.get(4)?,
+                    last_ms: r.get(5)?,
                 })
             })
             .map_err(db)?;

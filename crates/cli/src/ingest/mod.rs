@@ -674,6 +674,8 @@ fn ingest_run(
             inputs: &inputs,
             segmenters: &commit.segmenters,
             late_sources: &commit.late_sources,
+            sources: &commit.sources,
+            identity_sources: &commit.identity_sources,
         })?;
     }
     Ok(sum)

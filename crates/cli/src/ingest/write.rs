@@ -6,15 +6,15 @@ use ais::Mmsi;
 use anyhow::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
 use store::{
-    IdentityRow, LateSourceRow, OpenSegmentRow, PositionRow, RegistryDb, SegmenterRow, Store,
-    StoreError, VesselRow, WrittenFiles,
+    IdentityRow, IdentitySourceRow, LateSourceRow, OpenSegmentRow, PositionRow, RegistryDb,
+    SegmenterRow, Store, StoreError, VesselRow, WrittenFiles,
 };
 use track::fuse::{Fused, Output, SourceRef, StationId};
 use track::segment::{
     Fix, InvalidReason, OpenSegment, Placement, SegmentId, Segmenter, SegmenterConfig,
     SegmenterState, Transponder,
 };
-use track::vessel::{Class, PositionUpdate, Positions, Registry, Vessel};
+use track::vessel::{Class, PositionUpdate, Positions, Registry, StaticUpdate, Vessel};
 
 /// What the writer counted.
 #[derive(Debug, Default, Clone, Copy)]
@@ -60,6 +60,9 @@ pub(super) struct Writer<'a> {
     label_ids: Vec<Option<u32>>,
     scratch: Vec<u32>,
     late: Vec<LateSourceRow>,
+    /// Identity provenance (issue 21): per (MMSI, field, station), the values that station
+    /// reported with their first and last message times (one or two values each, so a scan).
+    identity_sources: FxHashMap<(u32, u8, u32), Vec<(String, i64, i64)>>,
     pub counts: Written,
     /// Detection, fed after segmentation (`None`: `--no-detect`).
     pub detect: Option<crate::detecting::Hook>,
@@ -94,6 +97,7 @@ impl<'a> Writer<'a> {
             label_ids: Vec::new(),
             scratch: Vec::new(),
             late: Vec::new(),
+            identity_sources: FxHashMap::default(),
             counts: Written::default(),
             detect: None,
         })
@@ -149,6 +153,27 @@ impl<'a> Writer<'a> {
             .map_or("", String::as_str)
     }
 
+    /// Records which sources reported the identity values of a static report.
+    fn note_identity_sources(&mut self, mmsi: u32, s: &StaticUpdate, sources: &[SourceRef]) {
+        let values = identity_values(s);
+        for src in sources {
+            let station = src.station.map_or(u32::MAX, |i| i.index() as u32);
+            for (field, value) in &values {
+                let list = self
+                    .identity_sources
+                    .entry((mmsi, *field, station))
+                    .or_default();
+                match list.iter_mut().find(|(v, ..)| v == value) {
+                    Some((_, first, last)) => {
+                        *first = (*first).min(s.time_ms);
+                        *last = (*last).max(s.time_ms);
+                    }
+                    None => list.push((value.clone(), s.time_ms, s.time_ms)),
+                }
+            }
+        }
+    }
+
     fn record(&mut self, r: Fused<Report>) -> Result<()> {
         let p = match r.payload {
             Report::Static(s) => {
@@ -158,6 +183,7 @@ impl<'a> Writer<'a> {
                 if let Some(slot) = self.slots.get_mut(&r.mmsi) {
                     slot.positions.apply(r.mmsi, &mut self.registry);
                 }
+                self.note_identity_sources(r.mmsi, &s, &r.sources);
                 let before = self.registry.get(r.mmsi).map_or(0, |v| v.history.len());
                 self.registry.static_data(r.mmsi, *s);
                 if let (Some(hook), Some(v)) = (&mut self.detect, self.registry.get(r.mmsi)) {
@@ -286,9 +312,25 @@ impl<'a> Writer<'a> {
         }
         touched.sort_unstable();
         touched.dedup();
+        let mut identity_sources = Vec::new();
+        for ((mmsi, field, station), values) in self.identity_sources {
+            let source = self.labels.get(station as usize).map_or("", String::as_str);
+            for (value, first_ms, last_ms) in values {
+                identity_sources.push(IdentitySourceRow {
+                    mmsi,
+                    field: IDENTITY_FIELDS[field as usize].to_owned(),
+                    value,
+                    source: source.to_owned(),
+                    first_ms,
+                    last_ms,
+                });
+            }
+        }
         let mut c = Commit {
             vessels_total: self.registry.len() as u64,
             late_sources: self.late,
+            identity_sources,
+            sources: self.labels,
             events,
             ..Commit::default()
         };
@@ -340,9 +382,53 @@ pub(super) struct Commit {
     pub history: Vec<IdentityRow>,
     pub segmenters: Vec<SegmenterRow>,
     pub late_sources: Vec<LateSourceRow>,
+    /// Source labels the run read.
+    pub sources: Vec<String>,
+    /// Which source reported which identity value.
+    pub identity_sources: Vec<IdentitySourceRow>,
     pub vessels_total: u64,
     /// What detection commits (`None`: off).
     pub events: Option<crate::detecting::RunEvents>,
+}
+
+/// Names of the identity fields whose provenance is recorded, by index (the registry's
+/// identity-history names, plus the two static fields kept outside the history).
+const IDENTITY_FIELDS: [&str; 8] = [
+    "name",
+    "callsign",
+    "imo",
+    "ship_type",
+    "dimensions",
+    "destination",
+    "draught",
+    "ship_type_text",
+];
+
+/// The identity values a static report carries, as the registry stores them (empty text is
+/// no value; dimensions `LxB`), by index into [`IDENTITY_FIELDS`].
+fn identity_values(s: &StaticUpdate) -> Vec<(u8, String)> {
+    let text = |v: &Option<String>| v.as_ref().filter(|x| !x.is_empty()).cloned();
+    let mut out = Vec::new();
+    let fields = [
+        text(&s.name),
+        text(&s.callsign),
+        s.imo.map(|v| v.to_string()),
+        s.ship_type.map(|v| v.to_string()),
+        s.dimensions_m.map(|(l, b)| format!("{l}x{b}")),
+        text(&s.destination),
+        s.draught_m.map(|v| v.to_string()),
+        if s.ship_type.is_none() {
+            text(&s.ship_type_text)
+        } else {
+            None
+        },
+    ];
+    for (i, v) in fields.into_iter().enumerate() {
+        if let Some(v) = v {
+            out.push((i as u8, v));
+        }
+    }
+    out
 }
 
 fn transponder_code(t: Transponder) -> &'static str {
