@@ -163,7 +163,7 @@ fn marking(s: &str) -> Result<Releasability> {
 }
 
 fn time_text(ms: i64) -> String {
-    crate::detecting::commands::rfc3339(ms)
+    query::iso8601_ms(ms)
 }
 
 /// `tidewatch source ...`.

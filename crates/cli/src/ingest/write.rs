@@ -42,6 +42,9 @@ fn spawn_files(
         .spawn(move || pending.write())?)
 }
 
+/// An identity value a station reported: the value, first and last message time (ms).
+type SeenValue = (String, i64, i64);
+
 /// Vessel registry, segmenters and the position store of one run.
 pub(super) struct Writer<'a> {
     store: &'a mut Store,
@@ -62,7 +65,7 @@ pub(super) struct Writer<'a> {
     late: Vec<LateSourceRow>,
     /// Identity provenance (issue 21): per (MMSI, field, station), the values that station
     /// reported with their first and last message times (one or two values each, so a scan).
-    identity_sources: FxHashMap<(u32, u8, u32), Vec<(String, i64, i64)>>,
+    identity_sources: FxHashMap<(u32, u8, u32), Vec<SeenValue>>,
     pub counts: Written,
     /// Detection, fed after segmentation (`None`: `--no-detect`).
     pub detect: Option<crate::detecting::Hook>,
