@@ -16,7 +16,14 @@
 //!    visible sources reported ([`View::identity`]), or none. This needs the sources of each
 //!    identity value, which the registry records per (MMSI, field, value, source) with first
 //!    and last time seen (`store::IdentitySourceRow`).
-//! 4. **Derived data (events).** An event is visible only when *every* vessel in it is visible
+//! 4. **Vessel lists and details.** The registry's vessel row is vessel-wide (its latest
+//!    position may come from a restricted sensor, its first and last seen times and report
+//!    count from all sources), so it is never served as is. A vessel is listed for a principal
+//!    when a visible source reported a position of it; its state is the newest per-source
+//!    summary of a visible source ([`View::newest_visible`] over the registry's
+//!    `vessel_sources`: latest position, speed, course, heading, status, first and last time),
+//!    its identity fields per rule 3. A vessel only restricted sources heard is not listed.
+//! 5. **Derived data (events).** An event is visible only when *every* vessel in it is visible
 //!    to the principal over the event's span: each vessel has at least one stored position in
 //!    [`EventRule::window`] and every stored position of it in that window is visible
 //!    ([`View::event_visible`]). Otherwise the whole event is hidden. Why not redact: an
@@ -200,7 +207,24 @@ impl<'a> View<'a> {
             .map(|c| c.value)
     }
 
-    /// Rule 4: whether an event is visible. `rows` must be *every* stored position of the
+    /// Rule 4: the newest of `items` (by `time_ms`) whose source is visible; ties go to the
+    /// first. For vessel state from per-source summaries.
+    pub fn newest_visible<'i, T>(
+        &self,
+        items: &'i [T],
+        source: impl Fn(&T) -> &str,
+        time_ms: impl Fn(&T) -> i64,
+    ) -> Option<&'i T> {
+        let mut best: Option<&T> = None;
+        for it in items {
+            if self.may_see_source(source(it)) && best.is_none_or(|b| time_ms(it) > time_ms(b)) {
+                best = Some(it);
+            }
+        }
+        best
+    }
+
+    /// Rule 5: whether an event is visible. `rows` must be *every* stored position of the
     /// event's vessels in `rule.window(span)` (more rows are ignored; missing rows can only
     /// make a hidden event visible, so the caller must not pre-filter them).
     pub fn event_visible(

@@ -192,6 +192,17 @@ proptest! {
         let mut vis: Vec<&IdentityClaim<'_>> = cl.iter().filter(|c| see(c.source)).collect();
         vis.sort_by(|a, b| b.last_ms.cmp(&a.last_ms).then(a.value.cmp(b.value)));
         prop_assert_eq!(view.identity(&cl), vis.first().map(|c| c.value));
+
+        // Vessel state: the newest per-source summary with a visible source (the first of
+        // equal times).
+        let newest = view.newest_visible(&cl, |c| c.source, |c| c.last_ms);
+        let mut want: Option<&IdentityClaim<'_>> = None;
+        for c in cl.iter().filter(|c| see(c.source)) {
+            if want.is_none_or(|w| c.last_ms > w.last_ms) {
+                want = Some(c);
+            }
+        }
+        prop_assert_eq!(newest.map(|c| (c.value, c.source, c.last_ms)), want.map(|c| (c.value, c.source, c.last_ms)));
     }
 
     #[test]

@@ -408,4 +408,32 @@ fn a_position_is_visible_through_any_visible_source_and_identity_follows_its_sou
         named_for_fra > 0 && hidden_from_fra > 0,
         "{named_for_fra} {hidden_from_fra}"
     );
+
+    // Vessel state: the newest per-source summary of a visible source is the newest visible
+    // stored position (flags 1 and 8 do not move a vessel), for IND and for FRA.
+    let summaries = reg.vessel_sources(None).unwrap();
+    for p in [&ind, &fra] {
+        let v = View::new(p, &labels);
+        let mut listed = 0;
+        for mmsi in reg.vessels(None).unwrap().iter().map(|v| v.mmsi) {
+            let mine: Vec<_> = summaries
+                .iter()
+                .filter(|s| s.mmsi == mmsi)
+                .cloned()
+                .collect();
+            let state = v.newest_visible(&mine, |s| &s.source, |s| s.last_ms);
+            let newest_row = all
+                .iter()
+                .filter(|r| r.mmsi == mmsi && r.flags & 9 == 0 && v.row_visible(&r.sources))
+                .max_by_key(|r| r.time_ms);
+            assert_eq!(
+                state.map(|s| (s.last_ms, s.lat, s.lon)),
+                newest_row.map(|r| (r.time_ms, r.lat, r.lon)),
+                "{} {mmsi}",
+                p.name
+            );
+            listed += usize::from(state.is_some());
+        }
+        assert!(listed > 0, "{}", p.name);
+    }
 }

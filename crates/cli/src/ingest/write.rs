@@ -7,7 +7,7 @@ use anyhow::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
 use store::{
     IdentityRow, IdentitySourceRow, LateSourceRow, OpenSegmentRow, PositionRow, RegistryDb,
-    SegmenterRow, Store, StoreError, VesselRow, WrittenFiles,
+    SegmenterRow, Store, StoreError, VesselRow, VesselSourceRow, WrittenFiles,
 };
 use track::fuse::{Fused, Output, SourceRef, StationId};
 use track::segment::{
@@ -40,6 +40,14 @@ fn spawn_files(
     Ok(std::thread::Builder::new()
         .name("ingest-files".to_owned())
         .spawn(move || pending.write())?)
+}
+
+/// One station's positions of one vessel in this run: first time, count, latest.
+struct SourceSeen {
+    station: u32,
+    first_ms: i64,
+    positions: u64,
+    latest: PositionUpdate,
 }
 
 /// An identity value a station reported: the value, first and last message time (ms).
@@ -234,7 +242,7 @@ impl<'a> Writer<'a> {
             self.counts.flagged += 1;
         }
         if flags & (FLAG_BAD_POSITION | FLAG_SUSPECT_POSITION) == 0 {
-            slot.positions.push(PositionUpdate {
+            let update = PositionUpdate {
                 time_ms: r.time_ms,
                 lat: p.lat,
                 lon: p.lon,
@@ -243,7 +251,26 @@ impl<'a> Writer<'a> {
                 heading_deg: p.heading_deg,
                 nav_status: p.nav_status,
                 class: p.class,
-            });
+            };
+            for src in &r.sources {
+                let station = src.station.map_or(u32::MAX, |i| i.index() as u32);
+                match slot.by_source.iter_mut().find(|s| s.station == station) {
+                    Some(s) => {
+                        s.first_ms = s.first_ms.min(r.time_ms);
+                        s.positions += 1;
+                        if r.time_ms >= s.latest.time_ms {
+                            s.latest = update;
+                        }
+                    }
+                    None => slot.by_source.push(SourceSeen {
+                        station,
+                        first_ms: r.time_ms,
+                        positions: 1,
+                        latest: update,
+                    }),
+                }
+            }
+            slot.positions.push(update);
         }
         self.counts.positions += 1;
         self.scratch.clear();
@@ -340,6 +367,26 @@ impl<'a> Writer<'a> {
         for &mmsi in &touched {
             if let Some(slot) = self.slots.get(&mmsi) {
                 c.segmenters.push(row_from_state(mmsi, &slot.seg.state()));
+                for s in &slot.by_source {
+                    let l = &s.latest;
+                    c.vessel_sources.push(VesselSourceRow {
+                        mmsi,
+                        source: c
+                            .sources
+                            .get(s.station as usize)
+                            .map_or("", String::as_str)
+                            .to_owned(),
+                        first_ms: s.first_ms,
+                        last_ms: l.time_ms,
+                        positions: s.positions,
+                        lat: l.lat,
+                        lon: l.lon,
+                        sog_knots: l.sog_knots,
+                        cog_deg: l.cog_deg,
+                        heading_deg: l.heading_deg,
+                        nav_status: l.nav_status,
+                    });
+                }
             }
             let Some(v) = self.registry.get(mmsi) else {
                 continue;
@@ -364,6 +411,9 @@ struct Slot {
     seg: Segmenter,
     /// Positions not yet applied to the registry.
     positions: Positions,
+    /// Per station (the few that hear a vessel, so a scan): this run's positions from it
+    /// (issue 21: a principal's picture takes a vessel's state from its visible sources).
+    by_source: Vec<SourceSeen>,
     /// Whether this run gave the MMSI a position.
     used: bool,
 }
@@ -373,6 +423,7 @@ impl Slot {
         Slot {
             seg,
             positions: Positions::default(),
+            by_source: Vec::new(),
             used: false,
         }
     }
@@ -387,6 +438,8 @@ pub(super) struct Commit {
     pub late_sources: Vec<LateSourceRow>,
     /// Source labels the run read.
     pub sources: Vec<String>,
+    /// Per vessel and source, this run's positions.
+    pub vessel_sources: Vec<VesselSourceRow>,
     /// Which source reported which identity value.
     pub identity_sources: Vec<IdentitySourceRow>,
     pub vessels_total: u64,
