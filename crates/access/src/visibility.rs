@@ -10,7 +10,8 @@
 //!    receiver alone would have given it). A visible row is returned with its *visible* sources
 //!    only ([`View::redact_sources`]): the names of the others would reveal that a restricted
 //!    sensor covers that place.
-//! 3. **Identity fields** (name, call sign, IMO, ship type, dimensions, destination): a value is
+//! 3. **Identity fields** (name, call sign, IMO, ship type, dimensions, destination, draught,
+//!    ship-type text; the flag follows from the MMSI, which any visible row shows): a value is
 //!    visible when a message carrying it came from a visible source. The registry's current
 //!    value is one vessel-wide answer; a principal gets the newest value that one of its
 //!    visible sources reported ([`View::identity`]), or none. This needs the sources of each
@@ -34,10 +35,18 @@
 //!    rows only, which costs a detection run per partner. Statistics are likewise counted
 //!    from visible rows only.
 //!
+//!    What a visible event carries is filtered too: its `sources` like a row's
+//!    ([`View::redact_sources`]); each vessel's identity at the start (name, call sign, IMO,
+//!    ship type) kept only where [`View::value_visible`] (a visible source reported that
+//!    value), else null; and an event *about* identity (`identity_change`, whose details name
+//!    old and new values, and `watchlist`, which matched on a value) is hidden unless every
+//!    value it names is visible, since the event itself would tell the value.
+//!
 //! Positions before the event may have shaped it (pairwise detectors work on positions
 //! resampled every 10 minutes and interpolate between reports), so the window starts
 //! [`EventRule::lead_ms`] (default 10 minutes) before the event's start. An open event runs to
-//! the newest position.
+//! the newest position. Events with no stored position of a vessel in the window are hidden
+//! (conservative: an identity change with no position within the lead before it is hidden).
 
 use crate::label::{Name, Releasability, SourceLabels};
 use std::collections::BTreeSet;
@@ -205,6 +214,15 @@ impl<'a> View<'a> {
             .filter(|c| self.may_see_source(c.source))
             .max_by(|a, b| a.last_ms.cmp(&b.last_ms).then(b.value.cmp(a.value)))
             .map(|c| c.value)
+    }
+
+    /// Rule 3 for one value (an event's vessel identity, an identity change's old and new
+    /// values): whether a visible source reported exactly `value` among `claims` (the claims
+    /// of one vessel's field).
+    pub fn value_visible(&self, claims: &[IdentityClaim<'_>], value: &str) -> bool {
+        claims
+            .iter()
+            .any(|c| c.value == value && self.may_see_source(c.source))
     }
 
     /// Rule 4: the newest of `items` (by `time_ms`) whose source is visible; ties go to the

@@ -193,6 +193,11 @@ proptest! {
         vis.sort_by(|a, b| b.last_ms.cmp(&a.last_ms).then(a.value.cmp(b.value)));
         prop_assert_eq!(view.identity(&cl), vis.first().map(|c| c.value));
 
+        for v in VALUES {
+            let want = cl.iter().any(|c| c.value == v && see(c.source));
+            prop_assert_eq!(view.value_visible(&cl, v), want);
+        }
+
         // Vessel state: the newest per-source summary with a visible source (the first of
         // equal times).
         let newest = view.newest_visible(&cl, |c| c.source, |c| c.last_ms);
