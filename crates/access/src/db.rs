@@ -22,7 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The file name inside a store directory.
 pub const ACCESS_DB: &str = "access.sqlite";
@@ -102,6 +102,8 @@ struct TokenCache {
     /// `PRAGMA data_version` when loaded; `None`: load before use.
     version: Option<i64>,
     live: Vec<([u8; 32], Principal)>,
+    /// The labels snapshot of [`Access::current_labels`], loaded at `version`.
+    labels: Option<Arc<SourceLabels>>,
 }
 
 /// A store's access rules: labels, principals, tokens. `Sync`: one `Access` serves every
@@ -219,6 +221,7 @@ impl Access {
             cache: Mutex::new(TokenCache {
                 version: None,
                 live: Vec::new(),
+                labels: None,
             }),
         })
     }
@@ -247,6 +250,7 @@ impl Access {
                 params![pattern, label.to_string(), now_ms],
             )
             .map_err(db)?;
+        self.invalidate();
         Ok(())
     }
 
@@ -257,6 +261,7 @@ impl Access {
             .conn()
             .execute("DELETE FROM source_labels WHERE pattern = ?1", [pattern])
             .map_err(db)?;
+        self.invalidate();
         Ok(n > 0)
     }
 
@@ -269,6 +274,7 @@ impl Access {
                 [label.to_string()],
             )
             .map_err(db)?;
+        self.invalidate();
         Ok(())
     }
 
@@ -322,6 +328,20 @@ impl Access {
         for r in self.label_rows()? {
             l.set(&r.pattern, r.label).map_err(AccessError::Label)?;
         }
+        Ok(l)
+    }
+
+    /// The labels in force, shared: reloaded only when the database changed since the last
+    /// call (another process's `tidewatch source label` counts at the next request). What the
+    /// server calls per request; [`Access::labels`] always reads.
+    pub fn current_labels(&self) -> Result<Arc<SourceLabels>, AccessError> {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        self.refresh(&mut cache)?;
+        if let Some(l) = &cache.labels {
+            return Ok(l.clone());
+        }
+        let l = Arc::new(self.labels()?);
+        cache.labels = Some(l.clone());
         Ok(l)
     }
 
@@ -538,6 +558,7 @@ impl Access {
             live.push((hash, principal_from(pid, name, &partner, &groups, &kind)?));
         }
         cache.live = live;
+        cache.labels = None;
         cache.version = Some(version);
         Ok(())
     }
@@ -669,8 +690,27 @@ mod tests {
         let l = a.labels().unwrap();
         assert_eq!(l.label_of("sat/AI"), &rel);
         assert_eq!(l.label_of("x").to_string(), "USA ONLY");
+        // The shared snapshot follows this connection's and another process's changes.
+        let snap = a.current_labels().unwrap();
+        assert!(
+            Arc::ptr_eq(&snap, &a.current_labels().unwrap()),
+            "reused while unchanged"
+        );
+        assert_eq!(snap.label_of("sat/AI"), &rel);
+        let other = Access::open(&d).unwrap();
+        other.set_label("sat", &Releasability::Withheld, 4).unwrap();
+        assert_eq!(
+            a.current_labels().unwrap().label_of("sat/AI"),
+            &Releasability::Withheld
+        );
+        a.set_label("sat", &rel, 5).unwrap();
+        assert_eq!(a.current_labels().unwrap().label_of("sat/AI"), &rel);
         assert!(a.remove_label("sat").unwrap());
         assert!(!a.remove_label("sat").unwrap());
+        assert_eq!(
+            a.current_labels().unwrap().label_of("sat/AI").to_string(),
+            "USA ONLY"
+        );
         assert!(matches!(
             Access::open(&d.join("nope")),
             Err(AccessError::NotAStore(_))
