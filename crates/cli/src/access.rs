@@ -158,6 +158,17 @@ fn open(store: &Path) -> Result<Access> {
     Access::open(store).with_context(|| format!("opening the access rules of {}", store.display()))
 }
 
+/// The access rules when the store has them; `None` when it has none yet (nothing created).
+fn existing(store: &Path) -> Result<Option<Access>> {
+    if !store.join("manifest.jsonl").is_file() {
+        bail!("{} is not a Tidewatch store", store.display());
+    }
+    if !store.join(access::db::ACCESS_DB).exists() {
+        return Ok(None);
+    }
+    open(store).map(Some)
+}
+
 fn marking(s: &str) -> Result<Releasability> {
     Ok(Releasability::parse(s)?)
 }
@@ -197,16 +208,24 @@ pub fn source(args: SourceArgs) -> Result<()> {
 }
 
 fn list_sources(store: &Path, json: bool, out: &mut impl Write) -> Result<()> {
-    let a = open(store)?;
-    let labels = a.labels()?;
-    let seen = match store::RegistryDb::open_read_only(&store.join("registry.sqlite")) {
-        Ok(reg) => reg.sources()?,
-        Err(_) => Vec::new(), // nothing ingested yet
+    // A listing creates nothing: without `access.sqlite`, no labels and the built-in default.
+    let a = existing(store)?;
+    let labels = match &a {
+        Some(a) => a.labels()?,
+        None => access::SourceLabels::default(),
+    };
+    let registry = store.join("registry.sqlite");
+    let seen = if registry.exists() {
+        store::RegistryDb::open_read_only(&registry)
+            .and_then(|r| r.sources())
+            .with_context(|| format!("reading {}", registry.display()))?
+    } else {
+        Vec::new() // nothing ingested yet
     };
     // Labelled patterns first (whether or not ingested yet), then every ingested source with
     // the label it resolves to and the pattern that gave it.
     let mut rows: Vec<(String, &'static str, String, Option<String>)> = Vec::new();
-    for r in a.label_rows()? {
+    for r in a.as_ref().map_or(Ok(Vec::new()), Access::label_rows)? {
         rows.push((r.pattern, "labelled", r.label.to_string(), None));
     }
     for s in &seen {
@@ -296,7 +315,10 @@ pub fn token(args: TokenArgs) -> Result<()> {
             );
         }
         TokenCommand::List { store, json } => {
-            let tokens = open(&store)?.tokens()?;
+            let tokens = match existing(&store)? {
+                Some(a) => a.tokens()?,
+                None => Vec::new(),
+            };
             if !json {
                 writeln!(
                     out,

@@ -54,6 +54,10 @@ fn sources_are_labelled_listed_and_resolved_by_their_longest_labelled_prefix() {
     let list = run_ok(&["source", "list"], &store);
     assert!(list.starts_with("default\tWITHHELD\n"), "{list}");
     assert!(
+        !store.join("access.sqlite").exists(),
+        "a listing created the access rules"
+    );
+    assert!(
         list.contains("navy/sg-east/AI\tingested\tWITHHELD\t(default)"),
         "{list}"
     );
