@@ -97,19 +97,43 @@ fn entry_hash(prev: &[u8; 32], body: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Redacts token-shaped strings anywhere in a JSON value (keys too): tokens are never logged.
+fn scrub(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => {
+            crate::db::redact_tokens(s);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(scrub),
+        serde_json::Value::Object(m) => {
+            let old = std::mem::take(m);
+            for (mut k, mut v) in old {
+                crate::db::redact_tokens(&mut k);
+                scrub(&mut v);
+                m.insert(k, v);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Builds a line (with its newline) for `rec` at `seq` after `prev`; returns it and its hash.
+/// Token-shaped strings in the record are redacted first.
 fn make_line(
     seq: u64,
     prev: &[u8; 32],
     rec: &AuditRecord,
 ) -> Result<(Vec<u8>, [u8; 32]), AccessError> {
+    let mut params = rec.params.clone();
+    scrub(&mut params);
+    let mut endpoint = rec.endpoint.clone();
+    crate::db::redact_tokens(&mut endpoint);
     let body = Body {
         seq,
         time_ms: rec.time_ms,
         principal: rec.principal.clone(),
         partner: rec.partner.clone(),
-        endpoint: rec.endpoint.clone(),
-        params: rec.params.clone(),
+        endpoint,
+        params,
         returned: rec.returned,
         withheld: rec.withheld,
         prev: hex::encode(prev),
@@ -665,6 +689,21 @@ mod tests {
             AuditLog::open(&d, 0),
             Err(AccessError::AuditLocked(_))
         ));
+    }
+
+    #[test]
+    fn a_token_in_the_parameters_is_never_written() {
+        let d = store("scrub");
+        let (mut log, _) = AuditLog::open(&d, 0).unwrap();
+        let tok = format!("tw_{}", "0f".repeat(32));
+        let mut r = rec(0);
+        r.endpoint = format!("/v1/track?token={tok}");
+        r.params = serde_json::json!({"q": [tok.clone()], tok.clone(): 1, "n": 2});
+        log.append(&r).unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(!text.contains(&tok[3..]), "{text}");
+        assert!(text.contains("token=tw_[redacted]"), "{text}");
+        assert!(verify(log.path(), None).unwrap().ok());
     }
 
     #[test]

@@ -124,6 +124,41 @@ fn db(e: rusqlite::Error) -> AccessError {
     AccessError::Db(e.to_string())
 }
 
+/// The token of an `Authorization` header value: `Bearer TOKEN` (the scheme in any case, one
+/// or more spaces). `None` for any other scheme or an empty token.
+pub fn bearer(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    let token = rest.trim_start();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
+}
+
+/// Replaces every token-shaped run (`tw_` and 64 hex digits) in `s` with `tw_[redacted]`, so
+/// that a token pasted into a request parameter never reaches a log. Returns whether any was.
+pub fn redact_tokens(s: &mut String) -> bool {
+    let mut out = String::new();
+    let mut rest = s.as_str();
+    let mut found = false;
+    while let Some(i) = rest.find(TOKEN_PREFIX) {
+        let after = &rest[i + TOKEN_PREFIX.len()..];
+        let hex_len = after.bytes().take_while(|b| b.is_ascii_hexdigit()).count();
+        out.push_str(&rest[..i]);
+        if hex_len >= 64 {
+            out.push_str("tw_[redacted]");
+            rest = &after[hex_len..];
+            found = true;
+        } else {
+            out.push_str(TOKEN_PREFIX);
+            rest = after;
+        }
+    }
+    if found {
+        out.push_str(rest);
+        *s = out;
+    }
+    found
+}
+
 /// Principal names: 1 to 64 of letters, digits, `.`, `_`, `@`, `-`.
 pub fn check_principal_name(n: &str) -> Result<(), AccessError> {
     let ok = (1..=64).contains(&n.len())
@@ -643,6 +678,26 @@ mod tests {
                 "access.sqlite readable by others: {mode:o}"
             );
         }
+    }
+
+    #[test]
+    fn bearer_headers_and_token_redaction() {
+        assert_eq!(bearer("Bearer tw_abc"), Some("tw_abc"));
+        assert_eq!(bearer("bearer   tw_abc "), Some("tw_abc"));
+        assert_eq!(bearer("Basic dXNlcg=="), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("Bearer a b"), None);
+        assert_eq!(bearer("tw_abc"), None);
+        let tok = format!("tw_{}", "ab12".repeat(16));
+        let mut s = format!(
+            "q={tok}&x=tw_short&{}",
+            tok.to_uppercase().replace("TW_", "tw_")
+        );
+        assert!(redact_tokens(&mut s));
+        assert_eq!(s, "q=tw_[redacted]&x=tw_short&tw_[redacted]");
+        let mut clean = "tw_ and tw_12".to_owned();
+        assert!(!redact_tokens(&mut clean));
+        assert_eq!(clean, "tw_ and tw_12");
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub mod label;
 pub mod visibility;
 
 pub use audit::{AuditEntry, AuditFilter, AuditLog, AuditRecord, Verified};
-pub use db::{Access, NewToken, Secret, TokenInfo};
+pub use db::{bearer, Access, NewToken, Secret, TokenInfo};
 pub use label::{LabelError, Releasability, SourceLabels};
 pub use visibility::{EventRule, EventSpan, IdentityClaim, Principal, PrincipalKind, RowRef, View};
 
