@@ -6,6 +6,7 @@
 //!   sources, position rows (visible through any visible source; returned with their visible
 //!   sources only), identity fields (the newest value a visible source reported), derived
 //!   events (hidden unless every vessel in them is visible over their window).
+//! - [`events`]: the event rule on a stored event's JSON ([`View::redact_event`]).
 //! - [`db`]: `access.sqlite` in the store: labels, the default label, principals and API
 //!   tokens (SHA-256 at rest, [`Access::authenticate`] in constant time).
 //! - [`audit`]: the append-only, hash-chained `audit.jsonl` ([`AuditLog`], [`audit::verify`]).
@@ -37,11 +38,13 @@
 
 pub mod audit;
 pub mod db;
+pub mod events;
 pub mod label;
 pub mod visibility;
 
 pub use audit::{AuditEntry, AuditFilter, AuditLog, AuditRecord, Verified};
 pub use db::{bearer, Access, NewToken, Secret, TokenInfo};
+pub use events::IdentityFact;
 pub use label::{LabelError, Releasability, SourceLabels};
 pub use visibility::{EventRule, EventSpan, IdentityClaim, Principal, PrincipalKind, RowRef, View};
 

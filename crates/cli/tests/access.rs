@@ -441,3 +441,175 @@ fn a_position_is_visible_through_any_visible_source_and_identity_follows_its_sou
         assert!(listed > 0, "{}", p.name);
     }
 }
+
+/// The feed a provenance label belongs to.
+fn feed(source: &str) -> &str {
+    source.split('/').next().unwrap_or_default()
+}
+
+#[test]
+fn events_shown_to_a_partner_rest_only_on_what_it_may_see() {
+    // issue 21: zero leaks through derived data. A scenario delivered per partner, ingested
+    // with detection as one feed per partner, labelled; every stored event goes through
+    // `View::redact_event` for three principals and what is shown is checked independently.
+    let dir = tmp("events-parts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let st = Command::new(bin())
+        .args([
+            "simulate",
+            "ior-shadow-fleet",
+            "--hours",
+            "12",
+            "--vessels",
+            "1500",
+        ])
+        .arg("--out")
+        .arg(dir.join("{partner}.nmea"))
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let store = tmp("events-store");
+    let mut args = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_stem().unwrap().to_string_lossy().to_lowercase();
+        args.push(format!("{name}={}", p.display()));
+    }
+    args.sort();
+    let os: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    ingest_with(&os, &store);
+    // Public: ae, lk, sat. Restricted: the coastal networks of in, om, us.
+    let feeds = [
+        ("ae", "PUBLIC"),
+        ("in", "IND ONLY"),
+        ("lk", "PUBLIC"),
+        ("om", "OMN ONLY"),
+        ("sat", "PUBLIC"),
+        ("us", "REL TO USA, IND"),
+    ];
+    for (f, m) in feeds {
+        run_ok(&["source", "label", f, m], &store);
+    }
+    let a = Access::open(&store).unwrap();
+    let labels = a.current_labels().unwrap();
+    let reg = store::RegistryDb::open_read_only(&store.join("registry.sqlite")).unwrap();
+    let events = reg.events(&store::EventQuery::default()).unwrap();
+    assert!(events.len() > 10, "{} events", events.len());
+    let all = rows(&store);
+    let mut by_mmsi: std::collections::HashMap<u32, Vec<&store::PositionRow>> = Default::default();
+    for r in &all {
+        by_mmsi.entry(r.mmsi).or_default().push(r);
+    }
+    let rule = access::EventRule::default();
+    let mut shown = Vec::new();
+    for (name, partner) in [("fra", "FRA"), ("ind", "IND"), ("usa", "USA")] {
+        let p = principal(&store, &a, name, partner);
+        let v = View::new(&p, &labels);
+        // The test's own reading of the labels: which feeds this partner may see.
+        let sees = |source: &str| {
+            feeds
+                .iter()
+                .any(|(f, m)| *f == feed(source) && (*m == "PUBLIC" || m.contains(partner)))
+        };
+        let mut n = 0;
+        for ev in &events {
+            let span = access::EventSpan {
+                mmsis: &ev.mmsis,
+                start_ms: ev.start_ms,
+                end_ms: ev.end_ms,
+            };
+            let (from, to) = rule.window(&span);
+            let window: Vec<access::RowRef<'_>> = ev
+                .mmsis
+                .iter()
+                .flat_map(|m| by_mmsi.get(m).into_iter().flatten())
+                .filter(|r| r.time_ms >= from && r.time_ms <= to)
+                .map(|r| access::RowRef {
+                    mmsi: r.mmsi,
+                    time_ms: r.time_ms,
+                    sources: &r.sources,
+                })
+                .collect();
+            let prov: Vec<store::IdentitySourceRow> = ev
+                .mmsis
+                .iter()
+                .flat_map(|&m| reg.identity_sources(m).unwrap())
+                .collect();
+            let facts: Vec<access::IdentityFact<'_>> = prov
+                .iter()
+                .map(|f| access::IdentityFact {
+                    mmsi: f.mmsi,
+                    field: &f.field,
+                    value: &f.value,
+                    source: &f.source,
+                    last_ms: f.last_ms,
+                })
+                .collect();
+            let mut json: serde_json::Value = serde_json::from_str(&ev.json).unwrap();
+            if !v.redact_event(&span, &rule, &window, &facts, &mut json) {
+                continue;
+            }
+            n += 1;
+            // Every position it rests on is one this partner may see.
+            for &m in &ev.mmsis {
+                let mine: Vec<_> = window.iter().filter(|r| r.mmsi == m).collect();
+                assert!(
+                    !mine.is_empty(),
+                    "{} shown to {partner} without a position of {m}",
+                    ev.id
+                );
+                for r in mine {
+                    assert!(
+                        r.sources.iter().any(|s| sees(s)),
+                        "{} rests on {:?}",
+                        ev.id,
+                        r.sources
+                    );
+                }
+            }
+            for s in json["sources"].as_array().unwrap() {
+                assert!(
+                    sees(s.as_str().unwrap()),
+                    "{}: source {s} shown to {partner}",
+                    ev.id
+                );
+            }
+            for vessel in json["vessels"].as_array().unwrap() {
+                let m = vessel["mmsi"].as_u64().unwrap() as u32;
+                for field in ["name", "imo", "callsign", "ship_type"] {
+                    let val = match &vessel[field] {
+                        serde_json::Value::Null => continue,
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    assert!(
+                        prov.iter().any(|f| f.mmsi == m
+                            && f.field == field
+                            && f.value == val
+                            && sees(&f.source)),
+                        "{}: {field} {val} of {m} shown to {partner}",
+                        ev.id
+                    );
+                }
+            }
+        }
+        shown.push(n);
+    }
+    let [fra, ind, usa] = shown[..] else {
+        unreachable!()
+    };
+    eprintln!(
+        "events shown: FRA {fra}, IND {ind}, USA {usa} of {}",
+        events.len()
+    );
+    assert!(fra > 0, "nothing shown to FRA");
+    assert!(
+        fra < events.len() && fra <= ind && fra <= usa,
+        "{fra} {ind} {usa} of {}",
+        events.len()
+    );
+}
