@@ -52,7 +52,8 @@ impl View<'_> {
             .collect()
     }
 
-    fn fact_visible(
+    /// Whether a visible source reported `value` for `field` of `mmsi` among `facts`.
+    pub fn fact_visible(
         &self,
         facts: &[IdentityFact<'_>],
         mmsi: u32,
@@ -60,6 +61,30 @@ impl View<'_> {
         value: &str,
     ) -> bool {
         self.value_visible(&self.claims(facts, mmsi, field), value)
+    }
+
+    /// Rule 3 on one vessel's identity history (`store::IdentityRow`s of `mmsi`, in time
+    /// order): keeps the entries whose new value a visible source reported, and rewrites each
+    /// kept entry's old value to the previous kept value of its field (`None` for the first),
+    /// so that neither side of a change tells a value the principal may not see.
+    pub fn redact_history<T>(
+        &self,
+        facts: &[IdentityFact<'_>],
+        mmsi: u32,
+        history: &mut Vec<T>,
+        field_and_new: impl Fn(&T) -> (&str, &str),
+        set_old: impl Fn(&mut T, Option<String>),
+    ) {
+        history.retain(|h| {
+            let (field, new) = field_and_new(h);
+            self.fact_visible(facts, mmsi, field, new)
+        });
+        let mut last: std::collections::HashMap<String, String> = Default::default();
+        for h in history.iter_mut() {
+            let (field, new) = field_and_new(h);
+            let (field, new) = (field.to_owned(), new.to_owned());
+            set_old(h, last.insert(field, new));
+        }
     }
 
     /// Rule 5 on a stored event. `span` is the event's row (`store::EventRow`: MMSIs, start,
@@ -295,6 +320,42 @@ mod tests {
         assert!(!v.redact_event(&span, &EventRule::default(), &rows, &facts, &mut json!([1])));
         let mut other = json!({"type": "encounter", "vessels": [{"mmsi": 3}]});
         assert!(!v.redact_event(&span, &EventRule::default(), &rows, &facts, &mut other));
+    }
+
+    #[test]
+    fn identity_history_keeps_visible_values_and_rewrites_the_old_side() {
+        let l = labels();
+        let fra = principal("FRA");
+        let facts = [
+            fact(1, "name", "A", "hub/AI"),
+            fact(1, "name", "SECRET", "navy/r/RA"),
+            fact(1, "name", "C", "hub/AI"),
+            fact(1, "imo", "1234567", "hub/AI"),
+        ];
+        let row = |field: &str, old: Option<&str>, new: &str| {
+            (field.to_owned(), old.map(str::to_owned), new.to_owned())
+        };
+        let mut h = vec![
+            row("name", None, "A"),
+            row("imo", None, "1234567"),
+            row("name", Some("A"), "SECRET"),
+            row("name", Some("SECRET"), "C"),
+        ];
+        View::new(&fra, &l).redact_history(
+            &facts,
+            1,
+            &mut h,
+            |r| (r.0.as_str(), r.2.as_str()),
+            |r, old| r.1 = old,
+        );
+        assert_eq!(
+            h,
+            [
+                row("name", None, "A"),
+                row("imo", None, "1234567"),
+                row("name", Some("A"), "C")
+            ]
+        );
     }
 
     #[test]

@@ -17,6 +17,8 @@
 //!    visible sources reported ([`View::identity`]), or none. This needs the sources of each
 //!    identity value, which the registry records per (MMSI, field, value, source) with first
 //!    and last time seen (`store::IdentitySourceRow`).
+//!    A vessel's identity history shows the changes whose new value is visible, each old
+//!    value rewritten to the previous visible one ([`View::redact_history`]).
 //! 4. **Vessel lists and details.** The registry's vessel row is vessel-wide (its latest
 //!    position may come from a restricted sensor, its first and last seen times and report
 //!    count from all sources), so it is never served as is. A vessel is listed for a principal
@@ -27,7 +29,8 @@
 //! 5. **Derived data (events).** An event is visible only when *every* vessel in it is visible
 //!    to the principal over the event's span: each vessel has at least one stored position in
 //!    [`EventRule::window`] and every stored position of it in that window is visible
-//!    ([`View::event_visible`]). Otherwise the whole event is hidden. Why not redact: an
+//!    ([`View::event_visible`]; on a stored event's JSON, [`View::redact_event`]). Otherwise
+//!    the whole event is hidden. Why not redact: an
 //!    encounter of a visible vessel with "a redacted vessel" still tells that a restricted track
 //!    was there, at that time; a loitering event built partly from a restricted radar's
 //!    positions exists because of them. No per-field redaction of an event is sound in
