@@ -96,7 +96,11 @@ async fn a_real_socket_serves_requests_and_shuts_down() {
         .unwrap();
     assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
     let rest = stream.await.unwrap().expect("the stream ends cleanly");
-    assert!(rest.ends_with(b"0\r\n\r\n"), "{}", String::from_utf8_lossy(&rest));
+    assert!(
+        rest.ends_with(b"0\r\n\r\n"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
