@@ -25,7 +25,7 @@ use serde_json::Value;
 use tokio::sync::{broadcast, Notify};
 
 /// Positions gathered before a batch goes to the clients.
-pub const BATCH: usize = 256;
+pub const BATCH: usize = 2048;
 /// The longest a position waits for its batch (checked at the next update, and by the
 /// server's flush tick).
 pub const BATCH_WAIT: Duration = Duration::from_millis(10);

@@ -125,7 +125,7 @@ async fn a_slow_stream_client_is_thinned_then_dropped_while_a_fast_one_keeps_up(
     let dir = fixture("stream");
     let mut s = state(&dir);
     s.stream = serve::StreamConfig {
-        queue_items: 2048,
+        queue_items: 4096,
         stall_timeout: Duration::from_secs(60),
         keep_alive: Duration::from_secs(1),
     };
@@ -192,7 +192,7 @@ async fn a_slow_stream_client_is_thinned_then_dropped_while_a_fast_one_keeps_up(
             "{:?}",
             picture.stream_stats()
         );
-        // Phase 2: 3,000 distinct vessels cannot be thinned into 2,048 places: dropped.
+        // Phase 2: 6,000 distinct vessels cannot be thinned into 4,096 places: dropped.
         let t = Instant::now();
         while picture.stream_stats().dropped.is_empty() {
             assert!(
@@ -200,7 +200,7 @@ async fn a_slow_stream_client_is_thinned_then_dropped_while_a_fast_one_keeps_up(
                 "never dropped: {:?}",
                 picture.stream_stats()
             );
-            round(3000, 250);
+            round(6000, 250);
         }
         // Outside the fast client's box.
         picture.on_position(live(299_000_000, time, 10.0, 150.0));
