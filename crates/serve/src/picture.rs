@@ -90,6 +90,17 @@ pub struct Fix {
     pub nav_status: Option<u8>,
 }
 
+/// A point of a vessel's recent track (24 bytes, so a full ring of a vessel is 6 KiB).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackPoint {
+    /// Message time, ms.
+    pub time_ms: i64,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+}
+
 /// One vessel of the picture.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LiveVessel {
@@ -116,7 +127,7 @@ pub struct LiveVessel {
     /// Latest position by message time.
     pub position: Option<Fix>,
     /// Live positions since the picture started, by time, at most [`RECENT_POSITIONS`].
-    pub recent: VecDeque<Fix>,
+    pub recent: VecDeque<TrackPoint>,
     /// First and last message time seen, ms.
     pub first_seen_ms: Option<i64>,
     /// Last message time seen, ms.
@@ -361,17 +372,27 @@ impl Picture {
             if latest {
                 v.position = Some(fix);
             }
-            // The ring stays in time order: a late position goes to its place.
-            match v.recent.back() {
-                Some(b) if b.time_ms > p.time_ms => {
-                    self.counters.out_of_order.fetch_add(1, Ordering::Relaxed);
-                    let i = v.recent.partition_point(|q| q.time_ms <= p.time_ms);
-                    v.recent.insert(i, fix);
+            // The ring stays in time order: a late position goes to its place, unless it is
+            // older than everything a full ring holds. Room is made before the insert, so the
+            // ring never grows past its size.
+            let point = TrackPoint {
+                time_ms: p.time_ms,
+                lat: p.lat,
+                lon: p.lon,
+            };
+            let full = v.recent.len() >= RECENT_POSITIONS;
+            if !(full && v.recent.front().is_some_and(|f| f.time_ms > p.time_ms)) {
+                if full {
+                    v.recent.pop_front();
                 }
-                _ => v.recent.push_back(fix),
-            }
-            if v.recent.len() > RECENT_POSITIONS {
-                v.recent.pop_front();
+                match v.recent.back() {
+                    Some(b) if b.time_ms > p.time_ms => {
+                        self.counters.out_of_order.fetch_add(1, Ordering::Relaxed);
+                        let i = v.recent.partition_point(|q| q.time_ms <= p.time_ms);
+                        v.recent.insert(i, point);
+                    }
+                    _ => v.recent.push_back(point),
+                }
             }
             // Only the newest position of a vessel moves it on the clients' maps.
             latest.then(|| {
@@ -674,7 +695,20 @@ mod tests {
         }
         let v = p.vessel(1).unwrap();
         assert_eq!(v.recent.len(), RECENT_POSITIONS);
+        assert_eq!(p.read().vessels[&1].recent.capacity(), RECENT_POSITIONS);
         assert_eq!(v.recent.front().unwrap().time_ms, 100);
+        // Older than the whole ring: not kept; within it: in its place.
+        p.on_position(pos(1, 50));
+        assert_eq!(p.vessel(1).unwrap().recent.front().unwrap().time_ms, 100);
+        p.on_position(pos(1, 200));
+        let v = p.vessel(1).unwrap();
+        assert_eq!(v.recent.len(), RECENT_POSITIONS);
+        assert_eq!(v.recent.front().unwrap().time_ms, 101);
+        assert!(v
+            .recent
+            .iter()
+            .zip(v.recent.iter().skip(1))
+            .all(|(a, b)| a.time_ms <= b.time_ms));
     }
 
     #[test]
