@@ -347,10 +347,10 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         one(h.thinned.load(Ordering::Relaxed)),
     );
     counter(
-        "tidewatch_stream_lagged_batches_total",
-        "Batches a stream client's task missed because it fell behind.",
+        "tidewatch_stream_updates_lost_total",
+        "Updates lost to every client because the stream's thread was behind.",
         "counter",
-        one(h.lagged.load(Ordering::Relaxed)),
+        one(h.lost.load(Ordering::Relaxed)),
     );
     let dropped: Vec<(String, f64)> = h
         .dropped
