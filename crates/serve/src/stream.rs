@@ -88,6 +88,7 @@ fn frame(name: &str, data: &Value) -> Bytes {
 }
 
 impl Update {
+    #[cfg(test)]
     pub(crate) fn position(mmsi: u32, lat: f64, lon: f64, data: &Value) -> Update {
         Update {
             kind: Kind::Position,
@@ -96,6 +97,18 @@ impl Update {
             lon,
             event_type: None,
             frame: frame("position", data),
+        }
+    }
+
+    /// A position whose frame is already written.
+    pub(crate) fn position_frame(mmsi: u32, lat: f64, lon: f64, frame: String) -> Update {
+        Update {
+            kind: Kind::Position,
+            mmsi,
+            lat,
+            lon,
+            event_type: None,
+            frame: Bytes::from(frame),
         }
     }
 
@@ -318,6 +331,11 @@ impl Hub {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether any client is connected.
+    pub(crate) fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Relaxed)
     }
 
     /// Ends every client's stream (at shutdown, so open responses finish).
