@@ -427,11 +427,11 @@ pub async fn vessels(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>,
     let max_age_ms = match q.get("max_age") {
         None => 3_600_000,
         Some(d) => match query::parse_duration_ms(d)? {
-            ms if ms > 0 => ms,
+            ms if ms > 0 && ms <= MAX_RANGE_MS => ms,
             _ => {
                 return Err(ApiError::bad(
                     "bad_time",
-                    "max_age must be longer than zero",
+                    "max_age must be longer than zero and at most 366 days",
                 ))
             }
         },
