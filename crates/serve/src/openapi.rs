@@ -184,7 +184,7 @@ pub fn document() -> Value {
                 time("at", "The picture at this past time"),
                 q(
                     "max_age",
-                    "With at: how old a last position may be (default 1h)",
+                    "With at: how old a last position may be (default 1h, at most 366 days)",
                     "1h",
                 ),
                 q(
