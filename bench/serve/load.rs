@@ -67,6 +67,20 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system) this process has used.
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which is in parentheses).
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -192,6 +206,7 @@ fn main() {
         .map(|_| (rng.next() * 120.0 - 60.0, rng.next() * 360.0 - 180.0))
         .collect();
     let total = a.rate * a.seconds;
+    let cpu_before = cpu_s();
     let start = Instant::now();
     let mut pushed = 0u64;
     while pushed < total {
@@ -220,6 +235,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(1));
     }
     let push_s = start.elapsed().as_secs_f64();
+    let cpu_push = cpu_s() - cpu_before;
     std::thread::sleep(Duration::from_secs(1));
     done.store(true, Ordering::Relaxed);
     let (rss, api_vessels, api_health, api_failed) = sampler.join().expect("sampler");
@@ -236,8 +252,10 @@ fn main() {
     std::fs::remove_dir_all(&dir).ok();
 
     println!(
-        "pushed {pushed} positions in {push_s:.2} s ({:.0}/s)",
-        pushed as f64 / push_s
+        "pushed {pushed} positions in {push_s:.2} s ({:.0}/s); server process CPU {cpu_push:.1} s ({:.2} cores; pusher and API sampler included); load average {}",
+        pushed as f64 / push_s,
+        cpu_push / push_s,
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
     println!(
         "server RSS: idle {} MiB; during the push (s, MiB, clients, sent, thinned, dropped):",
@@ -404,7 +422,8 @@ fn client_mode(addr: SocketAddr, v: &[String]) {
             .map_or("-".to_owned(), |v| format!("{v} ms"))
     };
     println!(
-        "clients: {} positions received; latency on_position -> client read: p50 {} p99 {} p99.9 {} max {}; streams ended by the server: {}",
+        "clients: process CPU {:.1} s; {} positions received; latency on_position -> client read: p50 {} p99 {} p99.9 {} max {}; streams ended by the server: {}",
+        cpu_s(),
         received.load(Ordering::Relaxed),
         q(0.5),
         q(0.99),

@@ -347,10 +347,10 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         one(h.thinned.load(Ordering::Relaxed)),
     );
     counter(
-        "tidewatch_stream_lagged_batches_total",
-        "Batches a stream client's task missed because it fell behind.",
+        "tidewatch_stream_updates_lost_total",
+        "Updates lost to every client because the stream's thread was behind.",
         "counter",
-        one(h.lagged.load(Ordering::Relaxed)),
+        one(h.lost.load(Ordering::Relaxed)),
     );
     let dropped: Vec<(String, f64)> = h
         .dropped
@@ -427,11 +427,11 @@ pub async fn vessels(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>,
     let max_age_ms = match q.get("max_age") {
         None => 3_600_000,
         Some(d) => match query::parse_duration_ms(d)? {
-            ms if ms > 0 => ms,
+            ms if ms > 0 && ms <= MAX_RANGE_MS => ms,
             _ => {
                 return Err(ApiError::bad(
                     "bad_time",
-                    "max_age must be longer than zero",
+                    "max_age must be longer than zero and at most 366 days",
                 ))
             }
         },

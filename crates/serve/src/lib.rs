@@ -1,7 +1,7 @@
 //! The Tidewatch live server (issue 20): the live picture the pipeline feeds, the HTTP JSON
 //! API over it and the store, the Server-Sent Events stream, Prometheus metrics, and the hook
-//! the web map's files are served through. The contract with the web map and the pipeline
-//! wiring is `docs/api.md`'s (routes, fields, the data clock).
+//! the web map's files are served through. `docs/api.md` is the user's reference (routes,
+//! fields, the data clock, the stream's treatment of slow clients).
 //!
 //! - [`Picture`] (`picture.rs`): latest position and static data per MMSI, seeded from the
 //!   store, recent live positions and events, the data clock, counters; `on_*` are called

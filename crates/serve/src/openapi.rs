@@ -4,15 +4,48 @@
 use serde_json::{json, Map, Value};
 
 fn param(name: &str, place: &str, required: bool, description: &str, example: &str) -> Value {
+    typed(
+        name,
+        place,
+        required,
+        description,
+        example,
+        json!({"type": "string"}),
+    )
+}
+
+fn typed(
+    name: &str,
+    place: &str,
+    required: bool,
+    description: &str,
+    example: &str,
+    schema: Value,
+) -> Value {
     json!({
         "name": name, "in": place, "required": required, "description": description,
-        "schema": {"type": "string"}, "example": example,
+        "schema": schema, "example": example,
     })
 }
 
 fn q(name: &str, description: &str, example: &str) -> Value {
     param(name, "query", false, description, example)
 }
+
+/// `limit` with its default and maximum.
+fn limit(default: u32, max: u32) -> Value {
+    typed(
+        "limit",
+        "query",
+        false,
+        &format!("At most this many (default {default}, max {max})"),
+        &default.to_string(),
+        json!({"type": "integer", "minimum": 1, "maximum": max}),
+    )
+}
+
+/// A number in a bbox: digits, an optional sign and fraction.
+const NUM: &str = "-?[0-9]{1,3}(\\.[0-9]{1,6})?";
 
 fn error_response(description: &str) -> Value {
     json!({"description": description,
@@ -47,10 +80,13 @@ const STORE: (&str, &str) = ("503", "The store cannot be read yet.");
 /// The document.
 pub fn document() -> Value {
     let bbox = || {
-        q(
+        typed(
             "bbox",
+            "query",
+            false,
             "min_lon,min_lat,max_lon,max_lat in degrees (min_lon > max_lon crosses the antimeridian)",
             "109,9,119,17",
+            json!({"type": "string", "pattern": format!("^{NUM},{NUM},{NUM},{NUM}$")}),
         )
     };
     let time = |n: &str, d: &str| {
@@ -59,10 +95,21 @@ pub fn document() -> Value {
             &format!(
                 "{d}: RFC 3339, a date, now, now-6h (relative to the data time) or Unix seconds"
             ),
-            "now-6h",
+            if n == "to" { "now" } else { "now-6h" },
         )
     };
-    let mmsi = || param("mmsi", "path", true, "MMSI (1 to 9 digits)", "412000001");
+    let mmsi_schema = json!({"type": "integer", "minimum": 1, "maximum": 999_999_999});
+    let mmsi = || {
+        typed(
+            "mmsi",
+            "path",
+            true,
+            "MMSI (1 to 9 digits)",
+            "412000001",
+            mmsi_schema.clone(),
+        )
+    };
+    let event_types: Vec<&str> = detect::EventType::ALL.iter().map(|t| t.as_str()).collect();
     let mut paths = Map::new();
     let mut add = |path: &str, item: Value| {
         paths.insert(path.to_owned(), item);
@@ -125,12 +172,19 @@ pub fn document() -> Value {
                     "ITU code, range (80-89) or category, comma separated",
                     "tanker",
                 ),
-                q("flag", "ISO 3166 alpha-2 flag (from the MMSI)", "CN"),
+                typed(
+                    "flag",
+                    "query",
+                    false,
+                    "ISO 3166 alpha-2 flag (from the MMSI)",
+                    "CN",
+                    json!({"type": "string", "pattern": "^[A-Za-z]{2}$"}),
+                ),
                 q("zone", "Zone name (GET /api/zones)", "Scarborough Shoal"),
                 time("at", "The picture at this past time"),
                 q(
                     "max_age",
-                    "With at: how old a last position may be (default 1h)",
+                    "With at: how old a last position may be (default 1h, at most 366 days)",
                     "1h",
                 ),
                 q(
@@ -148,8 +202,15 @@ pub fn document() -> Value {
         get(
             "Vessels whose name or call sign contains q, or whose MMSI or IMO starts with it.",
             vec![
-                param("q", "query", true, "Text", "HAI"),
-                q("limit", "At most this many (default 20, max 1000)", "20"),
+                typed(
+                    "q",
+                    "query",
+                    true,
+                    "Text (1 to 100 characters, not only spaces)",
+                    "HAI",
+                    json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}),
+                ),
+                limit(20, 1_000),
             ],
             json_ok(
                 "Matches.",
@@ -189,13 +250,34 @@ pub fn document() -> Value {
         get(
             "Detected events, newest first.",
             vec![
-                q("type", "Event type", "escort"),
-                q("mmsi", "Involving this MMSI", "412000001"),
+                typed(
+                    "type",
+                    "query",
+                    false,
+                    "Event type",
+                    "escort",
+                    json!({"type": "string", "enum": event_types}),
+                ),
+                typed(
+                    "mmsi",
+                    "query",
+                    false,
+                    "Involving this MMSI",
+                    "412000001",
+                    mmsi_schema.clone(),
+                ),
                 q("zone", "In this zone (by name)", "Scarborough Shoal"),
                 time("from", "Ending at or after"),
                 time("to", "Starting before"),
-                q("open", "Only open events (true or false)", "false"),
-                q("limit", "At most this many (default 200, max 5000)", "200"),
+                typed(
+                    "open",
+                    "query",
+                    false,
+                    "Only open events",
+                    "false",
+                    json!({"type": "boolean"}),
+                ),
+                limit(200, 5_000),
             ],
             geojson_ok("Points at each event's place."),
             &[BAD, STORE],

@@ -119,6 +119,7 @@ async fn bad_parameters_are_400_with_a_reason() {
         ("/api/vessels?zone=Atlantis", "unknown_zone"),
         ("/api/vessels?at=yesterday", "bad_time"),
         ("/api/vessels?at=now&max_age=-5m", "bad_time"),
+        ("/api/vessels?at=now&max_age=400d", "bad_time"),
         ("/api/vessels?max_age=1h", "bad_request"),
         ("/api/vessels?limit=0", "bad_request"),
         ("/api/vessels?limit=100001", "bad_request"),

@@ -61,6 +61,23 @@ fn open_stream(addr: SocketAddr, query: &str) -> TcpStream {
     c
 }
 
+/// The complete chunks of a chunked HTTP body.
+fn dechunk(raw: &str) -> String {
+    let mut out = String::new();
+    let mut rest = raw;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
 fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
@@ -108,7 +125,7 @@ async fn a_slow_stream_client_is_thinned_then_dropped_while_a_fast_one_keeps_up(
     let dir = fixture("stream");
     let mut s = state(&dir);
     s.stream = serve::StreamConfig {
-        queue_items: 2048,
+        queue_items: 4096,
         stall_timeout: Duration::from_secs(60),
         keep_alive: Duration::from_secs(1),
     };
@@ -175,7 +192,7 @@ async fn a_slow_stream_client_is_thinned_then_dropped_while_a_fast_one_keeps_up(
             "{:?}",
             picture.stream_stats()
         );
-        // Phase 2: 3,000 distinct vessels cannot be thinned into 2,048 places: dropped.
+        // Phase 2: 6,000 distinct vessels cannot be thinned into 4,096 places: dropped.
         let t = Instant::now();
         while picture.stream_stats().dropped.is_empty() {
             assert!(
@@ -183,7 +200,7 @@ async fn a_slow_stream_client_is_thinned_then_dropped_while_a_fast_one_keeps_up(
                 "never dropped: {:?}",
                 picture.stream_stats()
             );
-            round(3000, 250);
+            round(6000, 250);
         }
         // Outside the fast client's box.
         picture.on_position(live(299_000_000, time, 10.0, 150.0));
@@ -258,6 +275,71 @@ async fn a_slow_stream_client_is_thinned_then_dropped_while_a_fast_one_keeps_up(
         .await
         .unwrap();
     assert_eq!(status, "HTTP/1.1 200 OK");
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), h)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_sends_positions_in_its_box_events_of_its_types_and_every_alert() {
+    let dir = fixture("filters");
+    let s = state(&dir);
+    let picture = s.picture.clone();
+    let (addr, stop, h) = start(s).await;
+    let got = tokio::task::spawn_blocking(move || {
+        let mut c = open_stream(addr, "?bbox=110,10,120,20&types=escort");
+        let t = Instant::now();
+        while picture.stream_stats().clients < 1 {
+            assert!(t.elapsed() < Duration::from_secs(5));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        picture.on_position(live(TANKER, T0 + 3 * HOUR, 15.5, 117.5));
+        picture.on_position(live(CARGO, T0 + 3 * HOUR, 1.3, 104.0));
+        picture.on_events(&[gap_event()]);
+        picture.on_events(&[escort_event()]);
+        picture.on_alert("escorts near the shoal", &gap_event());
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while count(&got, b"event: alert") == 0 && t.elapsed() < Duration::from_secs(10) {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8(got).unwrap()
+    })
+    .await
+    .unwrap();
+    let body = dechunk(&got);
+    let frames: Vec<(&str, serde_json::Value)> = body
+        .split("\n\n")
+        .filter_map(|f| {
+            let (ev, data) = f.split_once("\ndata: ")?;
+            Some((
+                ev.strip_prefix("event: ")?,
+                serde_json::from_str(data).ok()?,
+            ))
+        })
+        .collect();
+    let kinds: Vec<&str> = frames.iter().map(|(k, _)| *k).collect();
+    assert_eq!(kinds, ["position", "event", "alert"], "{got}");
+    assert_eq!(frames[0].1["mmsi"], TANKER);
+    assert_eq!(frames[0].1["name"], "HAI YANG 8");
+    assert_eq!(frames[0].1["ship_category"], "tanker");
+    assert_eq!(frames[0].1["time"], "2026-01-15T03:00:00.000Z");
+    let e = &frames[1].1;
+    assert_eq!(e["type"], "escort");
+    assert_eq!(
+        (e["lat"].as_f64(), e["lon"].as_f64()),
+        (Some(15.1), Some(117.2))
+    );
+    assert_eq!(e["mmsis"], serde_json::json!([COASTGUARD, TANKER]));
+    let a = &frames[2].1;
+    assert_eq!(a["rule"], "escorts near the shoal");
+    assert_eq!(a["event"]["type"], "ais_gap");
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), h)
         .await
