@@ -166,6 +166,9 @@ pub fn fixture(tag: &str) -> PathBuf {
         events: &events,
         withdrawn: &[],
         engine_state: None,
+        sources: &[],
+        vessel_sources: &[],
+        identity_sources: &[],
     })
     .unwrap();
     let zone = detect::zones::Zone::circle(
