@@ -138,7 +138,11 @@ fn positions_in(store: &Path) -> u64 {
                 .arg(store)
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             out.stdout.iter().filter(|&&b| b == b'\n').count() as u64
         })
         .sum()
@@ -166,7 +170,8 @@ fn serve_replays_a_feed_into_the_picture_and_the_store_and_a_restart_doubles_not
         &store,
         &format!(
             "listen = \"127.0.0.1:0\"\ncommit_every = \"1s\"\nno_detect = true\n\
-             [[source]]\nname = \"archive\"\nreplay = \"{}\"\nspeed = 600\n",
+             [[source]]\nname = \"archive\"\nreplay = \"{}\"\nspeed = 600\n\
+             [[alert]]\nname = \"dark\"\ntypes = [\"ais_gap\"]\n",
             feed.display()
         ),
     );
@@ -192,6 +197,11 @@ fn serve_replays_a_feed_into_the_picture_and_the_store_and_a_restart_doubles_not
     let mmsi = features[0]["properties"]["mmsi"].as_u64().unwrap();
     let one = get_json(&addr, &format!("/api/vessels/{mmsi}"));
     assert_eq!(one["mmsi"].as_u64(), Some(mmsi));
+    // The alert rules' counters join the picture's on /metrics.
+    let (status, metrics) = get(&addr, "/metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("tidewatch_positions_total"), "{metrics}");
+    assert!(metrics.contains("tidewatch_alerts_"), "{metrics}");
     let (status, body) = get(&addr, "/api/vessels?bbox=1,2,3");
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("error"), "{body}");

@@ -380,6 +380,9 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
             vec![(String::new(), t as f64 / 1000.0)],
         );
     }
+    if let Some(more) = &s.extra_metrics {
+        (more.0)(&mut out);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 

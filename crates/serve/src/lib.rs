@@ -49,6 +49,17 @@ pub use stream::{StreamConfig, BATCH, BATCH_WAIT};
 /// `web::asset`).
 pub type Assets = fn(&str) -> Option<(&'static [u8], &'static str)>;
 
+/// More Prometheus text for `/metrics`, from the parts of the pipeline outside the picture
+/// (the alert rules' delivery counters): appends to the response body.
+#[derive(Clone)]
+pub struct ExtraMetrics(pub Arc<dyn Fn(&mut String) + Send + Sync>);
+
+impl std::fmt::Debug for ExtraMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExtraMetrics")
+    }
+}
+
 /// The name of a store's zone file (as `tidewatch zones import` writes it).
 pub const STORE_ZONES_FILE: &str = "zones.geojson";
 
@@ -65,6 +76,8 @@ pub struct AppState {
     pub assets: Option<Assets>,
     /// How stream clients are treated.
     pub stream: StreamConfig,
+    /// More `/metrics` text; `None`: the picture's only.
+    pub extra_metrics: Option<ExtraMetrics>,
 }
 
 impl AppState {
@@ -93,6 +106,7 @@ impl AppState {
             zones: Arc::new(zones),
             assets: None,
             stream: StreamConfig::default(),
+            extra_metrics: None,
         }
     }
 }

@@ -299,6 +299,12 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
     let addr = listener.local_addr()?;
     let mut state = serve::AppState::new(picture.clone(), &plan.store);
     state.assets = Some(web::asset);
+    if let Some(a) = &alerts {
+        let handle = a.metrics_handle();
+        state.extra_metrics = Some(serve::ExtraMetrics(Arc::new(move |out: &mut String| {
+            handle.metrics().write_prometheus(out);
+        })));
+    }
     let server_stop = Arc::new(AtomicBool::new(false));
     let shutdown = {
         let (stop, server_stop) = (stop.clone(), server_stop.clone());
