@@ -1,6 +1,7 @@
 //! `tidewatch`: the command-line entry point. Subcommands live in their own modules; this file
 //! parses arguments and maps errors to exit codes (a closed pipe is a normal end).
 
+mod access;
 mod compact;
 mod decode;
 mod detecting;
@@ -59,6 +60,12 @@ enum Command {
     /// The South China Sea grey-zone scenario in accelerated real time, served with the web
     /// map (prints the URL first).
     Demo(serving::demo::DemoArgs),
+    /// Releasability labels of the store's sources: label, unlabel, default, list.
+    Source(access::SourceArgs),
+    /// API tokens of principals (users, partner systems): create, list, revoke.
+    Token(access::TokenArgs),
+    /// The audit log of reads: list entries, or --verify its hash chain.
+    Audit(access::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +86,9 @@ fn main() -> ExitCode {
         Command::Eval(args) => detecting::eval::run(args),
         Command::Serve(args) => serving::run(args),
         Command::Demo(args) => serving::demo::run(args),
+        Command::Source(args) => access::source(args),
+        Command::Token(args) => access::token(args),
+        Command::Audit(args) => access::audit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

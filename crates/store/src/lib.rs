@@ -13,6 +13,11 @@
 //!                                                    `date=YYYY-MM` paths
 //! tmp/                                             files being written
 //! writer.lock                                      held (flock) by the one writer
+//! registry.sqlite                                  vessels, identity history and provenance,
+//!                                                  runs, events ([`RegistryDb`])
+//! access.sqlite, audit.jsonl                       partner sharing: labels, tokens, the
+//!                                                  audit log (the `access` crate's, not
+//!                                                  history)
 //! ```
 //!
 //! One writer at a time: a writable [`Store`] ([`Store::open`], [`Store::create_or_open`])
@@ -56,8 +61,8 @@ pub use compact::Compaction;
 pub use geoparquet::PositionRow;
 pub use manifest::FileEntry;
 pub use registry::{
-    EventQuery, EventRow, IdentityRow, InputRow, LateSourceRow, OpenSegmentRow, RegistryDb,
-    RunCommit, SegmenterRow, VesselRow,
+    EventQuery, EventRow, IdentityRow, IdentitySourceRow, InputRow, LateSourceRow, OpenSegmentRow,
+    RegistryDb, RunCommit, SegmenterRow, SourceRow, VesselRow, VesselSourceRow,
 };
 
 use buffer::{Buffer, Labels};

@@ -127,6 +127,17 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_start ON events (start_ms);
 CREATE TABLE IF NOT EXISTS detect_state (
   key INTEGER PRIMARY KEY CHECK (key = 0), run INTEGER NOT NULL, state BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+  label TEXT PRIMARY KEY, first_run INTEGER NOT NULL, last_run INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS vessel_sources (
+  mmsi INTEGER NOT NULL, source TEXT NOT NULL, first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL, positions INTEGER NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
+  sog_knots REAL, cog_deg REAL, heading_deg INTEGER, nav_status INTEGER,
+  PRIMARY KEY (mmsi, source));
+CREATE TABLE IF NOT EXISTS identity_sources (
+  mmsi INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL,
+  first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,
+  PRIMARY KEY (mmsi, field, value, source));
 ";
 
 /// One detected event as stored: the filterable columns and the whole event as JSON (the
@@ -246,6 +257,69 @@ pub struct LateSourceRow {
     pub source: String,
 }
 
+/// A source label (`FEED/station/talker`) that ingest runs have read: `tidewatch source list`
+/// lists them with their releasability.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRow {
+    /// The provenance label.
+    pub label: String,
+    /// The first run that read it.
+    pub first_run: u64,
+    /// The last run that read it.
+    pub last_run: u64,
+}
+
+/// Identity provenance (issue 21): a source reported `value` for `field` of `mmsi` (values as
+/// in the identity history: `name`, `callsign`, `imo`, `ship_type`, `dimensions` as `LxB`,
+/// `destination`), first and last at these message times. A principal sees an identity value
+/// only when one of its sources is releasable to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentitySourceRow {
+    /// MMSI.
+    pub mmsi: u32,
+    /// Identity field.
+    pub field: String,
+    /// The value.
+    pub value: String,
+    /// The source label.
+    pub source: String,
+    /// First message time it reported it, ms since the Unix epoch (UTC).
+    pub first_ms: i64,
+    /// Last message time it reported it.
+    pub last_ms: i64,
+}
+
+/// What one source reported of one vessel's positions (issue 21): when first and last, how
+/// many positions, and the latest one (at `last_ms`). A principal's vessel list takes a
+/// vessel's state from the newest row of a source releasable to it, never from the vessel-wide
+/// [`VesselRow`]. Only positions that move a vessel's latest position (not flagged bad or
+/// suspect) count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VesselSourceRow {
+    /// MMSI.
+    pub mmsi: u32,
+    /// The source label.
+    pub source: String,
+    /// First position time from this source, ms since the Unix epoch (UTC).
+    pub first_ms: i64,
+    /// Latest position time from this source.
+    pub last_ms: i64,
+    /// Positions from this source.
+    pub positions: u64,
+    /// Latest position, degrees.
+    pub lat: f64,
+    /// Latest position, degrees.
+    pub lon: f64,
+    /// Speed over ground at the latest position, knots.
+    pub sog_knots: Option<f32>,
+    /// Course over ground, degrees.
+    pub cog_deg: Option<f32>,
+    /// True heading, degrees.
+    pub heading_deg: Option<u16>,
+    /// Navigation status (ITU code).
+    pub nav_status: Option<u8>,
+}
+
 /// Everything one ingest run commits, in one transaction.
 #[derive(Debug, Clone, Copy)]
 pub struct RunCommit<'a> {
@@ -265,6 +339,13 @@ pub struct RunCommit<'a> {
     pub segmenters: &'a [SegmenterRow],
     /// Late sources of positions in earlier files.
     pub late_sources: &'a [LateSourceRow],
+    /// Source labels the run read.
+    pub sources: &'a [String],
+    /// Per vessel and source, the positions of this run (merged with the stored ones).
+    pub vessel_sources: &'a [VesselSourceRow],
+    /// Which sources reported which identity values in this run (merged with the stored
+    /// ones: earliest first time, latest last time).
+    pub identity_sources: &'a [IdentitySourceRow],
     /// Events created or changed by the run (replacing the stored ones by id).
     pub events: &'a [EventRow],
     /// Ids of events withdrawn by the run (deleted).
@@ -438,6 +519,57 @@ impl RegistryDb {
                 late.execute(params![l.mmsi, l.time_ms, l.source, run])
                     .map_err(db)?;
             }
+            let mut src = tx
+                .prepare_cached(
+                    "INSERT INTO sources VALUES (?1, ?2, ?2)
+                     ON CONFLICT (label) DO UPDATE SET last_run = max(last_run, ?2)",
+                )
+                .map_err(db)?;
+            for label in c.sources {
+                src.execute(params![label, run]).map_err(db)?;
+            }
+            let mut vs = tx
+                .prepare_cached(
+                    "INSERT INTO vessel_sources VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)
+                     ON CONFLICT (mmsi, source) DO UPDATE SET
+                       first_ms = min(first_ms, ?3), positions = positions + ?5,
+                       lat = iif(?4 >= last_ms, ?6, lat), lon = iif(?4 >= last_ms, ?7, lon),
+                       sog_knots = iif(?4 >= last_ms, ?8, sog_knots),
+                       cog_deg = iif(?4 >= last_ms, ?9, cog_deg),
+                       heading_deg = iif(?4 >= last_ms, ?10, heading_deg),
+                       nav_status = iif(?4 >= last_ms, ?11, nav_status),
+                       last_ms = max(last_ms, ?4)",
+                )
+                .map_err(db)?;
+            for v in c.vessel_sources {
+                vs.execute(params![
+                    v.mmsi,
+                    v.source,
+                    v.first_ms,
+                    v.last_ms,
+                    v.positions as i64,
+                    v.lat,
+                    v.lon,
+                    v.sog_knots,
+                    v.cog_deg,
+                    v.heading_deg,
+                    v.nav_status
+                ])
+                .map_err(db)?;
+            }
+            let mut ids = tx
+                .prepare_cached(
+                    "INSERT INTO identity_sources VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (mmsi, field, value, source) DO UPDATE SET
+                       first_ms = min(first_ms, ?5), last_ms = max(last_ms, ?6)",
+                )
+                .map_err(db)?;
+            for i in c.identity_sources {
+                ids.execute(params![
+                    i.mmsi, i.field, i.value, i.source, i.first_ms, i.last_ms
+                ])
+                .map_err(db)?;
+            }
             write_events(&tx, run, c.events, c.withdrawn)?;
             if let Some(state) = c.engine_state {
                 tx.execute(
@@ -610,6 +742,105 @@ impl RegistryDb {
                     mmsi: r.get(0)?,
                     time_ms: r.get(1)?,
                     source: r.get(2)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    /// Whether the registry has `table` (a reader of a registry from before it reads nothing).
+    fn has_table(&self, table: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(db)
+    }
+
+    /// Source labels read by committed runs, by label. Registries from before issue 21 have
+    /// none until their next ingest.
+    pub fn sources(&self) -> Result<Vec<SourceRow>, StoreError> {
+        if !self.has_table("sources")? {
+            return Ok(Vec::new());
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT label, first_run, last_run FROM sources ORDER BY label")
+            .map_err(db)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(SourceRow {
+                    label: r.get(0)?,
+                    first_run: r.get::<_, i64>(1)? as u64,
+                    last_run: r.get::<_, i64>(2)? as u64,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    /// Per-source position summaries of one MMSI (`Some`) or of every vessel (`None`), by
+    /// MMSI and source.
+    pub fn vessel_sources(&self, mmsi: Option<u32>) -> Result<Vec<VesselSourceRow>, StoreError> {
+        if !self.has_table("vessel_sources")? {
+            return Ok(Vec::new());
+        }
+        let sql = "SELECT mmsi, source, first_ms, last_ms, positions, lat, lon, sog_knots, cog_deg,
+                   heading_deg, nav_status FROM vessel_sources";
+        let mut st = self
+            .conn
+            .prepare(&match mmsi {
+                Some(_) => format!("{sql} WHERE mmsi = ?1 ORDER BY source"),
+                None => format!("{sql} ORDER BY mmsi, source"),
+            })
+            .map_err(db)?;
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(VesselSourceRow {
+                mmsi: r.get(0)?,
+                source: r.get(1)?,
+                first_ms: r.get(2)?,
+                last_ms: r.get(3)?,
+                positions: r.get::<_, i64>(4)? as u64,
+                lat: r.get(5)?,
+                lon: r.get(6)?,
+                sog_knots: r.get(7)?,
+                cog_deg: r.get(8)?,
+                heading_deg: r.get(9)?,
+                nav_status: r.get(10)?,
+            })
+        };
+        let rows = match mmsi {
+            Some(m) => st.query_map([m], map),
+            None => st.query_map([], map),
+        }
+        .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    /// Identity provenance of one MMSI, by field, value and source.
+    pub fn identity_sources(&self, mmsi: u32) -> Result<Vec<IdentitySourceRow>, StoreError> {
+        if !self.has_table("identity_sources")? {
+            return Ok(Vec::new());
+        }
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT mmsi, field, value, source, first_ms, last_ms FROM identity_sources
+                 WHERE mmsi = ?1 ORDER BY field, value, source",
+            )
+            .map_err(db)?;
+        let rows = st
+            .query_map([mmsi], |r| {
+                Ok(IdentitySourceRow {
+                    mmsi: r.get(0)?,
+                    field: r.get(1)?,
+                    value: r.get(2)?,
+                    source: r.get(3)?,
+                    first_ms: r.get(4)?,
+                    last_ms: r.get(5)?,
                 })
             })
             .map_err(db)?;
@@ -868,5 +1099,84 @@ mod tests {
         assert_eq!(r.vessels(Some([0.0, 0.0, 1.0, 1.0])).unwrap().len(), 0);
         assert_eq!(r.vessels(None).unwrap().len(), 1);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn provenance_of_later_runs_merges_with_the_stored_one() {
+        // issue 21: per-source summaries and identity sources accumulate across runs; an
+        // older position delivered late does not replace a source's latest one.
+        let dir = std::env::temp_dir().join(format!("tw-reg-prov-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("registry.sqlite");
+        std::fs::remove_file(&path).ok();
+        let summary = |first_ms, last_ms, positions, lat| VesselSourceRow {
+            mmsi: 7,
+            source: "navy/r1/RA".into(),
+            first_ms,
+            last_ms,
+            positions,
+            lat,
+            lon: 103.0,
+            sog_knots: Some(lat as f32),
+            cog_deg: None,
+            heading_deg: None,
+            nav_status: Some(0),
+        };
+        let ident = |first_ms, last_ms| IdentitySourceRow {
+            mmsi: 7,
+            field: "name".into(),
+            value: "SAGAR".into(),
+            source: "hub/AI".into(),
+            first_ms,
+            last_ms,
+        };
+        let commit =
+            |r: &mut RegistryDb, run, vs: &[VesselSourceRow], ids: &[IdentitySourceRow]| {
+                r.commit_run(&RunCommit {
+                    run,
+                    finished_ms: 0,
+                    positions: 0,
+                    vessels: &[],
+                    history: &[],
+                    inputs: &[],
+                    segmenters: &[],
+                    late_sources: &[],
+                    sources: &["navy/r1/RA".to_owned(), "hub/AI".to_owned()],
+                    vessel_sources: vs,
+                    identity_sources: ids,
+                    events: &[],
+                    withdrawn: &[],
+                    engine_state: None,
+                })
+                .unwrap();
+            };
+        let mut r = RegistryDb::open(&path).unwrap();
+        commit(&mut r, 1, &[summary(100, 200, 5, 1.0)], &[ident(100, 150)]);
+        commit(&mut r, 2, &[summary(50, 150, 3, 2.0)], &[ident(40, 120)]);
+        assert_eq!(
+            r.vessel_sources(Some(7)).unwrap(),
+            [summary(50, 200, 8, 1.0)]
+        );
+        commit(&mut r, 3, &[summary(300, 300, 1, 3.0)], &[ident(500, 600)]);
+        assert_eq!(r.vessel_sources(None).unwrap(), [summary(50, 300, 9, 3.0)]);
+        assert_eq!(r.identity_sources(7).unwrap(), [ident(40, 600)]);
+        let s = r.sources().unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            (s[0].label.as_str(), s[0].first_run, s[0].last_run),
+            ("hub/AI", 1, 3)
+        );
+        drop(r);
+        // A reader of a registry from before issue 21 sees no provenance rather than failing.
+        let old = dir.join("old.sqlite");
+        std::fs::remove_file(&old).ok();
+        rusqlite::Connection::open(&old)
+            .unwrap()
+            .execute_batch("CREATE TABLE vessels (mmsi INTEGER PRIMARY KEY);")
+            .unwrap();
+        let r = RegistryDb::open_read_only(&old).unwrap();
+        assert!(r.sources().unwrap().is_empty());
+        assert!(r.vessel_sources(None).unwrap().is_empty());
+        assert!(r.identity_sources(7).unwrap().is_empty());
     }
 }

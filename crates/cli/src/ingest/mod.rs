@@ -675,6 +675,9 @@ fn ingest_run(
             inputs: &inputs,
             segmenters: &commit.segmenters,
             late_sources: &commit.late_sources,
+            sources: &commit.sources,
+            vessel_sources: &commit.vessel_sources,
+            identity_sources: &commit.identity_sources,
         })?;
     }
     Ok(sum)

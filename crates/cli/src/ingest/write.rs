@@ -6,15 +6,15 @@ use ais::Mmsi;
 use anyhow::Result;
 use rustc_hash::{FxHashMap, FxHashSet};
 use store::{
-    IdentityRow, LateSourceRow, OpenSegmentRow, PositionRow, RegistryDb, SegmenterRow, Store,
-    StoreError, VesselRow, WrittenFiles,
+    IdentityRow, IdentitySourceRow, LateSourceRow, OpenSegmentRow, PositionRow, RegistryDb,
+    SegmenterRow, Store, StoreError, VesselRow, VesselSourceRow, WrittenFiles,
 };
 use track::fuse::{Fused, Output, SourceRef, StationId};
 use track::segment::{
     Fix, InvalidReason, OpenSegment, Placement, SegmentId, Segmenter, SegmenterConfig,
     SegmenterState, Transponder,
 };
-use track::vessel::{Class, PositionUpdate, Positions, Registry, Vessel};
+use track::vessel::{Class, PositionUpdate, Positions, Registry, StaticUpdate, Vessel};
 
 /// What the writer counted.
 #[derive(Debug, Default, Clone, Copy)]
@@ -42,6 +42,17 @@ fn spawn_files(
         .spawn(move || pending.write())?)
 }
 
+/// One station's positions of one vessel in this run: first time, count, latest.
+struct SourceSeen {
+    station: u32,
+    first_ms: i64,
+    positions: u64,
+    latest: PositionUpdate,
+}
+
+/// An identity value a station reported: the value, first and last message time (ms).
+type SeenValue = (String, i64, i64);
+
 /// Vessel registry, segmenters and the position store of one run.
 pub(super) struct Writer<'a> {
     store: &'a mut Store,
@@ -60,6 +71,9 @@ pub(super) struct Writer<'a> {
     label_ids: Vec<Option<u32>>,
     scratch: Vec<u32>,
     late: Vec<LateSourceRow>,
+    /// Identity provenance (issue 21): per (MMSI, field, station), the values that station
+    /// reported with their first and last message times (one or two values each, so a scan).
+    identity_sources: FxHashMap<(u32, u8, u32), Vec<SeenValue>>,
     pub counts: Written,
     /// Detection, fed after segmentation (`None`: `--no-detect`).
     pub detect: Option<crate::detecting::Hook>,
@@ -94,6 +108,7 @@ impl<'a> Writer<'a> {
             label_ids: Vec::new(),
             scratch: Vec::new(),
             late: Vec::new(),
+            identity_sources: FxHashMap::default(),
             counts: Written::default(),
             detect: None,
         })
@@ -149,6 +164,27 @@ impl<'a> Writer<'a> {
             .map_or("", String::as_str)
     }
 
+    /// Records which sources reported the identity values of a static report.
+    fn note_identity_sources(&mut self, mmsi: u32, s: &StaticUpdate, sources: &[SourceRef]) {
+        let values = identity_values(s);
+        for src in sources {
+            let station = src.station.map_or(u32::MAX, |i| i.index() as u32);
+            for (field, value) in &values {
+                let list = self
+                    .identity_sources
+                    .entry((mmsi, *field, station))
+                    .or_default();
+                match list.iter_mut().find(|(v, ..)| v == value) {
+                    Some((_, first, last)) => {
+                        *first = (*first).min(s.time_ms);
+                        *last = (*last).max(s.time_ms);
+                    }
+                    None => list.push((value.clone(), s.time_ms, s.time_ms)),
+                }
+            }
+        }
+    }
+
     fn record(&mut self, r: Fused<Report>) -> Result<()> {
         let p = match r.payload {
             Report::Static(s) => {
@@ -158,6 +194,7 @@ impl<'a> Writer<'a> {
                 if let Some(slot) = self.slots.get_mut(&r.mmsi) {
                     slot.positions.apply(r.mmsi, &mut self.registry);
                 }
+                self.note_identity_sources(r.mmsi, &s, &r.sources);
                 let before = self.registry.get(r.mmsi).map_or(0, |v| v.history.len());
                 self.registry.static_data(r.mmsi, *s);
                 if let (Some(hook), Some(v)) = (&mut self.detect, self.registry.get(r.mmsi)) {
@@ -205,7 +242,7 @@ impl<'a> Writer<'a> {
             self.counts.flagged += 1;
         }
         if flags & (FLAG_BAD_POSITION | FLAG_SUSPECT_POSITION) == 0 {
-            slot.positions.push(PositionUpdate {
+            let update = PositionUpdate {
                 time_ms: r.time_ms,
                 lat: p.lat,
                 lon: p.lon,
@@ -214,7 +251,26 @@ impl<'a> Writer<'a> {
                 heading_deg: p.heading_deg,
                 nav_status: p.nav_status,
                 class: p.class,
-            });
+            };
+            for src in &r.sources {
+                let station = src.station.map_or(u32::MAX, |i| i.index() as u32);
+                match slot.by_source.iter_mut().find(|s| s.station == station) {
+                    Some(s) => {
+                        s.first_ms = s.first_ms.min(r.time_ms);
+                        s.positions += 1;
+                        if r.time_ms >= s.latest.time_ms {
+                            s.latest = update;
+                        }
+                    }
+                    None => slot.by_source.push(SourceSeen {
+                        station,
+                        first_ms: r.time_ms,
+                        positions: 1,
+                        latest: update,
+                    }),
+                }
+            }
+            slot.positions.push(update);
         }
         self.counts.positions += 1;
         self.scratch.clear();
@@ -286,15 +342,51 @@ impl<'a> Writer<'a> {
         }
         touched.sort_unstable();
         touched.dedup();
+        let mut identity_sources = Vec::new();
+        for ((mmsi, field, station), values) in self.identity_sources {
+            let source = self.labels.get(station as usize).map_or("", String::as_str);
+            for (value, first_ms, last_ms) in values {
+                identity_sources.push(IdentitySourceRow {
+                    mmsi,
+                    field: IDENTITY_FIELDS[field as usize].to_owned(),
+                    value,
+                    source: source.to_owned(),
+                    first_ms,
+                    last_ms,
+                });
+            }
+        }
         let mut c = Commit {
             vessels_total: self.registry.len() as u64,
             late_sources: self.late,
+            identity_sources,
+            sources: self.labels,
             events,
             ..Commit::default()
         };
         for &mmsi in &touched {
             if let Some(slot) = self.slots.get(&mmsi) {
                 c.segmenters.push(row_from_state(mmsi, &slot.seg.state()));
+                for s in &slot.by_source {
+                    let l = &s.latest;
+                    c.vessel_sources.push(VesselSourceRow {
+                        mmsi,
+                        source: c
+                            .sources
+                            .get(s.station as usize)
+                            .map_or("", String::as_str)
+                            .to_owned(),
+                        first_ms: s.first_ms,
+                        last_ms: l.time_ms,
+                        positions: s.positions,
+                        lat: l.lat,
+                        lon: l.lon,
+                        sog_knots: l.sog_knots,
+                        cog_deg: l.cog_deg,
+                        heading_deg: l.heading_deg,
+                        nav_status: l.nav_status,
+                    });
+                }
             }
             let Some(v) = self.registry.get(mmsi) else {
                 continue;
@@ -319,6 +411,9 @@ struct Slot {
     seg: Segmenter,
     /// Positions not yet applied to the registry.
     positions: Positions,
+    /// Per station (the few that hear a vessel, so a scan): this run's positions from it
+    /// (issue 21: a principal's picture takes a vessel's state from its visible sources).
+    by_source: Vec<SourceSeen>,
     /// Whether this run gave the MMSI a position.
     used: bool,
 }
@@ -328,6 +423,7 @@ impl Slot {
         Slot {
             seg,
             positions: Positions::default(),
+            by_source: Vec::new(),
             used: false,
         }
     }
@@ -340,9 +436,55 @@ pub(super) struct Commit {
     pub history: Vec<IdentityRow>,
     pub segmenters: Vec<SegmenterRow>,
     pub late_sources: Vec<LateSourceRow>,
+    /// Source labels the run read.
+    pub sources: Vec<String>,
+    /// Per vessel and source, this run's positions.
+    pub vessel_sources: Vec<VesselSourceRow>,
+    /// Which source reported which identity value.
+    pub identity_sources: Vec<IdentitySourceRow>,
     pub vessels_total: u64,
     /// What detection commits (`None`: off).
     pub events: Option<crate::detecting::RunEvents>,
+}
+
+/// Names of the identity fields whose provenance is recorded, by index (the registry's
+/// identity-history names, plus the two static fields kept outside the history).
+const IDENTITY_FIELDS: [&str; 8] = [
+    "name",
+    "callsign",
+    "imo",
+    "ship_type",
+    "dimensions",
+    "destination",
+    "draught",
+    "ship_type_text",
+];
+
+/// The identity values a static report carries, as the registry stores them (empty text is
+/// no value; dimensions `LxB`), by index into [`IDENTITY_FIELDS`].
+fn identity_values(s: &StaticUpdate) -> Vec<(u8, String)> {
+    let text = |v: &Option<String>| v.as_ref().filter(|x| !x.is_empty()).cloned();
+    let mut out = Vec::new();
+    let fields = [
+        text(&s.name),
+        text(&s.callsign),
+        s.imo.map(|v| v.to_string()),
+        s.ship_type.map(|v| v.to_string()),
+        s.dimensions_m.map(|(l, b)| format!("{l}x{b}")),
+        text(&s.destination),
+        s.draught_m.map(|v| v.to_string()),
+        if s.ship_type.is_none() {
+            text(&s.ship_type_text)
+        } else {
+            None
+        },
+    ];
+    for (i, v) in fields.into_iter().enumerate() {
+        if let Some(v) = v {
+            out.push((i as u8, v));
+        }
+    }
+    out
 }
 
 fn transponder_code(t: Transponder) -> &'static str {
