@@ -138,7 +138,11 @@ fn positions_in(store: &Path) -> u64 {
                 .arg(store)
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             out.stdout.iter().filter(|&&b| b == b'\n').count() as u64
         })
         .sum()

@@ -64,12 +64,21 @@ pub(crate) enum Kind {
 /// One update, serialised once as its SSE frame and shared by every client.
 #[derive(Debug, Clone)]
 pub(crate) struct Update {
-    kind: Kind,
-    mmsi: u32,
+    pub(crate) kind: Kind,
+    pub(crate) mmsi: u32,
     lat: f64,
     lon: f64,
     event_type: Option<Arc<str>>,
-    frame: Bytes,
+    pub(crate) frame: Bytes,
+    /// A position: the vessel's newest (open clients take only these).
+    pub(crate) newest: bool,
+    /// A position's source (issue 21), and its frame with the identity that source reported,
+    /// for clients who see only some sources (made only while such clients are connected).
+    pub(crate) source: Option<(Arc<str>, Bytes)>,
+    /// An event or alert's event, for clients whose view must decide and redact it.
+    pub(crate) row: Option<Arc<store::EventRow>>,
+    /// An alert's rule.
+    pub(crate) rule: Option<Arc<str>>,
 }
 
 fn frame(name: &str, data: &Value) -> Bytes {
@@ -85,6 +94,23 @@ impl Update {
             lon,
             event_type: None,
             frame: frame("position", data),
+            newest: true,
+            source: None,
+            row: None,
+            rule: None,
+        }
+    }
+
+    /// A position's source and the frame for clients who see only some sources.
+    pub(crate) fn set_source(&mut self, source: Arc<str>, data: &Value) {
+        self.source = Some((source, frame("position", data)));
+    }
+
+    /// The same update with another frame (a client's redacted copy).
+    pub(crate) fn with_frame(&self, name: &str, data: &Value) -> Update {
+        Update {
+            frame: frame(name, data),
+            ..self.clone()
         }
     }
 
@@ -96,6 +122,10 @@ impl Update {
             lon: 0.0,
             event_type: Some(kind.into()),
             frame: frame("event", data),
+            newest: true,
+            source: None,
+            row: None,
+            rule: None,
         }
     }
 
@@ -107,6 +137,10 @@ impl Update {
             lon: 0.0,
             event_type: None,
             frame: frame("alert", data),
+            newest: true,
+            source: None,
+            row: None,
+            rule: None,
         }
     }
 }
@@ -119,9 +153,9 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    fn takes(&self, u: &Update) -> bool {
+    pub(crate) fn takes(&self, u: &Update) -> bool {
         match u.kind {
-            Kind::Position => self.bbox.is_none_or(|b| b.contains(u.lon, u.lat)),
+            Kind::Position => u.newest && self.bbox.is_none_or(|b| b.contains(u.lon, u.lat)),
             Kind::Event => self.types.as_ref().is_none_or(|t| {
                 u.event_type
                     .as_deref()
@@ -158,6 +192,8 @@ pub(crate) struct Hub {
     pub counters: Arc<StreamCounters>,
     /// Every client's queue, to end them all at shutdown.
     queues: Mutex<Vec<std::sync::Weak<ClientQueue>>>,
+    /// Clients connected whose view is restricted (issue 21).
+    restricted: Arc<AtomicU64>,
 }
 
 impl Hub {
@@ -171,7 +207,13 @@ impl Hub {
             tx,
             counters: Arc::default(),
             queues: Mutex::new(Vec::new()),
+            restricted: Arc::default(),
         }
+    }
+
+    /// Clients connected whose view is restricted.
+    pub(crate) fn restricted_clients(&self) -> u64 {
+        self.restricted.load(Ordering::Relaxed)
     }
 
     /// Ends every client's stream (at shutdown, so open responses finish).
@@ -222,7 +264,12 @@ impl Hub {
     }
 
     /// A new client: its queue, and the task that fills it until the client goes away.
-    pub(crate) fn subscribe(&self, filter: Filter, config: StreamConfig) -> Arc<ClientQueue> {
+    pub(crate) fn subscribe(
+        &self,
+        filter: Filter,
+        config: StreamConfig,
+        view: Option<Arc<crate::views::StreamView>>,
+    ) -> Arc<ClientQueue> {
         let q = Arc::new(ClientQueue {
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
@@ -243,11 +290,21 @@ impl Hub {
         self.counters.connections.fetch_add(1, Ordering::Relaxed);
         let mut rx = self.tx.subscribe();
         let pump = q.clone();
+        let restricted = view.as_ref().map(|_| {
+            self.restricted.fetch_add(1, Ordering::Relaxed);
+            RestrictedGuard(self.restricted.clone())
+        });
         tokio::spawn(async move {
+            let _restricted = restricted;
             loop {
                 match rx.recv().await {
                     Ok(batch) => {
-                        if !pump.push_batch(&batch, &filter) {
+                        let ok = match &view {
+                            // A restricted client's batch goes through its view first.
+                            Some(v) => pump.push_batch(&v.filter(&batch, &filter).await, &filter),
+                            None => pump.push_batch(&batch, &filter),
+                        };
+                        if !ok {
                             break;
                         }
                     }
@@ -262,6 +319,15 @@ impl Hub {
             pump.close(None);
         });
         q
+    }
+}
+
+/// Counts a restricted client until its task ends.
+struct RestrictedGuard(Arc<AtomicU64>);
+
+impl Drop for RestrictedGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -391,22 +457,35 @@ fn coalesce(items: &mut VecDeque<Update>) -> usize {
 }
 
 /// Ends the client's queue when its response body is dropped (the client went away).
-#[derive(Debug)]
 struct Subscription {
     q: Arc<ClientQueue>,
+    on_end: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").finish_non_exhaustive()
+    }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.q.close(None);
         self.q.counters.clients.fetch_sub(1, Ordering::Relaxed);
+        if let Some(f) = self.on_end.take() {
+            f();
+        }
     }
 }
 
-/// The SSE response for a client's queue.
-pub(crate) fn sse_response(q: Arc<ClientQueue>) -> Response {
+/// The SSE response for a client's queue; `on_end` runs when the response ends (the stream's
+/// closing audit entry).
+pub(crate) fn sse_response(
+    q: Arc<ClientQueue>,
+    on_end: Option<Box<dyn FnOnce() + Send + Sync>>,
+) -> Response {
     let keep_alive = q.config.keep_alive;
-    let sub = Subscription { q };
+    let sub = Subscription { q, on_end };
     let first = Some(Bytes::from_static(b"retry: 3000\n\n"));
     let body = futures_util::stream::unfold((sub, first), move |(sub, first)| async move {
         if let Some(f) = first {
