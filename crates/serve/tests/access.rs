@@ -802,3 +802,83 @@ async fn tls_serves_the_api_on_a_real_socket() {
     let _ = stop_tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
 }
+
+/// The model of the property test: a marking releases to a partner when it is `PUBLIC` or
+/// names the partner (as owner or in its list); `WITHHELD` releases to no one.
+fn model_sees(mark: &str, partner: &str) -> bool {
+    match mark {
+        "PUBLIC" => true,
+        "WITHHELD" => false,
+        m => m.split([' ', ',']).any(|w| w == partner),
+    }
+}
+
+#[test]
+fn what_a_principal_sees_of_vessels_and_events_equals_a_simple_model() {
+    use proptest::prelude::*;
+    const MARKS: [&str; 6] = [
+        "PUBLIC",
+        "WITHHELD",
+        "FRA ONLY",
+        "REL TO IND, USA",
+        "REL TO GBR, FRA",
+        "USA ONLY",
+    ];
+    const PARTNERS: [&str; 4] = ["FRA", "IND", "USA", "GBR"];
+    let dir = store("prop");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = state(&dir);
+    let rows = rows();
+    let n = std::cell::Cell::new(0u32);
+    let cfg = ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(cfg, |(marks in proptest::collection::vec(0..MARKS.len(), 4), p in 0..PARTNERS.len())| {
+        let a = access::Access::open(&dir).unwrap();
+        let patterns = ["pub", "rad", "sat"];
+        for (pat, &m) in patterns.iter().zip(&marks) {
+            a.set_label(pat, &access::Releasability::parse(MARKS[m]).unwrap(), now_ms()).unwrap();
+        }
+        a.set_default_label(&access::Releasability::parse(MARKS[marks[3]]).unwrap()).unwrap();
+        n.set(n.get() + 1);
+        let partner = PARTNERS[p];
+        let t = token(&dir, &format!("prop-{}", n.get()), partner);
+        let sees = |source: &str| {
+            let i = patterns.iter().position(|p| source.starts_with(p)).unwrap();
+            model_sees(MARKS[marks[i]], partner)
+        };
+        // Vessels: any row through a visible source.
+        let want: BTreeSet<u64> = rows
+            .iter()
+            .filter(|r| r.sources.iter().any(|s| sees(s)))
+            .map(|r| r.mmsi as u64)
+            .collect();
+        let (st, fc) = rt.block_on(call(&s, "/api/vessels", Some(&t)));
+        prop_assert_eq!(st, StatusCode::OK);
+        prop_assert_eq!(mmsis(&fc), want);
+        // Events: every vessel has rows in [start - 10 min, end], all of them visible.
+        let want: BTreeSet<String> = events()
+            .iter()
+            .filter(|e| {
+                let (from, to) = (e.start_ms - 10 * MIN, e.end_ms.unwrap());
+                e.mmsis.iter().all(|&m| {
+                    let inside: Vec<&PositionRow> = rows
+                        .iter()
+                        .filter(|r| r.mmsi == m && r.time_ms >= from && r.time_ms <= to)
+                        .collect();
+                    !inside.is_empty() && inside.iter().all(|r| r.sources.iter().any(|s| sees(s)))
+                })
+            })
+            .map(|e| e.id.clone())
+            .collect();
+        let (st, fc) = rt.block_on(call(&s, "/api/events?from=2026-01-15", Some(&t)));
+        prop_assert_eq!(st, StatusCode::OK);
+        prop_assert_eq!(ids(&fc), want);
+    });
+}
