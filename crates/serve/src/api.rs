@@ -983,6 +983,9 @@ pub async fn track(
     Ok(audited(collection(features).into_response(), n, withheld))
 }
 
+/// An event's properties and its place, as `event_properties` gives them.
+type EventProps = (Map<String, Value>, Option<(f64, f64)>);
+
 /// `GET /api/events`.
 pub async fn events(
     State(s): State<AppState>,
@@ -1070,7 +1073,7 @@ pub async fn events(
                 .take(limit)
                 .collect();
             let claims = crate::views::claims_for_events(&pic, &dir, &shown)?;
-            let out: Vec<(Map<String, Value>, Option<(f64, f64)>)> = shown
+            let out: Vec<EventProps> = shown
                 .iter()
                 .map(|e| {
                     let (mut props, at) = event_properties(e);
