@@ -435,7 +435,9 @@ impl Picture {
             };
             let restricted = self.hub.restricted_clients() > 0;
             match (latest, src_data) {
+                // Not the vessel's newest, and nobody who sees only some sources listens.
                 (false, None) => None,
+                (false, Some(_)) if !restricted => None,
                 (_, src_data) => {
                     let mut u = Update::position(p.mmsi, p.lat, p.lon, &data(&v.name, v.ship_type));
                     u.newest = latest;
