@@ -247,12 +247,19 @@ pub fn document() -> Value {
         op.insert("security".to_owned(), json!([{"bearer": []}, {}]));
         if let Some(Value::Object(r)) = op.get_mut("responses") {
             for (code, d) in [
-                ("401", "No token, or not a live one (the server requires tokens)."),
+                (
+                    "401",
+                    "No token, or not a live one (the server requires tokens).",
+                ),
                 ("414", "The path and query are too long."),
                 ("429", "Past the principal's rate; see Retry-After."),
-                ("503", "The read could not be audited, so it is not answered."),
+                (
+                    "503",
+                    "The read could not be audited, so it is not answered.",
+                ),
             ] {
-                r.entry(code.to_owned()).or_insert_with(|| error_response(d));
+                r.entry(code.to_owned())
+                    .or_insert_with(|| error_response(d));
             }
             if path == "/metrics" {
                 r.insert(

@@ -39,7 +39,9 @@ fn child(dir: &Path) {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("{}", l.local_addr().unwrap().port());
         std::io::stdout().flush().unwrap();
-        serve::serve(l, state, std::future::pending()).await.unwrap();
+        serve::serve(l, state, std::future::pending())
+            .await
+            .unwrap();
     });
 }
 
