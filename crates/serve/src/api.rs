@@ -32,13 +32,13 @@ pub const SEARCH_LIMIT: (usize, usize) = (20, 1_000);
 /// Events in a vessel's answer.
 pub const VESSEL_EVENTS: usize = 50;
 
-type Raw = Result<Query<Vec<(String, String)>>, QueryRejection>;
+pub(crate) type Raw = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// Query parameters, checked against the names a route takes; empty values count as absent.
-struct Params(HashMap<String, String>);
+pub(crate) struct Params(HashMap<String, String>);
 
 impl Params {
-    fn new(raw: Raw, allowed: &[&str]) -> Result<Params, ApiError> {
+    pub(crate) fn new(raw: Raw, allowed: &[&str]) -> Result<Params, ApiError> {
         let Query(pairs) = raw.map_err(|e| ApiError::bad("bad_request", e.body_text()))?;
         let mut m = HashMap::new();
         for (k, v) in pairs {
@@ -71,7 +71,7 @@ impl Params {
         Ok(self.get("bbox").map(query::BBox::parse).transpose()?)
     }
 
-    fn time(&self, k: &str, now_ms: i64) -> Result<Option<i64>, ApiError> {
+    pub(crate) fn time(&self, k: &str, now_ms: i64) -> Result<Option<i64>, ApiError> {
         self.get(k)
             .map(|s| {
                 let t = query::parse_time_at(s, now_ms)?;
@@ -87,7 +87,7 @@ impl Params {
             .transpose()
     }
 
-    fn limit(&self, (default, max): (usize, usize)) -> Result<usize, ApiError> {
+    pub(crate) fn limit(&self, (default, max): (usize, usize)) -> Result<usize, ApiError> {
         match self.get("limit") {
             None => Ok(default),
             Some(s) => match s.parse::<usize>() {
@@ -209,7 +209,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 /// The data clock, or the wall clock before any data.
-fn data_now(state: &AppState) -> i64 {
+pub(crate) fn data_now(state: &AppState) -> i64 {
     state
         .picture
         .data_time_ms()

@@ -26,6 +26,7 @@
 mod api;
 pub mod auth;
 mod error;
+mod link;
 mod openapi;
 mod picture;
 mod stream;
@@ -141,6 +142,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/zones", get(api::zones)),
         ("/api/stats/presence", get(api::presence)),
         ("/api/stream", get(api::stream)),
+        ("/api/link/positions", get(link::positions)),
     ]
 }
 

@@ -235,6 +235,25 @@ pub fn document() -> Value {
                 "200": {"description": "The stream.", "content": {"text/event-stream": {}}},
                 "400": error_response(BAD.1)}}}),
     );
+    add(
+        "/api/link/positions",
+        get(
+            "For a partner server's link (system principals only): stored positions released \
+             to it, oldest first, each with its visible sources and their releasability labels.",
+            vec![
+                time("from", "Start (default: a day before the data time)"),
+                time("to", "End (default and at most: one day after from)"),
+                q(
+                    "limit",
+                    "At most this many positions (1 to 100000, default 10000)",
+                    "10000",
+                ),
+            ],
+            json!({"description": "Positions and the next page's from.",
+                   "content": {"application/json": {}}}),
+            &[BAD, ("403", "Not a system principal.")],
+        ),
+    );
     // Issue 21: every API read needs a token unless the server runs open; all may be refused
     // for the reasons of the access layer.
     for (path, item) in paths.iter_mut() {

@@ -882,3 +882,47 @@ fn what_a_principal_sees_of_vessels_and_events_equals_a_simple_model() {
         prop_assert_eq!(ids(&fc), want);
     });
 }
+
+#[tokio::test]
+async fn a_partner_link_gets_the_rows_released_to_it_with_their_originators_labels() {
+    let (dir, [fra, _, _]) = shared("link");
+    let a = access::Access::open(&dir).unwrap();
+    let (_, secret) = a
+        .create_token(
+            &access::NewToken {
+                name: "ind-link".to_owned(),
+                partner: access::label::Name::parse("IND").unwrap(),
+                groups: BTreeSet::new(),
+                kind: Some(access::PrincipalKind::System),
+            },
+            now_ms(),
+        )
+        .unwrap();
+    let link = secret.expose().to_owned();
+    let s = state(&dir);
+    let (st, v) = call(&s, "/api/link/positions?from=2026-01-15", Some(&link)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let rows = v["positions"].as_array().unwrap();
+    // IND: the public rows (61 + 31) and the radar's (61); never the satellite's.
+    assert_eq!(rows.len(), 153);
+    for r in rows {
+        let src = &r["sources"][0];
+        match src["source"].as_str().unwrap() {
+            PUB => assert_eq!(src["label"], "PUBLIC"),
+            RAD => assert_eq!(src["label"], "REL TO IND, USA"),
+            other => panic!("{other} released to IND"),
+        }
+    }
+    assert_eq!(v["next"], Value::Null);
+    let (_, v) = call(
+        &s,
+        "/api/link/positions?from=2026-01-15&limit=100",
+        Some(&link),
+    )
+    .await;
+    assert_eq!(v["positions"].as_array().unwrap().len(), 100);
+    assert!(v["next"].is_string());
+    // A user is no link.
+    let (st, v) = call(&s, "/api/link/positions?from=2026-01-15", Some(&fra)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+}
