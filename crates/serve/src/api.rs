@@ -1063,15 +1063,23 @@ pub async fn events(
         let (pic, dir) = (s.picture.clone(), s.store_dir.clone());
         blocking(move || {
             let view = caller.view().ok_or_else(|| ApiError::internal("no view"))?;
-            let vis = crate::views::events_visible(&view, &pic, &dir, &all, now)?;
-            let withheld = vis.iter().filter(|v| !**v).count();
-            let shown: Vec<&EventRow> = all
-                .iter()
-                .zip(&vis)
-                .filter(|(_, v)| **v)
-                .map(|(e, _)| e)
-                .take(limit)
-                .collect();
+            // Newest first, a chunk at a time, until `limit` are visible: the work is bounded
+            // by what the answer needs, not by every event in the store.
+            let mut shown: Vec<&EventRow> = Vec::new();
+            let mut withheld = 0;
+            for chunk in all.chunks((2 * limit).max(64)) {
+                let vis = crate::views::events_visible(&view, &pic, &dir, chunk, now)?;
+                for (e, v) in chunk.iter().zip(vis) {
+                    if !v {
+                        withheld += 1;
+                    } else if shown.len() < limit {
+                        shown.push(e);
+                    }
+                }
+                if shown.len() >= limit {
+                    break;
+                }
+            }
             let claims = crate::views::claims_for_events(&pic, &dir, &shown)?;
             let out: Vec<EventProps> = shown
                 .iter()
