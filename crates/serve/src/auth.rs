@@ -149,10 +149,40 @@ struct Bucket {
     at: Instant,
 }
 
+type AuditReply = std::sync::mpsc::SyncSender<Result<(), String>>;
+
 enum AuditSink {
     /// The directory is not a store: nothing stored, nothing to record (open mode only).
     NoStore,
-    Log(Mutex<AuditLog>),
+    /// The writer thread (group commit: the entries waiting when it wakes are appended with
+    /// one write and one fsync, and each request is answered once its entry is durable).
+    Log {
+        tx: Mutex<Option<std::sync::mpsc::Sender<(AuditRecord, AuditReply)>>>,
+        thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    },
+}
+
+/// Entries appended with one fsync, at most.
+const AUDIT_BATCH: usize = 256;
+
+fn audit_writer(mut log: AuditLog, rx: std::sync::mpsc::Receiver<(AuditRecord, AuditReply)>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < AUDIT_BATCH {
+            match rx.try_recv() {
+                Ok(x) => batch.push(x),
+                Err(_) => break,
+            }
+        }
+        let recs: Vec<AuditRecord> = batch.iter().map(|(r, _)| r.clone()).collect();
+        let result = log
+            .append_batch(&recs)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        for (_, reply) in batch {
+            let _ = reply.send(result.clone());
+        }
+    }
 }
 
 /// The server's access state: the store's rules, the audit log's writer, the rate buckets.
@@ -178,6 +208,19 @@ impl std::fmt::Debug for Gate {
     }
 }
 
+impl Drop for Gate {
+    /// Ends the audit writer (after the entries sent) and waits for it, so its lock on the
+    /// log is released when the gate is gone.
+    fn drop(&mut self) {
+        if let AuditSink::Log { tx, thread } = &self.audit {
+            drop(tx.lock().unwrap_or_else(|e| e.into_inner()).take());
+            if let Some(t) = thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
 fn now_ms() -> i64 {
     crate::picture::wall_ms()
 }
@@ -199,7 +242,17 @@ impl Gate {
                     t.saved_to.display()
                 );
             }
-            (Some(a), AuditSink::Log(Mutex::new(log)))
+            let (tx, rx) = std::sync::mpsc::channel();
+            let thread = std::thread::Builder::new()
+                .name("serve-audit".to_owned())
+                .spawn(move || audit_writer(log, rx))?;
+            (
+                Some(a),
+                AuditSink::Log {
+                    tx: Mutex::new(Some(tx)),
+                    thread: Mutex::new(Some(thread)),
+                },
+            )
         } else {
             (None, AuditSink::NoStore)
         };
@@ -266,21 +319,31 @@ impl Gate {
 
     /// Appends one audit entry now (blocking: an fsync).
     pub fn append_now(&self, rec: &AuditRecord) -> Result<(), ApiError> {
-        match &self.audit {
-            AuditSink::NoStore => Ok(()),
-            AuditSink::Log(l) => l
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .append(rec)
-                .map(|_| ())
-                .map_err(|e| {
-                    eprintln!("serve: audit append failed, read refused: {e}");
-                    ApiError {
-                        status: StatusCode::SERVICE_UNAVAILABLE,
-                        code: "audit_unavailable",
-                        message: "the read could not be recorded, so it is not answered".to_owned(),
-                    }
-                }),
+        let AuditSink::Log { tx, .. } = &self.audit else {
+            return Ok(());
+        };
+        let refused = |e: &dyn std::fmt::Display| {
+            eprintln!("serve: audit append failed, read refused: {e}");
+            ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "audit_unavailable",
+                message: "the read could not be recorded, so it is not answered".to_owned(),
+            }
+        };
+        let (reply, wait) = std::sync::mpsc::sync_channel(1);
+        let sent = tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|t| t.send((rec.clone(), reply)));
+        match sent {
+            Some(Ok(())) => {}
+            _ => return Err(refused(&"the audit writer has stopped")),
+        }
+        match wait.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(refused(&e)),
+            Err(e) => Err(refused(&e)),
         }
     }
 }
