@@ -335,10 +335,9 @@ impl Gate {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
-            .map(|t| t.send((rec.clone(), reply)));
-        match sent {
-            Some(Ok(())) => {}
-            _ => return Err(refused(&"the audit writer has stopped")),
+            .is_some_and(|t| t.send((rec.clone(), reply)).is_ok());
+        if !sent {
+            return Err(refused(&"the audit writer has stopped"));
         }
         match wait.recv() {
             Ok(Ok(())) => Ok(()),
