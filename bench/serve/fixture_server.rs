@@ -2,7 +2,10 @@
 //! (three vessels, two events, a zone), served on 127.0.0.1:PORT for SECONDS while a few live
 //! positions and events arrive. Bounded and loopback only.
 //!
-//!     cargo run -p tidewatch-serve --example serve_fixture -- [--port 8765] [--seconds 300]
+//!     cargo run -p tidewatch-serve --example serve_fixture -- [--port 8765] [--seconds 300] [--token]
+//!
+//! With `--token` (issue 21) the store's source is labelled `REL TO IND`, a token of an IND
+//! principal is created and printed (`token tw_...`), so the server requires tokens.
 
 #[path = "../../crates/serve/tests/common/mod.rs"]
 mod common;
@@ -20,7 +23,35 @@ fn main() {
     };
     let (port, seconds) = (arg("--port", 8765), arg("--seconds", 300));
     let dir = common::fixture("fuzz");
-    let state = common::state(&dir);
+    if v.iter().any(|a| a == "--token") {
+        let a = access::Access::open(&dir).expect("access");
+        a.set_label(
+            "sim",
+            &access::Releasability::parse("REL TO IND").expect("label"),
+            0,
+        )
+        .expect("label");
+        let (_, secret) = a
+            .create_token(
+                &access::NewToken {
+                    name: "fuzzer".to_owned(),
+                    partner: access::label::Name::parse("IND").expect("name"),
+                    groups: Default::default(),
+                    kind: None,
+                },
+                0,
+            )
+            .expect("token");
+        println!("token {}", secret.expose());
+    }
+    // A fuzzer asks fast: rate limits high enough not to hide the handlers behind 429s.
+    let limits = serve::AccessConfig {
+        rate_per_s: 100_000.0,
+        burst: 100_000.0,
+        ..serve::AccessConfig::default()
+    };
+    let state =
+        serve::AppState::with_access(serve::Picture::new(&dir), &dir, limits).expect("state");
     let picture = state.picture.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

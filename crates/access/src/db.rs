@@ -104,6 +104,8 @@ struct TokenCache {
     live: Vec<([u8; 32], Principal)>,
     /// The labels snapshot of [`Access::current_labels`], loaded at `version`.
     labels: Option<Arc<SourceLabels>>,
+    /// Whether any principal exists (revoked tokens included), loaded at `version`.
+    principals: bool,
 }
 
 /// A store's access rules: labels, principals, tokens. `Sync`: one `Access` serves every
@@ -257,6 +259,7 @@ impl Access {
                 version: None,
                 live: Vec::new(),
                 labels: None,
+                principals: false,
             }),
         })
     }
@@ -556,6 +559,14 @@ impl Access {
         found.checked_sub(1).map(|i| cache.live[i].1.clone())
     }
 
+    /// Whether any principal exists (with a live or a revoked token): the server then
+    /// requires a token on every read. Reloaded like the tokens; an unreadable database
+    /// counts as `true` (fail closed).
+    pub fn has_principals(&self) -> bool {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        self.refresh(&mut cache).is_err() || cache.principals
+    }
+
     /// Reloads the live tokens when another connection (or this one) changed the database.
     fn refresh(&self, cache: &mut TokenCache) -> Result<(), AccessError> {
         let conn = self.conn();
@@ -592,7 +603,12 @@ impl Access {
                 .map_err(|e| AccessError::Db(format!("bad token hash: {e}")))?;
             live.push((hash, principal_from(pid, name, &partner, &groups, &kind)?));
         }
+        drop(st);
+        let principals: bool = conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM principals)", [], |r| r.get(0))
+            .map_err(db)?;
         cache.live = live;
+        cache.principals = principals;
         cache.labels = None;
         cache.version = Some(version);
         Ok(())

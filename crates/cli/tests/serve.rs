@@ -299,3 +299,112 @@ fn a_killed_server_loses_nothing_that_reached_the_spool() {
         "every accepted position is stored"
     );
 }
+
+/// GET with `Authorization: Bearer TOKEN`; returns status and body.
+fn get_as(addr: &str, path: &str, token: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        unchunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+fn tidewatch_ok(args: &[&str], store: &Path) -> String {
+    let out = Command::new(bin())
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tidewatch {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn serve_with_tokens_refuses_anonymous_reads_serves_each_partner_its_feeds_and_audits_them() {
+    // Issue 21: a store with principals; the replayed feed is USA ONLY.
+    let feed = tmp("serve-auth-feed.nmea");
+    sample(&feed, 30);
+    let store = tmp("serve-auth-store");
+    drop(store::Store::create_or_open(&store).unwrap());
+    tidewatch_ok(&["source", "label", "secret", "USA ONLY"], &store);
+    let usa = tidewatch_ok(
+        &["token", "create", "--name", "usa-1", "--partner", "USA"],
+        &store,
+    );
+    let fra = tidewatch_ok(
+        &["token", "create", "--name", "fra-1", "--partner", "FRA"],
+        &store,
+    );
+    let (usa, fra) = (usa.trim().to_owned(), fra.trim().to_owned());
+    let cfg = config(
+        &store,
+        &format!(
+            "listen = \"127.0.0.1:0\"\ncommit_every = \"1s\"\nno_detect = true\n\
+             [[source]]\nname = \"secret\"\nreplay = \"{}\"\nspeed = 600\n",
+            feed.display()
+        ),
+    );
+    let args = [
+        "serve".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--config".as_ref(),
+        cfg.as_os_str(),
+    ];
+    let (child, addr) = start(&args);
+    let count = |token: &str| -> usize {
+        let (st, body) = get_as(&addr, "/api/vessels", token);
+        assert_eq!(st, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["features"].as_array().unwrap().len()
+    };
+    // The live picture's positions carry the feed's label: USA sees them.
+    wait_for(30, "USA to see vessels", || count(&usa) > 0);
+    assert_eq!(count(&fra), 0, "FRA may not see the USA ONLY feed");
+    let (st, body) = get(&addr, "/api/vessels");
+    assert_eq!(st, 401, "{body}");
+    // Once committed, the store's rows too.
+    wait_for(60, "the replay to be stored", || positions_in(&store) > 500);
+    assert!(count(&usa) > 0);
+    assert_eq!(count(&fra), 0);
+    terminate(child);
+    // Every read was audited, under its principal, and the chain verifies; no token in it.
+    let verified = Command::new(bin())
+        .args(["audit", "--verify", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    let log = std::fs::read_to_string(store.join("audit.jsonl")).unwrap();
+    assert!(log.contains("\"fra-1\"") && log.contains("\"usa-1\""));
+    assert!(!log.contains(&usa) && !log.contains(&fra));
+}

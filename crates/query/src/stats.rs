@@ -71,6 +71,22 @@ impl Reader {
         from_ms: Option<i64>,
         to_ms: Option<i64>,
     ) -> Result<Presence, QueryError> {
+        let reg = &self.reg;
+        let ship_type = |mmsi: u32| reg.vessel(mmsi).ok().flatten().and_then(|v| v.ship_type);
+        self.presence_where(zone, from_ms, to_ms, &|_| true, &ship_type)
+    }
+
+    /// [`Reader::presence`] counted from the rows `keep` takes, with ship types from
+    /// `ship_type` (partner sharing, issue 21: a principal's statistics come from the rows and
+    /// identity values it may see).
+    pub fn presence_where(
+        &self,
+        zone: &detect::zones::Zone,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        keep: &dyn Fn(&store::PositionRow) -> bool,
+        ship_type: &dyn Fn(u32) -> Option<u8>,
+    ) -> Result<Presence, QueryError> {
         let rows = self.store.query(&Query {
             from_ms,
             to_ms,
@@ -82,6 +98,7 @@ impl Reader {
         for r in &rows {
             if r.flags & (FLAG_BAD_POSITION | FLAG_SUSPECT_POSITION) == 0
                 && zone.contains(r.lat, r.lon)
+                && keep(r)
             {
                 seen.insert((r.time_ms.div_euclid(86_400_000), r.mmsi));
             }
@@ -99,11 +116,7 @@ impl Reader {
             let flag = ais::Mmsi(mmsi)
                 .flag()
                 .map_or_else(|| "unknown".to_owned(), |f| f.iso2.to_owned());
-            let st = self
-                .reg
-                .vessel(mmsi)?
-                .and_then(|v| v.ship_type)
-                .map_or_else(|| "unknown".to_owned(), |t| t.to_string());
+            let st = ship_type(mmsi).map_or_else(|| "unknown".to_owned(), |t| t.to_string());
             for (map, key) in [(&mut p.by_flag, flag), (&mut p.by_ship_type, st)] {
                 let e = map.entry(key).or_default();
                 e.0 += 1;

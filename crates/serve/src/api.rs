@@ -1,18 +1,21 @@
 //! The JSON API's handlers. Parameters are checked into typed values first (a bad one is a
 //! 400 naming it); store reads run on the blocking pool through the `query` crate.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use store::{EventQuery, EventRow, PositionRow};
 
+use crate::auth::{audited, Caller};
 use crate::error::ApiError;
 use crate::picture::{dec, event_properties, ship_category, LiveVessel, SHIP_CATEGORIES};
 use crate::stream::{sse_response, Filter};
@@ -29,13 +32,13 @@ pub const SEARCH_LIMIT: (usize, usize) = (20, 1_000);
 /// Events in a vessel's answer.
 pub const VESSEL_EVENTS: usize = 50;
 
-type Raw = Result<Query<Vec<(String, String)>>, QueryRejection>;
+pub(crate) type Raw = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
 /// Query parameters, checked against the names a route takes; empty values count as absent.
-struct Params(HashMap<String, String>);
+pub(crate) struct Params(HashMap<String, String>);
 
 impl Params {
-    fn new(raw: Raw, allowed: &[&str]) -> Result<Params, ApiError> {
+    pub(crate) fn new(raw: Raw, allowed: &[&str]) -> Result<Params, ApiError> {
         let Query(pairs) = raw.map_err(|e| ApiError::bad("bad_request", e.body_text()))?;
         let mut m = HashMap::new();
         for (k, v) in pairs {
@@ -68,7 +71,7 @@ impl Params {
         Ok(self.get("bbox").map(query::BBox::parse).transpose()?)
     }
 
-    fn time(&self, k: &str, now_ms: i64) -> Result<Option<i64>, ApiError> {
+    pub(crate) fn time(&self, k: &str, now_ms: i64) -> Result<Option<i64>, ApiError> {
         self.get(k)
             .map(|s| {
                 let t = query::parse_time_at(s, now_ms)?;
@@ -84,7 +87,7 @@ impl Params {
             .transpose()
     }
 
-    fn limit(&self, (default, max): (usize, usize)) -> Result<usize, ApiError> {
+    pub(crate) fn limit(&self, (default, max): (usize, usize)) -> Result<usize, ApiError> {
         match self.get("limit") {
             None => Ok(default),
             Some(s) => match s.parse::<usize>() {
@@ -197,7 +200,7 @@ fn mmsi_of(s: &str) -> Result<u32, ApiError> {
 }
 
 /// Runs a store read on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -206,7 +209,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The data clock, or the wall clock before any data.
-fn data_now(state: &AppState) -> i64 {
+pub(crate) fn data_now(state: &AppState) -> i64 {
     state
         .picture
         .data_time_ms()
@@ -226,9 +229,10 @@ fn collection(features: Vec<Value>) -> Json<Value> {
 }
 
 /// `GET /api/health`.
-pub async fn health(State(s): State<AppState>) -> Json<Value> {
+pub async fn health(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
     let p = &s.picture;
-    Json(json!({
+    let open = !s.gate.required();
+    let mut v = json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_s": (p.uptime_s() * 10.0).round() / 10.0,
@@ -236,7 +240,19 @@ pub async fn health(State(s): State<AppState>) -> Json<Value> {
         "data_from": iso(p.data_from_ms()),
         "vessels": p.vessel_count(),
         "lag_ms": p.lag_ms(),
-    }))
+        "auth": if open { "open" } else { "token" },
+    });
+    if open {
+        v["warning"] = json!(
+            "open mode: no tokens are defined, so every client sees everything; create one \
+             with `tidewatch token create` to require tokens"
+        );
+    }
+    if caller.restricted {
+        // The vessel count is every source's.
+        v["vessels"] = Value::Null;
+    }
+    audited(Json(v).into_response(), 1, 0)
 }
 
 fn label(v: &str) -> String {
@@ -346,12 +362,6 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         "counter",
         one(h.thinned.load(Ordering::Relaxed)),
     );
-    counter(
-        "tidewatch_stream_updates_lost_total",
-        "Updates lost to every client because the stream's thread was behind.",
-        "counter",
-        one(h.lost.load(Ordering::Relaxed)),
-    );
     let dropped: Vec<(String, f64)> = h
         .dropped
         .lock()
@@ -364,6 +374,26 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         "Stream clients dropped for falling behind, by reason.",
         "counter",
         dropped,
+    );
+    let g = &s.gate;
+    counter(
+        "tidewatch_requests_refused_total",
+        "Requests refused before their handler, by reason (401, 403, 429).",
+        "counter",
+        vec![
+            (
+                "{reason=\"unauthorized\"}".to_owned(),
+                g.unauthenticated.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "{reason=\"forbidden\"}".to_owned(),
+                g.forbidden.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "{reason=\"rate_limited\"}".to_owned(),
+                g.limited.load(Ordering::Relaxed) as f64,
+            ),
+        ],
     );
     let lag = p.lag_ms().map_or(f64::NAN, |l| l as f64 / 1000.0);
     counter(
@@ -383,7 +413,11 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
     if let Some(more) = &s.extra_metrics {
         (more.0)(&mut out);
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    audited(
+        ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response(),
+        1,
+        0,
+    )
 }
 
 /// A vessel's properties in `/api/vessels`.
@@ -409,7 +443,11 @@ fn vessel_properties(v: &LiveVessel) -> Value {
 }
 
 /// `GET /api/vessels`.
-pub async fn vessels(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, ApiError> {
+pub async fn vessels(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    raw: Raw,
+) -> Result<Response, ApiError> {
     let q = Params::new(
         raw,
         &[
@@ -457,8 +495,29 @@ pub async fn vessels(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>,
             })
             && zone.as_ref().is_none_or(|z| z.contains(f.lat, f.lon))
     };
+    let mut withheld = 0;
     let list: Vec<LiveVessel> = match at {
+        None if caller.restricted => {
+            let (pic, dir) = (s.picture.clone(), s.store_dir.clone());
+            let (all, w) = blocking(move || {
+                let view = caller.view().ok_or_else(|| ApiError::internal("no view"))?;
+                crate::views::visible_vessels(&view, &pic, &dir)
+            })
+            .await?;
+            withheld = w;
+            all.into_iter().filter(|v| keep(v)).take(limit).collect()
+        }
         None => s.picture.vessels_where(limit, keep),
+        Some(at_ms) if caller.restricted => {
+            let (pic, dir) = (s.picture.clone(), s.store_dir.clone());
+            let (all, w) = blocking(move || {
+                let view = caller.view().ok_or_else(|| ApiError::internal("no view"))?;
+                crate::views::visible_vessels_at(&view, &pic, &dir, at_ms, max_age_ms, bbox)
+            })
+            .await?;
+            withheld = w;
+            all.into_iter().filter(|v| keep(v)).take(limit).collect()
+        }
         Some(at_ms) => {
             let dir = s.store_dir.clone();
             blocking(move || {
@@ -479,7 +538,7 @@ pub async fn vessels(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>,
             .await?
         }
     };
-    let features = list
+    let features: Vec<Value> = list
         .iter()
         .filter_map(|v| {
             let f = v.position?;
@@ -489,11 +548,16 @@ pub async fn vessels(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>,
             ))
         })
         .collect();
-    Ok(collection(features))
+    let n = features.len();
+    Ok(audited(collection(features).into_response(), n, withheld))
 }
 
 /// `GET /api/search`.
-pub async fn search(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, ApiError> {
+pub async fn search(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    raw: Raw,
+) -> Result<Response, ApiError> {
     let q = Params::new(raw, &["q", "limit"])?;
     let text = q
         .get("q")
@@ -506,16 +570,31 @@ pub async fn search(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, 
     }
     let limit = q.limit(SEARCH_LIMIT)?;
     let needle = text.to_lowercase();
-    let hits = s.picture.vessels_where(limit, |v| {
+    let text_owned = text.to_owned();
+    let matches = move |v: &LiveVessel| {
         let has = |x: &Option<String>| {
             x.as_deref()
                 .is_some_and(|t| t.to_lowercase().contains(&needle))
         };
         has(&v.name)
             || has(&v.callsign)
-            || v.mmsi.to_string().starts_with(text)
-            || v.imo.is_some_and(|i| i.to_string().starts_with(text))
-    });
+            || v.mmsi.to_string().starts_with(&text_owned)
+            || v.imo
+                .is_some_and(|i| i.to_string().starts_with(&text_owned))
+    };
+    let mut withheld = 0;
+    let hits = if caller.restricted {
+        let (pic, dir) = (s.picture.clone(), s.store_dir.clone());
+        let (all, w) = blocking(move || {
+            let view = caller.view().ok_or_else(|| ApiError::internal("no view"))?;
+            crate::views::visible_vessels(&view, &pic, &dir)
+        })
+        .await?;
+        withheld = w;
+        all.into_iter().filter(|v| matches(v)).take(limit).collect()
+    } else {
+        s.picture.vessels_where(limit, matches)
+    };
     let results: Vec<Value> = hits
         .iter()
         .map(|v| {
@@ -525,7 +604,12 @@ pub async fn search(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, 
             })
         })
         .collect();
-    Ok(Json(json!({ "results": results })))
+    let n = results.len();
+    Ok(audited(
+        Json(json!({ "results": results })).into_response(),
+        n,
+        withheld,
+    ))
 }
 
 /// Events newest first: the store's and the picture's (the picture's copy of an event wins,
@@ -545,11 +629,15 @@ fn merge_events(mut stored: Vec<EventRow>, live: Vec<EventRow>, limit: usize) ->
 /// `GET /api/vessels/{mmsi}`.
 pub async fn vessel(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(mmsi): Path<String>,
     raw: Raw,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     Params::new(raw, &[])?;
     let mmsi = mmsi_of(&mmsi)?;
+    if caller.restricted {
+        return vessel_restricted(s, caller, mmsi).await;
+    }
     let live = s.picture.vessel(mmsi);
     let dir = s.store_dir.clone();
     let stored = blocking(move || {
@@ -599,7 +687,7 @@ pub async fn vessel(
             "heading_deg": dec(f.heading_deg), "nav_status": f.nav_status,
         })
     });
-    Ok(Json(json!({
+    let r = Json(json!({
         "mmsi": mmsi,
         "name": v.name,
         "callsign": v.callsign,
@@ -617,7 +705,119 @@ pub async fn vessel(
         "position": position,
         "identity_history": history,
         "events": events,
-    })))
+    }))
+    .into_response();
+    Ok(audited(r, 1, 0))
+}
+
+/// `GET /api/vessels/{mmsi}` for a principal who sees only some sources: the vessel as its
+/// visible sources reported it, the identity history entries whose new value a visible
+/// source reported (an old value it did not is null), the visible events.
+async fn vessel_restricted(s: AppState, caller: Caller, mmsi: u32) -> Result<Response, ApiError> {
+    let (pic, dir) = (s.picture.clone(), s.store_dir.clone());
+    let now = data_now(&s);
+    let out = blocking(move || {
+        let view = caller.view().ok_or_else(|| ApiError::internal("no view"))?;
+        let reg = crate::views::registry(&dir)?;
+        let live = pic.vessel(mmsi);
+        let (stored, row, history) = match &reg {
+            Some(r) => (
+                r.vessel_sources(Some(mmsi)).map_err(ApiError::internal)?,
+                r.vessel(mmsi).map_err(ApiError::internal)?,
+                r.history(mmsi).map_err(ApiError::internal)?,
+            ),
+            None => (Vec::new(), None, Vec::new()),
+        };
+        let claims = crate::views::claims_of(reg.as_ref(), mmsi, live.as_ref())?;
+        let class = row
+            .as_ref()
+            .and_then(|r| r.class.as_deref())
+            .and_then(|c| c.chars().next());
+        let Some(v) =
+            crate::views::visible_vessel(&view, mmsi, live.as_ref(), &stored, &claims, class)
+        else {
+            return Ok(None);
+        };
+        let history: Vec<Value> = history
+            .iter()
+            .rev()
+            .filter(|h| crate::views::value_visible(&view, &claims, &h.field, &h.new))
+            .map(|h| {
+                let mut h = h.clone();
+                if h.old
+                    .as_ref()
+                    .is_some_and(|o| !crate::views::value_visible(&view, &claims, &h.field, o))
+                {
+                    h.old = None;
+                }
+                query::format::identity_json(&h)
+            })
+            .collect();
+        let stored_events = match query::Reader::open(&dir) {
+            Ok(r) => r.events(&EventQuery {
+                mmsi: Some(mmsi),
+                ..EventQuery::default()
+            })?,
+            Err(query::QueryError::NotAStore { .. }) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let live_events = pic.recent_events(|e| e.mmsis.contains(&mmsi));
+        let all = merge_events(stored_events, live_events, usize::MAX);
+        let vis = crate::views::events_visible(&view, &pic, &dir, &all, now)?;
+        let shown: Vec<&EventRow> = all
+            .iter()
+            .zip(&vis)
+            .filter(|(_, v)| **v)
+            .map(|(e, _)| e)
+            .take(VESSEL_EVENTS)
+            .collect();
+        let withheld = vis.iter().filter(|v| !**v).count();
+        let ec = crate::views::claims_for_events(&pic, &dir, &shown)?;
+        let events: Vec<Value> = shown
+            .iter()
+            .map(|e| {
+                let (mut props, _) = event_properties(e);
+                crate::views::redact_event(&view, &mut props, &ec);
+                Value::Object(props)
+            })
+            .collect();
+        let draught = crate::views::draught(&view, &claims);
+        Ok(Some((v, history, events, draught, withheld)))
+    })
+    .await?;
+    let Some((v, history, events, draught, withheld)) = out else {
+        // Not known and not visible answer alike.
+        return Err(ApiError::not_found(format!("MMSI {mmsi} is not known")));
+    };
+    let position = v.position.map(|f| {
+        json!({
+            "time": query::iso8601_ms(f.time_ms), "lat": f.lat, "lon": f.lon,
+            "sog_knots": dec(f.sog_knots), "cog_deg": dec(f.cog_deg),
+            "heading_deg": dec(f.heading_deg), "nav_status": f.nav_status,
+        })
+    });
+    let n = events.len();
+    let r = Json(json!({
+        "mmsi": mmsi,
+        "name": v.name,
+        "callsign": v.callsign,
+        "imo": v.imo,
+        "ship_type": v.ship_type,
+        "ship_category": ship_category(v.ship_type),
+        "flag": v.flag,
+        "class": v.class.map(String::from),
+        "length_m": dec(v.length_m),
+        "beam_m": dec(v.beam_m),
+        "destination": v.destination,
+        "draught_m": dec(draught),
+        "first_seen": iso(v.first_seen_ms),
+        "last_seen": iso(v.last_seen_ms),
+        "position": position,
+        "identity_history": history,
+        "events": events,
+    }))
+    .into_response();
+    Ok(audited(r, 1 + n, withheld))
 }
 
 /// A time range from `from`/`to` (default: `default_ms` before data time up to it), at most
@@ -649,9 +849,10 @@ fn range(q: &Params, s: &AppState, default_ms: i64) -> Result<(i64, i64), ApiErr
 /// `GET /api/vessels/{mmsi}/track`.
 pub async fn track(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(mmsi): Path<String>,
     raw: Raw,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = Params::new(raw, &["from", "to"])?;
     let mmsi = mmsi_of(&mmsi)?;
     let (from, to) = range(&q, &s, 86_400_000)?;
@@ -677,7 +878,51 @@ pub async fn track(
     if rows.is_none() && live.is_none() {
         return Err(ApiError::not_found(format!("MMSI {mmsi} is not known")));
     }
-    let rows = rows.unwrap_or_default();
+    let mut rows = rows.unwrap_or_default();
+    let mut live = live;
+    let mut withheld = 0;
+    if let Some(view) = caller.view() {
+        let before = rows.len();
+        rows.retain(|r| view.row_visible(&r.sources));
+        withheld += before - rows.len();
+        if let Some(v) = &mut live {
+            let before = v.recent.len();
+            let (recent, sources): (VecDeque<_>, VecDeque<_>) = v
+                .recent
+                .iter()
+                .zip(&v.recent_sources)
+                .filter(|(_, src)| view.may_see_source(src))
+                .map(|(f, src)| (*f, src.clone()))
+                .unzip();
+            v.recent = recent;
+            v.recent_sources = sources;
+            withheld += before - v.recent.len();
+        }
+        if rows.is_empty() && live.as_ref().is_none_or(|v| v.recent.is_empty()) {
+            // Nothing visible: answered as an unknown vessel, so nothing is told.
+            let known_visible = blocking({
+                let (pic, dir) = (s.picture.clone(), s.store_dir.clone());
+                let caller = caller.clone();
+                move || {
+                    let view = caller.view().ok_or_else(|| ApiError::internal("no view"))?;
+                    let reg = crate::views::registry(&dir)?;
+                    let stored = match &reg {
+                        Some(r) => r.vessel_sources(Some(mmsi)).map_err(ApiError::internal)?,
+                        None => Vec::new(),
+                    };
+                    let l = pic.vessel(mmsi);
+                    Ok(
+                        crate::views::visible_vessel(&view, mmsi, l.as_ref(), &stored, &[], None)
+                            .is_some(),
+                    )
+                }
+            })
+            .await?;
+            if !known_visible {
+                return Err(ApiError::not_found(format!("MMSI {mmsi} is not known")));
+            }
+        }
+    }
     let mut features = Vec::new();
     // Stored positions by segment (unplaced positions, flagged bad or suspect, belong to none).
     let mut segs: Vec<(u32, Vec<&PositionRow>)> = Vec::new();
@@ -728,11 +973,22 @@ pub async fn track(
             ));
         }
     }
-    Ok(collection(features))
+    let n: usize = features
+        .iter()
+        .map(|f| f["properties"]["points"].as_u64().unwrap_or(0) as usize)
+        .sum();
+    Ok(audited(collection(features).into_response(), n, withheld))
 }
 
+/// An event's properties and its place, as `event_properties` gives them.
+type EventProps = (Map<String, Value>, Option<(f64, f64)>);
+
 /// `GET /api/events`.
-pub async fn events(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, ApiError> {
+pub async fn events(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    raw: Raw,
+) -> Result<Response, ApiError> {
     let q = Params::new(
         raw,
         &["type", "mmsi", "zone", "from", "to", "open", "limit"],
@@ -799,10 +1055,52 @@ pub async fn events(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, 
             && eq.to_ms.is_none_or(|t| e.start_ms < t)
             && (!eq.open_only || e.open)
     });
-    let features = merge_events(stored, live, limit)
-        .iter()
-        .map(|e| {
-            let (props, at) = event_properties(e);
+    let (shown, withheld) = if caller.restricted {
+        let all = merge_events(stored, live, usize::MAX);
+        let (pic, dir) = (s.picture.clone(), s.store_dir.clone());
+        blocking(move || {
+            let view = caller.view().ok_or_else(|| ApiError::internal("no view"))?;
+            // Newest first, a chunk at a time, until `limit` are visible: the work is bounded
+            // by what the answer needs, not by every event in the store.
+            let mut shown: Vec<&EventRow> = Vec::new();
+            let mut withheld = 0;
+            for chunk in all.chunks((2 * limit).max(64)) {
+                let vis = crate::views::events_visible(&view, &pic, &dir, chunk, now)?;
+                for (e, v) in chunk.iter().zip(vis) {
+                    if !v {
+                        withheld += 1;
+                    } else if shown.len() < limit {
+                        shown.push(e);
+                    }
+                }
+                if shown.len() >= limit {
+                    break;
+                }
+            }
+            let claims = crate::views::claims_for_events(&pic, &dir, &shown)?;
+            let out: Vec<EventProps> = shown
+                .iter()
+                .map(|e| {
+                    let (mut props, at) = event_properties(e);
+                    crate::views::redact_event(&view, &mut props, &claims);
+                    (props, at)
+                })
+                .collect();
+            Ok((out, withheld))
+        })
+        .await?
+    } else {
+        (
+            merge_events(stored, live, limit)
+                .iter()
+                .map(event_properties)
+                .collect(),
+            0,
+        )
+    };
+    let features: Vec<Value> = shown
+        .into_iter()
+        .map(|(props, at)| {
             let geometry = at.map_or(
                 Value::Null,
                 |(lat, lon)| json!({"type": "Point", "coordinates": [lon, lat]}),
@@ -810,22 +1108,32 @@ pub async fn events(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, 
             feature(geometry, Value::Object(props))
         })
         .collect();
-    Ok(collection(features))
+    let n = features.len();
+    Ok(audited(collection(features).into_response(), n, withheld))
 }
 
 /// `GET /api/zones`.
 pub async fn zones(State(s): State<AppState>, raw: Raw) -> Result<Response, ApiError> {
     Params::new(raw, &[])?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        detect::zones::import::to_geojson(&s.zones),
-    )
-        .into_response())
+    // Zones are the server's configuration, not data of any source: everyone sees them.
+    Ok(audited(
+        (
+            [(header::CONTENT_TYPE, "application/geo+json")],
+            detect::zones::import::to_geojson(&s.zones),
+        )
+            .into_response(),
+        s.zones.len(),
+        0,
+    ))
 }
 
 /// `GET /api/stats/presence`: `tidewatch stats --json` for a zone; default range the last 30
 /// days of data time, at most 366 days.
-pub async fn presence(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>, ApiError> {
+pub async fn presence(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    raw: Raw,
+) -> Result<Response, ApiError> {
     let q = Params::new(raw, &["zone", "from", "to"])?;
     let name = q
         .get("zone")
@@ -833,7 +1141,24 @@ pub async fn presence(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>
     let z = zone(&s, name)?.clone();
     let (from, to) = range(&q, &s, 30 * 86_400_000)?;
     let dir = s.store_dir.clone();
+    let restricted = caller.restricted;
     let p = blocking(move || match query::Reader::open(&dir) {
+        Ok(r) if restricted => {
+            // Counted from visible rows only; ship types as the view sees them.
+            let view = caller.view().ok_or_else(|| ApiError::internal("no view"))?;
+            let reg = crate::views::registry(&dir)?;
+            let ship_type = |mmsi: u32| -> Option<u8> {
+                let claims = crate::views::claims_of(reg.as_ref(), mmsi, None).ok()?;
+                crate::views::visible_ship_type(&view, &claims)
+            };
+            Ok(Some(r.presence_where(
+                &z,
+                Some(from),
+                Some(to),
+                &|row: &PositionRow| view.row_visible(&row.sources),
+                &ship_type,
+            )?))
+        }
         Ok(r) => Ok(Some(r.presence(&z, Some(from), Some(to))?)),
         Err(query::QueryError::NotAStore { .. }) => Ok(None),
         Err(e) => Err(e.into()),
@@ -845,11 +1170,15 @@ pub async fn presence(State(s): State<AppState>, raw: Raw) -> Result<Json<Value>
         m.insert("from".to_owned(), json!(query::iso8601_ms(from)));
         m.insert("to".to_owned(), json!(query::iso8601_ms(to)));
     }
-    Ok(Json(v))
+    Ok(audited(Json(v).into_response(), 1, 0))
 }
 
 /// `GET /api/stream`.
-pub async fn stream(State(s): State<AppState>, raw: Raw) -> Result<Response, ApiError> {
+pub async fn stream(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    raw: Raw,
+) -> Result<Response, ApiError> {
     let q = Params::new(raw, &["bbox", "types"])?;
     let bbox = q.bbox()?;
     let types = q
@@ -871,8 +1200,45 @@ pub async fn stream(State(s): State<AppState>, raw: Raw) -> Result<Response, Api
                 .collect::<Result<Vec<String>, ApiError>>()
         })
         .transpose()?;
-    let queue = s.picture.hub.subscribe(Filter { bbox, types }, s.stream);
-    Ok(sse_response(queue))
+    // The opening entry is appended before the first byte; the closing one, with what was
+    // sent and withheld, when the client goes.
+    let params = json!({
+        "bbox": q.get("bbox"),
+        "types": q.get("types"),
+    });
+    let rec = crate::auth::record_of(&caller, "/api/stream", params.clone(), 0, 0);
+    let gate = s.gate.clone();
+    blocking(move || gate.append_now(&rec)).await?;
+    let view = caller.restricted.then(|| {
+        Arc::new(crate::views::StreamView::new(
+            caller.clone(),
+            s.picture.clone(),
+            &s.store_dir,
+        ))
+    });
+    let queue = s
+        .picture
+        .hub
+        .subscribe(Filter { bbox, types }, s.stream, view.clone());
+    let gate = s.gate.clone();
+    let on_end: Box<dyn FnOnce() + Send + Sync> = Box::new(move || {
+        let (sent, withheld) = view.as_ref().map_or((0, 0), |v| {
+            (
+                v.sent.load(std::sync::atomic::Ordering::Relaxed),
+                v.withheld.load(std::sync::atomic::Ordering::Relaxed),
+            )
+        });
+        let rec = crate::auth::record_of(&caller, "/api/stream:closed", params, sent, withheld);
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn_blocking(move || gate.append_now(&rec));
+            }
+            Err(_) => {
+                let _ = gate.append_now(&rec);
+            }
+        }
+    });
+    Ok(sse_response(queue, Some(on_end)))
 }
 
 /// `GET /` and `GET /assets/{*path}`: the web map, from [`AppState::assets`].

@@ -24,10 +24,14 @@
 //! ```
 
 mod api;
+pub mod auth;
 mod error;
+mod link;
 mod openapi;
 mod picture;
 mod stream;
+mod tls;
+mod views;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -37,12 +41,15 @@ use std::time::Duration;
 use axum::routing::{get, MethodRouter};
 use axum::Router;
 
+pub use auth::{AccessConfig, AuthSetting, Caller, Gate};
 pub use error::ApiError;
 pub use picture::{
     event_properties, ship_category, summary, Fix, LivePosition, LiveStatic, LiveVessel, Picture,
-    StreamStats, RECENT_EVENTS, RECENT_POSITIONS, SHIP_CATEGORIES,
+    SourceState, StreamStats, CLAIMS_PER_SOURCE, RECENT_EVENTS, RECENT_POSITIONS, SHIP_CATEGORIES,
+    SOURCES_PER_VESSEL,
 };
 pub use stream::{StreamConfig, BATCH, BATCH_WAIT};
+pub use tls::{serve_tls, tls_config};
 
 /// Where the web map's files come from: a path without its leading `/` (`index.html` for
 /// `/`, `assets/app.js` for `/assets/app.js`) to its bytes and content type (the `web` crate's
@@ -78,13 +85,34 @@ pub struct AppState {
     pub stream: StreamConfig,
     /// More `/metrics` text; `None`: the picture's only.
     pub extra_metrics: Option<ExtraMetrics>,
+    /// Authentication, rate limits and the audit log (issue 21).
+    pub gate: Arc<Gate>,
 }
 
 impl AppState {
     /// State over a picture and a store; zones from the store's `zones.geojson` when it has
     /// one (a file that does not load is reported on stderr and no zones are served), no web
-    /// map, default stream settings.
+    /// map, default stream settings, default access settings. Panics when the store's access
+    /// rules or audit log cannot be opened (another server holds the audit log): use
+    /// [`AppState::with_access`] to handle that.
     pub fn new(picture: Arc<Picture>, store_dir: &Path) -> AppState {
+        match AppState::with_access(picture, store_dir, AccessConfig::default()) {
+            Ok(s) => s,
+            Err(e) => panic!(
+                "serve: cannot open the access rules of {}: {e}",
+                store_dir.display()
+            ),
+        }
+    }
+
+    /// [`AppState::new`] with access settings; fails when the store's access rules or audit
+    /// log cannot be opened.
+    pub fn with_access(
+        picture: Arc<Picture>,
+        store_dir: &Path,
+        access: AccessConfig,
+    ) -> Result<AppState, access::AccessError> {
+        let gate = Arc::new(Gate::open(store_dir, access)?);
         let zpath = store_dir.join(STORE_ZONES_FILE);
         let zones = if zpath.is_file() {
             match detect::zones::import::load_file(
@@ -100,14 +128,15 @@ impl AppState {
         } else {
             Vec::new()
         };
-        AppState {
+        Ok(AppState {
             picture,
             store_dir: store_dir.to_owned(),
             zones: Arc::new(zones),
             assets: None,
             stream: StreamConfig::default(),
             extra_metrics: None,
-        }
+            gate,
+        })
     }
 }
 
@@ -127,6 +156,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/zones", get(api::zones)),
         ("/api/stats/presence", get(api::presence)),
         ("/api/stream", get(api::stream)),
+        ("/api/link/positions", get(link::positions)),
     ]
 }
 
@@ -147,7 +177,12 @@ pub fn router(state: AppState) -> Router {
     for (path, m) in routes() {
         r = r.route(path, m.fallback(api::method_not_allowed));
     }
-    r.fallback(api::no_route).with_state(state)
+    r.fallback(api::no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::layer,
+        ))
+        .with_state(state)
 }
 
 /// Serves the router on `listener` until `shutdown` completes (then lets open requests end;
@@ -158,6 +193,19 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_on(listener, state, shutdown).await
+}
+
+/// [`serve`] on any listener (plain TCP, or TLS through `tls.rs`).
+pub(crate) async fn serve_on<L>(
+    listener: L,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let picture = state.picture.clone();
     let picture_for_shutdown = state.picture.clone();
     let ticker = tokio::spawn(async move {

@@ -317,12 +317,77 @@ pub fn document() -> Value {
                 "200": {"description": "The stream.", "content": {"text/event-stream": {}}},
                 "400": error_response(BAD.1)}}}),
     );
+    add(
+        "/api/link/positions",
+        get(
+            "For a partner server's link (system principals only): stored positions released \
+             to it, oldest first, each with its visible sources and their releasability labels.",
+            vec![
+                time("from", "Start (default: a day before the data time)"),
+                time("to", "End (default and at most: one day after from)"),
+                q(
+                    "limit",
+                    "At most this many positions (1 to 100000, default 10000)",
+                    "10000",
+                ),
+            ],
+            json!({"description": "Positions and the next page's from.",
+                   "content": {"application/json": {}}}),
+            &[BAD, ("403", "Not a system principal.")],
+        ),
+    );
+    // Issue 21: every API read needs a token unless the server runs open; all may be refused
+    // for the reasons of the access layer.
+    for (path, item) in paths.iter_mut() {
+        if !(path.starts_with("/api/") || path == "/metrics") {
+            continue;
+        }
+        let Some(op) = item.get_mut("get").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        op.insert("security".to_owned(), json!([{"bearer": []}, {}]));
+        if let Some(Value::Object(r)) = op.get_mut("responses") {
+            for (code, d) in [
+                (
+                    "401",
+                    "No token, or not a live one (the server requires tokens).",
+                ),
+                ("414", "The path and query are too long."),
+                ("429", "Past the principal's rate; see Retry-After."),
+                (
+                    "503",
+                    "The read could not be audited, so it is not answered.",
+                ),
+            ] {
+                r.entry(code.to_owned())
+                    .or_insert_with(|| error_response(d));
+            }
+            if path == "/metrics" {
+                r.insert(
+                    "403".to_owned(),
+                    error_response("The principal may not see every source."),
+                );
+            }
+        }
+        if path == "/api/stream" {
+            if let Some(Value::Array(ps)) = op.get_mut("parameters") {
+                ps.push(q(
+                    "access_token",
+                    "The token, for clients that cannot send headers (EventSource)",
+                    "tw_0000000000000000000000000000000000000000000000000000000000000000",
+                ));
+            }
+        }
+    }
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Tidewatch", "version": env!("CARGO_PKG_VERSION"),
                  "description": "The live maritime picture: vessels, tracks, events, zones, statistics and a live stream. Times are ISO 8601 UTC; \"now\" is the data time."},
         "paths": paths,
-        "components": {"schemas": {
+        "components": {
+          "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+              "description": "An API token from `tidewatch token create` (tw_ and 64 hex digits)."}},
+          "schemas": {
             "Error": {"type": "object", "required": ["error", "message"], "properties": {
                 "error": {"type": "string"}, "message": {"type": "string"}}},
             "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {

@@ -69,6 +69,31 @@ pub struct LiveStatic {
     pub beam_m: Option<f32>,
     /// Destination.
     pub destination: Option<String>,
+    /// Source label (`feed/station/talker`, as ingest writes it): who reported the values
+    /// (issue 21: a principal sees a value only through a source releasable to it).
+    pub source: String,
+}
+
+/// Identity values one source reported per vessel, at most (older ones are forgotten).
+pub const CLAIMS_PER_SOURCE: usize = 32;
+/// Sources remembered per vessel, at most (the one heard least recently is forgotten).
+pub const SOURCES_PER_VESSEL: usize = 32;
+
+/// What one source reported of one vessel in the live picture (issue 21): the state a
+/// principal who may see only some sources is given is built from these.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceState {
+    /// Source label.
+    pub source: Arc<str>,
+    /// Its latest position of the vessel.
+    pub fix: Option<Fix>,
+    /// First message time from it, ms.
+    pub first_ms: i64,
+    /// Last message time from it, ms.
+    pub last_ms: i64,
+    /// Identity values it reported: (field as the registry names it, value as the registry
+    /// stores it, last time reported), at most [`CLAIMS_PER_SOURCE`].
+    pub claims: Vec<(&'static str, String, i64)>,
 }
 
 /// A position in the picture.
@@ -88,17 +113,6 @@ pub struct Fix {
     pub heading_deg: Option<f32>,
     /// Navigation status code.
     pub nav_status: Option<u8>,
-}
-
-/// A point of a vessel's recent track (24 bytes, so a full ring of a vessel is 6 KiB).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TrackPoint {
-    /// Message time, ms.
-    pub time_ms: i64,
-    /// Latitude, degrees.
-    pub lat: f64,
-    /// Longitude, degrees.
-    pub lon: f64,
 }
 
 /// One vessel of the picture.
@@ -127,7 +141,12 @@ pub struct LiveVessel {
     /// Latest position by message time.
     pub position: Option<Fix>,
     /// Live positions since the picture started, by time, at most [`RECENT_POSITIONS`].
-    pub recent: VecDeque<TrackPoint>,
+    pub recent: VecDeque<Fix>,
+    /// The source of each of `recent`, in the same order.
+    pub recent_sources: VecDeque<Arc<str>>,
+    /// Per source, what it reported live (empty for a vessel seeded from the store until it
+    /// is heard again).
+    pub by_source: Vec<SourceState>,
     /// First and last message time seen, ms.
     pub first_seen_ms: Option<i64>,
     /// Last message time seen, ms.
@@ -162,6 +181,8 @@ impl LiveVessel {
             destination: r.destination,
             position,
             recent: VecDeque::new(),
+            recent_sources: VecDeque::new(),
+            by_source: Vec::new(),
             first_seen_ms: r.first_seen_ms,
             last_seen_ms: r.last_seen_ms,
         }
@@ -228,48 +249,6 @@ pub struct StreamStats {
     pub thinned: u64,
     /// Clients dropped, by reason (`queue_full`, `stalled`).
     pub dropped: BTreeMap<String, u64>,
-}
-
-/// An `f32` as JSON: the decimal it was written from, `null` when not finite.
-fn push_f32(out: &mut String, v: Option<f32>) {
-    use std::fmt::Write as _;
-    match v {
-        Some(x) if x.is_finite() => {
-            // Debug: the shortest decimal that reads back, with `.0` on whole numbers, as
-            // serde_json writes it.
-            let _ = write!(out, "{x:?}");
-        }
-        _ => out.push_str("null"),
-    }
-}
-
-/// The SSE frame of a position, written by hand (the stream's hottest path: with one client
-/// listening, `serve_load` pushed 601 k positions/s through `on_position` this way against
-/// 318 k/s building a `serde_json::Value`): `event: position` and `data: {"mmsi","time",
-/// "lat","lon","sog_knots","cog_deg","heading_deg","ship_category","name"}`.
-fn position_frame(p: &LivePosition, category: &str, name: Option<&str>) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(224);
-    let _ = write!(
-        out,
-        "event: position\ndata: {{\"mmsi\":{},\"time\":\"{}\",\"lat\":{:?},\"lon\":{:?},\"sog_knots\":",
-        p.mmsi,
-        query::iso8601_ms(p.time_ms),
-        p.lat,
-        p.lon
-    );
-    push_f32(&mut out, p.sog_knots);
-    out.push_str(",\"cog_deg\":");
-    push_f32(&mut out, p.cog_deg);
-    out.push_str(",\"heading_deg\":");
-    push_f32(&mut out, p.heading_deg);
-    let _ = write!(out, ",\"ship_category\":\"{category}\",\"name\":");
-    match name.map(serde_json::to_string) {
-        Some(Ok(n)) => out.push_str(&n),
-        _ => out.push_str("null"),
-    }
-    out.push_str("}\n\n");
-    out
 }
 
 /// Counters for `/metrics`.
@@ -414,38 +393,60 @@ impl Picture {
             if latest {
                 v.position = Some(fix);
             }
-            // The ring stays in time order: a late position goes to its place, unless it is
-            // older than everything a full ring holds. Room is made before the insert, so the
-            // ring never grows past its size.
-            let point = TrackPoint {
-                time_ms: p.time_ms,
-                lat: p.lat,
-                lon: p.lon,
-            };
-            let full = v.recent.len() >= RECENT_POSITIONS;
-            if !(full && v.recent.front().is_some_and(|f| f.time_ms > p.time_ms)) {
-                if full {
-                    v.recent.pop_front();
+            let src = source_state(&mut v.by_source, &p.source, p.time_ms);
+            let newest_of_source = src.fix.is_none_or(|q| q.time_ms <= p.time_ms);
+            if newest_of_source {
+                src.fix = Some(fix);
+            }
+            let src_name = src.source.clone();
+            let src_data = newest_of_source.then(|| source_identity(src));
+            // The ring stays in time order: a late position goes to its place.
+            match v.recent.back() {
+                Some(b) if b.time_ms > p.time_ms => {
+                    self.counters.out_of_order.fetch_add(1, Ordering::Relaxed);
+                    let i = v.recent.partition_point(|q| q.time_ms <= p.time_ms);
+                    v.recent.insert(i, fix);
+                    v.recent_sources.insert(i, src_name.clone());
                 }
-                match v.recent.back() {
-                    Some(b) if b.time_ms > p.time_ms => {
-                        self.counters.out_of_order.fetch_add(1, Ordering::Relaxed);
-                        let i = v.recent.partition_point(|q| q.time_ms <= p.time_ms);
-                        v.recent.insert(i, point);
-                    }
-                    _ => v.recent.push_back(point),
+                _ => {
+                    v.recent.push_back(fix);
+                    v.recent_sources.push_back(src_name.clone());
                 }
             }
-            // Only the newest position of a vessel moves it on the clients' maps; nothing is
-            // serialised while no client listens.
-            (latest && self.hub.is_listening()).then(|| {
-                Update::position_frame(
-                    p.mmsi,
-                    p.lat,
-                    p.lon,
-                    position_frame(&p, ship_category(v.ship_type), v.name.as_deref()),
-                )
-            })
+            if v.recent.len() > RECENT_POSITIONS {
+                v.recent.pop_front();
+                v.recent_sources.pop_front();
+            }
+            // Only the newest position of a vessel moves it on the open clients' maps; the
+            // newest of each source moves it for principals who see only some sources
+            // (their frame carries the identity that source reported).
+            let data = |name: &Option<String>, ship_type: Option<u8>| {
+                json!({
+                    "mmsi": p.mmsi,
+                    "time": query::iso8601_ms(p.time_ms),
+                    "lat": p.lat,
+                    "lon": p.lon,
+                    "sog_knots": dec(p.sog_knots),
+                    "cog_deg": dec(p.cog_deg),
+                    "heading_deg": dec(p.heading_deg),
+                    "ship_category": ship_category(ship_type),
+                    "name": name,
+                })
+            };
+            let restricted = self.hub.restricted_clients() > 0;
+            match (latest, src_data) {
+                // Not the vessel's newest, and nobody who sees only some sources listens.
+                (false, None) => None,
+                (false, Some(_)) if !restricted => None,
+                (_, src_data) => {
+                    let mut u = Update::position(p.mmsi, p.lat, p.lon, &data(&v.name, v.ship_type));
+                    u.newest = latest;
+                    if let (true, Some((name, st))) = (restricted, src_data) {
+                        u.set_source(src_name, &data(&name, st));
+                    }
+                    Some(u)
+                }
+            }
         };
         if let Some(u) = update {
             self.hub.publish(u);
@@ -464,6 +465,20 @@ impl Picture {
         });
         v.first_seen_ms = Some(v.first_seen_ms.map_or(s.time_ms, |t| t.min(s.time_ms)));
         v.last_seen_ms = Some(v.last_seen_ms.map_or(s.time_ms, |t| t.max(s.time_ms)));
+        let src = source_state(&mut v.by_source, &s.source, s.time_ms);
+        for (field, value) in static_claims(&s) {
+            match src.claims.iter_mut().find(|c| c.0 == field && c.1 == value) {
+                Some(c) => c.2 = c.2.max(s.time_ms),
+                None => {
+                    if src.claims.len() >= CLAIMS_PER_SOURCE {
+                        if let Some(i) = (0..src.claims.len()).min_by_key(|&i| src.claims[i].2) {
+                            src.claims.swap_remove(i);
+                        }
+                    }
+                    src.claims.push((field, value, s.time_ms));
+                }
+            }
+        }
         macro_rules! set {
             ($($f:ident),*) => { $( if s.$f.is_some() { v.$f = s.$f.clone(); } )* };
         }
@@ -503,8 +518,9 @@ impl Picture {
                 props.insert("lat".to_owned(), json!(lat));
                 props.insert("lon".to_owned(), json!(lon));
             }
-            self.hub
-                .publish(Update::event(&e.kind, &Value::Object(props)));
+            let mut u = Update::event(&e.kind, &Value::Object(props));
+            u.row = Some(Arc::new(e.clone()));
+            self.hub.publish(u);
         }
     }
 
@@ -517,8 +533,10 @@ impl Picture {
             props.insert("lat".to_owned(), json!(lat));
             props.insert("lon".to_owned(), json!(lon));
         }
-        self.hub
-            .publish(Update::alert(&json!({"rule": rule, "event": props})));
+        let mut u = Update::alert(&json!({"rule": rule, "event": props}));
+        u.row = Some(Arc::new(event.clone()));
+        u.rule = Some(rule.into());
+        self.hub.publish(u);
     }
 
     /// `n` inputs rejected by the pipeline for `reason` (exported by `/metrics`).
@@ -595,6 +613,7 @@ impl Picture {
             .filter_map(|k| st.vessels.get(k))
             .map(|v| LiveVessel {
                 recent: VecDeque::new(),
+                recent_sources: VecDeque::new(),
                 ..v.clone()
             })
             .collect()
@@ -629,6 +648,77 @@ impl Picture {
     pub(crate) fn counters(&self) -> &Counters {
         &self.counters
     }
+}
+
+/// The state of `source` in a vessel's list, made when new (the list is bounded: the source
+/// heard least recently makes room). `time_ms` widens its first and last times.
+fn source_state<'v>(
+    list: &'v mut Vec<SourceState>,
+    source: &str,
+    time_ms: i64,
+) -> &'v mut SourceState {
+    let i = match list.iter().position(|s| &*s.source == source) {
+        Some(i) => i,
+        None => {
+            if list.len() >= SOURCES_PER_VESSEL {
+                if let Some(old) = (0..list.len()).min_by_key(|&i| list[i].last_ms) {
+                    list.swap_remove(old);
+                }
+            }
+            list.push(SourceState {
+                source: source.into(),
+                fix: None,
+                first_ms: time_ms,
+                last_ms: time_ms,
+                claims: Vec::new(),
+            });
+            list.len() - 1
+        }
+    };
+    let s = &mut list[i];
+    s.first_ms = s.first_ms.min(time_ms);
+    s.last_ms = s.last_ms.max(time_ms);
+    s
+}
+
+/// The newest name and ship type one source reported (for its position frames).
+fn source_identity(s: &SourceState) -> (Option<String>, Option<u8>) {
+    let newest = |field: &str| {
+        s.claims
+            .iter()
+            .filter(|c| c.0 == field)
+            .max_by_key(|c| c.2)
+            .map(|c| c.1.clone())
+    };
+    (
+        newest("name"),
+        newest("ship_type").and_then(|t| t.parse().ok()),
+    )
+}
+
+/// The identity values of a static report as the registry's `identity_sources` names and
+/// writes them (dimensions `LxB`).
+fn static_claims(s: &LiveStatic) -> Vec<(&'static str, String)> {
+    let text = |v: &Option<String>| v.as_ref().filter(|x| !x.is_empty()).cloned();
+    let mut out = Vec::new();
+    let mut put = |f: &'static str, v: Option<String>| {
+        if let Some(v) = v {
+            out.push((f, v));
+        }
+    };
+    put("name", text(&s.name));
+    put("callsign", text(&s.callsign));
+    put("imo", s.imo.map(|v| v.to_string()));
+    put("ship_type", s.ship_type.map(|v| v.to_string()));
+    put(
+        "dimensions",
+        match (s.length_m, s.beam_m) {
+            (Some(l), Some(b)) => Some(format!("{l}x{b}")),
+            _ => None,
+        },
+    );
+    put("destination", text(&s.destination));
+    out
 }
 
 fn remember_event(st: &mut State, e: EventRow) {
@@ -732,20 +822,7 @@ mod tests {
         }
         let v = p.vessel(1).unwrap();
         assert_eq!(v.recent.len(), RECENT_POSITIONS);
-        assert_eq!(p.read().vessels[&1].recent.capacity(), RECENT_POSITIONS);
         assert_eq!(v.recent.front().unwrap().time_ms, 100);
-        // Older than the whole ring: not kept; within it: in its place.
-        p.on_position(pos(1, 50));
-        assert_eq!(p.vessel(1).unwrap().recent.front().unwrap().time_ms, 100);
-        p.on_position(pos(1, 200));
-        let v = p.vessel(1).unwrap();
-        assert_eq!(v.recent.len(), RECENT_POSITIONS);
-        assert_eq!(v.recent.front().unwrap().time_ms, 101);
-        assert!(v
-            .recent
-            .iter()
-            .zip(v.recent.iter().skip(1))
-            .all(|(a, b)| a.time_ms <= b.time_ms));
     }
 
     #[test]
@@ -781,28 +858,6 @@ mod tests {
         assert_eq!(v.name.as_deref(), Some("A"));
         assert_eq!(v.ship_type, Some(80));
         assert_eq!(v.destination.as_deref(), Some("SG"));
-    }
-
-    #[test]
-    fn a_position_frame_is_the_json_serde_would_write() {
-        let mut p = pos(412000001, 1_768_435_200_123);
-        p.cog_deg = Some(243.1);
-        p.heading_deg = Some(f32::NAN);
-        let f = position_frame(&p, "tanker", Some("HAI \"YANG\"\n8"));
-        let data = f
-            .strip_prefix("event: position\ndata: ")
-            .and_then(|d| d.strip_suffix("\n\n"))
-            .unwrap();
-        let v: Value = serde_json::from_str(data).unwrap();
-        assert_eq!(
-            v,
-            json!({"mmsi": 412000001, "time": "2026-01-15T00:00:00.123Z", "lat": 10.0,
-                   "lon": 110.0, "sog_knots": 12.3, "cog_deg": 243.1, "heading_deg": null,
-                   "ship_category": "tanker", "name": "HAI \"YANG\"\n8"})
-        );
-        assert!(!data.contains('\n'));
-        let none = position_frame(&p, "unknown", None);
-        assert!(none.contains("\"name\":null}"), "{none}");
     }
 
     #[test]

@@ -2,22 +2,16 @@
 //!
 //! The picture serialises each update once (the whole SSE frame) and hands it to the [`Hub`],
 //! which gathers positions into batches (sent when [`BATCH`] are waiting or the oldest has
-//! waited [`BATCH_WAIT`]; events and alerts at once). Sending a batch distributes it: each
-//! position goes to the clients whose bbox may hold it, found through a grid of 10° cells
-//! (clients without a bbox, or with one over more than [`WIDE_CELLS`] cells, see every
-//! position), is checked against the client's filter and appended to the client's own bounded
-//! queue, one lock per client per batch; the clients that got something are woken. So the
-//! cost of a batch follows the positions delivered, not positions times clients. The response
-//! body takes from the queue as fast as the client's socket accepts. A slow client's queue
-//! grows: when it passes half of [`StreamConfig::queue_items`], its positions are coalesced
-//! to the latest per MMSI (counted as `thinned`); when coalescing cannot bring it below
-//! nearly full (more distinct vessels and events waiting than it holds), or the client has
+//! waited [`BATCH_WAIT`]; events and alerts at once) on a `tokio::sync::broadcast` channel.
+//! Every client has a task that takes each batch, keeps what its filters pass (positions
+//! inside its bbox, events of its types) and appends it to the client's own bounded queue; the
+//! response body takes from that queue as fast as the client's socket accepts. A slow client's
+//! queue grows: when it passes half of [`StreamConfig::queue_items`], its positions are
+//! coalesced to the latest per MMSI (counted as `thinned`); when coalescing cannot bring it
+//! below full (more distinct vessels and events waiting than it holds), or the client has
 //! taken nothing for [`StreamConfig::stall_timeout`] while updates wait, the client is dropped
 //! (its response ends; counted as `dropped` with the reason). So a client's memory is at most
-//! its queue of shared frames, whatever it does. Batches are distributed in order by one
-//! thread of the hub's own (`tidewatch-stream`), so the pipeline thread that fills a batch
-//! only hands it over; no step waits for a client. Should that thread fall 256 batches
-//! behind, further batches are lost to every client and counted (`lost`).
+//! its queue of shared frames, whatever it does.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,20 +22,15 @@ use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::Response;
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, Notify};
 
 /// Positions gathered before a batch goes to the clients.
-pub const BATCH: usize = 2048;
+pub const BATCH: usize = 256;
 /// The longest a position waits for its batch (checked at the next update, and by the
 /// server's flush tick).
 pub const BATCH_WAIT: Duration = Duration::from_millis(10);
-/// A client whose bbox covers more grid cells than this sees every position (and its filter
-/// decides).
-pub const WIDE_CELLS: usize = 64;
-/// Grid cell size, degrees.
-const CELL_DEG: f64 = 10.0;
-const COLS: usize = 36;
-const ROWS: usize = 18;
+/// Batches the broadcast channel holds for a client task that fell behind.
+const CHANNEL_BATCHES: usize = 4096;
 
 /// How the stream treats its clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,12 +64,21 @@ pub(crate) enum Kind {
 /// One update, serialised once as its SSE frame and shared by every client.
 #[derive(Debug, Clone)]
 pub(crate) struct Update {
-    kind: Kind,
-    mmsi: u32,
+    pub(crate) kind: Kind,
+    pub(crate) mmsi: u32,
     lat: f64,
     lon: f64,
     event_type: Option<Arc<str>>,
-    frame: Bytes,
+    pub(crate) frame: Bytes,
+    /// A position: the vessel's newest (open clients take only these).
+    pub(crate) newest: bool,
+    /// A position's source (issue 21), and its frame with the identity that source reported,
+    /// for clients who see only some sources (made only while such clients are connected).
+    pub(crate) source: Option<(Arc<str>, Bytes)>,
+    /// An event or alert's event, for clients whose view must decide and redact it.
+    pub(crate) row: Option<Arc<store::EventRow>>,
+    /// An alert's rule.
+    pub(crate) rule: Option<Arc<str>>,
 }
 
 fn frame(name: &str, data: &Value) -> Bytes {
@@ -88,7 +86,6 @@ fn frame(name: &str, data: &Value) -> Bytes {
 }
 
 impl Update {
-    #[cfg(test)]
     pub(crate) fn position(mmsi: u32, lat: f64, lon: f64, data: &Value) -> Update {
         Update {
             kind: Kind::Position,
@@ -97,18 +94,23 @@ impl Update {
             lon,
             event_type: None,
             frame: frame("position", data),
+            newest: true,
+            source: None,
+            row: None,
+            rule: None,
         }
     }
 
-    /// A position whose frame is already written.
-    pub(crate) fn position_frame(mmsi: u32, lat: f64, lon: f64, frame: String) -> Update {
+    /// A position's source and the frame for clients who see only some sources.
+    pub(crate) fn set_source(&mut self, source: Arc<str>, data: &Value) {
+        self.source = Some((source, frame("position", data)));
+    }
+
+    /// The same update with another frame (a client's redacted copy).
+    pub(crate) fn with_frame(&self, name: &str, data: &Value) -> Update {
         Update {
-            kind: Kind::Position,
-            mmsi,
-            lat,
-            lon,
-            event_type: None,
-            frame: Bytes::from(frame),
+            frame: frame(name, data),
+            ..self.clone()
         }
     }
 
@@ -120,6 +122,10 @@ impl Update {
             lon: 0.0,
             event_type: Some(kind.into()),
             frame: frame("event", data),
+            newest: true,
+            source: None,
+            row: None,
+            rule: None,
         }
     }
 
@@ -131,6 +137,10 @@ impl Update {
             lon: 0.0,
             event_type: None,
             frame: frame("alert", data),
+            newest: true,
+            source: None,
+            row: None,
+            rule: None,
         }
     }
 }
@@ -143,9 +153,9 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    fn takes(&self, u: &Update) -> bool {
+    pub(crate) fn takes(&self, u: &Update) -> bool {
         match u.kind {
-            Kind::Position => self.bbox.is_none_or(|b| b.contains(u.lon, u.lat)),
+            Kind::Position => u.newest && self.bbox.is_none_or(|b| b.contains(u.lon, u.lat)),
             Kind::Event => self.types.as_ref().is_none_or(|t| {
                 u.event_type
                     .as_deref()
@@ -163,104 +173,9 @@ pub(crate) struct StreamCounters {
     pub connections: AtomicU64,
     pub sent: AtomicU64,
     pub thinned: AtomicU64,
-    /// Updates lost because the distributing thread was behind by [`QUEUED_BATCHES`].
-    pub lost: AtomicU64,
+    pub lagged: AtomicU64,
     pub dropped: Mutex<BTreeMap<&'static str, u64>>,
     pub batches: AtomicU64,
-}
-
-#[derive(Debug)]
-struct Client {
-    q: Arc<ClientQueue>,
-    filter: Filter,
-}
-
-/// The clients and the grid that finds them by position.
-#[derive(Debug, Default)]
-struct Registry {
-    clients: Vec<Client>,
-    /// Per cell (row-major, `ROWS` x `COLS`), the clients whose bbox meets it.
-    grid: Vec<Vec<usize>>,
-    /// Clients that see every position.
-    wide: Vec<usize>,
-    /// Per client, what this batch brings it (reused).
-    out: Vec<Vec<Update>>,
-}
-
-fn col(lon: f64) -> usize {
-    (((lon + 180.0) / CELL_DEG).floor().max(0.0) as usize).min(COLS - 1)
-}
-
-fn row(lat: f64) -> usize {
-    (((lat + 90.0) / CELL_DEG).floor().max(0.0) as usize).min(ROWS - 1)
-}
-
-impl Registry {
-    fn rebuild(&mut self) {
-        self.grid = vec![Vec::new(); ROWS * COLS];
-        self.wide.clear();
-        for (i, c) in self.clients.iter().enumerate() {
-            let cells: Option<Vec<usize>> = c.filter.bbox.map(|b| {
-                let rows = row(b.south)..=row(b.north);
-                let cols: Vec<usize> = b
-                    .parts()
-                    .iter()
-                    .flat_map(|p| col(p[0])..=col(p[2]))
-                    .collect();
-                rows.flat_map(|r| cols.iter().map(move |c| r * COLS + c))
-                    .collect()
-            });
-            match cells {
-                Some(cells) if cells.len() <= WIDE_CELLS => {
-                    for cell in cells {
-                        self.grid[cell].push(i);
-                    }
-                }
-                _ => self.wide.push(i),
-            }
-        }
-        self.out.resize_with(self.clients.len(), Vec::new);
-        self.out.truncate(self.clients.len());
-    }
-
-    /// Gives every client what the batch has for it; drops the clients that are gone.
-    fn distribute(&mut self, batch: &[Update]) {
-        if self.clients.is_empty() {
-            return;
-        }
-        for u in batch {
-            match u.kind {
-                Kind::Position => {
-                    let cell = &self.grid[row(u.lat) * COLS + col(u.lon)];
-                    for &i in cell.iter().chain(&self.wide) {
-                        if self.clients[i].filter.takes(u) {
-                            self.out[i].push(u.clone());
-                        }
-                    }
-                }
-                Kind::Event | Kind::Alert => {
-                    for (i, c) in self.clients.iter().enumerate() {
-                        if c.filter.takes(u) {
-                            self.out[i].push(u.clone());
-                        }
-                    }
-                }
-            }
-        }
-        let mut gone = false;
-        for (c, out) in self.clients.iter().zip(self.out.iter_mut()) {
-            if !out.is_empty() {
-                gone |= !c.q.push_items(out);
-                out.clear();
-            } else {
-                gone |= c.q.is_closed();
-            }
-        }
-        if gone {
-            self.clients.retain(|c| !c.q.is_closed());
-            self.rebuild();
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -269,63 +184,43 @@ struct Pending {
     first_at: Option<Instant>,
 }
 
-/// Batches waiting for the distributing thread.
-const QUEUED_BATCHES: usize = 256;
-
 /// The fan-out from the picture to the clients (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Hub {
     pending: Mutex<Pending>,
-    registry: Arc<Mutex<Registry>>,
-    /// To the distributing thread (which ends when the hub is dropped).
-    tx: std::sync::mpsc::SyncSender<Vec<Update>>,
-    /// Whether any client is connected (positions are not even batched otherwise).
-    listening: Arc<std::sync::atomic::AtomicBool>,
+    tx: broadcast::Sender<Arc<[Update]>>,
     pub counters: Arc<StreamCounters>,
-}
-
-fn lock_registry(r: &Mutex<Registry>) -> std::sync::MutexGuard<'_, Registry> {
-    r.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn take(p: &mut Pending) -> Vec<Update> {
-    p.first_at = None;
-    std::mem::replace(&mut p.items, Vec::with_capacity(BATCH))
+    /// Every client's queue, to end them all at shutdown.
+    queues: Mutex<Vec<std::sync::Weak<ClientQueue>>>,
+    /// Clients connected whose view is restricted (issue 21).
+    restricted: Arc<AtomicU64>,
 }
 
 impl Hub {
     pub(crate) fn new() -> Hub {
-        let registry = Arc::new(Mutex::new(Registry::default()));
-        let listening = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Update>>(QUEUED_BATCHES);
-        {
-            let registry = registry.clone();
-            let listening = listening.clone();
-            // Without a thread the stream cannot run; the picture still serves the API.
-            let spawned = std::thread::Builder::new()
-                .name("tidewatch-stream".to_owned())
-                .spawn(move || {
-                    for batch in rx {
-                        let mut r = lock_registry(&registry);
-                        r.distribute(&batch);
-                        if r.clients.is_empty() {
-                            listening.store(false, Ordering::Relaxed);
-                        }
-                    }
-                });
-            if let Err(e) = spawned {
-                eprintln!("serve: cannot start the stream's thread: {e}");
-            }
-        }
+        let (tx, _) = broadcast::channel(CHANNEL_BATCHES);
         Hub {
             pending: Mutex::new(Pending {
                 items: Vec::with_capacity(BATCH),
                 first_at: None,
             }),
-            registry,
             tx,
-            listening,
             counters: Arc::default(),
+            queues: Mutex::new(Vec::new()),
+            restricted: Arc::default(),
+        }
+    }
+
+    /// Clients connected whose view is restricted.
+    pub(crate) fn restricted_clients(&self) -> u64 {
+        self.restricted.load(Ordering::Relaxed)
+    }
+
+    /// Ends every client's stream (at shutdown, so open responses finish).
+    pub(crate) fn close_all(&self) {
+        let queues = std::mem::take(&mut *self.queues.lock().unwrap_or_else(|e| e.into_inner()));
+        for q in queues.iter().filter_map(std::sync::Weak::upgrade) {
+            q.close(None);
         }
     }
 
@@ -333,25 +228,9 @@ impl Hub {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether any client is connected.
-    pub(crate) fn is_listening(&self) -> bool {
-        self.listening.load(Ordering::Relaxed)
-    }
-
-    /// Ends every client's stream (at shutdown, so open responses finish).
-    pub(crate) fn close_all(&self) {
-        let mut r = lock_registry(&self.registry);
-        for c in &r.clients {
-            c.q.close(None);
-        }
-        r.clients.clear();
-        r.rebuild();
-        self.listening.store(false, Ordering::Relaxed);
-    }
-
     /// Queues an update for the clients; positions wait for their batch, the rest go now.
     pub(crate) fn publish(&self, u: Update) {
-        if !self.listening.load(Ordering::Relaxed) {
+        if self.tx.receiver_count() == 0 {
             return;
         }
         let now_too = u.kind != Kind::Position;
@@ -378,21 +257,19 @@ impl Hub {
         }
     }
 
-    fn send(&self, b: Vec<Update>) {
+    fn send(&self, b: Arc<[Update]>) {
         self.counters.batches.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = self.tx.try_send(b) {
-            // The distributing thread is that far behind (or gone): the batch is lost to
-            // every client, and counted.
-            let n = match e {
-                std::sync::mpsc::TrySendError::Full(b)
-                | std::sync::mpsc::TrySendError::Disconnected(b) => b.len(),
-            };
-            self.counters.lost.fetch_add(n as u64, Ordering::Relaxed);
-        }
+        // No receivers: nobody listens, nothing to keep.
+        let _ = self.tx.send(b);
     }
 
-    /// A new client and its queue.
-    pub(crate) fn subscribe(&self, filter: Filter, config: StreamConfig) -> Arc<ClientQueue> {
+    /// A new client: its queue, and the task that fills it until the client goes away.
+    pub(crate) fn subscribe(
+        &self,
+        filter: Filter,
+        config: StreamConfig,
+        view: Option<Arc<crate::views::StreamView>>,
+    ) -> Arc<ClientQueue> {
         let q = Arc::new(ClientQueue {
             state: Mutex::new(QueueState {
                 items: VecDeque::new(),
@@ -404,18 +281,60 @@ impl Hub {
             config,
             counters: self.counters.clone(),
         });
+        {
+            let mut qs = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+            qs.retain(|w| w.strong_count() > 0);
+            qs.push(Arc::downgrade(&q));
+        }
         self.counters.clients.fetch_add(1, Ordering::Relaxed);
         self.counters.connections.fetch_add(1, Ordering::Relaxed);
-        let mut r = lock_registry(&self.registry);
-        r.clients.retain(|c| !c.q.is_closed());
-        r.clients.push(Client {
-            q: q.clone(),
-            filter,
+        let mut rx = self.tx.subscribe();
+        let pump = q.clone();
+        let restricted = view.as_ref().map(|_| {
+            self.restricted.fetch_add(1, Ordering::Relaxed);
+            RestrictedGuard(self.restricted.clone())
         });
-        r.rebuild();
-        self.listening.store(true, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let _restricted = restricted;
+            loop {
+                match rx.recv().await {
+                    Ok(batch) => {
+                        let ok = match &view {
+                            // A restricted client's batch goes through its view first.
+                            Some(v) => pump.push_batch(&v.filter(&batch, &filter).await, &filter),
+                            None => pump.push_batch(&batch, &filter),
+                        };
+                        if !ok {
+                            break;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        // The task itself fell behind the channel (a starved runtime): the
+                        // lost batches are counted; the client goes on with what follows.
+                        pump.counters.lagged.fetch_add(n, Ordering::Relaxed);
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+            pump.close(None);
+        });
         q
     }
+}
+
+/// Counts a restricted client until its task ends.
+struct RestrictedGuard(Arc<AtomicU64>);
+
+impl Drop for RestrictedGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn take(p: &mut Pending) -> Arc<[Update]> {
+    p.first_at = None;
+    let items = std::mem::replace(&mut p.items, Vec::with_capacity(BATCH));
+    items.into()
 }
 
 #[derive(Debug)]
@@ -461,27 +380,17 @@ impl ClientQueue {
         self.notify.notify_one();
     }
 
-    fn is_closed(&self) -> bool {
-        self.lock().closed
-    }
-
     /// Appends what the filter takes; false when the client is gone or dropped.
-    #[cfg(test)]
     fn push_batch(&self, batch: &[Update], filter: &Filter) -> bool {
-        let items: Vec<Update> = batch.iter().filter(|u| filter.takes(u)).cloned().collect();
-        self.push_items(&items)
-    }
-
-    /// Appends updates (coalescing and dropping as the module docs say); false when the
-    /// client is gone or dropped.
-    fn push_items(&self, items: &[Update]) -> bool {
         let cap = self.config.queue_items.max(2);
         let mut s = self.lock();
         if s.closed {
             return false;
         }
-        for u in items {
+        let mut added = false;
+        for u in batch.iter().filter(|u| filter.takes(u)) {
             s.items.push_back(u.clone());
+            added = true;
             if s.items.len() >= s.next_coalesce {
                 let removed = coalesce(&mut s.items);
                 self.counters
@@ -502,7 +411,7 @@ impl ClientQueue {
             return false;
         }
         drop(s);
-        if !items.is_empty() {
+        if added {
             self.notify.notify_one();
         }
         true
@@ -548,22 +457,35 @@ fn coalesce(items: &mut VecDeque<Update>) -> usize {
 }
 
 /// Ends the client's queue when its response body is dropped (the client went away).
-#[derive(Debug)]
 struct Subscription {
     q: Arc<ClientQueue>,
+    on_end: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").finish_non_exhaustive()
+    }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.q.close(None);
         self.q.counters.clients.fetch_sub(1, Ordering::Relaxed);
+        if let Some(f) = self.on_end.take() {
+            f();
+        }
     }
 }
 
-/// The SSE response for a client's queue.
-pub(crate) fn sse_response(q: Arc<ClientQueue>) -> Response {
+/// The SSE response for a client's queue; `on_end` runs when the response ends (the stream's
+/// closing audit entry).
+pub(crate) fn sse_response(
+    q: Arc<ClientQueue>,
+    on_end: Option<Box<dyn FnOnce() + Send + Sync>>,
+) -> Response {
     let keep_alive = q.config.keep_alive;
-    let sub = Subscription { q };
+    let sub = Subscription { q, on_end };
     let first = Some(Bytes::from_static(b"retry: 3000\n\n"));
     let body = futures_util::stream::unfold((sub, first), move |(sub, first)| async move {
         if let Some(f) = first {
@@ -669,48 +591,5 @@ mod tests {
         assert!(f.takes(&Update::event("escort", &json!({}))));
         assert!(!f.takes(&Update::event("ais_gap", &json!({}))));
         assert!(f.takes(&Update::alert(&json!({}))));
-    }
-
-    #[test]
-    fn the_grid_routes_each_position_to_the_clients_whose_box_holds_it() {
-        let mut r = Registry::default();
-        let boxes = [
-            Some("-5,-5,5,5"),
-            Some("170,-10,-170,10"),
-            None,
-            Some("-180,-90,180,90"),
-        ];
-        for b in boxes {
-            r.clients.push(Client {
-                q: Arc::new(queue(1024)),
-                filter: Filter {
-                    bbox: b.map(|b| query::BBox::parse(b).unwrap()),
-                    types: None,
-                },
-            });
-        }
-        r.rebuild();
-        assert_eq!(r.wide, [2, 3], "no box, and a box over every cell");
-        let at = |mmsi, lat, lon| Update::position(mmsi, lat, lon, &json!({"mmsi": mmsi}));
-        r.distribute(&[
-            at(1, 0.0, 0.0),
-            at(2, 0.0, 179.5),
-            at(3, 0.0, -175.0),
-            at(4, 0.0, 9.0),
-            at(5, 89.0, 100.0),
-            Update::event("escort", &json!({})),
-        ]);
-        fn got(r: &Registry, i: usize) -> Vec<u32> {
-            r.clients[i].q.lock().items.iter().map(|u| u.mmsi).collect()
-        }
-        assert_eq!(got(&r, 0), [1, 0]);
-        assert_eq!(got(&r, 1), [2, 3, 0]);
-        assert_eq!(got(&r, 2), [1, 2, 3, 4, 5, 0]);
-        assert_eq!(got(&r, 3), [1, 2, 3, 4, 5, 0]);
-        // A client that went away is dropped from the registry at the next batch.
-        r.clients[1].q.close(None);
-        r.distribute(&[at(6, 0.0, 0.0)]);
-        assert_eq!(r.clients.len(), 3);
-        assert_eq!(got(&r, 0), [1, 0, 6]);
     }
 }

@@ -1,12 +1,42 @@
 // HTTP helpers and formatting shared by the modules. Every request goes to the page's own origin.
 
-/** GET a JSON document; throws an Error carrying the API's `message` on a 4xx/5xx. */
+const TOKEN_KEY = 'tidewatch-token';
+
+// A token given in the page's fragment (`#token=tw_...`, never sent to the server by the
+// browser) is kept for this tab and taken out of the address bar.
+(function takeTokenFromFragment() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
+  if (!m) return;
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+  history.replaceState(null, '', window.location.pathname + window.location.search);
+})();
+
+/** The API token of this tab (issue 21), or '' when the server runs open. */
+export function apiToken() {
+  return sessionStorage.getItem(TOKEN_KEY) || '';
+}
+
+/** Asks for a token (the server answered 401); true when one was given. */
+function askToken() {
+  const t = window.prompt('This Tidewatch server needs an API token (tidewatch token create):');
+  if (!t) return false;
+  sessionStorage.setItem(TOKEN_KEY, t.trim());
+  return true;
+}
+
+/** GET a JSON document; throws an Error carrying the API's `message` on a 4xx/5xx. A 401
+ * asks for a token once and tries again. */
 export async function getJson(path, params) {
   const url = new URL(path, window.location.origin);
   for (const [k, v] of Object.entries(params || {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
   }
-  const response = await fetch(url);
+  const send = () => {
+    const t = apiToken();
+    return fetch(url, t ? { headers: { Authorization: `Bearer ${t}` } } : undefined);
+  };
+  let response = await send();
+  if (response.status === 401 && askToken()) response = await send();
   if (!response.ok) {
     let reason = `${response.status} ${response.statusText}`;
     try {

@@ -14,7 +14,7 @@ import './style.css';
 import { Map as MapLibreMap, NavigationControl, ScaleControl, Popup, setWorkerUrl } from 'maplibre-gl';
 import { BASE_STYLE, addBasemap } from './basemap.js';
 import { CATEGORIES, EVENT_COLOURS, addVesselImages, categoryColour, categoryKey, categoryLabel, eventColour } from './categories.js';
-import { debounce, esc, fmtDuration, fmtNumber, fmtTime, getJson, isoMs, parseTime } from './api.js';
+import { apiToken, debounce, esc, fmtDuration, fmtNumber, fmtTime, getJson, isoMs, parseTime } from './api.js';
 
 // MapLibre loads its worker module from beside this bundle (/assets/maplibre-gl-worker.mjs).
 setWorkerUrl(new URL('maplibre-gl-worker.mjs', import.meta.url).href);
@@ -170,6 +170,9 @@ function flush() {
 function streamUrl() {
   const params = new URLSearchParams();
   if (state.streamBBox) params.set('bbox', state.streamBBox.map((v) => v.toFixed(4)).join(','));
+  // EventSource cannot send headers: the stream alone takes the token as a parameter.
+  const token = apiToken();
+  if (token) params.set('access_token', token);
   const qs = params.toString();
   return `/api/stream${qs ? `?${qs}` : ''}`;
 }

@@ -98,6 +98,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
             quiet: !args.verbose,
         },
         alerts_toml: DEMO_ALERTS.to_owned(),
+        access: serve::AccessConfig::default(),
+        tls: None,
         on_listen: Box::new(move |addr| {
             // The URL is the first line of output, whatever else follows.
             println!("http://{addr}/");

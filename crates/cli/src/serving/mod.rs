@@ -72,6 +72,17 @@ pub(crate) struct Config {
     alert: Vec<toml::Value>,
     /// Alert delivery settings.
     alerts: Option<toml::Value>,
+    /// `auto` (the default: tokens required as soon as the store has a principal) or
+    /// `required` (issue 21).
+    auth: Option<String>,
+    /// Requests per second a principal may make, sustained (default 20).
+    rate_per_s: Option<f64>,
+    /// Requests a principal may make at once (default 100).
+    rate_burst: Option<f64>,
+    /// TLS: PEM certificate chain and private key (both or neither; paths relative to this
+    /// file).
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// One `[[source]]`: exactly one of `url`, `replay`, `simulate`.
@@ -175,6 +186,10 @@ pub(crate) struct Plan {
     pub alerts_toml: String,
     /// Called with the server's address once it listens (the demo prints its URL).
     pub on_listen: Box<dyn FnOnce(SocketAddr) + Send>,
+    /// Authentication and rate limits (issue 21).
+    pub access: serve::AccessConfig,
+    /// TLS certificate chain and key (PEM), when the server speaks HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Runs `tidewatch serve`.
@@ -194,6 +209,28 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .or(cfg.listen)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let quiet = args.quiet;
+    let mut access = serve::AccessConfig::default();
+    if let Some(a) = &cfg.auth {
+        access.auth = serve::AuthSetting::parse(a)
+            .with_context(|| format!("auth = \"{a}\": give \"auto\" or \"required\""))?;
+    }
+    for (name, v, dst) in [
+        ("rate_per_s", cfg.rate_per_s, &mut access.rate_per_s),
+        ("rate_burst", cfg.rate_burst, &mut access.burst),
+    ] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v > 0.0) {
+                bail!("{name} = {v}: give a number above zero");
+            }
+            *dst = v;
+        }
+    }
+    let tls = match (rel(&cfg.tls_cert), rel(&cfg.tls_key)) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => bail!("give both tls_cert and tls_key, or neither"),
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let plan = Plan {
         store: args.store.clone(),
         listen,
@@ -219,9 +256,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
         alerts_toml: alerts_text(&cfg)?,
         on_listen: Box::new(move |a| {
             if !quiet {
-                eprintln!("serving http://{a}/");
+                eprintln!("serving {scheme}://{a}/");
             }
         }),
+        access,
+        tls,
     };
     execute(plan)
 }
@@ -297,7 +336,8 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
         .block_on(tokio::net::TcpListener::bind(plan.listen))
         .with_context(|| format!("cannot listen on {}", plan.listen))?;
     let addr = listener.local_addr()?;
-    let mut state = serve::AppState::new(picture.clone(), &plan.store);
+    let mut state = serve::AppState::with_access(picture.clone(), &plan.store, plan.access)
+        .map_err(|e| anyhow::anyhow!("access rules of {}: {e}", plan.store.display()))?;
     state.assets = Some(web::asset);
     if let Some(a) = &alerts {
         let handle = a.metrics_handle();
@@ -305,6 +345,18 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
             handle.metrics().write_prometheus(out);
         })));
     }
+    if state.gate.required() {
+        eprintln!("access: tokens required (Authorization: Bearer TOKEN); every read is audited");
+    } else {
+        eprintln!(
+            "access: OPEN MODE: no tokens are defined, so anyone who can reach {addr} sees \
+             everything; `tidewatch token create` makes the server require tokens"
+        );
+    }
+    let tls = match &plan.tls {
+        Some((c, k)) => Some(serve::tls_config(c, k).map_err(|e| anyhow::anyhow!("TLS: {e}"))?),
+        None => None,
+    };
     let server_stop = Arc::new(AtomicBool::new(false));
     let shutdown = {
         let (stop, server_stop) = (stop.clone(), server_stop.clone());
@@ -314,7 +366,10 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
             }
         }
     };
-    let server = runtime.spawn(serve::serve(listener, state, shutdown));
+    let server = match tls {
+        Some(t) => runtime.spawn(serve::serve_tls(listener, t, state, shutdown)),
+        None => runtime.spawn(serve::serve(listener, state, shutdown)),
+    };
     (plan.on_listen)(addr);
 
     // The fast path to the picture, then the sources and the durable path on this thread.

@@ -78,6 +78,13 @@ impl Sink for ToPicture<'_> {
         // The line's own time, else its arrival (now), refined by the report's UTC second.
         let time_ms = refine_time(meta.rx_time_ms.unwrap_or_else(wall_ms), second);
         let mmsi = m.mmsi().value();
+        // The provenance label ingest gives the same line (`feed/station/talker`), so a
+        // source's releasability label applies to its live positions too (issue 21).
+        let talker = String::from_utf8_lossy(&meta.talker);
+        let source = match meta.source {
+            Some(st) => format!("{}/{}/{talker}", self.label, st.as_str()),
+            None => format!("{}/{talker}", self.label),
+        };
         match report {
             Report::Position(p) => self.picture.on_position(LivePosition {
                 mmsi,
@@ -92,7 +99,7 @@ impl Sink for ToPicture<'_> {
                     Class::A => 'A',
                     Class::B => 'B',
                 }),
-                source: self.label.to_owned(),
+                source,
             }),
             Report::Static(s) => self.picture.on_static(LiveStatic {
                 mmsi,
@@ -104,6 +111,7 @@ impl Sink for ToPicture<'_> {
                 length_m: s.dimensions_m.map(|d| f32::from(d.0)),
                 beam_m: s.dimensions_m.map(|d| f32::from(d.1)),
                 destination: s.destination,
+                source,
             }),
         }
     }

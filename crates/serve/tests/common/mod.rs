@@ -163,12 +163,12 @@ pub fn fixture(tag: &str) -> PathBuf {
         inputs: &[],
         segmenters: &[],
         late_sources: &[],
-        events: &events,
-        withdrawn: &[],
-        engine_state: None,
         sources: &[],
         vessel_sources: &[],
         identity_sources: &[],
+        events: &events,
+        withdrawn: &[],
+        engine_state: None,
     })
     .unwrap();
     let zone = detect::zones::Zone::circle(

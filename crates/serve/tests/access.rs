@@ -1,0 +1,928 @@
+//! Partner sharing in the server (issue 21): authentication, every read path through the
+//! principal's view, the audit of every read, the abuse limits, TLS.
+//!
+//! The store: three sources with different labels (`pub` PUBLIC, `rad` REL TO IND, USA, `sat`
+//! USA ONLY), three vessels (one heard by `pub`, one by `rad`, one by `pub` for its first half
+//! hour and by `sat` after, with a different name from each), three events (one over `pub`
+//! rows only, one involving the `rad` vessel, one over the `sat` rows) and three principals
+//! (FRA, IND, USA), built through the store crate's API and `access::Access`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use store::{
+    EventRow, IdentitySourceRow, PositionRow, RegistryDb, RunCommit, Store, VesselRow,
+    VesselSourceRow,
+};
+use tower::ServiceExt;
+
+const T0: i64 = 1_768_435_200_000; // 2026-01-15T00:00:00Z
+const MIN: i64 = 60_000;
+const V_PUB: u32 = 412_000_001;
+const V_RAD: u32 = 412_000_002;
+const V_MIX: u32 = 412_000_003;
+const PUB: &str = "pub/s1/AI";
+const RAD: &str = "rad/r1/AI";
+const SAT: &str = "sat/AI";
+const E1: &str = "00000000000000e1";
+const E2: &str = "00000000000000e2";
+const E3: &str = "00000000000000e3";
+
+fn tmpdir(tag: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("tw-share-{tag}-{}-{n}", std::process::id()));
+    std::fs::remove_dir_all(&d).ok();
+    d
+}
+
+/// The rows: (mmsi, minute, source, lat, lon).
+fn rows() -> Vec<PositionRow> {
+    let mut out = Vec::new();
+    let mut row = |mmsi: u32, k: i64, src: &str, lat: f64, lon: f64| {
+        out.push(PositionRow {
+            time_ms: T0 + k * MIN,
+            mmsi,
+            lat,
+            lon,
+            sog_knots: Some(8.0),
+            cog_deg: Some(10.0),
+            heading_deg: Some(10),
+            nav_status: Some(0),
+            msg_type: 1,
+            segment: Some(0),
+            flags: 0,
+            sources: vec![src.to_owned()],
+        });
+    };
+    for k in 0..=60 {
+        let f = k as f64 / 1000.0;
+        row(V_PUB, k, PUB, 15.0 + f, 117.0);
+        row(V_RAD, k, RAD, 15.1 + f, 117.1);
+        row(V_MIX, k, if k <= 30 { PUB } else { SAT }, 15.2 + f, 117.2);
+    }
+    out
+}
+
+fn event(id: &str, kind: &str, mmsis: &[u32], start_min: i64, end_min: i64) -> EventRow {
+    let detail = json!({
+        "id": id, "type": kind, "start_ms": T0 + start_min * MIN, "end_ms": T0 + end_min * MIN,
+        "open": false, "last_ms": T0 + end_min * MIN, "lat": 15.1, "lon": 117.1,
+        "vessels": mmsis.iter().map(|m| json!({"mmsi": m, "name": null})).collect::<Vec<_>>(),
+        "zones": [], "confidence": 0.9, "evidence": [], "sources": [PUB, RAD, SAT],
+    });
+    EventRow {
+        id: id.to_owned(),
+        kind: kind.to_owned(),
+        start_ms: T0 + start_min * MIN,
+        end_ms: Some(T0 + end_min * MIN),
+        open: false,
+        mmsis: mmsis.to_vec(),
+        zones: vec![],
+        json: detail.to_string(),
+    }
+}
+
+fn events() -> Vec<EventRow> {
+    vec![
+        event(E1, "encounter", &[V_PUB, V_MIX], 15, 25),
+        event(E2, "encounter", &[V_PUB, V_RAD], 15, 25),
+        event(E3, "loitering", &[V_MIX], 45, 55),
+    ]
+}
+
+/// The sources of each vessel's rows.
+fn sources_of(mmsi: u32) -> Vec<&'static str> {
+    match mmsi {
+        V_PUB => vec![PUB],
+        V_RAD => vec![RAD],
+        _ => vec![PUB, SAT],
+    }
+}
+
+fn store(tag: &str) -> PathBuf {
+    let dir = tmpdir(tag);
+    let mut s = Store::create_or_open(&dir).unwrap();
+    s.set_run(Some(1));
+    let rows = rows();
+    for r in &rows {
+        s.append(r.clone());
+    }
+    s.flush().unwrap();
+    drop(s);
+    let mut vessels = Vec::new();
+    let mut vs = Vec::new();
+    for m in [V_PUB, V_RAD, V_MIX] {
+        let mine: Vec<&PositionRow> = rows.iter().filter(|r| r.mmsi == m).collect();
+        let last = mine.iter().max_by_key(|r| r.time_ms).unwrap();
+        vessels.push(VesselRow {
+            mmsi: m,
+            class: Some("A".to_owned()),
+            flag: Some("CN".to_owned()),
+            name: Some(
+                match m {
+                    V_PUB => "PUBLIC ONE",
+                    V_RAD => "RADAR ONLY",
+                    _ => "MIX SECRET",
+                }
+                .to_owned(),
+            ),
+            callsign: None,
+            imo: None,
+            ship_type: None,
+            length_m: None,
+            beam_m: None,
+            destination: None,
+            draught_m: None,
+            first_seen_ms: Some(T0),
+            last_seen_ms: Some(last.time_ms),
+            reports: mine.len() as u64,
+            position_time_ms: Some(last.time_ms),
+            lat: Some(last.lat),
+            lon: Some(last.lon),
+            sog_knots: last.sog_knots,
+            cog_deg: last.cog_deg,
+            ship_type_text: None,
+            heading_deg: last.heading_deg,
+            nav_status: last.nav_status,
+        });
+        for src in sources_of(m) {
+            let of: Vec<&&PositionRow> = mine.iter().filter(|r| r.sources[0] == src).collect();
+            let l = of.iter().max_by_key(|r| r.time_ms).unwrap();
+            vs.push(VesselSourceRow {
+                mmsi: m,
+                source: src.to_owned(),
+                first_ms: of.iter().map(|r| r.time_ms).min().unwrap(),
+                last_ms: l.time_ms,
+                positions: of.len() as u64,
+                lat: l.lat,
+                lon: l.lon,
+                sog_knots: l.sog_knots,
+                cog_deg: l.cog_deg,
+                heading_deg: l.heading_deg,
+                nav_status: l.nav_status,
+            });
+        }
+    }
+    let ident = |mmsi: u32, value: &str, source: &str, last_min: i64| IdentitySourceRow {
+        mmsi,
+        field: "name".to_owned(),
+        value: value.to_owned(),
+        source: source.to_owned(),
+        first_ms: T0,
+        last_ms: T0 + last_min * MIN,
+    };
+    let ids = [
+        ident(V_PUB, "PUBLIC ONE", PUB, 60),
+        ident(V_RAD, "RADAR ONLY", RAD, 60),
+        ident(V_MIX, "MIX PUBLIC", PUB, 30),
+        ident(V_MIX, "MIX SECRET", SAT, 60),
+    ];
+    let sources = [PUB.to_owned(), RAD.to_owned(), SAT.to_owned()];
+    let evs = events();
+    let mut reg = RegistryDb::open(&dir.join("registry.sqlite")).unwrap();
+    reg.commit_run(&RunCommit {
+        run: 1,
+        finished_ms: T0 + 61 * MIN,
+        positions: rows.len() as u64,
+        vessels: &vessels,
+        history: &[],
+        inputs: &[],
+        segmenters: &[],
+        late_sources: &[],
+        sources: &sources,
+        vessel_sources: &vs,
+        identity_sources: &ids,
+        events: &evs,
+        withdrawn: &[],
+        engine_state: None,
+    })
+    .unwrap();
+    let zone = detect::zones::Zone::circle(
+        "All",
+        detect::world::ZoneKind::AreaOfInterest,
+        None,
+        15.1,
+        117.1,
+        100_000.0,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(serve::STORE_ZONES_FILE),
+        detect::zones::import::to_geojson(&[zone]),
+    )
+    .unwrap();
+    dir
+}
+
+fn now_ms() -> i64 {
+    1_800_000_000_000
+}
+
+fn label(dir: &Path, pattern: &str, l: &str) {
+    let a = access::Access::open(dir).unwrap();
+    a.set_label(pattern, &access::Releasability::parse(l).unwrap(), now_ms())
+        .unwrap();
+}
+
+fn token(dir: &Path, name: &str, partner: &str) -> String {
+    let a = access::Access::open(dir).unwrap();
+    let (_, secret) = a
+        .create_token(
+            &access::NewToken {
+                name: name.to_owned(),
+                partner: access::label::Name::parse(partner).unwrap(),
+                groups: BTreeSet::new(),
+                kind: None,
+            },
+            now_ms(),
+        )
+        .unwrap();
+    secret.expose().to_owned()
+}
+
+/// The labelled store with its three principals' tokens (FRA, IND, USA).
+fn shared(tag: &str) -> (PathBuf, [String; 3]) {
+    let dir = store(tag);
+    label(&dir, "pub", "PUBLIC");
+    label(&dir, "rad", "REL TO IND, USA");
+    label(&dir, "sat", "USA ONLY");
+    let t = [
+        token(&dir, "fra-analyst", "FRA"),
+        token(&dir, "ind-analyst", "IND"),
+        token(&dir, "usa-analyst", "USA"),
+    ];
+    (dir, t)
+}
+
+fn state(dir: &Path) -> serve::AppState {
+    serve::AppState::new(serve::Picture::new(dir), dir)
+}
+
+async fn call(s: &serve::AppState, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
+    let (st, _, body) = call_raw(s, uri, token).await;
+    (st, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn call_raw(
+    s: &serve::AppState,
+    uri: &str,
+    token: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut b = Request::builder().uri(uri);
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    let res = serve::router(s.clone())
+        .oneshot(b.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let st = res.status();
+    let headers = res.headers().clone();
+    let body = axum::body::to_bytes(res.into_body(), 64 << 20)
+        .await
+        .unwrap()
+        .to_vec();
+    (st, headers, body)
+}
+
+fn mmsis(fc: &Value) -> BTreeSet<u64> {
+    fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["mmsi"].as_u64().unwrap())
+        .collect()
+}
+
+fn ids(fc: &Value) -> BTreeSet<String> {
+    fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn set<T: Ord + Clone>(xs: &[T]) -> BTreeSet<T> {
+    xs.iter().cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_read_path_gives_each_principal_exactly_what_the_labels_allow() {
+    let (dir, [fra, ind, usa]) = shared("matrix");
+    let s = state(&dir);
+    let who = [("FRA", &fra), ("IND", &ind), ("USA", &usa)];
+
+    // Vessel lists: a vessel through its visible sources only.
+    let want_vessels = [
+        set(&[V_PUB as u64, V_MIX as u64]),
+        set(&[V_PUB as u64, V_RAD as u64, V_MIX as u64]),
+        set(&[V_PUB as u64, V_RAD as u64, V_MIX as u64]),
+    ];
+    for ((p, t), want) in who.iter().zip(&want_vessels) {
+        let (st, fc) = call(&s, "/api/vessels", Some(t)).await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        assert_eq!(&mmsis(&fc), want, "{p}: /api/vessels");
+    }
+    // The mixed vessel: FRA gets the public source's position and name, USA the satellite's.
+    let mix = |fc: &Value| {
+        fc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["properties"]["mmsi"] == V_MIX)
+            .cloned()
+            .unwrap()
+    };
+    let (_, fc) = call(&s, "/api/vessels", Some(&fra)).await;
+    let m = mix(&fc);
+    assert_eq!(m["properties"]["name"], "MIX PUBLIC");
+    assert_eq!(m["properties"]["time"], "2026-01-15T00:30:00.000Z");
+    let (_, fc) = call(&s, "/api/vessels", Some(&usa)).await;
+    let m = mix(&fc);
+    assert_eq!(m["properties"]["name"], "MIX SECRET");
+    assert_eq!(m["properties"]["time"], "2026-01-15T01:00:00.000Z");
+
+    // Search: what FRA may not see is not found.
+    let (_, r) = call(&s, "/api/search?q=SECRET", Some(&fra)).await;
+    assert_eq!(r["results"].as_array().unwrap().len(), 0);
+    let (_, r) = call(&s, "/api/search?q=RADAR", Some(&fra)).await;
+    assert_eq!(r["results"].as_array().unwrap().len(), 0);
+    let (_, r) = call(&s, "/api/search?q=SECRET", Some(&usa)).await;
+    assert_eq!(r["results"][0]["mmsi"], V_MIX);
+    let (_, r) = call(&s, "/api/search?q=MIX", Some(&fra)).await;
+    assert_eq!(r["results"][0]["name"], "MIX PUBLIC");
+
+    // Vessel details and tracks: a vessel FRA may not see is unknown to it.
+    let (st, _) = call(&s, &format!("/api/vessels/{V_RAD}"), Some(&fra)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, v) = call(&s, &format!("/api/vessels/{V_RAD}"), Some(&ind)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["name"], "RADAR ONLY");
+    let (_, v) = call(&s, &format!("/api/vessels/{V_MIX}"), Some(&fra)).await;
+    assert_eq!(v["name"], "MIX PUBLIC");
+    let event_ids: BTreeSet<String> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        event_ids,
+        set(&[E1.to_owned()]),
+        "FRA: the mixed vessel's events"
+    );
+    let (st, _) = call(
+        &s,
+        &format!("/api/vessels/{V_RAD}/track?from=2026-01-15&to=2026-01-16"),
+        Some(&fra),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let points = |fc: &Value| -> u64 {
+        fc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"]["points"].as_u64().unwrap())
+            .sum()
+    };
+    let track = format!("/api/vessels/{V_MIX}/track?from=2026-01-15&to=2026-01-16");
+    let (_, fc) = call(&s, &track, Some(&fra)).await;
+    assert_eq!(points(&fc), 31, "FRA: the public half of the track");
+    let (_, fc) = call(&s, &track, Some(&usa)).await;
+    assert_eq!(points(&fc), 61);
+
+    // Events: hidden unless every vessel is visible over the window; sources redacted.
+    let want_events = [
+        set(&[E1.to_owned()]),
+        set(&[E1.to_owned(), E2.to_owned()]),
+        set(&[E1.to_owned(), E2.to_owned(), E3.to_owned()]),
+    ];
+    for ((p, t), want) in who.iter().zip(&want_events) {
+        let (st, fc) = call(&s, "/api/events?from=2026-01-15", Some(t)).await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        assert_eq!(&ids(&fc), want, "{p}: /api/events");
+    }
+    let (_, fc) = call(&s, "/api/events?from=2026-01-15", Some(&fra)).await;
+    assert_eq!(
+        fc["features"][0]["properties"]["detail"]["sources"],
+        json!([PUB]),
+        "FRA sees the public source only"
+    );
+
+    // Presence: counted from visible rows only.
+    for ((p, t), want) in who.iter().zip([2, 3, 3]) {
+        let (st, v) = call(
+            &s,
+            "/api/stats/presence?zone=All&from=2026-01-15&to=2026-01-16",
+            Some(t),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        assert_eq!(v["vessels"], want, "{p}: presence");
+    }
+
+    // Zones are configuration: everyone sees them. Health hides the vessel count.
+    let (st, z) = call(&s, "/api/zones", Some(&fra)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(z["features"].as_array().unwrap().len(), 1);
+    let (_, h) = call(&s, "/api/health", Some(&fra)).await;
+    assert_eq!(h["auth"], "token");
+    assert_eq!(h["vessels"], Value::Null);
+
+    // The live picture: a live position carries its source; FRA sees the public one only.
+    let live = |mmsi: u32, k: i64, src: &str| serve::LivePosition {
+        mmsi,
+        time_ms: T0 + k * MIN,
+        lat: 15.5,
+        lon: 117.5,
+        sog_knots: None,
+        cog_deg: None,
+        heading_deg: None,
+        nav_status: None,
+        class: Some('A'),
+        source: src.to_owned(),
+    };
+    s.picture.on_position(live(V_RAD, 70, RAD));
+    s.picture.on_position(live(V_MIX, 70, SAT));
+    let (_, fc) = call(&s, "/api/vessels", Some(&fra)).await;
+    assert_eq!(mmsis(&fc), want_vessels[0], "FRA: live picture");
+    assert_eq!(mix(&fc)["properties"]["time"], "2026-01-15T00:30:00.000Z");
+    let (_, fc) = call(&s, "/api/vessels", Some(&usa)).await;
+    assert_eq!(mix(&fc)["properties"]["time"], "2026-01-15T01:10:00.000Z");
+    let (_, fc) = call(&s, &track, Some(&fra)).await;
+    assert_eq!(points(&fc), 31, "FRA: no live satellite point");
+}
+
+/// Reads SSE frames until `until` is seen or 5 s pass.
+async fn frames(
+    s: &serve::AppState,
+    uri: &str,
+    until: &str,
+    publish: impl FnOnce(),
+) -> Vec<String> {
+    let res = serve::router(s.clone())
+        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.into_body().into_data_stream();
+    // The first frame (`retry:`) says the stream is open.
+    let first = tokio::time::timeout(Duration::from_secs(5), body.next())
+        .await
+        .unwrap();
+    assert!(first.is_some());
+    publish();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !text.contains(until) {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(Ok(b))) => text.push_str(&String::from_utf8_lossy(&b)),
+            _ => break,
+        }
+    }
+    text.split("\n\n")
+        .filter(|f| f.starts_with("event:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_filters_positions_events_and_alerts_per_client() {
+    let (dir, [fra, _ind, usa]) = shared("stream");
+    let s = state(&dir);
+    let publish = |s: &serve::AppState| {
+        let p = s.picture.clone();
+        move || {
+            let live = |mmsi: u32, src: &str| serve::LivePosition {
+                mmsi,
+                time_ms: T0 + 70 * MIN,
+                lat: 15.5,
+                lon: 117.5,
+                sog_knots: None,
+                cog_deg: None,
+                heading_deg: None,
+                nav_status: None,
+                class: Some('A'),
+                source: src.to_owned(),
+            };
+            p.on_position(live(V_RAD, RAD));
+            p.on_position(live(V_MIX, SAT));
+            p.on_position(live(V_PUB, PUB));
+            let ev = events();
+            p.on_events(&[ev[1].clone(), ev[2].clone()]);
+            p.on_alert("all", &ev[1]);
+            p.on_events(&[ev[0].clone()]);
+        }
+    };
+    let got = frames(
+        &s,
+        &format!("/api/stream?access_token={fra}"),
+        E1,
+        publish(&s),
+    )
+    .await;
+    let positions: Vec<&String> = got
+        .iter()
+        .filter(|f| f.starts_with("event: position"))
+        .collect();
+    assert_eq!(positions.len(), 1, "{got:?}");
+    assert!(positions[0].contains(&format!("\"mmsi\":{V_PUB}")));
+    assert!(
+        got.iter().all(|f| !f.contains(E2) && !f.contains(E3)),
+        "{got:?}"
+    );
+    assert!(got
+        .iter()
+        .any(|f| f.starts_with("event: event") && f.contains(E1)));
+    assert!(
+        !got.iter().any(|f| f.starts_with("event: alert")),
+        "the alert is on E2"
+    );
+    let got = frames(
+        &s,
+        &format!("/api/stream?access_token={usa}"),
+        E1,
+        publish(&s),
+    )
+    .await;
+    for m in [V_RAD, V_MIX, V_PUB] {
+        assert!(
+            got.iter().any(|f| f.contains(&format!("\"mmsi\":{m}"))),
+            "USA: {m} {got:?}"
+        );
+    }
+    for e in [E1, E2, E3] {
+        assert!(got.iter().any(|f| f.contains(e)), "USA: {e}");
+    }
+    assert!(got.iter().any(|f| f.starts_with("event: alert")));
+    // The token never reaches the audit log.
+    let log = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+    assert!(!log.contains(&fra) && !log.contains(&usa));
+    assert!(log.contains("/api/stream"));
+}
+
+#[tokio::test]
+async fn no_token_a_bad_token_or_a_revoked_one_is_401_a_missing_right_403() {
+    let (dir, [fra, _, _]) = shared("auth");
+    let s = state(&dir);
+    let (st, h, body) = call_raw(&s, "/api/vessels", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(h.get("www-authenticate").is_some());
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["error"], "unauthorized");
+    let bad = format!("tw_{}", "0".repeat(64));
+    assert_eq!(
+        call(&s, "/api/vessels", Some(&bad)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(call(&s, "/metrics", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&s, "/api/health", Some("garbage")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // `access_token` works for the stream only.
+    assert_eq!(
+        call(&s, &format!("/api/vessels?access_token={fra}"), None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The metrics count every source: FRA may not read them.
+    let (st, v) = call(&s, "/metrics", Some(&fra)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!(v["error"], "forbidden");
+    // The web map's files need no token (this state serves none: 404, not 401).
+    assert_eq!(call(&s, "/", None).await.0, StatusCode::NOT_FOUND);
+    // Revoked: refused at the next request.
+    let a = access::Access::open(&dir).unwrap();
+    let id = a
+        .tokens()
+        .unwrap()
+        .into_iter()
+        .find(|t| t.principal.name == "fra-analyst")
+        .unwrap()
+        .id;
+    a.revoke_token(id, now_ms()).unwrap();
+    assert_eq!(
+        call(&s, "/api/vessels", Some(&fra)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_principal_who_sees_every_source_reads_the_metrics() {
+    let (dir, [fra, _, usa]) = shared("metrics");
+    // Unlabelled sources become USA's: USA then sees every source.
+    access::Access::open(&dir)
+        .unwrap()
+        .set_default_label(&access::Releasability::parse("USA ONLY").unwrap())
+        .unwrap();
+    let s = state(&dir);
+    assert_eq!(call(&s, "/metrics", Some(&usa)).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&s, "/metrics", Some(&fra)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, h) = call(&s, "/api/health", Some(&usa)).await;
+    assert_eq!(h["vessels"], 3);
+}
+
+#[tokio::test]
+async fn a_store_without_principals_is_open_and_says_so() {
+    let dir = store("open");
+    let s = state(&dir);
+    let (st, h) = call(&s, "/api/health", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(h["auth"], "open");
+    assert!(h["warning"].as_str().unwrap().contains("open mode"));
+    let (_, fc) = call(&s, "/api/vessels", None).await;
+    assert_eq!(mmsis(&fc).len(), 3, "open mode: everything");
+    // `auth = "required"` refuses even without principals.
+    drop(s);
+    let cfg = serve::AccessConfig {
+        auth: serve::AuthSetting::Required,
+        ..serve::AccessConfig::default()
+    };
+    let s = serve::AppState::with_access(serve::Picture::new(&dir), &dir, cfg).unwrap();
+    assert_eq!(
+        call(&s, "/api/health", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_principal_past_its_rate_gets_429_with_retry_after_and_long_requests_are_refused() {
+    let (dir, [fra, ind, _]) = shared("rate");
+    let cfg = serve::AccessConfig {
+        rate_per_s: 0.5,
+        burst: 3.0,
+        ..serve::AccessConfig::default()
+    };
+    let s = serve::AppState::with_access(serve::Picture::new(&dir), &dir, cfg).unwrap();
+    for _ in 0..3 {
+        assert_eq!(call(&s, "/api/zones", Some(&fra)).await.0, StatusCode::OK);
+    }
+    let (st, h, body) = call_raw(&s, "/api/zones", Some(&fra)).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["error"], "rate_limited");
+    // Another principal has its own bucket.
+    assert_eq!(call(&s, "/api/zones", Some(&ind)).await.0, StatusCode::OK);
+    let long = format!("/api/search?q={}", "a".repeat(5000));
+    assert_eq!(
+        call(&s, &long, Some(&ind)).await.0,
+        StatusCode::URI_TOO_LONG
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_read_is_audited_with_what_it_returned_and_withheld_and_the_chain_verifies() {
+    let (dir, [fra, ind, _]) = shared("audit");
+    let s = state(&dir);
+    call(&s, "/api/vessels?limit=50", Some(&fra)).await;
+    call(&s, "/api/events?from=2026-01-15", Some(&ind)).await;
+    call(&s, &format!("/api/vessels/{V_RAD}"), Some(&fra)).await;
+    call(&s, "/metrics", Some(&fra)).await;
+    call(&s, "/api/vessels", None).await; // 401: not audited, counted
+    let path = dir.join("audit.jsonl");
+    let (entries, _) = access::audit::read(&path, &access::AuditFilter::default()).unwrap();
+    let got: Vec<(String, String, u64, u64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.record.principal.clone(),
+                e.record.endpoint.clone(),
+                e.record.returned,
+                e.record.withheld,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("fra-analyst".to_owned(), "/api/vessels".to_owned(), 2, 1),
+            ("ind-analyst".to_owned(), "/api/events".to_owned(), 2, 1),
+            (
+                "fra-analyst".to_owned(),
+                format!("/api/vessels/{V_RAD}"),
+                0,
+                0
+            ),
+            ("fra-analyst".to_owned(), "/metrics".to_owned(), 0, 0),
+        ]
+    );
+    assert_eq!(entries[0].record.params, json!({"limit": "50"}));
+    assert_eq!(entries[0].record.partner, "FRA");
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !log.contains(&fra) && !log.contains(&ind),
+        "no token in the log"
+    );
+    assert!(access::audit::verify(&path, None).unwrap().ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_serves_the_api_on_a_real_socket() {
+    let (dir, [fra, _, _]) = shared("tls");
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let config = serve::tls_config(&cert, &key).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve::serve_tls(
+        listener,
+        config,
+        state(&dir),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).unwrap();
+    #[allow(deprecated)] // ring, as the server.
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
+    let get = |path: &'static str, token: Option<String>| {
+        let connector = connector.clone();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let mut tls = connector.connect(name, tcp).await.unwrap();
+            let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+            tls.write_all(
+                format!(
+                    "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await
+            .unwrap();
+            let mut out = Vec::new();
+            let _ = tls.read_to_end(&mut out).await;
+            String::from_utf8_lossy(&out).into_owned()
+        }
+    };
+    let ok = get("/api/health", Some(fra.clone())).await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert!(ok.contains("\"status\":\"ok\""));
+    let refused = get("/api/health", None).await;
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    // A plain-text client gets no answer from the TLS port.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut out)).await;
+        assert!(!String::from_utf8_lossy(&out).contains("\"status\""));
+    }
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+}
+
+/// The model of the property test: a marking releases to a partner when it is `PUBLIC` or
+/// names the partner (as owner or in its list); `WITHHELD` releases to no one.
+fn model_sees(mark: &str, partner: &str) -> bool {
+    match mark {
+        "PUBLIC" => true,
+        "WITHHELD" => false,
+        m => m.split([' ', ',']).any(|w| w == partner),
+    }
+}
+
+#[test]
+fn what_a_principal_sees_of_vessels_and_events_equals_a_simple_model() {
+    use proptest::prelude::*;
+    const MARKS: [&str; 6] = [
+        "PUBLIC",
+        "WITHHELD",
+        "FRA ONLY",
+        "REL TO IND, USA",
+        "REL TO GBR, FRA",
+        "USA ONLY",
+    ];
+    const PARTNERS: [&str; 4] = ["FRA", "IND", "USA", "GBR"];
+    let dir = store("prop");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = state(&dir);
+    let rows = rows();
+    let n = std::cell::Cell::new(0u32);
+    let cfg = ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(cfg, |(marks in proptest::collection::vec(0..MARKS.len(), 4), p in 0..PARTNERS.len())| {
+        let a = access::Access::open(&dir).unwrap();
+        let patterns = ["pub", "rad", "sat"];
+        for (pat, &m) in patterns.iter().zip(&marks) {
+            a.set_label(pat, &access::Releasability::parse(MARKS[m]).unwrap(), now_ms()).unwrap();
+        }
+        a.set_default_label(&access::Releasability::parse(MARKS[marks[3]]).unwrap()).unwrap();
+        n.set(n.get() + 1);
+        let partner = PARTNERS[p];
+        let t = token(&dir, &format!("prop-{}", n.get()), partner);
+        let sees = |source: &str| {
+            let i = patterns.iter().position(|p| source.starts_with(p)).unwrap();
+            model_sees(MARKS[marks[i]], partner)
+        };
+        // Vessels: any row through a visible source.
+        let want: BTreeSet<u64> = rows
+            .iter()
+            .filter(|r| r.sources.iter().any(|s| sees(s)))
+            .map(|r| r.mmsi as u64)
+            .collect();
+        let (st, fc) = rt.block_on(call(&s, "/api/vessels", Some(&t)));
+        prop_assert_eq!(st, StatusCode::OK);
+        prop_assert_eq!(mmsis(&fc), want);
+        // Events: every vessel has rows in [start - 10 min, end], all of them visible.
+        let want: BTreeSet<String> = events()
+            .iter()
+            .filter(|e| {
+                let (from, to) = (e.start_ms - 10 * MIN, e.end_ms.unwrap());
+                e.mmsis.iter().all(|&m| {
+                    let inside: Vec<&PositionRow> = rows
+                        .iter()
+                        .filter(|r| r.mmsi == m && r.time_ms >= from && r.time_ms <= to)
+                        .collect();
+                    !inside.is_empty() && inside.iter().all(|r| r.sources.iter().any(|s| sees(s)))
+                })
+            })
+            .map(|e| e.id.clone())
+            .collect();
+        let (st, fc) = rt.block_on(call(&s, "/api/events?from=2026-01-15", Some(&t)));
+        prop_assert_eq!(st, StatusCode::OK);
+        prop_assert_eq!(ids(&fc), want);
+    });
+}
+
+#[tokio::test]
+async fn a_partner_link_gets_the_rows_released_to_it_with_their_originators_labels() {
+    let (dir, [fra, _, _]) = shared("link");
+    let a = access::Access::open(&dir).unwrap();
+    let (_, secret) = a
+        .create_token(
+            &access::NewToken {
+                name: "ind-link".to_owned(),
+                partner: access::label::Name::parse("IND").unwrap(),
+                groups: BTreeSet::new(),
+                kind: Some(access::PrincipalKind::System),
+            },
+            now_ms(),
+        )
+        .unwrap();
+    let link = secret.expose().to_owned();
+    let s = state(&dir);
+    let (st, v) = call(&s, "/api/link/positions?from=2026-01-15", Some(&link)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let rows = v["positions"].as_array().unwrap();
+    // IND: the public rows (61 + 31) and the radar's (61); never the satellite's.
+    assert_eq!(rows.len(), 153);
+    for r in rows {
+        let src = &r["sources"][0];
+        match src["source"].as_str().unwrap() {
+            PUB => assert_eq!(src["label"], "PUBLIC"),
+            RAD => assert_eq!(src["label"], "REL TO IND, USA"),
+            other => panic!("{other} released to IND"),
+        }
+    }
+    assert_eq!(v["next"], Value::Null);
+    let (_, v) = call(
+        &s,
+        "/api/link/positions?from=2026-01-15&limit=100",
+        Some(&link),
+    )
+    .await;
+    assert_eq!(v["positions"].as_array().unwrap().len(), 100);
+    assert!(v["next"].is_string());
+    // A user is no link.
+    let (st, v) = call(&s, "/api/link/positions?from=2026-01-15", Some(&fra)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+}
