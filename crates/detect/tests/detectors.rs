@@ -108,6 +108,79 @@ fn a_vessel_seen_only_at_satellite_passes_is_not_dark_between_them() {
     );
 }
 
+/// One position every `every_s` for `hours` (looks of a satellite-only vessel or receiver).
+fn looks(mmsi: u32, t0: i64, lat: f64, lon: f64, hours: i64, every_s: i64) -> Vec<Fix> {
+    (0..=hours * 3600 / every_s)
+        .map(|k| straight(mmsi, t0 + k * every_s * 1000, lat, lon, 0.5, 90.0, 0, 60)[0].clone())
+        .collect()
+}
+
+#[test]
+fn issue_18_a_vessel_heard_only_by_satellite_is_never_dark() {
+    // The scs-greyzone case: heard at one look every 2 h (6 in 12 h, under GFW's 14) while
+    // neighbours are heard all along, then silent for 14 h. It was reported as a 12 h gap; a
+    // vessel that is not well received has no expected reception, so its silence says nothing.
+    let mut f = looks(5, T0, 7.5, 57.5, 24, 7200);
+    let last = f.last().unwrap().clone();
+    f.extend(looks(5, last.time_ms + 14 * H, 7.5, 57.6, 4, 7200));
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        merge(vec![f, neighbour(7.5, 57.5, 48)]),
+        vec![],
+    );
+    assert!(
+        of(&ev, EventType::AisGap).is_empty(),
+        "{:?}",
+        of(&ev, EventType::AisGap)
+    );
+}
+
+#[test]
+fn issue_18_a_vessel_sailing_from_coastal_into_satellite_coverage_is_not_dark() {
+    // The scs-greyzone case: well received near a coastal receiver (a neighbour there is heard
+    // every 5 min all along), it sails west at 13 kn into waters heard only at satellite looks
+    // (a ship anchored where it would be 3 h on is heard once every 90 min), silent 7 h. Some
+    // look there in most hours used to pass for coverage; a look every 90 min is not the
+    // reception a well-received vessel has (14 positions in 12 h).
+    let (lat, lon) = (7.5, 57.5);
+    let a = straight(1, T0, lat, lon, 13.0, 270.0, 12 * 3600, 60);
+    let last = a.last().unwrap().clone();
+    let run_m = 13.0 * 0.514_444 * 3.0 * 3600.0;
+    let (hlat, hlon) = offset(last.lat, last.lon, run_m, 270.0);
+    let (blat, blon) = offset(last.lat, last.lon, 13.0 * 0.514_444 * 7.0 * 3600.0, 270.0);
+    let back = straight(1, last.time_ms + 7 * H, blat, blon, 13.0, 270.0, 3600, 60);
+    let sat = looks(3, T0, hlat, hlon, 30, 5400);
+    let tracks = |sat: Vec<Fix>| {
+        merge(vec![
+            a.clone(),
+            back.clone(),
+            neighbour(last.lat, last.lon, 30),
+            sat,
+        ])
+    };
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        tracks(sat),
+        vec![],
+    );
+    assert!(
+        of(&ev, EventType::AisGap).is_empty(),
+        "{:?}",
+        of(&ev, EventType::AisGap)
+    );
+    // Where the ship ahead is heard every 5 min, the same silence is a gap.
+    let heard = straight(3, T0, hlat, hlon, 0.0, 0.0, 30 * 3600, 300);
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        tracks(heard),
+        vec![],
+    );
+    assert_eq!(of(&ev, EventType::AisGap).len(), 1, "{ev:?}");
+}
+
 #[test]
 fn a_long_gap_far_from_shore_after_good_reception_is_likely_disabling() {
     let ev = run(
@@ -595,6 +668,44 @@ fn a_pass_across_the_bow_at_100_m_is_a_close_approach_and_600_m_is_not() {
         vec![],
     );
     assert!(of(&ev, EventType::CloseApproach).is_empty());
+}
+
+#[test]
+fn issue_18_passing_a_stopped_vessel_is_not_a_close_approach() {
+    // The scs-greyzone case: swarm members sailing in at 8 kn among those already moored passed
+    // them within 300 m and were reported. A stopped vessel (< 0.5 kn) has no course: CPA is
+    // for two vessels on converging courses. The same pass with both moving still counts.
+    let pass = |sog_a: f64| {
+        crossing(100.0)
+            .into_iter()
+            .map(|mut f| {
+                if f.mmsi == 70 {
+                    // A lies where it would have been at the meeting, stopped or making way.
+                    let meet = offset(7.5, 57.5, 10.0 * 0.514_444 * 1800.0, 0.0);
+                    let t = (f.time_ms - T0) as f64 / 1000.0 - 1800.0;
+                    let (la, lo) = offset(meet.0, meet.1, sog_a * 0.514_444 * t, 0.0);
+                    f.lat = la;
+                    f.lon = lo;
+                    f.sog_knots = Some(sog_a);
+                }
+                f
+            })
+            .collect::<Vec<Fix>>()
+    };
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        pass(0.0),
+        vec![],
+    );
+    assert!(of(&ev, EventType::CloseApproach).is_empty(), "{ev:?}");
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        pass(2.0),
+        vec![],
+    );
+    assert_eq!(of(&ev, EventType::CloseApproach).len(), 1, "{ev:?}");
 }
 
 // ---- Escort and shadowing -----------------------------------------------------------------
