@@ -291,6 +291,33 @@ fn loitering_near_misses_short_fast_anchored_or_near_shore() {
     .is_empty());
 }
 
+#[test]
+fn issue_18_a_ship_under_way_heard_at_two_passes_near_one_place_is_not_loitering() {
+    // The scs-greyzone case: 12.6 kn heading 202, heard for 10 min; 6.5 h later heard 5 km
+    // from there heading 022 at 12.6 kn (it sailed out and back). The step's implied speed is
+    // under 1 kn, but the ship says it was under way at both ends.
+    let out = straight(9, T0, 7.5, 57.5, 12.6, 202.0, 600, 10);
+    let last = out.last().unwrap().clone();
+    let (la, lo) = offset(last.lat, last.lon, 5_000.0, 22.0);
+    let back = straight(
+        9,
+        last.time_ms + 6 * H + 30 * MIN,
+        la,
+        lo,
+        12.6,
+        22.0,
+        3600,
+        10,
+    );
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        merge(vec![out, back]),
+        vec![],
+    );
+    assert!(of(&ev, EventType::Loitering).is_empty(), "{ev:?}");
+}
+
 // ---- Encounter ----------------------------------------------------------------------------
 
 fn pair(apart_m: f64, secs: i64, sog: f64) -> Vec<Fix> {
