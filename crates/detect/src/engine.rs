@@ -216,6 +216,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// Withdraws an event already reported closed (an instant found wrong by later data).
+    pub fn withdraw_closed(&mut self, e: Event) {
+        self.count("withdrawn");
+        self.book.notices.push(Notice {
+            change: Change::Withdrawn,
+            event: e,
+        });
+    }
+
     /// Counts something (input rejected with a reason, events by type).
     pub fn count(&mut self, what: &str) {
         *self.book.counters.entry(what.to_owned()).or_default() += 1;

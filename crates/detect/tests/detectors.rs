@@ -108,6 +108,79 @@ fn a_vessel_seen_only_at_satellite_passes_is_not_dark_between_them() {
     );
 }
 
+/// One position every `every_s` for `hours` (looks of a satellite-only vessel or receiver).
+fn looks(mmsi: u32, t0: i64, lat: f64, lon: f64, hours: i64, every_s: i64) -> Vec<Fix> {
+    (0..=hours * 3600 / every_s)
+        .map(|k| straight(mmsi, t0 + k * every_s * 1000, lat, lon, 0.5, 90.0, 0, 60)[0].clone())
+        .collect()
+}
+
+#[test]
+fn issue_18_a_vessel_heard_only_by_satellite_is_never_dark() {
+    // The scs-greyzone case: heard at one look every 2 h (6 in 12 h, under GFW's 14) while
+    // neighbours are heard all along, then silent for 14 h. It was reported as a 12 h gap; a
+    // vessel that is not well received has no expected reception, so its silence says nothing.
+    let mut f = looks(5, T0, 7.5, 57.5, 24, 7200);
+    let last = f.last().unwrap().clone();
+    f.extend(looks(5, last.time_ms + 14 * H, 7.5, 57.6, 4, 7200));
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        merge(vec![f, neighbour(7.5, 57.5, 48)]),
+        vec![],
+    );
+    assert!(
+        of(&ev, EventType::AisGap).is_empty(),
+        "{:?}",
+        of(&ev, EventType::AisGap)
+    );
+}
+
+#[test]
+fn issue_18_a_vessel_sailing_from_coastal_into_satellite_coverage_is_not_dark() {
+    // The scs-greyzone case: well received near a coastal receiver (a neighbour there is heard
+    // every 5 min all along), it sails west at 13 kn into waters heard only at satellite looks
+    // (a ship anchored where it would be 3 h on is heard once every 90 min), silent 7 h. Some
+    // look there in most hours used to pass for coverage; a look every 90 min is not the
+    // reception a well-received vessel has (14 positions in 12 h).
+    let (lat, lon) = (7.5, 57.5);
+    let a = straight(1, T0, lat, lon, 13.0, 270.0, 12 * 3600, 60);
+    let last = a.last().unwrap().clone();
+    let run_m = 13.0 * 0.514_444 * 3.0 * 3600.0;
+    let (hlat, hlon) = offset(last.lat, last.lon, run_m, 270.0);
+    let (blat, blon) = offset(last.lat, last.lon, 13.0 * 0.514_444 * 7.0 * 3600.0, 270.0);
+    let back = straight(1, last.time_ms + 7 * H, blat, blon, 13.0, 270.0, 3600, 60);
+    let sat = looks(3, T0, hlat, hlon, 30, 5400);
+    let tracks = |sat: Vec<Fix>| {
+        merge(vec![
+            a.clone(),
+            back.clone(),
+            neighbour(last.lat, last.lon, 30),
+            sat,
+        ])
+    };
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        tracks(sat),
+        vec![],
+    );
+    assert!(
+        of(&ev, EventType::AisGap).is_empty(),
+        "{:?}",
+        of(&ev, EventType::AisGap)
+    );
+    // Where the ship ahead is heard every 5 min, the same silence is a gap.
+    let heard = straight(3, T0, hlat, hlon, 0.0, 0.0, 30 * 3600, 300);
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        tracks(heard),
+        vec![],
+    );
+    assert_eq!(of(&ev, EventType::AisGap).len(), 1, "{ev:?}");
+}
+
 #[test]
 fn a_long_gap_far_from_shore_after_good_reception_is_likely_disabling() {
     let ev = run(
@@ -216,6 +289,33 @@ fn loitering_near_misses_short_fast_anchored_or_near_shore() {
         EventType::Loitering
     )
     .is_empty());
+}
+
+#[test]
+fn issue_18_a_ship_under_way_heard_at_two_passes_near_one_place_is_not_loitering() {
+    // The scs-greyzone case: 12.6 kn heading 202, heard for 10 min; 6.5 h later heard 5 km
+    // from there heading 022 at 12.6 kn (it sailed out and back). The step's implied speed is
+    // under 1 kn, but the ship says it was under way at both ends.
+    let out = straight(9, T0, 7.5, 57.5, 12.6, 202.0, 600, 10);
+    let last = out.last().unwrap().clone();
+    let (la, lo) = offset(last.lat, last.lon, 5_000.0, 22.0);
+    let back = straight(
+        9,
+        last.time_ms + 6 * H + 30 * MIN,
+        la,
+        lo,
+        12.6,
+        22.0,
+        3600,
+        10,
+    );
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        merge(vec![out, back]),
+        vec![],
+    );
+    assert!(of(&ev, EventType::Loitering).is_empty(), "{ev:?}");
 }
 
 // ---- Encounter ----------------------------------------------------------------------------
@@ -597,6 +697,44 @@ fn a_pass_across_the_bow_at_100_m_is_a_close_approach_and_600_m_is_not() {
     assert!(of(&ev, EventType::CloseApproach).is_empty());
 }
 
+#[test]
+fn issue_18_passing_a_stopped_vessel_is_not_a_close_approach() {
+    // The scs-greyzone case: swarm members sailing in at 8 kn among those already moored passed
+    // them within 300 m and were reported. A stopped vessel (< 0.5 kn) has no course: CPA is
+    // for two vessels on converging courses. The same pass with both moving still counts.
+    let pass = |sog_a: f64| {
+        crossing(100.0)
+            .into_iter()
+            .map(|mut f| {
+                if f.mmsi == 70 {
+                    // A lies where it would have been at the meeting, stopped or making way.
+                    let meet = offset(7.5, 57.5, 10.0 * 0.514_444 * 1800.0, 0.0);
+                    let t = (f.time_ms - T0) as f64 / 1000.0 - 1800.0;
+                    let (la, lo) = offset(meet.0, meet.1, sog_a * 0.514_444 * t, 0.0);
+                    f.lat = la;
+                    f.lon = lo;
+                    f.sog_knots = Some(sog_a);
+                }
+                f
+            })
+            .collect::<Vec<Fix>>()
+    };
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        pass(0.0),
+        vec![],
+    );
+    assert!(of(&ev, EventType::CloseApproach).is_empty(), "{ev:?}");
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        pass(2.0),
+        vec![],
+    );
+    assert_eq!(of(&ev, EventType::CloseApproach).len(), 1, "{ev:?}");
+}
+
 // ---- Escort and shadowing -----------------------------------------------------------------
 
 fn company(
@@ -785,17 +923,26 @@ fn a_coast_guard_ship_keeping_station_on_a_surveyor_is_not_surveying_itself() {
 }
 
 #[test]
-fn two_transmitters_taking_turns_on_one_mmsi_flap_but_change_identity_once() {
+fn two_transmitters_taking_turns_on_one_mmsi_flap_and_are_no_identity_change() {
     let f = straight(43, T0, 7.5, 57.5, 10.0, 0.0, 6 * 3600, 60);
-    let mut ids = Vec::new();
-    for k in 0..12 {
-        let cs = if k % 2 == 0 { "3EF4F5" } else { "3ED6B4" };
+    let update = |k: i64, cs: &str| {
         let mut u = ident(43, T0 + k * 1_800_000 + 1000, "HARMONY 9", "PA", 70, None);
         u.callsign = Some(cs.to_owned());
-        ids.push(u);
-    }
-    let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
-    assert_eq!(of(&ev, EventType::IdentityChange).len(), 1);
+        u
+    };
+    let turns: Vec<_> = (0..12)
+        .map(|k| update(k, if k % 2 == 0 { "3EF4F5" } else { "3ED6B4" }))
+        .collect();
+    let ev = run(TestWorld::sea().arc(), Config::default(), f.clone(), turns);
+    // Issue 18 (ior-shadow-fleet's HARMONY 9): the first change, reported when it came, is
+    // withdrawn once the call sign flaps back: two transmitters, not a change.
+    assert!(of(&ev, EventType::IdentityChange).is_empty(), "{ev:?}");
+    // A call sign that changes and stays is a change.
+    let stays: Vec<_> = (0..6)
+        .map(|k| update(k, if k == 0 { "3EF4F5" } else { "3ED6B4" }))
+        .collect();
+    let ev = run(TestWorld::sea().arc(), Config::default(), f, stays);
+    assert_eq!(of(&ev, EventType::IdentityChange).len(), 1, "{ev:?}");
 }
 
 #[test]

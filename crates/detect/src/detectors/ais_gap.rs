@@ -8,15 +8,19 @@
 //! `min_positions_12h` in the 12 h before). Without land data the shore condition is unknown
 //! and the event says so (`distance_to_shore_m: null`, `likely_disabling: null`).
 //!
-//! A silence shorter than `disabling_min_gap_s` is a gap only if the vessel was well received
-//! before it (at least `min_positions_12h` positions in the 12 h before), and any silence only
-//! if it is also `min_interval_ratio` times the longest interval
-//! between the vessel's positions in the 24 h before (reported as `threshold_s`): a vessel
-//! heard only at satellite passes hours apart is not dark between passes. And it is a gap only
-//! where other vessels were heard meanwhile: a reception map (positions per hour per cell of
-//! `reception_cell_deg`) must show positions in at least `min_heard_share` of the gap's whole
-//! hours in the 3 x 3 cells around where it began and around where it would be halfway through
-//! (dead reckoning); otherwise it is a hole in coverage (counted, not reported).
+//! A silence is a gap only where the vessel was expected to be heard (GFW's reception
+//! condition, issue 18): the vessel was well received before it (more than
+//! `min_positions_per_day` in the day and at least `min_positions_12h` in the 12 h before,
+//! counted at most one per `count_interval_s`; a vessel heard only at satellite passes has no
+//! expected reception, so its silence says nothing), the silence lasts `min_interval_ratio`
+//! times the longest interval between the vessel's positions in the 24 h before (reported as
+//! `threshold_s`), and others were heard meanwhile where it went silent and where it would be
+//! halfway through (dead reckoning): a reception map (per cell of `reception_cell_deg` and
+//! hour, the `count_interval_s` slots in which anyone was heard) must show someone heard in at
+//! least `min_heard_share` of the gap's whole hours in the 3 x 3 cells around each point, and
+//! on average as many slots per hour as the vessel's own good reception needs
+//! (`min_positions_12h` / 12): a satellite pass every few hours is not coverage. Otherwise it
+//! is a hole in coverage (counted as `ais_gap.coverage`, not reported).
 
 use std::collections::BTreeSet;
 
@@ -36,8 +40,8 @@ pub struct AisGapConfig {
     /// Run this detector.
     pub enabled: bool,
     /// Silence that makes a gap for a well-received vessel. Default 21600 s (6 h: the threshold
-    /// of GFW's and Skylight's published gap products). Otherwise `disabling_min_gap_s` (12 h,
-    /// GFW's pipeline default) applies.
+    /// of GFW's and Skylight's published gap products). A vessel that is not well received
+    /// (`min_positions_12h`, `min_positions_per_day`) has no gaps.
     pub min_gap_s: u32,
     /// Gap length for "likely disabling". Default 43200 s (12 h, GFW / Welch et al. 2022).
     pub disabling_min_gap_s: u32,
@@ -53,8 +57,9 @@ pub struct AisGapConfig {
     pub min_interval_ratio: f64,
     /// A silence counts only where other vessels were heard: at least this share of the whole
     /// hours of the gap had positions from some vessel within `reception_cell_deg` of where it
-    /// began. Where nobody was heard it is a gap in coverage, not a vessel going dark (counted
-    /// as `ais_gap.coverage`). Default 0.5; 0 disables.
+    /// began (and of where it would be halfway), and on average `min_positions_12h` / 12
+    /// slots of `count_interval_s` per hour did. Otherwise it is a gap in coverage, not a
+    /// vessel going dark (counted as `ais_gap.coverage`). Default 0.5; 0 disables both.
     pub min_heard_share: f64,
     /// Positions are counted toward reception at most one per this interval, so one
     /// satellite pass hearing a ship fifty times counts as one look. Default 600 s (the
@@ -96,6 +101,13 @@ impl AisGapConfig {
             self.min_shore_distance_nm,
             0.0,
             1e4,
+        )?;
+        // One bit per slot of an hour in the reception map: at most 60 slots.
+        check(
+            "ais_gap.count_interval_s",
+            self.count_interval_s as f64,
+            60.0,
+            3600.0,
         )
     }
 }
@@ -153,6 +165,12 @@ impl Vessel {
         self.longest_s.iter().copied().max().unwrap_or(0) as i64 * 1000
     }
 
+    /// GFW's good reception: more than `min_positions_per_day` in the day and at least
+    /// `min_positions_12h` in the 12 h up to the last position.
+    fn well_received(&self, cfg: &AisGapConfig) -> bool {
+        self.recent(12) >= cfg.min_positions_12h && self.recent(24) > cfg.min_positions_per_day
+    }
+
     /// Positions in the `n` hours up to the last one.
     fn recent(&self, n: i64) -> u32 {
         (0..n.min(24))
@@ -161,35 +179,47 @@ impl Vessel {
     }
 }
 
-/// Positions heard per hour in one cell over the last 48 h.
+/// What was heard in one cell over the last 48 h: per hour, the slots of `count_interval_s`
+/// in which anyone was heard (one bit each).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct CellRx {
     hour: i64,
-    counts: Vec<u16>,
+    slots: Vec<u64>,
 }
 
 const RX_HOURS: i64 = 48;
 
+/// The threshold and deadline of a vessel that cannot have a gap now.
+const NEVER: i64 = i64::MAX;
+
 impl CellRx {
-    fn add(&mut self, t_ms: i64) {
+    fn add(&mut self, t_ms: i64, slot_ms: i64) {
+        if self.slots.len() != RX_HOURS as usize {
+            self.slots = vec![0; RX_HOURS as usize];
+        }
         let h = t_ms.div_euclid(3_600_000);
         if h > self.hour {
             for k in 1..=(h - self.hour).min(RX_HOURS) {
-                self.counts[(self.hour + k).rem_euclid(RX_HOURS) as usize] = 0;
+                self.slots[(self.hour + k).rem_euclid(RX_HOURS) as usize] = 0;
             }
             self.hour = h;
         }
         if h > self.hour - RX_HOURS {
-            let c = &mut self.counts[h.rem_euclid(RX_HOURS) as usize];
-            *c = c.saturating_add(1);
+            let slot = (t_ms.rem_euclid(3_600_000) / slot_ms.max(1)).min(63);
+            self.slots[h.rem_euclid(RX_HOURS) as usize] |= 1 << slot;
         }
     }
 
-    /// Whether there were positions in hour `h` (false outside the last 48 h).
-    fn heard_at(&self, h: i64) -> bool {
-        h <= self.hour
-            && h > self.hour - RX_HOURS
-            && self.counts[h.rem_euclid(RX_HOURS) as usize] > 0
+    /// The slots of hour `h` in which anyone was heard (none outside the last 48 h).
+    fn heard_at(&self, h: i64) -> u64 {
+        if h <= self.hour && h > self.hour - RX_HOURS {
+            self.slots
+                .get(h.rem_euclid(RX_HOURS) as usize)
+                .copied()
+                .unwrap_or(0)
+        } else {
+            0
+        }
     }
 }
 
@@ -233,7 +263,10 @@ impl AisGap {
         let from_ms = v.last_ms;
         let run_s = (((to_ms - from_ms) / 2).min(3 * 3_600_000) / 1000) as f64;
         let d = v.sog_knots as f64 * geom::KNOT_MS * run_s;
-        let (de, dn) = geom::velocity_ms(1.0, v.cog_deg as f64);
+        // A unit vector along the course (`velocity_ms(1.0, ..)` is one knot in m/s: it put the
+        // point at half the distance, issue 18).
+        let c = (v.cog_deg as f64).to_radians();
+        let (de, dn) = (c.sin(), c.cos());
         let lat2 = v.lat + dn * d / 111_195.0;
         let lon2 = v.lon + de * d / (111_195.0 * v.lat.to_radians().cos().max(0.01));
         let mut verdict = None;
@@ -245,16 +278,21 @@ impl AisGap {
                 .flat_map(|dr| (-1..=1).map(move |dc| (r + dr, c + dc)))
                 .filter_map(|k| self.rx.get(&k))
                 .collect();
-            // Whole hours of the silence (within the last 48 h) when someone was heard nearby.
+            // Whole hours of the silence (within the last 48 h) when someone was heard nearby,
+            // and in how many slots.
             let hours: Vec<i64> = (h0.max(h1 - RX_HOURS + 1)..=h1).collect();
             if hours.is_empty() {
                 continue;
             }
-            let heard = hours
-                .iter()
-                .filter(|&&h| around.iter().any(|c| c.heard_at(h)))
-                .count();
-            let ok = heard as f64 >= self.cfg.min_heard_share * hours.len() as f64;
+            let (mut heard, mut slots) = (0usize, 0u32);
+            for &h in &hours {
+                let mask = around.iter().fold(0u64, |m, c| m | c.heard_at(h));
+                heard += usize::from(mask != 0);
+                slots += mask.count_ones();
+            }
+            let n = hours.len() as f64;
+            let rate = self.cfg.min_positions_12h as f64 / 12.0;
+            let ok = heard as f64 >= self.cfg.min_heard_share * n && slots as f64 >= rate * n;
             verdict = Some(verdict.unwrap_or(true) && ok);
         }
         verdict
@@ -358,9 +396,9 @@ impl Detector for AisGap {
             .entry(cell)
             .or_insert_with(|| CellRx {
                 hour: fix.time_ms.div_euclid(3_600_000),
-                counts: vec![0; RX_HOURS as usize],
+                slots: vec![0; RX_HOURS as usize],
             })
-            .add(fix.time_ms);
+            .add(fix.time_ms, self.cfg.count_interval_s as i64 * 1000);
         let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
         self.deadlines.remove(&(v.deadline_ms, fix.mmsi));
         v.count(fix.time_ms, gap_ms, self.cfg.count_interval_s as i64 * 1000);
@@ -369,16 +407,18 @@ impl Detector for AisGap {
         v.lon = fix.lon;
         v.sog_knots = fix.sog_knots.unwrap_or(0.0) as f32;
         v.cog_deg = fix.cog_deg.unwrap_or(0.0) as f32;
-        // Without good reception of this vessel (GFW: >= 14 positions in 12 h), only the long
-        // threshold applies.
-        let base = if v.recent(12) >= self.cfg.min_positions_12h {
-            min_gap_ms
+        // Without good reception of this vessel (GFW: > 10 positions in the day, >= 14 in the
+        // 12 h before) nothing says it should have been heard: no gap (issue 18: satellite-only
+        // vessels leaving the covered area were reported dark).
+        if v.well_received(&self.cfg) {
+            v.threshold_ms =
+                min_gap_ms.max((v.longest_ms() as f64 * self.cfg.min_interval_ratio) as i64);
+            v.deadline_ms = fix.time_ms + v.threshold_ms;
+            self.deadlines.insert((v.deadline_ms, fix.mmsi));
         } else {
-            min_gap_ms.max(self.cfg.disabling_min_gap_s as i64 * 1000)
-        };
-        v.threshold_ms = base.max((v.longest_ms() as f64 * self.cfg.min_interval_ratio) as i64);
-        v.deadline_ms = fix.time_ms + v.threshold_ms;
-        self.deadlines.insert((v.deadline_ms, fix.mmsi));
+            v.threshold_ms = NEVER;
+            v.deadline_ms = NEVER;
+        }
     }
 
     fn on_time(&mut self, ctx: &mut Ctx<'_>, now_ms: i64) {
@@ -434,7 +474,7 @@ impl Detector for AisGap {
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.vessels)
             + table_bytes(&self.rx)
-            + self.rx.len() * RX_HOURS as usize * 2
+            + self.rx.len() * RX_HOURS as usize * 8
             + self.deadlines.len() * 24
     }
 }

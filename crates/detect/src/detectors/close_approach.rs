@@ -11,8 +11,11 @@
 //! is a close approach, with `cpa_m`, `cpa_time`, and the CPA / TCPA predicted when the pass
 //! began (`predicted_cpa_m`, `tcpa_s`), if it was a crossing (courses at the closest point
 //! `min_crossing_deg`-`max_crossing_deg` apart: vessels overtaking or meeting head-on in a lane
-//! pass close by design) and not in a port or anchorage zone (MarineTraffic: not in port) nor in
-//! a crowd of slow vessels at the latest tick (see the encounter detector).
+//! pass close by design), both vessels were making way at the closest point (a vessel under
+//! `stopped_knots` is stopped and has no course: DETECTION.md's CPA is for two vessels on
+//! converging courses, and passing a moored, anchored or drifting vessel is how vessels join a
+//! mooring group or an anchorage) and not in a port or anchorage zone (MarineTraffic: not in
+//! port) nor in a crowd of slow vessels at the latest tick (see the encounter detector).
 
 use std::collections::BTreeMap;
 
@@ -40,6 +43,9 @@ pub struct CloseApproachConfig {
     pub min_speed_knots: f64,
     /// Relative speed above this. Default 5 kn (a pass, not vessels moving together).
     pub min_relative_speed_knots: f64,
+    /// Both vessels must be faster than this at the closest point: below it a vessel is
+    /// stopped (MarineTraffic: < 0.5 kn) and has no course to converge on. Default 0.5 kn.
+    pub stopped_knots: f64,
     /// Fixes older than this are not compared. Default 180 s (class A at anchor reports every
     /// 3 min, ITU-R M.1371).
     pub stale_s: u32,
@@ -63,6 +69,7 @@ impl Default for CloseApproachConfig {
             max_cpa_m: 300.0,
             min_speed_knots: 3.5,
             min_relative_speed_knots: 5.0,
+            stopped_knots: 0.5,
             stale_s: 180,
             min_crossing_deg: 15.0,
             max_crossing_deg: 165.0,
@@ -81,7 +88,13 @@ impl CloseApproachConfig {
             0.0,
             self.trigger_m,
         )?;
-        check("close_approach.stale_s", self.stale_s as f64, 1.0, 86_400.0)
+        check("close_approach.stale_s", self.stale_s as f64, 1.0, 86_400.0)?;
+        check(
+            "close_approach.stopped_knots",
+            self.stopped_knots,
+            0.0,
+            100.0,
+        )
     }
 }
 
@@ -151,6 +164,12 @@ impl CloseApproach {
             || self.crowded.contains(&key.0)
             || self.crowded.contains(&key.1)
         {
+            return;
+        }
+        // Issue 18: passes by a stopped vessel (swarm members sailing in among those already
+        // moored) were most of the false close approaches.
+        if p.speeds.0.min(p.speeds.1) < self.cfg.stopped_knots {
+            ctx.count("close_approach.stopped");
             return;
         }
         let mut e = ctx.new_event(

@@ -6,8 +6,9 @@
 //! instant event (`start_ms == end_ms`) with the changed fields as `"old -> new"`. Names and
 //! call signs are compared trimmed, upper-case, with runs of spaces collapsed. A field going
 //! back to the value it had before its latest change within `flap_window_s` is two
-//! transmitters sharing the MMSI, not a change (the first change of such a pair is reported;
-//! the flapping after it is counted).
+//! transmitters sharing the MMSI, not a change: the flapping is counted, and the change it
+//! undoes, reported when it came, is withdrawn (issue 18: GFW calls identities that overlap in
+//! time a shared MMSI, which `shared_mmsi` reports, not an identity change).
 
 use std::collections::BTreeSet;
 
@@ -82,6 +83,10 @@ pub struct IdentityChange {
     /// Per MMSI that changed: each field's value before its latest change, and when.
     #[serde(default)]
     before: FxHashMap<u32, Vec<(String, String, i64)>>,
+    /// The latest change reported per MMSI, withdrawn if its fields flap back within
+    /// `flap_window_s`.
+    #[serde(default)]
+    last_change: FxHashMap<u32, crate::event::Event>,
 }
 
 impl IdentityChange {
@@ -92,6 +97,7 @@ impl IdentityChange {
             imo_mmsi: FxHashMap::default(),
             reported: BTreeSet::new(),
             before: FxHashMap::default(),
+            last_change: FxHashMap::default(),
         }
     }
 }
@@ -101,6 +107,7 @@ impl Detector for IdentityChange {
         let after = ctx.idents.get(&u.mmsi).cloned().unwrap_or_default();
         let mut changes = Vec::new();
         let mut flapped = false;
+        let mut flapped_fields: Vec<&str> = Vec::new();
         for name in &self.cfg.fields {
             if let (Some(a), Some(b)) = (field(before, name), field(&after, name)) {
                 if a != b {
@@ -116,6 +123,7 @@ impl Detector for IdentityChange {
                     prev.push((name.clone(), a.clone(), u.time_ms));
                     if flap {
                         flapped = true;
+                        flapped_fields.push(name);
                     } else {
                         changes.push((name.clone(), format!("{a} -> {b}")));
                     }
@@ -124,6 +132,20 @@ impl Detector for IdentityChange {
         }
         if flapped {
             ctx.count("identity_change.flap");
+            let window_ms = self.cfg.flap_window_s as i64 * 1000;
+            // The change these fields undo was no change: withdraw it when every field it
+            // reported flapped back.
+            let undone = self.last_change.get(&u.mmsi).is_some_and(|e| {
+                u.time_ms - e.start_ms <= window_ms
+                    && self.cfg.fields.iter().all(|f| {
+                        !e.details.contains_key(f.as_str()) || flapped_fields.contains(&f.as_str())
+                    })
+            });
+            if undone {
+                if let Some(e) = self.last_change.remove(&u.mmsi) {
+                    ctx.withdraw_closed(e);
+                }
+            }
         }
         if !changes.is_empty() {
             let key: Vec<&str> = changes.iter().map(|(k, _)| k.as_str()).collect();
@@ -152,6 +174,7 @@ impl Detector for IdentityChange {
             }
             e.open = false;
             e.end_ms = Some(u.time_ms);
+            self.last_change.insert(u.mmsi, e.clone());
             ctx.create(e);
         }
         if !self.cfg.mmsi_change {
@@ -192,8 +215,13 @@ impl Detector for IdentityChange {
         }
     }
 
+    fn forget(&mut self, _ctx: &mut Ctx<'_>, before_ms: i64) {
+        self.last_change.retain(|_, e| e.start_ms >= before_ms);
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.imo_mmsi)
+            + self.last_change.len() * 512
             + self.reported.len() * 24
             + table_bytes(&self.before)
             + self.before.values().map(|v| v.len() * 80).sum::<usize>()

@@ -7,7 +7,11 @@
 //! then allowed and said so), outside port and anchorage zones, and not at anchor or moored by
 //! navigational status, nor in a crowd of `crowd_min_vessels` slow vessels at the latest tick
 //! (an anchorage by GFW's definition, a moored swarm), make a run; a run of `min_duration_s` is a loitering event, open
-//! until a step is fast or a step spans more than `max_step_gap_s`.
+//! until a step is fast or a step spans more than `max_step_gap_s`. A step whose both ends
+//! report a speed over ground above `max_speed_knots` is not slow whatever its implied speed:
+//! the implied speed of a step is its net displacement, and a ship reporting 12 kn at both ends
+//! of a 6 h silence was under way, sailing out and back (issue 18: merchant ships heard at two
+//! satellite passes near the same place were reported loitering).
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -89,6 +93,9 @@ impl LoiteringConfig {
 struct Vessel {
     /// Checkpoint: time, lat, lon.
     ck: (i64, f64, f64),
+    /// Speed over ground reported at the checkpoint, knots.
+    #[serde(default)]
+    ck_sog: Option<f32>,
     /// Slow run: start time and position, last time, sum of step speeds, steps.
     run: Option<Run>,
 }
@@ -131,6 +138,7 @@ impl Detector for Loitering {
         let fix = f.fix;
         let v = self.vessels.entry(fix.mmsi).or_insert_with(|| Vessel {
             ck: (fix.time_ms, fix.lat, fix.lon),
+            ck_sog: fix.sog_knots.map(|s| s as f32),
             run: None,
         });
         let dt_ms = fix.time_ms - v.ck.0;
@@ -144,7 +152,11 @@ impl Detector for Loitering {
             .is_some_and(|s| self.cfg.anchored_nav_status.contains(&s));
         let shore = ctx.world.distance_to_shore_m(fix.lat, fix.lon);
         let offshore = shore.is_none_or(|s| s >= self.cfg.min_shore_distance_nm * NM_M);
-        let slow = speed < self.cfg.max_speed_knots
+        let max = self.cfg.max_speed_knots;
+        let under_way =
+            fix.sog_knots.is_some_and(|s| s > max) && v.ck_sog.is_some_and(|s| s as f64 > max);
+        let slow = speed < max
+            && !under_way
             && dt_ms <= self.cfg.max_step_gap_s as i64 * 1000
             && !anchored
             && offshore
@@ -152,6 +164,7 @@ impl Detector for Loitering {
             && !ctx.any_port(f.zones);
         let ck = v.ck;
         v.ck = (fix.time_ms, fix.lat, fix.lon);
+        v.ck_sog = fix.sog_knots.map(|s| s as f32);
         if slow {
             let run = v.run.get_or_insert(Run {
                 start_ms: ck.0,
