@@ -13,11 +13,16 @@ use std::time::{Duration, Instant};
 
 /// GET `path` from `addr`; returns status and body.
 fn get(addr: &str, path: &str) -> (u16, String) {
+    request(addr, path, "")
+}
+
+/// GET `path` from `addr` with extra header lines (each ending in CRLF).
+fn request(addr: &str, path: &str, headers: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -302,31 +307,7 @@ fn a_killed_server_loses_nothing_that_reached_the_spool() {
 
 /// GET with `Authorization: Bearer TOKEN`; returns status and body.
 fn get_as(addr: &str, path: &str, token: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        unchunk(body)
-    } else {
-        body.to_owned()
-    };
-    (status, body)
+    request(addr, path, &format!("Authorization: Bearer {token}\r\n"))
 }
 
 fn tidewatch_ok(args: &[&str], store: &Path) -> String {

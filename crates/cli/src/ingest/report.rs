@@ -73,7 +73,7 @@ impl Dropped {
 /// 1998) to a day past the run's wall clock (a receiver clock a few hours off still passes;
 /// one years ahead does not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct TimeBounds {
+pub(crate) struct TimeBounds {
     pub min_ms: i64,
     pub max_ms: i64,
 }

@@ -67,7 +67,7 @@ pub(crate) fn replay(label: String, path: String, speed: f64) -> Result<LiveSour
         let Some(w) = writers.first() else { return };
         let mut reader = BufReader::with_capacity(1 << 20, input.reader);
         let began = Instant::now();
-        let mut first: Option<i64> = None;
+        let mut pace = Pace::default();
         let mut chunk = Vec::with_capacity(CHUNK_BYTES);
         let mut line = Vec::new();
         loop {
@@ -83,10 +83,8 @@ pub(crate) fn replay(label: String, path: String, speed: f64) -> Result<LiveSour
             if !line.ends_with(b"\n") {
                 line.push(b'\n');
             }
-            if let Some(t) = line_time_ms(&line) {
-                let t0 = *first.get_or_insert(t);
-                let due =
-                    began + Duration::from_secs_f64(((t - t0) as f64 / 1000.0 / speed).max(0.0));
+            if let Some(due_ms) = line_time_ms(&line).and_then(|t| pace.step(t)) {
+                let due = began + Duration::from_secs_f64(due_ms as f64 / 1000.0 / speed);
                 if due > Instant::now() {
                     if !chunk.is_empty() {
                         w.write(&chunk).unwrap_or_else(|e| fail(&quiet_label, &e));
@@ -114,6 +112,56 @@ pub(crate) fn replay(label: String, path: String, speed: f64) -> Result<LiveSour
         producer: Producer::Custom(Box::new(produce)),
         labels: vec![label],
     })
+}
+
+/// The data time a replay has reached, from the times its lines carry. Disordered lines (a
+/// time behind the clock) are sent at once. A single line far ahead of the clock (a receiver
+/// clock years off) is not waited for and does not move the clock; when the next line is as
+/// far ahead too, the jump is a real gap in the capture and is skipped rather than waited
+/// through.
+#[derive(Debug, Default)]
+struct Pace {
+    /// The clock, in the lines' time.
+    clock_ms: Option<i64>,
+    /// Data time paced so far (the clock's advance, jumps excluded).
+    elapsed_ms: i64,
+    /// A jump seen once, waiting for a second line to confirm it.
+    jump_ms: Option<i64>,
+}
+
+impl Pace {
+    /// Steps larger than this are jumps (a real gap or a wrong clock), not waited for.
+    const MAX_STEP_MS: i64 = 10 * 60_000;
+
+    /// Takes a line's time; returns the data time since the start at which it is due, or
+    /// `None` when it is sent at once without moving the clock.
+    fn step(&mut self, t_ms: i64) -> Option<i64> {
+        let Some(clock) = self.clock_ms else {
+            self.clock_ms = Some(t_ms);
+            return Some(0);
+        };
+        let step = t_ms - clock;
+        if step <= 0 {
+            return None;
+        }
+        if step <= Self::MAX_STEP_MS {
+            self.jump_ms = None;
+            self.clock_ms = Some(t_ms);
+            self.elapsed_ms += step;
+            return Some(self.elapsed_ms);
+        }
+        match self.jump_ms {
+            Some(j) if (t_ms - j).abs() <= Self::MAX_STEP_MS => {
+                self.jump_ms = None;
+                self.clock_ms = Some(t_ms);
+                Some(self.elapsed_ms)
+            }
+            _ => {
+                self.jump_ms = Some(t_ms);
+                None
+            }
+        }
+    }
 }
 
 /// How the simulator runs as a live source.
@@ -223,4 +271,26 @@ pub(crate) fn simulate(s: &SimSource) -> Result<(LiveSource, Scenario)> {
         },
         scenario,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pace;
+
+    #[test]
+    fn a_replay_paces_by_its_times_and_is_not_stalled_by_a_wrong_clock() {
+        let mut p = Pace::default();
+        let t0 = 1_635_731_889_000;
+        assert_eq!(p.step(t0), Some(0));
+        assert_eq!(p.step(t0 + 20_000), Some(20_000));
+        // Disorder: sent at once.
+        assert_eq!(p.step(t0 + 5_000), None);
+        // One line five years ahead: not waited for, the clock stays.
+        assert_eq!(p.step(t0 + 5 * 365 * 86_400_000), None);
+        assert_eq!(p.step(t0 + 40_000), Some(40_000));
+        // A real two-hour gap (two lines agree): skipped, then paced from there.
+        assert_eq!(p.step(t0 + 7_200_000), None);
+        assert_eq!(p.step(t0 + 7_201_000), Some(40_000));
+        assert_eq!(p.step(t0 + 7_211_000), Some(50_000));
+    }
 }

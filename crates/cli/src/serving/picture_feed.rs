@@ -9,7 +9,7 @@
 //! spool, and the picture catches up at the next report.
 
 use crate::ingest::live::Tap;
-use crate::ingest::report::{report, Report};
+use crate::ingest::report::{report, Report, TimeBounds};
 use ais::stream::{Decoder, DecoderConfig, Meta};
 use ais::{Message, Reject, Sink};
 use serve::{LivePosition, LiveStatic, Picture};
@@ -76,7 +76,13 @@ impl Sink for ToPicture<'_> {
             return;
         };
         // The line's own time, else its arrival (now), refined by the report's UTC second.
-        let time_ms = refine_time(meta.rx_time_ms.unwrap_or_else(wall_ms), second);
+        let now = wall_ms();
+        let time_ms = refine_time(meta.rx_time_ms.unwrap_or(now), second);
+        // As ingest: a receiver clock years off would move the picture's data clock.
+        if !TimeBounds::at(now).contains(time_ms) {
+            self.picture.on_reject("time_out_of_range", 1);
+            return;
+        }
         let mmsi = m.mmsi().value();
         // The provenance label ingest gives the same line (`feed/station/talker`), so a
         // source's releasability label applies to its live positions too (issue 21).
