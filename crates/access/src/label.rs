@@ -188,6 +188,13 @@ pub fn check_pattern(p: &str) -> Result<(), LabelError> {
     }
 }
 
+/// The prefix of the sources a partner link brings in (`link:NAME/SOURCE`): their labels are
+/// the upstream originator's, set by the link only, and a `link:` source without one is
+/// withheld whatever the store's default (never re-released wider than its originator's list).
+pub const LINK_PREFIX: &str = "link:";
+
+static WITHHELD: Releasability = Releasability::Withheld;
+
 /// The labels of a store's sources: patterns with their labels, and the default for sources
 /// no pattern matches. A snapshot; cheap to resolve (a hash lookup per `/` in the source).
 #[derive(Debug, Clone)]
@@ -243,6 +250,9 @@ impl SourceLabels {
                 return (l, Some(prefix));
             }
             end = i;
+        }
+        if source.starts_with(LINK_PREFIX) {
+            return (&WITHHELD, None);
         }
         (&self.default, None)
     }

@@ -187,10 +187,19 @@ pub fn source(args: SourceArgs) -> Result<()> {
             marking: m,
         } => {
             let label = marking(&m)?;
+            if source.starts_with(access::label::LINK_PREFIX) {
+                bail!(
+                    "{source}: the labels of a partner link's sources are the upstream \
+                     originator's, set by the link; they cannot be changed here"
+                );
+            }
             open(&store)?.set_label(&source, &label, now_ms())?;
             writeln!(out, "{source}\t{label}")?;
         }
         SourceCommand::Unlabel { store, source } => {
+            if source.starts_with(access::label::LINK_PREFIX) {
+                bail!("{source}: the labels of a partner link's sources are set by the link");
+            }
             if !open(&store)?.remove_label(&source)? {
                 bail!("{source} has no label of its own");
             }

@@ -389,3 +389,189 @@ fn serve_with_tokens_refuses_anonymous_reads_serves_each_partner_its_feeds_and_a
     assert!(log.contains("\"fra-1\"") && log.contains("\"usa-1\""));
     assert!(!log.contains(&usa) && !log.contains(&fra));
 }
+
+/// An exported row's `(mmsi, time, lat, lon)`.
+type RowKey = (String, String, String, String);
+
+/// The rows of an export as `(mmsi, time, lat, lon)`, with their sources.
+fn export_rows(addr: &str, token: &str) -> Vec<(RowKey, String)> {
+    // The default range: the last day of data (the scenario's two hours).
+    let (st, body) = get_as(addr, "/api/export/positions?format=csv", token);
+    assert_eq!(st, 200, "{body}");
+    let mut rows: Vec<_> = body
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.splitn(11, ',').collect();
+            (
+                (c[0].into(), c[1].into(), c[2].into(), c[3].into()),
+                c[10].trim_matches('"').to_owned(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn keys(rows: &[(RowKey, String)]) -> Vec<RowKey> {
+    rows.iter().map(|(k, _)| k.clone()).collect()
+}
+
+#[test]
+fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_labels() {
+    // Issue 21, item 4: two servers on loopback. Upstream: five partner feeds of a simulated
+    // scenario, each with its own releasability; FRA is issued a system token for a link.
+    let dir = tmp("link");
+    std::fs::create_dir_all(&dir).unwrap();
+    let st = Command::new(bin())
+        .args([
+            "simulate",
+            "scs-greyzone",
+            "--hours",
+            "2",
+            "--vessels",
+            "10",
+        ])
+        .args(["--start", "now-3h", "-q", "--out"])
+        .arg(dir.join("{partner}.nmea"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let up = dir.join("up");
+    let mut args: Vec<std::ffi::OsString> = vec!["--no-detect".into()];
+    for p in ["PH", "VN", "SAT", "MY", "SG"] {
+        let mut a = std::ffi::OsString::from(format!("{p}="));
+        a.push(dir.join(format!("{p}.nmea")));
+        args.push(a);
+    }
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    ingest_with(&args, &up);
+    for (src, label) in [
+        ("PH", "PUBLIC"),
+        ("VN", "REL TO FRA, USA"),
+        ("SAT", "USA ONLY"),
+        ("MY", "REL TO IND, FRA"),
+    ] {
+        tidewatch_ok(&["source", "label", src, label], &up);
+    }
+    // SG keeps the default: WITHHELD.
+    let token = |store: &Path, name: &str, partner: &str, system: bool| {
+        let mut a = vec!["token", "create", "--name", name, "--partner", partner];
+        if system {
+            a.extend(["--kind", "system"]);
+        }
+        tidewatch_ok(&a, store).trim().to_owned()
+    };
+    let link_token = token(&up, "fra-link", "FRA", true);
+    let up_fra = token(&up, "fra-u", "FRA", false);
+    let up_ind = token(&up, "ind-u", "IND", false);
+    let up_usa = token(&up, "usa-u", "USA", false);
+    let up_cfg = config(&up, "listen = \"127.0.0.1:0\"\nno_detect = true\n");
+    let (upstream, up_addr) = start(&[
+        "serve".as_ref(),
+        "--store".as_ref(),
+        up.as_os_str(),
+        "--config".as_ref(),
+        up_cfg.as_os_str(),
+    ]);
+
+    // Downstream: FRA's server, with principals of its own, pulling through the link.
+    let down = dir.join("down");
+    drop(store::Store::create_or_open(&down).unwrap());
+    let down_fra = token(&down, "fra-d", "FRA", false);
+    let down_ind = token(&down, "ind-d", "IND", false);
+    let down_usa = token(&down, "usa-d", "USA", false);
+    let token_file = dir.join("fra-link.token");
+    std::fs::write(&token_file, &link_token).unwrap();
+    let down_cfg = config(
+        &down,
+        &format!(
+            "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1s\"\n\
+             [[source]]\nname = \"up\"\nlink = \"http://{up_addr}\"\ntoken_file = \"{}\"\n\
+             backfill = \"2d\"\npoll = \"300ms\"\n",
+            token_file.display()
+        ),
+    );
+    let down_args = [
+        "serve".as_ref(),
+        "--store".as_ref(),
+        down.as_os_str(),
+        "--config".as_ref(),
+        down_cfg.as_os_str(),
+    ];
+    let (downstream, down_addr) = start(&down_args);
+
+    // FRA sees downstream exactly what FRA sees upstream.
+    let want_fra = export_rows(&up_addr, &up_fra);
+    assert!(
+        want_fra.len() > 500,
+        "{} rows for FRA upstream",
+        want_fra.len()
+    );
+    wait_for(90, "the link to bring FRA's rows", || {
+        export_rows(&down_addr, &down_fra).len() >= want_fra.len()
+    });
+    assert_eq!(keys(&export_rows(&down_addr, &down_fra)), keys(&want_fra));
+    // IND: upstream IND sees PH and MY, both released to FRA too: the same rows.
+    let ind = export_rows(&down_addr, &down_ind);
+    assert!(!ind.is_empty());
+    assert_eq!(keys(&ind), keys(&export_rows(&up_addr, &up_ind)));
+    // USA: of what USA sees upstream, only rows heard by a source FRA may pass on (PH, VN);
+    // the USA ONLY satellite's stay upstream.
+    let want_usa: Vec<_> = export_rows(&up_addr, &up_usa)
+        .into_iter()
+        .filter(|(_, s)| {
+            s.split(' ')
+                .any(|s| s.starts_with("PH/") || s.starts_with("VN/"))
+        })
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys(&export_rows(&down_addr, &down_usa)), want_usa);
+    // Nothing FRA may not see reached the downstream store at all.
+    let stored = common::rows(&down);
+    assert_eq!(stored.len(), want_fra.len());
+    for r in &stored {
+        for s in &r.sources {
+            assert!(
+                ["link:up/PH/", "link:up/VN/", "link:up/MY/"]
+                    .iter()
+                    .any(|p| s.starts_with(p)),
+                "{s} stored downstream"
+            );
+        }
+    }
+    // Names came with the rows, under their sources' labels.
+    let (st, body) = get_as(&down_addr, "/api/vessels", &down_fra);
+    assert_eq!(st, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["properties"]["name"].is_string()));
+    // The originator's labels cannot be widened downstream.
+    let out = Command::new(bin())
+        .args(["source", "label", "link:up/PH", "PUBLIC", "--store"])
+        .arg(&down)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+
+    // A restart that forgets how far the link got pulls everything again and doubles nothing.
+    terminate(downstream);
+    let progress = down.join("spool/link_up/link-progress.json");
+    std::fs::remove_file(&progress).unwrap();
+    let (downstream, down_addr) = start(&down_args);
+    wait_for(60, "the link to pull again", || progress.exists());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(common::rows(&down).len(), want_fra.len());
+    assert_eq!(keys(&export_rows(&down_addr, &down_fra)), keys(&want_fra));
+    terminate(downstream);
+    terminate(upstream);
+    // Every pull is in the upstream's audit log under the link's principal.
+    let log = std::fs::read_to_string(up.join("audit.jsonl")).unwrap();
+    assert!(log
+        .lines()
+        .any(|l| l.contains("\"fra-link\"") && l.contains("/api/link/positions")));
+    assert!(!log.contains(&link_token));
+}

@@ -63,7 +63,7 @@ impl Params {
         Ok(Params(m))
     }
 
-    fn get(&self, k: &str) -> Option<&str> {
+    pub(crate) fn get(&self, k: &str) -> Option<&str> {
         self.0.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())
     }
 
@@ -120,7 +120,7 @@ impl Params {
 }
 
 /// A user's text, shortened for an error message.
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     let mut out: String = s.chars().take(64).collect();
     if out.len() < s.len() {
         out.push('…');

@@ -26,6 +26,7 @@
 mod api;
 pub mod auth;
 mod error;
+mod export;
 mod link;
 mod openapi;
 mod picture;
@@ -156,6 +157,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/zones", get(api::zones)),
         ("/api/stats/presence", get(api::presence)),
         ("/api/stream", get(api::stream)),
+        ("/api/export/positions", get(export::positions)),
         ("/api/link/positions", get(link::positions)),
     ]
 }

@@ -1,19 +1,25 @@
 //! The upstream side of a link between partners' servers (issue 21, item 4; the downstream
-//! puller is not built yet, see `docs/sharing.md`): `GET /api/link/positions?from=&to=&limit=`
-//! gives a *system* principal the stored positions released to it, each with its visible
-//! sources and each source's releasability label, so that the downstream server can keep the
-//! originator's label on every row it takes in. Users get 403: the rows carry the labels, which
-//! are the operator's business, not an analyst's. In open mode every row is served.
+//! side is `tidewatch serve`'s `[[source]] link = ...`, see `docs/sharing.md`):
+//! `GET /api/link/positions?cursor=&since=&limit=` gives a *system* principal the stored
+//! positions released to it, each with its visible sources and each source's releasability
+//! label, and the identity claims of the page's vessels that visible sources made, so that the
+//! downstream server keeps the originator's label on every row and every name it takes in.
+//! Users get 403: the rows carry the labels, which are the operator's business, not an
+//! analyst's. In open mode every row is served.
 //!
-//! Rows are committed history only (what `query` reads), oldest first, at most `limit`
-//! (default 10,000, max 100,000) over at most one day; the answer's `next` is the `from` of
-//! the following page (`null` at the end).
+//! Pages follow the store's commit order, not message time: the cursor is `PART:ROW` (the
+//! store file's part number, increasing as files are committed, and the row within it), so a
+//! late report committed after the link read past its message time is still delivered. Only
+//! committed history is served (what `query` reads). A compaction rewrites old rows into new
+//! parts, which the link delivers again; the downstream's fusion keeps one row per
+//! transmission. `since` (a time) leaves out rows older than it: a new link's backfill bound.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 use crate::auth::{audited, Caller};
 use crate::error::ApiError;
@@ -21,8 +27,32 @@ use crate::AppState;
 
 /// `limit` of `/api/link/positions`: default and maximum.
 pub const LINK_LIMIT: (usize, usize) = (10_000, 100_000);
-/// The longest range of one `/api/link/positions` request, ms (one day).
-pub const LINK_MAX_RANGE_MS: i64 = 86_400_000;
+
+/// Where a link's next page starts: a store file (by part number) and a row in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Cursor {
+    /// Part number of the store file.
+    pub part: u64,
+    /// Rows of that file already delivered (or withheld).
+    pub row: u64,
+}
+
+impl Cursor {
+    /// Parses `PART:ROW`.
+    pub fn parse(s: &str) -> Option<Cursor> {
+        let (p, r) = s.split_once(':')?;
+        Some(Cursor {
+            part: p.parse().ok()?,
+            row: r.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.part, self.row)
+    }
+}
 
 /// `GET /api/link/positions`.
 pub async fn positions(
@@ -30,7 +60,7 @@ pub async fn positions(
     Extension(caller): Extension<Caller>,
     raw: crate::api::Raw,
 ) -> Result<Response, ApiError> {
-    let q = crate::api::Params::new(raw, &["from", "to", "limit"])?;
+    let q = crate::api::Params::new(raw, &["cursor", "since", "limit"])?;
     // Open mode (one local user who sees everything): every row, with the store's labels.
     let p = caller.principal.clone();
     if p.as_ref()
@@ -43,76 +73,158 @@ pub async fn positions(
                 .to_owned(),
         });
     }
-    let now = crate::api::data_now(&s);
-    // Default: the last day of data.
-    let from = q.time("from", now)?.unwrap_or(now - LINK_MAX_RANGE_MS + 1);
-    let to = q.time("to", now)?.unwrap_or(from + LINK_MAX_RANGE_MS);
-    if to <= from || to - from > LINK_MAX_RANGE_MS {
-        return Err(ApiError::bad(
-            "bad_range",
-            "to must be after from, at most one day later",
-        ));
-    }
+    let cursor = match q.get("cursor") {
+        None => Cursor::default(),
+        Some(c) => Cursor::parse(c).ok_or_else(|| {
+            ApiError::bad(
+                "bad_cursor",
+                "cursor must be PART:ROW as given in a previous answer's `next`",
+            )
+        })?,
+    };
+    let since = q
+        .time("since", crate::api::data_now(&s))?
+        .unwrap_or(i64::MIN);
     let limit = q.limit(LINK_LIMIT)?;
     let dir = s.store_dir.clone();
     let gate = s.gate.clone();
-    let (rows, withheld, next) = crate::api::blocking(move || {
-        let Ok(store) = store::Store::open_read_only(&dir) else {
-            return Ok((Vec::new(), 0, None));
-        };
-        let Some(reg) = crate::views::registry(&dir)? else {
-            return Ok((Vec::new(), 0, None));
-        };
-        let mut rows = store
-            .query(&store::Query {
-                from_ms: Some(from),
-                to_ms: Some(to),
-                committed_runs: Some(reg.committed_runs().map_err(ApiError::internal)?),
-                ..store::Query::default()
-            })
-            .map_err(ApiError::internal)?;
-        rows.sort_by_key(|r| (r.time_ms, r.mmsi));
+    let (rows, claims, withheld, next, more) = crate::api::blocking(move || {
         let labels = match &p {
             Some(_) => caller.labels.clone(),
             None => gate.labels(),
         };
         let view = p.as_ref().map(|p| access::View::new(p, &labels));
-        let mut out = Vec::new();
-        let mut withheld = 0;
-        let mut next = None;
-        for mut r in rows {
-            if view.is_some_and(|v| !v.redact_sources(&mut r.sources)) {
-                withheld += 1;
-                continue;
+        let page = read_page(&dir, cursor, since, limit, |sources| {
+            view.is_none_or(|v| v.redact_sources(sources))
+        })?;
+        let label = |src: &str| labels.label_of(src).to_string();
+        let rows: Vec<Value> = page
+            .rows
+            .iter()
+            .map(|r| {
+                let sources: Vec<Value> = r
+                    .sources
+                    .iter()
+                    .map(|src| json!({"source": src, "label": label(src)}))
+                    .collect();
+                json!({
+                    "mmsi": r.mmsi, "time_ms": r.time_ms, "lat": r.lat, "lon": r.lon,
+                    "sog_knots": r.sog_knots, "cog_deg": r.cog_deg,
+                    "heading_deg": r.heading_deg, "nav_status": r.nav_status,
+                    "msg_type": r.msg_type, "sources": sources,
+                })
+            })
+            .collect();
+        // The identity claims of the page's vessels that visible sources made.
+        let mut claims = Vec::new();
+        if let Some(reg) = crate::views::registry(&dir)? {
+            let mmsis: BTreeSet<u32> = page.rows.iter().map(|r| r.mmsi).collect();
+            for m in mmsis {
+                for c in reg.identity_sources(m).map_err(ApiError::internal)? {
+                    if view.is_some_and(|v| !v.may_see_source(&c.source)) {
+                        continue;
+                    }
+                    claims.push(json!({
+                        "mmsi": c.mmsi, "field": c.field, "value": c.value,
+                        "first_ms": c.first_ms, "last_ms": c.last_ms,
+                        "source": {"source": c.source, "label": label(&c.source)},
+                    }));
+                }
             }
-            if out.len() == limit {
-                next = Some(r.time_ms);
-                break;
-            }
-            let sources: Vec<Value> = r
-                .sources
-                .iter()
-                .map(|src| json!({"source": src, "label": labels.label_of(src).to_string()}))
-                .collect();
-            out.push(json!({
-                "mmsi": r.mmsi, "time": query::iso8601_ms(r.time_ms), "lat": r.lat, "lon": r.lon,
-                "sog_knots": crate::picture::dec(r.sog_knots),
-                "cog_deg": crate::picture::dec(r.cog_deg),
-                "heading_deg": r.heading_deg, "nav_status": r.nav_status,
-                "msg_type": r.msg_type, "sources": sources,
-            }));
         }
-        Ok((out, withheld, next))
+        Ok((rows, claims, page.withheld, page.next, page.more))
     })
     .await?;
     let n = rows.len();
-    // A page that ends inside one millisecond repeats that millisecond's rows on the next
-    // page; the downstream drops copies by (MMSI, time, source).
     let body = json!({
-        "from": query::iso8601_ms(from),
-        "to": query::iso8601_ms(to),
         "positions": rows,
-        "next": next.map(query::iso8601_ms),
+        "claims": claims,
+        "next": next.to_string(),
+        "more": more,
     });
     Ok(audited(Json(body).into_response(), n, withheld))
+}
+
+/// One page of committed rows in commit order.
+struct Page {
+    rows: Vec<store::PositionRow>,
+    withheld: usize,
+    next: Cursor,
+    more: bool,
+}
+
+/// Reads up to `limit` rows kept by `keep` (which may drop sources; false withholds the row)
+/// from `cursor` on, leaving out rows older than `since`.
+fn read_page(
+    dir: &std::path::Path,
+    cursor: Cursor,
+    since: i64,
+    limit: usize,
+    mut keep: impl FnMut(&mut Vec<String>) -> bool,
+) -> Result<Page, ApiError> {
+    let mut page = Page {
+        rows: Vec::new(),
+        withheld: 0,
+        next: cursor,
+        more: false,
+    };
+    let Ok(store) = store::Store::open_read_only(dir) else {
+        return Ok(page);
+    };
+    let Some(reg) = crate::views::registry(dir)? else {
+        return Ok(page);
+    };
+    let committed = reg.committed_runs().map_err(ApiError::internal)?;
+    let mut files: Vec<&store::FileEntry> = store
+        .files()
+        .iter()
+        .filter(|f| f.part >= cursor.part && f.run.is_none_or(|r| committed.contains(&r)))
+        .collect();
+    files.sort_by_key(|f| f.part);
+    for f in files {
+        let skip = if f.part == cursor.part { cursor.row } else { 0 };
+        if f.max_time_ms < since {
+            page.next = Cursor {
+                part: f.part + 1,
+                row: 0,
+            };
+            continue;
+        }
+        // Rows of the file at or after `since`, counted in file order.
+        let mut index = 0u64;
+        let mut stopped_at = None;
+        let read = store::visit_geoparquet(&dir.join(&f.file), since, i64::MAX, |mut r| {
+            let i = index;
+            index += 1;
+            if i < skip || stopped_at.is_some() {
+                return;
+            }
+            if page.rows.len() == limit {
+                stopped_at = Some(i);
+                return;
+            }
+            if keep(&mut r.sources) {
+                page.rows.push(r);
+            } else {
+                page.withheld += 1;
+            }
+        });
+        match read {
+            Ok(()) => {}
+            // Replaced by a compaction since the manifest was read: its rows come again in
+            // the new part.
+            Err(_) if !dir.join(&f.file).exists() => {}
+            Err(e) => return Err(ApiError::internal(e)),
+        }
+        if let Some(row) = stopped_at {
+            page.next = Cursor { part: f.part, row };
+            page.more = true;
+            return Ok(page);
+        }
+        page.next = Cursor {
+            part: f.part + 1,
+            row: 0,
+        };
+    }
+    Ok(page)
 }

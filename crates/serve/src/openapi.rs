@@ -318,20 +318,60 @@ pub fn document() -> Value {
                 "400": error_response(BAD.1)}}}),
     );
     add(
+        "/api/export/positions",
+        get(
+            "Stored positions over a time range (at most seven days and 1,000,000 rows) as a \
+             file: CSV or JSON lines, each row with the sources the caller may see.",
+            vec![
+                time("from", "From (inclusive; default a day before to)"),
+                time("to", "To (exclusive; default just after the data time)"),
+                typed(
+                    "mmsi",
+                    "query",
+                    false,
+                    "Only this vessel",
+                    "412000001",
+                    json!({"type": "integer", "minimum": 0, "maximum": 999_999_999}),
+                ),
+                bbox(),
+                typed(
+                    "format",
+                    "query",
+                    false,
+                    "csv (default) or jsonl",
+                    "csv",
+                    json!({"type": "string", "enum": ["csv", "jsonl"]}),
+                ),
+            ],
+            json!({"description": "The positions.",
+                   "content": {"text/csv": {}, "application/x-ndjson": {}}}),
+            &[BAD, STORE],
+        ),
+    );
+    add(
         "/api/link/positions",
         get(
-            "For a partner server's link (system principals only): stored positions released \
-             to it, oldest first, each with its visible sources and their releasability labels.",
+            "For a partner server's link (system principals only): committed positions \
+             released to it in commit order, each with its visible sources and their \
+             releasability labels, and the identity claims of the page's vessels that \
+             visible sources made.",
             vec![
-                time("from", "Start (default: a day before the data time)"),
-                time("to", "End (default and at most: one day after from)"),
+                q(
+                    "cursor",
+                    "Where to start: PART:ROW from a previous answer's next (default 0:0)",
+                    "0:0",
+                ),
+                time(
+                    "since",
+                    "Leave out positions older than this (keep it fixed across pages)",
+                ),
                 q(
                     "limit",
                     "At most this many positions (1 to 100000, default 10000)",
                     "10000",
                 ),
             ],
-            json!({"description": "Positions and the next page's from.",
+            json!({"description": "Positions, claims, the next page's cursor and whether more is ready.",
                    "content": {"application/json": {}}}),
             &[BAD, ("403", "Not a system principal.")],
         ),

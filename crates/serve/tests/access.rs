@@ -429,6 +429,37 @@ async fn every_read_path_gives_each_principal_exactly_what_the_labels_allow() {
         assert_eq!(v["vessels"], want, "{p}: presence");
     }
 
+    // Exports: the visible rows only, each with its visible sources only.
+    let want_rows = [
+        // FRA: the public vessel, the public half of the mixed one.
+        (61 + 31, set(&[PUB])),
+        (61 + 61 + 31, set(&[PUB, RAD])),
+        (61 * 3, set(&[PUB, RAD, SAT])),
+    ];
+    for ((p, t), (n, srcs)) in who.iter().zip(&want_rows) {
+        for format in ["csv", "jsonl"] {
+            let (st, _, body) = call_raw(
+                &s,
+                &format!("/api/export/positions?from=2026-01-15&to=2026-01-16&format={format}"),
+                Some(t),
+            )
+            .await;
+            assert_eq!(st, StatusCode::OK, "{p}");
+            let text = String::from_utf8(body).unwrap();
+            let lines: Vec<&str> = text.lines().skip(usize::from(format == "csv")).collect();
+            assert_eq!(lines.len(), *n, "{p}: export {format}");
+            let seen: BTreeSet<&str> = [PUB, RAD, SAT]
+                .into_iter()
+                .filter(|src| text.contains(src))
+                .collect();
+            assert_eq!(
+                &seen,
+                &srcs.iter().copied().collect(),
+                "{p}: export {format} sources"
+            );
+        }
+    }
+
     // Zones are configuration: everyone sees them. Health hides the vessel count.
     let (st, z) = call(&s, "/api/zones", Some(&fra)).await;
     assert_eq!(st, StatusCode::OK);
@@ -900,7 +931,7 @@ async fn a_partner_link_gets_the_rows_released_to_it_with_their_originators_labe
         .unwrap();
     let link = secret.expose().to_owned();
     let s = state(&dir);
-    let (st, v) = call(&s, "/api/link/positions?from=2026-01-15", Some(&link)).await;
+    let (st, v) = call(&s, "/api/link/positions?since=2026-01-15", Some(&link)).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let rows = v["positions"].as_array().unwrap();
     // IND: the public rows (61 + 31) and the radar's (61); never the satellite's.
@@ -913,16 +944,44 @@ async fn a_partner_link_gets_the_rows_released_to_it_with_their_originators_labe
             other => panic!("{other} released to IND"),
         }
     }
-    assert_eq!(v["next"], Value::Null);
+    for c in v["claims"].as_array().unwrap() {
+        let src = c["source"]["source"].as_str().unwrap();
+        assert!(
+            src == PUB || src == RAD,
+            "claim of {src} released to IND: {c}"
+        );
+    }
+    assert_eq!(v["more"], false);
+    let end = v["next"].as_str().unwrap().to_owned();
+    // Pages: 100, then the other 53, then nothing until more is committed.
     let (_, v) = call(
         &s,
-        "/api/link/positions?from=2026-01-15&limit=100",
+        "/api/link/positions?since=2026-01-15&limit=100",
         Some(&link),
     )
     .await;
     assert_eq!(v["positions"].as_array().unwrap().len(), 100);
-    assert!(v["next"].is_string());
+    assert_eq!(v["more"], true);
+    let next = v["next"].as_str().unwrap().to_owned();
+    let (_, v) = call(
+        &s,
+        &format!("/api/link/positions?since=2026-01-15&limit=100&cursor={next}"),
+        Some(&link),
+    )
+    .await;
+    assert_eq!(v["positions"].as_array().unwrap().len(), 53);
+    assert_eq!(v["more"], false);
+    assert_eq!(v["next"], end.as_str());
+    let (_, v) = call(
+        &s,
+        &format!("/api/link/positions?cursor={end}"),
+        Some(&link),
+    )
+    .await;
+    assert_eq!(v["positions"].as_array().unwrap().len(), 0);
+    let (st, _) = call(&s, "/api/link/positions?cursor=x", Some(&link)).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
     // A user is no link.
-    let (st, v) = call(&s, "/api/link/positions?from=2026-01-15", Some(&fra)).await;
+    let (st, v) = call(&s, "/api/link/positions", Some(&fra)).await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
 }

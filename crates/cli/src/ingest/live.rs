@@ -208,6 +208,29 @@ impl FeedWriter {
     pub fn end_line(&self) -> std::io::Result<()> {
         lock(&self.spool).end_line()
     }
+
+    /// Spools a whole file the feed produced at once (a partner link's page, see
+    /// `link_file`): written beside the segments as `<ms>-<n>.<ext>.part`, fsynced and renamed,
+    /// so it is accepted whole or not at all; ingested like a closed segment. Not tapped.
+    pub fn write_file(&self, ext: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let dir = lock(&self.spool).dir.clone();
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, Ordering::Relaxed);
+        let done = dir.join(format!("{}-{n:06}.{ext}", now_ms()));
+        let part = done.with_extension(format!("{ext}.part"));
+        let mut f = File::create(&part)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&part, &done)?;
+        sync_dir(&dir)?;
+        Ok(done)
+    }
+
+    /// The feed's spool directory.
+    pub fn dir(&self) -> PathBuf {
+        lock(&self.spool).dir.clone()
+    }
 }
 
 /// Produces the bytes of one or more feeds (one `FeedWriter` each, in order) until the flag
@@ -308,6 +331,21 @@ fn receive(url: String, feed: FeedWriter, stop: Arc<AtomicBool>, quiet: bool) {
     }
 }
 
+/// The extension of a partner link's pages in its spool (`FeedWriter::write_file`).
+pub(crate) const LINK_PAGE_EXT: &str = "jsonl";
+
+/// Removes a link page left half-written by a killed process: the link had not moved its
+/// cursor past it, so it pulls the page again.
+fn remove_torn_pages(dir: &Path) -> std::io::Result<()> {
+    for e in fs::read_dir(dir)?.flatten() {
+        let p = e.path();
+        if p.to_string_lossy().ends_with(".jsonl.part") {
+            fs::remove_file(&p)?;
+        }
+    }
+    Ok(())
+}
+
 /// Closed segments waiting to be ingested, oldest first, with their feed's label.
 fn closed_segments(feeds: &[LiveFeed]) -> Result<Vec<InputSpec>> {
     let mut out = Vec::new();
@@ -316,7 +354,10 @@ fn closed_segments(feeds: &[LiveFeed]) -> Result<Vec<InputSpec>> {
         let mut names: Vec<PathBuf> = fs::read_dir(&dir)
             .with_context(|| format!("cannot read {}", dir.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "nmea"))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x == "nmea" || x == LINK_PAGE_EXT)
+            })
             .collect();
         names.sort();
         out.extend(names.into_iter().map(|p| InputSpec {
@@ -404,6 +445,7 @@ pub(crate) fn run_sources(
                         close_part(&p)?;
                     }
                 }
+                remove_torn_pages(&dir)?;
             }
             let spool = Arc::new(Mutex::new(Spool::new(dir, live.rotate)?));
             writers.push(FeedWriter {
@@ -438,6 +480,7 @@ pub(crate) fn run_sources(
                     close_part(&p)?;
                 }
             }
+            remove_torn_pages(&dir)?;
             let label = dir
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned());

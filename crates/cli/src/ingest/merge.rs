@@ -149,6 +149,8 @@ enum Shape {
     Nmea,
     Spool,
     Csv(u8),
+    /// A page a partner server's link delivered (`link_file`).
+    Link,
 }
 
 /// Tells an input's shape from its first line, or says why it cannot be read.
@@ -156,6 +158,9 @@ fn shape(first_line: &[u8]) -> Result<Shape, String> {
     let line = ais::nmea::trim(first_line);
     if line.starts_with(ARRIVAL_MARKER) {
         return Ok(Shape::Spool);
+    }
+    if line.starts_with(super::link_file::HEADER_KEY) {
+        return Ok(Shape::Link);
     }
     if line.starts_with(b"!") || line.starts_with(b"$") || line.starts_with(b"\\") {
         return Ok(Shape::Nmea);
@@ -198,6 +203,8 @@ enum Kind {
         reader: Box<dyn Read + Send>,
         decoder: Box<Decoder>,
     },
+    /// A link page (read whole: a page is at most 100,000 rows).
+    Link { reader: Box<dyn Read + Send> },
     /// A decoded archive in CSV.
     Csv {
         reader: Box<CsvReader<Box<dyn Read + Send>>>,
@@ -301,6 +308,7 @@ impl Feed {
                     decoder: Box::new(Decoder::new(DecoderConfig::default())),
                 }
             }
+            Shape::Link => Kind::Link { reader },
             Shape::Nmea => Kind::Nmea {
                 reader,
                 decoder: Box::new(Decoder::new(DecoderConfig::default())),
@@ -474,6 +482,33 @@ impl Merger {
                     if let Some(g) = guard.as_mut() {
                         g.forget_before(decoder.physical_lines());
                     }
+                }
+            }
+            Kind::Link { reader } => {
+                let mut text = String::new();
+                feed.done = true;
+                let read = reader
+                    .read_to_string(&mut text)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|_| {
+                        let first = text.lines().next().unwrap_or("");
+                        serde_json::from_str::<super::link_file::Header>(first)
+                            .map_err(|e| anyhow::anyhow!("bad link page header: {e}"))
+                    });
+                match read {
+                    Ok(header) => super::link_file::observations(
+                        &text,
+                        &header.feed,
+                        i as u32,
+                        &mut self.stations,
+                        self.bounds,
+                        &mut feed.dropped,
+                        &mut self.scratch,
+                    ),
+                    Err(e) if self.strict => {
+                        return Err(e).with_context(|| format!("cannot read {}", feed.name))
+                    }
+                    Err(e) => feed.error = Some(format!("cannot read {}: {e}", feed.name)),
                 }
             }
             Kind::Csv {

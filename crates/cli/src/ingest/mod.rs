@@ -10,6 +10,7 @@
 //! start, and an input whose content was already committed is skipped, so ingesting the same
 //! file twice changes nothing.
 
+pub(crate) mod link_file;
 pub(crate) mod live;
 mod merge;
 pub(crate) mod report;

@@ -48,6 +48,10 @@ pub(crate) struct Dropped {
     /// CSV rows whose position cells are empty, unparseable or out of range but whose static
     /// columns were kept: the position is lost, the identity is not.
     pub csv_position_unusable: u64,
+    /// Lines of a link page that are not a position or identity claim of its format.
+    pub link_line_unreadable: u64,
+    /// Identity claims of a link page with a field or value this version cannot take.
+    pub link_claim_unusable: u64,
 }
 
 impl Dropped {
@@ -56,15 +60,19 @@ impl Dropped {
         self.position_not_available += o.position_not_available;
         self.csv_position_unusable += o.csv_position_unusable;
         self.time_out_of_range += o.time_out_of_range;
+        self.link_line_unreadable += o.link_line_unreadable;
+        self.link_claim_unusable += o.link_claim_unusable;
     }
 
     /// Every reason with its count, in a stable order (for the summary and `--stats`).
-    pub fn reasons(&self) -> [(&'static str, u64); 4] {
+    pub fn reasons(&self) -> [(&'static str, u64); 6] {
         [
             ("no_receive_time", self.no_receive_time),
             ("position_not_available", self.position_not_available),
             ("csv_position_unusable", self.csv_position_unusable),
             ("time_out_of_range", self.time_out_of_range),
+            ("link_line_unreadable", self.link_line_unreadable),
+            ("link_claim_unusable", self.link_claim_unusable),
         ]
     }
 }
@@ -165,6 +173,8 @@ pub(super) struct Stations {
     last: Option<(StationKey, u32)>,
     /// Labels by id.
     pub labels: Vec<String>,
+    /// Ids of sources named whole (a link's `link:NAME/SOURCE`).
+    named: FxHashMap<String, u32>,
 }
 
 impl Stations {
@@ -177,6 +187,17 @@ impl Stations {
         let id = self.labels.len() as u32;
         self.labels.push(feed_label.to_owned());
         self.ids.insert(key, id);
+        id
+    }
+
+    /// The id of a source named whole by its input (a link page's `link:NAME/SOURCE`).
+    pub fn named(&mut self, label: &str) -> u32 {
+        if let Some(&id) = self.named.get(label) {
+            return id;
+        }
+        let id = self.labels.len() as u32;
+        self.labels.push(label.to_owned());
+        self.named.insert(label.to_owned(), id);
         id
     }
 

@@ -100,6 +100,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         alerts_toml: DEMO_ALERTS.to_owned(),
         access: serve::AccessConfig::default(),
         tls: None,
+        picture_slot: Default::default(),
         on_listen: Box::new(move |addr| {
             // The URL is the first line of output, whatever else follows.
             println!("http://{addr}/");

@@ -14,6 +14,7 @@
 
 pub(crate) mod demo;
 mod feeds;
+mod link;
 mod picture_feed;
 
 use crate::ingest::live::{self, LiveOptions, LiveSource, Producer};
@@ -85,7 +86,7 @@ pub(crate) struct Config {
     tls_key: Option<PathBuf>,
 }
 
-/// One `[[source]]`: exactly one of `url`, `replay`, `simulate`.
+/// One `[[source]]`: exactly one of `url`, `replay`, `simulate`, `link`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SourceConfig {
@@ -103,6 +104,16 @@ pub(crate) struct SourceConfig {
     seed: Option<u64>,
     vessels: Option<u32>,
     hours: Option<f64>,
+    /// A partner's Tidewatch server to pull the releasable picture of (`https://host:port`).
+    link: Option<String>,
+    /// Link: the file holding the token its operator issued (relative to this file).
+    token_file: Option<PathBuf>,
+    /// Link: how far back the first pull reaches (default `24h`).
+    backfill: Option<String>,
+    /// Link: how often to ask for new rows once caught up (default `2s`).
+    poll: Option<String>,
+    /// Link: PEM certificate(s) to trust for an `https` upstream (relative to this file).
+    tls_ca: Option<PathBuf>,
 }
 
 impl Config {
@@ -131,17 +142,33 @@ fn label_of(s: &SourceConfig, fallback: &str) -> String {
     })
 }
 
-/// Builds the live sources of a configuration.
-fn sources(cfg: &Config) -> Result<Vec<LiveSource>> {
+/// Builds the live sources of a configuration (paths relative to `base`).
+fn sources(
+    cfg: &Config,
+    base: &Path,
+    store: &Path,
+    picture: &link::PictureSlot,
+) -> Result<Vec<LiveSource>> {
     let mut out = Vec::new();
     for (i, s) in cfg.source.iter().enumerate() {
-        let n = [&s.url, &s.replay, &s.simulate]
+        let n = [&s.url, &s.replay, &s.simulate, &s.link]
             .iter()
             .filter(|x| x.is_some())
             .count();
         if n != 1 {
             bail!(
-                "source {} of the configuration: give exactly one of url, replay, simulate",
+                "source {} of the configuration: give exactly one of url, replay, simulate, link",
+                i + 1
+            );
+        }
+        if s.link.is_none()
+            && (s.token_file.is_some()
+                || s.backfill.is_some()
+                || s.poll.is_some()
+                || s.tls_ca.is_some())
+        {
+            bail!(
+                "source {} of the configuration: token_file, backfill, poll and tls_ca belong to a link",
                 i + 1
             );
         }
@@ -159,6 +186,28 @@ fn sources(cfg: &Config) -> Result<Vec<LiveSource>> {
                 label_of(s, path),
                 path.clone(),
                 s.speed.unwrap_or(1.0),
+            )?);
+        } else if let Some(url) = &s.link {
+            let Some(name) = s.name.clone() else {
+                bail!("link {url}: give it a name (its sources become link:NAME/...)");
+            };
+            let Some(token_file) = &s.token_file else {
+                bail!(
+                    "link {url}: give token_file, the file holding the token its operator issued"
+                );
+            };
+            let poll_ms = duration("poll", &s.poll, 2_000)?;
+            out.push(link::source(
+                link::LinkConfig {
+                    name,
+                    url: url.clone(),
+                    token_file: base.join(token_file),
+                    backfill_ms: duration("backfill", &s.backfill, 24 * 3_600_000)?,
+                    poll: Duration::from_millis(poll_ms.clamp(100, 3_600_000) as u64),
+                    tls_ca: s.tls_ca.as_ref().map(|p| base.join(p)),
+                },
+                store.to_owned(),
+                picture.clone(),
             )?);
         } else if let Some(scenario) = &s.simulate {
             let (src, _) = feeds::simulate(&feeds::SimSource {
@@ -190,6 +239,8 @@ pub(crate) struct Plan {
     pub access: serve::AccessConfig,
     /// TLS certificate chain and key (PEM), when the server speaks HTTPS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Where sources that feed the live picture themselves (links) find it.
+    pub picture_slot: link::PictureSlot,
 }
 
 /// Runs `tidewatch serve`.
@@ -231,10 +282,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
         _ => bail!("give both tls_cert and tls_key, or neither"),
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let picture_slot = link::PictureSlot::default();
     let plan = Plan {
         store: args.store.clone(),
         listen,
-        sources: sources(&cfg)?,
+        sources: sources(&cfg, base, &args.store, &picture_slot)?,
+        picture_slot,
         run: RunOptions {
             reorder_window_ms: duration("reorder_window", &cfg.reorder_window, 5 * 60_000)?,
             flush_rows: 1 << 20,
@@ -322,6 +375,7 @@ fn raise(a: &mut alerts::Alerts, events: &[store::EventRow], picture: &serve::Pi
 pub(crate) fn execute(plan: Plan) -> Result<()> {
     let mut session = Session::open(&plan.store)?;
     let picture = serve::Picture::new(&plan.store);
+    let _ = plan.picture_slot.set(picture.clone());
     let mut alerts = open_alerts(&plan)?;
 
     // The HTTP server, on its own runtime.

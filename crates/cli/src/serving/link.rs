@@ -1,0 +1,426 @@
+//! The downstream side of a link between partners' servers (issue 21, item 4): a
+//! `[[source]] link = "https://upstream:8443"` pulls the upstream's releasable picture as a
+//! source. The upstream side is `serve::link` (`/api/link/positions`); `docs/sharing.md` has
+//! the design.
+//!
+//! The puller asks for pages in the upstream's commit order (a cursor, so a late report the
+//! upstream commits after newer ones still comes), starting with the history since the
+//! `backfill` bound, then every `poll` interval for what the upstream committed since. Each
+//! page is spooled whole (fsynced, renamed: accepted whole or not at all) and ingested like a
+//! closed segment; the cursor moves only after its page is spooled, so a killed server pulls
+//! at most one page again, which fusion keeps from doubling. Each page's positions also go to
+//! the live picture at once.
+//!
+//! Every upstream source `S` becomes the source `link:NAME/S` here, and its label is the one
+//! the upstream sent (the originator's releasability): set by the link in the store's access
+//! rules before the page's rows are spooled, refused to `tidewatch source label`, and a
+//! `link:` source without one is withheld. The token is read from a file and never logged.
+
+use crate::ingest::link_file::{self, Header, Line, LinkClaim, LinkPosition};
+use crate::ingest::live::{FeedWriter, LiveSource, Producer, LINK_PAGE_EXT};
+use crate::ingest::report::TimeBounds;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use serve::{LivePosition, LiveStatic, Picture};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// The live picture, once the server has made it (sources are built before it).
+pub(crate) type PictureSlot = Arc<OnceLock<Arc<Picture>>>;
+
+/// Positions asked for per page.
+const PAGE_LIMIT: usize = 10_000;
+/// The longest wait between failed pulls.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// One configured link.
+#[derive(Debug, Clone)]
+pub(crate) struct LinkConfig {
+    /// The link's name: its sources are `link:NAME/...`.
+    pub name: String,
+    /// The upstream server's base URL (`http://` or `https://`).
+    pub url: String,
+    /// The file holding the token the upstream issued (`--kind system`).
+    pub token_file: PathBuf,
+    /// How far back the first pull reaches, ms.
+    pub backfill_ms: i64,
+    /// How often to ask for new rows once caught up.
+    pub poll: Duration,
+    /// PEM certificate(s) to trust for an `https` upstream (its own or its CA's).
+    pub tls_ca: Option<PathBuf>,
+}
+
+/// Where the link has got to, kept in its spool directory.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Progress {
+    /// The upstream it refers to.
+    url: String,
+    /// The next page's cursor (`PART:ROW`).
+    cursor: String,
+    /// The backfill bound, ms (fixed for the life of the link: cursors count rows after it).
+    since_ms: i64,
+}
+
+const PROGRESS_FILE: &str = "link-progress.json";
+
+/// The page `/api/link/positions` answers.
+#[derive(Debug, Deserialize)]
+struct Page {
+    positions: Vec<LinkPosition>,
+    #[serde(default)]
+    claims: Vec<LinkClaim>,
+    next: String,
+    more: bool,
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The live source of a link: one feed, `link:NAME`.
+pub(crate) fn source(cfg: LinkConfig, store: PathBuf, picture: PictureSlot) -> Result<LiveSource> {
+    if !(cfg.url.starts_with("http://") || cfg.url.starts_with("https://")) {
+        bail!(
+            "link {}: give the upstream as http://host:port or https://host:port",
+            cfg.url
+        );
+    }
+    if cfg.name.is_empty()
+        || cfg.name.contains(['/', ':'])
+        || cfg.name.contains(char::is_whitespace)
+    {
+        bail!(
+            "link {}: give it a name without `/`, `:` or spaces (its sources are link:NAME/...)",
+            cfg.url
+        );
+    }
+    let token = std::fs::read_to_string(&cfg.token_file)
+        .with_context(|| {
+            format!(
+                "link {}: cannot read token_file {}",
+                cfg.name,
+                cfg.token_file.display()
+            )
+        })?
+        .trim()
+        .to_owned();
+    if token.is_empty() {
+        bail!(
+            "link {}: token_file {} is empty",
+            cfg.name,
+            cfg.token_file.display()
+        );
+    }
+    let agent = agent(&cfg)?;
+    let label = format!("{}{}", access::label::LINK_PREFIX, cfg.name);
+    Ok(LiveSource {
+        labels: vec![label.clone()],
+        producer: Producer::Custom(Box::new(move |mut writers: Vec<FeedWriter>, halt| {
+            if let Some(w) = writers.pop() {
+                let mut link = Puller {
+                    cfg,
+                    feed: label,
+                    token,
+                    agent,
+                    picture,
+                    store,
+                    labels_set: HashMap::new(),
+                };
+                link.run(&w, &halt);
+            }
+        })),
+    })
+}
+
+fn agent(cfg: &LinkConfig) -> Result<ureq::Agent> {
+    let mut b = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .user_agent(concat!("tidewatch-link/", env!("CARGO_PKG_VERSION")));
+    if let Some(ca) = &cfg.tls_ca {
+        let pem = std::fs::read(ca)
+            .with_context(|| format!("link {}: cannot read tls_ca {}", cfg.name, ca.display()))?;
+        let certs = ureq::tls::parse_pem(&pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("link {}: tls_ca {}: {e}", cfg.name, ca.display()))?;
+        if certs.is_empty() {
+            bail!(
+                "link {}: tls_ca {} holds no certificate",
+                cfg.name,
+                ca.display()
+            );
+        }
+        b = b.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)))
+                .build(),
+        );
+    }
+    Ok(ureq::Agent::new_with_config(b.build()))
+}
+
+struct Puller {
+    cfg: LinkConfig,
+    /// `link:NAME`.
+    feed: String,
+    token: String,
+    agent: ureq::Agent,
+    picture: PictureSlot,
+    store: PathBuf,
+    /// Labels this link has set, by pattern (set again only when the upstream's change).
+    labels_set: HashMap<String, String>,
+}
+
+impl Puller {
+    fn say(&self, m: &str) {
+        eprintln!("link {}: {m}", self.cfg.name);
+    }
+
+    fn run(&mut self, w: &FeedWriter, halt: &AtomicBool) {
+        let dir = w.dir();
+        let mut progress = match load(&dir, &self.cfg.url) {
+            Some(p) => p,
+            None => Progress {
+                url: self.cfg.url.clone(),
+                cursor: "0:0".to_owned(),
+                since_ms: wall_ms() - self.cfg.backfill_ms,
+            },
+        };
+        let access = match access::Access::open(&self.store) {
+            Ok(a) => a,
+            Err(e) => {
+                self.say(&format!(
+                    "cannot open the store's access rules ({e}); the link stops"
+                ));
+                return;
+            }
+        };
+        let mut backoff = Duration::from_secs(1);
+        let mut failing = false;
+        while !halt.load(Ordering::Relaxed) {
+            match self.pull(&progress) {
+                Ok(page) => {
+                    if failing {
+                        self.say("connected again");
+                        failing = false;
+                    }
+                    backoff = Duration::from_secs(1);
+                    if let Err(e) = self.take(&page, w, &access) {
+                        // The spool cannot be written: what the link holds is not accepted,
+                        // and the cursor stays.
+                        eprintln!("tidewatch: error: link {}: {e:#}", self.cfg.name);
+                        std::process::exit(1);
+                    }
+                    progress.cursor = page.next.clone();
+                    if let Err(e) = save(&dir, &progress) {
+                        eprintln!(
+                            "tidewatch: error: link {}: cannot save its progress: {e}",
+                            self.cfg.name
+                        );
+                        std::process::exit(1);
+                    }
+                    if !page.more {
+                        sleep(self.cfg.poll, halt);
+                    }
+                }
+                Err(e) => {
+                    if !failing {
+                        self.say(&format!("{e}; retrying in {backoff:?} (and on)"));
+                    }
+                    failing = true;
+                    sleep(backoff, halt);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    fn pull(&self, p: &Progress) -> Result<Page, String> {
+        let url = format!(
+            "{}/api/link/positions?cursor={}&since={}&limit={PAGE_LIMIT}",
+            self.cfg.url.trim_end_matches('/'),
+            p.cursor,
+            query::iso8601_ms(p.since_ms)
+        );
+        let mut answer = self
+            .agent
+            .get(&url)
+            .header("authorization", &format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| format!("cannot reach {}: {e}", self.cfg.url))?;
+        let status = answer.status().as_u16();
+        let body = answer
+            .body_mut()
+            .with_config()
+            .limit(512 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|e| format!("{}: cannot read the answer: {e}", self.cfg.url))?;
+        match status {
+            200 => serde_json::from_str(&body)
+                .map_err(|e| format!("{}: the answer is not a link page: {e}", self.cfg.url)),
+            401 => Err(format!(
+                "{} refused the token (HTTP 401): ask its operator for a new one",
+                self.cfg.url
+            )),
+            403 => Err(format!(
+                "{} refused the link (HTTP 403): the token must be a system principal's",
+                self.cfg.url
+            )),
+            s => Err(format!("{} answered HTTP {s}", self.cfg.url)),
+        }
+    }
+
+    /// Sets the labels of the page's sources, spools the page, and shows its positions.
+    fn take(&mut self, page: &Page, w: &FeedWriter, access: &access::Access) -> Result<()> {
+        if page.positions.is_empty() && page.claims.is_empty() {
+            return Ok(());
+        }
+        // Labels first: a row is never in the store before its source's label.
+        let sources = page
+            .positions
+            .iter()
+            .flat_map(|p| p.sources.iter())
+            .chain(page.claims.iter().map(|c| &c.source));
+        for s in sources {
+            let pattern = link_file::source_name(&self.feed, &s.source);
+            if self.labels_set.get(&pattern) == Some(&s.label) {
+                continue;
+            }
+            // A label this version cannot read is withheld, never widened.
+            let label =
+                access::Releasability::parse(&s.label).unwrap_or(access::Releasability::Withheld);
+            access
+                .set_label(&pattern, &label, wall_ms())
+                .with_context(|| format!("cannot set the label of {pattern}"))?;
+            self.labels_set.insert(pattern, s.label.clone());
+        }
+        let mut positions = page.positions.clone();
+        positions.sort_by_key(|p| (p.time_ms, p.mmsi));
+        let mut text = serde_json::to_string(&Header {
+            tidewatch_link: 1,
+            feed: self.feed.clone(),
+        })?;
+        text.push('\n');
+        for c in &page.claims {
+            text.push_str(&serde_json::to_string(&Line::Claim(c.clone()))?);
+            text.push('\n');
+        }
+        for p in positions {
+            text.push_str(&serde_json::to_string(&Line::Position(p))?);
+            text.push('\n');
+        }
+        w.write_file(LINK_PAGE_EXT, text.as_bytes())
+            .context("cannot spool a page")?;
+        if let Some(picture) = self.picture.get() {
+            self.show(picture, page);
+        }
+        Ok(())
+    }
+
+    /// The page's positions and identities on the live picture, under their link sources.
+    fn show(&self, picture: &Picture, page: &Page) {
+        let bounds = TimeBounds::at(wall_ms());
+        for c in &page.claims {
+            if !bounds.contains(c.last_ms) {
+                continue;
+            }
+            let mut s = LiveStatic {
+                mmsi: c.mmsi,
+                time_ms: c.last_ms,
+                name: None,
+                callsign: None,
+                imo: None,
+                ship_type: None,
+                length_m: None,
+                beam_m: None,
+                destination: None,
+                source: link_file::source_name(&self.feed, &c.source.source),
+            };
+            match c.field.as_str() {
+                "name" => s.name = Some(c.value.clone()),
+                "callsign" => s.callsign = Some(c.value.clone()),
+                "destination" => s.destination = Some(c.value.clone()),
+                "imo" => s.imo = c.value.parse().ok(),
+                "ship_type" => s.ship_type = c.value.parse().ok(),
+                "dimensions" => {
+                    if let Some((l, b)) = c.value.split_once('x') {
+                        s.length_m = l.parse().ok();
+                        s.beam_m = b.parse().ok();
+                    }
+                }
+                _ => continue,
+            }
+            picture.on_static(s);
+        }
+        for p in &page.positions {
+            if !bounds.contains(p.time_ms) {
+                picture.on_reject("time_out_of_range", 1);
+                continue;
+            }
+            for s in &p.sources {
+                picture.on_position(LivePosition {
+                    mmsi: p.mmsi,
+                    time_ms: p.time_ms,
+                    lat: p.lat,
+                    lon: p.lon,
+                    sog_knots: p.sog_knots,
+                    cog_deg: p.cog_deg,
+                    heading_deg: p.heading_deg.map(f32::from),
+                    nav_status: p.nav_status,
+                    class: match p.msg_type {
+                        1..=3 => Some('A'),
+                        18 | 19 => Some('B'),
+                        _ => None,
+                    },
+                    source: link_file::source_name(&self.feed, &s.source),
+                });
+            }
+        }
+    }
+}
+
+/// Sleeps up to `d`, waking early when `halt` is set.
+fn sleep(d: Duration, halt: &AtomicBool) {
+    let end = std::time::Instant::now() + d;
+    while !halt.load(Ordering::Relaxed) {
+        let now = std::time::Instant::now();
+        if now >= end {
+            break;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(100)));
+    }
+}
+
+fn load(dir: &Path, url: &str) -> Option<Progress> {
+    let text = std::fs::read_to_string(dir.join(PROGRESS_FILE)).ok()?;
+    let p: Progress = serde_json::from_str(&text).ok()?;
+    // Another upstream's cursor means nothing here: start over (fusion keeps rows single).
+    (p.url == url).then_some(p)
+}
+
+/// Writes the progress durably (temporary file, fsync, rename, directory fsync).
+fn save(dir: &Path, p: &Progress) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!("{PROGRESS_FILE}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(
+        serde_json::to_string(p)
+            .map_err(std::io::Error::other)?
+            .as_bytes(),
+    )?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, dir.join(PROGRESS_FILE))?;
+    std::fs::File::open(dir)?.sync_all()
+}
