@@ -249,8 +249,43 @@ pub async fn health(State(s): State<AppState>, Extension(caller): Extension<Call
         );
     }
     if caller.restricted {
-        // The vessel count is every source's.
+        // The vessel count, the lag and the data times are every source's: a restricted
+        // principal gets the times of what it may see (the picture's and the store's visible
+        // sources), no count and no lag, so a withheld feed's activity shows nowhere.
         v["vessels"] = Value::Null;
+        v["lag_ms"] = Value::Null;
+        let (pic, dir, c) = (s.picture.clone(), s.store_dir.clone(), caller.clone());
+        let span = blocking(move || {
+            let view = c.view().ok_or_else(|| ApiError::internal("no view"))?;
+            let mut span: Option<(i64, i64)> = None;
+            let mut add = |first: i64, last: i64| {
+                span = Some(span.map_or((first, last), |(f, l)| (f.min(first), l.max(last))));
+            };
+            pic.vessels_where(0, |v| {
+                for src in &v.by_source {
+                    if view.may_see_source(&src.source) {
+                        add(src.first_ms, src.last_ms);
+                    }
+                }
+                false
+            });
+            if let Some(reg) = crate::views::registry(&dir)? {
+                for r in reg.vessel_sources(None).map_err(ApiError::internal)? {
+                    if view.may_see_source(&r.source) {
+                        add(r.first_ms, r.last_ms);
+                    }
+                }
+            }
+            Ok(span)
+        })
+        .await;
+        match span {
+            Ok(span) => {
+                v["data_from"] = iso(span.map(|s| s.0));
+                v["data_time"] = iso(span.map(|s| s.1));
+            }
+            Err(e) => return e.into_response(),
+        }
     }
     audited(Json(v).into_response(), 1, 0)
 }

@@ -490,6 +490,14 @@ async fn every_read_path_gives_each_principal_exactly_what_the_labels_allow() {
     assert_eq!(mix(&fc)["properties"]["time"], "2026-01-15T01:10:00.000Z");
     let (_, fc) = call(&s, &track, Some(&fra)).await;
     assert_eq!(points(&fc), 31, "FRA: no live satellite point");
+    // Health's data times are those of what the principal sees: the live radar and satellite
+    // positions at 01:10 move USA's and IND's data time, not FRA's.
+    let (_, h) = call(&s, "/api/health", Some(&fra)).await;
+    assert_eq!(h["data_time"], "2026-01-15T01:00:00.000Z");
+    assert_eq!(h["data_from"], "2026-01-15T00:00:00.000Z");
+    assert_eq!(h["lag_ms"], Value::Null);
+    let (_, h) = call(&s, "/api/health", Some(&ind)).await;
+    assert_eq!(h["data_time"], "2026-01-15T01:10:00.000Z");
 }
 
 /// Reads SSE frames until `until` is seen or 5 s pass.
