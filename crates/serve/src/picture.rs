@@ -236,6 +236,48 @@ pub(crate) fn dec(v: Option<f32>) -> Value {
         .map_or(Value::Null, Value::from)
 }
 
+/// An `f32` as [`dec`] writes it, for hand-written JSON.
+fn dec_text(out: &mut String, v: Option<f32>) {
+    use std::fmt::Write as _;
+    match v {
+        Some(x) if x.is_finite() => {
+            let start = out.len();
+            let _ = write!(out, "{x}");
+            if !out[start..].contains(['.', 'e']) {
+                out.push_str(".0");
+            }
+        }
+        _ => out.push_str("null"),
+    }
+}
+
+/// A stream position's JSON, written by hand (the stream's hot path: no `Value` tree):
+/// the fields and numbers `serde_json` would give.
+fn position_json(p: &LivePosition, name: Option<&str>, ship_type: Option<u8>) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(192);
+    let _ = write!(
+        out,
+        "{{\"mmsi\":{},\"time\":\"{}\",\"lat\":{},\"lon\":{},\"sog_knots\":",
+        p.mmsi,
+        query::iso8601_ms(p.time_ms),
+        Value::from(p.lat),
+        Value::from(p.lon)
+    );
+    dec_text(&mut out, p.sog_knots);
+    out.push_str(",\"cog_deg\":");
+    dec_text(&mut out, p.cog_deg);
+    out.push_str(",\"heading_deg\":");
+    dec_text(&mut out, p.heading_deg);
+    let _ = write!(
+        out,
+        ",\"ship_category\":\"{}\",\"name\":{}}}",
+        ship_category(ship_type),
+        serde_json::to_string(&name).unwrap_or_else(|_| "null".to_owned())
+    );
+    out
+}
+
 /// The stream's counters ([`Picture::stream_stats`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamStats {
@@ -419,35 +461,35 @@ impl Picture {
             }
             // Only the newest position of a vessel moves it on the open clients' maps; the
             // newest of each source moves it for principals who see only some sources
-            // (their frame carries the identity that source reported).
-            let data = |name: &Option<String>, ship_type: Option<u8>| {
-                json!({
-                    "mmsi": p.mmsi,
-                    "time": query::iso8601_ms(p.time_ms),
-                    "lat": p.lat,
-                    "lon": p.lon,
-                    "sog_knots": dec(p.sog_knots),
-                    "cog_deg": dec(p.cog_deg),
-                    "heading_deg": dec(p.heading_deg),
-                    "ship_category": ship_category(ship_type),
-                    "name": name,
-                })
-            };
+            // (their frame carries the identity that source reported). The frames are made
+            // after the lock is released, and only while someone listens.
             let restricted = self.hub.restricted_clients() > 0;
             match (latest, src_data) {
+                _ if !self.hub.listening() => None,
                 // Not the vessel's newest, and nobody who sees only some sources listens.
                 (false, None) => None,
                 (false, Some(_)) if !restricted => None,
-                (_, src_data) => {
-                    let mut u = Update::position(p.mmsi, p.lat, p.lon, &data(&v.name, v.ship_type));
-                    u.newest = latest;
-                    if let (true, Some((name, st))) = (restricted, src_data) {
-                        u.set_source(src_name, &data(&name, st));
-                    }
-                    Some(u)
-                }
+                (_, src_data) => Some((
+                    latest,
+                    v.name.clone(),
+                    v.ship_type,
+                    src_data.filter(|_| restricted).map(|d| (src_name, d)),
+                )),
             }
         };
+        let update = update.map(|(latest, name, ship_type, src)| {
+            let mut u = Update::position_json(
+                p.mmsi,
+                p.lat,
+                p.lon,
+                &position_json(&p, name.as_deref(), ship_type),
+            );
+            u.newest = latest;
+            if let Some((src_name, (name, st))) = src {
+                u.set_source_json(src_name, &position_json(&p, name.as_deref(), st));
+            }
+            u
+        });
         if let Some(u) = update {
             self.hub.publish(u);
         }
@@ -795,6 +837,37 @@ mod tests {
             nav_status: None,
             class: Some('A'),
             source: "test".to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_hand_written_position_json_says_what_serde_json_would() {
+        for (sog, cog, heading, name) in [
+            (
+                Some(12.3),
+                Some(243.1),
+                Some(511.0),
+                Some("SEA \"STAR\"\n\u{1}"),
+            ),
+            (Some(0.0), None, Some(7.0), None),
+            (None, Some(f32::NAN), None, Some("")),
+        ] {
+            let p = LivePosition {
+                sog_knots: sog,
+                cog_deg: cog,
+                heading_deg: heading,
+                lat: -12.345678912,
+                lon: 179.999999,
+                ..pos(412000001, 1_700_000_000_123)
+            };
+            let want = json!({
+                "mmsi": p.mmsi, "time": query::iso8601_ms(p.time_ms), "lat": p.lat, "lon": p.lon,
+                "sog_knots": dec(p.sog_knots), "cog_deg": dec(p.cog_deg),
+                "heading_deg": dec(p.heading_deg), "ship_category": ship_category(Some(70)),
+                "name": name,
+            });
+            let got: Value = serde_json::from_str(&position_json(&p, name, Some(70))).unwrap();
+            assert_eq!(got, want);
         }
     }
 

@@ -2,10 +2,16 @@
 //!
 //! The picture serialises each update once (the whole SSE frame) and hands it to the [`Hub`],
 //! which gathers positions into batches (sent when [`BATCH`] are waiting or the oldest has
-//! waited [`BATCH_WAIT`]; events and alerts at once) on a `tokio::sync::broadcast` channel.
-//! Every client has a task that takes each batch, keeps what its filters pass (positions
-//! inside its bbox, events of its types) and appends it to the client's own bounded queue; the
-//! response body takes from that queue as fast as the client's socket accepts. A slow client's
+//! waited [`BATCH_WAIT`]; events and alerts at once). Clients who may see every source are
+//! served by the hub's routing thread (`tidewatch-stream`): it sorts each batch's positions
+//! into a grid of [`CELL_DEG`]° cells and hands each client only the cells its bbox touches
+//! (a client without a bbox, or with one over [`MAX_CELLS`] cells, is offered everything), so
+//! a thousand viewports cost about what their positions cost, not a thousand passes over every
+//! batch. Clients whose view is restricted (issue 21) take each batch from a
+//! `tokio::sync::broadcast` channel in a task of their own, through their view. Either way
+//! what the client's filters pass (positions inside its bbox, events of its types) is appended
+//! to the client's own bounded queue, one lock per batch; the response body takes from that
+//! queue as fast as the client's socket accepts. A slow client's
 //! queue grows: when it passes half of [`StreamConfig::queue_items`], its positions are
 //! coalesced to the latest per MMSI (counted as `thinned`); when coalescing cannot bring it
 //! below full (more distinct vessels and events waiting than it holds), or the client has
@@ -29,8 +35,122 @@ pub const BATCH: usize = 256;
 /// The longest a position waits for its batch (checked at the next update, and by the
 /// server's flush tick).
 pub const BATCH_WAIT: Duration = Duration::from_millis(10);
-/// Batches the broadcast channel holds for a client task that fell behind.
+/// Batches the broadcast channel holds for a client task that fell behind (and the routing
+/// thread's channel holds before it counts batches as lost).
 const CHANNEL_BATCHES: usize = 4096;
+/// The routing grid's cell size, degrees.
+pub const CELL_DEG: f64 = 10.0;
+/// A bbox over more cells than this is offered every position (checking each is cheaper).
+pub const MAX_CELLS: usize = 64;
+const GRID_ROWS: usize = 18;
+const GRID_COLS: usize = 36;
+
+/// The routing grid's cell of a position.
+fn cell_of(lat: f64, lon: f64) -> usize {
+    let row = ((lat + 90.0) / CELL_DEG)
+        .floor()
+        .clamp(0.0, (GRID_ROWS - 1) as f64) as usize;
+    let col = ((lon + 180.0) / CELL_DEG)
+        .floor()
+        .clamp(0.0, (GRID_COLS - 1) as f64) as usize;
+    row * GRID_COLS + col
+}
+
+/// The cells a bbox touches, `None` when it touches more than [`MAX_CELLS`].
+fn cells_of(b: &query::BBox) -> Option<Vec<usize>> {
+    let mut out = Vec::new();
+    for [w, s, e, n] in b.parts() {
+        let (lo, hi) = (cell_of(s, w), cell_of(n, e));
+        let (r0, c0, r1, c1) = (
+            lo / GRID_COLS,
+            lo % GRID_COLS,
+            hi / GRID_COLS,
+            hi % GRID_COLS,
+        );
+        for r in r0..=r1 {
+            for c in c0..=c1 {
+                out.push(r * GRID_COLS + c);
+                if out.len() > MAX_CELLS {
+                    return None;
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
+}
+
+/// A client served by the routing thread.
+struct OpenClient {
+    filter: Filter,
+    /// The cells its bbox touches (`None`: every position is offered).
+    cells: Option<Vec<usize>>,
+    queue: Arc<ClientQueue>,
+}
+
+enum RouterMsg {
+    Join(OpenClient),
+    Batch(Arc<[Update]>),
+}
+
+/// The routing thread: hands each batch to the open clients by cell.
+fn route_loop(rx: std::sync::mpsc::Receiver<RouterMsg>, open: Arc<AtomicU64>) {
+    let mut clients: Vec<OpenClient> = Vec::new();
+    let mut by_cell: Vec<Vec<u32>> = vec![Vec::new(); GRID_ROWS * GRID_COLS];
+    let mut touched: Vec<usize> = Vec::new();
+    let mut others: Vec<u32> = Vec::new();
+    let mut picked: Vec<u32> = Vec::new();
+    while let Ok(msg) = rx.recv() {
+        let batch = match msg {
+            RouterMsg::Join(c) => {
+                clients.push(c);
+                continue;
+            }
+            RouterMsg::Batch(b) => b,
+        };
+        for c in touched.drain(..) {
+            by_cell[c].clear();
+        }
+        others.clear();
+        for (i, u) in batch.iter().enumerate() {
+            if u.kind == Kind::Position {
+                let c = cell_of(u.lat, u.lon);
+                if by_cell[c].is_empty() {
+                    touched.push(c);
+                }
+                by_cell[c].push(i as u32);
+            } else {
+                others.push(i as u32);
+            }
+        }
+        clients.retain(|c| {
+            let ok = match &c.cells {
+                None => c.queue.push_all(batch.iter().filter(|u| c.filter.takes(u))),
+                Some(cells) => {
+                    picked.clear();
+                    picked.extend_from_slice(&others);
+                    for &cell in cells {
+                        picked.extend_from_slice(&by_cell[cell]);
+                    }
+                    // In batch order: coalescing keeps each vessel's latest.
+                    picked.sort_unstable();
+                    c.queue.push_all(
+                        picked
+                            .iter()
+                            .map(|&i| &batch[i as usize])
+                            .filter(|u| c.filter.takes(u)),
+                    )
+                }
+            };
+            if !ok {
+                c.queue.close(None);
+                open.fetch_sub(1, Ordering::Relaxed);
+            }
+            ok
+        });
+    }
+}
 
 /// How the stream treats its clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,15 +205,25 @@ fn frame(name: &str, data: &Value) -> Bytes {
     Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
 }
 
+fn frame_json(name: &str, json: &str) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {json}\n\n"))
+}
+
 impl Update {
+    #[cfg(test)]
     pub(crate) fn position(mmsi: u32, lat: f64, lon: f64, data: &Value) -> Update {
+        Update::position_json(mmsi, lat, lon, &data.to_string())
+    }
+
+    /// A position whose data is JSON text already.
+    pub(crate) fn position_json(mmsi: u32, lat: f64, lon: f64, json: &str) -> Update {
         Update {
             kind: Kind::Position,
             mmsi,
             lat,
             lon,
             event_type: None,
-            frame: frame("position", data),
+            frame: frame_json("position", json),
             newest: true,
             source: None,
             row: None,
@@ -102,8 +232,8 @@ impl Update {
     }
 
     /// A position's source and the frame for clients who see only some sources.
-    pub(crate) fn set_source(&mut self, source: Arc<str>, data: &Value) {
-        self.source = Some((source, frame("position", data)));
+    pub(crate) fn set_source_json(&mut self, source: Arc<str>, json: &str) {
+        self.source = Some((source, frame_json("position", json)));
     }
 
     /// The same update with another frame (a client's redacted copy).
@@ -194,6 +324,19 @@ pub(crate) struct Hub {
     queues: Mutex<Vec<std::sync::Weak<ClientQueue>>>,
     /// Clients connected whose view is restricted (issue 21).
     restricted: Arc<AtomicU64>,
+    /// The routing thread's channel, once an open client has come.
+    router: Mutex<Option<std::sync::mpsc::SyncSender<RouterMsg>>>,
+    /// Clients the routing thread serves.
+    open: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for RouterMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RouterMsg::Join(_) => "Join",
+            RouterMsg::Batch(_) => "Batch",
+        })
+    }
 }
 
 impl Hub {
@@ -208,7 +351,40 @@ impl Hub {
             counters: Arc::default(),
             queues: Mutex::new(Vec::new()),
             restricted: Arc::default(),
+            router: Mutex::new(None),
+            open: Arc::default(),
         }
+    }
+
+    /// Hands a message to the routing thread (started at the first open client); false when
+    /// its channel is full.
+    fn to_router(&self, msg: RouterMsg) -> bool {
+        let mut r = self.router.lock().unwrap_or_else(|e| e.into_inner());
+        if r.is_none() {
+            let (tx, rx) = std::sync::mpsc::sync_channel(CHANNEL_BATCHES);
+            let open = self.open.clone();
+            if std::thread::Builder::new()
+                .name("tidewatch-stream".to_owned())
+                .spawn(move || route_loop(rx, open))
+                .is_err()
+            {
+                return false;
+            }
+            *r = Some(tx);
+        }
+        match r.as_ref().map(|tx| tx.try_send(msg)) {
+            Some(Ok(())) => true,
+            Some(Err(std::sync::mpsc::TrySendError::Full(_))) => false,
+            _ => {
+                *r = None;
+                false
+            }
+        }
+    }
+
+    /// Whether any client listens.
+    pub(crate) fn listening(&self) -> bool {
+        self.tx.receiver_count() > 0 || self.open.load(Ordering::Relaxed) > 0
     }
 
     /// Clients connected whose view is restricted.
@@ -230,7 +406,7 @@ impl Hub {
 
     /// Queues an update for the clients; positions wait for their batch, the rest go now.
     pub(crate) fn publish(&self, u: Update) {
-        if self.tx.receiver_count() == 0 {
+        if self.tx.receiver_count() == 0 && self.open.load(Ordering::Relaxed) == 0 {
             return;
         }
         let now_too = u.kind != Kind::Position;
@@ -259,8 +435,15 @@ impl Hub {
 
     fn send(&self, b: Arc<[Update]>) {
         self.counters.batches.fetch_add(1, Ordering::Relaxed);
+        if self.open.load(Ordering::Relaxed) > 0 && !self.to_router(RouterMsg::Batch(b.clone())) {
+            // The routing thread fell a whole channel behind: the batch is lost to the open
+            // clients (counted); they go on with what follows.
+            self.counters.lagged.fetch_add(1, Ordering::Relaxed);
+        }
         // No receivers: nobody listens, nothing to keep.
-        let _ = self.tx.send(b);
+        if self.tx.receiver_count() > 0 {
+            let _ = self.tx.send(b);
+        }
     }
 
     /// A new client: its queue, and the task that fills it until the client goes away.
@@ -288,6 +471,21 @@ impl Hub {
         }
         self.counters.clients.fetch_add(1, Ordering::Relaxed);
         self.counters.connections.fetch_add(1, Ordering::Relaxed);
+        if view.is_none() {
+            // Sees every source: the routing thread serves it.
+            let cells = filter.bbox.as_ref().and_then(cells_of);
+            self.open.fetch_add(1, Ordering::Relaxed);
+            let joined = self.to_router(RouterMsg::Join(OpenClient {
+                filter,
+                cells,
+                queue: q.clone(),
+            }));
+            if !joined {
+                self.open.fetch_sub(1, Ordering::Relaxed);
+                q.close(Some("server_busy"));
+            }
+            return q;
+        }
         let mut rx = self.tx.subscribe();
         let pump = q.clone();
         let restricted = view.as_ref().map(|_| {
@@ -382,13 +580,18 @@ impl ClientQueue {
 
     /// Appends what the filter takes; false when the client is gone or dropped.
     fn push_batch(&self, batch: &[Update], filter: &Filter) -> bool {
+        self.push_all(batch.iter().filter(|u| filter.takes(u)))
+    }
+
+    /// Appends `items`; false when the client is gone or dropped.
+    fn push_all<'a>(&self, items: impl Iterator<Item = &'a Update>) -> bool {
         let cap = self.config.queue_items.max(2);
         let mut s = self.lock();
         if s.closed {
             return false;
         }
         let mut added = false;
-        for u in batch.iter().filter(|u| filter.takes(u)) {
+        for u in items {
             s.items.push_back(u.clone());
             added = true;
             if s.items.len() >= s.next_coalesce {
@@ -578,6 +781,60 @@ mod tests {
         assert!(!q.push_batch(&batch, &f));
         assert!(q.take().is_none());
         assert_eq!(q.counters.dropped.lock().unwrap()["queue_full"], 1);
+    }
+
+    #[test]
+    fn the_routing_grid_gives_each_open_client_the_positions_in_its_box_in_order() {
+        let hub = Hub::new();
+        let sub = |b: Option<&str>| {
+            hub.subscribe(
+                Filter {
+                    bbox: b.map(|b| query::BBox::parse(b).unwrap()),
+                    types: None,
+                },
+                StreamConfig::default(),
+                None,
+            )
+        };
+        let east = sub(Some("100,0,120,20"));
+        let dateline = sub(Some("170,-10,-170,10"));
+        let all = sub(None);
+        let wide = sub(Some("-180,-80,180,80"));
+        assert!(cells_of(&query::BBox::parse("-180,-80,180,80").unwrap()).is_none());
+        let pts = [
+            (1, 5.0, 110.0),
+            (2, 5.0, 121.0),
+            (3, 0.0, 179.5),
+            (4, 0.0, -179.5),
+            (5, 50.0, 0.0),
+            (1, 5.5, 110.5),
+            (6, 20.0, 120.0),
+        ];
+        for (m, lat, lon) in pts {
+            hub.publish(Update::position(m, lat, lon, &json!({ "mmsi": m })));
+        }
+        hub.publish(Update::event("escort", &json!({})));
+        let got = |q: &ClientQueue| -> Vec<u32> {
+            let end = Instant::now() + Duration::from_secs(5);
+            loop {
+                let s = q.lock();
+                if s.items.iter().any(|u| u.kind == Kind::Event) || Instant::now() > end {
+                    return s
+                        .items
+                        .iter()
+                        .filter(|u| u.kind == Kind::Position)
+                        .map(|u| u.mmsi)
+                        .collect();
+                }
+                drop(s);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        // The corner (20, 120) is inside the box, in a cell the box touches only at its edge.
+        assert_eq!(got(&east), [1, 1, 6]);
+        assert_eq!(got(&dateline), [3, 4]);
+        assert_eq!(got(&all), [1, 2, 3, 4, 5, 1, 6]);
+        assert_eq!(got(&wide), [1, 2, 3, 4, 5, 1, 6]);
     }
 
     #[test]
