@@ -6,13 +6,13 @@
 //! fragments deferred, and one sequential reassembler joins the fragments in input order. The
 //! output and the accounting are identical to the streaming path (tested).
 
-use crate::input;
 use crate::output::{self, Format, CSV_HEADER};
 use ais::assemble::OwnedFragment;
 use ais::{Decoder, DecoderConfig, Message, Meta, Reject, Sink, Stats};
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::{IsTerminal, Read, Write};
+use indicatif::ProgressBar;
+use pipeline::input;
+use std::io::{Read, Write};
 
 /// Arguments of `tidewatch decode`.
 #[derive(Debug, clap::Args)]
@@ -196,17 +196,7 @@ pub fn run(args: DecodeArgs) -> Result<()> {
 }
 
 pub(crate) fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    pb
+    pipeline::input::progress_bar()
 }
 
 /// What to produce: format, type filter, and where rejects are noted.

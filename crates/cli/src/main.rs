@@ -6,7 +6,7 @@ mod compact;
 mod decode;
 mod detecting;
 mod ingest;
-mod input;
+use pipeline::input;
 mod output;
 mod query;
 mod sample;

@@ -10,7 +10,7 @@ use detect::world::{World, ZoneKind};
 use detect::zones::{load_file, PropertyMap, Zone, ZoneSet};
 
 /// The file a store keeps its zones in.
-pub const STORE_ZONES_FILE: &str = "zones.geojson";
+pub use pipeline::detecting::STORE_ZONES_FILE;
 
 #[derive(Debug, Args)]
 pub struct ZonesArgs {

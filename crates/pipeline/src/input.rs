@@ -81,6 +81,14 @@ pub struct Input {
     pub raw_hash: Option<RawHash>,
 }
 
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Opens `path` (`-` is stdin).
 pub fn open(path: &str, progress: &indicatif::ProgressBar) -> Result<Input> {
     if path == "-" {
@@ -137,4 +145,21 @@ pub fn open(path: &str, progress: &indicatif::ProgressBar) -> Result<Input> {
 fn is_gzip(r: &mut impl BufRead) -> io::Result<bool> {
     let buf = r.fill_buf()?;
     Ok(buf.len() >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
+}
+
+/// A progress bar on stderr when it is a terminal (hidden otherwise).
+pub fn progress_bar() -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb
 }

@@ -17,11 +17,11 @@ use track::segment::Transponder;
 use track::vessel::{Class, StaticUpdate};
 
 /// The header's key: a file whose first line starts with `{"tidewatch_link"` is a link page.
-pub(crate) const HEADER_KEY: &[u8] = b"{\"tidewatch_link\"";
+pub const HEADER_KEY: &[u8] = b"{\"tidewatch_link\"";
 
 /// The first line of a page.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Header {
+pub struct Header {
     /// Format version (1).
     pub tidewatch_link: u32,
     /// The link's feed name, `link:NAME`: the prefix of its sources.
@@ -30,14 +30,14 @@ pub(crate) struct Header {
 
 /// An upstream source and its label.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct LinkSource {
+pub struct LinkSource {
     pub source: String,
     pub label: String,
 }
 
 /// One position as the upstream serves it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct LinkPosition {
+pub struct LinkPosition {
     pub mmsi: u32,
     pub time_ms: i64,
     pub lat: f64,
@@ -52,7 +52,7 @@ pub(crate) struct LinkPosition {
 
 /// One identity claim as the upstream serves it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct LinkClaim {
+pub struct LinkClaim {
     pub mmsi: u32,
     pub field: String,
     pub value: String,
@@ -64,13 +64,13 @@ pub(crate) struct LinkClaim {
 /// One line after the header.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Line {
+pub enum Line {
     Position(LinkPosition),
     Claim(LinkClaim),
 }
 
 /// The downstream name of an upstream source.
-pub(crate) fn source_name(feed: &str, upstream_source: &str) -> String {
+pub fn source_name(feed: &str, upstream_source: &str) -> String {
     format!("{feed}/{upstream_source}")
 }
 

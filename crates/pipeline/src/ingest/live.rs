@@ -20,8 +20,7 @@
 //! the process at once (the spool keeps what arrived; the next start ingests it).
 
 use super::summary::Summary;
-use super::{report, InputSpec, RunOptions, Session};
-use crate::ingest::IngestArgs;
+use super::{InputSpec, RunOptions, Session};
 use anyhow::{bail, Context, Result};
 use sources::net::{Backoff, Event, TcpFeed, UdpFeed};
 use std::fs::{self, File, OpenOptions};
@@ -32,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// True for inputs that are live feeds.
-pub(super) fn is_live(input: &str) -> bool {
+pub fn is_live(input: &str) -> bool {
     input.starts_with("tcp://") || input.starts_with("udp://")
 }
 
@@ -177,10 +176,10 @@ fn dir_name(name: &str) -> String {
 /// Bytes a feed received, handed on before (or whatever) the spool makes of them: the live
 /// picture decodes them at once, while the spool makes them durable. Called with the feed's
 /// index in the order feeds were given.
-pub(crate) type Tap = Arc<dyn Fn(usize, &[u8]) + Send + Sync>;
+pub type Tap = Arc<dyn Fn(usize, &[u8]) + Send + Sync>;
 
 /// One feed's way into its spool (and the tap).
-pub(crate) struct FeedWriter {
+pub struct FeedWriter {
     index: usize,
     spool: Arc<Mutex<Spool>>,
     tap: Option<Tap>,
@@ -235,10 +234,10 @@ impl FeedWriter {
 
 /// Produces the bytes of one or more feeds (one `FeedWriter` each, in order) until the flag
 /// is set; runs on its own thread.
-pub(crate) type ProduceFn = Box<dyn FnOnce(Vec<FeedWriter>, Arc<AtomicBool>) + Send>;
+pub type ProduceFn = Box<dyn FnOnce(Vec<FeedWriter>, Arc<AtomicBool>) + Send>;
 
 /// Where a live source's bytes come from.
-pub(crate) enum Producer {
+pub enum Producer {
     /// `tcp://host:port` (a client) or `udp://addr:port` (a listener).
     Net(String),
     /// Made in this process (file replay, the simulator).
@@ -257,14 +256,14 @@ impl std::fmt::Debug for Producer {
 /// A live source: its producer and the provenance labels of the feeds it makes (a network
 /// feed makes one; the simulator one per partner).
 #[derive(Debug)]
-pub(crate) struct LiveSource {
+pub struct LiveSource {
     pub producer: Producer,
     pub labels: Vec<String>,
 }
 
 /// How live feeds are run.
 #[derive(Debug, Clone)]
-pub(crate) struct LiveOptions {
+pub struct LiveOptions {
     /// Close a spool segment and ingest it this often.
     pub rotate: Duration,
     /// Stop after this long.
@@ -332,7 +331,7 @@ fn receive(url: String, feed: FeedWriter, stop: Arc<AtomicBool>, quiet: bool) {
 }
 
 /// The extension of a partner link's pages in its spool (`FeedWriter::write_file`).
-pub(crate) const LINK_PAGE_EXT: &str = "jsonl";
+pub const LINK_PAGE_EXT: &str = "jsonl";
 
 /// Removes a link page left half-written by a killed process: the link had not moved its
 /// cursor past it, so it pulls the page again.
@@ -369,7 +368,7 @@ fn closed_segments(feeds: &[LiveFeed]) -> Result<Vec<InputSpec>> {
 }
 
 /// The live sources of `tidewatch ingest tcp://... udp://...`.
-fn net_sources(inputs: &[String]) -> Result<Vec<LiveSource>> {
+pub fn net_sources(inputs: &[String]) -> Result<Vec<LiveSource>> {
     let mut out = Vec::new();
     for i in inputs {
         let (name, url) = super::parse_spec(i);
@@ -389,7 +388,7 @@ fn net_sources(inputs: &[String]) -> Result<Vec<LiveSource>> {
 
 /// Installs the SIGTERM and Ctrl-C handlers: the first sets the returned flag (an orderly
 /// end), a second ends the process at once.
-pub(crate) fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     let signalled = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register_conditional_shutdown(sig, 1, signalled.clone())
@@ -400,29 +399,11 @@ pub(crate) fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     Ok(signalled)
 }
 
-/// Runs `tidewatch ingest` on live feeds.
-pub(super) fn run(
-    session: &mut Session,
-    inputs: &[String],
-    opts: &RunOptions,
-    args: &IngestArgs,
-) -> Result<()> {
-    let sources = net_sources(inputs)?;
-    let live = LiveOptions {
-        rotate: Duration::from_millis(args.rotate.max(1) as u64),
-        run_for: args.run_for.map(|d| Duration::from_millis(d.max(0) as u64)),
-        quiet: args.quiet,
-    };
-    let stop = stop_on_signals()?;
-    let total = run_sources(session, sources, opts, &live, &stop, None, &mut |_| {})?;
-    report(args, &total)
-}
-
 /// Runs live sources until `stop` is set (or `run_for` passes): spools what they produce,
 /// ingests each closed segment as a run (calling `on_run` with its accounting after its
 /// commit), and at the end closes and ingests the open segments. Returns the accounting of
 /// all runs.
-pub(crate) fn run_sources(
+pub fn run_sources(
     session: &mut Session,
     sources: Vec<LiveSource>,
     opts: &RunOptions,

@@ -14,14 +14,14 @@ use track::vessel::{Class, StaticUpdate};
 
 /// A decoded report worth keeping.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Report {
+pub enum Report {
     Position(PositionData),
     /// Boxed: static reports are rare and large, positions many and small.
     Static(Box<StaticUpdate>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct PositionData {
+pub struct PositionData {
     pub msg_type: u8,
     pub lat: f64,
     pub lon: f64,
@@ -35,7 +35,7 @@ pub(crate) struct PositionData {
 
 /// Reports that could not be kept (whole or in part), by reason.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Dropped {
+pub struct Dropped {
     /// Vessel reports without any receive time (no tag block, `$PGHP` or timestamp, no
     /// arrival time, no `--assume-time`).
     pub no_receive_time: u64,
@@ -81,7 +81,7 @@ impl Dropped {
 /// 1998) to a day past the run's wall clock (a receiver clock a few hours off still passes;
 /// one years ahead does not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TimeBounds {
+pub struct TimeBounds {
     pub min_ms: i64,
     pub max_ms: i64,
 }
@@ -107,7 +107,7 @@ impl TimeBounds {
 
 /// Where the receive times of an input's vessel reports came from.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct TimeSources {
+pub struct TimeSources {
     /// The line's own time (tag block `c:`, `$PGHP`, timestamp prefix or trailing epoch).
     pub own: u64,
     /// The live spool's arrival time (the line had no time of its own).
@@ -166,7 +166,7 @@ type StationKey = (u32, Option<Station>, [u8; 2]);
 
 /// Station names, interned: `label/station/talker` (or `label/talker`) per distinct receiver.
 #[derive(Debug, Default)]
-pub(super) struct Stations {
+pub struct Stations {
     ids: FxHashMap<StationKey, u32>,
     /// The last key looked up and its id: consecutive reports of a feed mostly come through
     /// one receiver, and comparing the key is cheaper than hashing it.
@@ -276,7 +276,7 @@ fn dims(l: Option<u16>, b: Option<u8>) -> Option<(u16, u16)> {
 
 /// The report a message carries (with its UTC-second field), `Err` for a position report
 /// without a position, `None` for messages ingest does not keep.
-pub(crate) fn report(m: &Message<'_>) -> Option<(Option<u8>, Result<Report, ()>)> {
+pub fn report(m: &Message<'_>) -> Option<(Option<u8>, Result<Report, ()>)> {
     let pos = |msg_type, lon: Option<f64>, lat: Option<f64>, rest: PositionData| match (lon, lat) {
         (Some(lon), Some(lat)) => Ok(Report::Position(PositionData {
             msg_type,

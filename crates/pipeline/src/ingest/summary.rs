@@ -8,7 +8,7 @@ use super::write::Written;
 
 /// Rows of CSV archives: `rows == records + sum(rejected)`.
 #[derive(Debug, Default)]
-pub(crate) struct CsvRows {
+pub struct CsvRows {
     pub rows: u64,
     pub records: u64,
     pub rejected: std::collections::BTreeMap<&'static str, u64>,
@@ -20,7 +20,7 @@ pub(crate) struct CsvRows {
 
 /// The accounting of one run.
 #[derive(Debug, Default)]
-pub(crate) struct Summary {
+pub struct Summary {
     pub run: u64,
     pub decode: Stats,
     /// Rows of decoded archives (CSV).
@@ -100,7 +100,7 @@ fn decoder_warnings(s: &Summary) -> [(&'static str, u64); 4] {
 }
 
 /// What a user must not miss: printed even with `--quiet`, and listed in `--stats`.
-pub(super) fn warnings(s: &Summary) -> Vec<String> {
+pub fn warnings(s: &Summary) -> Vec<String> {
     let mut w = Vec::new();
     for (p, why) in &s.inputs_failed {
         // Every reason names its input already.
@@ -135,7 +135,7 @@ pub(super) fn warnings(s: &Summary) -> Vec<String> {
     w
 }
 
-pub(super) fn human(s: &Summary) -> String {
+pub fn human(s: &Summary) -> String {
     let mut r = format!(
         "run {}: {} input(s) read, {} skipped, {} failed\n",
         s.run,
@@ -237,7 +237,7 @@ pub(super) fn human(s: &Summary) -> String {
     r
 }
 
-pub(super) fn json(s: &Summary) -> String {
+pub fn json(s: &Summary) -> String {
     let rejected: serde_json::Map<String, serde_json::Value> = Reject::ALL
         .iter()
         .filter(|r| s.decode.rejected(**r) > 0)

@@ -18,7 +18,7 @@ use track::vessel::{Class, PositionUpdate, Positions, Registry, StaticUpdate, Ve
 
 /// What the writer counted.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Written {
+pub struct Written {
     pub positions: u64,
     pub static_reports: u64,
     pub flagged: u64,

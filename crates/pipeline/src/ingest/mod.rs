@@ -1,4 +1,4 @@
-//! `tidewatch ingest`: decode → fuse → segment → store, as one atomic run.
+//! Ingest: decode → fuse → segment → detect → store, as one atomic run.
 //!
 //! A run reads all its inputs at once and merges their observations into message-time order
 //! ([`merge`]), fuses the copies of each transmission ([`track::fuse`]), segments each MMSI's
@@ -10,17 +10,17 @@
 //! start, and an input whose content was already committed is skipped, so ingesting the same
 //! file twice changes nothing.
 
-pub(crate) mod link_file;
-pub(crate) mod live;
+pub mod link_file;
+pub mod live;
 mod merge;
-pub(crate) mod report;
-pub(crate) mod summary;
+pub mod report;
+pub mod summary;
 mod write;
 
 use crate::input;
-use anyhow::{bail, Context, Result};
-use clap::Args;
-use merge::{AssumeTime, Feed, Merger};
+use anyhow::{Context, Result};
+pub use merge::AssumeTime;
+use merge::{Feed, Merger};
 use report::{Dropped, Report, TimeSources};
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -40,79 +40,18 @@ pub const FLAG_LONG_RANGE_NOISE: u8 = 4;
 /// segment can reach it at a plausible speed).
 pub const FLAG_SUSPECT_POSITION: u8 = 8;
 
-/// Arguments of `tidewatch ingest`.
-#[derive(Debug, Clone, Args)]
-pub struct IngestArgs {
-    /// NMEA files (plain or gzip), CSV archives (DMA or MarineCadastre), directories (every
-    /// file under them), `-` for stdin; or live feeds: `tcp://host:port` (a client) and
-    /// `udp://addr:port` (a listener). `NAME=INPUT` names the source (partner or feed) in the
-    /// provenance of its records; the default name is the file name or host_port.
-    #[arg(required = true)]
-    inputs: Vec<String>,
-    /// Store directory (created when missing).
-    #[arg(long)]
-    store: PathBuf,
-    /// How late (in message time) a report may arrive and still be placed in order, e.g.
-    /// `90s`, `5m`, `30m` for satellite feeds delivered late. Memory grows with it.
-    #[arg(long, default_value = "5m", value_parser = parse_duration_ms)]
-    reorder_window: i64,
-    /// Rows buffered before a file is written (memory against file count; for tests).
-    #[arg(long, default_value_t = 1 << 20, hide = true)]
-    flush_rows: usize,
-    /// Live feeds: close the spool segment and ingest it this often, e.g. 10s, 1m.
-    #[arg(long, default_value = "60s", value_parser = parse_duration_ms)]
-    rotate: i64,
-    /// Live feeds: stop after this long (default: until SIGTERM or Ctrl-C, which close and
-    /// ingest the open segment and write the stats; a killed ingest loses nothing that
-    /// reached the spool).
-    #[arg(long = "for", value_parser = parse_duration_ms)]
-    run_for: Option<i64>,
-    /// Times for NMEA lines that have none of their own (no tag block `c:`, `$PGHP`,
-    /// timestamp prefix or trailing epoch), such as bare AISHub logs: `START[,RATE]` puts the
-    /// first line of each file at START (RFC 3339, e.g. 2015-03-01T12:00:00Z) and the next ones
-    /// RATE lines a second (default 1); `mtime[,RATE]` starts at each file's modification time.
-    /// Lines with a time of their own keep it.
-    #[arg(long, value_name = "START[,RATE]", value_parser = AssumeTime::parse)]
-    assume_time: Option<AssumeTime>,
-    /// Abort the run at the first input that cannot be read (default: report it, go on with
-    /// the others, commit them, and exit with status 1).
-    #[arg(long)]
-    strict: bool,
-    /// Write the run's accounting as JSON to this file.
-    #[arg(long)]
-    stats: Option<PathBuf>,
-    /// No summary on stderr (warnings are still printed).
-    #[arg(long, short)]
-    quiet: bool,
-    /// Detector configuration (TOML, a table per detector; defaults from docs/detectors).
-    #[arg(long, value_name = "FILE")]
-    detect_config: Option<PathBuf>,
-    /// Watch list (CSV or JSON) for watch-list events.
-    #[arg(long, value_name = "FILE")]
-    watchlist: Option<PathBuf>,
-    /// No detection in this run (events are not updated; the engine state is kept as it was).
-    #[arg(long)]
-    no_detect: bool,
-}
-
-/// `90` (seconds), `90s`, `5m`, `1h30m`, `1.5h`, `1d` → milliseconds (the query layer's
-/// parser, shared by every subcommand).
-pub(crate) fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    query::parse_duration_ms(s).map_err(|e| e.to_string())
-}
-
 /// One input named on the command line (after directory expansion).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct InputSpec {
+pub struct InputSpec {
     /// Path, or `-`.
-    path: String,
+    pub path: String,
     /// Provenance label.
-    label: String,
+    pub label: String,
 }
 
 /// `NAME=PATH` or `PATH`. A prefix counts as a name only when it is a plain word and the whole
 /// argument is not an existing path (Hive-style `date=...` directories stay paths).
-fn parse_spec(arg: &str) -> (Option<String>, String) {
+pub fn parse_spec(arg: &str) -> (Option<String>, String) {
     if let Some((name, path)) = arg.split_once('=') {
         let plain = !name.is_empty()
             && name
@@ -307,113 +246,9 @@ fn read_and_fuse(
     })
 }
 
-/// Runs `tidewatch ingest`.
-pub fn run(args: IngestArgs) -> Result<()> {
-    let mut session = Session::open(&args.store)?;
-    let opts = RunOptions {
-        reorder_window_ms: args.reorder_window,
-        flush_rows: args.flush_rows.max(1),
-        assume_time: args.assume_time,
-        strict: args.strict,
-        detect: crate::detecting::DetectOptions {
-            off: args.no_detect,
-            config: args.detect_config.clone(),
-            watchlist: args.watchlist.clone(),
-        },
-    };
-    let (live, files): (Vec<String>, Vec<String>) = args
-        .inputs
-        .iter()
-        .cloned()
-        .partition(|i| live::is_live(&parse_spec(i).1));
-    if !live.is_empty() {
-        if !files.is_empty() {
-            bail!("ingest live feeds and files in separate commands");
-        }
-        if args.assume_time.is_some() {
-            bail!("--assume-time is for files: live feeds give each line its arrival time");
-        }
-        return live::run(&mut session, &live, &opts, &args)
-            .map_err(|e| explain_disk_full(e, &session, true));
-    }
-    let sum = session
-        .ingest(expand_inputs(&files)?, &opts)
-        .map_err(|e| explain_disk_full(e, &session, false))?;
-    report(&args, &sum)?;
-    if !sum.inputs_failed.is_empty() {
-        bail!(
-            "{} input(s) could not be read in full (listed above); {}",
-            sum.inputs_failed.len(),
-            if sum.inputs_read > 0 {
-                format!(
-                    "what was read of the {} input(s) read was committed in run {}",
-                    sum.inputs_read, sum.run
-                )
-            } else {
-                "nothing was committed".to_owned()
-            }
-        );
-    }
-    Ok(())
-}
-
-/// True when `e` comes from a full disk (ENOSPC), whatever layer reported it (the GeoParquet
-/// writer reports it as a file error, SQLite as "database or disk is full").
-fn is_disk_full(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if io.raw_os_error() == Some(28) || io.kind() == std::io::ErrorKind::StorageFull {
-                return true;
-            }
-        }
-        let t = c.to_string();
-        t.contains("No space left on device")
-            || t.contains("os error 28")
-            || t.contains("database or disk is full")
-    })
-}
-
-/// A full disk said as such, with what was kept (the store's own message would name a
-/// "corrupt store file" the store never had).
-fn explain_disk_full(e: anyhow::Error, session: &Session, live: bool) -> anyhow::Error {
-    if !is_disk_full(&e) {
-        return e;
-    }
-    let kept = match session.reg.committed_runs() {
-        Ok(runs) if runs.is_empty() => "the store holds no committed run yet".to_owned(),
-        Ok(runs) => format!(
-            "the store is intact: its {} committed run(s) are kept",
-            runs.len()
-        ),
-        Err(_) => "the runs committed before are kept".to_owned(),
-    };
-    let again = if live {
-        "everything that reached the spool is kept there and is ingested at the next start"
-    } else {
-        "run the same command again to read its inputs again"
-    };
-    // The store reports a file it could not finish as a corrupt file: name the file and the
-    // system's error instead.
-    let cause = e
-        .chain()
-        .find_map(|c| match c.downcast_ref::<store::StoreError>() {
-            Some(store::StoreError::CorruptFile { path, message }) => {
-                Some(format!("writing {}: {message}", path.display()))
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| format!("{e:#}"));
-    anyhow::anyhow!(
-        "the disk holding the store {} is full: this run was not committed (its partial \
-         files are deleted at the next start) and {kept}; free some space, then {again} \
-         ({cause})",
-        session.dir().display()
-    )
-}
-
 /// How a run works.
 #[derive(Debug, Clone)]
-pub(crate) struct RunOptions {
+pub struct RunOptions {
     pub reorder_window_ms: i64,
     pub flush_rows: usize,
     pub assume_time: Option<AssumeTime>,
@@ -424,10 +259,18 @@ pub(crate) struct RunOptions {
 }
 
 /// A store opened for ingest, holding the store's writer lock (see the `store` crate docs).
-pub(crate) struct Session {
+pub struct Session {
     dir: PathBuf,
     store: Store,
     reg: RegistryDb,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {
@@ -453,10 +296,15 @@ impl Session {
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
+
+    /// The store's registry.
+    pub fn registry(&self) -> &RegistryDb {
+        &self.reg
+    }
 }
 
 /// Opens (or creates) the store at `dir` for writing; fails while another process writes it.
-pub(crate) fn open_writable(dir: &std::path::Path) -> Result<Store> {
+pub fn open_writable(dir: &std::path::Path) -> Result<Store> {
     Store::create_or_open(dir).with_context(|| format!("cannot open store {}", dir.display()))
 }
 
@@ -511,7 +359,7 @@ fn ingest_run(
         specs.push(spec);
     }
 
-    let progress = crate::decode::progress_bar();
+    let progress = crate::input::progress_bar();
     let mut feeds = Vec::new();
     let mut total = 0;
     let mut opened = Vec::new();
@@ -691,26 +539,9 @@ fn wall_clock_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn report(args: &IngestArgs, sum: &Summary) -> Result<()> {
-    if !args.quiet {
-        eprint!("{}", summary::human(sum));
-        if let Some(d) = &sum.detect {
-            eprintln!("{d}");
-        }
-    }
-    for w in summary::warnings(sum) {
-        eprintln!("tidewatch: warning: {w}");
-    }
-    if let Some(p) = &args.stats {
-        std::fs::write(p, summary::json(sum))
-            .with_context(|| format!("cannot write {}", p.display()))?;
-    }
-    Ok(())
-}
-
 /// The inputs with directories replaced by the regular files under them (recursively, in
 /// name order; hidden files skipped), each with its provenance label.
-fn expand_inputs(inputs: &[String]) -> Result<Vec<InputSpec>> {
+pub fn expand_inputs(inputs: &[String]) -> Result<Vec<InputSpec>> {
     fn walk(dir: &std::path::Path, out: &mut Vec<String>) -> Result<()> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .with_context(|| format!("cannot read directory {}", dir.display()))?
@@ -754,18 +585,6 @@ fn expand_inputs(inputs: &[String]) -> Result<Vec<InputSpec>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_take_units() {
-        assert_eq!(parse_duration_ms("90"), Ok(90_000));
-        assert_eq!(parse_duration_ms("90s"), Ok(90_000));
-        assert_eq!(parse_duration_ms("5m"), Ok(300_000));
-        assert_eq!(parse_duration_ms("2h"), Ok(7_200_000));
-        assert_eq!(parse_duration_ms("250ms"), Ok(250));
-        assert!(parse_duration_ms("5 minutes").is_err());
-        assert!(parse_duration_ms("m").is_err());
-        assert!(parse_duration_ms("99999999999999999h").is_err());
-    }
 
     #[test]
     fn a_source_name_is_a_plain_word_before_an_equals_sign() {

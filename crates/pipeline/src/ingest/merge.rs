@@ -38,7 +38,7 @@ pub(super) const ARRIVAL_MARKER: &[u8] = b"#arrival_ms:";
 
 /// `--assume-time`: times for NMEA lines that have none.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum AssumeTime {
+pub enum AssumeTime {
     /// The first line at `start_ms`, then `lines_per_s` lines a second.
     Start { start_ms: i64, lines_per_s: f64 },
     /// The first line at the file's modification time, then `lines_per_s` lines a second.

@@ -1,0 +1,310 @@
+//! Detection wired into the store: the engine that runs inside `tidewatch ingest` (fed by the
+//! writer after segmentation), its state carried from run to run in the registry, the events it
+//! stores, and the conversions from stored rows so that `tidewatch detect` recomputes with the
+//! same code.
+//!
+//! One input stream for both paths: positions the segmenter placed (not flagged bad or
+//! suspect), in the writer's order, and identity updates built from the registry's identity
+//! history changes (one per new value of a field), so ingest and a recomputation from the
+//! stored history feed the engine the same items.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use detect::{Change, Config, Engine, EngineState, Event, Fix, IdentityUpdate, WatchList};
+use store::{EventRow, IdentityRow, PositionRow, RegistryDb};
+
+/// The zone file of a store (`tidewatch zones import` writes it; detection reads it).
+pub const STORE_ZONES_FILE: &str = "zones.geojson";
+
+/// How detection is set up for a run.
+#[derive(Debug, Clone, Default)]
+pub struct DetectOptions {
+    /// Detection off (`--no-detect`).
+    pub off: bool,
+    /// Detector configuration (TOML).
+    pub config: Option<PathBuf>,
+    /// Watch list (CSV or JSON).
+    pub watchlist: Option<PathBuf>,
+}
+
+/// What detection loaded, for the summary.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// Zones from the store's zones.geojson.
+    pub zones: usize,
+    /// Watch-list entries.
+    pub watch: usize,
+    /// Where land data came from, or why there is none.
+    pub land: String,
+}
+
+/// Builds an engine for the store at `dir` (zones from its zones.geojson, land data from the
+/// cache when present), fresh or resumed from `state`.
+pub fn engine(dir: &Path, opts: &DetectOptions, state: Option<&[u8]>) -> Result<(Engine, Loaded)> {
+    let config = match &opts.config {
+        Some(p) => {
+            Config::from_file(p).with_context(|| format!("detector config {}", p.display()))?
+        }
+        None => Config::default(),
+    };
+    let watch = match &opts.watchlist {
+        Some(p) => {
+            WatchList::from_file(p).with_context(|| format!("watch list {}", p.display()))?
+        }
+        None => WatchList::default(),
+    };
+    let zpath = dir.join(STORE_ZONES_FILE);
+    let zones = if zpath.exists() {
+        let z = detect::zones::import::load_file(
+            &zpath,
+            &detect::zones::import::PropertyMap::default(),
+        )
+        .with_context(|| format!("zones {}", zpath.display()))?;
+        detect::zones::ZoneSet::new(z).with_context(|| format!("zones {}", zpath.display()))?
+    } else {
+        detect::zones::ZoneSet::empty()
+    };
+    let (land, land_note) = load_land();
+    let loaded = Loaded {
+        zones: zones.zones().len(),
+        watch: watch.len(),
+        land: land_note,
+    };
+    let world = Arc::new(detect::geography::Geography::new(zones, land));
+    let engine = match state {
+        Some(bytes) => {
+            let s: EngineState = serde_json::from_slice(bytes)
+                .context("the stored detection state is unreadable")?;
+            Engine::resume(config, world, watch, s)
+        }
+        None => Engine::new(config, world, watch),
+    };
+    Ok((engine, loaded))
+}
+
+/// The land grid from the cache, never downloaded here (`spoof_land` and distance to shore
+/// need it).
+fn load_land() -> (Option<detect::land::LandGrid>, String) {
+    let Some(dir) = detect::land::default_cache_dir() else {
+        return (None, "no land data (no cache directory)".to_owned());
+    };
+    let cells = 20;
+    let path = dir.join(detect::land::grid_file_name(cells));
+    if !path.exists() {
+        return (
+            None,
+            format!("no land data ({} absent): spoof_land off", path.display()),
+        );
+    }
+    match detect::land::LandGrid::load(&path) {
+        Ok(g) => {
+            let note = format!("land data {}", g.source());
+            (Some(g), note)
+        }
+        Err(e) => (None, format!("no land data ({e})")),
+    }
+}
+
+/// The engine of one ingest run and the events it changed.
+pub struct Hook {
+    /// The engine.
+    pub engine: Engine,
+    /// What was loaded.
+    pub loaded: Loaded,
+    /// Events as they stand after the run's notices (`None`: withdrawn).
+    changed: BTreeMap<String, Option<Event>>,
+    /// Notices seen, by change.
+    pub notices: BTreeMap<&'static str, u64>,
+}
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hook")
+            .field("changed", &self.changed.len())
+            .finish()
+    }
+}
+
+impl Hook {
+    /// The engine for a run on the store at `dir`, resumed from the registry's state.
+    pub fn open(dir: &Path, reg: &RegistryDb, opts: &DetectOptions) -> Result<Hook> {
+        let state = reg.engine_state()?;
+        let (engine, loaded) = engine(dir, opts, state.as_deref())?;
+        Ok(Hook {
+            engine,
+            loaded,
+            changed: BTreeMap::new(),
+            notices: BTreeMap::new(),
+        })
+    }
+
+    /// A fresh engine (for recomputing over the whole history).
+    pub fn fresh(dir: &Path, opts: &DetectOptions) -> Result<Hook> {
+        let (engine, loaded) = engine(dir, opts, None)?;
+        Ok(Hook {
+            engine,
+            loaded,
+            changed: BTreeMap::new(),
+            notices: BTreeMap::new(),
+        })
+    }
+
+    /// Feeds a position.
+    pub fn position(&mut self, fix: Fix) {
+        self.engine.push_position(fix);
+        self.drain();
+    }
+
+    /// Feeds an identity update.
+    pub fn identity(&mut self, u: IdentityUpdate) {
+        self.engine.push_identity(u);
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        for n in self.engine.take_notices() {
+            let key = match n.change {
+                Change::Created => "created",
+                Change::Updated => "updated",
+                Change::Closed => "closed",
+                Change::Withdrawn => "withdrawn",
+            };
+            *self.notices.entry(key).or_default() += 1;
+            let id = n.event.id.to_string();
+            if n.change == Change::Withdrawn {
+                self.changed.insert(id, None);
+            } else {
+                self.changed.insert(id, Some(n.event));
+            }
+        }
+    }
+
+    /// End of the run: reports open events as they stand, returns the rows to store, the
+    /// withdrawn ids and the engine state. Buffered input stays in the state (the next run
+    /// releases it), so a behaviour spanning two runs is one event.
+    pub fn finish(mut self) -> Result<RunEvents> {
+        self.engine.report_open();
+        self.drain();
+        let state = serde_json::to_vec(&self.engine.save()).context("saving detection state")?;
+        let mut rows = Vec::new();
+        let mut withdrawn = Vec::new();
+        for (id, e) in self.changed {
+            match e {
+                Some(e) => rows.push(event_row(&e)?),
+                None => withdrawn.push(id),
+            }
+        }
+        Ok(RunEvents {
+            rows,
+            withdrawn,
+            state,
+            notices: self.notices,
+            loaded: self.loaded,
+            rejected: self
+                .engine
+                .stats()
+                .counters
+                .into_iter()
+                .filter(|(k, _)| !k.starts_with("events."))
+                .collect(),
+        })
+    }
+}
+
+/// What a run's detection commits.
+#[derive(Debug, Default)]
+pub struct RunEvents {
+    /// Events created or changed.
+    pub rows: Vec<EventRow>,
+    /// Ids withdrawn.
+    pub withdrawn: Vec<String>,
+    /// Engine state (JSON).
+    pub state: Vec<u8>,
+    /// Notices by change.
+    pub notices: BTreeMap<&'static str, u64>,
+    /// What was loaded.
+    pub loaded: Loaded,
+    /// Input the engine set aside, by reason (over the engine's life, carried in its state).
+    pub rejected: BTreeMap<String, u64>,
+}
+
+/// The stored row of an event.
+pub fn event_row(e: &Event) -> Result<EventRow> {
+    Ok(EventRow {
+        id: e.id.to_string(),
+        kind: e.kind.as_str().to_owned(),
+        start_ms: e.start_ms,
+        end_ms: e.end_ms,
+        open: e.open,
+        mmsis: e.vessels.iter().map(|v| v.mmsi).collect(),
+        zones: e.zones.clone(),
+        json: serde_json::to_string(e)?,
+    })
+}
+
+/// Whether a position with these flags goes to detection (bad and suspect positions do not).
+pub fn detectable(flags: u8) -> bool {
+    flags & (crate::ingest::FLAG_BAD_POSITION | crate::ingest::FLAG_SUSPECT_POSITION) == 0
+}
+
+/// The engine's view of a stored position.
+pub fn fix_of_row(r: &PositionRow) -> Fix {
+    Fix {
+        mmsi: r.mmsi,
+        time_ms: r.time_ms,
+        lat: r.lat,
+        lon: r.lon,
+        sog_knots: r.sog_knots.map(f64::from),
+        cog_deg: r.cog_deg.map(f64::from),
+        heading_deg: r.heading_deg.map(f64::from),
+        nav_status: r.nav_status,
+        segment: r.segment.map_or(0, u64::from),
+        quality: r.flags as u32,
+        sources: r.sources.clone(),
+    }
+}
+
+/// The identity update of one identity-history change (a new value of one field).
+pub fn identity_of_change(mmsi: u32, time_ms: i64, field: &str, new: &str) -> IdentityUpdate {
+    let mut u = IdentityUpdate {
+        mmsi,
+        time_ms,
+        flag: ais::Mmsi(mmsi).flag().map(|f| f.iso2.to_owned()),
+        ..IdentityUpdate::default()
+    };
+    match field {
+        "name" => u.name = Some(new.to_owned()),
+        "callsign" => u.callsign = Some(new.to_owned()),
+        "imo" => u.imo = new.parse().ok(),
+        "ship_type" => u.ship_type = new.parse().ok(),
+        "dimensions" => u.length_m = new.split('x').next().and_then(|l| l.parse::<f64>().ok()),
+        "destination" => u.destination = Some(new.to_owned()),
+        _ => {}
+    }
+    u
+}
+
+/// The identity update of a stored history row.
+pub fn identity_of_row(h: &IdentityRow) -> IdentityUpdate {
+    identity_of_change(h.mmsi, h.time_ms, &h.field, &h.new)
+}
+
+/// The summary line of a run's detection.
+pub fn summary_line(ev: &RunEvents) -> String {
+    let n = |k: &str| ev.notices.get(k).copied().unwrap_or(0);
+    format!(
+        "detection: {} zone(s), {} watch-list entries, {}; {} event(s) stored or updated, \
+         {} withdrawn ({} created, {} closed); set aside so far: {:?}",
+        ev.loaded.zones,
+        ev.loaded.watch,
+        ev.loaded.land,
+        ev.rows.len(),
+        ev.withdrawn.len(),
+        n("created"),
+        n("closed"),
+        ev.rejected,
+    )
+}
