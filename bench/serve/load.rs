@@ -120,7 +120,18 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("tw-serve-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");
     let picture = serve::Picture::new(&dir);
-    let state = serve::AppState::new(picture.clone(), &dir);
+    // Open mode shares one rate bucket (20 a second, 100 at once): a thousand stream clients
+    // and the API sampler are this benchmark's load, not one user's.
+    let state = serve::AppState::with_access(
+        picture.clone(),
+        &dir,
+        serve::AccessConfig {
+            rate_per_s: 1e6,
+            burst: 1e6,
+            ..serve::AccessConfig::default()
+        },
+    )
+    .expect("server state");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

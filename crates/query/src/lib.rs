@@ -38,7 +38,20 @@ pub const FLAG_SUSPECT_POSITION: u8 = 8;
 
 /// `YYYY-MM-DDTHH:MM:SS.sssZ` for a time in ms since the Unix epoch.
 pub fn iso8601_ms(ms: i64) -> String {
+    use chrono::{Datelike, Timelike};
     match chrono::DateTime::from_timestamp_millis(ms) {
+        // Written field by field: the live stream writes one a position, and parsing a
+        // format string each time was the larger part of the cost.
+        Some(t) if (0..=9999).contains(&t.year()) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.timestamp_subsec_millis()
+        ),
         Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         None => ms.to_string(),
     }
@@ -441,6 +454,29 @@ fn undo(v: &mut VesselRow, field: &str, old: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_written_as_chrono_formats_them() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for ms in [
+            0,
+            -1,
+            1_700_000_000_123,
+            253_402_300_799_999,
+            -62_135_596_800_000,
+        ]
+        .into_iter()
+        .chain((0..2000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 400_000_000_000_000) as i64 - 100_000_000_000_000
+        })) {
+            let want = chrono::DateTime::from_timestamp_millis(ms)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            assert_eq!(Some(iso8601_ms(ms)), want, "{ms}");
+        }
+    }
 
     #[test]
     fn ship_types() {
