@@ -9,7 +9,7 @@
 //! is set by the link, from the upstream's, never by this store's operator), so a row heard by
 //! two upstream sources arrives as two copies of one transmission, which fusion joins.
 
-use super::report::{Dropped, Report, Stations, TimeBounds};
+use super::report::{fnv, Dropped, Report, Stations, TimeBounds};
 use crate::ingest::report::PositionData;
 use serde::{Deserialize, Serialize};
 use track::fuse::{Content, Observation, SourceRef, StationId};
@@ -72,14 +72,6 @@ pub enum Line {
 /// The downstream name of an upstream source.
 pub fn source_name(feed: &str, upstream_source: &str) -> String {
     format!("{feed}/{upstream_source}")
-}
-
-fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 /// A static report of one claimed identity value (`None`: a field or value this version does

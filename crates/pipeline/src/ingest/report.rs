@@ -259,7 +259,7 @@ fn hash_payload(p: &Payload) -> u64 {
     h ^ (h >> 33)
 }
 
-fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+pub(super) fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
     }
