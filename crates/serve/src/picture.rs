@@ -312,8 +312,78 @@ struct State {
     /// Recent events by id, with the order they arrived in.
     events: HashMap<String, EventRow>,
     event_order: VecDeque<String>,
-    data_time_ms: Option<i64>,
-    data_from_ms: Option<i64>,
+    /// The newest and the oldest message times, each as agreed by several vessels.
+    newest: Extremes,
+    oldest: Extremes,
+}
+
+/// How many vessels must have reached a time before it is the data clock's.
+const CLOCK_QUORUM: usize = 3;
+
+/// The [`CLOCK_QUORUM`] vessels with the most extreme message times (newest, or with
+/// `oldest` the oldest), one entry a vessel. The clock is the most extreme of them within
+/// [`Extremes::tolerance_ms`] of the least extreme, so one or two vessels' reports with a clock
+/// years off (still inside ingest's bounds: a receiver set years ahead, a GPS week rollover
+/// years behind) cannot move it, while ordinary spreads between vessels (a picture an hour
+/// behind the live feed) count. With fewer vessels the clock is the extreme itself.
+#[derive(Debug, Default)]
+struct Extremes {
+    oldest: bool,
+    /// (MMSI, time), most extreme first.
+    top: Vec<(u32, i64)>,
+}
+
+impl Extremes {
+    fn oldest() -> Extremes {
+        Extremes {
+            oldest: true,
+            top: Vec::new(),
+        }
+    }
+
+    /// How far the clock may lie beyond the quorum's least extreme time: a day ahead, thirty
+    /// days back (a store's history may start well before most of its vessels').
+    fn tolerance_ms(&self) -> i64 {
+        if self.oldest {
+            30 * 86_400_000
+        } else {
+            86_400_000
+        }
+    }
+
+    /// `a` is more extreme than `b`.
+    fn beyond(&self, a: i64, b: i64) -> bool {
+        if self.oldest {
+            a < b
+        } else {
+            a > b
+        }
+    }
+
+    fn see(&mut self, mmsi: u32, t: i64) {
+        if let Some(i) = self.top.iter().position(|e| e.0 == mmsi) {
+            if !self.beyond(t, self.top[i].1) {
+                return;
+            }
+            self.top.remove(i);
+        } else if self.top.len() == CLOCK_QUORUM && !self.beyond(t, self.top[CLOCK_QUORUM - 1].1) {
+            return;
+        }
+        let at = self.top.partition_point(|e| !self.beyond(t, e.1));
+        self.top.insert(at, (mmsi, t));
+        self.top.truncate(CLOCK_QUORUM);
+    }
+
+    fn clock(&self) -> Option<i64> {
+        if self.top.len() < CLOCK_QUORUM {
+            return self.top.first().map(|e| e.1);
+        }
+        let least = self.top.last()?.1;
+        self.top
+            .iter()
+            .map(|e| e.1)
+            .find(|t| (t - least).abs() <= self.tolerance_ms())
+    }
 }
 
 /// The live picture (see the module docs). Shared as `Arc<Picture>` between the pipeline
@@ -349,7 +419,10 @@ impl Picture {
     pub fn empty() -> Picture {
         Picture {
             started: Instant::now(),
-            state: RwLock::new(State::default()),
+            state: RwLock::new(State {
+                oldest: Extremes::oldest(),
+                ..State::default()
+            }),
             counters: Counters::default(),
             hub: Hub::new(),
         }
@@ -363,10 +436,10 @@ impl Picture {
         for v in vessels {
             let v = LiveVessel::from_row(v.row);
             if let Some(t) = v.last_seen_ms {
-                st.data_time_ms = Some(st.data_time_ms.map_or(t, |d| d.max(t)));
+                st.newest.see(v.mmsi, t);
             }
             if let Some(t) = v.first_seen_ms {
-                st.data_from_ms = Some(st.data_from_ms.map_or(t, |d| d.min(t)));
+                st.oldest.see(v.mmsi, t);
             }
             st.vessels.insert(v.mmsi, v);
         }
@@ -389,9 +462,9 @@ impl Picture {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn saw_message(&self, st: &mut State, time_ms: i64) {
-        st.data_time_ms = Some(st.data_time_ms.map_or(time_ms, |d| d.max(time_ms)));
-        st.data_from_ms = Some(st.data_from_ms.map_or(time_ms, |d| d.min(time_ms)));
+    fn saw_message(&self, st: &mut State, mmsi: u32, time_ms: i64) {
+        st.newest.see(mmsi, time_ms);
+        st.oldest.see(mmsi, time_ms);
         self.counters
             .last_message_wall_ms
             .store(wall_ms(), Ordering::Relaxed);
@@ -420,7 +493,7 @@ impl Picture {
         };
         let update = {
             let mut st = self.write();
-            self.saw_message(&mut st, p.time_ms);
+            self.saw_message(&mut st, p.mmsi, p.time_ms);
             let v = st.vessels.entry(p.mmsi).or_insert_with(|| LiveVessel {
                 mmsi: p.mmsi,
                 flag: ais::Mmsi(p.mmsi).flag().map(|f| f.iso2.to_owned()),
@@ -499,7 +572,7 @@ impl Picture {
     pub fn on_static(&self, s: LiveStatic) {
         self.counters.statics.fetch_add(1, Ordering::Relaxed);
         let mut st = self.write();
-        self.saw_message(&mut st, s.time_ms);
+        self.saw_message(&mut st, s.mmsi, s.time_ms);
         let v = st.vessels.entry(s.mmsi).or_insert_with(|| LiveVessel {
             mmsi: s.mmsi,
             flag: ais::Mmsi(s.mmsi).flag().map(|f| f.iso2.to_owned()),
@@ -602,14 +675,16 @@ impl Picture {
         self.hub.flush();
     }
 
-    /// The data clock: the newest message time seen, ms.
+    /// The data clock: the newest message time seen (in the store or live) by at least three
+    /// vessels (by every vessel while there are fewer), ms.
     pub fn data_time_ms(&self) -> Option<i64> {
-        self.read().data_time_ms
+        self.read().newest.clock()
     }
 
-    /// The oldest message time seen (in the store or live), ms.
+    /// The oldest message time seen (in the store or live), as the data clock: by at least
+    /// three vessels, ms.
     pub fn data_from_ms(&self) -> Option<i64> {
-        self.read().data_from_ms
+        self.read().oldest.clock()
     }
 
     /// Vessels in the picture.
@@ -869,6 +944,26 @@ mod tests {
             let got: Value = serde_json::from_str(&position_json(&p, name, Some(70))).unwrap();
             assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn one_vessel_with_a_wrong_clock_cannot_move_the_data_clock() {
+        let p = Picture::empty();
+        const Y2021: i64 = 1_609_459_200_000;
+        for (mmsi, t) in [(1, 0), (2, 60_000), (3, 120_000), (4, 30_000), (1, 180_000)] {
+            p.on_position(pos(mmsi, Y2021 + t));
+        }
+        assert_eq!(p.data_time_ms(), Some(Y2021 + 180_000));
+        // A report five years ahead from one vessel (still inside ingest's bounds), and one
+        // decades behind from another: the clock stays with the rest.
+        p.on_position(pos(5, Y2021 + 5 * 365 * 86_400_000));
+        p.on_position(pos(6, 946_684_800_000));
+        assert_eq!(p.data_time_ms(), Some(Y2021 + 180_000));
+        assert_eq!(p.data_from_ms(), Some(Y2021));
+        // The others moving on move it.
+        p.on_position(pos(2, Y2021 + 240_000));
+        p.on_position(pos(3, Y2021 + 300_000));
+        assert_eq!(p.data_time_ms(), Some(Y2021 + 300_000));
     }
 
     #[test]
