@@ -81,8 +81,11 @@ fn start(args: &[&std::ffi::OsStr]) -> (Child, String) {
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                 eprintln!("  | {line}");
-                if let Some(i) = line.find("http://") {
-                    let url = line[i + 7..].trim_end_matches('/').to_owned();
+                let at = ["https://", "http://"]
+                    .iter()
+                    .find_map(|p| line.find(p).map(|i| i + p.len()));
+                if let Some(i) = at {
+                    let url = line[i..].trim_end_matches('/').to_owned();
                     let _ = tx.send(url);
                 }
             }
@@ -574,4 +577,74 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
         .lines()
         .any(|l| l.contains("\"fra-link\"") && l.contains("/api/link/positions")));
     assert!(!log.contains(&link_token));
+}
+
+#[test]
+fn a_partner_link_pulls_over_tls_trusting_the_upstreams_certificate() {
+    // Issue 21: the link between partners' servers over HTTPS (rustls both sides), the
+    // downstream trusting the upstream's certificate given as `tls_ca`.
+    let dir = tmp("link-tls");
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("feed.nmea");
+    sample(&feed, 20);
+    let up = dir.join("up");
+    let mut a = std::ffi::OsString::from("coast=");
+    a.push(&feed);
+    ingest_with(&["--no-detect".as_ref(), a.as_os_str()], &up);
+    tidewatch_ok(&["source", "label", "coast", "PUBLIC"], &up);
+    let link_token = tidewatch_ok(
+        &["token", "create", "--name", "fra-link", "--partner", "FRA", "--kind", "system"],
+        &up,
+    )
+    .trim()
+    .to_owned();
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), ck.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem()).unwrap();
+    let up_cfg = config(
+        &up,
+        &format!(
+            "listen = \"127.0.0.1:0\"\nno_detect = true\ntls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            dir.join("cert.pem").display(),
+            dir.join("key.pem").display()
+        ),
+    );
+    let (upstream, up_addr) = start(&[
+        "serve".as_ref(),
+        "--store".as_ref(),
+        up.as_os_str(),
+        "--config".as_ref(),
+        up_cfg.as_os_str(),
+    ]);
+    let port = up_addr.rsplit(':').next().unwrap().to_owned();
+    let token_file = dir.join("link.token");
+    std::fs::write(&token_file, &link_token).unwrap();
+    let down = dir.join("down");
+    let down_cfg = config(
+        &down,
+        &format!(
+            "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1s\"\n\
+             [[source]]\nname = \"up\"\nlink = \"https://localhost:{port}\"\n\
+             token_file = \"{}\"\ntls_ca = \"{}\"\nbackfill = \"30d\"\npoll = \"300ms\"\n",
+            token_file.display(),
+            dir.join("cert.pem").display()
+        ),
+    );
+    let (downstream, _) = start(&[
+        "serve".as_ref(),
+        "--store".as_ref(),
+        down.as_os_str(),
+        "--config".as_ref(),
+        down_cfg.as_os_str(),
+    ]);
+    let want = common::rows(&up).len();
+    assert!(want > 100, "{want} rows upstream");
+    wait_for(90, "the rows over TLS", || {
+        down.join("registry.sqlite").is_file() && common::rows(&down).len() == want
+    });
+    assert!(common::rows(&down)
+        .iter()
+        .all(|r| r.sources.iter().all(|s| s.starts_with("link:up/coast/"))));
+    terminate(downstream);
+    terminate(upstream);
 }
