@@ -1,10 +1,23 @@
 //! Application-specific messages carried by types 6 and 8 that Tidewatch decodes: the
-//! international ones of IMO SN.1/Circ.236 and 289 (DAC 1) and those of inland AIS (DAC 200,
-//! the European River Information Services standard) that gpsd decodes. Any other DAC/FID, or a
-//! known one whose length or content does not validate, keeps its raw bits.
+//! international ones of IMO SN/Circ.236 and SN.1/Circ.289 (DAC 1) and those of inland AIS
+//! (DAC 200, the European River Information Services standard) that gpsd decodes:
+//!
+//! | type | DAC | FID |
+//! |---|---|---|
+//! | 6 | 1 | 12 dangerous cargo (236), 14 tidal window (236), 15 air draught, 16 persons on board, 18 clearance time to enter port, 20 berthing data, 25 dangerous cargo (289), 28 route, 30 text, 32 tidal window (289) |
+//! | 8 | 1 | 11 met/hydro (236), 13 fairway closed, 15 air draught, 16 persons on board (236), 17 VTS targets, 19 marine traffic signal, 27 route, 29 text, 31 met/hydro (289) |
+//! | 6 | 200 | 21 ETA at lock/bridge/terminal, 22 RTA, 55 persons on board |
+//! | 8 | 200 | 10 ship static and voyage data, 23 EMMA warning, 24 water levels, 40 signal status |
+//!
+//! Any other DAC/FID, or a known one whose length or content does not validate (a time with
+//! month 13, hour 25 or minute 61; a partial array element), keeps its raw bits. Arrays hold
+//! whole elements from inside the payload: up to 7 bits after the last are padding.
 //!
 //! Each decoder reads its fields top to bottom in bit order from the start of the whole payload
-//! (the offsets of gpsd's AIVDM documentation), and says which lengths it accepts.
+//! (the offsets of gpsd's AIVDM documentation), and says which lengths it accepts. Where gpsd
+//! reads another layout than the standard's, the standard wins: IMO 289's VTS targets are 120
+//! bits (an 8-bit speed), the air draught and the persons count of a type 6 follow its
+//! destination, and IMO 236's tidal window positions are in 1/10 000 minute.
 
 use super::units;
 use crate::bits::{AisText, Payload};
