@@ -63,8 +63,7 @@ fn app(w: BitWriter, gpsd_input: &str) -> Option<AppData> {
     decode(&written(w, gpsd_input))
 }
 
-/// The same payload cut to `bits` (a whole number of bits of the original) or with `extra`
-/// zero bits appended.
+/// The payload's first `bits` bits (zero bits past its end).
 fn resized(p: &Payload, bits: usize) -> Payload {
     let mut w = BitWriter::new();
     for k in 0..bits {
