@@ -632,7 +632,7 @@ fn issue17_inland_emma_warning_dac200_fid23() {
     assert!(close(e.end_lon, 4.6) && close(e.end_lat, 52.0));
     assert_eq!(
         (e.weather_type, e.min, e.max, e.intensity, e.wind),
-        (3, -5, 12, 2, 7)
+        (Some(3), -5, 12, 2, Some(7))
     );
 }
 

@@ -2,7 +2,10 @@
 //! units (null for "not available"), and a flat CSV of the fields analysts use most.
 
 use ais::bits::{AisText, BitSlice};
-use ais::msg::units::{aid_type_text, epfd_text, nav_status_text, ship_type_text};
+use ais::msg::units::{
+    aid_type_text, emma_class_text, emma_type_text, emma_wind_text, epfd_text, inland_status_text,
+    mooring_position_text, nav_status_text, route_type_text, ship_type_text,
+};
 use ais::msg::{AppData, AppTime, ChannelArea, Dimensions, Eta, Message, RateOfTurn, TargetId};
 use ais::Meta;
 use std::io::Write;
@@ -249,6 +252,10 @@ impl<'a> Obj<'a> {
                 self.opt_uint("berth_length", b.berth_length_m);
                 self.float("berth_depth", f(b.berth_depth_m), 1);
                 self.opt_uint("position", b.mooring_position);
+                self.str(
+                    "position_text",
+                    mooring_position_text(b.mooring_position.unwrap_or(0)),
+                );
                 self.time("arrival", &b.time);
                 self.uint("availability", b.services_known as u8);
                 for (name, &status) in BERTH_SERVICES.iter().zip(&b.services) {
@@ -270,6 +277,7 @@ impl<'a> Obj<'a> {
                 self.opt_uint("linkage", r.linkage);
                 self.uint("sender", r.sender);
                 self.uint("rtype", r.route_type);
+                self.str("rtype_text", route_type_text(r.route_type));
                 self.time("start", &r.start);
                 self.opt_uint("duration", r.duration_min);
                 self.array("waypoints", r.waypoints(), |o, w| {
@@ -290,18 +298,22 @@ impl<'a> Obj<'a> {
                     match &t.id {
                         TargetId::Mmsi(n) => {
                             o.uint("idtype", 0u8);
+                            o.str("idtype_text", "mmsi");
                             o.str("mmsi", &n.to_string());
                         }
                         TargetId::Imo(n) => {
                             o.uint("idtype", 1u8);
+                            o.str("idtype_text", "imo");
                             o.str("imo", &n.to_string());
                         }
                         TargetId::CallSign(c) => {
                             o.uint("idtype", 2u8);
+                            o.str("idtype_text", "callsign");
                             o.text("callsign", c);
                         }
                         TargetId::Other(c) => {
                             o.uint("idtype", 3u8);
+                            o.str("idtype_text", "other");
                             o.text("other", c);
                         }
                     }
@@ -334,6 +346,7 @@ impl<'a> Obj<'a> {
                     self.float("airdraught", f(s.air_draught_m), 2);
                 } else {
                     self.opt_uint("status", s.status);
+                    self.str("status_text", inland_status_text(s.status.unwrap_or(3)));
                 }
             }
             AppData::EmmaWarning(w) => {
@@ -361,11 +374,14 @@ impl<'a> Obj<'a> {
                 self.float("end_lat", w.end_lat, 6);
                 // gpsd names these two "type" and "class", which would repeat the keys of
                 // the message itself.
-                self.uint("weather_type", w.weather_type);
+                self.opt_uint("weather_type", w.weather_type);
+                self.str("type_text", emma_type_text(w.weather_type.unwrap_or(0)));
                 let _ = write!(self.key("min"), "{}", w.min);
                 let _ = write!(self.key("max"), "{}", w.max);
                 self.uint("intensity", w.intensity);
-                self.uint("wind", w.wind);
+                self.str("class_text", emma_class_text(w.intensity));
+                self.opt_uint("wind", w.wind);
+                self.str("wind_text", emma_wind_text(w.wind.unwrap_or(0)));
             }
             AppData::WaterLevels(l) => {
                 self.text("country", &l.country);

@@ -296,6 +296,7 @@ fn issue17_application_messages_decode_with_gpsd_names() {
     );
     let v = by(1, 27);
     assert_eq!(v["waypoints"][2]["lon"].as_f64(), Some(4.3));
+    assert_eq!(v["rtype_text"], "Recommended");
     let v = by(1, 17);
     assert_eq!(
         (

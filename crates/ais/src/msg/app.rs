@@ -1107,16 +1107,17 @@ pub struct EmmaWarning {
     /// Latitude of the end of the fairway section, degrees.
     pub end_lat: Option<f64>,
     /// Type of weather warning (1 wind, 2 rain, 3 snow and ice, 4 thunderstorm, 5 fog, 6 low
-    /// temperature, 7 high temperature, 8 flood, 9 fire in the forests).
-    pub weather_type: u8,
+    /// temperature, 7 high temperature, 8 flood, 9 forest fire; 10-15 as broadcast).
+    pub weather_type: Option<u8>,
     /// Minimum value (of the warning's quantity), as broadcast.
     pub min: i16,
     /// Maximum value, as broadcast.
     pub max: i16,
-    /// Classification (intensity) of the warning: 1 slight, 2 medium, 3 strong.
+    /// Classification (intensity) of the warning: 0 slight, 1 medium, 2 strong (3 as
+    /// broadcast).
     pub intensity: u8,
-    /// Wind direction code (1 north, 2 north-east, ... 8 north-west).
-    pub wind: u8,
+    /// Wind direction (1 north, 2 north-east, ... 8 north-west; 9-15 as broadcast).
+    pub wind: Option<u8>,
 }
 
 /// Exactly 256 bits (gpsd).
@@ -1136,11 +1137,11 @@ fn emma_warning(p: &Payload) -> Option<EmmaWarning> {
         start_lat: units::lat_1e4_min(p.i(140, 27)),
         end_lon: units::lon_1e4_min(p.i(167, 28)),
         end_lat: units::lat_1e4_min(p.i(195, 27)),
-        weather_type: p.u(222, 4) as u8,
+        weather_type: units::nonzero(p.u(222, 4)).map(|v| v as u8),
         min: p.i(226, 9) as i16,
         max: p.i(235, 9) as i16,
         intensity: p.u(244, 2) as u8,
-        wind: p.u(246, 4) as u8,
+        wind: units::nonzero(p.u(246, 4)).map(|v| v as u8),
     })
 }
 
