@@ -452,11 +452,12 @@ impl AppTime {
     /// minute 61-63 (gpsd AIVDM: "decoders should perform range validation on the structured
     /// fields").
     fn new(month: u32, day: u32, hour: u32, minute: u32) -> Option<AppTime> {
-        (month <= 12 && day <= 31 && hour <= 24 && minute <= 60).then(|| AppTime {
+        let (hour, minute) = hour_minute(hour, minute)?;
+        (month <= 12 && day <= 31).then(|| AppTime {
             month: units::nonzero(month).map(|v| v as u8),
             day: units::nonzero(day).map(|v| v as u8),
-            hour: units::below(hour, 24).map(|v| v as u8),
-            minute: units::below(minute, 60).map(|v| v as u8),
+            hour,
+            minute,
         })
     }
 
@@ -464,6 +465,17 @@ impl AppTime {
     fn read(p: &Payload, at: usize) -> Option<AppTime> {
         AppTime::new(p.u(at, 4), p.u(at + 4, 5), p.u(at + 9, 5), p.u(at + 14, 6))
     }
+}
+
+/// A UTC hour (24 not available) and minute (60 not available); `None` (the message stays
+/// raw) for hours 25-31 and minutes 61-63.
+fn hour_minute(hour: u32, minute: u32) -> Option<(Option<u8>, Option<u8>)> {
+    (hour <= 24 && minute <= 60).then(|| {
+        (
+            units::below(hour, 24).map(|v| v as u8),
+            units::below(minute, 60).map(|v| v as u8),
+        )
+    })
 }
 
 /// A message linkage id (10 bits; 0 is not available).
@@ -596,8 +608,8 @@ fn tidal_window(p: &Payload, layout: Tidal) -> Option<TidalWindow> {
                 a + 49,
             ),
         };
-        let window = AppTime::new(1, 1, p.u(t, 5), p.u(t + 5, 6))?;
-        let until = AppTime::new(1, 1, p.u(t + 11, 5), p.u(t + 16, 6))?;
+        let (from_hour, from_minute) = hour_minute(p.u(t, 5), p.u(t + 5, 6))?;
+        let (to_hour, to_minute) = hour_minute(p.u(t + 11, 5), p.u(t + 16, 6))?;
         let speed = match layout {
             Tidal::Imo236 => units::below(p.u(t + 31, 7), 127),
             Tidal::Imo289 => units::below(p.u(t + 31, 8), 252),
@@ -605,10 +617,10 @@ fn tidal_window(p: &Payload, layout: Tidal) -> Option<TidalWindow> {
         *e = TidalEntry {
             lon,
             lat,
-            from_hour: window.hour,
-            from_minute: window.minute,
-            to_hour: until.hour,
-            to_minute: until.minute,
+            from_hour,
+            from_minute,
+            to_hour,
+            to_minute,
             current_dir_deg: units::below(p.u(t + 22, 9), 360).map(|v| v as u16),
             current_speed_knots: speed.map(tenth),
         };
@@ -1023,7 +1035,7 @@ fn traffic_signal(p: &Payload) -> Option<TrafficSignal> {
     if !(258..=360).contains(&p.len_bits()) {
         return None;
     }
-    let at = AppTime::new(1, 1, p.u(242, 5), p.u(247, 6))?;
+    let (hour, minute) = hour_minute(p.u(242, 5), p.u(247, 6))?;
     Some(TrafficSignal {
         linkage: linkage(p, 56),
         station: p.text(66, 20),
@@ -1031,8 +1043,8 @@ fn traffic_signal(p: &Payload) -> Option<TrafficSignal> {
         lat: units::lat_1e3_min(p.i(211, 24)),
         status: units::nonzero(p.u(235, 2)).map(|v| v as u8),
         signal: units::nonzero(p.u(237, 5)).map(|v| v as u8),
-        hour: at.hour,
-        minute: at.minute,
+        hour,
+        minute,
         next_signal: units::nonzero(p.u(253, 5)).map(|v| v as u8),
     })
 }
