@@ -20,6 +20,10 @@ fn input(copies: usize) -> Vec<u8> {
         "!AIVDM,1,1,,B,13:BuN001=15mQFOjcOBG1p800SK,0*7B",
         "!AIVDM,1,1,,A,B5NIeAP00=qmw14cRKvQSwm5WP06,0*51",
         "!AIVDM,1,1,,B,8>h8nkP0Glr=<hFI0D6??wvlFR06EuOwgwl?wnSwe7wvlOw?sAwwnSGmwvh0,0*17",
+        // Application messages with arrays (issue 17): VTS targets, a route, cargos.
+        "!AIVDM,1,1,,A,8020o200D@00r=1l02v4407PN1sN3909QT0002vKP?pCl5`twh,4*35",
+        "!AIVDM,1,1,,A,8020o200Fh38U<LP07PH4dBh7K::02Ikh3eU501>g41njRP,0*1D",
+        "!AIVDM,1,1,,A,639>Jh@0P=hP05U<PAu13rC7m0,5*77",
         "# a comment",
         "!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*00",
     ];

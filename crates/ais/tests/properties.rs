@@ -168,6 +168,49 @@ proptest! {
     }
 
     #[test]
+    fn application_payloads_of_the_decoded_dac_fids_never_panic(
+        which in 0usize..25,
+        len in 0usize..=1008,
+        bits in proptest::collection::vec(any::<bool>(), 1008),
+    ) {
+        // Issue 17: every DAC/FID Tidewatch decodes, with any content and any length.
+        let (t, dac, fid) = [
+            (6, 1, 12), (6, 1, 14), (6, 1, 15), (6, 1, 16), (6, 1, 18), (6, 1, 20), (6, 1, 25),
+            (6, 1, 28), (6, 1, 30), (6, 1, 32), (6, 200, 21), (6, 200, 22), (6, 200, 55),
+            (8, 1, 11), (8, 1, 13), (8, 1, 15), (8, 1, 16), (8, 1, 17), (8, 1, 19), (8, 1, 27),
+            (8, 1, 29), (8, 1, 31), (8, 200, 10), (8, 200, 23), (8, 200, 24),
+        ][which];
+        let header = if t == 6 { 88 } else { 56 };
+        let mut w = BitWriter::new();
+        w.u(6, t);
+        for &b in &bits[6..header - 16] { w.b(b); }
+        w.u(10, dac).u(6, fid);
+        for &b in &bits[header..len.max(header)] { w.b(b); }
+        let p: Payload = w.finish();
+        let app = match ais::decode(&p) {
+            Ok(Message::BinaryAddressed(b)) => b.app,
+            Ok(Message::BinaryBroadcast(b)) => b.app,
+            other => panic!("{other:?}"),
+        };
+        // What decodes was read from inside the payload: the arrays hold whole elements.
+        use ais::msg::AppData;
+        let n = p.len_bits();
+        match app {
+            Some(AppData::TidalWindow236(w)) => prop_assert!(97 + 93 * w.windows().len() <= n),
+            Some(AppData::TidalWindow(w)) => prop_assert!(97 + 88 * w.windows().len() <= n),
+            Some(AppData::DangerousCargo(c)) => prop_assert!(100 + 17 * c.cargos().len() <= n),
+            Some(AppData::Route(r)) => {
+                prop_assert!(header + 61 + 55 * r.waypoints().len() <= n);
+                prop_assert!((1..=16).contains(&r.waypoints().len()));
+            }
+            Some(AppData::VtsTargets(v)) => prop_assert!(56 + 120 * v.targets().len() <= n),
+            _ => {}
+        }
+        // And it is written out as well as read (every field's Debug form).
+        let _ = format!("{app:?}");
+    }
+
+    #[test]
     fn encode_decode_round_trip(
         kind in 0usize..13,
         bits in proptest::collection::vec(any::<bool>(), 424),

@@ -2,8 +2,11 @@
 //! units (null for "not available"), and a flat CSV of the fields analysts use most.
 
 use ais::bits::{AisText, BitSlice};
-use ais::msg::units::{aid_type_text, epfd_text, nav_status_text, ship_type_text};
-use ais::msg::{AppData, ChannelArea, Dimensions, Eta, Message, RateOfTurn};
+use ais::msg::units::{
+    aid_type_text, emma_class_text, emma_type_text, emma_wind_text, epfd_text, inland_status_text,
+    mooring_position_text, nav_status_text, route_type_text, ship_type_text,
+};
+use ais::msg::{AppData, AppTime, ChannelArea, Dimensions, Eta, Message, RateOfTurn, TargetId};
 use ais::Meta;
 use std::io::Write;
 
@@ -103,6 +106,34 @@ impl<'a> Obj<'a> {
     fn cog(&mut self, v: Option<f32>) {
         self.float("course", v.map(f64::from), 1);
     }
+    /// A UTC month, day, hour and minute as gpsd writes them ("MM-DDTHH:MMZ"); null unless
+    /// every part is available.
+    fn time(&mut self, k: &str, t: &AppTime) {
+        match (t.month, t.day, t.hour, t.minute) {
+            (Some(mo), Some(d), Some(h), Some(mi)) => {
+                self.str(k, &format!("{mo:02}-{d:02}T{h:02}:{mi:02}Z"))
+            }
+            _ => self.null(k),
+        }
+    }
+    /// An array of objects, each written by `f`.
+    fn array<T>(&mut self, k: &str, items: &[T], mut f: impl FnMut(&mut Obj<'_>, &T)) {
+        self.key(k).push(b'[');
+        for (n, item) in items.iter().enumerate() {
+            if n > 0 {
+                self.out.push(b',');
+            }
+            let start = self.out.len();
+            self.out.push(b'{');
+            f(self, item);
+            // Every field starts with a comma; the object's first must not.
+            if self.out.get(start + 1) == Some(&b',') {
+                self.out.remove(start + 1);
+            }
+            self.out.push(b'}');
+        }
+        self.out.push(b']');
+    }
     /// A decoded application-specific message of a type 6 or 8 (gpsd's names).
     fn app(&mut self, app: &AppData) {
         let f = |v: Option<f32>| v.map(f64::from);
@@ -183,6 +214,182 @@ impl<'a> Obj<'a> {
                 self.opt_uint("passengers", p.passengers);
                 self.opt_uint("personnel", p.personnel);
             }
+            AppData::DangerousCargo236(c) => {
+                self.text("lastport", &c.last_port);
+                self.time("departure", &c.departure);
+                self.text("nextport", &c.next_port);
+                self.time("eta", &c.eta);
+                self.text("dangerous", &c.dangerous);
+                self.text("imdcat", &c.imd_category);
+                self.opt_uint("unid", c.un_number);
+                self.opt_uint("amount", c.amount);
+                self.opt_uint("unit", c.unit);
+            }
+            AppData::TidalWindow236(t) | AppData::TidalWindow(t) => {
+                self.opt_uint("month", t.month);
+                self.opt_uint("day", t.day);
+                self.array("tidals", t.windows(), |o, w| {
+                    o.lonlat(w.lon, w.lat);
+                    o.opt_uint("from_hour", w.from_hour);
+                    o.opt_uint("from_min", w.from_minute);
+                    o.opt_uint("to_hour", w.to_hour);
+                    o.opt_uint("to_min", w.to_minute);
+                    o.opt_uint("cdir", w.current_dir_deg);
+                    o.float("cspeed", f(w.current_speed_knots), 1);
+                });
+            }
+            AppData::AirDraught(a) => self.float("airdraught", f(a.air_draught_m), 1),
+            AppData::PersonsOnBoard(p) => self.opt_uint("persons", p.persons),
+            AppData::ClearanceTime(c) => {
+                self.opt_uint("linkage", c.linkage);
+                self.time("arrival", &c.time);
+                self.text("portname", &c.port_berth);
+                self.text("destination", &c.destination);
+                self.lonlat(c.lon, c.lat);
+            }
+            AppData::Berthing(b) => {
+                self.opt_uint("linkage", b.linkage);
+                self.opt_uint("berth_length", b.berth_length_m);
+                self.float("berth_depth", f(b.berth_depth_m), 1);
+                self.opt_uint("position", b.mooring_position);
+                self.str(
+                    "position_text",
+                    mooring_position_text(b.mooring_position.unwrap_or(0)),
+                );
+                self.time("arrival", &b.time);
+                self.uint("availability", b.services_known as u8);
+                for (name, &status) in BERTH_SERVICES.iter().zip(&b.services) {
+                    self.uint(name, status);
+                }
+                self.text("berth_name", &b.berth_name);
+                self.float("berth_lon", b.lon, 6);
+                self.float("berth_lat", b.lat, 6);
+            }
+            AppData::DangerousCargo(c) => {
+                self.opt_uint("unit", c.unit);
+                self.opt_uint("amount", c.amount);
+                self.array("cargos", c.cargos(), |o, c| {
+                    o.opt_uint("code", c.code);
+                    o.opt_uint("subtype", c.subtype);
+                });
+            }
+            AppData::Route(r) => {
+                self.opt_uint("linkage", r.linkage);
+                self.uint("sender", r.sender);
+                self.uint("rtype", r.route_type);
+                self.str("rtype_text", route_type_text(r.route_type));
+                self.time("start", &r.start);
+                self.opt_uint("duration", r.duration_min);
+                self.array("waypoints", r.waypoints(), |o, w| {
+                    o.lonlat(w.lon(), w.lat())
+                });
+            }
+            AppData::FairwayClosed(c) => {
+                self.text("reason", &c.reason);
+                self.text("closefrom", &c.close_from);
+                self.text("closeto", &c.close_to);
+                self.opt_uint("radius", c.radius);
+                self.uint("extunit", c.radius_unit);
+                self.time("from", &c.from);
+                self.time("to", &c.to);
+            }
+            AppData::VtsTargets(v) => {
+                self.array("targets", v.targets(), |o, t| {
+                    match &t.id {
+                        TargetId::Mmsi(n) => {
+                            o.uint("idtype", 0u8);
+                            o.str("idtype_text", "mmsi");
+                            o.str("mmsi", &n.to_string());
+                        }
+                        TargetId::Imo(n) => {
+                            o.uint("idtype", 1u8);
+                            o.str("idtype_text", "imo");
+                            o.str("imo", &n.to_string());
+                        }
+                        TargetId::CallSign(c) => {
+                            o.uint("idtype", 2u8);
+                            o.str("idtype_text", "callsign");
+                            o.text("callsign", c);
+                        }
+                        TargetId::Other(c) => {
+                            o.uint("idtype", 3u8);
+                            o.str("idtype_text", "other");
+                            o.text("other", c);
+                        }
+                    }
+                    o.float("lat", t.lat(), 6);
+                    o.float("lon", t.lon(), 6);
+                    o.opt_uint("course", t.course_deg);
+                    o.opt_uint("second", t.second);
+                    o.opt_uint("speed", t.speed_knots);
+                });
+            }
+            AppData::TrafficSignal(s) => {
+                self.opt_uint("linkage", s.linkage);
+                self.text("station", &s.station);
+                self.lonlat(s.lon, s.lat);
+                self.opt_uint("status", s.status);
+                self.opt_uint("signal", s.signal);
+                self.opt_uint("hour", s.hour);
+                self.opt_uint("minute", s.minute);
+                self.opt_uint("nextsignal", s.next_signal);
+            }
+            AppData::InlandEta(s) | AppData::InlandRta(s) => {
+                self.text("country", &s.country);
+                self.text("locode", &s.locode);
+                self.text("section", &s.section);
+                self.text("terminal", &s.terminal);
+                self.text("hectometre", &s.hectometre);
+                self.time("eta", &s.time);
+                if matches!(app, AppData::InlandEta(_)) {
+                    self.opt_uint("tugs", s.tugs);
+                    self.float("airdraught", f(s.air_draught_m), 2);
+                } else {
+                    self.opt_uint("status", s.status);
+                    self.str("status_text", inland_status_text(s.status.unwrap_or(3)));
+                }
+            }
+            AppData::EmmaWarning(w) => {
+                let date = |year: Option<u8>, t: &AppTime| match (
+                    year, t.month, t.day, t.hour, t.minute,
+                ) {
+                    (Some(y), Some(mo), Some(d), Some(h), Some(mi)) => Some(format!(
+                        "{:04}-{mo:02}-{d:02}T{h:02}:{mi:02}Z",
+                        2000 + u32::from(y)
+                    )),
+                    _ => None,
+                };
+                for (k, v) in [
+                    ("start", date(w.start_year, &w.start)),
+                    ("end", date(w.end_year, &w.end)),
+                ] {
+                    match v {
+                        Some(v) => self.str(k, &v),
+                        None => self.null(k),
+                    }
+                }
+                self.float("start_lon", w.start_lon, 6);
+                self.float("start_lat", w.start_lat, 6);
+                self.float("end_lon", w.end_lon, 6);
+                self.float("end_lat", w.end_lat, 6);
+                // gpsd names these two "type" and "class", which would repeat the keys of
+                // the message itself.
+                self.opt_uint("weather_type", w.weather_type);
+                self.str("type_text", emma_type_text(w.weather_type.unwrap_or(0)));
+                let _ = write!(self.key("min"), "{}", w.min);
+                let _ = write!(self.key("max"), "{}", w.max);
+                self.uint("intensity", w.intensity);
+                self.str("class_text", emma_class_text(w.intensity));
+                self.opt_uint("wind", w.wind);
+                self.str("wind_text", emma_wind_text(w.wind.unwrap_or(0)));
+            }
+            AppData::WaterLevels(l) => {
+                self.text("country", &l.country);
+                self.array("gauges", &l.gauges, |o, g| {
+                    o.opt_uint("id", g.id);
+                    o.float("level", Some(f64::from(g.level_m)), 2);
+                });
+            }
         }
     }
     /// The fields types 18 and 19 share, in gpsd's order.
@@ -201,6 +408,36 @@ impl<'a> Obj<'a> {
         self.cog(cog);
     }
 }
+
+/// gpsd's names of the berthing data's service fields, in broadcast order.
+const BERTH_SERVICES: [&str; ais::msg::app::BERTH_SERVICES] = [
+    "agent",
+    "fuel",
+    "chandler",
+    "stevedore",
+    "electrical",
+    "water",
+    "customs",
+    "cartage",
+    "crane",
+    "lift",
+    "medical",
+    "navrepair",
+    "provisions",
+    "shiprepair",
+    "surveyor",
+    "steam",
+    "tugs",
+    "solidwaste",
+    "liquidwaste",
+    "hazardouswaste",
+    "ballast",
+    "additional",
+    "regional1",
+    "regional2",
+    "future1",
+    "future2",
+];
 
 fn json_string(o: &mut Vec<u8>, v: &str) {
     o.push(b'"');

@@ -244,3 +244,112 @@ fn shared_captures_decode_without_loss() {
     assert_eq!(s["pending_fragments"], 0);
     assert!(s["messages"].as_u64().unwrap() > 100_000);
 }
+
+#[test]
+fn issue17_application_messages_decode_with_gpsd_names() {
+    // The sentences of crates/ais/tests/app.rs (built field by field; gpsdecode 3.22 decodes
+    // them with the same names).
+    let input = tmp("app-messages.nmea");
+    std::fs::write(&input, APP_SENTENCES).unwrap();
+    let out = Command::new(bin())
+        .args(["decode", "--format", "jsonl"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 19);
+    let by = |dac: u64, fid: u64| {
+        lines
+            .iter()
+            .find(|v| v["dac"] == dac && v["fid"] == fid)
+            .unwrap_or_else(|| panic!("no {dac}/{fid}"))
+    };
+    for v in &lines {
+        assert!(v.get("data").is_none(), "stayed raw: {v}");
+    }
+    let v = by(1, 12);
+    assert_eq!(
+        (v["lastport"].as_str(), v["departure"].as_str()),
+        (Some("DEHAM"), Some("03-14T10:30Z"))
+    );
+    assert!(
+        v["eta"].is_null(),
+        "hour 24 and minute 60 are not available"
+    );
+    let v = by(1, 32);
+    assert_eq!(v["tidals"].as_array().unwrap().len(), 3);
+    assert_eq!(v["tidals"][0]["cspeed"].as_f64(), Some(2.5));
+    assert!(v["tidals"][1]["cspeed"].is_null());
+    let v = by(1, 20);
+    assert_eq!(
+        (v["berth_depth"].as_f64(), v["future2"].as_u64()),
+        (Some(12.5), Some(1))
+    );
+    let v = by(1, 27);
+    assert_eq!(v["waypoints"][2]["lon"].as_f64(), Some(4.3));
+    assert_eq!(v["rtype_text"], "Recommended");
+    let v = by(1, 17);
+    assert_eq!(
+        (
+            v["targets"][0]["mmsi"].as_str(),
+            v["targets"][1]["callsign"].as_str()
+        ),
+        (Some("244123456"), Some("PBXY"))
+    );
+    let v = by(1, 13);
+    assert_eq!(
+        (v["from"].as_str(), v["to"].as_str()),
+        (Some("04-03T06:07Z"), Some("09-08T10:11Z"))
+    );
+    let v = by(200, 23);
+    assert_eq!(
+        (v["type"].as_u64(), v["weather_type"].as_u64()),
+        (Some(8), Some(3))
+    );
+    let v = by(200, 24);
+    assert_eq!(v["gauges"][0]["level"].as_f64(), Some(-0.2));
+    // CSV: one row each, as for every application message.
+    let out = Command::new(bin())
+        .args(["decode", "--format", "csv"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().lines().count(),
+        1 + 19
+    );
+}
+
+const APP_SENTENCES: &str = "\
+!AIVDM,1,1,,A,639>Jh@0P=hP04h@DP4lo:N><BD==v?41E4Sk00000000000000<h002FKr@,0*00\n\
+!AIVDM,1,1,,A,639>Jh@0P=hP04qbWakb04oAp57deQiTu?<80Vr?0`w5d>wP,5*31\n\
+!AIVDM,1,1,,A,639>Jh@0P=hP04tc80,4*3C\n\
+!AIVDM,1,1,,A,639>Jh@0P=hP0503n000000,2*49\n\
+!AIVDM,1,1,,A,639>Jh@0P=hP0581G`nQ8uA@E8@4l00000000000pi9@l1p7PGhPP0000000,0*1B\n\
+!AIVDM,1,1,,A,639>Jh@0P=hP05@2IHvb16NSHn=SHn=R4:T`A1f00000000000000t3h;p@@,0*12\n\
+!AIVDM,1,1,,A,639>Jh@0P=hP05U<PAu13rC7m0,5*77\n\
+!AIVDM,1,1,,A,639>Jh@0P=hP05h0j9C7801p41;4d69=MP0VLt34Vfh0,5*65\n\
+!AIVDM,2,1,1,A,639>Jh@0P=hP061bwPol33s457deQhkv3O@<?m`DNkh0Owp=u0hwt1As2oUj,0*31\n\
+!AIVDM,2,2,1,A,P,5*42\n\
+!AIVDM,2,1,1,A,8020o200C@@hjA1CU0000000000000UCnH<LP0000000000000UCnH<M0000,0*35\n\
+!AIVDM,2,2,1,A,0000000007lA`HM4b;0,2*07\n\
+!AIVDM,1,1,,A,8020o200CjdP,0*6C\n\
+!AIVDM,1,1,,A,8020o200D09`,0*5C\n\
+!AIVDM,1,1,,A,8020o200D@00r=1l02v4407PN1sN3909QT0002vKP?pCl5`twh,4*35\n\
+!AIVDM,1,1,,A,8020o200Dh4<?3;P9:=E945>00000000Qd@60>`8o:500000000000000000,0*0A\n\
+!AIVDM,1,1,,A,8020o200Fh38U<LP07PH4dBh7K::02Ikh3eU501>g41njRP,0*1D\n\
+!AIVDM,1,1,,A,639>Jh@0P=hP<QDpi9@o33335@E8o737;?AC78BJ@0,4*24\n\
+!AIVDM,1,1,,A,639>Jh@0P=hP<QHpi9@o33335@E8o737;?AC78@,2*16\n\
+!AIVDM,1,1,,A,8020o20j5iQC32W@B`d2Tjp3eU501D>`1o1<0?uPjL0,2*09\n\
+!AIVDM,1,1,,A,8020o20j611@jOuPI@50<h5`6L4H,0*56\n\
+";

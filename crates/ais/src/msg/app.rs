@@ -1,10 +1,23 @@
 //! Application-specific messages carried by types 6 and 8 that Tidewatch decodes: the
-//! international ones of IMO SN.1/Circ.236 and 289 (DAC 1) and those of inland AIS (DAC 200,
-//! the European River Information Services standard) that gpsd decodes. Any other DAC/FID, or a
-//! known one whose length or content does not validate, keeps its raw bits.
+//! international ones of IMO SN/Circ.236 and SN.1/Circ.289 (DAC 1) and those of inland AIS
+//! (DAC 200, the European River Information Services standard) that gpsd decodes:
+//!
+//! | type | DAC | FID |
+//! |---|---|---|
+//! | 6 | 1 | 12 dangerous cargo (236), 14 tidal window (236), 15 air draught, 16 persons on board, 18 clearance time to enter port, 20 berthing data, 25 dangerous cargo (289), 28 route, 30 text, 32 tidal window (289) |
+//! | 8 | 1 | 11 met/hydro (236), 13 fairway closed, 15 air draught, 16 persons on board (236), 17 VTS targets, 19 marine traffic signal, 27 route, 29 text, 31 met/hydro (289) |
+//! | 6 | 200 | 21 ETA at lock/bridge/terminal, 22 RTA, 55 persons on board |
+//! | 8 | 200 | 10 ship static and voyage data, 23 EMMA warning, 24 water levels, 40 signal status |
+//!
+//! Any other DAC/FID, or a known one whose length or content does not validate (a time with
+//! month 13, hour 25 or minute 61; a partial array element), keeps its raw bits. Arrays hold
+//! whole elements from inside the payload: up to 7 bits after the last are padding.
 //!
 //! Each decoder reads its fields top to bottom in bit order from the start of the whole payload
-//! (the offsets of gpsd's AIVDM documentation), and says which lengths it accepts.
+//! (the offsets of gpsd's AIVDM documentation), and says which lengths it accepts. Where gpsd
+//! reads another layout than the standard's, the standard wins: IMO 289's VTS targets are 120
+//! bits (an 8-bit speed), the air draught and the persons count of a type 6 follow its
+//! destination, and IMO 236's tidal window positions are in 1/10 000 minute.
 
 use super::units;
 use crate::bits::{AisText, Payload};
@@ -25,6 +38,41 @@ pub enum AppData {
     InlandSignal(InlandSignal),
     /// Type 6, DAC 200, FID 55: inland number of persons on board.
     InlandPersons(InlandPersons),
+    /// Type 6, DAC 1, FID 12: dangerous cargo indication (IMO 236).
+    DangerousCargo236(DangerousCargo236),
+    /// Type 6, DAC 1, FID 14: tidal window (IMO 236; positions in 1/10 000 minute).
+    TidalWindow236(TidalWindow),
+    /// Type 6 or 8, DAC 1, FID 15: extended ship static and voyage data, the air draught
+    /// (IMO 236).
+    AirDraught(AirDraught),
+    /// Type 6 or 8, DAC 1, FID 16: number of persons on board (IMO 289 addressed, IMO 236
+    /// broadcast).
+    PersonsOnBoard(PersonsOnBoard),
+    /// Type 6, DAC 1, FID 18: clearance time to enter port (IMO 289).
+    ClearanceTime(ClearanceTime),
+    /// Type 6, DAC 1, FID 20: berthing data (IMO 289).
+    Berthing(Berthing),
+    /// Type 6, DAC 1, FID 25: dangerous cargo indication (IMO 289).
+    DangerousCargo(DangerousCargo),
+    /// Type 6, DAC 1, FID 28 and type 8, DAC 1, FID 27: route information (IMO 289).
+    Route(Route),
+    /// Type 6, DAC 1, FID 32: tidal window (IMO 289; positions in 1/1000 minute).
+    TidalWindow(TidalWindow),
+    /// Type 8, DAC 1, FID 13: fairway closed (IMO 236).
+    FairwayClosed(FairwayClosed),
+    /// Type 8, DAC 1, FID 17: VTS-generated or synthetic targets (IMO 289).
+    VtsTargets(VtsTargets),
+    /// Type 8, DAC 1, FID 19: marine traffic signal (IMO 289).
+    TrafficSignal(TrafficSignal),
+    /// Type 6, DAC 200, FID 21: inland ETA at a lock, bridge or terminal.
+    InlandEta(InlandSlot),
+    /// Type 6, DAC 200, FID 22: inland RTA (requested time of arrival) at a lock, bridge or
+    /// terminal.
+    InlandRta(InlandSlot),
+    /// Type 8, DAC 200, FID 23: inland EMMA weather warning.
+    EmmaWarning(EmmaWarning),
+    /// Type 8, DAC 200, FID 24: inland water levels.
+    WaterLevels(WaterLevels),
 }
 
 /// The application message of a type 8 payload, when Tidewatch knows the DAC/FID and the
@@ -33,8 +81,16 @@ pub(super) fn decode_8(p: &Payload, dac: u16, fid: u8) -> Option<AppData> {
     match (dac, fid) {
         (1, 11) => meteo_hydro_236(p).map(AppData::MeteoHydro236),
         (1, 29) => text(p, 56).map(AppData::Text),
+        (1, 13) => fairway_closed(p).map(AppData::FairwayClosed),
+        (1, 15) => air_draught(p, 56).map(AppData::AirDraught),
+        (1, 16) => persons_on_board(p, 56, 69..=72).map(AppData::PersonsOnBoard),
+        (1, 17) => vts_targets(p).map(AppData::VtsTargets),
+        (1, 19) => traffic_signal(p).map(AppData::TrafficSignal),
+        (1, 27) => route(p, 56).map(AppData::Route),
         (1, 31) => meteo_hydro(p).map(AppData::MeteoHydro),
         (200, 10) => inland_static(p).map(AppData::InlandStatic),
+        (200, 23) => emma_warning(p).map(AppData::EmmaWarning),
+        (200, 24) => water_levels(p).map(AppData::WaterLevels),
         (200, 40) => inland_signal(p).map(AppData::InlandSignal),
         _ => None,
     }
@@ -43,7 +99,18 @@ pub(super) fn decode_8(p: &Payload, dac: u16, fid: u8) -> Option<AppData> {
 /// The application message of a type 6 payload (see [`decode_8`]).
 pub(super) fn decode_6(p: &Payload, dac: u16, fid: u8) -> Option<AppData> {
     match (dac, fid) {
+        (1, 12) => dangerous_cargo_236(p).map(AppData::DangerousCargo236),
+        (1, 14) => tidal_window(p, Tidal::Imo236).map(AppData::TidalWindow236),
+        (1, 15) => air_draught(p, 88).map(AppData::AirDraught),
+        (1, 16) => persons_on_board(p, 88, 101..=136).map(AppData::PersonsOnBoard),
+        (1, 18) => clearance_time(p).map(AppData::ClearanceTime),
+        (1, 20) => berthing(p).map(AppData::Berthing),
+        (1, 25) => dangerous_cargo(p).map(AppData::DangerousCargo),
+        (1, 28) => route(p, 88).map(AppData::Route),
         (1, 30) => text(p, 88).map(AppData::Text),
+        (1, 32) => tidal_window(p, Tidal::Imo289).map(AppData::TidalWindow),
+        (200, 21) => inland_slot(p, 248).map(AppData::InlandEta),
+        (200, 22) => inland_slot(p, 232).map(AppData::InlandRta),
         (200, 55) => inland_persons(p).map(AppData::InlandPersons),
         _ => None,
     }
@@ -363,5 +430,767 @@ fn inland_persons(p: &Payload) -> Option<InlandPersons> {
         crew: units::below(p.u(88, 8), 255).map(|v| v as u8),
         passengers: units::below(p.u(96, 13), 8191).map(|v| v as u16),
         personnel: units::below(p.u(109, 8), 255).map(|v| v as u8),
+    })
+}
+
+/// A UTC month, day, hour and minute as broadcast; each part is `None` when not available
+/// (month and day 0, hour 24, minute 60).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AppTime {
+    /// Month, 1-12.
+    pub month: Option<u8>,
+    /// Day of month, 1-31.
+    pub day: Option<u8>,
+    /// Hour, 0-23.
+    pub hour: Option<u8>,
+    /// Minute, 0-59.
+    pub minute: Option<u8>,
+}
+
+impl AppTime {
+    /// `None` (the message stays raw) for values no sender can mean: month 13-15, hour 25-31,
+    /// minute 61-63 (gpsd AIVDM: "decoders should perform range validation on the structured
+    /// fields").
+    fn new(month: u32, day: u32, hour: u32, minute: u32) -> Option<AppTime> {
+        let (hour, minute) = hour_minute(hour, minute)?;
+        (month <= 12 && day <= 31).then(|| AppTime {
+            month: units::nonzero(month).map(|v| v as u8),
+            day: units::nonzero(day).map(|v| v as u8),
+            hour,
+            minute,
+        })
+    }
+
+    /// Month (4 bits), day (5), hour (5) and minute (6) from bit `at`.
+    fn read(p: &Payload, at: usize) -> Option<AppTime> {
+        AppTime::new(p.u(at, 4), p.u(at + 4, 5), p.u(at + 9, 5), p.u(at + 14, 6))
+    }
+}
+
+/// A UTC hour (24 not available) and minute (60 not available); `None` (the message stays
+/// raw) for hours 25-31 and minutes 61-63.
+fn hour_minute(hour: u32, minute: u32) -> Option<(Option<u8>, Option<u8>)> {
+    (hour <= 24 && minute <= 60).then(|| {
+        (
+            units::below(hour, 24).map(|v| v as u8),
+            units::below(minute, 60).map(|v| v as u8),
+        )
+    })
+}
+
+/// A message linkage id (10 bits; 0 is not available).
+fn linkage(p: &Payload, at: usize) -> Option<u16> {
+    units::nonzero(p.u(at, 10)).map(|v| v as u16)
+}
+
+/// How many whole elements of `size` bits follow bit `base` in a payload of `len` bits: at
+/// least one and at most `max`, with fewer than 8 bits left over (a sender pads to a byte).
+fn elements(len: usize, base: usize, size: usize, max: usize) -> Option<usize> {
+    let rest = len.checked_sub(base)?;
+    let n = rest / size;
+    ((1..=max).contains(&n) && rest - n * size < 8).then_some(n)
+}
+
+/// IMO 236 dangerous cargo indication (type 6, DAC 1, FID 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DangerousCargo236 {
+    /// Last port of call (UN/LOCODE).
+    pub last_port: AisText<5>,
+    /// Departure from the last port (UTC).
+    pub departure: AppTime,
+    /// Next port of call (UN/LOCODE).
+    pub next_port: AisText<5>,
+    /// ETA at the next port (UTC).
+    pub eta: AppTime,
+    /// Main dangerous good.
+    pub dangerous: AisText<20>,
+    /// IMD category.
+    pub imd_category: AisText<4>,
+    /// UN number, 1-3363.
+    pub un_number: Option<u16>,
+    /// Amount of cargo, in `unit`s.
+    pub amount: Option<u16>,
+    /// Unit of the amount: 1 kg, 2 tonnes, 3 thousand tonnes.
+    pub unit: Option<u8>,
+}
+
+/// 360 bits (a sender may drop the last three spare bits).
+fn dangerous_cargo_236(p: &Payload) -> Option<DangerousCargo236> {
+    if !(357..=360).contains(&p.len_bits()) {
+        return None;
+    }
+    Some(DangerousCargo236 {
+        last_port: p.text(88, 5),
+        departure: AppTime::read(p, 118)?,
+        next_port: p.text(138, 5),
+        eta: AppTime::read(p, 168)?,
+        dangerous: p.text(188, 20),
+        imd_category: p.text(308, 4),
+        un_number: units::nonzero(p.u(332, 13)).map(|v| v as u16),
+        amount: units::nonzero(p.u(345, 10)).map(|v| v as u16),
+        unit: units::nonzero(p.u(355, 2)).map(|v| v as u8),
+    })
+}
+
+/// One prediction of a tidal window.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TidalEntry {
+    /// Longitude, degrees.
+    pub lon: Option<f64>,
+    /// Latitude, degrees.
+    pub lat: Option<f64>,
+    /// Window opens, UTC hour.
+    pub from_hour: Option<u8>,
+    /// Window opens, UTC minute.
+    pub from_minute: Option<u8>,
+    /// Window closes, UTC hour.
+    pub to_hour: Option<u8>,
+    /// Window closes, UTC minute.
+    pub to_minute: Option<u8>,
+    /// Predicted current direction, degrees true.
+    pub current_dir_deg: Option<u16>,
+    /// Predicted current speed, knots (0.1 kn resolution; IMO 289: 25.1 = 25.1 kn or more).
+    pub current_speed_knots: Option<f32>,
+}
+
+/// Tidal window (type 6, DAC 1, FID 14 of IMO 236 and FID 32 of IMO 289): one to three
+/// predictions, as many as the payload holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TidalWindow {
+    /// UTC month.
+    pub month: Option<u8>,
+    /// UTC day.
+    pub day: Option<u8>,
+    entries: [TidalEntry; 3],
+    len: u8,
+}
+
+impl TidalWindow {
+    /// The predictions, in broadcast order.
+    pub fn windows(&self) -> &[TidalEntry] {
+        &self.entries[..self.len as usize]
+    }
+}
+
+/// The two layouts of the tidal window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tidal {
+    /// FID 14: latitude (27 bits) before longitude (28), in 1/10 000 minute; 93-bit entries
+    /// with a 7-bit current speed.
+    Imo236,
+    /// FID 32: longitude (25 bits) before latitude (24), in 1/1000 minute; 88-bit entries with
+    /// an 8-bit current speed.
+    Imo289,
+}
+
+fn tidal_window(p: &Payload, layout: Tidal) -> Option<TidalWindow> {
+    let size = match layout {
+        Tidal::Imo236 => 93,
+        Tidal::Imo289 => 88,
+    };
+    let n = elements(p.len_bits(), 97, size, 3)?;
+    let (month, day) = (p.u(88, 4), p.u(92, 5));
+    if month > 12 {
+        return None;
+    }
+    let mut entries = [TidalEntry::default(); 3];
+    for (k, e) in entries.iter_mut().enumerate().take(n) {
+        let a = 97 + k * size;
+        let (lon, lat, t) = match layout {
+            Tidal::Imo236 => (
+                units::lon_1e4_min(p.i(a + 27, 28)),
+                units::lat_1e4_min(p.i(a, 27)),
+                a + 55,
+            ),
+            Tidal::Imo289 => (
+                units::lon_1e3_min(p.i(a, 25)),
+                units::lat_1e3_min(p.i(a + 25, 24)),
+                a + 49,
+            ),
+        };
+        let (from_hour, from_minute) = hour_minute(p.u(t, 5), p.u(t + 5, 6))?;
+        let (to_hour, to_minute) = hour_minute(p.u(t + 11, 5), p.u(t + 16, 6))?;
+        let speed = match layout {
+            Tidal::Imo236 => units::below(p.u(t + 31, 7), 127),
+            Tidal::Imo289 => units::below(p.u(t + 31, 8), 252),
+        };
+        *e = TidalEntry {
+            lon,
+            lat,
+            from_hour,
+            from_minute,
+            to_hour,
+            to_minute,
+            current_dir_deg: units::below(p.u(t + 22, 9), 360).map(|v| v as u16),
+            current_speed_knots: speed.map(tenth),
+        };
+    }
+    Some(TidalWindow {
+        month: units::nonzero(month).map(|v| v as u8),
+        day: units::nonzero(day).map(|v| v as u8),
+        entries,
+        len: n as u8,
+    })
+}
+
+/// IMO 236 extended ship static and voyage related data (DAC 1, FID 15): the air draught.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AirDraught {
+    /// Height over the waterline, metres (0.1 m resolution; 204.7 = 204.7 m or more).
+    pub air_draught_m: Option<f32>,
+}
+
+/// The 11-bit air draught at `at` and five spare bits (type 8: at 56, 72 bits; type 6: after
+/// the destination, at 88).
+fn air_draught(p: &Payload, at: usize) -> Option<AirDraught> {
+    (at + 11..=at + 16)
+        .contains(&p.len_bits())
+        .then(|| AirDraught {
+            air_draught_m: units::nonzero(p.u(at, 11)).map(tenth),
+        })
+}
+
+/// Number of persons on board (DAC 1, FID 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersonsOnBoard {
+    /// Persons on board including the crew (8191 = 8191 or more).
+    pub persons: Option<u16>,
+}
+
+/// The 13-bit count at `at` when the payload length is one of `lens`: IMO 289's addressed
+/// message (type 6, 136 bits, count at 88) or IMO 236's (72 bits with no destination, so a
+/// type 8 layout: count at 56).
+fn persons_on_board(
+    p: &Payload,
+    at: usize,
+    lens: std::ops::RangeInclusive<usize>,
+) -> Option<PersonsOnBoard> {
+    lens.contains(&p.len_bits()).then(|| PersonsOnBoard {
+        persons: units::nonzero(p.u(at, 13)).map(|v| v as u16),
+    })
+}
+
+/// IMO 289 clearance time to enter port (type 6, DAC 1, FID 18).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClearanceTime {
+    /// Message linkage id.
+    pub linkage: Option<u16>,
+    /// Clearance time to enter port (UTC).
+    pub time: AppTime,
+    /// Name of the port and berth.
+    pub port_berth: AisText<20>,
+    /// Destination (UN/LOCODE).
+    pub destination: AisText<5>,
+    /// Longitude, degrees.
+    pub lon: Option<f64>,
+    /// Latitude, degrees.
+    pub lat: Option<f64>,
+}
+
+/// 360 bits (the last 43 are spare and may be dropped).
+fn clearance_time(p: &Payload) -> Option<ClearanceTime> {
+    if !(317..=360).contains(&p.len_bits()) {
+        return None;
+    }
+    Some(ClearanceTime {
+        linkage: linkage(p, 88),
+        time: AppTime::read(p, 98)?,
+        port_berth: p.text(118, 20),
+        destination: p.text(238, 5),
+        lon: units::lon_1e3_min(p.i(268, 25)),
+        lat: units::lat_1e3_min(p.i(293, 24)),
+    })
+}
+
+/// Number of port services listed by the berthing data message.
+pub const BERTH_SERVICES: usize = 26;
+
+/// IMO 289 berthing data (type 6, DAC 1, FID 20).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Berthing {
+    /// Message linkage id.
+    pub linkage: Option<u16>,
+    /// Berth length, metres (511 = 511 m or more).
+    pub berth_length_m: Option<u16>,
+    /// Water depth at the berth, metres (0.1 m resolution; 25.5 = 25.5 m or more).
+    pub berth_depth_m: Option<f32>,
+    /// Mooring position: 1 port side to, 2 starboard side to, 3 Mediterranean, 4 buoy,
+    /// 5 anchorage.
+    pub mooring_position: Option<u8>,
+    /// Berthing time (UTC).
+    pub time: AppTime,
+    /// The services below are known.
+    pub services_known: bool,
+    /// Service status codes in broadcast order (agent, fuel, chandler, ...): 0 not available
+    /// or requested, 1 available, 2 no data or unknown, 3 not to be used.
+    pub services: [u8; BERTH_SERVICES],
+    /// Name of the berth.
+    pub berth_name: AisText<20>,
+    /// Longitude of the berth's centre, degrees.
+    pub lon: Option<f64>,
+    /// Latitude of the berth's centre, degrees.
+    pub lat: Option<f64>,
+}
+
+/// Exactly 360 bits (the layout has no spare bits).
+fn berthing(p: &Payload) -> Option<Berthing> {
+    if p.len_bits() != 360 {
+        return None;
+    }
+    let mut services = [0u8; BERTH_SERVICES];
+    for (k, s) in services.iter_mut().enumerate() {
+        *s = p.u(139 + 2 * k, 2) as u8;
+    }
+    Some(Berthing {
+        linkage: linkage(p, 88),
+        berth_length_m: units::nonzero(p.u(98, 9)).map(|v| v as u16),
+        berth_depth_m: units::nonzero(p.u(107, 8)).map(tenth),
+        mooring_position: units::nonzero(p.u(115, 3)).map(|v| v as u8),
+        time: AppTime::read(p, 118)?,
+        services_known: p.b(138),
+        services,
+        berth_name: p.text(191, 20),
+        lon: units::lon_1e3_min(p.i(311, 25)),
+        lat: units::lat_1e3_min(p.i(336, 24)),
+    })
+}
+
+/// One cargo of the IMO 289 dangerous cargo indication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cargo {
+    /// Code under which the cargo is carried: 1 IMDG, 2 IGC, 3 BC (IMSBC), 4 MARPOL Annex I,
+    /// 5 MARPOL Annex II (IBC), 6 regional use.
+    pub code: Option<u8>,
+    /// The cargo within that code (a class, UN number or category, as the code says), raw.
+    pub subtype: Option<u16>,
+}
+
+/// Most cargos one message lists.
+pub const MAX_CARGOS: usize = 28;
+
+/// IMO 289 dangerous cargo indication (type 6, DAC 1, FID 25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DangerousCargo {
+    /// Unit of the amount: 1 kg, 2 tonnes, 3 thousand tonnes.
+    pub unit: Option<u8>,
+    /// Total amount of dangerous cargo, in `unit`s.
+    pub amount: Option<u16>,
+    cargos: [Cargo; MAX_CARGOS],
+    len: u8,
+}
+
+impl DangerousCargo {
+    /// The cargos, as many as the payload holds (1-28).
+    pub fn cargos(&self) -> &[Cargo] {
+        &self.cargos[..self.len as usize]
+    }
+}
+
+fn dangerous_cargo(p: &Payload) -> Option<DangerousCargo> {
+    let n = elements(p.len_bits(), 100, 17, MAX_CARGOS)?;
+    let mut cargos = [Cargo::default(); MAX_CARGOS];
+    for (k, c) in cargos.iter_mut().enumerate().take(n) {
+        let a = 100 + 17 * k;
+        *c = Cargo {
+            code: units::nonzero(p.u(a, 4)).map(|v| v as u8),
+            subtype: units::nonzero(p.u(a + 4, 13)).map(|v| v as u16),
+        };
+    }
+    Some(DangerousCargo {
+        unit: units::nonzero(p.u(88, 2)).map(|v| v as u8),
+        amount: units::nonzero(p.u(90, 10)).map(|v| v as u16),
+        cargos,
+        len: n as u8,
+    })
+}
+
+/// A waypoint as broadcast (1/10 000 minute); read it with [`Waypoint::lon`] and
+/// [`Waypoint::lat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Waypoint {
+    lon: i32,
+    lat: i32,
+}
+
+impl Waypoint {
+    /// Longitude, degrees.
+    pub fn lon(&self) -> Option<f64> {
+        units::lon_1e4_min(self.lon)
+    }
+
+    /// Latitude, degrees.
+    pub fn lat(&self) -> Option<f64> {
+        units::lat_1e4_min(self.lat)
+    }
+}
+
+/// Most waypoints a route carries.
+pub const MAX_WAYPOINTS: usize = 16;
+
+/// IMO 289 route information (type 6, DAC 1, FID 28 addressed; type 8, DAC 1, FID 27
+/// broadcast).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Route {
+    /// Message linkage id.
+    pub linkage: Option<u16>,
+    /// Sender class: 0 ship, 1 authority (2-7 reserved), as broadcast.
+    pub sender: u8,
+    /// Route type: 0 undefined, 1 mandatory, 2 recommended, 3 alternative, 4 recommended
+    /// through ice, 5 ship route plan, 31 cancel the route of this linkage id; as broadcast.
+    pub route_type: u8,
+    /// Start of validity (UTC).
+    pub start: AppTime,
+    /// Minutes from the start (0 cancels the route).
+    pub duration_min: Option<u32>,
+    waypoints: [Waypoint; MAX_WAYPOINTS],
+    len: u8,
+}
+
+impl Route {
+    /// The waypoints (1-16).
+    pub fn waypoints(&self) -> &[Waypoint] {
+        &self.waypoints[..self.len as usize]
+    }
+}
+
+/// The route whose linkage id is at `at` (88 addressed, 56 broadcast). The waypoint count
+/// (1-16) must fit the payload, with fewer than 8 bits left over.
+fn route(p: &Payload, at: usize) -> Option<Route> {
+    let base = at + 61;
+    let count = p.u(at + 56, 5) as usize;
+    if count == 0 || elements(p.len_bits(), base, 55, MAX_WAYPOINTS)? != count {
+        return None;
+    }
+    let mut waypoints = [Waypoint::default(); MAX_WAYPOINTS];
+    for (k, w) in waypoints.iter_mut().enumerate().take(count) {
+        let a = base + 55 * k;
+        *w = Waypoint {
+            lon: p.i(a, 28),
+            lat: p.i(a + 28, 27),
+        };
+    }
+    Some(Route {
+        linkage: linkage(p, at),
+        sender: p.u(at + 10, 3) as u8,
+        route_type: p.u(at + 13, 5) as u8,
+        start: AppTime::read(p, at + 18)?,
+        duration_min: units::below(p.u(at + 38, 18), 262_143),
+        waypoints,
+        len: count as u8,
+    })
+}
+
+/// IMO 236 fairway closed (type 8, DAC 1, FID 13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FairwayClosed {
+    /// Reason for closing.
+    pub reason: AisText<20>,
+    /// Location the closing starts from.
+    pub close_from: AisText<20>,
+    /// Location the closing extends to.
+    pub close_to: AisText<20>,
+    /// Radius extension, 0-1000 in `radius_unit`s.
+    pub radius: Option<u16>,
+    /// Unit of the radius: 0 m, 1 km, 2 nautical miles, 3 cables.
+    pub radius_unit: u8,
+    /// Closed from (UTC).
+    pub from: AppTime,
+    /// Closed until (UTC).
+    pub to: AppTime,
+}
+
+/// 472 bits (the last four spare bits may be dropped). Each time is day, month, hour,
+/// minute in that order.
+fn fairway_closed(p: &Payload) -> Option<FairwayClosed> {
+    if !(468..=472).contains(&p.len_bits()) {
+        return None;
+    }
+    let time =
+        |at: usize| AppTime::new(p.u(at + 5, 4), p.u(at, 5), p.u(at + 9, 5), p.u(at + 14, 6));
+    Some(FairwayClosed {
+        reason: p.text(56, 20),
+        close_from: p.text(176, 20),
+        close_to: p.text(296, 20),
+        radius: units::below(p.u(416, 10), 1001).map(|v| v as u16),
+        radius_unit: p.u(426, 2) as u8,
+        from: time(428)?,
+        to: time(448)?,
+    })
+}
+
+/// Who a VTS target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetId {
+    /// Identifier type 0: an MMSI (the 42-bit field as a number).
+    Mmsi(u64),
+    /// Identifier type 1: an IMO number.
+    Imo(u64),
+    /// Identifier type 2: a call sign.
+    CallSign(AisText<7>),
+    /// Identifier type 3: other (six-bit text; empty when unknown).
+    Other(AisText<7>),
+}
+
+impl Default for TargetId {
+    fn default() -> Self {
+        TargetId::Other(AisText::default())
+    }
+}
+
+/// One VTS-generated or synthetic target; the position as broadcast (1/1000 minute), read
+/// with [`VtsTarget::lon`] and [`VtsTarget::lat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VtsTarget {
+    /// The target's identity.
+    pub id: TargetId,
+    lat: i32,
+    lon: i32,
+    /// Course over ground, degrees.
+    pub course_deg: Option<u16>,
+    /// UTC second of the report.
+    pub second: Option<u8>,
+    /// Speed over ground, knots (1 kn resolution).
+    pub speed_knots: Option<u8>,
+}
+
+impl VtsTarget {
+    /// Longitude, degrees.
+    pub fn lon(&self) -> Option<f64> {
+        units::lon_1e3_min(self.lon)
+    }
+
+    /// Latitude, degrees.
+    pub fn lat(&self) -> Option<f64> {
+        units::lat_1e3_min(self.lat)
+    }
+}
+
+/// IMO 289 VTS-generated/synthetic targets (type 8, DAC 1, FID 17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VtsTargets {
+    targets: [VtsTarget; 4],
+    len: u8,
+}
+
+impl VtsTargets {
+    /// The targets (1-4).
+    pub fn targets(&self) -> &[VtsTarget] {
+        &self.targets[..self.len as usize]
+    }
+}
+
+/// One to four 120-bit targets (IMO 289 Table 6.2: speed over ground is 8 bits, the message
+/// 176-536 bits; gpsd reads a 10-bit speed and 122-bit targets).
+fn vts_targets(p: &Payload) -> Option<VtsTargets> {
+    let n = elements(p.len_bits(), 56, 120, 4)?;
+    let mut targets = [VtsTarget::default(); 4];
+    for (k, t) in targets.iter_mut().enumerate().take(n) {
+        let a = 56 + 120 * k;
+        let number = (u64::from(p.u(a + 2, 10)) << 32) | u64::from(p.u(a + 12, 32));
+        *t = VtsTarget {
+            id: match p.u(a, 2) {
+                0 => TargetId::Mmsi(number),
+                1 => TargetId::Imo(number),
+                2 => TargetId::CallSign(p.text(a + 2, 7)),
+                _ => TargetId::Other(p.text(a + 2, 7)),
+            },
+            lat: p.i(a + 48, 24),
+            lon: p.i(a + 72, 25),
+            course_deg: units::below(p.u(a + 97, 9), 360).map(|v| v as u16),
+            second: units::below(p.u(a + 106, 6), 60).map(|v| v as u8),
+            speed_knots: units::below(p.u(a + 112, 8), 255).map(|v| v as u8),
+        };
+    }
+    Some(VtsTargets {
+        targets,
+        len: n as u8,
+    })
+}
+
+/// IMO 289 marine traffic signal (type 8, DAC 1, FID 19).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrafficSignal {
+    /// Message linkage id.
+    pub linkage: Option<u16>,
+    /// Name of the signal station.
+    pub station: AisText<20>,
+    /// Longitude, degrees.
+    pub lon: Option<f64>,
+    /// Latitude, degrees.
+    pub lat: Option<f64>,
+    /// Status of the signal: 1 regular service, 2 irregular service.
+    pub status: Option<u8>,
+    /// Signal in service (1-7 IALA port traffic signals, 8-13 Japanese signals).
+    pub signal: Option<u8>,
+    /// UTC hour of the signal.
+    pub hour: Option<u8>,
+    /// UTC minute of the signal.
+    pub minute: Option<u8>,
+    /// Expected next signal.
+    pub next_signal: Option<u8>,
+}
+
+/// 360 bits (the last 102 are spare and may be dropped).
+fn traffic_signal(p: &Payload) -> Option<TrafficSignal> {
+    if !(258..=360).contains(&p.len_bits()) {
+        return None;
+    }
+    let (hour, minute) = hour_minute(p.u(242, 5), p.u(247, 6))?;
+    Some(TrafficSignal {
+        linkage: linkage(p, 56),
+        station: p.text(66, 20),
+        lon: units::lon_1e3_min(p.i(186, 25)),
+        lat: units::lat_1e3_min(p.i(211, 24)),
+        status: units::nonzero(p.u(235, 2)).map(|v| v as u8),
+        signal: units::nonzero(p.u(237, 5)).map(|v| v as u8),
+        hour,
+        minute,
+        next_signal: units::nonzero(p.u(253, 5)).map(|v| v as u8),
+    })
+}
+
+/// Inland ETA (type 6, DAC 200, FID 21) or RTA (FID 22) at a lock, bridge or terminal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InlandSlot {
+    /// UN country code.
+    pub country: AisText<2>,
+    /// UN/LOCODE (the location part).
+    pub locode: AisText<3>,
+    /// Fairway section number.
+    pub section: AisText<5>,
+    /// Terminal code.
+    pub terminal: AisText<5>,
+    /// Fairway hectometre.
+    pub hectometre: AisText<5>,
+    /// ETA (FID 21) or RTA (FID 22).
+    pub time: AppTime,
+    /// FID 21: number of assisting tugs, 0-6.
+    pub tugs: Option<u8>,
+    /// FID 21: air draught, metres (0.01 m resolution).
+    pub air_draught_m: Option<f32>,
+    /// FID 22: lock/bridge/terminal status: 0 operational, 1 limited operation, 2 out of
+    /// order.
+    pub status: Option<u8>,
+}
+
+/// Exactly `len` bits (gpsd): 248 for the ETA, 232 for the RTA.
+fn inland_slot(p: &Payload, len: usize) -> Option<InlandSlot> {
+    if p.len_bits() != len {
+        return None;
+    }
+    let eta = len == 248;
+    Some(InlandSlot {
+        country: p.text(88, 2),
+        locode: p.text(100, 3),
+        section: p.text(118, 5),
+        terminal: p.text(148, 5),
+        hectometre: p.text(178, 5),
+        time: AppTime::read(p, 208)?,
+        tugs: eta
+            .then(|| units::below(p.u(228, 3), 7).map(|v| v as u8))
+            .flatten(),
+        air_draught_m: eta
+            .then(|| units::nonzero(p.u(231, 12)).map(|v| v as f32 / 100.0))
+            .flatten(),
+        status: (!eta)
+            .then(|| units::below(p.u(228, 2), 3).map(|v| v as u8))
+            .flatten(),
+    })
+}
+
+/// Inland EMMA warning (type 8, DAC 200, FID 23): a weather warning for a stretch of
+/// waterway. The codes are kept as broadcast.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EmmaWarning {
+    /// Start year, two digits (20YY).
+    pub start_year: Option<u8>,
+    /// Start of validity (UTC).
+    pub start: AppTime,
+    /// End year, two digits.
+    pub end_year: Option<u8>,
+    /// End of validity (UTC).
+    pub end: AppTime,
+    /// Longitude of the start of the fairway section, degrees.
+    pub start_lon: Option<f64>,
+    /// Latitude of the start of the fairway section, degrees.
+    pub start_lat: Option<f64>,
+    /// Longitude of the end of the fairway section, degrees.
+    pub end_lon: Option<f64>,
+    /// Latitude of the end of the fairway section, degrees.
+    pub end_lat: Option<f64>,
+    /// Type of weather warning (1 wind, 2 rain, 3 snow and ice, 4 thunderstorm, 5 fog, 6 low
+    /// temperature, 7 high temperature, 8 flood, 9 forest fire; 10-15 as broadcast).
+    pub weather_type: Option<u8>,
+    /// Minimum value (of the warning's quantity), as broadcast.
+    pub min: i16,
+    /// Maximum value, as broadcast.
+    pub max: i16,
+    /// Classification (intensity) of the warning: 0 slight, 1 medium, 2 strong (3 as
+    /// broadcast).
+    pub intensity: u8,
+    /// Wind direction (1 north, 2 north-east, ... 8 north-west; 9-15 as broadcast).
+    pub wind: Option<u8>,
+}
+
+/// Exactly 256 bits (gpsd).
+fn emma_warning(p: &Payload) -> Option<EmmaWarning> {
+    if p.len_bits() != 256 {
+        return None;
+    }
+    // Dates first (year, month, day for the start, then the end), then the two times.
+    let start = AppTime::new(p.u(64, 4), p.u(68, 5), p.u(90, 5), p.u(95, 6))?;
+    let end = AppTime::new(p.u(81, 4), p.u(85, 5), p.u(101, 5), p.u(106, 6))?;
+    Some(EmmaWarning {
+        start_year: units::nonzero(p.u(56, 8)).map(|v| v as u8),
+        start,
+        end_year: units::nonzero(p.u(73, 8)).map(|v| v as u8),
+        end,
+        start_lon: units::lon_1e4_min(p.i(112, 28)),
+        start_lat: units::lat_1e4_min(p.i(140, 27)),
+        end_lon: units::lon_1e4_min(p.i(167, 28)),
+        end_lat: units::lat_1e4_min(p.i(195, 27)),
+        weather_type: units::nonzero(p.u(222, 4)).map(|v| v as u8),
+        min: p.i(226, 9) as i16,
+        max: p.i(235, 9) as i16,
+        intensity: p.u(244, 2) as u8,
+        wind: units::nonzero(p.u(246, 4)).map(|v| v as u8),
+    })
+}
+
+/// One gauge of the inland water level message.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Gauge {
+    /// Gauge id (`None` for 0: no gauge in this slot).
+    pub id: Option<u16>,
+    /// Water level, metres (0.01 m resolution), as broadcast.
+    pub level_m: f32,
+}
+
+/// Inland water levels (type 8, DAC 200, FID 24).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WaterLevels {
+    /// UN country code.
+    pub country: AisText<2>,
+    /// The four gauges of the message.
+    pub gauges: [Gauge; 4],
+}
+
+/// Exactly 168 bits (gpsd): a country and four 25-bit gauges (id 11 bits, level 14 bits
+/// signed, in centimetres).
+fn water_levels(p: &Payload) -> Option<WaterLevels> {
+    if p.len_bits() != 168 {
+        return None;
+    }
+    let mut gauges = [Gauge::default(); 4];
+    for (k, g) in gauges.iter_mut().enumerate() {
+        let a = 68 + 25 * k;
+        *g = Gauge {
+            id: units::nonzero(p.u(a, 11)).map(|v| v as u16),
+            level_m: p.i(a + 11, 14) as f32 / 100.0,
+        };
+    }
+    Some(WaterLevels {
+        country: p.text(56, 2),
+        gauges,
     })
 }

@@ -15,7 +15,12 @@ pub(crate) use static_data::write as static_data_write;
 mod text;
 pub mod units;
 
-pub use app::{AppData, AppText, InlandPersons, InlandSignal, InlandStatic, MeteoHydro};
+pub use app::{
+    AirDraught, AppData, AppText, AppTime, Berthing, Cargo, ClearanceTime, DangerousCargo,
+    DangerousCargo236, EmmaWarning, FairwayClosed, Gauge, InlandPersons, InlandSignal, InlandSlot,
+    InlandStatic, MeteoHydro, PersonsOnBoard, Route, TargetId, TidalEntry, TidalWindow,
+    TrafficSignal, VtsTarget, VtsTargets, WaterLevels, Waypoint,
+};
 pub use aton::AidToNavigation;
 pub use base::{BaseStationReport, UtcInquiry};
 pub use binary::{

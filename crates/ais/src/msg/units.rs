@@ -293,6 +293,78 @@ pub fn aid_type_text(t: u8) -> &'static str {
     T[(t & 31) as usize]
 }
 
+/// Mooring position text (IMO 289 berthing data), as gpsd writes it.
+pub fn mooring_position_text(code: u8) -> &'static str {
+    match code {
+        0 => "Not available",
+        1 => "Port-side to",
+        2 => "Starboard-side to",
+        3 => "Mediterranean (end-on) mooring",
+        4 => "Mooring buoy",
+        5 => "Anchorage",
+        _ => "Reserved for future use",
+    }
+}
+
+/// Route type text (IMO 289 route information), as gpsd writes it.
+pub fn route_type_text(code: u8) -> &'static str {
+    match code {
+        0 => "Undefined (default)",
+        1 => "Mandatory",
+        2 => "Recommended",
+        3 => "Alternative",
+        4 => "Recommended route through ice",
+        5 => "Ship route plan",
+        31 => "Cancel route identified by message linkage",
+        _ => "Reserved for future use.",
+    }
+}
+
+/// Lock, bridge or terminal status text (inland RTA), as gpsd writes it.
+pub fn inland_status_text(code: u8) -> &'static str {
+    ["Operational", "Limited operation", "Out of order", "N/A"][(code & 3) as usize]
+}
+
+/// EMMA weather warning type text (inland), as gpsd writes it.
+pub fn emma_type_text(code: u8) -> &'static str {
+    const T: [&str; 10] = [
+        "Not Available",
+        "Wind",
+        "Rain",
+        "Snow and ice",
+        "Thunderstorm",
+        "Fog",
+        "Low temperature",
+        "High temperature",
+        "Flood",
+        "Forest Fire",
+    ];
+    T.get(code as usize).copied().unwrap_or("INVALID EMMA TYPE")
+}
+
+/// EMMA warning class (intensity) text, as gpsd writes it.
+pub fn emma_class_text(code: u8) -> &'static str {
+    ["Slight", "Medium", "Strong", "INVALID EMMA TYPE"][(code & 3) as usize]
+}
+
+/// EMMA wind direction text, as gpsd writes it.
+pub fn emma_wind_text(code: u8) -> &'static str {
+    const T: [&str; 9] = [
+        "N/A",
+        "North",
+        "North East",
+        "East",
+        "South East",
+        "South",
+        "South West",
+        "West",
+        "North West",
+    ];
+    T.get(code as usize)
+        .copied()
+        .unwrap_or("INVALID EMMA WIND DIRECTION")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
