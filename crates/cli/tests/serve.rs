@@ -593,7 +593,16 @@ fn a_partner_link_pulls_over_tls_trusting_the_upstreams_certificate() {
     ingest_with(&["--no-detect".as_ref(), a.as_os_str()], &up);
     tidewatch_ok(&["source", "label", "coast", "PUBLIC"], &up);
     let link_token = tidewatch_ok(
-        &["token", "create", "--name", "fra-link", "--partner", "FRA", "--kind", "system"],
+        &[
+            "token",
+            "create",
+            "--name",
+            "fra-link",
+            "--partner",
+            "FRA",
+            "--kind",
+            "system",
+        ],
         &up,
     )
     .trim()
@@ -625,7 +634,7 @@ fn a_partner_link_pulls_over_tls_trusting_the_upstreams_certificate() {
         &format!(
             "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1s\"\n\
              [[source]]\nname = \"up\"\nlink = \"https://localhost:{port}\"\n\
-             token_file = \"{}\"\ntls_ca = \"{}\"\nbackfill = \"30d\"\npoll = \"300ms\"\n",
+             token_file = \"{}\"\ntls_ca = \"{}\"\nbackfill = \"36500d\"\npoll = \"300ms\"\n",
             token_file.display(),
             dir.join("cert.pem").display()
         ),
