@@ -657,3 +657,86 @@ fn a_partner_link_pulls_over_tls_trusting_the_upstreams_certificate() {
     terminate(downstream);
     terminate(upstream);
 }
+
+#[test]
+fn a_partner_links_live_stream_shows_upstream_positions_before_they_are_committed() {
+    // Issue 21: backfill and history come by pages of committed rows; the live picture comes
+    // by the upstream's link stream at once. The upstream here commits once an hour, so
+    // whatever the downstream shows during the test came through the stream.
+    let dir = tmp("link-live");
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("feed.nmea");
+    sample(&feed, 30);
+    let up = dir.join("up");
+    drop(store::Store::create_or_open(&up).unwrap());
+    tidewatch_ok(&["source", "label", "coast", "PUBLIC"], &up);
+    tidewatch_ok(&["source", "label", "secret", "USA ONLY"], &up);
+    let link_token = tidewatch_ok(
+        &[
+            "token",
+            "create",
+            "--name",
+            "fra-link",
+            "--partner",
+            "FRA",
+            "--kind",
+            "system",
+        ],
+        &up,
+    )
+    .trim()
+    .to_owned();
+    let up_cfg = config(
+        &up,
+        &format!(
+            "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1h\"\n\
+             [[source]]\nname = \"coast\"\nreplay = \"{0}\"\nspeed = 60\n\
+             [[source]]\nname = \"secret\"\nreplay = \"{0}\"\nspeed = 60\n",
+            feed.display()
+        ),
+    );
+    let (upstream, up_addr) = start(&[
+        "serve".as_ref(),
+        "--store".as_ref(),
+        up.as_os_str(),
+        "--config".as_ref(),
+        up_cfg.as_os_str(),
+    ]);
+    let token_file = dir.join("link.token");
+    std::fs::write(&token_file, &link_token).unwrap();
+    let down = dir.join("down");
+    let down_cfg = config(
+        &down,
+        &format!(
+            "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1s\"\n\
+             [[source]]\nname = \"up\"\nlink = \"http://{up_addr}\"\n\
+             token_file = \"{}\"\nbackfill = \"36500d\"\npoll = \"300ms\"\n",
+            token_file.display()
+        ),
+    );
+    let (downstream, down_addr) = start(&[
+        "serve".as_ref(),
+        "--store".as_ref(),
+        down.as_os_str(),
+        "--config".as_ref(),
+        down_cfg.as_os_str(),
+    ]);
+    let vessels = |addr: &str| -> usize {
+        get_json(addr, "/api/vessels")["features"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    wait_for(60, "live vessels downstream", || vessels(&down_addr) >= 6);
+    // Nothing was committed upstream, so nothing came by pages.
+    assert_eq!(common::rows(&down).len(), 0);
+    // The live positions came under the released source only.
+    let first = get_json(&down_addr, "/api/vessels")["features"][0]["properties"]["mmsi"].clone();
+    let v = get_json(&down_addr, &format!("/api/vessels/{first}"));
+    let text = v.to_string();
+    assert!(!text.contains("secret"), "{text}");
+    let labels = tidewatch_ok(&["source", "list"], &down);
+    assert!(labels.contains("link:up/coast"), "{labels}");
+    assert!(!labels.contains("secret"), "{labels}");
+    terminate(downstream);
+    terminate(upstream);
+}

@@ -1241,9 +1241,6 @@ pub async fn stream(
         "bbox": q.get("bbox"),
         "types": q.get("types"),
     });
-    let rec = crate::auth::record_of(&caller, "/api/stream", params.clone(), 0, 0);
-    let gate = s.gate.clone();
-    blocking(move || gate.append_now(&rec)).await?;
     let view = caller.restricted.then(|| {
         Arc::new(crate::views::StreamView::new(
             caller.clone(),
@@ -1251,10 +1248,31 @@ pub async fn stream(
             &s.store_dir,
         ))
     });
-    let queue = s
-        .picture
-        .hub
-        .subscribe(Filter { bbox, types }, s.stream, view.clone());
+    audited_stream(
+        &s,
+        caller,
+        "/api/stream",
+        params,
+        Filter { bbox, types },
+        view,
+    )
+    .await
+}
+
+/// A stream's response, audited when it opens (before the first byte) and when the client
+/// goes (with what was sent and withheld).
+pub(crate) async fn audited_stream(
+    s: &AppState,
+    caller: crate::auth::Caller,
+    endpoint: &'static str,
+    params: Value,
+    filter: Filter,
+    view: Option<Arc<crate::views::StreamView>>,
+) -> Result<Response, ApiError> {
+    let rec = crate::auth::record_of(&caller, endpoint, params.clone(), 0, 0);
+    let gate = s.gate.clone();
+    blocking(move || gate.append_now(&rec)).await?;
+    let queue = s.picture.hub.subscribe(filter, s.stream, view.clone());
     let gate = s.gate.clone();
     let on_end: Box<dyn FnOnce() + Send + Sync> = Box::new(move || {
         let (sent, withheld) = view.as_ref().map_or((0, 0), |v| {
@@ -1263,7 +1281,13 @@ pub async fn stream(
                 v.withheld.load(std::sync::atomic::Ordering::Relaxed),
             )
         });
-        let rec = crate::auth::record_of(&caller, "/api/stream:closed", params, sent, withheld);
+        let rec = crate::auth::record_of(
+            &caller,
+            &format!("{endpoint}:closed"),
+            params,
+            sent,
+            withheld,
+        );
         match tokio::runtime::Handle::try_current() {
             Ok(h) => {
                 h.spawn_blocking(move || gate.append_now(&rec));

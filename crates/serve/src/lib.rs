@@ -159,6 +159,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/stream", get(api::stream)),
         ("/api/export/positions", get(export::positions)),
         ("/api/link/positions", get(link::positions)),
+        ("/api/link/stream", get(link::stream)),
     ]
 }
 

@@ -25,6 +25,57 @@ use crate::auth::{audited, Caller};
 use crate::error::ApiError;
 use crate::AppState;
 
+/// `GET /api/link/stream`: the live side of a link (system principals only): Server-Sent
+/// Events `position`, data `{"source", "label", "position": {...}}`, for every position the
+/// live picture takes from a source released to the caller (every source in open mode), as it
+/// arrives; no events (they are derived data the link recomputes). The downstream shows these
+/// on its picture at once; its history still comes from `/api/link/positions`.
+pub async fn stream(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    raw: crate::api::Raw,
+) -> Result<Response, ApiError> {
+    crate::api::Params::new(raw, &[])?;
+    forbid_users(&caller)?;
+    let labels = match &caller.principal {
+        Some(_) => caller.labels.clone(),
+        None => s.gate.labels(),
+    };
+    let view = std::sync::Arc::new(crate::views::StreamView::link(
+        caller.clone(),
+        labels,
+        s.picture.clone(),
+        &s.store_dir,
+    ));
+    crate::api::audited_stream(
+        &s,
+        caller,
+        "/api/link/stream",
+        json!({}),
+        crate::stream::Filter::default(),
+        Some(view),
+    )
+    .await
+}
+
+/// Links are for system principals; users get 403 (the rows carry the labels, which are the
+/// operator's business, not an analyst's).
+fn forbid_users(caller: &Caller) -> Result<(), ApiError> {
+    if caller
+        .principal
+        .as_ref()
+        .is_some_and(|p| p.kind != access::PrincipalKind::System)
+    {
+        return Err(ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: "links are for system principals (tidewatch token create --kind system)"
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// `limit` of `/api/link/positions`: default and maximum.
 pub const LINK_LIMIT: (usize, usize) = (10_000, 100_000);
 
@@ -63,16 +114,7 @@ pub async fn positions(
     let q = crate::api::Params::new(raw, &["cursor", "since", "limit"])?;
     // Open mode (one local user who sees everything): every row, with the store's labels.
     let p = caller.principal.clone();
-    if p.as_ref()
-        .is_some_and(|p| p.kind != access::PrincipalKind::System)
-    {
-        return Err(ApiError {
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden",
-            message: "links are for system principals (tidewatch token create --kind system)"
-                .to_owned(),
-        });
-    }
+    forbid_users(&caller)?;
     let cursor = match q.get("cursor") {
         None => Cursor::default(),
         Some(c) => Cursor::parse(c).ok_or_else(|| {

@@ -376,6 +376,17 @@ pub fn document() -> Value {
             &[BAD, ("403", "Not a system principal.")],
         ),
     );
+    add(
+        "/api/link/stream",
+        json!({"get": {
+            "summary": "For a partner server's link (system principals only): Server-Sent \
+                        Events `position` with data {source, label, position} for every live \
+                        position of a source released to the caller.",
+            "responses": {
+                "200": {"description": "The stream.", "content": {"text/event-stream": {}}},
+                "400": error_response(BAD.1),
+                "403": error_response("Not a system principal.")}}}),
+    );
     // Issue 21: every API read needs a token unless the server runs open; all may be refused
     // for the reasons of the access layer.
     for (path, item) in paths.iter_mut() {

@@ -448,6 +448,9 @@ pub struct StreamView {
     /// Updates sent and withheld (for the closing audit entry).
     pub(crate) sent: AtomicU64,
     pub(crate) withheld: AtomicU64,
+    /// A partner link's stream (`/api/link/stream`): positions only, each with its source and
+    /// that source's label, under these labels.
+    link_labels: Option<Arc<access::SourceLabels>>,
 }
 
 impl std::fmt::Debug for StreamView {
@@ -465,11 +468,63 @@ impl StreamView {
             last_sent: Mutex::new(HashMap::new()),
             sent: AtomicU64::new(0),
             withheld: AtomicU64::new(0),
+            link_labels: None,
         }
+    }
+
+    /// A partner link's view: every position of a source the caller may see (all in open
+    /// mode), as `{"source", "label", "position"}`; no events.
+    pub(crate) fn link(
+        caller: Caller,
+        labels: Arc<access::SourceLabels>,
+        picture: Arc<Picture>,
+        dir: &Path,
+    ) -> StreamView {
+        StreamView {
+            link_labels: Some(labels),
+            ..StreamView::new(caller, picture, dir)
+        }
+    }
+
+    fn link_filter(&self, labels: &access::SourceLabels, batch: &[Update]) -> Vec<Update> {
+        let view = self.caller.view();
+        let mut out = Vec::new();
+        for u in batch {
+            let Some((src, frame)) = u.source.as_ref().filter(|_| u.kind == Kind::Position) else {
+                continue;
+            };
+            if view.as_ref().is_some_and(|v| !v.may_see_source(src)) {
+                self.withheld.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            // The source's frame is `event: position\ndata: {json}\n\n`.
+            let text = std::str::from_utf8(frame).unwrap_or("");
+            let Some(data) = text
+                .strip_prefix("event: position\ndata: ")
+                .map(|d| d.trim_end_matches('\n'))
+            else {
+                continue;
+            };
+            let head =
+                json!({"source": &**src, "label": labels.label_of(src).to_string()}).to_string();
+            let mut c = u.clone();
+            c.frame = axum::body::Bytes::from(format!(
+                "event: position\ndata: {},\"position\":{data}}}\n\n",
+                &head[..head.len() - 1]
+            ));
+            c.newest = true;
+            c.source = None;
+            out.push(c);
+        }
+        self.sent.fetch_add(out.len() as u64, Ordering::Relaxed);
+        out
     }
 
     /// The part of `batch` this client may see, rewritten to what it may see of it.
     pub(crate) async fn filter(&self, batch: &[Update], filter: &Filter) -> Vec<Update> {
+        if let Some(labels) = &self.link_labels {
+            return self.link_filter(labels, batch);
+        }
         let Some(view) = self.caller.view() else {
             return batch.to_vec();
         };

@@ -507,8 +507,23 @@ async fn frames(
     until: &str,
     publish: impl FnOnce(),
 ) -> Vec<String> {
+    frames_as(s, uri, None, until, publish).await
+}
+
+/// [`frames`] with `Authorization: Bearer TOKEN`.
+async fn frames_as(
+    s: &serve::AppState,
+    uri: &str,
+    token: Option<&str>,
+    until: &str,
+    publish: impl FnOnce(),
+) -> Vec<String> {
+    let mut b = Request::builder().uri(uri);
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
     let res = serve::router(s.clone())
-        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+        .oneshot(b.body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -531,6 +546,66 @@ async fn frames(
         .filter(|f| f.starts_with("event:"))
         .map(str::to_owned)
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_links_stream_carries_each_released_position_with_its_source_and_label() {
+    let (dir, [fra, _, _]) = shared("link-stream");
+    let a = access::Access::open(&dir).unwrap();
+    let (_, secret) = a
+        .create_token(
+            &access::NewToken {
+                name: "ind-link".to_owned(),
+                partner: access::label::Name::parse("IND").unwrap(),
+                groups: BTreeSet::new(),
+                kind: Some(access::PrincipalKind::System),
+            },
+            now_ms(),
+        )
+        .unwrap();
+    let link = secret.expose().to_owned();
+    let s = state(&dir);
+    let p = s.picture.clone();
+    let publish = move || {
+        for (k, (mmsi, src)) in [(V_RAD, RAD), (V_MIX, SAT), (V_PUB, PUB)]
+            .into_iter()
+            .enumerate()
+        {
+            p.on_position(serve::LivePosition {
+                mmsi,
+                time_ms: T0 + (70 + k as i64) * MIN,
+                lat: 15.5,
+                lon: 117.5,
+                sog_knots: Some(3.5),
+                cog_deg: None,
+                heading_deg: None,
+                nav_status: None,
+                class: Some('A'),
+                source: src.to_owned(),
+            });
+        }
+        p.on_events(&events());
+    };
+    let got = frames_as(&s, "/api/link/stream", Some(&link), PUB, publish).await;
+    let data: Vec<Value> = got
+        .iter()
+        .map(|f| {
+            assert!(f.starts_with("event: position\ndata: "), "{f}");
+            serde_json::from_str(f.split_once("data: ").unwrap().1).unwrap()
+        })
+        .collect();
+    // IND: the radar's and the public receiver's, with their labels; never the satellite's,
+    // and no events.
+    assert_eq!(data.len(), 2, "{got:?}");
+    assert_eq!(data[0]["source"], RAD);
+    assert_eq!(data[0]["label"], "REL TO IND, USA");
+    assert_eq!(data[0]["position"]["mmsi"], V_RAD);
+    assert_eq!(data[1]["source"], PUB);
+    assert_eq!(data[1]["label"], "PUBLIC");
+    assert_eq!(data[1]["position"]["sog_knots"], 3.5);
+    // A user is no link.
+    let (st, _) = call(&s, "/api/link/stream", Some(&fra)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,9 @@
 //! source. The upstream side is `serve::link` (`/api/link/positions`); `docs/sharing.md` has
 //! the design.
 //!
+//! Two threads. The live one follows the upstream's `/api/link/stream` (every position of a
+//! released source as the upstream's picture takes it, with its source and label) onto this
+//! server's live picture, reconnecting with backoff. The durable one, below, makes history.
 //! The puller asks for pages in the upstream's commit order (a cursor, so a late report the
 //! upstream commits after newer ones still comes), starting with the history since the
 //! `backfill` bound, then every `poll` interval for what the upstream committed since. Each
@@ -121,6 +124,19 @@ pub(crate) fn source(cfg: LinkConfig, store: PathBuf, picture: PictureSlot) -> R
     Ok(LiveSource {
         labels: vec![label.clone()],
         producer: Producer::Custom(Box::new(move |mut writers: Vec<FeedWriter>, halt| {
+            let live = LiveLink {
+                cfg: cfg.clone(),
+                feed: label.clone(),
+                token: token.clone(),
+                agent: agent.clone(),
+                picture: picture.clone(),
+                store: store.clone(),
+            };
+            // Detached: a read may wait for the upstream's next frame; the process ending ends it.
+            let stop = halt.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("link-live {}", cfg.name))
+                .spawn(move || live.run(&stop));
             if let Some(w) = writers.pop() {
                 let mut link = Puller {
                     cfg,
@@ -387,6 +403,133 @@ impl Puller {
                 });
             }
         }
+    }
+}
+
+/// The live side: the upstream's link stream onto the picture.
+struct LiveLink {
+    cfg: LinkConfig,
+    feed: String,
+    token: String,
+    agent: ureq::Agent,
+    picture: PictureSlot,
+    store: PathBuf,
+}
+
+/// One frame of `/api/link/stream`.
+#[derive(Debug, Deserialize)]
+struct LiveFrame {
+    source: String,
+    label: String,
+    position: LiveFramePosition,
+}
+
+#[derive(Debug, Deserialize)]
+struct LiveFramePosition {
+    mmsi: u32,
+    time: String,
+    lat: f64,
+    lon: f64,
+    sog_knots: Option<f32>,
+    cog_deg: Option<f32>,
+    heading_deg: Option<f32>,
+}
+
+impl LiveLink {
+    fn run(&self, halt: &AtomicBool) {
+        let Ok(access) = access::Access::open(&self.store) else {
+            return;
+        };
+        let mut labels_set: HashMap<String, String> = HashMap::new();
+        let mut backoff = Duration::from_secs(1);
+        while !halt.load(Ordering::Relaxed) {
+            let started = std::time::Instant::now();
+            if let Err(e) = self.follow(halt, &access, &mut labels_set) {
+                eprintln!(
+                    "link {} (live): {e}; retrying in {backoff:?}",
+                    self.cfg.name
+                );
+            }
+            // A stream that lasted resets the wait; one refused at once backs off.
+            if started.elapsed() > Duration::from_secs(60) {
+                backoff = Duration::from_secs(1);
+            }
+            sleep(backoff, halt);
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    fn follow(
+        &self,
+        halt: &AtomicBool,
+        access: &access::Access,
+        labels_set: &mut HashMap<String, String>,
+    ) -> Result<(), String> {
+        use std::io::BufRead;
+        let url = format!("{}/api/link/stream", self.cfg.url.trim_end_matches('/'));
+        let answer = self
+            .agent
+            .get(&url)
+            .header("authorization", &format!("Bearer {}", self.token))
+            .config()
+            .timeout_global(None)
+            .timeout_recv_body(Some(Duration::from_secs(60)))
+            .build()
+            .call()
+            .map_err(|e| format!("cannot reach {}: {e}", self.cfg.url))?;
+        let status = answer.status().as_u16();
+        if status != 200 {
+            return Err(format!(
+                "{} answered HTTP {status} to the link stream",
+                self.cfg.url
+            ));
+        }
+        let reader = std::io::BufReader::new(answer.into_body().into_reader());
+        for line in reader.lines() {
+            if halt.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let line = line.map_err(|e| format!("the link stream ended: {e}"))?;
+            let Some(data) = line.strip_prefix("data: ") else {
+                continue;
+            };
+            let Ok(f) = serde_json::from_str::<LiveFrame>(data) else {
+                continue;
+            };
+            let source = link_file::source_name(&self.feed, &f.source);
+            if labels_set.get(&source) != Some(&f.label) {
+                let label = access::Releasability::parse(&f.label)
+                    .unwrap_or(access::Releasability::Withheld);
+                if access.set_label(&source, &label, wall_ms()).is_err() {
+                    continue;
+                }
+                labels_set.insert(source.clone(), f.label.clone());
+            }
+            let Some(picture) = self.picture.get() else {
+                continue;
+            };
+            let Ok(time_ms) = query::parse_time_at(&f.position.time, 0) else {
+                continue;
+            };
+            if !TimeBounds::at(wall_ms()).contains(time_ms) {
+                picture.on_reject("time_out_of_range", 1);
+                continue;
+            }
+            let p = f.position;
+            picture.on_position(LivePosition {
+                mmsi: p.mmsi,
+                time_ms,
+                lat: p.lat,
+                lon: p.lon,
+                sog_knots: p.sog_knots,
+                cog_deg: p.cog_deg,
+                heading_deg: p.heading_deg,
+                nav_status: None,
+                class: None,
+                source,
+            });
+        }
+        Err("the link stream ended".to_owned())
     }
 }
 
