@@ -5,17 +5,33 @@
 //! `trigger_m` wide; a fix is compared with the fresh fixes (within `stale_s`, extrapolated to
 //! its time along their course and speed) in neighbouring cells. A pair closer than
 //! `trigger_m` starts a pass (MarineTraffic's proximity alerts use min(3 x length, 1000 m));
-//! the pass ends when they are farther apart again or stale. A pass whose closest distance is
-//! under `max_cpa_m` while at least one vessel was under way (> `min_speed_knots`, MarineTraffic
-//! / Windward "under way" 3.5 kn) and their relative speed exceeded `min_relative_speed_knots`
-//! is a close approach, with `cpa_m`, `cpa_time`, and the CPA / TCPA predicted when the pass
-//! began (`predicted_cpa_m`, `tcpa_s`), if it was a crossing (courses at the closest point
-//! `min_crossing_deg`-`max_crossing_deg` apart: vessels overtaking or meeting head-on in a lane
-//! pass close by design), both vessels were making way at the closest point (a vessel under
-//! `stopped_knots` is stopped and has no course: DETECTION.md's CPA is for two vessels on
-//! converging courses, and passing a moored, anchored or drifting vessel is how vessels join a
-//! mooring group or an anchorage) and not in a port or anchorage zone (MarineTraffic: not in
-//! port) nor in a crowd of slow vessels at the latest tick (see the encounter detector).
+//! the pass ends when they are farther apart again or stale.
+//!
+//! The rule: a pass is a close approach, a dangerous and unplanned closing, when
+//! - its closest distance is under `max_cpa_m` while at least one vessel was under way (>
+//!   `min_speed_knots`, MarineTraffic / Windward "under way" 3.5 kn) and their relative speed
+//!   exceeded `min_relative_speed_knots`;
+//! - it is a crossing: courses at the closest point `min_crossing_deg`-`max_crossing_deg`
+//!   apart, *and* one vessel crosses ahead of the other's bow closer than
+//!   `max_bow_crossing_m` (the bow crossing range radar plotting aids report next to CPA and
+//!   TCPA; COLREGs rule 15: the give-way vessel shall avoid crossing ahead). Vessels meeting
+//!   or overtaking in a lane hold parallel tracks and pass abeam: their relative track meets
+//!   the other's bow line, if at all, far ahead or astern, however close they pass;
+//! - both vessels were making way at the closest point (a vessel under `stopped_knots` is
+//!   stopped and has no course: DETECTION.md's CPA is for two vessels on converging courses,
+//!   and passing a moored, anchored or drifting vessel is how vessels join a mooring group or
+//!   an anchorage);
+//! - the two are not of one escort group: named together, directly or through the vessel they
+//!   escort, in `escort` events (same flag, keeping company: a survey ship, its coast-guard
+//!   escorts and militia manoeuvre around each other by design) open now or within
+//!   `escort_group_memory_s`. `shadowing` (a foreign state vessel following) does not count:
+//!   harassment passes come from shadowers;
+//! - not in a port or anchorage zone (MarineTraffic: not in port) nor in a crowd of slow
+//!   vessels (see the encounter detector), judged both at the latest tick and from the latest
+//!   fixes around the closest point (a crowd still gathering is an hour ahead of the ticks).
+//!
+//! Passes left out are counted by reason (`close_approach.stopped`, `.no_bow_crossing`,
+//! `.escort_group`, `.crowd`).
 
 use std::collections::BTreeMap;
 
@@ -54,6 +70,15 @@ pub struct CloseApproachConfig {
     /// ...and at most this: a crossing situation, not vessels overtaking or meeting head-on in
     /// a lane (COLREGs rules 13-15). Default 165 degrees.
     pub max_crossing_deg: f64,
+    /// Vessels named together in an `escort` event stay one escort group this long after the
+    /// event's latest data: an escort mission outlasts the hours its ships are dark, or are
+    /// not under way together (the charge surveying or waiting). Default 86400 s (a day).
+    pub escort_group_memory_s: u32,
+    /// One vessel must cross ahead of the other's bow closer than this (bow crossing range,
+    /// straight-line motion at the closest point). Default 300 m, as `max_cpa_m` ("a few
+    /// hundred metres"): the crossing ahead that COLREGs rule 15 tells the give-way vessel to
+    /// avoid, not a pass abeam on parallel tracks.
+    pub max_bow_crossing_m: f64,
     /// Vessels within this of a crowd of slow vessels (an anchorage, a moored swarm) are left
     /// out, as for encounters. Default 10000 m.
     pub crowd_radius_m: f64,
@@ -73,6 +98,8 @@ impl Default for CloseApproachConfig {
             stale_s: 180,
             min_crossing_deg: 15.0,
             max_crossing_deg: 165.0,
+            max_bow_crossing_m: 300.0,
+            escort_group_memory_s: 86_400,
             crowd_radius_m: 10_000.0,
             crowd_min_vessels: 20,
         }
@@ -89,6 +116,18 @@ impl CloseApproachConfig {
             self.trigger_m,
         )?;
         check("close_approach.stale_s", self.stale_s as f64, 1.0, 86_400.0)?;
+        check(
+            "close_approach.escort_group_memory_s",
+            self.escort_group_memory_s as f64,
+            0.0,
+            30.0 * 86_400.0,
+        )?;
+        check(
+            "close_approach.max_bow_crossing_m",
+            self.max_bow_crossing_m,
+            0.0,
+            self.trigger_m,
+        )?;
         check(
             "close_approach.stopped_knots",
             self.stopped_knots,
@@ -122,6 +161,10 @@ struct Pass {
     max_rel_speed: f64,
     speeds: (f64, f64),
     crossing_deg: f64,
+    /// The nearer bow crossing ahead at the closest point (either vessel's bow), metres; `None`
+    /// when neither crosses ahead of the other.
+    #[serde(default)]
+    bow_crossing_m: Option<f64>,
     in_port: bool,
 }
 
@@ -137,6 +180,9 @@ pub struct CloseApproach {
     passes: BTreeMap<(u32, u32), Pass>,
     /// Vessels in a crowd at the latest tick.
     crowded: std::collections::BTreeSet<u32>,
+    /// Pairs named together in an `escort` event, with the event's latest data time.
+    #[serde(default, with = "super::pairs")]
+    escort_links: BTreeMap<(u32, u32), i64>,
 }
 
 impl CloseApproach {
@@ -148,6 +194,7 @@ impl CloseApproach {
             cells: FxHashMap::default(),
             passes: BTreeMap::new(),
             crowded: std::collections::BTreeSet::new(),
+            escort_links: BTreeMap::new(),
         }
     }
 
@@ -172,6 +219,24 @@ impl CloseApproach {
             ctx.count("close_approach.stopped");
             return;
         }
+        // Issue 18: lane traffic meeting or overtaking on near-parallel tracks passes abeam.
+        if p.bow_crossing_m
+            .is_none_or(|b| b > self.cfg.max_bow_crossing_m)
+        {
+            ctx.count("close_approach.no_bow_crossing");
+            return;
+        }
+        // Issue 18: a survey ship's escorts crossing each other's bows at speed.
+        self.remember_escorts(ctx, p.last_ms);
+        if escort_group(&self.escort_links, key.0, key.1) {
+            ctx.count("close_approach.escort_group");
+            return;
+        }
+        // Issue 18: swarm members converging on their mooring before the ticks see a crowd.
+        if self.crowd_near(p.lat, p.lon, p.last_ms) >= self.cfg.crowd_min_vessels {
+            ctx.count("close_approach.crowd");
+            return;
+        }
         let mut e = ctx.new_event(
             EventType::CloseApproach,
             &[key.0, key.1],
@@ -187,6 +252,9 @@ impl CloseApproach {
         e.set("speed_knots", (p.speeds.0 * 10.0).round() / 10.0);
         e.set("target_speed_knots", (p.speeds.1 * 10.0).round() / 10.0);
         e.set("crossing_deg", p.crossing_deg.round());
+        if let Some(b) = p.bow_crossing_m {
+            e.set("bow_crossing_m", b.round());
+        }
         e.add_evidence(
             PosRef {
                 mmsi: key.0,
@@ -198,6 +266,113 @@ impl CloseApproach {
         e.end_ms = Some(p.last_ms);
         e.last_ms = p.last_ms;
         ctx.create(e);
+    }
+}
+
+impl CloseApproach {
+    /// Records the pairs of the open `escort` events and forgets links whose event's latest
+    /// data is older than `escort_group_memory_s` before `now_ms`.
+    fn remember_escorts(&mut self, ctx: &Ctx<'_>, now_ms: i64) {
+        for e in ctx.open_events().filter(|e| e.kind == EventType::Escort) {
+            for (i, a) in e.vessels.iter().enumerate() {
+                for b in &e.vessels[i + 1..] {
+                    let key = (a.mmsi.min(b.mmsi), a.mmsi.max(b.mmsi));
+                    let t = self.escort_links.entry(key).or_insert(e.last_ms);
+                    *t = (*t).max(e.last_ms);
+                }
+            }
+        }
+        let memory = self.cfg.escort_group_memory_s as i64 * 1000;
+        self.escort_links.retain(|_, t| now_ms - *t <= memory);
+    }
+
+    /// Slow vessels (below [`CROWD_SLOW_KNOTS`]) heard within [`CROWD_FRESH_MS`] before
+    /// `now_ms` and within `crowd_radius_m` of a point, counted up to `crowd_min_vessels`.
+    fn crowd_near(&self, lat: f64, lon: f64, now_ms: i64) -> u32 {
+        let grid = Grid::new(self.cfg.trigger_m);
+        let (row, col) = grid.cell(lat, lon);
+        let rows = (self.cfg.crowd_radius_m / self.cfg.trigger_m).ceil() as i32;
+        let cols = rows * grid.col_reach(lat);
+        let r2 = self.cfg.crowd_radius_m * self.cfg.crowd_radius_m;
+        let mut n = 0;
+        for dr in -rows..=rows {
+            for dc in -cols..=cols {
+                let Some(members) = self.cells.get(&(row + dr, col + dc)) else {
+                    continue;
+                };
+                for m in members {
+                    let Some(o) = self.last.get(m) else { continue };
+                    if o.sog >= CROWD_SLOW_KNOTS || now_ms - o.t > CROWD_FRESH_MS {
+                        continue;
+                    }
+                    let (e, nn) = geom::enu_m(lat, lon, o.lat, o.lon);
+                    if e * e + nn * nn <= r2 {
+                        n += 1;
+                        if n >= self.cfg.crowd_min_vessels {
+                            return n;
+                        }
+                    }
+                }
+            }
+        }
+        n
+    }
+}
+
+/// Below this a vessel counts toward a crowd (as the encounter detector's crowds).
+const CROWD_SLOW_KNOTS: f64 = 2.0;
+/// A vessel last heard this long ago still counts toward a crowd: 1 h, the resampling's
+/// interpolation limit (GFW), so moored class B vessels heard every few minutes all count.
+const CROWD_FRESH_MS: i64 = 3_600_000;
+
+/// Whether two vessels are of one escort group: connected through escort links (a survey
+/// ship, its escorts, and escorts of its escorts).
+fn escort_group(links: &BTreeMap<(u32, u32), i64>, a: u32, b: u32) -> bool {
+    let mut group = vec![a];
+    loop {
+        let mut grew = false;
+        for &(x, y) in links.keys() {
+            match (group.contains(&x), group.contains(&y)) {
+                (true, false) => group.push(y),
+                (false, true) => group.push(x),
+                _ => continue,
+            }
+            grew = true;
+        }
+        if group.contains(&b) {
+            return true;
+        }
+        if !grew {
+            return false;
+        }
+    }
+}
+
+/// Bow crossing range: where the other vessel, moving straight relative to this one (relative
+/// position `r` and velocity `v`, east and north, metres and m/s), crosses this vessel's
+/// heading line `course_deg`, in metres ahead of it. `None` when it crosses astern or never
+/// (parallel tracks).
+fn bow_crossing_m(r: (f64, f64), v: (f64, f64), course_deg: f64) -> Option<f64> {
+    let (s, c) = course_deg.to_radians().sin_cos();
+    // Starboard is (cos, -sin) for a heading (sin, cos).
+    let lat_r = r.0 * c - r.1 * s;
+    let lat_v = v.0 * c - v.1 * s;
+    if lat_v.abs() < 1e-6 {
+        return None;
+    }
+    let t = -lat_r / lat_v;
+    let ahead = (r.0 + v.0 * t) * s + (r.1 + v.1 * t) * c;
+    (ahead >= 0.0).then_some(ahead)
+}
+
+/// The nearer of the two vessels' bow crossings (relative position and velocity of the other
+/// from the first).
+fn nearer_bow_crossing(r: (f64, f64), v: (f64, f64), cog: f64, other_cog: f64) -> Option<f64> {
+    let a = bow_crossing_m(r, v, cog);
+    let b = bow_crossing_m((-r.0, -r.1), (-v.0, -v.1), other_cog);
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -297,6 +472,12 @@ impl Detector for CloseApproach {
                             max_rel_speed: 0.0,
                             speeds: (own, other),
                             crossing_deg: geom::angle_diff_deg(me.cog, o.cog),
+                            bow_crossing_m: nearer_bow_crossing(
+                                (dx, dy),
+                                (rvx, rvy),
+                                me.cog,
+                                o.cog,
+                            ),
                             in_port: false,
                         }
                     });
@@ -310,6 +491,7 @@ impl Detector for CloseApproach {
                         p.lon = f.lon;
                         p.speeds = (own, other);
                         p.crossing_deg = geom::angle_diff_deg(me.cog, o.cog);
+                        p.bow_crossing_m = nearer_bow_crossing((dx, dy), (rvx, rvy), me.cog, o.cog);
                         p.in_port = in_port;
                     }
                 } else if self.passes.contains_key(&key) {
@@ -332,6 +514,7 @@ impl Detector for CloseApproach {
     }
 
     fn on_time(&mut self, ctx: &mut Ctx<'_>, now_ms: i64) {
+        self.remember_escorts(ctx, now_ms);
         let stale = self.cfg.stale_s as i64 * 1000;
         let done: Vec<(u32, u32)> = self
             .passes
@@ -367,5 +550,6 @@ impl Detector for CloseApproach {
             + table_bytes(&self.cells)
             + self.cells.values().map(|v| v.capacity() * 4).sum::<usize>()
             + self.passes.len() * (std::mem::size_of::<Pass>() + 32)
+            + self.escort_links.len() * 48
     }
 }
