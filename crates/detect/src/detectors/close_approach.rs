@@ -145,6 +145,9 @@ struct Pos {
     sog: f64,
     cog: f64,
     cell: Cell,
+    /// Speed and course reported and at least `stopped_knots`: compared with others.
+    #[serde(default)]
+    moving: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,14 +171,91 @@ struct Pass {
     in_port: bool,
 }
 
+/// Vessels by cell of their latest fix, and the vessels with passes open.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    built: bool,
+    /// Vessels making way (`Pos::moving`).
+    moving: FxHashMap<Cell, Vec<(u32, Pos)>>,
+    /// The others (stopped, or without speed or course): only counted for crowds.
+    still: FxHashMap<Cell, Vec<(u32, Pos)>>,
+    /// Open passes per vessel.
+    open: FxHashMap<u32, u32>,
+    /// Scratch: cells to search, passes that ended.
+    near: Vec<Cell>,
+    ended: Vec<(u32, u32)>,
+}
+
+impl Index {
+    fn cells(&mut self, moving: bool) -> &mut FxHashMap<Cell, Vec<(u32, Pos)>> {
+        if moving {
+            &mut self.moving
+        } else {
+            &mut self.still
+        }
+    }
+
+    fn remove(&mut self, mmsi: u32, p: &Pos) {
+        let cells = self.cells(p.moving);
+        if let Some(v) = cells.get_mut(&p.cell) {
+            if let Some(i) = v.iter().position(|e| e.0 == mmsi) {
+                v.swap_remove(i);
+            }
+            if v.is_empty() {
+                cells.remove(&p.cell);
+            }
+        }
+    }
+
+    /// Moves a vessel from where `old` put it to `new`.
+    fn update(&mut self, mmsi: u32, old: Option<&Pos>, new: Pos) {
+        if let Some(old) = old {
+            if old.cell == new.cell && old.moving == new.moving {
+                if let Some(e) = self
+                    .cells(new.moving)
+                    .get_mut(&new.cell)
+                    .and_then(|v| v.iter_mut().find(|e| e.0 == mmsi))
+                {
+                    e.1 = new;
+                    return;
+                }
+            }
+            self.remove(mmsi, old);
+        }
+        self.cells(new.moving)
+            .entry(new.cell)
+            .or_default()
+            .push((mmsi, new));
+    }
+
+    fn pass_opened(&mut self, key: (u32, u32)) {
+        *self.open.entry(key.0).or_default() += 1;
+        *self.open.entry(key.1).or_default() += 1;
+    }
+
+    fn pass_closed(&mut self, key: (u32, u32)) {
+        for m in [key.0, key.1] {
+            if let Some(n) = self.open.get_mut(&m) {
+                *n -= 1;
+                if *n == 0 {
+                    self.open.remove(&m);
+                }
+            }
+        }
+    }
+}
+
 /// The close approach detector.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CloseApproach {
     #[serde(skip)]
     pub(crate) cfg: CloseApproachConfig,
     last: FxHashMap<u32, Pos>,
-    #[serde(with = "super::pairs")]
-    cells: FxHashMap<Cell, Vec<u32>>,
+    /// Derived from `last` (rebuilt after a resume): the latest fix of every vessel by cell,
+    /// those making way apart from the others, so that a fix is compared only with vessels
+    /// making way and reads them from one array (no lookup per neighbour).
+    #[serde(skip)]
+    index: Index,
     #[serde(with = "super::pairs")]
     passes: BTreeMap<(u32, u32), Pass>,
     /// Vessels in a crowd at the latest tick.
@@ -191,7 +271,7 @@ impl CloseApproach {
         CloseApproach {
             cfg,
             last: FxHashMap::default(),
-            cells: FxHashMap::default(),
+            index: Index::default(),
             passes: BTreeMap::new(),
             crowded: std::collections::BTreeSet::new(),
             escort_links: BTreeMap::new(),
@@ -202,6 +282,7 @@ impl CloseApproach {
         let Some(p) = self.passes.remove(&key) else {
             return;
         };
+        self.index.pass_closed(key);
         if p.min_m > self.cfg.max_cpa_m
             || p.max_speed < self.cfg.min_speed_knots
             || p.max_rel_speed < self.cfg.min_relative_speed_knots
@@ -295,27 +376,45 @@ impl CloseApproach {
         let cols = rows * grid.col_reach(lat);
         let r2 = self.cfg.crowd_radius_m * self.cfg.crowd_radius_m;
         let mut n = 0;
-        for dr in -rows..=rows {
-            for dc in -cols..=cols {
-                let Some(members) = self.cells.get(&(row + dr, col + dc)) else {
-                    continue;
-                };
-                for m in members {
-                    let Some(o) = self.last.get(m) else { continue };
-                    if o.sog >= CROWD_SLOW_KNOTS || now_ms - o.t > CROWD_FRESH_MS {
+        for cells in [&self.index.still, &self.index.moving] {
+            for dr in -rows..=rows {
+                for dc in -cols..=cols {
+                    let Some(members) = cells.get(&(row + dr, col + dc)) else {
                         continue;
-                    }
-                    let (e, nn) = geom::enu_m(lat, lon, o.lat, o.lon);
-                    if e * e + nn * nn <= r2 {
-                        n += 1;
-                        if n >= self.cfg.crowd_min_vessels {
-                            return n;
+                    };
+                    for (_, o) in members {
+                        if o.sog >= CROWD_SLOW_KNOTS || now_ms - o.t > CROWD_FRESH_MS {
+                            continue;
+                        }
+                        let (e, nn) = geom::enu_m(lat, lon, o.lat, o.lon);
+                        if e * e + nn * nn <= r2 {
+                            n += 1;
+                            if n >= self.cfg.crowd_min_vessels {
+                                return n;
+                            }
                         }
                     }
                 }
             }
         }
         n
+    }
+
+    /// Builds the index from `last` and `passes` (once after a resume).
+    fn build_index(&mut self) {
+        let mut index = Index {
+            built: true,
+            ..Index::default()
+        };
+        let mut vessels: Vec<(&u32, &Pos)> = self.last.iter().collect();
+        vessels.sort_unstable_by_key(|(m, _)| **m);
+        for (&m, p) in vessels {
+            index.update(m, None, *p);
+        }
+        for &k in self.passes.keys() {
+            index.pass_opened(k);
+        }
+        self.index = index;
     }
 }
 
@@ -378,55 +477,54 @@ fn nearer_bow_crossing(r: (f64, f64), v: (f64, f64), cog: f64, other_cog: f64) -
 
 impl Detector for CloseApproach {
     fn on_fix(&mut self, ctx: &mut Ctx<'_>, fc: &FixCtx<'_>) {
+        if !self.index.built {
+            self.build_index();
+        }
         let f = fc.fix;
         let grid = Grid::new(self.cfg.trigger_m);
         let cell = grid.cell(f.lat, f.lon);
+        let sog = f.sog_knots.unwrap_or(0.0);
         let me = Pos {
             t: f.time_ms,
             lat: f.lat,
             lon: f.lon,
-            sog: f.sog_knots.unwrap_or(0.0),
+            sog,
             cog: f.cog_deg.unwrap_or(0.0),
             cell,
+            moving: f.cog_deg.is_some() && f.sog_knots.is_some() && sog >= self.cfg.stopped_knots,
         };
-        if let Some(old) = self.last.insert(f.mmsi, me) {
-            if old.cell != cell {
-                if let Some(v) = self.cells.get_mut(&old.cell) {
-                    v.retain(|&m| m != f.mmsi);
-                    if v.is_empty() {
-                        self.cells.remove(&old.cell);
-                    }
-                }
-                self.cells.entry(cell).or_default().push(f.mmsi);
-            }
-        } else {
-            self.cells.entry(cell).or_default().push(f.mmsi);
-        }
-        if f.sog_knots.is_none() || f.cog_deg.is_none() {
+        let old = self.last.insert(f.mmsi, me);
+        self.index.update(f.mmsi, old.as_ref(), me);
+        // A stopped vessel has no course to converge on (and a pass by one is no close
+        // approach): only vessels making way are compared. Their passes with it end stale.
+        if !me.moving {
             return;
         }
         let stale = self.cfg.stale_s as i64 * 1000;
-        let in_port = ctx.any_port(fc.zones);
-        let mut near = Vec::new();
+        let mut near = std::mem::take(&mut self.index.near);
+        let mut ended = std::mem::take(&mut self.index.ended);
+        ended.clear();
         grid.neighbours(cell, f.lat, &mut near);
-        let mut ended = Vec::new();
+        let me_open = self.index.open.contains_key(&f.mmsi);
+        let mut opened = Vec::new();
         // A cheap bound first (no trigonometry per pair): the other vessel cannot be within
         // the trigger distance now if it was farther than that plus the way it has made since
         // its last report (5 % slack for the flat-earth estimate).
         let cos_lat = f.lat.to_radians().cos();
+        let (me_e, me_n) = geom::velocity_ms(me.sog, me.cog);
         for c in &near {
-            let Some(members) = self.cells.get(c) else {
+            let Some(members) = self.index.moving.get(c) else {
                 continue;
             };
-            for &m in members {
+            for &(m, ref o) in members {
                 if m == f.mmsi {
                     continue;
                 }
-                let Some(o) = self.last.get(&m) else { continue };
-                let age_s = (f.time_ms - o.t) as f64 / 1000.0;
-                if age_s * 1000.0 > stale as f64 {
+                let age_ms = f.time_ms - o.t;
+                if age_ms > stale {
                     continue;
                 }
+                let age_s = age_ms as f64 / 1000.0;
                 let key = if f.mmsi < m { (f.mmsi, m) } else { (m, f.mmsi) };
                 let north = (o.lat - f.lat) * geom::M_PER_DEG;
                 let mut dlon = o.lon - f.lon;
@@ -437,8 +535,11 @@ impl Detector for CloseApproach {
                 }
                 let east = dlon * geom::M_PER_DEG * cos_lat;
                 let reach = (self.cfg.trigger_m + o.sog.abs() * geom::KNOT_MS * age_s.abs()) * 1.05;
+                let was_open = |passes: &BTreeMap<(u32, u32), Pass>| {
+                    me_open && self.index.open.contains_key(&m) && passes.contains_key(&key)
+                };
                 if north * north + east * east > reach * reach {
-                    if self.passes.contains_key(&key) {
+                    if was_open(&self.passes) {
                         ended.push(key);
                     }
                     continue;
@@ -449,7 +550,6 @@ impl Detector for CloseApproach {
                 let (dx, dy) = (oe + ve * age_s, on + vn * age_s);
                 let d = dx.hypot(dy);
                 if d < self.cfg.trigger_m {
-                    let (me_e, me_n) = geom::velocity_ms(me.sog, me.cog);
                     let (rvx, rvy) = (ve - me_e, vn - me_n);
                     let rel_kn = rvx.hypot(rvy) / geom::KNOT_MS;
                     let (own, other) = if key.0 == f.mmsi {
@@ -458,6 +558,7 @@ impl Detector for CloseApproach {
                         (o.sog, me.sog)
                     };
                     let p = self.passes.entry(key).or_insert_with(|| {
+                        opened.push(key);
                         let (cpa, tcpa) = geom::cpa(dx, dy, rvx, rvy);
                         Pass {
                             start_ms: f.time_ms,
@@ -478,7 +579,7 @@ impl Detector for CloseApproach {
                                 me.cog,
                                 o.cog,
                             ),
-                            in_port: false,
+                            in_port: ctx.any_port(fc.zones),
                         }
                     });
                     p.last_ms = f.time_ms;
@@ -492,16 +593,21 @@ impl Detector for CloseApproach {
                         p.speeds = (own, other);
                         p.crossing_deg = geom::angle_diff_deg(me.cog, o.cog);
                         p.bow_crossing_m = nearer_bow_crossing((dx, dy), (rvx, rvy), me.cog, o.cog);
-                        p.in_port = in_port;
+                        p.in_port = ctx.any_port(fc.zones);
                     }
-                } else if self.passes.contains_key(&key) {
+                } else if was_open(&self.passes) {
                     ended.push(key);
                 }
             }
         }
-        for k in ended {
+        for k in opened {
+            self.index.pass_opened(k);
+        }
+        for k in ended.drain(..) {
             self.finish(ctx, k);
         }
+        self.index.near = near;
+        self.index.ended = ended;
     }
 
     fn on_tick(&mut self, _ctx: &mut Ctx<'_>, _t: i64, samples: &[crate::engine::Sample]) {
@@ -528,27 +634,34 @@ impl Detector for CloseApproach {
     }
 
     fn forget(&mut self, _ctx: &mut Ctx<'_>, before_ms: i64) {
-        let gone: Vec<(u32, Cell)> = self
+        if !self.index.built {
+            self.build_index();
+        }
+        let gone: Vec<(u32, Pos)> = self
             .last
             .iter()
             .filter(|(_, p)| p.t < before_ms)
-            .map(|(m, p)| (*m, p.cell))
+            .map(|(m, p)| (*m, *p))
             .collect();
-        for (m, cell) in gone {
+        for (m, p) in gone {
             self.last.remove(&m);
-            if let Some(v) = self.cells.get_mut(&cell) {
-                v.retain(|&x| x != m);
-                if v.is_empty() {
-                    self.cells.remove(&cell);
-                }
-            }
+            self.index.remove(m, &p);
         }
     }
 
     fn memory_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<(u32, Pos)>();
         table_bytes(&self.last)
-            + table_bytes(&self.cells)
-            + self.cells.values().map(|v| v.capacity() * 4).sum::<usize>()
+            + table_bytes(&self.index.moving)
+            + table_bytes(&self.index.still)
+            + self
+                .index
+                .moving
+                .values()
+                .chain(self.index.still.values())
+                .map(|v| v.capacity() * entry)
+                .sum::<usize>()
+            + table_bytes(&self.index.open)
             + self.passes.len() * (std::mem::size_of::<Pass>() + 32)
             + self.escort_links.len() * 48
     }
