@@ -148,6 +148,9 @@ struct Pos {
     /// Speed and course reported and at least `stopped_knots`: compared with others.
     #[serde(default)]
     moving: bool,
+    /// Where the vessel's entry is in its cell's array (derived, kept by [`Index`]).
+    #[serde(skip)]
+    slot: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -195,37 +198,45 @@ impl Index {
         }
     }
 
-    fn remove(&mut self, mmsi: u32, p: &Pos) {
+    /// Removes a vessel's entry; returns the vessel whose entry took its slot, if any.
+    fn remove(&mut self, mmsi: u32, p: &Pos) -> Option<(u32, u32)> {
         let cells = self.cells(p.moving);
-        if let Some(v) = cells.get_mut(&p.cell) {
-            if let Some(i) = v.iter().position(|e| e.0 == mmsi) {
-                v.swap_remove(i);
-            }
-            if v.is_empty() {
-                cells.remove(&p.cell);
-            }
+        let v = cells.get_mut(&p.cell)?;
+        let i = match v.get(p.slot as usize) {
+            Some(e) if e.0 == mmsi => p.slot as usize,
+            _ => v.iter().position(|e| e.0 == mmsi)?,
+        };
+        v.swap_remove(i);
+        let moved = v.get(i).map(|e| (e.0, i as u32));
+        if v.is_empty() {
+            cells.remove(&p.cell);
         }
+        moved
     }
 
-    /// Moves a vessel from where `old` put it to `new`.
-    fn update(&mut self, mmsi: u32, old: Option<&Pos>, new: Pos) {
+    /// Moves a vessel from where `old` put it to `new`; returns its slot, and the vessel
+    /// whose entry moved to another slot to make room, if any.
+    fn update(&mut self, mmsi: u32, old: Option<&Pos>, mut new: Pos) -> (u32, Option<(u32, u32)>) {
+        let mut moved = None;
         if let Some(old) = old {
             if old.cell == new.cell && old.moving == new.moving {
                 if let Some(e) = self
                     .cells(new.moving)
                     .get_mut(&new.cell)
-                    .and_then(|v| v.iter_mut().find(|e| e.0 == mmsi))
+                    .and_then(|v| v.get_mut(old.slot as usize))
+                    .filter(|e| e.0 == mmsi)
                 {
+                    new.slot = old.slot;
                     e.1 = new;
-                    return;
+                    return (old.slot, None);
                 }
             }
-            self.remove(mmsi, old);
+            moved = self.remove(mmsi, old);
         }
-        self.cells(new.moving)
-            .entry(new.cell)
-            .or_default()
-            .push((mmsi, new));
+        let v = self.cells(new.moving).entry(new.cell).or_default();
+        new.slot = v.len() as u32;
+        v.push((mmsi, new));
+        (new.slot, moved)
     }
 
     fn pass_opened(&mut self, key: (u32, u32)) {
@@ -408,8 +419,14 @@ impl CloseApproach {
         };
         let mut vessels: Vec<(&u32, &Pos)> = self.last.iter().collect();
         vessels.sort_unstable_by_key(|(m, _)| **m);
+        let mut slots = Vec::with_capacity(vessels.len());
         for (&m, p) in vessels {
-            index.update(m, None, *p);
+            slots.push((m, index.update(m, None, *p).0));
+        }
+        for (m, slot) in slots {
+            if let Some(p) = self.last.get_mut(&m) {
+                p.slot = slot;
+            }
         }
         for &k in self.passes.keys() {
             index.pass_opened(k);
@@ -484,7 +501,7 @@ impl Detector for CloseApproach {
         let grid = Grid::new(self.cfg.trigger_m);
         let cell = grid.cell(f.lat, f.lon);
         let sog = f.sog_knots.unwrap_or(0.0);
-        let me = Pos {
+        let mut me = Pos {
             t: f.time_ms,
             lat: f.lat,
             lon: f.lon,
@@ -492,9 +509,27 @@ impl Detector for CloseApproach {
             cog: f.cog_deg.unwrap_or(0.0),
             cell,
             moving: f.cog_deg.is_some() && f.sog_knots.is_some() && sog >= self.cfg.stopped_knots,
+            slot: 0,
         };
-        let old = self.last.insert(f.mmsi, me);
-        self.index.update(f.mmsi, old.as_ref(), me);
+        let moved = match self.last.entry(f.mmsi) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let (slot, moved) = self.index.update(f.mmsi, Some(o.get()), me);
+                me.slot = slot;
+                o.insert(me);
+                moved
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let (slot, moved) = self.index.update(f.mmsi, None, me);
+                me.slot = slot;
+                v.insert(me);
+                moved
+            }
+        };
+        if let Some((m, slot)) = moved {
+            if let Some(p) = self.last.get_mut(&m) {
+                p.slot = slot;
+            }
+        }
         // A stopped vessel has no course to converge on (and a pass by one is no close
         // approach): only vessels making way are compared. Their passes with it end stale.
         if !me.moving {
@@ -645,7 +680,11 @@ impl Detector for CloseApproach {
             .collect();
         for (m, p) in gone {
             self.last.remove(&m);
-            self.index.remove(m, &p);
+            if let Some((moved, slot)) = self.index.remove(m, &p) {
+                if let Some(q) = self.last.get_mut(&moved) {
+                    q.slot = slot;
+                }
+            }
         }
     }
 
