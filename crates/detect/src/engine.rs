@@ -293,7 +293,9 @@ enum Item {
 struct Queued {
     time_ms: i64,
     seq: u64,
-    item: Item,
+    /// Boxed: the heap moves its entries at every push and pop, and a fix is ~130 bytes
+    /// (moving them was 9 % of ingest's samples on a dense simulated feed).
+    item: Box<Item>,
 }
 
 impl PartialEq for Queued {
@@ -428,7 +430,7 @@ impl Engine {
         self.s.queue.push(Queued {
             time_ms,
             seq: self.s.seq,
-            item,
+            item: Box::new(item),
         });
         let w = self.s.watermark_ms.map_or(time_ms, |w| w.max(time_ms));
         self.s.watermark_ms = Some(w);
@@ -526,7 +528,7 @@ impl Engine {
         while self.s.queue.peek().is_some_and(|q| q.time_ms <= upto_ms) {
             let Some(q) = self.s.queue.pop() else { break };
             self.s.released_ms = Some(self.s.released_ms.map_or(q.time_ms, |r| r.max(q.time_ms)));
-            match q.item {
+            match *q.item {
                 Item::Fix(f) => self.process_fix(&f),
                 Item::Identity(u) => self.process_identity(&u),
             }

@@ -735,6 +735,81 @@ fn issue_18_passing_a_stopped_vessel_is_not_a_close_approach() {
     assert_eq!(of(&ev, EventType::CloseApproach).len(), 1, "{ev:?}");
 }
 
+#[test]
+fn issue_18_ships_meeting_on_near_parallel_tracks_pass_abeam_and_only_a_bow_crossing_counts() {
+    // Lane traffic: A northbound at 12 kn, B on 200 degrees (160 apart: inside the crossing
+    // window) at 12 kn, passing 150 m abeam. Their relative track meets either bow line some
+    // 850 m away: no bow crossing within 300 m, no close approach. A crossing with the same CPA
+    // (B westbound across A's bow) is one.
+    let (lat, lon) = (7.5, 57.5);
+    let meet = offset(lat, lon, 12.0 * 0.514_444 * 1800.0, 0.0);
+    let a = straight(72, T0, lat, lon, 12.0, 0.0, 3600, 5);
+    let pass_abeam = offset(meet.0, meet.1, 150.0, 90.0);
+    let b_start = offset(pass_abeam.0, pass_abeam.1, 12.0 * 0.514_444 * 1800.0, 20.0);
+    let b = straight(73, T0, b_start.0, b_start.1, 12.0, 200.0, 3600, 5);
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        merge(vec![a, b]),
+        vec![],
+    );
+    assert!(of(&ev, EventType::CloseApproach).is_empty(), "{ev:?}");
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        crossing(150.0),
+        vec![],
+    );
+    let c = of(&ev, EventType::CloseApproach);
+    assert_eq!(c.len(), 1, "{ev:?}");
+    let bcr = c[0].details["bow_crossing_m"].as_f64().unwrap();
+    assert!((100.0..200.0).contains(&bcr), "{bcr}");
+}
+
+/// A coast-guard ship (flag `guard_flag`) keeping station ahead and to starboard of a survey
+/// ship (CN) for 4 h, then crossing its bow 100 m ahead at 16 kn.
+fn station_then_bow_crossing(guard_flag: &str) -> (Vec<Fix>, Vec<detect::IdentityUpdate>) {
+    let (lat, lon) = (7.5, 57.5);
+    let secs = 4 * 3600;
+    let ship = straight(90, T0, lat, lon, 10.0, 0.0, secs + 1800, 10);
+    // Crossing 1852 m at 16 kn takes 225 s, in which the ship makes 1157 m: start 1257 m ahead.
+    let (slat, slon) = offset(lat, lon, 1257.0, 0.0);
+    let (slat, slon) = offset(slat, slon, 1852.0, 90.0);
+    let mut guard = straight(91, T0, slat, slon, 10.0, 0.0, secs, 10);
+    let last = guard.pop().unwrap();
+    guard.extend(straight(
+        91,
+        last.time_ms,
+        last.lat,
+        last.lon,
+        16.0,
+        270.0,
+        1800,
+        10,
+    ));
+    let ids = vec![
+        ident(90, T0 - 1000, "SURVEYOR", "CN", 90, None),
+        ident(91, T0 - 1000, "GUARD", guard_flag, 55, None),
+    ];
+    (merge(vec![ship, guard]), ids)
+}
+
+#[test]
+fn issue_18_an_escort_crossing_its_charge_s_bow_is_planned_and_a_shadower_doing_so_is_not() {
+    // Same flag: an escort (its ships manoeuvre around each other by design). A foreign
+    // coast-guard ship doing the same is shadowing, and its pass across the bow harassment.
+    let (f, ids) = station_then_bow_crossing("CN");
+    let ev = run(TestWorld::standard().arc(), Config::default(), f, ids);
+    assert_eq!(of(&ev, EventType::Escort).len(), 1, "{ev:?}");
+    assert!(of(&ev, EventType::CloseApproach).is_empty(), "{ev:?}");
+    let (f, ids) = station_then_bow_crossing("PH");
+    let ev = run(TestWorld::standard().arc(), Config::default(), f, ids);
+    assert_eq!(of(&ev, EventType::Shadowing).len(), 1, "{ev:?}");
+    let c = of(&ev, EventType::CloseApproach);
+    assert_eq!(c.len(), 1, "{ev:?}");
+    assert!(c[0].details["cpa_m"].as_f64().unwrap() < 150.0, "{c:?}");
+}
+
 // ---- Escort and shadowing -----------------------------------------------------------------
 
 fn company(

@@ -5,17 +5,33 @@
 //! `trigger_m` wide; a fix is compared with the fresh fixes (within `stale_s`, extrapolated to
 //! its time along their course and speed) in neighbouring cells. A pair closer than
 //! `trigger_m` starts a pass (MarineTraffic's proximity alerts use min(3 x length, 1000 m));
-//! the pass ends when they are farther apart again or stale. A pass whose closest distance is
-//! under `max_cpa_m` while at least one vessel was under way (> `min_speed_knots`, MarineTraffic
-//! / Windward "under way" 3.5 kn) and their relative speed exceeded `min_relative_speed_knots`
-//! is a close approach, with `cpa_m`, `cpa_time`, and the CPA / TCPA predicted when the pass
-//! began (`predicted_cpa_m`, `tcpa_s`), if it was a crossing (courses at the closest point
-//! `min_crossing_deg`-`max_crossing_deg` apart: vessels overtaking or meeting head-on in a lane
-//! pass close by design), both vessels were making way at the closest point (a vessel under
-//! `stopped_knots` is stopped and has no course: DETECTION.md's CPA is for two vessels on
-//! converging courses, and passing a moored, anchored or drifting vessel is how vessels join a
-//! mooring group or an anchorage) and not in a port or anchorage zone (MarineTraffic: not in
-//! port) nor in a crowd of slow vessels at the latest tick (see the encounter detector).
+//! the pass ends when they are farther apart again or stale.
+//!
+//! The rule: a pass is a close approach, a dangerous and unplanned closing, when
+//! - its closest distance is under `max_cpa_m` while at least one vessel was under way (>
+//!   `min_speed_knots`, MarineTraffic / Windward "under way" 3.5 kn) and their relative speed
+//!   exceeded `min_relative_speed_knots`;
+//! - it is a crossing: courses at the closest point `min_crossing_deg`-`max_crossing_deg`
+//!   apart, *and* one vessel crosses ahead of the other's bow closer than
+//!   `max_bow_crossing_m` (the bow crossing range radar plotting aids report next to CPA and
+//!   TCPA; COLREGs rule 15: the give-way vessel shall avoid crossing ahead). Vessels meeting
+//!   or overtaking in a lane hold parallel tracks and pass abeam: their relative track meets
+//!   the other's bow line, if at all, far ahead or astern, however close they pass;
+//! - both vessels were making way at the closest point (a vessel under `stopped_knots` is
+//!   stopped and has no course: DETECTION.md's CPA is for two vessels on converging courses,
+//!   and passing a moored, anchored or drifting vessel is how vessels join a mooring group or
+//!   an anchorage);
+//! - the two are not of one escort group: named together, directly or through the vessel they
+//!   escort, in `escort` events (same flag, keeping company: a survey ship, its coast-guard
+//!   escorts and militia manoeuvre around each other by design) open now or within
+//!   `escort_group_memory_s`. `shadowing` (a foreign state vessel following) does not count:
+//!   harassment passes come from shadowers;
+//! - not in a port or anchorage zone (MarineTraffic: not in port) nor in a crowd of slow
+//!   vessels (see the encounter detector), judged both at the latest tick and from the latest
+//!   fixes around the closest point (a crowd still gathering is an hour ahead of the ticks).
+//!
+//! Passes left out are counted by reason (`close_approach.stopped`, `.no_bow_crossing`,
+//! `.escort_group`, `.crowd`).
 
 use std::collections::BTreeMap;
 
@@ -54,6 +70,15 @@ pub struct CloseApproachConfig {
     /// ...and at most this: a crossing situation, not vessels overtaking or meeting head-on in
     /// a lane (COLREGs rules 13-15). Default 165 degrees.
     pub max_crossing_deg: f64,
+    /// Vessels named together in an `escort` event stay one escort group this long after the
+    /// event's latest data: an escort mission outlasts the hours its ships are dark, or are
+    /// not under way together (the charge surveying or waiting). Default 86400 s (a day).
+    pub escort_group_memory_s: u32,
+    /// One vessel must cross ahead of the other's bow closer than this (bow crossing range,
+    /// straight-line motion at the closest point). Default 300 m, as `max_cpa_m` ("a few
+    /// hundred metres"): the crossing ahead that COLREGs rule 15 tells the give-way vessel to
+    /// avoid, not a pass abeam on parallel tracks.
+    pub max_bow_crossing_m: f64,
     /// Vessels within this of a crowd of slow vessels (an anchorage, a moored swarm) are left
     /// out, as for encounters. Default 10000 m.
     pub crowd_radius_m: f64,
@@ -73,6 +98,8 @@ impl Default for CloseApproachConfig {
             stale_s: 180,
             min_crossing_deg: 15.0,
             max_crossing_deg: 165.0,
+            max_bow_crossing_m: 300.0,
+            escort_group_memory_s: 86_400,
             crowd_radius_m: 10_000.0,
             crowd_min_vessels: 20,
         }
@@ -90,6 +117,18 @@ impl CloseApproachConfig {
         )?;
         check("close_approach.stale_s", self.stale_s as f64, 1.0, 86_400.0)?;
         check(
+            "close_approach.escort_group_memory_s",
+            self.escort_group_memory_s as f64,
+            0.0,
+            30.0 * 86_400.0,
+        )?;
+        check(
+            "close_approach.max_bow_crossing_m",
+            self.max_bow_crossing_m,
+            0.0,
+            self.trigger_m,
+        )?;
+        check(
             "close_approach.stopped_knots",
             self.stopped_knots,
             0.0,
@@ -106,6 +145,12 @@ struct Pos {
     sog: f64,
     cog: f64,
     cell: Cell,
+    /// Speed and course reported and at least `stopped_knots`: compared with others.
+    #[serde(default)]
+    moving: bool,
+    /// Where the vessel's entry is in its cell's array (derived, kept by [`Index`]).
+    #[serde(skip)]
+    slot: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,7 +167,93 @@ struct Pass {
     max_rel_speed: f64,
     speeds: (f64, f64),
     crossing_deg: f64,
+    /// The nearer bow crossing ahead at the closest point (either vessel's bow), metres; `None`
+    /// when neither crosses ahead of the other.
+    #[serde(default)]
+    bow_crossing_m: Option<f64>,
     in_port: bool,
+}
+
+/// Vessels by cell of their latest fix, and the vessels with passes open.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    built: bool,
+    /// Vessels making way (`Pos::moving`).
+    moving: FxHashMap<Cell, Vec<(u32, Pos)>>,
+    /// The others (stopped, or without speed or course): only counted for crowds.
+    still: FxHashMap<Cell, Vec<(u32, Pos)>>,
+    /// Open passes per vessel.
+    open: FxHashMap<u32, u32>,
+    /// Scratch: cells to search, passes that ended.
+    near: Vec<Cell>,
+    ended: Vec<(u32, u32)>,
+}
+
+impl Index {
+    fn cells(&mut self, moving: bool) -> &mut FxHashMap<Cell, Vec<(u32, Pos)>> {
+        if moving {
+            &mut self.moving
+        } else {
+            &mut self.still
+        }
+    }
+
+    /// Removes a vessel's entry; returns the vessel whose entry took its slot, if any.
+    fn remove(&mut self, mmsi: u32, p: &Pos) -> Option<(u32, u32)> {
+        let cells = self.cells(p.moving);
+        let v = cells.get_mut(&p.cell)?;
+        let i = match v.get(p.slot as usize) {
+            Some(e) if e.0 == mmsi => p.slot as usize,
+            _ => v.iter().position(|e| e.0 == mmsi)?,
+        };
+        v.swap_remove(i);
+        let moved = v.get(i).map(|e| (e.0, i as u32));
+        if v.is_empty() {
+            cells.remove(&p.cell);
+        }
+        moved
+    }
+
+    /// Moves a vessel from where `old` put it to `new`; returns its slot, and the vessel
+    /// whose entry moved to another slot to make room, if any.
+    fn update(&mut self, mmsi: u32, old: Option<&Pos>, mut new: Pos) -> (u32, Option<(u32, u32)>) {
+        let mut moved = None;
+        if let Some(old) = old {
+            if old.cell == new.cell && old.moving == new.moving {
+                if let Some(e) = self
+                    .cells(new.moving)
+                    .get_mut(&new.cell)
+                    .and_then(|v| v.get_mut(old.slot as usize))
+                    .filter(|e| e.0 == mmsi)
+                {
+                    new.slot = old.slot;
+                    e.1 = new;
+                    return (old.slot, None);
+                }
+            }
+            moved = self.remove(mmsi, old);
+        }
+        let v = self.cells(new.moving).entry(new.cell).or_default();
+        new.slot = v.len() as u32;
+        v.push((mmsi, new));
+        (new.slot, moved)
+    }
+
+    fn pass_opened(&mut self, key: (u32, u32)) {
+        *self.open.entry(key.0).or_default() += 1;
+        *self.open.entry(key.1).or_default() += 1;
+    }
+
+    fn pass_closed(&mut self, key: (u32, u32)) {
+        for m in [key.0, key.1] {
+            if let Some(n) = self.open.get_mut(&m) {
+                *n -= 1;
+                if *n == 0 {
+                    self.open.remove(&m);
+                }
+            }
+        }
+    }
 }
 
 /// The close approach detector.
@@ -131,12 +262,18 @@ pub struct CloseApproach {
     #[serde(skip)]
     pub(crate) cfg: CloseApproachConfig,
     last: FxHashMap<u32, Pos>,
-    #[serde(with = "super::pairs")]
-    cells: FxHashMap<Cell, Vec<u32>>,
+    /// Derived from `last` (rebuilt after a resume): the latest fix of every vessel by cell,
+    /// those making way apart from the others, so that a fix is compared only with vessels
+    /// making way and reads them from one array (no lookup per neighbour).
+    #[serde(skip)]
+    index: Index,
     #[serde(with = "super::pairs")]
     passes: BTreeMap<(u32, u32), Pass>,
     /// Vessels in a crowd at the latest tick.
     crowded: std::collections::BTreeSet<u32>,
+    /// Pairs named together in an `escort` event, with the event's latest data time.
+    #[serde(default, with = "super::pairs")]
+    escort_links: BTreeMap<(u32, u32), i64>,
 }
 
 impl CloseApproach {
@@ -145,9 +282,10 @@ impl CloseApproach {
         CloseApproach {
             cfg,
             last: FxHashMap::default(),
-            cells: FxHashMap::default(),
+            index: Index::default(),
             passes: BTreeMap::new(),
             crowded: std::collections::BTreeSet::new(),
+            escort_links: BTreeMap::new(),
         }
     }
 
@@ -155,6 +293,7 @@ impl CloseApproach {
         let Some(p) = self.passes.remove(&key) else {
             return;
         };
+        self.index.pass_closed(key);
         if p.min_m > self.cfg.max_cpa_m
             || p.max_speed < self.cfg.min_speed_knots
             || p.max_rel_speed < self.cfg.min_relative_speed_knots
@@ -172,6 +311,24 @@ impl CloseApproach {
             ctx.count("close_approach.stopped");
             return;
         }
+        // Issue 18: lane traffic meeting or overtaking on near-parallel tracks passes abeam.
+        if p.bow_crossing_m
+            .is_none_or(|b| b > self.cfg.max_bow_crossing_m)
+        {
+            ctx.count("close_approach.no_bow_crossing");
+            return;
+        }
+        // Issue 18: a survey ship's escorts crossing each other's bows at speed.
+        self.remember_escorts(ctx, p.last_ms);
+        if escort_group(&self.escort_links, key.0, key.1) {
+            ctx.count("close_approach.escort_group");
+            return;
+        }
+        // Issue 18: swarm members converging on their mooring before the ticks see a crowd.
+        if self.crowd_near(p.lat, p.lon, p.last_ms) >= self.cfg.crowd_min_vessels {
+            ctx.count("close_approach.crowd");
+            return;
+        }
         let mut e = ctx.new_event(
             EventType::CloseApproach,
             &[key.0, key.1],
@@ -187,6 +344,9 @@ impl CloseApproach {
         e.set("speed_knots", (p.speeds.0 * 10.0).round() / 10.0);
         e.set("target_speed_knots", (p.speeds.1 * 10.0).round() / 10.0);
         e.set("crossing_deg", p.crossing_deg.round());
+        if let Some(b) = p.bow_crossing_m {
+            e.set("bow_crossing_m", b.round());
+        }
         e.add_evidence(
             PosRef {
                 mmsi: key.0,
@@ -201,57 +361,205 @@ impl CloseApproach {
     }
 }
 
+impl CloseApproach {
+    /// Records the pairs of the open `escort` events and forgets links whose event's latest
+    /// data is older than `escort_group_memory_s` before `now_ms`.
+    fn remember_escorts(&mut self, ctx: &Ctx<'_>, now_ms: i64) {
+        for e in ctx.open_events().filter(|e| e.kind == EventType::Escort) {
+            for (i, a) in e.vessels.iter().enumerate() {
+                for b in &e.vessels[i + 1..] {
+                    let key = (a.mmsi.min(b.mmsi), a.mmsi.max(b.mmsi));
+                    let t = self.escort_links.entry(key).or_insert(e.last_ms);
+                    *t = (*t).max(e.last_ms);
+                }
+            }
+        }
+        let memory = self.cfg.escort_group_memory_s as i64 * 1000;
+        self.escort_links.retain(|_, t| now_ms - *t <= memory);
+    }
+
+    /// Slow vessels (below [`CROWD_SLOW_KNOTS`]) heard within [`CROWD_FRESH_MS`] before
+    /// `now_ms` and within `crowd_radius_m` of a point, counted up to `crowd_min_vessels`.
+    fn crowd_near(&self, lat: f64, lon: f64, now_ms: i64) -> u32 {
+        let grid = Grid::new(self.cfg.trigger_m);
+        let (row, col) = grid.cell(lat, lon);
+        let rows = (self.cfg.crowd_radius_m / self.cfg.trigger_m).ceil() as i32;
+        let cols = rows * grid.col_reach(lat);
+        let r2 = self.cfg.crowd_radius_m * self.cfg.crowd_radius_m;
+        let mut n = 0;
+        for cells in [&self.index.still, &self.index.moving] {
+            for dr in -rows..=rows {
+                for dc in -cols..=cols {
+                    let Some(members) = cells.get(&(row + dr, col + dc)) else {
+                        continue;
+                    };
+                    for (_, o) in members {
+                        if o.sog >= CROWD_SLOW_KNOTS || now_ms - o.t > CROWD_FRESH_MS {
+                            continue;
+                        }
+                        let (e, nn) = geom::enu_m(lat, lon, o.lat, o.lon);
+                        if e * e + nn * nn <= r2 {
+                            n += 1;
+                            if n >= self.cfg.crowd_min_vessels {
+                                return n;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    /// Builds the index from `last` and `passes` (once after a resume).
+    fn build_index(&mut self) {
+        let mut index = Index {
+            built: true,
+            ..Index::default()
+        };
+        let mut vessels: Vec<(&u32, &Pos)> = self.last.iter().collect();
+        vessels.sort_unstable_by_key(|(m, _)| **m);
+        let mut slots = Vec::with_capacity(vessels.len());
+        for (&m, p) in vessels {
+            slots.push((m, index.update(m, None, *p).0));
+        }
+        for (m, slot) in slots {
+            if let Some(p) = self.last.get_mut(&m) {
+                p.slot = slot;
+            }
+        }
+        for &k in self.passes.keys() {
+            index.pass_opened(k);
+        }
+        self.index = index;
+    }
+}
+
+/// Below this a vessel counts toward a crowd (as the encounter detector's crowds).
+const CROWD_SLOW_KNOTS: f64 = 2.0;
+/// A vessel last heard this long ago still counts toward a crowd: 1 h, the resampling's
+/// interpolation limit (GFW), so moored class B vessels heard every few minutes all count.
+const CROWD_FRESH_MS: i64 = 3_600_000;
+
+/// Whether two vessels are of one escort group: connected through escort links (a survey
+/// ship, its escorts, and escorts of its escorts).
+fn escort_group(links: &BTreeMap<(u32, u32), i64>, a: u32, b: u32) -> bool {
+    let mut group = vec![a];
+    loop {
+        let mut grew = false;
+        for &(x, y) in links.keys() {
+            match (group.contains(&x), group.contains(&y)) {
+                (true, false) => group.push(y),
+                (false, true) => group.push(x),
+                _ => continue,
+            }
+            grew = true;
+        }
+        if group.contains(&b) {
+            return true;
+        }
+        if !grew {
+            return false;
+        }
+    }
+}
+
+/// Bow crossing range: where the other vessel, moving straight relative to this one (relative
+/// position `r` and velocity `v`, east and north, metres and m/s), crosses this vessel's
+/// heading line `course_deg`, in metres ahead of it. `None` when it crosses astern or never
+/// (parallel tracks).
+fn bow_crossing_m(r: (f64, f64), v: (f64, f64), course_deg: f64) -> Option<f64> {
+    let (s, c) = course_deg.to_radians().sin_cos();
+    // Starboard is (cos, -sin) for a heading (sin, cos).
+    let lat_r = r.0 * c - r.1 * s;
+    let lat_v = v.0 * c - v.1 * s;
+    if lat_v.abs() < 1e-6 {
+        return None;
+    }
+    let t = -lat_r / lat_v;
+    let ahead = (r.0 + v.0 * t) * s + (r.1 + v.1 * t) * c;
+    (ahead >= 0.0).then_some(ahead)
+}
+
+/// The nearer of the two vessels' bow crossings (relative position and velocity of the other
+/// from the first).
+fn nearer_bow_crossing(r: (f64, f64), v: (f64, f64), cog: f64, other_cog: f64) -> Option<f64> {
+    let a = bow_crossing_m(r, v, cog);
+    let b = bow_crossing_m((-r.0, -r.1), (-v.0, -v.1), other_cog);
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 impl Detector for CloseApproach {
     fn on_fix(&mut self, ctx: &mut Ctx<'_>, fc: &FixCtx<'_>) {
+        if !self.index.built {
+            self.build_index();
+        }
         let f = fc.fix;
         let grid = Grid::new(self.cfg.trigger_m);
         let cell = grid.cell(f.lat, f.lon);
-        let me = Pos {
+        let sog = f.sog_knots.unwrap_or(0.0);
+        let mut me = Pos {
             t: f.time_ms,
             lat: f.lat,
             lon: f.lon,
-            sog: f.sog_knots.unwrap_or(0.0),
+            sog,
             cog: f.cog_deg.unwrap_or(0.0),
             cell,
+            moving: f.cog_deg.is_some() && f.sog_knots.is_some() && sog >= self.cfg.stopped_knots,
+            slot: 0,
         };
-        if let Some(old) = self.last.insert(f.mmsi, me) {
-            if old.cell != cell {
-                if let Some(v) = self.cells.get_mut(&old.cell) {
-                    v.retain(|&m| m != f.mmsi);
-                    if v.is_empty() {
-                        self.cells.remove(&old.cell);
-                    }
-                }
-                self.cells.entry(cell).or_default().push(f.mmsi);
+        let moved = match self.last.entry(f.mmsi) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let (slot, moved) = self.index.update(f.mmsi, Some(o.get()), me);
+                me.slot = slot;
+                o.insert(me);
+                moved
             }
-        } else {
-            self.cells.entry(cell).or_default().push(f.mmsi);
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let (slot, moved) = self.index.update(f.mmsi, None, me);
+                me.slot = slot;
+                v.insert(me);
+                moved
+            }
+        };
+        if let Some((m, slot)) = moved {
+            if let Some(p) = self.last.get_mut(&m) {
+                p.slot = slot;
+            }
         }
-        if f.sog_knots.is_none() || f.cog_deg.is_none() {
+        // A stopped vessel has no course to converge on (and a pass by one is no close
+        // approach): only vessels making way are compared. Their passes with it end stale.
+        if !me.moving {
             return;
         }
         let stale = self.cfg.stale_s as i64 * 1000;
-        let in_port = ctx.any_port(fc.zones);
-        let mut near = Vec::new();
+        let mut near = std::mem::take(&mut self.index.near);
+        let mut ended = std::mem::take(&mut self.index.ended);
+        ended.clear();
         grid.neighbours(cell, f.lat, &mut near);
-        let mut ended = Vec::new();
+        let me_open = self.index.open.contains_key(&f.mmsi);
+        let mut opened = Vec::new();
         // A cheap bound first (no trigonometry per pair): the other vessel cannot be within
         // the trigger distance now if it was farther than that plus the way it has made since
         // its last report (5 % slack for the flat-earth estimate).
         let cos_lat = f.lat.to_radians().cos();
+        let (me_e, me_n) = geom::velocity_ms(me.sog, me.cog);
         for c in &near {
-            let Some(members) = self.cells.get(c) else {
+            let Some(members) = self.index.moving.get(c) else {
                 continue;
             };
-            for &m in members {
+            for &(m, ref o) in members {
                 if m == f.mmsi {
                     continue;
                 }
-                let Some(o) = self.last.get(&m) else { continue };
-                let age_s = (f.time_ms - o.t) as f64 / 1000.0;
-                if age_s * 1000.0 > stale as f64 {
+                let age_ms = f.time_ms - o.t;
+                if age_ms > stale {
                     continue;
                 }
+                let age_s = age_ms as f64 / 1000.0;
                 let key = if f.mmsi < m { (f.mmsi, m) } else { (m, f.mmsi) };
                 let north = (o.lat - f.lat) * geom::M_PER_DEG;
                 let mut dlon = o.lon - f.lon;
@@ -262,8 +570,11 @@ impl Detector for CloseApproach {
                 }
                 let east = dlon * geom::M_PER_DEG * cos_lat;
                 let reach = (self.cfg.trigger_m + o.sog.abs() * geom::KNOT_MS * age_s.abs()) * 1.05;
+                let was_open = |passes: &BTreeMap<(u32, u32), Pass>| {
+                    me_open && self.index.open.contains_key(&m) && passes.contains_key(&key)
+                };
                 if north * north + east * east > reach * reach {
-                    if self.passes.contains_key(&key) {
+                    if was_open(&self.passes) {
                         ended.push(key);
                     }
                     continue;
@@ -274,7 +585,6 @@ impl Detector for CloseApproach {
                 let (dx, dy) = (oe + ve * age_s, on + vn * age_s);
                 let d = dx.hypot(dy);
                 if d < self.cfg.trigger_m {
-                    let (me_e, me_n) = geom::velocity_ms(me.sog, me.cog);
                     let (rvx, rvy) = (ve - me_e, vn - me_n);
                     let rel_kn = rvx.hypot(rvy) / geom::KNOT_MS;
                     let (own, other) = if key.0 == f.mmsi {
@@ -283,6 +593,7 @@ impl Detector for CloseApproach {
                         (o.sog, me.sog)
                     };
                     let p = self.passes.entry(key).or_insert_with(|| {
+                        opened.push(key);
                         let (cpa, tcpa) = geom::cpa(dx, dy, rvx, rvy);
                         Pass {
                             start_ms: f.time_ms,
@@ -297,7 +608,13 @@ impl Detector for CloseApproach {
                             max_rel_speed: 0.0,
                             speeds: (own, other),
                             crossing_deg: geom::angle_diff_deg(me.cog, o.cog),
-                            in_port: false,
+                            bow_crossing_m: nearer_bow_crossing(
+                                (dx, dy),
+                                (rvx, rvy),
+                                me.cog,
+                                o.cog,
+                            ),
+                            in_port: ctx.any_port(fc.zones),
                         }
                     });
                     p.last_ms = f.time_ms;
@@ -310,16 +627,22 @@ impl Detector for CloseApproach {
                         p.lon = f.lon;
                         p.speeds = (own, other);
                         p.crossing_deg = geom::angle_diff_deg(me.cog, o.cog);
-                        p.in_port = in_port;
+                        p.bow_crossing_m = nearer_bow_crossing((dx, dy), (rvx, rvy), me.cog, o.cog);
+                        p.in_port = ctx.any_port(fc.zones);
                     }
-                } else if self.passes.contains_key(&key) {
+                } else if was_open(&self.passes) {
                     ended.push(key);
                 }
             }
         }
-        for k in ended {
+        for k in opened {
+            self.index.pass_opened(k);
+        }
+        for k in ended.drain(..) {
             self.finish(ctx, k);
         }
+        self.index.near = near;
+        self.index.ended = ended;
     }
 
     fn on_tick(&mut self, _ctx: &mut Ctx<'_>, _t: i64, samples: &[crate::engine::Sample]) {
@@ -332,6 +655,7 @@ impl Detector for CloseApproach {
     }
 
     fn on_time(&mut self, ctx: &mut Ctx<'_>, now_ms: i64) {
+        self.remember_escorts(ctx, now_ms);
         let stale = self.cfg.stale_s as i64 * 1000;
         let done: Vec<(u32, u32)> = self
             .passes
@@ -345,27 +669,39 @@ impl Detector for CloseApproach {
     }
 
     fn forget(&mut self, _ctx: &mut Ctx<'_>, before_ms: i64) {
-        let gone: Vec<(u32, Cell)> = self
+        if !self.index.built {
+            self.build_index();
+        }
+        let gone: Vec<(u32, Pos)> = self
             .last
             .iter()
             .filter(|(_, p)| p.t < before_ms)
-            .map(|(m, p)| (*m, p.cell))
+            .map(|(m, p)| (*m, *p))
             .collect();
-        for (m, cell) in gone {
+        for (m, p) in gone {
             self.last.remove(&m);
-            if let Some(v) = self.cells.get_mut(&cell) {
-                v.retain(|&x| x != m);
-                if v.is_empty() {
-                    self.cells.remove(&cell);
+            if let Some((moved, slot)) = self.index.remove(m, &p) {
+                if let Some(q) = self.last.get_mut(&moved) {
+                    q.slot = slot;
                 }
             }
         }
     }
 
     fn memory_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<(u32, Pos)>();
         table_bytes(&self.last)
-            + table_bytes(&self.cells)
-            + self.cells.values().map(|v| v.capacity() * 4).sum::<usize>()
+            + table_bytes(&self.index.moving)
+            + table_bytes(&self.index.still)
+            + self
+                .index
+                .moving
+                .values()
+                .chain(self.index.still.values())
+                .map(|v| v.capacity() * entry)
+                .sum::<usize>()
+            + table_bytes(&self.index.open)
             + self.passes.len() * (std::mem::size_of::<Pass>() + 32)
+            + self.escort_links.len() * 48
     }
 }
