@@ -393,6 +393,36 @@ fn serve_with_tokens_refuses_anonymous_reads_serves_each_partner_its_feeds_and_a
     assert!(!log.contains(&usa) && !log.contains(&fra));
 }
 
+/// `tidewatch serve --store STORE --config CONFIG`, started (see [`start`]).
+fn serve_on(store: &Path, config: &Path) -> (Child, String) {
+    start(&[
+        "serve".as_ref(),
+        "--store".as_ref(),
+        store.as_os_str(),
+        "--config".as_ref(),
+        config.as_os_str(),
+    ])
+}
+
+/// A system principal's token (a partner link's), created in `store`.
+fn link_token(store: &Path, name: &str, partner: &str) -> String {
+    tidewatch_ok(
+        &[
+            "token",
+            "create",
+            "--name",
+            name,
+            "--partner",
+            partner,
+            "--kind",
+            "system",
+        ],
+        store,
+    )
+    .trim()
+    .to_owned()
+}
+
 /// An exported row's `(mmsi, time, lat, lon)`.
 type RowKey = (String, String, String, String);
 
@@ -458,32 +488,27 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
         tidewatch_ok(&["source", "label", src, label], &up);
     }
     // SG keeps the default: WITHHELD.
-    let token = |store: &Path, name: &str, partner: &str, system: bool| {
-        let mut a = vec!["token", "create", "--name", name, "--partner", partner];
-        if system {
-            a.extend(["--kind", "system"]);
-        }
-        tidewatch_ok(&a, store).trim().to_owned()
+    let token = |store: &Path, name: &str, partner: &str| {
+        tidewatch_ok(
+            &["token", "create", "--name", name, "--partner", partner],
+            store,
+        )
+        .trim()
+        .to_owned()
     };
-    let link_token = token(&up, "fra-link", "FRA", true);
-    let up_fra = token(&up, "fra-u", "FRA", false);
-    let up_ind = token(&up, "ind-u", "IND", false);
-    let up_usa = token(&up, "usa-u", "USA", false);
+    let link_token = link_token(&up, "fra-link", "FRA");
+    let up_fra = token(&up, "fra-u", "FRA");
+    let up_ind = token(&up, "ind-u", "IND");
+    let up_usa = token(&up, "usa-u", "USA");
     let up_cfg = config(&up, "listen = \"127.0.0.1:0\"\nno_detect = true\n");
-    let (upstream, up_addr) = start(&[
-        "serve".as_ref(),
-        "--store".as_ref(),
-        up.as_os_str(),
-        "--config".as_ref(),
-        up_cfg.as_os_str(),
-    ]);
+    let (upstream, up_addr) = serve_on(&up, &up_cfg);
 
     // Downstream: FRA's server, with principals of its own, pulling through the link.
     let down = dir.join("down");
     drop(store::Store::create_or_open(&down).unwrap());
-    let down_fra = token(&down, "fra-d", "FRA", false);
-    let down_ind = token(&down, "ind-d", "IND", false);
-    let down_usa = token(&down, "usa-d", "USA", false);
+    let down_fra = token(&down, "fra-d", "FRA");
+    let down_ind = token(&down, "ind-d", "IND");
+    let down_usa = token(&down, "usa-d", "USA");
     let token_file = dir.join("fra-link.token");
     std::fs::write(&token_file, &link_token).unwrap();
     let down_cfg = config(
@@ -495,14 +520,7 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
             token_file.display()
         ),
     );
-    let down_args = [
-        "serve".as_ref(),
-        "--store".as_ref(),
-        down.as_os_str(),
-        "--config".as_ref(),
-        down_cfg.as_os_str(),
-    ];
-    let (downstream, down_addr) = start(&down_args);
+    let (downstream, down_addr) = serve_on(&down, &down_cfg);
 
     // FRA sees downstream exactly what FRA sees upstream.
     let want_fra = export_rows(&up_addr, &up_fra);
@@ -564,7 +582,7 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
     terminate(downstream);
     let progress = down.join("spool/link_up/link-progress.json");
     std::fs::remove_file(&progress).unwrap();
-    let (downstream, down_addr) = start(&down_args);
+    let (downstream, down_addr) = serve_on(&down, &down_cfg);
     wait_for(60, "the link to pull again", || progress.exists());
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(common::rows(&down).len(), want_fra.len());
@@ -592,21 +610,7 @@ fn a_partner_link_pulls_over_tls_trusting_the_upstreams_certificate() {
     a.push(&feed);
     ingest_with(&["--no-detect".as_ref(), a.as_os_str()], &up);
     tidewatch_ok(&["source", "label", "coast", "PUBLIC"], &up);
-    let link_token = tidewatch_ok(
-        &[
-            "token",
-            "create",
-            "--name",
-            "fra-link",
-            "--partner",
-            "FRA",
-            "--kind",
-            "system",
-        ],
-        &up,
-    )
-    .trim()
-    .to_owned();
+    let link_token = link_token(&up, "fra-link", "FRA");
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     std::fs::write(dir.join("cert.pem"), ck.cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem()).unwrap();
@@ -618,13 +622,7 @@ fn a_partner_link_pulls_over_tls_trusting_the_upstreams_certificate() {
             dir.join("key.pem").display()
         ),
     );
-    let (upstream, up_addr) = start(&[
-        "serve".as_ref(),
-        "--store".as_ref(),
-        up.as_os_str(),
-        "--config".as_ref(),
-        up_cfg.as_os_str(),
-    ]);
+    let (upstream, up_addr) = serve_on(&up, &up_cfg);
     let port = up_addr.rsplit(':').next().unwrap().to_owned();
     let token_file = dir.join("link.token");
     std::fs::write(&token_file, &link_token).unwrap();
@@ -639,13 +637,7 @@ fn a_partner_link_pulls_over_tls_trusting_the_upstreams_certificate() {
             dir.join("cert.pem").display()
         ),
     );
-    let (downstream, _) = start(&[
-        "serve".as_ref(),
-        "--store".as_ref(),
-        down.as_os_str(),
-        "--config".as_ref(),
-        down_cfg.as_os_str(),
-    ]);
+    let (downstream, _) = serve_on(&down, &down_cfg);
     let want = common::rows(&up).len();
     assert!(want > 100, "{want} rows upstream");
     wait_for(90, "the rows over TLS", || {
@@ -671,21 +663,7 @@ fn a_partner_links_live_stream_shows_upstream_positions_before_they_are_committe
     drop(store::Store::create_or_open(&up).unwrap());
     tidewatch_ok(&["source", "label", "coast", "PUBLIC"], &up);
     tidewatch_ok(&["source", "label", "secret", "USA ONLY"], &up);
-    let link_token = tidewatch_ok(
-        &[
-            "token",
-            "create",
-            "--name",
-            "fra-link",
-            "--partner",
-            "FRA",
-            "--kind",
-            "system",
-        ],
-        &up,
-    )
-    .trim()
-    .to_owned();
+    let link_token = link_token(&up, "fra-link", "FRA");
     let up_cfg = config(
         &up,
         &format!(
@@ -695,13 +673,7 @@ fn a_partner_links_live_stream_shows_upstream_positions_before_they_are_committe
             feed.display()
         ),
     );
-    let (upstream, up_addr) = start(&[
-        "serve".as_ref(),
-        "--store".as_ref(),
-        up.as_os_str(),
-        "--config".as_ref(),
-        up_cfg.as_os_str(),
-    ]);
+    let (upstream, up_addr) = serve_on(&up, &up_cfg);
     let token_file = dir.join("link.token");
     std::fs::write(&token_file, &link_token).unwrap();
     let down = dir.join("down");
@@ -714,13 +686,7 @@ fn a_partner_links_live_stream_shows_upstream_positions_before_they_are_committe
             token_file.display()
         ),
     );
-    let (downstream, down_addr) = start(&[
-        "serve".as_ref(),
-        "--store".as_ref(),
-        down.as_os_str(),
-        "--config".as_ref(),
-        down_cfg.as_os_str(),
-    ]);
+    let (downstream, down_addr) = serve_on(&down, &down_cfg);
     let vessels = |addr: &str| -> usize {
         get_json(addr, "/api/vessels")["features"]
             .as_array()
