@@ -270,9 +270,9 @@ pub async fn health(State(s): State<AppState>, Extension(caller): Extension<Call
                 false
             });
             if let Some(reg) = crate::views::registry(&dir)? {
-                for r in reg.vessel_sources(None).map_err(ApiError::internal)? {
-                    if view.may_see_source(&r.source) {
-                        add(r.first_ms, r.last_ms);
+                for (source, first, last) in reg.source_spans().map_err(ApiError::internal)? {
+                    if view.may_see_source(&source) {
+                        add(first, last);
                     }
                 }
             }

@@ -782,6 +782,25 @@ impl RegistryDb {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
+    /// Per source, the first and last message times of its positions over every vessel
+    /// (`vessel_sources` aggregated): (source, first ms, last ms).
+    pub fn source_spans(&self) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        if !self.has_table("vessel_sources")? {
+            return Ok(Vec::new());
+        }
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT source, MIN(first_ms), MAX(last_ms) FROM vessel_sources
+                 GROUP BY source ORDER BY source",
+            )
+            .map_err(db)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
     /// Per-source position summaries of one MMSI (`Some`) or of every vessel (`None`), by
     /// MMSI and source.
     pub fn vessel_sources(&self, mmsi: Option<u32>) -> Result<Vec<VesselSourceRow>, StoreError> {
