@@ -215,6 +215,38 @@ fn a_late_satellite_copy_adds_its_source_to_the_coastal_position() {
     assert!(got.iter().all(|r| r.segment == Some(0)));
 }
 
+/// Issue 16: a satellite backlog delivered three hours late (past the fuser's late window)
+/// still adds its sources to the coastal positions: nothing is stored twice.
+#[test]
+fn a_satellite_backlog_three_hours_late_doubles_nothing() {
+    let mut lines = Vec::new();
+    for s in (0..4 * 3600).step_by(10) {
+        lines.push(report(&SHIP, s, "coast", T0_S + s));
+        if s == 4 * 3600 - 10 {
+            // The satellite heard the first ten minutes; its backlog comes at the end.
+            for b in (0..600).step_by(10) {
+                lines.push(report(&SHIP, b, "sat", T0_S + b));
+            }
+        }
+    }
+    let feed = tmp("sat-backlog.nmea");
+    write(&feed, &lines);
+    let store = tmp("sat-backlog-store");
+    let s = ingest_with(&[os(&feed)], &store);
+    assert_eq!(s["positions"], 4 * 360, "{s}");
+    assert_eq!(s["late_duplicates"], 60, "{s}");
+    assert_eq!(s["stale_unchecked"], 0, "{s}");
+    let got = rows(&store);
+    assert_eq!(got.len(), 4 * 360);
+    assert_eq!(
+        at(&got, 300).sources,
+        vec![
+            "sat-backlog.nmea/coast/AI".to_owned(),
+            "sat-backlog.nmea/sat/AI".to_owned()
+        ]
+    );
+}
+
 #[test]
 fn two_ships_on_one_mmsi_become_two_segments() {
     // 60 nm apart, same MMSI, both reporting every 10 s for an hour.

@@ -22,9 +22,15 @@
 //!   second's list), so the cost per record depends neither on the window nor on the disorder.
 //!   A copy arriving after its transmission was released is reported
 //!   as [`Output::LateSource`] (its source is added to the stored record; no second position).
+//! - **Memory**: identities are kept whole for `late_window_ms` behind the newest message time
+//!   (every tolerance above applies); after that, a position's exact content (MMSI, message
+//!   time, position, speed, course) is kept as one 64-bit key for `cold_window_ms` more, so a
+//!   copy delivered hours late (a satellite feed's backlog, a partner's re-delivery) still
+//!   joins its record. Copies older than that are stored as they come, counted as
+//!   `stale_unchecked`.
 
-use rustc_hash::FxHashMap;
-use std::collections::VecDeque;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{BTreeMap, VecDeque};
 use std::num::NonZeroU32;
 
 /// A receiver or station inside a feed: an index into the caller's table of station names
@@ -117,6 +123,21 @@ impl Content {
             && close(self.cog_dd, o.cog_dd)
             && (self.second == o.second || self.second == u8::MAX || o.second == u8::MAX)
     }
+
+    /// A 64-bit key of a vessel's position at a message time, its UTC second left out (a
+    /// stored row does not keep it): equal for every copy of one transmission.
+    fn key(&self, mmsi: u32, time_ms: i64) -> u64 {
+        // splitmix64's finaliser over the fields, chained: well mixed, so that two different
+        // positions of one minute share a key with a chance of about 2^-64 each.
+        let mix = |mut z: u64| {
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let a = ((mmsi as u64) << 32) | (self.sog_dk as u64) << 16 | self.cog_dd as u64;
+        let b = ((self.lat_e7 as u32 as u64) << 32) | self.lon_e7 as u32 as u64;
+        mix(mix(mix(a ^ 0x9e37_79b9_7f4a_7c15) ^ b) ^ time_ms as u64)
+    }
 }
 
 /// One decoded report to fuse.
@@ -187,6 +208,9 @@ pub struct FuserConfig {
     /// Released transmissions are remembered this long to recognise late copies
     /// (default 30 min, for satellite feeds).
     pub late_window_ms: i64,
+    /// Positions are remembered this much longer by their exact content only (a 64-bit key
+    /// each), for copies delivered hours late (default 6 h).
+    pub cold_window_ms: i64,
 }
 
 impl Default for FuserConfig {
@@ -196,6 +220,7 @@ impl Default for FuserConfig {
             content_window_ms: 5_000,
             reorder_window_ms: 60_000,
             late_window_ms: 30 * 60_000,
+            cold_window_ms: 6 * 3_600_000,
         }
     }
 }
@@ -214,6 +239,9 @@ pub struct FuserStats {
     /// Observations older than the release point with no record to join: released at once
     /// (out of order) rather than dropped.
     pub released_out_of_order: u64,
+    /// Positions older than the whole memory (late and cold windows) behind the newest message
+    /// time: stored without knowing whether a copy was stored before.
+    pub stale_unchecked: u64,
 }
 
 /// A remembered transmission of one vessel.
@@ -257,6 +285,8 @@ pub struct Fuser<P> {
     horizon_ms: i64,
     /// Message time of the last sweep of idle vessels out of `recent`.
     swept_ms: i64,
+    /// Positions forgotten from `recent`, by exact content.
+    cold: Cold,
     newest_ms: i64,
     stats: FuserStats,
 }
@@ -276,6 +306,7 @@ impl<P: Clone> Fuser<P> {
             recent: FxHashMap::default(),
             horizon_ms: i64::MIN,
             swept_ms: i64::MIN,
+            cold: Cold::default(),
             newest_ms: i64::MIN,
             stats: FuserStats::default(),
         }
@@ -294,6 +325,11 @@ impl<P: Clone> Fuser<P> {
     /// Identities remembered (to merge copies and recognise late ones), over all vessels.
     pub fn remembered(&self) -> usize {
         self.recent.values().map(VecDeque::len).sum()
+    }
+
+    /// Positions remembered by their content only (older than the late window).
+    pub fn remembered_cold(&self) -> usize {
+        self.cold.len
     }
 
     /// Remembers a transmission released before this fuser started (a position already in
@@ -334,6 +370,43 @@ impl<P: Clone> Fuser<P> {
         let cw = self.cfg.content_window_ms;
         let horizon = self.horizon_ms;
         let ids = self.recent.entry(obs.mmsi).or_default();
+        if obs.time_ms < horizon {
+            // Behind the whole-identity memory: the same position at the same time, still
+            // among the vessel's entries or in the cold memory, is this transmission.
+            if let Some(c) = obs.content {
+                let start = ids.partition_point(|e| e.time_ms < obs.time_ms);
+                let kept = ids
+                    .range(start..)
+                    .take_while(|e| e.time_ms == obs.time_ms)
+                    .find(|e| e.content.is_some_and(|k| k.matches(&c)));
+                if let Some(e) = kept.copied() {
+                    self.stats.late_duplicates += 1;
+                    out.push(Output::LateSource {
+                        mmsi: obs.mmsi,
+                        payload_hash: e.hash.unwrap_or(obs.payload_hash),
+                        time_ms: e.time_ms,
+                        source: obs.source,
+                    });
+                    return;
+                }
+                if self
+                    .cold
+                    .contains(c.key(obs.mmsi, obs.time_ms), obs.time_ms)
+                {
+                    self.stats.late_duplicates += 1;
+                    out.push(Output::LateSource {
+                        mmsi: obs.mmsi,
+                        payload_hash: obs.payload_hash,
+                        time_ms: obs.time_ms,
+                        source: obs.source,
+                    });
+                    return;
+                }
+                if obs.time_ms < self.cold.floor_ms {
+                    self.stats.stale_unchecked += 1;
+                }
+            }
+        }
         // The earliest record of the same transmission within the windows, if any (entries
         // before the horizon are forgotten, even while still in memory): the same payload
         // bits, or the same content close in time.
@@ -391,7 +464,9 @@ impl<P: Clone> Fuser<P> {
             // Room for the new entry from forgotten ones before growing (the front is read
             // only here: a report otherwise touches the back, in cache).
             while ids.front().is_some_and(|e| e.time_ms < horizon) {
-                ids.pop_front();
+                if let Some(e) = ids.pop_front() {
+                    self.cold.keep(obs.mmsi, &e);
+                }
             }
         }
         let rec = Fused {
@@ -512,12 +587,61 @@ impl<P: Clone> Fuser<P> {
         }
         self.swept_ms = self.horizon_ms;
         let horizon = self.horizon_ms;
-        self.recent.retain(|_, ids| {
+        let cold = &mut self.cold;
+        cold.evict(horizon.saturating_sub(self.cfg.cold_window_ms));
+        self.recent.retain(|&mmsi, ids| {
             while ids.front().is_some_and(|e| e.time_ms < horizon) {
-                ids.pop_front();
+                if let Some(e) = ids.pop_front() {
+                    cold.keep(mmsi, &e);
+                }
             }
             !ids.is_empty()
         });
+    }
+}
+
+/// Positions older than the late window, as 64-bit keys of their exact content
+/// ([`Content::key`]) in one set per minute of message time, so that whole minutes are dropped
+/// when they leave the cold window.
+#[derive(Debug, Default)]
+struct Cold {
+    minutes: BTreeMap<i64, FxHashSet<u64>>,
+    /// Positions before this time are not kept (they left the cold window).
+    floor_ms: i64,
+    len: usize,
+}
+
+impl Cold {
+    /// Keeps a forgotten identity's position (other reports are not kept).
+    fn keep(&mut self, mmsi: u32, e: &Ident) {
+        let Some(c) = e.content else { return };
+        if e.time_ms < self.floor_ms {
+            return;
+        }
+        let set = self
+            .minutes
+            .entry(e.time_ms.div_euclid(60_000))
+            .or_default();
+        if set.insert(c.key(mmsi, e.time_ms)) {
+            self.len += 1;
+        }
+    }
+
+    fn contains(&self, key: u64, time_ms: i64) -> bool {
+        self.minutes
+            .get(&time_ms.div_euclid(60_000))
+            .is_some_and(|s| s.contains(&key))
+    }
+
+    /// Drops the minutes before `floor_ms`.
+    fn evict(&mut self, floor_ms: i64) {
+        if floor_ms <= self.floor_ms {
+            return;
+        }
+        self.floor_ms = floor_ms;
+        let kept = self.minutes.split_off(&floor_ms.div_euclid(60_000));
+        self.len -= self.minutes.values().map(FxHashSet::len).sum::<usize>();
+        self.minutes = kept;
     }
 }
 
@@ -834,6 +958,67 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// Issue 16: a satellite copy delivered hours after its transmission (past the late
+    /// window, inside the cold window) joins the stored record; one older than both is
+    /// stored, and counted as unchecked.
+    #[test]
+    fn a_copy_hours_late_joins_its_record_and_older_ones_are_counted() {
+        let mut f = Fuser::new(FuserConfig::default());
+        let mut out = Vec::new();
+        // One vessel reporting every 10 s for 8 hours, a second one reporting now and then.
+        for k in 0..(8 * 360) {
+            let t = k * 10_000;
+            f.push(
+                with_content(obs(1, k as u64, t, 1), 10.0 + k as f64 * 1e-3, 5.0),
+                &mut out,
+            );
+            if k % 200 == 0 {
+                f.push(with_content(obs(2, k as u64, t, 1), 20.0, 0.0), &mut out);
+            }
+        }
+        let before = f.stats();
+        // Copies of the reports of 3 h ago (both vessels) and of 7 h 50 m ago.
+        let k3 = 5 * 360;
+        f.push(
+            with_content(
+                obs(1, 999_999, k3 * 10_000, 7),
+                10.0 + k3 as f64 * 1e-3,
+                5.0,
+            ),
+            &mut out,
+        );
+        f.push(with_content(obs(2, 5, k3 * 10_000, 7), 20.0, 0.0), &mut out);
+        // Same time and place, another speed: another report, stored.
+        f.push(
+            with_content(obs(1, 5, k3 * 10_000, 7), 10.0 + k3 as f64 * 1e-3, 9.0),
+            &mut out,
+        );
+        f.push(with_content(obs(1, 6, 10_000, 7), 10.001, 5.0), &mut out);
+        f.flush(&mut out);
+        let st = f.stats();
+        assert!(f.remembered_cold() > 0);
+        assert_eq!(st.late_duplicates - before.late_duplicates, 2);
+        let from_seven = out
+            .iter()
+            .filter(|o| matches!(o, Output::Record(r) if r.sources[0].source_id == 7))
+            .count();
+        assert_eq!(from_seven, 2);
+        assert_eq!(st.stale_unchecked, 1);
+        let late: Vec<(u32, i64, u32)> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::LateSource {
+                    mmsi,
+                    time_ms,
+                    source,
+                    ..
+                } => Some((*mmsi, *time_ms, source.source_id)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(late, vec![(1, k3 * 10_000, 7), (2, k3 * 10_000, 7)]);
     }
 
     /// Records far out of order with a wide window leave in time order; the pending structure

@@ -479,6 +479,7 @@ fn ingest_run(
     sum.duplicates_merged = f.duplicates_merged;
     sum.late_duplicates = f.late_duplicates;
     sum.released_out_of_order = f.released_out_of_order;
+    sum.stale_unchecked = f.stale_unchecked;
     if let Some(r) = stdin_seen_in {
         // The run wrote stdin's positions before its hash was known: drop the whole run.
         store.discard_runs(|x| x != run)?;

@@ -37,6 +37,9 @@ pub struct Summary {
     pub duplicates_merged: u64,
     pub late_duplicates: u64,
     pub released_out_of_order: u64,
+    /// Positions that arrived more than fusion's memory (late and cold windows) behind the
+    /// newest message time: stored without checking for an earlier copy.
+    pub stale_unchecked: u64,
     pub written: Written,
     pub vessels_touched: u64,
     pub vessels_total: u64,
@@ -73,6 +76,7 @@ impl Summary {
         self.duplicates_merged += o.duplicates_merged;
         self.late_duplicates += o.late_duplicates;
         self.released_out_of_order += o.released_out_of_order;
+        self.stale_unchecked += o.stale_unchecked;
         let (w, x) = (&mut self.written, &o.written);
         w.positions += x.positions;
         w.static_reports += x.static_reports;
@@ -229,6 +233,13 @@ pub fn human(s: &Summary) -> String {
         w.flagged,
         w.static_reports
     ));
+    if s.stale_unchecked > 0 {
+        r.push_str(&format!(
+            "warning: {} positions arrived more than the late window and 6 h behind the newest \
+             message time: stored without checking for copies stored before\n",
+            s.stale_unchecked
+        ));
+    }
     r.push_str(&format!(
         "vessels {} in this run ({} in store), segments started {}, identity changes {} \
          (first values {})\n",
@@ -273,6 +284,7 @@ pub fn json(s: &Summary) -> String {
         "late_duplicates": s.late_duplicates,
         "late_sources_stored": s.written.late_sources_stored,
         "released_out_of_order": s.released_out_of_order,
+        "stale_unchecked": s.stale_unchecked,
         "positions": s.written.positions,
         "flagged": s.written.flagged,
         "static_reports": s.written.static_reports,
