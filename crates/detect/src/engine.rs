@@ -4,7 +4,8 @@
 //! The rule: positions and identity updates go in (in message-time order across vessels, a
 //! little disorder allowed), event notices come out. Input is held in a reorder buffer for
 //! `[engine] reorder_s` and released in time order; a fix older than its vessel's last one is
-//! dropped and counted (`out_of_order_fix`). Per-vessel detectors see every released fix; the
+//! counted (`out_of_order_fix`) and shown to the detectors only as late data (a closed gap it
+//! falls in is withdrawn or split), never as the vessel's newest position. Per-vessel detectors see every released fix; the
 //! pairwise ones (encounter, escort / shadowing, swarm) see every vessel resampled on a
 //! `[engine] tick_s` grid (10 min, as GFW), a tick being complete once no pair of fixes
 //! bracketing it can still arrive (`max_interp_gap_s` later).
@@ -221,6 +222,16 @@ impl Ctx<'_> {
         self.count("withdrawn");
         self.book.notices.push(Notice {
             change: Change::Withdrawn,
+            event: e,
+        });
+    }
+
+    /// Reports a revised version of an event already reported closed (late data shortened
+    /// it), under the same id.
+    pub fn revise_closed(&mut self, e: Event) {
+        self.count("revised");
+        self.book.notices.push(Notice {
+            change: Change::Updated,
             event: e,
         });
     }
@@ -611,6 +622,7 @@ impl Engine {
         let prev = self.s.last.get(&f.mmsi).copied();
         if prev.is_some_and(|p| f.time_ms < p.time_ms) {
             ctx.count("out_of_order_fix");
+            self.s.detectors.on_late_fix(&self.config, &mut ctx, f);
             return;
         }
         let mut zones: Vec<ZoneIdx> = Vec::new();

@@ -203,6 +203,67 @@ fn a_long_gap_far_from_shore_after_good_reception_is_likely_disabling() {
     assert!(g.details["distance_to_shore_m"].is_null());
 }
 
+/// Issue 18: a position that arrives after its gap was closed (a satellite backlog) splits or
+/// withdraws the gap, and the result is what the same positions in time order give.
+#[test]
+fn a_late_position_inside_a_closed_gap_splits_or_withdraws_it() {
+    let track = gap_track(13 * H);
+    let gaps = |fixes: Vec<Fix>| -> Vec<(String, i64, Option<i64>)> {
+        let ev = run(
+            TestWorld::standard().arc(),
+            Config::default(),
+            fixes,
+            vec![],
+        );
+        of(&ev, EventType::AisGap)
+            .iter()
+            .map(|g| (g.id.to_string(), g.start_ms, g.end_ms))
+            .collect()
+    };
+    let whole = gaps(track.clone());
+    assert_eq!(whole.len(), 1, "{whole:?}");
+    let (start, end) = (whole[0].1, whole[0].2.unwrap());
+    let at_start = track
+        .iter()
+        .find(|f| f.mmsi == 1 && f.time_ms == start)
+        .unwrap()
+        .clone();
+    let heard_at = |offset_ms: i64| {
+        let mut f = at_start.clone();
+        f.time_ms = start + offset_ms;
+        f.lon += 0.002;
+        f.sources = vec!["sat/S".to_owned()];
+        f
+    };
+    let cases: [(&str, Vec<i64>, usize); 3] = [
+        // 1 h in: the first hour is no gap, the 12 h after it are.
+        ("one hour in", vec![H], 1),
+        // 7 h in: the first 7 h stay a gap (same id, shorter); 6 h after a 7 h silence is not.
+        ("seven hours in", vec![7 * H], 1),
+        // Heard every two hours through the silence: no gap at all.
+        ("every two hours", (1..7).map(|k| k * 2 * H).collect(), 0),
+    ];
+    for (what, offsets, n) in cases {
+        let late: Vec<Fix> = offsets.iter().map(|&o| heard_at(o)).collect();
+        // Delivered after everything else (late) and in time order: the same gaps.
+        let mut delivered = track.clone();
+        delivered.extend(late.iter().cloned());
+        let live = gaps(delivered);
+        let mut ordered = track.clone();
+        ordered.extend(late);
+        let ordered = gaps(merge(vec![ordered]));
+        assert_eq!(live.len(), n, "{what}: {live:?}");
+        assert_eq!(live, ordered, "{what}");
+    }
+    assert!(gaps({
+        let mut d = track.clone();
+        d.push(heard_at(H));
+        d
+    })
+    .iter()
+    .all(|g| g.1 == start + H && g.2 == Some(end)));
+}
+
 #[test]
 fn an_open_gap_is_reported_while_still_open() {
     let mut e = detect::Engine::new(

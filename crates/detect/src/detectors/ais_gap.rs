@@ -21,6 +21,16 @@
 //! on average as many slots per hour as the vessel's own good reception needs
 //! (`min_positions_12h` / 12): a satellite pass every few hours is not coverage. Otherwise it
 //! is a hole in coverage (counted as `ais_gap.coverage`, not reported).
+//!
+//! Late data (issue 18): a position that arrives after the gap it falls in was closed (a
+//! satellite backlog, a partner's re-delivery) shows the vessel was heard during it. Gaps
+//! closed in the last [`LATE_KEEP_MS`] of input time are kept; such a position splits its gap
+//! in two at its time, and each part is a gap only if it lasts the gap's threshold (the part
+//! after the late position: also `min_interval_ratio` times the part before it, which is now
+//! the vessel's longest interval, and within 12 h of the gap's start, as the reception
+//! condition needs): the part from the old start keeps the event's id (revised, shorter), a
+//! part from the late position on is a new event, and a gap with neither part long enough is
+//! withdrawn. The same positions in time order give the same gaps.
 
 use std::collections::BTreeSet;
 
@@ -30,8 +40,22 @@ use serde::{Deserialize, Serialize};
 use super::{table_bytes, Detector, FixCtx};
 use crate::config::check;
 use crate::engine::Ctx;
-use crate::event::{EventId, EventType, PosRef};
+use crate::event::{Event, EventId, EventType, PosRef};
 use crate::geom::{self, NM_M};
+use crate::input::Fix;
+
+/// How long (input time) after a gap closed a late position can still split or withdraw it:
+/// two days, beyond any satellite provider's delivery delay and a partner's usual re-delivery.
+pub const LATE_KEEP_MS: i64 = 2 * 86_400_000;
+
+/// A gap reported closed, kept for late data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ClosedGap {
+    event: Event,
+    /// Where the vessel was heard again.
+    end_lat: f64,
+    end_lon: f64,
+}
 
 /// AIS gap parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,6 +258,12 @@ pub struct AisGap {
     rx: FxHashMap<(i32, i32), CellRx>,
     /// (time the vessel's silence becomes a gap, MMSI).
     deadlines: BTreeSet<(i64, u32)>,
+    /// Gaps closed within [`LATE_KEEP_MS`], per vessel.
+    #[serde(default)]
+    closed: FxHashMap<u32, Vec<ClosedGap>>,
+    /// Input time of the last pruning of `closed`.
+    #[serde(default)]
+    pruned_ms: i64,
 }
 
 impl AisGap {
@@ -244,6 +274,106 @@ impl AisGap {
             vessels: FxHashMap::default(),
             rx: FxHashMap::default(),
             deadlines: BTreeSet::new(),
+            closed: FxHashMap::default(),
+            pruned_ms: i64::MIN,
+        }
+    }
+
+    /// A late position of `mmsi` inside one of its closed gaps: the gap is split at it (see
+    /// the module docs).
+    fn split(&mut self, ctx: &mut Ctx<'_>, fix: &Fix) {
+        let Some(gaps) = self.closed.get_mut(&fix.mmsi) else {
+            return;
+        };
+        let Some(i) = gaps.iter().position(|g| {
+            g.event.start_ms < fix.time_ms && g.event.end_ms.is_some_and(|e| fix.time_ms < e)
+        }) else {
+            return;
+        };
+        let g = gaps.swap_remove(i);
+        let e = &g.event;
+        let end_ms = e.end_ms.unwrap_or(fix.time_ms);
+        let threshold_ms = e
+            .details
+            .get("threshold_s")
+            .and_then(serde_json::Value::as_i64)
+            .map_or(self.cfg.min_gap_s as i64 * 1000, |s| s * 1000);
+        let disabling_ms = self.cfg.disabling_min_gap_s as i64 * 1000;
+        let here = PosRef {
+            mmsi: fix.mmsi,
+            time_ms: fix.time_ms,
+        };
+        // Fields of a part from (lat, lon) at `from` to `to`.
+        let part = |mut p: Event, from_ms: i64, to_ms: i64, d: f64| {
+            let gap_ms = to_ms - from_ms;
+            p.start_ms = from_ms;
+            p.end_ms = Some(to_ms);
+            p.last_ms = p.last_ms.max(fix.time_ms);
+            p.set("gap_s", gap_ms / 1000);
+            p.set("distance_m", d.round());
+            p.set(
+                "implied_speed_knots",
+                (d / (gap_ms as f64 / 1000.0) / geom::KNOT_MS * 10.0).round() / 10.0,
+            );
+            let good = p.details.get("good_reception").and_then(|x| x.as_bool());
+            let far = p.details.get("far_from_shore").and_then(|x| x.as_bool());
+            let likely = match (good, far) {
+                (Some(g), Some(f)) => Some(g && f && gap_ms >= disabling_ms),
+                _ => None,
+            };
+            p.set("likely_disabling", likely);
+            p.confidence = if likely == Some(true) { 1.0 } else { 0.7 };
+            p.set("split_by_late_data", true);
+            p
+        };
+        let first_ms = fix.time_ms - e.start_ms;
+        let first_ok = first_ms >= threshold_ms;
+        // After the late position, the silence before it is the vessel's longest interval,
+        // which raises the threshold (`min_interval_ratio`), and it must still have been well
+        // received in the 12 h before (only positions before the gap's start count).
+        let second_threshold_ms =
+            threshold_ms.max((first_ms as f64 * self.cfg.min_interval_ratio) as i64);
+        let second_ok = end_ms - fix.time_ms >= second_threshold_ms && first_ms < 12 * 3_600_000;
+        if first_ok {
+            let d = geom::distance_m(e.lat, e.lon, fix.lat, fix.lon);
+            let mut p = part(e.clone(), e.start_ms, fix.time_ms, d);
+            p.evidence.truncate(1);
+            p.add_evidence(here, &fix.sources);
+            gaps.push(ClosedGap {
+                event: p.clone(),
+                end_lat: fix.lat,
+                end_lon: fix.lon,
+            });
+            ctx.revise_closed(p);
+        } else {
+            ctx.withdraw_closed(e.clone());
+        }
+        if second_ok {
+            let d = geom::distance_m(fix.lat, fix.lon, g.end_lat, g.end_lon);
+            let mut p = e.clone();
+            p.id = EventId::derive(EventType::AisGap, &[fix.mmsi], fix.time_ms, "");
+            p.lat = fix.lat;
+            p.lon = fix.lon;
+            p.zones = ctx.zone_names(fix.lat, fix.lon);
+            let shore = ctx.world.distance_to_shore_m(fix.lat, fix.lon);
+            p.set("distance_to_shore_m", shore.map(|d| d.round()));
+            p.set(
+                "far_from_shore",
+                shore.map(|d| d >= self.cfg.min_shore_distance_nm * NM_M),
+            );
+            let end = e.evidence.last().copied();
+            p.evidence.clear();
+            p.add_evidence(here, &fix.sources);
+            if let Some(end) = end {
+                p.add_evidence(end, &[]);
+            }
+            let p = part(p, fix.time_ms, end_ms, d);
+            gaps.push(ClosedGap {
+                event: p.clone(),
+                end_lat: g.end_lat,
+                end_lon: g.end_lon,
+            });
+            ctx.create(p);
         }
     }
 
@@ -386,6 +516,17 @@ impl Detector for AisGap {
                     &fix.sources,
                 );
             }
+            if let Some(e) = ctx.event_mut(id) {
+                let mut event = e.clone();
+                event.end_ms = Some(fix.time_ms.max(event.start_ms));
+                event.open = false;
+                event.last_ms = event.last_ms.max(fix.time_ms);
+                self.closed.entry(fix.mmsi).or_default().push(ClosedGap {
+                    event,
+                    end_lat: fix.lat,
+                    end_lon: fix.lon,
+                });
+            }
             ctx.close(id, fix.time_ms);
         } else if let Some(id) = v.open.take() {
             // Only reachable when a late fix fills the gap: it was not a gap after all.
@@ -421,7 +562,19 @@ impl Detector for AisGap {
         }
     }
 
+    fn on_late_fix(&mut self, ctx: &mut Ctx<'_>, f: &Fix) {
+        self.split(ctx, f);
+    }
+
     fn on_time(&mut self, ctx: &mut Ctx<'_>, now_ms: i64) {
+        if now_ms.saturating_sub(self.pruned_ms) >= 3_600_000 {
+            self.pruned_ms = now_ms;
+            let keep_from = now_ms - LATE_KEEP_MS;
+            self.closed.retain(|_, gaps| {
+                gaps.retain(|g| g.event.end_ms.is_some_and(|e| e >= keep_from));
+                !gaps.is_empty()
+            });
+        }
         while let Some(&(t, mmsi)) = self.deadlines.first() {
             if t > now_ms {
                 break;
@@ -476,5 +629,11 @@ impl Detector for AisGap {
             + table_bytes(&self.rx)
             + self.rx.len() * RX_HOURS as usize * 8
             + self.deadlines.len() * 24
+            + table_bytes(&self.closed)
+            + self
+                .closed
+                .values()
+                .map(|g| g.len() * (std::mem::size_of::<ClosedGap>() + 512))
+                .sum::<usize>()
     }
 }

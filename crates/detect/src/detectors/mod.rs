@@ -45,6 +45,10 @@ pub struct FixCtx<'a> {
 pub trait Detector {
     /// A released fix (per vessel in time order).
     fn on_fix(&mut self, _ctx: &mut Ctx<'_>, _f: &FixCtx<'_>) {}
+    /// A fix older than its vessel's last one (late data: a satellite backlog, a partner's
+    /// re-delivery). It does not move the vessel's state; a detector whose closed events it
+    /// contradicts re-examines them (a gap during which the vessel was heard after all).
+    fn on_late_fix(&mut self, _ctx: &mut Ctx<'_>, _f: &Fix) {}
     /// An identity update; `before` is the identity before it.
     fn on_identity(&mut self, _ctx: &mut Ctx<'_>, _u: &IdentityUpdate, _before: &Identity) {}
     /// A complete tick of the resampling grid: every vessel's sample at `tick_ms`, by MMSI.
@@ -199,6 +203,10 @@ impl Detectors {
 
     pub(crate) fn on_fix(&mut self, cfg: &Config, ctx: &mut Ctx<'_>, f: &FixCtx<'_>) {
         each!(self, cfg, |d| d.on_fix(ctx, f));
+    }
+
+    pub(crate) fn on_late_fix(&mut self, cfg: &Config, ctx: &mut Ctx<'_>, f: &Fix) {
+        each!(self, cfg, |d| d.on_late_fix(ctx, f));
     }
 
     pub(crate) fn on_identity(
