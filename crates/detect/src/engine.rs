@@ -334,6 +334,11 @@ pub struct EngineState {
     idents: FxHashMap<u32, Identity>,
     last: FxHashMap<u32, LastFix>,
     resampler: Resampler,
+    /// The reorder buffer: input that came in time order (nearly all of it: the fuser
+    /// releases in order) waits in `run`, in order, at no cost; only what arrives older than
+    /// the run's newest goes to the heap. Release takes the earlier of the two fronts.
+    #[serde(default)]
+    run: std::collections::VecDeque<Queued>,
     queue: BinaryHeap<Queued>,
     seq: u64,
     watermark_ms: Option<i64>,
@@ -387,6 +392,7 @@ impl Engine {
                 idents: FxHashMap::default(),
                 last: FxHashMap::default(),
                 resampler: Resampler::default(),
+                run: std::collections::VecDeque::new(),
                 queue: BinaryHeap::new(),
                 seq: 0,
                 watermark_ms: None,
@@ -438,11 +444,16 @@ impl Engine {
 
     fn enqueue(&mut self, time_ms: i64, item: Item) {
         self.s.seq += 1;
-        self.s.queue.push(Queued {
+        let q = Queued {
             time_ms,
             seq: self.s.seq,
             item: Box::new(item),
-        });
+        };
+        if self.s.run.back().is_none_or(|b| b.time_ms <= time_ms) {
+            self.s.run.push_back(q);
+        } else {
+            self.s.queue.push(q);
+        }
         let w = self.s.watermark_ms.map_or(time_ms, |w| w.max(time_ms));
         self.s.watermark_ms = Some(w);
         self.release(w - self.config.engine.reorder_s as i64 * 1000);
@@ -525,19 +536,39 @@ impl Engine {
                     + 64 * e.details.len()
             })
             .sum();
-        let queued = self.s.queue.len() * (size_of::<Queued>() + 64);
+        let waiting = self.s.queue.len() + self.s.run.len();
+        let queued = waiting * (size_of::<Queued>() + 64);
         EngineStats {
             vessels: self.s.last.len(),
             open_events: self.s.book.open.len(),
-            queued: self.s.queue.len(),
+            queued: waiting,
             memory_bytes: per_vessel + pending + events + queued + self.s.detectors.memory_bytes(),
             counters: self.s.book.counters.clone(),
         }
     }
 
     fn release(&mut self, upto_ms: i64) {
-        while self.s.queue.peek().is_some_and(|q| q.time_ms <= upto_ms) {
-            let Some(q) = self.s.queue.pop() else { break };
+        loop {
+            // The earlier of the run's front and the heap's top, by (time, arrival).
+            let from_run = match (self.s.run.front(), self.s.queue.peek()) {
+                (Some(r), Some(h)) => (r.time_ms, r.seq) < (h.time_ms, h.seq),
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            let next = if from_run {
+                self.s.run.front()
+            } else {
+                self.s.queue.peek()
+            };
+            if next.is_none_or(|q| q.time_ms > upto_ms) {
+                break;
+            }
+            let taken = if from_run {
+                self.s.run.pop_front()
+            } else {
+                self.s.queue.pop()
+            };
+            let Some(q) = taken else { break };
             self.s.released_ms = Some(self.s.released_ms.map_or(q.time_ms, |r| r.max(q.time_ms)));
             match *q.item {
                 Item::Fix(f) => self.process_fix(&f),

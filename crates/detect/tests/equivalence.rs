@@ -8,6 +8,7 @@ use common::*;
 use detect::{Collector, Config, Engine, EngineState, Event, Fix, IdentityUpdate, WatchList};
 use proptest::prelude::*;
 
+#[derive(Clone)]
 enum In {
     Fix(Fix),
     Id(IdentityUpdate),
@@ -182,5 +183,33 @@ proptest! {
         let one = batch(&input);
         let many = split(&input, &cuts);
         prop_assert_eq!(json(&one), json(&many));
+    }
+
+    /// Input delivered out of order within the reorder window (`[engine] reorder_s`, 60 s),
+    /// part of it resumed from saved state, gives the events of the ordered input: the
+    /// reorder buffer's in-order run and its heap release in (time, arrival) order.
+    #[test]
+    fn input_disordered_within_the_window_gives_the_same_events(
+        seed in 0u64..u64::MAX,
+        cut in 0.0f64..1.0,
+    ) {
+        let input = input();
+        // Each item delivered up to 50 s late; items of one time together (their order,
+        // arrival order, is kept: it decides ties).
+        let late = |t: i64| {
+            let mut z = (t as u64) ^ seed;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((z ^ (z >> 31)) % 50_000) as i64
+        };
+        let mut delivered: Vec<(i64, usize)> = input
+            .iter()
+            .enumerate()
+            .map(|(k, i)| (time(i) + late(time(i)), k))
+            .collect();
+        delivered.sort();
+        let disordered: Vec<In> = delivered.iter().map(|&(_, k)| input[k].clone()).collect();
+        let cut = (cut * input.len() as f64) as usize;
+        prop_assert_eq!(json(&batch(&input)), json(&split(&disordered, &[cut])));
     }
 }
