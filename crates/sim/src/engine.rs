@@ -9,6 +9,7 @@
 //! number of them. Within one second the order is by shard, as in a feed merged from several
 //! receivers.
 
+use crate::passes::{Sample, Watcher, STEP_MS};
 use crate::radio::{Channel, Counters, Line, Radio};
 use crate::scenario::{Scenario, Step};
 use crate::truth::{TruthEvent, Value, VesselRef};
@@ -61,6 +62,8 @@ struct BaseStation {
 
 struct Shard {
     vessels: Vec<Vessel>,
+    /// This window's close-pass watcher samples.
+    samples: Vec<Sample>,
     bases: Vec<BaseStation>,
     radio: Radio,
     truth: Vec<TruthEvent>,
@@ -101,8 +104,31 @@ impl Shard {
             }
         }
         self.radio.end_window();
+        // Every present vessel on the watcher's grid instants of the window.
+        self.samples.clear();
+        let first = t0 + (STEP_MS - (t0 - scenario.start_ms).rem_euclid(STEP_MS)) % STEP_MS;
+        for v in &self.vessels {
+            let mut g = first;
+            while g < t1 {
+                if let Some(s) = vessel::state_at(&v.snaps, g).filter(|s| s.present) {
+                    self.samples.push(Sample {
+                        t: g,
+                        uid: v.uid,
+                        mmsi: v.vref().mmsi,
+                        pos: s.kin.pos,
+                        sog: s.kin.sog,
+                        cog: s.kin.cog,
+                        group: v.escort_group,
+                    });
+                }
+                g += STEP_MS;
+            }
+        }
     }
 }
+
+/// One shard's output of a window: shard, line bytes, lines, close-pass watcher samples.
+type Part = (usize, Vec<u8>, Vec<Line>, Vec<Sample>);
 
 /// A scenario ready to run.
 pub struct Simulation<'a> {
@@ -137,6 +163,7 @@ impl<'a> Simulation<'a> {
         let mut shards: Vec<Shard> = (0..SHARDS)
             .map(|_| Shard {
                 vessels: Vec::new(),
+                samples: Vec::new(),
                 bases: Vec::new(),
                 radio: Radio::new(scenario, SHARDS),
                 truth: Vec::new(),
@@ -169,6 +196,27 @@ impl<'a> Simulation<'a> {
                 }
             }
         }
+        // Escort groups: vessels joined by `escort` steps (a charge and its escorts).
+        let mut eparent: Vec<usize> = (0..n).collect();
+        let mut escorting = vec![false; n];
+        for (i, v) in scenario.vessels.iter().enumerate() {
+            for s in &v.steps {
+                if let Step::Escort {
+                    target,
+                    label: "escort",
+                    ..
+                } = s
+                {
+                    let (a, b) = (find(&mut eparent, i), find(&mut eparent, *target));
+                    eparent[a] = b;
+                    escorting[i] = true;
+                    escorting[*target] = true;
+                }
+            }
+        }
+        let escort_group: Vec<Option<u32>> = (0..n)
+            .map(|i| escorting[i].then(|| find(&mut eparent, i) as u32))
+            .collect();
         let mut groups: Vec<Vec<usize>> = Vec::new();
         let mut group_of_root = std::collections::HashMap::new();
         for i in 0..n {
@@ -216,11 +264,7 @@ impl<'a> Simulation<'a> {
                     .filter_map(Step::target)
                     .map(|t| local_of[t].1)
                     .collect();
-                for t in p.steps.iter().filter_map(Step::target) {
-                    let (s, l) = local_of[t];
-                    debug_assert_eq!(s, shard);
-                    shards[s].vessels[l].is_leader = true;
-                }
+                v.escort_group = escort_group[i];
                 local_of[i] = (shard, shards[shard].vessels.len());
                 if p.swarm.is_some() {
                     swarm_members.push(i);
@@ -327,7 +371,8 @@ impl<'a> Simulation<'a> {
         }
         let static_truth = self.static_truth;
         let swarm_members = self.swarm_members;
-        type Out = Vec<(usize, Vec<u8>, Vec<Line>)>;
+        type Out = Vec<Part>;
+        let mut watcher = Watcher::default();
         let (shards, result) = std::thread::scope(|scope| {
             let mut from_workers = Vec::new();
             let mut to_workers = Vec::new();
@@ -338,13 +383,13 @@ impl<'a> Simulation<'a> {
                 from_workers.push(rx);
                 to_workers.push(back_tx);
                 handles.push(scope.spawn(move || {
-                    let mut spare: Vec<(Vec<u8>, Vec<Line>)> = Vec::new();
+                    let mut spare: Vec<(Vec<u8>, Vec<Line>, Vec<Sample>)> = Vec::new();
                     // The windows, then one more for satellite lines delivered after the end.
                     for w in 0..=windows {
                         let t0 = scenario.start_ms + w as i64 * WINDOW_MS;
                         let t1 = (t0 + WINDOW_MS).min(scenario.end_ms);
                         while let Ok(back) = back_rx.try_recv() {
-                            spare.extend(back.into_iter().map(|(_, b, l)| (b, l)));
+                            spare.extend(back.into_iter().map(|(_, b, l, s)| (b, l, s)));
                         }
                         let mut out: Out = Vec::with_capacity(mine.len());
                         for (i, shard) in mine.iter_mut() {
@@ -354,12 +399,16 @@ impl<'a> Simulation<'a> {
                                 shard.radio.drain();
                             }
                             // Hand the filled buffers over and keep empty ones.
-                            let (mut b, mut l) = spare.pop().unwrap_or_default();
+                            let (mut b, mut l, mut smp) = spare.pop().unwrap_or_default();
                             b.clear();
                             l.clear();
+                            smp.clear();
                             std::mem::swap(&mut b, &mut shard.radio.buf);
                             std::mem::swap(&mut l, &mut shard.radio.lines);
-                            out.push((*i, b, l));
+                            if w < windows {
+                                std::mem::swap(&mut smp, &mut shard.samples);
+                            }
+                            out.push((*i, b, l, smp));
                         }
                         if tx.send(out).is_err() {
                             break;
@@ -370,8 +419,9 @@ impl<'a> Simulation<'a> {
             }
             let mut batch = Batch::default();
             let mut result = Ok(());
+            let mut instant: Vec<Sample> = Vec::new();
             for w in 0..=windows {
-                let mut parts: Vec<(usize, Vec<u8>, Vec<Line>)> = Vec::with_capacity(SHARDS);
+                let mut parts: Vec<Part> = Vec::with_capacity(SHARDS);
                 let mut per_worker = Vec::with_capacity(threads);
                 for rx in &from_workers {
                     match rx.recv() {
@@ -384,6 +434,18 @@ impl<'a> Simulation<'a> {
                 }
                 parts.sort_by_key(|p| p.0);
                 merge(&parts, &mut batch);
+                // The close-pass watcher, instant by instant (shard order within one).
+                let mut times: Vec<i64> =
+                    parts.iter().flat_map(|p| p.3.iter().map(|s| s.t)).collect();
+                times.sort_unstable();
+                times.dedup();
+                for t in times {
+                    instant.clear();
+                    for p in &parts {
+                        instant.extend(p.3.iter().filter(|s| s.t == t));
+                    }
+                    watcher.instant(scenario, t, &instant);
+                }
                 if w < windows {
                     batch.start_ms = scenario.start_ms + w as i64 * WINDOW_MS;
                     batch.end_ms = (batch.start_ms + WINDOW_MS).min(scenario.end_ms);
@@ -429,12 +491,16 @@ impl<'a> Simulation<'a> {
             for v in &mut s.vessels {
                 v.finish(scenario.end_ms, &mut truth);
                 vessels += 1 + v.traffic.as_ref().map_or(0, |t| t.generation as u64);
+                let r = v.vref();
+                watcher.name(v.uid, r.mmsi, &r.name, r.id.as_deref());
                 if let (Some(k), Some(iv)) = (v.swarm, v.swarm_moored) {
                     swarm_intervals[k].push(iv);
                 }
             }
         }
         let _ = swarm_members;
+        let passes = watcher.finish_all(scenario.end_ms, &truth);
+        truth.extend(passes);
         for (k, iv) in swarm_intervals.iter().enumerate() {
             if let Some(e) = swarm_event(scenario, k, iv) {
                 truth.push(e);
@@ -513,7 +579,7 @@ fn first_course(p: &crate::scenario::VesselPlan) -> f64 {
 
 /// Merges the shards' sorted lines into `batch`: by delivery second, then shard (so each
 /// shard's lines of one second are copied as one run), then the shard's own order.
-fn merge(parts: &[(usize, Vec<u8>, Vec<Line>)], batch: &mut Batch) {
+fn merge(parts: &[Part], batch: &mut Batch) {
     batch.buf.clear();
     batch.lines.clear();
     let total: usize = parts.iter().map(|p| p.1.len()).sum();

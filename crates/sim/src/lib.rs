@@ -36,6 +36,7 @@
 pub mod earth;
 pub mod engine;
 pub mod fleet;
+mod passes;
 pub mod radio;
 mod rng;
 pub mod scenario;

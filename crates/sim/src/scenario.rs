@@ -164,6 +164,44 @@ pub struct Port {
     pub radius_m: f64,
 }
 
+/// A port's area is at least this wide (radius, metres): GFW's port visit begins within 3 km
+/// of an anchorage point (DETECTION.md).
+pub const PORT_AREA_MIN_RADIUS_M: f64 = 3_000.0;
+
+impl Port {
+    /// The port's area as a zone named by its code, of kind `port`: a circle round the
+    /// anchorage of its radius, at least [`PORT_AREA_MIN_RADIUS_M`].
+    pub fn area(&self) -> Zone {
+        let polygon = Polygon::new(
+            LineString::new(circle_ring(
+                self.anchorage,
+                self.radius_m.max(PORT_AREA_MIN_RADIUS_M),
+            )),
+            vec![],
+        );
+        let bbox = polygon
+            .bounding_rect()
+            .map_or([0.0; 4], |r| [r.min().x, r.min().y, r.max().x, r.max().y]);
+        Zone {
+            name: self.code.clone(),
+            kind: "port".to_owned(),
+            polygon,
+            bbox,
+            note: self.name.clone(),
+        }
+    }
+}
+
+/// A circle as a ring of 72 points (every 5 degrees), longitude and latitude.
+fn circle_ring(center: LatLon, radius_m: f64) -> Vec<Coord<f64>> {
+    (0..72)
+        .map(|i| {
+            let p = center.destination(i as f64 * 5.0, radius_m);
+            Coord { x: p.lon, y: p.lat }
+        })
+        .collect()
+}
+
 /// Lanes and ports.
 #[derive(Debug, Clone, Default)]
 pub struct World {
@@ -508,6 +546,9 @@ pub struct Scenario {
     pub satellites: Vec<Satellite>,
     /// Zones.
     pub zones: Vec<Zone>,
+    /// The ports' areas ([`Port::area`]) of every port not named by one of `zones`: zones
+    /// too, as a user loading the ports would have them (zone visits are recorded for both).
+    pub port_areas: Vec<Zone>,
     /// Lanes and ports.
     pub world: World,
     /// Scripted vessels and swarm members.
@@ -842,13 +883,7 @@ impl Scenario {
             let ring: Vec<Coord<f64>> = match (&z.circle, z.polygon.is_empty()) {
                 (Some(c), true) => {
                     check_lon_lat(c.center, &format!("{at}.circle.center"))?;
-                    let center = LatLon::from_lon_lat(c.center);
-                    (0..72)
-                        .map(|i| {
-                            let p = center.destination(i as f64 * 5.0, c.radius_nm * NM_M);
-                            Coord { x: p.lon, y: p.lat }
-                        })
-                        .collect()
+                    circle_ring(LatLon::from_lon_lat(c.center), c.radius_nm * NM_M)
                 }
                 (None, false) => {
                     if z.polygon.len() < 3 {
@@ -882,6 +917,14 @@ impl Scenario {
         if zones.len() > 64 {
             return Err(err("zone", "at most 64 zones"));
         }
+        // Every port's area, unless a zone of the file is named by its code (it then stands
+        // for the port).
+        let port_areas = world
+            .ports
+            .iter()
+            .filter(|p| !zones.iter().any(|z| z.name == p.code))
+            .map(Port::area)
+            .collect();
 
         let mut ids = HashMap::new();
         for (k, v) in spec.vessel.iter().enumerate() {
@@ -973,6 +1016,7 @@ impl Scenario {
             receivers,
             satellites,
             zones,
+            port_areas,
             world,
             vessels,
             swarms,

@@ -327,11 +327,11 @@ pub struct Vessel {
     pub swarm: Option<usize>,
     /// Traffic slot state.
     pub traffic: Option<TrafficState>,
-    zones_inside: u64,
+    /// Open zone visits by zone (index into the scenario's zones, then its port areas).
     zone_open: Vec<(usize, OpenEvent)>,
     step_open: Vec<OpenEvent>,
-    /// Keep snapshots for followers.
-    pub is_leader: bool,
+    /// Scripted escort group: vessels joined by `escort` steps (not `shadowing`) share one.
+    pub escort_group: Option<u32>,
     /// Snapshots of this window (the first is the state at the window start).
     pub snaps: Vec<Snap>,
     first_tx_ms: Option<i64>,
@@ -422,10 +422,9 @@ impl Vessel {
             watchlist,
             swarm,
             traffic: None,
-            zones_inside: 0,
             zone_open: Vec::new(),
             step_open: Vec::new(),
-            is_leader: false,
+            escort_group: None,
             snaps: Vec::new(),
             first_tx_ms: None,
             last_tx_ms: None,
@@ -505,12 +504,11 @@ impl Vessel {
         }
     }
 
-    /// Starts a window: the leader keeps only its current state.
+    /// Starts a window: the vessel keeps only its current state (then every step's, for its
+    /// followers and the close-pass watcher).
     pub fn begin_window(&mut self) {
-        if self.is_leader {
-            self.snaps.clear();
-            self.snaps.push(self.snap());
-        }
+        self.snaps.clear();
+        self.snaps.push(self.snap());
     }
 
     /// Moves and transmits up to (not including) `t1`.
@@ -557,9 +555,7 @@ impl Vessel {
             if self.gone {
                 return;
             }
-            if self.is_leader {
-                self.snaps.push(self.snap());
-            }
+            self.snaps.push(self.snap());
             self.apply_identity_changes(world);
             self.update_ais_windows(world);
             self.transmissions(radio);
@@ -1118,6 +1114,7 @@ impl Vessel {
                                     "target_speed_knots",
                                     Value::Num((p.target_sog * 10.0).round() / 10.0),
                                 ),
+                                ("scripted", Value::Bool(true)),
                             ],
                         });
                     }
@@ -1279,41 +1276,40 @@ impl Vessel {
     }
 
     fn check_zones(&mut self, world: &mut World<'_>) {
-        let zones = &world.scenario.zones;
+        let (zones, ports) = (&world.scenario.zones, &world.scenario.port_areas);
         // Zone entries and exits are timed to the step, checked at most every 30 s.
-        if zones.is_empty() || self.t < self.next_zone_ms {
+        if (zones.is_empty() && ports.is_empty()) || self.t < self.next_zone_ms {
             return;
         }
         self.next_zone_ms = self.t + ZONE_CHECK_MS;
-        for (z, zone) in zones.iter().enumerate() {
-            let bit = 1u64 << z;
+        for (z, zone) in zones.iter().chain(ports).enumerate() {
             let inside = zone.contains(self.kin.pos);
-            let was = self.zones_inside & bit != 0;
-            if inside && !was {
-                self.zones_inside |= bit;
-                let first_step = self.t <= self.appears_ms + MAX_STEP_MS;
-                self.zone_open.push((
-                    z,
-                    OpenEvent {
-                        kind: "zone_visit",
-                        start_ms: self.t,
-                        position: self.kin.pos,
-                        vessels: vec![self.vref()],
-                        details: vec![
-                            ("zone", Value::Text(zone.name.clone())),
-                            ("zone_kind", Value::Text(zone.kind.clone())),
-                            ("inside_at_start", Value::Bool(first_step)),
-                        ],
-                    },
-                ));
-            } else if !inside && was {
-                self.zones_inside &= !bit;
-                if let Some(k) = self.zone_open.iter().position(|(i, _)| *i == z) {
+            let open = self.zone_open.iter().position(|(i, _)| *i == z);
+            match (inside, open) {
+                (true, None) => {
+                    let first_step = self.t <= self.appears_ms + MAX_STEP_MS;
+                    self.zone_open.push((
+                        z,
+                        OpenEvent {
+                            kind: "zone_visit",
+                            start_ms: self.t,
+                            position: self.kin.pos,
+                            vessels: vec![self.vref()],
+                            details: vec![
+                                ("zone", Value::Text(zone.name.clone())),
+                                ("zone_kind", Value::Text(zone.kind.clone())),
+                                ("inside_at_start", Value::Bool(first_step)),
+                            ],
+                        },
+                    ));
+                }
+                (false, Some(k)) => {
                     let (_, mut e) = self.zone_open.swap_remove(k);
                     e.details
                         .push(("dwell_s", Value::Int((self.t - e.start_ms) / 1000)));
                     world.truth.push(e.close(self.t, false));
                 }
+                _ => {}
             }
         }
     }
@@ -1639,7 +1635,6 @@ impl Vessel {
                 .push(("dwell_s", Value::Int((t - e.start_ms) / 1000)));
             world.truth.push(e.close(t, false));
         }
-        self.zones_inside = 0;
         let entries = entry_points(scenario, &traffic.lanes);
         if entries.is_empty() {
             self.gone = true;

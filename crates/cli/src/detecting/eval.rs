@@ -179,30 +179,16 @@ fn run_step(c: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// The scenario's zones, and its ports as circles of at least 3 km (GFW's port entry radius).
+/// The scenario's zones and its ports' areas (circles of at least 3 km, GFW's port entry
+/// radius: [`sim::scenario::Port::area`]), the outlines the simulator records visits to.
 pub(crate) fn scenario_zones(s: &sim::scenario::Scenario) -> Result<Vec<Zone>> {
     let mut out = Vec::new();
-    for z in &s.zones {
+    for z in s.zones.iter().chain(&s.port_areas) {
         let kind: ZoneKind = z.kind.parse().unwrap_or(ZoneKind::AreaOfInterest);
         let ring: Vec<[f64; 2]> = z.polygon.exterior().coords().map(|c| [c.x, c.y]).collect();
         let zone = Zone::from_polygon(&z.name, kind, None, &ring)
             .map_err(|e| anyhow::anyhow!("scenario zone {}: {e}", z.name))?;
         out.push(zone.with_note(z.note.clone()));
-    }
-    for p in &s.world.ports {
-        if out.iter().any(|z| z.name() == p.code) {
-            continue;
-        }
-        let zone = Zone::circle(
-            &p.code,
-            ZoneKind::Port,
-            None,
-            p.anchorage.lat,
-            p.anchorage.lon,
-            p.radius_m.max(3_000.0),
-        )
-        .map_err(|e| anyhow::anyhow!("port {}: {e}", p.code))?;
-        out.push(zone.with_note(p.name.clone()));
     }
     Ok(out)
 }

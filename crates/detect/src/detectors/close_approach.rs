@@ -441,6 +441,46 @@ const CROWD_SLOW_KNOTS: f64 = 2.0;
 /// interpolation limit (GFW), so moored class B vessels heard every few minutes all count.
 const CROWD_FRESH_MS: i64 = 3_600_000;
 
+/// The vessels with at least `min` slow vessels (below `slow_knots`) within `radius_m` at a
+/// tick. Issue 18: the definition says *within* 10 km; the cell neighbourhood the encounter
+/// detector counts reaches two to three times as far, and took a coast-guard ship 11 km from a
+/// moored swarm, crossing a trawler's bow at 9 kn, for a vessel in the crowd.
+fn crowded_within(
+    samples: &[crate::engine::Sample],
+    slow_knots: f64,
+    radius_m: f64,
+    min: u32,
+) -> std::collections::BTreeSet<u32> {
+    let grid = Grid::new(radius_m);
+    let mut cells: FxHashMap<Cell, Vec<(f64, f64)>> = FxHashMap::default();
+    for s in samples.iter().filter(|s| (s.sog_knots as f64) < slow_knots) {
+        cells
+            .entry(grid.cell(s.lat, s.lon))
+            .or_default()
+            .push((s.lat, s.lon));
+    }
+    let r2 = radius_m * radius_m;
+    let mut near = Vec::new();
+    let mut out = std::collections::BTreeSet::new();
+    for s in samples {
+        grid.neighbours(grid.cell(s.lat, s.lon), s.lat, &mut near);
+        let mut n = 0;
+        'count: for c in &near {
+            for &(lat, lon) in cells.get(c).into_iter().flatten() {
+                let (e, nn) = geom::enu_m(s.lat, s.lon, lat, lon);
+                if e * e + nn * nn <= r2 {
+                    n += 1;
+                    if n >= min {
+                        out.insert(s.mmsi);
+                        break 'count;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Whether two vessels are of one escort group: connected through escort links (a survey
 /// ship, its escorts, and escorts of its escorts).
 fn escort_group(links: &BTreeMap<(u32, u32), i64>, a: u32, b: u32) -> bool {
@@ -646,9 +686,9 @@ impl Detector for CloseApproach {
     }
 
     fn on_tick(&mut self, _ctx: &mut Ctx<'_>, _t: i64, samples: &[crate::engine::Sample]) {
-        self.crowded = super::encounter::crowded(
+        self.crowded = crowded_within(
             samples,
-            2.0,
+            CROWD_SLOW_KNOTS,
             self.cfg.crowd_radius_m,
             self.cfg.crowd_min_vessels,
         );
@@ -703,5 +743,40 @@ impl Detector for CloseApproach {
             + table_bytes(&self.index.open)
             + self.passes.len() * (std::mem::size_of::<Pass>() + 32)
             + self.escort_links.len() * 48
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Sample;
+
+    fn at(mmsi: u32, lat: f64, lon: f64, sog_knots: f32) -> Sample {
+        Sample {
+            mmsi,
+            lat,
+            lon,
+            sog_knots,
+            cog_deg: 0.0,
+        }
+    }
+
+    /// Issue 18: a crowd is 20 slow vessels *within* 10 km, not in the neighbouring cells.
+    #[test]
+    fn crowd_counts_only_vessels_within_the_radius() {
+        // 20 moored vessels 20 m apart north of 10 N 114.6 E; one vessel 9 km north of them
+        // and one 10.5 km north.
+        let mut samples: Vec<Sample> = (0..20)
+            .map(|k| at(k, 10.0 + k as f64 * 0.000_18, 114.6, 0.1))
+            .collect();
+        let top = 10.0 + 19.0 * 0.000_18;
+        samples.push(at(100, top + 9_000.0 / geom::M_PER_DEG, 114.6, 9.0));
+        samples.push(at(101, top + 10_500.0 / geom::M_PER_DEG, 114.6, 9.0));
+        let c = crowded_within(&samples, 2.0, 10_000.0, 20);
+        assert!(c.contains(&0) && c.contains(&19));
+        assert!(c.contains(&100));
+        assert!(!c.contains(&101));
+        // The cell neighbourhood counted the far one too.
+        assert!(super::super::encounter::crowded(&samples, 2.0, 10_000.0, 20).contains(&101));
     }
 }
