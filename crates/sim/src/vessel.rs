@@ -1324,8 +1324,25 @@ impl Vessel {
                 break;
             }
             let before = self.ident.clone();
-            self.ident = c.identity.clone();
+            let next = c.identity.clone();
+            if before.mmsi != next.mmsi {
+                self.close_watchlist(world.truth);
+            }
+            self.ident = next;
             self.change_idx += 1;
+            // A changed identity is broadcast at once.
+            self.next_static_ms = self.t + 2_000 + self.rng.below(8_000) as i64;
+            // Identity is what MarineTraffic and Windward watch (DETECTION.md): MMSI, name,
+            // call sign, flag, IMO, ship type. A new destination alone is a voyage update.
+            let same = before.mmsi == self.ident.mmsi
+                && before.name == self.ident.name
+                && before.callsign == self.ident.callsign
+                && before.flag == self.ident.flag
+                && before.imo == self.ident.imo
+                && before.ship_type == self.ident.ship_type;
+            if same {
+                continue;
+            }
             let mut details = Vec::new();
             let mut diff = |what: &'static str, a: String, b: String| {
                 if a != b {
@@ -1364,8 +1381,6 @@ impl Vessel {
                 ],
                 details,
             });
-            // A changed identity is broadcast at once.
-            self.next_static_ms = self.t + 2_000 + self.rng.below(8_000) as i64;
         }
     }
 
@@ -1530,23 +1545,31 @@ impl Vessel {
         if let Some(e) = self.ais_open.take() {
             truth.push(e.close(end_ms, true));
         }
-        if let Some(reason) = &self.watchlist {
-            if let Some(first) = self.first_tx_ms {
-                let mut details = vec![("reason", Value::Text(reason.clone()))];
-                if let Some(imo) = self.ident.imo {
-                    details.push(("imo", Value::Int(imo as i64)));
-                }
-                truth.push(TruthEvent {
-                    kind: "watchlist",
-                    start_ms: first,
-                    end_ms: self.last_tx_ms.unwrap_or(first),
-                    open: false,
-                    position: self.kin.pos,
-                    vessels: vec![self.vref()],
-                    details,
-                });
-            }
+        self.close_watchlist(truth);
+    }
+
+    /// The watch-list record of the MMSI the vessel broadcast so far: one per MMSI, as a
+    /// watch-list hit is a transmitter seen (a vessel renamed under a new MMSI is two hits).
+    fn close_watchlist(&mut self, truth: &mut Vec<TruthEvent>) {
+        let Some(reason) = &self.watchlist else {
+            return;
+        };
+        let Some(first) = self.first_tx_ms.take() else {
+            return;
+        };
+        let mut details = vec![("reason", Value::Text(reason.clone()))];
+        if let Some(imo) = self.ident.imo {
+            details.push(("imo", Value::Int(imo as i64)));
         }
+        truth.push(TruthEvent {
+            kind: "watchlist",
+            start_ms: first,
+            end_ms: self.last_tx_ms.take().unwrap_or(first),
+            open: false,
+            position: self.kin.pos,
+            vessels: vec![self.vref()],
+            details,
+        });
     }
 
     /// Background traffic reached the end of a lane: call at the port there, continue on a

@@ -2,8 +2,11 @@
 //!
 //! For one MMSI: name, call sign, flag, IMO or ship type changes from one known value to
 //! another (a first value is no change; `destination` counts only when listed in `fields`).
-//! For one IMO: it appears under a new MMSI (MarineTraffic, Windward). Each change is an
-//! instant event (`start_ms == end_ms`) with the changed fields as `"old -> new"`. Names and
+//! For one IMO: it appears under a new MMSI (MarineTraffic, Windward). A field change is an
+//! instant event (`start_ms == end_ms`); an MMSI change spans from the old MMSI's last position
+//! to the new MMSI's report (when the change happened is only known to lie in between: a
+//! vessel that goes dark and reappears renamed changed during its silence). The changed
+//! fields are given as `"old -> new"`. Names and
 //! call signs are compared trimmed, upper-case, with runs of spaces collapsed. A field going
 //! back to the value it had before its latest change within `flap_window_s` is two
 //! transmitters sharing the MMSI, not a change: the flapping is counted, and the change it
@@ -191,10 +194,17 @@ impl Detector for IdentityChange {
                 .get(&u.mmsi)
                 .or(ctx.last.get(&old))
                 .map_or((f64::NAN, f64::NAN), |p| (p.lat, p.lon));
+            // The change happened after the old MMSI was last heard: a vessel that goes dark
+            // and comes back under a new MMSI changed somewhere in its silence, so the event
+            // spans it (a change heard at once is an instant).
+            let start_ms = ctx
+                .last
+                .get(&old)
+                .map_or(u.time_ms, |p| p.time_ms.min(u.time_ms));
             let mut e = ctx.new_event(
                 EventType::IdentityChange,
                 &[old, u.mmsi],
-                u.time_ms,
+                start_ms,
                 lat,
                 lon,
                 "mmsi",
@@ -211,6 +221,7 @@ impl Detector for IdentityChange {
             }
             e.open = false;
             e.end_ms = Some(u.time_ms);
+            e.last_ms = u.time_ms;
             ctx.create(e);
         }
     }
