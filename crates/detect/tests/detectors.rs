@@ -480,6 +480,32 @@ fn a_name_change_is_an_identity_change_and_a_first_name_is_not() {
 }
 
 #[test]
+fn a_name_change_heard_after_a_silence_spans_the_silence() {
+    // Heard until 1 h, silent until 4 h (between satellite passes), renamed when heard again:
+    // the change happened somewhere in the silence.
+    let f = merge(vec![
+        straight(43, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),
+        straight(43, T0 + 4 * H, 7.7, 57.5, 10.0, 0.0, 3600, 60),
+    ]);
+    let ids = vec![
+        ident(43, T0 + 60_000, "SEA LION", "PA", 80, Some(9_000_002)),
+        ident(
+            43,
+            T0 + 4 * H + 120_000,
+            "SEA LION II",
+            "PA",
+            80,
+            Some(9_000_002),
+        ),
+    ];
+    let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
+    let ic = of(&ev, EventType::IdentityChange);
+    assert_eq!(ic.len(), 1, "{ic:?}");
+    assert_eq!(ic[0].start_ms, T0 + H);
+    assert_eq!(ic[0].end_ms, Some(T0 + 4 * H + 120_000));
+}
+
+#[test]
 fn one_imo_under_a_new_mmsi_is_an_identity_change() {
     let f = merge(vec![
         straight(41, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),

@@ -13,6 +13,8 @@ use crate::truth::{OpenEvent, TruthEvent, Value, VesselRef};
 
 /// Longest kinematic step while moving, ms (reports are at most this far apart under way for
 /// class A; class B's 30 s reports get intermediate steps).
+/// Loitering: mean speed under this (GFW).
+const LOITER_KNOTS: f64 = 2.0;
 const MAX_STEP_MS: i64 = 10_000;
 /// Static and voyage data interval (ITU-R M.1371: every 6 min).
 pub const STATIC_INTERVAL_MS: i64 = 360_000;
@@ -666,7 +668,17 @@ impl Vessel {
                 return;
             }
             self.active = Some(Box::new(Active::Idle));
-            self.open_step_event("loitering", world, vec![("after_plan", Value::Bool(true))]);
+            // Idle at sea is loitering; at anchor or moored (where a port call left her), or in
+            // a port, it is not (GFW loitering is away from ports; a port visit is its own).
+            let in_port = world
+                .scenario
+                .world
+                .ports
+                .iter()
+                .any(|p| p.anchorage.distance_m(self.kin.pos) <= p.radius_m);
+            if !matches!(self.nav, 1 | 5) && !in_port {
+                self.open_step_event("loitering", world, vec![("after_plan", Value::Bool(true))]);
+            }
             return;
         }
         let step = self.steps[self.step].clone();
@@ -1215,6 +1227,16 @@ impl Vessel {
                                     ("ship_to_ship", Value::Bool(true)),
                                 ],
                             });
+                            // Alongside a ship lying stopped, both lie stopped: loitering
+                            // (GFW: mean speed under 2 kn), whoever came to whom.
+                            if l.kin.sog < LOITER_KNOTS {
+                                let mut details = vec![("alongside", Value::Bool(true))];
+                                if self.ais_mode() == Some(AisMode::Off) {
+                                    // Not transmitting: invisible to AIS.
+                                    details.push(("dark", Value::Bool(true)));
+                                }
+                                self.open_step_event("loitering", world, details);
+                            }
                             self.pinned = Some((l.kin, offset.0, offset.1));
                             return (Some(a), (l.kin.cog, l.kin.sog, 0));
                         }
