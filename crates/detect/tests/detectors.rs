@@ -541,6 +541,32 @@ fn a_name_change_is_an_identity_change_and_a_first_name_is_not() {
 }
 
 #[test]
+fn a_name_change_heard_after_a_silence_spans_the_silence() {
+    // Heard until 1 h, silent until 4 h (between satellite passes), renamed when heard again:
+    // the change happened somewhere in the silence.
+    let f = merge(vec![
+        straight(43, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),
+        straight(43, T0 + 4 * H, 7.7, 57.5, 10.0, 0.0, 3600, 60),
+    ]);
+    let ids = vec![
+        ident(43, T0 + 60_000, "SEA LION", "PA", 80, Some(9_000_002)),
+        ident(
+            43,
+            T0 + 4 * H + 120_000,
+            "SEA LION II",
+            "PA",
+            80,
+            Some(9_000_002),
+        ),
+    ];
+    let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
+    let ic = of(&ev, EventType::IdentityChange);
+    assert_eq!(ic.len(), 1, "{ic:?}");
+    assert_eq!(ic[0].start_ms, T0 + H);
+    assert_eq!(ic[0].end_ms, Some(T0 + 4 * H + 120_000));
+}
+
+#[test]
 fn one_imo_under_a_new_mmsi_is_an_identity_change() {
     let f = merge(vec![
         straight(41, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),
@@ -563,6 +589,10 @@ fn one_imo_under_a_new_mmsi_is_an_identity_change() {
     assert_eq!(ic[0].details["mmsi"], "41 -> 42");
     let mm: Vec<u32> = ic[0].vessels.iter().map(|v| v.mmsi).collect();
     assert_eq!(mm, vec![41, 42]);
+    // The change happened in the silence between the old MMSI's last position and the new
+    // MMSI's report: the event spans it.
+    assert_eq!(ic[0].start_ms, T0 + H);
+    assert_eq!(ic[0].end_ms, Some(T0 + 5 * H + 60_000));
 }
 
 #[test]
@@ -721,6 +751,47 @@ fn reports_drawing_circles_are_a_spoof_circle_and_a_random_wander_is_not() {
     }
     let ev = run(TestWorld::standard().arc(), Config::default(), z, vec![]);
     assert!(of(&ev, EventType::SpoofCircle).is_empty());
+}
+
+#[test]
+fn circles_seen_only_in_satellite_passes_are_a_spoof_circle_and_a_patrol_box_is_not() {
+    // Five minutes of reports every 1 h 37 min: each pass sees an eighth of a lap, never two
+    // consecutive steps turning far, yet the glimpses lie on one circle, courses tangent, and
+    // the reported 18 kn claim many laps (issue 18: CRYSTAL VOYAGER off Muscat).
+    let glimpses = |f: Vec<Fix>| -> Vec<Fix> {
+        f.into_iter()
+            .filter(|x| (x.time_ms - T0) % (97 * 60_000) < 5 * 60_000)
+            .collect()
+    };
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        glimpses(circling(66, T0, 10, 3704.0, 18.0)),
+        vec![],
+    );
+    let c = of(&ev, EventType::SpoofCircle);
+    assert_eq!(c.len(), 1, "{ev:?}");
+    let r = c[0].details["radius_m"].as_f64().unwrap();
+    assert!((r - 3704.0).abs() < 100.0, "{r}");
+    // A patrol going round a 6 km box at 12 kn, seen the same way: its courses are not
+    // tangent to any circle through its positions.
+    let mut z = Vec::new();
+    let (mut lat, mut lon) = (7.5, 57.5);
+    for k in 0..1200 {
+        let leg = (k * 30 * 12 * 514 / 1000 / 6000) % 4;
+        let cog = [0.0, 90.0, 180.0, 270.0][leg as usize];
+        let (a, b) = offset(lat, lon, 12.0 * 0.514 * 30.0, cog);
+        lat = a;
+        lon = b;
+        z.push(fix(67, T0 + k * 30_000, lat, lon, 12.0, cog));
+    }
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        glimpses(z),
+        vec![],
+    );
+    assert!(of(&ev, EventType::SpoofCircle).is_empty(), "{ev:?}");
 }
 
 // ---- Close approach ----------------------------------------------------------------------
@@ -917,6 +988,15 @@ fn escort_near_misses_two_cargo_ships_short_company_or_far_apart() {
     assert!(of(&run(w(), Config::default(), f, ids), EventType::Escort).is_empty());
     let (f, ids) = company("PH", 4 * 3600, 6.0 * 1852.0, 55);
     assert!(of(&run(w(), Config::default(), f, ids), EventType::Escort).is_empty());
+    // A cargo ship sailing the lane next to a watch-listed tanker is traffic: only state
+    // vessels escort or shadow (issue 18).
+    let list =
+        detect::WatchList::from_csv_str("mmsi,imo,reason\n80,,sanctions\n", "w.csv").unwrap();
+    let (f, ids) = company("CN", 4 * 3600, 1852.0, 70);
+    let ev = detect::run_batch(Config::default(), w(), list, f, ids);
+    assert!(ev
+        .iter()
+        .all(|e| !matches!(e.kind, EventType::Escort | EventType::Shadowing)));
 }
 
 // ---- Swarm -------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ use crate::truth::{OpenEvent, TruthEvent, Value, VesselRef};
 
 /// Longest kinematic step while moving, ms (reports are at most this far apart under way for
 /// class A; class B's 30 s reports get intermediate steps).
+/// Loitering: mean speed under this (GFW).
+const LOITER_KNOTS: f64 = 2.0;
 const MAX_STEP_MS: i64 = 10_000;
 /// Static and voyage data interval (ITU-R M.1371: every 6 min).
 pub const STATIC_INTERVAL_MS: i64 = 360_000;
@@ -662,7 +664,17 @@ impl Vessel {
                 return;
             }
             self.active = Some(Box::new(Active::Idle));
-            self.open_step_event("loitering", world, vec![("after_plan", Value::Bool(true))]);
+            // Idle at sea is loitering; at anchor or moored (where a port call left her), or in
+            // a port, it is not (GFW loitering is away from ports; a port visit is its own).
+            let in_port = world
+                .scenario
+                .world
+                .ports
+                .iter()
+                .any(|p| p.anchorage.distance_m(self.kin.pos) <= p.radius_m);
+            if !matches!(self.nav, 1 | 5) && !in_port {
+                self.open_step_event("loitering", world, vec![("after_plan", Value::Bool(true))]);
+            }
             return;
         }
         let step = self.steps[self.step].clone();
@@ -1212,6 +1224,16 @@ impl Vessel {
                                     ("ship_to_ship", Value::Bool(true)),
                                 ],
                             });
+                            // Alongside a ship lying stopped, both lie stopped: loitering
+                            // (GFW: mean speed under 2 kn), whoever came to whom.
+                            if l.kin.sog < LOITER_KNOTS {
+                                let mut details = vec![("alongside", Value::Bool(true))];
+                                if self.ais_mode() == Some(AisMode::Off) {
+                                    // Not transmitting: invisible to AIS.
+                                    details.push(("dark", Value::Bool(true)));
+                                }
+                                self.open_step_event("loitering", world, details);
+                            }
                             self.pinned = Some((l.kin, offset.0, offset.1));
                             return (Some(a), (l.kin.cog, l.kin.sog, 0));
                         }
@@ -1320,8 +1342,25 @@ impl Vessel {
                 break;
             }
             let before = self.ident.clone();
-            self.ident = c.identity.clone();
+            let next = c.identity.clone();
+            if before.mmsi != next.mmsi {
+                self.close_watchlist(world.truth);
+            }
+            self.ident = next;
             self.change_idx += 1;
+            // A changed identity is broadcast at once.
+            self.next_static_ms = self.t + 2_000 + self.rng.below(8_000) as i64;
+            // Identity is what MarineTraffic and Windward watch (DETECTION.md): MMSI, name,
+            // call sign, flag, IMO, ship type. A new destination alone is a voyage update.
+            let same = before.mmsi == self.ident.mmsi
+                && before.name == self.ident.name
+                && before.callsign == self.ident.callsign
+                && before.flag == self.ident.flag
+                && before.imo == self.ident.imo
+                && before.ship_type == self.ident.ship_type;
+            if same {
+                continue;
+            }
             let mut details = Vec::new();
             let mut diff = |what: &'static str, a: String, b: String| {
                 if a != b {
@@ -1360,8 +1399,6 @@ impl Vessel {
                 ],
                 details,
             });
-            // A changed identity is broadcast at once.
-            self.next_static_ms = self.t + 2_000 + self.rng.below(8_000) as i64;
         }
     }
 
@@ -1526,23 +1563,31 @@ impl Vessel {
         if let Some(e) = self.ais_open.take() {
             truth.push(e.close(end_ms, true));
         }
-        if let Some(reason) = &self.watchlist {
-            if let Some(first) = self.first_tx_ms {
-                let mut details = vec![("reason", Value::Text(reason.clone()))];
-                if let Some(imo) = self.ident.imo {
-                    details.push(("imo", Value::Int(imo as i64)));
-                }
-                truth.push(TruthEvent {
-                    kind: "watchlist",
-                    start_ms: first,
-                    end_ms: self.last_tx_ms.unwrap_or(first),
-                    open: false,
-                    position: self.kin.pos,
-                    vessels: vec![self.vref()],
-                    details,
-                });
-            }
+        self.close_watchlist(truth);
+    }
+
+    /// The watch-list record of the MMSI the vessel broadcast so far: one per MMSI, as a
+    /// watch-list hit is a transmitter seen (a vessel renamed under a new MMSI is two hits).
+    fn close_watchlist(&mut self, truth: &mut Vec<TruthEvent>) {
+        let Some(reason) = &self.watchlist else {
+            return;
+        };
+        let Some(first) = self.first_tx_ms.take() else {
+            return;
+        };
+        let mut details = vec![("reason", Value::Text(reason.clone()))];
+        if let Some(imo) = self.ident.imo {
+            details.push(("imo", Value::Int(imo as i64)));
         }
+        truth.push(TruthEvent {
+            kind: "watchlist",
+            start_ms: first,
+            end_ms: self.last_tx_ms.take().unwrap_or(first),
+            open: false,
+            position: self.kin.pos,
+            vessels: vec![self.vref()],
+            details,
+        });
     }
 
     /// Background traffic reached the end of a lane: call at the port there, continue on a

@@ -4,9 +4,10 @@
 //! 10-minute grid, a vessel under way (> `min_speed_knots`) *keeps company* with another when
 //! it is within `max_distance_m`, their courses differ by at most `max_course_diff_deg` and
 //! their speeds by at most `max_speed_diff_knots`. An escorter is a state vessel (AIS ship type
-//! in `state_ship_types`, or MMSI in `state_mmsis`), or any vessel keeping company with a
-//! vessel of interest (watch-listed, or MMSI in `interest_mmsis`). Each escorter picks one
-//! companion per tick: a vessel of interest first, then a non-state vessel, nearest first
+//! in `state_ship_types`, or MMSI in `state_mmsis`: militia lists); a merchant ship sailing
+//! the lane of a watch-listed tanker is not one. Each escorter picks one companion per tick
+//! among non-state vessels: a vessel of interest (watch-listed, or MMSI in `interest_mmsis`)
+//! first, then any other, nearest first
 //! (so two coast-guard ships flanking a survey ship are two escorts of it, not of each other).
 //! A pair in company stays so while both are stopped together within `max_distance_m` (an
 //! escort waits with its charge); only moving together starts company.
@@ -164,16 +165,12 @@ impl Detector for Escort {
             }
             for (e, c) in [(i, j), (j, i)] {
                 let (em, cm) = (samples[e].mmsi, samples[c].mmsi);
-                let c_interest = self.of_interest(ctx, cm);
-                let c_state = self.is_state(ctx, cm);
-                let e_state = self.is_state(ctx, em);
-                let rank = if c_interest && !c_state {
-                    0
-                } else if e_state && !c_state {
-                    1
-                } else {
+                // Only state vessels escort or shadow (DETECTION.md): a merchant ship in the
+                // same lane as a watch-listed tanker is traffic, not an escort (issue 18).
+                if !self.is_state(ctx, em) || self.is_state(ctx, cm) {
                     continue;
-                };
+                }
+                let rank = u8::from(!self.of_interest(ctx, cm));
                 let cand = (rank, d, e, c);
                 let better = best.get(&em).is_none_or(|b| (cand.0, cand.1) < (b.0, b.1));
                 if better {

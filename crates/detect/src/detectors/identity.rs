@@ -2,8 +2,12 @@
 //!
 //! For one MMSI: name, call sign, flag, IMO or ship type changes from one known value to
 //! another (a first value is no change; `destination` counts only when listed in `fields`).
-//! For one IMO: it appears under a new MMSI (MarineTraffic, Windward). Each change is an
-//! instant event (`start_ms == end_ms`) with the changed fields as `"old -> new"`. Names and
+//! For one IMO: it appears under a new MMSI (MarineTraffic, Windward). A field change is an
+//! instant event (`start_ms == end_ms`), unless it is heard within a static report interval
+//! (6 min) of the end of a longer silence: then it spans from the silence's start; an MMSI change spans from the old MMSI's last position
+//! to the new MMSI's report (when the change happened is only known to lie in between: a
+//! vessel that goes dark and reappears renamed changed during its silence). The changed
+//! fields are given as `"old -> new"`. Names and
 //! call signs are compared trimmed, upper-case, with runs of spaces collapsed. A field going
 //! back to the value it had before its latest change within `flap_window_s` is two
 //! transmitters sharing the MMSI, not a change: the flapping is counted, and the change it
@@ -87,7 +91,15 @@ pub struct IdentityChange {
     /// `flap_window_s`.
     #[serde(default)]
     last_change: FxHashMap<u32, crate::event::Event>,
+    /// Per MMSI, its latest silence longer than a static report interval: the last position
+    /// before it and the first after it.
+    #[serde(default)]
+    silence: FxHashMap<u32, (i64, i64)>,
 }
+
+/// Class A static and voyage data every 6 min (ITU-R M.1371): a vessel heard without a longer
+/// silence broadcast its identity at most this long before it was heard changed.
+const STATIC_INTERVAL_MS: i64 = 360_000;
 
 impl IdentityChange {
     /// A detector with this configuration.
@@ -98,11 +110,20 @@ impl IdentityChange {
             reported: BTreeSet::new(),
             before: FxHashMap::default(),
             last_change: FxHashMap::default(),
+            silence: FxHashMap::default(),
         }
     }
 }
 
 impl Detector for IdentityChange {
+    fn on_fix(&mut self, _ctx: &mut Ctx<'_>, f: &super::FixCtx<'_>) {
+        if let Some(p) = f.prev {
+            if f.fix.time_ms - p.time_ms > STATIC_INTERVAL_MS {
+                self.silence.insert(f.fix.mmsi, (p.time_ms, f.fix.time_ms));
+            }
+        }
+    }
+
     fn on_identity(&mut self, ctx: &mut Ctx<'_>, u: &IdentityUpdate, before: &Identity) {
         let after = ctx.idents.get(&u.mmsi).cloned().unwrap_or_default();
         let mut changes = Vec::new();
@@ -153,10 +174,18 @@ impl Detector for IdentityChange {
                 .last
                 .get(&u.mmsi)
                 .map_or((f64::NAN, f64::NAN), |p| (p.lat, p.lon));
+            // Heard changed soon after a silence (a satellite pass): the change happened in
+            // the silence or after it, so the event spans from the silence's start.
+            let start_ms = match self.silence.get(&u.mmsi) {
+                Some(&(from, to)) if to <= u.time_ms && u.time_ms - to <= STATIC_INTERVAL_MS => {
+                    from
+                }
+                _ => u.time_ms,
+            };
             let mut e = ctx.new_event(
                 EventType::IdentityChange,
                 &[u.mmsi],
-                u.time_ms,
+                start_ms,
                 lat,
                 lon,
                 &key.join(","),
@@ -174,6 +203,7 @@ impl Detector for IdentityChange {
             }
             e.open = false;
             e.end_ms = Some(u.time_ms);
+            e.last_ms = u.time_ms;
             self.last_change.insert(u.mmsi, e.clone());
             ctx.create(e);
         }
@@ -191,10 +221,17 @@ impl Detector for IdentityChange {
                 .get(&u.mmsi)
                 .or(ctx.last.get(&old))
                 .map_or((f64::NAN, f64::NAN), |p| (p.lat, p.lon));
+            // The change happened after the old MMSI was last heard: a vessel that goes dark
+            // and comes back under a new MMSI changed somewhere in its silence, so the event
+            // spans it (a change heard at once is an instant).
+            let start_ms = ctx
+                .last
+                .get(&old)
+                .map_or(u.time_ms, |p| p.time_ms.min(u.time_ms));
             let mut e = ctx.new_event(
                 EventType::IdentityChange,
                 &[old, u.mmsi],
-                u.time_ms,
+                start_ms,
                 lat,
                 lon,
                 "mmsi",
@@ -211,16 +248,19 @@ impl Detector for IdentityChange {
             }
             e.open = false;
             e.end_ms = Some(u.time_ms);
+            e.last_ms = u.time_ms;
             ctx.create(e);
         }
     }
 
     fn forget(&mut self, _ctx: &mut Ctx<'_>, before_ms: i64) {
         self.last_change.retain(|_, e| e.start_ms >= before_ms);
+        self.silence.retain(|_, s| s.1 >= before_ms);
     }
 
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.imo_mmsi)
+            + table_bytes(&self.silence)
             + self.last_change.len() * 512
             + self.reported.len() * 24
             + table_bytes(&self.before)

@@ -62,6 +62,15 @@ pub struct SpoofConfig {
     pub min_circle_turns: f64,
     /// The circles must fit in a box this wide. Default 15000 m.
     pub max_circle_diameter_m: f64,
+    /// Circles seen in glimpses (satellite passes) count only positions reporting at least
+    /// this speed: a stopped vessel draws no circle. Default 2 kn (GFW's loitering speed).
+    pub circle_min_speed_knots: f64,
+    /// Circles seen in glimpses: the positions' distance to the fitted centre may differ from
+    /// the radius by this share of it (RMS), and each reported course from the tangent by
+    /// `circle_max_course_off_deg`. Default 0.15.
+    pub circle_max_misfit: f64,
+    /// See `circle_max_misfit`. Default 30 degrees.
+    pub circle_max_course_off_deg: f64,
 }
 
 impl Default for SpoofConfig {
@@ -80,6 +89,9 @@ impl Default for SpoofConfig {
             circle_step_m: 200.0,
             min_circle_turns: 2.0,
             max_circle_diameter_m: 15_000.0,
+            circle_min_speed_knots: 2.0,
+            circle_max_misfit: 0.15,
+            circle_max_course_off_deg: 30.0,
         }
     }
 }
@@ -139,6 +151,26 @@ struct Circle {
     open: Option<EventId>,
 }
 
+/// Circles seen in glimpses: positions far apart in time (satellite passes minutes long, hours
+/// apart) cannot be followed step by step, but they still lie on one circle, each reported
+/// course tangent to it, and the speed reported between them claims laps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Orbit {
+    /// Positions kept (at least a minute apart, thinned to `ORBIT_MAX` evenly): time, lat,
+    /// lon, course.
+    pts: Vec<(i64, f64, f64, f32)>,
+    /// The last position counted (time, speed over ground).
+    last: Option<(i64, f32)>,
+    /// Distance the reported speeds claim since the first position, metres.
+    claimed_m: f64,
+    /// Box of the positions: min lat, max lat, min lon, max lon.
+    bbox: [f64; 4],
+    open: Option<EventId>,
+}
+
+/// Positions an orbit keeps.
+const ORBIT_MAX: usize = 64;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Vessel {
     a: End,
@@ -148,6 +180,8 @@ struct Vessel {
     jump: Option<Jump>,
     land: Option<(i64, u32, Option<EventId>, End)>,
     circle: Circle,
+    #[serde(default)]
+    orbit: Orbit,
 }
 
 /// The spoofing detector.
@@ -220,6 +254,7 @@ impl Detector for Spoof {
                     jump: None,
                     land: None,
                     circle: Circle::default(),
+                    orbit: Orbit::default(),
                 },
             );
             return;
@@ -356,6 +391,7 @@ impl Detector for Spoof {
         }
         self.land(ctx, &mut v, fc);
         self.circle(ctx, &mut v, f);
+        self.orbit(ctx, &mut v, f);
         self.vessels.insert(f.mmsi, v);
     }
 
@@ -379,6 +415,7 @@ impl Detector for Spoof {
                 }),
                 v.land.and_then(|l| l.2),
                 v.circle.open,
+                v.orbit.open,
             ];
             for id in ids.into_iter().flatten() {
                 ctx.close(id, end);
@@ -391,7 +428,7 @@ impl Detector for Spoof {
             + self
                 .vessels
                 .values()
-                .map(|v| v.switches.capacity() * 8)
+                .map(|v| v.switches.capacity() * 8 + v.orbit.pts.capacity() * 32)
                 .sum::<usize>()
     }
 }
@@ -490,7 +527,7 @@ impl Spoof {
                 e.set("turns", (turns * 10.0).round() / 10.0);
                 e.last_ms = f.time_ms;
             }
-        } else if turns >= self.cfg.min_circle_turns {
+        } else if turns >= self.cfg.min_circle_turns && v.orbit.open.is_none() {
             let (lat, lon) = ((c.bbox[0] + c.bbox[1]) / 2.0, (c.bbox[2] + c.bbox[3]) / 2.0);
             let mut e = ctx.new_event(EventType::SpoofCircle, &[f.mmsi], c.start_ms, lat, lon, "");
             e.set("turns", (turns * 10.0).round() / 10.0);
@@ -508,4 +545,196 @@ impl Spoof {
             claim(ctx, v);
         }
     }
+
+    /// Circles seen in glimpses (see [`Orbit`]). A position reporting under
+    /// `circle_min_speed_knots`, without a course, or widening the box past
+    /// `max_circle_diameter_m` starts over (closing an open circle at the last position on it).
+    fn orbit(&self, ctx: &mut Ctx<'_>, v: &mut Vessel, f: &Fix) {
+        let (Some(sog), Some(cog)) = (f.sog_knots, f.cog_deg) else {
+            return;
+        };
+        let o = &mut v.orbit;
+        let bbox = [
+            o.bbox[0].min(f.lat),
+            o.bbox[1].max(f.lat),
+            o.bbox[2].min(f.lon),
+            o.bbox[3].max(f.lon),
+        ];
+        let wide =
+            geom::distance_m(bbox[0], bbox[2], bbox[1], bbox[3]) > self.cfg.max_circle_diameter_m;
+        if o.pts.is_empty() || sog < self.cfg.circle_min_speed_knots || wide {
+            if let Some(id) = o.open.take() {
+                ctx.close(id, o.last.map_or(f.time_ms, |l| l.0));
+            }
+            *o = Orbit::default();
+            if sog >= self.cfg.circle_min_speed_knots {
+                o.pts.push((f.time_ms, f.lat, f.lon, cog as f32));
+                o.last = Some((f.time_ms, sog as f32));
+                o.bbox = [f.lat, f.lat, f.lon, f.lon];
+            }
+            return;
+        }
+        let Some((t0, s0)) = o.last else { return };
+        if f.time_ms < t0 {
+            return;
+        }
+        o.claimed_m += (s0 as f64 + sog) / 2.0 * KNOT_MS * (f.time_ms - t0) as f64 / 1000.0;
+        o.last = Some((f.time_ms, sog as f32));
+        o.bbox = bbox;
+        if o.pts.last().is_some_and(|p| f.time_ms - p.0 < 60_000) {
+            return;
+        }
+        o.pts.push((f.time_ms, f.lat, f.lon, cog as f32));
+        if o.pts.len() > ORBIT_MAX {
+            // Thin evenly, keeping the first and the newest.
+            let last = o.pts.len() - 1;
+            let mut k = 0;
+            o.pts.retain(|_| {
+                k += 1;
+                (k - 1) % 2 == 0 || k - 1 == last
+            });
+        }
+        if let Some(id) = o.open {
+            let claimed = o.claimed_m;
+            if let Some(e) = ctx.event_mut(id) {
+                e.last_ms = f.time_ms;
+                if let Some(c) = e.details.get("circumference_m").and_then(|c| c.as_f64()) {
+                    e.set("turns", (claimed / c * 10.0).round() / 10.0);
+                }
+            }
+            return;
+        }
+        if v.circle.open.is_some() || o.pts.len() < 8 {
+            return;
+        }
+        let Some((clat, clon, r)) = self.fit_circle(&o.pts) else {
+            return;
+        };
+        let circumference = 2.0 * std::f64::consts::PI * r;
+        let turns = o.claimed_m / circumference;
+        if turns < self.cfg.min_circle_turns {
+            return;
+        }
+        let start = o.pts[0].0;
+        let mut e = ctx.new_event(EventType::SpoofCircle, &[f.mmsi], start, clat, clon, "");
+        e.set("turns", (turns * 10.0).round() / 10.0);
+        e.set("radius_m", r.round());
+        e.set("center_lat", clat);
+        e.set("center_lon", clon);
+        e.set("circumference_m", circumference.round());
+        e.set("glimpses", true);
+        e.add_evidence(
+            PosRef {
+                mmsi: f.mmsi,
+                time_ms: start,
+            },
+            &[],
+        );
+        e.add_evidence(
+            PosRef {
+                mmsi: f.mmsi,
+                time_ms: f.time_ms,
+            },
+            &f.sources,
+        );
+        o.open = Some(ctx.create(e));
+        claim(ctx, v);
+    }
+
+    /// The circle through the positions (algebraic least-squares fit in a local plane), when
+    /// they lie on it (RMS misfit within `circle_max_misfit` of the radius), spread around it
+    /// (no empty half), and each course is tangent to it turning one way. Returns the centre
+    /// and radius.
+    fn fit_circle(&self, pts: &[(i64, f64, f64, f32)]) -> Option<(f64, f64, f64)> {
+        let (lat0, lon0) = (pts[0].1, pts[0].2);
+        let xy: Vec<(f64, f64)> = pts
+            .iter()
+            .map(|p| geom::enu_m(lat0, lon0, p.1, p.2))
+            .collect();
+        // x^2 + y^2 + D x + E y + F = 0: normal equations of the 3 unknowns.
+        let mut m = [[0.0f64; 4]; 3];
+        for &(x, y) in &xy {
+            let row = [x, y, 1.0];
+            let rhs = -(x * x + y * y);
+            for i in 0..3 {
+                for j in 0..3 {
+                    m[i][j] += row[i] * row[j];
+                }
+                m[i][3] += row[i] * rhs;
+            }
+        }
+        let sol = solve3(m)?;
+        let (cx, cy) = (-sol[0] / 2.0, -sol[1] / 2.0);
+        let r2 = cx * cx + cy * cy - sol[2];
+        if r2 <= 0.0 {
+            return None;
+        }
+        let r = r2.sqrt();
+        if r < self.cfg.circle_step_m || 2.0 * r > self.cfg.max_circle_diameter_m {
+            return None;
+        }
+        let n = xy.len() as f64;
+        let misfit = (xy
+            .iter()
+            .map(|&(x, y)| ((x - cx).hypot(y - cy) - r).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        if misfit > self.cfg.circle_max_misfit * r {
+            return None;
+        }
+        // Spread around the circle: no gap of half a turn between the positions' angles.
+        let mut ang: Vec<f64> = xy.iter().map(|&(x, y)| (y - cy).atan2(x - cx)).collect();
+        ang.sort_by(f64::total_cmp);
+        let wrap = ang[0] + std::f64::consts::TAU - ang[ang.len() - 1];
+        let gap = ang.windows(2).map(|w| w[1] - w[0]).fold(wrap, f64::max);
+        if gap > std::f64::consts::PI {
+            return None;
+        }
+        // Courses tangent, all turning the same way.
+        let mut sense = 0i32;
+        for (&(x, y), p) in xy.iter().zip(pts) {
+            // Bearing of the position from the centre; clockwise laps head 90 degrees right of it.
+            let radial = (x - cx).atan2(y - cy).to_degrees();
+            let (cw, ccw) = (radial + 90.0, radial - 90.0);
+            let off_cw = geom::angle_diff_deg(p.3 as f64, cw);
+            let off_ccw = geom::angle_diff_deg(p.3 as f64, ccw);
+            let s = if off_cw <= self.cfg.circle_max_course_off_deg {
+                1
+            } else if off_ccw <= self.cfg.circle_max_course_off_deg {
+                -1
+            } else {
+                return None;
+            };
+            if sense != 0 && s != sense {
+                return None;
+            }
+            sense = s;
+        }
+        let m_per_deg_lon = geom::distance_m(lat0, lon0, lat0, lon0 + 1.0);
+        let m_per_deg_lat = geom::distance_m(lat0, lon0, lat0 + 1.0, lon0);
+        Some((lat0 + cy / m_per_deg_lat, lon0 + cx / m_per_deg_lon, r))
+    }
+}
+
+/// Solves a 3x3 linear system given as an augmented matrix (Gaussian elimination with partial
+/// pivoting); `None` when singular.
+fn solve3(mut m: [[f64; 4]; 3]) -> Option<[f64; 3]> {
+    for c in 0..3 {
+        let p = (c..3).max_by(|&a, &b| m[a][c].abs().total_cmp(&m[b][c].abs()))?;
+        if m[p][c].abs() < 1e-9 {
+            return None;
+        }
+        m.swap(c, p);
+        let pivot = m[c];
+        for (r, row) in m.iter_mut().enumerate() {
+            if r != c {
+                let k = row[c] / pivot[c];
+                for (x, p) in row.iter_mut().zip(pivot).skip(c) {
+                    *x -= k * p;
+                }
+            }
+        }
+    }
+    Some([m[0][3] / m[0][0], m[1][3] / m[1][1], m[2][3] / m[2][2]])
 }
