@@ -80,10 +80,13 @@ pub(crate) struct Buffer {
     /// ... and the group of each row: counted as rows come (in cache), so that sorting for a
     /// flush reads the rows once.
     of_row: Vec<u32>,
-    /// Row by (MMSI, message time), built at the first late source that the search near the
-    /// end of the rows misses and kept up to date from then on, so that late copies of rows
-    /// released out of order are found without a scan.
-    index: Option<FxHashMap<(u32, i64), u32>>,
+    /// The rows in time order, by index: every row not older than a row before it (nearly
+    /// all: the fuser releases rows in time order), found by (MMSI, message time) with a
+    /// binary search ...
+    in_order: Vec<u32>,
+    /// ... and the others, released out of order, by (MMSI, message time) in a map. Only those
+    /// few rows are hashed: a map of every row cost a random write per row.
+    out_of_order: FxHashMap<(u32, i64), u32>,
 }
 
 impl Buffer {
@@ -101,6 +104,7 @@ impl Buffer {
             rows: Vec::with_capacity(rows),
             ids: Vec::with_capacity(ids),
             of_row: Vec::with_capacity(rows),
+            in_order: Vec::with_capacity(rows),
             ..Buffer::default()
         }
     }
@@ -112,7 +116,8 @@ impl Buffer {
         self.groups.clear();
         self.keys.clear();
         self.of_row.clear();
-        self.index = None;
+        self.in_order.clear();
+        self.out_of_order.clear();
     }
 
     /// Buffers `row` (its own `sources` are ignored) heard by the sources `ids`.
@@ -121,8 +126,12 @@ impl Buffer {
         c.src_start = self.ids.len() as u32;
         c.src_len = ids.len() as u32;
         self.ids.extend_from_slice(ids);
-        if let Some(index) = &mut self.index {
-            index.insert((c.mmsi, c.time_ms), self.rows.len() as u32);
+        let i = self.rows.len() as u32;
+        let newest = self.in_order.last().map(|&j| self.rows[j as usize].time_ms);
+        if newest.is_none_or(|t| t <= c.time_ms) {
+            self.in_order.push(i);
+        } else {
+            self.out_of_order.insert((c.mmsi, c.time_ms), i);
         }
         self.rows.push(c);
         let day = row.time_ms.div_euclid(DAY_MS);
@@ -143,24 +152,27 @@ impl Buffer {
     /// Adds source `id` to the buffered row of `mmsi` at `time_ms`; false when there is none.
     pub fn add_source(&mut self, mmsi: u32, time_ms: i64, id: u32) -> bool {
         // Rows are appended in time order, except for out-of-order releases: search where
-        // the time would be, then ask the index.
-        let start = self.rows.partition_point(|r| r.time_ms < time_ms);
-        let hit = self.rows[start..]
+        // the time would be; failing that, the last row of that MMSI and time (two rows may
+        // share both), whether in order (found by a search of those) or not (in the map).
+        let rows = &self.rows;
+        let start = rows.partition_point(|r| r.time_ms < time_ms);
+        let hit = rows[start..]
             .iter()
             .take_while(|r| r.time_ms == time_ms)
             .position(|r| r.mmsi == mmsi)
             .map(|i| start + i)
             .or_else(|| {
-                let rows = &self.rows;
-                let index = self.index.get_or_insert_with(|| {
-                    let mut m = FxHashMap::default();
-                    m.reserve(rows.capacity());
-                    for (i, r) in rows.iter().enumerate() {
-                        m.insert((r.mmsi, r.time_ms), i as u32);
-                    }
-                    m
-                });
-                index.get(&(mmsi, time_ms)).map(|&i| i as usize)
+                let from = self
+                    .in_order
+                    .partition_point(|&i| rows[i as usize].time_ms < time_ms);
+                let in_order = self.in_order[from..]
+                    .iter()
+                    .map(|&i| i as usize)
+                    .take_while(|&i| rows[i].time_ms == time_ms)
+                    .filter(|&i| rows[i].mmsi == mmsi)
+                    .last();
+                let other = self.out_of_order.get(&(mmsi, time_ms)).map(|&i| i as usize);
+                in_order.max(other)
             });
         let Some(i) = hit else {
             return false;
@@ -257,8 +269,8 @@ mod tests {
         }
     }
 
-    /// Issue 16: late copies of rows released out of order are found (through the index),
-    /// and rows pushed after the index was built are found too.
+    /// Issue 16: late copies of rows released out of order are found, and so are those of
+    /// rows in order pushed after them.
     #[test]
     fn late_sources_find_rows_released_out_of_order() {
         let mut b = Buffer::default();
@@ -286,5 +298,25 @@ mod tests {
         );
         b.clear();
         assert!(!b.add_source(7, 3_000, 2));
+    }
+
+    /// Two rows of one MMSI and time (two transmissions in one second): a late source goes
+    /// to the first when the search finds it, else to the last pushed, in order or not.
+    #[test]
+    fn a_late_source_of_a_shared_mmsi_and_time_goes_to_one_row() {
+        let mut b = Buffer::default();
+        for (m, t) in [(1, 10), (1, 10), (2, 20), (3, 30)] {
+            b.push(&row(m, t * 1000), &[0]);
+        }
+        assert!(b.add_source(1, 10_000, 1));
+        // Out of order: two rows of MMSI 4 at 5 s, after rows at 30 s.
+        b.push(&row(4, 5_000), &[0]);
+        b.push(&row(4, 5_000), &[0]);
+        assert!(b.add_source(4, 5_000, 2));
+        let srcs: Vec<Vec<u32>> = b.rows.iter().map(|c| b.sources(c).to_vec()).collect();
+        assert_eq!(
+            srcs,
+            [vec![0, 1], vec![0], vec![0], vec![0], vec![0], vec![0, 2]]
+        );
     }
 }

@@ -44,7 +44,6 @@ fn spawn_files(
 
 /// One station's positions of one vessel in this run: first time, count, latest.
 struct SourceSeen {
-    station: u32,
     first_ms: i64,
     positions: u64,
     latest: PositionUpdate,
@@ -254,20 +253,23 @@ impl<'a> Writer<'a> {
             };
             for src in &r.sources {
                 let station = src.station.map_or(u32::MAX, |i| i.index() as u32);
-                match slot.by_source.iter_mut().find(|s| s.station == station) {
-                    Some(s) => {
+                match slot.stations.iter().position(|&s| s == station) {
+                    Some(i) => {
+                        let s = &mut slot.by_source[i];
                         s.first_ms = s.first_ms.min(r.time_ms);
                         s.positions += 1;
                         if r.time_ms >= s.latest.time_ms {
                             s.latest = update;
                         }
                     }
-                    None => slot.by_source.push(SourceSeen {
-                        station,
-                        first_ms: r.time_ms,
-                        positions: 1,
-                        latest: update,
-                    }),
+                    None => {
+                        slot.stations.push(station);
+                        slot.by_source.push(SourceSeen {
+                            first_ms: r.time_ms,
+                            positions: 1,
+                            latest: update,
+                        });
+                    }
                 }
             }
             slot.positions.push(update);
@@ -367,13 +369,13 @@ impl<'a> Writer<'a> {
         for &mmsi in &touched {
             if let Some(slot) = self.slots.get(&mmsi) {
                 c.segmenters.push(row_from_state(mmsi, &slot.seg.state()));
-                for s in &slot.by_source {
+                for (&station, s) in slot.stations.iter().zip(&slot.by_source) {
                     let l = &s.latest;
                     c.vessel_sources.push(VesselSourceRow {
                         mmsi,
                         source: c
                             .sources
-                            .get(s.station as usize)
+                            .get(station as usize)
                             .map_or("", String::as_str)
                             .to_owned(),
                         first_ms: s.first_ms,
@@ -411,8 +413,11 @@ struct Slot {
     seg: Segmenter,
     /// Positions not yet applied to the registry.
     positions: Positions,
-    /// Per station (the few that hear a vessel, so a scan): this run's positions from it
-    /// (issue 21: a principal's picture takes a vessel's state from its visible sources).
+    /// The stations that heard the vessel in this run (a few, or dozens on a network of
+    /// overlapping receivers: a scan of these ids, not of the larger entries) ...
+    stations: Vec<u32>,
+    /// ... and, in the same order, their positions of it (issue 21: a principal's picture
+    /// takes a vessel's state from its visible sources).
     by_source: Vec<SourceSeen>,
     /// Whether this run gave the MMSI a position.
     used: bool,
@@ -423,6 +428,7 @@ impl Slot {
         Slot {
             seg,
             positions: Positions::default(),
+            stations: Vec::new(),
             by_source: Vec::new(),
             used: false,
         }
