@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use crate::earth::{LatLon, KNOT_MS};
 use crate::scenario::Scenario;
 use crate::truth::{TruthEvent, Value, VesselRef};
+use crate::vessel::closest_on_segment;
 
 /// Grid step, ms.
 pub const STEP_MS: i64 = 10_000;
@@ -116,18 +117,6 @@ fn bow_crossing(r: (f64, f64), v: (f64, f64), course: f64) -> Option<f64> {
     let t = -lat_r / lat_v;
     let ahead = (r.0 + v.0 * t) * s + (r.1 + v.1 * t) * c;
     (ahead >= 0.0).then_some(ahead)
-}
-
-/// Closest distance to the origin on the segment a-b and where on it (0-1).
-fn closest_on_segment(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
-    let d = (b.0 - a.0, b.1 - a.1);
-    let len2 = d.0 * d.0 + d.1 * d.1;
-    let s = if len2 > 0.0 {
-        (-(a.0 * d.0 + a.1 * d.1) / len2).clamp(0.0, 1.0)
-    } else {
-        1.0
-    };
-    ((a.0 + s * d.0).hypot(a.1 + s * d.1), s)
 }
 
 impl Watcher {

@@ -1919,7 +1919,7 @@ pub fn nearest_ahead(points: &[LatLon], pos: LatLon) -> usize {
 }
 
 /// Smallest distance from the origin to the segment `a`-`b` (2-D) and where it is (0..=1).
-fn closest_on_segment(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+pub(crate) fn closest_on_segment(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
     let d = (b.0 - a.0, b.1 - a.1);
     let len2 = d.0 * d.0 + d.1 * d.1;
     let s = if len2 > 0.0 {

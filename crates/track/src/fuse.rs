@@ -381,12 +381,7 @@ impl<P: Clone> Fuser<P> {
                     .find(|e| e.content.is_some_and(|k| k.matches(&c)));
                 if let Some(e) = kept.copied() {
                     self.stats.late_duplicates += 1;
-                    out.push(Output::LateSource {
-                        mmsi: obs.mmsi,
-                        payload_hash: e.hash.unwrap_or(obs.payload_hash),
-                        time_ms: e.time_ms,
-                        source: obs.source,
-                    });
+                    out.push(late_source(&obs, e.hash, e.time_ms));
                     return;
                 }
                 if self
@@ -394,12 +389,7 @@ impl<P: Clone> Fuser<P> {
                     .contains(c.key(obs.mmsi, obs.time_ms), obs.time_ms)
                 {
                     self.stats.late_duplicates += 1;
-                    out.push(Output::LateSource {
-                        mmsi: obs.mmsi,
-                        payload_hash: obs.payload_hash,
-                        time_ms: obs.time_ms,
-                        source: obs.source,
-                    });
+                    out.push(late_source(&obs, None, obs.time_ms));
                     return;
                 }
                 if obs.time_ms < self.cold.floor_ms {
@@ -450,12 +440,7 @@ impl<P: Clone> Fuser<P> {
                 }
                 None => {
                     self.stats.late_duplicates += 1;
-                    out.push(Output::LateSource {
-                        mmsi: obs.mmsi,
-                        payload_hash: e.hash.unwrap_or(obs.payload_hash),
-                        time_ms: e.time_ms,
-                        source: obs.source,
-                    });
+                    out.push(late_source(&obs, e.hash, e.time_ms));
                 }
             }
             return;
@@ -597,6 +582,16 @@ impl<P: Clone> Fuser<P> {
             }
             !ids.is_empty()
         });
+    }
+}
+
+/// `obs` as a late source of the record of `time_ms` (with payload hash `hash`, when known).
+fn late_source<P>(obs: &Observation<P>, hash: Option<u64>, time_ms: i64) -> Output<P> {
+    Output::LateSource {
+        mmsi: obs.mmsi,
+        payload_hash: hash.unwrap_or(obs.payload_hash),
+        time_ms,
+        source: obs.source.clone(),
     }
 }
 
