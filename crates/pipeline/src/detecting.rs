@@ -214,6 +214,115 @@ impl Hook {
     }
 }
 
+/// What the writer hands the detection thread.
+enum Input {
+    Position(Fix),
+    Identity(IdentityUpdate),
+}
+
+/// Items per hand-over to the detection thread: large enough that the channel costs nothing
+/// per item, small enough that the thread is never far behind.
+const BATCH: usize = 2048;
+
+/// A run's detection on a thread of its own. The writer segments and stores while the engine
+/// detects: on two cores detection then adds to ingest's wall time only what it costs beyond
+/// the writer's own work (run inline it added all of it). Input keeps the writer's order; the
+/// channel is bounded, so a slow engine holds the writer back instead of queueing the run.
+pub struct Background {
+    batch: Vec<Input>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<Input>>>,
+    emptied: std::sync::mpsc::Receiver<Vec<Input>>,
+    thread: Option<std::thread::JoinHandle<Result<RunEvents>>>,
+}
+
+impl std::fmt::Debug for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Background")
+            .field("batched", &self.batch.len())
+            .finish()
+    }
+}
+
+impl Background {
+    /// Starts the thread that runs `hook`.
+    pub fn spawn(mut hook: Hook) -> Result<Background> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Input>>(4);
+        let (give_back, emptied) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("ingest-detect".to_owned())
+            .spawn(move || {
+                for mut batch in rx.iter() {
+                    for item in batch.drain(..) {
+                        match item {
+                            Input::Position(f) => hook.position(f),
+                            Input::Identity(u) => hook.identity(u),
+                        }
+                    }
+                    let _ = give_back.send(batch);
+                }
+                hook.finish()
+            })
+            .context("cannot start the detection thread")?;
+        Ok(Background {
+            batch: Vec::with_capacity(BATCH),
+            tx: Some(tx),
+            emptied,
+            thread: Some(thread),
+        })
+    }
+
+    /// Feeds a position.
+    pub fn position(&mut self, fix: Fix) {
+        self.push(Input::Position(fix));
+    }
+
+    /// Feeds an identity update.
+    pub fn identity(&mut self, u: IdentityUpdate) {
+        self.push(Input::Identity(u));
+    }
+
+    fn push(&mut self, item: Input) {
+        self.batch.push(item);
+        if self.batch.len() >= BATCH {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let next = self
+            .emptied
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let full = std::mem::replace(&mut self.batch, next);
+        if let Some(tx) = &self.tx {
+            if tx.send(full).is_err() {
+                // The thread is gone (it panicked): `finish` reports it.
+                self.tx = None;
+            }
+        }
+    }
+
+    /// End of input: the engine finishes the run (reports open events, saves its state) on
+    /// its thread while the caller goes on.
+    pub fn close(&mut self) {
+        self.send();
+        drop(self.tx.take());
+    }
+
+    /// End of the run: waits for the engine to take everything and returns what
+    /// [`Hook::finish`] returns.
+    pub fn finish(mut self) -> Result<RunEvents> {
+        self.close();
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            _ => anyhow::bail!("the detection thread panicked"),
+        }
+    }
+}
+
 /// What a run's detection commits.
 #[derive(Debug, Default)]
 pub struct RunEvents {

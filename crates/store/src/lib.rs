@@ -61,8 +61,8 @@ pub use compact::Compaction;
 pub use geoparquet::PositionRow;
 pub use manifest::FileEntry;
 pub use registry::{
-    EventQuery, EventRow, IdentityRow, IdentitySourceRow, InputRow, LateSourceRow, OpenSegmentRow,
-    RegistryDb, RunCommit, SegmenterRow, SourceRow, VesselRow, VesselSourceRow,
+    EventQuery, EventRow, IdentityRow, IdentitySourceRow, InputRow, LateSourceRow, OpenRun,
+    OpenSegmentRow, RegistryDb, RunCommit, SegmenterRow, SourceRow, VesselRow, VesselSourceRow,
 };
 
 use buffer::{Buffer, Labels};

@@ -117,7 +117,7 @@ CREATE TABLE IF NOT EXISTS vessels (
 CREATE INDEX IF NOT EXISTS vessels_position ON vessels (lat, lon);
 CREATE TABLE IF NOT EXISTS identity_history (
   mmsi INTEGER NOT NULL, time_ms INTEGER NOT NULL, field TEXT NOT NULL, old TEXT,
-  new TEXT NOT NULL, PRIMARY KEY (mmsi, time_ms, field, new));
+  new TEXT NOT NULL, PRIMARY KEY (mmsi, time_ms, field, new)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
   run INTEGER PRIMARY KEY, finished_ms INTEGER NOT NULL, positions INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS inputs (
@@ -128,10 +128,10 @@ CREATE TABLE IF NOT EXISTS segmenters (
 CREATE TABLE IF NOT EXISTS open_segments (
   mmsi INTEGER NOT NULL, segment INTEGER NOT NULL, time_ms INTEGER NOT NULL,
   lat REAL NOT NULL, lon REAL NOT NULL, sog_knots REAL, cog_deg REAL,
-  transponder TEXT NOT NULL, positions INTEGER NOT NULL, PRIMARY KEY (mmsi, segment));
+  transponder TEXT NOT NULL, positions INTEGER NOT NULL, PRIMARY KEY (mmsi, segment)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS late_sources (
   mmsi INTEGER NOT NULL, time_ms INTEGER NOT NULL, source TEXT NOT NULL, run INTEGER NOT NULL,
-  PRIMARY KEY (mmsi, time_ms, source));
+  PRIMARY KEY (mmsi, time_ms, source)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY, type TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER,
   open INTEGER NOT NULL, mmsis TEXT NOT NULL, zones TEXT NOT NULL, run INTEGER NOT NULL,
@@ -145,11 +145,11 @@ CREATE TABLE IF NOT EXISTS vessel_sources (
   mmsi INTEGER NOT NULL, source TEXT NOT NULL, first_ms INTEGER NOT NULL,
   last_ms INTEGER NOT NULL, positions INTEGER NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
   sog_knots REAL, cog_deg REAL, heading_deg INTEGER, nav_status INTEGER,
-  PRIMARY KEY (mmsi, source));
+  PRIMARY KEY (mmsi, source)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS identity_sources (
   mmsi INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL,
   first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,
-  PRIMARY KEY (mmsi, field, value, source));
+  PRIMARY KEY (mmsi, field, value, source)) WITHOUT ROWID;
 ";
 
 /// One detected event as stored: the filterable columns and the whole event as JSON (the
@@ -366,6 +366,35 @@ pub struct RunCommit<'a> {
     pub engine_state: Option<&'a [u8]>,
 }
 
+/// A run's commit with everything but its events written (see [`RegistryDb::begin_run`]).
+#[derive(Debug)]
+pub struct OpenRun<'a> {
+    tx: rusqlite::Transaction<'a>,
+    run: i64,
+}
+
+impl OpenRun<'_> {
+    /// Writes the run's events, withdrawals and detection state, and commits: the run's
+    /// commit point.
+    pub fn finish(
+        self,
+        events: &[EventRow],
+        withdrawn: &[String],
+        engine_state: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        write_events(&self.tx, self.run, events, withdrawn)?;
+        if let Some(state) = engine_state {
+            self.tx
+                .execute(
+                    "INSERT OR REPLACE INTO detect_state VALUES (0, ?1, ?2)",
+                    params![self.run, state],
+                )
+                .map_err(db)?;
+        }
+        self.tx.commit().map_err(db)
+    }
+}
+
 /// One input an ingest run read completely.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputRow {
@@ -384,6 +413,11 @@ impl RegistryDb {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
+        // A run's commit writes tens of MB (vessel and identity provenance): with SQLite's
+        // default 2 MB page cache the transaction spills pages to the WAL and reads them back
+        // as it goes. 64 MB keeps a run's working set in memory.
+        conn.pragma_update(None, "cache_size", -65_536)
             .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
         // Registries made before `ship_type_text` (issue 16) get the column, empty.
@@ -481,6 +515,15 @@ impl RegistryDb {
     /// the inputs read, in one transaction. This is the run's commit point: its position files
     /// count from here on.
     pub fn commit_run(&mut self, c: &RunCommit<'_>) -> Result<(), StoreError> {
+        self.begin_run(c)?
+            .finish(c.events, c.withdrawn, c.engine_state)
+    }
+
+    /// The first half of [`RegistryDb::commit_run`]: writes everything but the run's events
+    /// (`c.events`, `c.withdrawn` and `c.engine_state` are ignored) in a transaction that
+    /// [`OpenRun::finish`] completes with them. Ingest writes the registry's rows while its
+    /// detection thread finishes; dropping the `OpenRun` rolls the run back.
+    pub fn begin_run(&mut self, c: &RunCommit<'_>) -> Result<OpenRun<'_>, StoreError> {
         let run = c.run as i64;
         let tx = self.conn.transaction().map_err(db)?;
         write_vessels(&tx, c.vessels, c.history)?;
@@ -582,16 +625,8 @@ impl RegistryDb {
                 ])
                 .map_err(db)?;
             }
-            write_events(&tx, run, c.events, c.withdrawn)?;
-            if let Some(state) = c.engine_state {
-                tx.execute(
-                    "INSERT OR REPLACE INTO detect_state VALUES (0, ?1, ?2)",
-                    params![run, state],
-                )
-                .map_err(db)?;
-            }
         }
-        tx.commit().map_err(db)
+        Ok(OpenRun { tx, run })
     }
 
     /// Replaces every stored event and the engine state (a recomputation over the whole

@@ -396,10 +396,8 @@ fn ingest_run(
     let hook = if opts.detect.off {
         None
     } else {
-        Some(crate::detecting::Hook::open(
-            store.dir(),
-            reg,
-            &opts.detect,
+        Some(crate::detecting::Background::spawn(
+            crate::detecting::Hook::open(store.dir(), reg, &opts.detect)?,
         )?)
     };
     let mut writer = Writer::new(store, reg, opts.flush_rows)?;
@@ -505,20 +503,19 @@ fn ingest_run(
     // A first value of a field (old `None`) fills it; a change replaces a known value.
     sum.identity_first_fills = commit.history.iter().filter(|h| h.old.is_none()).count() as u64;
     sum.identity_changes = commit.history.len() as u64 - sum.identity_first_fills;
-    if let Some(ev) = &commit.events {
-        sum.detect = Some(crate::detecting::summary_line(ev));
-        sum.events = ev.rows.clone();
-    }
-    if !inputs.is_empty() {
-        let now_ms = wall_clock_ms();
-        let no_events = Vec::new();
-        let events = commit.events.as_ref();
-        reg.commit_run(&RunCommit {
-            events: events.map_or(&no_events, |e| &e.rows),
-            withdrawn: events.map_or(&[], |e| &e.withdrawn),
-            engine_state: events.map(|e| e.state.as_slice()),
+    let mut commit = commit;
+    let detect = commit.detect.take();
+    if inputs.is_empty() {
+        finish_detection(detect, &mut sum)?;
+    } else {
+        // The registry's rows go in while detection finishes on its own thread; its events
+        // complete the same transaction.
+        let open = reg.begin_run(&RunCommit {
+            events: &[],
+            withdrawn: &[],
+            engine_state: None,
             run,
-            finished_ms: now_ms,
+            finished_ms: wall_clock_ms(),
             positions: sum.written.positions,
             vessels: &commit.vessels,
             history: &commit.history,
@@ -529,8 +526,25 @@ fn ingest_run(
             vessel_sources: &commit.vessel_sources,
             identity_sources: &commit.identity_sources,
         })?;
+        match finish_detection(detect, &mut sum)? {
+            Some(ev) => open.finish(&ev.rows, &ev.withdrawn, Some(&ev.state))?,
+            None => open.finish(&[], &[], None)?,
+        }
     }
     Ok(sum)
+}
+
+/// Waits for a run's detection and puts its summary line and events in the summary.
+fn finish_detection(
+    detect: Option<crate::detecting::Background>,
+    sum: &mut Summary,
+) -> Result<Option<crate::detecting::RunEvents>> {
+    let Some(ev) = detect.map(|d| d.finish()).transpose()? else {
+        return Ok(None);
+    };
+    sum.detect = Some(crate::detecting::summary_line(&ev));
+    sum.events = ev.rows.clone();
+    Ok(Some(ev))
 }
 
 /// The wall clock, ms since the Unix epoch.

@@ -75,7 +75,7 @@ pub(super) struct Writer<'a> {
     identity_sources: FxHashMap<(u32, u8, u32), Vec<SeenValue>>,
     pub counts: Written,
     /// Detection, fed after segmentation (`None`: `--no-detect`).
-    pub detect: Option<crate::detecting::Hook>,
+    pub detect: Option<crate::detecting::Background>,
 }
 
 impl<'a> Writer<'a> {
@@ -328,7 +328,11 @@ impl<'a> Writer<'a> {
 
     /// Writes the buffered rows; returns what the registry must commit.
     pub fn finish(mut self) -> Result<Commit> {
-        let events = self.detect.take().map(|h| h.finish()).transpose()?;
+        // Detection finishes on its thread while the run's rows are built and stored.
+        let mut detect = self.detect.take();
+        if let Some(d) = &mut detect {
+            d.close();
+        }
         // The last rows are written alongside the files still in flight.
         let pending = self.store.take_pending()?;
         self.inflight.push_back(spawn_files(pending)?);
@@ -363,7 +367,7 @@ impl<'a> Writer<'a> {
             late_sources: self.late,
             identity_sources,
             sources: self.labels,
-            events,
+            detect,
             ..Commit::default()
         };
         for &mmsi in &touched {
@@ -449,8 +453,8 @@ pub(super) struct Commit {
     /// Which source reported which identity value.
     pub identity_sources: Vec<IdentitySourceRow>,
     pub vessels_total: u64,
-    /// What detection commits (`None`: off).
-    pub events: Option<crate::detecting::RunEvents>,
+    /// Detection, still finishing on its thread (`None`: off).
+    pub detect: Option<crate::detecting::Background>,
 }
 
 /// Names of the identity fields whose provenance is recorded, by index (the registry's
