@@ -212,7 +212,7 @@ impl Event {
 
     /// Adds a position to the evidence (keeping the first half and the latest) and its
     /// sources.
-    pub fn add_evidence(&mut self, r: PosRef, sources: &[String]) {
+    pub fn add_evidence(&mut self, r: PosRef, sources: &[crate::input::Label]) {
         if self.evidence.len() >= MAX_EVIDENCE {
             self.evidence.remove(MAX_EVIDENCE / 2);
         }
@@ -221,8 +221,8 @@ impl Event {
             if self.sources.len() >= MAX_SOURCES {
                 break;
             }
-            if !self.sources.contains(s) {
-                self.sources.push(s.clone());
+            if !self.sources.iter().any(|have| **have == **s) {
+                self.sources.push(s.to_string());
             }
         }
         self.last_ms = self.last_ms.max(r.time_ms);

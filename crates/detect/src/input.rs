@@ -1,6 +1,11 @@
 //! What detectors read: positions after fusion and segmentation, and identity updates.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+
+/// A source label (`NAME/station/talker`): one allocation per feed, not per fix.
+pub type Label = Arc<str>;
 
 /// One position report of a vessel, as released by the fuser (message-time order across
 /// vessels, small disorder allowed) and labelled by the segmenter.
@@ -27,8 +32,9 @@ pub struct Fix {
     /// Quality flags from cleaning (bit set; 0 = clean). Carried into evidence, not
     /// interpreted here.
     pub quality: u32,
-    /// The feeds and partners that delivered it (`NAME/station/talker`).
-    pub sources: Vec<String>,
+    /// The feeds and partners that delivered it (`NAME/station/talker`), shared with every
+    /// other fix from them.
+    pub sources: Vec<Label>,
 }
 
 /// A vessel's static data as broadcast at a time. `None` fields were not in this update and

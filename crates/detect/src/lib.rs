@@ -69,5 +69,5 @@ pub use config::{Config, ConfigError};
 pub use detectors::{Collector, Detector};
 pub use engine::{run_batch, Engine, EngineState, EngineStats, Sample};
 pub use event::{Change, Event, EventId, EventType, Notice, PosRef, VesselAt};
-pub use input::{Fix, Identity, IdentityUpdate};
+pub use input::{Fix, Identity, IdentityUpdate, Label};
 pub use watchlist::{WatchEntry, WatchList, WatchListError};

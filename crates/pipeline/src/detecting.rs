@@ -372,7 +372,7 @@ pub fn fix_of_row(r: &PositionRow) -> Fix {
         nav_status: r.nav_status,
         segment: r.segment.map_or(0, u64::from),
         quality: r.flags as u32,
-        sources: r.sources.clone(),
+        sources: r.sources.iter().map(|s| s.as_str().into()).collect(),
     }
 }
 

@@ -66,6 +66,8 @@ pub(super) struct Writer<'a> {
     touched: FxHashSet<u32>,
     /// Source labels by station id (grows as the reader interns new ones).
     pub labels: Vec<String>,
+    /// The same labels, shared with detection's fixes (filled up to `labels` as used).
+    shared_labels: Vec<detect::Label>,
     /// The store's id of each label, once used.
     label_ids: Vec<Option<u32>>,
     scratch: Vec<u32>,
@@ -104,6 +106,7 @@ impl<'a> Writer<'a> {
             flush_rows,
             touched: FxHashSet::default(),
             labels: Vec::new(),
+            shared_labels: Vec::new(),
             label_ids: Vec::new(),
             scratch: Vec::new(),
             late: Vec::new(),
@@ -161,6 +164,22 @@ impl<'a> Writer<'a> {
         s.station
             .and_then(|i| self.labels.get(i.index()))
             .map_or("", String::as_str)
+    }
+
+    /// The label of `s`, shared.
+    fn shared_label(&mut self, s: &SourceRef) -> detect::Label {
+        let have = self.shared_labels.len();
+        if have < self.labels.len() {
+            self.shared_labels.extend(
+                self.labels[have..]
+                    .iter()
+                    .map(|l| detect::Label::from(l.as_str())),
+            );
+        }
+        s.station
+            .and_then(|i| self.shared_labels.get(i.index()))
+            .cloned()
+            .unwrap_or_else(|| "".into())
     }
 
     /// Records which sources reported the identity values of a static report.
@@ -298,7 +317,7 @@ impl<'a> Writer<'a> {
         };
         if self.detect.is_some() && row.segment.is_some() && crate::detecting::detectable(flags) {
             let mut fix = crate::detecting::fix_of_row(&row);
-            fix.sources = r.sources.iter().map(|s| self.label(s).to_owned()).collect();
+            fix.sources = r.sources.iter().map(|s| self.shared_label(s)).collect();
             if let Some(hook) = &mut self.detect {
                 hook.position(fix);
             }
