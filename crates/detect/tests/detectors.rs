@@ -1139,6 +1139,60 @@ fn a_coast_guard_ship_keeping_station_on_a_surveyor_is_not_surveying_itself() {
 }
 
 #[test]
+fn a_vessel_running_lines_in_company_with_a_surveyor_joins_its_survey() {
+    let lines = survey_lines(10, 14.0 * 1852.0, 1.2 * 1852.0);
+    // A fishing vessel (no state vessel: no escort event) drawing the same lines 1 nm to the
+    // east, five minutes behind.
+    let companion: Vec<Fix> = lines
+        .iter()
+        .map(|f| {
+            let (la, lo) = offset(f.lat, f.lon, 1852.0, 90.0);
+            let mut g = fix(92, f.time_ms + 300_000, la, lo, 5.0, f.cog_deg.unwrap());
+            g.segment = 92;
+            g
+        })
+        .collect();
+    let ids = vec![
+        ident(90, T0 - 1000, "TAN HAI 8", "CN", 90, None),
+        ident(92, T0 - 1000, "QIONG SAN YU 0128", "CN", 30, None),
+    ];
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        merge(vec![lines.clone(), companion.clone()]),
+        ids.clone(),
+    );
+    let s = of(&ev, EventType::Survey);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(
+        s[0].vessels.iter().map(|v| v.mmsi).collect::<Vec<_>>(),
+        vec![90, 92]
+    );
+    assert_eq!(s[0].details["in_company"], serde_json::json!([92]));
+    // The same lines 20 nm apart are two surveys.
+    let apart: Vec<Fix> = companion
+        .iter()
+        .map(|f| {
+            let mut g = f.clone();
+            (g.lat, g.lon) = offset(f.lat, f.lon, 20.0 * 1852.0, 90.0);
+            g
+        })
+        .collect();
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        merge(vec![lines, apart]),
+        ids,
+    );
+    let s = of(&ev, EventType::Survey);
+    assert_eq!(
+        s.iter().map(|e| e.vessels.len()).collect::<Vec<_>>(),
+        vec![1, 1],
+        "{s:?}"
+    );
+}
+
+#[test]
 fn two_transmitters_taking_turns_on_one_mmsi_flap_and_are_no_identity_change() {
     let f = straight(43, T0, 7.5, 57.5, 10.0, 0.0, 6 * 3600, 60);
     let update = |k: i64, cs: &str| {

@@ -7,7 +7,9 @@
 //! within `max_spacing_m` of it, continues the pattern; `min_lines` lines make a survey event,
 //! open until a line breaks the pattern or no line follows within `max_turn_s`. A vessel that is
 //! escorting or shadowing another (an open escort or shadowing event names it second) draws
-//! the other's lines and is not reported (counted as `survey.escorting`); an impossible hop
+//! the other's lines and is not reported (counted as `survey.escorting`); nor is one whose
+//! pattern forms within `company_m` of another vessel's open survey: it joins that event as a
+//! vessel in company (`in_company`, counted as `survey.in_company`). An impossible hop
 //! (faster than `max_speed_knots`: spoofing, a shared MMSI) restarts the track.
 
 use rustc_hash::FxHashMap;
@@ -41,6 +43,10 @@ pub struct SurveyConfig {
     pub min_lines: u32,
     /// A hop faster than this breaks the track (spoofing, shared MMSI). Default 50 kn (AISdb).
     pub max_speed_knots: f64,
+    /// A vessel whose pattern forms within this of another vessel's open survey joins that
+    /// survey as a vessel in company instead of being reported on its own. Default 9260 m
+    /// (5 nm, the far end of the escort distance).
+    pub company_m: f64,
 }
 
 impl Default for SurveyConfig {
@@ -55,6 +61,7 @@ impl Default for SurveyConfig {
             max_spacing_m: 5.0 * NM_M,
             min_lines: 4,
             max_speed_knots: 50.0,
+            company_m: 5.0 * NM_M,
         }
     }
 }
@@ -63,7 +70,8 @@ impl SurveyConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
         check("survey.step_m", self.step_m, 10.0, 10_000.0)?;
         check("survey.min_line_m", self.min_line_m, self.step_m, 1e6)?;
-        check("survey.min_lines", self.min_lines as f64, 2.0, 1e4)
+        check("survey.min_lines", self.min_lines as f64, 2.0, 1e4)?;
+        check("survey.company_m", self.company_m, 0.0, 1e5)
     }
 }
 
@@ -90,6 +98,10 @@ struct Vessel {
     lines: u32,
     run_start: Option<Pt>,
     open: Option<EventId>,
+    /// Lines of the run drawn in company with another vessel's survey: should that survey
+    /// end while this run goes on, this vessel's own survey counts only the lines after.
+    #[serde(default)]
+    company_lines: u32,
 }
 
 /// The survey detector.
@@ -107,6 +119,31 @@ fn escorting(ctx: &Ctx<'_>, mmsi: u32) -> bool {
         matches!(e.kind, EventType::Escort | EventType::Shadowing)
             && e.vessels.get(1).is_some_and(|v| v.mmsi == mmsi)
     })
+}
+
+/// How recent another vessel's last position must be to compare it with this one's.
+const COMPANY_WINDOW_MS: i64 = 30 * 60_000;
+
+/// An open survey of another vessel that `mmsi`, at `p`, is running in company with: the
+/// other's last position within `company_m` of `p` and at most [`COMPANY_WINDOW_MS`] apart.
+/// A vessel already in company with an open survey stays in it.
+fn in_company(ctx: &Ctx<'_>, mmsi: u32, p: Pt, company_m: f64) -> Option<EventId> {
+    ctx.open_events()
+        .filter(|e| e.kind == EventType::Survey)
+        .find(|e| {
+            let Some(lead) = e.vessels.first().map(|v| v.mmsi) else {
+                return false;
+            };
+            if lead == mmsi {
+                return false;
+            }
+            e.vessels.iter().skip(1).any(|v| v.mmsi == mmsi)
+                || ctx.last.get(&lead).is_some_and(|l| {
+                    (l.time_ms - p.t).abs() <= COMPANY_WINDOW_MS
+                        && geom::distance_m(l.lat, l.lon, p.lat, p.lon) <= company_m
+                })
+        })
+        .map(|e| e.id)
 }
 
 impl Survey {
@@ -143,21 +180,39 @@ impl Survey {
                 }
             }
             v.lines = 1;
+            v.company_lines = 0;
             v.run_start = Some(line.start);
         }
         v.prev_line = Some(line);
         if let Some(id) = v.open {
             if let Some(e) = ctx.event_mut(id) {
-                e.set("lines", v.lines);
+                e.set("lines", v.lines - v.company_lines);
                 e.last_ms = line.end.t;
             }
         } else if v.lines >= self.cfg.min_lines && escorting(ctx, mmsi) {
             // Keeping station on another vessel draws its lines too: not a survey of its own.
             ctx.count("survey.escorting");
-        } else if v.lines >= self.cfg.min_lines {
+        } else if let Some(id) = (v.lines >= self.cfg.min_lines)
+            .then(|| in_company(ctx, mmsi, line.end, self.cfg.company_m))
+            .flatten()
+        {
+            // Lines drawn alongside another vessel's survey (a companion keeping station on
+            // the surveyor): one survey, with this vessel in company.
+            let joining = ctx.vessel(mmsi);
+            if let Some(e) = ctx.event_mut(id) {
+                if e.vessels.iter().all(|x| x.mmsi != mmsi) {
+                    e.vessels.push(joining);
+                    let company: Vec<u32> = e.vessels.iter().skip(1).map(|x| x.mmsi).collect();
+                    e.set("in_company", company);
+                    ctx.count("survey.in_company");
+                }
+            }
+            v.company_lines = v.lines;
+            v.run_start = Some(line.end);
+        } else if v.lines >= self.cfg.min_lines + v.company_lines {
             let s = v.run_start.unwrap_or(line.start);
             let mut e = ctx.new_event(EventType::Survey, &[mmsi], s.t, s.lat, s.lon, "");
-            e.set("lines", v.lines);
+            e.set("lines", v.lines - v.company_lines);
             e.set("length_m", len.round());
             e.set("heading_deg", line.course.round());
             e.add_evidence(PosRef { mmsi, time_ms: s.t }, &[]);
@@ -193,6 +248,7 @@ impl Detector for Survey {
                     lines: 0,
                     run_start: None,
                     open: None,
+                    company_lines: 0,
                 },
             );
             return;
@@ -213,6 +269,7 @@ impl Detector for Survey {
                 lines: 0,
                 run_start: None,
                 open: None,
+                company_lines: 0,
             };
             self.vessels.insert(f.mmsi, v);
             return;
