@@ -314,6 +314,30 @@ fn drifting_slowly_offshore_for_five_hours_is_loitering() {
 }
 
 #[test]
+fn a_transmitter_drifting_while_another_on_its_mmsi_sails_far_away_is_loitering() {
+    // Two transmitters on MMSI 2 (the segmenter gives them segments 0 and 1): one drifts
+    // offshore reporting every 3 minutes, the other sails 600 km away every 10 s (the class A
+    // rates); their reports interleave, so the MMSI's track jumps between them.
+    let drifting: Vec<Fix> = straight(2, T0, 7.5, 57.5, 0.8, 45.0, 6 * 3600, 180)
+        .into_iter()
+        .map(|mut f| {
+            f.segment = 1;
+            f
+        })
+        .collect();
+    let sailing: Vec<Fix> = straight(2, T0 + 5_000, 12.5, 60.0, 12.0, 90.0, 6 * 3600, 10);
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        merge(vec![drifting, sailing]),
+        vec![],
+    );
+    let l = of(&ev, EventType::Loitering);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert!((l[0].lat - 7.5).abs() < 0.1, "{l:?}");
+}
+
+#[test]
 fn loitering_near_misses_short_fast_anchored_or_near_shore() {
     let w = || TestWorld::standard().arc();
     // 3 h 50 min is under the 4 h minimum.

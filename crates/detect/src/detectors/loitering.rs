@@ -11,7 +11,8 @@
 //! report a speed over ground above `max_speed_knots` is not slow whatever its implied speed:
 //! the implied speed of a step is its net displacement, and a ship reporting 12 kn at both ends
 //! of a 6 h silence was under way, sailing out and back (issue 18: merchant ships heard at two
-//! satellite passes near the same place were reported loitering).
+//! satellite passes near the same place were reported loitering). Two transmitters sharing an
+//! MMSI (the segmenter gives each its own segment) are followed apart, one track per segment.
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -91,6 +92,9 @@ impl LoiteringConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Vessel {
+    /// The segment this track follows (two transmitters sharing an MMSI are two segments).
+    #[serde(default)]
+    segment: u64,
     /// Checkpoint: time, lat, lon.
     ck: (i64, f64, f64),
     /// Speed over ground reported at the checkpoint, knots.
@@ -117,9 +121,35 @@ struct Run {
 pub struct Loitering {
     #[serde(skip)]
     pub(crate) cfg: LoiteringConfig,
-    vessels: FxHashMap<u32, Vessel>,
+    /// Per MMSI, a track per segment heard within `max_step_gap_s` (nearly always one).
+    #[serde(deserialize_with = "tracks")]
+    vessels: FxHashMap<u32, Vec<Vessel>>,
     /// Slow vessels per place at the latest tick.
     crowds: super::encounter::CrowdMap,
+}
+
+/// The stored tracks: a list per MMSI, or one track (states saved before tracks per segment).
+fn tracks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<FxHashMap<u32, Vec<Vessel>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Tracks {
+        Many(Vec<Vessel>),
+        One(Vessel),
+    }
+    let m: FxHashMap<u32, Tracks> = Deserialize::deserialize(d)?;
+    Ok(m.into_iter()
+        .map(|(k, t)| match t {
+            Tracks::Many(v) => (k, v),
+            Tracks::One(v) => (k, vec![v]),
+        })
+        .collect())
+}
+
+/// Ends a track's run, if any, at its last slow step.
+fn end_run(ctx: &mut Ctx<'_>, v: &mut Vessel) {
+    if let Some(id) = v.run.take().and_then(|r| r.open.map(|id| (id, r.last_ms))) {
+        ctx.close(id.0, id.1);
+    }
 }
 
 impl Loitering {
@@ -136,11 +166,26 @@ impl Loitering {
 impl Detector for Loitering {
     fn on_fix(&mut self, ctx: &mut Ctx<'_>, f: &FixCtx<'_>) {
         let fix = f.fix;
-        let v = self.vessels.entry(fix.mmsi).or_insert_with(|| Vessel {
-            ck: (fix.time_ms, fix.lat, fix.lon),
-            ck_sog: fix.sog_knots.map(|s| s as f32),
-            run: None,
+        let tracks = self.vessels.entry(fix.mmsi).or_default();
+        // Another transmitter on the MMSI (a shared or cloned MMSI: the segmenter keeps it
+        // apart) is a track of its own; one silent for longer than a step may last is over.
+        let gap_ms = self.cfg.max_step_gap_s as i64 * 1000;
+        tracks.retain_mut(|v| {
+            let over = v.segment != fix.segment && fix.time_ms - v.ck.0 > gap_ms;
+            if over {
+                end_run(ctx, v);
+            }
+            !over
         });
+        let Some(v) = tracks.iter_mut().find(|v| v.segment == fix.segment) else {
+            tracks.push(Vessel {
+                segment: fix.segment,
+                ck: (fix.time_ms, fix.lat, fix.lon),
+                ck_sog: fix.sog_knots.map(|s| s as f32),
+                run: None,
+            });
+            return;
+        };
         let dt_ms = fix.time_ms - v.ck.0;
         if dt_ms < self.cfg.speed_interval_s as i64 * 1000 {
             return;
@@ -245,22 +290,42 @@ impl Detector for Loitering {
     }
 
     fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
-        let gone: Vec<u32> = self
-            .vessels
-            .iter()
-            .filter(|(_, v)| v.ck.0 < before_ms)
-            .map(|(m, _)| *m)
-            .collect();
-        for m in gone {
-            if let Some(Vessel { run: Some(r), .. }) = self.vessels.remove(&m) {
-                if let Some(id) = r.open {
-                    ctx.close(id, r.last_ms);
+        self.vessels.retain(|_, tracks| {
+            tracks.retain_mut(|v| {
+                let gone = v.ck.0 < before_ms;
+                if gone {
+                    end_run(ctx, v);
                 }
-            }
-        }
+                !gone
+            });
+            !tracks.is_empty()
+        });
     }
 
     fn memory_bytes(&self) -> usize {
-        table_bytes(&self.vessels) + self.crowds.len() * 24
+        table_bytes(&self.vessels)
+            + self
+                .vessels
+                .values()
+                .map(|t| t.capacity() * std::mem::size_of::<Vessel>())
+                .sum::<usize>()
+            + self.crowds.len() * 24
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_saved_with_one_track_per_mmsi_still_load() {
+        let one = r#"{"7":{"ck":[0,1.0,2.0],"run":null}}"#;
+        let m = tracks(&mut serde_json::Deserializer::from_str(one)).unwrap();
+        assert_eq!(m[&7].len(), 1);
+        assert_eq!(m[&7][0].segment, 0);
+        let many = r#"{"7":[{"segment":3,"ck":[0,1.0,2.0],"run":null},
+                            {"segment":4,"ck":[5,1.0,2.0],"run":null}]}"#;
+        let m = tracks(&mut serde_json::Deserializer::from_str(many)).unwrap();
+        assert_eq!(m[&7].iter().map(|v| v.segment).collect::<Vec<_>>(), [3, 4]);
     }
 }
