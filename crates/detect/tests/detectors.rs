@@ -763,6 +763,25 @@ fn reports_drawing_circles_are_a_spoof_circle_and_a_random_wander_is_not() {
         vec![],
     );
     assert_eq!(of(&ev, EventType::SpoofCircle).len(), 1, "{ev:?}");
+    // The same circles after sailing in from 20 nm away: a vessel really circling.
+    let mut sailed: Vec<Fix> = straight(64, T0 - 2 * 3600_000, 7.5, 57.1, 10.0, 90.0, 7000, 30)
+        .into_iter()
+        .filter(|f| f.time_ms < T0)
+        .collect();
+    let start = sailed.last().map(|f| (f.lat, f.lon));
+    sailed.extend(circling(64, T0, 4, 3700.0, 10.0));
+    assert!(start.is_some_and(|(la, lo)| (la - 7.5).abs() < 0.1 && (lo - 57.4).abs() < 0.15));
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        sailed.clone(),
+        vec![],
+    );
+    assert!(of(&ev, EventType::SpoofCircle).is_empty(), "{ev:?}");
+    let mut cfg = Config::default();
+    cfg.spoof.report_circles_sailed_into = true;
+    let ev = run(TestWorld::standard().arc(), cfg, sailed, vec![]);
+    assert_eq!(of(&ev, EventType::SpoofCircle).len(), 1, "{ev:?}");
     // Zig-zagging (alternate turns) inside the same area is no circle.
     let mut z = Vec::new();
     let (mut lat, mut lon) = (7.5, 57.5);

@@ -17,7 +17,9 @@
 //!   confirmed jump event is withdrawn).
 //! - **circle**: steps of at least `circle_step_m` turning the same way add up to
 //!   `min_circle_turns` full turns inside a box of `max_circle_diameter_m`: a `spoof_circle`,
-//!   closed when the turning stops. It also claims the jump that led there.
+//!   closed when the turning stops. It also claims the jump that led there. A circle the
+//!   vessel was followed sailing into (no jump before it, heard before it began) is a vessel
+//!   really circling and is not reported (`report_circles_sailed_into`).
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -71,6 +73,11 @@ pub struct SpoofConfig {
     pub circle_max_misfit: f64,
     /// See `circle_max_misfit`. Default 30 degrees.
     pub circle_max_course_off_deg: f64,
+    /// Report circles that the vessel was followed sailing into, step by step at plausible
+    /// speeds, too. Default false: such a circle is a vessel really circling (a patrol, an
+    /// escort waiting), not positions that are not its own; a circle is reported when a jump
+    /// led to it or the vessel was first heard on it (counted as `spoof.circle_sailed_into`).
+    pub report_circles_sailed_into: bool,
 }
 
 impl Default for SpoofConfig {
@@ -92,6 +99,7 @@ impl Default for SpoofConfig {
             circle_min_speed_knots: 2.0,
             circle_max_misfit: 0.15,
             circle_max_course_off_deg: 30.0,
+            report_circles_sailed_into: false,
         }
     }
 }
@@ -141,8 +149,14 @@ struct Jump {
     state: JumpState,
 }
 
+/// See `SpoofConfig::report_circles_sailed_into`.
+const CIRCLE_FIRST_HEARD_MS: i64 = 600_000;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Circle {
+    /// This run of turns was counted as sailed into.
+    #[serde(default)]
+    sailed_into_counted: bool,
     step: Option<End>,
     bearing: Option<f64>,
     turn_deg: f64,
@@ -182,6 +196,9 @@ struct Vessel {
     circle: Circle,
     #[serde(default)]
     orbit: Orbit,
+    /// First heard (`None`: in a state saved before this was kept).
+    #[serde(default)]
+    first_ms: Option<i64>,
 }
 
 /// The spoofing detector.
@@ -255,6 +272,7 @@ impl Detector for Spoof {
                     land: None,
                     circle: Circle::default(),
                     orbit: Orbit::default(),
+                    first_ms: Some(f.time_ms),
                 },
             );
             return;
@@ -477,6 +495,11 @@ impl Spoof {
     }
 
     fn circle(&self, ctx: &mut Ctx<'_>, v: &mut Vessel, f: &Fix) {
+        // Sailed into: no jump before the circle and heard before it began (a circle begun
+        // within 10 minutes of the first position counts as first heard on it).
+        let sailed_into = v.jump.is_none()
+            && v.first_ms
+                .is_some_and(|t0| v.circle.start_ms - t0 > CIRCLE_FIRST_HEARD_MS);
         let c = &mut v.circle;
         let Some(step) = c.step else {
             *c = Circle {
@@ -501,6 +524,7 @@ impl Spoof {
             }
             c.turn_deg = turn;
             c.start_ms = step.t;
+            c.sailed_into_counted = false;
             c.bbox = [step.lat, step.lat, step.lon, step.lon];
         } else {
             c.turn_deg += turn;
@@ -518,6 +542,7 @@ impl Spoof {
             }
             c.turn_deg = 0.0;
             c.start_ms = f.time_ms;
+            c.sailed_into_counted = false;
             c.bbox = [f.lat, f.lat, f.lon, f.lon];
             return;
         }
@@ -526,6 +551,15 @@ impl Spoof {
             if let Some(e) = ctx.event_mut(id) {
                 e.set("turns", (turns * 10.0).round() / 10.0);
                 e.last_ms = f.time_ms;
+            }
+        } else if turns >= self.cfg.min_circle_turns
+            && v.orbit.open.is_none()
+            && sailed_into
+            && !self.cfg.report_circles_sailed_into
+        {
+            if !c.sailed_into_counted {
+                c.sailed_into_counted = true;
+                ctx.count("spoof.circle_sailed_into");
             }
         } else if turns >= self.cfg.min_circle_turns && v.orbit.open.is_none() {
             let (lat, lon) = ((c.bbox[0] + c.bbox[1]) / 2.0, (c.bbox[2] + c.bbox[3]) / 2.0);
@@ -605,6 +639,12 @@ impl Spoof {
             return;
         }
         if v.circle.open.is_some() || o.pts.len() < 8 {
+            return;
+        }
+        let sailed_into = v.jump.is_none()
+            && v.first_ms
+                .is_some_and(|t0| o.pts[0].0 - t0 > CIRCLE_FIRST_HEARD_MS);
+        if sailed_into && !self.cfg.report_circles_sailed_into {
             return;
         }
         let Some((clat, clon, r)) = self.fit_circle(&o.pts) else {
