@@ -764,7 +764,7 @@ fn reports_drawing_circles_are_a_spoof_circle_and_a_random_wander_is_not() {
     );
     assert_eq!(of(&ev, EventType::SpoofCircle).len(), 1, "{ev:?}");
     // The same circles after sailing in from 20 nm away: a vessel really circling.
-    let mut sailed: Vec<Fix> = straight(64, T0 - 2 * 3600_000, 7.5, 57.1, 10.0, 90.0, 7000, 30)
+    let mut sailed: Vec<Fix> = straight(64, T0 - 2 * 3_600_000, 7.5, 57.1, 10.0, 90.0, 7000, 30)
         .into_iter()
         .filter(|f| f.time_ms < T0)
         .collect();

@@ -170,13 +170,15 @@ impl Detector for Loitering {
         // Another transmitter on the MMSI (a shared or cloned MMSI: the segmenter keeps it
         // apart) is a track of its own; one silent for longer than a step may last is over.
         let gap_ms = self.cfg.max_step_gap_s as i64 * 1000;
-        tracks.retain_mut(|v| {
-            let over = v.segment != fix.segment && fix.time_ms - v.ck.0 > gap_ms;
-            if over {
-                end_run(ctx, v);
-            }
-            !over
-        });
+        if tracks.iter().any(|v| v.segment != fix.segment) {
+            tracks.retain_mut(|v| {
+                let over = v.segment != fix.segment && fix.time_ms - v.ck.0 > gap_ms;
+                if over {
+                    end_run(ctx, v);
+                }
+                !over
+            });
+        }
         let Some(v) = tracks.iter_mut().find(|v| v.segment == fix.segment) else {
             tracks.push(Vessel {
                 segment: fix.segment,
