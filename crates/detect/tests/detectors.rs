@@ -1212,6 +1212,36 @@ fn a_vessel_running_lines_in_company_with_a_surveyor_joins_its_survey() {
         vec![90, 92]
     );
     assert_eq!(s[0].details["in_company"], serde_json::json!([92]));
+    // A vessel running the lines the other way (the track reversed: anti-parallel at every
+    // moment), with `company_m` wide enough to take in the whole pattern: not in company.
+    let odd = survey_lines(9, 14.0 * 1852.0, 1.2 * 1852.0);
+    let first = odd[0].time_ms;
+    let last = odd[odd.len() - 1].time_ms;
+    let reversed: Vec<Fix> = odd
+        .iter()
+        .rev()
+        .map(|f| {
+            let (la, lo) = offset(f.lat, f.lon, 1852.0, 90.0);
+            let cog = (f.cog_deg.unwrap() + 180.0) % 360.0;
+            let mut g = fix(92, first + (last - f.time_ms), la, lo, 5.0, cog);
+            g.segment = 92;
+            g
+        })
+        .collect();
+    let mut wide = Config::default();
+    wide.survey.company_m = 100_000.0;
+    let ev = run(
+        TestWorld::sea().arc(),
+        wide,
+        merge(vec![odd, reversed]),
+        ids.clone(),
+    );
+    let s = of(&ev, EventType::Survey);
+    assert_eq!(
+        s.iter().map(|e| e.vessels.len()).collect::<Vec<_>>(),
+        vec![1, 1],
+        "{s:?}"
+    );
     // The same lines 20 nm apart are two surveys.
     let apart: Vec<Fix> = companion
         .iter()

@@ -8,7 +8,7 @@
 //! open until a line breaks the pattern or no line follows within `max_turn_s`. A vessel that is
 //! escorting or shadowing another (an open escort or shadowing event names it second) draws
 //! the other's lines and is not reported (counted as `survey.escorting`); nor is one whose
-//! pattern forms within `company_m` of another vessel's open survey: it joins that event as a
+//! pattern forms within `company_m` of another vessel's open survey, drawing its lines with it: it joins that event as a
 //! vessel in company (`in_company`, counted as `survey.in_company`). An impossible hop
 //! (faster than `max_speed_knots`: spoofing, a shared MMSI) restarts the track.
 
@@ -124,10 +124,28 @@ fn escorting(ctx: &Ctx<'_>, mmsi: u32) -> bool {
 /// How recent another vessel's last position must be to compare it with this one's.
 const COMPANY_WINDOW_MS: i64 = 30 * 60_000;
 
-/// An open survey of another vessel that `mmsi`, at `p`, is running in company with: the
-/// other's last position within `company_m` of `p` and at most [`COMPANY_WINDOW_MS`] apart.
-/// A vessel already in company with an open survey stays in it.
-fn in_company(ctx: &Ctx<'_>, mmsi: u32, p: Pt, company_m: f64) -> Option<EventId> {
+/// Vessels in company draw their lines together: the other's latest line runs within this of
+/// this line's course (DETECTION.md's escort tolerance) over at least half of its time. Two
+/// ferries crossing each other on one short route are not in company.
+const COMPANY_COURSE_DEG: f64 = 30.0;
+
+/// An open survey of another vessel that `mmsi`, ending `line`, is running in company with:
+/// the other's last position within `company_m` of the line's end, at most
+/// [`COMPANY_WINDOW_MS`] apart, and its latest line drawn with this one (see
+/// [`COMPANY_COURSE_DEG`]). A vessel already in company with an open survey stays in it.
+fn in_company(
+    ctx: &Ctx<'_>,
+    vessels: &FxHashMap<u32, Vessel>,
+    mmsi: u32,
+    line: &Line,
+    company_m: f64,
+) -> Option<EventId> {
+    let p = line.end;
+    let together = |other: &Line| {
+        let overlap = other.end.t.min(line.end.t) - other.start.t.max(line.start.t);
+        geom::angle_diff_deg(other.course, line.course) <= COMPANY_COURSE_DEG
+            && overlap * 2 >= line.end.t - line.start.t
+    };
     ctx.open_events()
         .filter(|e| e.kind == EventType::Survey)
         .find(|e| {
@@ -138,10 +156,13 @@ fn in_company(ctx: &Ctx<'_>, mmsi: u32, p: Pt, company_m: f64) -> Option<EventId
                 return false;
             }
             e.vessels.iter().skip(1).any(|v| v.mmsi == mmsi)
-                || ctx.last.get(&lead).is_some_and(|l| {
+                || (ctx.last.get(&lead).is_some_and(|l| {
                     (l.time_ms - p.t).abs() <= COMPANY_WINDOW_MS
                         && geom::distance_m(l.lat, l.lon, p.lat, p.lon) <= company_m
-                })
+                }) && vessels
+                    .get(&lead)
+                    .and_then(|v| v.prev_line)
+                    .is_some_and(|l| together(&l)))
         })
         .map(|e| e.id)
 }
@@ -193,7 +214,7 @@ impl Survey {
             // Keeping station on another vessel draws its lines too: not a survey of its own.
             ctx.count("survey.escorting");
         } else if let Some(id) = (v.lines >= self.cfg.min_lines)
-            .then(|| in_company(ctx, mmsi, line.end, self.cfg.company_m))
+            .then(|| in_company(ctx, &self.vessels, mmsi, &line, self.cfg.company_m))
             .flatten()
         {
             // Lines drawn alongside another vessel's survey (a companion keeping station on
