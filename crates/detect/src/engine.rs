@@ -255,7 +255,9 @@ impl Resampler {
         let cur = LastFix::of(f);
         if let Some(p) = self.last.insert(f.mmsi, cur) {
             let dt = f.time_ms - p.time_ms;
-            if dt <= 0 || dt > max_gap_ms {
+            let mut t = (p.time_ms.div_euclid(tick_ms) + 1) * tick_ms;
+            if dt <= 0 || dt > max_gap_ms || t > f.time_ms {
+                // No tick between the two fixes (most fixes): nothing to interpolate.
                 return;
             }
             let d = geom::distance_m(p.lat, p.lon, f.lat, f.lon);
@@ -265,7 +267,6 @@ impl Resampler {
             } else {
                 f.cog_deg.map(|c| c as f32).or(p.cog_deg).unwrap_or(0.0)
             };
-            let mut t = (p.time_ms.div_euclid(tick_ms) + 1) * tick_ms;
             while t <= f.time_ms {
                 let k = (t - p.time_ms) as f64 / dt as f64;
                 let sog = match (p.sog_knots, f.sog_knots) {

@@ -153,6 +153,10 @@ struct Vessel {
     threshold_ms: i64,
     /// When the silence is next checked, ms.
     deadline_ms: i64,
+    /// The vessel's entry in `AisGap::deadlines` (at or before `deadline_ms`), if any.
+    /// `None` in a state saved before entries could lag: [`AisGap::resumed`] restores it.
+    #[serde(default)]
+    scheduled_ms: Option<i64>,
     /// Last fix counted toward reception (one per `count_interval_s`).
     counted_ms: i64,
     /// Speed and course at the last fix.
@@ -276,6 +280,16 @@ impl AisGap {
             deadlines: BTreeSet::new(),
             closed: FxHashMap::default(),
             pruned_ms: i64::MIN,
+        }
+    }
+
+    /// After loading a saved state: each vessel's entry in `deadlines` (states saved before
+    /// entries could lag kept it at `deadline_ms` without saying so).
+    pub(crate) fn resumed(&mut self) {
+        for &(t, m) in &self.deadlines {
+            if let Some(v) = self.vessels.get_mut(&m) {
+                v.scheduled_ms = Some(t);
+            }
         }
     }
 
@@ -468,17 +482,19 @@ impl Detector for AisGap {
             longest_s: [0; 24],
             threshold_ms: min_gap_ms,
             deadline_ms: fix.time_ms + min_gap_ms,
+            scheduled_ms: None,
             counted_ms: i64::MIN / 2,
             sog_knots: 0.0,
             cog_deg: 0.0,
             open: None,
         });
         let gap_ms = fix.time_ms - v.last_ms;
-        let snapshot = v.clone();
-        let heard = gap_ms >= snapshot.threshold_ms
-            && (snapshot.open.is_some()
-                || self.others_heard(&snapshot, fix.time_ms) != Some(false));
-        if gap_ms >= self.vessels[&fix.mmsi].threshold_ms && !heard {
+        let over = gap_ms >= v.threshold_ms;
+        let heard = over && {
+            let (open, snapshot) = (v.open.is_some(), v.clone());
+            open || self.others_heard(&snapshot, fix.time_ms) != Some(false)
+        };
+        if over && !heard {
             ctx.count("ais_gap.coverage");
         }
         let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
@@ -541,7 +557,6 @@ impl Detector for AisGap {
             })
             .add(fix.time_ms, self.cfg.count_interval_s as i64 * 1000);
         let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
-        self.deadlines.remove(&(v.deadline_ms, fix.mmsi));
         v.count(fix.time_ms, gap_ms, self.cfg.count_interval_s as i64 * 1000);
         v.last_ms = fix.time_ms;
         v.lat = fix.lat;
@@ -555,7 +570,16 @@ impl Detector for AisGap {
             v.threshold_ms =
                 min_gap_ms.max((v.longest_ms() as f64 * self.cfg.min_interval_ratio) as i64);
             v.deadline_ms = fix.time_ms + v.threshold_ms;
-            self.deadlines.insert((v.deadline_ms, fix.mmsi));
+            // The entry in `deadlines` moves only when the deadline comes earlier; a later
+            // one is found when the entry comes due (one set operation per deadline, not two
+            // per fix).
+            if v.scheduled_ms.is_none_or(|s| v.deadline_ms < s) {
+                if let Some(s) = v.scheduled_ms {
+                    self.deadlines.remove(&(s, fix.mmsi));
+                }
+                v.scheduled_ms = Some(v.deadline_ms);
+                self.deadlines.insert((v.deadline_ms, fix.mmsi));
+            }
         } else {
             v.threshold_ms = NEVER;
             v.deadline_ms = NEVER;
@@ -580,12 +604,23 @@ impl Detector for AisGap {
                 break;
             }
             self.deadlines.pop_first();
-            let Some(v) = self.vessels.get(&mmsi) else {
+            let Some(v) = self.vessels.get_mut(&mmsi) else {
                 continue;
             };
-            if v.open.is_some() {
+            if v.scheduled_ms != Some(t) {
                 continue;
             }
+            v.scheduled_ms = None;
+            if v.deadline_ms > t && v.deadline_ms != NEVER {
+                // Heard since the entry was made: wait for the deadline of its latest fix.
+                v.scheduled_ms = Some(v.deadline_ms);
+                self.deadlines.insert((v.deadline_ms, mmsi));
+                continue;
+            }
+            if v.open.is_some() || v.deadline_ms == NEVER {
+                continue;
+            }
+            let v = &self.vessels[&mmsi];
             match self.others_heard(v, now_ms) {
                 Some(false) | None => {
                     // Nobody heard there either (so far): look again in an hour, for a week.
@@ -594,6 +629,7 @@ impl Detector for AisGap {
                         self.deadlines.insert((next, mmsi));
                         if let Some(v) = self.vessels.get_mut(&mmsi) {
                             v.deadline_ms = next;
+                            v.scheduled_ms = Some(next);
                         }
                     }
                 }
@@ -610,15 +646,17 @@ impl Detector for AisGap {
 
     fn forget(&mut self, _ctx: &mut Ctx<'_>, before_ms: i64) {
         // A vessel with an open gap is kept: the gap closes when it is heard again.
-        let gone: Vec<(u32, i64)> = self
+        let gone: Vec<(u32, Option<i64>)> = self
             .vessels
             .iter()
             .filter(|(_, v)| v.last_ms < before_ms && v.open.is_none())
-            .map(|(m, v)| (*m, v.deadline_ms))
+            .map(|(m, v)| (*m, v.scheduled_ms))
             .collect();
         for (m, d) in gone {
             self.vessels.remove(&m);
-            self.deadlines.remove(&(d, m));
+            if let Some(d) = d {
+                self.deadlines.remove(&(d, m));
+            }
         }
         let h = before_ms.div_euclid(3_600_000);
         self.rx.retain(|_, c| c.hour >= h);

@@ -3,7 +3,9 @@
 //! Passes are fast (at 17 kn a kilometre takes two minutes), so this detector works on every
 //! fix rather than the 10-minute grid: each vessel's latest fix sits in a grid of cells
 //! `trigger_m` wide; a fix is compared with the fresh fixes (within `stale_s`, extrapolated to
-//! its time along their course and speed) in neighbouring cells. A pair closer than
+//! its time along their course and speed) whose last reports lie in the cells within
+//! `trigger_m` of it (a vessel that has sailed into range since a report farther away is
+//! found from its own next report). A pair closer than
 //! `trigger_m` starts a pass (MarineTraffic's proximity alerts use min(3 x length, 1000 m));
 //! the pass ends when they are farther apart again or stale.
 //!
@@ -579,7 +581,7 @@ impl Detector for CloseApproach {
         let mut near = std::mem::take(&mut self.index.near);
         let mut ended = std::mem::take(&mut self.index.ended);
         ended.clear();
-        grid.neighbours(cell, f.lat, &mut near);
+        grid.around(f.lat, f.lon, self.cfg.trigger_m, &mut near);
         let me_open = self.index.open.contains_key(&f.mmsi);
         let mut opened = Vec::new();
         // A cheap bound first (no trigonometry per pair): the other vessel cannot be within
@@ -623,10 +625,10 @@ impl Detector for CloseApproach {
                 let (ve, vn) = geom::velocity_ms(o.sog, o.cog);
                 let (oe, on) = geom::enu_m(f.lat, f.lon, o.lat, o.lon);
                 let (dx, dy) = (oe + ve * age_s, on + vn * age_s);
-                let d = dx.hypot(dy);
+                let d = (dx * dx + dy * dy).sqrt();
                 if d < self.cfg.trigger_m {
                     let (rvx, rvy) = (ve - me_e, vn - me_n);
-                    let rel_kn = rvx.hypot(rvy) / geom::KNOT_MS;
+                    let rel_kn = (rvx * rvx + rvy * rvy).sqrt() / geom::KNOT_MS;
                     let (own, other) = if key.0 == f.mmsi {
                         (me.sog, o.sog)
                     } else {

@@ -199,6 +199,7 @@ impl Detectors {
         self.escort.cfg = c.escort.clone();
         self.swarm.cfg = c.swarm.clone();
         self.survey.cfg = c.survey.clone();
+        self.ais_gap.resumed();
     }
 
     pub(crate) fn on_fix(&mut self, cfg: &Config, ctx: &mut Ctx<'_>, f: &FixCtx<'_>) {

@@ -180,6 +180,10 @@ struct Orbit {
     /// Box of the positions: min lat, max lat, min lon, max lon.
     bbox: [f64; 4],
     open: Option<EventId>,
+    /// Time of the newest position kept (the last of `pts`, here to spare a visit to the
+    /// heap at every fix; `None` in a state saved before it was kept).
+    #[serde(default)]
+    kept_ms: Option<i64>,
 }
 
 /// Positions an orbit keeps.
@@ -206,7 +210,8 @@ struct Vessel {
 pub struct Spoof {
     #[serde(skip)]
     pub(crate) cfg: SpoofConfig,
-    vessels: FxHashMap<u32, Vessel>,
+    /// Boxed: the state moves out of the table and back for every fix.
+    vessels: FxHashMap<u32, Box<Vessel>>,
 }
 
 impl Spoof {
@@ -263,7 +268,7 @@ impl Detector for Spoof {
         let Some(mut v) = self.vessels.remove(&f.mmsi) else {
             self.vessels.insert(
                 f.mmsi,
-                Vessel {
+                Box::new(Vessel {
                     a: End::of(f),
                     b: None,
                     switches: Vec::new(),
@@ -273,7 +278,7 @@ impl Detector for Spoof {
                     circle: Circle::default(),
                     orbit: Orbit::default(),
                     first_ms: Some(f.time_ms),
-                },
+                }),
             );
             return;
         };
@@ -594,15 +599,23 @@ impl Spoof {
             o.bbox[2].min(f.lon),
             o.bbox[3].max(f.lon),
         ];
-        let wide =
-            geom::distance_m(bbox[0], bbox[2], bbox[1], bbox[3]) > self.cfg.max_circle_diameter_m;
+        // The box's height alone may already say it is too wide (no trigonometry).
+        let wide = (bbox[1] - bbox[0]) * geom::M_PER_DEG > self.cfg.max_circle_diameter_m
+            || geom::distance_m(bbox[0], bbox[2], bbox[1], bbox[3])
+                > self.cfg.max_circle_diameter_m;
         if o.pts.is_empty() || sog < self.cfg.circle_min_speed_knots || wide {
             if let Some(id) = o.open.take() {
                 ctx.close(id, o.last.map_or(f.time_ms, |l| l.0));
             }
-            *o = Orbit::default();
+            let mut pts = std::mem::take(&mut o.pts);
+            pts.clear();
+            *o = Orbit {
+                pts,
+                ..Orbit::default()
+            };
             if sog >= self.cfg.circle_min_speed_knots {
                 o.pts.push((f.time_ms, f.lat, f.lon, cog as f32));
+                o.kept_ms = Some(f.time_ms);
                 o.last = Some((f.time_ms, sog as f32));
                 o.bbox = [f.lat, f.lat, f.lon, f.lon];
             }
@@ -615,10 +628,12 @@ impl Spoof {
         o.claimed_m += (s0 as f64 + sog) / 2.0 * KNOT_MS * (f.time_ms - t0) as f64 / 1000.0;
         o.last = Some((f.time_ms, sog as f32));
         o.bbox = bbox;
-        if o.pts.last().is_some_and(|p| f.time_ms - p.0 < 60_000) {
+        let kept_ms = o.kept_ms.or_else(|| o.pts.last().map(|p| p.0));
+        if kept_ms.is_some_and(|t| f.time_ms - t < 60_000) {
             return;
         }
         o.pts.push((f.time_ms, f.lat, f.lon, cog as f32));
+        o.kept_ms = Some(f.time_ms);
         if o.pts.len() > ORBIT_MAX {
             // Thin evenly, keeping the first and the newest.
             let last = o.pts.len() - 1;

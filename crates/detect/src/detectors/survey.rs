@@ -109,7 +109,8 @@ struct Vessel {
 pub struct Survey {
     #[serde(skip)]
     pub(crate) cfg: SurveyConfig,
-    vessels: FxHashMap<u32, Vessel>,
+    /// Boxed: the state moves out of the table and back for every fix.
+    vessels: FxHashMap<u32, Box<Vessel>>,
 }
 
 /// Whether the vessel is escorting or shadowing another now (the second vessel of an open
@@ -135,7 +136,7 @@ const COMPANY_COURSE_DEG: f64 = 30.0;
 /// [`COMPANY_COURSE_DEG`]). A vessel already in company with an open survey stays in it.
 fn in_company(
     ctx: &Ctx<'_>,
-    vessels: &FxHashMap<u32, Vessel>,
+    vessels: &FxHashMap<u32, Box<Vessel>>,
     mmsi: u32,
     line: &Line,
     company_m: f64,
@@ -261,7 +262,7 @@ impl Detector for Survey {
         let Some(mut v) = self.vessels.remove(&f.mmsi) else {
             self.vessels.insert(
                 f.mmsi,
-                Vessel {
+                Box::new(Vessel {
                     step: p,
                     leg_start: p,
                     leg_course: None,
@@ -270,7 +271,7 @@ impl Detector for Survey {
                     run_start: None,
                     open: None,
                     company_lines: 0,
-                },
+                }),
             );
             return;
         };
@@ -282,7 +283,7 @@ impl Detector for Survey {
             if let (Some(id), Some(l)) = (v.open.take(), v.prev_line) {
                 ctx.close(id, l.end.t);
             }
-            v = Vessel {
+            *v = Vessel {
                 step: p,
                 leg_start: p,
                 leg_course: None,
