@@ -4,6 +4,15 @@
 //! identity changes, and short events). Open events end at their last data.
 //!
 //! Used by `tidewatch eval` and the `score` example.
+//!
+//! A truth record is *observable* when the AIS received could show it at all: every vessel in
+//! it has a received position within [`OBSERVE_MS`] of its interval; an AIS gap, within
+//! [`OBSERVE_GAP_MS`] before its start and after its end (satellite passes are hours apart);
+//! an identity or spoofing record, one of its vessels within [`OBSERVE_IDENTITY_MS`] (an
+//! MMSI change names the old number, silent since, and the new one). The simulator's truth is what happened at sea, and some of it
+//! (a pass between two vessels neither of which was received, an encounter while both were
+//! dark) no AIS detector can find; recall over observable truth separates those misses from
+//! the detectors' own.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +22,26 @@ use crate::event::Event;
 
 /// Slack either side of a truth interval, ms.
 pub const SLACK_MS: i64 = 1_800_000;
+
+/// How near a truth interval a vessel's received position makes the record observable, ms
+/// (close approach's `stale_s` is 3 minutes).
+pub const OBSERVE_MS: i64 = 300_000;
+/// The same for AIS gaps, before the start and after the end.
+pub const OBSERVE_GAP_MS: i64 = 6 * 3_600_000;
+/// The same for identity, watch-list and spoofing records (one vessel heard suffices: a new
+/// name or number broadcast while unreceived shows at the next reception).
+pub const OBSERVE_IDENTITY_MS: i64 = 6 * 3_600_000;
+
+/// Record kinds about one vessel's identity or its reports, observable when any of its vessels
+/// was heard near it.
+const IDENTITY_KINDS: [&str; 6] = [
+    "identity_change",
+    "watchlist",
+    "shared_mmsi",
+    "spoof_jump",
+    "spoof_land",
+    "spoof_circle",
+];
 
 /// One ground-truth record (kind `vessel` records describe vessels and are not events).
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +54,44 @@ pub struct Truth {
     pub end_ms: i64,
     /// Vessels involved.
     pub mmsis: Vec<u32>,
+    /// Whether the received AIS could show it (see the module docs); `None`: not assessed.
+    pub observable: Option<bool>,
+}
+
+impl Truth {
+    /// The time windows in which each vessel must have been heard for the record to be
+    /// observable.
+    pub fn observe_windows(&self) -> Vec<(i64, i64)> {
+        if self.kind == "ais_gap" {
+            vec![
+                (self.start_ms - OBSERVE_GAP_MS, self.start_ms + OBSERVE_MS),
+                (self.end_ms - OBSERVE_MS, self.end_ms + OBSERVE_GAP_MS),
+            ]
+        } else if IDENTITY_KINDS.contains(&self.kind.as_str()) {
+            vec![(
+                self.start_ms - OBSERVE_IDENTITY_MS,
+                self.end_ms + OBSERVE_IDENTITY_MS,
+            )]
+        } else {
+            vec![(self.start_ms - OBSERVE_MS, self.end_ms + OBSERVE_MS)]
+        }
+    }
+}
+
+/// Sets `observable` on every record: `heard(mmsi, from_ms, to_ms)` says whether a position
+/// of that vessel was received in `from_ms..=to_ms`. Records naming no vessel are observable.
+pub fn assess(truth: &mut [Truth], heard: impl Fn(u32, i64, i64) -> bool) {
+    for t in truth {
+        let windows = t.observe_windows();
+        let heard_in_all = |m: u32| windows.iter().all(|&(a, b)| heard(m, a, b));
+        t.observable = Some(if t.mmsis.is_empty() {
+            true
+        } else if IDENTITY_KINDS.contains(&t.kind.as_str()) {
+            t.mmsis.iter().any(|&m| heard_in_all(m))
+        } else {
+            t.mmsis.iter().all(|&m| heard_in_all(m))
+        });
+    }
 }
 
 /// Parses one truth JSON line; `Ok(None)` for records that are not events (`vessel`).
@@ -52,6 +119,7 @@ pub fn parse_truth_line(line: &str) -> Result<Option<Truth>, String> {
         start_ms: time("start")?,
         end_ms: time("end")?,
         mmsis,
+        observable: None,
     }))
 }
 
@@ -96,6 +164,12 @@ pub struct KindScore {
     pub precision: Option<f64>,
     /// `found / truth` (`None` when there is no truth).
     pub recall: Option<f64>,
+    /// Truth records assessed observable (`None`: not assessed).
+    pub observable: Option<usize>,
+    /// Observable truth records matched by an event.
+    pub found_observable: usize,
+    /// `found_observable / observable` (`None` when none is observable or not assessed).
+    pub recall_observable: Option<f64>,
 }
 
 fn matches(kind: &str, start_ms: i64, end_ms: i64, mmsis: &[u32], t: &Truth) -> bool {
@@ -136,10 +210,21 @@ pub fn score(events: &[Event], truth: &[Truth]) -> BTreeMap<String, KindScore> {
         if found {
             k.found += 1;
         }
+        if let Some(o) = t.observable {
+            let n = k.observable.get_or_insert(0);
+            if o {
+                *n += 1;
+                k.found_observable += usize::from(found);
+            }
+        }
     }
     for k in out.values_mut() {
         k.precision = (k.detected > 0).then(|| k.true_positives as f64 / k.detected as f64);
         k.recall = (k.truth > 0).then(|| k.found as f64 / k.truth as f64);
+        k.recall_observable = k
+            .observable
+            .filter(|&n| n > 0)
+            .map(|n| k.found_observable as f64 / n as f64);
     }
     out
 }
@@ -147,19 +232,37 @@ pub fn score(events: &[Event], truth: &[Truth]) -> BTreeMap<String, KindScore> {
 /// The scores as a table.
 pub fn table(scores: &BTreeMap<String, KindScore>) -> String {
     let f = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"));
+    let assessed = scores.values().any(|v| v.observable.is_some());
     let mut s = format!(
-        "{:<16} {:>6} {:>8} {:>6} {:>9} {:>7}\n",
+        "{:<16} {:>6} {:>8} {:>6} {:>9} {:>7}",
         "type", "truth", "detected", "tp", "precision", "recall"
     );
+    if assessed {
+        s.push_str(&format!(" {:>10} {:>10}", "observable", "recall_obs"));
+    }
+    s.push('\n');
     for (k, v) in scores {
         s.push_str(&format!(
-            "{k:<16} {:>6} {:>8} {:>6} {:>9} {:>7}\n",
+            "{k:<16} {:>6} {:>8} {:>6} {:>9} {:>7}",
             v.truth,
             v.detected,
             v.true_positives,
             f(v.precision),
             f(v.recall)
         ));
+        if assessed {
+            let o = v
+                .observable
+                .map_or_else(|| "-".to_owned(), |n| n.to_string());
+            s.push_str(&format!(" {o:>10} {:>10}", f(v.recall_observable)));
+        }
+        s.push('\n');
+    }
+    if assessed {
+        s.push_str(
+            "observable: every vessel of the truth record received within 5 min of it (an AIS \
+             gap: 6 h before and after; identity and spoofing: one vessel within 6 h)\n",
+        );
     }
     s
 }
@@ -231,5 +334,78 @@ mod tests {
         assert_eq!((gap.truth, gap.detected, gap.true_positives), (1, 1, 0));
         assert_eq!(gap.recall, Some(0.0));
         assert!(table(&s).contains("encounter"));
+        assert!(!table(&s).contains("recall_obs"));
+    }
+
+    #[test]
+    fn recall_over_observable_truth_leaves_out_what_no_receiver_heard() {
+        let m = 60_000;
+        let line = |kind: &str, a: &str, b: &str, v: &str| {
+            parse_truth_line(&format!(
+                r#"{{"kind":"{kind}","start":"1970-01-01T{a}Z","end":"1970-01-01T{b}Z","vessels":[{v}]}}"#
+            ))
+            .unwrap()
+            .unwrap()
+        };
+        let mut truth = vec![
+            // Both heard during the pass, and found.
+            line(
+                "close_approach",
+                "01:00:00",
+                "01:04:00",
+                r#"{"mmsi":1},{"mmsi":2}"#,
+            ),
+            // Vessel 4 never heard near the pass: not observable, and missed.
+            line(
+                "close_approach",
+                "05:00:00",
+                "05:04:00",
+                r#"{"mmsi":3},{"mmsi":4}"#,
+            ),
+            // Heard 2 min before the pass only: observable, and missed.
+            line(
+                "close_approach",
+                "08:00:00",
+                "08:04:00",
+                r#"{"mmsi":5},{"mmsi":6}"#,
+            ),
+            // A gap: heard 40 min before and 10 min after.
+            line("ais_gap", "10:00:00", "12:00:00", r#"{"mmsi":7}"#),
+            // An MMSI change: the old number silent, the new one heard.
+            line(
+                "identity_change",
+                "14:00:00",
+                "14:00:00",
+                r#"{"mmsi":8},{"mmsi":9}"#,
+            ),
+        ];
+        let heard_at: Vec<(u32, i64)> = vec![
+            (1, 61 * m),
+            (2, 62 * m),
+            (3, 301 * m),
+            (5, 478 * m),
+            (6, 481 * m),
+            (7, 560 * m),
+            (7, 730 * m),
+            (9, 850 * m),
+        ];
+        assess(&mut truth, |mmsi, a, b| {
+            heard_at
+                .iter()
+                .any(|&(x, t)| x == mmsi && (a..=b).contains(&t))
+        });
+        let obs: Vec<bool> = truth.iter().map(|t| t.observable.unwrap()).collect();
+        assert_eq!(obs, [true, false, true, true, true]);
+        let events = vec![ev(EventType::CloseApproach, 1, 60 * m, 64 * m)];
+        let s = score(&events, &truth);
+        let ca = s["close_approach"];
+        assert_eq!(
+            (ca.truth, ca.found, ca.observable, ca.found_observable),
+            (3, 1, Some(2), 1)
+        );
+        assert_eq!(ca.recall_observable, Some(0.5));
+        assert_eq!(s["ais_gap"].recall_observable, Some(0.0));
+        assert_eq!(s["identity_change"].observable, Some(1));
+        assert!(table(&s).contains("recall_obs"));
     }
 }

@@ -285,19 +285,33 @@ const MANIFEST: &str = "manifest.jsonl";
 const WRITER_LOCK: &str = "writer.lock";
 
 /// Takes the store's exclusive writer lock (an advisory `flock`, released by the kernel when
-/// the process dies, so a crashed writer never leaves it held).
+/// the process dies, so a crashed writer never leaves it held). A lock just released can
+/// still be held for a moment by a child process forked meanwhile (its copy of the descriptor
+/// lives until it execs), so a held lock is tried again for [`LOCK_RETRY_MS`] before
+/// [`StoreError::Locked`] (seen in CI: a store reopened while another test spawned DuckDB).
 fn take_writer_lock(dir: &Path) -> Result<fs::File, StoreError> {
     let lock = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(dir.join(WRITER_LOCK))?;
-    match lock.try_lock() {
-        Ok(()) => Ok(lock),
-        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_owned())),
-        Err(fs::TryLockError::Error(e)) => Err(StoreError::Io(e)),
+    let started = std::time::Instant::now();
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(fs::TryLockError::WouldBlock)
+                if started.elapsed() < std::time::Duration::from_millis(LOCK_RETRY_MS) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.to_owned())),
+            Err(fs::TryLockError::Error(e)) => return Err(StoreError::Io(e)),
+        }
     }
 }
+
+/// How long a held writer lock is tried again before the store is reported locked, ms.
+const LOCK_RETRY_MS: u64 = 250;
 
 impl Store {
     /// Opens an existing store for writing, recovering from an interrupted flush (see the

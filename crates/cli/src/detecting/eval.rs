@@ -130,7 +130,14 @@ pub fn run(a: EvalArgs) -> Result<()> {
 
     // 4. Score the stored events.
     let events = stored_events(&store)?;
-    let truth = read_truth(&truth_path)?;
+    let mut truth = read_truth(&truth_path)?;
+    let heard = received_times(&store, &truth)?;
+    score::assess(&mut truth, |mmsi, from_ms, to_ms| {
+        heard.get(&mmsi).is_some_and(|times| {
+            let i = times.partition_point(|&t| t < from_ms);
+            times.get(i).is_some_and(|&t| t <= to_ms)
+        })
+    });
     let scores = score::score(&events, &truth);
     print!("{}", score::table(&scores));
     if let Some(p) = &a.json {
@@ -228,6 +235,35 @@ pub fn stored_events(dir: &Path) -> Result<Vec<Event>> {
         .collect()
 }
 
+/// The times of every stored position and identity value of the vessels named in `truth`,
+/// sorted, by MMSI (what was received: whether a truth record was observable at all).
+fn received_times(dir: &Path, truth: &[Truth]) -> Result<rustc_hash::FxHashMap<u32, Vec<i64>>> {
+    let mut out: rustc_hash::FxHashMap<u32, Vec<i64>> = truth
+        .iter()
+        .flat_map(|t| t.mmsis.iter().map(|&m| (m, Vec::new())))
+        .collect();
+    let reg = store::RegistryDb::open(&dir.join("registry.sqlite"))
+        .with_context(|| format!("cannot open registry in {}", dir.display()))?;
+    for (m, times) in out.iter_mut() {
+        times.extend(reg.history(*m)?.iter().map(|h| h.time_ms));
+    }
+    let st = store::Store::open_read_only(dir)
+        .with_context(|| format!("cannot open store {}", dir.display()))?;
+    for f in st.files() {
+        let path = dir.join(&f.file);
+        store::visit_geoparquet(&path, i64::MIN, i64::MAX, |r| {
+            if let Some(v) = out.get_mut(&r.mmsi) {
+                v.push(r.time_ms);
+            }
+        })
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    for v in out.values_mut() {
+        v.sort_unstable();
+    }
+    Ok(out)
+}
+
 fn read_truth(path: &Path) -> Result<Vec<Truth>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -262,6 +298,9 @@ fn scores_json(
                     "found": v.found,
                     "precision": v.precision,
                     "recall": v.recall,
+                    "observable": v.observable,
+                    "found_observable": v.found_observable,
+                    "recall_observable": v.recall_observable,
                 }),
             )
         })
