@@ -244,16 +244,16 @@ impl Ctx<'_> {
 
 /// Resamples every vessel on the tick grid (linear interpolation between the fixes that
 /// bracket a tick, only across gaps up to `max_gap_ms`).
+/// The previous fix of each vessel is the engine's `last` (states saved before kept a copy
+/// here, `last`, which loading ignores).
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Resampler {
-    last: FxHashMap<u32, LastFix>,
     pending: BTreeMap<i64, Vec<Sample>>,
 }
 
 impl Resampler {
-    fn push(&mut self, f: &Fix, tick_ms: i64, max_gap_ms: i64) {
-        let cur = LastFix::of(f);
-        if let Some(p) = self.last.insert(f.mmsi, cur) {
+    fn push(&mut self, f: &Fix, prev: Option<&LastFix>, tick_ms: i64, max_gap_ms: i64) {
+        if let Some(p) = prev {
             let dt = f.time_ms - p.time_ms;
             let mut t = (p.time_ms.div_euclid(tick_ms) + 1) * tick_ms;
             if dt <= 0 || dt > max_gap_ms || t > f.time_ms {
@@ -506,7 +506,6 @@ impl Engine {
     pub fn stats(&self) -> EngineStats {
         use std::mem::size_of;
         let per_vessel = self.s.last.capacity() * (size_of::<u32>() + size_of::<LastFix>() + 8)
-            + self.s.resampler.last.capacity() * (size_of::<u32>() + size_of::<LastFix>() + 8)
             + self.s.idents.capacity() * (size_of::<u32>() + size_of::<Identity>() + 8)
             + self
                 .s
@@ -613,7 +612,6 @@ impl Engine {
                 let before = now - forget_ms;
                 self.s.detectors.forget(&self.config, &mut ctx, before);
                 self.s.last.retain(|_, f| f.time_ms >= before);
-                self.s.resampler.last.retain(|_, f| f.time_ms >= before);
             }
         }
     }
@@ -669,7 +667,7 @@ impl Engine {
         self.s.detectors.on_fix(&self.config, &mut ctx, &fc);
         let tick_ms = self.config.engine.tick_s as i64 * 1000;
         let max_gap_ms = self.config.engine.max_interp_gap_s as i64 * 1000;
-        self.s.resampler.push(f, tick_ms, max_gap_ms);
+        self.s.resampler.push(f, prev.as_ref(), tick_ms, max_gap_ms);
         self.s.last.insert(f.mmsi, LastFix::of(f));
     }
 
