@@ -6,13 +6,13 @@
 //! Used by `tidewatch eval` and the `score` example.
 //!
 //! A truth record is *observable* when the AIS received could show it at all: every vessel in
-//! it has a received position within [`OBSERVE_MS`] of its interval; an AIS gap, within
-//! [`OBSERVE_GAP_MS`] before its start and after its end (satellite passes are hours apart);
-//! an identity or spoofing record, one of its vessels within [`OBSERVE_IDENTITY_MS`] (an
-//! MMSI change names the old number, silent since, and the new one). The simulator's truth is what happened at sea, and some of it
-//! (a pass between two vessels neither of which was received, an encounter while both were
-//! dark) no AIS detector can find; recall over observable truth separates those misses from
-//! the detectors' own.
+//! it has a received position or identity value within [`OBSERVE_MS`] of its interval; an AIS
+//! gap, within [`OBSERVE_GAP_MS`] before its start and after its end (satellite passes are
+//! hours apart); an identity or spoofing record, one of its vessels within
+//! [`OBSERVE_IDENTITY_MS`] (an MMSI change names the old number, silent since, and the new
+//! one). The simulator's truth is what happened at sea, and some of it (a pass between two
+//! vessels neither of which was received, an encounter while both were dark) no AIS detector
+//! can find; recall over observable truth separates those misses from the detectors' own.
 
 use std::collections::BTreeMap;
 
@@ -78,8 +78,8 @@ impl Truth {
     }
 }
 
-/// Sets `observable` on every record: `heard(mmsi, from_ms, to_ms)` says whether a position
-/// of that vessel was received in `from_ms..=to_ms`. Records naming no vessel are observable.
+/// Sets `observable` on every record: `heard(mmsi, from_ms, to_ms)` says whether anything of
+/// that vessel (a position, an identity value) was received in `from_ms..=to_ms`. Records naming no vessel are observable.
 pub fn assess(truth: &mut [Truth], heard: impl Fn(u32, i64, i64) -> bool) {
     for t in truth {
         let windows = t.observe_windows();

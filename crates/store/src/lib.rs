@@ -288,7 +288,7 @@ const WRITER_LOCK: &str = "writer.lock";
 /// the process dies, so a crashed writer never leaves it held). A lock just released can
 /// still be held for a moment by a child process forked meanwhile (its copy of the descriptor
 /// lives until it execs), so a held lock is tried again for [`LOCK_RETRY_MS`] before
-/// [`StoreError::Locked`] (seen in CI: a store reopened while another test spawned DuckDB).
+/// [`StoreError::Locked`] (seen in CI: a store reopened while another test of the binary spawned `python3`).
 fn take_writer_lock(dir: &Path) -> Result<fs::File, StoreError> {
     let lock = fs::OpenOptions::new()
         .create(true)

@@ -490,10 +490,11 @@ impl Detector for AisGap {
         });
         let gap_ms = fix.time_ms - v.last_ms;
         let over = gap_ms >= v.threshold_ms;
-        let heard = over && {
-            let (open, snapshot) = (v.open.is_some(), v.clone());
-            open || self.others_heard(&snapshot, fix.time_ms) != Some(false)
-        };
+        let heard = over
+            && (v.open.is_some() || {
+                let snapshot = v.clone();
+                self.others_heard(&snapshot, fix.time_ms) != Some(false)
+            });
         if over && !heard {
             ctx.count("ais_gap.coverage");
         }
