@@ -478,8 +478,11 @@ fn ingest_run(
     sum.late_duplicates = f.late_duplicates;
     sum.released_out_of_order = f.released_out_of_order;
     sum.stale_unchecked = f.stale_unchecked;
+    let mut commit = commit;
+    let files = std::mem::take(&mut commit.files);
     if let Some(r) = stdin_seen_in {
         // The run wrote stdin's positions before its hash was known: drop the whole run.
+        files.list_all(store)?;
         store.discard_runs(|x| x != run)?;
         if specs.len() > 1 {
             anyhow::bail!(
@@ -493,23 +496,19 @@ fn ingest_run(
         return Ok(sum);
     }
 
-    // Commit point. The failpoint simulates a crash after the files are durable and before
-    // the registry records the run (tested in tests/ingest.rs).
-    if std::env::var_os("TIDEWATCH_FAILPOINT").is_some_and(|v| v == "before-commit") {
-        std::process::abort();
-    }
     sum.vessels_touched = commit.vessels.len() as u64;
     sum.vessels_total = commit.vessels_total;
     // A first value of a field (old `None`) fills it; a change replaces a known value.
     sum.identity_first_fills = commit.history.iter().filter(|h| h.old.is_none()).count() as u64;
     sum.identity_changes = commit.history.len() as u64 - sum.identity_first_fills;
-    let mut commit = commit;
     let detect = commit.detect.take();
     if inputs.is_empty() {
+        files.list_all(store)?;
         finish_detection(detect, &mut sum)?;
     } else {
-        // The registry's rows go in while detection finishes on its own thread; its events
-        // complete the same transaction.
+        // The registry's rows go in while the last files are written and detection finishes
+        // on its own thread; its events complete the same transaction, committed once the
+        // files are durable and listed.
         let open = reg.begin_run(&RunCommit {
             events: &[],
             withdrawn: &[],
@@ -526,6 +525,12 @@ fn ingest_run(
             vessel_sources: &commit.vessel_sources,
             identity_sources: &commit.identity_sources,
         })?;
+        files.list_all(store)?;
+        // Commit point. The failpoint simulates a crash after the files are durable and
+        // before the registry records the run (tested in tests/ingest.rs).
+        if std::env::var_os("TIDEWATCH_FAILPOINT").is_some_and(|v| v == "before-commit") {
+            std::process::abort();
+        }
         match finish_detection(detect, &mut sum)? {
             Some(ev) => open.finish(&ev.rows, &ev.withdrawn, Some(&ev.state))?,
             None => open.finish(&[], &[], None)?,

@@ -42,6 +42,44 @@ fn spawn_files(
         .spawn(move || pending.write())?)
 }
 
+/// Buffers' files being written in the background, oldest first: they are listed in the
+/// store's manifest in the order they were taken, so part numbers stay in order.
+#[derive(Debug, Default)]
+pub(super) struct FilesInFlight(
+    std::collections::VecDeque<std::thread::JoinHandle<Result<WrittenFiles, StoreError>>>,
+);
+
+impl FilesInFlight {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn push(&mut self, pending: store::PendingFiles) -> Result<()> {
+        self.0.push_back(spawn_files(pending)?);
+        Ok(())
+    }
+
+    /// Waits for the oldest buffer's files and lists them.
+    fn list_oldest(&mut self, store: &mut Store) -> Result<()> {
+        if let Some(h) = self.0.pop_front() {
+            let files = h
+                .join()
+                .map_err(|_| anyhow::anyhow!("the file writing thread panicked"))??;
+            store.add_files(files)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for every buffer's files and lists them: after this the run's files are durable
+    /// and in the manifest, ready for the registry's commit.
+    pub fn list_all(mut self, store: &mut Store) -> Result<()> {
+        while !self.0.is_empty() {
+            self.list_oldest(store)?;
+        }
+        Ok(())
+    }
+}
+
 /// One station's positions of one vessel in this run: first time, count, latest.
 struct SourceSeen {
     first_ms: i64,
@@ -55,8 +93,8 @@ type SeenValue = (String, i64, i64);
 /// Vessel registry, segmenters and the position store of one run.
 pub(super) struct Writer<'a> {
     store: &'a mut Store,
-    /// Files being written in the background, oldest first (at most [`FILES_IN_FLIGHT`]).
-    inflight: std::collections::VecDeque<std::thread::JoinHandle<Result<WrittenFiles, StoreError>>>,
+    /// Files being written in the background (at most [`FILES_IN_FLIGHT`]).
+    inflight: FilesInFlight,
     registry: Registry,
     /// Per MMSI: what a position report updates, in one place.
     slots: FxHashMap<u32, Slot>,
@@ -84,6 +122,8 @@ impl<'a> Writer<'a> {
     /// A writer continuing from the registry's stored vessels and segmenter states, writing a
     /// file every `flush_rows` positions.
     pub fn new(store: &'a mut Store, db: &RegistryDb, flush_rows: usize) -> Result<Self> {
+        // Up to 4 M rows (~0.4 GB of address space, touched only as rows come).
+        store.reserve_rows(flush_rows.min(1 << 22));
         let mut registry = Registry::new();
         for v in db.vessels(None)? {
             registry.insert(v.mmsi, vessel_from_row(&v));
@@ -325,27 +365,17 @@ impl<'a> Writer<'a> {
         self.store.append_with_sources(&row, &self.scratch);
         if self.store.pending_rows() >= self.flush_rows {
             if self.inflight.len() >= FILES_IN_FLIGHT {
-                self.wait_for_oldest_files()?;
+                self.inflight.list_oldest(self.store)?;
             }
             let pending = self.store.take_pending()?;
-            self.inflight.push_back(spawn_files(pending)?);
+            self.inflight.push(pending)?;
         }
         Ok(())
     }
 
-    /// Lists the oldest files being written in the background, once they are (files are
-    /// listed in the order they were taken, so part numbers stay in order in the manifest).
-    fn wait_for_oldest_files(&mut self) -> Result<()> {
-        if let Some(h) = self.inflight.pop_front() {
-            let files = h
-                .join()
-                .map_err(|_| anyhow::anyhow!("the file writing thread panicked"))??;
-            self.store.add_files(files)?;
-        }
-        Ok(())
-    }
-
-    /// Writes the buffered rows; returns what the registry must commit.
+    /// Starts writing the buffered rows and returns what the registry must commit, with the
+    /// files still being written (`Commit::files`): the registry's rows are built and
+    /// inserted while they are, and the commit waits for them.
     pub fn finish(mut self) -> Result<Commit> {
         // Detection finishes on its thread while the run's rows are built and stored.
         let mut detect = self.detect.take();
@@ -354,10 +384,7 @@ impl<'a> Writer<'a> {
         }
         // The last rows are written alongside the files still in flight.
         let pending = self.store.take_pending()?;
-        self.inflight.push_back(spawn_files(pending)?);
-        while !self.inflight.is_empty() {
-            self.wait_for_oldest_files()?;
-        }
+        self.inflight.push(pending)?;
         let mut touched: Vec<u32> = self.touched.into_iter().collect();
         for (&mmsi, slot) in &mut self.slots {
             slot.positions.apply(mmsi, &mut self.registry);
@@ -387,6 +414,7 @@ impl<'a> Writer<'a> {
             identity_sources,
             sources: self.labels,
             detect,
+            files: self.inflight,
             ..Commit::default()
         };
         for &mmsi in &touched {
@@ -474,6 +502,8 @@ pub(super) struct Commit {
     pub vessels_total: u64,
     /// Detection, still finishing on its thread (`None`: off).
     pub detect: Option<crate::detecting::Background>,
+    /// The run's last files, still being written.
+    pub files: FilesInFlight,
 }
 
 /// Names of the identity fields whose provenance is recorded, by index (the registry's
