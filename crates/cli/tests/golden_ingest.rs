@@ -136,3 +136,105 @@ fn the_drift_captures_show_both_receivers_on_most_positions() {
     let segments: std::collections::BTreeSet<_> = vessel.iter().map(|r| r.segment).collect();
     assert!(segments.len() <= 3, "{segments:?}");
 }
+
+/// Captures whose detected events are kept as golden files: the DMA drift and speed-change
+/// tracks (loitering), the DMA sample (positions on land), the Norwegian samples, and the
+/// AMSA satellite captures as one input (identity changes, jumps). The AISHub sample has no
+/// receive times: nothing of it is stored.
+const EVENT_CAPTURES: &[&str] = &[
+    "dma-aisabnormal/212123000_drift_1.ais",
+    "dma-aisabnormal/538004030_drift_1.ais",
+    "dma-aisabnormal/219165000_ssc_1.ais",
+    "dma-aisabnormal/ais-sample.txt.gz",
+    "kystverket/Ais1000Lines.nm4",
+    "kystverket/norwegian.raw",
+    "amsa-risky",
+    "dma-aislib/stream_example.txt",
+];
+
+/// The events detected on one capture, one line each (type, start, end, open, vessels and
+/// position to 1e-4 degree), sorted; `None` when ingest ran without the land data (the
+/// spoofing and loitering results depend on it).
+fn detected(capture: &Path, name: &str) -> Option<String> {
+    let store = tmp(&format!("golden-events-{}", name.replace('/', "-")));
+    let out = std::process::Command::new(common::bin())
+        .arg("ingest")
+        .arg(capture)
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // The run's summary goes to stderr.
+    let printed = String::from_utf8_lossy(&out.stderr);
+    if !printed.contains("land data world-atlas") {
+        return None;
+    }
+    let listed = std::process::Command::new(common::bin())
+        .args(["events", "--format", "jsonl", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{listed:?}");
+    let mut lines: Vec<String> = String::from_utf8(listed.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).unwrap();
+            let mmsis: Vec<String> = e["vessels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["mmsi"].to_string())
+                .collect();
+            format!(
+                "{} {} {} {} {} {:.4} {:.4}",
+                e["type"].as_str().unwrap(),
+                e["start"].as_str().unwrap(),
+                e["end"].as_str().unwrap_or("-"),
+                e["open"],
+                mmsis.join(","),
+                e["lat"].as_f64().unwrap(),
+                e["lon"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    lines.sort();
+    Some(lines.iter().map(|l| format!("{l}\n")).collect())
+}
+
+#[test]
+fn real_captures_raise_the_recorded_events() {
+    let Some(dir) = shared() else {
+        eprintln!("skipping: ../shared/data/ais not found beside the repository");
+        return;
+    };
+    let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/events");
+    let bless = std::env::var_os("TIDEWATCH_BLESS").is_some();
+    let mut failures = Vec::new();
+    for name in EVENT_CAPTURES {
+        let Some(got) = detected(&dir.join(name), name) else {
+            eprintln!(
+                "skipping: no land data cached (cargo run -p tidewatch-detect --example \
+                 build_land_cache)"
+            );
+            return;
+        };
+        let file = golden_dir.join(format!("{}.txt", name.replace('/', "__")));
+        if bless {
+            std::fs::create_dir_all(&golden_dir).unwrap();
+            std::fs::write(&file, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&file).unwrap_or_else(|_| {
+            panic!(
+                "{} missing; run with TIDEWATCH_BLESS=1 to create it",
+                file.display()
+            )
+        });
+        if got != want {
+            failures.push(format!("{name}:\n  want:\n{want}\n  got:\n{got}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

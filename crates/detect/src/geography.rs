@@ -49,6 +49,10 @@ impl World for Geography {
     fn is_land(&self, lat: f64, lon: f64) -> Option<bool> {
         self.land.as_ref()?.is_land(lat, lon)
     }
+
+    fn is_inland(&self, lat: f64, lon: f64) -> Option<bool> {
+        self.land.as_ref()?.is_inland(lat, lon)
+    }
 }
 
 #[cfg(test)]

@@ -423,6 +423,21 @@ impl LandGrid {
         self.cell(lat, lon).map(|i| self.dist[i] == 0)
     }
 
+    /// Whether the point is on land by more than the grid can tell: its cell and the eight
+    /// around it are land (a position within a cell of the coast may be in a harbour basin,
+    /// a fjord or among skerries that the rasterised coastline covers). `None` for a point
+    /// that is not a position.
+    pub fn is_inland(&self, lat: f64, lon: f64) -> Option<bool> {
+        let i = self.cell(lat, lon)?;
+        let (r, c) = ((i / self.cols) as i64, (i % self.cols) as i64);
+        let land = |dr: i64, dc: i64| {
+            let row = (r + dr).clamp(0, self.rows as i64 - 1) as usize;
+            let col = (c + dc).rem_euclid(self.cols as i64) as usize;
+            self.dist[row * self.cols + col] == 0
+        };
+        Some((-1..=1).all(|dr| (-1..=1).all(|dc| land(dr, dc))))
+    }
+
     /// Distance from the point's cell to the shore, metres (0 on land); `None` for a point
     /// that is not a position.
     pub fn distance_to_shore_m(&self, lat: f64, lon: f64) -> Option<f64> {

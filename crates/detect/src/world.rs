@@ -52,4 +52,10 @@ pub trait World: Send + Sync {
     fn distance_to_shore_m(&self, lat: f64, lon: f64) -> Option<f64>;
     /// Whether the point is on land; `None` when no land data is loaded.
     fn is_land(&self, lat: f64, lon: f64) -> Option<bool>;
+    /// Whether the point is on land by more than the land data's resolution (not in a
+    /// coastal cell, where harbours, fjords and skerries the coarse coastline covers lie);
+    /// `None` when no land data is loaded. Without a resolution to allow for: [`World::is_land`].
+    fn is_inland(&self, lat: f64, lon: f64) -> Option<bool> {
+        self.is_land(lat, lon)
+    }
 }

@@ -734,6 +734,53 @@ fn positions_in_the_desert_are_a_spoof_land_not_a_jump() {
     assert!(of(&ev, EventType::SpoofJump).is_empty(), "{ev:?}");
 }
 
+/// A vessel sailing west at 8 kn from 10.5 N 51.2 E until `stop_lon`, then moored there for
+/// three hours (the test land's east coast is 51.0 E).
+fn sailing_onto_land(mmsi: u32, stop_lon: f64) -> Vec<Fix> {
+    let mut fixes: Vec<Fix> = straight(mmsi, T0, 10.5, 51.2, 8.0, 270.0, 6 * 3600, 30)
+        .into_iter()
+        .take_while(|f| f.lon >= stop_lon)
+        .collect();
+    let last = fixes.last().cloned().expect("a track");
+    for i in 1..=360 {
+        let mut f = last.clone();
+        f.time_ms += i * 30_000;
+        f.sog_knots = Some(0.0);
+        fixes.push(f);
+    }
+    fixes
+}
+
+#[test]
+fn sailing_into_a_harbour_the_coastline_covers_is_not_a_spoof_land() {
+    // Moored 0.02 degree inside the coastline: in a coastal cell of a land grid.
+    let fixes = sailing_onto_land(64, 50.98);
+    assert!(fixes.iter().filter(|f| f.lon < 51.0).count() > 300);
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        fixes,
+        vec![],
+    );
+    assert!(of(&ev, EventType::SpoofLand).is_empty(), "{ev:?}");
+    assert!(of(&ev, EventType::SpoofJump).is_empty(), "{ev:?}");
+}
+
+#[test]
+fn sailing_well_inland_is_a_spoof_land() {
+    // The same at plausible speeds, but on to 0.15 degree inland: more than a cell.
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        sailing_onto_land(65, 50.85),
+        vec![],
+    );
+    let l = of(&ev, EventType::SpoofLand);
+    // The episode starts where the vessel went on land, and is still open at the end.
+    assert_eq!(l.len(), 1, "{ev:?}");
+    assert!(l[0].lon < 51.0 && l[0].open, "{:?}", l[0]);
+}
+
 fn circling(mmsi: u32, t0: i64, hours: i64, radius_m: f64, sog: f64) -> Vec<Fix> {
     let (clat, clon) = (7.5, 57.5);
     let omega = sog * 0.514_444 / radius_m; // rad/s

@@ -14,13 +14,18 @@
 //!   the old track reports within `confirm_s`, it was a hop of a shared MMSI instead.
 //! - **land**: `min_land_fixes` consecutive fixes on land (outside port zones) open a
 //!   `spoof_land`; the first fix at sea closes it. It claims the jump that led there (a
-//!   confirmed jump event is withdrawn).
+//!   confirmed jump event is withdrawn). Without a jump, the fixes must also lie inland by
+//!   more than the land data's resolution ([`World::is_inland`]): a vessel that sailed into a
+//!   harbour basin, a fjord or a skerry the coarse coastline covers is not spoofing (counted
+//!   as `spoof.land_coastal`). Aids to navigation, coast stations and SAR aircraft are on
+//!   land by nature and never make one.
 //! - **circle**: steps of at least `circle_step_m` turning the same way add up to
 //!   `min_circle_turns` full turns inside a box of `max_circle_diameter_m`: a `spoof_circle`,
 //!   closed when the turning stops. It also claims the jump that led there. A circle the
 //!   vessel was followed sailing into (no jump before it, heard before it began) is a vessel
 //!   really circling and is not reported (`report_circles_sailed_into`).
 
+use ais::mmsi::StationKind;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +35,8 @@ use crate::engine::Ctx;
 use crate::event::{EventId, EventType, PosRef};
 use crate::geom::{self, KNOT_MS};
 use crate::input::Fix;
+#[cfg(doc)]
+use crate::world::World;
 
 /// Spoofing parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -459,7 +466,15 @@ impl Detector for Spoof {
 impl Spoof {
     fn land(&self, ctx: &mut Ctx<'_>, v: &mut Vessel, fc: &FixCtx<'_>) {
         let f = fc.fix;
-        let on_land = ctx.world.is_land(f.lat, f.lon) == Some(true) && !ctx.any_port(fc.zones);
+        // Aids to navigation and coast stations stand on land (a lighthouse, a base station
+        // on a mast); SAR aircraft fly over it.
+        let on_land_by_nature = matches!(
+            ais::Mmsi(f.mmsi).kind(),
+            StationKind::AidToNavigation | StationKind::Coast | StationKind::SarAircraft
+        );
+        let on_land = !on_land_by_nature
+            && ctx.world.is_land(f.lat, f.lon) == Some(true)
+            && !ctx.any_port(fc.zones);
         if !on_land {
             if let Some((_, _, Some(id), _)) = v.land.take() {
                 evidence(ctx, id, f);
@@ -476,6 +491,16 @@ impl Spoof {
             return;
         }
         if run.1 >= self.cfg.min_land_fixes {
+            // A vessel that sailed onto land without an impossible hop is in a harbour basin,
+            // a fjord or among skerries the land data's coarse coastline covers: reported
+            // only once a position lies inland by more than the data's resolution.
+            let jumped = v.jump.is_some();
+            if !jumped && ctx.world.is_inland(f.lat, f.lon) != Some(true) {
+                if run.1 == self.cfg.min_land_fixes {
+                    ctx.count("spoof.land_coastal");
+                }
+                return;
+            }
             let first = run.3;
             let mut e = ctx.new_event(
                 EventType::SpoofLand,

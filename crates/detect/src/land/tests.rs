@@ -35,6 +35,21 @@ fn an_island_is_land_and_the_sea_around_it_is_as_far_as_it_looks() {
 }
 
 #[test]
+fn inland_is_land_a_whole_cell_from_any_sea() {
+    // A 1-degree island at 20 cells a degree: its outer ring of cells is coastal.
+    let grid = LandGrid::from_land(&MultiPolygon(vec![square(0.0, 0.0, 1.0, 1.0)]), 20, "test");
+    assert_eq!(grid.is_inland(0.5, 0.5), Some(true));
+    for (lat, lon) in [(0.52, 0.02), (0.02, 0.5), (0.97, 0.5), (0.5, 0.97)] {
+        assert_eq!(grid.is_land(lat, lon), Some(true), "({lat}, {lon})");
+        assert_eq!(grid.is_inland(lat, lon), Some(false), "({lat}, {lon})");
+    }
+    // A cell in from the coast is inland.
+    assert_eq!(grid.is_inland(0.5, 0.07), Some(true));
+    assert_eq!(grid.is_inland(0.5, 1.5), Some(false));
+    assert_eq!(grid.is_inland(f64::NAN, 0.0), None);
+}
+
+#[test]
 fn land_across_the_antimeridian_and_around_a_pole() {
     // An island written the spherical way (179.5 .. -179.5), and an ice cap round the
     // south pole (a ring whose longitudes run a whole turn), as world-atlas writes them.

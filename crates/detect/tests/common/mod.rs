@@ -96,6 +96,12 @@ impl World for TestWorld {
     fn is_land(&self, lat: f64, lon: f64) -> Option<bool> {
         self.land.map(|b| inside(&b, lat, lon))
     }
+    /// Land more than 0.05 degree (a land grid's cell) from its edge.
+    fn is_inland(&self, lat: f64, lon: f64) -> Option<bool> {
+        let m = 0.05;
+        self.land
+            .map(|b| inside(&[b[0] + m, b[1] - m, b[2] + m, b[3] - m], lat, lon))
+    }
 }
 
 /// A fix.
