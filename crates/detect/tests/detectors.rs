@@ -767,11 +767,21 @@ fn sailing_into_a_harbour_the_coastline_covers_is_not_a_spoof_land() {
 }
 
 #[test]
-fn sailing_well_inland_is_a_spoof_land() {
-    // The same at plausible speeds, but on to 0.15 degree inland: more than a cell.
+fn sailing_well_inland_is_a_spoof_land_only_when_asked() {
+    // The same at plausible speeds, but on to 0.15 degree inland (more than a cell): a river
+    // or canal the land data lacks, reported only with `report_land_without_jump`.
     let ev = run(
         TestWorld::standard().arc(),
         Config::default(),
+        sailing_onto_land(65, 50.85),
+        vec![],
+    );
+    assert!(of(&ev, EventType::SpoofLand).is_empty(), "{ev:?}");
+    let mut cfg = Config::default();
+    cfg.spoof.report_land_without_jump = true;
+    let ev = run(
+        TestWorld::standard().arc(),
+        cfg,
         sailing_onto_land(65, 50.85),
         vec![],
     );

@@ -14,11 +14,12 @@
 //!   the old track reports within `confirm_s`, it was a hop of a shared MMSI instead.
 //! - **land**: `min_land_fixes` consecutive fixes on land (outside port zones) open a
 //!   `spoof_land`; the first fix at sea closes it. It claims the jump that led there (a
-//!   confirmed jump event is withdrawn). Without a jump, the fixes must also lie inland by
-//!   more than the land data's resolution ([`World::is_inland`]): a vessel that sailed into a
-//!   harbour basin, a fjord or a skerry the coarse coastline covers is not spoofing (counted
-//!   as `spoof.land_coastal`). Aids to navigation, coast stations and SAR aircraft are on
-//!   land by nature and never make one.
+//!   confirmed jump event is withdrawn). Only a jump opens one: a vessel first heard on land,
+//!   or that sailed there, is in a harbour basin, a fjord or a skerry the coarse coastline
+//!   covers (`spoof.land_coastal`), or on a river or canal the land data does not have
+//!   (inland by more than its resolution, [`World::is_inland`]: `spoof.land_without_jump`,
+//!   reported with `report_land_without_jump`). Aids to navigation, coast stations and SAR
+//!   aircraft are on land by nature and never make one.
 //! - **circle**: steps of at least `circle_step_m` turning the same way add up to
 //!   `min_circle_turns` full turns inside a box of `max_circle_diameter_m`: a `spoof_circle`,
 //!   closed when the turning stops. It also claims the jump that led there. A circle the
@@ -85,6 +86,12 @@ pub struct SpoofConfig {
     /// escort waiting), not positions that are not its own; a circle is reported when a jump
     /// led to it or the vessel was first heard on it (counted as `spoof.circle_sailed_into`).
     pub report_circles_sailed_into: bool,
+    /// Report positions on land that no impossible jump led to (the vessel was first heard
+    /// there, or sailed there at plausible speeds) when they lie inland by more than the land
+    /// data resolves. Default false: the land data has no inland waters, so these are nearly
+    /// all vessels on rivers and canals (counted as `spoof.land_without_jump`; those within a
+    /// cell of the coast, in harbours and fjords, as `spoof.land_coastal`, always).
+    pub report_land_without_jump: bool,
 }
 
 impl Default for SpoofConfig {
@@ -107,6 +114,7 @@ impl Default for SpoofConfig {
             circle_max_misfit: 0.15,
             circle_max_course_off_deg: 30.0,
             report_circles_sailed_into: false,
+            report_land_without_jump: false,
         }
     }
 }
@@ -491,15 +499,23 @@ impl Spoof {
             return;
         }
         if run.1 >= self.cfg.min_land_fixes {
-            // A vessel that sailed onto land without an impossible hop is in a harbour basin,
-            // a fjord or among skerries the land data's coarse coastline covers: reported
-            // only once a position lies inland by more than the data's resolution.
-            let jumped = v.jump.is_some();
-            if !jumped && ctx.world.is_inland(f.lat, f.lon) != Some(true) {
-                if run.1 == self.cfg.min_land_fixes {
-                    ctx.count("spoof.land_coastal");
+            // Spoofed positions are displaced from the vessel's track: an impossible hop
+            // leads to them. A vessel first heard on land, or that sailed there, is in a
+            // harbour basin, a fjord or among skerries the land data's coarse coastline
+            // covers, or on a river or canal it does not have.
+            if v.jump.is_none() {
+                let inland = ctx.world.is_inland(f.lat, f.lon) == Some(true);
+                if !(inland && self.cfg.report_land_without_jump) {
+                    // Counted once a run, by where its third fix lies.
+                    if run.1 == self.cfg.min_land_fixes {
+                        ctx.count(if inland {
+                            "spoof.land_without_jump"
+                        } else {
+                            "spoof.land_coastal"
+                        });
+                    }
+                    return;
                 }
-                return;
             }
             let first = run.3;
             let mut e = ctx.new_event(
