@@ -703,6 +703,18 @@ impl Spoof {
         if sailed_into && !self.cfg.report_circles_sailed_into {
             return;
         }
+        // Positions on a circle fit in a box no wider than its diameter (half as wide again
+        // allows for positions off it by half the radius, far beyond the misfit allowed), so
+        // the reported speeds must claim `min_circle_turns` laps of a circle that wide: a
+        // track that does not loop is left here, before the fit (which was a tenth of
+        // detection's time on a real-mix replay).
+        let lat_m = (o.bbox[1] - o.bbox[0]) * geom::M_PER_DEG;
+        let widest_lat = o.bbox[0].abs().max(o.bbox[1].abs()).min(90.0);
+        let lon_m = (o.bbox[3] - o.bbox[2]) * geom::M_PER_DEG * widest_lat.to_radians().cos();
+        let min_circumference = std::f64::consts::PI * lat_m.max(lon_m) / 1.5;
+        if o.claimed_m < self.cfg.min_circle_turns * min_circumference {
+            return;
+        }
         let Some((clat, clon, r)) = self.fit_circle(&o.pts) else {
             return;
         };
@@ -743,9 +755,16 @@ impl Spoof {
     /// and radius.
     fn fit_circle(&self, pts: &[(i64, f64, f64, f32)]) -> Option<(f64, f64, f64)> {
         let (lat0, lon0) = (pts[0].1, pts[0].2);
+        // A local plane at the first position: one cosine for all (the positions lie within
+        // `max_circle_diameter_m`, where the scale of a degree of longitude changes by less
+        // than a part in a thousand).
+        let east_m_per_deg = geom::M_PER_DEG * lat0.to_radians().cos();
         let xy: Vec<(f64, f64)> = pts
             .iter()
-            .map(|p| geom::enu_m(lat0, lon0, p.1, p.2))
+            .map(|p| {
+                let dlon = (p.2 - lon0 + 540.0).rem_euclid(360.0) - 180.0;
+                (dlon * east_m_per_deg, (p.1 - lat0) * geom::M_PER_DEG)
+            })
             .collect();
         // x^2 + y^2 + D x + E y + F = 0: normal equations of the 3 unknowns.
         let mut m = [[0.0f64; 4]; 3];
