@@ -31,7 +31,7 @@ pub struct IngestArgs {
     #[arg(long, default_value = "5m", value_parser = parse_duration_ms)]
     reorder_window: i64,
     /// Rows buffered before a file is written (memory against file count; for tests).
-    #[arg(long, default_value_t = 1 << 20, hide = true)]
+    #[arg(long, default_value_t = pipeline::ingest::DEFAULT_FLUSH_ROWS, hide = true)]
     flush_rows: usize,
     /// Live feeds: close the spool segment and ingest it this often, e.g. 10s, 1m.
     #[arg(long, default_value = "60s", value_parser = parse_duration_ms)]

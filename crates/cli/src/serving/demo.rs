@@ -83,7 +83,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         run: RunOptions {
             // Satellite partners deliver up to tens of minutes late (in scenario time).
             reorder_window_ms: 60 * 60_000,
-            flush_rows: 1 << 20,
+            flush_rows: pipeline::ingest::DEFAULT_FLUSH_ROWS,
             assume_time: None,
             strict: true,
             detect: crate::detecting::DetectOptions {

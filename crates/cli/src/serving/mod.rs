@@ -290,7 +290,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         picture_slot,
         run: RunOptions {
             reorder_window_ms: duration("reorder_window", &cfg.reorder_window, 5 * 60_000)?,
-            flush_rows: 1 << 20,
+            flush_rows: pipeline::ingest::DEFAULT_FLUSH_ROWS,
             assume_time: None,
             strict: true,
             detect: crate::detecting::DetectOptions {
