@@ -693,6 +693,52 @@ fn a_glitch_of_a_few_km_is_no_jump() {
 }
 
 #[test]
+fn reports_stamped_an_hour_late_are_not_jumps() {
+    // A ship steaming east at 12 kn; for ten minutes a satellite's reports carry times an
+    // hour late (the positions are where the ship was an hour before): hops of 22 km back
+    // along its course line, and back again.
+    let t_bad = T0 + 3 * H;
+    let fixes: Vec<Fix> = straight(66, T0, 7.5, 57.0, 12.0, 90.0, 6 * 3600, 60)
+        .into_iter()
+        .map(|mut f| {
+            if f.time_ms >= t_bad && f.time_ms < t_bad + 600_000 {
+                let (lat, lon) = offset(f.lat, f.lon, 12.0 * 0.514_444 * 3600.0, 270.0);
+                f.lat = lat;
+                f.lon = lon;
+            }
+            f
+        })
+        .collect();
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        fixes.clone(),
+        vec![],
+    );
+    assert!(of(&ev, EventType::SpoofJump).is_empty(), "{ev:?}");
+    assert!(of(&ev, EventType::SharedMmsi).is_empty(), "{ev:?}");
+    // The same hop across the course line is a jump.
+    let across: Vec<Fix> = fixes
+        .into_iter()
+        .map(|mut f| {
+            if f.time_ms >= t_bad {
+                let (lat, lon) = offset(f.lat, f.lon, 22_000.0, 0.0);
+                f.lat = lat;
+                f.lon = lon;
+            }
+            f
+        })
+        .collect();
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        across,
+        vec![],
+    );
+    assert_eq!(of(&ev, EventType::SpoofJump).len(), 1, "{ev:?}");
+}
+
+#[test]
 fn two_ships_on_one_mmsi_are_a_shared_mmsi_not_jumps() {
     let mut a = straight(62, T0, 7.5, 57.5, 12.0, 90.0, 4 * 3600, 60);
     let mut b = straight(62, T0 + 30_000, 9.5, 58.5, 12.0, 0.0, 4 * 3600, 60);

@@ -11,7 +11,9 @@
 //! - **jump**: a fix implausible from both tracks starts a candidate; if the old track stays
 //!   silent for `confirm_s` while the new one reports, it is a `spoof_jump` (open), closed when
 //!   a fix is plausible again from where the vessel was before the jump (it jumped back). If
-//!   the old track reports within `confirm_s`, it was a hop of a shared MMSI instead.
+//!   the old track reports within `confirm_s`, it was a hop of a shared MMSI instead. A hop
+//!   along the vessel's own course line, by what its speed covers within two hours, is a
+//!   report stamped with the wrong time: no jump (`spoof.time_shifted`).
 //! - **land**: `min_land_fixes` consecutive fixes on land (outside port zones) open a
 //!   `spoof_land`; the first fix at sea closes it. It claims the jump that led there (a
 //!   confirmed jump event is withdrawn). Only a jump opens one: a vessel first heard on land,
@@ -229,6 +231,16 @@ pub struct Spoof {
     vessels: FxHashMap<u32, Box<Vessel>>,
 }
 
+/// Hops along the vessel's course line explained by a clock error are at most this far in
+/// time (satellite data with a pass's time put on the wrong reports: tens of minutes).
+const MAX_TIME_SHIFT_MS: i64 = 2 * 3_600_000;
+
+/// ... and their bearing within this of the course (or its reciprocal), degrees ...
+const TIME_SHIFT_COURSE_DEG: f64 = 15.0;
+
+/// ... reported by a vessel under way at both ends (GFW's loitering speed), knots.
+const TIME_SHIFT_MIN_SPEED_KNOTS: f64 = 2.0;
+
 impl Spoof {
     /// A detector with this configuration.
     pub fn new(cfg: SpoofConfig) -> Spoof {
@@ -236,6 +248,29 @@ impl Spoof {
             cfg,
             vessels: FxHashMap::default(),
         }
+    }
+
+    /// Whether an implausible hop lies along the vessel's course line at a distance its
+    /// steady speed covers within [`MAX_TIME_SHIFT_MS`]: both ends under way at about the same
+    /// speed (within `speed_margin_knots`), the hop's bearing within
+    /// [`TIME_SHIFT_COURSE_DEG`] of the new report's course or its reciprocal.
+    fn time_shifted(&self, from: &End, f: &Fix) -> bool {
+        let (Some(a), Some(b), Some(cog)) = (from.sog, f.sog_knots, f.cog_deg) else {
+            return false;
+        };
+        let a = a as f64;
+        let moving = TIME_SHIFT_MIN_SPEED_KNOTS;
+        if a < moving || b < moving || (a - b).abs() > self.cfg.speed_margin_knots {
+            return false;
+        }
+        let d = geom::distance_m(from.lat, from.lon, f.lat, f.lon);
+        let shift_ms = d / ((a + b) / 2.0 * KNOT_MS) * 1000.0;
+        if shift_ms > (MAX_TIME_SHIFT_MS + (f.time_ms - from.t).abs()) as f64 {
+            return false;
+        }
+        let bearing = geom::bearing_deg(from.lat, from.lon, f.lat, f.lon);
+        geom::angle_diff_deg(bearing, cog).min(geom::angle_diff_deg(bearing, cog + 180.0))
+            <= TIME_SHIFT_COURSE_DEG
     }
 
     fn plausible(&self, from: &End, f: &Fix) -> bool {
@@ -398,6 +433,12 @@ impl Detector for Spoof {
                 let id = ctx.create(e);
                 v.shared = Some((id, f.time_ms));
             }
+        } else if self.time_shifted(&v.a, f) {
+            // Where the vessel's own course and speed would have it some minutes before or
+            // after: a report stamped with the wrong time (a receiver's or a satellite pass's
+            // clock), not a position that is not its own. The track goes on from it.
+            ctx.count("spoof.time_shifted");
+            v.a = End::of(f);
         } else {
             // Implausible from every track: a new track, and a jump candidate.
             if let Some(j) = v.jump.take() {
