@@ -47,6 +47,26 @@ pub fn mids_of_flag(iso2: &str) -> Vec<u16> {
         .collect()
 }
 
+/// Whether `imo` is an IMO ship identification number: seven digits, the last the check digit
+/// (IMO Resolution A.1117(30)). A type 5 report's IMO field carries other values too: 0 (not
+/// available), official flag-state numbers from 10,000,000 (ITU-R M.1371), and all ones
+/// (1073741823) from units that were never set up.
+pub fn imo_is_valid(imo: u32) -> bool {
+    (1_000_000..10_000_000).contains(&imo) && imo_check_digit(imo / 10) == imo % 10
+}
+
+/// The check digit of an IMO number's first six digits: the last digit of
+/// 7·d1 + 6·d2 + 5·d3 + 4·d4 + 3·d5 + 2·d6.
+pub fn imo_check_digit(six: u32) -> u32 {
+    let mut sum = 0;
+    let mut n = six;
+    for w in 2..=7 {
+        sum += (n % 10) * w;
+        n /= 10;
+    }
+    sum % 10
+}
+
 /// Maritime Mobile Service Identity (30-bit field, nine decimal digits).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Mmsi(pub u32);

@@ -540,18 +540,32 @@ fn a_zone_visit_runs_from_entry_to_exit_with_its_dwell() {
 
 #[test]
 fn a_name_change_is_an_identity_change_and_a_first_name_is_not() {
-    let f = straight(40, T0, 7.5, 57.5, 10.0, 0.0, 3 * 3600, 60);
+    let f = straight(636_000_040, T0, 7.5, 57.5, 10.0, 0.0, 3 * 3600, 60);
     let ids = vec![
-        ident(40, T0 + 60_000, "OCEAN STAR", "PA", 80, Some(9_000_001)),
         ident(
-            40,
+            636_000_040,
+            T0 + 60_000,
+            "OCEAN STAR",
+            "PA",
+            80,
+            Some(9_000_001),
+        ),
+        ident(
+            636_000_040,
             T0 + 2 * 60_000,
             "OCEAN  STAR ",
             "PA",
             80,
             Some(9_000_001),
         ),
-        ident(40, T0 + 2 * H, "ORIENT GRACE", "GA", 80, Some(9_000_001)),
+        ident(
+            636_000_040,
+            T0 + 2 * H,
+            "ORIENT GRACE",
+            "GA",
+            80,
+            Some(9_000_001),
+        ),
     ];
     let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
     let ic = of(&ev, EventType::IdentityChange);
@@ -569,13 +583,20 @@ fn a_name_change_heard_after_a_silence_spans_the_silence() {
     // Heard until 1 h, silent until 4 h (between satellite passes), renamed when heard again:
     // the change happened somewhere in the silence.
     let f = merge(vec![
-        straight(43, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),
-        straight(43, T0 + 4 * H, 7.7, 57.5, 10.0, 0.0, 3600, 60),
+        straight(636_000_043, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),
+        straight(636_000_043, T0 + 4 * H, 7.7, 57.5, 10.0, 0.0, 3600, 60),
     ]);
     let ids = vec![
-        ident(43, T0 + 60_000, "SEA LION", "PA", 80, Some(9_000_002)),
         ident(
-            43,
+            636_000_043,
+            T0 + 60_000,
+            "SEA LION",
+            "PA",
+            80,
+            Some(9_000_002),
+        ),
+        ident(
+            636_000_043,
             T0 + 4 * H + 120_000,
             "SEA LION II",
             "PA",
@@ -593,13 +614,20 @@ fn a_name_change_heard_after_a_silence_spans_the_silence() {
 #[test]
 fn one_imo_under_a_new_mmsi_is_an_identity_change() {
     let f = merge(vec![
-        straight(41, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),
-        straight(42, T0 + 5 * H, 7.6, 57.5, 10.0, 0.0, 3600, 60),
+        straight(636_000_041, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),
+        straight(636_000_042, T0 + 5 * H, 7.6, 57.5, 10.0, 0.0, 3600, 60),
     ]);
     let ids = vec![
-        ident(41, T0 + 60_000, "SEA LION", "PA", 80, Some(9_488_126)),
         ident(
-            42,
+            636_000_041,
+            T0 + 60_000,
+            "SEA LION",
+            "PA",
+            80,
+            Some(9_488_126),
+        ),
+        ident(
+            636_000_042,
             T0 + 5 * H + 60_000,
             "ORIENT GRACE",
             "GA",
@@ -610,13 +638,53 @@ fn one_imo_under_a_new_mmsi_is_an_identity_change() {
     let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
     let ic = of(&ev, EventType::IdentityChange);
     assert_eq!(ic.len(), 1, "{ic:?}");
-    assert_eq!(ic[0].details["mmsi"], "41 -> 42");
+    assert_eq!(ic[0].details["mmsi"], "636000041 -> 636000042");
     let mm: Vec<u32> = ic[0].vessels.iter().map(|v| v.mmsi).collect();
-    assert_eq!(mm, vec![41, 42]);
+    assert_eq!(mm, vec![636_000_041, 636_000_042]);
     // The change happened in the silence between the old MMSI's last position and the new
     // MMSI's report: the event spans it.
     assert_eq!(ic[0].start_ms, T0 + H);
     assert_eq!(ic[0].end_ms, Some(T0 + 5 * H + 60_000));
+}
+
+#[test]
+fn an_imo_field_that_is_no_imo_number_joins_no_mmsis() {
+    // Units never set up send all ones (1073741823); flag-state numbers and a wrong check
+    // digit are no IMO numbers either.
+    for imo in [1_073_741_823, 12_345_678, 9_488_127] {
+        let f = merge(vec![
+            straight(636_000_043, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60),
+            straight(636_000_044, T0 + 5 * H, 7.6, 57.5, 10.0, 0.0, 3600, 60),
+        ]);
+        let ids = vec![
+            ident(636_000_043, T0 + 60_000, "SEA LION", "PA", 80, Some(imo)),
+            ident(
+                636_000_044,
+                T0 + 5 * H + 60_000,
+                "ORIENT GRACE",
+                "GA",
+                80,
+                Some(imo),
+            ),
+        ];
+        let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
+        assert!(
+            of(&ev, EventType::IdentityChange).is_empty(),
+            "{imo}: {ev:?}"
+        );
+    }
+}
+
+#[test]
+fn a_default_mmsi_changing_names_is_no_identity_change() {
+    // 1193046 (0x123456) is a manufacturer's default, shared by units never set up.
+    let f = straight(1_193_046, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60);
+    let ids = vec![
+        ident(1_193_046, T0 + 60_000, "NAUTICAST", "PA", 80, None),
+        ident(1_193_046, T0 + 600_000, "THALIA", "GA", 70, None),
+    ];
+    let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
+    assert!(of(&ev, EventType::IdentityChange).is_empty(), "{ev:?}");
 }
 
 #[test]
@@ -1370,9 +1438,16 @@ fn a_vessel_running_lines_in_company_with_a_surveyor_joins_its_survey() {
 
 #[test]
 fn two_transmitters_taking_turns_on_one_mmsi_flap_and_are_no_identity_change() {
-    let f = straight(43, T0, 7.5, 57.5, 10.0, 0.0, 6 * 3600, 60);
+    let f = straight(636_000_043, T0, 7.5, 57.5, 10.0, 0.0, 6 * 3600, 60);
     let update = |k: i64, cs: &str| {
-        let mut u = ident(43, T0 + k * 1_800_000 + 1000, "HARMONY 9", "PA", 70, None);
+        let mut u = ident(
+            636_000_043,
+            T0 + k * 1_800_000 + 1000,
+            "HARMONY 9",
+            "PA",
+            70,
+            None,
+        );
         u.callsign = Some(cs.to_owned());
         u
     };

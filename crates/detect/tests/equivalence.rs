@@ -42,7 +42,7 @@ fn input() -> Vec<In> {
     tracks.push(straight(3, T0, 7.55, 57.55, 0.0, 0.0, 13 * 3600, 300));
     // Encounter.
     let (la, lo) = offset(8.0, 58.0, 200.0, 90.0);
-    tracks.push(straight(10, T0, 8.0, 58.0, 0.3, 0.0, 4 * 3600, 60));
+    tracks.push(straight(636_000_010, T0, 8.0, 58.0, 0.3, 0.0, 4 * 3600, 60));
     tracks.push(straight(11, T0, la, lo, 0.3, 0.0, 4 * 3600, 60));
     // Escort (coast guard alongside).
     let (la, lo) = offset(6.0, 56.0, 1852.0, 90.0);
@@ -77,8 +77,15 @@ fn input() -> Vec<In> {
     for u in [
         ident(80, T0 - 1000, "SUPPLY ONE", "PH", 90, None),
         ident(81, T0 - 1000, "GUARD", "PH", 55, None),
-        ident(10, T0 + H, "TANKER A", "PA", 80, Some(9_000_001)),
-        ident(10, T0 + 3 * H, "TANKER B", "GA", 80, Some(9_000_001)),
+        ident(636_000_010, T0 + H, "TANKER A", "PA", 80, Some(9_000_001)),
+        ident(
+            636_000_010,
+            T0 + 3 * H,
+            "TANKER B",
+            "GA",
+            80,
+            Some(9_000_001),
+        ),
     ] {
         all.push(In::Id(u));
     }

@@ -264,21 +264,7 @@ pub struct Identity {
     pub destination: String,
 }
 
-/// IMO check digit (IMO Resolution A.1117(30)): the seventh digit is the last digit of
-/// 7·d1 + 6·d2 + 5·d3 + 4·d4 + 3·d5 + 2·d6.
-pub fn imo_is_valid(imo: u32) -> bool {
-    (1_000_000..10_000_000).contains(&imo) && imo_check_digit(imo / 10) == imo % 10
-}
-
-fn imo_check_digit(six: u32) -> u32 {
-    let mut sum = 0;
-    let mut n = six;
-    for w in 2..=7 {
-        sum += (n % 10) * w;
-        n /= 10;
-    }
-    sum % 10
-}
+pub use ais::mmsi::{imo_check_digit, imo_is_valid};
 
 /// An IMO number from a serial: `9` followed by five digits spread over the serial, then the
 /// check digit. Distinct serials below 100,000 give distinct numbers.

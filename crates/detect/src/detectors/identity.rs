@@ -14,6 +14,7 @@
 //! undoes, reported when it came, is withdrawn (issue 18: GFW calls identities that overlap in
 //! time a shared MMSI, which `shared_mmsi` reports, not an identity change).
 
+use ais::mmsi::StationKind;
 use std::collections::BTreeSet;
 
 use rustc_hash::FxHashMap;
@@ -33,7 +34,8 @@ pub struct IdentityChangeConfig {
     /// Fields whose change is reported: any of `name`, `callsign`, `flag`, `imo`,
     /// `ship_type`, `destination`. Default: the first five (MarineTraffic, Windward).
     pub fields: Vec<String>,
-    /// Report an IMO appearing under a new MMSI. Default true.
+    /// Report an IMO appearing under a new MMSI (IMO numbers only: seven digits, the last
+    /// their check digit). Default true.
     pub mmsi_change: bool,
     /// A field changing back to the value it had before, within this, is two transmitters
     /// taking turns on one MMSI, not a change (counted as `identity_change.flap`). Default
@@ -125,6 +127,13 @@ impl Detector for IdentityChange {
     }
 
     fn on_identity(&mut self, ctx: &mut Ctx<'_>, u: &IdentityUpdate, before: &Identity) {
+        // An MMSI outside every ITU-R M.585 format (0, or a manufacturer's default such as
+        // 1193046, 0x123456) is shared by whatever units were never set up: their identities
+        // take turns, which says nothing about any one vessel.
+        if ais::Mmsi(u.mmsi).kind() == StationKind::Other {
+            ctx.count("identity_change.invalid_mmsi");
+            return;
+        }
         let after = ctx.idents.get(&u.mmsi).cloned().unwrap_or_default();
         let mut changes = Vec::new();
         let mut flapped = false;
@@ -210,7 +219,11 @@ impl Detector for IdentityChange {
         if !self.cfg.mmsi_change {
             return;
         }
-        let Some(imo) = after.imo else { return };
+        // Only an IMO number names one hull: units that were never set up send all ones (or
+        // a flag-state number), shared by thousands of vessels.
+        let Some(imo) = after.imo.filter(|&i| ais::mmsi::imo_is_valid(i)) else {
+            return;
+        };
         let old = self.imo_mmsi.insert(imo, u.mmsi);
         if let Some(old) = old.filter(|&o| o != u.mmsi) {
             if !self.reported.insert((imo, old, u.mmsi)) {
