@@ -75,39 +75,49 @@ fn result(capture: &Path, name: &str) -> String {
     out
 }
 
+/// Compares `got` with `tests/golden/<kind>/<capture>.txt` (or writes it there when
+/// `TIDEWATCH_BLESS` is set); a mismatch as its first differing lines.
+fn compare(kind: &str, name: &str, got: &str) -> Option<String> {
+    let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(kind);
+    let file = golden_dir.join(format!("{}.txt", name.replace('/', "__")));
+    if std::env::var_os("TIDEWATCH_BLESS").is_some() {
+        std::fs::create_dir_all(&golden_dir).unwrap();
+        std::fs::write(&file, got).unwrap();
+        return None;
+    }
+    let want = std::fs::read_to_string(&file).unwrap_or_else(|_| {
+        panic!(
+            "{} missing; run with TIDEWATCH_BLESS=1 to create it",
+            file.display()
+        )
+    });
+    if got == want {
+        return None;
+    }
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    let diff: Vec<String> = (0..w.len().max(g.len()))
+        .filter(|&i| w.get(i) != g.get(i))
+        .take(5)
+        .map(|i| {
+            let at = |v: &[&str]| v.get(i).copied().unwrap_or("(none)").to_owned();
+            format!("  want {}\n  got  {}", at(&w), at(&g))
+        })
+        .collect();
+    Some(format!("{name}:\n{}", diff.join("\n")))
+}
+
 #[test]
 fn real_captures_fuse_and_segment_as_recorded() {
     let Some(dir) = shared() else {
         eprintln!("skipping: ../shared/data/ais not found beside the repository");
         return;
     };
-    let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/ingest");
-    let bless = std::env::var_os("TIDEWATCH_BLESS").is_some();
     let mut failures = Vec::new();
     for name in CAPTURES {
         let got = result(&dir.join(name), name);
-        let file = golden_dir.join(format!("{}.txt", name.replace('/', "__")));
-        if bless {
-            std::fs::create_dir_all(&golden_dir).unwrap();
-            std::fs::write(&file, &got).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&file).unwrap_or_else(|_| {
-            panic!(
-                "{} missing; run with TIDEWATCH_BLESS=1 to create it",
-                file.display()
-            )
-        });
-        if got != want {
-            let diff: Vec<String> = want
-                .lines()
-                .zip(got.lines())
-                .filter(|(a, b)| a != b)
-                .take(5)
-                .map(|(a, b)| format!("  want {a}\n  got  {b}"))
-                .collect();
-            failures.push(format!("{name}:\n{}", diff.join("\n")));
-        }
+        failures.extend(compare("ingest", name, &got));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -209,8 +219,6 @@ fn real_captures_raise_the_recorded_events() {
         eprintln!("skipping: ../shared/data/ais not found beside the repository");
         return;
     };
-    let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/events");
-    let bless = std::env::var_os("TIDEWATCH_BLESS").is_some();
     let mut failures = Vec::new();
     for name in EVENT_CAPTURES {
         let Some(got) = detected(&dir.join(name), name) else {
@@ -220,21 +228,7 @@ fn real_captures_raise_the_recorded_events() {
             );
             return;
         };
-        let file = golden_dir.join(format!("{}.txt", name.replace('/', "__")));
-        if bless {
-            std::fs::create_dir_all(&golden_dir).unwrap();
-            std::fs::write(&file, &got).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&file).unwrap_or_else(|_| {
-            panic!(
-                "{} missing; run with TIDEWATCH_BLESS=1 to create it",
-                file.display()
-            )
-        });
-        if got != want {
-            failures.push(format!("{name}:\n  want:\n{want}\n  got:\n{got}"));
-        }
+        failures.extend(compare("events", name, &got));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
