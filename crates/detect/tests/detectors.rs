@@ -716,17 +716,8 @@ fn a_listed_vessel_is_a_watchlist_hit_by_mmsi_or_imo() {
 fn a_sixty_mile_jump_and_back_is_a_spoof_jump() {
     let t_jump = T0 + 2 * H;
     let t_back = T0 + 6 * H;
-    let fixes: Vec<Fix> = straight(60, T0, 7.5, 57.5, 12.0, 90.0, 8 * 3600, 30)
-        .into_iter()
-        .map(|mut f| {
-            if f.time_ms >= t_jump && f.time_ms < t_back {
-                let (la, lo) = offset(f.lat, f.lon, 60.0 * 1852.0, 200.0);
-                f.lat = la;
-                f.lon = lo;
-            }
-            f
-        })
-        .collect();
+    let track = straight(60, T0, 7.5, 57.5, 12.0, 90.0, 8 * 3600, 30);
+    let fixes = displaced(track, t_jump, t_back, 60.0 * 1852.0, 200.0);
     let ev = run(
         TestWorld::standard().arc(),
         Config::default(),
@@ -766,17 +757,9 @@ fn reports_stamped_an_hour_late_are_not_jumps() {
     // hour late (the positions are where the ship was an hour before): hops of 22 km back
     // along its course line, and back again.
     let t_bad = T0 + 3 * H;
-    let fixes: Vec<Fix> = straight(66, T0, 7.5, 57.0, 12.0, 90.0, 6 * 3600, 60)
-        .into_iter()
-        .map(|mut f| {
-            if f.time_ms >= t_bad && f.time_ms < t_bad + 600_000 {
-                let (lat, lon) = offset(f.lat, f.lon, 12.0 * 0.514_444 * 3600.0, 270.0);
-                f.lat = lat;
-                f.lon = lon;
-            }
-            f
-        })
-        .collect();
+    let track = straight(66, T0, 7.5, 57.0, 12.0, 90.0, 6 * 3600, 60);
+    let an_hour_m = 12.0 * 0.514_444 * 3600.0;
+    let fixes = displaced(track, t_bad, t_bad + 600_000, an_hour_m, 270.0);
     let ev = run(
         TestWorld::standard().arc(),
         Config::default(),
@@ -786,17 +769,7 @@ fn reports_stamped_an_hour_late_are_not_jumps() {
     assert!(of(&ev, EventType::SpoofJump).is_empty(), "{ev:?}");
     assert!(of(&ev, EventType::SharedMmsi).is_empty(), "{ev:?}");
     // The same hop across the course line is a jump.
-    let across: Vec<Fix> = fixes
-        .into_iter()
-        .map(|mut f| {
-            if f.time_ms >= t_bad {
-                let (lat, lon) = offset(f.lat, f.lon, 22_000.0, 0.0);
-                f.lat = lat;
-                f.lon = lon;
-            }
-            f
-        })
-        .collect();
+    let across = displaced(fixes, t_bad, i64::MAX, 22_000.0, 0.0);
     let ev = run(
         TestWorld::standard().arc(),
         Config::default(),

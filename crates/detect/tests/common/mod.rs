@@ -155,6 +155,19 @@ pub fn offset(lat: f64, lon: f64, d: f64, b: f64) -> (f64, f64) {
     (lat + dn / m, lon + de / (m * lat.to_radians().cos()))
 }
 
+/// The fixes with those from `from_ms` until `until_ms` moved `d` metres on bearing `b`.
+pub fn displaced(fixes: Vec<Fix>, from_ms: i64, until_ms: i64, d: f64, b: f64) -> Vec<Fix> {
+    fixes
+        .into_iter()
+        .map(|mut f| {
+            if f.time_ms >= from_ms && f.time_ms < until_ms {
+                (f.lat, f.lon) = offset(f.lat, f.lon, d, b);
+            }
+            f
+        })
+        .collect()
+}
+
 /// Merges tracks in time order (stable by MMSI).
 pub fn merge(tracks: Vec<Vec<Fix>>) -> Vec<Fix> {
     let mut all: Vec<Fix> = tracks.into_iter().flatten().collect();
