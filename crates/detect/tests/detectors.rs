@@ -1017,6 +1017,24 @@ fn a_pass_across_the_bow_at_100_m_is_a_close_approach_and_600_m_is_not() {
 }
 
 #[test]
+fn a_tug_crossing_a_ships_bow_is_at_work_and_a_coast_guard_is_not() {
+    for (ship_type, reported) in [(52, false), (31, false), (50, false), (55, true)] {
+        let ids = vec![
+            ident(70, T0 - 1000, "CARRIER", "PA", 70, None),
+            ident(71, T0 - 1000, "CROSSER", "PH", ship_type, None),
+        ];
+        let ev = run(
+            TestWorld::standard().arc(),
+            Config::default(),
+            crossing(100.0),
+            ids,
+        );
+        let n = of(&ev, EventType::CloseApproach).len();
+        assert_eq!(n, usize::from(reported), "ship type {ship_type}: {ev:?}");
+    }
+}
+
+#[test]
 fn issue_18_passing_a_stopped_vessel_is_not_a_close_approach() {
     // The scs-greyzone case: swarm members sailing in at 8 kn among those already moored passed
     // them within 300 m and were reported. A stopped vessel (< 0.5 kn) has no course: CPA is

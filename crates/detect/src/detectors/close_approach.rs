@@ -86,6 +86,11 @@ pub struct CloseApproachConfig {
     pub crowd_radius_m: f64,
     /// A crowd: at least this many slow vessels (below 2 kn). Default 20.
     pub crowd_min_vessels: u32,
+    /// Passes with a vessel of these AIS ship types are left out: their work is coming
+    /// alongside other ships. Default 31, 32 (towing), 50 (pilot), 52 (tug), 53 (port tender);
+    /// law enforcement (55) and military (35) stay: their close passes are what this detector
+    /// is for.
+    pub exempt_ship_types: Vec<u8>,
 }
 
 impl Default for CloseApproachConfig {
@@ -104,6 +109,7 @@ impl Default for CloseApproachConfig {
             escort_group_memory_s: 86_400,
             crowd_radius_m: 10_000.0,
             crowd_min_vessels: 20,
+            exempt_ship_types: vec![31, 32, 50, 52, 53],
         }
     }
 }
@@ -305,6 +311,18 @@ impl CloseApproach {
             || self.crowded.contains(&key.0)
             || self.crowded.contains(&key.1)
         {
+            return;
+        }
+        // A tug or pilot boat closing on a ship is at work (a real capture: a tug assisting a
+        // container ship in New York harbour, 138 m).
+        let working = |m: u32| {
+            ctx.idents
+                .get(&m)
+                .and_then(|i| i.ship_type)
+                .is_some_and(|t| self.cfg.exempt_ship_types.contains(&t))
+        };
+        if working(key.0) || working(key.1) {
+            ctx.count("close_approach.working_vessel");
             return;
         }
         // Issue 18: passes by a stopped vessel (swarm members sailing in among those already
