@@ -123,10 +123,13 @@ try {
   }
   check(`an ${eventType} event appears in the feed`, eventSeen);
   if (eventSeen) {
+    // The feed re-renders as events arrive: click this event by its id, not whichever item
+    // is first by then (a newer escort, with other vessels).
+    const id = await item.getAttribute('data-id');
     const mmsis = (await item.getAttribute('data-mmsis')) || '';
     await page.locator('[data-testid=vessel-close]').click();
     await page.waitForFunction(() => !document.querySelector('[data-testid=vessel-panel]').checkVisibility());
-    await item.click();
+    await page.locator(`[data-testid=event-item][data-id="${id}"]`).click();
     let opened = false;
     try {
       await page.waitForFunction((list) => {
