@@ -13,7 +13,7 @@ they were received) is replayed as a fusion centre receives it from many partner
   yet: a station from its MMSI); `--random-stations` draws a station per message instead (every
   vessel heard by every station: the worst case for per-station provenance);
 - 30 % of messages heard by a second station too (a copy a few lines later, up to 2 s later):
-  the neighbouring station of the area (a random one with `--random-stations`);
+  the next station by number after the area's (a random one with `--random-stations`);
 - 10 % also delivered by one of three satellites 5-40 minutes late (placed that far down the
   file, with their receive time near the original);
 - the captures are replayed in passes until the wanted number of lines is reached (the same
@@ -138,7 +138,7 @@ def coverage(pool, n_stations):
     for group in pool:
         v, _ = bits_of(group[0][6][:7])
         mmsi = (v >> 4) & ((1 << 30) - 1) if len(group[0][6]) >= 7 else 0
-        p = position("".join(g[6] for g in group)) if len(group) == 1 else None
+        p = position(group[0][6]) if len(group) == 1 else None
         if p is not None:
             cell_of[mmsi] = (int((p[0] + 90) * 2), int((p[1] + 180) * 2))
         cell = cell_of.get(mmsi)

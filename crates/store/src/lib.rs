@@ -416,16 +416,6 @@ impl Store {
         self.pending.push(row, ids);
     }
 
-    /// Makes room for `rows` buffered rows before they come (a writer that flushes every
-    /// `rows` rows): the buffer is not grown by doubling, which copies it into fresh pages
-    /// (page faults and copies were a third of the writing thread on a 1 M-line input).
-    /// Memory is reserved, not touched: pages are used as rows arrive.
-    pub fn reserve_rows(&mut self, rows: usize) {
-        if self.pending.rows.is_empty() && self.pending.rows.capacity() < rows {
-            self.pending = Buffer::with_capacity(rows, rows + rows / 2);
-        }
-    }
-
     /// Rows waiting for a flush.
     pub fn pending_rows(&self) -> usize {
         self.pending.rows.len()

@@ -122,8 +122,6 @@ impl<'a> Writer<'a> {
     /// A writer continuing from the registry's stored vessels and segmenter states, writing a
     /// file every `flush_rows` positions.
     pub fn new(store: &'a mut Store, db: &RegistryDb, flush_rows: usize) -> Result<Self> {
-        // Up to 4 M rows (~0.4 GB of address space, touched only as rows come).
-        store.reserve_rows(flush_rows.min(1 << 22));
         let mut registry = Registry::new();
         for v in db.vessels(None)? {
             registry.insert(v.mmsi, vessel_from_row(&v));
