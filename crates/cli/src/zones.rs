@@ -27,6 +27,11 @@ enum ZonesCommand {
     At(AtArgs),
     /// Validate FILE and copy its zones into a store as zones.geojson (replacing any).
     Import(ImportArgs),
+    /// Fetch and build the land grid (land mask and distance to shore) into the user cache
+    /// ($TIDEWATCH_CACHE_DIR, $XDG_CACHE_HOME/tidewatch or ~/.cache/tidewatch) if it is not
+    /// there yet: npm package world-atlas@2 (Natural Earth 1:10m land). Detection reads it
+    /// from there; without it spoof_land is off and distances to shore are unknown.
+    Land,
 }
 
 /// Where zones come from and how to read their properties.
@@ -162,6 +167,11 @@ pub fn run(args: ZonesArgs) -> Result<()> {
         ZonesCommand::List(a) => list(&a),
         ZonesCommand::At(a) => at(&a),
         ZonesCommand::Import(a) => import(&a),
+        ZonesCommand::Land => {
+            let (path, source) = pipeline::detecting::ensure_land()?;
+            println!("land grid {} (from {source})", path.display());
+            Ok(())
+        }
     }
 }
 

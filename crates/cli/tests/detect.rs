@@ -101,6 +101,12 @@ fn eval_prints_a_table_and_json_scores_against_the_truth() {
     assert!(table.starts_with("type"), "{table}");
     let truth = std::fs::read_to_string(dir.join("truth.jsonl")).unwrap();
     let kinds = json["kinds"].as_object().unwrap();
+    // The land data scored with (eval fetches it on first use; null where it could not).
+    let land = &json["land"];
+    assert!(
+        land.is_null() || land.as_str().unwrap().contains("Natural Earth"),
+        "{land}"
+    );
     let mut truth_total = 0;
     for (k, v) in kinds {
         assert!(table.contains(k.as_str()), "{k} not in {table}");

@@ -516,3 +516,39 @@ fn a_directory_ingests_every_file_under_it() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no files"));
 }
+
+#[test]
+fn ingest_without_land_data_says_what_detection_lacks_even_when_quiet() {
+    let input = tmp("noland.nmea");
+    sample(&input, 5);
+    let empty_cache = tmp("noland-cache");
+    std::fs::create_dir_all(&empty_cache).unwrap();
+    let run = |store: &Path, extra: &[&str]| {
+        let out = Command::new(bin())
+            .arg("ingest")
+            .arg(&input)
+            .arg("--store")
+            .arg(store)
+            .arg("-q")
+            .args(extra)
+            .env("TIDEWATCH_CACHE_DIR", &empty_cache)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = run(&tmp("noland-store"), &[]);
+    assert!(err.contains("warning: no land data"), "{err}");
+    assert!(
+        err.contains("spoof_land off, distance to shore unknown"),
+        "{err}"
+    );
+    assert!(err.contains("`tidewatch zones land` builds it"), "{err}");
+    // Nothing to warn of when detection is off.
+    let err = run(&tmp("noland-store-off"), &["--no-detect"]);
+    assert!(!err.contains("land"), "{err}");
+}

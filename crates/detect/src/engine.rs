@@ -427,6 +427,12 @@ impl Engine {
         self.s.clone()
     }
 
+    /// The state to carry to the next run, to serialize in place (no copy: on a busy feed it
+    /// is tens of megabytes).
+    pub fn state(&self) -> &EngineState {
+        &self.s
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

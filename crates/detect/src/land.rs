@@ -115,7 +115,9 @@ pub fn fetch_world_atlas(cache_dir: &Path) -> Result<PathBuf, LandError> {
     }
     std::fs::create_dir_all(cache_dir).map_err(io_err(cache_dir))?;
     let out = std::process::Command::new("npm")
-        .args(["pack", WORLD_ATLAS, "--silent", "--pack-destination"])
+        // Bounded when offline (npm's defaults retry for minutes).
+        .args(["pack", WORLD_ATLAS, "--silent", "--fetch-retries=1"])
+        .args(["--fetch-timeout=30000", "--pack-destination"])
         .arg(cache_dir)
         .current_dir(cache_dir)
         .output()

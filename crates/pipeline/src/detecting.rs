@@ -39,6 +39,8 @@ pub struct Loaded {
     pub watch: usize,
     /// Where land data came from, or why there is none.
     pub land: String,
+    /// Whether land data was loaded.
+    pub land_ok: bool,
 }
 
 /// Builds an engine for the store at `dir` (zones from its zones.geojson, land data from the
@@ -71,6 +73,7 @@ pub fn engine(dir: &Path, opts: &DetectOptions, state: Option<&[u8]>) -> Result<
     let loaded = Loaded {
         zones: zones.zones().len(),
         watch: watch.len(),
+        land_ok: land.is_some(),
         land: land_note,
     };
     let world = Arc::new(detect::geography::Geography::new(zones, land));
@@ -85,18 +88,49 @@ pub fn engine(dir: &Path, opts: &DetectOptions, state: Option<&[u8]>) -> Result<
     Ok((engine, loaded))
 }
 
+/// What detection loses without land data (said wherever its absence is reported).
+pub const WITHOUT_LAND: &str = "spoof_land off, distance to shore unknown (loitering and AIS \
+     gaps near the coast are not told apart from those offshore); `tidewatch zones land` builds it";
+
+/// Fetches and builds the land grid into the user cache if it is not there yet (npm
+/// `world-atlas@2`; a few seconds, once). Returns where it is and what it was built from.
+pub fn ensure_land() -> Result<(PathBuf, String)> {
+    let dir = detect::land::default_cache_dir().ok_or(detect::land::LandError::NoCacheDir)?;
+    let cells = detect::land::DEFAULT_CELLS_PER_DEGREE;
+    let grid = detect::land::ensure_land_grid(&dir, cells)
+        .with_context(|| format!("cannot get the land grid (cache {})", dir.display()))?;
+    Ok((
+        dir.join(detect::land::grid_file_name(cells)),
+        grid.source().to_owned(),
+    ))
+}
+
+/// Whether the land grid is in the cache.
+pub fn land_cached() -> bool {
+    detect::land::default_cache_dir().is_some_and(|d| {
+        d.join(detect::land::grid_file_name(
+            detect::land::DEFAULT_CELLS_PER_DEGREE,
+        ))
+        .exists()
+    })
+}
+
 /// The land grid from the cache, never downloaded here (`spoof_land` and distance to shore
-/// need it).
+/// need it; [`ensure_land`] builds it).
 fn load_land() -> (Option<detect::land::LandGrid>, String) {
     let Some(dir) = detect::land::default_cache_dir() else {
-        return (None, "no land data (no cache directory)".to_owned());
+        return (
+            None,
+            format!("no land data (no cache directory): {WITHOUT_LAND}"),
+        );
     };
-    let cells = 20;
-    let path = dir.join(detect::land::grid_file_name(cells));
+    let path = dir.join(detect::land::grid_file_name(
+        detect::land::DEFAULT_CELLS_PER_DEGREE,
+    ));
     if !path.exists() {
         return (
             None,
-            format!("no land data ({} absent): spoof_land off", path.display()),
+            format!("no land data ({} absent): {WITHOUT_LAND}", path.display()),
         );
     }
     match detect::land::LandGrid::load(&path) {
@@ -104,7 +138,7 @@ fn load_land() -> (Option<detect::land::LandGrid>, String) {
             let note = format!("land data {}", g.source());
             (Some(g), note)
         }
-        Err(e) => (None, format!("no land data ({e})")),
+        Err(e) => (None, format!("no land data ({e}): {WITHOUT_LAND}")),
     }
 }
 
@@ -188,7 +222,7 @@ impl Hook {
     pub fn finish(mut self) -> Result<RunEvents> {
         self.engine.report_open();
         self.drain();
-        let state = serde_json::to_vec(&self.engine.save()).context("saving detection state")?;
+        let state = serde_json::to_vec(self.engine.state()).context("saving detection state")?;
         let mut rows = Vec::new();
         let mut withdrawn = Vec::new();
         for (id, e) in self.changed {

@@ -111,7 +111,21 @@ pub fn run(a: EvalArgs) -> Result<()> {
     std::fs::write(&watch_path, serde_json::to_string_pretty(&watch)?)
         .with_context(|| format!("cannot write {}", watch_path.display()))?;
 
-    // 3. Ingest with detection.
+    // 3. Land data (spoof_land and the shore conditions of loitering and AIS gaps need it):
+    // fetched into the user cache on first use, as `tidewatch zones land` does.
+    let land = match pipeline::detecting::ensure_land() {
+        Ok((_, source)) => Some(source),
+        Err(e) => {
+            eprintln!(
+                "tidewatch: warning: no land data ({e:#}): {}; the scores of spoof_land, \
+                 loitering and ais_gap are not those of a run with it",
+                pipeline::detecting::WITHOUT_LAND
+            );
+            None
+        }
+    };
+
+    // 4. Ingest with detection.
     let mut ingest = Command::new(&exe);
     ingest
         .arg("ingest")
@@ -128,7 +142,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     }
     run_step(&mut ingest, "ingest")?;
 
-    // 4. Score the stored events.
+    // 5. Score the stored events.
     let events = stored_events(&store)?;
     let mut truth = read_truth(&truth_path)?;
     let heard = received_times(&store, &truth)?;
@@ -141,8 +155,11 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let scores = score::score(&events, &truth);
     print!("{}", score::table(&scores));
     if let Some(p) = &a.json {
-        std::fs::write(p, format!("{:#}\n", scores_json(&a.scenario, &scores)))
-            .with_context(|| format!("cannot write {}", p.display()))?;
+        std::fs::write(
+            p,
+            format!("{:#}\n", scores_json(&a.scenario, land.as_deref(), &scores)),
+        )
+        .with_context(|| format!("cannot write {}", p.display()))?;
     }
     if let Some(d) = &a.keep {
         eprintln!(
@@ -284,6 +301,7 @@ fn read_truth(path: &Path) -> Result<Vec<Truth>> {
 
 fn scores_json(
     scenario: &str,
+    land: Option<&str>,
     scores: &std::collections::BTreeMap<String, score::KindScore>,
 ) -> serde_json::Value {
     let kinds: serde_json::Map<String, serde_json::Value> = scores
@@ -305,5 +323,5 @@ fn scores_json(
             )
         })
         .collect();
-    serde_json::json!({"scenario": scenario, "kinds": kinds})
+    serde_json::json!({"scenario": scenario, "land": land, "kinds": kinds})
 }

@@ -72,6 +72,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
     )
     .with_context(|| format!("cannot write {}", watch_path.display()))?;
 
+    // Land data for spoof_land and the shore conditions: fetched into the user cache on first
+    // use (a few seconds, once); the demo runs without it if it cannot be had.
+    if let Err(e) = pipeline::detecting::ensure_land() {
+        eprintln!(
+            "tidewatch: warning: no land data ({e:#}): {}",
+            pipeline::detecting::WITHOUT_LAND
+        );
+    }
     let listen = SocketAddr::from(([127, 0, 0, 1], args.port));
     let store_shown = store.clone();
     let hours = (scenario.end_ms - scenario.start_ms) as f64 / 3_600_000.0;

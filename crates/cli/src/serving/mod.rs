@@ -282,6 +282,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
         _ => bail!("give both tls_cert and tls_key, or neither"),
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    if !cfg.no_detect && !pipeline::detecting::land_cached() {
+        eprintln!(
+            "tidewatch: warning: no land data: {}",
+            pipeline::detecting::WITHOUT_LAND
+        );
+    }
     let picture_slot = link::PictureSlot::default();
     let plan = Plan {
         store: args.store.clone(),

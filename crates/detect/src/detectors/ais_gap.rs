@@ -212,7 +212,29 @@ impl Vessel {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct CellRx {
     hour: i64,
-    slots: Vec<u64>,
+    /// In the entry itself (one memory access per fix, not two: the reception map is
+    /// written at every fix), saved as a list.
+    #[serde(with = "hour_slots")]
+    slots: [u64; RX_HOURS as usize],
+}
+
+/// Serde for [`CellRx::slots`]: a list of `RX_HOURS` numbers (a list of another length, from
+/// an older state, reads as nothing heard).
+mod hour_slots {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::RX_HOURS;
+
+    pub fn serialize<S: Serializer>(v: &[u64; RX_HOURS as usize], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<[u64; RX_HOURS as usize], D::Error> {
+        let v: Vec<u64> = Deserialize::deserialize(d)?;
+        Ok(v.try_into().unwrap_or([0; RX_HOURS as usize]))
+    }
 }
 
 const RX_HOURS: i64 = 48;
@@ -222,9 +244,6 @@ const NEVER: i64 = i64::MAX;
 
 impl CellRx {
     fn add(&mut self, t_ms: i64, slot_ms: i64) {
-        if self.slots.len() != RX_HOURS as usize {
-            self.slots = vec![0; RX_HOURS as usize];
-        }
         let h = t_ms.div_euclid(3_600_000);
         if h > self.hour {
             for k in 1..=(h - self.hour).min(RX_HOURS) {
@@ -241,10 +260,7 @@ impl CellRx {
     /// The slots of hour `h` in which anyone was heard (none outside the last 48 h).
     fn heard_at(&self, h: i64) -> u64 {
         if h <= self.hour && h > self.hour - RX_HOURS {
-            self.slots
-                .get(h.rem_euclid(RX_HOURS) as usize)
-                .copied()
-                .unwrap_or(0)
+            self.slots[h.rem_euclid(RX_HOURS) as usize]
         } else {
             0
         }
@@ -554,7 +570,7 @@ impl Detector for AisGap {
             .entry(cell)
             .or_insert_with(|| CellRx {
                 hour: fix.time_ms.div_euclid(3_600_000),
-                slots: vec![0; RX_HOURS as usize],
+                slots: [0; RX_HOURS as usize],
             })
             .add(fix.time_ms, self.cfg.count_interval_s as i64 * 1000);
         let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
@@ -666,7 +682,6 @@ impl Detector for AisGap {
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.vessels)
             + table_bytes(&self.rx)
-            + self.rx.len() * RX_HOURS as usize * 8
             + self.deadlines.len() * 24
             + table_bytes(&self.closed)
             + self

@@ -487,6 +487,11 @@ fn crowded_within(
         let mut n = 0;
         'count: for c in &near {
             for &(lat, lon) in cells.get(c).into_iter().flatten() {
+                // Farther north or south than the radius: out, without a cosine.
+                let north = (lat - s.lat) * geom::M_PER_DEG;
+                if north * north > r2 {
+                    continue;
+                }
                 let (e, nn) = geom::enu_m(s.lat, s.lon, lat, lon);
                 if e * e + nn * nn <= r2 {
                     n += 1;

@@ -129,9 +129,16 @@ pub(crate) fn close_pairs(
     let mut out = Vec::new();
     let mut near = Vec::new();
     for (&cell, members) in &cells {
+        // The cells to search depend on the cell and the latitude's column reach only:
+        // found once for the members of a cell that share it.
+        let mut reach = None;
         for &i in members {
             let a = &samples[i];
-            grid.neighbours(cell, a.lat, &mut near);
+            let r = grid.col_reach(a.lat);
+            if reach != Some(r) {
+                reach = Some(r);
+                grid.neighbours(cell, a.lat, &mut near);
+            }
             for c in &near {
                 let Some(others) = cells.get(c) else { continue };
                 for &j in others {
@@ -169,9 +176,16 @@ pub(crate) fn crowded(
     }
     let mut out = std::collections::BTreeSet::new();
     let mut near = Vec::new();
+    // A neighbourhood's count depends on the cell and the latitude's column reach only.
+    let mut counts: FxHashMap<(geom::Cell, i32), u32> = FxHashMap::default();
     for s in samples {
-        grid.neighbours(grid.cell(s.lat, s.lon), s.lat, &mut near);
-        let n: u32 = near.iter().filter_map(|c| cells.get(c)).sum();
+        let cell = grid.cell(s.lat, s.lon);
+        let n = *counts
+            .entry((cell, grid.col_reach(s.lat)))
+            .or_insert_with(|| {
+                grid.neighbours(cell, s.lat, &mut near);
+                near.iter().filter_map(|c| cells.get(c)).sum()
+            });
         if n >= min {
             out.insert(s.mmsi);
         }
@@ -244,11 +258,19 @@ impl Detector for Encounter {
             self.cfg.crowd_radius_m,
             self.cfg.crowd_min_vessels,
         );
-        let pairs = close_pairs(
+        let mut pairs = close_pairs(
             samples,
-            |s| !crowded.contains(&s.mmsi) && !ctx.in_port(s.lat, s.lon),
+            |s| !crowded.contains(&s.mmsi),
             self.cfg.max_distance_m,
         );
+        // Vessels in a port or an anchorage pair with none: asked only of the paired ones.
+        let mut in_port: FxHashMap<usize, bool> = FxHashMap::default();
+        let mut port = |i: usize| {
+            *in_port
+                .entry(i)
+                .or_insert_with(|| ctx.in_port(samples[i].lat, samples[i].lon))
+        };
+        pairs.retain(|&(i, j, _)| !port(i) && !port(j));
         let mut seen = std::collections::BTreeSet::new();
         for (i, j, d) in pairs {
             let (a, b) = (&samples[i], &samples[j]);

@@ -121,26 +121,30 @@ struct Run {
 pub struct Loitering {
     #[serde(skip)]
     pub(crate) cfg: LoiteringConfig,
-    /// Per MMSI, a track per segment heard within `max_step_gap_s` (nearly always one).
+    /// Per MMSI, a track per segment heard within `max_step_gap_s` (nearly always one, kept
+    /// in the table's entry: one memory access per fix, not two).
     #[serde(deserialize_with = "tracks")]
-    vessels: FxHashMap<u32, Vec<Vessel>>,
+    vessels: FxHashMap<u32, Tracks>,
     /// Slow vessels per place at the latest tick.
     crowds: super::encounter::CrowdMap,
 }
 
+/// A vessel's tracks.
+type Tracks = smallvec::SmallVec<[Vessel; 1]>;
+
 /// The stored tracks: a list per MMSI, or one track (states saved before tracks per segment).
-fn tracks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<FxHashMap<u32, Vec<Vessel>>, D::Error> {
+fn tracks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<FxHashMap<u32, Tracks>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum Tracks {
-        Many(Vec<Vessel>),
+    enum Stored {
+        Many(Tracks),
         One(Vessel),
     }
-    let m: FxHashMap<u32, Tracks> = Deserialize::deserialize(d)?;
+    let m: FxHashMap<u32, Stored> = Deserialize::deserialize(d)?;
     Ok(m.into_iter()
         .map(|(k, t)| match t {
-            Tracks::Many(v) => (k, v),
-            Tracks::One(v) => (k, vec![v]),
+            Stored::Many(v) => (k, v),
+            Stored::One(v) => (k, smallvec::smallvec![v]),
         })
         .collect())
 }
@@ -309,6 +313,7 @@ impl Detector for Loitering {
             + self
                 .vessels
                 .values()
+                .filter(|t| t.spilled())
                 .map(|t| t.capacity() * std::mem::size_of::<Vessel>())
                 .sum::<usize>()
             + self.crowds.len() * 24

@@ -201,10 +201,20 @@ struct Orbit {
     /// heap at every fix; `None` in a state saved before it was kept).
     #[serde(default)]
     kept_ms: Option<i64>,
+    /// Positions still to keep before the circle is fitted again, after a fit that failed.
+    #[serde(default)]
+    refit_in: u8,
 }
 
 /// Positions an orbit keeps.
 const ORBIT_MAX: usize = 64;
+
+/// Positions kept (a minute or more apart) between fits that fail. On a real-mix replay, ferries
+/// and harbour craft shuttling within a few kilometres claim laps of their box for hours; their
+/// tracks were fitted at every new position (a tenth of detection's time) and failed every time
+/// (no circle, or an arc of under half a turn). A circle is found at most this many positions
+/// later.
+const ORBIT_REFIT_AFTER: u8 = 8;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Vessel {
@@ -716,6 +726,7 @@ impl Spoof {
         }
         o.pts.push((f.time_ms, f.lat, f.lon, cog as f32));
         o.kept_ms = Some(f.time_ms);
+        o.refit_in = o.refit_in.saturating_sub(1);
         if o.pts.len() > ORBIT_MAX {
             // Thin evenly, keeping the first and the newest.
             let last = o.pts.len() - 1;
@@ -735,7 +746,7 @@ impl Spoof {
             }
             return;
         }
-        if v.circle.open.is_some() || o.pts.len() < 8 {
+        if v.circle.open.is_some() || o.pts.len() < 8 || o.refit_in > 0 {
             return;
         }
         let sailed_into = v.jump.is_none()
@@ -757,11 +768,13 @@ impl Spoof {
             return;
         }
         let Some((clat, clon, r)) = self.fit_circle(&o.pts) else {
+            o.refit_in = ORBIT_REFIT_AFTER;
             return;
         };
         let circumference = 2.0 * std::f64::consts::PI * r;
         let turns = o.claimed_m / circumference;
         if turns < self.cfg.min_circle_turns {
+            o.refit_in = ORBIT_REFIT_AFTER;
             return;
         }
         let start = o.pts[0].0;
@@ -839,15 +852,8 @@ impl Spoof {
         if misfit > self.cfg.circle_max_misfit * r {
             return None;
         }
-        // Spread around the circle: no gap of half a turn between the positions' angles.
-        let mut ang: Vec<f64> = xy.iter().map(|&(x, y)| (y - cy).atan2(x - cx)).collect();
-        ang.sort_by(f64::total_cmp);
-        let wrap = ang[0] + std::f64::consts::TAU - ang[ang.len() - 1];
-        let gap = ang.windows(2).map(|w| w[1] - w[0]).fold(wrap, f64::max);
-        if gap > std::f64::consts::PI {
-            return None;
-        }
-        // Courses tangent, all turning the same way.
+        // Courses tangent, all turning the same way (first: a track that is no circle fails
+        // it within a few positions, before the angles of all are sorted).
         let mut sense = 0i32;
         for (&(x, y), p) in xy.iter().zip(pts) {
             // Bearing of the position from the centre; clockwise laps head 90 degrees right of it.
@@ -866,6 +872,14 @@ impl Spoof {
                 return None;
             }
             sense = s;
+        }
+        // Spread around the circle: no gap of half a turn between the positions' angles.
+        let mut ang: Vec<f64> = xy.iter().map(|&(x, y)| (y - cy).atan2(x - cx)).collect();
+        ang.sort_by(f64::total_cmp);
+        let wrap = ang[0] + std::f64::consts::TAU - ang[ang.len() - 1];
+        let gap = ang.windows(2).map(|w| w[1] - w[0]).fold(wrap, f64::max);
+        if gap > std::f64::consts::PI {
+            return None;
         }
         let m_per_deg_lon = geom::distance_m(lat0, lon0, lat0, lon0 + 1.0);
         let m_per_deg_lat = geom::distance_m(lat0, lon0, lat0 + 1.0, lon0);

@@ -9,7 +9,7 @@
 //! `min_duration_s` (missing at most `max_missed_s`) is a swarm event, with `count` (now),
 //! `peak`, `peak_time` and `vessels_distinct`; it lists its vessels.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -93,7 +93,8 @@ impl Swarm {
     /// Clusters of slow vessels at this tick: lists of sample indices.
     fn clusters(&self, ctx: &Ctx<'_>, samples: &[Sample]) -> Vec<Vec<usize>> {
         let grid = Grid::new(self.cfg.cell_m);
-        let mut cells: BTreeMap<Cell, Vec<usize>> = BTreeMap::new();
+        // Looked up, never iterated in order (`dense` gives the order): a hash map.
+        let mut cells: FxHashMap<Cell, Vec<usize>> = FxHashMap::default();
         for (i, s) in samples.iter().enumerate() {
             if (s.sog_knots as f64) < self.cfg.max_speed_knots && !ctx.in_port(s.lat, s.lon) {
                 cells.entry(grid.cell(s.lat, s.lon)).or_default().push(i);

@@ -558,6 +558,7 @@ fn finish_detection(
         return Ok(None);
     };
     sum.detect = Some(crate::detecting::summary_line(&ev));
+    sum.detect_missing = (!ev.loaded.land_ok).then(|| ev.loaded.land.clone());
     sum.events = ev.rows.clone();
     Ok(Some(ev))
 }

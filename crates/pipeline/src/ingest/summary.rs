@@ -50,6 +50,8 @@ pub struct Summary {
     pub discarded_rows: u64,
     /// Detection: what it loaded and did, one line (`None`: off).
     pub detect: Option<String>,
+    /// What detection had to do without (no land data), to warn of.
+    pub detect_missing: Option<String>,
     /// Events the run created or changed, as committed (for the live server; not absorbed).
     pub events: Vec<store::EventRow>,
 }
@@ -88,6 +90,9 @@ impl Summary {
         self.identity_changes += o.identity_changes;
         self.identity_first_fills += o.identity_first_fills;
         self.discarded_rows += o.discarded_rows;
+        if o.detect_missing.is_some() {
+            self.detect_missing.clone_from(&o.detect_missing);
+        }
     }
 }
 
@@ -128,6 +133,9 @@ pub fn warnings(s: &Summary) -> Vec<String> {
                 "{n} vessel reports dropped because no receive time ({why}); {fix}"
             ));
         }
+    }
+    if let Some(m) = &s.detect_missing {
+        w.push(m.clone());
     }
     if s.dropped.csv_position_unusable > 0 {
         w.push(format!(
