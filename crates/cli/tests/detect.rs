@@ -77,22 +77,16 @@ fn keys(evs: &[serde_json::Value]) -> BTreeSet<String> {
 }
 
 fn ingest(store: &Path, input: &Path, dir: &Path) -> String {
-    let out = Command::new(bin())
-        .arg("ingest")
-        .arg(input)
-        .arg("--store")
-        .arg(store)
-        .arg("--watchlist")
-        .arg(dir.join("watchlist.json"))
-        .args(["--reorder-window", "60m"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stderr).unwrap()
+    common::ok_stderr(
+        Command::new(bin())
+            .arg("ingest")
+            .arg(input)
+            .arg("--store")
+            .arg(store)
+            .arg("--watchlist")
+            .arg(dir.join("watchlist.json"))
+            .args(["--reorder-window", "60m"]),
+    )
 }
 
 #[test]

@@ -524,22 +524,16 @@ fn ingest_without_land_data_says_what_detection_lacks_even_when_quiet() {
     let empty_cache = tmp("noland-cache");
     std::fs::create_dir_all(&empty_cache).unwrap();
     let run = |store: &Path, extra: &[&str]| {
-        let out = Command::new(bin())
-            .arg("ingest")
-            .arg(&input)
-            .arg("--store")
-            .arg(store)
-            .arg("-q")
-            .args(extra)
-            .env("TIDEWATCH_CACHE_DIR", &empty_cache)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stderr).unwrap()
+        common::ok_stderr(
+            Command::new(bin())
+                .arg("ingest")
+                .arg(&input)
+                .arg("--store")
+                .arg(store)
+                .arg("-q")
+                .args(extra)
+                .env("TIDEWATCH_CACHE_DIR", &empty_cache),
+        )
     };
     let err = run(&tmp("noland-store"), &[]);
     assert!(err.contains("warning: no land data"), "{err}");

@@ -90,3 +90,14 @@ pub fn run_ok(args: &[&str], store: &Path) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Runs a command, asserts success (showing its stderr if not), and returns its stderr.
+pub fn ok_stderr(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
