@@ -1,5 +1,7 @@
 //! [`Geography`]: a zone set and, when it could be had, the land grid, behind [`World`].
 
+use std::sync::Arc;
+
 use crate::land::LandGrid;
 use crate::world::{World, ZoneIdx, ZoneInfo};
 use crate::zones::ZoneSet;
@@ -9,12 +11,13 @@ use crate::zones::ZoneSet;
 #[derive(Debug, Clone)]
 pub struct Geography {
     zones: ZoneSet,
-    land: Option<LandGrid>,
+    /// Shared: a live server builds an engine for every run and loads the grid once.
+    land: Option<Arc<LandGrid>>,
 }
 
 impl Geography {
     /// Zones, and land data if available.
-    pub fn new(zones: ZoneSet, land: Option<LandGrid>) -> Geography {
+    pub fn new(zones: ZoneSet, land: Option<Arc<LandGrid>>) -> Geography {
         Geography { zones, land }
     }
 
@@ -25,7 +28,7 @@ impl Geography {
 
     /// The land grid, if loaded.
     pub fn land(&self) -> Option<&LandGrid> {
-        self.land.as_ref()
+        self.land.as_deref()
     }
 }
 
@@ -73,7 +76,7 @@ mod tests {
             vec![],
         );
         let grid = LandGrid::from_land(&MultiPolygon(vec![island]), 20, "test island");
-        let with_land = Geography::new(ZoneSet::demo(), Some(grid));
+        let with_land = Geography::new(ZoneSet::demo(), Some(Arc::new(grid)));
         let without = Geography::new(ZoneSet::demo(), None);
         let worlds: [&dyn World; 2] = [&with_land, &without];
         for w in worlds {

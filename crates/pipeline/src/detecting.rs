@@ -92,48 +92,67 @@ pub fn engine(dir: &Path, opts: &DetectOptions, state: Option<&[u8]>) -> Result<
 pub const WITHOUT_LAND: &str = "spoof_land off, distance to shore unknown (loitering and AIS \
      gaps near the coast are not told apart from those offshore); `tidewatch zones land` builds it";
 
+/// Where the land grid is cached (`None`: no cache directory).
+fn land_path() -> Option<PathBuf> {
+    detect::land::default_cache_dir().map(|d| {
+        d.join(detect::land::grid_file_name(
+            detect::land::DEFAULT_CELLS_PER_DEGREE,
+        ))
+    })
+}
+
+/// The land grid at `path`, read once per process: a live server builds an engine for every
+/// run (every few seconds), and the grid is 52 MB.
+fn shared_grid(path: &Path) -> Result<Arc<detect::land::LandGrid>, detect::land::LandError> {
+    type Loaded = Option<(PathBuf, Arc<detect::land::LandGrid>)>;
+    static LOADED: std::sync::Mutex<Loaded> = std::sync::Mutex::new(None);
+    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((p, g)) = &*loaded {
+        if p == path {
+            return Ok(g.clone());
+        }
+    }
+    let g = Arc::new(detect::land::LandGrid::load(path)?);
+    *loaded = Some((path.to_owned(), g.clone()));
+    Ok(g)
+}
+
 /// Fetches and builds the land grid into the user cache if it is not there yet (npm
 /// `world-atlas@2`; a few seconds, once). Returns where it is and what it was built from.
 pub fn ensure_land() -> Result<(PathBuf, String)> {
     let dir = detect::land::default_cache_dir().ok_or(detect::land::LandError::NoCacheDir)?;
     let cells = detect::land::DEFAULT_CELLS_PER_DEGREE;
-    let grid = detect::land::ensure_land_grid(&dir, cells)
-        .with_context(|| format!("cannot get the land grid (cache {})", dir.display()))?;
-    Ok((
-        dir.join(detect::land::grid_file_name(cells)),
-        grid.source().to_owned(),
-    ))
+    let path = dir.join(detect::land::grid_file_name(cells));
+    let grid = if path.exists() {
+        shared_grid(&path)
+    } else {
+        detect::land::ensure_land_grid(&dir, cells).map(Arc::new)
+    }
+    .with_context(|| format!("cannot get the land grid (cache {})", dir.display()))?;
+    Ok((path, grid.source().to_owned()))
 }
 
 /// Whether the land grid is in the cache.
 pub fn land_cached() -> bool {
-    detect::land::default_cache_dir().is_some_and(|d| {
-        d.join(detect::land::grid_file_name(
-            detect::land::DEFAULT_CELLS_PER_DEGREE,
-        ))
-        .exists()
-    })
+    land_path().is_some_and(|p| p.exists())
 }
 
 /// The land grid from the cache, never downloaded here (`spoof_land` and distance to shore
 /// need it; [`ensure_land`] builds it).
-fn load_land() -> (Option<detect::land::LandGrid>, String) {
-    let Some(dir) = detect::land::default_cache_dir() else {
+fn load_land() -> (Option<Arc<detect::land::LandGrid>>, String) {
+    let Some(path) = land_path() else {
         return (
             None,
             format!("no land data (no cache directory): {WITHOUT_LAND}"),
         );
     };
-    let path = dir.join(detect::land::grid_file_name(
-        detect::land::DEFAULT_CELLS_PER_DEGREE,
-    ));
     if !path.exists() {
         return (
             None,
             format!("no land data ({} absent): {WITHOUT_LAND}", path.display()),
         );
     }
-    match detect::land::LandGrid::load(&path) {
+    match shared_grid(&path) {
         Ok(g) => {
             let note = format!("land data {}", g.source());
             (Some(g), note)

@@ -852,8 +852,8 @@ impl Spoof {
         if misfit > self.cfg.circle_max_misfit * r {
             return None;
         }
-        // Courses tangent, all turning the same way (first: a track that is no circle fails
-        // it within a few positions, before the angles of all are sorted).
+        // Courses tangent, all turning the same way (before the spread: it can fail at the
+        // first position, where the spread sorts the angles of all).
         let mut sense = 0i32;
         for (&(x, y), p) in xy.iter().zip(pts) {
             // Bearing of the position from the centre; clockwise laps head 90 degrees right of it.
