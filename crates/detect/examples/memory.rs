@@ -62,7 +62,7 @@ fn main() {
                 nav_status: Some(0),
                 segment: 1,
                 quality: 0,
-                sources: vec!["SAT".into()],
+                sources: ["SAT".into()].into_iter().collect(),
             });
             fixes += 1;
         }

@@ -182,7 +182,7 @@ fn main() {
                     nav_status: v["status"].as_u64().map(|s| s as u8),
                     segment: 0,
                     quality: 0,
-                    sources: vec![src.into()],
+                    sources: [src.into()].into_iter().collect(),
                 });
                 if ty == 19 {
                     ids.push(IdentityUpdate {

@@ -41,7 +41,7 @@
 //! let fix = |t_min: i64| Fix {
 //!     mmsi: 413012008, time_ms: t_min * 60_000, lat: 7.0, lon: 112.0,
 //!     sog_knots: Some(0.5), cog_deg: Some(90.0), heading_deg: None, nav_status: Some(0),
-//!     segment: 1, quality: 0, sources: vec!["SAT".into()],
+//!     segment: 1, quality: 0, sources: ["SAT".into()].into_iter().collect(),
 //! };
 //! for t in (0..=180).step_by(10) {
 //!     engine.push_position(fix(t)); // well received for 3 h
@@ -69,5 +69,5 @@ pub use config::{Config, ConfigError};
 pub use detectors::{Collector, Detector};
 pub use engine::{run_batch, Engine, EngineState, EngineStats, Sample};
 pub use event::{Change, Event, EventId, EventType, Notice, PosRef, VesselAt};
-pub use input::{Fix, Identity, IdentityUpdate, Label};
+pub use input::{Fix, Identity, IdentityUpdate, Label, Sources};
 pub use watchlist::{WatchEntry, WatchList, WatchListError};

@@ -232,7 +232,7 @@ fn a_late_position_inside_a_closed_gap_splits_or_withdraws_it() {
         let mut f = at_start.clone();
         f.time_ms = start + offset_ms;
         f.lon += 0.002;
-        f.sources = vec!["sat/S".into()];
+        f.sources = ["sat/S".into()].into_iter().collect();
         f
     };
     let cases: [(&str, Vec<i64>, usize); 3] = [

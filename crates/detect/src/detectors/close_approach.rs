@@ -277,8 +277,8 @@ pub struct CloseApproach {
     index: Index,
     #[serde(with = "super::pairs")]
     passes: BTreeMap<(u32, u32), Pass>,
-    /// Vessels in a crowd at the latest tick.
-    crowded: std::collections::BTreeSet<u32>,
+    /// Vessels in a crowd at the latest tick (saved as their MMSIs).
+    crowded: Crowds,
     /// Pairs named together in an `escort` event, with the event's latest data time.
     #[serde(default, with = "super::pairs")]
     escort_links: BTreeMap<(u32, u32), i64>,
@@ -292,7 +292,7 @@ impl CloseApproach {
             last: FxHashMap::default(),
             index: Index::default(),
             passes: BTreeMap::new(),
-            crowded: std::collections::BTreeSet::new(),
+            crowded: Crowds::default(),
             escort_links: BTreeMap::new(),
         }
     }
@@ -308,9 +308,10 @@ impl CloseApproach {
             || p.crossing_deg < self.cfg.min_crossing_deg
             || p.crossing_deg > self.cfg.max_crossing_deg
             || p.in_port
-            || self.crowded.contains(&key.0)
-            || self.crowded.contains(&key.1)
         {
+            return;
+        }
+        if self.crowded.contains(key.0) || self.crowded.contains(key.1) {
             return;
         }
         // A tug or pilot boat closing on a ship is at work (a real capture: a tug assisting a
@@ -465,45 +466,156 @@ const CROWD_FRESH_MS: i64 = 3_600_000;
 /// tick. Issue 18: the definition says *within* 10 km; the cell neighbourhood the encounter
 /// detector counts reaches two to three times as far, and took a coast-guard ship 11 km from a
 /// moored swarm, crossing a trawler's bow at 9 kn, for a vessel in the crowd.
+#[cfg(test)]
 fn crowded_within(
     samples: &[crate::engine::Sample],
     slow_knots: f64,
     radius_m: f64,
     min: u32,
 ) -> std::collections::BTreeSet<u32> {
-    let grid = Grid::new(radius_m);
-    let mut cells: FxHashMap<Cell, Vec<(f64, f64)>> = FxHashMap::default();
-    for s in samples.iter().filter(|s| (s.sog_knots as f64) < slow_knots) {
-        cells
-            .entry(grid.cell(s.lat, s.lon))
-            .or_default()
-            .push((s.lat, s.lon));
+    let slow = SlowCells::new(samples, slow_knots, radius_m);
+    samples
+        .iter()
+        .filter(|s| slow.count_within(s.lat, s.lon, min) >= min)
+        .map(|s| s.mmsi)
+        .collect()
+}
+
+/// Slow vessels' positions at a tick, by cell `radius_m` wide.
+#[derive(Debug, Clone)]
+struct SlowCells {
+    grid: Grid,
+    radius_m: f64,
+    cells: FxHashMap<Cell, Vec<(f64, f64)>>,
+}
+
+impl SlowCells {
+    fn new(samples: &[crate::engine::Sample], slow_knots: f64, radius_m: f64) -> SlowCells {
+        let grid = Grid::new(radius_m);
+        let mut cells: FxHashMap<Cell, Vec<(f64, f64)>> = FxHashMap::default();
+        for s in samples.iter().filter(|s| (s.sog_knots as f64) < slow_knots) {
+            cells
+                .entry(grid.cell(s.lat, s.lon))
+                .or_default()
+                .push((s.lat, s.lon));
+        }
+        SlowCells {
+            grid,
+            radius_m,
+            cells,
+        }
     }
-    let r2 = radius_m * radius_m;
-    let mut near = Vec::new();
-    let mut out = std::collections::BTreeSet::new();
-    for s in samples {
-        grid.neighbours(grid.cell(s.lat, s.lon), s.lat, &mut near);
+
+    /// Slow vessels within the radius of a point, counted up to `min`.
+    fn count_within(&self, lat0: f64, lon0: f64, min: u32) -> u32 {
+        let r2 = self.radius_m * self.radius_m;
+        let mut near = Vec::new();
+        self.grid
+            .neighbours(self.grid.cell(lat0, lon0), lat0, &mut near);
         let mut n = 0;
-        'count: for c in &near {
-            for &(lat, lon) in cells.get(c).into_iter().flatten() {
+        for c in &near {
+            for &(lat, lon) in self.cells.get(c).into_iter().flatten() {
                 // Farther north or south than the radius: out, without a cosine.
-                let north = (lat - s.lat) * geom::M_PER_DEG;
+                let north = (lat - lat0) * geom::M_PER_DEG;
                 if north * north > r2 {
                     continue;
                 }
-                let (e, nn) = geom::enu_m(s.lat, s.lon, lat, lon);
+                let (e, nn) = geom::enu_m(lat0, lon0, lat, lon);
                 if e * e + nn * nn <= r2 {
                     n += 1;
                     if n >= min {
-                        out.insert(s.mmsi);
-                        break 'count;
+                        return n;
                     }
                 }
             }
         }
+        n
     }
-    out
+}
+
+/// The crowds of the latest tick (see [`crowded_within`]), judged only for the vessels asked
+/// about: those of a pass that ends, a few per tick. Counting every vessel's neighbourhood at
+/// every tick was a tenth of detection's time on a real feed.
+#[derive(Debug, Clone, Default)]
+struct Crowds {
+    /// The latest tick's samples, by MMSI.
+    samples: Vec<crate::engine::Sample>,
+    /// Its slow vessels, built on the first question after the tick.
+    slow: Option<SlowCells>,
+    /// The answer as saved by an earlier run, until the next tick.
+    saved: Option<std::collections::BTreeSet<u32>>,
+    /// Answers found since the tick.
+    memo: FxHashMap<u32, bool>,
+    /// The crowd's radius and size at the tick.
+    radius_m: f64,
+    min: u32,
+}
+
+impl Serialize for Crowds {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.all().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Crowds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Crowds, D::Error> {
+        Ok(Crowds {
+            saved: Some(std::collections::BTreeSet::deserialize(d)?),
+            ..Crowds::default()
+        })
+    }
+}
+
+impl Crowds {
+    fn tick(&mut self, samples: &[crate::engine::Sample], radius_m: f64, min: u32) {
+        self.radius_m = radius_m;
+        self.min = min;
+        self.samples.clear();
+        self.samples.extend_from_slice(samples);
+        self.slow = None;
+        self.saved = None;
+        self.memo.clear();
+    }
+
+    /// Whether a vessel had `min` slow vessels within `radius_m` at the latest tick.
+    fn contains(&mut self, mmsi: u32) -> bool {
+        if let Some(saved) = &self.saved {
+            return saved.contains(&mmsi);
+        }
+        if let Some(&c) = self.memo.get(&mmsi) {
+            return c;
+        }
+        let Ok(i) = self.samples.binary_search_by_key(&mmsi, |s| s.mmsi) else {
+            return false;
+        };
+        let s = self.samples[i];
+        let (radius_m, min) = (self.radius_m, self.min);
+        let slow = self
+            .slow
+            .get_or_insert_with(|| SlowCells::new(&self.samples, CROWD_SLOW_KNOTS, radius_m));
+        let c = slow.count_within(s.lat, s.lon, min) >= min;
+        self.memo.insert(mmsi, c);
+        c
+    }
+
+    /// Every crowded vessel (to save).
+    fn all(&self) -> std::collections::BTreeSet<u32> {
+        if let Some(saved) = &self.saved {
+            return saved.clone();
+        }
+        let (radius_m, min) = (self.radius_m, self.min);
+        let slow = match &self.slow {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => {
+                std::borrow::Cow::Owned(SlowCells::new(&self.samples, CROWD_SLOW_KNOTS, radius_m))
+            }
+        };
+        self.samples
+            .iter()
+            .filter(|s| slow.count_within(s.lat, s.lon, min) >= min)
+            .map(|s| s.mmsi)
+            .collect()
+    }
 }
 
 /// Whether two vessels are of one escort group: connected through escort links (a survey
@@ -711,12 +823,8 @@ impl Detector for CloseApproach {
     }
 
     fn on_tick(&mut self, _ctx: &mut Ctx<'_>, _t: i64, samples: &[crate::engine::Sample]) {
-        self.crowded = crowded_within(
-            samples,
-            CROWD_SLOW_KNOTS,
-            self.cfg.crowd_radius_m,
-            self.cfg.crowd_min_vessels,
-        );
+        self.crowded
+            .tick(samples, self.cfg.crowd_radius_m, self.cfg.crowd_min_vessels);
     }
 
     fn on_time(&mut self, ctx: &mut Ctx<'_>, now_ms: i64) {
@@ -768,6 +876,8 @@ impl Detector for CloseApproach {
             + table_bytes(&self.index.open)
             + self.passes.len() * (std::mem::size_of::<Pass>() + 32)
             + self.escort_links.len() * 48
+            + self.crowded.samples.capacity() * std::mem::size_of::<crate::engine::Sample>()
+            + self.crowded.memo.len() * 16
     }
 }
 
@@ -802,6 +912,6 @@ mod tests {
         assert!(c.contains(&100));
         assert!(!c.contains(&101));
         // The cell neighbourhood counted the far one too.
-        assert!(super::super::encounter::crowded(&samples, 2.0, 10_000.0, 20).contains(&101));
+        assert!(super::super::encounter::crowded(&samples, 2.0, 10_000.0, 20)[samples.len() - 1]);
     }
 }

@@ -113,22 +113,41 @@ pub struct Encounter {
 }
 
 /// Pairs of samples closer than `max_m`, each pair once (lower MMSI first), via a grid of
-/// cells `max_m` on a side: only neighbouring cells are compared.
+/// cells `max_m` on a side: only neighbouring cells are compared, each pair of cells once
+/// (from the lower one: half the lookups of searching every neighbour from both).
 pub(crate) fn close_pairs(
     samples: &[Sample],
-    keep: impl Fn(&Sample) -> bool,
+    keep: impl Fn(usize, &Sample) -> bool,
     max_m: f64,
 ) -> Vec<(usize, usize, f64)> {
     let grid = Grid::new(max_m);
     let mut cells: FxHashMap<geom::Cell, Vec<usize>> = FxHashMap::default();
     for (i, s) in samples.iter().enumerate() {
-        if keep(s) {
+        if keep(i, s) {
             cells.entry(grid.cell(s.lat, s.lon)).or_default().push(i);
         }
     }
     let mut out = Vec::new();
     let mut near = Vec::new();
+    let mut pair = |i: usize, j: usize| {
+        let (a, b) = (&samples[i], &samples[j]);
+        if a.mmsi == b.mmsi {
+            return;
+        }
+        // Measured lower MMSI first.
+        let (lo, hi) = if a.mmsi < b.mmsi { (i, j) } else { (j, i) };
+        let (p, q) = (&samples[lo], &samples[hi]);
+        let d = geom::distance_m(p.lat, p.lon, q.lat, q.lon);
+        if d <= max_m {
+            out.push((lo, hi, d));
+        }
+    };
     for (&cell, members) in &cells {
+        for (k, &i) in members.iter().enumerate() {
+            for &j in &members[k + 1..] {
+                pair(i, j);
+            }
+        }
         // The cells to search depend on the cell and the latitude's column reach only:
         // found once for the members of a cell that share it.
         let mut reach = None;
@@ -138,18 +157,11 @@ pub(crate) fn close_pairs(
             if reach != Some(r) {
                 reach = Some(r);
                 grid.neighbours(cell, a.lat, &mut near);
+                near.retain(|&c| c > cell);
             }
             for c in &near {
-                let Some(others) = cells.get(c) else { continue };
-                for &j in others {
-                    let b = &samples[j];
-                    if b.mmsi <= a.mmsi {
-                        continue;
-                    }
-                    let d = geom::distance_m(a.lat, a.lon, b.lat, b.lon);
-                    if d <= max_m {
-                        out.push((i, j, d));
-                    }
+                for &j in cells.get(c).into_iter().flatten() {
+                    pair(i, j);
                 }
             }
         }
@@ -159,14 +171,56 @@ pub(crate) fn close_pairs(
     out
 }
 
-/// The vessels with at least `min` slow vessels (below `slow_knots`) in their neighbourhood of
-/// cells `radius_m` wide: an anchorage or a moored crowd.
-pub(crate) fn crowded(
+/// The pairs of [`close_pairs`] with at least one vessel that `from` picks, in the same order:
+/// a grid of every kept sample, searched only around the picked ones. Escorts are state
+/// vessels, a few among thousands: pairing every vessel with every other in harbour traffic
+/// was most of the escort detector's time on a real feed.
+pub(crate) fn close_pairs_from(
     samples: &[Sample],
-    slow_knots: f64,
-    radius_m: f64,
-    min: u32,
-) -> std::collections::BTreeSet<u32> {
+    keep: impl Fn(&Sample) -> bool,
+    from: impl Fn(&Sample) -> bool,
+    max_m: f64,
+) -> Vec<(usize, usize, f64)> {
+    let grid = Grid::new(max_m);
+    let mut cells: FxHashMap<geom::Cell, Vec<usize>> = FxHashMap::default();
+    let mut picked = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        if keep(s) {
+            cells.entry(grid.cell(s.lat, s.lon)).or_default().push(i);
+            if from(s) {
+                picked.push(i);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut near = Vec::new();
+    for i in picked {
+        let a = &samples[i];
+        grid.neighbours(grid.cell(a.lat, a.lon), a.lat, &mut near);
+        for c in &near {
+            for &j in cells.get(c).into_iter().flatten() {
+                let b = &samples[j];
+                if b.mmsi == a.mmsi {
+                    continue;
+                }
+                // Lower MMSI first, as `close_pairs` measures them.
+                let (lo, hi) = if a.mmsi < b.mmsi { (i, j) } else { (j, i) };
+                let (p, q) = (&samples[lo], &samples[hi]);
+                let d = geom::distance_m(p.lat, p.lon, q.lat, q.lon);
+                if d <= max_m {
+                    out.push((lo, hi, d));
+                }
+            }
+        }
+    }
+    out.sort_by_key(|&(i, j, _)| (samples[i].mmsi, samples[j].mmsi));
+    out.dedup_by_key(|&mut (i, j, _)| (i, j));
+    out
+}
+
+/// Whether each sample's vessel has at least `min` slow vessels (below `slow_knots`) in its
+/// neighbourhood of cells `radius_m` wide (an anchorage or a moored crowd), by sample.
+pub(crate) fn crowded(samples: &[Sample], slow_knots: f64, radius_m: f64, min: u32) -> Vec<bool> {
     let grid = Grid::new(radius_m);
     let mut cells: FxHashMap<geom::Cell, u32> = FxHashMap::default();
     for s in samples {
@@ -174,23 +228,22 @@ pub(crate) fn crowded(
             *cells.entry(grid.cell(s.lat, s.lon)).or_default() += 1;
         }
     }
-    let mut out = std::collections::BTreeSet::new();
     let mut near = Vec::new();
     // A neighbourhood's count depends on the cell and the latitude's column reach only.
     let mut counts: FxHashMap<(geom::Cell, i32), u32> = FxHashMap::default();
-    for s in samples {
-        let cell = grid.cell(s.lat, s.lon);
-        let n = *counts
-            .entry((cell, grid.col_reach(s.lat)))
-            .or_insert_with(|| {
-                grid.neighbours(cell, s.lat, &mut near);
-                near.iter().filter_map(|c| cells.get(c)).sum()
-            });
-        if n >= min {
-            out.insert(s.mmsi);
-        }
-    }
-    out
+    samples
+        .iter()
+        .map(|s| {
+            let cell = grid.cell(s.lat, s.lon);
+            let n = *counts
+                .entry((cell, grid.col_reach(s.lat)))
+                .or_insert_with(|| {
+                    grid.neighbours(cell, s.lat, &mut near);
+                    near.iter().filter_map(|c| cells.get(c)).sum()
+                });
+            n >= min
+        })
+        .collect()
 }
 
 /// Slow vessels per cell of `radius_m` at a tick, to ask later whether a place is crowded.
@@ -258,11 +311,7 @@ impl Detector for Encounter {
             self.cfg.crowd_radius_m,
             self.cfg.crowd_min_vessels,
         );
-        let mut pairs = close_pairs(
-            samples,
-            |s| !crowded.contains(&s.mmsi),
-            self.cfg.max_distance_m,
-        );
+        let mut pairs = close_pairs(samples, |i, _| !crowded[i], self.cfg.max_distance_m);
         // Vessels in a port or an anchorage pair with none: asked only of the paired ones.
         let mut in_port: FxHashMap<usize, bool> = FxHashMap::default();
         let mut port = |i: usize| {

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::encounter::close_pairs;
+use super::encounter::close_pairs_from;
 use super::Detector;
 use crate::config::check;
 use crate::engine::{Ctx, Sample};
@@ -152,7 +152,13 @@ impl Escort {
 impl Detector for Escort {
     fn on_tick(&mut self, ctx: &mut Ctx<'_>, t: i64, samples: &[Sample]) {
         let min_v = self.cfg.min_speed_knots as f32;
-        let pairs = close_pairs(samples, |s| s.sog_knots > min_v, self.cfg.max_distance_m);
+        // Only pairs with a state vessel can be escort or shadowing (see below).
+        let pairs = close_pairs_from(
+            samples,
+            |s| s.sog_knots > min_v,
+            |s| self.is_state(ctx, s.mmsi),
+            self.cfg.max_distance_m,
+        );
         // Each escorter's best companion: (rank, distance, companion); lower is better.
         let mut best: BTreeMap<u32, (u8, f64, usize, usize)> = BTreeMap::new();
         for (i, j, d) in pairs {

@@ -201,18 +201,24 @@ impl Detector for Loitering {
         let anchored = fix
             .nav_status
             .is_some_and(|s| self.cfg.anchored_nav_status.contains(&s));
-        let shore = ctx.world.distance_to_shore_m(fix.lat, fix.lon);
-        let offshore = shore.is_none_or(|s| s >= self.cfg.min_shore_distance_nm * NM_M);
         let max = self.cfg.max_speed_knots;
         let under_way =
             fix.sog_knots.is_some_and(|s| s > max) && v.ck_sog.is_some_and(|s| s as f64 > max);
-        let slow = speed < max
+        // The cheap conditions first: the distance to shore and the crowd are lookups in
+        // tables too big for the cache, asked only of a step that could be loitering.
+        let could_be = speed < max
             && !under_way
             && dt_ms <= self.cfg.max_step_gap_s as i64 * 1000
             && !anchored
-            && offshore
-            && self.crowds.around(fix.lat, fix.lon) < self.cfg.crowd_min_vessels
             && !ctx.any_port(f.zones);
+        let shore = if could_be {
+            ctx.world.distance_to_shore_m(fix.lat, fix.lon)
+        } else {
+            None
+        };
+        let slow = could_be
+            && shore.is_none_or(|s| s >= self.cfg.min_shore_distance_nm * NM_M)
+            && self.crowds.around(fix.lat, fix.lon) < self.cfg.crowd_min_vessels;
         let ck = v.ck;
         v.ck = (fix.time_ms, fix.lat, fix.lon);
         v.ck_sog = fix.sog_knots.map(|s| s as f32);

@@ -96,11 +96,43 @@ impl Swarm {
         // Looked up, never iterated in order (`dense` gives the order): a hash map.
         let mut cells: FxHashMap<Cell, Vec<usize>> = FxHashMap::default();
         for (i, s) in samples.iter().enumerate() {
-            if (s.sog_knots as f64) < self.cfg.max_speed_knots && !ctx.in_port(s.lat, s.lon) {
+            if (s.sog_knots as f64) < self.cfg.max_speed_knots {
                 cells.entry(grid.cell(s.lat, s.lon)).or_default().push(i);
             }
         }
         let mut near = Vec::new();
+        // Vessels in port or at anchor do not count. Asking the zones of every slow vessel at
+        // every tick was a third of this detector's time: only cells that could be dense, and
+        // their neighbours, can make a cluster, and leaving vessels out only thins them.
+        let mut could_be: Vec<Cell> = Vec::new();
+        for (&c, members) in &cells {
+            // The member farthest from the equator reaches farthest in columns: its
+            // neighbourhood holds every other member's.
+            let lat = members
+                .iter()
+                .map(|&i| samples[i].lat)
+                .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+                .unwrap_or(0.0);
+            grid.neighbours(c, lat, &mut near);
+            let n: usize = near.iter().filter_map(|k| cells.get(k)).map(Vec::len).sum();
+            if n as u32 >= self.cfg.min_vessels {
+                could_be.extend_from_slice(&near);
+            }
+        }
+        could_be.sort_unstable();
+        could_be.dedup();
+        let cells: FxHashMap<Cell, Vec<usize>> = could_be
+            .into_iter()
+            .filter_map(|c| {
+                let members: Vec<usize> = cells
+                    .get(&c)?
+                    .iter()
+                    .copied()
+                    .filter(|&i| !ctx.in_port(samples[i].lat, samples[i].lon))
+                    .collect();
+                (!members.is_empty()).then_some((c, members))
+            })
+            .collect();
         let mut dense: BTreeSet<Cell> = BTreeSet::new();
         for (&c, members) in &cells {
             let lat = samples[members[0]].lat;
@@ -144,20 +176,31 @@ impl Swarm {
 
 impl Detector for Swarm {
     fn on_tick(&mut self, ctx: &mut Ctx<'_>, t: i64, samples: &[Sample]) {
+        // The tracks each vessel was in at its track's last tick (tracks continued at this
+        // tick are passed over below, so the map need not follow them): a cluster finds the
+        // tracks it shares vessels with from its members, not by comparing with every track.
+        let mut tracks_of: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
+        for (k, tr) in self.tracks.iter().enumerate() {
+            for &m in &tr.current {
+                tracks_of.entry(m).or_default().push(k);
+            }
+        }
+        let mut shared: FxHashMap<usize, usize> = FxHashMap::default();
         for cluster in self.clusters(ctx, samples) {
             let mmsis: BTreeSet<u32> = cluster.iter().map(|&i| samples[i].mmsi).collect();
             let n = cluster.len() as f64;
             let lat = cluster.iter().map(|&i| samples[i].lat).sum::<f64>() / n;
             let lon = cluster.iter().map(|&i| samples[i].lon).sum::<f64>() / n;
-            let k = self
-                .tracks
-                .iter()
-                .enumerate()
-                .filter(|(_, tr)| tr.last_ms < t)
-                .map(|(k, tr)| (tr.current.intersection(&mmsis).count(), k))
-                .filter(|&(shared, _)| shared > 0)
-                .max()
-                .map(|(_, k)| k);
+            // The earlier track sharing most vessels with it (the later of equals).
+            shared.clear();
+            for m in &mmsis {
+                for &k in tracks_of.get(m).into_iter().flatten() {
+                    if self.tracks[k].last_ms < t {
+                        *shared.entry(k).or_default() += 1;
+                    }
+                }
+            }
+            let k = shared.iter().map(|(&k, &n)| (n, k)).max().map(|(_, k)| k);
             let k = match k {
                 Some(k) => k,
                 None => {

@@ -117,7 +117,7 @@ pub fn fix(mmsi: u32, t_ms: i64, lat: f64, lon: f64, sog: f64, cog: f64) -> Fix 
         nav_status: Some(0),
         segment: mmsi as u64,
         quality: 0,
-        sources: vec!["TEST/rx1".into()],
+        sources: ["TEST/rx1".into()].into_iter().collect(),
     }
 }
 
