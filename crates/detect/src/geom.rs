@@ -9,6 +9,34 @@ pub const KNOT_MS: f64 = NM_M / 3_600.0;
 /// Metres per degree of latitude (and of longitude at the equator) on the mean sphere.
 pub const M_PER_DEG: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
 
+/// Taylor coefficients of the cosine, `(-1)^k / (2k)!` for k = 0..=10.
+const COS_TAYLOR: [f64; 11] = [
+    1.0,
+    -0.5,
+    0.041666666666666664,
+    -0.001388888888888889,
+    2.48015873015873e-05,
+    -2.755731922398589e-07,
+    2.08767569878681e-09,
+    -1.1470745597729725e-11,
+    4.779477332387385e-14,
+    -1.5619206968586225e-16,
+    4.110317623312165e-19,
+];
+
+/// Cosine of a latitude in degrees. Within [-90, 90] a polynomial (the Taylor series to the
+/// 20th power, whose next term is under 4e-15 there): a few multiplications where the
+/// library's cosine was a tenth of detection's time on a dense feed; the library outside.
+#[inline]
+pub fn cos_lat(lat_deg: f64) -> f64 {
+    if !(-90.0..=90.0).contains(&lat_deg) {
+        return lat_deg.to_radians().cos();
+    }
+    let r = lat_deg.to_radians();
+    let r2 = r * r;
+    COS_TAYLOR.iter().rev().fold(0.0, |acc, &c| acc * r2 + c)
+}
+
 /// Great-circle distance, metres (haversine). Points within 0.1 degree of each other in
 /// latitude and longitude (about 11 km; consecutive reports, the box of a manoeuvre) take the
 /// flat-earth formula at their mean latitude instead: one cosine instead of five
@@ -17,7 +45,7 @@ pub const M_PER_DEG: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
 pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (dlat, dlon) = (lat2 - lat1, lon2 - lon1);
     if dlat.abs() < 0.1 && dlon.abs() < 0.1 && lat1.abs() < 85.0 {
-        let east = dlon * ((lat1 + lat2) / 2.0).to_radians().cos();
+        let east = dlon * cos_lat((lat1 + lat2) / 2.0);
         return M_PER_DEG * (east * east + dlat * dlat).sqrt();
     }
     haversine_m(lat1, lon1, lat2, lon2)
@@ -70,7 +98,7 @@ pub fn enu_m(lat0: f64, lon0: f64, lat: f64, lon: f64) -> (f64, f64) {
     } else if dlon < -180.0 {
         dlon += 360.0;
     }
-    let east = dlon * M_PER_DEG * ((lat0 + lat) / 2.0).to_radians().cos();
+    let east = dlon * M_PER_DEG * cos_lat((lat0 + lat) / 2.0);
     let north = (lat - lat0) * M_PER_DEG;
     (east, north)
 }
@@ -123,7 +151,7 @@ impl Grid {
     /// How many columns either side must be searched at a latitude so that every point within
     /// `cell_m` is found (columns narrow toward the poles).
     pub fn col_reach(&self, lat: f64) -> i32 {
-        let c = lat.abs().min(89.0).to_radians().cos();
+        let c = cos_lat(lat.abs().min(89.0));
         ((1.0 / c).ceil() as i32).clamp(1, 60)
     }
 
@@ -134,7 +162,7 @@ impl Grid {
         out.clear();
         let dlat = radius_m.max(0.0) / M_PER_DEG;
         let far_lat = (lat.abs() + dlat).min(89.0);
-        let dlon = (dlat / far_lat.to_radians().cos()).min(180.0);
+        let dlon = (dlat / cos_lat(far_lat)).min(180.0);
         let cols = ((360.0 / self.cell_deg).ceil() as i32).max(1);
         let (r0, r1) = (
             ((lat - dlat) / self.cell_deg).floor() as i32,
@@ -172,6 +200,20 @@ impl Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cos_lat_matches_the_library_cosine() {
+        let mut worst: f64 = 0.0;
+        for k in -900_000..=900_000 {
+            let lat = k as f64 / 10_000.0 + 0.000_037;
+            let lat = lat.clamp(-90.0, 90.0);
+            let (a, b) = (cos_lat(lat), lat.to_radians().cos());
+            worst = worst.max((a - b).abs());
+        }
+        assert!(worst < 1e-15, "{worst}");
+        assert_eq!(cos_lat(0.0), 1.0);
+        assert_eq!(cos_lat(120.0), 120f64.to_radians().cos());
+    }
 
     #[test]
     fn one_minute_of_latitude_is_one_nautical_mile() {

@@ -163,6 +163,9 @@ struct Vessel {
     sog_knots: f32,
     cog_deg: f32,
     open: Option<EventId>,
+    /// The reception map's cell and count slot this vessel's last fix was counted in.
+    #[serde(skip)]
+    rx_mark: Option<((i32, i32), i64, i64)>,
 }
 
 impl Vessel {
@@ -252,9 +255,13 @@ impl CellRx {
             self.hour = h;
         }
         if h > self.hour - RX_HOURS {
-            let slot = (t_ms.rem_euclid(3_600_000) / slot_ms.max(1)).min(63);
-            self.slots[h.rem_euclid(RX_HOURS) as usize] |= 1 << slot;
+            self.slots[h.rem_euclid(RX_HOURS) as usize] |= 1 << CellRx::slot(t_ms, slot_ms);
         }
+    }
+
+    /// The slot of its hour a time falls in.
+    fn slot(t_ms: i64, slot_ms: i64) -> i64 {
+        (t_ms.rem_euclid(3_600_000) / slot_ms.max(1)).min(63)
     }
 
     /// The slots of hour `h` in which anyone was heard (none outside the last 48 h).
@@ -503,6 +510,7 @@ impl Detector for AisGap {
             sog_knots: 0.0,
             cog_deg: 0.0,
             open: None,
+            rx_mark: None,
         });
         let gap_ms = fix.time_ms - v.last_ms;
         let over = gap_ms >= v.threshold_ms;
@@ -566,14 +574,26 @@ impl Detector for AisGap {
             ctx.withdraw(id);
         }
         let cell = self.cell(fix.lat, fix.lon);
-        self.rx
-            .entry(cell)
-            .or_insert_with(|| CellRx {
-                hour: fix.time_ms.div_euclid(3_600_000),
-                slots: [0; RX_HOURS as usize],
-            })
-            .add(fix.time_ms, self.cfg.count_interval_s as i64 * 1000);
+        let slot_ms = self.cfg.count_interval_s as i64 * 1000;
+        let mark = (
+            cell,
+            fix.time_ms.div_euclid(3_600_000),
+            CellRx::slot(fix.time_ms, slot_ms),
+        );
         let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
+        // A vessel that set this cell's bit for this slot at its last fix has nothing to add
+        // (the bit is cleared only once the cell is 48 h past it, when adding does nothing):
+        // the map is written once per vessel, cell and slot, not at every fix.
+        if v.rx_mark != Some(mark) {
+            v.rx_mark = Some(mark);
+            self.rx
+                .entry(cell)
+                .or_insert_with(|| CellRx {
+                    hour: fix.time_ms.div_euclid(3_600_000),
+                    slots: [0; RX_HOURS as usize],
+                })
+                .add(fix.time_ms, slot_ms);
+        }
         v.count(fix.time_ms, gap_ms, self.cfg.count_interval_s as i64 * 1000);
         v.last_ms = fix.time_ms;
         v.lat = fix.lat;

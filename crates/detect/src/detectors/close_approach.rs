@@ -722,7 +722,7 @@ impl Detector for CloseApproach {
         // A cheap bound first (no trigonometry per pair): the other vessel cannot be within
         // the trigger distance now if it was farther than that plus the way it has made since
         // its last report (5 % slack for the flat-earth estimate).
-        let cos_lat = f.lat.to_radians().cos();
+        let cos_lat = geom::cos_lat(f.lat);
         let (me_e, me_n) = geom::velocity_ms(me.sog, me.cog);
         for c in &near {
             let Some(members) = self.index.moving.get(c) else {

@@ -260,73 +260,11 @@ impl Spoof {
         }
     }
 
-    /// Whether an implausible hop lies along the vessel's course line at a distance its
-    /// steady speed covers within [`MAX_TIME_SHIFT_MS`]: both ends under way at about the same
-    /// speed (within `speed_margin_knots`), the hop's bearing within
-    /// [`TIME_SHIFT_COURSE_DEG`] of the new report's course or its reciprocal.
-    fn time_shifted(&self, from: &End, f: &Fix) -> bool {
-        let (Some(a), Some(b), Some(cog)) = (from.sog, f.sog_knots, f.cog_deg) else {
-            return false;
-        };
-        let a = a as f64;
-        let moving = TIME_SHIFT_MIN_SPEED_KNOTS;
-        if a < moving || b < moving || (a - b).abs() > self.cfg.speed_margin_knots {
-            return false;
-        }
-        let d = geom::distance_m(from.lat, from.lon, f.lat, f.lon);
-        let shift_ms = d / ((a + b) / 2.0 * KNOT_MS) * 1000.0;
-        if shift_ms > (MAX_TIME_SHIFT_MS + (f.time_ms - from.t).abs()) as f64 {
-            return false;
-        }
-        let bearing = geom::bearing_deg(from.lat, from.lon, f.lat, f.lon);
-        geom::angle_diff_deg(bearing, cog).min(geom::angle_diff_deg(bearing, cog + 180.0))
-            <= TIME_SHIFT_COURSE_DEG
-    }
-
-    fn plausible(&self, from: &End, f: &Fix) -> bool {
-        let d = geom::distance_m(from.lat, from.lon, f.lat, f.lon);
-        if d < self.cfg.min_jump_m {
-            return true;
-        }
-        let dt = ((f.time_ms - from.t).abs() as f64 / 1000.0).max(1.0);
-        let implied = d / dt / KNOT_MS;
-        let hull = match (from.sog, f.sog_knots) {
-            (Some(a), Some(b)) => {
-                (a as f64).max(b) * self.cfg.reported_speed_factor + self.cfg.speed_margin_knots
-            }
-            _ => f64::INFINITY,
-        };
-        implied <= self.cfg.max_speed_knots.min(hull)
-    }
-}
-
-fn evidence(ctx: &mut Ctx<'_>, id: EventId, f: &Fix) {
-    if let Some(e) = ctx.event_mut(id) {
-        e.add_evidence(
-            PosRef {
-                mmsi: f.mmsi,
-                time_ms: f.time_ms,
-            },
-            &f.sources,
-        );
-    }
-}
-
-/// A land or circle episode claims the jump that led to it.
-fn claim(ctx: &mut Ctx<'_>, v: &mut Vessel) {
-    if let Some(j) = v.jump.as_mut() {
-        if let JumpState::Confirmed(id) = j.state {
-            ctx.withdraw(id);
-        }
-        j.state = JumpState::Claimed;
-    }
-}
-
-impl Detector for Spoof {
-    fn on_fix(&mut self, ctx: &mut Ctx<'_>, fc: &FixCtx<'_>) {
+    /// [`Detector::on_fix`] with the vessel table taken out of `self`.
+    fn fix(&self, ctx: &mut Ctx<'_>, fc: &FixCtx<'_>, vessels: &mut FxHashMap<u32, Box<Vessel>>) {
         let f = fc.fix;
-        let Some(mut v) = self.vessels.remove(&f.mmsi) else {
-            self.vessels.insert(
+        let Some(v) = vessels.get_mut(&f.mmsi) else {
+            vessels.insert(
                 f.mmsi,
                 Box::new(Vessel {
                     a: End::of(f),
@@ -478,10 +416,80 @@ impl Detector for Spoof {
                 v.switches.clear();
             }
         }
-        self.land(ctx, &mut v, fc);
-        self.circle(ctx, &mut v, f);
-        self.orbit(ctx, &mut v, f);
-        self.vessels.insert(f.mmsi, v);
+        self.land(ctx, v, fc);
+        self.circle(ctx, v, f);
+        self.orbit(ctx, v, f);
+    }
+
+    /// Whether an implausible hop lies along the vessel's course line at a distance its
+    /// steady speed covers within [`MAX_TIME_SHIFT_MS`]: both ends under way at about the same
+    /// speed (within `speed_margin_knots`), the hop's bearing within
+    /// [`TIME_SHIFT_COURSE_DEG`] of the new report's course or its reciprocal.
+    fn time_shifted(&self, from: &End, f: &Fix) -> bool {
+        let (Some(a), Some(b), Some(cog)) = (from.sog, f.sog_knots, f.cog_deg) else {
+            return false;
+        };
+        let a = a as f64;
+        let moving = TIME_SHIFT_MIN_SPEED_KNOTS;
+        if a < moving || b < moving || (a - b).abs() > self.cfg.speed_margin_knots {
+            return false;
+        }
+        let d = geom::distance_m(from.lat, from.lon, f.lat, f.lon);
+        let shift_ms = d / ((a + b) / 2.0 * KNOT_MS) * 1000.0;
+        if shift_ms > (MAX_TIME_SHIFT_MS + (f.time_ms - from.t).abs()) as f64 {
+            return false;
+        }
+        let bearing = geom::bearing_deg(from.lat, from.lon, f.lat, f.lon);
+        geom::angle_diff_deg(bearing, cog).min(geom::angle_diff_deg(bearing, cog + 180.0))
+            <= TIME_SHIFT_COURSE_DEG
+    }
+
+    fn plausible(&self, from: &End, f: &Fix) -> bool {
+        let d = geom::distance_m(from.lat, from.lon, f.lat, f.lon);
+        if d < self.cfg.min_jump_m {
+            return true;
+        }
+        let dt = ((f.time_ms - from.t).abs() as f64 / 1000.0).max(1.0);
+        let implied = d / dt / KNOT_MS;
+        let hull = match (from.sog, f.sog_knots) {
+            (Some(a), Some(b)) => {
+                (a as f64).max(b) * self.cfg.reported_speed_factor + self.cfg.speed_margin_knots
+            }
+            _ => f64::INFINITY,
+        };
+        implied <= self.cfg.max_speed_knots.min(hull)
+    }
+}
+
+fn evidence(ctx: &mut Ctx<'_>, id: EventId, f: &Fix) {
+    if let Some(e) = ctx.event_mut(id) {
+        e.add_evidence(
+            PosRef {
+                mmsi: f.mmsi,
+                time_ms: f.time_ms,
+            },
+            &f.sources,
+        );
+    }
+}
+
+/// A land or circle episode claims the jump that led to it.
+fn claim(ctx: &mut Ctx<'_>, v: &mut Vessel) {
+    if let Some(j) = v.jump.as_mut() {
+        if let JumpState::Confirmed(id) = j.state {
+            ctx.withdraw(id);
+        }
+        j.state = JumpState::Claimed;
+    }
+}
+
+impl Detector for Spoof {
+    fn on_fix(&mut self, ctx: &mut Ctx<'_>, fc: &FixCtx<'_>) {
+        // The table is taken out while a vessel's entry is worked on in place (its methods
+        // read only the configuration): one lookup per fix, not a removal and an insertion.
+        let mut vessels = std::mem::take(&mut self.vessels);
+        self.fix(ctx, fc, &mut vessels);
+        self.vessels = vessels;
     }
 
     fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
