@@ -484,3 +484,48 @@ pub fn summary_line(ev: &RunEvents) -> String {
         ev.rejected,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine_with_state() -> Engine {
+        let world = Arc::new(detect::geography::Geography::new(
+            detect::zones::ZoneSet::empty(),
+            None,
+        ));
+        let mut e = Engine::new(Config::default(), world, WatchList::default());
+        for k in 0..200u32 {
+            e.push_position(Fix {
+                mmsi: 412_000_000 + k % 7,
+                time_ms: 1_700_000_000_000 + k as i64 * 20_000,
+                lat: 10.0 + k as f64 * 1e-3,
+                lon: 114.0,
+                sog_knots: Some(8.0),
+                cog_deg: Some(0.0),
+                heading_deg: None,
+                nav_status: Some(0),
+                segment: 1,
+                quality: 0,
+                sources: ["A/rx".into()].into_iter().collect(),
+            });
+        }
+        e
+    }
+
+    #[test]
+    fn stored_state_reads_back_as_messagepack_and_as_json_from_older_stores() {
+        let e = engine_with_state();
+        let want = serde_json::to_value(e.state()).unwrap();
+        let packed = state_to_bytes(e.state()).unwrap();
+        assert_ne!(packed.first(), Some(&b'{'));
+        let json = serde_json::to_vec(e.state()).unwrap();
+        assert!(packed.len() < json.len(), "{} {}", packed.len(), json.len());
+        for bytes in [&packed, &json] {
+            let back = state_from_bytes(bytes).unwrap();
+            assert_eq!(serde_json::to_value(&back).unwrap(), want);
+        }
+        assert!(state_from_bytes(b"not a state").is_err());
+        assert!(state_from_bytes(&packed[..packed.len() / 2]).is_err());
+    }
+}

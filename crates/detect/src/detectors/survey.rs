@@ -259,7 +259,9 @@ impl Detector for Survey {
             lat: f.lat,
             lon: f.lon,
         };
-        let Some(mut v) = self.vessels.remove(&f.mmsi) else {
+        // The entry is worked on in place; only the end of a leg takes it out of the table
+        // (the leg is compared with other vessels' lines there).
+        let Some(v) = self.vessels.get_mut(&f.mmsi) else {
             self.vessels.insert(
                 f.mmsi,
                 Box::new(Vessel {
@@ -283,7 +285,7 @@ impl Detector for Survey {
             if let (Some(id), Some(l)) = (v.open.take(), v.prev_line) {
                 ctx.close(id, l.end.t);
             }
-            *v = Vessel {
+            **v = Vessel {
                 step: p,
                 leg_start: p,
                 leg_course: None,
@@ -293,9 +295,9 @@ impl Detector for Survey {
                 open: None,
                 company_lines: 0,
             };
-            self.vessels.insert(f.mmsi, v);
             return;
         }
+        let mut turned = None;
         if hop_m >= self.cfg.step_m {
             let b = geom::bearing_deg(v.step.lat, v.step.lon, p.lat, p.lon);
             match v.leg_course {
@@ -308,18 +310,25 @@ impl Detector for Survey {
                         p.lon,
                     ));
                 }
-                Some(_) => {
-                    self.end_leg(ctx, f.mmsi, &mut v);
-                    v.leg_start = v.step;
-                    v.step = p;
-                    v.leg_course = Some(b);
-                }
+                Some(_) => turned = Some(b),
                 None => {
                     v.step = p;
                     v.leg_course = Some(b);
                 }
             }
         }
+        if let Some(b) = turned {
+            if let Some(mut v) = self.vessels.remove(&f.mmsi) {
+                self.end_leg(ctx, f.mmsi, &mut v);
+                v.leg_start = v.step;
+                v.step = p;
+                v.leg_course = Some(b);
+                self.vessels.insert(f.mmsi, v);
+            }
+        }
+        let Some(v) = self.vessels.get_mut(&f.mmsi) else {
+            return;
+        };
         // No line for too long: the pattern is over.
         if let (Some(id), Some(l)) = (v.open, v.prev_line) {
             let since = f.time_ms - l.end.t;
@@ -331,7 +340,6 @@ impl Detector for Survey {
                 v.prev_line = None;
             }
         }
-        self.vessels.insert(f.mmsi, v);
     }
 
     fn forget(&mut self, ctx: &mut Ctx<'_>, before_ms: i64) {
