@@ -896,6 +896,46 @@ mod tests {
         }
     }
 
+    /// The crowds judged on demand, and saved and loaded, say what counting every vessel says.
+    #[test]
+    fn crowds_asked_one_by_one_agree_with_the_whole_count_and_survive_a_save() {
+        // A moored crowd of 25, vessels at 3 to 15 km from it, and a second, smaller group.
+        let mut samples: Vec<Sample> = (0..25)
+            .map(|k| at(k, 10.0 + k as f64 * 0.000_2, 114.6, 0.2))
+            .collect();
+        for (k, km) in [3.0, 6.0, 9.5, 10.2, 15.0].iter().enumerate() {
+            samples.push(at(
+                100 + k as u32,
+                10.0 - km * 1_000.0 / geom::M_PER_DEG,
+                114.6,
+                8.0,
+            ));
+        }
+        samples.extend((0..10).map(|k| at(200 + k, 10.5, 114.9 + k as f64 * 0.001, 0.5)));
+        samples.sort_by_key(|s| s.mmsi);
+        let whole = crowded_within(&samples, CROWD_SLOW_KNOTS, 10_000.0, 20);
+        assert!(whole.contains(&0) && whole.contains(&102) && !whole.contains(&104));
+        let mut crowds = Crowds::default();
+        crowds.tick(&samples, 10_000.0, 20);
+        let mut saved: Crowds =
+            serde_json::from_str(&serde_json::to_string(&crowds).unwrap()).unwrap();
+        for s in &samples {
+            assert_eq!(
+                crowds.contains(s.mmsi),
+                whole.contains(&s.mmsi),
+                "{}",
+                s.mmsi
+            );
+            assert_eq!(
+                saved.contains(s.mmsi),
+                whole.contains(&s.mmsi),
+                "{}",
+                s.mmsi
+            );
+        }
+        assert!(!crowds.contains(999));
+    }
+
     /// Issue 18: a crowd is 20 slow vessels *within* 10 km, not in the neighbouring cells.
     #[test]
     fn crowd_counts_only_vessels_within_the_radius() {

@@ -112,6 +112,19 @@ pub struct Encounter {
     runs: BTreeMap<(u32, u32), Run>,
 }
 
+/// Two samples of different vessels closer than `max_m`: their indices, lower MMSI first, and
+/// the distance measured from that one (so a pair found from either side measures the same).
+fn within(samples: &[Sample], i: usize, j: usize, max_m: f64) -> Option<(usize, usize, f64)> {
+    let (a, b) = (&samples[i], &samples[j]);
+    if a.mmsi == b.mmsi {
+        return None;
+    }
+    let (lo, hi) = if a.mmsi < b.mmsi { (i, j) } else { (j, i) };
+    let (p, q) = (&samples[lo], &samples[hi]);
+    let d = geom::distance_m(p.lat, p.lon, q.lat, q.lon);
+    (d <= max_m).then_some((lo, hi, d))
+}
+
 /// Pairs of samples closer than `max_m`, each pair once (lower MMSI first), via a grid of
 /// cells `max_m` on a side: only neighbouring cells are compared, each pair of cells once
 /// (from the lower one: half the lookups of searching every neighbour from both).
@@ -129,19 +142,7 @@ pub(crate) fn close_pairs(
     }
     let mut out = Vec::new();
     let mut near = Vec::new();
-    let mut pair = |i: usize, j: usize| {
-        let (a, b) = (&samples[i], &samples[j]);
-        if a.mmsi == b.mmsi {
-            return;
-        }
-        // Measured lower MMSI first.
-        let (lo, hi) = if a.mmsi < b.mmsi { (i, j) } else { (j, i) };
-        let (p, q) = (&samples[lo], &samples[hi]);
-        let d = geom::distance_m(p.lat, p.lon, q.lat, q.lon);
-        if d <= max_m {
-            out.push((lo, hi, d));
-        }
-    };
+    let mut pair = |i: usize, j: usize| out.extend(within(samples, i, j, max_m));
     for (&cell, members) in &cells {
         for (k, &i) in members.iter().enumerate() {
             for &j in &members[k + 1..] {
@@ -199,17 +200,7 @@ pub(crate) fn close_pairs_from(
         grid.neighbours(grid.cell(a.lat, a.lon), a.lat, &mut near);
         for c in &near {
             for &j in cells.get(c).into_iter().flatten() {
-                let b = &samples[j];
-                if b.mmsi == a.mmsi {
-                    continue;
-                }
-                // Lower MMSI first, as `close_pairs` measures them.
-                let (lo, hi) = if a.mmsi < b.mmsi { (i, j) } else { (j, i) };
-                let (p, q) = (&samples[lo], &samples[hi]);
-                let d = geom::distance_m(p.lat, p.lon, q.lat, q.lon);
-                if d <= max_m {
-                    out.push((lo, hi, d));
-                }
+                out.extend(within(samples, i, j, max_m));
             }
         }
     }
@@ -404,4 +395,67 @@ impl Detector for Encounter {
 fn both_apart(samples: &[Sample], (a, b): (u32, u32)) -> bool {
     let has = |m: u32| samples.binary_search_by_key(&m, |s| s.mmsi).is_ok();
     has(a) && has(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn samples_of(pts: &[(f64, f64)]) -> Vec<Sample> {
+        pts.iter()
+            .enumerate()
+            .map(|(k, &(lat, lon))| Sample {
+                mmsi: 1_000 + k as u32,
+                lat,
+                lon,
+                sog_knots: 5.0,
+                cog_deg: 0.0,
+            })
+            .collect()
+    }
+
+    fn every_pair(samples: &[Sample], max_m: f64) -> Vec<(usize, usize, f64)> {
+        let mut out = Vec::new();
+        for i in 0..samples.len() {
+            for j in i + 1..samples.len() {
+                out.extend(within(samples, i, j, max_m));
+            }
+        }
+        out.sort_by_key(|&(i, j, _)| (samples[i].mmsi, samples[j].mmsi));
+        out
+    }
+
+    proptest! {
+        /// The grid finds exactly the pairs a comparison of every pair finds, in the same
+        /// order, measured the same; searching only around picked vessels finds those of them
+        /// with a picked vessel. Points crowd a box a few kilometres wide (many per cell) at
+        /// any latitude, across the antimeridian too.
+        #[test]
+        fn grid_pairs_are_every_close_pair(
+            lat0 in -80.0f64..80.0,
+            lon0 in prop_oneof![Just(179.99f64), -180.0f64..180.0],
+            offsets in proptest::collection::vec((-0.03f64..0.03, -0.03f64..0.03), 2..80),
+            max_m in 100.0f64..3_000.0,
+        ) {
+            let pts: Vec<(f64, f64)> = offsets
+                .iter()
+                .map(|&(a, b)| {
+                    let lon = lon0 + b;
+                    let lon = if lon > 180.0 { lon - 360.0 } else { lon };
+                    (lat0 + a, lon)
+                })
+                .collect();
+            let samples = samples_of(&pts);
+            let want = every_pair(&samples, max_m);
+            prop_assert_eq!(close_pairs(&samples, |_, _| true, max_m), want.clone());
+            let picked = |s: &Sample| s.mmsi.is_multiple_of(3);
+            let from: Vec<_> = want
+                .iter()
+                .copied()
+                .filter(|&(i, j, _)| picked(&samples[i]) || picked(&samples[j]))
+                .collect();
+            prop_assert_eq!(close_pairs_from(&samples, |_| true, picked, max_m), from);
+        }
+    }
 }
