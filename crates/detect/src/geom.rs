@@ -25,8 +25,8 @@ const COS_TAYLOR: [f64; 11] = [
 ];
 
 /// Cosine of a latitude in degrees. Within [-90, 90] a polynomial (the Taylor series to the
-/// 20th power, whose next term is under 4e-15 there): a few multiplications where the
-/// library's cosine was a tenth of detection's time on a dense feed; the library outside.
+/// 20th power, whose next term is under 2e-17 there): a few multiplications where the
+/// library's cosine was 7 % of detection's time on the simulated feed; the library outside.
 #[inline]
 pub fn cos_lat(lat_deg: f64) -> f64 {
     if !(-90.0..=90.0).contains(&lat_deg) {

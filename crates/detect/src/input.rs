@@ -10,7 +10,7 @@ pub type Label = ustr::Ustr;
 
 /// The labels of the feeds that delivered a fix, inline up to two (nearly every fix has one or
 /// two): a fix crosses from ingest's writer thread to detection's, and a heap list per fix cost
-/// an allocation on one thread and a free on the other, a twentieth of detection's time.
+/// an allocation on one thread and a free on the other.
 pub type Sources = smallvec::SmallVec<[Label; 2]>;
 
 /// One position report of a vessel, as released by the fuser (message-time order across

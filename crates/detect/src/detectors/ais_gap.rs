@@ -594,7 +594,7 @@ impl Detector for AisGap {
                 })
                 .add(fix.time_ms, slot_ms);
         }
-        v.count(fix.time_ms, gap_ms, self.cfg.count_interval_s as i64 * 1000);
+        v.count(fix.time_ms, gap_ms, slot_ms);
         v.last_ms = fix.time_ms;
         v.lat = fix.lat;
         v.lon = fix.lon;

@@ -544,8 +544,6 @@ struct Crowds {
     slow: Option<SlowCells>,
     /// The answer as saved by an earlier run, until the next tick.
     saved: Option<std::collections::BTreeSet<u32>>,
-    /// Answers found since the tick.
-    memo: FxHashMap<u32, bool>,
     /// The crowd's radius and size at the tick.
     radius_m: f64,
     min: u32,
@@ -574,16 +572,12 @@ impl Crowds {
         self.samples.extend_from_slice(samples);
         self.slow = None;
         self.saved = None;
-        self.memo.clear();
     }
 
     /// Whether a vessel had `min` slow vessels within `radius_m` at the latest tick.
     fn contains(&mut self, mmsi: u32) -> bool {
         if let Some(saved) = &self.saved {
             return saved.contains(&mmsi);
-        }
-        if let Some(&c) = self.memo.get(&mmsi) {
-            return c;
         }
         let Ok(i) = self.samples.binary_search_by_key(&mmsi, |s| s.mmsi) else {
             return false;
@@ -593,9 +587,7 @@ impl Crowds {
         let slow = self
             .slow
             .get_or_insert_with(|| SlowCells::new(&self.samples, CROWD_SLOW_KNOTS, radius_m));
-        let c = slow.count_within(s.lat, s.lon, min) >= min;
-        self.memo.insert(mmsi, c);
-        c
+        slow.count_within(s.lat, s.lon, min) >= min
     }
 
     /// Every crowded vessel (to save).
@@ -877,7 +869,6 @@ impl Detector for CloseApproach {
             + self.passes.len() * (std::mem::size_of::<Pass>() + 32)
             + self.escort_links.len() * 48
             + self.crowded.samples.capacity() * std::mem::size_of::<crate::engine::Sample>()
-            + self.crowded.memo.len() * 16
     }
 }
 

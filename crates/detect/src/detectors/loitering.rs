@@ -204,8 +204,8 @@ impl Detector for Loitering {
         let max = self.cfg.max_speed_knots;
         let under_way =
             fix.sog_knots.is_some_and(|s| s > max) && v.ck_sog.is_some_and(|s| s as f64 > max);
-        // The cheap conditions first: the distance to shore and the crowd are lookups in
-        // tables too big for the cache, asked only of a step that could be loitering.
+        // The cheap conditions first: the distance to shore (a lookup in a 52 MB grid) and the
+        // crowd (a dozen lookups in the tick's map) are asked only of a step that could loiter.
         let could_be = speed < max
             && !under_way
             && dt_ms <= self.cfg.max_step_gap_s as i64 * 1000

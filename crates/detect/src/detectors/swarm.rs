@@ -101,9 +101,9 @@ impl Swarm {
             }
         }
         let mut near = Vec::new();
-        // Vessels in port or at anchor do not count. Asking the zones of every slow vessel at
-        // every tick was a third of this detector's time: only cells that could be dense, and
-        // their neighbours, can make a cluster, and leaving vessels out only thins them.
+        // Vessels in port or at anchor do not count, but their zones are asked only in cells
+        // that could be dense and their neighbours, not of every slow vessel at every tick:
+        // only those cells can make a cluster, and leaving vessels out only thins them.
         let mut could_be: Vec<Cell> = Vec::new();
         for (&c, members) in &cells {
             // The member farthest from the equator reaches farthest in columns: its
