@@ -182,14 +182,19 @@ struct Pass {
     in_port: bool,
 }
 
+/// The vessels of one cell with their latest fix. Inline when alone: at sea most cells of a
+/// kilometre hold one vessel, and a heap array of four entries per cell was most of the
+/// index's memory (and one more cache miss per lookup).
+type Members = smallvec::SmallVec<[(u32, Pos); 1]>;
+
 /// Vessels by cell of their latest fix, and the vessels with passes open.
 #[derive(Debug, Clone, Default)]
 struct Index {
     built: bool,
     /// Vessels making way (`Pos::moving`).
-    moving: FxHashMap<Cell, Vec<(u32, Pos)>>,
+    moving: FxHashMap<Cell, Members>,
     /// The others (stopped, or without speed or course): only counted for crowds.
-    still: FxHashMap<Cell, Vec<(u32, Pos)>>,
+    still: FxHashMap<Cell, Members>,
     /// Open passes per vessel.
     open: FxHashMap<u32, u32>,
     /// Scratch: cells to search, passes that ended.
@@ -198,7 +203,7 @@ struct Index {
 }
 
 impl Index {
-    fn cells(&mut self, moving: bool) -> &mut FxHashMap<Cell, Vec<(u32, Pos)>> {
+    fn cells(&mut self, moving: bool) -> &mut FxHashMap<Cell, Members> {
         if moving {
             &mut self.moving
         } else {
@@ -863,6 +868,7 @@ impl Detector for CloseApproach {
                 .moving
                 .values()
                 .chain(self.index.still.values())
+                .filter(|v| v.spilled())
                 .map(|v| v.capacity() * entry)
                 .sum::<usize>()
             + table_bytes(&self.index.open)
