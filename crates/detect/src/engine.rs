@@ -544,7 +544,10 @@ impl Engine {
             })
             .sum();
         let waiting = self.s.queue.len() + self.s.run.len();
-        let queued = waiting * (size_of::<Queued>() + 64);
+        // The run's array as allocated (it doubles as it grows), the heap's boxed entries.
+        let queued = self.s.run.capacity() * size_of::<Queued>()
+            + self.s.queue.capacity() * size_of::<Box<Queued>>()
+            + self.s.queue.len() * (size_of::<Queued>() + 16);
         EngineStats {
             vessels: self.s.last.len(),
             open_events: self.s.book.open.len(),

@@ -521,7 +521,9 @@ impl Detector for Spoof {
     }
 
     fn memory_bytes(&self) -> usize {
+        // The table holds boxes: each vessel's entry is a heap block of its own.
         table_bytes(&self.vessels)
+            + self.vessels.len() * std::mem::size_of::<Vessel>()
             + self
                 .vessels
                 .values()

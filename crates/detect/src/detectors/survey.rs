@@ -359,6 +359,7 @@ impl Detector for Survey {
     }
 
     fn memory_bytes(&self) -> usize {
-        table_bytes(&self.vessels)
+        // The table holds boxes: each vessel's entry is a heap block of its own.
+        table_bytes(&self.vessels) + self.vessels.len() * std::mem::size_of::<Vessel>()
     }
 }
