@@ -414,6 +414,68 @@ impl AisGap {
         }
     }
 
+    /// A fix after a silence of `gap_ms`, at least the vessel's threshold: a gap ends if the
+    /// vessel should have been heard (its area heard others), else coverage is counted.
+    fn silence_over(&mut self, ctx: &mut Ctx<'_>, fix: &Fix, gap_ms: i64) {
+        let Some(v) = self.vessels.get(&fix.mmsi) else {
+            return;
+        };
+        let heard = v.open.is_some() || {
+            let snapshot = v.clone();
+            self.others_heard(&snapshot, fix.time_ms) != Some(false)
+        };
+        if !heard {
+            ctx.count("ais_gap.coverage");
+            return;
+        }
+        let v = self.vessels.get_mut(&fix.mmsi).expect("looked up above");
+        let id = match v.open.take() {
+            Some(id) => id,
+            None => {
+                let snapshot = v.clone();
+                self.open(ctx, fix.mmsi, &snapshot)
+            }
+        };
+        let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
+        let d = geom::distance_m(v.lat, v.lon, fix.lat, fix.lon);
+        let disabling_min = self.cfg.disabling_min_gap_s as i64 * 1000;
+        if let Some(e) = ctx.event_mut(id) {
+            e.set("gap_s", gap_ms / 1000);
+            e.set("distance_m", d.round());
+            e.set(
+                "implied_speed_knots",
+                (d / (gap_ms as f64 / 1000.0) / geom::KNOT_MS * 10.0).round() / 10.0,
+            );
+            let good = e.details.get("good_reception").and_then(|x| x.as_bool());
+            let far = e.details.get("far_from_shore").and_then(|x| x.as_bool());
+            let likely = match (good, far) {
+                (Some(g), Some(f)) => Some(g && f && gap_ms >= disabling_min),
+                _ => None,
+            };
+            e.set("likely_disabling", likely);
+            e.confidence = if likely == Some(true) { 1.0 } else { 0.7 };
+            e.add_evidence(
+                PosRef {
+                    mmsi: fix.mmsi,
+                    time_ms: fix.time_ms,
+                },
+                &fix.sources,
+            );
+        }
+        if let Some(e) = ctx.event_mut(id) {
+            let mut event = e.clone();
+            event.end_ms = Some(fix.time_ms.max(event.start_ms));
+            event.open = false;
+            event.last_ms = event.last_ms.max(fix.time_ms);
+            self.closed.entry(fix.mmsi).or_default().push(ClosedGap {
+                event,
+                end_lat: fix.lat,
+                end_lon: fix.lon,
+            });
+        }
+        ctx.close(id, fix.time_ms);
+    }
+
     fn cell(&self, lat: f64, lon: f64) -> (i32, i32) {
         let c = self.cfg.reception_cell_deg;
         ((lat / c).floor() as i32, (lon / c).floor() as i32)
@@ -496,6 +558,13 @@ impl Detector for AisGap {
     fn on_fix(&mut self, ctx: &mut Ctx<'_>, f: &FixCtx<'_>) {
         let fix = f.fix;
         let min_gap_ms = self.cfg.min_gap_s as i64 * 1000;
+        let cell = self.cell(fix.lat, fix.lon);
+        let slot_ms = self.cfg.count_interval_s as i64 * 1000;
+        let mark = (
+            cell,
+            fix.time_ms.div_euclid(3_600_000),
+            CellRx::slot(fix.time_ms, slot_ms),
+        );
         let v = self.vessels.entry(fix.mmsi).or_insert_with(|| Vessel {
             last_ms: fix.time_ms,
             lat: fix.lat,
@@ -513,74 +582,18 @@ impl Detector for AisGap {
             rx_mark: None,
         });
         let gap_ms = fix.time_ms - v.last_ms;
-        let over = gap_ms >= v.threshold_ms;
-        let heard = over
-            && (v.open.is_some() || {
-                let snapshot = v.clone();
-                self.others_heard(&snapshot, fix.time_ms) != Some(false)
-            });
-        if over && !heard {
-            ctx.count("ais_gap.coverage");
-        }
-        let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
-        if heard {
-            let id = match v.open.take() {
-                Some(id) => id,
-                None => {
-                    let snapshot = v.clone();
-                    self.open(ctx, fix.mmsi, &snapshot)
-                }
-            };
-            let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
-            let d = geom::distance_m(v.lat, v.lon, fix.lat, fix.lon);
-            let disabling_min = self.cfg.disabling_min_gap_s as i64 * 1000;
-            if let Some(e) = ctx.event_mut(id) {
-                e.set("gap_s", gap_ms / 1000);
-                e.set("distance_m", d.round());
-                e.set(
-                    "implied_speed_knots",
-                    (d / (gap_ms as f64 / 1000.0) / geom::KNOT_MS * 10.0).round() / 10.0,
-                );
-                let good = e.details.get("good_reception").and_then(|x| x.as_bool());
-                let far = e.details.get("far_from_shore").and_then(|x| x.as_bool());
-                let likely = match (good, far) {
-                    (Some(g), Some(f)) => Some(g && f && gap_ms >= disabling_min),
-                    _ => None,
-                };
-                e.set("likely_disabling", likely);
-                e.confidence = if likely == Some(true) { 1.0 } else { 0.7 };
-                e.add_evidence(
-                    PosRef {
-                        mmsi: fix.mmsi,
-                        time_ms: fix.time_ms,
-                    },
-                    &fix.sources,
-                );
+        // One lookup of the vessel's entry at a fix that ends no silence (nearly all of them);
+        // one that does looks it up again around the gap's checks.
+        let v = if gap_ms >= v.threshold_ms {
+            self.silence_over(ctx, fix, gap_ms);
+            self.vessels.get_mut(&fix.mmsi).expect("inserted above")
+        } else {
+            if let Some(id) = v.open.take() {
+                // Only reachable when a late fix fills the gap: it was not a gap after all.
+                ctx.withdraw(id);
             }
-            if let Some(e) = ctx.event_mut(id) {
-                let mut event = e.clone();
-                event.end_ms = Some(fix.time_ms.max(event.start_ms));
-                event.open = false;
-                event.last_ms = event.last_ms.max(fix.time_ms);
-                self.closed.entry(fix.mmsi).or_default().push(ClosedGap {
-                    event,
-                    end_lat: fix.lat,
-                    end_lon: fix.lon,
-                });
-            }
-            ctx.close(id, fix.time_ms);
-        } else if let Some(id) = v.open.take() {
-            // Only reachable when a late fix fills the gap: it was not a gap after all.
-            ctx.withdraw(id);
-        }
-        let cell = self.cell(fix.lat, fix.lon);
-        let slot_ms = self.cfg.count_interval_s as i64 * 1000;
-        let mark = (
-            cell,
-            fix.time_ms.div_euclid(3_600_000),
-            CellRx::slot(fix.time_ms, slot_ms),
-        );
-        let v = self.vessels.get_mut(&fix.mmsi).expect("inserted above");
+            v
+        };
         // A vessel that set this cell's bit for this slot at its last fix has nothing to add
         // (the bit is cleared only once the cell is 48 h past it, when adding does nothing):
         // the map is written once per vessel, cell and slot, not at every fix.
