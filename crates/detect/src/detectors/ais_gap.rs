@@ -346,20 +346,7 @@ impl AisGap {
             p.start_ms = from_ms;
             p.end_ms = Some(to_ms);
             p.last_ms = p.last_ms.max(fix.time_ms);
-            p.set("gap_s", gap_ms / 1000);
-            p.set("distance_m", d.round());
-            p.set(
-                "implied_speed_knots",
-                (d / (gap_ms as f64 / 1000.0) / geom::KNOT_MS * 10.0).round() / 10.0,
-            );
-            let good = p.details.get("good_reception").and_then(|x| x.as_bool());
-            let far = p.details.get("far_from_shore").and_then(|x| x.as_bool());
-            let likely = match (good, far) {
-                (Some(g), Some(f)) => Some(g && f && gap_ms >= disabling_ms),
-                _ => None,
-            };
-            p.set("likely_disabling", likely);
-            p.confidence = if likely == Some(true) { 1.0 } else { 0.7 };
+            set_gap_fields(&mut p, gap_ms, d, disabling_ms);
             p.set("split_by_late_data", true);
             p
         };
@@ -440,20 +427,7 @@ impl AisGap {
         let d = geom::distance_m(v.lat, v.lon, fix.lat, fix.lon);
         let disabling_min = self.cfg.disabling_min_gap_s as i64 * 1000;
         if let Some(e) = ctx.event_mut(id) {
-            e.set("gap_s", gap_ms / 1000);
-            e.set("distance_m", d.round());
-            e.set(
-                "implied_speed_knots",
-                (d / (gap_ms as f64 / 1000.0) / geom::KNOT_MS * 10.0).round() / 10.0,
-            );
-            let good = e.details.get("good_reception").and_then(|x| x.as_bool());
-            let far = e.details.get("far_from_shore").and_then(|x| x.as_bool());
-            let likely = match (good, far) {
-                (Some(g), Some(f)) => Some(g && f && gap_ms >= disabling_min),
-                _ => None,
-            };
-            e.set("likely_disabling", likely);
-            e.confidence = if likely == Some(true) { 1.0 } else { 0.7 };
+            set_gap_fields(e, gap_ms, d, disabling_min);
             e.add_evidence(
                 PosRef {
                     mmsi: fix.mmsi,
@@ -552,6 +526,26 @@ impl AisGap {
         );
         ctx.create(e)
     }
+}
+
+/// A gap's measured fields: its length, the distance between its ends and the speed that
+/// implies, and whether the transponder was likely disabled (good reception before it, far
+/// from shore, and at least `disabling_ms` long; unknown when either condition is).
+fn set_gap_fields(e: &mut Event, gap_ms: i64, d: f64, disabling_ms: i64) {
+    e.set("gap_s", gap_ms / 1000);
+    e.set("distance_m", d.round());
+    e.set(
+        "implied_speed_knots",
+        (d / (gap_ms as f64 / 1000.0) / geom::KNOT_MS * 10.0).round() / 10.0,
+    );
+    let good = e.details.get("good_reception").and_then(|x| x.as_bool());
+    let far = e.details.get("far_from_shore").and_then(|x| x.as_bool());
+    let likely = match (good, far) {
+        (Some(g), Some(f)) => Some(g && f && gap_ms >= disabling_ms),
+        _ => None,
+    };
+    e.set("likely_disabling", likely);
+    e.confidence = if likely == Some(true) { 1.0 } else { 0.7 };
 }
 
 impl Detector for AisGap {
