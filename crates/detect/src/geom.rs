@@ -207,8 +207,12 @@ impl Grid {
                 out.push((cell.0 + dr, c));
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        // Rows and columns come in order, each once, unless the columns wrapped at 360
+        // degrees: only then are they sorted and repeats dropped.
+        if cell.1 - reach < 0 || cell.1 + reach >= cols {
+            out.sort_unstable();
+            out.dedup();
+        }
     }
 }
 
@@ -335,5 +339,25 @@ mod tests {
         // A point 990 m east is in one of the searched cells.
         let lon2 = lon + 990.0 / (M_PER_DEG * lat.to_radians().cos());
         assert!(n.contains(&g.cell(lat, lon2)));
+    }
+
+    proptest::proptest! {
+        /// The cells come sorted and each once, at any latitude and next to the prime meridian
+        /// (where the columns wrap from 360 degrees to 0), as a sort of them gives them.
+        #[test]
+        fn neighbours_are_sorted_and_unique(
+            cell_m in 100.0f64..200_000.0,
+            lat in -89.9f64..89.9,
+            lon in proptest::prop_oneof![-180.0f64..180.0, -2.0f64..2.0],
+        ) {
+            let g = Grid::new(cell_m);
+            let cell = g.cell(lat, lon);
+            let mut n = Vec::new();
+            g.neighbours(cell, lat, &mut n);
+            let mut want = n.clone();
+            want.sort_unstable();
+            want.dedup();
+            proptest::prop_assert_eq!(n, want);
+        }
     }
 }
