@@ -512,8 +512,9 @@ impl Store {
         Ok(drop.iter().map(|f| f.rows).sum())
     }
 
-    /// Rows matching `q`, ordered by MMSI then time. Files whose manifest entry rules them out
-    /// are not opened. When a listed file has gone (a compaction replaced it since this store
+    /// Rows matching `q`, ordered by MMSI then time, and rows sharing both by the manifest's
+    /// order of their files, then their order in the file. Files whose manifest entry rules
+    /// them out are not opened. When a listed file has gone (a compaction replaced it since this store
     /// read its manifest), the manifest is read again and the query run on it.
     pub fn query(&self, q: &Query) -> Result<Vec<PositionRow>, StoreError> {
         match self.query_files(&self.files, q) {
@@ -538,21 +539,27 @@ impl Store {
             .map_or(1, |n| n.get())
             .min(files.len().max(1));
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let parts: Vec<Result<Vec<PositionRow>, StoreError>> = std::thread::scope(|scope| {
+        // Each file's rows apart, by its place in the manifest: which worker read which file
+        // varies from run to run, and rows sharing an MMSI and a time (two transmitters, a
+        // re-timed copy) must keep one order, the files', for every reader to see the same.
+        type Part = Vec<(usize, Vec<PositionRow>)>;
+        let parts: Vec<Result<Part, StoreError>> = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
                 .map(|_| {
                     scope.spawn(|| {
-                        let mut rows = Vec::new();
+                        let mut part = Vec::new();
                         loop {
                             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             let Some(f) = files.get(i) else {
-                                return Ok(rows);
+                                return Ok(part);
                             };
+                            let mut rows = Vec::new();
                             geoparquet::read(&self.dir.join(&f.file), &prune, |r| {
                                 if q.matches(&r) {
                                     rows.push(r);
                                 }
                             })?;
+                            part.push((i, rows));
                         }
                     })
                 })
@@ -568,8 +575,13 @@ impl Store {
                 })
                 .collect()
         });
+        let mut by_file = Vec::with_capacity(files.len());
         for p in parts {
-            out.extend(p?);
+            by_file.extend(p?);
+        }
+        by_file.sort_unstable_by_key(|(i, _)| *i);
+        for (_, rows) in by_file {
+            out.extend(rows);
         }
         out.sort_by_key(|r| (r.mmsi, r.time_ms));
         Ok(out)

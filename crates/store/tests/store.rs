@@ -90,6 +90,32 @@ fn round_trip_partitions_and_queries() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Rows sharing an MMSI and a time (two transmitters on one MMSI) in several files come back
+/// in the files' order at every query, however the reading threads share the files out.
+#[test]
+fn rows_sharing_mmsi_and_time_keep_the_files_order() {
+    let dir = tmpdir("ties");
+    let mut s = Store::create_or_open(&dir).unwrap();
+    for k in 0..12 {
+        s.append(row(T0, 563_012_345, k as f64, 103.7));
+        s.flush().unwrap();
+    }
+    assert_eq!(s.files().len(), 12);
+    drop(s);
+    let s = Store::open(&dir).unwrap();
+    let want: Vec<f64> = (0..12).map(|k| k as f64).collect();
+    for _ in 0..20 {
+        let lats: Vec<f64> = s
+            .query(&Query::default())
+            .unwrap()
+            .iter()
+            .map(|r| r.lat)
+            .collect();
+        assert_eq!(lats, want);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn recovery_after_interrupted_flushes() {
     let dir = tmpdir("crash");
