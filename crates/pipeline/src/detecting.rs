@@ -260,8 +260,10 @@ impl Hook {
     pub fn finish(mut self) -> Result<RunEvents> {
         self.engine.report_open();
         self.drain();
-        let hint = self.engine.stats().memory_bytes;
-        let state = state_to_bytes(self.engine.state(), hint)?;
+        // The live state's estimate sizes the saved state's buffer (address space reserved,
+        // touched only as far as written).
+        let stats = self.engine.stats();
+        let state = state_to_bytes(self.engine.state(), stats.memory_bytes)?;
         let mut rows = Vec::new();
         let mut withdrawn = Vec::new();
         for (id, e) in self.changed {
@@ -276,9 +278,7 @@ impl Hook {
             state,
             notices: self.notices,
             loaded: self.loaded,
-            rejected: self
-                .engine
-                .stats()
+            rejected: stats
                 .counters
                 .into_iter()
                 .filter(|(k, _)| !k.starts_with("events."))

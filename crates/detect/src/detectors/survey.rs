@@ -317,17 +317,19 @@ impl Detector for Survey {
                 }
             }
         }
-        if let Some(b) = turned {
-            if let Some(mut v) = self.vessels.remove(&f.mmsi) {
+        // The entry found above serves the rest of the fix unless a leg ended.
+        let v = match turned {
+            None => v,
+            Some(b) => {
+                let Some(mut v) = self.vessels.remove(&f.mmsi) else {
+                    return;
+                };
                 self.end_leg(ctx, f.mmsi, &mut v);
                 v.leg_start = v.step;
                 v.step = p;
                 v.leg_course = Some(b);
-                self.vessels.insert(f.mmsi, v);
+                self.vessels.entry(f.mmsi).insert_entry(v).into_mut()
             }
-        }
-        let Some(v) = self.vessels.get_mut(&f.mmsi) else {
-            return;
         };
         // No line for too long: the pattern is over.
         if let (Some(id), Some(l)) = (v.open, v.prev_line) {
