@@ -33,6 +33,10 @@ pub enum VesselsFormat {
     Csv,
     /// A GeoJSON FeatureCollection of Points (null geometry without a position).
     Geojson,
+    /// KML (Google Earth, QGIS): a placemark per vessel turned to its course.
+    Kml,
+    /// Cursor on Target for TAK: one CoT event a line (see --stale).
+    Cot,
 }
 
 /// Arguments of `tidewatch vessels`.
@@ -58,8 +62,8 @@ pub struct VesselsArgs {
     /// Flag, ISO 3166 alpha-2 from the MMSI (e.g. DK, PA).
     #[arg(long)]
     flag: Option<String>,
-    /// Ship type: a code (80), a range (80-89), or fishing, tug, military, sailing, pleasure,
-    /// hsc, passenger, cargo, tanker.
+    /// Ship type: a code (80), a range (80-89), or fishing, towing (31-32), tug (52 and
+    /// towing), military, sailing, pleasure, hsc, passenger, cargo, tanker.
     #[arg(long, value_parser = ShipTypes::parse)]
     ship_type: Option<ShipTypes>,
     /// Transponder class.
@@ -82,6 +86,10 @@ pub struct VesselsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     format: VesselsFormat,
+    /// With --format cot: how long a TAK client keeps each vessel after the export before it
+    /// greys it out (`stale`; 10m, 1h; a bare number is seconds).
+    #[arg(long, default_value = "10m", value_parser = query::parse_duration_ms)]
+    stale: i64,
     /// Write to this file instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -110,6 +118,8 @@ pub enum TrackFormat {
     Jsonl,
     /// GeoParquet (needs --out).
     Parquet,
+    /// KML (Google Earth, QGIS): a time-animated line per segment, then the positions.
+    Kml,
 }
 
 /// Arguments of `tidewatch track`.
@@ -174,6 +184,20 @@ pub fn vessels(args: VesselsArgs) -> Result<()> {
         VesselsFormat::Jsonl => Format::Jsonl,
         VesselsFormat::Csv => Format::Csv,
         VesselsFormat::Geojson => Format::Geojson,
+        VesselsFormat::Kml => {
+            query::kml::write_vessels(output(args.out.as_deref())?, &list)?;
+            return Ok(());
+        }
+        VesselsFormat::Cot => {
+            let now = chrono::Utc::now().timestamp_millis();
+            let (_, n) =
+                query::cot::write_vessels(output(args.out.as_deref())?, &list, now, args.stale)?;
+            let without = list.len() as u64 - n;
+            if without > 0 {
+                eprintln!("{n} vessels written; {without} without a position left out");
+            }
+            return Ok(());
+        }
     };
     format::write_vessels(output(args.out.as_deref())?, format, &list)?;
     Ok(())
@@ -213,6 +237,18 @@ pub fn track(args: TrackArgs) -> Result<()> {
         TrackFormat::Geojson => Format::Geojson,
         TrackFormat::Csv => Format::Csv,
         TrackFormat::Jsonl => Format::Jsonl,
+        TrackFormat::Kml => {
+            let name = reader
+                .vessel(args.mmsi)
+                .ok()
+                .and_then(|d| d.vessel.row.name);
+            let title = format!(
+                "Track of {}",
+                query::kml::vessel_label(args.mmsi, name.as_deref())
+            );
+            query::kml::write_track(output(args.out.as_deref())?, &title, &rows)?;
+            return Ok(());
+        }
     };
     format::write_track(output(args.out.as_deref())?, format, &rows)?;
     Ok(())

@@ -587,6 +587,56 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(common::rows(&down).len(), want_fra.len());
     assert_eq!(keys(&export_rows(&down_addr, &down_fra)), keys(&want_fra));
+
+    // The originator narrows two labels while nothing new comes from those feeds: PH to FRA
+    // alone (still released to the link), VN to USA ONLY (no longer released to FRA). The
+    // downstream follows both without waiting for a row from them: its IND user loses PH,
+    // and VN is withheld from everyone there.
+    tidewatch_ok(&["source", "label", "PH", "REL TO FRA"], &up);
+    tidewatch_ok(&["source", "label", "VN", "USA ONLY"], &up);
+    let labels_down = || -> Vec<(String, String)> {
+        tidewatch_ok(&["source", "list", "--json"], &down)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["kind"] == "labelled")
+            .map(|v| {
+                (
+                    v["source"].as_str().unwrap_or("").to_owned(),
+                    v["label"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let followed = |l: &[(String, String)]| {
+        l.iter()
+            .filter(|(s, _)| s.starts_with("link:up/PH/"))
+            .all(|(_, l)| l == "FRA ONLY")
+            && l.iter()
+                .filter(|(s, _)| s.starts_with("link:up/VN/"))
+                .all(|(_, l)| l == "WITHHELD")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut l = labels_down();
+    while !followed(&l) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        l = labels_down();
+    }
+    assert!(
+        followed(&l),
+        "the downstream did not follow the narrowed labels: {l:?}"
+    );
+    assert!(l.iter().any(|(s, _)| s.starts_with("link:up/PH/")), "{l:?}");
+    assert!(l.iter().any(|(s, _)| s.starts_with("link:up/VN/")), "{l:?}");
+    let ind_now = export_rows(&down_addr, &down_ind);
+    assert!(
+        ind_now
+            .iter()
+            .all(|(_, s)| s.split(' ').any(|s| s.starts_with("link:up/MY/"))),
+        "IND downstream sees only rows MY heard now"
+    );
+    assert!(export_rows(&down_addr, &down_usa)
+        .iter()
+        .all(|(_, s)| s.split(' ').all(|s| !s.starts_with("link:up/VN/"))));
     terminate(downstream);
     terminate(upstream);
     // Every pull is in the upstream's audit log under the link's principal.

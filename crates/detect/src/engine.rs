@@ -82,13 +82,17 @@ impl std::fmt::Debug for Ctx<'_> {
 }
 
 impl Ctx<'_> {
-    /// A vessel with its identity as known now.
+    /// A vessel with its identity as known now (the flag from its MMSI until a static report
+    /// says more).
     pub fn vessel(&self, mmsi: u32) -> VesselAt {
         let i = self.idents.get(&mmsi);
         VesselAt {
             mmsi,
             name: i.and_then(|i| i.name.clone()),
-            flag: i.and_then(|i| i.flag.clone()),
+            // The flag comes from the MMSI's MID: known before any static report.
+            flag: i
+                .and_then(|i| i.flag.clone())
+                .or_else(|| ais::Mmsi(mmsi).flag().map(|f| f.iso2.to_owned())),
             imo: i.and_then(|i| i.imo),
             ship_type: i.and_then(|i| i.ship_type),
         }

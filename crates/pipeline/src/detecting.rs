@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use detect::{Change, Config, Engine, EngineState, Event, Fix, IdentityUpdate, WatchList};
-use store::{EventRow, IdentityRow, PositionRow, RegistryDb};
+use store::{EventRow, PositionRow, RegistryDb};
 
 /// The zone file of a store (`tidewatch zones import` writes it; detection reads it).
 pub const STORE_ZONES_FILE: &str = "zones.geojson";
@@ -457,6 +457,27 @@ pub fn identity_of_change(mmsi: u32, time_ms: i64, field: &str, new: &str) -> Id
         flag: ais::Mmsi(mmsi).flag().map(|f| f.iso2.to_owned()),
         ..IdentityUpdate::default()
     };
+    set_field(&mut u, field, new);
+    u
+}
+
+/// Identity updates of identity-history changes in time order: the changes one report made
+/// (same MMSI and time, in a run) are one update, so a report that renames and retypes a
+/// vessel is one identity change, as it is on the air.
+pub fn identity_updates<'a>(
+    changes: impl IntoIterator<Item = (u32, i64, &'a str, &'a str)>,
+) -> Vec<IdentityUpdate> {
+    let mut out: Vec<IdentityUpdate> = Vec::new();
+    for (mmsi, time_ms, field, new) in changes {
+        match out.last_mut() {
+            Some(u) if u.mmsi == mmsi && u.time_ms == time_ms => set_field(u, field, new),
+            _ => out.push(identity_of_change(mmsi, time_ms, field, new)),
+        }
+    }
+    out
+}
+
+fn set_field(u: &mut IdentityUpdate, field: &str, new: &str) {
     match field {
         "name" => u.name = Some(new.to_owned()),
         "callsign" => u.callsign = Some(new.to_owned()),
@@ -466,12 +487,6 @@ pub fn identity_of_change(mmsi: u32, time_ms: i64, field: &str, new: &str) -> Id
         "destination" => u.destination = Some(new.to_owned()),
         _ => {}
     }
-    u
-}
-
-/// The identity update of a stored history row.
-pub fn identity_of_row(h: &IdentityRow) -> IdentityUpdate {
-    identity_of_change(h.mmsi, h.time_ms, &h.field, &h.new)
 }
 
 /// The summary line of a run's detection.
@@ -494,6 +509,36 @@ pub fn summary_line(ev: &RunEvents) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_changes_of_one_report_are_one_identity_update() {
+        // One type 5 that renames and retypes a vessel, then a later rename, and another
+        // vessel's change at the same time: three updates, the first with both fields.
+        let changes = [
+            (412_000_000, 1_000, "name", "HAIXUN1169"),
+            (412_000_000, 1_000, "ship_type", "30"),
+            (412_000_001, 1_000, "callsign", "BXYZ"),
+            (412_000_000, 2_000, "name", "HAIXUN1170"),
+        ];
+        let u = identity_updates(changes);
+        assert_eq!(u.len(), 3);
+        assert_eq!(
+            (
+                u[0].mmsi,
+                u[0].time_ms,
+                u[0].name.as_deref(),
+                u[0].ship_type
+            ),
+            (412_000_000, 1_000, Some("HAIXUN1169"), Some(30))
+        );
+        assert_eq!(u[0].flag.as_deref(), Some("CN"));
+        assert_eq!(u[1].callsign.as_deref(), Some("BXYZ"));
+        assert_eq!(
+            (u[2].time_ms, u[2].name.as_deref()),
+            (2_000, Some("HAIXUN1170"))
+        );
+        assert_eq!(u[2].ship_type, None);
+    }
 
     fn engine_with_state() -> Engine {
         let world = Arc::new(detect::geography::Geography::new(

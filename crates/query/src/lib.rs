@@ -12,8 +12,10 @@
 //! in `docs/fields.md`.
 
 pub mod bbox;
+pub mod cot;
 mod error;
 pub mod format;
+pub mod kml;
 pub mod stats;
 pub mod time;
 
@@ -81,27 +83,37 @@ impl TimeRange {
     }
 }
 
-/// Which ship types a filter takes: ITU codes in an inclusive range.
+/// Which ship types a filter takes: ITU codes in one or two inclusive ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShipTypes {
-    /// Lowest code.
-    pub lo: u8,
-    /// Highest code.
-    pub hi: u8,
+    /// The ranges (lowest, highest code); the second repeats the first when there is one.
+    ranges: [(u8, u8); 2],
 }
 
 impl ShipTypes {
-    /// `80`, `80-89`, or a name: `fishing` (30), `tug` (31-32), `military` (35), `sailing`
-    /// (36), `pleasure` (37), `hsc` (40-49), `passenger` (60-69), `cargo` (70-79), `tanker`
-    /// (80-89).
+    /// Codes `lo` to `hi`.
+    pub fn range(lo: u8, hi: u8) -> ShipTypes {
+        ShipTypes {
+            ranges: [(lo, hi); 2],
+        }
+    }
+
+    /// `80`, `80-89`, or a name: `fishing` (30), `towing` (31-32), `tug` (tugs and towing: 52,
+    /// 31-32, as the map's category), `military` (35), `sailing` (36), `pleasure` (37), `hsc`
+    /// (40-49), `passenger` (60-69), `cargo` (70-79), `tanker` (80-89).
     pub fn parse(s: &str) -> Result<ShipTypes, QueryError> {
         let bad = |reason: String| QueryError::BadFilter {
             filter: "ship type",
             reason,
         };
         let (lo, hi) = match s.trim().to_ascii_lowercase().as_str() {
+            "tug" => {
+                return Ok(ShipTypes {
+                    ranges: [(52, 52), (31, 32)],
+                })
+            }
             "fishing" => (30, 30),
-            "tug" | "towing" => (31, 32),
+            "towing" => (31, 32),
             "military" => (35, 35),
             "sailing" => (36, 36),
             "pleasure" => (37, 37),
@@ -115,8 +127,8 @@ impl ShipTypes {
                     x.trim().parse::<u8>().map_err(|_| {
                         bad(format!(
                             "`{s}` is not a code (0-255), a range like 80-89, or one of \
-                             fishing, tug, military, sailing, pleasure, hsc, passenger, cargo, \
-                             tanker"
+                             fishing, towing, military, sailing, pleasure, hsc, tug, passenger, \
+                             cargo, tanker"
                         ))
                     })
                 };
@@ -126,12 +138,14 @@ impl ShipTypes {
         if lo > hi {
             return Err(bad(format!("`{s}`: the range is empty")));
         }
-        Ok(ShipTypes { lo, hi })
+        Ok(ShipTypes::range(lo, hi))
     }
 
     /// Whether `code` is in the range.
     pub fn contains(&self, code: u8) -> bool {
-        (self.lo..=self.hi).contains(&code)
+        self.ranges
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&code))
     }
 }
 
@@ -482,20 +496,16 @@ mod tests {
     fn ship_types() {
         assert_eq!(
             ShipTypes::parse("tanker").unwrap(),
-            ShipTypes { lo: 80, hi: 89 }
+            ShipTypes::range(80, 89)
         );
-        assert_eq!(
-            ShipTypes::parse("Cargo").unwrap(),
-            ShipTypes { lo: 70, hi: 79 }
-        );
-        assert_eq!(
-            ShipTypes::parse("52").unwrap(),
-            ShipTypes { lo: 52, hi: 52 }
-        );
-        assert_eq!(
-            ShipTypes::parse("80-84").unwrap(),
-            ShipTypes { lo: 80, hi: 84 }
-        );
+        assert_eq!(ShipTypes::parse("Cargo").unwrap(), ShipTypes::range(70, 79));
+        assert_eq!(ShipTypes::parse("52").unwrap(), ShipTypes::range(52, 52));
+        let tug = ShipTypes::parse("tug").unwrap();
+        assert!(tug.contains(52) && tug.contains(31) && tug.contains(32));
+        assert!(!tug.contains(33) && !tug.contains(51) && !tug.contains(30));
+        let towing = ShipTypes::parse("towing").unwrap();
+        assert!(towing.contains(31) && !towing.contains(52));
+        assert_eq!(ShipTypes::parse("80-84").unwrap(), ShipTypes::range(80, 84));
         for bad in ["89-80", "boat", "300", "", "80-"] {
             assert!(ShipTypes::parse(bad).is_err(), "{bad}");
         }

@@ -1241,9 +1241,13 @@ pub async fn stream(
         "bbox": q.get("bbox"),
         "types": q.get("types"),
     });
-    let view = caller.restricted.then(|| {
+    // Every principal's stream goes through a view that asks for the labels in force at each
+    // batch (one that saw everything when it connected may not after a label narrows); open
+    // mode has no principals and no labels to follow.
+    let view = caller.principal.is_some().then(|| {
         Arc::new(crate::views::StreamView::new(
             caller.clone(),
+            s.gate.clone(),
             s.picture.clone(),
             &s.store_dir,
         ))

@@ -37,13 +37,9 @@ pub async fn stream(
 ) -> Result<Response, ApiError> {
     crate::api::Params::new(raw, &[])?;
     forbid_users(&caller)?;
-    let labels = match &caller.principal {
-        Some(_) => caller.labels.clone(),
-        None => s.gate.labels(),
-    };
     let view = std::sync::Arc::new(crate::views::StreamView::link(
         caller.clone(),
-        labels,
+        s.gate.clone(),
         s.picture.clone(),
         &s.store_dir,
     ));
@@ -130,7 +126,7 @@ pub async fn positions(
     let limit = q.limit(LINK_LIMIT)?;
     let dir = s.store_dir.clone();
     let gate = s.gate.clone();
-    let (rows, claims, withheld, next, more) = crate::api::blocking(move || {
+    let (rows, claims, released, withheld, next, more) = crate::api::blocking(move || {
         let labels = match &p {
             Some(_) => caller.labels.clone(),
             None => gate.labels(),
@@ -157,9 +153,18 @@ pub async fn positions(
                 })
             })
             .collect();
-        // The identity claims of the page's vessels that visible sources made.
+        // The identity claims of the page's vessels that visible sources made; and every
+        // source released to the caller with its label now, so that a downstream narrows (or
+        // withholds, when it is missing) a source whose label changed here even if it sends
+        // nothing more.
         let mut claims = Vec::new();
+        let mut released = Vec::new();
         if let Some(reg) = crate::views::registry(&dir)? {
+            for src in reg.sources().map_err(ApiError::internal)? {
+                if view.is_none_or(|v| v.may_see_source(&src.label)) {
+                    released.push(json!({"source": src.label, "label": label(&src.label)}));
+                }
+            }
             let mmsis: BTreeSet<u32> = page.rows.iter().map(|r| r.mmsi).collect();
             for m in mmsis {
                 for c in reg.identity_sources(m).map_err(ApiError::internal)? {
@@ -174,13 +179,14 @@ pub async fn positions(
                 }
             }
         }
-        Ok((rows, claims, page.withheld, page.next, page.more))
+        Ok((rows, claims, released, page.withheld, page.next, page.more))
     })
     .await?;
     let n = rows.len();
     let body = json!({
         "positions": rows,
         "claims": claims,
+        "labels": released,
         "next": next.to_string(),
         "more": more,
     });

@@ -353,8 +353,9 @@ pub fn document() -> Value {
         get(
             "For a partner server's link (system principals only): committed positions \
              released to it in commit order, each with its visible sources and their \
-             releasability labels, and the identity claims of the page's vessels that \
-             visible sources made.",
+             releasability labels, the identity claims of the page's vessels that \
+             visible sources made, and every source released to the caller with its label \
+             now (`labels`: a source missing from it is no longer released).",
             vec![
                 q(
                     "cursor",

@@ -449,8 +449,12 @@ pub struct StreamView {
     pub(crate) sent: AtomicU64,
     pub(crate) withheld: AtomicU64,
     /// A partner link's stream (`/api/link/stream`): positions only, each with its source and
-    /// that source's label, under these labels.
-    link_labels: Option<Arc<access::SourceLabels>>,
+    /// that source's label.
+    link: bool,
+    /// The labels in force, asked again for every batch: a stream lasts, and a source's
+    /// label may narrow meanwhile (`tidewatch source label`, a partner link relabelling what
+    /// its originator narrowed); the caller's labels are those of the moment it connected.
+    gate: Arc<crate::auth::Gate>,
 }
 
 impl std::fmt::Debug for StreamView {
@@ -460,7 +464,12 @@ impl std::fmt::Debug for StreamView {
 }
 
 impl StreamView {
-    pub(crate) fn new(caller: Caller, picture: Arc<Picture>, dir: &Path) -> StreamView {
+    pub(crate) fn new(
+        caller: Caller,
+        gate: Arc<crate::auth::Gate>,
+        picture: Arc<Picture>,
+        dir: &Path,
+    ) -> StreamView {
         StreamView {
             caller,
             picture,
@@ -468,7 +477,8 @@ impl StreamView {
             last_sent: Mutex::new(HashMap::new()),
             sent: AtomicU64::new(0),
             withheld: AtomicU64::new(0),
-            link_labels: None,
+            link: false,
+            gate,
         }
     }
 
@@ -476,18 +486,36 @@ impl StreamView {
     /// mode), as `{"source", "label", "position"}`; no events.
     pub(crate) fn link(
         caller: Caller,
-        labels: Arc<access::SourceLabels>,
+        gate: Arc<crate::auth::Gate>,
         picture: Arc<Picture>,
         dir: &Path,
     ) -> StreamView {
         StreamView {
-            link_labels: Some(labels),
-            ..StreamView::new(caller, picture, dir)
+            link: true,
+            ..StreamView::new(caller, gate, picture, dir)
         }
     }
 
-    fn link_filter(&self, labels: &access::SourceLabels, batch: &[Update]) -> Vec<Update> {
-        let view = self.caller.view();
+    /// The caller under the labels in force now.
+    fn caller_now(&self) -> Caller {
+        let labels = self.gate.labels();
+        match &self.caller.principal {
+            Some(p) => Caller {
+                restricted: !crate::auth::sees_all(p, &labels),
+                principal: Some(p.clone()),
+                labels,
+            },
+            None => Caller {
+                labels,
+                ..self.caller.clone()
+            },
+        }
+    }
+
+    fn link_filter(&self, batch: &[Update]) -> Vec<Update> {
+        let caller = self.caller_now();
+        let labels = &caller.labels;
+        let view = caller.view();
         let mut out = Vec::new();
         for u in batch {
             let Some((src, frame)) = u.source.as_ref().filter(|_| u.kind == Kind::Position) else {
@@ -522,10 +550,11 @@ impl StreamView {
 
     /// The part of `batch` this client may see, rewritten to what it may see of it.
     pub(crate) async fn filter(&self, batch: &[Update], filter: &Filter) -> Vec<Update> {
-        if let Some(labels) = &self.link_labels {
-            return self.link_filter(labels, batch);
+        if self.link {
+            return self.link_filter(batch);
         }
-        let Some(view) = self.caller.view() else {
+        let caller = self.caller_now();
+        let Some(view) = caller.view() else {
             return batch.to_vec();
         };
         let mut out = Vec::new();
@@ -566,7 +595,7 @@ impl StreamView {
                 .iter()
                 .filter_map(|u| u.row.as_deref().cloned())
                 .collect();
-            let caller = self.caller.clone();
+            let caller = caller.clone();
             let picture = self.picture.clone();
             let dir = self.dir.clone();
             let now = picture

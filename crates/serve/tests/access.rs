@@ -609,6 +609,91 @@ async fn a_partner_links_stream_carries_each_released_position_with_its_source_a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_narrowed_while_a_stream_is_open_applies_to_what_follows() {
+    // IND sees the radar ("REL TO IND, USA") and the public receiver, not the satellite, when
+    // it connects; the radar is then narrowed to USA ONLY (by `tidewatch source label`, or by
+    // a partner link following its originator). What comes after must follow the new label,
+    // on the user's stream and on a link's.
+    for (path, kind) in [
+        ("/api/stream", None),
+        ("/api/link/stream", Some(access::PrincipalKind::System)),
+    ] {
+        let (dir, _) = shared(&format!("narrowed{}", kind.is_some()));
+        let a = access::Access::open(&dir).unwrap();
+        let (_, secret) = a
+            .create_token(
+                &access::NewToken {
+                    name: "ind-reader".to_owned(),
+                    partner: access::label::Name::parse("IND").unwrap(),
+                    groups: BTreeSet::new(),
+                    kind,
+                },
+                now_ms(),
+            )
+            .unwrap();
+        let s = state(&dir);
+        let res = serve::router(s.clone())
+            .oneshot(
+                Request::builder()
+                    .uri(path)
+                    .header("authorization", format!("Bearer {}", secret.expose()))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let mut body = res.into_body().into_data_stream();
+        let mut text = String::new();
+        let mut read_until = async |text: &mut String, want: &str| {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while !text.contains(want) {
+                match tokio::time::timeout_at(deadline, body.next()).await {
+                    Ok(Some(Ok(b))) => text.push_str(&String::from_utf8_lossy(&b)),
+                    _ => break,
+                }
+            }
+        };
+        read_until(&mut text, "retry:").await;
+        let live = |mmsi: u32, src: &str, min: i64| serve::LivePosition {
+            mmsi,
+            time_ms: T0 + min * MIN,
+            lat: 15.5,
+            lon: 117.5,
+            sog_knots: Some(3.5),
+            cog_deg: None,
+            heading_deg: None,
+            nav_status: None,
+            class: Some('A'),
+            source: src.to_owned(),
+        };
+        s.picture.on_position(live(V_RAD, RAD, 70));
+        // The server's flush tick, which this router alone does not run.
+        s.picture.flush();
+        read_until(&mut text, "T01:10:00").await;
+        assert!(
+            text.contains(&format!("\"mmsi\":{V_RAD}")),
+            "{path}: {text}"
+        );
+        label(&dir, "rad", "USA ONLY");
+        s.picture.on_position(live(V_RAD, RAD, 71));
+        s.picture.on_position(live(V_PUB, PUB, 70));
+        s.picture.flush();
+        let seen = text.len();
+        read_until(&mut text, &format!("\"mmsi\":{V_PUB}")).await;
+        let after = &text[seen..];
+        assert!(
+            after.contains(&format!("\"mmsi\":{V_PUB}")),
+            "{path}: {after}"
+        );
+        assert!(
+            !after.contains(&format!("\"mmsi\":{V_RAD}")),
+            "{path}: the radar's position after it was narrowed: {after}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_filters_positions_events_and_alerts_per_client() {
     let (dir, [fra, _ind, usa]) = shared("stream");
     let s = state(&dir);

@@ -26,6 +26,9 @@ pub enum Event {
     },
     /// Waiting before the next connection attempt.
     Backoff(Duration),
+    /// Nothing arrived within [`Backoff::poll`]; the connection is kept (a quiet feed is not
+    /// a dead one: dropping it would lose what the server writes while we reconnect).
+    Idle,
 }
 
 /// Reconnection policy.
@@ -35,8 +38,14 @@ pub struct Backoff {
     pub initial: Duration,
     /// Longest wait (default 60 s).
     pub max: Duration,
-    /// Connect and read timeout (default 30 s; a silent feed is reconnected after this).
+    /// Connect timeout (default 30 s).
     pub timeout: Duration,
+    /// Longest wait for data before [`TcpFeed::next_event`] returns [`Event::Idle`], so the
+    /// caller can check for a stop (default 1 s).
+    pub poll: Duration,
+    /// Silence after which a connection is taken for dead (a peer gone without closing, a
+    /// NAT that forgot it) and reconnected (default 10 min: quiet waters send little).
+    pub silence: Duration,
 }
 
 impl Default for Backoff {
@@ -45,6 +54,8 @@ impl Default for Backoff {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            silence: Duration::from_secs(600),
         }
     }
 }
@@ -57,6 +68,8 @@ pub struct TcpFeed {
     stream: Option<TcpStream>,
     wait: Duration,
     since_newline: usize,
+    /// When data last arrived (or the connection was made).
+    heard: std::time::Instant,
     buf: Vec<u8>,
 }
 
@@ -69,6 +82,7 @@ impl TcpFeed {
             stream: None,
             wait: Duration::ZERO,
             since_newline: 0,
+            heard: std::time::Instant::now(),
             buf: vec![0; 64 * 1024],
         }
     }
@@ -88,9 +102,24 @@ impl TcpFeed {
                     None => self.since_newline += n,
                 }
                 self.wait = Duration::ZERO;
+                self.heard = std::time::Instant::now();
                 Event::Data(data)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => self.next_event(),
+            // The read timeout: no data within `poll`.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                let quiet = self.heard.elapsed();
+                if quiet >= self.policy.silence {
+                    self.drop_connection(format!("silent for {} s", quiet.as_secs()))
+                } else {
+                    Event::Idle
+                }
+            }
             Err(e) => self.drop_connection(e.to_string()),
         }
     }
@@ -127,8 +156,10 @@ impl TcpFeed {
         let addrs = self.addr.to_socket_addrs().ok()?;
         for a in addrs {
             if let Ok(s) = TcpStream::connect_timeout(&a, self.policy.timeout) {
-                s.set_read_timeout(Some(self.policy.timeout)).ok()?;
+                s.set_read_timeout(Some(self.policy.poll.max(Duration::from_millis(1))))
+                    .ok()?;
                 self.stream = Some(s);
+                self.heard = std::time::Instant::now();
                 return Some(());
             }
         }

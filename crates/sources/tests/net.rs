@@ -24,6 +24,7 @@ fn tcp_feed_reconnects_and_reports_the_cut_line() {
         initial: Duration::from_millis(20),
         max: Duration::from_millis(100),
         timeout: Duration::from_secs(5),
+        ..Backoff::default()
     };
     let mut feed = TcpFeed::new(addr.to_string(), policy);
     let mut data = Vec::new();
@@ -59,6 +60,90 @@ fn tcp_feed_reconnects_and_reports_the_cut_line() {
 }
 
 #[test]
+fn a_quiet_tcp_feed_stays_connected_and_loses_nothing() {
+    // A coastal feed with nothing to say for a while: the client idles (it returns to its
+    // caller every poll) on the same connection, and gets every line written after the pause.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut c, _) = listener.accept().unwrap();
+        c.write_all(b"!AIVDM,1,1,,A,one,0*00\n").unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        c.write_all(b"!AIVDM,1,1,,A,two,0*00\n").unwrap();
+        // Held open until the client has read both lines.
+        let _ = listener.accept();
+    });
+    let policy = Backoff {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(100),
+        timeout: Duration::from_secs(5),
+        poll: Duration::from_millis(50),
+        silence: Duration::from_secs(30),
+    };
+    let mut feed = TcpFeed::new(addr.to_string(), policy);
+    let mut data = Vec::new();
+    let mut events = Vec::new();
+    while !String::from_utf8_lossy(&data).contains("two") && events.len() < 200 {
+        let e = feed.next_event();
+        if let Event::Data(d) = &e {
+            data.extend_from_slice(d);
+        }
+        events.push(e);
+    }
+    assert!(String::from_utf8_lossy(&data).contains("one"));
+    assert!(String::from_utf8_lossy(&data).contains("two"), "{events:?}");
+    assert!(events.contains(&Event::Idle), "{events:?}");
+    let connects = events
+        .iter()
+        .filter(|e| matches!(e, Event::Connected(_)))
+        .count();
+    assert_eq!(connects, 1, "one connection throughout: {events:?}");
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, Event::Disconnected { .. })));
+    // Let the server thread end.
+    let _ = std::net::TcpStream::connect(addr);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_silent_tcp_feed_is_reconnected_after_the_silence_limit() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (c, _) = listener.accept().unwrap();
+        let (_c2, _) = listener.accept().unwrap();
+        drop(c);
+    });
+    let policy = Backoff {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(100),
+        timeout: Duration::from_secs(5),
+        poll: Duration::from_millis(20),
+        silence: Duration::from_millis(150),
+    };
+    let mut feed = TcpFeed::new(addr.to_string(), policy);
+    let mut events = Vec::new();
+    while events
+        .iter()
+        .filter(|e| matches!(e, Event::Connected(_)))
+        .count()
+        < 2
+        && events.len() < 500
+    {
+        events.push(feed.next_event());
+    }
+    server.join().unwrap();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::Disconnected { reason, .. } if reason.starts_with("silent for")
+        )),
+        "{events:?}"
+    );
+}
+
+#[test]
 fn tcp_feed_backs_off_when_nothing_listens() {
     // A port that was just free: connecting is refused, so the feed backs off and grows.
     let port = TcpListener::bind("127.0.0.1:0")
@@ -70,6 +155,7 @@ fn tcp_feed_backs_off_when_nothing_listens() {
         initial: Duration::from_millis(10),
         max: Duration::from_millis(40),
         timeout: Duration::from_millis(200),
+        ..Backoff::default()
     };
     let mut feed = TcpFeed::new(format!("127.0.0.1:{port}"), policy);
     let waits: Vec<Duration> = (0..5)

@@ -12,12 +12,6 @@ use store::{EventQuery, EventRow, PositionRow, Query, RegistryDb, Store};
 
 use super::{DetectOptions, Hook};
 
-pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("not an RFC 3339 time ({e}); example: 2026-01-15T08:00:00Z"))
-}
-
 /// Unix ms as RFC 3339 (UTC, seconds; milliseconds when not whole).
 pub(crate) fn rfc3339(ms: i64) -> String {
     match DateTime::<Utc>::from_timestamp_millis(ms) {
@@ -38,6 +32,8 @@ pub enum EventFormat {
     Geojson,
     /// CSV with the common columns.
     Csv,
+    /// KML (Google Earth, QGIS): a placemark per event with its time span.
+    Kml,
 }
 
 /// Arguments of `tidewatch events`.
@@ -55,12 +51,12 @@ pub struct EventsArgs {
     /// Only events involving this MMSI.
     #[arg(long)]
     mmsi: Option<u32>,
-    /// Events going on at or after this time (RFC 3339).
-    #[arg(long, value_parser = parse_time)]
-    from: Option<DateTime<Utc>>,
-    /// Events starting before this time (RFC 3339).
-    #[arg(long, value_parser = parse_time)]
-    to: Option<DateTime<Utc>>,
+    /// Events going on at or after this time (RFC 3339, a date, now-6h, Unix seconds).
+    #[arg(long, value_parser = query::parse_time, allow_hyphen_values = true)]
+    from: Option<i64>,
+    /// Events starting before this time (RFC 3339, a date, now-6h, Unix seconds).
+    #[arg(long, value_parser = query::parse_time, allow_hyphen_values = true)]
+    to: Option<i64>,
     /// Only events still open.
     #[arg(long)]
     open: bool,
@@ -77,23 +73,56 @@ fn open_registry(dir: &Path) -> Result<RegistryDb> {
     RegistryDb::open(&path).with_context(|| format!("cannot open registry in {}", dir.display()))
 }
 
+/// Fails on a name that is no event type, listing the types.
+fn check_event_type(k: &str) -> Result<()> {
+    if !detect::EventType::ALL.iter().any(|t| t.as_str() == k) {
+        let names: Vec<&str> = detect::EventType::ALL.iter().map(|t| t.as_str()).collect();
+        bail!("unknown event type {k:?}; types: {}", names.join(", "));
+    }
+    Ok(())
+}
+
 /// Runs `tidewatch events`.
 pub fn events(a: EventsArgs) -> Result<()> {
     let reg = open_registry(&a.store)?;
     if let Some(k) = &a.kind {
-        if !detect::EventType::ALL.iter().any(|t| t.as_str() == k) {
-            let names: Vec<&str> = detect::EventType::ALL.iter().map(|t| t.as_str()).collect();
-            bail!("unknown event type {k:?}; types: {}", names.join(", "));
-        }
+        check_event_type(k)?;
     }
     let rows = reg.events(&EventQuery {
         kind: a.kind.clone(),
         mmsi: a.mmsi,
         zone: a.zone.clone(),
-        from_ms: a.from.map(|t| t.timestamp_millis()),
-        to_ms: a.to.map(|t| t.timestamp_millis()),
+        from_ms: a.from,
+        to_ms: a.to,
         open_only: a.open,
     })?;
+    if let (Some(zone), true) = (&a.zone, rows.is_empty()) {
+        // No answer for a zone: say whether any event names it at all (a misspelt zone would
+        // otherwise look like a quiet one).
+        let all = reg.events(&EventQuery::default())?;
+        let mut names: Vec<&str> = all
+            .iter()
+            .flat_map(|e| e.zones.iter().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        if !names.contains(&zone.as_str()) {
+            let shown: Vec<&str> = names.iter().copied().take(30).collect();
+            eprintln!(
+                "note: no stored event names zone {zone:?}; zones named by events: {}{}",
+                if shown.is_empty() {
+                    "none".to_owned()
+                } else {
+                    shown.join(", ")
+                },
+                if names.len() > shown.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     print_events(&mut out, &rows, a.format)?;
@@ -139,8 +168,67 @@ pub fn output_json(row: &EventRow) -> Result<Value> {
     Ok(Value::Object(o))
 }
 
+/// Event types a KML viewer shows as alerts (a red pin): deception and danger.
+const KML_ALERTS: [&str; 6] = [
+    "spoof_jump",
+    "spoof_land",
+    "spoof_circle",
+    "shared_mmsi",
+    "watchlist",
+    "close_approach",
+];
+
+/// Events as KML placemarks at their position, spanning their time (an open event has no
+/// end), every field as data; events without a position are counted in the description.
+fn events_kml(out: &mut impl Write, rows: &[EventRow]) -> Result<()> {
+    let mut placed = Vec::with_capacity(rows.len());
+    for r in rows {
+        let p = output_json(r)?;
+        if let (Some(lat), Some(lon)) = (p["lat"].as_f64(), p["lon"].as_f64()) {
+            placed.push((r, p, lat, lon));
+        }
+    }
+    let unplaced = rows.len() - placed.len();
+    let mut description = format!("{} events.", placed.len());
+    if unplaced > 0 {
+        description.push_str(&format!(" Not shown: {unplaced} without a position."));
+    }
+    let mut w = query::kml::KmlWriter::new(&mut *out, "Tidewatch events", &description)?;
+    for (r, p, lat, lon) in placed {
+        let vessels: Vec<String> = p["vessels"]
+            .as_array()
+            .map(|vs| {
+                vs.iter()
+                    .filter_map(|v| {
+                        let mmsi = u32::try_from(v["mmsi"].as_u64()?).ok()?;
+                        Some(query::kml::vessel_label(mmsi, v["name"].as_str()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Value::Object(data) = p else { continue };
+        w.placemark(&query::kml::Placemark {
+            name: format!("{}: {}", r.kind, vessels.join(", ")),
+            style: Some(if KML_ALERTS.contains(&r.kind.as_str()) {
+                "alert"
+            } else {
+                "event"
+            }),
+            when_ms: None,
+            span_ms: Some((r.start_ms, r.end_ms)),
+            heading_deg: None,
+            lat,
+            lon,
+            data,
+        })?;
+    }
+    w.finish()?;
+    Ok(())
+}
+
 fn print_events(out: &mut impl Write, rows: &[EventRow], format: EventFormat) -> Result<()> {
     match format {
+        EventFormat::Kml => events_kml(out, rows)?,
         EventFormat::Jsonl => {
             for r in rows {
                 writeln!(out, "{}", output_json(r)?)?;
@@ -183,8 +271,8 @@ fn print_events(out: &mut impl Write, rows: &[EventRow], format: EventFormat) ->
                     r.end_ms.map(rfc3339).unwrap_or_default(),
                     r.open,
                     csv_field(&join_mmsis(&r.mmsis, ";")),
-                    p["lat"],
-                    p["lon"],
+                    csv_value(&p["lat"]),
+                    csv_value(&p["lon"]),
                     csv_field(&r.zones.join(";")),
                 )?;
             }
@@ -222,6 +310,15 @@ fn join_mmsis(m: &[u32], sep: &str) -> String {
     m.iter().map(u32::to_string).collect::<Vec<_>>().join(sep)
 }
 
+/// A JSON scalar as a CSV cell: empty when null (docs/fields.md).
+fn csv_value(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => csv_field(s),
+        other => other.to_string(),
+    }
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -236,12 +333,12 @@ pub struct DetectArgs {
     /// Store directory.
     #[arg(long)]
     store: PathBuf,
-    /// Only positions from this time (RFC 3339).
-    #[arg(long, value_parser = parse_time)]
-    from: Option<DateTime<Utc>>,
-    /// Only positions before this time (RFC 3339).
-    #[arg(long, value_parser = parse_time)]
-    to: Option<DateTime<Utc>>,
+    /// Only positions from this time (RFC 3339, a date, now-6h, Unix seconds).
+    #[arg(long, value_parser = query::parse_time, allow_hyphen_values = true)]
+    from: Option<i64>,
+    /// Only positions before this time (RFC 3339, a date, now-6h, Unix seconds).
+    #[arg(long, value_parser = query::parse_time, allow_hyphen_values = true)]
+    to: Option<i64>,
     /// Only these event types (comma separated) in the output.
     #[arg(long, value_delimiter = ',')]
     types: Vec<String>,
@@ -287,7 +384,12 @@ pub fn recompute(
         .into_iter()
         .filter(|h| from_ms.is_none_or(|t| h.time_ms >= t) && to_ms.is_none_or(|t| h.time_ms < t))
         .collect();
-    ids.sort_by_key(|h| h.time_ms);
+    // By time, then MMSI (stable: a report's changes stay together), one update a report.
+    ids.sort_by_key(|h| (h.time_ms, h.mmsi));
+    let ids = super::identity_updates(
+        ids.iter()
+            .map(|h| (h.mmsi, h.time_ms, h.field.as_str(), h.new.as_str())),
+    );
     let mut hook = Hook::fresh(dir, opts)?;
     if !hook.loaded.land_ok {
         eprintln!("tidewatch: warning: {}", hook.loaded.land);
@@ -298,13 +400,13 @@ pub fn recompute(
     for r in &rows {
         while ids.peek().is_some_and(|h| h.time_ms <= r.time_ms) {
             if let Some(h) = ids.next() {
-                hook.identity(super::identity_of_row(&h));
+                hook.identity(h);
             }
         }
         hook.position(super::fix_of_row(r));
     }
     for h in ids {
-        hook.identity(super::identity_of_row(&h));
+        hook.identity(h);
     }
     let run = hook.finish()?;
     let took = started.elapsed().as_secs_f64();
@@ -320,7 +422,11 @@ pub fn recompute(
 }
 
 /// Runs `tidewatch detect`.
-pub fn detect(a: DetectArgs) -> Result<()> {
+pub fn detect(mut a: DetectArgs) -> Result<()> {
+    for t in &mut a.types {
+        *t = t.trim().to_owned();
+        check_event_type(t)?;
+    }
     if a.write && (a.from.is_some() || a.to.is_some() || !a.types.is_empty()) {
         bail!("--write replaces the store's events: recompute the whole history (no --from, --to or --types)");
     }
@@ -329,12 +435,7 @@ pub fn detect(a: DetectArgs) -> Result<()> {
         config: a.detect_config.clone(),
         watchlist: a.watchlist.clone(),
     };
-    let (mut events, state) = recompute(
-        &a.store,
-        &opts,
-        a.from.map(|t| t.timestamp_millis()),
-        a.to.map(|t| t.timestamp_millis()),
-    )?;
+    let (mut events, state) = recompute(&a.store, &opts, a.from, a.to)?;
     if a.write {
         // Takes the store's writer lock, so no ingest runs meanwhile.
         let _lock = crate::ingest::open_writable(&a.store)?;
@@ -365,12 +466,12 @@ pub struct StatsArgs {
     /// Zone name (from the store's zones, `tidewatch zones list --store DIR`).
     #[arg(long)]
     zone: String,
-    /// From this time (RFC 3339).
-    #[arg(long, value_parser = parse_time)]
-    from: Option<DateTime<Utc>>,
-    /// Before this time (RFC 3339).
-    #[arg(long, value_parser = parse_time)]
-    to: Option<DateTime<Utc>>,
+    /// From this time (RFC 3339, a date, now-6h, Unix seconds).
+    #[arg(long, value_parser = query::parse_time, allow_hyphen_values = true)]
+    from: Option<i64>,
+    /// Before this time (RFC 3339, a date, now-6h, Unix seconds).
+    #[arg(long, value_parser = query::parse_time, allow_hyphen_values = true)]
+    to: Option<i64>,
     /// JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -406,12 +507,7 @@ pub fn presence(
 
 /// Runs `tidewatch stats`.
 pub fn stats(a: StatsArgs) -> Result<()> {
-    let p = presence(
-        &a.store,
-        &a.zone,
-        a.from.map(|t| t.timestamp_millis()),
-        a.to.map(|t| t.timestamp_millis()),
-    )?;
+    let p = presence(&a.store, &a.zone, a.from, a.to)?;
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     if a.json {

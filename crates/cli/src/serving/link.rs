@@ -75,6 +75,10 @@ struct Page {
     positions: Vec<LinkPosition>,
     #[serde(default)]
     claims: Vec<LinkClaim>,
+    /// Every source the upstream releases to this link, with its label now (`None` from an
+    /// upstream that does not send it).
+    #[serde(default)]
+    labels: Option<Vec<link_file::LinkSource>>,
     next: String,
     more: bool,
 }
@@ -299,6 +303,9 @@ impl Puller {
 
     /// Sets the labels of the page's sources, spools the page, and shows its positions.
     fn take(&mut self, page: &Page, w: &FeedWriter, access: &access::Access) -> Result<()> {
+        if let Some(released) = &page.labels {
+            self.follow_labels(released, access)?;
+        }
         if page.positions.is_empty() && page.claims.is_empty() {
             return Ok(());
         }
@@ -340,6 +347,50 @@ impl Puller {
             .context("cannot spool a page")?;
         if let Some(picture) = self.picture.get() {
             self.show(picture, page);
+        }
+        Ok(())
+    }
+
+    /// Follows the upstream's labels for every source of this link: each released source gets
+    /// the label the upstream gives it now, and a source of this link the upstream no longer
+    /// releases is withheld here (its rows stay in the store, seen by no one), whether or not
+    /// it sends anything more.
+    fn follow_labels(
+        &mut self,
+        released: &[link_file::LinkSource],
+        access: &access::Access,
+    ) -> Result<()> {
+        let mut wanted: HashMap<String, String> = released
+            .iter()
+            .map(|s| {
+                (
+                    link_file::source_name(&self.feed, &s.source),
+                    s.label.clone(),
+                )
+            })
+            .collect();
+        let prefix = format!("{}/", self.feed);
+        let current: HashMap<String, String> = access
+            .label_rows()?
+            .into_iter()
+            .filter(|r| r.pattern.starts_with(&prefix))
+            .map(|r| (r.pattern, r.label.to_string()))
+            .collect();
+        for pattern in current.keys() {
+            if !wanted.contains_key(pattern) {
+                wanted.insert(pattern.clone(), access::Releasability::Withheld.to_string());
+            }
+        }
+        for (pattern, label) in wanted {
+            if current.get(&pattern) != Some(&label) {
+                // A label this version cannot read is withheld, never widened.
+                let l =
+                    access::Releasability::parse(&label).unwrap_or(access::Releasability::Withheld);
+                access
+                    .set_label(&pattern, &l, wall_ms())
+                    .with_context(|| format!("cannot set the label of {pattern}"))?;
+            }
+            self.labels_set.insert(pattern, label);
         }
         Ok(())
     }

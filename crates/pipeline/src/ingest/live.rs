@@ -298,6 +298,8 @@ fn receive(url: String, feed: FeedWriter, stop: Arc<AtomicBool>, quiet: bool) {
             addr,
             Backoff {
                 timeout: Duration::from_secs(5),
+                // Returns to check `stop` twice a second; a quiet feed stays connected.
+                poll: Duration::from_millis(500),
                 ..Backoff::default()
             },
         );
@@ -309,7 +311,9 @@ fn receive(url: String, feed: FeedWriter, stop: Arc<AtomicBool>, quiet: bool) {
                     say(format!("{url}: disconnected ({reason})"));
                     feed.end_line().unwrap_or_else(fail);
                 }
+                Event::Backoff(w) if w.is_zero() => say(format!("{url}: cannot connect; retrying")),
                 Event::Backoff(w) => say(format!("{url}: cannot connect; retrying in {w:?}")),
+                Event::Idle => {}
             }
         }
     } else if let Some(addr) = url.strip_prefix("udp://") {

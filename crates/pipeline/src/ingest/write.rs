@@ -254,13 +254,13 @@ impl<'a> Writer<'a> {
                 let before = self.registry.get(r.mmsi).map_or(0, |v| v.history.len());
                 self.registry.static_data(r.mmsi, *s);
                 if let (Some(hook), Some(v)) = (&mut self.detect, self.registry.get(r.mmsi)) {
-                    for ch in v.history.iter().skip(before) {
-                        hook.identity(crate::detecting::identity_of_change(
-                            r.mmsi,
-                            ch.time_ms,
-                            ch.field.as_str(),
-                            &ch.new,
-                        ));
+                    let changes = v
+                        .history
+                        .iter()
+                        .skip(before)
+                        .map(|ch| (r.mmsi, ch.time_ms, ch.field.as_str(), ch.new.as_str()));
+                    for u in crate::detecting::identity_updates(changes) {
+                        hook.identity(u);
                     }
                 }
                 return Ok(());
