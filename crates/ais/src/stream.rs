@@ -302,6 +302,17 @@ impl Decoder {
         Ok(n)
     }
 
+    /// Decodes the complete lines held back only to see whether a `$PGHP` line follows them
+    /// (a sentence line waits for the start of the next line). A live feed calls this when
+    /// nothing more has come for a while, so that its last line is not held until the next
+    /// one arrives. An unfinished line (no newline yet) and the fragments of a message still
+    /// being assembled stay pending; nothing is counted as orphaned.
+    pub fn flush_held(&mut self, sink: &mut impl Sink) {
+        if self.pos < self.buf.len() && self.buf.last() == Some(&b'\n') {
+            self.run(true, sink);
+        }
+    }
+
     /// Decodes whatever is left, counts orphan metadata and pending fragments, and returns the
     /// final accounting. The decoder can be reused afterwards.
     pub fn finish(&mut self, sink: &mut impl Sink) -> Stats {

@@ -249,3 +249,41 @@ fn fast_lane_equals_general_path_on_every_capture() {
         }
     }
 }
+
+#[test]
+fn a_quiet_feeds_last_line_is_decoded_when_flushed_and_nothing_is_lost() {
+    // A sentence line is held until the next line starts (it may be followed by its $PGHP);
+    // a live feed that goes quiet flushes it. An unfinished line and a half-assembled
+    // two-sentence message stay pending, and decode once the rest comes.
+    let one = b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*24\n";
+    let mut d = Decoder::new(DecoderConfig::default());
+    let mut sink = Log::default();
+    d.feed(one, &mut sink);
+    assert!(sink.0.is_empty(), "held for a possible $PGHP: {:?}", sink.0);
+    d.flush_held(&mut sink);
+    assert_eq!(
+        sink.0.iter().filter(|l| l.contains("mmsi")).count(),
+        1,
+        "{:?}",
+        sink.0
+    );
+    // Nothing twice, and the decoder goes on.
+    d.flush_held(&mut sink);
+    let part1 = b"!AIVDM,2,1,3,B,55P5TL01VIaAL@7WKO@mBplU@<PDhh000000001S;AJ::4A80?4i@E53,0*3E\n";
+    let part2 = b"!AIVDM,2,2,3,B,1@0000000000000,2*55\n";
+    d.feed(part1, &mut sink);
+    d.feed(b"!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb0", &mut sink);
+    d.flush_held(&mut sink);
+    let before = sink.0.len();
+    d.feed(b"69D,0*24\n", &mut sink);
+    d.feed(part2, &mut sink);
+    let stats = d.finish(&mut sink);
+    let messages = sink.0.iter().filter(|l| l.contains("mmsi")).count();
+    assert_eq!(messages, 3, "{:?}", &sink.0[before..]);
+    assert_eq!(stats.pending_fragments, 0);
+    assert!(
+        !sink.0.iter().any(|l| l.starts_with("reject")),
+        "{:?}",
+        sink.0
+    );
+}

@@ -158,6 +158,25 @@ fn open(store: &Path) -> Result<Access> {
     Access::open(store).with_context(|| format!("opening the access rules of {}", store.display()))
 }
 
+/// [`open`], making the store first when its directory is new or empty: a deployment issues
+/// tokens and labels sources before its server first starts.
+fn open_or_create(store: &Path) -> Result<Access> {
+    if !store.join("manifest.jsonl").is_file() {
+        let empty = std::fs::read_dir(store).map_or(true, |mut d| d.next().is_none());
+        if !empty {
+            bail!(
+                "{} is not a Tidewatch store (and not empty: nothing was created)",
+                store.display()
+            );
+        }
+        drop(
+            store::Store::create_or_open(store)
+                .with_context(|| format!("cannot create the store {}", store.display()))?,
+        );
+    }
+    open(store)
+}
+
 /// The access rules when the store has them; `None` when it has none yet (nothing created).
 fn existing(store: &Path) -> Result<Option<Access>> {
     if !store.join("manifest.jsonl").is_file() {
@@ -193,7 +212,7 @@ pub fn source(args: SourceArgs) -> Result<()> {
                      originator's, set by the link; they cannot be changed here"
                 );
             }
-            open(&store)?.set_label(&source, &label, now_ms())?;
+            open_or_create(&store)?.set_label(&source, &label, now_ms())?;
             writeln!(out, "{source}\t{label}")?;
         }
         SourceCommand::Unlabel { store, source } => {
@@ -299,7 +318,7 @@ pub fn token(args: TokenArgs) -> Result<()> {
                     KindArg::System => PrincipalKind::System,
                 }),
             };
-            let (info, secret) = open(&store)?.create_token(&req, now_ms())?;
+            let (info, secret) = open_or_create(&store)?.create_token(&req, now_ms())?;
             // The secret alone on stdout (for scripts); what it is on stderr.
             writeln!(out, "{}", secret.expose())?;
             let p = &info.principal;
@@ -409,11 +428,11 @@ pub fn audit(args: AuditArgs) -> Result<()> {
             None => writeln!(out, "{} entries", v.entries)?,
         }
         if !v.ok() {
+            let n = v.problems.len() + usize::from(v.expected_head_found == Some(false));
             bail!(
-                "audit log {} failed verification ({} problem{})",
+                "audit log {} failed verification ({n} problem{})",
                 path.display(),
-                v.problems.len() + usize::from(v.expected_head_found == Some(false)),
-                if v.problems.len() == 1 { "" } else { "s" }
+                if n == 1 { "" } else { "s" }
             );
         }
         writeln!(out, "ok: the hash chain is intact")?;

@@ -613,3 +613,42 @@ fn events_shown_to_a_partner_rest_only_on_what_it_may_see() {
         events.len()
     );
 }
+
+#[test]
+fn tokens_and_labels_can_be_made_before_the_server_first_starts() {
+    // A new deployment: the store's directory does not exist yet (or is empty).
+    let store = tmp("fresh-deploy-store");
+    let _ = std::fs::remove_dir_all(&store);
+    let token = run_ok(
+        &[
+            "token",
+            "create",
+            "--name",
+            "ind-analyst",
+            "--partner",
+            "IND",
+        ],
+        &store,
+    );
+    assert!(token.trim().starts_with("tw_"), "{token}");
+    run_ok(&["source", "label", "coast", "REL TO IND, USA"], &store);
+    let a = Access::open(&store).unwrap();
+    assert!(a.authenticate(token.trim()).is_some());
+    // An ingest then uses the store as made.
+    let f = tmp("fresh-deploy.nmea");
+    sample(&f, 2);
+    let spec = format!("coast={}", f.display());
+    ingest_with(&[OsStr::new(&spec)], &store);
+    assert!(!rows(&store).is_empty());
+    // A directory holding something else is not taken over.
+    let other = tmp("fresh-deploy-other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "mine").unwrap();
+    let out = run(
+        &["token", "create", "--name", "x", "--partner", "IND"],
+        &other,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    assert!(!other.join("manifest.jsonl").exists());
+}

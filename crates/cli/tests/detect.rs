@@ -284,3 +284,44 @@ fn stats_count_vessels_and_vessel_days_in_a_zone() {
         .unwrap();
     assert!(!none.status.success());
 }
+
+#[test]
+fn an_archive_older_than_what_detection_has_seen_says_so_and_how_to_recompute() {
+    // Newer data first, then an archive a week older: its positions are late data to the
+    // detection state, and the run says so (the events for that week may be incomplete).
+    let dir = tmp("older-archive");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sim = |start: &str, name: &str| {
+        let f = dir.join(name);
+        let st = Command::new(bin())
+            .args(["simulate", "scs-greyzone", "--hours", "1", "--vessels", "5"])
+            .args(["--start", start, "-q", "--out"])
+            .arg(&f)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        f
+    };
+    let newer = sim("2026-01-08T00:00:00Z", "newer.nmea");
+    let older = sim("2026-01-01T00:00:00Z", "older.nmea");
+    let store = dir.join("store");
+    let ingest = |f: &Path| {
+        Command::new(bin())
+            .args(["ingest", "-q", "--store"])
+            .arg(&store)
+            .arg(f)
+            .output()
+            .unwrap()
+    };
+    let first = ingest(&newer);
+    assert!(first.status.success());
+    assert!(!String::from_utf8_lossy(&first.stderr).contains("late data"));
+    let second = ingest(&older);
+    assert!(second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("reached it as late data")
+            && err.contains("tidewatch detect --store DIR --write"),
+        "{err}"
+    );
+}

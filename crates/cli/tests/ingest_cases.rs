@@ -366,6 +366,13 @@ fn stdin_given_twice_is_ingested_once() {
     assert_eq!(second["inputs_read"], 0, "{second}");
     assert_eq!(second["inputs_skipped"][0]["run"], first["run"], "{second}");
     assert_eq!(rows(&store).len(), n);
+    // Read, but nothing of it fused or stored; the store's vessels are still there.
+    assert_eq!(second["positions"], 0, "{second}");
+    assert_eq!(second["late_duplicates"], 0, "{second}");
+    assert_eq!(
+        second["vessels_in_store"], first["vessels_in_store"],
+        "{second}"
+    );
     // The same bytes as a file are recognised too.
     let third = ingest_with(&[os(&feed)], &store);
     assert_eq!(third["inputs_read"], 0, "{third}");

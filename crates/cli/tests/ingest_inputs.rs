@@ -145,6 +145,17 @@ fn issue_16_a_log_without_times_warns_and_assume_time_places_its_lines() {
     let (out, _) = ingest(&[p(&log), "--assume-time", "yesterday"], &tmp("bad-assume"));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("RFC 3339"), "{}", stderr(&out));
+    // So is a start no AIS report can have (before 1998): every line would be dropped.
+    let (out, _) = ingest(
+        &[p(&log), "--assume-time", "1990-01-01T00:00:00Z"],
+        &tmp("early-assume"),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("outside the times AIS reports can have"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -756,3 +756,48 @@ fn a_partner_links_live_stream_shows_upstream_positions_before_they_are_committe
     terminate(downstream);
     terminate(upstream);
 }
+
+#[test]
+fn a_configuration_with_two_sources_under_one_name_or_a_bad_name_is_refused() {
+    let dir = tmp("serve-names");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (body, says) in [
+        (
+            "[[source]]\nname = \"a\"\nurl = \"udp://127.0.0.1:0\"\n\
+             [[source]]\nname = \"a\"\nurl = \"udp://127.0.0.1:0\"\n",
+            "two sources of the configuration are named \"a\"",
+        ),
+        (
+            "[[source]]\nname = \"x/y\"\nurl = \"udp://127.0.0.1:0\"\n",
+            "source 1 of the configuration: name \"x/y\"",
+        ),
+        (
+            "[[source]]\nname = \"link:z\"\nurl = \"udp://127.0.0.1:0\"\n",
+            "not begin with `link:`",
+        ),
+        // A value's error names the file and the line that sets it.
+        (
+            "no_detect = true\ncommit_every = \"ten seconds\"\n",
+            "names.toml:2: commit_every = \"ten seconds\"",
+        ),
+        ("rate_per_s = -5\n", "names.toml:1: rate_per_s = -5"),
+        (
+            "[[source]]\nurl = \"udp://127.0.0.1:0\"\n[[source]]\nurl = \"udp://127.0.0.1:0\"\n\
+             speed = 10\n",
+            "names.toml:3: source 2 of the configuration: speed",
+        ),
+    ] {
+        let cfg = config(&dir.join("names"), body);
+        let out = Command::new(bin())
+            .args(["serve", "--store"])
+            .arg(dir.join("store"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--listen", "127.0.0.1:0", "--for", "1s"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{body}: {err}");
+        assert!(err.contains(says), "{body}: {err}");
+    }
+}

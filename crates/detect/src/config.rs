@@ -171,6 +171,7 @@ impl Config {
         self.escort.validate()?;
         self.swarm.validate()?;
         self.survey.validate()?;
+        self.identity_change.validate()?;
         Ok(())
     }
 }
@@ -229,5 +230,31 @@ mod tests {
             Config::from_toml_str("[encounter]\n\nmax_distance_m = -5\n", "d.toml").unwrap_err();
         assert_eq!(e.line, Some(3), "{e}");
         assert!(e.reason.starts_with("encounter.max_distance_m"), "{e}");
+        for (text, key, line) in [
+            (
+                "[ais_gap]\nmin_heard_share = 100\n",
+                "ais_gap.min_heard_share",
+                2,
+            ),
+            (
+                "[ais_gap]\nmin_heard_share = -3\n",
+                "ais_gap.min_heard_share",
+                2,
+            ),
+            (
+                "[ais_gap]\n\nreception_cell_deg = 0\n",
+                "ais_gap.reception_cell_deg",
+                3,
+            ),
+            (
+                "[identity_change]\nfields = [\"name\", \"colour\"]\n",
+                "identity_change.fields",
+                2,
+            ),
+        ] {
+            let e = Config::from_toml_str(text, "d.toml").unwrap_err();
+            assert!(e.reason.starts_with(key), "{text}: {e}");
+            assert_eq!(e.line, Some(line), "{text}: {e}");
+        }
     }
 }

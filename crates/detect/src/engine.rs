@@ -437,6 +437,12 @@ impl Engine {
         &self.s
     }
 
+    /// The message time up to which input has been released to the detectors (`None` before
+    /// any): what arrives older than this is late data.
+    pub fn released_ms(&self) -> Option<i64> {
+        self.s.released_ms
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

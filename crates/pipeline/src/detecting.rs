@@ -190,6 +190,9 @@ pub struct Hook {
     changed: BTreeMap<String, Option<Event>>,
     /// Notices seen, by change.
     pub notices: BTreeMap<&'static str, u64>,
+    /// Where the engine had got to when the run began, and the newest position of the run.
+    resumed_at_ms: Option<i64>,
+    newest_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for Hook {
@@ -206,10 +209,12 @@ impl Hook {
         let state = reg.engine_state()?;
         let (engine, loaded) = engine(dir, opts, state.as_deref())?;
         Ok(Hook {
+            resumed_at_ms: engine.released_ms(),
             engine,
             loaded,
             changed: BTreeMap::new(),
             notices: BTreeMap::new(),
+            newest_ms: None,
         })
     }
 
@@ -221,11 +226,14 @@ impl Hook {
             loaded,
             changed: BTreeMap::new(),
             notices: BTreeMap::new(),
+            resumed_at_ms: None,
+            newest_ms: None,
         })
     }
 
     /// Feeds a position.
     pub fn position(&mut self, fix: Fix) {
+        self.newest_ms = self.newest_ms.max(Some(fix.time_ms));
         self.engine.push_position(fix);
         self.drain();
     }
@@ -272,7 +280,20 @@ impl Hook {
                 None => withdrawn.push(id),
             }
         }
+        // A whole run older than what detection had already seen (an archive ingested after
+        // newer data): every position of it was late data to the detectors.
+        let older = match (self.resumed_at_ms, self.newest_ms) {
+            (Some(before), Some(newest)) if newest < before - OLDER_RUN_MS => Some(format!(
+                "detection had already processed data up to {}; this run's positions (up to {}) \
+                 reached it as late data, so its events for that period may be incomplete: \
+                 recompute them over the whole history with `tidewatch detect --store DIR --write`",
+                query_time(before),
+                query_time(newest)
+            )),
+            _ => None,
+        };
         Ok(RunEvents {
+            older_than_state: older,
             rows,
             withdrawn,
             state,
@@ -411,6 +432,22 @@ pub struct RunEvents {
     pub loaded: Loaded,
     /// Input the engine set aside, by reason (over the engine's life, carried in its state).
     pub rejected: BTreeMap<String, u64>,
+    /// Set when the whole run was older than what detection had processed before: why the
+    /// events may be incomplete and what to do.
+    pub older_than_state: Option<String>,
+}
+
+/// How far a whole run must be behind what detection had processed to be reported as older
+/// (six hours, as ingest's own warning for stale positions: a satellite feed's ordinary
+/// lateness is not an archive loaded out of order).
+const OLDER_RUN_MS: i64 = 6 * 3_600_000;
+
+/// A time as `YYYY-MM-DDTHH:MM:SSZ`.
+fn query_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    )
 }
 
 /// The stored row of an event.

@@ -194,7 +194,10 @@ fn mmsi_of(s: &str) -> Result<u32, ApiError> {
         Ok(m) if s.bytes().all(|b| b.is_ascii_digit()) && (1..=999_999_999).contains(&m) => Ok(m),
         _ => Err(ApiError::bad(
             "bad_mmsi",
-            format!("`{}` is not an MMSI (1 to 9 digits)", clip(s)),
+            format!(
+                "`{}` is not an MMSI (a number from 1 to 999999999)",
+                clip(s)
+            ),
         )),
     }
 }
@@ -530,19 +533,24 @@ pub async fn vessels(
             })
             && zone.as_ref().is_none_or(|z| z.contains(f.lat, f.lon))
     };
+    let keep = std::sync::Arc::new(keep);
     let mut withheld = 0;
     let list: Vec<LiveVessel> = match at {
         None if caller.restricted => {
             let (pic, dir) = (s.picture.clone(), s.store_dir.clone());
+            let asked = keep.clone();
             let (all, w) = blocking(move || {
                 let view = caller.view().ok_or_else(|| ApiError::internal("no view"))?;
-                crate::views::visible_vessels(&view, &pic, &dir)
+                crate::views::visible_vessels(&view, &pic, &dir, |v| asked(v))
             })
             .await?;
             withheld = w;
             all.into_iter().filter(|v| keep(v)).take(limit).collect()
         }
-        None => s.picture.vessels_where(limit, keep),
+        None => {
+            let keep = keep.clone();
+            s.picture.vessels_where(limit, move |v| keep(v))
+        }
         Some(at_ms) if caller.restricted => {
             let (pic, dir) = (s.picture.clone(), s.store_dir.clone());
             let (all, w) = blocking(move || {
@@ -617,18 +625,21 @@ pub async fn search(
             || v.imo
                 .is_some_and(|i| i.to_string().starts_with(&text_owned))
     };
+    let matches = std::sync::Arc::new(matches);
     let mut withheld = 0;
     let hits = if caller.restricted {
         let (pic, dir) = (s.picture.clone(), s.store_dir.clone());
+        let asked = matches.clone();
         let (all, w) = blocking(move || {
             let view = caller.view().ok_or_else(|| ApiError::internal("no view"))?;
-            crate::views::visible_vessels(&view, &pic, &dir)
+            crate::views::visible_vessels(&view, &pic, &dir, |v| asked(v))
         })
         .await?;
         withheld = w;
         all.into_iter().filter(|v| matches(v)).take(limit).collect()
     } else {
-        s.picture.vessels_where(limit, matches)
+        let matches = matches.clone();
+        s.picture.vessels_where(limit, move |v| matches(v))
     };
     let results: Vec<Value> = hits
         .iter()
@@ -1064,6 +1075,11 @@ pub async fn events(
         }
     };
     let limit = q.limit(EVENTS_LIMIT)?;
+    // A zone the server does not know is refused, as by /api/vessels and the statistics (a
+    // misspelt zone would otherwise look like a quiet one).
+    if let Some(z) = q.get("zone") {
+        zone(&s, z)?;
+    }
     let eq = EventQuery {
         kind,
         mmsi,

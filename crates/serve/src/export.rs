@@ -36,9 +36,20 @@ pub async fn positions(
     let to = q.time("to", now)?.unwrap_or(now + 1);
     let from = q.time("from", now)?.unwrap_or(to - 86_400_000);
     if to <= from || to - from > EXPORT_MAX_RANGE_MS {
+        // Say what was asked for: `to` defaults to the data time (the newest message), which
+        // `now-7d` (the wall clock) may be more than seven days from.
         return Err(ApiError::bad(
             "bad_range",
-            "to must be after from, at most seven days later",
+            format!(
+                "to must be after from, at most seven days later (asked: from {} to {}{})",
+                query::iso8601_ms(from),
+                query::iso8601_ms(to),
+                if q.get("to").is_none() {
+                    ", the data time: to defaults to it"
+                } else {
+                    ""
+                }
+            ),
         ));
     }
     let mmsi = q

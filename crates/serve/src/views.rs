@@ -247,10 +247,14 @@ pub(crate) fn visible_vessels_at(
 }
 
 /// Every vessel `view` sees (live picture and registry), by MMSI, and how many it does not.
+///
+/// The count of withheld vessels is of those `asked` takes as the full picture has them (what
+/// the request's filters would have answered had the caller seen everything), for the audit.
 pub(crate) fn visible_vessels(
     view: &View<'_>,
     picture: &Picture,
     dir: &Path,
+    asked: impl Fn(&LiveVessel) -> bool,
 ) -> Result<(Vec<LiveVessel>, usize), ApiError> {
     let reg = registry(dir)?;
     let mut stored: HashMap<u32, Vec<VesselSourceRow>> = HashMap::new();
@@ -285,14 +289,15 @@ pub(crate) fn visible_vessels(
                 .iter()
                 .any(|s| s.fix.is_some() && view.may_see_source(&s.source))
         }) || st.iter().any(|r| view.may_see_source(&r.source));
+        let was_asked = || l.is_some_and(&asked);
         if !any {
-            withheld += 1;
+            withheld += usize::from(was_asked());
             continue;
         }
         let claims = claims_of(reg.as_ref(), m, l)?;
         match visible_vessel(view, m, l, st, &claims, classes.get(&m).copied().flatten()) {
             Some(v) => out.push(v),
-            None => withheld += 1,
+            None => withheld += usize::from(was_asked()),
         }
     }
     Ok((out, withheld))

@@ -892,6 +892,8 @@ async fn every_read_is_audited_with_what_it_returned_and_withheld_and_the_chain_
     call(&s, "/api/events?from=2026-01-15", Some(&ind)).await;
     call(&s, &format!("/api/vessels/{V_RAD}"), Some(&fra)).await;
     call(&s, "/metrics", Some(&fra)).await;
+    // An area with no vessel: nothing was held back from this answer.
+    call(&s, "/api/vessels?bbox=0,0,1,1", Some(&fra)).await;
     call(&s, "/api/vessels", None).await; // 401: not audited, counted
     let path = dir.join("audit.jsonl");
     let (entries, _) = access::audit::read(&path, &access::AuditFilter::default()).unwrap();
@@ -918,6 +920,7 @@ async fn every_read_is_audited_with_what_it_returned_and_withheld_and_the_chain_
                 0
             ),
             ("fra-analyst".to_owned(), "/metrics".to_owned(), 0, 0),
+            ("fra-analyst".to_owned(), "/api/vessels".to_owned(), 0, 0),
         ]
     );
     assert_eq!(entries[0].record.params, json!({"limit": "50"}));

@@ -117,6 +117,7 @@ async fn bad_parameters_are_400_with_a_reason() {
         ("/api/vessels?ship_type=boat", "bad_filter"),
         ("/api/vessels?flag=China", "bad_filter"),
         ("/api/vessels?zone=Atlantis", "unknown_zone"),
+        ("/api/events?zone=Atlantis", "unknown_zone"),
         ("/api/vessels?at=yesterday", "bad_time"),
         ("/api/vessels?at=now&max_age=-5m", "bad_time"),
         ("/api/vessels?at=now&max_age=400d", "bad_time"),

@@ -59,6 +59,13 @@ pub struct CsvRecord {
     pub destination: Option<String>,
     /// Transceiver class: `A` or `B`.
     pub class: Option<char>,
+    /// The position cells hold something that is no position (text, or beyond the globe
+    /// other than AIS's "not available" 91 / 181); empty cells and 91 / 181 are "not
+    /// available", not unusable.
+    pub position_unusable: bool,
+    /// Numeric cells (speed, course, heading, status, dimensions) that hold text that is no
+    /// number: read as not available, and counted.
+    pub cells_unparsed: u8,
 }
 
 /// Why a row was rejected.
@@ -99,6 +106,8 @@ pub struct CsvStats {
     /// Records whose ship-type text (DMA) names no ITU category (`Reserved`, `Spare 1`, ...):
     /// the text is in the record, the code is `None`.
     pub ship_type_unmapped: u64,
+    /// Numeric cells that were not numbers (read as not available), over every record.
+    pub cells_unparsed: u64,
 }
 
 /// Why an archive could not be read at all.
@@ -283,6 +292,7 @@ impl<R: Read> CsvReader<R> {
                 rejected: HashMap::new(),
                 not_utf8: 0,
                 ship_type_unmapped: 0,
+                cells_unparsed: 0,
             },
         })
     }
@@ -318,6 +328,7 @@ impl<R: Read> CsvReader<R> {
                             if rec.ship_type.is_none() && rec.ship_type_text.is_some() {
                                 stats.ship_type_unmapped += 1;
                             }
+                            stats.cells_unparsed += u64::from(rec.cells_unparsed);
                             sink(rec);
                         }
                         Err(why) => *stats.rejected.entry(why).or_default() += 1,
@@ -386,6 +397,26 @@ fn record(layout: Layout, c: &Columns, row: &csv::StringRecord) -> Result<CsvRec
         .ok_or(RowReject::BadTime)?;
     let lat = num::<f64>(c.get(row, "lat")).filter(|v| v.abs() <= 90.0);
     let lon = num::<f64>(c.get(row, "lon")).filter(|v| v.abs() <= 180.0);
+    // A cell that says "not available": empty, or AIS's 91 / 181.
+    let absent = |k: &str, na: f64| {
+        c.get(row, k)
+            .map(str::trim)
+            .is_none_or(|v| v.is_empty() || v.parse::<f64>().is_ok_and(|x| x == na))
+    };
+    let position_unusable =
+        (lat.is_none() && !absent("lat", 91.0)) || (lon.is_none() && !absent("lon", 181.0));
+    // Numeric cells holding something that is no number.
+    let cells_unparsed = [
+        "sog", "cog", "heading", "status", "length", "width", "draught",
+    ]
+    .into_iter()
+    .filter(|k| !(layout == Layout::Dma && *k == "status"))
+    .filter(|k| {
+        c.get(row, k)
+            .map(str::trim)
+            .is_some_and(|v| !v.is_empty() && v.parse::<f64>().is_err())
+    })
+    .count() as u8;
     let sog_knots = num::<f32>(c.get(row, "sog")).filter(|v| (0.0..102.25).contains(v));
     let cog_deg = num::<f32>(c.get(row, "cog")).filter(|v| (0.0..360.0).contains(v));
     let heading_deg = num::<f32>(c.get(row, "heading"))
@@ -435,6 +466,8 @@ fn record(layout: Layout, c: &Columns, row: &csv::StringRecord) -> Result<CsvRec
         draught_m: num::<f32>(c.get(row, "draught")).filter(|&v| v > 0.0),
         destination: text("destination"),
         class,
+        position_unusable,
+        cells_unparsed,
     })
 }
 
@@ -556,6 +589,24 @@ bad,Class A,219000873,56.9,10.3,,,,,,,,,,,,,,,,,,,,,\n";
         assert_eq!(a.class, Some('A'));
         let b = &rows[1];
         assert_eq!((b.lat, b.lon, b.callsign.as_deref()), (None, None, None));
+    }
+
+    #[test]
+    fn a_position_that_is_not_available_differs_from_one_that_is_unusable() {
+        let data = "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading\n\
+            1,2023-01-11T00:00:00,95,200,3.0,4.0,5\n\
+            2,2023-01-11T00:00:01,,,3.0,4.0,5\n\
+            3,2023-01-11T00:00:02,abc,2.0,3.0,4.0,5\n\
+            4,2023-01-11T00:00:03,91,181,abc,4.0,5\n\
+            5,2023-01-11T00:00:04,1.0,2.0,3.0,4.0,5\n";
+        let mut rows = Vec::new();
+        let stats = read(data.as_bytes(), |r| rows.push(r)).unwrap();
+        let unusable: Vec<bool> = rows.iter().map(|r| r.position_unusable).collect();
+        assert_eq!(unusable, [true, false, true, false, false]);
+        assert_eq!(rows[3].sog_knots, None);
+        assert_eq!(rows[3].cells_unparsed, 1);
+        assert_eq!(stats.cells_unparsed, 1);
+        assert_eq!((rows[4].lat, rows[4].lon), (Some(1.0), Some(2.0)));
     }
 
     #[test]

@@ -149,17 +149,27 @@ impl Vessel {
     }
 }
 
-/// Records a change of `current` to `new` (when different) in `history`.
+/// A static report this much older than the newest message of its vessel is history (an
+/// older archive ingested after newer data): it fills what is unknown, but a value it differs
+/// in is not a change (it was the vessel's identity before, not after, what is known).
+pub const PAST_STATIC_MS: i64 = 6 * 3_600_000;
+
+/// Records a change of `current` to `new` (when different) in `history`; with `fill_only`,
+/// only a first value (returns true when a different value was left alone).
 fn set<T: PartialEq + ToString>(
     current: &mut Option<T>,
     new: Option<T>,
     field: IdentityField,
     time_ms: i64,
     history: &mut Vec<IdentityChange>,
-) {
-    let Some(new) = new else { return };
+    fill_only: bool,
+) -> bool {
+    let Some(new) = new else { return false };
     if current.as_ref() == Some(&new) {
-        return;
+        return false;
+    }
+    if fill_only && current.is_some() {
+        return true;
     }
     history.push(IdentityChange {
         time_ms,
@@ -168,12 +178,16 @@ fn set<T: PartialEq + ToString>(
         new: new.to_string(),
     });
     *current = Some(new);
+    false
 }
 
 /// All vessels, by MMSI.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     vessels: FxHashMap<u32, Vessel>,
+    /// Static reports older than their vessel's newest message by [`PAST_STATIC_MS`] that
+    /// differed from the identity known (left as it is: see [`Registry::static_data`]).
+    pub past_static_reports: u64,
 }
 
 impl Registry {
@@ -241,48 +255,73 @@ impl Registry {
     }
 
     /// Applies static and voyage data, recording identity changes.
+    ///
+    /// A report older than the vessel's newest message by [`PAST_STATIC_MS`] (an archive
+    /// ingested after newer data) fills unknown fields only: the values it differs in were
+    /// the identity before what is known, and recording them as changes would run history
+    /// backwards. Those reports are counted in `past_static_reports` (the identity claims of
+    /// their sources keep what they said, with its time).
     pub fn static_data(&mut self, mmsi: u32, s: StaticUpdate) {
         let v = self.vessels.entry(mmsi).or_default();
+        let past = v
+            .last_seen_ms
+            .is_some_and(|l| s.time_ms < l - PAST_STATIC_MS);
         v.seen(s.time_ms);
         if s.class.is_some() {
             v.class = s.class;
         }
         let t = s.time_ms;
+        let mut skipped = false;
         let h = &mut v.history;
-        set(
+        skipped |= set(
             &mut v.name,
             s.name.filter(|x| !x.is_empty()),
             IdentityField::Name,
             t,
             h,
+            past,
         );
-        set(
+        skipped |= set(
             &mut v.callsign,
             s.callsign.filter(|x| !x.is_empty()),
             IdentityField::Callsign,
             t,
             h,
+            past,
         );
-        set(&mut v.imo, s.imo, IdentityField::Imo, t, h);
-        if s.ship_type.is_some() {
+        skipped |= set(&mut v.imo, s.imo, IdentityField::Imo, t, h, past);
+        if past && (v.ship_type.is_some() || v.ship_type_text.is_some()) {
+            // Known already: an older report's text does not replace it.
+        } else if s.ship_type.is_some() {
             v.ship_type_text = None;
         } else if let Some(text) = s.ship_type_text.filter(|x| !x.is_empty()) {
             v.ship_type_text = Some(text);
         }
-        set(&mut v.ship_type, s.ship_type, IdentityField::ShipType, t, h);
+        skipped |= set(
+            &mut v.ship_type,
+            s.ship_type,
+            IdentityField::ShipType,
+            t,
+            h,
+            past,
+        );
         let dims = s.dimensions_m.map(|(l, b)| Dims(l, b));
         let mut current = v.dimensions_m.map(|(l, b)| Dims(l, b));
-        set(&mut current, dims, IdentityField::Dimensions, t, h);
+        skipped |= set(&mut current, dims, IdentityField::Dimensions, t, h, past);
         v.dimensions_m = current.map(|d| (d.0, d.1));
-        set(
+        skipped |= set(
             &mut v.destination,
             s.destination.filter(|x| !x.is_empty()),
             IdentityField::Destination,
             t,
             h,
+            past,
         );
-        if s.draught_m.is_some() {
+        if s.draught_m.is_some() && !(past && v.draught_m.is_some()) {
             v.draught_m = s.draught_m;
+        }
+        if skipped {
+            self.past_static_reports += 1;
         }
     }
 }
@@ -456,6 +495,41 @@ mod tests {
         );
         let v = r.get(3).unwrap();
         assert_eq!((v.ship_type, v.ship_type_text.as_deref()), (Some(70), None));
+    }
+
+    #[test]
+    fn an_older_archive_fills_what_is_unknown_and_changes_nothing() {
+        // 2023 first (name and IMO), then a 2012 report naming the ship otherwise and giving
+        // a call sign: the call sign fills in, the name stays, no change is recorded.
+        const YEAR: i64 = 365 * 86_400_000;
+        let mut r = Registry::new();
+        let at = |t: i64, name: &str| StaticUpdate {
+            time_ms: t,
+            name: Some(name.to_owned()),
+            imo: Some(9_294_549),
+            ..StaticUpdate::default()
+        };
+        r.static_data(7, at(53 * YEAR, "AS PAULINE"));
+        let before = r.get(7).unwrap().history.len();
+        r.static_data(
+            7,
+            StaticUpdate {
+                callsign: Some("D5RB6".to_owned()),
+                ..at(42 * YEAR, "AUSTRALIA EXPRESS")
+            },
+        );
+        let v = r.get(7).unwrap();
+        assert_eq!(v.name.as_deref(), Some("AS PAULINE"));
+        assert_eq!(v.callsign.as_deref(), Some("D5RB6"));
+        let new: Vec<_> = v.history[before..].iter().map(|c| c.field).collect();
+        assert_eq!(new, [IdentityField::Callsign], "a first value only");
+        assert_eq!(v.history[before].old, None);
+        assert_eq!(r.past_static_reports, 1);
+        // Within the window (a satellite's lateness), a change is a change.
+        r.static_data(8, at(53 * YEAR, "A"));
+        r.static_data(8, at(53 * YEAR - 3_600_000, "B"));
+        assert_eq!(r.get(8).unwrap().name.as_deref(), Some("B"));
+        assert_eq!(r.past_static_reports, 1);
     }
 
     #[test]

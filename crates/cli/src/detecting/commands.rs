@@ -398,7 +398,9 @@ pub fn recompute(
     let mut ids = ids.into_iter().peekable();
     let started = std::time::Instant::now();
     for r in &rows {
-        while ids.peek().is_some_and(|h| h.time_ms <= r.time_ms) {
+        // A position before an identity change of the same time, as ingest hands them over
+        // (a CSV row, a static report after its position): the change is placed at it.
+        while ids.peek().is_some_and(|h| h.time_ms < r.time_ms) {
             if let Some(h) = ids.next() {
                 hook.identity(h);
             }

@@ -151,6 +151,22 @@ fn sources(
 ) -> Result<Vec<LiveSource>> {
     let mut out = Vec::new();
     for (i, s) in cfg.source.iter().enumerate() {
+        // A name is the first part of its sources' labels (`NAME/station/talker`) and its
+        // spool directory: no `/`, and `link:` is the links' own.
+        if let Some(name) = &s.name {
+            if name.is_empty()
+                || name.contains(['/', '\\'])
+                || name.chars().any(char::is_control)
+                || (s.link.is_none() && name.starts_with(access::label::LINK_PREFIX))
+            {
+                bail!(
+                    "source {} of the configuration: name {name:?} must be non-empty, without \
+                     `/` or `\\`, and not begin with `{}` (a link's sources are named so)",
+                    i + 1,
+                    access::label::LINK_PREFIX
+                );
+            }
+        }
         let n = [&s.url, &s.replay, &s.simulate, &s.link]
             .iter()
             .filter(|x| x.is_some())
@@ -158,6 +174,15 @@ fn sources(
         if n != 1 {
             bail!(
                 "source {} of the configuration: give exactly one of url, replay, simulate, link",
+                i + 1
+            );
+        }
+        if (s.url.is_some() || s.link.is_some())
+            && (s.speed.is_some() || s.seed.is_some() || s.vessels.is_some() || s.hours.is_some())
+        {
+            bail!(
+                "source {} of the configuration: speed, seed, vessels and hours belong to a \
+                 replay or a simulation",
                 i + 1
             );
         }
@@ -221,6 +246,16 @@ fn sources(
             out.push(src);
         }
     }
+    // Two sources under one name would share a spool directory and a provenance label.
+    let mut seen = std::collections::BTreeSet::new();
+    for l in out.iter().flat_map(|s| &s.labels) {
+        if !seen.insert(l.as_str()) {
+            bail!(
+                "two sources of the configuration are named {l:?}: they would share a spool and \
+                 a provenance label; give each its own name"
+            );
+        }
+    }
     Ok(out)
 }
 
@@ -243,12 +278,57 @@ pub(crate) struct Plan {
     pub picture_slot: link::PictureSlot,
 }
 
+/// A configuration value's error at its place: `FILE:LINE: ` before the message, the line
+/// being the first that sets the key the message starts with (`commit_every = ...`), or the
+/// `[[source]]` table a `source N of the configuration` message names.
+fn located(e: anyhow::Error, file: &Path, text: &str) -> anyhow::Error {
+    let msg = format!("{e:#}");
+    let key: String = msg
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let line = if let Some(n) = msg
+        .strip_prefix("source ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim() == "[[source]]")
+            .nth(n.saturating_sub(1))
+            .map(|(i, _)| i + 1)
+    } else if key.is_empty() {
+        None
+    } else {
+        text.lines()
+            .position(|l| {
+                l.trim_start()
+                    .strip_prefix(key.as_str())
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+            })
+            .map(|i| i + 1)
+    };
+    match line {
+        Some(n) => anyhow::anyhow!("{}:{n}: {msg}", file.display()),
+        None => anyhow::anyhow!("{}: {msg}", file.display()),
+    }
+}
+
 /// Runs `tidewatch serve`.
 pub fn run(args: ServeArgs) -> Result<()> {
     let cfg = match &args.config {
         Some(p) => Config::read(p)?,
         None => Config::default(),
     };
+    let plan = plan_of(&args, &cfg).map_err(|e| match &args.config {
+        Some(p) => located(e, p, &std::fs::read_to_string(p).unwrap_or_default()),
+        None => e,
+    })?;
+    execute(plan)
+}
+
+/// The plan of a `tidewatch serve` run from its arguments and configuration.
+fn plan_of(args: &ServeArgs, cfg: &Config) -> Result<Plan> {
     let base = args
         .config
         .as_deref()
@@ -292,7 +372,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let plan = Plan {
         store: args.store.clone(),
         listen,
-        sources: sources(&cfg, base, &args.store, &picture_slot)?,
+        sources: sources(cfg, base, &args.store, &picture_slot)?,
         picture_slot,
         run: RunOptions {
             reorder_window_ms: duration("reorder_window", &cfg.reorder_window, 5 * 60_000)?,
@@ -312,7 +392,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             run_for: args.run_for.map(|d| Duration::from_millis(d.max(0) as u64)),
             quiet,
         },
-        alerts_toml: alerts_text(&cfg)?,
+        alerts_toml: alerts_text(cfg)?,
         on_listen: Box::new(move |a| {
             if !quiet {
                 eprintln!("serving {scheme}://{a}/");
@@ -321,7 +401,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         access,
         tls,
     };
-    execute(plan)
+    Ok(plan)
 }
 
 /// The alert part of a configuration, as TOML text.

@@ -13,7 +13,7 @@ use crate::ingest::report::{report, Report, TimeBounds};
 use ais::stream::{Decoder, DecoderConfig, Meta};
 use ais::{Message, Reject, Sink};
 use serve::{LivePosition, LiveStatic, Picture};
-use std::sync::mpsc::{sync_channel, Receiver, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TrySendError};
 use std::sync::Arc;
 use track::fuse::refine_time;
 use track::vessel::Class;
@@ -52,14 +52,29 @@ fn decode_loop(rx: Receiver<(usize, Vec<u8>)>, labels: Vec<String>, picture: &Pi
         .iter()
         .map(|_| Decoder::new(DecoderConfig::default()))
         .collect();
-    while let Ok((index, bytes)) = rx.recv() {
-        let (Some(d), Some(label)) = (decoders.get_mut(index), labels.get(index)) else {
-            continue;
-        };
-        let mut sink = ToPicture { picture, label };
-        d.feed(&bytes, &mut sink);
+    loop {
+        match rx.recv_timeout(IDLE) {
+            Ok((index, bytes)) => {
+                let (Some(d), Some(label)) = (decoders.get_mut(index), labels.get(index)) else {
+                    continue;
+                };
+                let mut sink = ToPicture { picture, label };
+                d.feed(&bytes, &mut sink);
+            }
+            // Quiet for a while: a feed's last line may be held to see whether a `$PGHP`
+            // follows it; show it now rather than when the next line comes.
+            Err(RecvTimeoutError::Timeout) => {
+                for (d, label) in decoders.iter_mut().zip(&labels) {
+                    d.flush_held(&mut ToPicture { picture, label });
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
     }
 }
+
+/// How long the feeds may be quiet before the lines held for a possible `$PGHP` are shown.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 struct ToPicture<'a> {
     picture: &'a Picture,

@@ -126,6 +126,20 @@ impl AisGapConfig {
             0.0,
             1e4,
         )?;
+        check(
+            "ais_gap.min_interval_ratio",
+            self.min_interval_ratio,
+            0.0,
+            1e3,
+        )?;
+        // A share of the gap's hours.
+        check("ais_gap.min_heard_share", self.min_heard_share, 0.0, 1.0)?;
+        check(
+            "ais_gap.reception_cell_deg",
+            self.reception_cell_deg,
+            0.01,
+            10.0,
+        )?;
         // One bit per slot of an hour in the reception map: at most 60 slots.
         check(
             "ais_gap.count_interval_s",

@@ -56,6 +56,35 @@ impl Default for IdentityChangeConfig {
     }
 }
 
+/// The fields an identity change can report.
+pub const FIELDS: [&str; 6] = [
+    "name",
+    "callsign",
+    "flag",
+    "imo",
+    "ship_type",
+    "destination",
+];
+
+impl IdentityChangeConfig {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        for f in &self.fields {
+            if !FIELDS.contains(&f.as_str()) {
+                return Err(format!(
+                    "identity_change.fields = {f:?} is not a field; fields: {}",
+                    FIELDS.join(", ")
+                ));
+            }
+        }
+        crate::config::check(
+            "identity_change.flap_window_s",
+            self.flap_window_s as f64,
+            0.0,
+            30.0 * 86_400.0,
+        )
+    }
+}
+
 /// Normalises a name or call sign for comparison.
 pub fn normalise(s: &str) -> String {
     s.split_whitespace()
@@ -224,6 +253,15 @@ impl Detector for IdentityChange {
         let Some(imo) = after.imo.filter(|&i| ais::mmsi::imo_is_valid(i)) else {
             return;
         };
+        // The IMO heard under another MMSI whose last position is later than this report (an
+        // older archive after newer data): this MMSI came before that one, not after; the
+        // number stays with the newer.
+        if let Some(&cur) = self.imo_mmsi.get(&imo) {
+            if cur != u.mmsi && ctx.last.get(&cur).is_some_and(|p| p.time_ms > u.time_ms) {
+                ctx.count("identity_change.mmsi_before");
+                return;
+            }
+        }
         let old = self.imo_mmsi.insert(imo, u.mmsi);
         if let Some(old) = old.filter(|&o| o != u.mmsi) {
             if !self.reported.insert((imo, old, u.mmsi)) {

@@ -149,9 +149,9 @@ pub fn load_file(path: &Path, map: &PropertyMap) -> Result<Vec<Zone>, ZoneError>
             .map_err(|e| ZoneError::new(&file, ErrorAt::File, format!("cannot read: {e}")))
     };
     match ext.as_str() {
-        "geojson" | "json" => parse_geojson(&read()?, &file, map),
+        "geojson" | "json" => unique_names(parse_geojson(&read()?, &file, map)?, &file),
         "wkt" | "tsv" | "txt" => parse_wkt(&read()?, &file),
-        "shp" => read_shapefile(path, map),
+        "shp" => unique_names(read_shapefile(path, map)?, &file),
         _ => Err(ZoneError::new(
             &file,
             ErrorAt::File,
@@ -267,13 +267,14 @@ fn geojson_polygons(g: &geojson::GeometryValue) -> Result<MultiPolygon<f64>, Str
 /// starting with `#` are skipped.
 pub fn parse_wkt(text: &str, file: &str) -> Result<Vec<Zone>, ZoneError> {
     let mut zones = Vec::new();
+    let mut names = std::collections::HashMap::new();
     for (i, line) in text.lines().enumerate() {
         let err = |reason: String| ZoneError::new(file, ErrorAt::Line(i + 1), reason);
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             continue;
         }
-        let fields: Vec<&str> = line.splitn(4, '\t').collect();
+        let fields: Vec<&str> = line.split('\t').collect();
         let [name, kind, owner, wkt_text] = fields[..] else {
             return Err(err(format!(
                 "{} tab-separated fields, need 4: name, kind, owner, WKT",
@@ -300,7 +301,27 @@ pub fn parse_wkt(text: &str, file: &str) -> Result<Vec<Zone>, ZoneError> {
                 )))
             }
         };
+        if let Some(first) = names.insert(name.to_owned(), i + 1) {
+            return Err(err(format!(
+                "duplicate zone name {name:?} (first on line {first})"
+            )));
+        }
         zones.push(Zone::new(name, kind, owner, mp).map_err(err)?);
+    }
+    Ok(zones)
+}
+
+/// Fails on a zone name given twice in one file (GeoJSON features, shapefile records).
+fn unique_names(zones: Vec<Zone>, file: &str) -> Result<Vec<Zone>, ZoneError> {
+    let mut first = std::collections::HashMap::new();
+    for (i, z) in zones.iter().enumerate() {
+        if let Some(f) = first.insert(z.name(), i) {
+            return Err(ZoneError::new(
+                file,
+                ErrorAt::Feature(i),
+                format!("duplicate zone name {:?} (first at feature {f})", z.name()),
+            ));
+        }
     }
     Ok(zones)
 }

@@ -394,6 +394,16 @@ fn duplicate_names_are_refused() {
     ])
     .unwrap_err();
     assert!(e.reason.contains("duplicate zone name \"A\""), "{e}");
+    // In a file: the file and the line (WKT) where the name comes again.
+    let wkt = "A\teez\t-\tPOLYGON((0 0,1 0,1 1,0 0))\n\
+               B\teez\t-\tPOLYGON((0 0,1 0,1 1,0 0))\n\
+               A\teez\t-\tPOLYGON((2 2,3 2,3 3,2 2))\n";
+    let e = parse_wkt(wkt, "w5.wkt").unwrap_err();
+    assert_eq!((e.file.as_str(), e.at), ("w5.wkt", ErrorAt::Line(3)), "{e}");
+    assert!(e.reason.contains("first on line 1"), "{e}");
+    // A fifth field is no part of the WKT.
+    let e = parse_wkt("C\teez\t-\tPOLYGON((0 0,1 0,1 1,0 0))\textra\n", "w.wkt").unwrap_err();
+    assert!(e.reason.contains("5 tab-separated fields"), "{e}");
 }
 
 #[test]

@@ -68,8 +68,17 @@ impl AssumeTime {
         let t = chrono::DateTime::parse_from_rfc3339(start.trim()).map_err(|e| {
             format!("`{start}`: give an RFC 3339 time like 2015-03-01T12:00:00Z, or mtime ({e})")
         })?;
+        let start_ms = t.timestamp_millis();
+        // Every line would be dropped as `time_out_of_range`: say so now.
+        let bounds = super::report::TimeBounds::at(chrono::Utc::now().timestamp_millis());
+        if !bounds.contains(start_ms) {
+            return Err(format!(
+                "`{start}` is outside the times AIS reports can have (1998-01-01 to a day from \
+                 now): every line would be dropped"
+            ));
+        }
         Ok(AssumeTime::Start {
-            start_ms: t.timestamp_millis(),
+            start_ms,
             lines_per_s,
         })
     }

@@ -455,6 +455,7 @@ fn ingest_run(
                 *sum.csv.rejected.entry(why.as_str()).or_default() += n;
             }
             sum.csv.not_utf8 += c.not_utf8;
+            sum.csv.cells_unparsed += c.cells_unparsed;
             sum.csv.ship_type_unmapped += c.ship_type_unmapped;
         }
         sum.dropped.add(&feed.dropped);
@@ -502,12 +503,19 @@ fn ingest_run(
         }
         sum.inputs_read = 0;
         sum.inputs_skipped.push(("-".to_owned(), r));
+        // Read and decoded (the lines are counted), but nothing of it was fused or stored.
         sum.written = write::Written::default();
+        sum.duplicates_merged = 0;
+        sum.late_duplicates = 0;
+        sum.released_out_of_order = 0;
+        sum.stale_unchecked = 0;
+        sum.vessels_total = commit.vessels_total;
         return Ok(sum);
     }
 
     sum.vessels_touched = commit.vessels.len() as u64;
     sum.vessels_total = commit.vessels_total;
+    sum.past_static_reports = commit.past_static_reports;
     // A first value of a field (old `None`) fills it; a change replaces a known value.
     sum.identity_first_fills = commit.history.iter().filter(|h| h.old.is_none()).count() as u64;
     sum.identity_changes = commit.history.len() as u64 - sum.identity_first_fills;
@@ -559,6 +567,7 @@ fn finish_detection(
     };
     sum.detect = Some(crate::detecting::summary_line(&ev));
     sum.detect_missing = (!ev.loaded.land_ok).then(|| ev.loaded.land.clone());
+    sum.detect_late = ev.older_than_state.clone();
     sum.events = ev.rows.clone();
     Ok(Some(ev))
 }

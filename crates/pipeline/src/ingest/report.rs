@@ -45,8 +45,9 @@ pub struct Dropped {
     /// Reports timed outside [`TimeBounds`] (a receiver clock years ahead, a time before AIS
     /// existed): kept out of fusion, where one such time would move the release point.
     pub time_out_of_range: u64,
-    /// CSV rows whose position cells are empty, unparseable or out of range but whose static
-    /// columns were kept: the position is lost, the identity is not.
+    /// CSV rows whose position cells are unparseable or beyond the globe (with or without
+    /// static columns), or empty in a row whose static columns were kept: the position is
+    /// lost (the identity is not).
     pub csv_position_unusable: u64,
     /// Lines of a link page that are not a position or identity claim of its format.
     pub link_line_unreadable: u64,
@@ -546,7 +547,11 @@ pub(super) fn from_csv(
             }),
         });
     } else if !has_static {
-        dropped.position_not_available += 1;
+        if rec.position_unusable {
+            dropped.csv_position_unusable += 1;
+        } else {
+            dropped.position_not_available += 1;
+        }
         return;
     } else {
         dropped.csv_position_unusable += 1;

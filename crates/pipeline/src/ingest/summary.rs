@@ -16,6 +16,8 @@ pub struct CsvRows {
     pub not_utf8: u64,
     /// Records whose ship-type text maps to no ITU code.
     pub ship_type_unmapped: u64,
+    /// Numeric cells that were not numbers (read as not available).
+    pub cells_unparsed: u64,
 }
 
 /// The accounting of one run.
@@ -42,6 +44,9 @@ pub struct Summary {
     pub stale_unchecked: u64,
     pub written: Written,
     pub vessels_touched: u64,
+    /// Static reports older than their vessel's newest message (an older archive after
+    /// newer data) that differed from the identity known: not recorded as changes.
+    pub past_static_reports: u64,
     pub vessels_total: u64,
     /// Identity fields that changed from one known value to another.
     pub identity_changes: u64,
@@ -52,6 +57,8 @@ pub struct Summary {
     pub detect: Option<String>,
     /// What detection had to do without (no land data), to warn of.
     pub detect_missing: Option<String>,
+    /// Why this run's events may be incomplete: it was older than what detection had seen.
+    pub detect_late: Option<String>,
     /// Events the run created or changed, as committed (for the live server; not absorbed).
     pub events: Vec<store::EventRow>,
 }
@@ -68,6 +75,7 @@ impl Summary {
         }
         self.csv.not_utf8 += o.csv.not_utf8;
         self.csv.ship_type_unmapped += o.csv.ship_type_unmapped;
+        self.csv.cells_unparsed += o.csv.cells_unparsed;
         self.inputs_read += o.inputs_read;
         self.inputs_skipped.extend(o.inputs_skipped.iter().cloned());
         self.inputs_failed.extend(o.inputs_failed.iter().cloned());
@@ -87,11 +95,15 @@ impl Summary {
         w.late_sources_stored += x.late_sources_stored;
         self.vessels_touched = self.vessels_touched.max(o.vessels_touched);
         self.vessels_total = o.vessels_total;
+        self.past_static_reports += o.past_static_reports;
         self.identity_changes += o.identity_changes;
         self.identity_first_fills += o.identity_first_fills;
         self.discarded_rows += o.discarded_rows;
         if o.detect_missing.is_some() {
             self.detect_missing.clone_from(&o.detect_missing);
+        }
+        if o.detect_late.is_some() {
+            self.detect_late.clone_from(&o.detect_late);
         }
     }
 }
@@ -136,6 +148,24 @@ pub fn warnings(s: &Summary) -> Vec<String> {
     }
     if let Some(m) = &s.detect_missing {
         w.push(m.clone());
+    }
+    if let Some(m) = &s.detect_late {
+        w.push(m.clone());
+    }
+    if s.past_static_reports > 0 {
+        w.push(format!(
+            "{} static reports were over 6 h older than their vessel's newest message and named \
+             another identity: taken as its identity before (kept as claims of their sources), \
+             not as changes",
+            s.past_static_reports
+        ));
+    }
+    if s.stale_unchecked > 0 {
+        w.push(format!(
+            "{} positions arrived more than the late window and 6 h behind the newest message \
+             time: stored without checking for copies stored before",
+            s.stale_unchecked
+        ));
     }
     if s.dropped.csv_position_unusable > 0 {
         w.push(format!(
@@ -211,6 +241,12 @@ pub fn human(s: &Summary) -> String {
                 s.csv.ship_type_unmapped
             ));
         }
+        if s.csv.cells_unparsed > 0 {
+            r.push_str(&format!(
+                "  numeric cells that are no number (read as not available) {}\n",
+                s.csv.cells_unparsed
+            ));
+        }
     }
     let dropped: u64 = s.dropped.reasons().iter().map(|(_, n)| n).sum();
     r.push_str(&format!(
@@ -241,13 +277,6 @@ pub fn human(s: &Summary) -> String {
         w.flagged,
         w.static_reports
     ));
-    if s.stale_unchecked > 0 {
-        r.push_str(&format!(
-            "warning: {} positions arrived more than the late window and 6 h behind the newest \
-             message time: stored without checking for copies stored before\n",
-            s.stale_unchecked
-        ));
-    }
     r.push_str(&format!(
         "vessels {} in this run ({} in store), segments started {}, identity changes {} \
          (first values {})\n",
@@ -279,6 +308,7 @@ pub fn json(s: &Summary) -> String {
             "rejected": s.csv.rejected,
             "not_utf8": s.csv.not_utf8,
             "ship_type_unmapped": s.csv.ship_type_unmapped,
+            "cells_unparsed": s.csv.cells_unparsed,
         },
         "vessel_reports": s.observations,
         "other_messages": s.other_messages,
@@ -298,10 +328,32 @@ pub fn json(s: &Summary) -> String {
         "static_reports": s.written.static_reports,
         "vessels": s.vessels_touched,
         "vessels_in_store": s.vessels_total,
+        "past_static_reports": s.past_static_reports,
         "segments": s.written.segments,
         "identity_changes": s.identity_changes,
         "identity_first_fills": s.identity_first_fills,
         "warnings": warnings(s),
     });
     format!("{v}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_user_must_not_miss_is_a_warning_whatever_the_verbosity() {
+        // Warnings are printed with --quiet too and listed in --stats; the summary for people
+        // does not repeat them.
+        let s = Summary {
+            stale_unchecked: 908,
+            ..Summary::default()
+        };
+        let w = warnings(&s);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].starts_with("908 positions arrived more than the late window"));
+        assert!(!human(&s).contains("908 positions"));
+        let j: serde_json::Value = serde_json::from_str(&json(&s)).unwrap();
+        assert_eq!(j["warnings"][0], w[0].as_str());
+    }
 }

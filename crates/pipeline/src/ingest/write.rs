@@ -407,6 +407,7 @@ impl<'a> Writer<'a> {
             }
         }
         let mut c = Commit {
+            past_static_reports: self.registry.past_static_reports,
             vessels_total: self.registry.len() as u64,
             late_sources: self.late,
             identity_sources,
@@ -497,6 +498,9 @@ pub(super) struct Commit {
     pub vessel_sources: Vec<VesselSourceRow>,
     /// Which source reported which identity value.
     pub identity_sources: Vec<IdentitySourceRow>,
+    /// Static reports older than their vessel's newest message that differed from its
+    /// identity (see `track::vessel::Registry::static_data`).
+    pub past_static_reports: u64,
     pub vessels_total: u64,
     /// Detection, still finishing on its thread (`None`: off).
     pub detect: Option<crate::detecting::Background>,
