@@ -60,7 +60,7 @@ pub struct VesselsArgs {
     #[arg(long)]
     callsign: Option<String>,
     /// Flag, ISO 3166 alpha-2 from the MMSI (e.g. DK, PA).
-    #[arg(long)]
+    #[arg(long, value_parser = flag_code)]
     flag: Option<String>,
     /// Ship type: a code (80), a range (80-89), or fishing, towing (31-32), tug (52 and
     /// towing), military, sailing, pleasure, hsc, passenger, cargo, tanker.
@@ -147,6 +147,18 @@ pub struct TrackArgs {
     /// Write to this file instead of stdout (required for parquet).
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+/// A flag as the store keeps it: ISO 3166 alpha-2, upper case.
+fn flag_code(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.len() == 2 && t.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(t.to_ascii_uppercase())
+    } else {
+        Err(format!(
+            "`{s}` is not an ISO 3166 alpha-2 code (two letters: DK, not DNK)"
+        ))
+    }
 }
 
 /// Where an answer goes: a file or stdout, buffered.

@@ -221,6 +221,13 @@ fn at(a: &AtArgs) -> Result<()> {
 
 fn import(a: &ImportArgs) -> Result<()> {
     let zones = load_file(&a.file, &a.mapping.property_map()?)?;
+    if zones.is_empty() {
+        // Importing replaces the store's zones: an empty file would remove them all.
+        bail!(
+            "{} holds no zones: nothing imported (the store's zones are unchanged)",
+            a.file.display()
+        );
+    }
     let set = ZoneSet::new(zones).with_context(|| format!("{}", a.file.display()))?;
     // Hold the store's writer lock while replacing its zone file.
     let _store = store::Store::create_or_open(&a.store)

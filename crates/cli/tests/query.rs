@@ -268,6 +268,16 @@ fn issue_19_times_and_durations() {
     assert_eq!(a, b);
     assert_eq!(a, c);
     assert!(!a.is_empty());
+    // A position exactly --max-age old counts: with 0, the picture of that instant.
+    let first: serde_json::Value = serde_json::from_str(a.lines().next().unwrap()).unwrap();
+    let t = first["position_time"].as_str().unwrap().to_owned();
+    let instant = run_ok(&["vessels", "--at", &t, "--max-age", "0"], store);
+    assert!(
+        instant
+            .lines()
+            .any(|l| l.contains(&format!("\"mmsi\":{},", first["mmsi"]))),
+        "{t}: {instant}"
+    );
     let (_, err) = fails(&["track", &id, "--from", "yesterday"], store);
     assert!(
         err.contains("now-6h") && err.contains("Unix seconds"),

@@ -86,4 +86,19 @@ fn import_copies_validated_zones_into_the_store_and_refuses_a_bad_file_whole() {
     let out = run(&["zones", "list", "--store", store.to_str().unwrap()]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
+
+    // A file with no zones would remove them all: refused, the store unchanged.
+    let empty = tmp("zones-empty.geojson");
+    std::fs::write(&empty, r#"{"type":"FeatureCollection","features":[]}"#).unwrap();
+    let out = run(&[
+        "zones",
+        "import",
+        empty.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no zones"));
+    let out = run(&["zones", "list", "--store", store.to_str().unwrap()]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
 }

@@ -138,8 +138,15 @@ impl WatchList {
             let num = |k: &str| -> Result<Option<u32>, WatchListError> {
                 get(k)
                     .map(|v| {
-                        v.parse::<u32>()
-                            .map_err(|_| err(line, format!("{k} {v:?} is not a number")))
+                        v.parse::<u32>().map_err(|_| {
+                            err(
+                                line,
+                                format!(
+                                    "{k} {v:?} is not a number of its digits (MMSI up to \
+                                         9, IMO 7)"
+                                ),
+                            )
+                        })
                     })
                     .transpose()
             };

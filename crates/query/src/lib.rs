@@ -336,8 +336,10 @@ impl Reader {
             .collect())
     }
 
-    /// The vessels as they were at `at_ms`: the last good position in `(at_ms - max_age_ms,
-    /// at_ms]` (inside `bbox`), and the identity of that time (later identity changes undone).
+    /// The vessels as they were at `at_ms`: the last good position in `[at_ms - max_age_ms,
+    /// at_ms]` (inside `bbox`; a position exactly `max_age_ms` old counts, so `--max-age 0`
+    /// takes the positions of that instant), and the identity of that time (later identity
+    /// changes undone).
     fn vessels_at(
         &self,
         at_ms: i64,
@@ -346,7 +348,7 @@ impl Reader {
     ) -> Result<Vec<VesselRow>, QueryError> {
         let rows = self.store.query(&Query {
             mmsi: None,
-            from_ms: Some(at_ms.saturating_sub(max_age_ms).saturating_add(1)),
+            from_ms: Some(at_ms.saturating_sub(max_age_ms)),
             to_ms: Some(at_ms.saturating_add(1)),
             // The store prunes by one box; a box across the antimeridian is filtered below.
             bbox: bbox.and_then(|b| {

@@ -179,7 +179,7 @@ pub(crate) fn visible_ship_type(view: &View<'_>, claims: &[Claim]) -> Option<u8>
 }
 
 /// The past picture `view` sees at `at_ms`: per vessel the newest visible stored position in
-/// `(at_ms - max_age_ms, at_ms]` (bbox-pruned candidates from the store's picture), with the
+/// `[at_ms - max_age_ms, at_ms]` (bbox-pruned candidates from the store's picture), with the
 /// identity it sees now. Returns the vessels and how many had positions it may not see.
 pub(crate) fn visible_vessels_at(
     view: &View<'_>,

@@ -386,8 +386,13 @@ pub fn to_geojson(zones: &[Zone]) -> String {
             }
             geojson::Feature {
                 bbox: None,
+                // To a nanodegree (0.1 mm): the outline as given, not the last bits of the
+                // arithmetic that normalised its longitudes (12.800000000000006 for 12.8).
                 geometry: Some(geojson::Geometry::new(geojson::GeometryValue::from(
-                    z.geometry(),
+                    &geo::MapCoords::map_coords(z.geometry(), |c| geo::Coord {
+                        x: (c.x * 1e9).round() / 1e9,
+                        y: (c.y * 1e9).round() / 1e9,
+                    }),
                 ))),
                 id: None,
                 properties: Some(props),

@@ -384,6 +384,25 @@ fn geojson_output_reads_back_the_same_zones() {
         parse_geojson(&text, "out.geojson", &PropertyMap::default()).unwrap(),
         [across]
     );
+    // The outline as given, without the noise of normalising it (12.800000000000006).
+    let oresund = Zone::from_polygon(
+        "Oresund",
+        ZoneKind::AreaOfInterest,
+        None,
+        &[
+            [12.4, 55.5],
+            [12.8, 55.5],
+            [12.8, 56.1],
+            [12.4, 56.1],
+            [12.4, 55.5],
+        ],
+    )
+    .unwrap();
+    let text = ZoneSet::new(vec![oresund]).unwrap().to_geojson();
+    assert!(
+        text.contains("[12.8,55.5]") && text.contains("[12.8,56.1]"),
+        "{text}"
+    );
 }
 
 #[test]
