@@ -88,6 +88,7 @@ fn import_copies_validated_zones_into_the_store_and_refuses_a_bad_file_whole() {
     assert_eq!(text.lines().count(), 1, "{text}");
 
     // A file with no zones would remove them all: refused, the store unchanged.
+    let store_arg = store.to_str().unwrap().to_owned();
     let empty = tmp("zones-empty.geojson");
     std::fs::write(&empty, r#"{"type":"FeatureCollection","features":[]}"#).unwrap();
     let out = run(&[
@@ -95,10 +96,10 @@ fn import_copies_validated_zones_into_the_store_and_refuses_a_bad_file_whole() {
         "import",
         empty.to_str().unwrap(),
         "--store",
-        store.to_str().unwrap(),
+        &store_arg,
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("holds no zones"));
-    let out = run(&["zones", "list", "--store", store.to_str().unwrap()]);
+    let out = run(&["zones", "list", "--store", &store_arg]);
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
 }

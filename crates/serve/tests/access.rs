@@ -500,6 +500,22 @@ async fn every_read_path_gives_each_principal_exactly_what_the_labels_allow() {
     assert_eq!(h["data_time"], "2026-01-15T01:10:00.000Z");
 }
 
+/// A live position of `mmsi` from `src`, `min` minutes after T0, near Scarborough Shoal.
+fn live(mmsi: u32, src: &str, min: i64, sog_knots: Option<f32>) -> serve::LivePosition {
+    serve::LivePosition {
+        mmsi,
+        time_ms: T0 + min * MIN,
+        lat: 15.5,
+        lon: 117.5,
+        sog_knots,
+        cog_deg: None,
+        heading_deg: None,
+        nav_status: None,
+        class: Some('A'),
+        source: src.to_owned(),
+    }
+}
+
 /// Reads SSE frames until `until` is seen or 5 s pass.
 async fn frames(
     s: &serve::AppState,
@@ -571,18 +587,7 @@ async fn a_partner_links_stream_carries_each_released_position_with_its_source_a
             .into_iter()
             .enumerate()
         {
-            p.on_position(serve::LivePosition {
-                mmsi,
-                time_ms: T0 + (70 + k as i64) * MIN,
-                lat: 15.5,
-                lon: 117.5,
-                sog_knots: Some(3.5),
-                cog_deg: None,
-                heading_deg: None,
-                nav_status: None,
-                class: Some('A'),
-                source: src.to_owned(),
-            });
+            p.on_position(live(mmsi, src, 70 + k as i64, Some(3.5)));
         }
         p.on_events(&events());
     };
@@ -655,19 +660,7 @@ async fn a_label_narrowed_while_a_stream_is_open_applies_to_what_follows() {
             }
         };
         read_until(&mut text, "retry:").await;
-        let live = |mmsi: u32, src: &str, min: i64| serve::LivePosition {
-            mmsi,
-            time_ms: T0 + min * MIN,
-            lat: 15.5,
-            lon: 117.5,
-            sog_knots: Some(3.5),
-            cog_deg: None,
-            heading_deg: None,
-            nav_status: None,
-            class: Some('A'),
-            source: src.to_owned(),
-        };
-        s.picture.on_position(live(V_RAD, RAD, 70));
+        s.picture.on_position(live(V_RAD, RAD, 70, Some(3.5)));
         // The server's flush tick, which this router alone does not run.
         s.picture.flush();
         read_until(&mut text, "T01:10:00").await;
@@ -676,8 +669,8 @@ async fn a_label_narrowed_while_a_stream_is_open_applies_to_what_follows() {
             "{path}: {text}"
         );
         label(&dir, "rad", "USA ONLY");
-        s.picture.on_position(live(V_RAD, RAD, 71));
-        s.picture.on_position(live(V_PUB, PUB, 70));
+        s.picture.on_position(live(V_RAD, RAD, 71, Some(3.5)));
+        s.picture.on_position(live(V_PUB, PUB, 70, Some(3.5)));
         s.picture.flush();
         let seen = text.len();
         read_until(&mut text, &format!("\"mmsi\":{V_PUB}")).await;
@@ -700,21 +693,9 @@ async fn the_stream_filters_positions_events_and_alerts_per_client() {
     let publish = |s: &serve::AppState| {
         let p = s.picture.clone();
         move || {
-            let live = |mmsi: u32, src: &str| serve::LivePosition {
-                mmsi,
-                time_ms: T0 + 70 * MIN,
-                lat: 15.5,
-                lon: 117.5,
-                sog_knots: None,
-                cog_deg: None,
-                heading_deg: None,
-                nav_status: None,
-                class: Some('A'),
-                source: src.to_owned(),
-            };
-            p.on_position(live(V_RAD, RAD));
-            p.on_position(live(V_MIX, SAT));
-            p.on_position(live(V_PUB, PUB));
+            p.on_position(live(V_RAD, RAD, 70, None));
+            p.on_position(live(V_MIX, SAT, 70, None));
+            p.on_position(live(V_PUB, PUB, 70, None));
             let ev = events();
             p.on_events(&[ev[1].clone(), ev[2].clone()]);
             p.on_alert("all", &ev[1]);
