@@ -283,13 +283,17 @@ impl Hook {
         // A whole run older than what detection had already seen (an archive ingested after
         // newer data): every position of it was late data to the detectors.
         let older = match (self.resumed_at_ms, self.newest_ms) {
-            (Some(before), Some(newest)) if newest < before - OLDER_RUN_MS => Some(format!(
+            // The registry's bound for static reports of the past: a satellite feed's ordinary
+            // lateness is not an archive loaded out of order.
+            (Some(before), Some(newest)) if newest < before - track::vessel::PAST_STATIC_MS => {
+                Some(format!(
                 "detection had already processed data up to {}; this run's positions (up to {}) \
                  reached it as late data, so its events for that period may be incomplete: \
                  recompute them over the whole history with `tidewatch detect --store DIR --write`",
                 query_time(before),
                 query_time(newest)
-            )),
+            ))
+            }
             _ => None,
         };
         Ok(RunEvents {
@@ -436,11 +440,6 @@ pub struct RunEvents {
     /// events may be incomplete and what to do.
     pub older_than_state: Option<String>,
 }
-
-/// How far a whole run must be behind what detection had processed to be reported as older
-/// (six hours, as ingest's own warning for stale positions: a satellite feed's ordinary
-/// lateness is not an archive loaded out of order).
-const OLDER_RUN_MS: i64 = 6 * 3_600_000;
 
 /// A time as `YYYY-MM-DDTHH:MM:SSZ`.
 fn query_time(ms: i64) -> String {

@@ -53,14 +53,13 @@ pub struct Placemark {
 pub struct KmlWriter<W: Write> {
     xml: Writer<W>,
     folder_open: bool,
-    placemarks: u64,
 }
 
 impl<W: Write> std::fmt::Debug for KmlWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KmlWriter")
-            .field("placemarks", &self.placemarks)
-            .finish()
+            .field("folder_open", &self.folder_open)
+            .finish_non_exhaustive()
     }
 }
 
@@ -159,13 +158,7 @@ impl<W: Write> KmlWriter<W> {
         Ok(KmlWriter {
             xml,
             folder_open: false,
-            placemarks: 0,
         })
-    }
-
-    /// Placemarks written.
-    pub fn placemarks(&self) -> u64 {
-        self.placemarks
     }
 
     /// Opens a folder (closing the one open); what follows goes in it.
@@ -237,7 +230,6 @@ impl<W: Write> KmlWriter<W> {
                     .write_inner_content(|w| text(w, "coordinates", &coords(p.lon, p.lat)))?;
                 Ok(())
             })?;
-        self.placemarks += 1;
         self.xml.get_mut().write_all(b"\n")
     }
 
@@ -272,7 +264,6 @@ impl<W: Write> KmlWriter<W> {
                 })?;
                 Ok(())
             })?;
-        self.placemarks += 1;
         self.xml.get_mut().write_all(b"\n")
     }
 

@@ -405,21 +405,19 @@ fn record(layout: Layout, c: &Columns, row: &csv::StringRecord) -> Result<CsvRec
     };
     let position_unusable =
         (lat.is_none() && !absent("lat", 91.0)) || (lon.is_none() && !absent("lon", 181.0));
-    // Numeric cells holding something that is no number.
-    let cells_unparsed = [
-        "sog", "cog", "heading", "status", "length", "width", "draught",
-    ]
-    .into_iter()
-    .filter(|k| !(layout == Layout::Dma && *k == "status"))
-    .filter(|k| {
-        c.get(row, k)
-            .map(str::trim)
-            .is_some_and(|v| !v.is_empty() && v.parse::<f64>().is_err())
-    })
-    .count() as u8;
-    let sog_knots = num::<f32>(c.get(row, "sog")).filter(|v| (0.0..102.25).contains(v));
-    let cog_deg = num::<f32>(c.get(row, "cog")).filter(|v| (0.0..360.0).contains(v));
-    let heading_deg = num::<f32>(c.get(row, "heading"))
+    // Numeric cells, each parsed once; one holding something that is no number is counted.
+    let unparsed = std::cell::Cell::new(0u8);
+    let measured = |k: &str| -> Option<f32> {
+        let v = c.get(row, k)?;
+        let x = v.parse::<f32>().ok();
+        if x.is_none() && !v.trim().is_empty() {
+            unparsed.set(unparsed.get().saturating_add(1));
+        }
+        x
+    };
+    let sog_knots = measured("sog").filter(|v| (0.0..102.25).contains(v));
+    let cog_deg = measured("cog").filter(|v| (0.0..360.0).contains(v));
+    let heading_deg = measured("heading")
         .filter(|v| (0.0..360.0).contains(v))
         .map(|v| v as u16);
     let text = |k: &str| c.get(row, k).map(str::to_owned);
@@ -429,9 +427,7 @@ fn record(layout: Layout, c: &Columns, row: &csv::StringRecord) -> Result<CsvRec
         .and_then(|s| s.parse::<u32>().ok())
         .filter(|&v| v != 0);
     let nav_status = match layout {
-        Layout::MarineCadastre => num::<f32>(c.get(row, "status"))
-            .map(|v| v as u8)
-            .filter(|&v| v < 15),
+        Layout::MarineCadastre => measured("status").map(|v| v as u8).filter(|&v| v < 15),
         Layout::Dma => c.get(row, "status_text").and_then(dma_status),
     };
     let class = match layout {
@@ -461,13 +457,13 @@ fn record(layout: Layout, c: &Columns, row: &csv::StringRecord) -> Result<CsvRec
             Layout::Dma => c.get(row, "ship_type_text").and_then(dma_ship_type),
         },
         ship_type_text: text("ship_type_text"),
-        length_m: num::<f32>(c.get(row, "length")).filter(|&v| v > 0.0),
-        width_m: num::<f32>(c.get(row, "width")).filter(|&v| v > 0.0),
-        draught_m: num::<f32>(c.get(row, "draught")).filter(|&v| v > 0.0),
+        length_m: measured("length").filter(|&v| v > 0.0),
+        width_m: measured("width").filter(|&v| v > 0.0),
+        draught_m: measured("draught").filter(|&v| v > 0.0),
         destination: text("destination"),
         class,
         position_unusable,
-        cells_unparsed,
+        cells_unparsed: unparsed.get(),
     })
 }
 

@@ -15,6 +15,7 @@ use ais::{Message, Reject, Sink};
 use serve::{LivePosition, LiveStatic, Picture};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TrySendError};
 use std::sync::Arc;
+use std::time::Instant;
 use track::fuse::refine_time;
 use track::vessel::Class;
 
@@ -52,6 +53,11 @@ fn decode_loop(rx: Receiver<(usize, Vec<u8>)>, labels: Vec<String>, picture: &Pi
         .iter()
         .map(|_| Decoder::new(DecoderConfig::default()))
         .collect();
+    // Per feed, when it last brought bytes and whether a line may be held since. A line is held
+    // until the next one starts (it may be followed by its `$PGHP`): a feed quiet for `IDLE`
+    // has it shown now rather than when its next line comes, whatever the other feeds do.
+    let mut fed: Vec<Option<Instant>> = vec![None; labels.len()];
+    let mut checked = Instant::now();
     loop {
         match rx.recv_timeout(IDLE) {
             Ok((index, bytes)) => {
@@ -60,20 +66,25 @@ fn decode_loop(rx: Receiver<(usize, Vec<u8>)>, labels: Vec<String>, picture: &Pi
                 };
                 let mut sink = ToPicture { picture, label };
                 d.feed(&bytes, &mut sink);
+                fed[index] = Some(Instant::now());
             }
-            // Quiet for a while: a feed's last line may be held to see whether a `$PGHP`
-            // follows it; show it now rather than when the next line comes.
-            Err(RecvTimeoutError::Timeout) => {
-                for (d, label) in decoders.iter_mut().zip(&labels) {
-                    d.flush_held(&mut ToPicture { picture, label });
-                }
-            }
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if checked.elapsed() < IDLE / 2 {
+            continue;
+        }
+        checked = Instant::now();
+        for ((d, label), at) in decoders.iter_mut().zip(&labels).zip(&mut fed) {
+            if at.is_some_and(|t| t.elapsed() >= IDLE) {
+                d.flush_held(&mut ToPicture { picture, label });
+                *at = None;
+            }
         }
     }
 }
 
-/// How long the feeds may be quiet before the lines held for a possible `$PGHP` are shown.
+/// How long a feed may be quiet before a line held for a possible `$PGHP` is shown.
 const IDLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 struct ToPicture<'a> {

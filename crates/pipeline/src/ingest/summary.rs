@@ -169,8 +169,8 @@ pub fn warnings(s: &Summary) -> Vec<String> {
     }
     if s.dropped.csv_position_unusable > 0 {
         w.push(format!(
-            "{} CSV rows had an unusable position (empty, unparseable or out of range): their \
-             static columns were kept, their position was not",
+            "{} CSV rows had an unusable position (unparseable or beyond the globe, or empty \
+             beside static columns): the position was not stored, static columns were kept",
             s.dropped.csv_position_unusable
         ));
     }
