@@ -228,6 +228,36 @@ fn many_small_runs_a_replay_and_detect_give_the_events_of_one_run() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(keys(&recomputed), one, "detect differs from ingest");
+    // ... read a run's files at a time (five batches here) as well as all at once.
+    let out = Command::new(bin())
+        .args([
+            "detect",
+            "--format",
+            "jsonl",
+            "--batch-rows",
+            "1",
+            "--store",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let batches: usize = stderr
+        .split_once(" batch(es)")
+        .and_then(|(a, _)| a.rsplit('(').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(batches > 1, "{stderr}");
+    let batched: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(batched, recomputed, "detect in batches differs");
     // ... and writes them in place of the stored ones, after which ingest goes on from its
     // state.
     run_ok(&["detect", "--write", "--format", "csv"], &store);

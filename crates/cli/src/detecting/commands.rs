@@ -355,30 +355,101 @@ pub struct DetectArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: EventFormat,
+    /// Positions read into memory at once: the history goes through the engine a batch of
+    /// whole store files at a time (a day's files at least), so years of history need no
+    /// more memory than this many positions (about 150 bytes each).
+    #[arg(long, default_value_t = DEFAULT_BATCH_ROWS, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_rows: u64,
+}
+
+/// Positions `tidewatch detect` reads at once by default (about 150 MB of rows).
+pub const DEFAULT_BATCH_ROWS: u64 = 1_000_000;
+
+/// The shortest batch of `tidewatch detect`, ms: however small `--batch-rows`, a batch is a
+/// whole UTC hour at least.
+const MIN_BATCH_MS: i64 = 3_600_000;
+
+/// Splits `[from_ms, to_ms)` into consecutive time windows of whole UTC hours, each holding
+/// about `batch_rows` of the files' rows (a file's rows taken as spread evenly over its time
+/// span; the files of a day partition span a day at most): the boundaries between windows.
+/// Every time falls in exactly one window, so the windows change how much is held at once,
+/// not what is read; a file overlapping two windows is read for each.
+fn batch_bounds(
+    files: &[store::FileEntry],
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    batch_rows: u64,
+) -> Vec<i64> {
+    let lo = from_ms.unwrap_or(i64::MIN);
+    let hi = to_ms.unwrap_or(i64::MAX);
+    // (first ms, last ms + 1, rows per ms) of each file, clipped to the range.
+    let mut spans: Vec<(i64, i64, f64)> = files
+        .iter()
+        .filter(|f| f.max_time_ms >= lo && f.min_time_ms < hi && f.rows > 0)
+        .map(|f| {
+            let end = f.max_time_ms.saturating_add(1);
+            let rate = f.rows as f64 / (end - f.min_time_ms).max(1) as f64;
+            (f.min_time_ms.max(lo), end.min(hi), rate)
+        })
+        .collect();
+    spans.sort_unstable_by_key(|s| s.0);
+    let hour = |t: i64| t.div_euclid(MIN_BATCH_MS) * MIN_BATCH_MS;
+    let mut bounds = Vec::new();
+    let (mut next, mut active, mut held) = (0, Vec::<(i64, i64, f64)>::new(), 0.0);
+    let Some(first) = spans.first() else {
+        return bounds;
+    };
+    let mut h = hour(first.0);
+    loop {
+        while next < spans.len() && spans[next].0 < h + MIN_BATCH_MS {
+            active.push(spans[next]);
+            next += 1;
+        }
+        active.retain(|s| s.1 > h);
+        if active.is_empty() {
+            match spans.get(next) {
+                Some(s) => h = hour(s.0),
+                None => break,
+            }
+            continue;
+        }
+        let rows: f64 = active
+            .iter()
+            .map(|&(a, b, rate)| (b.min(h + MIN_BATCH_MS) - a.max(h)).max(0) as f64 * rate)
+            .sum();
+        if held > 0.0 && held + rows > batch_rows as f64 && h > lo {
+            bounds.push(h);
+            held = 0.0;
+        }
+        held += rows;
+        h += MIN_BATCH_MS;
+    }
+    bounds
 }
 
 /// Recomputes events from a store's committed history: positions in time order across vessels
 /// (the same filter as ingest: placed by the segmenter, not flagged bad or suspect) and the
-/// registry's identity history, through a fresh engine. Returns the events (final state, by
-/// start then id) and the engine state.
+/// registry's identity history, through a fresh engine. The positions are read a batch of
+/// about `batch_rows` at a time (whole files, consecutive time windows; [`batch_bounds`]).
+/// Returns the events (final state, by start then id) and the engine state.
 pub fn recompute(
     dir: &Path,
     opts: &DetectOptions,
     from_ms: Option<i64>,
     to_ms: Option<i64>,
+    batch_rows: u64,
 ) -> Result<(Vec<EventRow>, Vec<u8>)> {
     let reg = open_registry(dir)?;
     let store = Store::open_read_only(dir)
         .with_context(|| format!("cannot open store {}", dir.display()))?;
-    let mut rows: Vec<PositionRow> = store.query(&Query {
-        from_ms,
-        to_ms,
-        committed_runs: Some(reg.committed_runs()?),
-        ..Query::default()
-    })?;
-    rows.retain(|r| r.segment.is_some() && super::detectable(r.flags));
-    // Files are sorted by MMSI then time; the writer fed the engine by time across vessels.
-    rows.sort_by_key(|r| (r.time_ms, r.mmsi));
+    let committed = reg.committed_runs()?;
+    let files: Vec<store::FileEntry> = store
+        .files()
+        .iter()
+        .filter(|f| f.run.is_none_or(|r| committed.contains(&r)))
+        .cloned()
+        .collect();
+    let bounds = batch_bounds(&files, from_ms, to_ms, batch_rows);
     let mut ids: Vec<_> = reg
         .all_history()?
         .into_iter()
@@ -397,15 +468,33 @@ pub fn recompute(
     let n_ids = ids.len();
     let mut ids = ids.into_iter().peekable();
     let started = std::time::Instant::now();
-    for r in &rows {
-        // A position before an identity change of the same time, as ingest hands them over
-        // (a CSV row, a static report after its position): the change is placed at it.
-        while ids.peek().is_some_and(|h| h.time_ms < r.time_ms) {
-            if let Some(h) = ids.next() {
-                hook.identity(h);
+    let mut positions = 0usize;
+    let starts = std::iter::once(from_ms).chain(bounds.iter().map(|&b| Some(b)));
+    let ends = bounds
+        .iter()
+        .map(|&b| Some(b))
+        .chain(std::iter::once(to_ms));
+    for (from, to) in starts.zip(ends) {
+        let mut rows: Vec<PositionRow> = store.query(&Query {
+            from_ms: from,
+            to_ms: to,
+            committed_runs: Some(committed.clone()),
+            ..Query::default()
+        })?;
+        rows.retain(|r| r.segment.is_some() && super::detectable(r.flags));
+        // Files are sorted by MMSI then time; the writer fed the engine by time across vessels.
+        rows.sort_by_key(|r| (r.time_ms, r.mmsi));
+        positions += rows.len();
+        for r in &rows {
+            // A position before an identity change of the same time, as ingest hands them
+            // over (a CSV row, a static report after its position): the change is placed at it.
+            while ids.peek().is_some_and(|h| h.time_ms < r.time_ms) {
+                if let Some(h) = ids.next() {
+                    hook.identity(h);
+                }
             }
+            hook.position(super::fix_of_row(r));
         }
-        hook.position(super::fix_of_row(r));
     }
     for h in ids {
         hook.identity(h);
@@ -413,10 +502,11 @@ pub fn recompute(
     let run = hook.finish()?;
     let took = started.elapsed().as_secs_f64();
     eprintln!(
-        "detect: {} positions and {n_ids} identity changes through the engine in {took:.2} s \
-         ({:.2} us per position, state saved included)",
-        rows.len(),
-        took * 1e6 / rows.len().max(1) as f64
+        "detect: {positions} positions ({} batch(es)) and {n_ids} identity changes through the \
+         engine in {took:.2} s ({:.2} us per position, reading the store and saving the state \
+         included)",
+        bounds.len() + 1,
+        took * 1e6 / positions.max(1) as f64
     );
     let mut events = run.rows;
     events.sort_by(|a, b| (a.start_ms, &a.id).cmp(&(b.start_ms, &b.id)));
@@ -437,7 +527,7 @@ pub fn detect(mut a: DetectArgs) -> Result<()> {
         config: a.detect_config.clone(),
         watchlist: a.watchlist.clone(),
     };
-    let (mut events, state) = recompute(&a.store, &opts, a.from, a.to)?;
+    let (mut events, state) = recompute(&a.store, &opts, a.from, a.to, a.batch_rows)?;
     if a.write {
         // Takes the store's writer lock, so no ingest runs meanwhile.
         let _lock = crate::ingest::open_writable(&a.store)?;
@@ -534,4 +624,88 @@ pub fn stats(a: StatsArgs) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600_000;
+    const DAY: i64 = 24 * HOUR;
+
+    /// A file of `rows` rows over hours `from_h..to_h` of day `day`.
+    fn file(day: i64, from_h: i64, to_h: i64, rows: u64) -> store::FileEntry {
+        store::FileEntry {
+            file: format!("day{day}-{from_h}.parquet"),
+            part: 0,
+            rows,
+            min_time_ms: day * DAY + from_h * HOUR,
+            max_time_ms: day * DAY + to_h * HOUR - 1,
+            min_mmsi: 1,
+            max_mmsi: 2,
+            bbox: [0.0; 4],
+            run: None,
+            month: false,
+        }
+    }
+
+    #[test]
+    fn batches_hold_about_the_row_budget() {
+        // Three days of 240 rows each (10 an hour), listed out of order.
+        let files = [
+            file(2, 0, 24, 240),
+            file(0, 0, 24, 240),
+            file(1, 0, 24, 240),
+        ];
+        assert_eq!(batch_bounds(&files, None, None, 240), vec![DAY, 2 * DAY]);
+        assert_eq!(batch_bounds(&files, None, None, 480), vec![2 * DAY]);
+        assert_eq!(batch_bounds(&files, None, None, 1_000), Vec::<i64>::new());
+        // Half a day's rows: two batches a day.
+        assert_eq!(
+            batch_bounds(&files, None, None, 120),
+            (1..6).map(|k| k * DAY / 2).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_batch_is_an_hour_at_least_and_overlapping_files_add_up() {
+        // Two runs' files over day 0 (the second from hour 12), 24 + 12 rows an hour there.
+        let files = [file(0, 0, 24, 24 * 24), file(0, 12, 24, 12 * 12)];
+        let b = batch_bounds(&files, None, None, 1);
+        assert_eq!(b, (1..24).map(|k| k * HOUR).collect::<Vec<_>>());
+        // 24 an hour to noon, 36 after: 72 rows are three hours, then two.
+        let b = batch_bounds(&files, None, None, 72);
+        assert_eq!(
+            b,
+            vec![
+                3 * HOUR,
+                6 * HOUR,
+                9 * HOUR,
+                12 * HOUR,
+                14 * HOUR,
+                16 * HOUR,
+                18 * HOUR,
+                20 * HOUR,
+                22 * HOUR
+            ]
+        );
+    }
+
+    #[test]
+    fn batches_start_after_the_asked_start_skip_empty_time_and_leave_out_files_outside() {
+        let files = [
+            file(0, 0, 24, 240),
+            file(1, 0, 24, 240),
+            file(5, 0, 24, 240),
+        ];
+        // From the middle of day 1: day 0 is not read, day 1's start is no boundary.
+        let from = Some(DAY + DAY / 2);
+        assert_eq!(
+            batch_bounds(&files, from, None, 120),
+            vec![5 * DAY, 5 * DAY + DAY / 2]
+        );
+        assert_eq!(batch_bounds(&files, None, Some(DAY), 120), vec![DAY / 2]);
+        // Days 2 to 4 hold nothing and are stepped over.
+        assert_eq!(batch_bounds(&files, None, None, 240), vec![DAY, 5 * DAY]);
+    }
 }
