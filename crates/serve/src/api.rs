@@ -496,8 +496,11 @@ pub async fn vessels(
             "at",
             "max_age",
             "limit",
+            "format",
+            "stale",
         ],
     )?;
+    let format = VesselsFormat::of(&q)?;
     let bbox = q.bbox()?;
     let types = q.get("ship_type").map(TypeFilter::parse).transpose()?;
     let flag = q.flag()?;
@@ -581,18 +584,96 @@ pub async fn vessels(
             .await?
         }
     };
-    let features: Vec<Value> = list
-        .iter()
-        .filter_map(|v| {
-            let f = v.position?;
-            Some(feature(
-                json!({"type": "Point", "coordinates": [f.lon, f.lat]}),
-                vessel_properties(v),
-            ))
-        })
-        .collect();
+    let features: Vec<Value> = match format {
+        VesselsFormat::Geojson => list
+            .iter()
+            .filter_map(|v| {
+                let f = v.position?;
+                Some(feature(
+                    json!({"type": "Point", "coordinates": [f.lon, f.lat]}),
+                    vessel_properties(v),
+                ))
+            })
+            .collect(),
+        other => {
+            let rows: Vec<query::Vessel> = list
+                .iter()
+                .filter(|v| v.position.is_some())
+                .map(|v| query::Vessel {
+                    row: v.to_row(),
+                    reports_known: false,
+                })
+                .collect();
+            let n = rows.len();
+            return Ok(audited(other.write(&rows)?, n, withheld));
+        }
+    };
     let n = features.len();
     Ok(audited(collection(features).into_response(), n, withheld))
+}
+
+/// What `/api/vessels` answers in (`format`): GeoJSON (the default), KML for Google Earth and
+/// GIS (a network link can refresh it), or Cursor on Target for TAK (`stale`: how long after
+/// now a receiver keeps a vessel, default 10 min).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VesselsFormat {
+    Geojson,
+    Kml,
+    Cot { stale_ms: i64 },
+}
+
+impl VesselsFormat {
+    fn of(q: &Params) -> Result<VesselsFormat, ApiError> {
+        let f = match q.get("format").unwrap_or("geojson") {
+            "geojson" => VesselsFormat::Geojson,
+            "kml" => VesselsFormat::Kml,
+            "cot" => VesselsFormat::Cot {
+                stale_ms: match q.get("stale") {
+                    None => 600_000,
+                    Some(d) => match query::parse_duration_ms(d)? {
+                        ms if ms > 0 && ms <= 86_400_000 => ms,
+                        _ => {
+                            return Err(ApiError::bad(
+                                "bad_request",
+                                "stale must be longer than zero and at most 1 day",
+                            ))
+                        }
+                    },
+                },
+            },
+            other => {
+                return Err(ApiError::bad(
+                    "bad_request",
+                    format!("format {other:?}: expected geojson, kml or cot"),
+                ))
+            }
+        };
+        if q.get("stale").is_some() && !matches!(f, VesselsFormat::Cot { .. }) {
+            return Err(ApiError::bad(
+                "bad_request",
+                "stale applies to format=cot only",
+            ));
+        }
+        Ok(f)
+    }
+
+    /// The vessels (each with a position) as a KML document or a CoT stream.
+    fn write(self, rows: &[query::Vessel]) -> Result<Response, ApiError> {
+        let (body, kind) = match self {
+            VesselsFormat::Kml => (
+                query::kml::write_vessels(Vec::new(), rows).map_err(ApiError::internal)?,
+                "application/vnd.google-earth.kml+xml",
+            ),
+            VesselsFormat::Cot { stale_ms } => {
+                let now = crate::picture::wall_ms();
+                let (body, _) = query::cot::write_vessels(Vec::new(), rows, now, stale_ms)
+                    .map_err(ApiError::internal)?;
+                (body, "application/xml")
+            }
+            VesselsFormat::Geojson => return Err(ApiError::internal("GeoJSON is written apart")),
+        };
+        Ok(([(header::CONTENT_TYPE, kind)], body).into_response())
+    }
 }
 
 /// `GET /api/search`.

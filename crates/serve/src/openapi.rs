@@ -192,8 +192,28 @@ pub fn document() -> Value {
                     "At most this many (default 10000, max 100000)",
                     "100",
                 ),
+                typed(
+                    "format",
+                    "query",
+                    false,
+                    "geojson (default); kml (Google Earth, GIS: a placemark per vessel); cot \
+                     (Cursor on Target for TAK: one event a line)",
+                    "kml",
+                    json!({"type": "string", "enum": ["geojson", "kml", "cot"]}),
+                ),
+                q(
+                    "stale",
+                    "With format=cot: how long after now a receiver keeps a vessel (default \
+                     10m, at most 1 day)",
+                    "10m",
+                ),
             ],
-            geojson_ok("Points [lon, lat] with the vessel's properties."),
+            json!({"description": "Points [lon, lat] with the vessel's properties (GeoJSON); \
+                   a KML document; or CoT events, one a line.",
+                   "content": {
+                       "application/json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}},
+                       "application/vnd.google-earth.kml+xml": {"schema": {"type": "string"}},
+                       "application/xml": {"schema": {"type": "string"}}}}),
             &[BAD, STORE],
         ),
     );

@@ -189,6 +189,40 @@ impl LiveVessel {
     }
 }
 
+impl LiveVessel {
+    /// The vessel as a registry row (for the formats the query layer writes: KML, CoT). The
+    /// picture counts no reports, so `reports` is 0; lengths are rounded to whole metres.
+    pub fn to_row(&self) -> store::VesselRow {
+        let f = self.position;
+        store::VesselRow {
+            mmsi: self.mmsi,
+            class: self.class.map(String::from),
+            flag: self.flag.clone(),
+            name: self.name.clone(),
+            callsign: self.callsign.clone(),
+            imo: self.imo,
+            ship_type: self.ship_type,
+            length_m: self.length_m.map(|l| l.round().clamp(0.0, 65_535.0) as u16),
+            beam_m: self.beam_m.map(|b| b.round().clamp(0.0, 65_535.0) as u16),
+            destination: self.destination.clone(),
+            draught_m: None,
+            first_seen_ms: self.first_seen_ms,
+            last_seen_ms: self.last_seen_ms,
+            reports: 0,
+            position_time_ms: f.map(|f| f.time_ms),
+            lat: f.map(|f| f.lat),
+            lon: f.map(|f| f.lon),
+            sog_knots: f.and_then(|f| f.sog_knots),
+            cog_deg: f.and_then(|f| f.cog_deg),
+            ship_type_text: None,
+            heading_deg: f
+                .and_then(|f| f.heading_deg)
+                .map(|h| h.round().clamp(0.0, 359.0) as u16),
+            nav_status: f.and_then(|f| f.nav_status),
+        }
+    }
+}
+
 /// The ship category of an ITU ship type code: one of `fishing, tug, military,
 /// law_enforcement, sailing, pleasure, hsc, passenger, cargo, tanker, other, unknown`.
 pub fn ship_category(code: Option<u8>) -> &'static str {

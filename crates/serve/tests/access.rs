@@ -7,6 +7,8 @@
 //! rows only, one involving the `rad` vessel, one over the `sat` rows) and three principals
 //! (FRA, IND, USA), built through the store crate's API and `access::Access`.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -329,6 +331,40 @@ async fn every_read_path_gives_each_principal_exactly_what_the_labels_allow() {
         let (st, fc) = call(&s, "/api/vessels", Some(t)).await;
         assert_eq!(st, StatusCode::OK, "{p}");
         assert_eq!(&mmsis(&fc), want, "{p}: /api/vessels");
+        // The same vessels as KML (for Google Earth) and as Cursor on Target (for TAK).
+        let (st, _, kml) = call_raw(&s, "/api/vessels?format=kml", Some(t)).await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        let in_kml: BTreeSet<u64> = common::kml_placemarks(&kml)
+            .iter()
+            .map(|(name, ..)| {
+                let m = name
+                    .rsplit('(')
+                    .next()
+                    .unwrap_or(name)
+                    .trim_end_matches(')');
+                m.parse().unwrap()
+            })
+            .collect();
+        assert_eq!(&in_kml, want, "{p}: /api/vessels?format=kml");
+        let (st, _, cot) = call_raw(&s, "/api/vessels?format=cot", Some(t)).await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        let in_cot: BTreeSet<u64> = common::cot_events(&cot)
+            .iter()
+            .map(|e| {
+                e.attr("uid")
+                    .trim_start_matches("tidewatch.ais.")
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(&in_cot, want, "{p}: /api/vessels?format=cot");
+        if *p == "FRA" {
+            let text = String::from_utf8(kml).unwrap() + &String::from_utf8(cot).unwrap();
+            assert!(
+                text.contains("MIX PUBLIC") && !text.contains("MIX SECRET"),
+                "{text}"
+            );
+        }
     }
     // The mixed vessel: FRA gets the public source's position and name, USA the satellite's.
     let mix = |fc: &Value| {

@@ -82,6 +82,54 @@ async fn vessels_now_come_from_the_live_picture_with_filters() {
 }
 
 #[tokio::test]
+async fn vessels_as_kml_and_cursor_on_target_with_the_same_filters() {
+    let dir = fixture("vessels-kml");
+    let s = state(&dir);
+    let (st, ct, body) = get_raw(&s, "/api/vessels?format=kml&zone=Scarborough%20Shoal").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(ct, "application/vnd.google-earth.kml+xml");
+    let marks = kml_placemarks(&body);
+    let names: Vec<&str> = marks.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].contains(&TANKER.to_string()), "{names:?}");
+    assert!(names[0].starts_with("HAI YANG 8 ("), "{names:?}");
+    assert!(names[1].contains(&COASTGUARD.to_string()), "{names:?}");
+    assert!((marks[0].1 - 117.119).abs() < 1e-9, "lon first: {marks:?}");
+
+    let (st, ct, body) = get_raw(&s, "/api/vessels?format=cot&ship_type=tanker&stale=2m").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(ct, "application/xml");
+    let evs = cot_events(&body);
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0].attr("uid"), format!("tidewatch.ais.{TANKER}"));
+    assert_eq!(
+        evs[0].attr("type"),
+        "a-u-S-X-M-O",
+        "a tanker's surface symbol"
+    );
+    assert_eq!(evs[0].attr("lon"), "117.119");
+    let t = |k: &str| query::parse_time(evs[0].attr(k)).unwrap();
+    assert_eq!(
+        t("stale") - t("time"),
+        120_000,
+        "stale 2 min after the event"
+    );
+    assert_eq!(t("start"), T0 + 2 * HOUR - MIN, "the position's time");
+
+    for (q, code) in [
+        ("format=shapefile", "bad_request"),
+        ("stale=5m", "bad_request"),
+        ("format=kml&stale=5m", "bad_request"),
+        ("format=cot&stale=0s", "bad_request"),
+        ("format=cot&stale=2d", "bad_request"),
+    ] {
+        let (st, v) = get(&s, &format!("/api/vessels?{q}")).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{q}: {v}");
+        assert_eq!(v["error"], code, "{q}: {v}");
+    }
+}
+
+#[tokio::test]
 async fn vessels_at_a_past_time_come_from_the_store() {
     let dir = fixture("at");
     let s = state(&dir);
