@@ -10,7 +10,7 @@ pub(crate) use pipeline::ingest::{
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use live::LiveOptions;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use summary::Summary;
 
@@ -77,6 +77,19 @@ pub(crate) fn parse_duration_ms(s: &str) -> Result<i64, String> {
 
 /// Runs `tidewatch ingest`.
 pub fn run(args: IngestArgs) -> Result<()> {
+    // Nothing to read at all: said before a store is created for it.
+    let missing: Vec<String> = args
+        .inputs
+        .iter()
+        .map(|i| parse_spec(i).1)
+        .filter(|p| p != "-" && !live::is_live(p) && !Path::new(p).exists())
+        .collect();
+    if !missing.is_empty() && missing.len() == args.inputs.len() {
+        bail!(
+            "no such input: {} (nothing ingested, no store created)",
+            missing.join(", ")
+        );
+    }
     let mut session = Session::open(&args.store)?;
     let opts = RunOptions {
         reorder_window_ms: args.reorder_window,

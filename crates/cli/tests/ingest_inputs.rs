@@ -385,6 +385,39 @@ fn issue_16_csv_that_cannot_be_read_is_named_and_the_rest_of_a_directory_is_stor
 }
 
 #[test]
+fn an_input_that_does_not_exist_is_named_and_creates_no_store() {
+    let store = tmp("missing-input-store");
+    let gone = tmp("missing-input.nmea");
+    let (out, _) = ingest(&[p(&gone), "-q"], &store);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("no such input") && err.contains(p(&gone)),
+        "{err}"
+    );
+    assert!(!store.exists(), "a store was created for nothing");
+    // Beside a readable input it is reported and the rest is stored.
+    let good = tmp("missing-input-good.nmea");
+    std::fs::write(&good, bare_position(366_000_001, 40.0, -70.0) + "\n").unwrap();
+    let (out, _) = ingest(
+        &[
+            p(&gone),
+            p(&good),
+            "--assume-time",
+            "2024-01-01T00:00:00Z",
+            "-q",
+        ],
+        &store,
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 input(s) could not be read in full"),
+        "{err}"
+    );
+    assert!(store.join("registry.sqlite").exists());
+}
+
+#[test]
 fn issue_16_identity_changes_do_not_count_first_values() {
     let csv = tmp("names.csv");
     std::fs::write(

@@ -37,8 +37,9 @@ pub struct ServeArgs {
     /// `docs/serve.md`).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Address to listen on (overrides the configuration's `listen`).
-    #[arg(long)]
+    /// Address to listen on, `HOST:PORT` (`127.0.0.1:8080`, `localhost:8080`, `[::]:8080`;
+    /// overrides the configuration's `listen`).
+    #[arg(long, value_parser = parse_listen)]
     listen: Option<SocketAddr>,
     /// Stop after this long (default: until SIGTERM or Ctrl-C).
     #[arg(long = "for", value_parser = crate::ingest::parse_duration_ms)]
@@ -52,7 +53,8 @@ pub struct ServeArgs {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
-    /// `host:port`, default 127.0.0.1:8080.
+    /// `host:port`, default 127.0.0.1:8080 (a host name is resolved: `localhost:8080`).
+    #[serde(default, deserialize_with = "listen_of")]
     listen: Option<SocketAddr>,
     /// How often received data is committed to the store, e.g. `10s`.
     commit_every: Option<String>,
@@ -327,6 +329,33 @@ pub fn run(args: ServeArgs) -> Result<()> {
     execute(plan)
 }
 
+/// A listen address: `IP:PORT`, or `HOST:PORT` with a host name this machine resolves (its
+/// first IPv4 address, else its first address: `localhost` is 127.0.0.1).
+pub(crate) fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    if !s.contains(':') {
+        return Err(format!("{s:?}: expected HOST:PORT, e.g. 127.0.0.1:8080"));
+    }
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("{s:?}: expected HOST:PORT, e.g. 127.0.0.1:8080 ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{s:?}: the host name resolves to no address"))
+}
+
+fn listen_of<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_listen(&s).map(Some).map_err(serde::de::Error::custom)
+}
+
 /// The plan of a `tidewatch serve` run from its arguments and configuration.
 fn plan_of(args: &ServeArgs, cfg: &Config) -> Result<Plan> {
     let base = args
@@ -548,4 +577,39 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listen_address_may_name_its_host() {
+        assert_eq!(
+            parse_listen("127.0.0.1:8080"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 8080)))
+        );
+        assert_eq!(
+            parse_listen("localhost:9000"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 9000)))
+        );
+        assert!(parse_listen("[::1]:8080").unwrap().is_ipv6());
+        for bad in [
+            "localhost",
+            "8080",
+            "localhost:http-alt-nope",
+            "",
+            "127.0.0.1:99999",
+        ] {
+            let e = parse_listen(bad).unwrap_err();
+            assert!(
+                e.contains("HOST:PORT") || e.contains("resolves"),
+                "{bad}: {e}"
+            );
+        }
+        let c: Config = toml::from_str("listen = \"localhost:8081\"").unwrap();
+        assert_eq!(c.listen, Some(SocketAddr::from(([127, 0, 0, 1], 8081))));
+        let e = toml::from_str::<Config>("listen = \"nowhere\"").unwrap_err();
+        assert!(e.to_string().contains("HOST:PORT"), "{e}");
+    }
 }
