@@ -643,8 +643,8 @@ impl VesselsFormat {
             },
             other => {
                 return Err(ApiError::bad(
-                    "bad_request",
-                    format!("format {other:?}: expected geojson, kml or cot"),
+                    "bad_format",
+                    format!("format `{}` is not geojson, kml or cot", clip(other)),
                 ))
             }
         };
@@ -1311,7 +1311,23 @@ pub async fn stream(
     Extension(caller): Extension<Caller>,
     raw: Raw,
 ) -> Result<Response, ApiError> {
-    let q = Params::new(raw, &["bbox", "types"])?;
+    let q = Params::new(raw, &["bbox", "types", "format"])?;
+    let nmea = match q.get("format").unwrap_or("sse") {
+        "sse" => false,
+        "nmea" => true,
+        f => {
+            return Err(ApiError::bad(
+                "bad_format",
+                format!("format `{}` is not sse or nmea", clip(f)),
+            ))
+        }
+    };
+    if nmea && q.get("types").is_some() {
+        return Err(ApiError::bad(
+            "bad_request",
+            "types selects events, which an NMEA stream does not carry",
+        ));
+    }
     let bbox = q.bbox()?;
     let types = q
         .get("types")
@@ -1337,6 +1353,7 @@ pub async fn stream(
     let params = json!({
         "bbox": q.get("bbox"),
         "types": q.get("types"),
+        "format": q.get("format"),
     });
     // Every principal's stream goes through a view that asks for the labels in force at each
     // batch (one that saw everything when it connected may not after a label narrows); open
@@ -1354,8 +1371,13 @@ pub async fn stream(
         caller,
         "/api/stream",
         params,
-        Filter { bbox, types },
+        Filter {
+            bbox,
+            types,
+            positions_only: nmea,
+        },
         view,
+        nmea,
     )
     .await
 }
@@ -1369,6 +1391,7 @@ pub(crate) async fn audited_stream(
     params: Value,
     filter: Filter,
     view: Option<Arc<crate::views::StreamView>>,
+    nmea: bool,
 ) -> Result<Response, ApiError> {
     let rec = crate::auth::record_of(&caller, endpoint, params.clone(), 0, 0);
     let gate = s.gate.clone();
@@ -1398,7 +1421,11 @@ pub(crate) async fn audited_stream(
             }
         }
     });
-    Ok(sse_response(queue, Some(on_end)))
+    Ok(if nmea {
+        crate::stream::nmea_response(queue, Some(on_end))
+    } else {
+        sse_response(queue, Some(on_end))
+    })
 }
 
 /// `GET /` and `GET /assets/{*path}`: the web map, from [`AppState::assets`].

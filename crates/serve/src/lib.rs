@@ -28,6 +28,7 @@ pub mod auth;
 mod error;
 mod export;
 mod link;
+mod nmea_out;
 mod openapi;
 mod picture;
 mod stream;

@@ -50,6 +50,7 @@ pub async fn stream(
         json!({}),
         crate::stream::Filter::default(),
         Some(view),
+        false,
     )
     .await
 }

@@ -332,9 +332,22 @@ pub fn document() -> Value {
         json!({"get": {
             "summary": "Server-Sent Events: `position` (inside bbox), `event` (of types), `alert`. \
                         A slow client is thinned (latest position per vessel), then dropped.",
-            "parameters": [bbox(), q("types", "Event types, comma separated", "escort,encounter")],
+            "parameters": [
+                bbox(),
+                q("types", "Event types, comma separated", "escort,encounter"),
+                typed(
+                    "format",
+                    "query",
+                    false,
+                    "sse (default), or nmea: the positions re-encoded as NMEA 0183 AIS (!AIVDM with \
+                     a tag block of the message time; static reports with the name and ship type)",
+                    "nmea",
+                    json!({"type": "string", "enum": ["sse", "nmea"]}),
+                ),
+            ],
             "responses": {
-                "200": {"description": "The stream.", "content": {"text/event-stream": {}}},
+                "200": {"description": "The stream.", "content": {
+                    "text/event-stream": {}, "text/plain": {}}},
                 "400": error_response(BAD.1)}}}),
     );
     add(

@@ -303,9 +303,15 @@ fn position_json(p: &LivePosition, name: Option<&str>, ship_type: Option<u8>) ->
     dec_text(&mut out, p.cog_deg);
     out.push_str(",\"heading_deg\":");
     dec_text(&mut out, p.heading_deg);
+    let num = |v: Option<u8>| v.map_or_else(|| "null".to_owned(), |v| v.to_string());
     let _ = write!(
         out,
-        ",\"ship_category\":\"{}\",\"name\":{}}}",
+        ",\"nav_status\":{},\"class\":{},\"ship_type\":{},\"ship_category\":\"{}\",\"name\":{}}}",
+        num(p.nav_status),
+        p.class
+            .filter(char::is_ascii_alphabetic)
+            .map_or_else(|| "null".to_owned(), |c| format!("\"{c}\"")),
+        num(ship_type),
         ship_category(ship_type),
         serde_json::to_string(&name).unwrap_or_else(|_| "null".to_owned())
     );
@@ -972,8 +978,9 @@ mod tests {
             let want = json!({
                 "mmsi": p.mmsi, "time": query::iso8601_ms(p.time_ms), "lat": p.lat, "lon": p.lon,
                 "sog_knots": dec(p.sog_knots), "cog_deg": dec(p.cog_deg),
-                "heading_deg": dec(p.heading_deg), "ship_category": ship_category(Some(70)),
-                "name": name,
+                "heading_deg": dec(p.heading_deg), "nav_status": p.nav_status,
+                "class": p.class.map(String::from), "ship_type": 70,
+                "ship_category": ship_category(Some(70)), "name": name,
             });
             let got: Value = serde_json::from_str(&position_json(&p, name, Some(70))).unwrap();
             assert_eq!(got, want);

@@ -280,12 +280,20 @@ impl Update {
 pub(crate) struct Filter {
     pub bbox: Option<query::BBox>,
     pub types: Option<Vec<String>>,
+    /// Positions only: no events or alerts (an NMEA stream).
+    pub positions_only: bool,
 }
 
 impl Filter {
+    /// Whether a position at the update's place is inside the client's box.
+    pub(crate) fn in_box(&self, u: &Update) -> bool {
+        self.bbox.is_none_or(|b| b.contains(u.lon, u.lat))
+    }
+
     pub(crate) fn takes(&self, u: &Update) -> bool {
         match u.kind {
-            Kind::Position => u.newest && self.bbox.is_none_or(|b| b.contains(u.lon, u.lat)),
+            Kind::Position => u.newest && self.in_box(u),
+            _ if self.positions_only => false,
             Kind::Event => self.types.as_ref().is_none_or(|t| {
                 u.event_type
                     .as_deref()
@@ -623,6 +631,11 @@ impl ClientQueue {
     /// Takes the frames waiting (up to about 64 KiB), `None` when the stream has ended, an
     /// empty buffer when nothing waits.
     fn take(&self) -> Option<Vec<u8>> {
+        self.take_with(|frame, out| out.extend_from_slice(frame))
+    }
+
+    /// [`ClientQueue::take`], each frame written by `write` (the NMEA stream re-encodes them).
+    fn take_with(&self, mut write: impl FnMut(&[u8], &mut Vec<u8>)) -> Option<Vec<u8>> {
         let mut s = self.lock();
         if s.closed {
             return None;
@@ -631,7 +644,7 @@ impl ClientQueue {
         let mut n = 0u64;
         while out.len() < 64 * 1024 {
             let Some(u) = s.items.pop_front() else { break };
-            out.extend_from_slice(&u.frame);
+            write(&u.frame, &mut out);
             n += 1;
         }
         s.last_take = Instant::now();
@@ -717,6 +730,42 @@ pub(crate) fn sse_response(
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
+/// The NMEA response for a client's queue (`/api/stream?format=nmea`): each position frame
+/// re-encoded by [`crate::nmea_out::NmeaWriter`], as plain text; `on_end` runs when it ends.
+/// No keep-alive bytes (NMEA has no comment line): a quiet picture sends nothing.
+pub(crate) fn nmea_response(
+    q: Arc<ClientQueue>,
+    on_end: Option<Box<dyn FnOnce() + Send + Sync>>,
+) -> Response {
+    let sub = Subscription { q, on_end };
+    let writer = crate::nmea_out::NmeaWriter::default();
+    let body = futures_util::stream::unfold((sub, writer), move |(sub, mut writer)| async move {
+        let q = sub.q.clone();
+        loop {
+            let notified = q.notify.notified();
+            let now = Instant::now();
+            match q.take_with(|frame, out| writer.frame(frame, now, out)) {
+                None => return None,
+                Some(out) if !out.is_empty() => {
+                    return Some((
+                        Ok::<_, std::convert::Infallible>(Bytes::from(out)),
+                        (sub, writer),
+                    ))
+                }
+                Some(_) => {}
+            }
+            notified.await;
+        }
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/plain; charset=us-ascii")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header("x-accel-buffering", "no")
+        .header(header::CONNECTION, "close")
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -791,6 +840,7 @@ mod tests {
                 Filter {
                     bbox: b.map(|b| query::BBox::parse(b).unwrap()),
                     types: None,
+                    positions_only: false,
                 },
                 StreamConfig::default(),
                 None,
@@ -842,6 +892,7 @@ mod tests {
         let f = Filter {
             bbox: Some(query::BBox::parse("0,0,10,10").unwrap()),
             types: Some(vec!["escort".to_owned()]),
+            positions_only: false,
         };
         assert!(f.takes(&Update::position(1, 5.0, 5.0, &json!({}))));
         assert!(!f.takes(&Update::position(1, 5.0, 15.0, &json!({}))));

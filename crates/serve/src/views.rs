@@ -568,6 +568,7 @@ impl StreamView {
             let mut last = self.last_sent.lock().unwrap_or_else(|e| e.into_inner());
             for u in batch {
                 match u.kind {
+                    Kind::Position if !filter.in_box(u) => {}
                     Kind::Position => match &u.source {
                         Some((src, frame)) if view.may_see_source(src) => {
                             let t = last.entry(u.mmsi).or_insert(i64::MIN);
@@ -585,8 +586,10 @@ impl StreamView {
                             self.withheld.fetch_add(1, Ordering::Relaxed);
                         }
                     },
+                    // What the client did not ask for is not withheld from it.
+                    Kind::Event | Kind::Alert if !filter.takes(u) => {}
                     Kind::Event | Kind::Alert => {
-                        if u.row.is_some() && filter.takes(u) {
+                        if u.row.is_some() {
                             events.push(u);
                         } else {
                             self.withheld.fetch_add(1, Ordering::Relaxed);

@@ -785,6 +785,116 @@ async fn the_stream_filters_positions_events_and_alerts_per_client() {
     assert!(log.contains("/api/stream"));
 }
 
+/// Position reports in an NMEA text, decoded by Tidewatch's decoder: (type, MMSI, name of a
+/// static report); fails on any rejected line.
+fn nmea_messages(text: &[u8]) -> Vec<(u8, u32, String)> {
+    let mut out = Vec::new();
+    let mut d = ais::Decoder::new(ais::DecoderConfig::default());
+    let mut sink = |m: &ais::Message<'_>, _: &ais::Meta| {
+        let name = match m {
+            ais::Message::StaticVoyage(s) => s.shipname.to_string(),
+            _ => String::new(),
+        };
+        out.push((m.header().msg_type, m.header().mmsi.0, name));
+    };
+    d.feed(text, &mut sink);
+    let stats = d.finish(&mut sink);
+    assert_eq!(
+        stats.rejected_total(),
+        0,
+        "{}",
+        String::from_utf8_lossy(text)
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nmea_stream_re_encodes_what_the_caller_may_see_and_audits_it() {
+    let (dir, [fra, _ind, usa]) = shared("nmea");
+    let s = state(&dir);
+    for (who, token, want) in [
+        ("FRA", &fra, vec![V_PUB]),
+        ("USA", &usa, vec![V_RAD, V_MIX, V_PUB]),
+    ] {
+        let res = serve::router(s.clone())
+            .oneshot(
+                Request::builder()
+                    .uri("/api/stream?format=nmea")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        let mut body = res.into_body().into_data_stream();
+        s.picture.on_static(serve::LiveStatic {
+            mmsi: V_PUB,
+            time_ms: T0 + 69 * MIN,
+            name: Some("PUBLIC NAME".to_owned()),
+            ship_type: Some(70),
+            source: PUB.to_owned(),
+            ..serve::LiveStatic::default()
+        });
+        s.picture.on_position(live(V_RAD, RAD, 70, Some(3.5)));
+        s.picture.on_position(live(V_MIX, SAT, 70, Some(3.5)));
+        let ev = events();
+        s.picture.on_events(&ev);
+        s.picture.on_alert("all", &ev[1]);
+        s.picture.on_position(live(V_PUB, PUB, 70, Some(3.5)));
+        s.picture.flush();
+        let mut text = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !nmea_messages(&text)
+            .iter()
+            .any(|m| m.0 == 1 && m.1 == V_PUB)
+        {
+            match tokio::time::timeout_at(deadline, body.next()).await {
+                Ok(Some(Ok(b))) => text.extend_from_slice(&b),
+                _ => break,
+            }
+        }
+        drop(body);
+        let got = nmea_messages(&text);
+        let positions: Vec<u32> = got.iter().filter(|m| m.0 == 1).map(|m| m.1).collect();
+        assert_eq!(positions, want, "{who}: {}", String::from_utf8_lossy(&text));
+        assert!(
+            got.iter()
+                .any(|m| m.0 == 5 && m.1 == V_PUB && m.2 == "PUBLIC NAME"),
+            "{who}: the name before the position: {got:?}"
+        );
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            !text.contains("event:") && !text.contains(E1),
+            "{who}: {text}"
+        );
+    }
+    // The closing audit entries: FRA was withheld the radar's and the satellite's positions,
+    // not the events it did not ask for.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let closed = loop {
+        let log = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+        let closed: Vec<Value> = log
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|r| r["endpoint"] == "/api/stream:closed")
+            .collect();
+        if closed.len() == 2 || std::time::Instant::now() > deadline {
+            break closed;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(closed.len(), 2, "{closed:?}");
+    let fra_closed = closed.iter().find(|r| r["partner"] == "FRA").unwrap();
+    assert_eq!(fra_closed["params"]["format"], "nmea");
+    assert_eq!(fra_closed["withheld"], 2, "{fra_closed}");
+    assert_eq!(fra_closed["returned"], 1, "{fra_closed}");
+}
+
 #[tokio::test]
 async fn no_token_a_bad_token_or_a_revoked_one_is_401_a_missing_right_403() {
     let (dir, [fra, _, _]) = shared("auth");

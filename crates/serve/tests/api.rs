@@ -117,7 +117,7 @@ async fn vessels_as_kml_and_cursor_on_target_with_the_same_filters() {
     assert_eq!(t("start"), T0 + 2 * HOUR - MIN, "the position's time");
 
     for (q, code) in [
-        ("format=shapefile", "bad_request"),
+        ("format=shapefile", "bad_format"),
         ("stale=5m", "bad_request"),
         ("format=kml&stale=5m", "bad_request"),
         ("format=cot&stale=0s", "bad_request"),
@@ -204,6 +204,8 @@ async fn bad_parameters_are_400_with_a_reason() {
         ),
         ("/api/stream?bbox=0,0", "bad_bbox"),
         ("/api/stream?types=party", "bad_filter"),
+        ("/api/stream?format=xml", "bad_format"),
+        ("/api/stream?format=nmea&types=escort", "bad_request"),
         ("/api/zones?x=1", "unknown_parameter"),
     ] {
         let (st, ct, body) = get_raw(&s, uri).await;

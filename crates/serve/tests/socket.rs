@@ -46,6 +46,11 @@ fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
 
 /// Opens a stream; returns the connection after the response head.
 fn open_stream(addr: SocketAddr, query: &str) -> TcpStream {
+    open_stream_as(addr, query, "text/event-stream")
+}
+
+/// [`open_stream`], the response of the given content type.
+fn open_stream_as(addr: SocketAddr, query: &str, content_type: &str) -> TcpStream {
     let mut c = TcpStream::connect(addr).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     write!(c, "GET /api/stream{query} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
@@ -57,7 +62,10 @@ fn open_stream(addr: SocketAddr, query: &str) -> TcpStream {
     }
     let head = String::from_utf8(head).unwrap();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.contains("content-type: text/event-stream"), "{head}");
+    assert!(
+        head.contains(&format!("content-type: {content_type}")),
+        "{head}"
+    );
     c
 }
 
@@ -80,6 +88,67 @@ fn dechunk(raw: &str) -> String {
 
 fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nmea_stream_on_a_socket_is_aivdm_a_decoder_reads() {
+    let dir = fixture("socket-nmea");
+    let s = state(&dir);
+    let (addr, stop, h) = start(s.clone()).await;
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut c = open_stream_as(addr, "?format=nmea&bbox=100,0,120,20", "text/plain");
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        let end = Instant::now() + Duration::from_secs(10);
+        while count(&raw, b"!AIVDM") < 6 && Instant::now() < end {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+            }
+        }
+        dechunk(&String::from_utf8_lossy(&raw))
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.picture.on_static(serve::LiveStatic {
+        mmsi: TANKER,
+        time_ms: T0 + 3 * HOUR,
+        name: Some("HAI YANG 8".to_owned()),
+        ship_type: Some(80),
+        source: "test".to_owned(),
+        ..serve::LiveStatic::default()
+    });
+    // Outside the box: not sent.
+    s.picture.on_position(live(CARGO, T0 + 3 * HOUR, 50.0, 0.0));
+    s.picture
+        .on_position(live(TANKER, T0 + 3 * HOUR, 15.3, 117.3));
+    s.picture
+        .on_position(live(COASTGUARD, T0 + 3 * HOUR + MIN, 15.2, 117.2));
+    let text = reader.await.unwrap();
+    let mut got = Vec::new();
+    let mut d = ais::Decoder::new(ais::DecoderConfig::default());
+    let mut sink = |m: &ais::Message<'_>, meta: &ais::Meta| {
+        got.push((m.header().msg_type, m.header().mmsi.0, meta.rx_time_ms));
+    };
+    d.feed(text.as_bytes(), &mut sink);
+    let stats = d.finish(&mut sink);
+    assert_eq!(stats.rejected_total(), 0, "{text}");
+    assert_eq!(
+        got,
+        [
+            (5, TANKER, Some(T0 + 3 * HOUR)),
+            (1, TANKER, Some(T0 + 3 * HOUR)),
+            // Named in the store the picture was seeded from.
+            (5, COASTGUARD, Some(T0 + 3 * HOUR + MIN)),
+            (1, COASTGUARD, Some(T0 + 3 * HOUR + MIN))
+        ],
+        "{text}"
+    );
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), h)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
