@@ -10,6 +10,7 @@ use pipeline::input;
 mod output;
 mod query;
 mod sample;
+mod sar;
 mod serving;
 mod simulate;
 mod zones;
@@ -52,6 +53,9 @@ enum Command {
     Detect(detecting::commands::DetectArgs),
     /// Presence in a zone: distinct vessels and vessel-days per day, by flag and ship type.
     Stats(detecting::commands::StatsArgs),
+    /// Satellite radar (SAR) vessel detections matched to the store's AIS: which vessel each
+    /// is, and which broadcast nothing (dark).
+    Sar(sar::SarArgs),
     /// Simulate a scenario, ingest it with detection, and score the events against the truth.
     Eval(detecting::eval::EvalArgs),
     /// The live server: run the configured feeds through the pipeline and serve the API, the
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::Events(args) => detecting::commands::events(args),
         Command::Detect(args) => detecting::commands::detect(args),
         Command::Stats(args) => detecting::commands::stats(args),
+        Command::Sar(args) => sar::run(args),
         Command::Eval(args) => detecting::eval::run(args),
         Command::Serve(args) => serving::run(args),
         Command::Demo(args) => serving::demo::run(args),

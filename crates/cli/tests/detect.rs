@@ -355,3 +355,96 @@ fn an_archive_older_than_what_detection_has_seen_says_so_and_how_to_recompute() 
         "{err}"
     );
 }
+
+#[test]
+fn sar_detections_are_matched_to_the_vessels_there_and_the_rest_are_dark() {
+    let (dir, _, _) = fixture();
+    let store = dir.join("store");
+    // Every vessel heard in the half hour before 03:00, as a SAR detection 200 m off where it
+    // reported then; five detections in open water far from any.
+    let at = "2026-04-16T03:00:00Z";
+    let csv = run_ok(
+        &["vessels", "--at", at, "--max-age", "30m", "--format", "csv"],
+        &store,
+    );
+    let mut r = csv.lines();
+    let head: Vec<&str> = r.next().unwrap().split(',').collect();
+    let col = |n: &str| head.iter().position(|h| *h == n).unwrap();
+    let (m, la, lo, t) = (col("mmsi"), col("lat"), col("lon"), col("position_time"));
+    let mut truth = Vec::new();
+    let mut dets = String::from("detect_id,detect_timestamp,detect_lat,detect_lon\n");
+    for line in r {
+        let f: Vec<&str> = line.split(',').collect();
+        let (Ok(lat), Ok(lon)) = (f[la].parse::<f64>(), f[lo].parse::<f64>()) else {
+            continue;
+        };
+        let id = format!("d{}", truth.len());
+        dets.push_str(&format!(
+            "{id},{},{},{lon}\n",
+            f[t],
+            lat + 200.0 / 111_320.0
+        ));
+        truth.push((id, f[m].parse::<u64>().unwrap()));
+    }
+    assert!(truth.len() >= 10, "{} vessels at {at}", truth.len());
+    for k in 0..5 {
+        dets.push_str(&format!("sea{k},{at},{},{}\n", -30.0 - k as f64, -120.0));
+    }
+    dets.push_str("nothing,,1,1\n");
+    let path = tmp("sar.csv");
+    std::fs::write(&path, dets).unwrap();
+    let out = Command::new(bin())
+        .args([
+            "sar",
+            path.to_str().unwrap(),
+            "--format",
+            "jsonl",
+            "--store",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("left out: no time"), "{err}");
+    let got: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got.len(), truth.len() + 5);
+    // In a crowd (a moored swarm) two vessels 200 m apart may swap; nearly all are right.
+    let right = truth
+        .iter()
+        .zip(&got)
+        .filter(|((id, mmsi), g)| g["id"] == id.as_str() && g["mmsi"] == *mmsi)
+        .count();
+    assert!(
+        right * 10 >= truth.len() * 9,
+        "{right} of {}: {got:?}",
+        truth.len()
+    );
+    assert!(got[..truth.len()].iter().all(|g| g["status"] == "matched"));
+    assert!(got[truth.len()..]
+        .iter()
+        .all(|g| g["status"] == "dark" && g["mmsi"].is_null()));
+    // --dark as GeoJSON: the five.
+    let out = Command::new(bin())
+        .args([
+            "sar",
+            path.to_str().unwrap(),
+            "--dark",
+            "--format",
+            "geojson",
+            "--store",
+        ])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let fc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fc["features"].as_array().unwrap().len(), 5);
+}

@@ -59,6 +59,9 @@ pub enum QueryError {
     Store(store::StoreError),
     /// Writing the answer failed.
     Io(std::io::Error),
+    /// An input file (SAR detections) that cannot be read as what it should be: the file and
+    /// why.
+    BadInput(String),
 }
 
 impl std::fmt::Display for QueryError {
@@ -94,6 +97,7 @@ impl std::fmt::Display for QueryError {
             }
             QueryError::Store(e) => write!(f, "{e}"),
             QueryError::Io(e) => write!(f, "{e}"),
+            QueryError::BadInput(m) => write!(f, "{m}"),
         }
     }
 }

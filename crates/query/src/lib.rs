@@ -16,6 +16,7 @@ pub mod cot;
 mod error;
 pub mod format;
 pub mod kml;
+pub mod sar;
 pub mod stats;
 pub mod time;
 

@@ -58,6 +58,7 @@ impl From<query::QueryError> for ApiError {
             Q::BadTime { .. } | Q::BadDuration { .. } => ApiError::bad("bad_time", e.to_string()),
             Q::BadBBox { .. } => ApiError::bad("bad_bbox", e.to_string()),
             Q::BadFilter { .. } => ApiError::bad("bad_filter", e.to_string()),
+            Q::BadInput(_) => ApiError::bad("bad_request", e.to_string()),
             Q::EmptyRange { .. } => ApiError::bad("bad_range", e.to_string()),
             Q::NotAStore { .. } => {
                 eprintln!("serve: store unavailable: {e}");
