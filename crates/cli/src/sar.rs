@@ -56,6 +56,15 @@ pub struct SarArgs {
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Store the dark detections as `dark_vessel` events (with the store's other events: the
+    /// API, the map, alerts and partners' labels take them up). Matching the same file again
+    /// replaces them; `detect --write` keeps them.
+    #[arg(long)]
+    write: bool,
+    /// The source the stored events name (a partner's releasability label applies to it:
+    /// `tidewatch source label NAME ...`).
+    #[arg(long, default_value = "sar")]
+    source: String,
 }
 
 /// Runs `tidewatch sar`.
@@ -110,6 +119,28 @@ pub fn run(a: SarArgs) -> Result<()> {
             (r, z)
         })
         .collect();
+    if a.write {
+        let source = a.source.trim();
+        if source.is_empty() || source.contains(['/', ',', '\n']) || source.starts_with("link:") {
+            anyhow::bail!(
+                "--source {source:?}: a name without '/', ',' or a line break, not link:..."
+            );
+        }
+        let events: Vec<store::EventRow> = shown
+            .iter()
+            .filter(|(r, _)| r.matched.is_none())
+            .map(|(r, z)| dark_event(r, z, source))
+            .collect();
+        // Under the store's writer lock, as `detect --write`: no ingest meanwhile.
+        let _lock = crate::ingest::open_writable(&a.store)?;
+        let mut reg = store::RegistryDb::open(&a.store.join("registry.sqlite"))?;
+        let new = reg.add_events(&events)?;
+        eprintln!(
+            "sar: {} dark_vessel event(s) stored ({new} new) in {}",
+            events.len(),
+            a.store.display()
+        );
+    }
     let mut out = match &a.out {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -119,6 +150,44 @@ pub fn run(a: SarArgs) -> Result<()> {
     write(&mut out, a.format, &shown)?;
     out.flush()?;
     Ok(())
+}
+
+/// A dark detection as a stored event (the common event schema, `docs/fields.md`): no
+/// vessels, at the detection's place and time, its source the SAR provider.
+fn dark_event(r: &SarResult, zones: &[&str], source: &str) -> store::EventRow {
+    let d = &r.detection;
+    let kind = detect::EventType::DarkVessel;
+    let id = detect::event::EventId::derive(kind, &[], d.time_ms, &format!("{source}\n{}", d.id))
+        .to_string();
+    let json = json!({
+        "id": id,
+        "type": kind.as_str(),
+        "start_ms": d.time_ms,
+        "end_ms": d.time_ms,
+        "open": false,
+        "last_ms": d.time_ms,
+        "vessels": [],
+        "lat": d.lat,
+        "lon": d.lon,
+        "zones": zones,
+        "confidence": d.score.filter(|s| (0.0..=1.0).contains(s)),
+        "evidence": [],
+        "sources": [source],
+        "detection_id": d.id,
+        "length_m": d.length_m,
+        "score": d.score,
+        "candidates": r.other_candidates,
+    });
+    store::EventRow {
+        id,
+        kind: kind.as_str().to_owned(),
+        start_ms: d.time_ms,
+        end_ms: Some(d.time_ms),
+        open: false,
+        mmsis: Vec::new(),
+        zones: zones.iter().map(|z| (*z).to_owned()).collect(),
+        json: json.to_string(),
+    }
 }
 
 /// The store's zones (none when it has no zone file).

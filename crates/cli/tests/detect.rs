@@ -447,4 +447,46 @@ fn sar_detections_are_matched_to_the_vessels_there_and_the_rest_are_dark() {
         .unwrap();
     let fc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(fc["features"].as_array().unwrap().len(), 5);
+
+    // --write stores the dark ones as events (in a copy: the fixture is shared), a second
+    // write of the same file adds none, and `detect --write` keeps them.
+    let copy = tmp("sar-store");
+    copy_dir(&store, &copy);
+    let write = || {
+        common::ok_stderr(
+            Command::new(bin())
+                .args([
+                    "sar",
+                    path.to_str().unwrap(),
+                    "--write",
+                    "--source",
+                    "s1-provider",
+                ])
+                .args(["--format", "csv", "--store"])
+                .arg(&copy),
+        )
+    };
+    assert!(write().contains("5 dark_vessel event(s) stored (5 new)"));
+    assert!(write().contains("(0 new)"));
+    let dark = events(&copy, &["--type", "dark_vessel"]);
+    assert_eq!(dark.len(), 5, "{dark:?}");
+    assert!(dark
+        .iter()
+        .all(|e| e["sources"] == serde_json::json!(["s1-provider"])
+            && e["vessels"].as_array().unwrap().is_empty()));
+    run_ok(&["detect", "--write", "--format", "csv"], &copy);
+    assert_eq!(events(&copy, &["--type", "dark_vessel"]).len(), 5);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
 }

@@ -45,11 +45,14 @@ pub enum EventType {
     IdentityChange,
     /// A vessel on the watch list.
     Watchlist,
+    /// A vessel seen by satellite radar with no AIS vessel to account for it (`tidewatch sar
+    /// --write`; not made by the engine).
+    DarkVessel,
 }
 
 impl EventType {
     /// Every type, in schema order.
-    pub const ALL: [EventType; 16] = [
+    pub const ALL: [EventType; 17] = [
         EventType::AisGap,
         EventType::Encounter,
         EventType::Loitering,
@@ -66,7 +69,11 @@ impl EventType {
         EventType::SharedMmsi,
         EventType::IdentityChange,
         EventType::Watchlist,
+        EventType::DarkVessel,
     ];
+
+    /// Types the engine does not make from AIS (`detect --write` keeps them).
+    pub const EXTERNAL: [EventType; 1] = [EventType::DarkVessel];
 
     /// The name used in JSON and in the ground truth.
     pub fn as_str(self) -> &'static str {
@@ -87,6 +94,7 @@ impl EventType {
             EventType::SharedMmsi => "shared_mmsi",
             EventType::IdentityChange => "identity_change",
             EventType::Watchlist => "watchlist",
+            EventType::DarkVessel => "dark_vessel",
         }
     }
 }

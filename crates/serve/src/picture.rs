@@ -916,6 +916,21 @@ pub fn event_properties(e: &EventRow) -> (Map<String, Value>, Option<(f64, f64)>
 /// One human line: `escort: 412000001 with 412000002, 3.2 h`, `ais_gap: 412000001, 5.0 h in
 /// Scarborough Shoal`, `swarm: 40 vessels, 2.0 h`.
 pub fn summary(e: &EventRow, detail: &Value) -> String {
+    if e.mmsis.is_empty() {
+        // A satellite radar's dark vessel: what was seen, where.
+        let mut s = format!("{}: no AIS", e.kind);
+        if let Some(l) = detail.get("length_m").and_then(Value::as_f64) {
+            s.push_str(&format!(", about {l:.0} m long"));
+        }
+        if let Some(d) = detail.get("detection_id").and_then(Value::as_str) {
+            s.push_str(&format!(" (detection {d})"));
+        }
+        if let Some(z) = e.zones.first() {
+            s.push_str(" in ");
+            s.push_str(z);
+        }
+        return s;
+    }
     let who = match e.mmsis.as_slice() {
         [] => String::new(),
         [a] => format!("{a}"),

@@ -379,6 +379,16 @@ pub(crate) fn events_visible(
     Ok(events
         .iter()
         .map(|e| {
+            // An event about no vessel (a satellite radar's dark vessel) is seen through its
+            // own sources: every one must be released to the caller.
+            if e.mmsis.is_empty() {
+                let json: Value = serde_json::from_str(&e.json).unwrap_or(Value::Null);
+                let sources = json["sources"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+                return !sources.is_empty()
+                    && sources
+                        .iter()
+                        .all(|s| s.as_str().is_some_and(|s| view.may_see_source(s)));
+            }
             !matches!(e.kind.as_str(), "identity_change" | "watchlist")
                 && view.event_visible(
                     &EventSpan {

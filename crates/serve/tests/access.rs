@@ -785,6 +785,58 @@ async fn the_stream_filters_positions_events_and_alerts_per_client() {
     assert!(log.contains("/api/stream"));
 }
 
+#[tokio::test]
+async fn a_dark_vessel_event_is_seen_through_its_radar_source_label() {
+    let (dir, [fra, _ind, usa]) = shared("dark");
+    // Two satellite radar detections stored as `tidewatch sar --write` stores them: one from
+    // a public provider, one from the USA-only satellite source.
+    let dark = |id: &str, source: &str| {
+        let json = json!({
+            "id": id, "type": "dark_vessel", "start_ms": T0, "end_ms": T0, "open": false,
+            "last_ms": T0, "vessels": [], "lat": 15.2, "lon": 117.2, "zones": [],
+            "confidence": null, "evidence": [], "sources": [source], "detection_id": id,
+        });
+        EventRow {
+            id: id.to_owned(),
+            kind: "dark_vessel".to_owned(),
+            start_ms: T0,
+            end_ms: Some(T0),
+            open: false,
+            mmsis: vec![],
+            zones: vec![],
+            json: json.to_string(),
+        }
+    };
+    let mut reg = RegistryDb::open(&dir.join("registry.sqlite")).unwrap();
+    assert_eq!(
+        reg.add_events(&[dark("00000000000000d1", PUB), dark("00000000000000d2", SAT)])
+            .unwrap(),
+        2
+    );
+    drop(reg);
+    let s = state(&dir);
+    for (who, token, want) in [
+        ("FRA", &fra, vec!["00000000000000d1"]),
+        ("USA", &usa, vec!["00000000000000d1", "00000000000000d2"]),
+    ] {
+        let (st, fc) = call(&s, "/api/events?type=dark_vessel", Some(token)).await;
+        assert_eq!(st, StatusCode::OK, "{who}: {fc}");
+        let got: BTreeSet<String> = ids(&fc);
+        let want: BTreeSet<String> = want.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(got, want, "{who}");
+        let summaries: BTreeSet<&str> = fc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["properties"]["summary"].as_str())
+            .collect();
+        assert!(
+            summaries.contains("dark_vessel: no AIS (detection 00000000000000d1)"),
+            "{who}: {summaries:?}"
+        );
+    }
+}
+
 /// Position reports in an NMEA text, decoded by Tidewatch's decoder: (type, MMSI, name of a
 /// static report); fails on any rejected line.
 fn nmea_messages(text: &[u8]) -> Vec<(u8, u32, String)> {

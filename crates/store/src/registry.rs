@@ -629,18 +629,35 @@ impl RegistryDb {
         Ok(OpenRun { tx, run })
     }
 
-    /// Replaces every stored event and the engine state (a recomputation over the whole
-    /// history, `tidewatch detect`), in one transaction.
+    /// Replaces the stored events and the engine state (a recomputation over the whole
+    /// history, `tidewatch detect`), in one transaction. Events of the `keep` types (those
+    /// made from other data than the history, such as satellite radar's dark vessels) stay.
     pub fn replace_events(
         &mut self,
         events: &[EventRow],
         engine_state: Option<&[u8]>,
+        keep: &[&str],
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction().map_err(db)?;
         let run: i64 = tx
             .query_row("SELECT COALESCE(MAX(run), 0) FROM runs", [], |r| r.get(0))
             .map_err(db)?;
-        tx.execute("DELETE FROM events", []).map_err(db)?;
+        {
+            let mut kept = tx
+                .prepare("SELECT id, type FROM events")
+                .map_err(db)?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            kept.retain(|(_, t)| !keep.contains(&t.as_str()));
+            let mut del = tx
+                .prepare_cached("DELETE FROM events WHERE id = ?1")
+                .map_err(db)?;
+            for (id, _) in kept {
+                del.execute([id]).map_err(db)?;
+            }
+        }
         write_events(&tx, run, events, &[])?;
         match engine_state {
             Some(state) => tx.execute(
@@ -651,6 +668,29 @@ impl RegistryDb {
         }
         .map_err(db)?;
         tx.commit().map_err(db)
+    }
+
+    /// Adds events, or replaces those with the same id (a satellite radar file matched
+    /// again), in one transaction; returns how many were new.
+    pub fn add_events(&mut self, events: &[EventRow]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction().map_err(db)?;
+        let run: i64 = tx
+            .query_row("SELECT COALESCE(MAX(run), 0) FROM runs", [], |r| r.get(0))
+            .map_err(db)?;
+        let mut new = 0;
+        {
+            let mut known = tx
+                .prepare_cached("SELECT 1 FROM events WHERE id = ?1")
+                .map_err(db)?;
+            for e in events {
+                if !known.exists([&e.id]).map_err(db)? {
+                    new += 1;
+                }
+            }
+        }
+        write_events(&tx, run, events, &[])?;
+        tx.commit().map_err(db)?;
+        Ok(new)
     }
 
     /// The detection engine's saved state, if a run saved one.

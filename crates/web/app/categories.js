@@ -86,6 +86,7 @@ export const EVENT_COLOURS = {
   shared_mmsi: '#f50057',
   identity_change: '#18ffff',
   watchlist: '#ff9100',
+  dark_vessel: '#ffffff',
 };
 
 export function eventColour(type) {

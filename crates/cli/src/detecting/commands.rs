@@ -169,13 +169,14 @@ pub fn output_json(row: &EventRow) -> Result<Value> {
 }
 
 /// Event types a KML viewer shows as alerts (a red pin): deception and danger.
-const KML_ALERTS: [&str; 6] = [
+const KML_ALERTS: [&str; 7] = [
     "spoof_jump",
     "spoof_land",
     "spoof_circle",
     "shared_mmsi",
     "watchlist",
     "close_approach",
+    "dark_vessel",
 ];
 
 /// Events as KML placemarks at their position, spanning their time (an open event has no
@@ -206,9 +207,17 @@ fn events_kml(out: &mut impl Write, rows: &[EventRow]) -> Result<()> {
                     .collect()
             })
             .unwrap_or_default();
+        // An event about no vessel (a dark vessel) is named by what it rests on.
+        let subject = if vessels.is_empty() {
+            p["detection_id"]
+                .as_str()
+                .map_or_else(String::new, |d| format!("SAR {d}"))
+        } else {
+            vessels.join(", ")
+        };
         let Value::Object(data) = p else { continue };
         w.placemark(&query::kml::Placemark {
-            name: format!("{}: {}", r.kind, vessels.join(", ")),
+            name: format!("{}: {subject}", r.kind),
             style: Some(if KML_ALERTS.contains(&r.kind.as_str()) {
                 "alert"
             } else {
@@ -532,7 +541,11 @@ pub fn detect(mut a: DetectArgs) -> Result<()> {
         // Takes the store's writer lock, so no ingest runs meanwhile.
         let _lock = crate::ingest::open_writable(&a.store)?;
         let mut reg = open_registry(&a.store)?;
-        reg.replace_events(&events, Some(&state))?;
+        let keep: Vec<&str> = detect::EventType::EXTERNAL
+            .iter()
+            .map(|t| t.as_str())
+            .collect();
+        reg.replace_events(&events, Some(&state), &keep)?;
         eprintln!(
             "detect: {} event(s) written to {}",
             events.len(),
