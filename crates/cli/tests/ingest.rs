@@ -203,7 +203,9 @@ fn bad_store_and_missing_input_are_clear_errors() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /nonexistent/x.nmea"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no such input: /nonexistent/x.nmea"), "{err}");
+    assert!(!store.exists(), "no store is created for nothing to read");
 
     let file = tmp("not-a-dir");
     std::fs::write(&file, "x").unwrap();
