@@ -1311,21 +1311,42 @@ pub async fn stream(
     Extension(caller): Extension<Caller>,
     raw: Raw,
 ) -> Result<Response, ApiError> {
-    let q = Params::new(raw, &["bbox", "types", "format"])?;
-    let nmea = match q.get("format").unwrap_or("sse") {
-        "sse" => false,
-        "nmea" => true,
+    let q = Params::new(raw, &["bbox", "types", "format", "stale"])?;
+    let format = match q.get("format").unwrap_or("sse") {
+        "sse" => StreamFormat::Sse,
+        "nmea" => StreamFormat::Nmea,
+        "cot" => StreamFormat::Cot {
+            stale_ms: match q.get("stale") {
+                None => 600_000,
+                Some(d) => match query::parse_duration_ms(d)? {
+                    ms if ms > 0 && ms <= 86_400_000 => ms,
+                    _ => {
+                        return Err(ApiError::bad(
+                            "bad_request",
+                            "stale must be longer than zero and at most 1 day",
+                        ))
+                    }
+                },
+            },
+        },
         f => {
             return Err(ApiError::bad(
                 "bad_format",
-                format!("format `{}` is not sse or nmea", clip(f)),
+                format!("format `{}` is not sse, nmea or cot", clip(f)),
             ))
         }
     };
-    if nmea && q.get("types").is_some() {
+    if q.get("stale").is_some() && !matches!(format, StreamFormat::Cot { .. }) {
         return Err(ApiError::bad(
             "bad_request",
-            "types selects events, which an NMEA stream does not carry",
+            "stale applies to format=cot only",
+        ));
+    }
+    let positions_only = format != StreamFormat::Sse;
+    if positions_only && q.get("types").is_some() {
+        return Err(ApiError::bad(
+            "bad_request",
+            "types selects events, which an NMEA or CoT stream does not carry",
         ));
     }
     let bbox = q.bbox()?;
@@ -1354,6 +1375,7 @@ pub async fn stream(
         "bbox": q.get("bbox"),
         "types": q.get("types"),
         "format": q.get("format"),
+        "stale": q.get("stale"),
     });
     // Every principal's stream goes through a view that asks for the labels in force at each
     // batch (one that saw everything when it connected may not after a label narrows); open
@@ -1374,12 +1396,23 @@ pub async fn stream(
         Filter {
             bbox,
             types,
-            positions_only: nmea,
+            positions_only,
         },
         view,
-        nmea,
+        format,
     )
     .await
+}
+
+/// What a stream is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamFormat {
+    /// Server-Sent Events (the web map, scripts).
+    Sse,
+    /// NMEA 0183 AIS sentences (chart plotters, AIS systems).
+    Nmea,
+    /// Cursor on Target events (TAK), stale `stale_ms` after they are sent.
+    Cot { stale_ms: i64 },
 }
 
 /// A stream's response, audited when it opens (before the first byte) and when the client
@@ -1391,7 +1424,7 @@ pub(crate) async fn audited_stream(
     params: Value,
     filter: Filter,
     view: Option<Arc<crate::views::StreamView>>,
-    nmea: bool,
+    format: StreamFormat,
 ) -> Result<Response, ApiError> {
     let rec = crate::auth::record_of(&caller, endpoint, params.clone(), 0, 0);
     let gate = s.gate.clone();
@@ -1421,10 +1454,21 @@ pub(crate) async fn audited_stream(
             }
         }
     });
-    Ok(if nmea {
-        crate::stream::nmea_response(queue, Some(on_end))
-    } else {
-        sse_response(queue, Some(on_end))
+    Ok(match format {
+        StreamFormat::Sse => sse_response(queue, Some(on_end)),
+        StreamFormat::Nmea => crate::stream::converted_response(
+            queue,
+            Some(on_end),
+            crate::relay::NmeaWriter::default(),
+        ),
+        StreamFormat::Cot { stale_ms } => crate::stream::converted_response(
+            queue,
+            Some(on_end),
+            crate::relay::CotWriter {
+                stale_ms,
+                unreadable: 0,
+            },
+        ),
     })
 }
 

@@ -50,7 +50,7 @@ pub async fn stream(
         json!({}),
         crate::stream::Filter::default(),
         Some(view),
-        false,
+        crate::api::StreamFormat::Sse,
     )
     .await
 }

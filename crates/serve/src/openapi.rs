@@ -339,15 +339,22 @@ pub fn document() -> Value {
                     "format",
                     "query",
                     false,
-                    "sse (default), or nmea: the positions re-encoded as NMEA 0183 AIS (!AIVDM with \
-                     a tag block of the message time; static reports with the name and ship type)",
+                    "sse (default); nmea: the positions re-encoded as NMEA 0183 AIS (!AIVDM with \
+                     a tag block of the message time; static reports with the name and ship \
+                     type); cot: each position as its vessel's Cursor on Target event",
                     "nmea",
-                    json!({"type": "string", "enum": ["sse", "nmea"]}),
+                    json!({"type": "string", "enum": ["sse", "nmea", "cot"]}),
+                ),
+                q(
+                    "stale",
+                    "With format=cot: how long after it is sent a receiver keeps an event \
+                     (default 10m, at most 1 day)",
+                    "10m",
                 ),
             ],
             "responses": {
                 "200": {"description": "The stream.", "content": {
-                    "text/event-stream": {}, "text/plain": {}}},
+                    "text/event-stream": {}, "text/plain": {}, "application/xml": {}}},
                 "400": error_response(BAD.1)}}}),
     );
     add(

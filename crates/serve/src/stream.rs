@@ -730,15 +730,16 @@ pub(crate) fn sse_response(
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
-/// The NMEA response for a client's queue (`/api/stream?format=nmea`): each position frame
-/// re-encoded by [`crate::nmea_out::NmeaWriter`], as plain text; `on_end` runs when it ends.
-/// No keep-alive bytes (NMEA has no comment line): a quiet picture sends nothing.
-pub(crate) fn nmea_response(
+/// A response that drains a client's queue through `writer` (`/api/stream?format=nmea` or
+/// `cot`: each position frame converted); `on_end` runs when it ends. No keep-alive bytes
+/// (neither format has a comment line): a quiet picture sends nothing.
+pub(crate) fn converted_response(
     q: Arc<ClientQueue>,
     on_end: Option<Box<dyn FnOnce() + Send + Sync>>,
+    writer: impl crate::relay::FrameWriter,
 ) -> Response {
+    let content_type = writer.content_type();
     let sub = Subscription { q, on_end };
-    let writer = crate::nmea_out::NmeaWriter::default();
     let body = futures_util::stream::unfold((sub, writer), move |(sub, mut writer)| async move {
         let q = sub.q.clone();
         loop {
@@ -758,7 +759,7 @@ pub(crate) fn nmea_response(
         }
     });
     Response::builder()
-        .header(header::CONTENT_TYPE, "text/plain; charset=us-ascii")
+        .header(header::CONTENT_TYPE, content_type)
         .header(header::CACHE_CONTROL, "no-cache")
         .header("x-accel-buffering", "no")
         .header(header::CONNECTION, "close")

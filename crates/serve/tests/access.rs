@@ -925,6 +925,36 @@ async fn the_nmea_stream_re_encodes_what_the_caller_may_see_and_audits_it() {
             "{who}: {text}"
         );
     }
+    // The same as Cursor on Target for TAK: FRA gets the public vessel only.
+    let res = serve::router(s.clone())
+        .oneshot(
+            Request::builder()
+                .uri("/api/stream?format=cot&stale=5m")
+                .header("authorization", format!("Bearer {fra}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "application/xml");
+    let mut body = res.into_body().into_data_stream();
+    s.picture.on_position(live(V_RAD, RAD, 75, Some(3.5)));
+    s.picture.on_position(live(V_PUB, PUB, 75, Some(3.5)));
+    s.picture.flush();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !text.contains(&format!("tidewatch.ais.{V_PUB}")) {
+        match tokio::time::timeout_at(deadline, body.next()).await {
+            Ok(Some(Ok(b))) => text.push_str(&String::from_utf8_lossy(&b)),
+            _ => break,
+        }
+    }
+    drop(body);
+    let uids: Vec<String> = common::cot_events(text.as_bytes())
+        .iter()
+        .map(|e| e.attr("uid").to_owned())
+        .collect();
+    assert_eq!(uids, [format!("tidewatch.ais.{V_PUB}")], "{text}");
     // The closing audit entries: FRA was withheld the radar's and the satellite's positions,
     // not the events it did not ask for.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -935,13 +965,16 @@ async fn the_nmea_stream_re_encodes_what_the_caller_may_see_and_audits_it() {
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
             .filter(|r| r["endpoint"] == "/api/stream:closed")
             .collect();
-        if closed.len() == 2 || std::time::Instant::now() > deadline {
+        if closed.len() == 3 || std::time::Instant::now() > deadline {
             break closed;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert_eq!(closed.len(), 2, "{closed:?}");
-    let fra_closed = closed.iter().find(|r| r["partner"] == "FRA").unwrap();
+    assert_eq!(closed.len(), 3, "{closed:?}");
+    let fra_closed = closed
+        .iter()
+        .find(|r| r["partner"] == "FRA" && r["params"]["format"] == "nmea")
+        .unwrap();
     assert_eq!(fra_closed["params"]["format"], "nmea");
     assert_eq!(fra_closed["withheld"], 2, "{fra_closed}");
     assert_eq!(fra_closed["returned"], 1, "{fra_closed}");

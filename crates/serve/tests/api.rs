@@ -206,6 +206,9 @@ async fn bad_parameters_are_400_with_a_reason() {
         ("/api/stream?types=party", "bad_filter"),
         ("/api/stream?format=xml", "bad_format"),
         ("/api/stream?format=nmea&types=escort", "bad_request"),
+        ("/api/stream?format=cot&types=escort", "bad_request"),
+        ("/api/stream?format=nmea&stale=5m", "bad_request"),
+        ("/api/stream?format=cot&stale=2d", "bad_request"),
         ("/api/zones?x=1", "unknown_parameter"),
     ] {
         let (st, ct, body) = get_raw(&s, uri).await;

@@ -1,6 +1,9 @@
-//! The live picture re-published as NMEA 0183 AIS (`/api/stream?format=nmea`): what a chart
-//! plotter, an ECDIS or another AIS system reads from a receiver, made from the fused picture.
+//! The live picture relayed in the formats other systems read: NMEA 0183 AIS
+//! (`/api/stream?format=nmea`, [`NmeaWriter`]) and Cursor on Target (`format=cot`,
+//! [`CotWriter`]), each made from the stream's position frames after the client's view.
 //!
+//! NMEA: what a chart plotter, an ECDIS or another AIS system reads from a receiver, made
+//! from the fused picture.
 //! Each position the stream sends (the client's view already applied: only sources it may
 //! see, the identity those sources reported) becomes one `!AIVDM` sentence with an IEC
 //! 61162-450 tag block: `\s:tidewatch,c:UNIX_SECONDS*hh\!AIVDM,...`, the time being the
@@ -28,18 +31,105 @@ pub const STATIC_EVERY: Duration = Duration::from_secs(360);
 
 /// A position frame's data (`event: position\ndata: {...}`), as the stream writes it.
 #[derive(Debug, Deserialize)]
-struct PositionData {
-    mmsi: u32,
+pub(crate) struct PositionData {
+    pub(crate) mmsi: u32,
     time: String,
-    lat: f64,
-    lon: f64,
-    sog_knots: Option<f32>,
-    cog_deg: Option<f32>,
-    heading_deg: Option<f32>,
-    nav_status: Option<u8>,
-    class: Option<String>,
-    ship_type: Option<u8>,
-    name: Option<String>,
+    pub(crate) lat: f64,
+    pub(crate) lon: f64,
+    pub(crate) sog_knots: Option<f32>,
+    pub(crate) cog_deg: Option<f32>,
+    pub(crate) heading_deg: Option<f32>,
+    pub(crate) nav_status: Option<u8>,
+    pub(crate) class: Option<String>,
+    pub(crate) ship_type: Option<u8>,
+    pub(crate) name: Option<String>,
+    /// `time`, Unix ms (set by [`PositionData::of_frame`]).
+    #[serde(skip)]
+    pub(crate) time_ms: i64,
+}
+
+impl PositionData {
+    /// A stream frame's position: `Ok(None)` for a frame that is no position, `Err` for one
+    /// that cannot be read back.
+    pub(crate) fn of_frame(frame: &[u8]) -> Result<Option<PositionData>, ()> {
+        let Some(data) = frame.strip_prefix(b"event: position\ndata: ") else {
+            return Ok(None);
+        };
+        let mut p: PositionData = serde_json::from_slice(data.trim_ascii_end()).map_err(|_| ())?;
+        p.time_ms = query::parse_time(&p.time).map_err(|_| ())?;
+        Ok(Some(p))
+    }
+}
+
+/// Turns stream frames into another format's bytes (a response drains a client's queue
+/// through one: [`crate::stream::converted_response`]).
+pub(crate) trait FrameWriter: Send + 'static {
+    /// Appends what `frame` becomes to `out`.
+    fn frame(&mut self, frame: &[u8], now: Instant, out: &mut Vec<u8>);
+    /// The response's content type.
+    fn content_type(&self) -> &'static str;
+}
+
+impl FrameWriter for NmeaWriter {
+    fn frame(&mut self, frame: &[u8], now: Instant, out: &mut Vec<u8>) {
+        NmeaWriter::frame(self, frame, now, out);
+    }
+
+    fn content_type(&self) -> &'static str {
+        "text/plain; charset=us-ascii"
+    }
+}
+
+/// The live picture as Cursor on Target (`/api/stream?format=cot`): each position as its
+/// vessel's CoT event (`query::cot::vessel_event`: uid per MMSI, the name and ship type the
+/// stream shows), one a line with its XML declaration, `time` the server's clock and `stale`
+/// `stale_ms` after it.
+#[derive(Debug)]
+pub(crate) struct CotWriter {
+    pub(crate) stale_ms: i64,
+    /// Position frames that could not be read back.
+    pub(crate) unreadable: u64,
+}
+
+impl FrameWriter for CotWriter {
+    fn frame(&mut self, frame: &[u8], _now: Instant, out: &mut Vec<u8>) {
+        let p = match PositionData::of_frame(frame) {
+            Ok(Some(p)) => p,
+            Ok(None) => return,
+            Err(()) => {
+                self.unreadable += 1;
+                return;
+            }
+        };
+        let row = store::VesselRow {
+            mmsi: p.mmsi,
+            class: p.class,
+            flag: Mmsi(p.mmsi).flag().map(|f| f.iso2.to_owned()),
+            name: p.name,
+            ship_type: p.ship_type,
+            position_time_ms: Some(p.time_ms),
+            lat: Some(p.lat),
+            lon: Some(p.lon),
+            sog_knots: p.sog_knots,
+            cog_deg: p.cog_deg,
+            heading_deg: p.heading_deg.map(|h| h.round().rem_euclid(360.0) as u16),
+            nav_status: p.nav_status,
+            ..store::VesselRow::default()
+        };
+        let v = query::Vessel {
+            row,
+            reports_known: false,
+        };
+        if let Some(ev) = query::cot::vessel_event(&v, crate::picture::wall_ms(), self.stale_ms) {
+            out.extend_from_slice(br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#);
+            out.extend_from_slice(&ev);
+            out.push(b'\n');
+        }
+    }
+
+    fn content_type(&self) -> &'static str {
+        "application/xml"
+    }
 }
 
 /// One connection's NMEA writer: which vessels' static reports went out when, and the
@@ -56,18 +146,15 @@ impl NmeaWriter {
     /// Appends the sentences of one stream frame to `out` (nothing for a frame that is not a
     /// position).
     pub(crate) fn frame(&mut self, frame: &[u8], now: Instant, out: &mut Vec<u8>) {
-        let Some(data) = frame.strip_prefix(b"event: position\ndata: ") else {
-            return;
+        let p = match PositionData::of_frame(frame) {
+            Ok(Some(p)) => p,
+            Ok(None) => return,
+            Err(()) => {
+                self.unreadable += 1;
+                return;
+            }
         };
-        let data = data.trim_ascii_end();
-        let Ok(p) = serde_json::from_slice::<PositionData>(data) else {
-            self.unreadable += 1;
-            return;
-        };
-        let Ok(time_ms) = query::parse_time(&p.time) else {
-            self.unreadable += 1;
-            return;
-        };
+        let time_ms = p.time_ms;
         let class_b = p.class.as_deref() == Some("B");
         let header = |msg_type: u8| Header {
             msg_type,
@@ -280,6 +367,37 @@ mod tests {
         let kinds: Vec<u8> = decoded(&more).iter().map(|g| g.0).collect();
         assert_eq!(kinds, [5, 1]);
         assert_eq!(w.unreadable, 0);
+    }
+
+    #[test]
+    fn positions_become_cot_events_of_their_vessel_stale_after_the_set_time() {
+        let mut w = CotWriter {
+            stale_ms: 120_000,
+            unreadable: 0,
+        };
+        let mut out = Vec::new();
+        let a = r#"{"mmsi":412000001,"time":"2026-01-15T01:10:07.000Z","lat":15.5,"lon":117.25,"sog_knots":10.0,"cog_deg":90.0,"heading_deg":91.0,"nav_status":0,"class":"A","ship_type":80,"ship_category":"tanker","name":"HAI YANG 8"}"#;
+        w.frame(&frame(a), Instant::now(), &mut out);
+        w.frame(b"event: alert\ndata: {}\n\n", Instant::now(), &mut out);
+        w.frame(&frame("{broken"), Instant::now(), &mut out);
+        assert_eq!(w.unreadable, 1);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let attr = |k: &str| {
+            let at = text.find(&format!(" {k}=\"")).unwrap() + k.len() + 3;
+            text[at..at + text[at..].find('"').unwrap()].to_owned()
+        };
+        assert!(text.starts_with("<?xml"));
+        assert_eq!(attr("uid"), "tidewatch.ais.412000001");
+        assert_eq!(attr("type"), "a-u-S-X-M-O");
+        assert_eq!(attr("start"), "2026-01-15T01:10:07.000Z");
+        assert_eq!(
+            (attr("lat"), attr("lon")),
+            ("15.5".to_owned(), "117.25".to_owned())
+        );
+        let t = |k: &str| query::parse_time(&attr(k)).unwrap();
+        assert_eq!(t("stale") - t("time"), 120_000);
+        assert!(text.contains("HAI YANG 8 (412000001)"), "{text}");
     }
 
     #[test]
