@@ -1464,10 +1464,7 @@ pub(crate) async fn audited_stream(
         StreamFormat::Cot { stale_ms } => crate::stream::converted_response(
             queue,
             Some(on_end),
-            crate::relay::CotWriter {
-                stale_ms,
-                unreadable: 0,
-            },
+            crate::relay::CotWriter::new(stale_ms),
         ),
     })
 }

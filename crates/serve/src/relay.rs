@@ -80,19 +80,37 @@ impl FrameWriter for NmeaWriter {
     }
 }
 
-/// The live picture as Cursor on Target (`/api/stream?format=cot`): each position as its
-/// vessel's CoT event (`query::cot::vessel_event`: uid per MMSI, the name and ship type the
-/// stream shows), one a line with its XML declaration, `time` the server's clock and `stale`
-/// `stale_ms` after it.
+/// The shortest time between two CoT events of one vessel on a connection: a TAK map moves a
+/// contact a few times a minute, and a busy picture sends a position every second or two per
+/// vessel (a demo's picture: 1,300 events a second unthinned).
+pub const COT_EVERY: Duration = Duration::from_secs(5);
+
+/// The live picture as Cursor on Target (`/api/stream?format=cot`): each vessel's position, at
+/// most one every [`COT_EVERY`], as its CoT event (`query::cot::vessel_event`: uid per MMSI,
+/// the name and ship type the stream shows), one a line with its XML declaration, `time` the
+/// server's clock and `stale` `stale_ms` after it.
 #[derive(Debug)]
 pub(crate) struct CotWriter {
     pub(crate) stale_ms: i64,
     /// Position frames that could not be read back.
     pub(crate) unreadable: u64,
+    /// When each vessel's last event went out.
+    pub(crate) sent: HashMap<u32, Instant>,
+}
+
+impl CotWriter {
+    /// A writer whose events are stale `stale_ms` after they are sent.
+    pub(crate) fn new(stale_ms: i64) -> CotWriter {
+        CotWriter {
+            stale_ms,
+            unreadable: 0,
+            sent: HashMap::new(),
+        }
+    }
 }
 
 impl FrameWriter for CotWriter {
-    fn frame(&mut self, frame: &[u8], _now: Instant, out: &mut Vec<u8>) {
+    fn frame(&mut self, frame: &[u8], now: Instant, out: &mut Vec<u8>) {
         let p = match PositionData::of_frame(frame) {
             Ok(Some(p)) => p,
             Ok(None) => return,
@@ -101,6 +119,12 @@ impl FrameWriter for CotWriter {
                 return;
             }
         };
+        match self.sent.get(&p.mmsi) {
+            Some(t) if now.duration_since(*t) < COT_EVERY => return,
+            _ => {
+                self.sent.insert(p.mmsi, now);
+            }
+        }
         let row = store::VesselRow {
             mmsi: p.mmsi,
             class: p.class,
@@ -371,16 +395,20 @@ mod tests {
 
     #[test]
     fn positions_become_cot_events_of_their_vessel_stale_after_the_set_time() {
-        let mut w = CotWriter {
-            stale_ms: 120_000,
-            unreadable: 0,
-        };
+        let mut w = CotWriter::new(120_000);
         let mut out = Vec::new();
         let a = r#"{"mmsi":412000001,"time":"2026-01-15T01:10:07.000Z","lat":15.5,"lon":117.25,"sog_knots":10.0,"cog_deg":90.0,"heading_deg":91.0,"nav_status":0,"class":"A","ship_type":80,"ship_category":"tanker","name":"HAI YANG 8"}"#;
-        w.frame(&frame(a), Instant::now(), &mut out);
-        w.frame(b"event: alert\ndata: {}\n\n", Instant::now(), &mut out);
-        w.frame(&frame("{broken"), Instant::now(), &mut out);
+        let t0 = Instant::now();
+        w.frame(&frame(a), t0, &mut out);
+        w.frame(b"event: alert\ndata: {}\n\n", t0, &mut out);
+        w.frame(&frame("{broken"), t0, &mut out);
         assert_eq!(w.unreadable, 1);
+        // The same vessel again within COT_EVERY: thinned; after it: sent.
+        let mut more = Vec::new();
+        w.frame(&frame(a), t0 + Duration::from_secs(1), &mut more);
+        assert!(more.is_empty());
+        w.frame(&frame(a), t0 + COT_EVERY, &mut more);
+        assert_eq!(String::from_utf8(more).unwrap().lines().count(), 1);
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 1, "{text}");
         let attr = |k: &str| {
