@@ -229,31 +229,17 @@ fn many_small_runs_a_replay_and_detect_give_the_events_of_one_run() {
         .collect();
     assert_eq!(keys(&recomputed), one, "detect differs from ingest");
     // ... read a run's files at a time (five batches here) as well as all at once.
-    let out = Command::new(bin())
-        .args([
-            "detect",
-            "--format",
-            "jsonl",
-            "--batch-rows",
-            "1",
-            "--store",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (batched, stderr) = common::run_ok_both(
+        &["detect", "--format", "jsonl", "--batch-rows", "1"],
+        &store,
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
     let batches: usize = stderr
         .split_once(" batch(es)")
         .and_then(|(a, _)| a.rsplit('(').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(batches > 1, "{stderr}");
-    let batched: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    let batched: Vec<serde_json::Value> = batched
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -393,26 +379,12 @@ fn sar_detections_are_matched_to_the_vessels_there_and_the_rest_are_dark() {
     dets.push_str("nothing,,1,1\n");
     let path = tmp("sar.csv");
     std::fs::write(&path, dets).unwrap();
-    let out = Command::new(bin())
-        .args([
-            "sar",
-            path.to_str().unwrap(),
-            "--format",
-            "jsonl",
-            "--store",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (got, err) = common::run_ok_both(
+        &["sar", path.to_str().unwrap(), "--format", "jsonl"],
+        &store,
     );
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("left out: no time"), "{err}");
-    let got: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let got: Vec<serde_json::Value> = got
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -433,19 +405,17 @@ fn sar_detections_are_matched_to_the_vessels_there_and_the_rest_are_dark() {
         .iter()
         .all(|g| g["status"] == "dark" && g["mmsi"].is_null()));
     // --dark as GeoJSON: the five.
-    let out = Command::new(bin())
-        .args([
+    let fc = run_ok(
+        &[
             "sar",
             path.to_str().unwrap(),
             "--dark",
             "--format",
             "geojson",
-            "--store",
-        ])
-        .arg(&store)
-        .output()
-        .unwrap();
-    let fc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ],
+        &store,
+    );
+    let fc: serde_json::Value = serde_json::from_str(&fc).unwrap();
     assert_eq!(fc["features"].as_array().unwrap().len(), 5);
 
     // --write stores the dark ones as events (in a copy: the fixture is shared), a second

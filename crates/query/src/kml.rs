@@ -399,5 +399,86 @@ fn position_placemark(r: &PositionRow) -> Placemark {
     }
 }
 
+/// An element of an XML document as read back: name, attributes, text (entities resolved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    /// The element's name, with its prefix (`gx:Track`).
+    pub name: String,
+    /// Attributes in document order.
+    pub attrs: Vec<(String, String)>,
+    /// The text directly inside it.
+    pub text: String,
+}
+
+impl Element {
+    /// An attribute's value (empty when absent).
+    pub fn attr(&self, k: &str) -> &str {
+        self.attrs
+            .iter()
+            .find(|(a, _)| a == k)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// Every element of an XML document (a KML file, a CoT event) in document order: what the
+/// tests check the writers' documents with, and what a script can check an export with. An
+/// error for malformed XML or an element left open.
+pub fn read_elements(xml: &[u8]) -> Result<Vec<Element>, String> {
+    let mut r = quick_xml::Reader::from_reader(xml);
+    let (mut out, mut open, mut buf) = (Vec::<Element>::new(), Vec::<usize>::new(), Vec::new());
+    loop {
+        let ev = r.read_event_into(&mut buf).map_err(|e| e.to_string())?;
+        match ev {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let mut attrs = Vec::new();
+                for a in e.attributes() {
+                    let a = a.map_err(|e| e.to_string())?;
+                    let v = a
+                        .normalized_value(quick_xml::XmlVersion::default())
+                        .map_err(|e| e.to_string())?;
+                    attrs.push((a.key.as_ref().to_owned(), v.into_owned()));
+                }
+                out.push(Element {
+                    name: e.name().as_ref().to_owned(),
+                    attrs,
+                    text: String::new(),
+                });
+                if matches!(ev, Event::Start(_)) {
+                    open.push(out.len() - 1);
+                }
+            }
+            Event::Text(t) => {
+                if let Some(&i) = open.last() {
+                    out[i].text.push_str(&t);
+                }
+            }
+            Event::GeneralRef(g) => {
+                let c = match &*g {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    other => return Err(format!("unknown entity &{other};")),
+                };
+                if let Some(&i) = open.last() {
+                    out[i].text.push_str(c);
+                }
+            }
+            Event::End(_) => {
+                open.pop().ok_or("an end without a start")?;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if open.is_empty() {
+        Ok(out)
+    } else {
+        Err(format!("{} element(s) left open", open.len()))
+    }
+}
+
 #[cfg(test)]
 mod tests;

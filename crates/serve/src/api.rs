@@ -612,6 +612,21 @@ pub async fn vessels(
     Ok(audited(collection(features).into_response(), n, withheld))
 }
 
+/// The `stale` parameter of a Cursor on Target answer: how long after it is made a receiver
+/// keeps an event (default 10 min, at most a day).
+fn stale_ms(q: &Params) -> Result<i64, ApiError> {
+    match q.get("stale") {
+        None => Ok(600_000),
+        Some(d) => match query::parse_duration_ms(d)? {
+            ms if ms > 0 && ms <= 86_400_000 => Ok(ms),
+            _ => Err(ApiError::bad(
+                "bad_request",
+                "stale must be longer than zero and at most 1 day",
+            )),
+        },
+    }
+}
+
 /// What `/api/vessels` answers in (`format`): GeoJSON (the default), KML for Google Earth and
 /// GIS (a network link can refresh it), or Cursor on Target for TAK (`stale`: how long after
 /// now a receiver keeps a vessel, default 10 min).
@@ -628,18 +643,7 @@ impl VesselsFormat {
             "geojson" => VesselsFormat::Geojson,
             "kml" => VesselsFormat::Kml,
             "cot" => VesselsFormat::Cot {
-                stale_ms: match q.get("stale") {
-                    None => 600_000,
-                    Some(d) => match query::parse_duration_ms(d)? {
-                        ms if ms > 0 && ms <= 86_400_000 => ms,
-                        _ => {
-                            return Err(ApiError::bad(
-                                "bad_request",
-                                "stale must be longer than zero and at most 1 day",
-                            ))
-                        }
-                    },
-                },
+                stale_ms: stale_ms(q)?,
             },
             other => {
                 return Err(ApiError::bad(
@@ -1316,18 +1320,7 @@ pub async fn stream(
         "sse" => StreamFormat::Sse,
         "nmea" => StreamFormat::Nmea,
         "cot" => StreamFormat::Cot {
-            stale_ms: match q.get("stale") {
-                None => 600_000,
-                Some(d) => match query::parse_duration_ms(d)? {
-                    ms if ms > 0 && ms <= 86_400_000 => ms,
-                    _ => {
-                        return Err(ApiError::bad(
-                            "bad_request",
-                            "stale must be longer than zero and at most 1 day",
-                        ))
-                    }
-                },
-            },
+            stale_ms: stale_ms(&q)?,
         },
         f => {
             return Err(ApiError::bad(

@@ -59,6 +59,15 @@ impl PositionData {
         p.time_ms = query::parse_time(&p.time).map_err(|_| ())?;
         Ok(Some(p))
     }
+
+    /// [`PositionData::of_frame`]'s position, counting a frame that cannot be read back in
+    /// `unreadable`.
+    fn counted(frame: &[u8], unreadable: &mut u64) -> Option<PositionData> {
+        Self::of_frame(frame).unwrap_or_else(|()| {
+            *unreadable += 1;
+            None
+        })
+    }
 }
 
 /// Turns stream frames into another format's bytes (a response drains a client's queue
@@ -111,13 +120,8 @@ impl CotWriter {
 
 impl FrameWriter for CotWriter {
     fn frame(&mut self, frame: &[u8], now: Instant, out: &mut Vec<u8>) {
-        let p = match PositionData::of_frame(frame) {
-            Ok(Some(p)) => p,
-            Ok(None) => return,
-            Err(()) => {
-                self.unreadable += 1;
-                return;
-            }
+        let Some(p) = PositionData::counted(frame, &mut self.unreadable) else {
+            return;
         };
         match self.sent.get(&p.mmsi) {
             Some(t) if now.duration_since(*t) < COT_EVERY => return,
@@ -170,13 +174,8 @@ impl NmeaWriter {
     /// Appends the sentences of one stream frame to `out` (nothing for a frame that is not a
     /// position).
     pub(crate) fn frame(&mut self, frame: &[u8], now: Instant, out: &mut Vec<u8>) {
-        let p = match PositionData::of_frame(frame) {
-            Ok(Some(p)) => p,
-            Ok(None) => return,
-            Err(()) => {
-                self.unreadable += 1;
-                return;
-            }
+        let Some(p) = PositionData::counted(frame, &mut self.unreadable) else {
+            return;
         };
         let time_ms = p.time_ms;
         let class_b = p.class.as_deref() == Some("B");

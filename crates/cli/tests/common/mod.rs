@@ -77,6 +77,11 @@ pub fn rows(store: &Path) -> Vec<store::PositionRow> {
 
 /// Runs `tidewatch ARGS... --store STORE`, asserts success, and returns stdout.
 pub fn run_ok(args: &[&str], store: &Path) -> String {
+    run_ok_both(args, store).0
+}
+
+/// [`run_ok`], returning stdout and stderr.
+pub fn run_ok_both(args: &[&str], store: &Path) -> (String, String) {
     let out = Command::new(bin())
         .args(args)
         .arg("--store")
@@ -88,7 +93,10 @@ pub fn run_ok(args: &[&str], store: &Path) -> String {
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 /// Runs a command, asserts success (showing its stderr if not), and returns its stderr.

@@ -1,84 +1,12 @@
 use super::*;
 use crate::cot;
-use quick_xml::events::Event;
 use store::VesselRow;
 
-/// An element as read back: name, attributes, text.
-#[derive(Debug)]
-struct El {
-    name: String,
-    attrs: Vec<(String, String)>,
-    text: String,
-}
+type El = Element;
 
-impl El {
-    fn attr(&self, k: &str) -> &str {
-        self.attrs
-            .iter()
-            .find(|(a, _)| a == k)
-            .map_or("", |(_, v)| v.as_str())
-    }
-}
-
-/// Every element of a document in order, with its text (entities resolved); fails the test on
-/// malformed XML.
+/// Every element of a document; fails the test on malformed XML.
 fn elements(xml: &[u8]) -> Vec<El> {
-    let mut r = quick_xml::Reader::from_reader(xml);
-    let mut out: Vec<El> = Vec::new();
-    let mut open: Vec<usize> = Vec::new();
-    let mut buf = Vec::new();
-    loop {
-        let ev = r.read_event_into(&mut buf).expect("well-formed XML");
-        match ev {
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                out.push(El {
-                    name: e.name().as_ref().to_owned(),
-                    attrs: e
-                        .attributes()
-                        .map(|a| {
-                            let a = a.expect("attribute");
-                            (
-                                a.key.as_ref().to_owned(),
-                                a.normalized_value(quick_xml::XmlVersion::default())
-                                    .expect("attribute value")
-                                    .into_owned(),
-                            )
-                        })
-                        .collect(),
-                    text: String::new(),
-                });
-                if matches!(ev, Event::Start(_)) {
-                    open.push(out.len() - 1);
-                }
-            }
-            Event::Text(t) => {
-                if let Some(&i) = open.last() {
-                    out[i].text.push_str(&t);
-                }
-            }
-            Event::GeneralRef(g) => {
-                let c = match &*g {
-                    "amp" => "&",
-                    "lt" => "<",
-                    "gt" => ">",
-                    "quot" => "\"",
-                    "apos" => "'",
-                    other => panic!("unexpected entity {other}"),
-                };
-                if let Some(&i) = open.last() {
-                    out[i].text.push_str(c);
-                }
-            }
-            Event::End(_) => {
-                open.pop().expect("an end matches a start");
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-        buf.clear();
-    }
-    assert!(open.is_empty(), "every element closed");
-    out
+    read_elements(xml).expect("well-formed XML, every element closed")
 }
 
 fn named<'a>(els: &'a [El], name: &str) -> Vec<&'a El> {

@@ -252,78 +252,11 @@ pub fn live(mmsi: u32, t: i64, lat: f64, lon: f64) -> serve::LivePosition {
     }
 }
 
-/// An element read back with an XML parser: name, attributes, text (entities resolved).
-pub struct XmlEl {
-    pub name: String,
-    pub attrs: Vec<(String, String)>,
-    pub text: String,
-}
-
-impl XmlEl {
-    pub fn attr(&self, k: &str) -> &str {
-        self.attrs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map_or("", |(_, v)| v.as_str())
-    }
-}
+pub use query::kml::Element as XmlEl;
 
 /// Every element of an XML document in order; fails the test on malformed XML.
 pub fn xml_elements(xml: &[u8]) -> Vec<XmlEl> {
-    use quick_xml::events::Event;
-    let mut r = quick_xml::Reader::from_reader(xml);
-    let (mut out, mut open, mut buf) = (Vec::<XmlEl>::new(), Vec::<usize>::new(), Vec::new());
-    loop {
-        let ev = r.read_event_into(&mut buf).expect("well-formed XML");
-        match ev {
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                let attrs = e
-                    .attributes()
-                    .map(|a| {
-                        let a = a.expect("attribute");
-                        let v = a
-                            .normalized_value(quick_xml::XmlVersion::default())
-                            .expect("attribute value");
-                        (a.key.as_ref().to_owned(), v.into_owned())
-                    })
-                    .collect();
-                out.push(XmlEl {
-                    name: e.name().as_ref().to_owned(),
-                    attrs,
-                    text: String::new(),
-                });
-                if matches!(ev, Event::Start(_)) {
-                    open.push(out.len() - 1);
-                }
-            }
-            Event::Text(t) => {
-                if let Some(&i) = open.last() {
-                    out[i].text.push_str(&t);
-                }
-            }
-            Event::GeneralRef(g) => {
-                let c = match &*g {
-                    "amp" => "&",
-                    "lt" => "<",
-                    "gt" => ">",
-                    "quot" => "\"",
-                    "apos" => "'",
-                    other => panic!("unexpected entity {other}"),
-                };
-                if let Some(&i) = open.last() {
-                    out[i].text.push_str(c);
-                }
-            }
-            Event::End(_) => {
-                open.pop().expect("an end matches a start");
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-        buf.clear();
-    }
-    assert!(open.is_empty(), "every element closed");
-    out
+    query::kml::read_elements(xml).expect("well-formed XML, every element closed")
 }
 
 /// A KML document's placemarks: (name, lon, lat) of each placemark with a point.
