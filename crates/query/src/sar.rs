@@ -161,14 +161,16 @@ fn parse_csv(text: &str) -> Result<Detections, String> {
     let (id, len, score) = (col(ID), col(LENGTH), col(SCORE));
     let mut out = Detections::default();
     for (k, rec) in r.records().enumerate() {
-        let line = k + 2;
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
+                let line = e.position().map_or(k + 2, |p| p.line() as usize);
                 out.refused.push((line, format!("unreadable row: {e}")));
                 continue;
             }
         };
+        // The record's first line (a quoted cell may run over several).
+        let line = rec.position().map_or(k + 2, |p| p.line() as usize);
         let cell = |i: Option<usize>| i.and_then(|i| rec.get(i)).filter(|c| !c.is_empty());
         let number = |i: Option<usize>| cell(i).and_then(|c| c.parse::<f64>().ok());
         match detection(
