@@ -131,8 +131,9 @@ pub fn run(a: SarArgs) -> Result<()> {
             .filter(|(r, _)| r.matched.is_none())
             .map(|(r, z)| dark_event(r, z, source))
             .collect();
-        // Under the store's writer lock, as `detect --write`: no ingest meanwhile.
-        let _lock = crate::ingest::open_writable(&a.store)?;
+        // Events only, in one registry transaction: no store files are touched, so this needs
+        // not the writer lock and works beside a running ingest or server (SQLite orders the
+        // two writers; ids of other types are never the same).
         let mut reg = store::RegistryDb::open(&a.store.join("registry.sqlite"))?;
         let new = reg.add_events(&events)?;
         eprintln!(

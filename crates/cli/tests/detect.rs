@@ -436,7 +436,10 @@ fn sar_detections_are_matched_to_the_vessels_there_and_the_rest_are_dark() {
                 .arg(&copy),
         )
     };
+    // Beside a writer holding the store (a running server): no lock needed.
+    let writer = store::Store::open(&copy).unwrap();
     assert!(write().contains("5 dark_vessel event(s) stored (5 new)"));
+    drop(writer);
     assert!(write().contains("(0 new)"));
     let dark = events(&copy, &["--type", "dark_vessel"]);
     assert_eq!(dark.len(), 5, "{dark:?}");

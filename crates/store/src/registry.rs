@@ -410,6 +410,10 @@ impl RegistryDb {
     /// Opens (or creates) the registry at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(db)?;
+        // Another process's write transaction (an ingest run's commit, `tidewatch sar
+        // --write` beside a running server) is waited for, not failed on.
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL")
