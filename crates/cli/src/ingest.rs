@@ -90,6 +90,17 @@ pub fn run(args: IngestArgs) -> Result<()> {
             missing.join(", ")
         );
     }
+    let (live, files): (Vec<String>, Vec<String>) = args
+        .inputs
+        .iter()
+        .cloned()
+        .partition(|i| live::is_live(&parse_spec(i).1));
+    // Inputs named before a store is made for them (an empty directory is refused here).
+    let inputs = if live.is_empty() {
+        Some(expand_inputs(&files)?)
+    } else {
+        None
+    };
     let mut session = Session::open(&args.store)?;
     let opts = RunOptions {
         reorder_window_ms: args.reorder_window,
@@ -102,11 +113,6 @@ pub fn run(args: IngestArgs) -> Result<()> {
             watchlist: args.watchlist.clone(),
         },
     };
-    let (live, files): (Vec<String>, Vec<String>) = args
-        .inputs
-        .iter()
-        .cloned()
-        .partition(|i| live::is_live(&parse_spec(i).1));
     if !live.is_empty() {
         if !files.is_empty() {
             bail!("ingest live feeds and files in separate commands");
@@ -118,7 +124,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
             .map_err(|e| explain_disk_full(e, &session, true));
     }
     let sum = session
-        .ingest(expand_inputs(&files)?, &opts)
+        .ingest(inputs.unwrap_or_default(), &opts)
         .map_err(|e| explain_disk_full(e, &session, false))?;
     report(&args, &sum)?;
     if !sum.inputs_failed.is_empty() {

@@ -47,7 +47,7 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Zones: list a zone file or the demo set, find zones at a point, import into a store.
     Zones(zones::ZonesArgs),
-    /// Events detected in a store (filtered; table, JSON lines, GeoJSON or CSV).
+    /// Events detected in a store (filtered; table, JSON lines, GeoJSON, CSV or KML).
     Events(detecting::commands::EventsArgs),
     /// Recompute events from a store's history (the same engine as ingest).
     Detect(detecting::commands::DetectArgs),

@@ -57,8 +57,9 @@ pub struct SarArgs {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Store the dark detections as `dark_vessel` events (with the store's other events: the
-    /// API, the map, alerts and partners' labels take them up). Matching the same file again
-    /// replaces them; `detect --write` keeps them.
+    /// API and the map show them, partners as their source's label allows). Matching the same
+    /// file again replaces them (a detection matched now is withdrawn); `detect --write` keeps
+    /// them.
     #[arg(long)]
     write: bool,
     /// The source the stored events name (a partner's releasability label applies to it:
@@ -78,18 +79,21 @@ pub fn run(a: SarArgs) -> Result<()> {
     if !(60_000..=86_400_000).contains(&a.window) {
         anyhow::bail!("--window must be 1 minute to 1 day");
     }
-    let read = query::sar::read_detections(&a.detections)?;
-    for (n, reason) in read.refused.iter().take(10) {
-        eprintln!(
-            "tidewatch: warning: {} item {n} left out: {reason}",
-            a.detections.display()
-        );
+    let source = a.source.trim().to_owned();
+    if source.is_empty() || source.contains(['/', ',', '\n']) || source.starts_with("link:") {
+        anyhow::bail!("--source {source:?}: a name without '/', ',' or a line break, not link:...");
     }
-    if read.refused.len() > 10 {
-        eprintln!(
-            "tidewatch: warning: {} more items left out",
-            read.refused.len() - 10
-        );
+    let read = query::sar::read_detections(&a.detections)?;
+    for (list, what) in [(&read.refused, "left out"), (&read.notes, "kept")] {
+        for (n, reason) in list.iter().take(10) {
+            eprintln!(
+                "tidewatch: warning: {} item {n} {what}: {reason}",
+                a.detections.display()
+            );
+        }
+        if list.len() > 10 {
+            eprintln!("tidewatch: warning: {} more items {what}", list.len() - 10);
+        }
     }
     let reader = query::Reader::open(&a.store)?;
     let cfg = MatchConfig {
@@ -101,9 +105,11 @@ pub fn run(a: SarArgs) -> Result<()> {
     let zones = store_zones(&a.store)?;
     let dark = results.iter().filter(|r| r.matched.is_none()).count();
     eprintln!(
-        "sar: {} detection(s) read ({} left out), {} matched to AIS, {dark} dark",
+        "sar: {} detection(s) read ({} left out, {} with a value left empty), {} matched to \
+         AIS, {dark} dark",
         read.detections.len() + read.refused.len(),
         read.refused.len(),
+        read.notes.len(),
         results.len() - dark
     );
     let shown: Vec<(&SarResult, Vec<&str>)> = results
@@ -120,24 +126,24 @@ pub fn run(a: SarArgs) -> Result<()> {
         })
         .collect();
     if a.write {
-        let source = a.source.trim();
-        if source.is_empty() || source.contains(['/', ',', '\n']) || source.starts_with("link:") {
-            anyhow::bail!(
-                "--source {source:?}: a name without '/', ',' or a line break, not link:..."
-            );
-        }
         let events: Vec<store::EventRow> = shown
             .iter()
             .filter(|(r, _)| r.matched.is_none())
-            .map(|(r, z)| dark_event(r, z, source))
+            .map(|(r, z)| dark_event(r, z, &source))
+            .collect();
+        // A detection matched now was perhaps dark in an earlier match of the file.
+        let withdrawn: Vec<String> = results
+            .iter()
+            .filter(|r| r.matched.is_some())
+            .map(|r| dark_id(&r.detection, &source))
             .collect();
         // Events only, in one registry transaction: no store files are touched, so this needs
         // not the writer lock and works beside a running ingest or server (SQLite orders the
         // two writers; ids of other types are never the same).
         let mut reg = store::RegistryDb::open(&a.store.join("registry.sqlite"))?;
-        let new = reg.add_events(&events)?;
+        let (new, gone) = reg.add_events(&events, &withdrawn)?;
         eprintln!(
-            "sar: {} dark_vessel event(s) stored ({new} new) in {}",
+            "sar: {} dark_vessel event(s) stored ({new} new), {gone} withdrawn (matched now) in {}",
             events.len(),
             a.store.display()
         );
@@ -158,8 +164,7 @@ pub fn run(a: SarArgs) -> Result<()> {
 fn dark_event(r: &SarResult, zones: &[&str], source: &str) -> store::EventRow {
     let d = &r.detection;
     let kind = detect::EventType::DarkVessel;
-    let id = detect::event::EventId::derive(kind, &[], d.time_ms, &format!("{source}\n{}", d.id))
-        .to_string();
+    let id = dark_id(d, source);
     let json = json!({
         "id": id,
         "type": kind.as_str(),
@@ -189,6 +194,18 @@ fn dark_event(r: &SarResult, zones: &[&str], source: &str) -> store::EventRow {
         zones: zones.iter().map(|z| (*z).to_owned()).collect(),
         json: json.to_string(),
     }
+}
+
+/// The event id of a dark detection: from its source, id and time (the same detection
+/// matched again has the same id).
+fn dark_id(d: &query::sar::Detection, source: &str) -> String {
+    detect::EventId::derive(
+        detect::EventType::DarkVessel,
+        &[],
+        d.time_ms,
+        &format!("{source}\n{}", d.id),
+    )
+    .to_string()
 }
 
 /// The store's zones (none when it has no zone file).

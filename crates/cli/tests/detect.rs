@@ -418,29 +418,41 @@ fn sar_detections_are_matched_to_the_vessels_there_and_the_rest_are_dark() {
     let fc: serde_json::Value = serde_json::from_str(&fc).unwrap();
     assert_eq!(fc["features"].as_array().unwrap().len(), 5);
 
-    // --write stores the dark ones as events (in a copy: the fixture is shared), a second
-    // write of the same file adds none, and `detect --write` keeps them.
+    // --write stores the dark ones as events (in a copy: the fixture is shared); with a gate
+    // of a metre every detection is dark, and matching the file again as it should be
+    // withdraws the ones matched now; a third write changes nothing; `detect --write` keeps
+    // them.
     let copy = tmp("sar-store");
     copy_dir(&store, &copy);
-    let write = || {
+    let write = |gate: &[&str]| {
         common::ok_stderr(
             Command::new(bin())
-                .args([
-                    "sar",
-                    path.to_str().unwrap(),
-                    "--write",
-                    "--source",
-                    "s1-provider",
-                ])
-                .args(["--format", "csv", "--store"])
+                .args(["sar", path.to_str().unwrap(), "--write"])
+                .args(["--source", "s1-provider", "--format", "csv"])
+                .args(gate)
+                .arg("--store")
                 .arg(&copy),
         )
     };
     // Beside a writer holding the store (a running server): no lock needed.
     let writer = store::Store::open(&copy).unwrap();
-    assert!(write().contains("5 dark_vessel event(s) stored (5 new)"));
+    let all = truth.len() + 5;
+    let tight = ["--max-distance-m", "1", "--drift-m-per-min", "0"];
+    let err = write(&tight);
+    assert!(
+        err.contains(&format!("{all} dark_vessel event(s) stored ({all} new)")),
+        "{err}"
+    );
     drop(writer);
-    assert!(write().contains("(0 new)"));
+    let err = write(&[]);
+    assert!(
+        err.contains(&format!(
+            "5 dark_vessel event(s) stored (0 new), {} withdrawn",
+            truth.len()
+        )),
+        "{err}"
+    );
+    assert!(write(&[]).contains("(0 new), 0 withdrawn"));
     let dark = events(&copy, &["--type", "dark_vessel"]);
     assert_eq!(dark.len(), 5, "{dark:?}");
     assert!(dark

@@ -396,6 +396,15 @@ fn an_input_that_does_not_exist_is_named_and_creates_no_store() {
         "{err}"
     );
     assert!(!store.exists(), "a store was created for nothing");
+    // An empty directory is refused before a store is made, too.
+    let empty = tmp("missing-input-empty-dir");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (out, _) = ingest(&[p(&empty), "-q"], &store);
+    assert!(!out.status.success());
+    assert!(
+        !store.exists(),
+        "a store was created for an empty directory"
+    );
     // Beside a readable input it is reported and the rest is stored.
     let good = tmp("missing-input-good.nmea");
     std::fs::write(&good, bare_position(366_000_001, 40.0, -70.0) + "\n").unwrap();

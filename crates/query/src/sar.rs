@@ -47,13 +47,17 @@ pub struct Detection {
     pub score: Option<f64>,
 }
 
-/// A detection file read: the detections and the rows or features refused, with a reason.
+/// A detection file read: the detections, the rows or features refused, and those kept with a
+/// value left out, each with its line (CSV) or feature number (GeoJSON) and a reason.
 #[derive(Debug, Default)]
 pub struct Detections {
     /// The detections, in file order.
     pub detections: Vec<Detection>,
     /// `(line or feature number, reason)` of each row left out.
     pub refused: Vec<(usize, String)>,
+    /// `(line or feature number, what)` of each row kept without a value it gave (a length
+    /// or score that is no number).
+    pub notes: Vec<(usize, String)>,
 }
 
 /// How detections are matched.
@@ -109,19 +113,69 @@ pub struct SarResult {
     pub other_candidates: usize,
 }
 
-/// Reads detections from CSV (a header naming the columns) or GeoJSON (a FeatureCollection
-/// of Points), by the file's first non-blank character.
+/// Reads detections from CSV (a header naming the columns; comma, semicolon or tab separated)
+/// or GeoJSON (a FeatureCollection of Points), by the file's first non-blank character. A
+/// detection repeating an earlier one's id and time is refused (providers' ids are unique);
+/// a time before 1991 or more than a day ahead of now is refused (a time in milliseconds
+/// read as seconds lands millennia ahead).
 pub fn read_detections(path: &Path) -> Result<Detections, QueryError> {
     let mut text = String::new();
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_string(&mut text))
         .map_err(|e| QueryError::BadInput(format!("{}: {e}", path.display())))?;
     let named = |e: String| QueryError::BadInput(format!("{}: {e}", path.display()));
-    if text.trim_start().starts_with('{') {
-        parse_geojson(&text).map_err(named)
+    let body = text.trim_start_matches('\u{feff}').trim_start();
+    let mut d = if body.is_empty() {
+        return Err(named("the file is empty".to_owned()));
+    } else if body.starts_with(['{', '[']) {
+        parse_geojson(body).map_err(named)?
     } else {
-        parse_csv(&text).map_err(named)
+        parse_csv(body).map_err(named)?
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut seen: HashMap<(String, i64), usize> = HashMap::new();
+    let mut kept = Vec::with_capacity(d.detections.len());
+    for (n, det) in std::mem::take(&mut d.detections) {
+        if !(EARLIEST_MS..=now + 86_400_000).contains(&det.time_ms) {
+            d.refused.push((
+                n,
+                format!(
+                    "time {} is before 1991 or after tomorrow (milliseconds given as seconds?)",
+                    crate::iso8601_ms(det.time_ms)
+                ),
+            ));
+            continue;
+        }
+        match seen.entry((det.id.clone(), det.time_ms)) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                d.refused
+                    .push((n, format!("same id and time as item {}", o.get())));
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(n);
+                kept.push((n, det));
+            }
+        }
     }
+    d.detections = kept;
+    d.refused.sort_by_key(|r| r.0);
+    Ok(Detections {
+        detections: d.detections.into_iter().map(|(_, det)| det).collect(),
+        refused: d.refused,
+        notes: d.notes,
+    })
+}
+
+/// 1991-01-01: ERS-1, the first civil SAR satellite to image ships routinely, was launched
+/// that year.
+const EARLIEST_MS: i64 = 662_688_000_000;
+
+/// Detections with their line or feature number, before the checks across rows.
+#[derive(Debug, Default)]
+struct Parsed {
+    detections: Vec<(usize, Detection)>,
+    refused: Vec<(usize, String)>,
+    notes: Vec<(usize, String)>,
 }
 
 /// Column names taken for each field (case-insensitive): the generic ones and Global Fishing
@@ -139,9 +193,21 @@ const ID: &[&str] = &["id", "detect_id", "detection_id"];
 const LENGTH: &[&str] = &["length_m", "length", "vessel_length_m"];
 const SCORE: &[&str] = &["score", "presence_score", "confidence"];
 
-fn parse_csv(text: &str) -> Result<Detections, String> {
+fn parse_csv(text: &str) -> Result<Parsed, String> {
+    // The separator: the header's, when it has semicolons or tabs and no commas.
+    let head = text.lines().next().unwrap_or("");
+    let sep = if head.contains(',') {
+        b','
+    } else if head.contains(';') {
+        b';'
+    } else if head.contains('\t') {
+        b'\t'
+    } else {
+        b','
+    };
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
+        .delimiter(sep)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let header: Vec<String> = r
@@ -154,12 +220,13 @@ fn parse_csv(text: &str) -> Result<Detections, String> {
     let (Some(t), Some(la), Some(lo)) = (col(TIME), col(LAT), col(LON)) else {
         return Err(format!(
             "the header names no time, lat and lon columns (time: one of {TIME:?}; lat: \
-             {LAT:?}; lon: {LON:?}); it has {} column(s)",
-            header.len()
+             {LAT:?}; lon: {LON:?}); it has {} column(s) separated by {:?}",
+            header.len(),
+            sep as char
         ));
     };
     let (id, len, score) = (col(ID), col(LENGTH), col(SCORE));
-    let mut out = Detections::default();
+    let mut out = Parsed::default();
     for (k, rec) in r.records().enumerate() {
         let rec = match rec {
             Ok(r) => r,
@@ -172,28 +239,26 @@ fn parse_csv(text: &str) -> Result<Detections, String> {
         // The record's first line (a quoted cell may run over several).
         let line = rec.position().map_or(k + 2, |p| p.line() as usize);
         let cell = |i: Option<usize>| i.and_then(|i| rec.get(i)).filter(|c| !c.is_empty());
-        let number = |i: Option<usize>| cell(i).and_then(|c| c.parse::<f64>().ok());
-        match detection(
-            cell(id).map_or_else(|| line.to_string(), str::to_owned),
-            cell(Some(t)),
-            number(Some(la)),
-            number(Some(lo)),
-            number(len),
-            number(score),
-        ) {
-            Ok(d) => out.detections.push(d),
-            Err(reason) => out.refused.push((line, reason)),
-        }
+        let number = |i: Option<usize>| cell(i).map(|c| c.parse::<f64>().map_err(|_| c));
+        let cells = Cells {
+            id: cell(id).map_or_else(|| line.to_string(), str::to_owned),
+            time: cell(Some(t)).map(Time::Text),
+            lat: number(Some(la)),
+            lon: number(Some(lo)),
+            length_m: number(len),
+            score: number(score),
+        };
+        out.push(line, cells);
     }
     Ok(out)
 }
 
-fn parse_geojson(text: &str) -> Result<Detections, String> {
+fn parse_geojson(text: &str) -> Result<Parsed, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let features = v["features"]
         .as_array()
-        .ok_or("not a GeoJSON FeatureCollection (no features)")?;
-    let mut out = Detections::default();
+        .ok_or("JSON, but not a GeoJSON FeatureCollection (no `features` list)")?;
+    let mut out = Parsed::default();
     for (k, f) in features.iter().enumerate() {
         let n = k + 1;
         let p = &f["properties"];
@@ -204,54 +269,115 @@ fn parse_geojson(text: &str) -> Result<Detections, String> {
                     .map(|(_, v)| v)
             })
         };
-        let num = |names: &[&str]| prop(names).and_then(Value::as_f64);
-        let c = &f["geometry"]["coordinates"];
+        // Numbers, or numbers written as strings.
+        fn num(v: Option<&Value>) -> Option<Result<f64, &str>> {
+            match v? {
+                Value::Null => None,
+                Value::Number(x) => x.as_f64().map(Ok),
+                Value::String(s) if s.trim().is_empty() => None,
+                Value::String(s) => Some(s.trim().parse().map_err(|_| s.as_str())),
+                _ => Some(Err("not a number")),
+            }
+        }
         if f["geometry"]["type"] != "Point" {
             out.refused.push((n, "not a Point".to_owned()));
             continue;
         }
-        let id = prop(ID)
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-            .unwrap_or_else(|| n.to_string());
-        match detection(
-            id,
-            prop(TIME).and_then(Value::as_str),
-            c[1].as_f64(),
-            c[0].as_f64(),
-            num(LENGTH),
-            num(SCORE),
-        ) {
-            Ok(d) => out.detections.push(d),
-            Err(reason) => out.refused.push((n, reason)),
-        }
+        let c = &f["geometry"]["coordinates"];
+        let time = match prop(TIME) {
+            Some(Value::String(s)) => Some(Time::Text(s)),
+            Some(Value::Number(x)) => x.as_f64().map(Time::UnixSeconds),
+            _ => None,
+        };
+        let cells = Cells {
+            id: prop(ID)
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .unwrap_or_else(|| n.to_string()),
+            time,
+            lat: num(c.get(1)),
+            lon: num(c.get(0)),
+            length_m: num(prop(LENGTH)),
+            score: num(prop(SCORE)),
+        };
+        out.push(n, cells);
     }
     Ok(out)
 }
 
-fn detection(
+/// A detection's time as given.
+enum Time<'a> {
+    Text(&'a str),
+    UnixSeconds(f64),
+}
+
+/// One row's or feature's values as given (`Err` holds a value that is no number).
+struct Cells<'a> {
     id: String,
-    time: Option<&str>,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    length_m: Option<f64>,
-    score: Option<f64>,
-) -> Result<Detection, String> {
-    let time = time.ok_or("no time")?;
-    let time_ms = crate::parse_time(time).map_err(|e| format!("time: {e}"))?;
-    let (Some(lat), Some(lon)) = (lat, lon) else {
-        return Err("no position".to_owned());
-    };
-    if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
-        return Err(format!("position {lat}, {lon} is not on the globe"));
+    time: Option<Time<'a>>,
+    lat: Option<Result<f64, &'a str>>,
+    lon: Option<Result<f64, &'a str>>,
+    length_m: Option<Result<f64, &'a str>>,
+    score: Option<Result<f64, &'a str>>,
+}
+
+impl Parsed {
+    /// Checks one row: a detection, a refusal, and notes on values left out.
+    fn push(&mut self, n: usize, c: Cells<'_>) {
+        let time_ms = match c.time {
+            None => Err("no time".to_owned()),
+            Some(Time::Text(t)) => crate::parse_time(t).map_err(|e| format!("time: {e}")),
+            Some(Time::UnixSeconds(s)) => {
+                crate::parse_time(&s.to_string()).map_err(|e| format!("time: {e}"))
+            }
+        };
+        let time_ms = match time_ms {
+            Ok(t) => t,
+            Err(e) => {
+                self.refused.push((n, e));
+                return;
+            }
+        };
+        let (Some(Ok(lat)), Some(Ok(lon))) = (c.lat, c.lon) else {
+            self.refused.push((
+                n,
+                "no position (latitude and longitude as numbers)".to_owned(),
+            ));
+            return;
+        };
+        if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
+            self.refused
+                .push((n, format!("position {lat}, {lon} is not on the globe")));
+            return;
+        }
+        let mut optional = |what: &str, v: Option<Result<f64, &str>>, ok: fn(f64) -> bool| match v {
+            None => None,
+            Some(Ok(x)) if ok(x) => Some(x),
+            Some(Ok(x)) => {
+                self.notes
+                    .push((n, format!("{what} {x} is out of range: left empty")));
+                None
+            }
+            Some(Err(s)) => {
+                self.notes
+                    .push((n, format!("{what} `{s}` is not a number: left empty")));
+                None
+            }
+        };
+        // The longest ships are about 460 m; a score is a probability or a confidence.
+        let length_m = optional("length_m", c.length_m, |l| l > 0.0 && l <= 1_000.0);
+        let score = optional("score", c.score, |s| (0.0..=1.0).contains(&s));
+        self.detections.push((
+            n,
+            Detection {
+                id: c.id,
+                time_ms,
+                lat,
+                lon,
+                length_m,
+                score,
+            },
+        ));
     }
-    Ok(Detection {
-        id,
-        time_ms,
-        lat,
-        lon,
-        length_m: length_m.filter(|l| l.is_finite() && *l > 0.0),
-        score: score.filter(|s| s.is_finite()),
-    })
 }
 
 /// A vessel's position reckoned at `t_ms` from its fixes around it (sorted by time): the

@@ -1,9 +1,10 @@
 //! Times and durations as every subcommand takes them.
 //!
 //! Times: RFC 3339 (`2026-01-15T08:00:00Z`, `2026-01-15T10:00:00+02:00`), a date
-//! (`2026-01-15`, midnight UTC), a date and time without offset (`2026-01-15T08:00`, UTC),
-//! `now`, `now-6h` / `now+1d` (any duration below), or Unix seconds (`1768464000`,
-//! `1768464000.5`).
+//! (`2026-01-15`, midnight UTC), a date and time without offset (`2026-01-15T08:00`, UTC;
+//! a space for the `T`; a trailing ` UTC` or `Z`; an offset `+00` or `+0530` as databases
+//! export them), `now`, `now-6h` / `now+1d` (any duration below), or Unix seconds
+//! (`1768464000`, `1768464000.5`).
 //!
 //! Durations: one or more number-unit pairs (`90s`, `5m`, `1h30m`, `1.5h`, `1d`, `2w`, `250ms`);
 //! units `ms`, `s`, `m` or `min`, `h`, `d`, `w`. A bare number is seconds.
@@ -57,6 +58,19 @@ pub fn parse_time_at(s: &str, now_ms: i64) -> Result<i64, QueryError> {
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d.with_timezone(&Utc).timestamp_millis());
     }
+    // Database exports: `2026-06-02 12:00:00 UTC` (BigQuery), `... +00` (PostgreSQL), and
+    // RFC 3339 without seconds (`2026-06-02T12:00Z`).
+    let t = t.strip_suffix(" UTC").map_or(t, str::trim_end);
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M%#z",
+        "%Y-%m-%d %H:%M%#z",
+    ] {
+        if let Ok(d) = DateTime::parse_from_str(t, f) {
+            return Ok(d.with_timezone(&Utc).timestamp_millis());
+        }
+    }
+    let t = t.strip_suffix('Z').unwrap_or(t);
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         return Ok(d
             .and_hms_opt(0, 0, 0)
@@ -159,7 +173,19 @@ mod tests {
         assert_eq!(parse_time_at("now-6h", NOW).unwrap(), NOW - 6 * 3_600_000);
         assert_eq!(parse_time_at("now+1d", NOW).unwrap(), NOW + 86_400_000);
         assert_eq!(parse_time_at("now-1h30m", NOW).unwrap(), NOW - 5_400_000);
+        // As databases export them.
+        for t in [
+            "2026-01-15 08:00:00 UTC",
+            "2026-01-15 08:00:00.000000 UTC",
+            "2026-01-15 08:00:00+00",
+            "2026-01-15 13:30:00+0530",
+            "2026-01-15T08:00Z",
+            "2026-01-15 08:00 UTC",
+        ] {
+            assert_eq!(parse_time_at(t, 0).unwrap(), NOW, "{t}");
+        }
         for bad in [
+            "2026-01-15 08:00:00 CET",
             "",
             "yesterday",
             "now-",

@@ -809,9 +809,12 @@ async fn a_dark_vessel_event_is_seen_through_its_radar_source_label() {
     };
     let mut reg = RegistryDb::open(&dir.join("registry.sqlite")).unwrap();
     assert_eq!(
-        reg.add_events(&[dark("00000000000000d1", PUB), dark("00000000000000d2", SAT)])
-            .unwrap(),
-        2
+        reg.add_events(
+            &[dark("00000000000000d1", PUB), dark("00000000000000d2", SAT)],
+            &[]
+        )
+        .unwrap(),
+        (2, 0)
     );
     drop(reg);
     let s = state(&dir);

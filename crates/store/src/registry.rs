@@ -674,14 +674,19 @@ impl RegistryDb {
         tx.commit().map_err(db)
     }
 
-    /// Adds events, or replaces those with the same id (a satellite radar file matched
-    /// again), in one transaction; returns how many were new.
-    pub fn add_events(&mut self, events: &[EventRow]) -> Result<usize, StoreError> {
+    /// Adds events, or replaces those with the same id, and removes the `withdrawn` ids (a
+    /// satellite radar file matched again: what is no longer dark goes), in one transaction;
+    /// returns how many were new and how many of `withdrawn` were stored.
+    pub fn add_events(
+        &mut self,
+        events: &[EventRow],
+        withdrawn: &[String],
+    ) -> Result<(usize, usize), StoreError> {
         let tx = self.conn.transaction().map_err(db)?;
         let run: i64 = tx
             .query_row("SELECT COALESCE(MAX(run), 0) FROM runs", [], |r| r.get(0))
             .map_err(db)?;
-        let mut new = 0;
+        let (mut new, mut gone) = (0, 0);
         {
             let mut known = tx
                 .prepare_cached("SELECT 1 FROM events WHERE id = ?1")
@@ -691,10 +696,15 @@ impl RegistryDb {
                     new += 1;
                 }
             }
+            for id in withdrawn {
+                if known.exists([id]).map_err(db)? {
+                    gone += 1;
+                }
+            }
         }
-        write_events(&tx, run, events, &[])?;
+        write_events(&tx, run, events, withdrawn)?;
         tx.commit().map_err(db)?;
-        Ok(new)
+        Ok((new, gone))
     }
 
     /// The detection engine's saved state, if a run saved one.

@@ -301,7 +301,16 @@ fn print_events(out: &mut impl Write, rows: &[EventRow], format: EventFormat) ->
                     rfc3339(r.start_ms),
                     r.end_ms.map(rfc3339).unwrap_or_else(|| "-".to_owned()),
                     if r.open { "yes" } else { "no" },
-                    join_mmsis(&r.mmsis, " "),
+                    if r.mmsis.is_empty() {
+                        // An event about no vessel (a dark vessel): where it was seen.
+                        let v: Value = serde_json::from_str(&r.json).unwrap_or(Value::Null);
+                        match (v["lat"].as_f64(), v["lon"].as_f64()) {
+                            (Some(lat), Some(lon)) => format!("at {lat:.4}, {lon:.4}"),
+                            _ => String::new(),
+                        }
+                    } else {
+                        join_mmsis(&r.mmsis, " ")
+                    },
                     if r.zones.is_empty() {
                         String::new()
                     } else {
@@ -545,6 +554,25 @@ pub fn detect(mut a: DetectArgs) -> Result<()> {
             .iter()
             .map(|t| t.as_str())
             .collect();
+        // A type the store has and the recompute made none of (a watch list given to ingest
+        // and not here) is said before it goes.
+        let mut before: std::collections::BTreeMap<String, usize> = Default::default();
+        for e in reg.events(&EventQuery::default())? {
+            *before.entry(e.kind).or_default() += 1;
+        }
+        for (kind, n) in &before {
+            if !keep.contains(&kind.as_str()) && !events.iter().any(|e| &e.kind == kind) {
+                eprintln!(
+                    "tidewatch: warning: the store's {n} {kind} event(s) are withdrawn: the \
+                     recompute made none{}",
+                    if kind == "watchlist" && a.watchlist.is_none() {
+                        " (give --watchlist FILE, as to ingest)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
         reg.replace_events(&events, Some(&state), &keep)?;
         eprintln!(
             "detect: {} event(s) written to {}",

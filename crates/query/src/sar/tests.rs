@@ -269,3 +269,66 @@ proptest::proptest! {
         proptest::prop_assert_eq!(d.detections.len() + d.refused.len(), data_lines);
     }
 }
+
+#[test]
+fn odd_files_are_read_or_refused_saying_why() {
+    let dir = std::env::temp_dir().join(format!("tw-query-sar-odd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // Semicolons, a BigQuery time, a duplicate, milliseconds as seconds, bad length and score.
+    let d = read_detections(&file(
+        "semi.csv",
+        "\u{feff}id;time;lat;lon;length_m;score\n\
+         a;2026-01-15 00:15:00 UTC;15;117;abc;0.5\n\
+         a;2026-01-15 00:15:00 UTC;16;117;;\n\
+         b;1768436100000;15;117;;\n\
+         c;2026-01-15T00:15Z;15;117;-3;7\n",
+    ))
+    .unwrap();
+    let ids: Vec<&str> = d.detections.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(ids, ["a", "c"]);
+    assert_eq!(d.detections[0].time_ms, T0 + 15 * MIN);
+    assert_eq!(d.detections[0].length_m, None);
+    assert_eq!(d.detections[0].score, Some(0.5));
+    assert_eq!(d.refused.len(), 2, "{:?}", d.refused);
+    assert_eq!(d.refused[0].0, 3);
+    assert!(
+        d.refused[0].1.contains("same id and time as item 2"),
+        "{:?}",
+        d.refused
+    );
+    assert!(d.refused[1].1.contains("milliseconds"), "{:?}", d.refused);
+    let notes: Vec<&str> = d.notes.iter().map(|n| n.1.as_str()).collect();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes[0].contains("`abc` is not a number"), "{notes:?}");
+    assert!(
+        notes[1].contains("length_m -3") && notes[2].contains("score 7"),
+        "{notes:?}"
+    );
+    // GeoJSON: a numeric time (Unix seconds) and numbers written as strings.
+    let d = read_detections(&file(
+        "n.geojson",
+        r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[117,15]},
+             "properties":{"time":1768436100,"length_m":"40","score":"x"}}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(d.detections[0].time_ms, T0 + 15 * MIN);
+    assert_eq!(d.detections[0].length_m, Some(40.0));
+    assert_eq!(d.notes.len(), 1);
+    // What is no detection file says what it is.
+    for (name, text, want) in [
+        ("empty.csv", "", "empty"),
+        ("blank.csv", " \n\n", "empty"),
+        ("array.json", "[]", "not a GeoJSON FeatureCollection"),
+        ("broken.geojson", "{garbage", "not JSON"),
+        ("tabs.csv", "when\twhere\n1\t2\n", "separated by '\\t'"),
+    ] {
+        let e = read_detections(&file(name, text)).unwrap_err().to_string();
+        assert!(e.contains(want), "{name}: {e}");
+    }
+}
