@@ -162,7 +162,7 @@ fn flag_code(s: &str) -> Result<String, String> {
 }
 
 /// Where an answer goes: a file or stdout, buffered.
-fn output(out: Option<&Path>) -> Result<Box<dyn Write>> {
+pub(crate) fn output(out: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match out {
         Some(p) => Box::new(std::io::BufWriter::with_capacity(
             1 << 16,

@@ -4,9 +4,9 @@
 //! writes the answer.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use query::sar::{MatchConfig, SarResult};
 use serde_json::{json, Map, Value};
@@ -102,7 +102,7 @@ pub fn run(a: SarArgs) -> Result<()> {
         window_ms: a.window,
     };
     let results = reader.match_sar(&read.detections, &cfg)?;
-    let zones = store_zones(&a.store)?;
+    let zones = crate::detecting::store_zones(&a.store)?;
     let dark = results.iter().filter(|r| r.matched.is_none()).count();
     eprintln!(
         "sar: {} detection(s) read ({} left out, {} with a value left empty), {} matched to \
@@ -116,11 +116,11 @@ pub fn run(a: SarArgs) -> Result<()> {
         .iter()
         .filter(|r| !a.dark || r.matched.is_none())
         .map(|r| {
-            let d = &r.detection;
-            let z = zones
+            let mut at = Vec::new();
+            zones.zones_at(r.detection.lat, r.detection.lon, &mut at);
+            let z = at
                 .iter()
-                .filter(|z| z.contains(d.lat, d.lon))
-                .map(|z| z.name())
+                .map(|&i| zones.zones()[i as usize].name())
                 .collect();
             (r, z)
         })
@@ -148,12 +148,7 @@ pub fn run(a: SarArgs) -> Result<()> {
             a.store.display()
         );
     }
-    let mut out = match &a.out {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )) as Box<dyn Write>,
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = crate::query::output(a.out.as_deref())?;
     write(&mut out, a.format, &shown)?;
     out.flush()?;
     Ok(())
@@ -206,18 +201,6 @@ fn dark_id(d: &query::sar::Detection, source: &str) -> String {
         &format!("{source}\n{}", d.id),
     )
     .to_string()
-}
-
-/// The store's zones (none when it has no zone file).
-fn store_zones(dir: &Path) -> Result<Vec<detect::zones::Zone>> {
-    let path = dir.join(crate::zones::STORE_ZONES_FILE);
-    if !path.is_file() {
-        return Ok(Vec::new());
-    }
-    Ok(detect::zones::import::load_file(
-        &path,
-        &detect::zones::import::PropertyMap::default(),
-    )?)
 }
 
 /// A result as a flat JSON object (the columns of every format).
@@ -293,14 +276,7 @@ fn write(out: &mut dyn Write, format: SarFormat, rows: &[(&SarResult, Vec<&str>)
                 let f = fields(r, z);
                 let line: Vec<String> = COLUMNS
                     .iter()
-                    .map(|c| {
-                        let s = cell(&f[*c]);
-                        if s.contains([',', '"', '\n']) {
-                            format!("\"{}\"", s.replace('"', "\"\""))
-                        } else {
-                            s
-                        }
-                    })
+                    .map(|c| crate::detecting::commands::csv_field(&cell(&f[*c])))
                     .collect();
                 writeln!(out, "{}", line.join(","))?;
             }

@@ -19,6 +19,18 @@ use store::{EventRow, PositionRow, RegistryDb};
 /// The zone file of a store (`tidewatch zones import` writes it; detection reads it).
 pub const STORE_ZONES_FILE: &str = "zones.geojson";
 
+/// The store's zones with their spatial index (none when it has no zone file).
+pub fn store_zones(dir: &Path) -> Result<detect::zones::ZoneSet> {
+    let zpath = dir.join(STORE_ZONES_FILE);
+    if !zpath.exists() {
+        return Ok(detect::zones::ZoneSet::empty());
+    }
+    let z =
+        detect::zones::import::load_file(&zpath, &detect::zones::import::PropertyMap::default())
+            .with_context(|| format!("zones {}", zpath.display()))?;
+    detect::zones::ZoneSet::new(z).with_context(|| format!("zones {}", zpath.display()))
+}
+
 /// How detection is set up for a run.
 #[derive(Debug, Clone, Default)]
 pub struct DetectOptions {
@@ -58,17 +70,7 @@ pub fn engine(dir: &Path, opts: &DetectOptions, state: Option<&[u8]>) -> Result<
         }
         None => WatchList::default(),
     };
-    let zpath = dir.join(STORE_ZONES_FILE);
-    let zones = if zpath.exists() {
-        let z = detect::zones::import::load_file(
-            &zpath,
-            &detect::zones::import::PropertyMap::default(),
-        )
-        .with_context(|| format!("zones {}", zpath.display()))?;
-        detect::zones::ZoneSet::new(z).with_context(|| format!("zones {}", zpath.display()))?
-    } else {
-        detect::zones::ZoneSet::empty()
-    };
+    let zones = store_zones(dir)?;
     let (land, land_note) = load_land();
     let loaded = Loaded {
         zones: zones.zones().len(),

@@ -707,6 +707,18 @@ impl RegistryDb {
         Ok((new, gone))
     }
 
+    /// Stored events per type.
+    pub fn event_counts(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT type, COUNT(*) FROM events GROUP BY type")
+            .map_err(db)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
     /// The detection engine's saved state, if a run saved one.
     pub fn engine_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
         self.conn

@@ -337,7 +337,7 @@ fn csv_value(v: &Value) -> String {
     }
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -556,11 +556,7 @@ pub fn detect(mut a: DetectArgs) -> Result<()> {
             .collect();
         // A type the store has and the recompute made none of (a watch list given to ingest
         // and not here) is said before it goes.
-        let mut before: std::collections::BTreeMap<String, usize> = Default::default();
-        for e in reg.events(&EventQuery::default())? {
-            *before.entry(e.kind).or_default() += 1;
-        }
-        for (kind, n) in &before {
+        for (kind, n) in &reg.event_counts()? {
             if !keep.contains(&kind.as_str()) && !events.iter().any(|e| &e.kind == kind) {
                 eprintln!(
                     "tidewatch: warning: the store's {n} {kind} event(s) are withdrawn: the \
