@@ -589,6 +589,7 @@ impl Engine {
                 self.s.queue.pop().map(|q| *q)
             };
             let Some(q) = taken else { break };
+            self.prefetch_next();
             self.s.released_ms = Some(self.s.released_ms.map_or(q.time_ms, |r| r.max(q.time_ms)));
             match q.item {
                 Item::Fix(f) => self.process_fix(&f),
@@ -600,6 +601,25 @@ impl Engine {
             let r = self.s.released_ms.map_or(upto_ms, |r| r.max(upto_ms));
             self.s.released_ms = Some(r);
             self.maybe_tick();
+        }
+    }
+
+    /// Brings the state of the next item's vessel into cache while this one is processed
+    /// (see [`detectors::prefetch`]).
+    fn prefetch_next(&mut self) {
+        let next = match (self.s.run.front(), self.s.queue.peek()) {
+            (Some(r), Some(h)) if (h.time_ms, h.seq) < (r.time_ms, r.seq) => Some(&**h),
+            (Some(r), _) => Some(r),
+            (None, h) => h.map(|h| &**h),
+        };
+        if let Some(Queued {
+            item: Item::Fix(f), ..
+        }) = next
+        {
+            if let Some(l) = self.s.last.get(&f.mmsi) {
+                detectors::prefetch(l);
+            }
+            self.s.detectors.prefetch(&self.config, f);
         }
     }
 

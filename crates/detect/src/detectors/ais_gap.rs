@@ -720,6 +720,13 @@ impl Detector for AisGap {
         self.rx.retain(|_, c| c.hour >= h);
     }
 
+    fn prefetch(&self, f: &Fix) {
+        let mmsi = f.mmsi;
+        if let Some(v) = self.vessels.get(&mmsi) {
+            super::prefetch(v);
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.vessels)
             + table_bytes(&self.rx)

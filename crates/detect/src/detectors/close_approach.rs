@@ -858,6 +858,21 @@ impl Detector for CloseApproach {
         }
     }
 
+    fn prefetch(&self, f: &crate::input::Fix) {
+        let mmsi = f.mmsi;
+        if let Some(p) = self.last.get(&mmsi) {
+            // Its entry in the index: the cell it was last in (where it nearly always still is).
+            let cells = if p.moving {
+                &self.index.moving
+            } else {
+                &self.index.still
+            };
+            if let Some(m) = cells.get(&p.cell) {
+                super::prefetch(m);
+            }
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         let entry = std::mem::size_of::<(u32, Pos)>();
         table_bytes(&self.last)

@@ -314,6 +314,13 @@ impl Detector for Loitering {
         });
     }
 
+    fn prefetch(&self, f: &crate::input::Fix) {
+        let mmsi = f.mmsi;
+        if let Some(v) = self.vessels.get(&mmsi).and_then(|t| t.first()) {
+            super::prefetch(v);
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.vessels)
             + self

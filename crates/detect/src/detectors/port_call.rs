@@ -168,6 +168,13 @@ impl Detector for PortCall {
         }
     }
 
+    fn prefetch(&self, f: &crate::input::Fix) {
+        let mmsi = f.mmsi;
+        if let Some(v) = self.visits.get(&mmsi) {
+            super::prefetch(v);
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.visits)
     }

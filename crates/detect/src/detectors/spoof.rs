@@ -520,6 +520,13 @@ impl Detector for Spoof {
         }
     }
 
+    fn prefetch(&self, f: &Fix) {
+        let mmsi = f.mmsi;
+        if let Some(v) = self.vessels.get(&mmsi) {
+            super::prefetch(&**v);
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         // The table holds boxes: each vessel's entry is a heap block of its own.
         table_bytes(&self.vessels)

@@ -360,6 +360,13 @@ impl Detector for Survey {
         }
     }
 
+    fn prefetch(&self, f: &crate::input::Fix) {
+        let mmsi = f.mmsi;
+        if let Some(v) = self.vessels.get(&mmsi) {
+            super::prefetch(&**v);
+        }
+    }
+
     fn memory_bytes(&self) -> usize {
         // The table holds boxes: each vessel's entry is a heap block of its own.
         table_bytes(&self.vessels) + self.vessels.len() * std::mem::size_of::<Vessel>()
