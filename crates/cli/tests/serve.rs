@@ -648,6 +648,133 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
 }
 
 #[test]
+fn a_partner_link_brings_the_dark_vessels_released_to_it_and_withdraws_what_is_not() {
+    // Satellite radar detections no AIS matched are data only the upstream has (the
+    // downstream cannot derive them): the link takes those released to it, under the
+    // originator's labels, and follows the upstream's changes.
+    let dir = tmp("link-sar");
+    std::fs::create_dir_all(&dir).unwrap();
+    let st = Command::new(bin())
+        .args(["simulate", "scs-greyzone", "--hours", "1", "--vessels", "5"])
+        .args(["--start", "now-2h", "-q", "--out"])
+        .arg(dir.join("{partner}.nmea"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let up = dir.join("up");
+    let mut arg = std::ffi::OsString::from("PH=");
+    arg.push(dir.join("PH.nmea"));
+    ingest_with(&["--no-detect".as_ref(), arg.as_os_str()], &up);
+    tidewatch_ok(&["source", "label", "PH", "PUBLIC"], &up);
+    // Two providers' detections in the empty South Atlantic: dark.
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(90))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    for (provider, label, n) in [("s1-pub", "REL TO FRA, IND", 2), ("s1-usa", "USA ONLY", 1)] {
+        let mut csv = String::from("id,time,lat,lon\n");
+        for k in 0..n {
+            csv.push_str(&format!("{provider}-{k},{at},{},-20\n", -40.0 - k as f64));
+        }
+        let f = dir.join(format!("{provider}.csv"));
+        std::fs::write(&f, csv).unwrap();
+        tidewatch_ok(
+            &["sar", f.to_str().unwrap(), "--write", "--source", provider],
+            &up,
+        );
+        tidewatch_ok(&["source", "label", provider, label], &up);
+    }
+    let link_token = link_token(&up, "fra-link", "FRA");
+    let up_cfg = config(&up, "listen = \"127.0.0.1:0\"\nno_detect = true\n");
+    let (upstream, up_addr) = serve_on(&up, &up_cfg);
+    // A user may not use the link's endpoint.
+    let up_fra = tidewatch_ok(
+        &["token", "create", "--name", "fra-u", "--partner", "FRA"],
+        &up,
+    );
+    let (st, _) = get_as(&up_addr, "/api/link/events", up_fra.trim());
+    assert_eq!(st, 403);
+
+    let down = dir.join("down");
+    drop(store::Store::create_or_open(&down).unwrap());
+    let token = |name: &str, partner: &str| {
+        tidewatch_ok(
+            &["token", "create", "--name", name, "--partner", partner],
+            &down,
+        )
+        .trim()
+        .to_owned()
+    };
+    let (down_fra, down_ind, down_usa) = (
+        token("fra-d", "FRA"),
+        token("ind-d", "IND"),
+        token("usa-d", "USA"),
+    );
+    let token_file = dir.join("fra-link.token");
+    std::fs::write(&token_file, &link_token).unwrap();
+    let down_cfg = config(
+        &down,
+        &format!(
+            "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1s\"\n\
+             [[source]]\nname = \"up\"\nlink = \"http://{up_addr}\"\ntoken_file = \"{}\"\n\
+             backfill = \"1d\"\npoll = \"300ms\"\n",
+            token_file.display()
+        ),
+    );
+    let (downstream, down_addr) = serve_on(&down, &down_cfg);
+    let dark = |token: &str| -> Vec<Value> {
+        let (st, body) = get_as(&down_addr, "/api/events?type=dark_vessel", token);
+        assert_eq!(st, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["features"].as_array().unwrap().clone()
+    };
+    wait_for(60, "the link to bring the dark vessels", || {
+        dark(&down_fra).len() >= 2
+    });
+    // FRA's two, under the link's source; the USA-only one never came.
+    let got = dark(&down_fra);
+    assert_eq!(got.len(), 2, "{got:?}");
+    for f in &got {
+        let p = &f["properties"];
+        assert_eq!(
+            p["detail"]["sources"],
+            serde_json::json!(["link:up/s1-pub"]),
+            "{p}"
+        );
+        assert!(p["detail"]["upstream_id"].is_string(), "{p}");
+    }
+    let stored = tidewatch_ok(
+        &["events", "--type", "dark_vessel", "--format", "jsonl"],
+        &down,
+    );
+    assert_eq!(stored.lines().count(), 2, "{stored}");
+    assert!(!stored.contains("s1-usa"));
+    // The originator's label came with them: USA, not in REL TO FRA, IND, sees none.
+    assert!(dark(&down_usa).is_empty());
+
+    // The originator narrows the label (still released to FRA): IND loses them downstream.
+    assert_eq!(dark(&down_ind).len(), 2);
+    tidewatch_ok(&["source", "label", "s1-pub", "REL TO FRA"], &up);
+    wait_for(60, "the link to follow the narrowed label", || {
+        dark(&down_ind).is_empty()
+    });
+    assert_eq!(dark(&down_fra).len(), 2);
+    // No longer released to FRA at all: withdrawn downstream.
+    tidewatch_ok(&["source", "label", "s1-pub", "USA ONLY"], &up);
+    wait_for(
+        60,
+        "the link to withdraw what is no longer released",
+        || dark(&down_fra).is_empty(),
+    );
+    let stored = tidewatch_ok(
+        &["events", "--type", "dark_vessel", "--format", "jsonl"],
+        &down,
+    );
+    assert_eq!(stored.trim(), "", "{stored}");
+    terminate(downstream);
+    terminate(upstream);
+}
+
+#[test]
 fn a_partner_link_pulls_over_tls_trusting_the_upstreams_certificate() {
     // Issue 21: the link between partners' servers over HTTPS (rustls both sides), the
     // downstream trusting the upstream's certificate given as `tls_ca`.

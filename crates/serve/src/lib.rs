@@ -161,6 +161,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/export/positions", get(export::positions)),
         ("/api/link/positions", get(link::positions)),
         ("/api/link/stream", get(link::stream)),
+        ("/api/link/events", get(link::events)),
     ]
 }
 

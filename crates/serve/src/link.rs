@@ -13,6 +13,9 @@
 //! committed history is served (what `query` reads). A compaction rewrites old rows into new
 //! parts, which the link delivers again; the downstream's fusion keeps one row per
 //! transmission. `since` (a time) leaves out rows older than it: a new link's backfill bound.
+//!
+//! `GET /api/link/events` serves what a partner cannot derive from the positions: the stored
+//! dark vessels released to the link, the whole set each time.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -191,6 +194,77 @@ pub async fn positions(
         "next": next.to_string(),
         "more": more,
     });
+    Ok(audited(Json(body).into_response(), n, withheld))
+}
+
+/// The most events `/api/link/events` answers with (beyond it the answer says it is not
+/// complete, and the downstream withdraws nothing).
+pub const LINK_EVENTS_LIMIT: usize = 100_000;
+
+/// `GET /api/link/events?since=`: the stored events no server can derive from AIS
+/// ([`detect::EventType::EXTERNAL`]: a satellite radar's dark vessels), ending at or after
+/// `since`, that are released to the caller (an event about no vessel is seen through its own
+/// sources: every one released), each with its sources' labels (system principals only; all of
+/// them in open mode). Events made from AIS are not served: each server detects them from the
+/// positions it holds. The answer is the whole set, `complete` unless it passed
+/// [`LINK_EVENTS_LIMIT`]: the downstream replaces what it took before with it, so an event
+/// withdrawn here (a detection matched to AIS since) or no longer released is withdrawn there.
+pub async fn events(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    raw: crate::api::Raw,
+) -> Result<Response, ApiError> {
+    let q = crate::api::Params::new(raw, &["since"])?;
+    forbid_users(&caller)?;
+    let now = crate::api::data_now(&s);
+    let since = q.time("since", now)?;
+    let (dir, picture, gate) = (s.store_dir.clone(), s.picture.clone(), s.gate.clone());
+    let (events, withheld) = crate::api::blocking(move || {
+        let reader = match query::Reader::open(&dir) {
+            Ok(r) => r,
+            Err(query::QueryError::NotAStore { .. }) => return Ok((Vec::new(), 0)),
+            Err(e) => return Err(e.into()),
+        };
+        let mut rows = Vec::new();
+        for kind in detect::EventType::EXTERNAL {
+            rows.extend(reader.events(&store::EventQuery {
+                kind: Some(kind.as_str().to_owned()),
+                from_ms: since,
+                ..Default::default()
+            })?);
+        }
+        let visible = match caller.view() {
+            Some(view) => crate::views::events_visible(&view, &picture, &dir, &rows, now)?,
+            None => vec![true; rows.len()],
+        };
+        let labels = match &caller.principal {
+            Some(_) => caller.labels.clone(),
+            None => gate.labels(),
+        };
+        let mut out = Vec::new();
+        let mut withheld = 0;
+        for (e, v) in rows.iter().zip(visible) {
+            if !v {
+                withheld += 1;
+                continue;
+            }
+            let event: Value = serde_json::from_str(&e.json).map_err(ApiError::internal)?;
+            let sources: Vec<Value> = event["sources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|src| json!({"source": src, "label": labels.label_of(src).to_string()}))
+                .collect();
+            out.push(json!({"event": event, "sources": sources}));
+        }
+        Ok((out, withheld))
+    })
+    .await?;
+    let complete = events.len() <= LINK_EVENTS_LIMIT;
+    let events: Vec<Value> = events.into_iter().take(LINK_EVENTS_LIMIT).collect();
+    let n = events.len();
+    let body = json!({"events": events, "complete": complete});
     Ok(audited(Json(body).into_response(), n, withheld))
 }
 

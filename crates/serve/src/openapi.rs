@@ -418,6 +418,19 @@ pub fn document() -> Value {
         ),
     );
     add(
+        "/api/link/events",
+        get(
+            "For a partner server's link (system principals only): the stored events no \
+             server can derive from AIS (dark_vessel: satellite radar detections no AIS \
+             matched) that are released to the caller, each with its sources' labels; the \
+             whole set since `since` (`complete` false when it passed 100000).",
+            vec![time("since", "Leave out events that ended before this")],
+            json!({"description": "The events and whether the answer is complete.",
+                   "content": {"application/json": {}}}),
+            &[BAD, ("403", "Not a system principal.")],
+        ),
+    );
+    add(
         "/api/link/stream",
         json!({"get": {
             "summary": "For a partner server's link (system principals only): Server-Sent \

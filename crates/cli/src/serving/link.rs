@@ -25,7 +25,7 @@ use crate::ingest::report::TimeBounds;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serve::{LivePosition, LiveStatic, Picture};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -81,6 +81,20 @@ struct Page {
     labels: Option<Vec<link_file::LinkSource>>,
     next: String,
     more: bool,
+}
+
+/// The answer of `/api/link/events`.
+#[derive(Debug, Deserialize)]
+struct ExternalEvents {
+    events: Vec<ExternalEvent>,
+    complete: bool,
+}
+
+/// One event of `/api/link/events`: the upstream's stored event and its sources' labels.
+#[derive(Debug, Deserialize)]
+struct ExternalEvent {
+    event: serde_json::Value,
+    sources: Vec<link_file::LinkSource>,
 }
 
 fn wall_ms() -> i64 {
@@ -150,6 +164,8 @@ pub(crate) fn source(cfg: LinkConfig, store: PathBuf, picture: PictureSlot) -> R
                     picture,
                     store,
                     labels_set: HashMap::new(),
+                    external: HashMap::new(),
+                    external_sources: HashSet::new(),
                 };
                 link.run(&w, &halt);
             }
@@ -200,6 +216,11 @@ struct Puller {
     store: PathBuf,
     /// Labels this link has set, by pattern (set again only when the upstream's change).
     labels_set: HashMap<String, String>,
+    /// The upstream's external events (dark vessels) held here, by id here: their JSON.
+    external: HashMap<String, String>,
+    /// The sources of those events (`link:NAME/S`): their labels come with the events, not
+    /// with the pages of positions.
+    external_sources: HashSet<String>,
 }
 
 impl Puller {
@@ -222,6 +243,21 @@ impl Puller {
             Err(e) => {
                 self.say(&format!(
                     "cannot open the store's access rules ({e}); the link stops"
+                ));
+                return;
+            }
+        };
+        if let Err(e) = self.load_external() {
+            self.say(&format!(
+                "cannot read the dark vessels it took before ({e:#}); the link stops"
+            ));
+            return;
+        }
+        let zones = match crate::detecting::store_zones(&self.store) {
+            Ok(z) => z,
+            Err(e) => {
+                self.say(&format!(
+                    "cannot read the store's zones ({e:#}); the link stops"
                 ));
                 return;
             }
@@ -251,6 +287,10 @@ impl Puller {
                         std::process::exit(1);
                     }
                     if !page.more {
+                        // Caught up with the positions: the dark vessels of the same period.
+                        if let Err(e) = self.sync_external(&progress, &access, &zones) {
+                            self.say(&format!("dark vessels not taken this time: {e}"));
+                        }
                         sleep(self.cfg.poll, halt);
                     }
                 }
@@ -267,12 +307,16 @@ impl Puller {
     }
 
     fn pull(&self, p: &Progress) -> Result<Page, String> {
-        let url = format!(
-            "{}/api/link/positions?cursor={}&since={}&limit={PAGE_LIMIT}",
-            self.cfg.url.trim_end_matches('/'),
+        self.get(&format!(
+            "/api/link/positions?cursor={}&since={}&limit={PAGE_LIMIT}",
             p.cursor,
             query::iso8601_ms(p.since_ms)
-        );
+        ))
+    }
+
+    /// Asks the upstream for `path` with the link's token; its JSON answer.
+    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, String> {
+        let url = format!("{}{path}", self.cfg.url.trim_end_matches('/'));
         let mut answer = self
             .agent
             .get(&url)
@@ -288,7 +332,7 @@ impl Puller {
             .map_err(|e| format!("{}: cannot read the answer: {e}", self.cfg.url))?;
         match status {
             200 => serde_json::from_str(&body)
-                .map_err(|e| format!("{}: the answer is not a link page: {e}", self.cfg.url)),
+                .map_err(|e| format!("{}: the answer is not a link's: {e}", self.cfg.url)),
             401 => Err(format!(
                 "{} refused the token (HTTP 401): ask its operator for a new one",
                 self.cfg.url
@@ -316,17 +360,11 @@ impl Puller {
             .flat_map(|p| p.sources.iter())
             .chain(page.claims.iter().map(|c| &c.source));
         for s in sources {
-            let pattern = link_file::source_name(&self.feed, &s.source);
-            if self.labels_set.get(&pattern) == Some(&s.label) {
-                continue;
-            }
-            // A label this version cannot read is withheld, never widened.
-            let label =
-                access::Releasability::parse(&s.label).unwrap_or(access::Releasability::Withheld);
-            access
-                .set_label(&pattern, &label, wall_ms())
-                .with_context(|| format!("cannot set the label of {pattern}"))?;
-            self.labels_set.insert(pattern, s.label.clone());
+            self.set_label(
+                &link_file::source_name(&self.feed, &s.source),
+                &s.label,
+                access,
+            )?;
         }
         let mut positions = page.positions.clone();
         positions.sort_by_key(|p| (p.time_ms, p.mmsi));
@@ -351,6 +389,179 @@ impl Puller {
         Ok(())
     }
 
+    /// Gives `pattern` (a source of this link) the upstream's `label`, unless this link set
+    /// that label last. A label this version cannot read is withheld, never widened.
+    fn set_label(&mut self, pattern: &str, label: &str, access: &access::Access) -> Result<()> {
+        if self.labels_set.get(pattern).map(String::as_str) == Some(label) {
+            return Ok(());
+        }
+        let l = access::Releasability::parse(label).unwrap_or(access::Releasability::Withheld);
+        access
+            .set_label(pattern, &l, wall_ms())
+            .with_context(|| format!("cannot set the label of {pattern}"))?;
+        self.labels_set.insert(pattern.to_owned(), label.to_owned());
+        Ok(())
+    }
+
+    /// The upstream's dark vessels this link took before (events of the external types whose
+    /// every source is this link's).
+    fn load_external(&mut self) -> Result<()> {
+        let path = self.store.join("registry.sqlite");
+        if !path.exists() {
+            return Ok(());
+        }
+        let reg = store::RegistryDb::open(&path)?;
+        let prefix = format!("{}/", self.feed);
+        for kind in detect::EventType::EXTERNAL {
+            for e in reg.events(&store::EventQuery {
+                kind: Some(kind.as_str().to_owned()),
+                ..Default::default()
+            })? {
+                let v: serde_json::Value = serde_json::from_str(&e.json).unwrap_or_default();
+                let sources: Vec<&str> = v["sources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.as_str())
+                    .collect();
+                if sources.is_empty() || !sources.iter().all(|s| s.starts_with(&prefix)) {
+                    continue;
+                }
+                self.external_sources
+                    .extend(sources.iter().map(|s| (*s).to_owned()));
+                self.external.insert(e.id, e.json);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the upstream's dark vessels (`/api/link/events`: the whole set released to this
+    /// link since the backfill bound) into the registry under this link's sources, each
+    /// source labelled as upstream, the zones this store's; withdraws those no longer in the
+    /// set (matched to AIS upstream since, or no longer released). Writes only what changed.
+    fn sync_external(
+        &mut self,
+        p: &Progress,
+        access: &access::Access,
+        zones: &detect::zones::ZoneSet,
+    ) -> Result<(), String> {
+        let answer: ExternalEvents = self.get(&format!(
+            "/api/link/events?since={}",
+            query::iso8601_ms(p.since_ms)
+        ))?;
+        let mut rows = Vec::new();
+        let mut ids = HashSet::new();
+        let mut sources_now = HashSet::new();
+        for x in answer.events {
+            let Some(row) = self.external_row(x.event, zones) else {
+                continue;
+            };
+            for s in &x.sources {
+                let pattern = link_file::source_name(&self.feed, &s.source);
+                self.set_label(&pattern, &s.label, access)
+                    .map_err(|e| format!("{e:#}"))?;
+                sources_now.insert(pattern);
+            }
+            ids.insert(row.id.clone());
+            if self.external.get(&row.id) != Some(&row.json) {
+                rows.push(row);
+            }
+        }
+        let withdrawn: Vec<String> = if answer.complete {
+            self.external
+                .keys()
+                .filter(|id| !ids.contains(*id))
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // A source whose events are all gone (no longer released) is withheld here too.
+        if answer.complete {
+            for gone in self.external_sources.clone() {
+                if !sources_now.contains(&gone) {
+                    self.set_label(&gone, &access::Releasability::Withheld.to_string(), access)
+                        .map_err(|e| format!("{e:#}"))?;
+                }
+            }
+            self.external_sources = sources_now;
+        } else {
+            self.external_sources.extend(sources_now);
+        }
+        if rows.is_empty() && withdrawn.is_empty() {
+            return Ok(());
+        }
+        let mut reg = store::RegistryDb::open(&self.store.join("registry.sqlite"))
+            .map_err(|e| e.to_string())?;
+        let (new, gone) = reg
+            .add_events(&rows, &withdrawn)
+            .map_err(|e| e.to_string())?;
+        for r in rows {
+            self.external.insert(r.id, r.json);
+        }
+        for id in &withdrawn {
+            self.external.remove(id);
+        }
+        self.say(&format!(
+            "dark vessels: {new} new, {gone} withdrawn upstream or no longer released"
+        ));
+        Ok(())
+    }
+
+    /// An upstream external event as stored here: its id derived from the link and the
+    /// upstream's id (kept as `upstream_id`), its sources this link's, its zones this
+    /// store's. `None` for what is no event of an external type.
+    fn external_row(
+        &self,
+        mut e: serde_json::Value,
+        zones: &detect::zones::ZoneSet,
+    ) -> Option<store::EventRow> {
+        let kind = *detect::EventType::EXTERNAL
+            .iter()
+            .find(|k| e["type"].as_str() == Some(k.as_str()))?;
+        let start_ms = e["start_ms"].as_i64()?;
+        let (lat, lon) = (e["lat"].as_f64()?, e["lon"].as_f64()?);
+        let upstream_id = e["id"].as_str()?.to_owned();
+        let id = detect::EventId::derive(
+            kind,
+            &[],
+            start_ms,
+            &format!("{}\n{upstream_id}", self.feed),
+        )
+        .to_string();
+        let sources: Vec<String> = e["sources"]
+            .as_array()?
+            .iter()
+            .filter_map(|s| s.as_str())
+            .map(|s| link_file::source_name(&self.feed, s))
+            .collect();
+        if sources.is_empty() {
+            return None;
+        }
+        let mut at = Vec::new();
+        zones.zones_at(lat, lon, &mut at);
+        let names: Vec<String> = at
+            .iter()
+            .map(|&i| zones.zones()[i as usize].name().to_owned())
+            .collect();
+        let end_ms = e["end_ms"].as_i64();
+        let open = e["open"].as_bool().unwrap_or(false);
+        e["id"] = id.clone().into();
+        e["upstream_id"] = upstream_id.into();
+        e["sources"] = sources.into();
+        e["zones"] = names.clone().into();
+        Some(store::EventRow {
+            id,
+            kind: kind.as_str().to_owned(),
+            start_ms,
+            end_ms,
+            open,
+            mmsis: Vec::new(),
+            zones: names,
+            json: e.to_string(),
+        })
+    }
+
     /// Follows the upstream's labels for every source of this link: each released source gets
     /// the label the upstream gives it now, and a source of this link the upstream no longer
     /// releases is withheld here (its rows stay in the store, seen by no one), whether or not
@@ -373,7 +584,9 @@ impl Puller {
         let current: HashMap<String, String> = access
             .label_rows()?
             .into_iter()
-            .filter(|r| r.pattern.starts_with(&prefix))
+            .filter(|r| {
+                r.pattern.starts_with(&prefix) && !self.external_sources.contains(&r.pattern)
+            })
             .map(|r| (r.pattern, r.label.to_string()))
             .collect();
         for pattern in current.keys() {
