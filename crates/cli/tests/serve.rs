@@ -775,6 +775,78 @@ fn a_partner_link_brings_the_dark_vessels_released_to_it_and_withdraws_what_is_n
 }
 
 #[test]
+fn dark_vessels_written_beside_a_running_server_reach_its_stream_and_alert_rules() {
+    // `tidewatch sar --write` beside a running server writes only the registry: the server's
+    // watcher puts the new dark vessels on the live stream and through the alert rules.
+    let dir = tmp("serve-sar");
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("feed.nmea");
+    sample(&feed, 10);
+    let store = dir.join("store");
+    ingest_with(&["--no-detect".as_ref(), feed.as_os_str()], &store);
+    let cfg = config(
+        &store,
+        "listen = \"127.0.0.1:0\"\nno_detect = true\n\
+         [[alert]]\nname = \"radar\"\ntypes = [\"dark_vessel\"]\n",
+    );
+    let (server, addr) = serve_on(&store, &cfg);
+    // A client on the stream, its lines collected by a thread.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    {
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            write!(
+                s,
+                "GET /api/stream?types=dark_vessel HTTP/1.1\r\nHost: {addr}\r\n\r\n"
+            )
+            .unwrap();
+            for line in BufReader::new(s).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let csv = dir.join("radar.csv");
+    let at = "2026-01-01T00:00:00Z";
+    std::fs::write(&csv, format!("id,time,lat,lon\nfar-0,{at},-45,-25\n")).unwrap();
+    tidewatch_ok(
+        &[
+            "sar",
+            csv.to_str().unwrap(),
+            "--write",
+            "--source",
+            "radar-sat",
+        ],
+        &store,
+    );
+    let end = Instant::now() + Duration::from_secs(30);
+    let (mut event, mut alert) = (false, false);
+    while Instant::now() < end && !(event && alert) {
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) else {
+            continue;
+        };
+        if line.starts_with("data:") && line.contains("dark_vessel") {
+            if line.contains("\"rule\":\"radar\"") {
+                alert = true;
+            } else {
+                event = true;
+            }
+        }
+    }
+    assert!(event, "no dark_vessel event frame on the stream");
+    assert!(alert, "no alert of rule `radar` on the stream");
+    // The live picture's recent events have it too.
+    let (st, body) = get(&addr, "/api/events?type=dark_vessel");
+    assert_eq!(st, 200);
+    assert!(body.contains("far-0"), "{body}");
+    terminate(server);
+}
+
+#[test]
 fn a_partner_link_pulls_over_tls_trusting_the_upstreams_certificate() {
     // Issue 21: the link between partners' servers over HTTPS (rustls both sides), the
     // downstream trusting the upstream's certificate given as `tls_ca`.

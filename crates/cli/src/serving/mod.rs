@@ -24,7 +24,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Arguments of `tidewatch serve`.
@@ -486,12 +486,89 @@ fn raise(a: &mut alerts::Alerts, events: &[store::EventRow], picture: &serve::Pi
     }
 }
 
+/// How often the registry is asked for events other writers put there.
+const EXTERNAL_POLL: Duration = Duration::from_secs(2);
+
+/// The alert rules, shared by the commits' callback and [`watch_external`].
+type SharedAlerts = Arc<Mutex<Option<alerts::Alerts>>>;
+
+/// Events another writer puts in the registry: a satellite radar's dark vessels from
+/// `tidewatch sar --write` run beside the server, or a partner link's (its puller writes them
+/// itself). No run of this server made them, so its commits do not carry them to the live
+/// picture: every [`EXTERNAL_POLL`] the registry's events of the external types are compared
+/// with those seen, and the new or changed ones go to the picture (its recent events and the
+/// stream) and through the alert rules. Those in the registry when the server starts are not
+/// sent again (the alert rules were handed them at start). Runs until `stop`.
+fn watch_external(
+    store: &Path,
+    picture: &serve::Picture,
+    alerts: &SharedAlerts,
+    stop: &AtomicBool,
+) {
+    let mut seen: Option<std::collections::HashMap<String, String>> = None;
+    let mut warned = false;
+    while !stop.load(Ordering::Relaxed) {
+        match external_events(store) {
+            Ok(now) => {
+                warned = false;
+                let fresh: Vec<store::EventRow> = match &seen {
+                    None => Vec::new(),
+                    Some(seen) => now
+                        .iter()
+                        .filter(|e| seen.get(&e.id) != Some(&e.json))
+                        .cloned()
+                        .collect(),
+                };
+                if !fresh.is_empty() {
+                    picture.on_events(&fresh);
+                    let mut a = alerts.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(a) = a.as_mut() {
+                        raise(a, &fresh, picture);
+                    }
+                }
+                seen = Some(now.into_iter().map(|e| (e.id, e.json)).collect());
+            }
+            Err(e) => {
+                if !warned {
+                    eprintln!(
+                        "tidewatch: warning: cannot read the registry's dark vessels ({e:#}); \
+                         trying again"
+                    );
+                    warned = true;
+                }
+            }
+        }
+        let mut slept = Duration::ZERO;
+        while slept < EXTERNAL_POLL && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+            slept += Duration::from_millis(100);
+        }
+    }
+}
+
+/// The registry's events of the external types (none before the store has a registry).
+fn external_events(store: &Path) -> Result<Vec<store::EventRow>> {
+    let path = store.join("registry.sqlite");
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let reg = store::RegistryDb::open(&path)?;
+    let mut out = Vec::new();
+    for kind in detect::EventType::EXTERNAL {
+        out.extend(reg.events(&store::EventQuery {
+            kind: Some(kind.as_str().to_owned()),
+            ..Default::default()
+        })?);
+    }
+    Ok(out)
+}
+
 /// Runs a server plan until its end (`--for`, SIGTERM, Ctrl-C).
 pub(crate) fn execute(plan: Plan) -> Result<()> {
     let mut session = Session::open(&plan.store)?;
     let picture = serve::Picture::new(&plan.store);
     let _ = plan.picture_slot.set(picture.clone());
-    let mut alerts = open_alerts(&plan)?;
+    let alerts: SharedAlerts = Arc::new(Mutex::new(open_alerts(&plan)?));
 
     // The HTTP server, on its own runtime.
     let stop = live::stop_on_signals()?;
@@ -508,7 +585,7 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
     let mut state = serve::AppState::with_access(picture.clone(), &plan.store, plan.access)
         .map_err(|e| anyhow::anyhow!("access rules of {}: {e}", plan.store.display()))?;
     state.assets = Some(web::asset);
-    if let Some(a) = &alerts {
+    if let Some(a) = alerts.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
         let handle = a.metrics_handle();
         state.extra_metrics = Some(serve::ExtraMetrics(Arc::new(move |out: &mut String| {
             handle.metrics().write_prometheus(out);
@@ -545,6 +622,18 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
     let labels: Vec<String> = plan.sources.iter().flat_map(|s| s.labels.clone()).collect();
     let tap =
         picture_feed::start(labels, picture.clone()).context("cannot start the live decoder")?;
+    let watcher = {
+        let (store, picture, alerts, stop) = (
+            plan.store.clone(),
+            picture.clone(),
+            alerts.clone(),
+            server_stop.clone(),
+        );
+        std::thread::Builder::new()
+            .name("external-events".to_owned())
+            .spawn(move || watch_external(&store, &picture, &alerts, &stop))
+            .context("cannot start the thread that watches for dark vessels")?
+    };
     let result = live::run_sources(
         &mut session,
         plan.sources,
@@ -554,13 +643,15 @@ pub(crate) fn execute(plan: Plan) -> Result<()> {
         Some(tap),
         &mut |sum| {
             picture.on_events(&sum.events);
-            if let Some(a) = &mut alerts {
+            if let Some(a) = alerts.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
                 raise(a, &sum.events, &picture);
             }
         },
     );
     server_stop.store(true, Ordering::Relaxed);
-    if let Some(a) = alerts.take() {
+    let _ = watcher.join();
+    let taken = alerts.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(a) = taken {
         a.shutdown();
     }
     match runtime.block_on(server) {
