@@ -197,6 +197,13 @@ fn time_text(ms: i64) -> String {
 }
 
 /// `tidewatch source ...`.
+/// Whether a source name is a partner link's (`link:`, in any case: `LINK:x` would be a label
+/// matching nothing, which looks like one that holds).
+fn is_link_source(source: &str) -> bool {
+    let p = access::label::LINK_PREFIX;
+    source.len() >= p.len() && source.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+}
+
 pub fn source(args: SourceArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match args.command {
@@ -206,7 +213,7 @@ pub fn source(args: SourceArgs) -> Result<()> {
             marking: m,
         } => {
             let label = marking(&m)?;
-            if source.starts_with(access::label::LINK_PREFIX) {
+            if is_link_source(&source) {
                 bail!(
                     "{source}: the labels of a partner link's sources are the upstream \
                      originator's, set by the link; they cannot be changed here"
@@ -216,7 +223,7 @@ pub fn source(args: SourceArgs) -> Result<()> {
             writeln!(out, "{source}\t{label}")?;
         }
         SourceCommand::Unlabel { store, source } => {
-            if source.starts_with(access::label::LINK_PREFIX) {
+            if is_link_source(&source) {
                 bail!("{source}: the labels of a partner link's sources are set by the link");
             }
             if !open(&store)?.remove_label(&source)? {

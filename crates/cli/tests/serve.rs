@@ -571,12 +571,14 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
         .iter()
         .any(|f| f["properties"]["name"].is_string()));
     // The originator's labels cannot be widened downstream.
-    let out = Command::new(bin())
-        .args(["source", "label", "link:up/PH", "PUBLIC", "--store"])
-        .arg(&down)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    for name in ["link:up/PH", "LINK:up/PH", "Link:up/PH"] {
+        let out = Command::new(bin())
+            .args(["source", "label", name, "PUBLIC", "--store"])
+            .arg(&down)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{name} was labelled");
+    }
 
     // A restart that forgets how far the link got pulls everything again and doubles nothing.
     terminate(downstream);
@@ -843,6 +845,60 @@ fn dark_vessels_written_beside_a_running_server_reach_its_stream_and_alert_rules
     let (st, body) = get(&addr, "/api/events?type=dark_vessel");
     assert_eq!(st, 200);
     assert!(body.contains("far-0"), "{body}");
+
+    // A detection 200 m from a vessel's last report, dark under a gate of a metre, then
+    // matched to it under the default gate: withdrawn from the store, and the running
+    // server's API stops listing it.
+    let csv_rows = tidewatch_ok(&["vessels", "--format", "csv"], &store);
+    let mut r = csv_rows.lines();
+    let head: Vec<&str> = r.next().unwrap().split(',').collect();
+    let col = |n: &str| head.iter().position(|h| *h == n).unwrap();
+    let (la, lo, t) = (col("lat"), col("lon"), col("position_time"));
+    let f: Vec<&str> = r
+        .find(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            f[la].parse::<f64>().is_ok() && !f[t].is_empty()
+        })
+        .unwrap()
+        .split(',')
+        .collect();
+    let lat: f64 = f[la].parse::<f64>().unwrap() + 200.0 / 111_320.0;
+    let near = dir.join("near.csv");
+    std::fs::write(
+        &near,
+        format!("id,time,lat,lon\nnear-0,{},{lat},{}\n", f[t], f[lo]),
+    )
+    .unwrap();
+    let write = |gate: &[&str]| {
+        let mut args = vec![
+            "sar",
+            near.to_str().unwrap(),
+            "--write",
+            "--source",
+            "radar-sat",
+        ];
+        args.extend_from_slice(gate);
+        tidewatch_ok(&args, &store);
+    };
+    write(&["--max-distance-m", "1", "--drift-m-per-min", "0"]);
+    // On the stream: the server's picture has it (not only the store).
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut pushed = false;
+    while Instant::now() < end && !pushed {
+        if let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) {
+            pushed = line.starts_with("data:") && line.contains("near-0");
+        }
+    }
+    assert!(pushed, "the dark detection was not pushed");
+    write(&[]);
+    wait_for(30, "the matched detection to leave the API", || {
+        !get(&addr, "/api/events?type=dark_vessel")
+            .1
+            .contains("near-0")
+    });
+    assert!(get(&addr, "/api/events?type=dark_vessel")
+        .1
+        .contains("far-0"));
     terminate(server);
 }
 

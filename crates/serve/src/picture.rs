@@ -679,6 +679,30 @@ impl Picture {
         }
     }
 
+    /// Forgets the recent events `gone` returns true for (withdrawn from the store by another
+    /// writer: a dark vessel matched to AIS since, or one a partner link no longer brings), so
+    /// the API stops listing them.
+    pub fn forget_events(&self, mut gone: impl FnMut(&EventRow) -> bool) {
+        let mut st = self.write();
+        let ids: Vec<String> = st
+            .events
+            .values()
+            .filter(|e| gone(e))
+            .map(|e| e.id.clone())
+            .collect();
+        for id in &ids {
+            st.events.remove(id);
+        }
+        if !ids.is_empty() {
+            let State {
+                events,
+                event_order,
+                ..
+            } = &mut *st;
+            event_order.retain(|id| events.contains_key(id));
+        }
+    }
+
     /// An alert raised by a rule for an event: sent to the stream's clients as
     /// `event: alert`, data `{"rule", "event": <event properties>}`.
     pub fn on_alert(&self, rule: &str, event: &EventRow) {

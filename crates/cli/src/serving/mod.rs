@@ -519,6 +519,17 @@ fn watch_external(
                         .cloned()
                         .collect(),
                 };
+                // Withdrawn by their writer (a detection matched to AIS since, one a link no
+                // longer brings), including before the first look: the picture loaded its
+                // recent events from the registry at start.
+                let ids: std::collections::HashSet<&str> =
+                    now.iter().map(|e| e.id.as_str()).collect();
+                picture.forget_events(|e| {
+                    detect::EventType::EXTERNAL
+                        .iter()
+                        .any(|k| k.as_str() == e.kind)
+                        && !ids.contains(e.id.as_str())
+                });
                 if !fresh.is_empty() {
                     picture.on_events(&fresh);
                     let mut a = alerts.lock().unwrap_or_else(|e| e.into_inner());
