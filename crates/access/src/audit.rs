@@ -59,6 +59,9 @@ pub struct AuditRecord {
     pub returned: u64,
     /// Records withheld by the visibility rules.
     pub withheld: u64,
+    /// The HTTP status of a read that was refused or failed (400, 403, 404, 5xx); `None` for
+    /// one served (and in entries written before this field existed).
+    pub status: Option<u16>,
 }
 
 /// The hashed part of a line: an [`AuditRecord`] with its place in the chain.
@@ -73,6 +76,8 @@ struct Body {
     params: serde_json::Value,
     returned: u64,
     withheld: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
     prev: String,
 }
 
@@ -136,6 +141,7 @@ fn make_line(
         params,
         returned: rec.returned,
         withheld: rec.withheld,
+        status: rec.status,
         prev: hex::encode(prev),
     };
     let mut line = serde_json::to_vec(&body)
@@ -383,6 +389,7 @@ pub fn read(path: &Path, filter: &AuditFilter) -> Result<(Vec<AuditEntry>, u64),
                 params: body.params,
                 returned: body.returned,
                 withheld: body.withheld,
+                status: body.status,
             },
         });
     }
@@ -542,6 +549,7 @@ impl AuditLog {
                 }),
                 returned: 0,
                 withheld: 0,
+                status: None,
             })?;
         }
         Ok((log, torn))
@@ -630,6 +638,7 @@ mod tests {
             params: serde_json::json!({"mmsi": 563_000_000 + i, "from": "2026-01-01"}),
             returned: i * 10,
             withheld: i,
+            status: None,
         }
     }
 

@@ -23,6 +23,7 @@ fn record(i: u64) -> AuditRecord {
         params: serde_json::json!({"mmsi": 419_000_000 + i, "pad": "x".repeat(1 << 20)}),
         returned: i,
         withheld: 0,
+        status: None,
     }
 }
 

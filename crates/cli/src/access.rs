@@ -453,7 +453,7 @@ pub fn audit(args: AuditArgs) -> Result<()> {
     if !args.json {
         writeln!(
             out,
-            "SEQ\tTIME\tPRINCIPAL\tPARTNER\tENDPOINT\tRETURNED\tWITHHELD\tPARAMS"
+            "SEQ\tTIME\tPRINCIPAL\tPARTNER\tENDPOINT\tSTATUS\tRETURNED\tWITHHELD\tPARAMS"
         )?;
     }
     for e in &entries {
@@ -466,6 +466,7 @@ pub fn audit(args: AuditArgs) -> Result<()> {
                 "partner": r.partner,
                 "endpoint": r.endpoint,
                 "params": r.params,
+                "status": r.status.unwrap_or(200),
                 "returned": r.returned,
                 "withheld": r.withheld,
                 "hash": e.hash,
@@ -474,12 +475,13 @@ pub fn audit(args: AuditArgs) -> Result<()> {
         } else {
             writeln!(
                 out,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 e.seq,
                 time_text(r.time_ms),
                 r.principal,
                 r.partner,
                 r.endpoint,
+                r.status.unwrap_or(200),
                 r.returned,
                 r.withheld,
                 r.params

@@ -220,6 +220,7 @@ fn entry(i: u64, principal: &str) -> AuditRecord {
         params: serde_json::json!({"bbox": [103.5, 1.0, 104.5, 1.5]}),
         returned: 10 + i,
         withheld: i,
+        status: None,
     }
 }
 
@@ -249,7 +250,7 @@ fn audit_lists_by_principal_and_time() {
     let all = run_ok(&["audit"], &store);
     assert_eq!(all.lines().count(), 7, "{all}");
     assert!(
-        all.contains("0\t2026-01-15T00:00:00.000Z\tann\tIND\t/v1/vessels\t10\t0\t{\"bbox\""),
+        all.contains("0\t2026-01-15T00:00:00.000Z\tann\tIND\t/v1/vessels\t200\t10\t0\t{\"bbox\""),
         "{all}"
     );
     let ann = run_ok(&["audit", "--principal", "ann"], &store);

@@ -367,6 +367,7 @@ pub(crate) fn record_of(
         params,
         returned,
         withheld,
+        status: None,
     }
 }
 
@@ -548,7 +549,8 @@ pub(crate) async fn layer(State(s): State<AppState>, mut req: Request, next: Nex
     // 5. Rights.
     if path == "/metrics" && caller.restricted {
         gate.forbidden.fetch_add(1, Ordering::Relaxed);
-        let rec = record_of(&caller, &path, params, 0, 0);
+        let mut rec = record_of(&caller, &path, params, 0, 0);
+        rec.status = Some(StatusCode::FORBIDDEN.as_u16());
         let g = gate.clone();
         if let Err(e) = crate::api::blocking(move || g.append_now(&rec)).await {
             return e.into_response();
@@ -572,7 +574,11 @@ pub(crate) async fn layer(State(s): State<AppState>, mut req: Request, next: Nex
         .get::<Audited>()
         .copied()
         .unwrap_or_default();
-    let rec = record_of(&caller, &path, params, a.returned, a.withheld);
+    let mut rec = record_of(&caller, &path, params, a.returned, a.withheld);
+    // A refused or failed read is on the record as such, not as an empty answer.
+    if !response.status().is_success() {
+        rec.status = Some(response.status().as_u16());
+    }
     match crate::api::blocking(move || gate.append_now(&rec)).await {
         Ok(()) => response,
         Err(e) => e.into_response(),

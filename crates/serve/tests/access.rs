@@ -1112,7 +1112,7 @@ async fn every_read_is_audited_with_what_it_returned_and_withheld_and_the_chain_
     call(&s, "/api/vessels", None).await; // 401: not audited, counted
     let path = dir.join("audit.jsonl");
     let (entries, _) = access::audit::read(&path, &access::AuditFilter::default()).unwrap();
-    let got: Vec<(String, String, u64, u64)> = entries
+    let got: Vec<(String, String, u64, u64, Option<u16>)> = entries
         .iter()
         .map(|e| {
             (
@@ -1120,22 +1120,49 @@ async fn every_read_is_audited_with_what_it_returned_and_withheld_and_the_chain_
                 e.record.endpoint.clone(),
                 e.record.returned,
                 e.record.withheld,
+                e.record.status,
             )
         })
         .collect();
+    // A refused read is on the record with its status, not as an empty answer.
     assert_eq!(
         got,
         [
-            ("fra-analyst".to_owned(), "/api/vessels".to_owned(), 2, 1),
-            ("ind-analyst".to_owned(), "/api/events".to_owned(), 2, 1),
+            (
+                "fra-analyst".to_owned(),
+                "/api/vessels".to_owned(),
+                2,
+                1,
+                None
+            ),
+            (
+                "ind-analyst".to_owned(),
+                "/api/events".to_owned(),
+                2,
+                1,
+                None
+            ),
             (
                 "fra-analyst".to_owned(),
                 format!("/api/vessels/{V_RAD}"),
                 0,
-                0
+                0,
+                Some(404)
             ),
-            ("fra-analyst".to_owned(), "/metrics".to_owned(), 0, 0),
-            ("fra-analyst".to_owned(), "/api/vessels".to_owned(), 0, 0),
+            (
+                "fra-analyst".to_owned(),
+                "/metrics".to_owned(),
+                0,
+                0,
+                Some(403)
+            ),
+            (
+                "fra-analyst".to_owned(),
+                "/api/vessels".to_owned(),
+                0,
+                0,
+                None
+            ),
         ]
     );
     assert_eq!(entries[0].record.params, json!({"limit": "50"}));
