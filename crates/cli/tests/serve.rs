@@ -772,6 +772,23 @@ fn a_partner_link_brings_the_dark_vessels_released_to_it_and_withdraws_what_is_n
         &down,
     );
     assert_eq!(stored.trim(), "", "{stored}");
+
+    // The link's token revoked upstream and a new one put in its file: the link goes on with
+    // it, no restart (the provider released again comes back).
+    let ids: Vec<String> = tidewatch_ok(&["token", "list", "--json"], &up)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|t| t["principal"] == "fra-link")
+        .map(|t| t["id"].to_string())
+        .collect();
+    let mut revoke = vec!["token", "revoke"];
+    revoke.extend(ids.iter().map(String::as_str));
+    tidewatch_ok(&revoke, &up);
+    std::fs::write(&token_file, self::link_token(&up, "fra-link", "FRA")).unwrap();
+    tidewatch_ok(&["source", "label", "s1-pub", "REL TO FRA"], &up);
+    wait_for(60, "the link to go on with the new token", || {
+        dark(&down_fra).len() == 2
+    });
     terminate(downstream);
     terminate(upstream);
 }

@@ -97,6 +97,16 @@ struct ExternalEvent {
     sources: Vec<link_file::LinkSource>,
 }
 
+/// The link's token as its file holds it now: an operator replaces a revoked token in the
+/// file and the link takes it at its next request, without a restart. `last` (the token it
+/// had) when the file cannot be read or is empty.
+fn token_now(cfg: &LinkConfig, last: &str) -> String {
+    match std::fs::read_to_string(&cfg.token_file) {
+        Ok(t) if !t.trim().is_empty() => t.trim().to_owned(),
+        _ => last.to_owned(),
+    }
+}
+
 fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -320,7 +330,10 @@ impl Puller {
         let mut answer = self
             .agent
             .get(&url)
-            .header("authorization", &format!("Bearer {}", self.token))
+            .header(
+                "authorization",
+                &format!("Bearer {}", token_now(&self.cfg, &self.token)),
+            )
             .call()
             .map_err(|e| format!("cannot reach {}: {e}", self.cfg.url))?;
         let status = answer.status().as_u16();
@@ -334,7 +347,8 @@ impl Puller {
             200 => serde_json::from_str(&body)
                 .map_err(|e| format!("{}: the answer is not a link's: {e}", self.cfg.url)),
             401 => Err(format!(
-                "{} refused the token (HTTP 401): ask its operator for a new one",
+                "{} refused the token (HTTP 401): ask its operator for a new one and put it in \
+                 the link's token_file (read again at every request)",
                 self.cfg.url
             )),
             403 => Err(format!(
@@ -734,7 +748,10 @@ impl LiveLink {
         let answer = self
             .agent
             .get(&url)
-            .header("authorization", &format!("Bearer {}", self.token))
+            .header(
+                "authorization",
+                &format!("Bearer {}", token_now(&self.cfg, &self.token)),
+            )
             .config()
             .timeout_global(None)
             .timeout_recv_body(Some(Duration::from_secs(60)))
