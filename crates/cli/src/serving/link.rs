@@ -36,6 +36,10 @@ pub(crate) type PictureSlot = Arc<OnceLock<Arc<Picture>>>;
 
 /// Positions asked for per page.
 const PAGE_LIMIT: usize = 10_000;
+/// How long one request of the live stream may last: an upstream gone silent (a network cut
+/// that leaves the connection open) is noticed within it, and a healthy stream is followed
+/// again at once when it ends.
+const LIVE_RECYCLE: Duration = Duration::from_secs(60);
 /// The longest wait between failed pulls.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -722,11 +726,17 @@ impl LiveLink {
         let mut backoff = Duration::from_secs(1);
         while !halt.load(Ordering::Relaxed) {
             let started = std::time::Instant::now();
-            if let Err(e) = self.follow(halt, &access, &mut labels_set) {
-                eprintln!(
+            match self.follow(halt, &access, &mut labels_set) {
+                // Ended by its time limit after a while: followed again at once, quietly.
+                Ok(()) if started.elapsed() >= Duration::from_secs(5) => {
+                    backoff = Duration::from_secs(1);
+                    continue;
+                }
+                Ok(()) => {}
+                Err(e) => eprintln!(
                     "link {} (live): {e}; retrying in {backoff:?}",
                     self.cfg.name
-                );
+                ),
             }
             // A stream that lasted resets the wait; one refused at once backs off.
             if started.elapsed() > Duration::from_secs(60) {
@@ -754,7 +764,7 @@ impl LiveLink {
             )
             .config()
             .timeout_global(None)
-            .timeout_recv_body(Some(Duration::from_secs(60)))
+            .timeout_recv_body(Some(LIVE_RECYCLE))
             .build()
             .call()
             .map_err(|e| format!("cannot reach {}: {e}", self.cfg.url))?;
@@ -770,7 +780,18 @@ impl LiveLink {
             if halt.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let line = line.map_err(|e| format!("the link stream ended: {e}"))?;
+            let line = match line {
+                Ok(l) => l,
+                // The stream's time limit (`LIVE_RECYCLE`): a planned end, not a failure.
+                Err(e)
+                    if e.get_ref()
+                        .and_then(|x| x.downcast_ref::<ureq::Error>())
+                        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_))) =>
+                {
+                    return Ok(())
+                }
+                Err(e) => return Err(format!("the link stream ended: {e}")),
+            };
             let Some(data) = line.strip_prefix("data: ") else {
                 continue;
             };
