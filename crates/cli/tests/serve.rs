@@ -752,6 +752,18 @@ fn a_partner_link_brings_the_dark_vessels_released_to_it_and_withdraws_what_is_n
     assert!(!stored.contains("s1-usa"));
     // The originator's label came with them: USA, not in REL TO FRA, IND, sees none.
     assert!(dark(&down_usa).is_empty());
+    // Once taken, the set is not sent again while it does not change: the link's later asks
+    // name the digest it holds and get nothing back (the upstream's audit log says so).
+    std::thread::sleep(Duration::from_secs(2));
+    let asks: Vec<Value> = tidewatch_ok(&["audit", "--json"], &up)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["endpoint"] == "/api/link/events")
+        .collect();
+    let last = asks.last().unwrap();
+    assert!(last["params"]["known"].is_string(), "{last}");
+    assert_eq!(last["returned"], 0, "{last}");
+    assert!(asks.iter().any(|e| e["returned"] == 2), "{asks:?}");
 
     // The originator narrows the label (still released to FRA): IND loses them downstream.
     assert_eq!(dark(&down_ind).len(), 2);

@@ -424,7 +424,14 @@ pub fn document() -> Value {
              server can derive from AIS (dark_vessel: satellite radar detections no AIS \
              matched) that are released to the caller, each with its sources' labels; the \
              whole set since `since` (`complete` false when it passed 100000).",
-            vec![time("since", "Leave out events that ended before this")],
+            vec![
+                time("since", "Leave out events that ended before this"),
+                q(
+                    "known",
+                    "The digest of the answer the caller holds: unchanged, the answer is {\"unchanged\": true}",
+                    "0123456789abcdef",
+                ),
+            ],
             json!({"description": "The events and whether the answer is complete.",
                    "content": {"application/json": {}}}),
             &[BAD, ("403", "Not a system principal.")],

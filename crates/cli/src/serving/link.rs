@@ -90,8 +90,15 @@ struct Page {
 /// The answer of `/api/link/events`.
 #[derive(Debug, Deserialize)]
 struct ExternalEvents {
+    #[serde(default)]
     events: Vec<ExternalEvent>,
     complete: bool,
+    /// The set is the one of `known` (then `events` is empty).
+    #[serde(default)]
+    unchanged: bool,
+    /// The answer's digest, to send back as `known`.
+    #[serde(default)]
+    digest: Option<String>,
 }
 
 /// One event of `/api/link/events`: the upstream's stored event and its sources' labels.
@@ -180,6 +187,7 @@ pub(crate) fn source(cfg: LinkConfig, store: PathBuf, picture: PictureSlot) -> R
                     labels_set: HashMap::new(),
                     external: HashMap::new(),
                     external_sources: HashSet::new(),
+                    external_digest: None,
                 };
                 link.run(&w, &halt);
             }
@@ -235,6 +243,9 @@ struct Puller {
     /// The sources of those events (`link:NAME/S`): their labels come with the events, not
     /// with the pages of positions.
     external_sources: HashSet<String>,
+    /// The digest of the last set taken, sent as `known` (the upstream then answers
+    /// `unchanged` instead of the set).
+    external_digest: Option<String>,
 }
 
 impl Puller {
@@ -463,10 +474,18 @@ impl Puller {
         access: &access::Access,
         zones: &detect::zones::ZoneSet,
     ) -> Result<(), String> {
+        let known = self
+            .external_digest
+            .as_ref()
+            .map(|d| format!("&known={d}"))
+            .unwrap_or_default();
         let answer: ExternalEvents = self.get(&format!(
-            "/api/link/events?since={}",
+            "/api/link/events?since={}{known}",
             query::iso8601_ms(p.since_ms)
         ))?;
+        if answer.unchanged {
+            return Ok(());
+        }
         let mut rows = Vec::new();
         let mut ids = HashSet::new();
         let mut sources_now = HashSet::new();
@@ -507,6 +526,7 @@ impl Puller {
             self.external_sources.extend(sources_now);
         }
         if rows.is_empty() && withdrawn.is_empty() {
+            self.external_digest = answer.digest;
             return Ok(());
         }
         let mut reg = store::RegistryDb::open(&self.store.join("registry.sqlite"))
@@ -520,6 +540,7 @@ impl Puller {
         for id in &withdrawn {
             self.external.remove(id);
         }
+        self.external_digest = answer.digest;
         self.say(&format!(
             "dark vessels: {new} new, {gone} withdrawn upstream or no longer released"
         ));
