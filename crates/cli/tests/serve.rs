@@ -862,6 +862,9 @@ fn dark_vessels_written_beside_a_running_server_reach_its_stream_and_alert_rules
         };
         if line.starts_with("data:") && line.contains("dark_vessel") {
             if line.contains("\"rule\":\"radar\"") {
+                // As a webhook's body: the stage that fired it and when.
+                assert!(line.contains("\"stage\":\"start\""), "{line}");
+                assert!(line.contains("\"fired_at\":\"20"), "{line}");
                 alert = true;
             } else {
                 event = true;

@@ -321,7 +321,9 @@ impl Puller {
                 }
                 Err(e) => {
                     if !failing {
-                        self.say(&format!("{e}; retrying in {backoff:?} (and on)"));
+                        self.say(&format!(
+                            "{e}; retrying in {backoff:?}, then less often up to every minute"
+                        ));
                     }
                     failing = true;
                     sleep(backoff, halt);
@@ -428,7 +430,11 @@ impl Puller {
         access
             .set_label(pattern, &l, wall_ms())
             .with_context(|| format!("cannot set the label of {pattern}"))?;
-        self.labels_set.insert(pattern.to_owned(), label.to_owned());
+        if let Some(before) = self.labels_set.insert(pattern.to_owned(), label.to_owned()) {
+            self.say(&format!(
+                "{pattern} labelled {l} (was {before}), as upstream"
+            ));
+        }
         Ok(())
     }
 
@@ -641,6 +647,11 @@ impl Puller {
                 access
                     .set_label(&pattern, &l, wall_ms())
                     .with_context(|| format!("cannot set the label of {pattern}"))?;
+                if let Some(before) = current.get(&pattern) {
+                    self.say(&format!(
+                        "{pattern} labelled {l} (was {before}), as upstream"
+                    ));
+                }
             }
             self.labels_set.insert(pattern, label);
         }

@@ -481,7 +481,8 @@ fn raise(a: &mut alerts::Alerts, events: &[store::EventRow], picture: &serve::Pi
     for alert in a.on_events(events) {
         let id = alert.event.get("id").and_then(|v| v.as_str()).unwrap_or("");
         if let Some(row) = events.iter().find(|e| e.id == id) {
-            picture.on_alert(&alert.rule, row);
+            let fired = (alert.stage.as_str(), alert.fired_at.as_str());
+            picture.on_alert_fired(&alert.rule, Some(fired), row);
         }
     }
 }
