@@ -3,7 +3,8 @@
 //! finding delimiters (`$PGHP` lines, SSE2). SSE2 is part of every x86-64 CPU; other targets
 //! use the word-arithmetic and per-byte versions, which the tests also hold the SIMD ones to.
 //!
-//! The only `unsafe` in the workspace is here: calling `#[target_feature]` functions where the
+//! The only `unsafe` in the workspace besides detection's prefetch hint
+//! (`detect::detectors::prefetch`) is here: calling `#[target_feature]` functions where the
 //! build's target (SSE2) or a run-time check (SSSE3, AVX2) shows the CPU has the feature, and
 //! the AVX2 block's unaligned load and stores, within arrays of the sizes they touch.
 

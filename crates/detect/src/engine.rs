@@ -568,21 +568,11 @@ impl Engine {
     }
 
     fn release(&mut self, upto_ms: i64) {
-        loop {
-            // The earlier of the run's front and the heap's top, by (time, arrival).
-            let from_run = match (self.s.run.front(), self.s.queue.peek()) {
-                (Some(r), Some(h)) => (r.time_ms, r.seq) < (h.time_ms, h.seq),
-                (Some(_), None) => true,
-                (None, _) => false,
-            };
-            let next = if from_run {
-                self.s.run.front()
-            } else {
-                self.s.queue.peek().map(|q| &**q)
-            };
-            if next.is_none_or(|q| q.time_ms > upto_ms) {
-                break;
-            }
+        while let Some(from_run) = self
+            .earliest()
+            .filter(|(_, q)| q.time_ms <= upto_ms)
+            .map(|(from_run, _)| from_run)
+        {
             let taken = if from_run {
                 self.s.run.pop_front()
             } else {
@@ -604,17 +594,20 @@ impl Engine {
         }
     }
 
+    /// The next item to release (see [`earliest`]).
+    fn earliest(&self) -> Option<(bool, &Queued)> {
+        earliest(&self.s.run, &self.s.queue)
+    }
+
     /// Brings the state of the next item's vessel into cache while this one is processed
     /// (see [`detectors::prefetch`]).
     fn prefetch_next(&mut self) {
-        let next = match (self.s.run.front(), self.s.queue.peek()) {
-            (Some(r), Some(h)) if (h.time_ms, h.seq) < (r.time_ms, r.seq) => Some(&**h),
-            (Some(r), _) => Some(r),
-            (None, h) => h.map(|h| &**h),
-        };
-        if let Some(Queued {
-            item: Item::Fix(f), ..
-        }) = next
+        if let Some((
+            _,
+            Queued {
+                item: Item::Fix(f), ..
+            },
+        )) = earliest(&self.s.run, &self.s.queue)
         {
             if let Some(l) = self.s.last.get(&f.mmsi) {
                 detectors::prefetch(l);
@@ -725,6 +718,19 @@ impl Engine {
         self.s
             .detectors
             .on_identity(&self.config, &mut ctx, u, &before);
+    }
+}
+
+/// The next item of the reorder buffer: the earlier of the run's front and the heap's top, by
+/// (time, arrival), and whether it is the run's.
+fn earliest<'a>(
+    run: &'a std::collections::VecDeque<Queued>,
+    queue: &'a BinaryHeap<Box<Queued>>,
+) -> Option<(bool, &'a Queued)> {
+    match (run.front(), queue.peek()) {
+        (Some(r), Some(h)) if (h.time_ms, h.seq) < (r.time_ms, r.seq) => Some((false, &**h)),
+        (Some(r), _) => Some((true, r)),
+        (None, h) => h.map(|h| (false, &**h)),
     }
 }
 

@@ -271,7 +271,9 @@ pub async fn events(
     let digest = {
         use std::hash::{Hash, Hasher};
         let mut h = std::hash::DefaultHasher::new();
-        Value::Array(events.clone()).to_string().hash(&mut h);
+        serde_json::to_string(&events)
+            .map_err(ApiError::internal)?
+            .hash(&mut h);
         complete.hash(&mut h);
         format!("{:016x}", h.finish())
     };

@@ -704,28 +704,26 @@ impl Picture {
     }
 
     /// An alert raised by a rule for an event: sent to the stream's clients as
-    /// `event: alert`, data `{"rule", "event": <event properties>}`.
-    pub fn on_alert(&self, rule: &str, event: &EventRow) {
-        self.on_alert_fired(rule, None, event);
-    }
-
-    /// [`Picture::on_alert`] with the life-cycle stage that fired it and when (wall clock,
-    /// RFC 3339): the frame's data gains `stage` and `fired_at`, as a webhook's body has them.
-    pub fn on_alert_fired(&self, rule: &str, fired: Option<(&str, &str)>, event: &EventRow) {
+    /// `event: alert`, data `{"rule", "event": <event properties>}`, with `stage` and
+    /// `fired_at` (wall clock, RFC 3339) when `fired` gives them, as a webhook's body has them.
+    pub fn on_alert(&self, rule: &str, fired: Option<(&str, &str)>, event: &EventRow) {
         self.counters.alerts.fetch_add(1, Ordering::Relaxed);
         let (mut props, at) = event_properties(event);
         if let Some((lat, lon)) = at {
             props.insert("lat".to_owned(), json!(lat));
             props.insert("lon".to_owned(), json!(lon));
         }
-        let mut data = json!({"rule": rule, "event": props});
+        let mut alert = Map::new();
+        alert.insert("rule".to_owned(), json!(rule));
         if let Some((stage, fired_at)) = fired {
-            data["stage"] = json!(stage);
-            data["fired_at"] = json!(fired_at);
+            alert.insert("stage".to_owned(), json!(stage));
+            alert.insert("fired_at".to_owned(), json!(fired_at));
         }
-        let mut u = Update::alert(&data);
+        let mut data = alert.clone();
+        data.insert("event".to_owned(), Value::Object(props));
+        let mut u = Update::alert(&Value::Object(data));
         u.row = Some(Arc::new(event.clone()));
-        u.rule = Some(rule.into());
+        u.alert = Some(Arc::new(alert));
         self.hub.publish(u);
     }
 

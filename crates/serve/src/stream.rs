@@ -197,8 +197,9 @@ pub(crate) struct Update {
     pub(crate) source: Option<(Arc<str>, Bytes)>,
     /// An event or alert's event, for clients whose view must decide and redact it.
     pub(crate) row: Option<Arc<store::EventRow>>,
-    /// An alert's rule.
-    pub(crate) rule: Option<Arc<str>>,
+    /// An alert's fields but its event (`rule`, `stage`, `fired_at`): a view that redacts the
+    /// event rebuilds the frame from them.
+    pub(crate) alert: Option<Arc<serde_json::Map<String, Value>>>,
 }
 
 fn frame(name: &str, data: &Value) -> Bytes {
@@ -227,7 +228,7 @@ impl Update {
             newest: true,
             source: None,
             row: None,
-            rule: None,
+            alert: None,
         }
     }
 
@@ -255,7 +256,7 @@ impl Update {
             newest: true,
             source: None,
             row: None,
-            rule: None,
+            alert: None,
         }
     }
 
@@ -270,7 +271,7 @@ impl Update {
             newest: true,
             source: None,
             row: None,
-            rule: None,
+            alert: None,
         }
     }
 }

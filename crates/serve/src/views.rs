@@ -657,11 +657,12 @@ impl StreamView {
             for (i, u) in events.iter().enumerate() {
                 match decided.get(i).cloned().flatten() {
                     Some(props) => {
-                        let c = match (u.kind, &u.rule) {
-                            (Kind::Alert, Some(rule)) => u.with_frame(
-                                "alert",
-                                &json!({"rule": &**rule, "event": Value::Object(props)}),
-                            ),
+                        let c = match (u.kind, &u.alert) {
+                            (Kind::Alert, Some(alert)) => {
+                                let mut data = (**alert).clone();
+                                data.insert("event".to_owned(), Value::Object(props));
+                                u.with_frame("alert", &Value::Object(data))
+                            }
                             _ => u.with_frame("event", &Value::Object(props)),
                         };
                         out.push(c);

@@ -734,7 +734,7 @@ async fn the_stream_filters_positions_events_and_alerts_per_client() {
             p.on_position(live(V_PUB, PUB, 70, None));
             let ev = events();
             p.on_events(&[ev[1].clone(), ev[2].clone()]);
-            p.on_alert("all", &ev[1]);
+            p.on_alert("all", Some(("start", "2026-01-15T00:00:00.000Z")), &ev[1]);
             p.on_events(&[ev[0].clone()]);
         }
     };
@@ -779,6 +779,13 @@ async fn the_stream_filters_positions_events_and_alerts_per_client() {
         assert!(got.iter().any(|f| f.contains(e)), "USA: {e}");
     }
     assert!(got.iter().any(|f| f.starts_with("event: alert")));
+    // Rebuilt for the client's view, an alert keeps the stage that fired it and when.
+    assert!(
+        got.iter().any(|f| f.starts_with("event: alert")
+            && f.contains("\"stage\":\"start\"")
+            && f.contains("\"fired_at\":\"2026-01-15T00:00:00.000Z\"")),
+        "{got:?}"
+    );
     // The token never reaches the audit log.
     let log = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
     assert!(!log.contains(&fra) && !log.contains(&usa));
@@ -899,7 +906,7 @@ async fn the_nmea_stream_re_encodes_what_the_caller_may_see_and_audits_it() {
         s.picture.on_position(live(V_MIX, SAT, 70, Some(3.5)));
         let ev = events();
         s.picture.on_events(&ev);
-        s.picture.on_alert("all", &ev[1]);
+        s.picture.on_alert("all", None, &ev[1]);
         s.picture.on_position(live(V_PUB, PUB, 70, Some(3.5)));
         s.picture.flush();
         let mut text = Vec::new();

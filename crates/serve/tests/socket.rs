@@ -369,7 +369,7 @@ async fn a_stream_sends_positions_in_its_box_events_of_its_types_and_every_alert
         picture.on_position(live(CARGO, T0 + 3 * HOUR, 1.3, 104.0));
         picture.on_events(&[gap_event()]);
         picture.on_events(&[escort_event()]);
-        picture.on_alert("escorts near the shoal", &gap_event());
+        picture.on_alert("escorts near the shoal", None, &gap_event());
         let mut got = Vec::new();
         let mut buf = [0u8; 4096];
         while count(&got, b"event: alert") == 0 && t.elapsed() < Duration::from_secs(10) {

@@ -707,6 +707,15 @@ impl RegistryDb {
         Ok((new, gone))
     }
 
+    /// SQLite's `data_version` of this connection: it changes when another connection (another
+    /// process, or another connection of this one) commits to the registry, so a watcher asks
+    /// for events again only then.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(db)
+    }
+
     /// Stored events per type.
     pub fn event_counts(&self) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
         let mut st = self

@@ -640,20 +640,13 @@ impl Puller {
             }
         }
         for (pattern, label) in wanted {
-            if current.get(&pattern) != Some(&label) {
-                // A label this version cannot read is withheld, never widened.
-                let l =
-                    access::Releasability::parse(&label).unwrap_or(access::Releasability::Withheld);
-                access
-                    .set_label(&pattern, &l, wall_ms())
-                    .with_context(|| format!("cannot set the label of {pattern}"))?;
-                if let Some(before) = current.get(&pattern) {
-                    self.say(&format!(
-                        "{pattern} labelled {l} (was {before}), as upstream"
-                    ));
-                }
-            }
-            self.labels_set.insert(pattern, label);
+            // Compared with the store's label (the live side sets labels too), not with what
+            // this side set last.
+            match current.get(&pattern) {
+                Some(now) => self.labels_set.insert(pattern.clone(), now.clone()),
+                None => self.labels_set.remove(&pattern),
+            };
+            self.set_label(&pattern, &label, access)?;
         }
         Ok(())
     }

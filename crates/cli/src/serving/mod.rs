@@ -482,7 +482,7 @@ fn raise(a: &mut alerts::Alerts, events: &[store::EventRow], picture: &serve::Pi
         let id = alert.event.get("id").and_then(|v| v.as_str()).unwrap_or("");
         if let Some(row) = events.iter().find(|e| e.id == id) {
             let fired = (alert.stage.as_str(), alert.fired_at.as_str());
-            picture.on_alert_fired(&alert.rule, Some(fired), row);
+            picture.on_alert(&alert.rule, Some(fired), row);
         }
     }
 }
@@ -506,11 +506,38 @@ fn watch_external(
     alerts: &SharedAlerts,
     stop: &AtomicBool,
 ) {
+    let path = store.join("registry.sqlite");
+    // One connection for the server's life; the events are read again only when another
+    // connection has committed since (SQLite's `data_version`).
+    let mut reg: Option<store::RegistryDb> = None;
+    let mut version = None;
     let mut seen: Option<std::collections::HashMap<String, String>> = None;
     let mut warned = false;
     while !stop.load(Ordering::Relaxed) {
-        match external_events(store) {
-            Ok(now) => {
+        let mut look = || -> Result<Option<Vec<store::EventRow>>> {
+            if reg.is_none() && path.exists() {
+                reg = Some(store::RegistryDb::open(&path)?);
+            }
+            let Some(r) = &reg else {
+                return Ok(Some(Vec::new()));
+            };
+            let v = r.data_version()?;
+            if version == Some(v) {
+                return Ok(None);
+            }
+            let mut out = Vec::new();
+            for kind in detect::EventType::EXTERNAL {
+                out.extend(r.events(&store::EventQuery {
+                    kind: Some(kind.as_str().to_owned()),
+                    ..Default::default()
+                })?);
+            }
+            version = Some(v);
+            Ok(Some(out))
+        };
+        match look() {
+            Ok(None) => {}
+            Ok(Some(now)) => {
                 warned = false;
                 let fresh: Vec<store::EventRow> = match &seen {
                     None => Vec::new(),
@@ -541,6 +568,8 @@ fn watch_external(
                 seen = Some(now.into_iter().map(|e| (e.id, e.json)).collect());
             }
             Err(e) => {
+                reg = None;
+                version = None;
                 if !warned {
                     eprintln!(
                         "tidewatch: warning: cannot read the registry's dark vessels ({e:#}); \
@@ -556,23 +585,6 @@ fn watch_external(
             slept += Duration::from_millis(100);
         }
     }
-}
-
-/// The registry's events of the external types (none before the store has a registry).
-fn external_events(store: &Path) -> Result<Vec<store::EventRow>> {
-    let path = store.join("registry.sqlite");
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let reg = store::RegistryDb::open(&path)?;
-    let mut out = Vec::new();
-    for kind in detect::EventType::EXTERNAL {
-        out.extend(reg.events(&store::EventQuery {
-            kind: Some(kind.as_str().to_owned()),
-            ..Default::default()
-        })?);
-    }
-    Ok(out)
 }
 
 /// Runs a server plan until its end (`--for`, SIGTERM, Ctrl-C).

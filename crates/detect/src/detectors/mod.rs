@@ -70,9 +70,9 @@ pub trait Detector {
 
 /// Asks the CPU to bring `v` (its first 512 bytes) into cache ahead of use. Per-vessel state is
 /// spread over tens of megabytes, one table per detector, and consecutive fixes are of
-/// different vessels: each detector's lookup missed the cache in turn, a third to a half of
-/// detection's time. Asked for the next fix while this one is processed, the misses overlap
-/// with work and with each other.
+/// different vessels: each detector's lookup missed the cache in turn (half of spoofing's
+/// samples were on two such loads). Asked for the next fix while this one is processed, the
+/// misses overlap with work and with each other.
 #[inline(always)]
 pub(crate) fn prefetch<T>(v: &T) {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
