@@ -46,4 +46,5 @@ pub mod stream;
 pub use error::{FrameError, PayloadError, Reject};
 pub use mmsi::{Flag, Mmsi};
 pub use msg::{decode, Message};
+pub use simd::prefetch;
 pub use stream::{Decoder, DecoderConfig, Meta, Sink, Stats};

@@ -3,10 +3,12 @@
 //! finding delimiters (`$PGHP` lines, SSE2). SSE2 is part of every x86-64 CPU; other targets
 //! use the word-arithmetic and per-byte versions, which the tests also hold the SIMD ones to.
 //!
-//! The only `unsafe` in the workspace besides detection's prefetch hint
-//! (`detect::detectors::prefetch`) is here: calling `#[target_feature]` functions where the
-//! build's target (SSE2) or a run-time check (SSSE3, AVX2) shows the CPU has the feature, and
-//! the AVX2 block's unaligned load and stores, within arrays of the sizes they touch.
+//! It also holds the cache hint the ingest writer and detection use ([`prefetch`]).
+//!
+//! The only `unsafe` in the workspace is here: calling `#[target_feature]` functions where the
+//! build's target (SSE2) or a run-time check (SSSE3, AVX2) shows the CPU has the feature, the
+//! AVX2 block's unaligned load and stores, within arrays of the sizes they touch, and the
+//! prefetch hint.
 
 /// SSE2 is enabled for this build's target (always on x86-64).
 macro_rules! with_sse2 {
@@ -336,6 +338,33 @@ mod sse2 {
         let le9 = _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1));
         _mm_movemask_epi8(_mm_and_si128(ge0, le9)) as u32
     }
+}
+
+/// Asks the CPU to bring `v` (its first 512 bytes; a slice's elements) into cache ahead of use. Per-vessel state
+/// (the ingest writer's slots, each detector's table) is spread over tens of megabytes and
+/// consecutive records are of different vessels: each lookup missed the cache in turn (half
+/// of spoofing's samples were on two such loads). Asked for the next record while this one is
+/// processed, the misses overlap with work and with each other.
+#[inline(always)]
+pub fn prefetch<T: ?Sized>(v: &T) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = (v as *const T).cast::<i8>();
+        let n = std::mem::size_of_val(v).min(512);
+        let mut o = 0;
+        while o < n {
+            #[allow(unsafe_code)]
+            // SAFETY: a prefetch is a hint: it reads nothing into the program and never faults;
+            // the address is within (or one line past the start of) a live reference's bytes.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(o))
+            };
+            o += 64;
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+    let _ = v;
 }
 
 #[cfg(test)]

@@ -68,32 +68,7 @@ pub trait Detector {
     }
 }
 
-/// Asks the CPU to bring `v` (its first 512 bytes) into cache ahead of use. Per-vessel state is
-/// spread over tens of megabytes, one table per detector, and consecutive fixes are of
-/// different vessels: each detector's lookup missed the cache in turn (half of spoofing's
-/// samples were on two such loads). Asked for the next fix while this one is processed, the
-/// misses overlap with work and with each other.
-#[inline(always)]
-pub(crate) fn prefetch<T>(v: &T) {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let p = (v as *const T).cast::<i8>();
-        let n = std::mem::size_of::<T>().min(512);
-        let mut o = 0;
-        while o < n {
-            #[allow(unsafe_code)]
-            // SAFETY: a prefetch is a hint: it reads nothing into the program and never faults;
-            // the address is within (or one line past the start of) a live reference's bytes.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(o))
-            };
-            o += 64;
-        }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
-    let _ = v;
-}
+pub(crate) use ais::prefetch;
 
 /// Serde for maps whose keys are not strings (pairs, cells): a sequence of `(key, value)`, so
 /// saved state can be JSON.

@@ -426,7 +426,7 @@ fn ingest_run(
         let mut written = Ok(());
         for mut batch in rx.iter() {
             writer.labels.extend(batch.labels);
-            if let Err(e) = batch.outputs.drain(..).try_for_each(|o| writer.take(o)) {
+            if let Err(e) = writer.take_batch(&mut batch.outputs) {
                 written = Err(e);
                 break;
             }

@@ -110,9 +110,11 @@ pub(super) struct Writer<'a> {
     label_ids: Vec<Option<u32>>,
     scratch: Vec<u32>,
     late: Vec<LateSourceRow>,
-    /// Identity provenance (issue 21): per (MMSI, field, station), the values that station
-    /// reported with their first and last message times (one or two values each, so a scan).
-    identity_sources: FxHashMap<(u32, u8, u32), Vec<SeenValue>>,
+    /// Identity provenance (issue 21): per (MMSI, station), each value that station reported
+    /// for each field (an index into [`IDENTITY_FIELDS`]) with its first and last message
+    /// times. A handful each, so a scan: one lookup per source of a static report, not one
+    /// per field (each missed the cache).
+    identity_sources: FxHashMap<(u32, u32), Vec<(u8, SeenValue)>>,
     pub counts: Written,
     /// Detection, fed after segmentation (`None`: `--no-detect`).
     pub detect: Option<crate::detecting::Background>,
@@ -154,8 +156,27 @@ impl<'a> Writer<'a> {
         })
     }
 
+    /// Takes a batch of the fuser's output in order, leaving `outputs` empty. While one
+    /// record is taken, the next one's slot is brought into cache ([`ais::prefetch`]):
+    /// consecutive records are of different vessels, and the slot's lookup and its station
+    /// lists were the writer's costliest loads, each waiting for memory in turn.
+    pub fn take_batch(&mut self, outputs: &mut Vec<Output<Report>>) -> Result<()> {
+        let mut it = outputs.drain(..).peekable();
+        while let Some(o) = it.next() {
+            if let Some(Output::Record(next)) = it.peek() {
+                if let Some(slot) = self.slots.get(&next.mmsi) {
+                    ais::prefetch(slot);
+                    ais::prefetch(slot.stations.as_slice());
+                    ais::prefetch(slot.by_source.as_slice());
+                }
+            }
+            self.take(o)?;
+        }
+        Ok(())
+    }
+
     /// Takes one output of the fuser.
-    pub fn take(&mut self, o: Output<Report>) -> Result<()> {
+    fn take(&mut self, o: Output<Report>) -> Result<()> {
         match o {
             Output::Record(r) => self.record(r),
             Output::LateSource {
@@ -225,17 +246,17 @@ impl<'a> Writer<'a> {
         let values = identity_values(s);
         for src in sources {
             let station = src.station.map_or(u32::MAX, |i| i.index() as u32);
+            let list = self.identity_sources.entry((mmsi, station)).or_default();
             for (field, value) in &values {
-                let list = self
-                    .identity_sources
-                    .entry((mmsi, *field, station))
-                    .or_default();
-                match list.iter_mut().find(|(v, ..)| v == value) {
-                    Some((_, first, last)) => {
+                match list
+                    .iter_mut()
+                    .find(|(f, (v, ..))| f == field && v == value)
+                {
+                    Some((_, (_, first, last))) => {
                         *first = (*first).min(s.time_ms);
                         *last = (*last).max(s.time_ms);
                     }
-                    None => list.push((value.clone(), s.time_ms, s.time_ms)),
+                    None => list.push((*field, (value.clone(), s.time_ms, s.time_ms))),
                 }
             }
         }
@@ -393,9 +414,9 @@ impl<'a> Writer<'a> {
         touched.sort_unstable();
         touched.dedup();
         let mut identity_sources = Vec::new();
-        for ((mmsi, field, station), values) in self.identity_sources {
+        for ((mmsi, station), values) in self.identity_sources {
             let source = self.labels.get(station as usize).map_or("", String::as_str);
-            for (value, first_ms, last_ms) in values {
+            for (field, (value, first_ms, last_ms)) in values {
                 identity_sources.push(IdentitySourceRow {
                     mmsi,
                     field: IDENTITY_FIELDS[field as usize].to_owned(),
