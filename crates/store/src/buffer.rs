@@ -80,13 +80,22 @@ pub(crate) struct Buffer {
     /// ... and the group of each row: counted as rows come (in cache), so that sorting for a
     /// flush reads the rows once.
     of_row: Vec<u32>,
-    /// The rows in time order, by index: every row not older than a row before it (nearly
-    /// all: the fuser releases rows in time order), found by (MMSI, message time) with a
-    /// binary search ...
-    in_order: Vec<u32>,
+    /// The rows in time order: every row not older than a row before it (nearly all: the
+    /// fuser releases rows in time order), with its key beside its index, so that a late
+    /// source's search by (MMSI, message time) reads this array alone (its upper levels stay
+    /// in cache; the tens of rows of one second are contiguous) and touches one row ...
+    in_order: Vec<Ordered>,
     /// ... and the others, released out of order, by (MMSI, message time) in a map. Only those
     /// few rows are hashed: a map of every row cost a random write per row.
     out_of_order: FxHashMap<(u32, i64), u32>,
+}
+
+/// A row of [`Buffer::in_order`]: its key and index.
+#[derive(Debug, Clone, Copy)]
+struct Ordered {
+    time_ms: i64,
+    mmsi: u32,
+    row: u32,
 }
 
 impl Buffer {
@@ -127,9 +136,12 @@ impl Buffer {
         c.src_len = ids.len() as u32;
         self.ids.extend_from_slice(ids);
         let i = self.rows.len() as u32;
-        let newest = self.in_order.last().map(|&j| self.rows[j as usize].time_ms);
-        if newest.is_none_or(|t| t <= c.time_ms) {
-            self.in_order.push(i);
+        if self.in_order.last().is_none_or(|o| o.time_ms <= c.time_ms) {
+            self.in_order.push(Ordered {
+                time_ms: c.time_ms,
+                mmsi: c.mmsi,
+                row: i,
+            });
         } else {
             self.out_of_order.insert((c.mmsi, c.time_ms), i);
         }
@@ -151,29 +163,16 @@ impl Buffer {
 
     /// Adds source `id` to the buffered row of `mmsi` at `time_ms`; false when there is none.
     pub fn add_source(&mut self, mmsi: u32, time_ms: i64, id: u32) -> bool {
-        // Rows are appended in time order, except for out-of-order releases: search where
-        // the time would be; failing that, the last row of that MMSI and time (two rows may
-        // share both), whether in order (found by a search of those) or not (in the map).
-        let rows = &self.rows;
-        let start = rows.partition_point(|r| r.time_ms < time_ms);
-        let hit = rows[start..]
+        // Rows are appended in time order, except for out-of-order releases: the first row of
+        // that MMSI and time in order (two rows may share both), else the last one out of
+        // order (in the map).
+        let from = self.in_order.partition_point(|o| o.time_ms < time_ms);
+        let hit = self.in_order[from..]
             .iter()
-            .take_while(|r| r.time_ms == time_ms)
-            .position(|r| r.mmsi == mmsi)
-            .map(|i| start + i)
-            .or_else(|| {
-                let from = self
-                    .in_order
-                    .partition_point(|&i| rows[i as usize].time_ms < time_ms);
-                let in_order = self.in_order[from..]
-                    .iter()
-                    .map(|&i| i as usize)
-                    .take_while(|&i| rows[i].time_ms == time_ms)
-                    .filter(|&i| rows[i].mmsi == mmsi)
-                    .last();
-                let other = self.out_of_order.get(&(mmsi, time_ms)).map(|&i| i as usize);
-                in_order.max(other)
-            });
+            .take_while(|o| o.time_ms == time_ms)
+            .find(|o| o.mmsi == mmsi)
+            .map(|o| o.row as usize)
+            .or_else(|| self.out_of_order.get(&(mmsi, time_ms)).map(|&i| i as usize));
         let Some(i) = hit else {
             return false;
         };
@@ -301,7 +300,7 @@ mod tests {
     }
 
     /// Two rows of one MMSI and time (two transmissions in one second): a late source goes
-    /// to the first when the search finds it, else to the last pushed, in order or not.
+    /// to the first in order, else to the last pushed out of order.
     #[test]
     fn a_late_source_of_a_shared_mmsi_and_time_goes_to_one_row() {
         let mut b = Buffer::default();
