@@ -639,6 +639,52 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
     assert!(export_rows(&down_addr, &down_usa)
         .iter()
         .all(|(_, s)| s.split(' ').all(|s| !s.starts_with("link:up/VN/"))));
+
+    // The originator releases the satellite feed to FRA long after the link read past its
+    // rows: the link brings that history too. Rows other sources brought before gain the
+    // satellite as a source; none is doubled. FRA downstream then sees what FRA sees
+    // upstream, row for row and source for source.
+    tidewatch_ok(&["source", "label", "SAT", "REL TO FRA, USA"], &up);
+    let (st, body) = get_as(&up_addr, "/api/link/positions?sources=SAT", &link_token);
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("bad_sources"), "{body}");
+    let want_fra = export_rows(&up_addr, &up_fra);
+    let heard_by_sat = want_fra
+        .iter()
+        .filter(|(_, s)| s.split(' ').any(|s| s.starts_with("SAT/")))
+        .count();
+    assert!(heard_by_sat > 50, "{heard_by_sat} rows of SAT upstream");
+    let as_upstream = |rows: Vec<(RowKey, String)>| -> Vec<(RowKey, Vec<String>)> {
+        rows.into_iter()
+            .map(|(k, s)| {
+                let mut s: Vec<String> = s
+                    .split(' ')
+                    .map(|s| s.strip_prefix("link:up/").unwrap_or(s).to_owned())
+                    .collect();
+                s.sort();
+                (k, s)
+            })
+            .collect()
+    };
+    let want = as_upstream(want_fra);
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        got = as_upstream(export_rows(&down_addr, &down_fra));
+        if got == want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).take(5).collect();
+    let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).take(5).collect();
+    assert!(
+        got == want,
+        "FRA downstream ({} rows) differs from FRA upstream ({}): missing {missing:?}, \
+         extra {extra:?}",
+        got.len(),
+        want.len()
+    );
     terminate(downstream);
     terminate(upstream);
     // Every pull is in the upstream's audit log under the link's principal.

@@ -434,18 +434,13 @@ impl Reader {
         if let Some(b) = req.bbox {
             rows.retain(|r| b.contains(r.lon, r.lat));
         }
-        let late = self.reg.late_sources(
+        let late = store::LateSources::new(self.reg.late_sources(
             req.mmsi,
             req.range.from_ms.unwrap_or(i64::MIN),
             req.range.to_ms.unwrap_or(i64::MAX),
-        )?;
-        for l in late {
-            let i = rows.partition_point(|r| r.time_ms < l.time_ms);
-            if let Some(r) = rows.get_mut(i).filter(|r| r.time_ms == l.time_ms) {
-                if !r.sources.contains(&l.source) {
-                    r.sources.push(l.source);
-                }
-            }
+        )?);
+        for r in &mut rows {
+            late.merge(r);
         }
         Ok(rows)
     }

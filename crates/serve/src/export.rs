@@ -76,10 +76,10 @@ pub async fn positions(
         let Ok(store) = store::Store::open_read_only(&dir) else {
             return Ok((String::new(), 0, 0));
         };
-        let committed = match crate::views::registry(&dir)? {
-            Some(r) => r.committed_runs().map_err(ApiError::internal)?,
-            None => return Ok((String::new(), 0, 0)),
+        let Some(reg) = crate::views::registry(&dir)? else {
+            return Ok((String::new(), 0, 0));
         };
+        let committed = reg.committed_runs().map_err(ApiError::internal)?;
         let mut rows = store
             .query(&store::Query {
                 mmsi,
@@ -91,6 +91,14 @@ pub async fn positions(
             .map_err(ApiError::internal)?;
         if let Some(b) = &bbox {
             rows.retain(|r| b.contains(r.lon, r.lat));
+        }
+        // Sources of copies stored in later runs, before the view decides.
+        let late = store::LateSources::new(
+            reg.late_sources_between(from, to)
+                .map_err(ApiError::internal)?,
+        );
+        for r in &mut rows {
+            late.merge(r);
         }
         let view = caller.view();
         let before = rows.len();

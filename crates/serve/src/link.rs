@@ -13,6 +13,9 @@
 //! committed history is served (what `query` reads). A compaction rewrites old rows into new
 //! parts, which the link delivers again; the downstream's fusion keeps one row per
 //! transmission. `since` (a time) leaves out rows older than it: a new link's backfill bound.
+//! `sources` (a JSON array of source names) and `until` (a cursor) ask for the rows those
+//! sources heard before `until`, each with those sources alone: the downstream's backfill of
+//! sources released to it after it had read past their rows.
 //!
 //! `GET /api/link/events` serves what a partner cannot derive from the positions: the stored
 //! dark vessels released to the link, the whole set each time.
@@ -111,7 +114,7 @@ pub async fn positions(
     Extension(caller): Extension<Caller>,
     raw: crate::api::Raw,
 ) -> Result<Response, ApiError> {
-    let q = crate::api::Params::new(raw, &["cursor", "since", "limit"])?;
+    let q = crate::api::Params::new(raw, &["cursor", "since", "limit", "sources", "until"])?;
     // Open mode (one local user who sees everything): every row, with the store's labels.
     let p = caller.principal.clone();
     forbid_users(&caller)?;
@@ -128,6 +131,26 @@ pub async fn positions(
         .time("since", crate::api::data_now(&s))?
         .unwrap_or(i64::MIN);
     let limit = q.limit(LINK_LIMIT)?;
+    // A backfill of sources released since the link passed their rows: those sources' rows
+    // alone (each with them alone), up to the cursor where the link first saw them released.
+    let only: Option<BTreeSet<String>> = match q.get("sources") {
+        None => None,
+        Some(s) => Some(serde_json::from_str(s).map_err(|_| {
+            ApiError::bad(
+                "bad_sources",
+                "sources must be a JSON array of source names",
+            )
+        })?),
+    };
+    let until = match q.get("until") {
+        None => None,
+        Some(c) => Some(Cursor::parse(c).ok_or_else(|| {
+            ApiError::bad(
+                "bad_cursor",
+                "until must be PART:ROW as given in a previous answer's `next`",
+            )
+        })?),
+    };
     let dir = s.store_dir.clone();
     let gate = s.gate.clone();
     let (rows, claims, released, withheld, next, more) = crate::api::blocking(move || {
@@ -136,8 +159,17 @@ pub async fn positions(
             None => gate.labels(),
         };
         let view = p.as_ref().map(|p| access::View::new(p, &labels));
-        let page = read_page(&dir, cursor, since, limit, |sources| {
-            view.is_none_or(|v| v.redact_sources(sources))
+        let page = read_page(&dir, cursor, until, since, limit, |sources| {
+            if !view.is_none_or(|v| v.redact_sources(sources)) {
+                return Keep::Withheld;
+            }
+            if let Some(only) = &only {
+                sources.retain(|s| only.contains(s));
+                if sources.is_empty() {
+                    return Keep::Skip;
+                }
+            }
+            Keep::Row
         })?;
         let label = |src: &str| labels.label_of(src).to_string();
         let rows: Vec<Value> = page
@@ -294,14 +326,25 @@ struct Page {
     more: bool,
 }
 
-/// Reads up to `limit` rows kept by `keep` (which may drop sources; false withholds the row)
-/// from `cursor` on, leaving out rows older than `since`.
+/// What [`read_page`] does with a row.
+enum Keep {
+    /// Serves it (with the sources left in it).
+    Row,
+    /// Withholds it from the caller (counted and audited).
+    Withheld,
+    /// Leaves it out: not asked for.
+    Skip,
+}
+
+/// Reads up to `limit` rows kept by `keep` (which may drop sources) from `cursor` on, up to
+/// `until` (the end of the store without it), leaving out rows older than `since`.
 fn read_page(
     dir: &std::path::Path,
     cursor: Cursor,
+    until: Option<Cursor>,
     since: i64,
     limit: usize,
-    mut keep: impl FnMut(&mut Vec<String>) -> bool,
+    mut keep: impl FnMut(&mut Vec<String>) -> Keep,
 ) -> Result<Page, ApiError> {
     let mut page = Page {
         rows: Vec::new(),
@@ -319,11 +362,25 @@ fn read_page(
     let mut files: Vec<&store::FileEntry> = store
         .files()
         .iter()
-        .filter(|f| f.part >= cursor.part && f.run.is_none_or(|r| committed.contains(&r)))
+        .filter(|f| {
+            f.part >= cursor.part
+                && until.is_none_or(|u| f.part <= u.part)
+                && f.run.is_none_or(|r| committed.contains(&r))
+        })
         .collect();
     files.sort_by_key(|f| f.part);
     for f in files {
         let skip = if f.part == cursor.part { cursor.row } else { 0 };
+        let end = until
+            .filter(|u| u.part == f.part)
+            .map_or(u64::MAX, |u| u.row);
+        if skip >= end {
+            page.next = Cursor {
+                part: f.part,
+                row: end,
+            };
+            return Ok(page);
+        }
         if f.max_time_ms < since {
             page.next = Cursor {
                 part: f.part + 1,
@@ -331,23 +388,29 @@ fn read_page(
             };
             continue;
         }
+        // Sources of copies of its rows stored in later runs, before `keep` decides.
+        let late = store::LateSources::new(
+            reg.late_sources_between(f.min_time_ms.max(since), f.max_time_ms.saturating_add(1))
+                .map_err(ApiError::internal)?,
+        );
         // Rows of the file at or after `since`, counted in file order.
         let mut index = 0u64;
         let mut stopped_at = None;
         let read = store::visit_geoparquet(&dir.join(&f.file), since, i64::MAX, |mut r| {
             let i = index;
             index += 1;
-            if i < skip || stopped_at.is_some() {
+            if i < skip || i >= end || stopped_at.is_some() {
                 return;
             }
             if page.rows.len() == limit {
                 stopped_at = Some(i);
                 return;
             }
-            if keep(&mut r.sources) {
-                page.rows.push(r);
-            } else {
-                page.withheld += 1;
+            late.merge(&mut r);
+            match keep(&mut r.sources) {
+                Keep::Row => page.rows.push(r),
+                Keep::Withheld => page.withheld += 1,
+                Keep::Skip => {}
             }
         });
         match read {
@@ -360,6 +423,14 @@ fn read_page(
         if let Some(row) = stopped_at {
             page.next = Cursor { part: f.part, row };
             page.more = true;
+            return Ok(page);
+        }
+        if end != u64::MAX {
+            // The bound is inside this file: the backfill ends here.
+            page.next = Cursor {
+                part: f.part,
+                row: end,
+            };
             return Ok(page);
         }
         page.next = Cursor {

@@ -411,6 +411,19 @@ pub fn document() -> Value {
                     "At most this many positions (1 to 100000, default 10000)",
                     "10000",
                 ),
+                q(
+                    "sources",
+                    "Only the rows these sources heard, each with them alone: a JSON array of \
+                     source names (a backfill of sources released after the link read past \
+                     their rows)",
+                    "[\"SAT/1\"]",
+                ),
+                q(
+                    "until",
+                    "Stop at this cursor (PART:ROW), with sources: where the link first saw \
+                     them released",
+                    "12:0",
+                ),
             ],
             json!({"description": "Positions, claims, the next page's cursor and whether more is ready.",
                    "content": {"application/json": {}}}),

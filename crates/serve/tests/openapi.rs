@@ -39,6 +39,20 @@ fn every_route_is_documented_and_every_documented_path_is_routed() {
 }
 
 /// The path with its path parameters' examples, and every query parameter's example.
+/// `s` as a query value: bytes outside the unreserved set and the delimiters examples use
+/// (`,` `:` `/`) percent-encoded.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b',' | b':' => {
+                (b as char).to_string()
+            }
+            b'/' => "/".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn example_uri(path: &str, op: &Value) -> String {
     let mut uri = path.to_owned();
     let mut query = Vec::new();
@@ -46,7 +60,7 @@ fn example_uri(path: &str, op: &Value) -> String {
         let (name, ex) = (p["name"].as_str().unwrap(), p["example"].as_str().unwrap());
         match p["in"].as_str().unwrap() {
             "path" => uri = uri.replace(&format!("{{{name}}}"), ex),
-            _ => query.push(format!("{name}={}", ex.replace(' ', "%20"))),
+            _ => query.push(format!("{name}={}", encode(ex))),
         }
     }
     if !query.is_empty() {

@@ -65,6 +65,41 @@ pub use registry::{
     OpenSegmentRow, RegistryDb, RunCommit, SegmenterRow, SourceRow, VesselRow, VesselSourceRow,
 };
 
+/// Late sources by (MMSI, message time), for [`LateSources::merge`].
+#[derive(Debug, Default)]
+pub struct LateSources(rustc_hash::FxHashMap<(u32, i64), Vec<String>>);
+
+impl LateSources {
+    /// Gathers `rows` (as [`RegistryDb::late_sources_between`] gives them).
+    pub fn new(rows: Vec<LateSourceRow>) -> LateSources {
+        let mut m: rustc_hash::FxHashMap<(u32, i64), Vec<String>> = Default::default();
+        for l in rows {
+            m.entry((l.mmsi, l.time_ms)).or_default().push(l.source);
+        }
+        LateSources(m)
+    }
+
+    /// Adds to `row` the sources of copies of it that arrived after it was written (a later
+    /// run's, kept in the registry: see [`Store::add_source_id`]). The registry knows a copy
+    /// by MMSI and message time, so two rows of one MMSI and time both gain it. Every read
+    /// that serves a row's sources merges them first: a principal who may see only the late
+    /// source sees the row.
+    pub fn merge(&self, row: &mut PositionRow) {
+        if let Some(late) = self.0.get(&(row.mmsi, row.time_ms)) {
+            for s in late {
+                if !row.sources.contains(s) {
+                    row.sources.push(s.clone());
+                }
+            }
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 use buffer::{Buffer, Labels};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -695,6 +730,43 @@ fn date_of_day(z: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Late sources reach the rows of their MMSI and time, once each, and no other row.
+    #[test]
+    fn late_sources_merge_into_the_rows_of_their_mmsi_and_time() {
+        let late = LateSources::new(vec![
+            LateSourceRow {
+                mmsi: 7,
+                time_ms: 1_000,
+                source: "SAT".into(),
+            },
+            LateSourceRow {
+                mmsi: 7,
+                time_ms: 1_000,
+                source: "A".into(),
+            },
+            LateSourceRow {
+                mmsi: 8,
+                time_ms: 2_000,
+                source: "SAT".into(),
+            },
+        ]);
+        let row = |mmsi, time_ms| PositionRow {
+            mmsi,
+            time_ms,
+            sources: vec!["A".into()],
+            ..PositionRow::default()
+        };
+        let mut rows = [row(7, 1_000), row(7, 2_000), row(8, 1_000), row(7, 1_000)];
+        for r in &mut rows {
+            late.merge(r);
+        }
+        let sources: Vec<Vec<String>> = rows.iter().map(|r| r.sources.clone()).collect();
+        assert_eq!(
+            sources,
+            [vec!["A", "SAT"], vec!["A"], vec!["A"], vec!["A", "SAT"]]
+        );
+    }
     use proptest::strategy::Strategy;
 
     #[test]

@@ -137,6 +137,7 @@ CREATE TABLE IF NOT EXISTS events (
   open INTEGER NOT NULL, mmsis TEXT NOT NULL, zones TEXT NOT NULL, run INTEGER NOT NULL,
   json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_start ON events (start_ms);
+CREATE INDEX IF NOT EXISTS late_sources_time ON late_sources (time_ms);
 CREATE TABLE IF NOT EXISTS detect_state (
   key INTEGER PRIMARY KEY CHECK (key = 0), run INTEGER NOT NULL, state BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (
@@ -860,6 +861,33 @@ impl RegistryDb {
             .map_err(db)?;
         let rows = st
             .query_map(params![mmsi, from_ms, to_ms], |r| {
+                Ok(LateSourceRow {
+                    mmsi: r.get(0)?,
+                    time_ms: r.get(1)?,
+                    source: r.get(2)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    /// Late sources of every MMSI's positions in `[from_ms, to_ms)`.
+    pub fn late_sources_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<LateSourceRow>, StoreError> {
+        if !self.has_table("late_sources")? {
+            return Ok(Vec::new());
+        }
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT mmsi, time_ms, source FROM late_sources WHERE time_ms >= ?1 AND time_ms < ?2",
+            )
+            .map_err(db)?;
+        let rows = st
+            .query_map(params![from_ms, to_ms], |r| {
                 Ok(LateSourceRow {
                     mmsi: r.get(0)?,
                     time_ms: r.get(1)?,

@@ -25,7 +25,7 @@ use crate::ingest::report::TimeBounds;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serve::{LivePosition, LiveStatic, Picture};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -69,6 +69,27 @@ struct Progress {
     cursor: String,
     /// The backfill bound, ms (fixed for the life of the link: cursors count rows after it).
     since_ms: i64,
+    /// The upstream sources released to this link as of the last page (`None` before the
+    /// first page, or in a progress file of an earlier version).
+    #[serde(default)]
+    released: Option<BTreeSet<String>>,
+    /// Sources released after the link had read past rows they heard: their history, pulled
+    /// once the link is caught up, oldest first.
+    #[serde(default)]
+    backfills: Vec<Backfill>,
+}
+
+/// The history of sources released to the link after it had passed their rows: the rows they
+/// heard since the backfill bound, up to the cursor where the link first saw them released
+/// (from there on the ordinary pages carry them).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Backfill {
+    /// Upstream source names.
+    sources: Vec<String>,
+    /// The next page's cursor.
+    cursor: String,
+    /// Where the backfill ends.
+    until: String,
 }
 
 const PROGRESS_FILE: &str = "link-progress.json";
@@ -261,6 +282,8 @@ impl Puller {
                 url: self.cfg.url.clone(),
                 cursor: "0:0".to_owned(),
                 since_ms: wall_ms() - self.cfg.backfill_ms,
+                released: None,
+                backfills: Vec::new(),
             },
         };
         let access = match access::Access::open(&self.store) {
@@ -290,32 +313,14 @@ impl Puller {
         let mut backoff = Duration::from_secs(1);
         let mut failing = false;
         while !halt.load(Ordering::Relaxed) {
-            match self.pull(&progress) {
-                Ok(page) => {
+            match self.step(&mut progress, w, &access, &zones) {
+                Ok(caught_up) => {
                     if failing {
                         self.say("connected again");
                         failing = false;
                     }
                     backoff = Duration::from_secs(1);
-                    if let Err(e) = self.take(&page, w, &access) {
-                        // The spool cannot be written: what the link holds is not accepted,
-                        // and the cursor stays.
-                        eprintln!("tidewatch: error: link {}: {e:#}", self.cfg.name);
-                        std::process::exit(1);
-                    }
-                    progress.cursor = page.next.clone();
-                    if let Err(e) = save(&dir, &progress) {
-                        eprintln!(
-                            "tidewatch: error: link {}: cannot save its progress: {e}",
-                            self.cfg.name
-                        );
-                        std::process::exit(1);
-                    }
-                    if !page.more {
-                        // Caught up with the positions: the dark vessels of the same period.
-                        if let Err(e) = self.sync_external(&progress, &access, &zones) {
-                            self.say(&format!("dark vessels not taken this time: {e}"));
-                        }
+                    if caught_up {
                         sleep(self.cfg.poll, halt);
                     }
                 }
@@ -331,6 +336,94 @@ impl Puller {
                 }
             }
         }
+    }
+
+    /// Pulls and takes the next page; once caught up, a page of the oldest backfill, or else
+    /// the dark vessels. True when there is nothing more to pull until the next poll.
+    fn step(
+        &mut self,
+        progress: &mut Progress,
+        w: &FeedWriter,
+        access: &access::Access,
+        zones: &detect::zones::ZoneSet,
+    ) -> Result<bool, String> {
+        let dir = w.dir();
+        let page = self.pull(progress)?;
+        self.take_or_stop(&page, w, access);
+        let start = std::mem::replace(&mut progress.cursor, page.next.clone());
+        if let Some(labels) = &page.labels {
+            let now: BTreeSet<String> = labels.iter().map(|s| s.source.clone()).collect();
+            if let Some(before) = &progress.released {
+                let new: Vec<String> = now.difference(before).cloned().collect();
+                if !new.is_empty() && start != "0:0" {
+                    self.say(&format!(
+                        "{} upstream source(s) newly released to it ({}); their history since \
+                         the backfill bound comes once the link is caught up",
+                        new.len(),
+                        new.join(", ")
+                    ));
+                    progress.backfills.push(Backfill {
+                        sources: new,
+                        cursor: "0:0".to_owned(),
+                        until: start,
+                    });
+                }
+            }
+            progress.released = Some(now);
+        }
+        self.save_or_stop(&dir, progress);
+        if page.more {
+            return Ok(false);
+        }
+        if let Some(b) = progress.backfills.first() {
+            let page = self.pull_backfill(progress, b)?;
+            self.take_or_stop(&page, w, access);
+            if page.more {
+                progress.backfills[0].cursor = page.next;
+            } else {
+                let done = progress.backfills.remove(0);
+                self.say(&format!("took the history of {}", done.sources.join(", ")));
+            }
+            self.save_or_stop(&dir, progress);
+            return Ok(false);
+        }
+        // Caught up with the positions: the dark vessels of the same period.
+        if let Err(e) = self.sync_external(progress, access, zones) {
+            self.say(&format!("dark vessels not taken this time: {e}"));
+        }
+        Ok(true)
+    }
+
+    /// Takes a page; a spool that cannot be written stops the server (what the link holds
+    /// is not accepted, and the cursor stays).
+    fn take_or_stop(&mut self, page: &Page, w: &FeedWriter, access: &access::Access) {
+        if let Err(e) = self.take(page, w, access) {
+            eprintln!("tidewatch: error: link {}: {e:#}", self.cfg.name);
+            std::process::exit(1);
+        }
+    }
+
+    /// Saves the link's progress, or stops the server.
+    fn save_or_stop(&self, dir: &Path, p: &Progress) {
+        if let Err(e) = save(dir, p) {
+            eprintln!(
+                "tidewatch: error: link {}: cannot save its progress: {e}",
+                self.cfg.name
+            );
+            std::process::exit(1);
+        }
+    }
+
+    /// A page of a backfill: the rows its sources heard from its cursor to its end.
+    fn pull_backfill(&self, p: &Progress, b: &Backfill) -> Result<Page, String> {
+        let sources = serde_json::to_string(&b.sources).map_err(|e| e.to_string())?;
+        self.get(&format!(
+            "/api/link/positions?cursor={}&until={}&since={}&limit={PAGE_LIMIT}&sources={}",
+            b.cursor,
+            b.until,
+            query::iso8601_ms(p.since_ms),
+            percent_encoding::utf8_percent_encode(&sources, percent_encoding::NON_ALPHANUMERIC)
+        ))
     }
 
     fn pull(&self, p: &Progress) -> Result<Page, String> {
