@@ -695,6 +695,146 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
     assert!(!log.contains(&link_token));
 }
 
+/// FRA's export through `addr`, sources named as upstream (`link:up/` removed), sorted.
+fn fra_rows(addr: &str, token: &str) -> Vec<(RowKey, Vec<String>)> {
+    export_rows(addr, token)
+        .into_iter()
+        .map(|(k, s)| {
+            let mut s: Vec<String> = s
+                .split(' ')
+                .map(|s| s.strip_prefix("link:up/").unwrap_or(s).to_owned())
+                .collect();
+            s.sort();
+            (k, s)
+        })
+        .collect()
+}
+
+#[test]
+fn a_late_copy_stored_upstream_after_the_link_pulled_its_row_reaches_the_downstream() {
+    // A second partner relays the coast station's feed; the upstream stores the second half
+    // of the relay's copies in a later run than the station's rows: they add the relay to
+    // those rows (late sources). A link that pulled the rows before learns of it through
+    // /api/link/late.
+    let dir = tmp("link-late");
+    std::fs::create_dir_all(&dir).unwrap();
+    let st = Command::new(bin())
+        .args(["simulate", "scs-greyzone", "--hours", "1", "--vessels", "8"])
+        .args(["--start", "now-2h", "-q", "--out"])
+        .arg(dir.join("{partner}.nmea"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let up = dir.join("up");
+    // The relay's copies in two halves: the first stored with the station's (so the relay is
+    // a known, released source from the start), the second in a later run.
+    let ph = std::fs::read_to_string(dir.join("PH.nmea")).unwrap();
+    let lines: Vec<&str> = ph.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    std::fs::write(dir.join("RELAY1.nmea"), first.join("\n") + "\n").unwrap();
+    std::fs::write(dir.join("RELAY2.nmea"), second.join("\n") + "\n").unwrap();
+    let feed = |p: &str, file: &str| {
+        let mut a = std::ffi::OsString::from(format!("{p}="));
+        a.push(dir.join(file));
+        a
+    };
+    ingest_with(
+        &[
+            "--no-detect".as_ref(),
+            feed("PH", "PH.nmea").as_os_str(),
+            feed("RELAY", "RELAY1.nmea").as_os_str(),
+        ],
+        &up,
+    );
+    tidewatch_ok(&["source", "label", "PH", "REL TO FRA"], &up);
+    tidewatch_ok(&["source", "label", "RELAY", "REL TO FRA"], &up);
+    let link_token = link_token(&up, "fra-link", "FRA");
+    let up_fra = tidewatch_ok(
+        &["token", "create", "--name", "fra-u", "--partner", "FRA"],
+        &up,
+    )
+    .trim()
+    .to_owned();
+    // A fixed port: the upstream is restarted at the same address below.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let up_cfg = config(
+        &up,
+        &format!("listen = \"127.0.0.1:{port}\"\nno_detect = true\n"),
+    );
+    let (upstream, up_addr) = serve_on(&up, &up_cfg);
+    let down = dir.join("down");
+    drop(store::Store::create_or_open(&down).unwrap());
+    let down_fra = tidewatch_ok(
+        &["token", "create", "--name", "fra-d", "--partner", "FRA"],
+        &down,
+    )
+    .trim()
+    .to_owned();
+    let token_file = dir.join("fra-link.token");
+    std::fs::write(&token_file, &link_token).unwrap();
+    let down_cfg = config(
+        &down,
+        &format!(
+            "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1s\"\n\
+             [[source]]\nname = \"up\"\nlink = \"http://{up_addr}\"\ntoken_file = \"{}\"\n\
+             backfill = \"2d\"\npoll = \"300ms\"\n",
+            token_file.display()
+        ),
+    );
+    let (downstream, down_addr) = serve_on(&down, &down_cfg);
+    let converged = |want: &[(RowKey, Vec<String>)]| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut got = fra_rows(&down_addr, &down_fra);
+        while got != want && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(300));
+            got = fra_rows(&down_addr, &down_fra);
+        }
+        let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).take(3).collect();
+        let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).take(3).collect();
+        assert!(
+            got == want,
+            "FRA downstream ({} rows) differs from upstream ({}): missing {missing:?}, \
+             extra {extra:?}",
+            got.len(),
+            want.len()
+        );
+    };
+    let before = fra_rows(&up_addr, &up_fra);
+    assert!(before.len() > 100, "{} rows upstream", before.len());
+    converged(&before);
+
+    // The relay's second half, ingested upstream in a later run (the server stopped for it:
+    // one writer at a time), then the upstream served again at the same address.
+    terminate(upstream);
+    ingest_with(
+        &[
+            "--no-detect".as_ref(),
+            feed("RELAY", "RELAY2.nmea").as_os_str(),
+        ],
+        &up,
+    );
+    let (upstream, up_addr) = serve_on(&up, &up_cfg);
+    let after = fra_rows(&up_addr, &up_fra);
+    // Rows stored before whose sources the later run changed: they gained the relay.
+    let gained = after
+        .iter()
+        .filter(|(k, s)| before.iter().any(|(b, bs)| b == k && bs != s))
+        .count();
+    assert!(
+        gained > 100,
+        "{gained} station rows gained the relay upstream"
+    );
+    converged(&after);
+    terminate(downstream);
+    terminate(upstream);
+    let log = std::fs::read_to_string(up.join("audit.jsonl")).unwrap();
+    assert!(log.lines().any(|l| l.contains("/api/link/late")));
+}
+
 #[test]
 fn a_partner_link_brings_the_dark_vessels_released_to_it_and_withdraws_what_is_not() {
     // Satellite radar detections no AIS matched are data only the upstream has (the

@@ -162,6 +162,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/link/positions", get(link::positions)),
         ("/api/link/stream", get(link::stream)),
         ("/api/link/events", get(link::events)),
+        ("/api/link/late", get(link::late)),
     ]
 }
 

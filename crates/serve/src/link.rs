@@ -172,23 +172,7 @@ pub async fn positions(
             Keep::Row
         })?;
         let label = |src: &str| labels.label_of(src).to_string();
-        let rows: Vec<Value> = page
-            .rows
-            .iter()
-            .map(|r| {
-                let sources: Vec<Value> = r
-                    .sources
-                    .iter()
-                    .map(|src| json!({"source": src, "label": label(src)}))
-                    .collect();
-                json!({
-                    "mmsi": r.mmsi, "time_ms": r.time_ms, "lat": r.lat, "lon": r.lon,
-                    "sog_knots": r.sog_knots, "cog_deg": r.cog_deg,
-                    "heading_deg": r.heading_deg, "nav_status": r.nav_status,
-                    "msg_type": r.msg_type, "sources": sources,
-                })
-            })
-            .collect();
+        let rows: Vec<Value> = page.rows.iter().map(|r| row_json(r, &labels)).collect();
         // The identity claims of the page's vessels that visible sources made; and every
         // source released to the caller with its label now, so that a downstream narrows (or
         // withholds, when it is missing) a source whose label changed here even if it sends
@@ -223,6 +207,116 @@ pub async fn positions(
         "positions": rows,
         "claims": claims,
         "labels": released,
+        "next": next.to_string(),
+        "more": more,
+    });
+    Ok(audited(Json(body).into_response(), n, withheld))
+}
+
+/// A row as a link page carries it: its fields and each source with its label.
+fn row_json(r: &store::PositionRow, labels: &access::SourceLabels) -> Value {
+    let sources: Vec<Value> = r
+        .sources
+        .iter()
+        .map(|src| json!({"source": src, "label": labels.label_of(src).to_string()}))
+        .collect();
+    json!({
+        "mmsi": r.mmsi, "time_ms": r.time_ms, "lat": r.lat, "lon": r.lon,
+        "sog_knots": r.sog_knots, "cog_deg": r.cog_deg,
+        "heading_deg": r.heading_deg, "nav_status": r.nav_status,
+        "msg_type": r.msg_type, "sources": sources,
+    })
+}
+
+/// Late sources answered per page of `/api/link/late` (whole runs: a run's may pass it).
+pub const LINK_LATE_LIMIT: usize = 10_000;
+
+/// `GET /api/link/late?after=RUN`: the late sources stored by runs after `RUN` (copies of
+/// transmissions whose rows an earlier run wrote, which a link that pulled those rows has not
+/// seen), released to the caller: each as its row with that source alone, `next` (the last
+/// run answered) and `more`. Without `after`, no rows and `next` the newest run: where a new
+/// link starts (its pages merge the late sources stored before). System principals only.
+pub async fn late(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    raw: crate::api::Raw,
+) -> Result<Response, ApiError> {
+    let q = crate::api::Params::new(raw, &["after"])?;
+    forbid_users(&caller)?;
+    let after = q
+        .get("after")
+        .map(|a| {
+            a.parse::<u64>()
+                .map_err(|_| ApiError::bad("bad_run", "after must be a run number"))
+        })
+        .transpose()?;
+    let (dir, gate) = (s.store_dir.clone(), s.gate.clone());
+    let (rows, withheld, next, more) = crate::api::blocking(move || {
+        let Some(reg) = crate::views::registry(&dir)? else {
+            return Ok((Vec::new(), 0, 0, false));
+        };
+        let newest = reg.last_run().map_err(ApiError::internal)?.unwrap_or(0);
+        let Some(after) = after else {
+            return Ok((Vec::new(), 0, newest, false));
+        };
+        let late = reg
+            .late_sources_after_run(after, LINK_LATE_LIMIT)
+            .map_err(ApiError::internal)?;
+        let next = late.last().map_or(after.max(newest), |l| l.0);
+        let more = late.last().is_some_and(|l| l.0 < newest);
+        let labels = match &caller.principal {
+            Some(_) => caller.labels.clone(),
+            None => gate.labels(),
+        };
+        let view = caller
+            .principal
+            .as_ref()
+            .map(|p| access::View::new(p, &labels));
+        let mut withheld = 0;
+        let mut by_mmsi: std::collections::BTreeMap<u32, Vec<(i64, String)>> = Default::default();
+        for (_, l) in late {
+            if view.as_ref().is_some_and(|v| !v.may_see_source(&l.source)) {
+                withheld += 1;
+                continue;
+            }
+            by_mmsi
+                .entry(l.mmsi)
+                .or_default()
+                .push((l.time_ms, l.source));
+        }
+        let Ok(store) = store::Store::open_read_only(&dir) else {
+            return Ok((Vec::new(), withheld, next, more));
+        };
+        let committed = reg.committed_runs().map_err(ApiError::internal)?;
+        let mut rows = Vec::new();
+        for (mmsi, times) in by_mmsi {
+            let (lo, hi) = times.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| {
+                (lo.min(*t), hi.max(*t))
+            });
+            let stored = store
+                .query(&store::Query {
+                    mmsi: Some(mmsi),
+                    from_ms: Some(lo),
+                    to_ms: Some(hi.saturating_add(1)),
+                    bbox: None,
+                    committed_runs: Some(committed.clone()),
+                })
+                .map_err(ApiError::internal)?;
+            for (time_ms, source) in times {
+                let at = stored.partition_point(|r| r.time_ms < time_ms);
+                if let Some(r) = stored.get(at).filter(|r| r.time_ms == time_ms) {
+                    let mut r = r.clone();
+                    r.sources = vec![source];
+                    rows.push(row_json(&r, &labels));
+                }
+            }
+        }
+        Ok((rows, withheld, next, more))
+    })
+    .await?;
+    let n = rows.len();
+    let body = json!({
+        "positions": rows,
         "next": next.to_string(),
         "more": more,
     });

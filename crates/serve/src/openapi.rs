@@ -431,6 +431,23 @@ pub fn document() -> Value {
         ),
     );
     add(
+        "/api/link/late",
+        get(
+            "For a partner server's link (system principals only): the late sources stored \
+             by runs after `after` (copies of transmissions an earlier run wrote), released \
+             to the caller, each as its row with that source alone; `next` (the last run \
+             answered) and `more`. Without `after`: no rows, `next` the newest run.",
+            vec![q(
+                "after",
+                "The last run the caller took late sources of",
+                "3",
+            )],
+            json!({"description": "Rows with their late sources, the next run and whether more is ready.",
+                   "content": {"application/json": {}}}),
+            &[BAD, ("403", "Not a system principal.")],
+        ),
+    );
+    add(
         "/api/link/events",
         get(
             "For a partner server's link (system principals only): the stored events no \

@@ -871,6 +871,55 @@ impl RegistryDb {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
+    /// Late sources stored by runs after `after_run`, by run (whole runs, until `limit` is
+    /// passed), with each one's run.
+    pub fn late_sources_after_run(
+        &self,
+        after_run: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, LateSourceRow)>, StoreError> {
+        if !self.has_table("late_sources")? {
+            return Ok(Vec::new());
+        }
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT run, mmsi, time_ms, source FROM late_sources WHERE run > ?1 ORDER BY run, mmsi, time_ms",
+            )
+            .map_err(db)?;
+        let rows = st
+            .query_map(params![after_run as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    LateSourceRow {
+                        mmsi: r.get(1)?,
+                        time_ms: r.get(2)?,
+                        source: r.get(3)?,
+                    },
+                ))
+            })
+            .map_err(db)?;
+        let mut out: Vec<(u64, LateSourceRow)> = Vec::new();
+        for r in rows {
+            let r = r.map_err(db)?;
+            if out.len() >= limit && out.last().is_some_and(|l| l.0 != r.0) {
+                break;
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// The newest committed run, if any.
+    pub fn last_run(&self) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .query_row("SELECT MAX(run) FROM runs", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .map(|r| r.map(|v| v as u64))
+            .map_err(db)
+    }
+
     /// Late sources of every MMSI's positions in `[from_ms, to_ms)`.
     pub fn late_sources_between(
         &self,

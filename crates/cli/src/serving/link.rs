@@ -77,6 +77,11 @@ struct Progress {
     /// once the link is caught up, oldest first.
     #[serde(default)]
     backfills: Vec<Backfill>,
+    /// The last upstream run whose late sources the link took (`/api/link/late`): copies of
+    /// transmissions the upstream stored in a run after the row's, which a page pulled
+    /// before did not carry. `None` until the first answer sets where to start.
+    #[serde(default)]
+    late_run: Option<u64>,
 }
 
 /// The history of sources released to the link after it had passed their rows: the rows they
@@ -284,6 +289,7 @@ impl Puller {
                 since_ms: wall_ms() - self.cfg.backfill_ms,
                 released: None,
                 backfills: Vec::new(),
+                late_run: None,
             },
         };
         let access = match access::Access::open(&self.store) {
@@ -348,6 +354,18 @@ impl Puller {
         zones: &detect::zones::ZoneSet,
     ) -> Result<bool, String> {
         let dir = w.dir();
+        if progress.late_run.is_none() {
+            // Where late sources start: the upstream's newest run now (the pages read from
+            // here on merge those stored before).
+            let start: Page = self.get("/api/link/late")?;
+            progress.late_run = Some(start.next.parse().map_err(|_| {
+                format!(
+                    "{}: the answer is not a link's (run {})",
+                    self.cfg.url, start.next
+                )
+            })?);
+            self.save_or_stop(&dir, progress);
+        }
         let page = self.pull(progress)?;
         self.take_or_stop(&page, w, access);
         let start = std::mem::replace(&mut progress.cursor, page.next.clone());
@@ -387,7 +405,25 @@ impl Puller {
             self.save_or_stop(&dir, progress);
             return Ok(false);
         }
-        // Caught up with the positions: the dark vessels of the same period.
+        // Caught up with the positions: late copies of rows pulled before ...
+        if let Some(after) = progress.late_run {
+            let page: Page = self.get(&format!("/api/link/late?after={after}"))?;
+            let next = page.next.parse().map_err(|_| {
+                format!(
+                    "{}: the answer is not a link's (run {})",
+                    self.cfg.url, page.next
+                )
+            })?;
+            if next != after {
+                self.take_or_stop(&page, w, access);
+                progress.late_run = Some(next);
+                self.save_or_stop(&dir, progress);
+            }
+            if page.more {
+                return Ok(false);
+            }
+        }
+        // ... and the dark vessels of the same period.
         if let Err(e) = self.sync_external(progress, access, zones) {
             self.say(&format!("dark vessels not taken this time: {e}"));
         }
