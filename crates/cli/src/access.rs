@@ -261,7 +261,15 @@ fn list_sources(store: &Path, json: bool, out: &mut impl Write) -> Result<()> {
     // the label it resolves to and the pattern that gave it.
     let mut rows: Vec<(String, &'static str, String, Option<String>)> = Vec::new();
     for r in a.as_ref().map_or(Ok(Vec::new()), Access::label_rows)? {
-        rows.push((r.pattern, "labelled", r.label.to_string(), None));
+        // A link's sources are labelled by the link, as the originator labelled them upstream.
+        let by = is_link_source(&r.pattern).then(|| {
+            let name = r.pattern[access::label::LINK_PREFIX.len()..]
+                .split('/')
+                .next()
+                .unwrap_or("");
+            format!("link {name} (as upstream)")
+        });
+        rows.push((r.pattern, "labelled", r.label.to_string(), by));
     }
     for s in &seen {
         let (label, by) = labels.resolve(&s.label);

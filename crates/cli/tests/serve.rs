@@ -628,6 +628,19 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
         "the downstream did not follow the narrowed labels: {l:?}"
     );
     assert!(l.iter().any(|(s, _)| s.starts_with("link:up/PH/")), "{l:?}");
+    // `source list` says who set them: the link, as upstream.
+    let listing = tidewatch_ok(&["source", "list", "--json"], &down);
+    let by: Vec<&str> = listing
+        .lines()
+        .filter(|l| l.contains("\"labelled\"") && l.contains("link:up/"))
+        .collect();
+    assert!(!by.is_empty());
+    for l in by {
+        assert!(
+            l.contains("\"labelled_by\":\"link up (as upstream)\""),
+            "{l}"
+        );
+    }
     assert!(l.iter().any(|(s, _)| s.starts_with("link:up/VN/")), "{l:?}");
     let ind_now = export_rows(&down_addr, &down_ind);
     assert!(
