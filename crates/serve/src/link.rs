@@ -153,55 +153,64 @@ pub async fn positions(
     };
     let dir = s.store_dir.clone();
     let gate = s.gate.clone();
-    let (rows, claims, released, withheld, next, more) = crate::api::blocking(move || {
-        let labels = match &p {
-            Some(_) => caller.labels.clone(),
-            None => gate.labels(),
-        };
-        let view = p.as_ref().map(|p| access::View::new(p, &labels));
-        let page = read_page(&dir, cursor, until, since, limit, |sources| {
-            if !view.is_none_or(|v| v.redact_sources(sources)) {
-                return Keep::Withheld;
-            }
-            if let Some(only) = &only {
-                sources.retain(|s| only.contains(s));
-                if sources.is_empty() {
-                    return Keep::Skip;
+    let (rows, claims, released, withheld, next, more, last_run) =
+        crate::api::blocking(move || {
+            let labels = match &p {
+                Some(_) => caller.labels.clone(),
+                None => gate.labels(),
+            };
+            let view = p.as_ref().map(|p| access::View::new(p, &labels));
+            let page = read_page(&dir, cursor, until, since, limit, |sources| {
+                if !view.is_none_or(|v| v.redact_sources(sources)) {
+                    return Keep::Withheld;
                 }
-            }
-            Keep::Row
-        })?;
-        let label = |src: &str| labels.label_of(src).to_string();
-        let rows: Vec<Value> = page.rows.iter().map(|r| row_json(r, &labels)).collect();
-        // The identity claims of the page's vessels that visible sources made; and every
-        // source released to the caller with its label now, so that a downstream narrows (or
-        // withholds, when it is missing) a source whose label changed here even if it sends
-        // nothing more.
-        let mut claims = Vec::new();
-        let mut released = Vec::new();
-        if let Some(reg) = crate::views::registry(&dir)? {
-            for src in reg.sources().map_err(ApiError::internal)? {
-                if view.is_none_or(|v| v.may_see_source(&src.label)) {
-                    released.push(json!({"source": src.label, "label": label(&src.label)}));
-                }
-            }
-            let mmsis: BTreeSet<u32> = page.rows.iter().map(|r| r.mmsi).collect();
-            for m in mmsis {
-                for c in reg.identity_sources(m).map_err(ApiError::internal)? {
-                    if view.is_some_and(|v| !v.may_see_source(&c.source)) {
-                        continue;
+                if let Some(only) = &only {
+                    sources.retain(|s| only.contains(s));
+                    if sources.is_empty() {
+                        return Keep::Skip;
                     }
-                    claims.push(json!({
-                        "mmsi": c.mmsi, "field": c.field, "value": c.value,
-                        "first_ms": c.first_ms, "last_ms": c.last_ms,
-                        "source": {"source": c.source, "label": label(&c.source)},
-                    }));
+                }
+                Keep::Row
+            })?;
+            let label = |src: &str| labels.label_of(src).to_string();
+            let rows: Vec<Value> = page.rows.iter().map(|r| row_json(r, &labels)).collect();
+            // The identity claims of the page's vessels that visible sources made; and every
+            // source released to the caller with its label now, so that a downstream narrows (or
+            // withholds, when it is missing) a source whose label changed here even if it sends
+            // nothing more.
+            let mut claims = Vec::new();
+            let mut released = Vec::new();
+            if let Some(reg) = crate::views::registry(&dir)? {
+                for src in reg.sources().map_err(ApiError::internal)? {
+                    if view.is_none_or(|v| v.may_see_source(&src.label)) {
+                        released.push(json!({"source": src.label, "label": label(&src.label)}));
+                    }
+                }
+                let mmsis: BTreeSet<u32> = page.rows.iter().map(|r| r.mmsi).collect();
+                for m in mmsis {
+                    for c in reg.identity_sources(m).map_err(ApiError::internal)? {
+                        if view.is_some_and(|v| !v.may_see_source(&c.source)) {
+                            continue;
+                        }
+                        claims.push(json!({
+                            "mmsi": c.mmsi, "field": c.field, "value": c.value,
+                            "first_ms": c.first_ms, "last_ms": c.last_ms,
+                            "source": {"source": c.source, "label": label(&c.source)},
+                        }));
+                    }
                 }
             }
-        }
-        Ok((rows, claims, released, page.withheld, page.next, page.more))
-    })
-    .await?;
+            Ok((
+                rows,
+                claims,
+                released,
+                page.withheld,
+                page.next,
+                page.more,
+                page.last_run,
+            ))
+        })
+        .await?;
     let n = rows.len();
     let body = json!({
         "positions": rows,
@@ -209,6 +218,7 @@ pub async fn positions(
         "labels": released,
         "next": next.to_string(),
         "more": more,
+        "last_run": last_run,
     });
     Ok(audited(Json(body).into_response(), n, withheld))
 }
@@ -418,6 +428,9 @@ struct Page {
     withheld: usize,
     next: Cursor,
     more: bool,
+    /// The newest committed run when the page was read (a link asks `/api/link/late` only
+    /// when it has passed the last run it took late sources of).
+    last_run: u64,
 }
 
 /// What [`read_page`] does with a row.
@@ -445,6 +458,7 @@ fn read_page(
         withheld: 0,
         next: cursor,
         more: false,
+        last_run: 0,
     };
     let Ok(store) = store::Store::open_read_only(dir) else {
         return Ok(page);
@@ -453,6 +467,7 @@ fn read_page(
         return Ok(page);
     };
     let committed = reg.committed_runs().map_err(ApiError::internal)?;
+    page.last_run = committed.iter().copied().max().unwrap_or(0);
     let mut files: Vec<&store::FileEntry> = store
         .files()
         .iter()

@@ -111,6 +111,9 @@ struct Page {
     labels: Option<Vec<link_file::LinkSource>>,
     next: String,
     more: bool,
+    /// The upstream's newest committed run (`None` from an upstream that does not send it).
+    #[serde(default)]
+    last_run: Option<u64>,
 }
 
 /// The answer of `/api/link/events`.
@@ -367,6 +370,7 @@ impl Puller {
             self.save_or_stop(&dir, progress);
         }
         let page = self.pull(progress)?;
+        let newest_run = page.last_run;
         self.take_or_stop(&page, w, access);
         let start = std::mem::replace(&mut progress.cursor, page.next.clone());
         if let Some(labels) = &page.labels {
@@ -406,7 +410,10 @@ impl Puller {
             return Ok(false);
         }
         // Caught up with the positions: late copies of rows pulled before ...
-        if let Some(after) = progress.late_run {
+        // Asked only when the upstream has committed a run since (each request is an entry
+        // in its audit log).
+        let due = |after: &u64| newest_run.is_none_or(|n| n > *after);
+        if let Some(after) = progress.late_run.filter(due) {
             let page: Page = self.get(&format!("/api/link/late?after={after}"))?;
             let next = page.next.parse().map_err(|_| {
                 format!(
