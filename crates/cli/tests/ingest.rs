@@ -54,6 +54,29 @@ fn ingesting_the_same_file_twice_changes_nothing() {
     let both = ingest(&[&input, &input], &store2);
     assert_eq!(both["inputs_read"], 1);
     assert_eq!(rows(&store2), before.0);
+
+    // Under two feed names (a partner relaying another's feed) it is two deliveries: both
+    // read, fused into the same rows, each row heard by both feeds.
+    let store3 = tmp("twice-store-3");
+    let (a, b) = (
+        std::ffi::OsString::from(format!("A={}", input.display())),
+        std::ffi::OsString::from(format!("B={}", input.display())),
+    );
+    let relayed = ingest_with(&[a.as_os_str(), b.as_os_str()], &store3);
+    assert_eq!(relayed["inputs_read"], 2, "{relayed}");
+    let stored = rows(&store3);
+    assert_eq!(stored.len(), before.0.len());
+    for r in &stored {
+        assert!(
+            r.sources.iter().any(|s| s.starts_with("A/"))
+                && r.sources.iter().any(|s| s.starts_with("B/")),
+            "{:?}",
+            r.sources
+        );
+    }
+    // Either name again in a later run is a repeat.
+    let again = ingest_with(&[b.as_os_str()], &store3);
+    assert_eq!(again["inputs_read"], 0, "{again}");
 }
 
 /// Kills `tidewatch ingest` with SIGKILL at spread-out points of its run, re-runs it to

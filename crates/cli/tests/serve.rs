@@ -661,6 +661,15 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
     let (st, body) = get_as(&up_addr, "/api/link/positions?sources=SAT", &link_token);
     assert_eq!(st, 400, "{body}");
     assert!(body.contains("bad_sources"), "{body}");
+    for bad in [
+        "/api/link/positions?until=3:0",
+        "/api/link/positions?sources=%5B%22SAT%22%5D",
+        "/api/link/late?after=999",
+        "/api/link/late?after=x",
+    ] {
+        let (st, body) = get_as(&up_addr, bad, &link_token);
+        assert_eq!(st, 400, "{bad}: {body}");
+    }
     let want_fra = export_rows(&up_addr, &up_fra);
     let heard_by_sat = want_fra
         .iter()

@@ -151,6 +151,13 @@ pub async fn positions(
             )
         })?),
     };
+    if only.is_some() != until.is_some() {
+        return Err(ApiError::bad(
+            "bad_request",
+            "sources and until go together (a backfill: the rows given sources heard before a \
+             cursor)",
+        ));
+    }
     let dir = s.store_dir.clone();
     let gate = s.gate.clone();
     let (rows, claims, released, withheld, next, more, last_run) =
@@ -269,6 +276,12 @@ pub async fn late(
         let Some(after) = after else {
             return Ok((Vec::new(), 0, newest, false));
         };
+        if after > newest {
+            return Err(ApiError::bad(
+                "bad_run",
+                format!("after is past the newest committed run ({newest})"),
+            ));
+        }
         let late = reg
             .late_sources_after_run(after, LINK_LATE_LIMIT)
             .map_err(ApiError::internal)?;

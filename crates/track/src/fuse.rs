@@ -79,6 +79,9 @@ pub struct Content {
     sog_dk: u16,
     cog_dd: u16,
     second: u8,
+    /// The second is read from a message time, not from the report: within one second of
+    /// the report's (a receive time's second, when the report had none).
+    second_approx: bool,
 }
 
 impl Content {
@@ -108,12 +111,34 @@ impl Content {
             sog_dk: tenths(sog_knots),
             cog_dd: tenths(cog_deg),
             second: second.filter(|&s| s < 60).unwrap_or(u8::MAX),
+            second_approx: false,
+        }
+    }
+
+    /// The content of a stored row (or a partner's row over a link) at message time
+    /// `time_ms`: a message time in whole seconds is a receive time set to the report's UTC
+    /// second ([`refine_time`]), or, for a report without one, a receive time in seconds;
+    /// either way within a second of the report's second, which tells two reports of a
+    /// moored vessel a few seconds apart from each other where nothing else does.
+    pub fn at_time(
+        lat: f64,
+        lon: f64,
+        sog_knots: Option<f32>,
+        cog_deg: Option<f32>,
+        time_ms: i64,
+    ) -> Content {
+        let second =
+            (time_ms.rem_euclid(1000) == 0).then(|| time_ms.div_euclid(1000).rem_euclid(60) as u8);
+        Content {
+            second_approx: true,
+            ..Content::with_second(lat, lon, sog_knots, cog_deg, second)
         }
     }
 
     /// Whether two reports say the same: positions within a metre or so, speed and course
     /// within a tenth (or both not available), and the same UTC second when both have one
-    /// (two transmissions of a moored vessel differ there, if nowhere else).
+    /// (two transmissions of a moored vessel differ there, if nowhere else), within one when
+    /// either was read from a message time ([`Content::at_time`]).
     pub fn matches(&self, o: &Content) -> bool {
         let close =
             |a: u16, b: u16| a == b || (a != u16::MAX && b != u16::MAX && a.abs_diff(b) <= 1);
@@ -121,7 +146,13 @@ impl Content {
             && (self.lon_e7.wrapping_sub(o.lon_e7)).abs() <= Self::POSITION_TOLERANCE
             && close(self.sog_dk, o.sog_dk)
             && close(self.cog_dd, o.cog_dd)
-            && (self.second == o.second || self.second == u8::MAX || o.second == u8::MAX)
+            && (self.second == o.second
+                || self.second == u8::MAX
+                || o.second == u8::MAX
+                || ((self.second_approx || o.second_approx) && {
+                    let d = self.second.abs_diff(o.second);
+                    d <= 1 || d == 59
+                }))
     }
 
     /// A 64-bit key of a vessel's position at a message time, its UTC second left out (a
@@ -953,6 +984,41 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// A moored vessel's reports a few seconds apart say the same but for their second: a
+    /// stored row (or a partner's row over a link), whose second is read from its message
+    /// time, is not merged with the next report, while a copy of it (its second, or one off
+    /// when the stored time was a receive time) still is.
+    #[test]
+    fn a_stored_row_keeps_its_second_apart_from_the_next_report_of_a_moored_vessel() {
+        let at = |t: i64| Content::at_time(12.3, 100.0, Some(0.0), Some(45.0), t);
+        let nmea = |s: u8| Content::with_second(12.3, 100.0, Some(0.0), Some(45.0), Some(s));
+        // 12:00:15 and 12:00:18.
+        let (t15, t18) = (1_700_000_415_000, 1_700_000_418_000);
+        assert!(!at(t15).matches(&at(t18)));
+        assert!(at(t15).matches(&at(t15)));
+        assert!(at(t15).matches(&nmea(15)) && at(t15).matches(&nmea(16)));
+        assert!(!at(t15).matches(&nmea(18)));
+        // Across the minute: second 59 and second 0 are one apart.
+        assert!(at(1_700_000_459_000).matches(&nmea(0)));
+        // A time with milliseconds is a receive time with no report second: any second.
+        assert!(at(t15 + 250).matches(&nmea(40)));
+
+        let mut f = Fuser::new(FuserConfig::default());
+        f.remember(1, t15, at(t15));
+        let mut out = Vec::new();
+        let mut moored = obs(1, 9, t18, 2);
+        moored.content = Some(at(t18));
+        f.push(moored, &mut out);
+        let mut copy = obs(1, 8, t15, 3);
+        copy.content = Some(at(t15));
+        f.push(copy, &mut out);
+        f.flush(&mut out);
+        assert_eq!(records(&out), vec![(1, t18, 1)]);
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Output::LateSource { time_ms, .. } if *time_ms == t15)));
     }
 
     /// Issue 16: a satellite copy delivered hours after its transmission (past the late

@@ -295,6 +295,14 @@ impl Puller {
                 late_run: None,
             },
         };
+        for b in &progress.backfills {
+            self.say(&format!(
+                "resuming the history of {} (at {} of {})",
+                b.sources.join(", "),
+                b.cursor,
+                b.until
+            ));
+        }
         let access = match access::Access::open(&self.store) {
             Ok(a) => a,
             Err(e) => {

@@ -125,10 +125,17 @@ pub(super) fn observations(
                     dropped.position_not_available += 1;
                     continue;
                 }
+                // One upstream row, whole: a row pulled again (a page after a restart, rows an
+                // upstream compaction rewrote) is the same transmission; two rows that differ
+                // anywhere are not.
                 let mut h = fnv(0xcbf2_9ce4_8422_2325, &p.mmsi.to_le_bytes());
                 h = fnv(h, &p.time_ms.to_le_bytes());
                 h = fnv(h, &p.lat.to_le_bytes());
                 h = fnv(h, &p.lon.to_le_bytes());
+                h = fnv(h, &p.sog_knots.map_or(-1.0, f64::from).to_le_bytes());
+                h = fnv(h, &p.cog_deg.map_or(-1.0, f64::from).to_le_bytes());
+                h = fnv(h, &p.heading_deg.map_or(u32::MAX, u32::from).to_le_bytes());
+                h = fnv(h, &[p.nav_status.unwrap_or(u8::MAX), p.msg_type]);
                 let class = match p.msg_type {
                     1..=3 => Some(Class::A),
                     18 | 19 => Some(Class::B),
@@ -149,12 +156,20 @@ pub(super) fn observations(
                         _ => Transponder::ClassA,
                     },
                 };
+                // Content with the second of the upstream's message time: it tells two reports of
+                // a moored vessel a few seconds apart from each other (`Content::at_time`).
                 for s in &p.sources {
                     out.push(Observation {
                         mmsi: p.mmsi,
                         payload_hash: h,
                         time_ms: p.time_ms,
-                        content: Some(Content::new(p.lat, p.lon, p.sog_knots, p.cog_deg)),
+                        content: Some(Content::at_time(
+                            p.lat,
+                            p.lon,
+                            p.sog_knots,
+                            p.cog_deg,
+                            p.time_ms,
+                        )),
                         source: SourceRef {
                             source_id: feed_index,
                             station: station(&s.source, stations),

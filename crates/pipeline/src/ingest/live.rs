@@ -536,12 +536,14 @@ pub fn run_sources(
                 ..opts.clone()
             };
             let mut sum = session.ingest(segments.clone(), &strict)?;
-            if !live.quiet {
+            // Reports of every format (NMEA messages, CSV and link rows); a run that took none
+            // (an idle feed's empty segment) says nothing.
+            if !live.quiet && sum.observations > 0 {
                 eprintln!(
-                    "run {}: {} segment(s), {} messages, {} positions, {} vessels",
+                    "run {}: {} segment(s), {} reports, {} positions, {} vessels",
                     sum.run,
                     segments.len(),
-                    sum.decode.messages,
+                    sum.observations,
                     sum.written.positions,
                     sum.vessels_touched
                 );

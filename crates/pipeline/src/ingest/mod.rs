@@ -168,7 +168,7 @@ impl Prior {
                     fuser.remember(
                         r.mmsi,
                         r.time_ms,
-                        Content::new(r.lat, r.lon, r.sog_knots, r.cog_deg),
+                        Content::at_time(r.lat, r.lon, r.sog_knots, r.cog_deg, r.time_ms),
                     );
                 })
                 .with_context(|| format!("cannot read stored positions {}", path.display()))?;
@@ -338,7 +338,8 @@ fn ingest_run(
     sum.run = run;
     store.set_run(Some(run));
 
-    // Skip files whose content was committed before (or that are given twice).
+    // Skip files whose content was committed before under the same feed name (or that are
+    // given twice).
     let mut inputs: Vec<InputRow> = Vec::new();
     let mut specs: Vec<InputSpec> = Vec::new();
     for spec in specs_in {
@@ -346,7 +347,10 @@ fn ingest_run(
             specs.push(spec);
             continue;
         }
+        // The same bytes under another feed name (`NAME=PATH`: a partner relaying a feed) are
+        // another delivery, whose source the rows gain; under the file's own name, a repeat.
         let hash = match input::hash_file(&spec.path) {
+            Ok(h) if spec.label != default_label(&spec.path) => format!("{h}/{}", spec.label),
             Ok(h) => h,
             Err(e) if !opts.strict => {
                 sum.inputs_failed.push((spec.path, format!("{e:#}")));

@@ -522,7 +522,15 @@ pub(super) fn from_csv(
             mmsi: rec.mmsi,
             payload_hash: h,
             time_ms: rec.time_ms,
-            content: Some(Content::new(lat, lon, rec.sog_knots, rec.cog_deg)),
+            // The row's time is a receive time: its second, within one of the report's, tells
+            // a moored vessel's reports a few seconds apart from each other.
+            content: Some(Content::at_time(
+                lat,
+                lon,
+                rec.sog_knots,
+                rec.cog_deg,
+                rec.time_ms,
+            )),
             source: source.clone(),
             payload: Report::Position(PositionData {
                 // Archives do not keep the message type: 1 for class A rows, 18 for class

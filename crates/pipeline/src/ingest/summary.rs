@@ -186,9 +186,15 @@ pub fn human(s: &Summary) -> String {
         s.inputs_failed.len()
     );
     for (p, run) in &s.inputs_skipped {
-        r.push_str(&format!(
-            "  skipped {p}: content already ingested (run {run})\n"
-        ));
+        if *run == s.run {
+            r.push_str(&format!(
+                "  skipped {p}: the same content under the same feed name given twice in this run\n"
+            ));
+        } else {
+            r.push_str(&format!(
+                "  skipped {p}: content already ingested (run {run})\n"
+            ));
+        }
     }
     if s.discarded_rows > 0 {
         r.push_str(&format!(
