@@ -450,26 +450,27 @@ fn keys(rows: &[(RowKey, String)]) -> Vec<RowKey> {
     rows.iter().map(|(k, _)| k.clone()).collect()
 }
 
-#[test]
-fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_labels() {
-    // Issue 21, item 4: two servers on loopback. Upstream: five partner feeds of a simulated
-    // scenario, each with its own releasability; FRA is issued a system token for a link.
-    let dir = tmp("link");
+/// A fresh directory `name` with the partner feeds (`PH.nmea`, `VN.nmea`, `SAT.nmea`...) of
+/// `scs-greyzone` over `hours`, ending an hour before now.
+fn partner_feeds(name: &str, hours: u32, vessels: u32) -> std::path::PathBuf {
+    let dir = tmp(name);
     std::fs::create_dir_all(&dir).unwrap();
     let st = Command::new(bin())
-        .args([
-            "simulate",
-            "scs-greyzone",
-            "--hours",
-            "2",
-            "--vessels",
-            "10",
-        ])
-        .args(["--start", "now-3h", "-q", "--out"])
+        .args(["simulate", "scs-greyzone", "--hours", &hours.to_string()])
+        .args(["--vessels", &vessels.to_string()])
+        .args(["--start", &format!("now-{}h", hours + 1), "-q", "--out"])
         .arg(dir.join("{partner}.nmea"))
         .status()
         .unwrap();
     assert!(st.success());
+    dir
+}
+
+#[test]
+fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_labels() {
+    // Issue 21, item 4: two servers on loopback. Upstream: five partner feeds of a simulated
+    // scenario, each with its own releasability; FRA is issued a system token for a link.
+    let dir = partner_feeds("link", 2, 10);
     let up = dir.join("up");
     let mut args: Vec<std::ffi::OsString> = vec!["--no-detect".into()];
     for p in ["PH", "VN", "SAT", "MY", "SG"] {
@@ -738,15 +739,7 @@ fn a_late_copy_stored_upstream_after_the_link_pulled_its_row_reaches_the_downstr
     // of the relay's copies in a later run than the station's rows: they add the relay to
     // those rows (late sources). A link that pulled the rows before learns of it through
     // /api/link/late.
-    let dir = tmp("link-late");
-    std::fs::create_dir_all(&dir).unwrap();
-    let st = Command::new(bin())
-        .args(["simulate", "scs-greyzone", "--hours", "1", "--vessels", "8"])
-        .args(["--start", "now-2h", "-q", "--out"])
-        .arg(dir.join("{partner}.nmea"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let dir = partner_feeds("link-late", 1, 8);
     let up = dir.join("up");
     // The relay's copies in two halves: the first stored with the station's (so the relay is
     // a known, released source from the start), the second in a later run.
@@ -867,15 +860,7 @@ fn a_partner_link_brings_the_dark_vessels_released_to_it_and_withdraws_what_is_n
     // Satellite radar detections no AIS matched are data only the upstream has (the
     // downstream cannot derive them): the link takes those released to it, under the
     // originator's labels, and follows the upstream's changes.
-    let dir = tmp("link-sar");
-    std::fs::create_dir_all(&dir).unwrap();
-    let st = Command::new(bin())
-        .args(["simulate", "scs-greyzone", "--hours", "1", "--vessels", "5"])
-        .args(["--start", "now-2h", "-q", "--out"])
-        .arg(dir.join("{partner}.nmea"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let dir = partner_feeds("link-sar", 1, 5);
     let up = dir.join("up");
     let mut arg = std::ffi::OsString::from("PH=");
     arg.push(dir.join("PH.nmea"));

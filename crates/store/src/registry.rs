@@ -270,6 +270,15 @@ pub struct LateSourceRow {
     pub source: String,
 }
 
+/// A [`LateSourceRow`] from the columns `mmsi, time_ms, source` starting at `at`.
+fn late_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<LateSourceRow> {
+    Ok(LateSourceRow {
+        mmsi: r.get(at)?,
+        time_ms: r.get(at + 1)?,
+        source: r.get(at + 2)?,
+    })
+}
+
 /// A source label (`FEED/station/talker`) that ingest runs have read: `tidewatch source list`
 /// lists them with their releasability.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -860,13 +869,7 @@ impl RegistryDb {
             )
             .map_err(db)?;
         let rows = st
-            .query_map(params![mmsi, from_ms, to_ms], |r| {
-                Ok(LateSourceRow {
-                    mmsi: r.get(0)?,
-                    time_ms: r.get(1)?,
-                    source: r.get(2)?,
-                })
-            })
+            .query_map(params![mmsi, from_ms, to_ms], |r| late_row(r, 0))
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
     }
@@ -889,14 +892,7 @@ impl RegistryDb {
             .map_err(db)?;
         let rows = st
             .query_map(params![after_run as i64], |r| {
-                Ok((
-                    r.get::<_, i64>(0)? as u64,
-                    LateSourceRow {
-                        mmsi: r.get(1)?,
-                        time_ms: r.get(2)?,
-                        source: r.get(3)?,
-                    },
-                ))
+                Ok((r.get::<_, i64>(0)? as u64, late_row(r, 1)?))
             })
             .map_err(db)?;
         let mut out: Vec<(u64, LateSourceRow)> = Vec::new();
@@ -936,13 +932,7 @@ impl RegistryDb {
             )
             .map_err(db)?;
         let rows = st
-            .query_map(params![from_ms, to_ms], |r| {
-                Ok(LateSourceRow {
-                    mmsi: r.get(0)?,
-                    time_ms: r.get(1)?,
-                    source: r.get(2)?,
-                })
-            })
+            .query_map(params![from_ms, to_ms], |r| late_row(r, 0))
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
     }
