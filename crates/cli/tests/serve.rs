@@ -466,6 +466,30 @@ fn partner_feeds(name: &str, hours: u32, vessels: u32) -> std::path::PathBuf {
     dir
 }
 
+/// The configuration of a downstream server at `down` linked to `up_addr` as `up` (token in
+/// `dir/fra-link.token`, polled every 300 ms, history back `backfill`): its path and the
+/// token file's.
+fn link_config(
+    dir: &Path,
+    down: &Path,
+    up_addr: &str,
+    token: &str,
+    backfill: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let token_file = dir.join("fra-link.token");
+    std::fs::write(&token_file, token).unwrap();
+    let cfg = config(
+        down,
+        &format!(
+            "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1s\"\n\
+             [[source]]\nname = \"up\"\nlink = \"http://{up_addr}\"\ntoken_file = \"{}\"\n\
+             backfill = \"{backfill}\"\npoll = \"300ms\"\n",
+            token_file.display()
+        ),
+    );
+    (cfg, token_file)
+}
+
 #[test]
 fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_labels() {
     // Issue 21, item 4: two servers on loopback. Upstream: five partner feeds of a simulated
@@ -510,17 +534,7 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
     let down_fra = token(&down, "fra-d", "FRA");
     let down_ind = token(&down, "ind-d", "IND");
     let down_usa = token(&down, "usa-d", "USA");
-    let token_file = dir.join("fra-link.token");
-    std::fs::write(&token_file, &link_token).unwrap();
-    let down_cfg = config(
-        &down,
-        &format!(
-            "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1s\"\n\
-             [[source]]\nname = \"up\"\nlink = \"http://{up_addr}\"\ntoken_file = \"{}\"\n\
-             backfill = \"2d\"\npoll = \"300ms\"\n",
-            token_file.display()
-        ),
-    );
+    let (down_cfg, _) = link_config(&dir, &down, &up_addr, &link_token, "2d");
     let (downstream, down_addr) = serve_on(&down, &down_cfg);
 
     // FRA sees downstream exactly what FRA sees upstream.
@@ -671,43 +685,13 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
         let (st, body) = get_as(&up_addr, bad, &link_token);
         assert_eq!(st, 400, "{bad}: {body}");
     }
-    let want_fra = export_rows(&up_addr, &up_fra);
-    let heard_by_sat = want_fra
+    let want = fra_rows(&up_addr, &up_fra);
+    let heard_by_sat = want
         .iter()
-        .filter(|(_, s)| s.split(' ').any(|s| s.starts_with("SAT/")))
+        .filter(|(_, s)| s.iter().any(|s| s.starts_with("SAT/")))
         .count();
     assert!(heard_by_sat > 50, "{heard_by_sat} rows of SAT upstream");
-    let as_upstream = |rows: Vec<(RowKey, String)>| -> Vec<(RowKey, Vec<String>)> {
-        rows.into_iter()
-            .map(|(k, s)| {
-                let mut s: Vec<String> = s
-                    .split(' ')
-                    .map(|s| s.strip_prefix("link:up/").unwrap_or(s).to_owned())
-                    .collect();
-                s.sort();
-                (k, s)
-            })
-            .collect()
-    };
-    let want = as_upstream(want_fra);
-    let mut got = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while std::time::Instant::now() < deadline {
-        got = as_upstream(export_rows(&down_addr, &down_fra));
-        if got == want {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).take(5).collect();
-    let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).take(5).collect();
-    assert!(
-        got == want,
-        "FRA downstream ({} rows) differs from FRA upstream ({}): missing {missing:?}, \
-         extra {extra:?}",
-        got.len(),
-        want.len()
-    );
+    converges(&down_addr, &down_fra, &want);
     terminate(downstream);
     terminate(upstream);
     // Every pull is in the upstream's audit log under the link's principal.
@@ -731,6 +715,26 @@ fn fra_rows(addr: &str, token: &str) -> Vec<(RowKey, Vec<String>)> {
             (k, s)
         })
         .collect()
+}
+
+/// Waits up to a minute for FRA's rows through `addr` (see [`fra_rows`]) to be `want`, and
+/// asserts they are, saying what is missing and what is extra.
+fn converges(addr: &str, token: &str, want: &[(RowKey, Vec<String>)]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut got = fra_rows(addr, token);
+    while got != want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(300));
+        got = fra_rows(addr, token);
+    }
+    let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).take(5).collect();
+    let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).take(5).collect();
+    assert!(
+        got == want,
+        "FRA downstream ({} rows) differs from upstream ({}): missing {missing:?}, extra \
+         {extra:?}",
+        got.len(),
+        want.len()
+    );
 }
 
 #[test]
@@ -789,38 +793,11 @@ fn a_late_copy_stored_upstream_after_the_link_pulled_its_row_reaches_the_downstr
     )
     .trim()
     .to_owned();
-    let token_file = dir.join("fra-link.token");
-    std::fs::write(&token_file, &link_token).unwrap();
-    let down_cfg = config(
-        &down,
-        &format!(
-            "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1s\"\n\
-             [[source]]\nname = \"up\"\nlink = \"http://{up_addr}\"\ntoken_file = \"{}\"\n\
-             backfill = \"2d\"\npoll = \"300ms\"\n",
-            token_file.display()
-        ),
-    );
+    let (down_cfg, _) = link_config(&dir, &down, &up_addr, &link_token, "2d");
     let (downstream, down_addr) = serve_on(&down, &down_cfg);
-    let converged = |want: &[(RowKey, Vec<String>)]| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut got = fra_rows(&down_addr, &down_fra);
-        while got != want && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(300));
-            got = fra_rows(&down_addr, &down_fra);
-        }
-        let missing: Vec<_> = want.iter().filter(|r| !got.contains(r)).take(3).collect();
-        let extra: Vec<_> = got.iter().filter(|r| !want.contains(r)).take(3).collect();
-        assert!(
-            got == want,
-            "FRA downstream ({} rows) differs from upstream ({}): missing {missing:?}, \
-             extra {extra:?}",
-            got.len(),
-            want.len()
-        );
-    };
     let before = fra_rows(&up_addr, &up_fra);
     assert!(before.len() > 100, "{} rows upstream", before.len());
-    converged(&before);
+    converges(&down_addr, &down_fra, &before);
 
     // The relay's second half, ingested upstream in a later run (the server stopped for it:
     // one writer at a time), then the upstream served again at the same address.
@@ -843,7 +820,7 @@ fn a_late_copy_stored_upstream_after_the_link_pulled_its_row_reaches_the_downstr
         gained > 100,
         "{gained} station rows gained the relay upstream"
     );
-    converged(&after);
+    converges(&down_addr, &down_fra, &after);
     terminate(downstream);
     terminate(upstream);
     // Asked for where to start and once after the new run, not at every poll.
@@ -909,17 +886,7 @@ fn a_partner_link_brings_the_dark_vessels_released_to_it_and_withdraws_what_is_n
         token("ind-d", "IND"),
         token("usa-d", "USA"),
     );
-    let token_file = dir.join("fra-link.token");
-    std::fs::write(&token_file, &link_token).unwrap();
-    let down_cfg = config(
-        &down,
-        &format!(
-            "listen = \"127.0.0.1:0\"\nno_detect = true\ncommit_every = \"1s\"\n\
-             [[source]]\nname = \"up\"\nlink = \"http://{up_addr}\"\ntoken_file = \"{}\"\n\
-             backfill = \"1d\"\npoll = \"300ms\"\n",
-            token_file.display()
-        ),
-    );
+    let (down_cfg, token_file) = link_config(&dir, &down, &up_addr, &link_token, "1d");
     let (downstream, down_addr) = serve_on(&down, &down_cfg);
     let dark = |token: &str| -> Vec<Value> {
         let (st, body) = get_as(&down_addr, "/api/events?type=dark_vessel", token);
