@@ -245,14 +245,64 @@ fn row_json(r: &store::PositionRow, labels: &access::SourceLabels) -> Value {
     })
 }
 
-/// Late sources answered per page of `/api/link/late` (whole runs: a run's may pass it).
+/// Late sources answered per page of `/api/link/late`.
 pub const LINK_LATE_LIMIT: usize = 10_000;
 
-/// `GET /api/link/late?after=RUN`: the late sources stored by runs after `RUN` (copies of
+/// Where a link's late sources continue: the late sources of runs before `run`, and the
+/// first `skip` of `run`'s, are taken (`RUN:SKIP`; `RUN` alone is `RUN+1:0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LateCursor {
+    run: u64,
+    skip: u64,
+}
+
+impl LateCursor {
+    fn parse(s: &str) -> Option<LateCursor> {
+        match s.split_once(':') {
+            Some((r, k)) => Some(LateCursor {
+                run: r.parse().ok()?,
+                skip: k.parse().ok()?,
+            }),
+            None => Some(LateCursor {
+                run: s.parse::<u64>().ok()?.checked_add(1)?,
+                skip: 0,
+            }),
+        }
+    }
+}
+
+/// The cursor after a page of late sources read from `after` (their runs, in order; a full
+/// page is `limit` long), and whether more may follow; past `newest` at the end.
+fn late_next(after: LateCursor, runs: &[u64], limit: usize, newest: u64) -> (LateCursor, bool) {
+    if runs.len() < limit {
+        let end = LateCursor {
+            run: newest + 1,
+            skip: 0,
+        };
+        return (end, false);
+    }
+    let last = runs.last().copied().unwrap_or(after.run);
+    let in_last = runs.iter().filter(|&&r| r == last).count() as u64;
+    let skip = if last == after.run {
+        after.skip + in_last
+    } else {
+        in_last
+    };
+    (LateCursor { run: last, skip }, true)
+}
+
+impl std::fmt::Display for LateCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.run, self.skip)
+    }
+}
+
+/// `GET /api/link/late?after=CURSOR`: the late sources stored after the cursor (copies of
 /// transmissions whose rows an earlier run wrote, which a link that pulled those rows has not
-/// seen), released to the caller: each as its row with that source alone, `next` (the last
-/// run answered) and `more`. Without `after`, no rows and `next` the newest run: where a new
-/// link starts (its pages merge the late sources stored before). System principals only.
+/// seen), released to the caller, by run: each as its row with that source alone, `next`
+/// (the cursor to continue from, `RUN:SKIP`) and `more`. Without `after`, no rows and `next`
+/// past the newest run: where a new link starts (its pages merge the late sources stored
+/// before). System principals only.
 pub async fn late(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -263,30 +313,38 @@ pub async fn late(
     let after = q
         .get("after")
         .map(|a| {
-            a.parse::<u64>()
-                .map_err(|_| ApiError::bad("bad_run", "after must be a run number"))
+            LateCursor::parse(a).ok_or_else(|| {
+                ApiError::bad(
+                    "bad_run",
+                    "after must be RUN:SKIP as given in a previous answer's next",
+                )
+            })
         })
         .transpose()?;
     let (dir, gate) = (s.store_dir.clone(), s.gate.clone());
     let (rows, withheld, next, more) = crate::api::blocking(move || {
         let Some(reg) = crate::views::registry(&dir)? else {
-            return Ok((Vec::new(), 0, 0, false));
+            return Ok((Vec::new(), 0, LateCursor { run: 1, skip: 0 }, false));
         };
         let newest = reg.last_run().map_err(ApiError::internal)?.unwrap_or(0);
-        let Some(after) = after else {
-            return Ok((Vec::new(), 0, newest, false));
+        let end = LateCursor {
+            run: newest + 1,
+            skip: 0,
         };
-        if after > newest {
+        let Some(after) = after else {
+            return Ok((Vec::new(), 0, end, false));
+        };
+        if after.run > newest + 1 {
             return Err(ApiError::bad(
                 "bad_run",
                 format!("after is past the newest committed run ({newest})"),
             ));
         }
         let late = reg
-            .late_sources_after_run(after, LINK_LATE_LIMIT)
+            .late_sources_from(after.run, after.skip, LINK_LATE_LIMIT)
             .map_err(ApiError::internal)?;
-        let next = late.last().map_or(after.max(newest), |l| l.0);
-        let more = late.last().is_some_and(|l| l.0 < newest);
+        let runs: Vec<u64> = late.iter().map(|l| l.0).collect();
+        let (next, more) = late_next(after, &runs, LINK_LATE_LIMIT, newest);
         let labels = match &caller.principal {
             Some(_) => caller.labels.clone(),
             None => gate.labels(),
@@ -561,4 +619,27 @@ fn read_page(
         };
     }
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pages of late sources continue where the last ended, inside a run or past it, and end
+    /// past the newest run.
+    #[test]
+    fn late_cursors_continue_inside_a_run_and_end_past_the_newest() {
+        let c = |run, skip| LateCursor { run, skip };
+        assert_eq!(LateCursor::parse("4"), Some(c(5, 0)));
+        assert_eq!(LateCursor::parse("4:7"), Some(c(4, 7)));
+        assert_eq!(LateCursor::parse("x"), None);
+        assert_eq!(c(4, 7).to_string(), "4:7");
+        // A full page within run 4, from its 7th: the next starts at its 10th.
+        assert_eq!(late_next(c(4, 7), &[4, 4, 4], 3, 9), (c(4, 10), true));
+        // A full page ending in run 6: two of run 6 taken.
+        assert_eq!(late_next(c(4, 7), &[4, 6, 6], 3, 9), (c(6, 2), true));
+        // A short page: everything up to the newest run is taken.
+        assert_eq!(late_next(c(4, 7), &[4], 3, 9), (c(10, 0), false));
+        assert_eq!(late_next(c(10, 0), &[], 3, 9), (c(10, 0), false));
+    }
 }

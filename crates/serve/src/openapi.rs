@@ -434,15 +434,16 @@ pub fn document() -> Value {
         "/api/link/late",
         get(
             "For a partner server's link (system principals only): the late sources stored \
-             by runs after `after` (copies of transmissions an earlier run wrote), released \
-             to the caller, each as its row with that source alone; `next` (the last run \
-             answered) and `more`. Without `after`: no rows, `next` the newest run.",
+             after the cursor `after` (copies of transmissions an earlier run wrote), \
+             released to the caller, each as its row with that source alone; `next` (the \
+             cursor to continue from) and `more`. Without `after`: no rows, `next` past the \
+             newest run.",
             vec![q(
                 "after",
-                "The last run the caller took late sources of",
-                "3",
+                "Where to continue: RUN:SKIP from a previous answer's next",
+                "3:0",
             )],
-            json!({"description": "Rows with their late sources, the next run and whether more is ready.",
+            json!({"description": "Rows with their late sources, the next cursor and whether more is ready.",
                    "content": {"application/json": {}}}),
             &[BAD, ("403", "Not a system principal.")],
         ),

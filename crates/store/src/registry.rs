@@ -874,11 +874,13 @@ impl RegistryDb {
         rows.collect::<Result<_, _>>().map_err(db)
     }
 
-    /// Late sources stored by runs after `after_run`, by run (whole runs, until `limit` is
-    /// passed), with each one's run.
-    pub fn late_sources_after_run(
+    /// Late sources of run `run` from its `skip`-th on, then of later runs, in (run, MMSI,
+    /// time, source) order: at most `limit`, each with its run. (A run's late sources are
+    /// written in its commit and never change, so `(run, skip)` is a stable cursor.)
+    pub fn late_sources_from(
         &self,
-        after_run: u64,
+        run: u64,
+        skip: u64,
         limit: usize,
     ) -> Result<Vec<(u64, LateSourceRow)>, StoreError> {
         if !self.has_table("late_sources")? {
@@ -887,23 +889,16 @@ impl RegistryDb {
         let mut st = self
             .conn
             .prepare(
-                "SELECT run, mmsi, time_ms, source FROM late_sources WHERE run > ?1 ORDER BY run, mmsi, time_ms",
+                "SELECT run, mmsi, time_ms, source FROM late_sources WHERE run >= ?1
+                 ORDER BY run, mmsi, time_ms, source LIMIT ?2 OFFSET ?3",
             )
             .map_err(db)?;
         let rows = st
-            .query_map(params![after_run as i64], |r| {
+            .query_map(params![run as i64, limit as i64, skip as i64], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, late_row(r, 1)?))
             })
             .map_err(db)?;
-        let mut out: Vec<(u64, LateSourceRow)> = Vec::new();
-        for r in rows {
-            let r = r.map_err(db)?;
-            if out.len() >= limit && out.last().is_some_and(|l| l.0 != r.0) {
-                break;
-            }
-            out.push(r);
-        }
-        Ok(out)
+        rows.collect::<Result<_, _>>().map_err(db)
     }
 
     /// The newest committed run, if any.

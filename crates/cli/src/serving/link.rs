@@ -77,11 +77,11 @@ struct Progress {
     /// once the link is caught up, oldest first.
     #[serde(default)]
     backfills: Vec<Backfill>,
-    /// The last upstream run whose late sources the link took (`/api/link/late`): copies of
+    /// Where the link's late sources continue (`/api/link/late`, `RUN:SKIP`): copies of
     /// transmissions the upstream stored in a run after the row's, which a page pulled
     /// before did not carry. `None` until the first answer sets where to start.
     #[serde(default)]
-    late_run: Option<u64>,
+    late: Option<String>,
 }
 
 /// The history of sources released to the link after it had passed their rows: the rows they
@@ -292,7 +292,7 @@ impl Puller {
                 since_ms: wall_ms() - self.cfg.backfill_ms,
                 released: None,
                 backfills: Vec::new(),
-                late_run: None,
+                late: None,
             },
         };
         for b in &progress.backfills {
@@ -365,16 +365,11 @@ impl Puller {
         zones: &detect::zones::ZoneSet,
     ) -> Result<bool, String> {
         let dir = w.dir();
-        if progress.late_run.is_none() {
-            // Where late sources start: the upstream's newest run now (the pages read from
-            // here on merge those stored before).
+        if progress.late.is_none() {
+            // Where late sources start: past the upstream's newest run now (the pages read
+            // from here on merge those stored before).
             let start: Page = self.get("/api/link/late")?;
-            progress.late_run = Some(start.next.parse().map_err(|_| {
-                format!(
-                    "{}: the answer is not a link's (run {})",
-                    self.cfg.url, start.next
-                )
-            })?);
+            progress.late = Some(start.next);
             self.save_or_stop(&dir, progress);
         }
         let page = self.pull(progress)?;
@@ -420,18 +415,19 @@ impl Puller {
         // Caught up with the positions: late copies of rows pulled before ...
         // Asked only when the upstream has committed a run since (each request is an entry
         // in its audit log).
-        let due = |after: &u64| newest_run.is_none_or(|n| n > *after);
-        if let Some(after) = progress.late_run.filter(due) {
+        let late_run = progress
+            .late
+            .as_deref()
+            .and_then(|c| c.split(':').next()?.parse::<u64>().ok());
+        if let Some(after) = progress
+            .late
+            .clone()
+            .filter(|_| late_run.is_none_or(|r| newest_run.is_none_or(|n| n >= r)))
+        {
             let page: Page = self.get(&format!("/api/link/late?after={after}"))?;
-            let next = page.next.parse().map_err(|_| {
-                format!(
-                    "{}: the answer is not a link's (run {})",
-                    self.cfg.url, page.next
-                )
-            })?;
-            if next != after {
+            if page.next != after {
                 self.take_or_stop(&page, w, access);
-                progress.late_run = Some(next);
+                progress.late = Some(page.next.clone());
                 self.save_or_stop(&dir, progress);
             }
             if page.more {
