@@ -354,7 +354,8 @@ pub async fn late(
             .as_ref()
             .map(|p| access::View::new(p, &labels));
         let mut withheld = 0;
-        let mut by_mmsi: std::collections::BTreeMap<u32, Vec<(i64, String)>> = Default::default();
+        type Late = (i64, String, Option<(f64, f64)>);
+        let mut by_mmsi: std::collections::BTreeMap<u32, Vec<Late>> = Default::default();
         for (_, l) in late {
             if view.as_ref().is_some_and(|v| !v.may_see_source(&l.source)) {
                 withheld += 1;
@@ -363,7 +364,7 @@ pub async fn late(
             by_mmsi
                 .entry(l.mmsi)
                 .or_default()
-                .push((l.time_ms, l.source));
+                .push((l.time_ms, l.source, l.position));
         }
         let Ok(store) = store::Store::open_read_only(&dir) else {
             return Ok((Vec::new(), withheld, next, more));
@@ -371,9 +372,11 @@ pub async fn late(
         let committed = reg.committed_runs().map_err(ApiError::internal)?;
         let mut rows = Vec::new();
         for (mmsi, times) in by_mmsi {
-            let (lo, hi) = times.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| {
-                (lo.min(*t), hi.max(*t))
-            });
+            let (lo, hi) = times
+                .iter()
+                .fold((i64::MAX, i64::MIN), |(lo, hi), (t, ..)| {
+                    (lo.min(*t), hi.max(*t))
+                });
             let stored = store
                 .query(&store::Query {
                     mmsi: Some(mmsi),
@@ -383,9 +386,15 @@ pub async fn late(
                     committed_runs: Some(committed.clone()),
                 })
                 .map_err(ApiError::internal)?;
-            for (time_ms, source) in times {
+            for (time_ms, source, position) in times {
+                // The row of that time at the copy's position (not another vessel's under the
+                // same MMSI).
                 let at = stored.partition_point(|r| r.time_ms < time_ms);
-                if let Some(r) = stored.get(at).filter(|r| r.time_ms == time_ms) {
+                let row = stored[at..]
+                    .iter()
+                    .take_while(|r| r.time_ms == time_ms)
+                    .find(|r| store::late_copy_of(r.lat, r.lon, position));
+                if let Some(r) = row {
                     let mut r = r.clone();
                     r.sources = vec![source];
                     rows.push(row_json(&r, &labels));

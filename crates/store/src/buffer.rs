@@ -161,18 +161,33 @@ impl Buffer {
         c.sources(&self.ids)
     }
 
-    /// Adds source `id` to the buffered row of `mmsi` at `time_ms`; false when there is none.
-    pub fn add_source(&mut self, mmsi: u32, time_ms: i64, id: u32) -> bool {
+    /// Adds source `id` to the buffered row of `mmsi` at `time_ms` (at `position`, when
+    /// given); false when there is none.
+    pub fn add_source(
+        &mut self,
+        mmsi: u32,
+        time_ms: i64,
+        position: Option<(f64, f64)>,
+        id: u32,
+    ) -> bool {
         // Rows are appended in time order, except for out-of-order releases: the first row of
-        // that MMSI and time in order (two rows may share both), else the last one out of
-        // order (in the map).
+        // that MMSI and time in order (two rows may share both) at that position, else the
+        // last one out of order (in the map).
+        let rows = &self.rows;
+        let at = |i: usize| crate::late_copy_of(rows[i].lat, rows[i].lon, position);
         let from = self.in_order.partition_point(|o| o.time_ms < time_ms);
         let hit = self.in_order[from..]
             .iter()
             .take_while(|o| o.time_ms == time_ms)
-            .find(|o| o.mmsi == mmsi)
+            .filter(|o| o.mmsi == mmsi)
             .map(|o| o.row as usize)
-            .or_else(|| self.out_of_order.get(&(mmsi, time_ms)).map(|&i| i as usize));
+            .find(|&i| at(i))
+            .or_else(|| {
+                self.out_of_order
+                    .get(&(mmsi, time_ms))
+                    .map(|&i| i as usize)
+                    .filter(|&i| at(i))
+            });
         let Some(i) = hit else {
             return false;
         };
@@ -277,12 +292,12 @@ mod tests {
             b.push(&row(t as u32, t * 1000), &[0]);
         }
         for t in [10, 20, 5, 30, 15] {
-            assert!(b.add_source(t as u32, t * 1000, 1), "row at {t}");
+            assert!(b.add_source(t as u32, t * 1000, None, 1), "row at {t}");
         }
         b.push(&row(7, 3_000), &[0]);
-        assert!(b.add_source(7, 3_000, 2));
-        assert!(!b.add_source(7, 4_000, 2));
-        assert!(!b.add_source(8, 3_000, 2));
+        assert!(b.add_source(7, 3_000, None, 2));
+        assert!(!b.add_source(7, 4_000, None, 2));
+        assert!(!b.add_source(8, 3_000, None, 2));
         let srcs: Vec<Vec<u32>> = b.rows.iter().map(|c| b.sources(c).to_vec()).collect();
         assert_eq!(
             srcs,
@@ -296,7 +311,24 @@ mod tests {
             ]
         );
         b.clear();
-        assert!(!b.add_source(7, 3_000, 2));
+        assert!(!b.add_source(7, 3_000, None, 2));
+    }
+
+    /// One MMSI at one time in two places (a shared or spoofed MMSI): a late copy's source
+    /// goes to the row at its position only, and to none when neither is there.
+    #[test]
+    fn a_late_source_goes_to_the_row_at_its_position() {
+        let mut b = Buffer::default();
+        let at = |lat: f64| PositionRow {
+            lat,
+            ..row(7, 3_000)
+        };
+        b.push(&at(10.0), &[0]);
+        b.push(&at(12.0), &[0]);
+        assert!(b.add_source(7, 3_000, Some((12.0, 2.0)), 1));
+        assert!(!b.add_source(7, 3_000, Some((11.0, 2.0)), 2));
+        let srcs: Vec<Vec<u32>> = b.rows.iter().map(|c| b.sources(c).to_vec()).collect();
+        assert_eq!(srcs, [vec![0], vec![0, 1]]);
     }
 
     /// Two rows of one MMSI and time (two transmissions in one second): a late source goes
@@ -307,11 +339,11 @@ mod tests {
         for (m, t) in [(1, 10), (1, 10), (2, 20), (3, 30)] {
             b.push(&row(m, t * 1000), &[0]);
         }
-        assert!(b.add_source(1, 10_000, 1));
+        assert!(b.add_source(1, 10_000, None, 1));
         // Out of order: two rows of MMSI 4 at 5 s, after rows at 30 s.
         b.push(&row(4, 5_000), &[0]);
         b.push(&row(4, 5_000), &[0]);
-        assert!(b.add_source(4, 5_000, 2));
+        assert!(b.add_source(4, 5_000, None, 2));
         let srcs: Vec<Vec<u32>> = b.rows.iter().map(|c| b.sources(c).to_vec()).collect();
         assert_eq!(
             srcs,

@@ -67,29 +67,48 @@ pub use registry::{
 
 /// Late sources by (MMSI, message time), for [`LateSources::merge`].
 #[derive(Debug, Default)]
-pub struct LateSources(rustc_hash::FxHashMap<(u32, i64), Vec<String>>);
+pub struct LateSources(rustc_hash::FxHashMap<(u32, i64), Vec<LateCopy>>);
+
+/// A late copy's source and position (`None`: not kept).
+type LateCopy = (String, Option<(f64, f64)>);
+
+/// Whether a row at `lat`, `lon` is the one a late copy at `position` is of (`None`: a copy
+/// whose position was not kept, of any row of its MMSI and time): within the fuser's tolerance
+/// for the same report (about a metre; a decimal archive's rounding). Not another vessel's
+/// row under the same MMSI at the same time elsewhere.
+pub fn late_copy_of(lat: f64, lon: f64, position: Option<(f64, f64)>) -> bool {
+    const SAME_POSITION_DEG: f64 = 1.5e-5;
+    position.is_none_or(|(la, lo)| {
+        (la - lat).abs() <= SAME_POSITION_DEG && (lo - lon).abs() <= SAME_POSITION_DEG
+    })
+}
 
 impl LateSources {
     /// Gathers `rows` (as [`RegistryDb::late_sources_between`] gives them).
     pub fn new(rows: Vec<LateSourceRow>) -> LateSources {
-        let mut m: rustc_hash::FxHashMap<(u32, i64), Vec<String>> = Default::default();
+        let mut m: rustc_hash::FxHashMap<(u32, i64), Vec<LateCopy>> = Default::default();
         for l in rows {
-            m.entry((l.mmsi, l.time_ms)).or_default().push(l.source);
+            m.entry((l.mmsi, l.time_ms))
+                .or_default()
+                .push((l.source, l.position));
         }
         LateSources(m)
     }
 
     /// Adds to `row` the sources of copies of it that arrived after it was written (a later
-    /// run's, kept in the registry: see [`Store::add_source_id`]). The registry knows a copy
-    /// by MMSI and message time, so two rows of one MMSI and time both gain it. Every read
-    /// that serves a row's sources merges them first: a principal who may see only the late
-    /// source sees the row.
+    /// run's, kept in the registry: see [`Store::add_source_id`]), those at its position
+    /// only: two rows of one MMSI and time (a shared or spoofed MMSI, hundreds of kilometres
+    /// apart) never take each other's sources, which would show one to a principal who may
+    /// see only the other's. (A late source from a registry that did not keep positions goes
+    /// to every row of its MMSI and time.) Every read that serves a row's sources merges them
+    /// first: a principal who may see only the late source sees the row.
     pub fn merge(&self, row: &mut PositionRow) {
-        if let Some(late) = self.0.get(&(row.mmsi, row.time_ms)) {
-            for s in late {
-                if !row.sources.contains(s) {
-                    row.sources.push(s.clone());
-                }
+        let Some(late) = self.0.get(&(row.mmsi, row.time_ms)) else {
+            return;
+        };
+        for (s, at) in late {
+            if late_copy_of(row.lat, row.lon, *at) && !row.sources.contains(s) {
+                row.sources.push(s.clone());
             }
         }
     }
@@ -457,10 +476,17 @@ impl Store {
     }
 
     /// Adds source `id` (from [`Store::source_id`]) to the sources of the buffered row of
-    /// `mmsi` at `time_ms`. Returns false when no such row is buffered (it was flushed
-    /// already, or never appended).
-    pub fn add_source_id(&mut self, mmsi: u32, time_ms: i64, id: u32) -> bool {
-        self.pending.add_source(mmsi, time_ms, id)
+    /// `mmsi` at `time_ms` (at `position`, when given: not another vessel's under the same
+    /// MMSI). Returns false when no such row is buffered (it was flushed already, or never
+    /// appended).
+    pub fn add_source_id(
+        &mut self,
+        mmsi: u32,
+        time_ms: i64,
+        position: Option<(f64, f64)>,
+        id: u32,
+    ) -> bool {
+        self.pending.add_source(mmsi, time_ms, position, id)
     }
 
     /// Writes buffered rows as one file per day, atomically (see the crate docs).
@@ -731,42 +757,57 @@ fn date_of_day(z: i64) -> String {
 mod tests {
     use super::*;
 
-    /// Late sources reach the rows of their MMSI and time, once each, and no other row.
+    /// Late sources reach the row of their MMSI, time and position, once each, and no other
+    /// row: not another vessel's under the same MMSI at the same time elsewhere.
     #[test]
-    fn late_sources_merge_into_the_rows_of_their_mmsi_and_time() {
-        let late = LateSources::new(vec![
-            LateSourceRow {
-                mmsi: 7,
-                time_ms: 1_000,
-                source: "SAT".into(),
-            },
-            LateSourceRow {
-                mmsi: 7,
-                time_ms: 1_000,
-                source: "A".into(),
-            },
-            LateSourceRow {
-                mmsi: 8,
-                time_ms: 2_000,
-                source: "SAT".into(),
-            },
-        ]);
-        let row = |mmsi, time_ms| PositionRow {
+    fn late_sources_merge_into_the_rows_of_their_mmsi_time_and_position() {
+        let l = |mmsi, time_ms, source: &str, position| LateSourceRow {
             mmsi,
             time_ms,
+            source: source.into(),
+            position,
+        };
+        let late = LateSources::new(vec![
+            l(7, 1_000, "SAT", Some((10.0, 20.0))),
+            l(7, 1_000, "A", Some((10.0, 20.0))),
+            l(8, 2_000, "SAT", Some((10.0, 20.0))),
+            // From a registry that did not keep positions: every row of that MMSI and time.
+            l(9, 1_000, "OLD", None),
+        ]);
+        let row = |mmsi, time_ms, lat| PositionRow {
+            mmsi,
+            time_ms,
+            lat,
+            lon: 20.0,
             sources: vec!["A".into()],
             ..PositionRow::default()
         };
-        let mut rows = [row(7, 1_000), row(7, 2_000), row(8, 1_000), row(7, 1_000)];
+        let mut rows = [
+            row(7, 1_000, 10.000_01),
+            row(7, 2_000, 10.0),
+            row(8, 1_000, 10.0),
+            // The same MMSI and time, 50 km away.
+            row(7, 1_000, 10.5),
+            row(9, 1_000, 1.0),
+            row(9, 1_000, 2.0),
+        ];
         for r in &mut rows {
             late.merge(r);
         }
         let sources: Vec<Vec<String>> = rows.iter().map(|r| r.sources.clone()).collect();
         assert_eq!(
             sources,
-            [vec!["A", "SAT"], vec!["A"], vec!["A"], vec!["A", "SAT"]]
+            [
+                vec!["A", "SAT"],
+                vec!["A"],
+                vec!["A"],
+                vec!["A"],
+                vec!["A", "OLD"],
+                vec!["A", "OLD"]
+            ]
         );
     }
+
     use proptest::strategy::Strategy;
 
     #[test]

@@ -131,6 +131,7 @@ CREATE TABLE IF NOT EXISTS open_segments (
   transponder TEXT NOT NULL, positions INTEGER NOT NULL, PRIMARY KEY (mmsi, segment)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS late_sources (
   mmsi INTEGER NOT NULL, time_ms INTEGER NOT NULL, source TEXT NOT NULL, run INTEGER NOT NULL,
+  lat REAL, lon REAL,
   PRIMARY KEY (mmsi, time_ms, source)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
   id TEXT PRIMARY KEY, type TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER,
@@ -260,7 +261,7 @@ pub struct OpenSegmentRow {
 
 /// Another source of a position written by an earlier flush (a copy that arrived after its
 /// position was stored): readers add it to the position's sources.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LateSourceRow {
     /// MMSI of the position.
     pub mmsi: u32,
@@ -268,14 +269,32 @@ pub struct LateSourceRow {
     pub time_ms: i64,
     /// The source label.
     pub source: String,
+    /// The copy's position (WGS84 degrees, latitude then longitude): which of two rows of one
+    /// MMSI and time (a shared or spoofed MMSI) it is of. `None` in registries from before it
+    /// was kept.
+    pub position: Option<(f64, f64)>,
 }
 
-/// A [`LateSourceRow`] from the columns `mmsi, time_ms, source` starting at `at`.
+/// Whether `table` has `column`.
+fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, StoreError> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+        params![table, column],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+    .map_err(db)
+}
+
+/// A [`LateSourceRow`] from the columns `mmsi, time_ms, source, lat, lon` starting at `at`.
 fn late_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<LateSourceRow> {
+    let lat: Option<f64> = r.get(at + 3)?;
+    let lon: Option<f64> = r.get(at + 4)?;
     Ok(LateSourceRow {
         mmsi: r.get(at)?,
         time_ms: r.get(at + 1)?,
         source: r.get(at + 2)?,
+        position: lat.zip(lon),
     })
 }
 
@@ -447,6 +466,14 @@ impl RegistryDb {
             conn.execute_batch("ALTER TABLE vessels ADD COLUMN ship_type_text TEXT")
                 .map_err(db)?;
         }
+        // Late sources without positions (before they were kept) ...
+        if !has_column(&conn, "late_sources", "lat")? {
+            conn.execute_batch(
+                "ALTER TABLE late_sources ADD COLUMN lat REAL; \
+                 ALTER TABLE late_sources ADD COLUMN lon REAL;",
+            )
+            .map_err(db)?;
+        }
         // and before issue 19 the latest heading and navigation status.
         let has_heading: bool = conn
             .query_row(
@@ -582,11 +609,21 @@ impl RegistryDb {
                 }
             }
             let mut late = tx
-                .prepare_cached("INSERT OR IGNORE INTO late_sources VALUES (?1, ?2, ?3, ?4)")
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO late_sources (mmsi, time_ms, source, run, lat, lon)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
                 .map_err(db)?;
             for l in by_mmsi(c.late_sources, |l| l.mmsi) {
-                late.execute(params![l.mmsi, l.time_ms, l.source, run])
-                    .map_err(db)?;
+                late.execute(params![
+                    l.mmsi,
+                    l.time_ms,
+                    l.source,
+                    run,
+                    l.position.map(|p| p.0),
+                    l.position.map(|p| p.1)
+                ])
+                .map_err(db)?;
             }
             let mut src = tx
                 .prepare_cached(
@@ -865,7 +902,10 @@ impl RegistryDb {
         let mut st = self
             .conn
             .prepare(
-                "SELECT mmsi, time_ms, source FROM late_sources WHERE mmsi = ?1 AND time_ms >= ?2 AND time_ms < ?3 ORDER BY time_ms, source",
+                &format!(
+                    "SELECT mmsi, time_ms, source, {} FROM late_sources WHERE mmsi = ?1 AND time_ms >= ?2 AND time_ms < ?3 ORDER BY time_ms, source",
+                    self.late_position_columns()?
+                ),
             )
             .map_err(db)?;
         let rows = st
@@ -888,10 +928,11 @@ impl RegistryDb {
         }
         let mut st = self
             .conn
-            .prepare(
-                "SELECT run, mmsi, time_ms, source FROM late_sources WHERE run >= ?1
-                 ORDER BY run, mmsi, time_ms, source LIMIT ?2 OFFSET ?3",
-            )
+            .prepare(&format!(
+                "SELECT run, mmsi, time_ms, source, {} FROM late_sources WHERE run >= ?1
+                     ORDER BY run, mmsi, time_ms, source LIMIT ?2 OFFSET ?3",
+                self.late_position_columns()?
+            ))
             .map_err(db)?;
         let rows = st
             .query_map(params![run as i64, limit as i64, skip as i64], |r| {
@@ -923,13 +964,26 @@ impl RegistryDb {
         let mut st = self
             .conn
             .prepare(
-                "SELECT mmsi, time_ms, source FROM late_sources WHERE time_ms >= ?1 AND time_ms < ?2",
+                &format!(
+                    "SELECT mmsi, time_ms, source, {} FROM late_sources WHERE time_ms >= ?1 AND time_ms < ?2",
+                    self.late_position_columns()?
+                ),
             )
             .map_err(db)?;
         let rows = st
             .query_map(params![from_ms, to_ms], |r| late_row(r, 0))
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
+    }
+
+    /// The late sources' position columns, or NULLs in a registry from before they were kept
+    /// (opened read-only, so not given them).
+    fn late_position_columns(&self) -> Result<&'static str, StoreError> {
+        Ok(if has_column(&self.conn, "late_sources", "lat")? {
+            "lat, lon"
+        } else {
+            "NULL, NULL"
+        })
     }
 
     /// Whether the registry has `table` (a reader of a registry from before it reads nothing).

@@ -115,6 +115,11 @@ impl Content {
         }
     }
 
+    /// The position (latitude, longitude), degrees.
+    pub fn lat_lon(&self) -> (f64, f64) {
+        (self.lat_e7 as f64 / 1e7, self.lon_e7 as f64 / 1e7)
+    }
+
     /// The content of a stored row (or a partner's row over a link) at message time
     /// `time_ms`: a message time in whole seconds is a receive time set to the report's UTC
     /// second ([`refine_time`]), or, for a report without one, a receive time in seconds;
@@ -219,6 +224,9 @@ pub enum Output<P> {
         time_ms: i64,
         /// The late source.
         source: SourceRef,
+        /// The copy's position (latitude, longitude), when it is a position report: which of
+        /// two records of one MMSI and time (a shared MMSI) it is a copy of.
+        position: Option<(f64, f64)>,
     },
 }
 
@@ -623,6 +631,7 @@ fn late_source<P>(obs: &Observation<P>, hash: Option<u64>, time_ms: i64) -> Outp
         payload_hash: hash.unwrap_or(obs.payload_hash),
         time_ms,
         source: obs.source.clone(),
+        position: obs.content.map(|c| c.lat_lon()),
     }
 }
 

@@ -156,19 +156,22 @@ pub(super) fn observations(
                         _ => Transponder::ClassA,
                     },
                 };
-                // Content with the second of the upstream's message time: it tells two reports of
-                // a moored vessel a few seconds apart from each other (`Content::at_time`).
+                // The upstream's message time is its receive time set to the report's UTC second
+                // (`track::fuse::refine_time`): exactly the report's second, which tells apart
+                // two reports of a vessel one second apart that are alike in all else.
+                let second = (p.time_ms.rem_euclid(1000) == 0)
+                    .then(|| p.time_ms.div_euclid(1000).rem_euclid(60) as u8);
                 for s in &p.sources {
                     out.push(Observation {
                         mmsi: p.mmsi,
                         payload_hash: h,
                         time_ms: p.time_ms,
-                        content: Some(Content::at_time(
+                        content: Some(Content::with_second(
                             p.lat,
                             p.lon,
                             p.sog_knots,
                             p.cog_deg,
-                            p.time_ms,
+                            second,
                         )),
                         source: SourceRef {
                             source_id: feed_index,

@@ -183,15 +183,17 @@ impl<'a> Writer<'a> {
                 mmsi,
                 time_ms,
                 source,
+                position,
                 ..
             } => {
                 let id = self.source_id(&source);
-                if !self.store.add_source_id(mmsi, time_ms, id) {
+                if !self.store.add_source_id(mmsi, time_ms, position, id) {
                     self.counts.late_sources_stored += 1;
                     self.late.push(LateSourceRow {
                         mmsi,
                         time_ms,
                         source: self.label(&source).to_owned(),
+                        position,
                     });
                 }
                 Ok(())
