@@ -82,6 +82,10 @@ pub struct Content {
     /// The second is read from a message time, not from the report: within one second of
     /// the report's (a receive time's second, when the report had none).
     second_approx: bool,
+    /// The feed whose rows are already one a transmission (a partner link's: its upstream
+    /// fused them), plus one; 0 for others. Two rows of one such feed are the same only by
+    /// their hash, never by content.
+    fused_feed: u16,
 }
 
 impl Content {
@@ -112,6 +116,17 @@ impl Content {
             cog_dd: tenths(cog_deg),
             second: second.filter(|&s| s < 60).unwrap_or(u8::MAX),
             second_approx: false,
+            fused_feed: 0,
+        }
+    }
+
+    /// This content as a row of `feed`, whose rows are one a transmission each (a partner
+    /// link's: two of its rows alike in content are two transmissions its upstream told
+    /// apart, by bits this content does not hold).
+    pub fn of_fused_feed(self, feed: u32) -> Content {
+        Content {
+            fused_feed: (feed % u32::from(u16::MAX)) as u16 + 1,
+            ..self
         }
     }
 
@@ -145,6 +160,9 @@ impl Content {
     /// (two transmissions of a moored vessel differ there, if nowhere else), within one when
     /// either was read from a message time ([`Content::at_time`]).
     pub fn matches(&self, o: &Content) -> bool {
+        if self.fused_feed != 0 && self.fused_feed == o.fused_feed {
+            return false;
+        }
         let close =
             |a: u16, b: u16| a == b || (a != u16::MAX && b != u16::MAX && a.abs_diff(b) <= 1);
         (self.lat_e7 - o.lat_e7).abs() <= Self::POSITION_TOLERANCE
@@ -993,6 +1011,17 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// Two rows of one partner link alike in content are two transmissions (its upstream told
+    /// them apart); a row of it and a local receiver's copy are one.
+    #[test]
+    fn rows_of_one_link_alike_in_content_stay_two() {
+        let c = Content::with_second(12.3, 100.0, Some(9.3), Some(356.0), Some(33));
+        let link = c.of_fused_feed(4);
+        assert!(!link.matches(&link));
+        assert!(link.matches(&c) && c.matches(&link));
+        assert!(link.matches(&c.of_fused_feed(5)));
     }
 
     /// A moored vessel's reports a few seconds apart say the same but for their second: a

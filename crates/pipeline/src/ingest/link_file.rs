@@ -166,13 +166,10 @@ pub(super) fn observations(
                         mmsi: p.mmsi,
                         payload_hash: h,
                         time_ms: p.time_ms,
-                        content: Some(Content::with_second(
-                            p.lat,
-                            p.lon,
-                            p.sog_knots,
-                            p.cog_deg,
-                            second,
-                        )),
+                        content: Some(
+                            Content::with_second(p.lat, p.lon, p.sog_knots, p.cog_deg, second)
+                                .of_fused_feed(feed_index),
+                        ),
                         source: SourceRef {
                             source_id: feed_index,
                             station: station(&s.source, stations),
