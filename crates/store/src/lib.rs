@@ -72,12 +72,13 @@ pub struct LateSources(rustc_hash::FxHashMap<(u32, i64), Vec<LateCopy>>);
 /// A late copy's source and position (`None`: not kept).
 type LateCopy = (String, Option<(f64, f64)>);
 
-/// Whether a row at `lat`, `lon` is the one a late copy at `position` is of (`None`: a copy
-/// whose position was not kept, of any row of its MMSI and time): within the fuser's tolerance
-/// for the same report (about a metre; a decimal archive's rounding). Not another vessel's
-/// row under the same MMSI at the same time elsewhere.
+/// Whether a row at `lat`, `lon` is the one a late copy of the row at `position` is of
+/// (`None`: a copy whose row's position was not kept, of any row of its MMSI and time). The
+/// fuser gives the row's own position to 1e-7 degree (a centimetre), so not another row of
+/// the same MMSI and time: another vessel's under a shared MMSI, or another transmission a
+/// metre away.
 pub fn late_copy_of(lat: f64, lon: f64, position: Option<(f64, f64)>) -> bool {
-    const SAME_POSITION_DEG: f64 = 1.5e-5;
+    const SAME_POSITION_DEG: f64 = 1.5e-7;
     position.is_none_or(|(la, lo)| {
         (la - lat).abs() <= SAME_POSITION_DEG && (lo - lon).abs() <= SAME_POSITION_DEG
     })
@@ -758,7 +759,8 @@ mod tests {
     use super::*;
 
     /// Late sources reach the row of their MMSI, time and position, once each, and no other
-    /// row: not another vessel's under the same MMSI at the same time elsewhere.
+    /// row: not another vessel's under the same MMSI at the same time elsewhere, nor another
+    /// transmission a metre away.
     #[test]
     fn late_sources_merge_into_the_rows_of_their_mmsi_time_and_position() {
         let l = |mmsi, time_ms, source: &str, position| LateSourceRow {
@@ -783,11 +785,12 @@ mod tests {
             ..PositionRow::default()
         };
         let mut rows = [
-            row(7, 1_000, 10.000_01),
+            row(7, 1_000, 10.000_000_05),
             row(7, 2_000, 10.0),
             row(8, 1_000, 10.0),
-            // The same MMSI and time, 50 km away.
+            // The same MMSI and time, 50 km away, and another transmission a metre away.
             row(7, 1_000, 10.5),
+            row(7, 1_000, 10.000_01),
             row(9, 1_000, 1.0),
             row(9, 1_000, 2.0),
         ];
@@ -799,6 +802,7 @@ mod tests {
             sources,
             [
                 vec!["A", "SAT"],
+                vec!["A"],
                 vec!["A"],
                 vec!["A"],
                 vec!["A"],

@@ -242,8 +242,9 @@ pub enum Output<P> {
         time_ms: i64,
         /// The late source.
         source: SourceRef,
-        /// The copy's position (latitude, longitude), when it is a position report: which of
-        /// two records of one MMSI and time (a shared MMSI) it is a copy of.
+        /// The position (latitude, longitude) of the record it is a copy of, to 1e-7 degree,
+        /// when a position report: which of two records of one MMSI and time (a shared MMSI,
+        /// or two transmissions a metre apart) it is a copy of.
         position: Option<(f64, f64)>,
     },
 }
@@ -438,7 +439,7 @@ impl<P: Clone> Fuser<P> {
                     .find(|e| e.content.is_some_and(|k| k.matches(&c)));
                 if let Some(e) = kept.copied() {
                     self.stats.late_duplicates += 1;
-                    out.push(late_source(&obs, e.hash, e.time_ms));
+                    out.push(late_source(&obs, e.hash, e.time_ms, e.content));
                     return;
                 }
                 if self
@@ -446,7 +447,7 @@ impl<P: Clone> Fuser<P> {
                     .contains(c.key(obs.mmsi, obs.time_ms), obs.time_ms)
                 {
                     self.stats.late_duplicates += 1;
-                    out.push(late_source(&obs, None, obs.time_ms));
+                    out.push(late_source(&obs, None, obs.time_ms, obs.content));
                     return;
                 }
                 if obs.time_ms < self.cold.floor_ms {
@@ -497,7 +498,7 @@ impl<P: Clone> Fuser<P> {
                 }
                 None => {
                     self.stats.late_duplicates += 1;
-                    out.push(late_source(&obs, e.hash, e.time_ms));
+                    out.push(late_source(&obs, e.hash, e.time_ms, e.content));
                 }
             }
             return;
@@ -643,13 +644,20 @@ impl<P: Clone> Fuser<P> {
 }
 
 /// `obs` as a late source of the record of `time_ms` (with payload hash `hash`, when known).
-fn late_source<P>(obs: &Observation<P>, hash: Option<u64>, time_ms: i64) -> Output<P> {
+/// A late copy of the record `of` (its content: the record's position to 1e-7 degree; from the
+/// cold memory, the copy's, equal to that precision since the keys matched).
+fn late_source<P>(
+    obs: &Observation<P>,
+    hash: Option<u64>,
+    time_ms: i64,
+    of: Option<Content>,
+) -> Output<P> {
     Output::LateSource {
         mmsi: obs.mmsi,
         payload_hash: hash.unwrap_or(obs.payload_hash),
         time_ms,
         source: obs.source.clone(),
-        position: obs.content.map(|c| c.lat_lon()),
+        position: of.map(|c| c.lat_lon()),
     }
 }
 
