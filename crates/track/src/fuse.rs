@@ -473,9 +473,13 @@ impl<P: Clone> Fuser<P> {
             if e.time_ms < lo {
                 break;
             }
+            // A stored row (remembered, without payload bits) stands in for its bits by its
+            // content: matched over the payload window, as the bits would have been (a copy
+            // whose report has no UTC second is timed by its own receiver's clock).
+            let content_window = if e.hash.is_none() { w } else { cw };
             if e.time_ms <= hi
                 && (e.hash == Some(obs.payload_hash)
-                    || (e.time_ms.abs_diff(obs.time_ms) <= cw as u64
+                    || (e.time_ms.abs_diff(obs.time_ms) <= content_window as u64
                         && matches!((&e.content, &obs.content), (Some(a), Some(b)) if a.matches(b))))
             {
                 same = Some(*e);
@@ -1019,6 +1023,44 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// A stored row stands in for its payload bits by its content, over the payload window: a
+    /// copy whose report has no UTC second, timed by another receiver's clock 9 s later, is a
+    /// late copy of it; a report 9 s later with its own second is another transmission.
+    #[test]
+    fn a_stored_row_matches_a_secondless_copy_over_the_payload_window() {
+        let stored = 1_700_000_415_000;
+        let mut f = Fuser::new(FuserConfig::default());
+        f.remember(
+            1,
+            stored,
+            Content::at_time(12.3, 100.0, Some(0.0), Some(0.0), stored),
+        );
+        let mut out = Vec::new();
+        let mut copy = obs(1, 8, stored + 9_000, 3);
+        copy.content = Some(Content::with_second(
+            12.3,
+            100.0,
+            Some(0.0),
+            Some(0.0),
+            None,
+        ));
+        f.push(copy, &mut out);
+        let mut next = obs(1, 9, stored + 9_000, 3);
+        next.content = Some(Content::with_second(
+            12.3,
+            100.0,
+            Some(0.0),
+            Some(0.0),
+            Some(24),
+        ));
+        f.push(next, &mut out);
+        f.flush(&mut out);
+        assert_eq!(records(&out), vec![(1, stored + 9_000, 1)]);
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Output::LateSource { time_ms, .. } if *time_ms == stored)));
     }
 
     /// Two rows of one partner link alike in content are two transmissions (its upstream told
