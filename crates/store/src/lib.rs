@@ -113,11 +113,6 @@ impl LateSources {
             }
         }
     }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 use buffer::{Buffer, Labels};
