@@ -14,7 +14,8 @@
 //! centre to the nearest land cell's centre, less half a cell, by an exact Euclidean distance
 //! transform (Felzenszwalb-Huttenlocher, separable) in an equirectangular metric about
 //! each cell's own latitude, wrapping round in longitude; land cells are 0. Stored in 50 m
-//! units (u16, 52 MB in memory and on disk at the default resolution).
+//! units (u16, 52 MB on disk at the default resolution; a grid read from its file holds in
+//! memory only the rows asked for).
 //!
 //! Accuracy, documented as what it is: a point is classed by the cell it falls in, so
 //! coasts are right to about one cell (5.6 km north-south at 3'; islands and spits narrower
@@ -29,8 +30,9 @@
 //! `cargo run -p tidewatch-detect --release --example build_land_cache`.
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 use serde_json::Value;
@@ -334,8 +336,56 @@ pub struct LandGrid {
     cols: usize,
     rows: usize,
     /// Per cell, row-major from the south: 0 = land, else distance to shore in 50 m units.
-    dist: Vec<u16>,
+    dist: Cells,
     source: String,
+}
+
+/// The grid's cells: built in memory, or read from a grid file a row at a time when first
+/// asked for. A run touches only the rows where its vessels are; reading the whole 52 MB file
+/// first took most of a second of every ingest run on fresh memory pages (two first-touched
+/// copies: the bytes read, then the cells).
+#[derive(Debug, Clone)]
+enum Cells {
+    Built(Vec<u16>),
+    File(Arc<RowFile>),
+}
+
+/// A grid file open for reading rows.
+#[derive(Debug)]
+struct RowFile {
+    file: std::sync::Mutex<std::fs::File>,
+    path: PathBuf,
+    /// Where the first row starts, bytes.
+    offset: u64,
+    rows: Box<[OnceLock<Box<[u16]>>]>,
+    /// The first row that could not be read, and why (its cells are unknown).
+    error: OnceLock<String>,
+}
+
+impl RowFile {
+    /// Row `r` (`cols` cells), read on first use; `None` when it cannot be read.
+    fn row(&self, r: usize, cols: usize) -> Option<&[u16]> {
+        if let Some(row) = self.rows[r].get() {
+            return Some(row);
+        }
+        let mut bytes = vec![0u8; cols * 2];
+        let read = {
+            let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            f.seek(SeekFrom::Start(self.offset + (r * cols * 2) as u64))
+                .and_then(|_| f.read_exact(&mut bytes))
+        };
+        if let Err(e) = read {
+            let _ = self
+                .error
+                .set(format!("{}: row {r}: {e}", self.path.display()));
+            return None;
+        }
+        let row: Box<[u16]> = bytes
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        Some(self.rows[r].get_or_init(|| row))
+    }
 }
 
 impl LandGrid {
@@ -395,7 +445,7 @@ impl LandGrid {
             cells_per_degree: cpd,
             cols,
             rows,
-            dist,
+            dist: Cells::Built(dist),
             source: source.to_owned(),
         }
     }
@@ -410,40 +460,76 @@ impl LandGrid {
         &self.source
     }
 
-    fn cell(&self, lat: f64, lon: f64) -> Option<usize> {
+    /// The point's cell as (row, column); `None` for a point that is not a position.
+    fn cell(&self, lat: f64, lon: f64) -> Option<(usize, usize)> {
         if !(lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0) {
             return None;
         }
         let cpd = self.cells_per_degree as f64;
         let r = (((lat + 90.0) * cpd) as usize).min(self.rows - 1);
         let c = (((crate::zones::wrap_lon(lon) + 180.0) * cpd) as usize).min(self.cols - 1);
-        Some(r * self.cols + c)
+        Some((r, c))
     }
 
-    /// Whether the point's cell is land; `None` for a point that is not a position.
+    /// Row `r` of the grid; `None` when its part of the grid file cannot be read.
+    fn row(&self, r: usize) -> Option<&[u16]> {
+        match &self.dist {
+            Cells::Built(v) => Some(&v[r * self.cols..(r + 1) * self.cols]),
+            Cells::File(f) => f.row(r, self.cols),
+        }
+    }
+
+    /// A cell's stored value: 0 on land, else the distance to shore in 50 m units.
+    fn at(&self, (r, c): (usize, usize)) -> Option<u16> {
+        self.row(r).map(|row| row[c])
+    }
+
+    /// Every cell, row by row (`None` if a row cannot be read).
+    #[cfg(test)]
+    fn all_cells(&self) -> Option<Vec<u16>> {
+        (0..self.rows).try_fold(Vec::new(), |mut all, r| {
+            all.extend_from_slice(self.row(r)?);
+            Some(all)
+        })
+    }
+
+    /// Why part of the grid file could not be read during the run, if it could not: the
+    /// points there were unknown (`None`) instead of land or sea.
+    pub fn read_error(&self) -> Option<&str> {
+        match &self.dist {
+            Cells::Built(_) => None,
+            Cells::File(f) => f.error.get().map(String::as_str),
+        }
+    }
+
+    /// Whether the point's cell is land; `None` for a point that is not a position (or whose
+    /// row of the grid file cannot be read: [`LandGrid::read_error`]).
     pub fn is_land(&self, lat: f64, lon: f64) -> Option<bool> {
-        self.cell(lat, lon).map(|i| self.dist[i] == 0)
+        self.at(self.cell(lat, lon)?).map(|d| d == 0)
     }
 
     /// Whether the point is on land by more than the grid can tell: its cell and the eight
     /// around it are land (a position within a cell of the coast may be in a harbour basin,
     /// a fjord or among skerries that the rasterised coastline covers). `None` for a point
-    /// that is not a position.
+    /// that is not a position (or whose rows cannot be read).
     pub fn is_inland(&self, lat: f64, lon: f64) -> Option<bool> {
-        let i = self.cell(lat, lon)?;
-        let (r, c) = ((i / self.cols) as i64, (i % self.cols) as i64);
-        let land = |dr: i64, dc: i64| {
-            let row = (r + dr).clamp(0, self.rows as i64 - 1) as usize;
-            let col = (c + dc).rem_euclid(self.cols as i64) as usize;
-            self.dist[row * self.cols + col] == 0
-        };
-        Some((-1..=1).all(|dr| (-1..=1).all(|dc| land(dr, dc))))
+        let (r, c) = self.cell(lat, lon)?;
+        let mut inland = true;
+        for dr in -1..=1_i64 {
+            let row = (r as i64 + dr).clamp(0, self.rows as i64 - 1) as usize;
+            let cells = self.row(row)?;
+            for dc in -1..=1_i64 {
+                let col = (c as i64 + dc).rem_euclid(self.cols as i64) as usize;
+                inland &= cells[col] == 0;
+            }
+        }
+        Some(inland)
     }
 
     /// Distance from the point's cell to the shore, metres (0 on land); `None` for a point
-    /// that is not a position.
+    /// that is not a position (or whose row cannot be read).
     pub fn distance_to_shore_m(&self, lat: f64, lon: f64) -> Option<f64> {
-        self.cell(lat, lon).map(|i| self.dist[i] as f64 * UNIT_M)
+        self.at(self.cell(lat, lon)?).map(|d| d as f64 * UNIT_M)
     }
 
     /// Writes the grid (atomically: a temporary file renamed into place).
@@ -453,14 +539,20 @@ impl LandGrid {
         static SAVES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = path.with_extension(format!("tmp.{}.{n}", std::process::id()));
-        let mut buf = Vec::with_capacity(32 + self.source.len() + self.dist.len() * 2);
+        let mut buf = Vec::with_capacity(32 + self.source.len() + self.rows * self.cols * 2);
         buf.extend_from_slice(MAGIC);
         for n in [self.cells_per_degree, self.source.len() as u32] {
             buf.extend_from_slice(&n.to_le_bytes());
         }
         buf.extend_from_slice(self.source.as_bytes());
-        for d in &self.dist {
-            buf.extend_from_slice(&d.to_le_bytes());
+        for r in 0..self.rows {
+            let row = self.row(r).ok_or_else(|| LandError::BadData {
+                path: path.to_owned(),
+                reason: self.read_error().unwrap_or("unreadable grid").to_owned(),
+            })?;
+            for d in row {
+                buf.extend_from_slice(&d.to_le_bytes());
+            }
         }
         let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
         f.write_all(&buf)
@@ -469,38 +561,44 @@ impl LandGrid {
         std::fs::rename(&tmp, path).map_err(io_err(path))
     }
 
-    /// Reads a grid written by [`LandGrid::save`].
+    /// Opens a grid written by [`LandGrid::save`]: its header and length are checked here, its
+    /// rows read from the file (kept open) as first asked for.
     pub fn load(path: &Path) -> Result<LandGrid, LandError> {
-        let bytes = std::fs::read(path).map_err(io_err(path))?;
+        let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+        let len = file.metadata().map_err(io_err(path))?.len();
         let bad = |reason: &str| LandError::BadData {
             path: path.to_owned(),
             reason: format!("{reason}; delete the file to rebuild it"),
         };
-        if bytes.len() < 16 || &bytes[..8] != MAGIC {
+        let mut head = [0u8; 16];
+        if len < 16 || file.read_exact(&mut head).is_err() || &head[..8] != MAGIC {
             return Err(bad("not a Tidewatch land grid"));
         }
         let u32_at =
-            |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+            |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
         let (cpd, src_len) = (u32_at(8), u32_at(12) as usize);
         if !(1..=60).contains(&cpd) {
             return Err(bad("bad resolution"));
         }
         let (cols, rows) = (360 * cpd as usize, 180 * cpd as usize);
-        let data = 16 + src_len;
-        if bytes.len() != data + cols * rows * 2 {
+        let data = 16 + src_len as u64;
+        if len != data + (cols * rows * 2) as u64 {
             return Err(bad("wrong length (truncated?)"));
         }
-        let source = String::from_utf8_lossy(&bytes[16..data]).into_owned();
-        let dist = bytes[data..]
-            .chunks_exact(2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-            .collect();
+        let mut source = vec![0u8; src_len];
+        file.read_exact(&mut source).map_err(io_err(path))?;
         Ok(LandGrid {
             cells_per_degree: cpd,
             cols,
             rows,
-            dist,
-            source,
+            dist: Cells::File(Arc::new(RowFile {
+                file: std::sync::Mutex::new(file),
+                path: path.to_owned(),
+                offset: data,
+                rows: (0..rows).map(|_| OnceLock::new()).collect(),
+                error: OnceLock::new(),
+            })),
+            source: String::from_utf8_lossy(&source).into_owned(),
         })
     }
 }

@@ -53,6 +53,9 @@ pub struct Loaded {
     pub land: String,
     /// Whether land data was loaded.
     pub land_ok: bool,
+    /// The land grid (its rows are read as the run needs them: [`Hook::finish`] says if one
+    /// could not be).
+    grid: Option<Arc<detect::land::LandGrid>>,
 }
 
 /// Builds an engine for the store at `dir` (zones from its zones.geojson, land data from the
@@ -77,6 +80,7 @@ pub fn engine(dir: &Path, opts: &DetectOptions, state: Option<&[u8]>) -> Result<
         watch: watch.len(),
         land_ok: land.is_some(),
         land: land_note,
+        grid: land.clone(),
     };
     let world = Arc::new(detect::geography::Geography::new(zones, land));
     let engine = match state {
@@ -268,6 +272,10 @@ impl Hook {
     /// withdrawn ids and the engine state. Buffered input stays in the state (the next run
     /// releases it), so a behaviour spanning two runs is one event.
     pub fn finish(mut self) -> Result<RunEvents> {
+        if let Some(e) = self.loaded.grid.as_ref().and_then(|g| g.read_error()) {
+            self.loaded.land = format!("land data unreadable during the run ({e}): {WITHOUT_LAND}");
+            self.loaded.land_ok = false;
+        }
         self.engine.report_open();
         self.drain();
         // The live state's estimate sizes the saved state's buffer (address space reserved,
