@@ -122,17 +122,23 @@ fn topojson_arcs_decode_with_quantisation_and_reversal() {
         .contains("out of range"));
 }
 
-#[test]
-fn the_grid_file_round_trips_and_a_truncated_one_is_refused() {
-    let dir = std::env::temp_dir().join(format!("tidewatch-land-{}", std::process::id()));
+/// A grid of 4 cells a degree with one square of land, saved in a fresh directory named
+/// after `test`: (directory, file, grid).
+fn saved_square(
+    test: &str,
+    land: Polygon<f64>,
+) -> (std::path::PathBuf, std::path::PathBuf, LandGrid) {
+    let dir = std::env::temp_dir().join(format!("tidewatch-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let grid = LandGrid::from_land(
-        &MultiPolygon(vec![square(0.0, 0.0, 1.0, 1.0)]),
-        4,
-        "test square",
-    );
+    let grid = LandGrid::from_land(&MultiPolygon(vec![land]), 4, "test square");
     let path = dir.join(grid_file_name(4));
     grid.save(&path).unwrap();
+    (dir, path, grid)
+}
+
+#[test]
+fn the_grid_file_round_trips_and_a_truncated_one_is_refused() {
+    let (dir, path, grid) = saved_square("land", square(0.0, 0.0, 1.0, 1.0));
     let back = LandGrid::load(&path).unwrap();
     assert_eq!(back.source(), "test square");
     assert_eq!(back.all_cells(), grid.all_cells());
@@ -155,15 +161,7 @@ fn the_grid_file_round_trips_and_a_truncated_one_is_refused() {
 
 #[test]
 fn a_grid_file_is_read_a_row_at_a_time_and_an_unreadable_row_is_unknown_not_sea() {
-    let dir = std::env::temp_dir().join(format!("tidewatch-land-rows-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let grid = LandGrid::from_land(
-        &MultiPolygon(vec![square(10.0, 50.0, 12.0, 52.0)]),
-        4,
-        "test square",
-    );
-    let path = dir.join(grid_file_name(4));
-    grid.save(&path).unwrap();
+    let (dir, path, grid) = saved_square("land-rows", square(10.0, 50.0, 12.0, 52.0));
     let back = LandGrid::load(&path).unwrap();
     let Cells::File(rows) = &back.dist else {
         panic!("a loaded grid reads its file")
