@@ -78,6 +78,14 @@ enum Command {
 /// freed memory for a while before returning it (peak memory of that ingest 314 -> 445 MB);
 /// returning it sooner (`MIMALLOC_PURGE_DELAY=3`, 290 MB) cost a second of system time on the
 /// 6 h ior-traffic input.
+///
+/// Built with `no_thp`: the heap is not advised into transparent huge pages (kernels that
+/// give them only when asked, the usual `madvise` setting). Every first touch of a huge page
+/// clears 2 MB, most of it unused, and on this project's 2-core VM clearing fresh pages was a
+/// sixth of the spine's samples. Measured 2026-12-07 on the 5 M-line real-mix (alternated runs,
+/// medians): spine 3.66 -> 3.35 s wall, 6.34 -> 5.65 s CPU, peak 352 -> 324 MiB; with detection
+/// 7.10 -> 6.84 s, peak 639 -> 488 MiB. The simulated input (2,000 vessels) ran 2-4 % slower
+/// (spine 8.62 -> 8.84 s) with less memory (352 -> 315 MiB).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
