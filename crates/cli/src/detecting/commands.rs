@@ -374,8 +374,9 @@ pub struct DetectArgs {
     #[arg(long, value_enum, default_value = "table")]
     format: EventFormat,
     /// Positions read into memory at once: the history goes through the engine a batch of
-    /// whole store files at a time (a day's files at least), so years of history need no
-    /// more memory than this many positions (about 150 bytes each).
+    /// whole store files at a time (an hour's at least), so years of history need no more
+    /// memory than this many positions (about 150 bytes each). Batches are half this: the
+    /// next is read while the engine takes the current one.
     #[arg(long, default_value_t = DEFAULT_BATCH_ROWS, value_parser = clap::value_parser!(u64).range(1..))]
     batch_rows: u64,
 }
@@ -448,7 +449,9 @@ fn batch_bounds(
 /// Recomputes events from a store's committed history: positions in time order across vessels
 /// (the same filter as ingest: placed by the segmenter, not flagged bad or suspect) and the
 /// registry's identity history, through a fresh engine. The positions are read a batch of
-/// about `batch_rows` at a time (whole files, consecutive time windows; [`batch_bounds`]).
+/// about half `batch_rows` at a time (whole files, consecutive time windows;
+/// [`batch_bounds`]), the next on a thread of its own while the engine takes the current one,
+/// so that about `batch_rows` are held at once.
 /// Returns the events (final state, by start then id) and the engine state.
 pub fn recompute(
     dir: &Path,
@@ -467,7 +470,7 @@ pub fn recompute(
         .filter(|f| f.run.is_none_or(|r| committed.contains(&r)))
         .cloned()
         .collect();
-    let bounds = batch_bounds(&files, from_ms, to_ms, batch_rows);
+    let bounds = batch_bounds(&files, from_ms, to_ms, (batch_rows / 2).max(1));
     let mut ids: Vec<_> = reg
         .all_history()?
         .into_iter()
@@ -492,28 +495,53 @@ pub fn recompute(
         .iter()
         .map(|&b| Some(b))
         .chain(std::iter::once(to_ms));
-    for (from, to) in starts.zip(ends) {
-        let mut rows: Vec<PositionRow> = store.query(&Query {
-            from_ms: from,
-            to_ms: to,
-            committed_runs: Some(committed.clone()),
-            ..Query::default()
-        })?;
-        rows.retain(|r| r.segment.is_some() && super::detectable(r.flags));
-        // Files are sorted by MMSI then time; the writer fed the engine by time across vessels.
-        rows.sort_by_key(|r| (r.time_ms, r.mmsi));
-        positions += rows.len();
-        for r in &rows {
-            // A position before an identity change of the same time, as ingest hands them
-            // over (a CSV row, a static report after its position): the change is placed at it.
-            while ids.peek().is_some_and(|h| h.time_ms < r.time_ms) {
-                if let Some(h) = ids.next() {
-                    hook.identity(h);
+    // The next batch is read (files decoded, filtered, sorted by time) on a thread of its own
+    // while the engine takes this one: one batch ahead, so memory stays two batches.
+    let windows: Vec<(Option<i64>, Option<i64>)> = starts.zip(ends).collect();
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<PositionRow>>>(1);
+        let store = &store;
+        let committed = &committed;
+        scope.spawn(move || {
+            for (from, to) in windows {
+                let batch = store
+                    .query(&Query {
+                        from_ms: from,
+                        to_ms: to,
+                        committed_runs: Some(committed.clone()),
+                        ..Query::default()
+                    })
+                    .map(|mut rows: Vec<PositionRow>| {
+                        rows.retain(|r| r.segment.is_some() && super::detectable(r.flags));
+                        // Files are sorted by MMSI then time; the writer fed the engine by
+                        // time across vessels.
+                        rows.sort_by_key(|r| (r.time_ms, r.mmsi));
+                        rows
+                    })
+                    .map_err(anyhow::Error::from);
+                let failed = batch.is_err();
+                if tx.send(batch).is_err() || failed {
+                    return;
                 }
             }
-            hook.position(super::fix_of_row(r));
+        });
+        for batch in rx {
+            let rows = batch?;
+            positions += rows.len();
+            for r in &rows {
+                // A position before an identity change of the same time, as ingest hands them
+                // over (a CSV row, a static report after its position): the change is placed
+                // at it.
+                while ids.peek().is_some_and(|h| h.time_ms < r.time_ms) {
+                    if let Some(h) = ids.next() {
+                        hook.identity(h);
+                    }
+                }
+                hook.position(super::fix_of_row(r));
+            }
         }
-    }
+        Ok(())
+    })?;
     for h in ids {
         hook.identity(h);
     }
