@@ -370,22 +370,26 @@ pub async fn late(
             return Ok((Vec::new(), withheld, next, more));
         };
         let committed = reg.committed_runs().map_err(ApiError::internal)?;
+        // The rows of every vessel of the page, each within its copies' times, in one pass
+        // over the files (a query per vessel opened them once per vessel: seconds a page).
+        let windows: Vec<store::VesselWindow> = by_mmsi
+            .iter()
+            .flat_map(|(&mmsi, times)| {
+                times.iter().map(move |(t, ..)| store::VesselWindow {
+                    mmsi,
+                    from_ms: *t,
+                    to_ms: t.saturating_add(1),
+                })
+            })
+            .collect();
+        let all = store
+            .query_windows(&windows, Some(committed))
+            .map_err(ApiError::internal)?;
         let mut rows = Vec::new();
         for (mmsi, times) in by_mmsi {
-            let (lo, hi) = times
-                .iter()
-                .fold((i64::MAX, i64::MIN), |(lo, hi), (t, ..)| {
-                    (lo.min(*t), hi.max(*t))
-                });
-            let stored = store
-                .query(&store::Query {
-                    mmsi: Some(mmsi),
-                    from_ms: Some(lo),
-                    to_ms: Some(hi.saturating_add(1)),
-                    bbox: None,
-                    committed_runs: Some(committed.clone()),
-                })
-                .map_err(ApiError::internal)?;
+            let from = all.partition_point(|r| r.mmsi < mmsi);
+            let to = from + all[from..].partition_point(|r| r.mmsi == mmsi);
+            let stored = &all[from..to];
             for (time_ms, source, position) in times {
                 // The row of that time at the copy's position (not another vessel's under the
                 // same MMSI).

@@ -334,11 +334,19 @@ fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'
 }
 
 /// What a read can skip whole row groups by (their MMSI and time statistics).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Prune {
-    pub mmsi: Option<u32>,
+    /// Only these MMSIs (sorted, without repeats): one for a track, many for a page of late
+    /// sources.
+    pub mmsis: Option<Arc<[u32]>>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
+}
+
+/// Whether a sorted set of MMSIs has one in `lo..=hi`.
+fn any_within(set: &[u32], lo: u32, hi: u32) -> bool {
+    set.get(set.partition_point(|&m| m < lo))
+        .is_some_and(|&m| m <= hi)
 }
 
 impl Prune {
@@ -350,10 +358,10 @@ impl Prune {
         time_col: Option<usize>,
     ) -> bool {
         let stats = |c: Option<usize>| c.and_then(|i| rg.column(i).statistics());
-        let mmsi_ok = match (self.mmsi, stats(mmsi_col)) {
-            (Some(m), Some(Statistics::Int32(s))) => match (s.min_opt(), s.max_opt()) {
+        let mmsi_ok = match (&self.mmsis, stats(mmsi_col)) {
+            (Some(set), Some(Statistics::Int32(s))) => match (s.min_opt(), s.max_opt()) {
                 // UInt32 is stored as INT32; the bits are the unsigned value.
-                (Some(&lo), Some(&hi)) => lo as u32 <= m && m <= hi as u32,
+                (Some(&lo), Some(&hi)) => any_within(set, lo as u32, hi as u32),
                 _ => true,
             },
             _ => true,
@@ -373,7 +381,7 @@ impl Prune {
 
 /// The metadata of the row groups `groups` only, with their page index read from the file (the
 /// offset index lets the reader skip unselected pages unread), and a row selection of the
-/// pages whose MMSI range holds `mmsi`, from the column index of column `col`. `None` when the
+/// pages whose MMSI range holds one of `mmsis`, from the column index of column `col`. `None` when the
 /// file has no page index (then whole row groups are read). Reading the index of the wanted
 /// row groups alone, not the file's whole index, is most of what makes a track query fast.
 fn page_index_of(
@@ -381,7 +389,7 @@ fn page_index_of(
     md: &ParquetMetaData,
     groups: &[usize],
     col: usize,
-    mmsi: u32,
+    mmsis: &[u32],
 ) -> Option<(ParquetMetaData, RowSelection)> {
     let wanted = groups.iter().map(|&g| md.row_group(g).clone()).collect();
     let reduced = ParquetMetaData::new(md.file_metadata().clone(), wanted);
@@ -404,7 +412,7 @@ fn page_index_of(
                 .map_or(rows, |n| n.first_row_index as usize);
             // UInt32 is stored as INT32; the bits are the unsigned value.
             let holds = match (index.min_value(p), index.max_value(p)) {
-                (Some(&lo), Some(&hi)) => lo as u32 <= mmsi && mmsi <= hi as u32,
+                (Some(&lo), Some(&hi)) => any_within(mmsis, lo as u32, hi as u32),
                 _ => true,
             };
             sel.push(if holds {
@@ -442,8 +450,8 @@ pub(crate) fn read(
     let groups: Vec<usize> = (0..md.num_row_groups())
         .filter(|&g| prune.may_match(md.row_group(g), mmsi_col, time_col))
         .collect();
-    let indexed = match (prune.mmsi, mmsi_col) {
-        (Some(m), Some(c)) if !groups.is_empty() => page_index_of(&file, &md, &groups, c, m),
+    let indexed = match (&prune.mmsis, mmsi_col) {
+        (Some(set), Some(c)) if !groups.is_empty() => page_index_of(&file, &md, &groups, c, set),
         _ => None,
     };
     let mut builder = match indexed {
@@ -457,7 +465,7 @@ pub(crate) fn read(
             ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta).with_row_groups(groups)
         }
     };
-    if let (Some(m), Some(c)) = (prune.mmsi, mmsi_col) {
+    if let (Some(set), Some(c)) = (prune.mmsis.clone(), mmsi_col) {
         // Decode the MMSI column first; other columns only where it matches.
         let mask = ProjectionMask::leaves(builder.parquet_schema(), [c]);
         let pred = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
@@ -466,7 +474,10 @@ pub(crate) fn read(
                 .as_any()
                 .downcast_ref::<UInt32Array>()
                 .ok_or_else(|| ArrowError::SchemaError("mmsi is not UInt32".to_owned()))?;
-            Ok(BooleanArray::from_unary(mmsi, |v| v == m))
+            Ok(match *set {
+                [m] => BooleanArray::from_unary(mmsi, |v| v == m),
+                _ => BooleanArray::from_unary(mmsi, |v| set.binary_search(&v).is_ok()),
+            })
         });
         builder = builder.with_row_filter(RowFilter::new(vec![Box::new(pred)]));
     }

@@ -190,6 +190,17 @@ pub struct Query {
     pub committed_runs: Option<std::collections::HashSet<u64>>,
 }
 
+/// One vessel's rows within a time window ([`Store::query_windows`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VesselWindow {
+    /// MMSI.
+    pub mmsi: u32,
+    /// From this time (inclusive), ms.
+    pub from_ms: i64,
+    /// Up to this time (exclusive), ms.
+    pub to_ms: i64,
+}
+
 impl Query {
     fn matches(&self, r: &PositionRow) -> bool {
         self.mmsi.is_none_or(|m| r.mmsi == m)
@@ -239,7 +250,7 @@ pub fn visit_geoparquet(
     mut visit: impl FnMut(PositionRow),
 ) -> Result<(), StoreError> {
     let prune = geoparquet::Prune {
-        mmsi: None,
+        mmsis: None,
         from_ms: Some(from_ms),
         to_ms: Some(to_ms),
     };
@@ -574,23 +585,90 @@ impl Store {
     /// them out are not opened. When a listed file has gone (a compaction replaced it since this store
     /// read its manifest), the manifest is read again and the query run on it.
     pub fn query(&self, q: &Query) -> Result<Vec<PositionRow>, StoreError> {
-        match self.query_files(&self.files, q) {
+        self.query_or_again(q, None)
+    }
+
+    /// The rows of many vessels, each within its own time window (`from_ms..to_ms`; windows
+    /// of one MMSI are joined into the span that covers them), ordered as [`Store::query`]'s,
+    /// from one pass over the files: a file is opened once, and only pages that can hold one
+    /// of the vessels are read. For pages of late sources, whose rows are looked up by the
+    /// thousand (one query per vessel opened the files once each).
+    pub fn query_windows(
+        &self,
+        windows: &[VesselWindow],
+        committed_runs: Option<std::collections::HashSet<u64>>,
+    ) -> Result<Vec<PositionRow>, StoreError> {
+        let mut spans: Vec<VesselWindow> = windows.to_vec();
+        spans.sort_unstable_by_key(|w| w.mmsi);
+        spans.dedup_by(|b, a| {
+            let same = a.mmsi == b.mmsi;
+            if same {
+                a.from_ms = a.from_ms.min(b.from_ms);
+                a.to_ms = a.to_ms.max(b.to_ms);
+            }
+            same
+        });
+        let Some(from_ms) = spans.iter().map(|w| w.from_ms).min() else {
+            return Ok(Vec::new());
+        };
+        let q = Query {
+            from_ms: Some(from_ms),
+            to_ms: spans.iter().map(|w| w.to_ms).max(),
+            committed_runs,
+            ..Query::default()
+        };
+        self.query_or_again(&q, Some(&spans))
+    }
+
+    /// Runs a query; when a listed file has gone, reads the manifest again and runs it on that.
+    fn query_or_again(
+        &self,
+        q: &Query,
+        spans: Option<&[VesselWindow]>,
+    ) -> Result<Vec<PositionRow>, StoreError> {
+        match self.query_files(&self.files, q, spans) {
             Err(StoreError::CorruptFile { path, .. }) if !path.exists() => {
                 let fresh = manifest::load(&self.dir.join(MANIFEST), false)?;
-                self.query_files(&fresh, q)
+                self.query_files(&fresh, q, spans)
             }
             r => r,
         }
     }
 
-    fn query_files(&self, files: &[FileEntry], q: &Query) -> Result<Vec<PositionRow>, StoreError> {
+    /// `spans`: per vessel (sorted by MMSI, one each), the only times wanted.
+    fn query_files(
+        &self,
+        files: &[FileEntry],
+        q: &Query,
+        spans: Option<&[VesselWindow]>,
+    ) -> Result<Vec<PositionRow>, StoreError> {
         let mut out = Vec::new();
+        let mmsis: Option<std::sync::Arc<[u32]>> = match (q.mmsi, spans) {
+            (Some(m), _) => Some(std::sync::Arc::from([m])),
+            (None, Some(s)) => Some(s.iter().map(|w| w.mmsi).collect()),
+            (None, None) => None,
+        };
+        let in_span = |r: &PositionRow| {
+            spans.is_none_or(|s| {
+                s.binary_search_by_key(&r.mmsi, |w| w.mmsi)
+                    .is_ok_and(|i| (s[i].from_ms..s[i].to_ms).contains(&r.time_ms))
+            })
+        };
         let prune = geoparquet::Prune {
-            mmsi: q.mmsi,
+            mmsis,
             from_ms: q.from_ms,
             to_ms: q.to_ms,
         };
-        let files: Vec<&FileEntry> = files.iter().filter(|f| q.may_match(f)).collect();
+        let files: Vec<&FileEntry> = files
+            .iter()
+            .filter(|f| {
+                q.may_match(f)
+                    && spans.is_none_or(|s| {
+                        s.get(s.partition_point(|w| w.mmsi < f.min_mmsi))
+                            .is_some_and(|w| w.mmsi <= f.max_mmsi)
+                    })
+            })
+            .collect();
         // Files are independent: read them on every core.
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -612,7 +690,7 @@ impl Store {
                             };
                             let mut rows = Vec::new();
                             geoparquet::read(&self.dir.join(&f.file), &prune, |r| {
-                                if q.matches(&r) {
+                                if q.matches(&r) && in_span(&r) {
                                     rows.push(r);
                                 }
                             })?;

@@ -453,3 +453,76 @@ fn one_writer_at_a_time_and_readers_beside_it() {
     assert_eq!(s.committed_rows(), 1);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Many vessels' windows in one pass give the rows that one query per vessel over the span of
+/// its windows gives, in the same order: over several files and days, with vessels absent,
+/// windows holding nothing, and two windows of one vessel joined.
+#[test]
+fn windows_of_many_vessels_read_as_one_query_per_vessel() {
+    use store::VesselWindow;
+    let dir = tmpdir("windows");
+    let mut s = Store::create_or_open(&dir).unwrap();
+    let mmsi = |v: u32| 200_000_000 + v * 7_919;
+    for flush in 0..3i64 {
+        for k in 0..40i64 {
+            for v in 0..300u32 {
+                let t = T0 + flush * DAY * 2 / 3 + k * 60_000 + v as i64;
+                s.append(row(
+                    t,
+                    mmsi(v),
+                    10.0 + v as f64 * 0.001,
+                    60.0 + k as f64 * 0.01,
+                ));
+            }
+        }
+        s.flush().unwrap();
+    }
+    assert!(s.files().len() >= 3);
+    let mut windows = Vec::new();
+    for v in (0..300u32).step_by(7) {
+        let from = T0 + (v as i64 % 3) * DAY * 2 / 3 + (v as i64 % 40) * 60_000;
+        windows.push(VesselWindow {
+            mmsi: mmsi(v),
+            from_ms: from,
+            to_ms: from + 1 + (v as i64 % 5) * 60_000,
+        });
+    }
+    // A second window of one vessel (joined with its first), a vessel not in the store, and
+    // a window before any row.
+    windows.push(VesselWindow {
+        mmsi: mmsi(14),
+        from_ms: T0 + DAY,
+        to_ms: T0 + DAY + 600_000,
+    });
+    windows.push(VesselWindow {
+        mmsi: 999_999_999,
+        from_ms: T0,
+        to_ms: T0 + DAY,
+    });
+    windows.push(VesselWindow {
+        mmsi: mmsi(21),
+        from_ms: T0 - DAY,
+        to_ms: T0 - DAY + 1,
+    });
+    let got = s.query_windows(&windows, None).unwrap();
+    let mut want = Vec::new();
+    let mut spans: std::collections::BTreeMap<u32, (i64, i64)> = Default::default();
+    for w in &windows {
+        let e = spans.entry(w.mmsi).or_insert((w.from_ms, w.to_ms));
+        *e = (e.0.min(w.from_ms), e.1.max(w.to_ms));
+    }
+    for (&m, &(from, to)) in &spans {
+        want.extend(
+            s.query(&Query {
+                mmsi: Some(m),
+                from_ms: Some(from),
+                to_ms: Some(to),
+                ..Query::default()
+            })
+            .unwrap(),
+        );
+    }
+    assert!(want.len() > 60, "{}", want.len());
+    assert_eq!(got, want);
+    assert!(s.query_windows(&[], None).unwrap().is_empty());
+}
