@@ -91,6 +91,16 @@ impl std::fmt::Debug for Input {
 
 /// Opens `path` (`-` is stdin).
 pub fn open(path: &str, progress: &indicatif::ProgressBar) -> Result<Input> {
+    open_with(path, progress, false)
+}
+
+/// Opens `path` as [`open`] does, a file's raw bytes hashed as they are read
+/// ([`Input::raw_hash`]): one read of the file, where [`hash_file`] before reading is two.
+pub fn open_hashing(path: &str, progress: &indicatif::ProgressBar) -> Result<Input> {
+    open_with(path, progress, true)
+}
+
+fn open_with(path: &str, progress: &indicatif::ProgressBar, hash: bool) -> Result<Input> {
     if path == "-" {
         let hash = RawHash::default();
         let hashing = Hashing {
@@ -120,7 +130,18 @@ pub fn open(path: &str, progress: &indicatif::ProgressBar) -> Result<Input> {
     if meta.is_dir() {
         anyhow::bail!("{path} is a directory");
     }
-    let mut r = BufReader::with_capacity(1 << 16, progress.wrap_read(file));
+    let raw_hash = hash.then(RawHash::default);
+    // The raw bytes (compressed ones compressed), hashed when asked.
+    let raw = |file: File| -> Box<dyn Read + Send> {
+        match &raw_hash {
+            Some(h) => Box::new(progress.wrap_read(Hashing {
+                inner: file,
+                hash: h.clone(),
+            })),
+            None => Box::new(progress.wrap_read(file)),
+        }
+    };
+    let mut r = BufReader::with_capacity(1 << 16, raw(file));
     let gz = is_gzip(&mut r).with_context(|| format!("cannot read {path}"))?;
     if gz {
         Ok(Input {
@@ -128,16 +149,23 @@ pub fn open(path: &str, progress: &indicatif::ProgressBar) -> Result<Input> {
             size: Some(meta.len()),
             plain_file: None,
             name: path.to_owned(),
-            raw_hash: None,
+            raw_hash,
         })
     } else {
+        // Read from the start again, unbuffered (the decoder reads large blocks itself); the
+        // bytes the gzip check buffered were not hashed, being dropped with it.
+        drop(r);
+        if let Some(h) = &raw_hash {
+            *h.0.lock()
+                .map_err(|_| anyhow::anyhow!("hash state poisoned"))? = Default::default();
+        }
         let file = File::open(p).with_context(|| format!("cannot open {path}"))?;
         Ok(Input {
-            reader: Box::new(progress.wrap_read(file.try_clone()?)),
+            reader: raw(file.try_clone()?),
             size: Some(meta.len()),
             plain_file: Some(file),
             name: path.to_owned(),
-            raw_hash: None,
+            raw_hash,
         })
     }
 }
@@ -162,4 +190,45 @@ pub fn progress_bar() -> indicatif::ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file hashed as it is read has the hash [`hash_file`] gives before reading, plain or
+    /// gzip (whose raw bytes are hashed, the gzip check's included): both paths key the same
+    /// registry entry.
+    #[test]
+    fn hashing_while_reading_equals_hashing_first() {
+        let dir = std::env::temp_dir().join(format!("tw-input-hash-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text: String = (0..50_000)
+            .map(|i| {
+                format!(
+                    "!AIVDM,1,1,,A,13u?etPv2;0n:dDPwUM1U1Cb069D,0*{:02X}\n",
+                    i % 256
+                )
+            })
+            .collect();
+        let plain = dir.join("a.nmea");
+        std::fs::write(&plain, &text).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+        let gzip = dir.join("a.nmea.gz");
+        std::fs::write(&gzip, gz.finish().unwrap()).unwrap();
+        let hidden = indicatif::ProgressBar::hidden();
+        for path in [&plain, &gzip] {
+            let path = path.to_str().unwrap();
+            let mut inp = open_hashing(path, &hidden).unwrap();
+            let mut read = Vec::new();
+            inp.reader.read_to_end(&mut read).unwrap();
+            assert_eq!(read, text.as_bytes(), "{path}");
+            let first = hash_file(path).unwrap();
+            assert_eq!(inp.raw_hash.unwrap().finish(), first, "{path}");
+            assert!(first.ends_with(&format!(":{}", std::fs::metadata(path).unwrap().len())));
+            assert!(open(path, &hidden).unwrap().raw_hash.is_none());
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

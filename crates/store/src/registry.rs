@@ -539,6 +539,27 @@ impl RegistryDb {
         Ok(rows)
     }
 
+    /// The byte counts of the inputs committed so far (the count ends every content hash):
+    /// an input of another size cannot have been ingested, so it need not be hashed before it
+    /// is read.
+    pub fn input_sizes(&self) -> Result<std::collections::HashSet<u64>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT content_hash FROM inputs")
+            .map_err(db)?;
+        let hashes = st.query_map([], |r| r.get::<_, String>(0)).map_err(db)?;
+        let mut sizes = std::collections::HashSet::new();
+        for h in hashes {
+            // `xxh3-128:<hex>:<bytes>`, with `/<label>` after it under another feed name.
+            let h = h.map_err(db)?;
+            let bare = h.split('/').next().unwrap_or("");
+            if let Some(n) = bare.rsplit(':').next().and_then(|n| n.parse().ok()) {
+                sizes.insert(n);
+            }
+        }
+        Ok(sizes)
+    }
+
     /// The run that ingested content with this hash, if any.
     pub fn input_run(&self, content_hash: &str) -> Result<Option<u64>, StoreError> {
         self.conn

@@ -232,7 +232,8 @@ pub(super) struct Feed {
     /// Newest message time decoded so far.
     newest_ms: Option<i64>,
     done: bool,
-    /// Hash of the raw bytes, for inputs that could not be hashed before reading (stdin).
+    /// Hash of the raw bytes as read, for inputs not hashed before reading (stdin, and files
+    /// whose size no input of the store or the run shares: see `ingest_run`).
     pub raw_hash: Option<RawHash>,
     /// Decoder accounting (NMEA), once finished.
     pub stats: Stats,
@@ -251,14 +252,20 @@ pub(super) struct Feed {
 
 impl Feed {
     /// Opens `name` for reading; `label` goes into the provenance of its records; `assume`
-    /// times NMEA lines that have no time of their own.
+    /// times NMEA lines that have no time of their own; `hash`: hash a file's bytes as they
+    /// are read (stdin's always are).
     pub fn open(
         name: &str,
         label: String,
         progress: &indicatif::ProgressBar,
         assume: Option<AssumeTime>,
+        hash: bool,
     ) -> Result<(Feed, Option<u64>)> {
-        let inp = input::open(name, progress)?;
+        let inp = if hash {
+            input::open_hashing(name, progress)?
+        } else {
+            input::open(name, progress)?
+        };
         // The first line tells what the input holds.
         let mut r = BufReader::with_capacity(64 * 1024, inp.reader);
         let mut first = Vec::new();
@@ -611,8 +618,14 @@ mod tests {
         let path = std::env::temp_dir().join(format!("tw-spool-{}.nmea", std::process::id()));
         std::fs::write(&path, segment).unwrap();
         let progress = indicatif::ProgressBar::hidden();
-        let (feed, _) =
-            Feed::open(path.to_str().unwrap(), "feed".to_owned(), &progress, None).unwrap();
+        let (feed, _) = Feed::open(
+            path.to_str().unwrap(),
+            "feed".to_owned(),
+            &progress,
+            None,
+            false,
+        )
+        .unwrap();
         let mut merger = Merger::new(vec![feed], true, TimeBounds::at(i64::MAX / 2));
         let mut obs = Vec::new();
         while merger.step(&mut obs).unwrap() {}
@@ -643,8 +656,14 @@ mod tests {
         let path = std::env::temp_dir().join(format!("tw-spool-long-{}.nmea", std::process::id()));
         std::fs::write(&path, segment).unwrap();
         let progress = indicatif::ProgressBar::hidden();
-        let (feed, _) =
-            Feed::open(path.to_str().unwrap(), "feed".to_owned(), &progress, None).unwrap();
+        let (feed, _) = Feed::open(
+            path.to_str().unwrap(),
+            "feed".to_owned(),
+            &progress,
+            None,
+            false,
+        )
+        .unwrap();
         let mut merger = Merger::new(vec![feed], true, TimeBounds::at(i64::MAX / 2));
         let mut obs = Vec::new();
         while merger.step(&mut obs).unwrap() {}

@@ -8,7 +8,9 @@
 //! Reading and fusing run on one thread, segmenting and writing on another. Until the commit
 //! the run's files do not count: a run killed at any point leaves no trace after the next
 //! start, and an input whose content was already committed is skipped, so ingesting the same
-//! file twice changes nothing.
+//! file twice changes nothing. Content hashes end with the byte count, so only files whose
+//! size a committed input (or another input of the run) shares are hashed before reading; the
+//! others are hashed as they are read, and every input is read once.
 
 pub mod link_file;
 pub mod live;
@@ -318,6 +320,25 @@ pub fn open_writable(dir: &std::path::Path) -> Result<Store> {
     Store::create_or_open(dir).with_context(|| format!("cannot open store {}", dir.display()))
 }
 
+/// A file's content hash as the registry keys it: the same bytes under another feed name
+/// (`NAME=PATH`: a partner relaying a feed) are another delivery, whose source the rows gain;
+/// under the file's own name, a repeat.
+fn labelled_hash(hash: String, spec: &InputSpec) -> String {
+    if spec.label != default_label(&spec.path) {
+        format!("{hash}/{}", spec.label)
+    } else {
+        hash
+    }
+}
+
+/// The byte count a content hash ends with.
+fn hashed_bytes(hash: &str) -> u64 {
+    hash.rsplit(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 fn ingest_run(
     store: &mut Store,
     reg: &mut RegistryDb,
@@ -339,19 +360,36 @@ fn ingest_run(
     store.set_run(Some(run));
 
     // Skip files whose content was committed before under the same feed name (or that are
-    // given twice).
+    // given twice). A content hash ends with the byte count, so a file whose size no
+    // committed input and no other input of this run has cannot be a repeat: it is hashed as
+    // it is read (one read of it). The others are hashed before reading (two).
+    let stored_sizes = reg.input_sizes()?;
+    let size_of = |spec: &InputSpec| {
+        (spec.path != "-")
+            .then(|| std::fs::metadata(&spec.path).ok())
+            .flatten()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    };
+    let mut run_sizes: std::collections::HashMap<u64, usize> = Default::default();
+    for n in specs_in.iter().filter_map(size_of) {
+        *run_sizes.entry(n).or_default() += 1;
+    }
     let mut inputs: Vec<InputRow> = Vec::new();
     let mut specs: Vec<InputSpec> = Vec::new();
+    let mut hash_as_read: std::collections::HashSet<String> = Default::default();
     for spec in specs_in {
         if spec.path == "-" {
             specs.push(spec);
             continue;
         }
-        // The same bytes under another feed name (`NAME=PATH`: a partner relaying a feed) are
-        // another delivery, whose source the rows gain; under the file's own name, a repeat.
+        if size_of(&spec).is_some_and(|n| !stored_sizes.contains(&n) && run_sizes[&n] == 1) {
+            hash_as_read.insert(spec.path.clone());
+            specs.push(spec);
+            continue;
+        }
         let hash = match input::hash_file(&spec.path) {
-            Ok(h) if spec.label != default_label(&spec.path) => format!("{h}/{}", spec.label),
-            Ok(h) => h,
+            Ok(h) => labelled_hash(h, &spec),
             Err(e) if !opts.strict => {
                 sum.inputs_failed.push((spec.path, format!("{e:#}")));
                 continue;
@@ -378,16 +416,21 @@ fn ingest_run(
     let mut total = 0;
     let mut opened = Vec::new();
     for spec in specs {
-        let (feed, size) =
-            match Feed::open(&spec.path, spec.label.clone(), &progress, opts.assume_time) {
-                Ok(f) => f,
-                Err(e) if !opts.strict => {
-                    inputs.retain(|i| i.name != spec.path);
-                    sum.inputs_failed.push((spec.path, format!("{e:#}")));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+        let (feed, size) = match Feed::open(
+            &spec.path,
+            spec.label.clone(),
+            &progress,
+            opts.assume_time,
+            hash_as_read.contains(&spec.path),
+        ) {
+            Ok(f) => f,
+            Err(e) if !opts.strict => {
+                inputs.retain(|i| i.name != spec.path);
+                sum.inputs_failed.push((spec.path, format!("{e:#}")));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         total += size.unwrap_or(0);
         if let Some(i) = inputs.iter_mut().find(|i| i.name == spec.path) {
             i.bytes = size.unwrap_or(0);
@@ -472,18 +515,27 @@ fn ingest_run(
             sum.inputs_failed
                 .push((spec.path.clone(), format!("{e} (read up to there)")));
         }
-        if let Some(hash) = &feed.raw_hash {
+        if let (Some(hash), true) = (&feed.raw_hash, spec.path != "-") {
+            // A file hashed as it was read. One whose reading stopped at an error is hashed
+            // whole, as a file hashed before reading is, so that the same file again is
+            // skipped.
+            let whole = match &feed.error {
+                Some(_) => input::hash_file(&spec.path).unwrap_or_else(|_| hash.clone()),
+                None => hash.clone(),
+            };
+            inputs.push(InputRow {
+                bytes: hashed_bytes(&whole),
+                content_hash: labelled_hash(whole, spec),
+                name: spec.path.clone(),
+            });
+        } else if let Some(hash) = &feed.raw_hash {
             if let Some(r) = reg.input_run(hash)? {
                 stdin_seen_in = Some(r);
             }
             inputs.push(InputRow {
                 content_hash: hash.clone(),
                 name: spec.path.clone(),
-                bytes: hash
-                    .rsplit(':')
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0),
+                bytes: hashed_bytes(hash),
             });
         }
     }
