@@ -617,16 +617,7 @@ mod tests {
         );
         let path = std::env::temp_dir().join(format!("tw-spool-{}.nmea", std::process::id()));
         std::fs::write(&path, segment).unwrap();
-        let progress = indicatif::ProgressBar::hidden();
-        let (feed, _) = Feed::open(
-            path.to_str().unwrap(),
-            "feed".to_owned(),
-            &progress,
-            None,
-            false,
-        )
-        .unwrap();
-        let mut merger = Merger::new(vec![feed], true, TimeBounds::at(i64::MAX / 2));
+        let mut merger = Merger::new(vec![feed_of(&path)], true, TimeBounds::at(i64::MAX / 2));
         let mut obs = Vec::new();
         while merger.step(&mut obs).unwrap() {}
         std::fs::remove_file(&path).unwrap();
@@ -645,6 +636,15 @@ mod tests {
         assert_eq!((t.own, t.arrival, t.assumed), (1, 1, 0));
     }
 
+    /// The file at `path` opened as a feed named `feed`.
+    fn feed_of(path: &std::path::Path) -> Feed {
+        let progress = indicatif::ProgressBar::hidden();
+        let name = path.to_str().unwrap();
+        Feed::open(name, "feed".to_owned(), &progress, None, false)
+            .unwrap()
+            .0
+    }
+
     #[test]
     fn arrival_times_of_a_long_segment_stay_with_their_lines() {
         // 20,000 lines (about 2 MB: several chunks), every one after its arrival line.
@@ -655,16 +655,7 @@ mod tests {
         }
         let path = std::env::temp_dir().join(format!("tw-spool-long-{}.nmea", std::process::id()));
         std::fs::write(&path, segment).unwrap();
-        let progress = indicatif::ProgressBar::hidden();
-        let (feed, _) = Feed::open(
-            path.to_str().unwrap(),
-            "feed".to_owned(),
-            &progress,
-            None,
-            false,
-        )
-        .unwrap();
-        let mut merger = Merger::new(vec![feed], true, TimeBounds::at(i64::MAX / 2));
+        let mut merger = Merger::new(vec![feed_of(&path)], true, TimeBounds::at(i64::MAX / 2));
         let mut obs = Vec::new();
         while merger.step(&mut obs).unwrap() {}
         std::fs::remove_file(&path).unwrap();
