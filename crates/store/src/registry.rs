@@ -139,6 +139,7 @@ CREATE TABLE IF NOT EXISTS events (
   json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_start ON events (start_ms);
 CREATE INDEX IF NOT EXISTS late_sources_time ON late_sources (time_ms);
+CREATE INDEX IF NOT EXISTS inputs_bytes ON inputs (bytes);
 CREATE TABLE IF NOT EXISTS detect_state (
   key INTEGER PRIMARY KEY CHECK (key = 0), run INTEGER NOT NULL, state BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (
@@ -539,25 +540,17 @@ impl RegistryDb {
         Ok(rows)
     }
 
-    /// The byte counts of the inputs committed so far (the count ends every content hash):
-    /// an input of another size cannot have been ingested, so it need not be hashed before it
-    /// is read.
-    pub fn input_sizes(&self) -> Result<std::collections::HashSet<u64>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT content_hash FROM inputs")
-            .map_err(db)?;
-        let hashes = st.query_map([], |r| r.get::<_, String>(0)).map_err(db)?;
-        let mut sizes = std::collections::HashSet::new();
-        for h in hashes {
-            // `xxh3-128:<hex>:<bytes>`, with `/<label>` after it under another feed name.
-            let h = h.map_err(db)?;
-            let bare = h.split('/').next().unwrap_or("");
-            if let Some(n) = bare.rsplit(':').next().and_then(|n| n.parse().ok()) {
-                sizes.insert(n);
-            }
-        }
-        Ok(sizes)
+    /// Whether an input of `bytes` bytes was committed: an input of another size cannot have
+    /// been ingested (a content hash ends with the byte count), so it need not be hashed
+    /// before it is read. One indexed lookup, however many inputs a long-lived store has.
+    pub fn has_input_of_size(&self, bytes: u64) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM inputs WHERE bytes = ?1)",
+                [bytes as i64],
+                |r| r.get(0),
+            )
+            .map_err(db)
     }
 
     /// The run that ingested content with this hash, if any.
@@ -1456,5 +1449,43 @@ mod tests {
         assert!(r.sources().unwrap().is_empty());
         assert!(r.vessel_sources(None).unwrap().is_empty());
         assert!(r.identity_sources(7).unwrap().is_empty());
+    }
+
+    /// Committed inputs are found by their content hash and by their size alone.
+    #[test]
+    fn committed_inputs_are_found_by_hash_and_by_size() {
+        let dir = std::env::temp_dir().join(format!("tw-reg-inputs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("registry.sqlite");
+        std::fs::remove_file(&path).ok();
+        let mut r = RegistryDb::open(&path).unwrap();
+        assert!(!r.has_input_of_size(1234).unwrap());
+        let input = InputRow {
+            content_hash: "xxh3-128:00ff:1234".into(),
+            name: "a.nmea".into(),
+            bytes: 1234,
+        };
+        r.commit_run(&RunCommit {
+            run: 4,
+            finished_ms: 0,
+            positions: 0,
+            vessels: &[],
+            history: &[],
+            inputs: std::slice::from_ref(&input),
+            segmenters: &[],
+            late_sources: &[],
+            sources: &[],
+            vessel_sources: &[],
+            identity_sources: &[],
+            events: &[],
+            withdrawn: &[],
+            engine_state: None,
+        })
+        .unwrap();
+        assert_eq!(r.input_run("xxh3-128:00ff:1234").unwrap(), Some(4));
+        assert_eq!(r.input_run("xxh3-128:00fe:1234").unwrap(), None);
+        assert!(r.has_input_of_size(1234).unwrap());
+        assert!(!r.has_input_of_size(1235).unwrap());
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

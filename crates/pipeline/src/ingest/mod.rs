@@ -363,7 +363,6 @@ fn ingest_run(
     // given twice). A content hash ends with the byte count, so a file whose size no
     // committed input and no other input of this run has cannot be a repeat: it is hashed as
     // it is read (one read of it). The others are hashed before reading (two).
-    let stored_sizes = reg.input_sizes()?;
     let size_of = |spec: &InputSpec| {
         (spec.path != "-")
             .then(|| std::fs::metadata(&spec.path).ok())
@@ -383,7 +382,11 @@ fn ingest_run(
             specs.push(spec);
             continue;
         }
-        if size_of(&spec).is_some_and(|n| !stored_sizes.contains(&n) && run_sizes[&n] == 1) {
+        let new_size = match size_of(&spec) {
+            Some(n) => run_sizes[&n] == 1 && !reg.has_input_of_size(n)?,
+            None => false,
+        };
+        if new_size {
             hash_as_read.insert(spec.path.clone());
             specs.push(spec);
             continue;
