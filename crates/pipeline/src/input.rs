@@ -130,18 +130,21 @@ fn open_with(path: &str, progress: &indicatif::ProgressBar, hash: bool) -> Resul
     if meta.is_dir() {
         anyhow::bail!("{path} is a directory");
     }
-    let raw_hash = hash.then(RawHash::default);
-    // The raw bytes (compressed ones compressed), hashed when asked.
-    let raw = |file: File| -> Box<dyn Read + Send> {
-        match &raw_hash {
-            Some(h) => Box::new(progress.wrap_read(Hashing {
-                inner: file,
-                hash: h.clone(),
-            })),
-            None => Box::new(progress.wrap_read(file)),
+    // The raw bytes (compressed ones compressed), hashed when asked: a new hash for every
+    // read from the start.
+    let raw = |file: File| -> (Box<dyn Read + Send>, Option<RawHash>) {
+        if !hash {
+            return (Box::new(progress.wrap_read(file)), None);
         }
+        let h = RawHash::default();
+        let hashing = Hashing {
+            inner: file,
+            hash: h.clone(),
+        };
+        (Box::new(progress.wrap_read(hashing)), Some(h))
     };
-    let mut r = BufReader::with_capacity(1 << 16, raw(file));
+    let (gz_raw, gz_hash) = raw(file);
+    let mut r = BufReader::with_capacity(1 << 16, gz_raw);
     let gz = is_gzip(&mut r).with_context(|| format!("cannot read {path}"))?;
     if gz {
         Ok(Input {
@@ -149,19 +152,15 @@ fn open_with(path: &str, progress: &indicatif::ProgressBar, hash: bool) -> Resul
             size: Some(meta.len()),
             plain_file: None,
             name: path.to_owned(),
-            raw_hash,
+            raw_hash: gz_hash,
         })
     } else {
-        // Read from the start again, unbuffered (the decoder reads large blocks itself); the
-        // bytes the gzip check buffered were not hashed, being dropped with it.
+        // Read from the start again, unbuffered (the decoder reads large blocks itself).
         drop(r);
-        if let Some(h) = &raw_hash {
-            *h.0.lock()
-                .map_err(|_| anyhow::anyhow!("hash state poisoned"))? = Default::default();
-        }
         let file = File::open(p).with_context(|| format!("cannot open {path}"))?;
+        let (reader, raw_hash) = raw(file.try_clone()?);
         Ok(Input {
-            reader: raw(file.try_clone()?),
+            reader,
             size: Some(meta.len()),
             plain_file: Some(file),
             name: path.to_owned(),

@@ -363,7 +363,7 @@ pub struct VesselSourceRow {
 }
 
 /// Everything one ingest run commits, in one transaction.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RunCommit<'a> {
     /// Run id.
     pub run: u64,
@@ -540,9 +540,10 @@ impl RegistryDb {
         Ok(rows)
     }
 
-    /// Whether an input of `bytes` bytes was committed: an input of another size cannot have
-    /// been ingested (a content hash ends with the byte count), so it need not be hashed
-    /// before it is read. One indexed lookup, however many inputs a long-lived store has.
+    /// Whether an input of `bytes` bytes was committed (its `bytes` column, the count its
+    /// content hash ends with): an input of another size cannot have been ingested, so it need
+    /// not be hashed before it is read. One indexed lookup, however many inputs a long-lived
+    /// store has.
     pub fn has_input_of_size(&self, bytes: u64) -> Result<bool, StoreError> {
         self.conn
             .query_row(
@@ -1467,19 +1468,8 @@ mod tests {
         };
         r.commit_run(&RunCommit {
             run: 4,
-            finished_ms: 0,
-            positions: 0,
-            vessels: &[],
-            history: &[],
             inputs: std::slice::from_ref(&input),
-            segmenters: &[],
-            late_sources: &[],
-            sources: &[],
-            vessel_sources: &[],
-            identity_sources: &[],
-            events: &[],
-            withdrawn: &[],
-            engine_state: None,
+            ..RunCommit::default()
         })
         .unwrap();
         assert_eq!(r.input_run("xxh3-128:00ff:1234").unwrap(), Some(4));

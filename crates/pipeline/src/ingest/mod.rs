@@ -363,26 +363,30 @@ fn ingest_run(
     // given twice). A content hash ends with the byte count, so a file whose size no
     // committed input and no other input of this run has cannot be a repeat: it is hashed as
     // it is read (one read of it). The others are hashed before reading (two).
-    let size_of = |spec: &InputSpec| {
-        (spec.path != "-")
-            .then(|| std::fs::metadata(&spec.path).ok())
-            .flatten()
-            .filter(|m| m.is_file())
-            .map(|m| m.len())
-    };
+    let sized: Vec<(InputSpec, Option<u64>)> = specs_in
+        .into_iter()
+        .map(|spec| {
+            let size = (spec.path != "-")
+                .then(|| std::fs::metadata(&spec.path).ok())
+                .flatten()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            (spec, size)
+        })
+        .collect();
     let mut run_sizes: std::collections::HashMap<u64, usize> = Default::default();
-    for n in specs_in.iter().filter_map(size_of) {
+    for n in sized.iter().filter_map(|(_, n)| *n) {
         *run_sizes.entry(n).or_default() += 1;
     }
     let mut inputs: Vec<InputRow> = Vec::new();
     let mut specs: Vec<InputSpec> = Vec::new();
     let mut hash_as_read: std::collections::HashSet<String> = Default::default();
-    for spec in specs_in {
+    for (spec, size) in sized {
         if spec.path == "-" {
             specs.push(spec);
             continue;
         }
-        let new_size = match size_of(&spec) {
+        let new_size = match size {
             Some(n) => run_sizes[&n] == 1 && !reg.has_input_of_size(n)?,
             None => false,
         };
