@@ -6,7 +6,9 @@ use crate::DAY_MS;
 use rustc_hash::FxHashMap;
 
 /// A buffered position: every field of [`PositionRow`], with the sources as a range of
-/// [`Buffer::ids`].
+/// [`Buffer::ids`], or the one source itself (nearly every row: a copy heard by a second
+/// station is merged into its row only at times), so that writing a file, which reads the
+/// rows in store order, does not also read `ids` in arrival order (a cache miss a row).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(crate) struct Core {
     pub time_ms: i64,
@@ -20,14 +22,29 @@ pub(crate) struct Core {
     pub msg_type: u8,
     pub segment: Option<u32>,
     pub flags: u8,
+    /// The first of the row's ids in [`Buffer::ids`]; its one id when `src_len` is 1.
     src_start: u32,
     src_len: u32,
 }
 
 impl Core {
     /// The row's source ids, in the `ids` of the buffer it came from.
-    pub fn sources<'a>(&self, ids: &'a [u32]) -> &'a [u32] {
+    pub fn sources<'a>(&'a self, ids: &'a [u32]) -> &'a [u32] {
+        if self.src_len == 1 {
+            return std::slice::from_ref(&self.src_start);
+        }
         &ids[self.src_start as usize..(self.src_start + self.src_len) as usize]
+    }
+
+    /// Sets the row's sources, appending them to `ids` unless there is one.
+    fn set_sources(&mut self, ids: &mut Vec<u32>, sources: &[u32]) {
+        self.src_len = sources.len() as u32;
+        if let [one] = sources {
+            self.src_start = *one;
+        } else {
+            self.src_start = ids.len() as u32;
+            ids.extend_from_slice(sources);
+        }
     }
 
     fn of(r: &PositionRow) -> Core {
@@ -132,9 +149,7 @@ impl Buffer {
     /// Buffers `row` (its own `sources` are ignored) heard by the sources `ids`.
     pub fn push(&mut self, row: &PositionRow, ids: &[u32]) {
         let mut c = Core::of(row);
-        c.src_start = self.ids.len() as u32;
-        c.src_len = ids.len() as u32;
-        self.ids.extend_from_slice(ids);
+        c.set_sources(&mut self.ids, ids);
         let i = self.rows.len() as u32;
         if self.in_order.last().is_none_or(|o| o.time_ms <= c.time_ms) {
             self.in_order.push(Ordered {
@@ -157,7 +172,7 @@ impl Buffer {
     }
 
     /// The source ids of a buffered row.
-    pub fn sources(&self, c: &Core) -> &[u32] {
+    pub fn sources<'a>(&'a self, c: &'a Core) -> &'a [u32] {
         c.sources(&self.ids)
     }
 
@@ -196,12 +211,9 @@ impl Buffer {
             return true;
         }
         // Move the row's ids to the end, with the new one.
-        let old = self.sources(&c).to_vec();
-        let r = &mut self.rows[i];
-        r.src_start = self.ids.len() as u32;
-        r.src_len = old.len() as u32 + 1;
-        self.ids.extend_from_slice(&old);
-        self.ids.push(id);
+        let mut all = self.sources(&c).to_vec();
+        all.push(id);
+        self.rows[i].set_sources(&mut self.ids, &all);
         true
     }
 
@@ -312,6 +324,27 @@ mod tests {
         );
         b.clear();
         assert!(!b.add_source(7, 3_000, None, 2));
+    }
+
+    /// A row heard by one source keeps it in the row (nothing in `ids`); rows with none or
+    /// several, and a one-source row given a second, read back their sources in order.
+    #[test]
+    fn sources_of_zero_one_and_many_read_back() {
+        let mut b = Buffer::default();
+        b.push(&row(1, 1_000), &[]);
+        b.push(&row(2, 2_000), &[7]);
+        b.push(&row(3, 3_000), &[4, 5]);
+        b.push(&row(4, 4_000), &[9]);
+        assert_eq!(b.ids, [4, 5], "single sources are kept in their rows");
+        assert!(b.add_source(2, 2_000, None, 8));
+        assert!(b.add_source(1, 1_000, None, 6));
+        assert!(b.add_source(2, 2_000, None, 7), "already a source");
+        let srcs: Vec<Vec<u32>> = b.rows.iter().map(|c| b.sources(c).to_vec()).collect();
+        assert_eq!(srcs, [vec![6], vec![7, 8], vec![4, 5], vec![9]]);
+        let mut sorted = Vec::new();
+        b.sorted_into(&mut sorted);
+        let srcs: Vec<Vec<u32>> = sorted.iter().map(|c| b.sources(c).to_vec()).collect();
+        assert_eq!(srcs, [vec![6], vec![7, 8], vec![4, 5], vec![9]]);
     }
 
     /// One MMSI at one time in two places (a shared or spoofed MMSI): a late copy's source

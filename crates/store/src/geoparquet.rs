@@ -11,6 +11,7 @@ use arrow_array::{
     Array, ArrayRef, BinaryArray, Float32Array, Float64Array, ListArray, RecordBatch, StringArray,
     TimestampMillisecondArray, UInt16Array, UInt32Array, UInt8Array,
 };
+use arrow_buffer::OffsetBuffer;
 use arrow_schema::ArrowError;
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::arrow_reader::{
@@ -283,7 +284,12 @@ impl FileWriter {
             Arc::new(UInt32Array::from(segment)),
             Arc::new(UInt8Array::from(flags)),
             Arc::new(sources.finish()),
-            Arc::new(BinaryArray::from_iter_values(geoms.chunks_exact(21))),
+            // The points' bytes as written, each 21 long: no copy.
+            Arc::new(BinaryArray::new(
+                OffsetBuffer::from_lengths(std::iter::repeat_n(21, n)),
+                arrow_buffer::Buffer::from_vec(geoms),
+                None,
+            )),
         ];
         let batch =
             RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| err(&self.path, e))?;

@@ -30,7 +30,7 @@
 //!   `stale_unchecked`.
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
 /// A receiver or station inside a feed: an index into the caller's table of station names
@@ -667,10 +667,13 @@ fn late_source<P>(
 
 /// Positions older than the late window, as 64-bit keys of their exact content
 /// ([`Content::key`]) in one set per minute of message time, so that whole minutes are dropped
-/// when they leave the cold window.
+/// when they leave the cold window. The minutes are in time order in a deque: identities are
+/// forgotten in about time order, so a kept one nearly always goes to the newest minute, found
+/// without a search; a new minute's set starts as large as the one before it (growing each
+/// set from empty rehashed every key about once more).
 #[derive(Debug, Default)]
 struct Cold {
-    minutes: BTreeMap<i64, FxHashSet<u64>>,
+    minutes: VecDeque<(i64, FxHashSet<u64>)>,
     /// Positions before this time are not kept (they left the cold window).
     floor_ms: i64,
     len: usize,
@@ -683,19 +686,32 @@ impl Cold {
         if e.time_ms < self.floor_ms {
             return;
         }
-        let set = self
-            .minutes
-            .entry(e.time_ms.div_euclid(60_000))
-            .or_default();
-        if set.insert(c.key(mmsi, e.time_ms)) {
+        let minute = e.time_ms.div_euclid(60_000);
+        let i = match self.minutes.back() {
+            Some((m, _)) if *m == minute => self.minutes.len() - 1,
+            Some((m, s)) if *m < minute => {
+                let set = FxHashSet::with_capacity_and_hasher(s.len(), Default::default());
+                self.minutes.push_back((minute, set));
+                self.minutes.len() - 1
+            }
+            _ => match self.minutes.binary_search_by_key(&minute, |(m, _)| *m) {
+                Ok(i) => i,
+                Err(i) => {
+                    self.minutes.insert(i, (minute, FxHashSet::default()));
+                    i
+                }
+            },
+        };
+        if self.minutes[i].1.insert(c.key(mmsi, e.time_ms)) {
             self.len += 1;
         }
     }
 
     fn contains(&self, key: u64, time_ms: i64) -> bool {
+        let minute = time_ms.div_euclid(60_000);
         self.minutes
-            .get(&time_ms.div_euclid(60_000))
-            .is_some_and(|s| s.contains(&key))
+            .binary_search_by_key(&minute, |(m, _)| *m)
+            .is_ok_and(|i| self.minutes[i].1.contains(&key))
     }
 
     /// Drops the minutes before `floor_ms`.
@@ -704,9 +720,12 @@ impl Cold {
             return;
         }
         self.floor_ms = floor_ms;
-        let kept = self.minutes.split_off(&floor_ms.div_euclid(60_000));
-        self.len -= self.minutes.values().map(FxHashSet::len).sum::<usize>();
-        self.minutes = kept;
+        let floor = floor_ms.div_euclid(60_000);
+        while self.minutes.front().is_some_and(|(m, _)| *m < floor) {
+            if let Some((_, s)) = self.minutes.pop_front() {
+                self.len -= s.len();
+            }
+        }
     }
 }
 
