@@ -99,6 +99,42 @@ fn db(e: rusqlite::Error) -> StoreError {
 /// vessel's rows then land on the same few B-tree pages, one after another. In the order a
 /// hash map gave them, every row touched a page of its own and a run's commit took as long as
 /// all its decoding and fusing (issue 16).
+/// Rows per statement of [`insert_rows`].
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Inserts `rows`, many to a statement (`head` then as many `VALUES` tuples of `width`
+/// parameters as rows, then `tail`, an `ON CONFLICT` clause reading `excluded`), each row's
+/// values bound by `bind` from the given first parameter index. SQLite's work per statement
+/// (dispatch, reset, unbinding) was a fifth of a run's commit, which writes some 280,000 rows
+/// on a busy input and which nothing else runs beside.
+fn insert_rows<T>(
+    tx: &rusqlite::Transaction<'_>,
+    head: &str,
+    width: usize,
+    tail: &str,
+    rows: &[T],
+    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> Result<(), StoreError> {
+    let sql = |n: usize| {
+        let tuple = format!("({})", vec!["?"; width].join(","));
+        format!("{head} {}{tail}", vec![tuple; n].join(","))
+    };
+    let full = sql(ROWS_PER_STATEMENT);
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut st = if chunk.len() == ROWS_PER_STATEMENT {
+            tx.prepare_cached(&full)
+        } else {
+            tx.prepare_cached(&sql(chunk.len()))
+        }
+        .map_err(db)?;
+        for (i, r) in chunk.iter().enumerate() {
+            bind(&mut st, 1 + i * width, r).map_err(db)?;
+        }
+        st.raw_execute().map_err(db)?;
+    }
+    Ok(())
+}
+
 fn by_mmsi<T>(rows: &[T], mmsi: impl Fn(&T) -> u32) -> Vec<&T> {
     let mut v: Vec<&T> = rows.iter().collect();
     if !v.is_sorted_by_key(|r| mmsi(r)) {
@@ -453,6 +489,9 @@ impl RegistryDb {
         // as it goes. 64 MB keeps a run's working set in memory.
         conn.pragma_update(None, "cache_size", -65_536)
             .map_err(db)?;
+        // A run's commit prepares two statements per table (a full one of many rows, one for
+        // the rest) besides the others: room for them all.
+        conn.set_prepared_statement_cache_capacity(64);
         conn.execute_batch(SCHEMA).map_err(db)?;
         // Registries made before `ship_type_text` (issue 16) get the column, empty.
         let has_text: bool = conn
@@ -596,50 +635,66 @@ impl RegistryDb {
                 st.execute(params![i.content_hash, i.name, i.bytes as i64, run])
                     .map_err(db)?;
             }
-            let mut seg = tx
-                .prepare_cached("INSERT OR REPLACE INTO segmenters VALUES (?1, ?2)")
-                .map_err(db)?;
-            let mut del = tx
-                .prepare_cached("DELETE FROM open_segments WHERE mmsi = ?1")
-                .map_err(db)?;
-            let mut open = tx
-                .prepare_cached("INSERT INTO open_segments VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")
-                .map_err(db)?;
-            for s in c.segmenters {
-                seg.execute(params![s.mmsi, s.next_segment]).map_err(db)?;
-                del.execute([s.mmsi]).map_err(db)?;
-                for o in &s.open {
-                    open.execute(params![
-                        s.mmsi,
-                        o.segment,
-                        o.time_ms,
-                        o.lat,
-                        o.lon,
-                        o.sog_knots,
-                        o.cog_deg,
-                        o.transponder,
-                        o.positions
-                    ])
+            insert_rows(
+                &tx,
+                "INSERT OR REPLACE INTO segmenters VALUES",
+                2,
+                "",
+                c.segmenters,
+                |st, i, s| {
+                    st.raw_bind_parameter(i, s.mmsi)?;
+                    st.raw_bind_parameter(i + 1, s.next_segment)
+                },
+            )?;
+            // A vessel's open segments are replaced whole.
+            for chunk in c.segmenters.chunks(ROWS_PER_STATEMENT) {
+                let list = vec!["?"; chunk.len()].join(",");
+                let mut del = tx
+                    .prepare_cached(&format!("DELETE FROM open_segments WHERE mmsi IN ({list})"))
                     .map_err(db)?;
+                for (i, s) in chunk.iter().enumerate() {
+                    del.raw_bind_parameter(i + 1, s.mmsi).map_err(db)?;
                 }
+                del.raw_execute().map_err(db)?;
             }
-            let mut late = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO late_sources (mmsi, time_ms, source, run, lat, lon)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )
-                .map_err(db)?;
-            for l in by_mmsi(c.late_sources, |l| l.mmsi) {
-                late.execute(params![
-                    l.mmsi,
-                    l.time_ms,
-                    l.source,
-                    run,
-                    l.position.map(|p| p.0),
-                    l.position.map(|p| p.1)
-                ])
-                .map_err(db)?;
-            }
+            let open: Vec<(u32, &OpenSegmentRow)> = c
+                .segmenters
+                .iter()
+                .flat_map(|s| s.open.iter().map(move |o| (s.mmsi, o)))
+                .collect();
+            insert_rows(
+                &tx,
+                "INSERT OR REPLACE INTO open_segments VALUES",
+                9,
+                "",
+                &open,
+                |st, i, (mmsi, o)| {
+                    st.raw_bind_parameter(i, mmsi)?;
+                    st.raw_bind_parameter(i + 1, o.segment)?;
+                    st.raw_bind_parameter(i + 2, o.time_ms)?;
+                    st.raw_bind_parameter(i + 3, o.lat)?;
+                    st.raw_bind_parameter(i + 4, o.lon)?;
+                    st.raw_bind_parameter(i + 5, o.sog_knots)?;
+                    st.raw_bind_parameter(i + 6, o.cog_deg)?;
+                    st.raw_bind_parameter(i + 7, &o.transponder)?;
+                    st.raw_bind_parameter(i + 8, o.positions)
+                },
+            )?;
+            insert_rows(
+                &tx,
+                "INSERT OR IGNORE INTO late_sources (mmsi, time_ms, source, run, lat, lon) VALUES",
+                6,
+                "",
+                &by_mmsi(c.late_sources, |l| l.mmsi),
+                |st, i, l| {
+                    st.raw_bind_parameter(i, l.mmsi)?;
+                    st.raw_bind_parameter(i + 1, l.time_ms)?;
+                    st.raw_bind_parameter(i + 2, &l.source)?;
+                    st.raw_bind_parameter(i + 3, run)?;
+                    st.raw_bind_parameter(i + 4, l.position.map(|p| p.0))?;
+                    st.raw_bind_parameter(i + 5, l.position.map(|p| p.1))
+                },
+            )?;
             let mut src = tx
                 .prepare_cached(
                     "INSERT INTO sources VALUES (?1, ?2, ?2)
@@ -649,48 +704,54 @@ impl RegistryDb {
             for label in c.sources {
                 src.execute(params![label, run]).map_err(db)?;
             }
-            let mut vs = tx
-                .prepare_cached(
-                    "INSERT INTO vessel_sources VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)
-                     ON CONFLICT (mmsi, source) DO UPDATE SET
-                       first_ms = min(first_ms, ?3), positions = positions + ?5,
-                       lat = iif(?4 >= last_ms, ?6, lat), lon = iif(?4 >= last_ms, ?7, lon),
-                       sog_knots = iif(?4 >= last_ms, ?8, sog_knots),
-                       cog_deg = iif(?4 >= last_ms, ?9, cog_deg),
-                       heading_deg = iif(?4 >= last_ms, ?10, heading_deg),
-                       nav_status = iif(?4 >= last_ms, ?11, nav_status),
-                       last_ms = max(last_ms, ?4)",
-                )
-                .map_err(db)?;
-            for v in by_mmsi(c.vessel_sources, |v| v.mmsi) {
-                vs.execute(params![
-                    v.mmsi,
-                    v.source,
-                    v.first_ms,
-                    v.last_ms,
-                    v.positions as i64,
-                    v.lat,
-                    v.lon,
-                    v.sog_knots,
-                    v.cog_deg,
-                    v.heading_deg,
-                    v.nav_status
-                ])
-                .map_err(db)?;
-            }
-            let mut ids = tx
-                .prepare_cached(
-                    "INSERT INTO identity_sources VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (mmsi, field, value, source) DO UPDATE SET
-                       first_ms = min(first_ms, ?5), last_ms = max(last_ms, ?6)",
-                )
-                .map_err(db)?;
-            for i in by_mmsi(c.identity_sources, |i| i.mmsi) {
-                ids.execute(params![
-                    i.mmsi, i.field, i.value, i.source, i.first_ms, i.last_ms
-                ])
-                .map_err(db)?;
-            }
+            // The upserts read the new row's values from `excluded` and the stored row's
+            // from its columns (before the update, for every assignment).
+            insert_rows(
+                &tx,
+                "INSERT INTO vessel_sources VALUES",
+                11,
+                " ON CONFLICT (mmsi, source) DO UPDATE SET
+                   first_ms = min(first_ms, excluded.first_ms),
+                   positions = positions + excluded.positions,
+                   lat = iif(excluded.last_ms >= last_ms, excluded.lat, lat),
+                   lon = iif(excluded.last_ms >= last_ms, excluded.lon, lon),
+                   sog_knots = iif(excluded.last_ms >= last_ms, excluded.sog_knots, sog_knots),
+                   cog_deg = iif(excluded.last_ms >= last_ms, excluded.cog_deg, cog_deg),
+                   heading_deg = iif(excluded.last_ms >= last_ms, excluded.heading_deg, heading_deg),
+                   nav_status = iif(excluded.last_ms >= last_ms, excluded.nav_status, nav_status),
+                   last_ms = max(last_ms, excluded.last_ms)",
+                &by_mmsi(c.vessel_sources, |v| v.mmsi),
+                |st, i, v| {
+                    st.raw_bind_parameter(i, v.mmsi)?;
+                    st.raw_bind_parameter(i + 1, &v.source)?;
+                    st.raw_bind_parameter(i + 2, v.first_ms)?;
+                    st.raw_bind_parameter(i + 3, v.last_ms)?;
+                    st.raw_bind_parameter(i + 4, v.positions as i64)?;
+                    st.raw_bind_parameter(i + 5, v.lat)?;
+                    st.raw_bind_parameter(i + 6, v.lon)?;
+                    st.raw_bind_parameter(i + 7, v.sog_knots)?;
+                    st.raw_bind_parameter(i + 8, v.cog_deg)?;
+                    st.raw_bind_parameter(i + 9, v.heading_deg)?;
+                    st.raw_bind_parameter(i + 10, v.nav_status)
+                },
+            )?;
+            insert_rows(
+                &tx,
+                "INSERT INTO identity_sources VALUES",
+                6,
+                " ON CONFLICT (mmsi, field, value, source) DO UPDATE SET
+                   first_ms = min(first_ms, excluded.first_ms),
+                   last_ms = max(last_ms, excluded.last_ms)",
+                &by_mmsi(c.identity_sources, |i| i.mmsi),
+                |st, k, i| {
+                    st.raw_bind_parameter(k, i.mmsi)?;
+                    st.raw_bind_parameter(k + 1, &i.field)?;
+                    st.raw_bind_parameter(k + 2, &i.value)?;
+                    st.raw_bind_parameter(k + 3, &i.source)?;
+                    st.raw_bind_parameter(k + 4, i.first_ms)?;
+                    st.raw_bind_parameter(k + 5, i.last_ms)
+                },
+            )?;
         }
         Ok(OpenRun { tx, run })
     }
@@ -1251,48 +1312,51 @@ fn write_vessels(
     vessels: &[VesselRow],
     history: &[IdentityRow],
 ) -> Result<(), StoreError> {
-    {
-        let mut v = tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO vessels VALUES
-                 (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
-            )
-            .map_err(db)?;
-        for r in vessels {
-            v.execute(params![
-                r.mmsi,
-                r.class,
-                r.flag,
-                r.name,
-                r.callsign,
-                r.imo,
-                r.ship_type,
-                r.length_m,
-                r.beam_m,
-                r.destination,
-                r.draught_m,
-                r.first_seen_ms,
-                r.last_seen_ms,
-                r.reports as i64,
-                r.position_time_ms,
-                r.lat,
-                r.lon,
-                r.sog_knots,
-                r.cog_deg,
-                r.ship_type_text,
-                r.heading_deg,
-                r.nav_status
-            ])
-            .map_err(db)?;
-        }
-        let mut h = tx
-            .prepare_cached("INSERT OR IGNORE INTO identity_history VALUES (?1,?2,?3,?4,?5)")
-            .map_err(db)?;
-        for r in history {
-            h.execute(params![r.mmsi, r.time_ms, r.field, r.old, r.new])
-                .map_err(db)?;
-        }
-    }
+    insert_rows(
+        tx,
+        "INSERT OR REPLACE INTO vessels VALUES",
+        22,
+        "",
+        vessels,
+        |st, i, r| {
+            st.raw_bind_parameter(i, r.mmsi)?;
+            st.raw_bind_parameter(i + 1, &r.class)?;
+            st.raw_bind_parameter(i + 2, &r.flag)?;
+            st.raw_bind_parameter(i + 3, &r.name)?;
+            st.raw_bind_parameter(i + 4, &r.callsign)?;
+            st.raw_bind_parameter(i + 5, r.imo)?;
+            st.raw_bind_parameter(i + 6, r.ship_type)?;
+            st.raw_bind_parameter(i + 7, r.length_m)?;
+            st.raw_bind_parameter(i + 8, r.beam_m)?;
+            st.raw_bind_parameter(i + 9, &r.destination)?;
+            st.raw_bind_parameter(i + 10, r.draught_m)?;
+            st.raw_bind_parameter(i + 11, r.first_seen_ms)?;
+            st.raw_bind_parameter(i + 12, r.last_seen_ms)?;
+            st.raw_bind_parameter(i + 13, r.reports as i64)?;
+            st.raw_bind_parameter(i + 14, r.position_time_ms)?;
+            st.raw_bind_parameter(i + 15, r.lat)?;
+            st.raw_bind_parameter(i + 16, r.lon)?;
+            st.raw_bind_parameter(i + 17, r.sog_knots)?;
+            st.raw_bind_parameter(i + 18, r.cog_deg)?;
+            st.raw_bind_parameter(i + 19, &r.ship_type_text)?;
+            st.raw_bind_parameter(i + 20, r.heading_deg)?;
+            st.raw_bind_parameter(i + 21, r.nav_status)
+        },
+    )?;
+    insert_rows(
+        tx,
+        "INSERT OR IGNORE INTO identity_history VALUES",
+        5,
+        "",
+        history,
+        |st, i, r| {
+            st.raw_bind_parameter(i, r.mmsi)?;
+            st.raw_bind_parameter(i + 1, r.time_ms)?;
+            st.raw_bind_parameter(i + 2, &r.field)?;
+            st.raw_bind_parameter(i + 3, &r.old)?;
+            st.raw_bind_parameter(i + 4, &r.new)
+        },
+    )?;
     Ok(())
 }
 
@@ -1450,6 +1514,89 @@ mod tests {
         assert!(r.sources().unwrap().is_empty());
         assert!(r.vessel_sources(None).unwrap().is_empty());
         assert!(r.identity_sources(7).unwrap().is_empty());
+    }
+
+    /// A run's rows are written many to a statement: more rows than one statement holds, and
+    /// a later run's replacing and merging them, read back as written one at a time would be.
+    #[test]
+    fn many_rows_commit_across_statements() {
+        let dir = std::env::temp_dir().join(format!("tw-reg-many-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("registry.sqlite");
+        std::fs::remove_file(&path).ok();
+        let n = 2 * ROWS_PER_STATEMENT as u32 + 3;
+        let segmenters = |opens: u32, run: u32| -> Vec<SegmenterRow> {
+            (0..n)
+                .map(|m| SegmenterRow {
+                    mmsi: 1000 + m,
+                    next_segment: run,
+                    open: (0..opens)
+                        .map(|k| OpenSegmentRow {
+                            segment: k + run * 10,
+                            transponder: "A".into(),
+                            ..OpenSegmentRow::default()
+                        })
+                        .collect(),
+                })
+                .collect()
+        };
+        let sources = |positions: u64, last_ms: i64, lat: f64| -> Vec<VesselSourceRow> {
+            (0..n)
+                .flat_map(|m| {
+                    ["a", "b"].map(|src| VesselSourceRow {
+                        mmsi: 1000 + m,
+                        source: src.into(),
+                        first_ms: last_ms,
+                        last_ms,
+                        positions,
+                        lat,
+                        lon: 0.0,
+                        sog_knots: None,
+                        cog_deg: None,
+                        heading_deg: None,
+                        nav_status: None,
+                    })
+                })
+                .collect()
+        };
+        let vessels: Vec<VesselRow> = (0..n)
+            .map(|m| VesselRow {
+                mmsi: 1000 + m,
+                name: Some(format!("V{m}")),
+                reports: 1,
+                ..VesselRow::default()
+            })
+            .collect();
+        let mut r = RegistryDb::open(&path).unwrap();
+        let mut commit = |run: u64, segs: &[SegmenterRow], vs: &[VesselSourceRow]| {
+            r.commit_run(&RunCommit {
+                run,
+                vessels: &vessels,
+                segmenters: segs,
+                vessel_sources: vs,
+                ..RunCommit::default()
+            })
+            .unwrap();
+        };
+        commit(1, &segmenters(2, 1), &sources(2, 100, 1.0));
+        commit(2, &segmenters(1, 2), &sources(3, 50, 2.0));
+        drop(commit);
+        let segs = r.segmenters().unwrap();
+        assert_eq!(segs.len(), n as usize);
+        assert!(segs
+            .iter()
+            .all(|s| s.next_segment == 2 && s.open.len() == 1 && s.open[0].segment == 20));
+        let vs = r.vessel_sources(None).unwrap();
+        assert_eq!(vs.len(), 2 * n as usize);
+        // Counts add up; the older run's position stays the latest.
+        assert!(vs
+            .iter()
+            .all(|v| v.positions == 5 && v.first_ms == 50 && v.last_ms == 100 && v.lat == 1.0));
+        assert_eq!(r.vessels(None).unwrap().len(), n as usize);
+        assert_eq!(
+            r.vessel(1000 + n - 1).unwrap().and_then(|v| v.name),
+            Some(format!("V{}", n - 1))
+        );
     }
 
     /// Committed inputs are found by their content hash and by their size alone.
