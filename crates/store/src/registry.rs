@@ -492,6 +492,10 @@ impl RegistryDb {
         // A run's commit prepares two statements per table (a full one of many rows, one for
         // the rest) besides the others: room for them all.
         conn.set_prepared_statement_cache_capacity(64);
+        // A statement of many rows keeps a statement journal (to undo it alone if a row
+        // fails); in a temporary file that was tens of thousands of writes a run.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
         // Registries made before `ship_type_text` (issue 16) get the column, empty.
         let has_text: bool = conn
