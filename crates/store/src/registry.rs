@@ -99,12 +99,24 @@ fn db(e: rusqlite::Error) -> StoreError {
 /// vessel's rows then land on the same few B-tree pages, one after another. In the order a
 /// hash map gave them, every row touched a page of its own and a run's commit took as long as
 /// all its decoding and fusing (issue 16).
+/// Binds values to consecutive parameters of a statement from index `$i`; returns how many.
+macro_rules! bind {
+    ($st:expr, $i:expr; $($v:expr),+ $(,)?) => {{
+        let mut k = $i;
+        $(
+            $st.raw_bind_parameter(k, $v)?;
+            k += 1;
+        )+
+        Ok(k - $i)
+    }};
+}
+
 /// Rows per statement of [`insert_rows`].
 const ROWS_PER_STATEMENT: usize = 64;
 
 /// Inserts `rows`, many to a statement (`head` then as many `VALUES` tuples of `width`
 /// parameters as rows, then `tail`, an `ON CONFLICT` clause reading `excluded`), each row's
-/// values bound by `bind` from the given first parameter index. SQLite's work per statement
+/// values bound by `bind` (which says how many) from the given first parameter index. SQLite's work per statement
 /// (dispatch, reset, unbinding) was a fifth of a run's commit, which writes some 280,000 rows
 /// on a busy input and which nothing else runs beside.
 fn insert_rows<T>(
@@ -113,7 +125,7 @@ fn insert_rows<T>(
     width: usize,
     tail: &str,
     rows: &[T],
-    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<usize>,
 ) -> Result<(), StoreError> {
     let sql = |n: usize| {
         let tuple = format!("({})", vec!["?"; width].join(","));
@@ -128,7 +140,8 @@ fn insert_rows<T>(
         }
         .map_err(db)?;
         for (i, r) in chunk.iter().enumerate() {
-            bind(&mut st, 1 + i * width, r).map_err(db)?;
+            let bound = bind(&mut st, 1 + i * width, r).map_err(db)?;
+            debug_assert_eq!(bound, width, "{head}");
         }
         st.raw_execute().map_err(db)?;
     }
@@ -645,10 +658,7 @@ impl RegistryDb {
                 2,
                 "",
                 c.segmenters,
-                |st, i, s| {
-                    st.raw_bind_parameter(i, s.mmsi)?;
-                    st.raw_bind_parameter(i + 1, s.next_segment)
-                },
+                |st, i, s| bind!(st, i; s.mmsi, s.next_segment),
             )?;
             // A vessel's open segments are replaced whole.
             for chunk in c.segmenters.chunks(ROWS_PER_STATEMENT) {
@@ -673,15 +683,10 @@ impl RegistryDb {
                 "",
                 &open,
                 |st, i, (mmsi, o)| {
-                    st.raw_bind_parameter(i, mmsi)?;
-                    st.raw_bind_parameter(i + 1, o.segment)?;
-                    st.raw_bind_parameter(i + 2, o.time_ms)?;
-                    st.raw_bind_parameter(i + 3, o.lat)?;
-                    st.raw_bind_parameter(i + 4, o.lon)?;
-                    st.raw_bind_parameter(i + 5, o.sog_knots)?;
-                    st.raw_bind_parameter(i + 6, o.cog_deg)?;
-                    st.raw_bind_parameter(i + 7, &o.transponder)?;
-                    st.raw_bind_parameter(i + 8, o.positions)
+                    bind!(st, i;
+                        mmsi, o.segment, o.time_ms, o.lat, o.lon, o.sog_knots, o.cog_deg,
+                        &o.transponder, o.positions,
+                    )
                 },
             )?;
             insert_rows(
@@ -691,12 +696,10 @@ impl RegistryDb {
                 "",
                 &by_mmsi(c.late_sources, |l| l.mmsi),
                 |st, i, l| {
-                    st.raw_bind_parameter(i, l.mmsi)?;
-                    st.raw_bind_parameter(i + 1, l.time_ms)?;
-                    st.raw_bind_parameter(i + 2, &l.source)?;
-                    st.raw_bind_parameter(i + 3, run)?;
-                    st.raw_bind_parameter(i + 4, l.position.map(|p| p.0))?;
-                    st.raw_bind_parameter(i + 5, l.position.map(|p| p.1))
+                    bind!(st, i;
+                        l.mmsi, l.time_ms, &l.source, run, l.position.map(|p| p.0),
+                        l.position.map(|p| p.1),
+                    )
                 },
             )?;
             let mut src = tx
@@ -726,17 +729,10 @@ impl RegistryDb {
                    last_ms = max(last_ms, excluded.last_ms)",
                 &by_mmsi(c.vessel_sources, |v| v.mmsi),
                 |st, i, v| {
-                    st.raw_bind_parameter(i, v.mmsi)?;
-                    st.raw_bind_parameter(i + 1, &v.source)?;
-                    st.raw_bind_parameter(i + 2, v.first_ms)?;
-                    st.raw_bind_parameter(i + 3, v.last_ms)?;
-                    st.raw_bind_parameter(i + 4, v.positions as i64)?;
-                    st.raw_bind_parameter(i + 5, v.lat)?;
-                    st.raw_bind_parameter(i + 6, v.lon)?;
-                    st.raw_bind_parameter(i + 7, v.sog_knots)?;
-                    st.raw_bind_parameter(i + 8, v.cog_deg)?;
-                    st.raw_bind_parameter(i + 9, v.heading_deg)?;
-                    st.raw_bind_parameter(i + 10, v.nav_status)
+                    bind!(st, i;
+                        v.mmsi, &v.source, v.first_ms, v.last_ms, v.positions as i64, v.lat, v.lon,
+                        v.sog_knots, v.cog_deg, v.heading_deg, v.nav_status,
+                    )
                 },
             )?;
             insert_rows(
@@ -747,14 +743,7 @@ impl RegistryDb {
                    first_ms = min(first_ms, excluded.first_ms),
                    last_ms = max(last_ms, excluded.last_ms)",
                 &by_mmsi(c.identity_sources, |i| i.mmsi),
-                |st, k, i| {
-                    st.raw_bind_parameter(k, i.mmsi)?;
-                    st.raw_bind_parameter(k + 1, &i.field)?;
-                    st.raw_bind_parameter(k + 2, &i.value)?;
-                    st.raw_bind_parameter(k + 3, &i.source)?;
-                    st.raw_bind_parameter(k + 4, i.first_ms)?;
-                    st.raw_bind_parameter(k + 5, i.last_ms)
-                },
+                |st, k, i| bind!(st, k; i.mmsi, &i.field, &i.value, &i.source, i.first_ms, i.last_ms),
             )?;
         }
         Ok(OpenRun { tx, run })
@@ -1323,28 +1312,12 @@ fn write_vessels(
         "",
         vessels,
         |st, i, r| {
-            st.raw_bind_parameter(i, r.mmsi)?;
-            st.raw_bind_parameter(i + 1, &r.class)?;
-            st.raw_bind_parameter(i + 2, &r.flag)?;
-            st.raw_bind_parameter(i + 3, &r.name)?;
-            st.raw_bind_parameter(i + 4, &r.callsign)?;
-            st.raw_bind_parameter(i + 5, r.imo)?;
-            st.raw_bind_parameter(i + 6, r.ship_type)?;
-            st.raw_bind_parameter(i + 7, r.length_m)?;
-            st.raw_bind_parameter(i + 8, r.beam_m)?;
-            st.raw_bind_parameter(i + 9, &r.destination)?;
-            st.raw_bind_parameter(i + 10, r.draught_m)?;
-            st.raw_bind_parameter(i + 11, r.first_seen_ms)?;
-            st.raw_bind_parameter(i + 12, r.last_seen_ms)?;
-            st.raw_bind_parameter(i + 13, r.reports as i64)?;
-            st.raw_bind_parameter(i + 14, r.position_time_ms)?;
-            st.raw_bind_parameter(i + 15, r.lat)?;
-            st.raw_bind_parameter(i + 16, r.lon)?;
-            st.raw_bind_parameter(i + 17, r.sog_knots)?;
-            st.raw_bind_parameter(i + 18, r.cog_deg)?;
-            st.raw_bind_parameter(i + 19, &r.ship_type_text)?;
-            st.raw_bind_parameter(i + 20, r.heading_deg)?;
-            st.raw_bind_parameter(i + 21, r.nav_status)
+            bind!(st, i;
+                r.mmsi, &r.class, &r.flag, &r.name, &r.callsign, r.imo, r.ship_type, r.length_m,
+                r.beam_m, &r.destination, r.draught_m, r.first_seen_ms, r.last_seen_ms,
+                r.reports as i64, r.position_time_ms, r.lat, r.lon, r.sog_knots, r.cog_deg,
+                &r.ship_type_text, r.heading_deg, r.nav_status,
+            )
         },
     )?;
     insert_rows(
@@ -1353,13 +1326,7 @@ fn write_vessels(
         5,
         "",
         history,
-        |st, i, r| {
-            st.raw_bind_parameter(i, r.mmsi)?;
-            st.raw_bind_parameter(i + 1, r.time_ms)?;
-            st.raw_bind_parameter(i + 2, &r.field)?;
-            st.raw_bind_parameter(i + 3, &r.old)?;
-            st.raw_bind_parameter(i + 4, &r.new)
-        },
+        |st, i, r| bind!(st, i; r.mmsi, r.time_ms, &r.field, &r.old, &r.new),
     )?;
     Ok(())
 }
@@ -1584,7 +1551,6 @@ mod tests {
         };
         commit(1, &segmenters(2, 1), &sources(2, 100, 1.0));
         commit(2, &segmenters(1, 2), &sources(3, 50, 2.0));
-        drop(commit);
         let segs = r.segmenters().unwrap();
         assert_eq!(segs.len(), n as usize);
         assert!(segs
