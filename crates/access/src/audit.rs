@@ -62,6 +62,24 @@ pub struct AuditRecord {
     /// The HTTP status of a read that was refused or failed (400, 403, 404, 5xx); `None` for
     /// one served (and in entries written before this field existed).
     pub status: Option<u16>,
+    /// Set on an entry that stands for a run of identical reads answered empty (see
+    /// [`Repeats`]); `None` for an entry of one read.
+    pub repeats: Option<Repeats>,
+}
+
+/// A run of reads that were each the same as the entry written for the first of them (same
+/// principal, partner, endpoint and parameters, each served with nothing returned or
+/// withheld): a partner link or a dashboard asking every few seconds whether anything is new.
+/// The first read of a run has its own entry, written before it was answered; the ones after
+/// it are counted and written as one entry when the run ends (a different or non-empty read,
+/// the run's span, the server's stop), with the time of the last of them. A crash loses at
+/// most the count of a run whose first read is on record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repeats {
+    /// Reads in the run after its first.
+    pub count: u64,
+    /// Time of the first of them, ms since the Unix epoch (UTC).
+    pub first_ms: i64,
 }
 
 /// The hashed part of a line: an [`AuditRecord`] with its place in the chain.
@@ -78,6 +96,8 @@ struct Body {
     withheld: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    repeats: Option<Repeats>,
     prev: String,
 }
 
@@ -142,6 +162,7 @@ fn make_line(
         returned: rec.returned,
         withheld: rec.withheld,
         status: rec.status,
+        repeats: rec.repeats,
         prev: hex::encode(prev),
     };
     let mut line = serde_json::to_vec(&body)
@@ -390,6 +411,7 @@ pub fn read(path: &Path, filter: &AuditFilter) -> Result<(Vec<AuditEntry>, u64),
                 returned: body.returned,
                 withheld: body.withheld,
                 status: body.status,
+                repeats: body.repeats,
             },
         });
     }
@@ -550,6 +572,7 @@ impl AuditLog {
                 returned: 0,
                 withheld: 0,
                 status: None,
+                repeats: None,
             })?;
         }
         Ok((log, torn))
@@ -639,6 +662,11 @@ mod tests {
             returned: i * 10,
             withheld: i,
             status: None,
+            // One entry standing for a run of repeated reads.
+            repeats: (i == 3).then_some(Repeats {
+                count: 41,
+                first_ms: 1_699_999_000_000,
+            }),
         }
     }
 
@@ -681,6 +709,15 @@ mod tests {
             (0..5).map(rec).collect::<Vec<_>>()
         );
         assert_eq!(v.head, Some((4, all[4].hash.clone())));
+        // An entry of one read is written as before the field existed (so older entries hash
+        // the same); a run's entry carries its count.
+        let text = lines(&p);
+        assert!(!text[2].contains("repeats"), "{}", text[2]);
+        assert!(
+            text[3].contains(r#""repeats":{"count":41,"first_ms":1699999000000}"#),
+            "{}",
+            text[3]
+        );
         let f = AuditFilter {
             principal: Some("ind-link".into()),
             since_ms: Some(1_700_000_000_002),

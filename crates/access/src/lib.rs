@@ -42,7 +42,7 @@ pub mod events;
 pub mod label;
 pub mod visibility;
 
-pub use audit::{AuditEntry, AuditFilter, AuditLog, AuditRecord, Verified};
+pub use audit::{AuditEntry, AuditFilter, AuditLog, AuditRecord, Repeats, Verified};
 pub use db::{bearer, Access, NewToken, Secret, TokenInfo};
 pub use events::IdentityFact;
 pub use label::{LabelError, Releasability, SourceLabels};

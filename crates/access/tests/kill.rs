@@ -24,6 +24,7 @@ fn record(i: u64) -> AuditRecord {
         returned: i,
         withheld: 0,
         status: None,
+        repeats: None,
     }
 }
 

@@ -461,7 +461,7 @@ pub fn audit(args: AuditArgs) -> Result<()> {
     if !args.json {
         writeln!(
             out,
-            "SEQ\tTIME\tPRINCIPAL\tPARTNER\tENDPOINT\tSTATUS\tRETURNED\tWITHHELD\tPARAMS"
+            "SEQ\tTIME\tPRINCIPAL\tPARTNER\tENDPOINT\tSTATUS\tRETURNED\tWITHHELD\tREPEATS\tPARAMS"
         )?;
     }
     for e in &entries {
@@ -477,13 +477,19 @@ pub fn audit(args: AuditArgs) -> Result<()> {
                 "status": r.status.unwrap_or(200),
                 "returned": r.returned,
                 "withheld": r.withheld,
+                // Set when the entry stands for that many more identical reads answered
+                // empty, from `first` to `time`.
+                "repeats": r.repeats.map(|x| serde_json::json!({
+                    "count": x.count,
+                    "first": time_text(x.first_ms),
+                })),
                 "hash": e.hash,
             });
             writeln!(out, "{o}")?;
         } else {
             writeln!(
                 out,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 e.seq,
                 time_text(r.time_ms),
                 r.principal,
@@ -492,6 +498,10 @@ pub fn audit(args: AuditArgs) -> Result<()> {
                 r.status.unwrap_or(200),
                 r.returned,
                 r.withheld,
+                r.repeats.map_or_else(
+                    || "-".to_owned(),
+                    |x| format!("{} from {}", x.count, time_text(x.first_ms))
+                ),
                 r.params
             )?;
         }

@@ -221,6 +221,11 @@ fn entry(i: u64, principal: &str) -> AuditRecord {
         returned: 10 + i,
         withheld: i,
         status: None,
+        // The last entry stands for a run of reads (a link's polls, counted).
+        repeats: (i == 5).then_some(access::Repeats {
+            count: 299,
+            first_ms: 1_768_452_600_000,
+        }),
     }
 }
 
@@ -250,7 +255,13 @@ fn audit_lists_by_principal_and_time() {
     let all = run_ok(&["audit"], &store);
     assert_eq!(all.lines().count(), 7, "{all}");
     assert!(
-        all.contains("0\t2026-01-15T00:00:00.000Z\tann\tIND\t/v1/vessels\t200\t10\t0\t{\"bbox\""),
+        all.contains(
+            "0\t2026-01-15T00:00:00.000Z\tann\tIND\t/v1/vessels\t200\t10\t0\t-\t{\"bbox\""
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("\t15\t5\t299 from 2026-01-15T04:50:00.000Z\t{"),
         "{all}"
     );
     let ann = run_ok(&["audit", "--principal", "ann"], &store);
@@ -264,15 +275,17 @@ fn audit_lists_by_principal_and_time() {
         &["audit", "--since", "2026-01-15T04:00:00Z", "--json"],
         &store,
     );
-    let seqs: Vec<u64> = since
+    let since: Vec<serde_json::Value> = since
         .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
-                .as_u64()
-                .unwrap()
-        })
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let seqs: Vec<u64> = since.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [4, 5]);
+    assert!(since[0]["repeats"].is_null());
+    assert_eq!(
+        since[1]["repeats"],
+        serde_json::json!({"count": 299, "first": "2026-01-15T04:50:00.000Z"})
+    );
 }
 
 #[test]

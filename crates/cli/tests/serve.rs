@@ -700,6 +700,22 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
         .lines()
         .any(|l| l.contains("\"fra-link\"") && l.contains("/api/link/positions")));
     assert!(!log.contains(&link_token));
+    // Caught up, the link asked the same question again and again: those asks are counted,
+    // the count written when the upstream stopped, not one line each.
+    let counted = log
+        .lines()
+        .filter(|l| l.contains("\"fra-link\"") && l.contains("\"repeats\":{\"count\":"))
+        .count();
+    assert!(counted > 0, "no counted asks in {log}");
+    let verified = Command::new(bin())
+        .args(["audit", "--verify", "--store"])
+        .arg(&up)
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "the upstream's audit chain verifies"
+    );
 }
 
 /// FRA's export through `addr`, sources named as upstream (`link:up/` removed), sorted.

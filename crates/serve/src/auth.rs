@@ -185,10 +185,58 @@ fn audit_writer(mut log: AuditLog, rx: std::sync::mpsc::Receiver<(AuditRecord, A
     }
 }
 
+/// How long one entry may stand for a run of repeated empty reads ([`access::Repeats`]): a
+/// partner link asking every 2 s whether anything is new writes two entries per endpoint in
+/// ten minutes (the run's first read, then its count), not 300.
+const REPEAT_SPAN_MS: i64 = 10 * 60 * 1000;
+
+/// Runs counted at once, at most (one per principal and endpoint; more are written out).
+const MAX_RUNS: usize = 4096;
+
+/// A run of identical reads answered empty, being counted.
+#[derive(Debug)]
+struct Run {
+    /// The run's first read, whose own entry was written before it was answered.
+    first: AuditRecord,
+    /// Reads after it, and the times of the first and the last of them.
+    count: u64,
+    first_ms: i64,
+    last_ms: i64,
+}
+
+impl Run {
+    /// The entry that stands for the reads after the first (none when there were none).
+    fn entry(self) -> Option<AuditRecord> {
+        (self.count > 0).then_some(AuditRecord {
+            time_ms: self.last_ms,
+            repeats: Some(access::Repeats {
+                count: self.count,
+                first_ms: self.first_ms,
+            }),
+            ..self.first
+        })
+    }
+
+    /// Whether `rec` is one more read of this run at its time.
+    fn repeated_by(&self, rec: &AuditRecord) -> bool {
+        is_empty_read(rec)
+            && rec.partner == self.first.partner
+            && rec.params == self.first.params
+            && rec.time_ms - self.first.time_ms < REPEAT_SPAN_MS
+    }
+}
+
+/// A read served with nothing returned or withheld.
+fn is_empty_read(rec: &AuditRecord) -> bool {
+    rec.status.is_none() && rec.returned == 0 && rec.withheld == 0 && rec.repeats.is_none()
+}
+
 /// The server's access state: the store's rules, the audit log's writer, the rate buckets.
 pub struct Gate {
     access: Option<Access>,
     audit: AuditSink,
+    /// Runs of repeated empty reads, by principal and endpoint (see [`Gate::append_read`]).
+    runs: Mutex<HashMap<(String, String), Run>>,
     config: AccessConfig,
     buckets: Mutex<HashMap<String, Bucket>>,
     /// Requests refused with 401.
@@ -212,6 +260,18 @@ impl Drop for Gate {
     /// Ends the audit writer (after the entries sent) and waits for it, so its lock on the
     /// log is released when the gate is gone.
     fn drop(&mut self) {
+        // The counts of runs still open go on record before the writer ends.
+        let open: Vec<AuditRecord> =
+            std::mem::take(self.runs.get_mut().unwrap_or_else(|e| e.into_inner()))
+                .into_values()
+                .filter_map(Run::entry)
+                .collect();
+        if let Err(e) = self.append_all(open) {
+            eprintln!(
+                "serve: the counts of repeated reads could not be recorded: {}",
+                e.message
+            );
+        }
         if let AuditSink::Log { tx, thread } = &self.audit {
             drop(tx.lock().unwrap_or_else(|e| e.into_inner()).take());
             if let Some(t) = thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -259,6 +319,7 @@ impl Gate {
         Ok(Gate {
             access,
             audit,
+            runs: Mutex::new(HashMap::new()),
             config,
             buckets: Mutex::new(HashMap::new()),
             unauthenticated: AtomicU64::new(0),
@@ -319,9 +380,69 @@ impl Gate {
 
     /// Appends one audit entry now (blocking: an fsync).
     pub fn append_now(&self, rec: &AuditRecord) -> Result<(), ApiError> {
+        self.append_all(vec![rec.clone()])
+    }
+
+    /// Records a read answered through the gate. A read identical to the one before it from
+    /// the same principal on the same endpoint (same partner and parameters), both answered
+    /// empty, is counted instead of written: the first read of such a run has its entry, and
+    /// the run's count is written as one entry ([`access::Repeats`]) when a different read by
+    /// that principal on that endpoint comes, when the run is [`REPEAT_SPAN_MS`] old (at the
+    /// next read by anyone), or when the server stops. Everything else is written before it
+    /// is answered (blocking: an fsync).
+    pub fn append_read(&self, rec: AuditRecord) -> Result<(), ApiError> {
+        let key = (rec.principal.clone(), rec.endpoint.clone());
+        let mut out = Vec::new();
+        {
+            let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(r) = runs.get_mut(&key).filter(|r| r.repeated_by(&rec)) {
+                if r.count == 0 {
+                    r.first_ms = rec.time_ms;
+                }
+                r.count += 1;
+                r.last_ms = rec.time_ms;
+                return Ok(());
+            }
+            let now = rec.time_ms;
+            let ended: Vec<(String, String)> = runs
+                .iter()
+                .filter(|(k, r)| {
+                    **k == key || now - r.first.time_ms >= REPEAT_SPAN_MS || runs.len() >= MAX_RUNS
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in ended {
+                out.extend(runs.remove(&k).and_then(Run::entry));
+            }
+        }
+        out.sort_by_key(|r| r.time_ms);
+        let empty = is_empty_read(&rec);
+        out.push(rec.clone());
+        self.append_all(out)?;
+        if empty {
+            // Counted only once its first read is on record.
+            let first = Run {
+                first: rec,
+                count: 0,
+                first_ms: 0,
+                last_ms: 0,
+            };
+            self.runs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, first);
+        }
+        Ok(())
+    }
+
+    /// Appends entries in order, each durable before this returns (blocking: an fsync).
+    fn append_all(&self, recs: Vec<AuditRecord>) -> Result<(), ApiError> {
         let AuditSink::Log { tx, .. } = &self.audit else {
             return Ok(());
         };
+        if recs.is_empty() {
+            return Ok(());
+        }
         let refused = |e: &dyn std::fmt::Display| {
             eprintln!("serve: audit append failed, read refused: {e}");
             ApiError {
@@ -330,20 +451,28 @@ impl Gate {
                 message: "the read could not be recorded, so it is not answered".to_owned(),
             }
         };
-        let (reply, wait) = std::sync::mpsc::sync_channel(1);
-        let sent = tx
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .is_some_and(|t| t.send((rec.clone(), reply)).is_ok());
-        if !sent {
-            return Err(refused(&"the audit writer has stopped"));
+        let mut waits = Vec::with_capacity(recs.len());
+        {
+            let tx = tx.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(tx) = tx.as_ref() else {
+                return Err(refused(&"the audit writer has stopped"));
+            };
+            for rec in recs {
+                let (reply, wait) = std::sync::mpsc::sync_channel(1);
+                if tx.send((rec, reply)).is_err() {
+                    return Err(refused(&"the audit writer has stopped"));
+                }
+                waits.push(wait);
+            }
         }
-        match wait.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(refused(&e)),
-            Err(e) => Err(refused(&e)),
+        for wait in waits {
+            match wait.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(refused(&e)),
+                Err(e) => return Err(refused(&e)),
+            }
         }
+        Ok(())
     }
 }
 
@@ -368,6 +497,7 @@ pub(crate) fn record_of(
         returned,
         withheld,
         status: None,
+        repeats: None,
     }
 }
 
@@ -579,7 +709,7 @@ pub(crate) async fn layer(State(s): State<AppState>, mut req: Request, next: Nex
     if !response.status().is_success() {
         rec.status = Some(response.status().as_u16());
     }
-    match crate::api::blocking(move || gate.append_now(&rec)).await {
+    match crate::api::blocking(move || gate.append_read(rec)).await {
         Ok(()) => response,
         Err(e) => e.into_response(),
     }
@@ -588,6 +718,115 @@ pub(crate) async fn layer(State(s): State<AppState>, mut req: Request, next: Nex
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn poll(time_ms: i64, principal: &str, after: &str, returned: u64) -> AuditRecord {
+        AuditRecord {
+            time_ms,
+            principal: principal.to_owned(),
+            partner: "FRA".to_owned(),
+            endpoint: "/api/link/positions".to_owned(),
+            params: serde_json::json!({ "after": after }),
+            returned,
+            withheld: 0,
+            status: None,
+            repeats: None,
+        }
+    }
+
+    /// An entry as the test compares it: time, principal, `after`, returned, repeats.
+    type Logged = (i64, String, String, u64, Option<(u64, i64)>);
+
+    /// Each entry of the store's log.
+    fn logged(dir: &Path) -> Vec<Logged> {
+        let path = dir.join(access::audit::AUDIT_LOG);
+        assert!(access::audit::verify(&path, None).unwrap().ok());
+        access::audit::read(&path, &access::AuditFilter::default())
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|e| {
+                let r = e.record;
+                (
+                    r.time_ms,
+                    r.principal,
+                    r.params["after"].as_str().unwrap_or("").to_owned(),
+                    r.returned,
+                    r.repeats.map(|x| (x.count, x.first_ms)),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn repeated_empty_reads_are_counted_in_one_entry_and_everything_else_is_written() {
+        let dir = std::env::temp_dir().join(format!("tw-gate-runs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("manifest.jsonl"), "").unwrap();
+        let gate = Gate::open(&dir, AccessConfig::default()).unwrap();
+        let s = 1_000;
+        // A link caught up at 7:0 asks every 2 s; the third and later asks are repeats.
+        for t in 0..5 {
+            gate.append_read(poll(t * 2 * s, "fra-link", "7:0", 0))
+                .unwrap();
+        }
+        // Another principal's identical asks are its own run.
+        gate.append_read(poll(3 * s, "ind-link", "7:0", 0)).unwrap();
+        gate.append_read(poll(5 * s, "ind-link", "7:0", 0)).unwrap();
+        // New rows: the run ends (its count first), the read is written, the next ask starts a
+        // new run at the new cursor.
+        gate.append_read(poll(10 * s, "fra-link", "7:0", 40))
+            .unwrap();
+        gate.append_read(poll(12 * s, "fra-link", "7:40", 0))
+            .unwrap();
+        gate.append_read(poll(14 * s, "fra-link", "7:40", 0))
+            .unwrap();
+        let before_stop = logged(&dir);
+        assert_eq!(
+            before_stop,
+            [
+                (0, "fra-link".into(), "7:0".into(), 0, None),
+                (3 * s, "ind-link".into(), "7:0".into(), 0, None),
+                (8 * s, "fra-link".into(), "7:0".into(), 0, Some((4, 2 * s))),
+                (10 * s, "fra-link".into(), "7:0".into(), 40, None),
+                (12 * s, "fra-link".into(), "7:40".into(), 0, None),
+            ]
+        );
+        // A run is written once it spans REPEAT_SPAN_MS, at the next read by anyone: a link
+        // asking every 2 s for 25 minutes writes a few entries, not 750.
+        let t0 = 20 * s;
+        for i in 0..750 {
+            gate.append_read(poll(t0 + i * 2 * s, "usa-link", "9:0", 0))
+                .unwrap();
+        }
+        let usa = |all: &[Logged]| all.iter().filter(|e| e.1 == "usa-link").count();
+        // Three runs (0-10, 10-20, 20-25 minutes): each first ask, and the counts of the two
+        // that spanned ten minutes.
+        assert_eq!(usa(&logged(&dir)), 5);
+        // The other principals' runs went quiet: written once ten minutes old.
+        assert_eq!(logged(&dir).len() - before_stop.len(), 7);
+        // The server's stop writes the counts still open.
+        drop(gate);
+        let all = logged(&dir);
+        let counted: u64 = all
+            .iter()
+            .filter(|e| e.1 == "usa-link")
+            .map(|e| e.4.map_or(1, |r| r.0))
+            .sum();
+        assert_eq!(
+            counted, 750,
+            "every ask is on record, one by one or in a count"
+        );
+        assert!(all.contains(&(5 * s, "ind-link".into(), "7:0".into(), 0, Some((1, 5 * s)))));
+        assert!(all.contains(&(
+            14 * s,
+            "fra-link".into(),
+            "7:40".into(),
+            0,
+            Some((1, 14 * s))
+        )));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn query_pairs_are_decoded_and_the_token_is_never_a_parameter() {
