@@ -442,10 +442,7 @@ impl<P: Clone> Fuser<P> {
                     out.push(late_source(&obs, e.hash, e.time_ms, e.content));
                     return;
                 }
-                if self
-                    .cold
-                    .contains(c.key(obs.mmsi, obs.time_ms), obs.time_ms)
-                {
+                if self.cold.contains(obs.mmsi, &c, obs.time_ms) {
                     self.stats.late_duplicates += 1;
                     out.push(late_source(&obs, None, obs.time_ms, obs.content));
                     return;
@@ -671,12 +668,24 @@ fn late_source<P>(
 /// forgotten in about time order, so a kept one nearly always goes to the newest minute, found
 /// without a search; a new minute's set starts as large as the one before it (growing each
 /// set from empty rehashed every key about once more).
+///
+/// A row of a fused feed (a partner link's, [`Content::of_fused_feed`]) is kept under its key
+/// salted with the feed, so that a later row finds it when it is of another feed and not when
+/// it is of the same link (two rows of one link alike in content are two transmissions).
 #[derive(Debug, Default)]
 struct Cold {
     minutes: VecDeque<(i64, FxHashSet<u64>)>,
     /// Positions before this time are not kept (they left the cold window).
     floor_ms: i64,
     len: usize,
+    /// The fused feeds whose rows were kept (a few partner links, if any).
+    fused_feeds: Vec<u16>,
+}
+
+/// The key of a fused feed's row in the cold memory: [`Content::key`] salted with the feed
+/// (a different 64-bit constant per feed, so keys stay distinct with a chance of 2^-64).
+fn salted(key: u64, fused_feed: u16) -> u64 {
+    key ^ (u64::from(fused_feed) | 1 << 32).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 impl Cold {
@@ -702,16 +711,32 @@ impl Cold {
                 }
             },
         };
-        if self.minutes[i].1.insert(c.key(mmsi, e.time_ms)) {
+        let mut key = c.key(mmsi, e.time_ms);
+        if c.fused_feed != 0 {
+            key = salted(key, c.fused_feed);
+            if !self.fused_feeds.contains(&c.fused_feed) {
+                self.fused_feeds.push(c.fused_feed);
+            }
+        }
+        if self.minutes[i].1.insert(key) {
             self.len += 1;
         }
     }
 
-    fn contains(&self, key: u64, time_ms: i64) -> bool {
+    /// Whether a kept position is the same transmission as `c` (of `mmsi` at `time_ms`): the
+    /// same key, and not a row of `c`'s own fused feed.
+    fn contains(&self, mmsi: u32, c: &Content, time_ms: i64) -> bool {
         let minute = time_ms.div_euclid(60_000);
-        self.minutes
-            .binary_search_by_key(&minute, |(m, _)| *m)
-            .is_ok_and(|i| self.minutes[i].1.contains(&key))
+        let Ok(i) = self.minutes.binary_search_by_key(&minute, |(m, _)| *m) else {
+            return false;
+        };
+        let set = &self.minutes[i].1;
+        let key = c.key(mmsi, time_ms);
+        set.contains(&key)
+            || self
+                .fused_feeds
+                .iter()
+                .any(|&f| f != c.fused_feed && set.contains(&salted(key, f)))
     }
 
     /// Drops the minutes before `floor_ms`.
@@ -1091,6 +1116,45 @@ mod tests {
         assert!(!link.matches(&link));
         assert!(link.matches(&c) && c.matches(&link));
         assert!(link.matches(&c.of_fused_feed(5)));
+    }
+
+    /// The same rule holds for a row of a link already in the cold memory (hours behind): a
+    /// second row of that link alike in content is stored, while another link's row and a
+    /// local receiver's copy join it.
+    #[test]
+    fn a_link_row_in_the_cold_memory_is_not_joined_by_another_row_of_that_link() {
+        let mut f = Fuser::new(FuserConfig::default());
+        let mut out = Vec::new();
+        let at = |o: Observation<&'static str>, feed: Option<u32>| {
+            let c = Content::new(20.0, 100.0, Some(0.0), Some(45.0));
+            let mut o = o;
+            o.content = Some(feed.map_or(c, |feed| c.of_fused_feed(feed)));
+            o
+        };
+        let t = 3_600_000;
+        f.push(at(obs(2, 1, t, 4), Some(4)), &mut out);
+        // Eight hours of another vessel move the link's row past the late window.
+        for k in 0..(8 * 360) {
+            f.push(
+                with_content(obs(1, k as u64, k * 10_000, 1), 10.0 + k as f64 * 1e-3, 5.0),
+                &mut out,
+            );
+        }
+        assert!(f.remembered_cold() > 0);
+        let before = f.stats();
+        f.push(at(obs(2, 2, t, 4), Some(4)), &mut out);
+        f.push(at(obs(2, 3, t, 5), Some(5)), &mut out);
+        f.push(at(obs(2, 4, t, 7), None), &mut out);
+        f.flush(&mut out);
+        assert_eq!(f.stats().late_duplicates - before.late_duplicates, 2);
+        let of_two: Vec<u32> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Record(r) if r.mmsi == 2 => Some(r.sources[0].source_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(of_two, [4, 4]);
     }
 
     /// A moored vessel's reports a few seconds apart say the same but for their second: a
