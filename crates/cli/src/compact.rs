@@ -5,6 +5,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::json;
+use std::io::Write;
 use std::path::PathBuf;
 use store::{RegistryDb, Store};
 
@@ -51,7 +52,8 @@ pub fn run(args: CompactArgs) -> Result<()> {
         c.files_written,
         c.rows
     );
-    println!(
+    writeln!(
+        std::io::stdout().lock(),
         "{}",
         json!({
             "months": c.months,
@@ -59,6 +61,6 @@ pub fn run(args: CompactArgs) -> Result<()> {
             "files_written": c.files_written,
             "rows": c.rows,
         })
-    );
+    )?;
     Ok(())
 }

@@ -224,7 +224,12 @@ pub fn vessel(args: VesselArgs) -> Result<()> {
         "identity_history".to_owned(),
         serde_json::Value::Array(d.history.iter().map(format::identity_json).collect()),
     );
-    println!("{}", serde_json::to_string_pretty(&j)?);
+    // Written, not printed: a closed pipe (`| head`) ends the command quietly, not in a panic.
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&j)?
+    )?;
     Ok(())
 }
 

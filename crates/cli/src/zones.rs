@@ -169,7 +169,11 @@ pub fn run(args: ZonesArgs) -> Result<()> {
         ZonesCommand::Import(a) => import(&a),
         ZonesCommand::Land => {
             let (path, source) = pipeline::detecting::ensure_land()?;
-            println!("land grid {} (from {source})", path.display());
+            writeln!(
+                std::io::stdout().lock(),
+                "land grid {} (from {source})",
+                path.display()
+            )?;
             Ok(())
         }
     }
@@ -215,7 +219,7 @@ fn at(a: &AtArgs) -> Result<()> {
         v["is_land"] = serde_json::json!(grid.is_land(a.lat, a.lon));
         v["distance_to_shore_m"] = serde_json::json!(grid.distance_to_shore_m(a.lat, a.lon));
     }
-    println!("{v}");
+    writeln!(std::io::stdout().lock(), "{v}")?;
     Ok(())
 }
 

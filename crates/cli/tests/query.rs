@@ -354,6 +354,33 @@ fn issue_19_unknown_mmsi_answers_alike() {
     assert_eq!(empty.lines().count(), 1);
 }
 
+/// A reader that stops reading (`| head -1`) ends the command quietly: exit 0, no panic.
+#[test]
+fn a_closed_output_pipe_ends_each_query_quietly() {
+    let store = fleet_store();
+    let legend = LEGEND.to_string();
+    for args in [
+        vec!["vessel", legend.as_str()],
+        vec!["vessels"],
+        vec!["track", legend.as_str()],
+    ] {
+        let mut child = Command::new(bin())
+            .args(&args)
+            .arg("--store")
+            .arg(store)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before the command writes a byte.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn issue_19_help_explains_reports_and_flags() {
     for cmd in ["vessels", "vessel", "track"] {
