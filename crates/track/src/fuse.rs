@@ -482,6 +482,9 @@ impl<P: Clone> Fuser<P> {
                 same = Some(*e);
             }
         }
+        if same.is_none() {
+            same = other_minute(ids, &obs, horizon);
+        }
         if let Some(e) = same {
             // Still pending if its slot holds a record of that identity (a released record's
             // slot may have been taken by another).
@@ -643,6 +646,31 @@ impl<P: Clone> Fuser<P> {
         });
     }
 }
+
+/// A report's message time is its receive time moved to the report's UTC second, in the
+/// nearest minute ([`refine_time`]). When the receive time is far from that second (a
+/// receiver whose clock is off, a copy relayed late), two receivers' copies of one
+/// transmission can be moved to minutes either side of it, exactly one minute apart. Such a
+/// copy is the record of the other minute with the same payload bits, if there is one.
+fn other_minute<P>(ids: &VecDeque<Ident>, obs: &Observation<P>, horizon: i64) -> Option<Ident> {
+    let skew_ms = obs.source.received_ms - obs.time_ms;
+    if skew_ms.abs() <= AMBIGUOUS_SKEW_MS || skew_ms.abs() >= 60_000 {
+        return None;
+    }
+    let other = obs.time_ms + 60_000 * skew_ms.signum();
+    if other < horizon {
+        return None;
+    }
+    let start = ids.partition_point(|e| e.time_ms < other);
+    ids.range(start..)
+        .take_while(|e| e.time_ms == other)
+        .find(|e| e.hash == Some(obs.payload_hash))
+        .copied()
+}
+
+/// A receive time this far from the report's second (either way) could belong to either of
+/// two minutes: 15 s, half of the half minute at which [`refine_time`] switches.
+const AMBIGUOUS_SKEW_MS: i64 = 15_000;
 
 /// `obs` as a late source of the record of `time_ms` (with payload hash `hash`, when known).
 /// A late copy of the record `of` (its content: the record's position to 1e-7 degree; from the
@@ -1116,6 +1144,54 @@ mod tests {
         assert!(!link.matches(&link));
         assert!(link.matches(&c) && c.matches(&link));
         assert!(link.matches(&c.of_fused_feed(5)));
+    }
+
+    /// Two receivers' copies of one transmission (second 53) received 10 s apart at 22:13:21
+    /// and 22:13:31 are moved to 22:12:53 and 22:13:53: one record with both sources, in
+    /// either order of arrival. A receive time near the report's second is not ambiguous: the
+    /// same bits a minute apart there are not looked for.
+    #[test]
+    fn copies_moved_to_minutes_either_side_of_their_second_are_one_record() {
+        let base = 1_700_000_001_000; // 2023-11-14T22:13:21Z
+        for order in [[0, 1], [1, 0]] {
+            let mut f = Fuser::new(FuserConfig::default());
+            let mut out = Vec::new();
+            for k in order {
+                let rx = base + k * 10_000;
+                let mut o = obs(7, 42, refine_time(rx, Some(53)), k as u32 + 1);
+                o.source.received_ms = rx;
+                o.content = Some(Content::with_second(
+                    13.0,
+                    100.0,
+                    Some(13.9),
+                    Some(90.0),
+                    Some(53),
+                ));
+                f.push(o, &mut out);
+            }
+            f.flush(&mut out);
+            let recs: Vec<&Fused<&str>> = out
+                .iter()
+                .filter_map(|o| match o {
+                    Output::Record(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(recs.len(), 1, "{order:?}");
+            assert_eq!(recs[0].sources.len(), 2, "{order:?}");
+        }
+        let unambiguous = refine_time(base + 30_000, Some(53));
+        assert_eq!(unambiguous, base + 32_000);
+        let mut f = Fuser::new(FuserConfig::default());
+        let mut out = Vec::new();
+        let mut a = obs(7, 42, unambiguous - 60_000, 1);
+        a.source.received_ms = unambiguous - 60_000;
+        f.push(a, &mut out);
+        let mut b = obs(7, 42, unambiguous, 2);
+        b.source.received_ms = base + 30_000;
+        f.push(b, &mut out);
+        f.flush(&mut out);
+        assert_eq!(records(&out).len(), 2);
     }
 
     /// The same rule holds for a row of a link already in the cold memory (hours behind): a
