@@ -474,6 +474,51 @@ fn encounter_near_misses_600_m_apart_one_hour_fifty_or_under_way() {
     .is_empty());
 }
 
+#[test]
+fn two_stretches_together_with_hours_of_no_data_between_are_not_one_encounter() {
+    // Two yachts moored 300 m apart, heard together for 1 h, then nothing from anyone for
+    // 11.5 h (no tick in the gap at all), then together again for 1 h 50 min: neither stretch
+    // lasts 2 h, and a run does not survive 11.5 h unseen (an AMSA capture showed one 14 h
+    // encounter made of them).
+    let (lat, lon) = (7.5, 57.5);
+    let (lat2, lon2) = offset(lat, lon, 300.0, 90.0);
+    let later = T0 + H + 11 * H + 30 * MIN;
+    let fixes = merge(vec![
+        straight(10, T0, lat, lon, 0.0, 0.0, 3600, 60),
+        straight(11, T0, lat2, lon2, 0.0, 0.0, 3600, 60),
+        straight(10, later, lat, lon, 0.0, 0.0, 110 * 60, 60),
+        straight(11, later, lat2, lon2, 0.0, 0.0, 110 * 60, 60),
+    ]);
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        fixes,
+        vec![],
+    );
+    assert!(of(&ev, EventType::Encounter).is_empty(), "{ev:?}");
+    // Each stretch long enough is an encounter of its own, the first closed where it was
+    // last seen.
+    let fixes = merge(vec![
+        straight(10, T0, lat, lon, 0.0, 0.0, 3 * 3600, 60),
+        straight(11, T0, lat2, lon2, 0.0, 0.0, 3 * 3600, 60),
+        straight(10, later + 2 * H, lat, lon, 0.0, 0.0, 3 * 3600, 60),
+        straight(11, later + 2 * H, lat2, lon2, 0.0, 0.0, 3 * 3600, 60),
+    ]);
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        fixes,
+        vec![],
+    );
+    let e = of(&ev, EventType::Encounter);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        !e[0].open && e[0].end_ms.unwrap() <= T0 + 3 * H,
+        "{:?}",
+        e[0]
+    );
+}
+
 // ---- Port call and zone visit ------------------------------------------------------------
 
 #[test]

@@ -8,7 +8,8 @@
 //! again continues the same event (GFW merges encounters < 4 h apart), so the event closes
 //! `merge_gap_s` after they parted, ending when they parted. A run that has not yet qualified
 //! ends as soon as a tick sees both vessels apart, or when they have not been seen together
-//! for `max_unseen_s` (satellite passes hours apart leave ticks without either vessel).
+//! for `max_unseen_s` (satellite passes hours apart leave ticks without either vessel), also
+//! when there was no tick at all between (hours with no data from anyone).
 //!
 //! GFW excludes encounters within 10 km of an anchorage, an anchorage being where >= 20
 //! distinct vessels stay: vessels with `crowd_min_vessels` slow vessels within about
@@ -311,11 +312,30 @@ impl Detector for Encounter {
                 .or_insert_with(|| ctx.in_port(samples[i].lat, samples[i].lon))
         };
         pairs.retain(|&(i, j, _)| !port(i) && !port(j));
+        let unseen_ms = self.cfg.max_unseen_s as i64 * 1000;
+        let merge_ms = self.cfg.merge_gap_s as i64 * 1000;
         let mut seen = std::collections::BTreeSet::new();
         for (i, j, d) in pairs {
             let (a, b) = (&samples[i], &samples[j]);
             let key = (a.mmsi, b.mmsi);
             seen.insert(key);
+            // Together again after longer than a run survives unseen, with no tick between
+            // (hours with no sample of anyone: data from satellite passes only): the old run
+            // ends where it was last seen, as it would have at a tick in the gap.
+            let over = self.runs.get(&key).is_some_and(|old| {
+                let apart_ms = t - old.last_ms;
+                match old.open {
+                    Some(_) => apart_ms > merge_ms,
+                    None => apart_ms > unseen_ms,
+                }
+            });
+            if over {
+                if let Some(old) = self.runs.remove(&key) {
+                    if let Some(id) = old.open {
+                        ctx.close(id, old.last_ms);
+                    }
+                }
+            }
             let run = self.runs.entry(key).or_insert_with(|| Run {
                 start_ms: t,
                 last_ms: t,
@@ -360,8 +380,6 @@ impl Detector for Encounter {
                 None => {}
             }
         }
-        let unseen_ms = self.cfg.max_unseen_s as i64 * 1000;
-        let merge_ms = self.cfg.merge_gap_s as i64 * 1000;
         let mut done = Vec::new();
         for (key, run) in &self.runs {
             if seen.contains(key) {
