@@ -777,6 +777,40 @@ fn a_sixty_mile_jump_and_back_is_a_spoof_jump() {
 }
 
 #[test]
+fn moored_then_moored_again_68_nm_away_half_a_day_later_is_a_trip_not_a_jump() {
+    // An AMSA capture: a yacht moored (0 kn) and heard again 12.5 h later moored 68 nm away,
+    // 5.4 kn on average. Stopped at both ends, it says nothing of its speed between.
+    let here = straight(62, T0, -35.758, 174.350, 0.0, 0.0, 600, 60);
+    let (la, lo) = offset(-35.758, 174.350, 68.0 * 1852.0, 160.0);
+    let there = straight(
+        62,
+        T0 + 600_000 + 12 * H + 30 * MIN,
+        la,
+        lo,
+        0.0,
+        0.0,
+        7200,
+        60,
+    );
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        merge(vec![here.clone(), there]),
+        vec![],
+    );
+    assert!(of(&ev, EventType::SpoofJump).is_empty(), "{ev:?}");
+    // Moored, then 68 nm away within the hour: faster than 50 kn, still a jump.
+    let there = straight(62, T0 + 600_000 + 40 * MIN, la, lo, 0.0, 0.0, 7200, 60);
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        merge(vec![here, there]),
+        vec![],
+    );
+    assert_eq!(of(&ev, EventType::SpoofJump).len(), 1, "{ev:?}");
+}
+
+#[test]
 fn a_glitch_of_a_few_km_is_no_jump() {
     let fixes: Vec<Fix> = straight(61, T0, 7.5, 57.5, 12.0, 90.0, 3 * 3600, 30)
         .into_iter()

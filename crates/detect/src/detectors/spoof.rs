@@ -64,6 +64,11 @@ pub struct SpoofConfig {
     pub reported_speed_factor: f64,
     /// See `reported_speed_factor`. Default 5 kn.
     pub speed_margin_knots: f64,
+    /// The reported-speed bound applies only when the vessel reports at least this at one end
+    /// (under way): a vessel stopped at both ends (moored, then moored 68 nm away twelve
+    /// hours later) may have sailed at any speed between, and only `max_speed_knots` bounds
+    /// it. Default 2 kn.
+    pub reported_speed_min_knots: f64,
     /// Hops within the window that make a shared MMSI. Default 4.
     pub min_switches: u32,
     /// Consecutive fixes on land that make a land spoof. Default 3.
@@ -107,6 +112,7 @@ impl Default for SpoofConfig {
             shared_close_s: 86_400,
             reported_speed_factor: 1.5,
             speed_margin_knots: 5.0,
+            reported_speed_min_knots: 2.0,
             min_switches: 4,
             min_land_fixes: 3,
             circle_step_m: 200.0,
@@ -124,6 +130,12 @@ impl Default for SpoofConfig {
 impl SpoofConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
         check("spoof.max_speed_knots", self.max_speed_knots, 1.0, 1_000.0)?;
+        check(
+            "spoof.reported_speed_min_knots",
+            self.reported_speed_min_knots,
+            0.0,
+            100.0,
+        )?;
         check("spoof.min_jump_m", self.min_jump_m, 0.0, 1e7)?;
         check("spoof.circle_step_m", self.circle_step_m, 10.0, 10_000.0)?;
         check("spoof.min_circle_turns", self.min_circle_turns, 0.5, 100.0)
@@ -452,7 +464,7 @@ impl Spoof {
         let dt = ((f.time_ms - from.t).abs() as f64 / 1000.0).max(1.0);
         let implied = d / dt / KNOT_MS;
         let hull = match (from.sog, f.sog_knots) {
-            (Some(a), Some(b)) => {
+            (Some(a), Some(b)) if (a as f64).max(b) >= self.cfg.reported_speed_min_knots => {
                 (a as f64).max(b) * self.cfg.reported_speed_factor + self.cfg.speed_margin_knots
             }
             _ => f64::INFINITY,
