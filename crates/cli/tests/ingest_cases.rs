@@ -174,6 +174,8 @@ fn a_satellite_report_twenty_minutes_late_is_placed_in_order() {
     );
     assert_eq!(s["positions"], 360, "{s}");
     assert_eq!(s["released_out_of_order"], 0, "{s}");
+    let said = s["warnings"].to_string();
+    assert!(!said.contains("reached detection after"), "{said}");
     let got = rows(&store);
     let segments: BTreeSet<Option<u32>> = got.iter().map(|r| r.segment).collect();
     assert_eq!(segments, BTreeSet::from([Some(0)]), "one unbroken segment");
@@ -189,6 +191,13 @@ fn a_satellite_report_twenty_minutes_late_is_placed_in_order() {
     assert_eq!(s["positions"], 360, "{s}");
     assert_eq!(s["released_out_of_order"], 1, "{s}");
     assert_eq!(s["segments"], 1, "{s}");
+    // Detection took it as late data, and the summary says so and what recomputes it.
+    let said = s["warnings"].to_string();
+    assert!(
+        said.contains("1 position(s) reached detection after a newer one of their vessel")
+            && said.contains("tidewatch detect --store DIR --write"),
+        "{said}"
+    );
     let got = rows(&store);
     assert_eq!(got.len(), 360);
     assert_eq!(at(&got, 600).segment, at(&got, 610).segment);

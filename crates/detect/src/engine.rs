@@ -518,6 +518,11 @@ impl Engine {
         self.s.book.open.values()
     }
 
+    /// One counter (input set aside by reason, events by type) over the engine's life.
+    pub fn counter(&self, name: &str) -> u64 {
+        self.s.book.counters.get(name).copied().unwrap_or(0)
+    }
+
     /// Counters and sizes.
     pub fn stats(&self) -> EngineStats {
         use std::mem::size_of;

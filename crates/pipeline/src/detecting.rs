@@ -199,7 +199,12 @@ pub struct Hook {
     /// Where the engine had got to when the run began, and the newest position of the run.
     resumed_at_ms: Option<i64>,
     newest_ms: Option<i64>,
+    /// The engine's count of positions older than their vessel's last one when the run began.
+    out_of_order_at_start: u64,
 }
+
+/// The engine's counter of positions that reached it older than their vessel's last one.
+const OUT_OF_ORDER: &str = "out_of_order_fix";
 
 impl std::fmt::Debug for Hook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -216,6 +221,7 @@ impl Hook {
         let (engine, loaded) = engine(dir, opts, state.as_deref())?;
         Ok(Hook {
             resumed_at_ms: engine.released_ms(),
+            out_of_order_at_start: engine.counter(OUT_OF_ORDER),
             engine,
             loaded,
             changed: BTreeMap::new(),
@@ -234,6 +240,7 @@ impl Hook {
             notices: BTreeMap::new(),
             resumed_at_ms: None,
             newest_ms: None,
+            out_of_order_at_start: 0,
         })
     }
 
@@ -306,6 +313,21 @@ impl Hook {
             }
             _ => None,
         };
+        // Positions that came later than the reorder window behind a newer one of their
+        // vessel: the detectors took them as late data, where a recompute over the sorted
+        // history takes them in order, so events around them can differ.
+        let out_of_order = self.engine.counter(OUT_OF_ORDER) - self.out_of_order_at_start;
+        let older = older.or_else(|| {
+            (out_of_order > 0).then(|| {
+                format!(
+                    "{out_of_order} position(s) reached detection after a newer one of their \
+                     vessel (later than the reorder window): detectors took them as late data, \
+                     so events around them can differ from a recompute over the sorted history \
+                     (`tidewatch detect --store DIR --write`); a wider --reorder-window keeps \
+                     more of them in order"
+                )
+            })
+        });
         Ok(RunEvents {
             older_than_state: older,
             rows,
@@ -446,8 +468,9 @@ pub struct RunEvents {
     pub loaded: Loaded,
     /// Input the engine set aside, by reason (over the engine's life, carried in its state).
     pub rejected: BTreeMap<String, u64>,
-    /// Set when the whole run was older than what detection had processed before: why the
-    /// events may be incomplete and what to do.
+    /// Set when the whole run was older than what detection had processed before, or when
+    /// some of its positions reached detection out of order: why the events may be
+    /// incomplete and what to do.
     pub older_than_state: Option<String>,
 }
 
