@@ -375,8 +375,12 @@ fn stdin_given_twice_is_ingested_once() {
     assert_eq!(second["inputs_read"], 0, "{second}");
     assert_eq!(second["inputs_skipped"][0]["run"], first["run"], "{second}");
     assert_eq!(rows(&store).len(), n);
-    // Read, but nothing of it fused or stored; the store's vessels are still there.
-    assert_eq!(second["positions"], 0, "{second}");
+    // Skipped as a whole, as a file would be: nothing of it counted, stored or warned of;
+    // the store's vessels are still there.
+    for k in ["lines", "messages", "vessel_reports", "positions"] {
+        assert_eq!(second[k], 0, "{k}: {second}");
+    }
+    assert_eq!(second["warnings"], serde_json::json!([]), "{second}");
     assert_eq!(second["late_duplicates"], 0, "{second}");
     assert_eq!(
         second["vessels_in_store"], first["vessels_in_store"],

@@ -566,7 +566,15 @@ fn ingest_run(
         }
         sum.inputs_read = 0;
         sum.inputs_skipped.push(("-".to_owned(), r));
-        // Read and decoded (the lines are counted), but nothing of it was fused or stored.
+        // Read and decoded before its hash was known, but skipped as a whole: counted as a
+        // skipped file is (nothing read), so that nothing of it is reported or warned of
+        // (lines without a receive time, say) as if this run had taken it.
+        sum.decode = Default::default();
+        sum.csv = Default::default();
+        sum.dropped = Default::default();
+        sum.times = Default::default();
+        sum.other_messages = 0;
+        sum.observations = 0;
         sum.written = write::Written::default();
         sum.duplicates_merged = 0;
         sum.late_duplicates = 0;
