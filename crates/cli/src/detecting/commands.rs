@@ -287,15 +287,25 @@ fn print_events(out: &mut impl Write, rows: &[EventRow], format: EventFormat) ->
             }
         }
         EventFormat::Table => {
+            // Times with milliseconds (an identity change at its report's instant) are
+            // wider: the columns take the widest, so they stay in line.
+            let tw = rows
+                .iter()
+                .flat_map(|r| [Some(r.start_ms), r.end_ms])
+                .flatten()
+                .map(|t| rfc3339(t).len())
+                .max()
+                .unwrap_or(0)
+                .max(20);
             writeln!(
                 out,
-                "{:<16}  {:<15}  {:<20}  {:<20}  {:<4}  vessels / zones",
+                "{:<16}  {:<15}  {:<tw$}  {:<tw$}  {:<4}  vessels / zones",
                 "id", "type", "start", "end", "open"
             )?;
             for r in rows {
                 writeln!(
                     out,
-                    "{:<16}  {:<15}  {:<20}  {:<20}  {:<4}  {}{}",
+                    "{:<16}  {:<15}  {:<tw$}  {:<tw$}  {:<4}  {}{}",
                     r.id,
                     r.kind,
                     rfc3339(r.start_ms),
@@ -694,6 +704,32 @@ pub fn stats(a: StatsArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_events_table_stays_in_line_with_times_in_milliseconds() {
+        let row = |id: &str, start_ms: i64| EventRow {
+            id: id.to_owned(),
+            kind: "identity_change".to_owned(),
+            start_ms,
+            end_ms: Some(start_ms),
+            open: false,
+            mmsis: vec![412_000_000],
+            zones: Vec::new(),
+            json: "{}".to_owned(),
+        };
+        let rows = [row("a", 1_328_182_347_000), row("b", 1_328_182_347_582)];
+        let mut out = Vec::new();
+        print_events(&mut out, &rows, EventFormat::Table).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let col = lines[0].find("open").unwrap();
+        assert!(
+            lines[1..3]
+                .iter()
+                .all(|l| l.get(col..col + 2) == Some("no")),
+            "{text}"
+        );
+    }
 
     const HOUR: i64 = 3_600_000;
     const DAY: i64 = 24 * HOUR;
