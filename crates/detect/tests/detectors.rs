@@ -1086,6 +1086,21 @@ fn a_pass_across_the_bow_at_100_m_is_a_close_approach_and_600_m_is_not() {
     assert_eq!(c.len(), 1, "{ev:?}");
     let cpa = c[0].details["cpa_m"].as_f64().unwrap();
     assert!(cpa < 130.0, "{cpa}");
+    // Its evidence is the two reports the closest distance was measured between, one of
+    // each vessel, both real positions of the input; its sources the feed that heard them.
+    let fixes = crossing(100.0);
+    let mut of_each: Vec<u32> = c[0].evidence.iter().map(|r| r.mmsi).collect();
+    of_each.sort_unstable();
+    assert_eq!(of_each, [70, 71], "{:?}", c[0].evidence);
+    for r in &c[0].evidence {
+        assert!(
+            fixes
+                .iter()
+                .any(|f| f.mmsi == r.mmsi && f.time_ms == r.time_ms),
+            "{r:?} is no position of the input"
+        );
+    }
+    assert_eq!(c[0].sources, ["TEST/rx1"]);
     let ev = run(
         TestWorld::standard().arc(),
         Config::default(),

@@ -180,6 +180,13 @@ struct Pass {
     #[serde(default)]
     bow_crossing_m: Option<f64>,
     in_port: bool,
+    /// The two positions the closest distance was measured between (the fix processed, the
+    /// other vessel's last report), and the feeds that delivered the fix: the event's
+    /// evidence. Empty in passes saved before these were kept.
+    #[serde(default)]
+    at_min: Vec<PosRef>,
+    #[serde(default)]
+    sources: crate::input::Sources,
 }
 
 /// The vessels of one cell with their latest fix. Inline when alone: at sea most cells of a
@@ -373,13 +380,18 @@ impl CloseApproach {
         if let Some(b) = p.bow_crossing_m {
             e.set("bow_crossing_m", b.round());
         }
-        e.add_evidence(
-            PosRef {
-                mmsi: key.0,
-                time_ms: p.min_ms,
-            },
-            &[],
-        );
+        if p.at_min.is_empty() {
+            e.add_evidence(
+                PosRef {
+                    mmsi: key.0,
+                    time_ms: p.min_ms,
+                },
+                &[],
+            );
+        }
+        for r in &p.at_min {
+            e.add_evidence(*r, &p.sources);
+        }
         e.open = false;
         e.end_ms = Some(p.last_ms);
         e.last_ms = p.last_ms;
@@ -666,6 +678,21 @@ fn nearer_bow_crossing(r: (f64, f64), v: (f64, f64), cog: f64, other_cog: f64) -
     }
 }
 
+/// The positions a pass's distance was measured between: `f`, and vessel `other`'s last
+/// report at `other_ms`.
+fn closest(f: &crate::input::Fix, other: u32, other_ms: i64) -> Vec<PosRef> {
+    vec![
+        PosRef {
+            mmsi: f.mmsi,
+            time_ms: f.time_ms,
+        },
+        PosRef {
+            mmsi: other,
+            time_ms: other_ms,
+        },
+    ]
+}
+
 impl Detector for CloseApproach {
     fn on_fix(&mut self, ctx: &mut Ctx<'_>, fc: &FixCtx<'_>) {
         if !self.index.built {
@@ -789,6 +816,8 @@ impl Detector for CloseApproach {
                                 o.cog,
                             ),
                             in_port: ctx.any_port(fc.zones),
+                            at_min: closest(f, m, o.t),
+                            sources: f.sources.clone(),
                         }
                     });
                     p.last_ms = f.time_ms;
@@ -803,6 +832,8 @@ impl Detector for CloseApproach {
                         p.crossing_deg = geom::angle_diff_deg(me.cog, o.cog);
                         p.bow_crossing_m = nearer_bow_crossing((dx, dy), (rvx, rvy), me.cog, o.cog);
                         p.in_port = ctx.any_port(fc.zones);
+                        p.at_min = closest(f, m, o.t);
+                        p.sources.clone_from(&f.sources);
                     }
                 } else if was_open(&self.passes) {
                     ended.push(key);
