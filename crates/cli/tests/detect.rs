@@ -331,7 +331,9 @@ fn an_archive_older_than_what_detection_has_seen_says_so_and_how_to_recompute() 
     };
     let first = ingest(&newer);
     assert!(first.status.success());
-    assert!(!String::from_utf8_lossy(&first.stderr).contains("late data"));
+    // (The simulated feeds' satellite reports come later than the default reorder window:
+    // the run may warn of those, but not of being older than detection's state.)
+    assert!(!String::from_utf8_lossy(&first.stderr).contains("reached it as late data"));
     let second = ingest(&older);
     assert!(second.status.success());
     let err = String::from_utf8_lossy(&second.stderr);
