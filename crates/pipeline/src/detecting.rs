@@ -317,19 +317,9 @@ impl Hook {
         // vessel: the detectors took them as late data, where a recompute over the sorted
         // history takes them in order, so events around them can differ.
         let out_of_order = self.engine.counter(OUT_OF_ORDER) - self.out_of_order_at_start;
-        let older = older.or_else(|| {
-            (out_of_order > 0).then(|| {
-                format!(
-                    "{out_of_order} position(s) reached detection after a newer one of their \
-                     vessel (later than the reorder window): detectors took them as late data, \
-                     so events around them can differ from a recompute over the sorted history \
-                     (`tidewatch detect --store DIR --write`); a wider --reorder-window keeps \
-                     more of them in order"
-                )
-            })
-        });
         Ok(RunEvents {
             older_than_state: older,
+            out_of_order,
             rows,
             withdrawn,
             state,
@@ -468,10 +458,12 @@ pub struct RunEvents {
     pub loaded: Loaded,
     /// Input the engine set aside, by reason (over the engine's life, carried in its state).
     pub rejected: BTreeMap<String, u64>,
-    /// Set when the whole run was older than what detection had processed before, or when
-    /// some of its positions reached detection out of order: why the events may be
-    /// incomplete and what to do.
+    /// Set when the whole run was older than what detection had processed before: why the
+    /// events may be incomplete and what to do.
     pub older_than_state: Option<String>,
+    /// Positions of the run that reached detection older than their vessel's last one
+    /// (later than the reorder window): taken as late data.
+    pub out_of_order: u64,
 }
 
 /// A time as `YYYY-MM-DDTHH:MM:SSZ`.

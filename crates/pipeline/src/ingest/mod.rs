@@ -639,6 +639,7 @@ fn finish_detection(
     sum.detect = Some(crate::detecting::summary_line(&ev));
     sum.detect_missing = (!ev.loaded.land_ok).then(|| ev.loaded.land.clone());
     sum.detect_late = ev.older_than_state.clone();
+    sum.detect_out_of_order = ev.out_of_order;
     sum.events = ev.rows.clone();
     Ok(Some(ev))
 }

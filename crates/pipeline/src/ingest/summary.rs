@@ -59,6 +59,9 @@ pub struct Summary {
     pub detect_missing: Option<String>,
     /// Why this run's events may be incomplete: it was older than what detection had seen.
     pub detect_late: Option<String>,
+    /// Positions that reached detection older than their vessel's last one (later than the
+    /// reorder window), which the detectors took as late data.
+    pub detect_out_of_order: u64,
     /// Events the run created or changed, as committed (for the live server; not absorbed).
     pub events: Vec<store::EventRow>,
 }
@@ -102,6 +105,7 @@ impl Summary {
         if o.detect_missing.is_some() {
             self.detect_missing.clone_from(&o.detect_missing);
         }
+        self.detect_out_of_order += o.detect_out_of_order;
         if o.detect_late.is_some() {
             self.detect_late.clone_from(&o.detect_late);
         }
@@ -151,6 +155,14 @@ pub fn warnings(s: &Summary) -> Vec<String> {
     }
     if let Some(m) = &s.detect_late {
         w.push(m.clone());
+    } else if s.detect_out_of_order > 0 {
+        w.push(format!(
+            "{} position(s) reached detection after a newer one of their vessel (later than \
+             the reorder window): detectors took them as late data, so events around them can \
+             differ from a recompute over the sorted history (`tidewatch detect --store DIR \
+             --write`); a wider --reorder-window keeps more of them in order",
+            s.detect_out_of_order
+        ));
     }
     if s.past_static_reports > 0 {
         w.push(format!(
