@@ -109,6 +109,20 @@ fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// `tidewatch audit --verify` passes on the store's log.
+fn audit_verifies(store: &Path) {
+    let verified = Command::new(bin())
+        .args(["audit", "--verify", "--store"])
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+}
+
 fn terminate(mut child: Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -378,16 +392,7 @@ fn serve_with_tokens_refuses_anonymous_reads_serves_each_partner_its_feeds_and_a
     assert_eq!(count(&fra), 0);
     terminate(child);
     // Every read was audited, under its principal, and the chain verifies; no token in it.
-    let verified = Command::new(bin())
-        .args(["audit", "--verify", "--store"])
-        .arg(&store)
-        .output()
-        .unwrap();
-    assert!(
-        verified.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verified.stdout)
-    );
+    audit_verifies(&store);
     let log = std::fs::read_to_string(store.join("audit.jsonl")).unwrap();
     assert!(log.contains("\"fra-1\"") && log.contains("\"usa-1\""));
     assert!(!log.contains(&usa) && !log.contains(&fra));
@@ -707,15 +712,7 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
         .filter(|l| l.contains("\"fra-link\"") && l.contains("\"repeats\":{\"count\":"))
         .count();
     assert!(counted > 0, "no counted asks in {log}");
-    let verified = Command::new(bin())
-        .args(["audit", "--verify", "--store"])
-        .arg(&up)
-        .output()
-        .unwrap();
-    assert!(
-        verified.status.success(),
-        "the upstream's audit chain verifies"
-    );
+    audit_verifies(&up);
 }
 
 /// FRA's export through `addr`, sources named as upstream (`link:up/` removed), sorted.

@@ -1153,6 +1153,7 @@ mod tests {
     #[test]
     fn copies_moved_to_minutes_either_side_of_their_second_are_one_record() {
         let base = 1_700_000_001_000; // 2023-11-14T22:13:21Z
+        let report = Content::with_second(13.0, 100.0, Some(13.9), Some(90.0), Some(53));
         for order in [[0, 1], [1, 0]] {
             let mut f = Fuser::new(FuserConfig::default());
             let mut out = Vec::new();
@@ -1160,13 +1161,7 @@ mod tests {
                 let rx = base + k * 10_000;
                 let mut o = obs(7, 42, refine_time(rx, Some(53)), k as u32 + 1);
                 o.source.received_ms = rx;
-                o.content = Some(Content::with_second(
-                    13.0,
-                    100.0,
-                    Some(13.9),
-                    Some(90.0),
-                    Some(53),
-                ));
+                o.content = Some(report);
                 f.push(o, &mut out);
             }
             f.flush(&mut out);
