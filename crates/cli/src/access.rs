@@ -221,6 +221,9 @@ pub fn source(args: SourceArgs) -> Result<()> {
             }
             open_or_create(&store)?.set_label(&source, &label, now_ms())?;
             writeln!(out, "{source}\t{label}")?;
+            if let Some(w) = unmatched_pattern(&store, &source)? {
+                eprintln!("tidewatch: warning: {w}");
+            }
         }
         SourceCommand::Unlabel { store, source } => {
             if is_link_source(&source) {
@@ -242,6 +245,49 @@ pub fn source(args: SourceArgs) -> Result<()> {
     Ok(())
 }
 
+/// The sources ingested into `store` so far (none before the first ingest).
+fn ingested_sources(store: &Path) -> Result<Vec<String>> {
+    let registry = store.join("registry.sqlite");
+    if !registry.exists() {
+        return Ok(Vec::new());
+    }
+    Ok(store::RegistryDb::open_read_only(&registry)
+        .and_then(|r| r.sources())
+        .with_context(|| format!("reading {}", registry.display()))?
+        .into_iter()
+        .map(|s| s.label)
+        .collect())
+}
+
+/// Whether `label` is `pattern` or lies under it (`NAME` covers `NAME/station/talker`).
+fn under(label: &str, pattern: &str) -> bool {
+    label == pattern
+        || label
+            .strip_prefix(pattern)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// A warning when a store that has ingested sources has none `pattern` labels (a typo, or a
+/// feed not ingested yet): the label is kept and applies to such a source once ingested.
+fn unmatched_pattern(store: &Path, pattern: &str) -> Result<Option<String>> {
+    let seen = ingested_sources(store)?;
+    if seen.is_empty() || seen.iter().any(|s| under(s, pattern)) {
+        return Ok(None);
+    }
+    let mut feeds: Vec<&str> = seen
+        .iter()
+        .map(|s| s.split('/').next().unwrap_or(""))
+        .collect();
+    feeds.sort_unstable();
+    feeds.dedup();
+    let shown = feeds.iter().take(8).copied().collect::<Vec<_>>().join(", ");
+    let more = if feeds.len() > 8 { ", ..." } else { "" };
+    Ok(Some(format!(
+        "no source ingested so far is {pattern} or under it (feeds: {shown}{more}); the \
+         label is kept and applies once such a source is ingested"
+    )))
+}
+
 fn list_sources(store: &Path, json: bool, out: &mut impl Write) -> Result<()> {
     // A listing creates nothing: without `access.sqlite`, no labels and the built-in default.
     let a = existing(store)?;
@@ -249,14 +295,7 @@ fn list_sources(store: &Path, json: bool, out: &mut impl Write) -> Result<()> {
         Some(a) => a.labels()?,
         None => access::SourceLabels::default(),
     };
-    let registry = store.join("registry.sqlite");
-    let seen = if registry.exists() {
-        store::RegistryDb::open_read_only(&registry)
-            .and_then(|r| r.sources())
-            .with_context(|| format!("reading {}", registry.display()))?
-    } else {
-        Vec::new() // nothing ingested yet
-    };
+    let seen = ingested_sources(store)?;
     // Labelled patterns first (whether or not ingested yet), then every ingested source with
     // the label it resolves to and the pattern that gave it.
     let mut rows: Vec<(String, &'static str, String, Option<String>)> = Vec::new();
@@ -272,9 +311,9 @@ fn list_sources(store: &Path, json: bool, out: &mut impl Write) -> Result<()> {
         rows.push((r.pattern, "labelled", r.label.to_string(), by));
     }
     for s in &seen {
-        let (label, by) = labels.resolve(&s.label);
+        let (label, by) = labels.resolve(s);
         rows.push((
-            s.label.clone(),
+            s.clone(),
             "ingested",
             label.to_string(),
             Some(by.unwrap_or("(default)").to_owned()),

@@ -66,8 +66,17 @@ fn sources_are_labelled_listed_and_resolved_by_their_longest_labelled_prefix() {
         "{list}"
     );
 
-    let out = run_ok(&["source", "label", "navy", "rel to ind, usa"], &store);
+    let (out, err) = common::run_ok_both(&["source", "label", "navy", "rel to ind, usa"], &store);
     assert_eq!(out, "navy\tREL TO IND, USA\n");
+    assert!(err.is_empty(), "{err}");
+    // A pattern no ingested source is (a typo) is kept, with a warning naming the feeds.
+    let (out, err) = common::run_ok_both(&["source", "label", "navvy", "PUBLIC"], &store);
+    assert_eq!(out, "navvy\tPUBLIC\n");
+    assert!(
+        err.contains("no source ingested so far is navvy or under it (feeds: hub, navy)"),
+        "{err}"
+    );
+    run_ok(&["source", "unlabel", "navvy"], &store);
     run_ok(&["source", "label", "navy/sg-east", "IND ONLY"], &store);
     run_ok(&["source", "label", "hub", "PUBLIC"], &store);
     assert_eq!(
