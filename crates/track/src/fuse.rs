@@ -814,6 +814,16 @@ pub fn refine_time(received_ms: i64, second: Option<u8>) -> i64 {
 mod tests {
     use super::*;
 
+    /// The records among a fuser's outputs.
+    fn fused<'a>(out: &'a [Output<&'static str>]) -> Vec<&'a Fused<&'static str>> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Record(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn obs(mmsi: u32, hash: u64, t: i64, source: u32) -> Observation<&'static str> {
         Observation {
             mmsi,
@@ -868,13 +878,7 @@ mod tests {
                 st.records + st.duplicates_merged + st.late_duplicates,
                 st.observations
             );
-            let recs: Vec<&Fused<&str>> = out
-                .iter()
-                .filter_map(|o| match o {
-                    Output::Record(r) => Some(r),
-                    _ => None,
-                })
-                .collect();
+            let recs = fused(&out);
             proptest::prop_assert_eq!(recs.len() as u64, st.records);
             let sources: usize = recs.iter().map(|r| r.sources.len()).sum();
             proptest::prop_assert_eq!(sources as u64, st.records + st.duplicates_merged);
@@ -1165,13 +1169,7 @@ mod tests {
                 f.push(o, &mut out);
             }
             f.flush(&mut out);
-            let recs: Vec<&Fused<&str>> = out
-                .iter()
-                .filter_map(|o| match o {
-                    Output::Record(r) => Some(r),
-                    _ => None,
-                })
-                .collect();
+            let recs = fused(&out);
             assert_eq!(recs.len(), 1, "{order:?}");
             assert_eq!(recs[0].sources.len(), 2, "{order:?}");
         }
