@@ -28,7 +28,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -245,6 +245,8 @@ pub struct Gate {
     pub(crate) limited: AtomicU64,
     /// Requests refused with 403.
     pub(crate) forbidden: AtomicU64,
+    /// Whether tokens were required at the last request (or at start): a change is logged.
+    was_required: AtomicBool,
 }
 
 impl std::fmt::Debug for Gate {
@@ -325,12 +327,32 @@ impl Gate {
             unauthenticated: AtomicU64::new(0),
             limited: AtomicU64::new(0),
             forbidden: AtomicU64::new(0),
+            was_required: AtomicBool::new(false),
+        })
+        .map(|g| {
+            g.was_required.store(g.required(), Ordering::Relaxed);
+            g
         })
     }
 
     /// The settings.
     pub fn config(&self) -> &AccessConfig {
         &self.config
+    }
+
+    /// What to log when whether tokens are required has changed since the last request (or
+    /// the start): the first token created while the server runs closes open mode, which the
+    /// operator should see in the log. (Revoking tokens leaves their principals, so tokens
+    /// stay required; open mode comes back only if the access rules lose every principal.)
+    pub fn mode_change(&self) -> Option<&'static str> {
+        let now = self.required();
+        (self.was_required.swap(now, Ordering::Relaxed) != now).then_some(if now {
+            "access: a principal now exists: tokens are required from this request on \
+             (Authorization: Bearer TOKEN); every read is audited"
+        } else {
+            "access: OPEN MODE again: no principal is left, so anyone who can reach the server \
+             sees everything"
+        })
     }
 
     /// Whether requests need a token now.
@@ -632,6 +654,9 @@ pub(crate) async fn layer(State(s): State<AppState>, mut req: Request, next: Nex
     let gate = s.gate.clone();
     let pairs = serde_urlencoded_pairs(req.uri().query().unwrap_or(""));
     // 2-3. Mode and authentication.
+    if let Some(m) = gate.mode_change() {
+        eprintln!("{m}");
+    }
     let caller = if gate.required() {
         let principal =
             token_of(&req, &pairs).and_then(|t| gate.access().and_then(|a| a.authenticate(t)));
@@ -755,6 +780,41 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn the_gate_says_when_the_first_token_closes_open_mode() {
+        let dir = std::env::temp_dir().join(format!("tw-gate-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("manifest.jsonl"), "").unwrap();
+        let gate = Gate::open(&dir, AccessConfig::default()).unwrap();
+        assert!(!gate.required());
+        assert_eq!(
+            gate.mode_change(),
+            None,
+            "the start is logged by the server"
+        );
+        let a = Access::open(&dir).unwrap();
+        let (info, _) = a
+            .create_token(
+                &access::NewToken {
+                    name: "ann".to_owned(),
+                    partner: access::label::Name::parse("IND").unwrap(),
+                    groups: Default::default(),
+                    kind: None,
+                },
+                0,
+            )
+            .unwrap();
+        let closed = gate.mode_change().expect("open mode closed");
+        assert!(closed.contains("tokens are required"), "{closed}");
+        assert_eq!(gate.mode_change(), None, "said once");
+        // Revoking the only token leaves its principal: tokens stay required (fail closed).
+        assert!(a.revoke_token(info.id, 1).unwrap());
+        assert!(gate.required());
+        assert_eq!(gate.mode_change(), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
