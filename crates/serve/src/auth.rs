@@ -318,7 +318,7 @@ impl Gate {
         } else {
             (None, AuditSink::NoStore)
         };
-        Ok(Gate {
+        let gate = Gate {
             access,
             audit,
             runs: Mutex::new(HashMap::new()),
@@ -328,11 +328,10 @@ impl Gate {
             limited: AtomicU64::new(0),
             forbidden: AtomicU64::new(0),
             was_required: AtomicBool::new(false),
-        })
-        .map(|g| {
-            g.was_required.store(g.required(), Ordering::Relaxed);
-            g
-        })
+        };
+        // The mode at start is the server's to say; changes after it are the gate's.
+        gate.was_required.store(gate.required(), Ordering::Relaxed);
+        Ok(gate)
     }
 
     /// The settings.
