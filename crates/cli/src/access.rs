@@ -221,7 +221,7 @@ pub fn source(args: SourceArgs) -> Result<()> {
             }
             open_or_create(&store)?.set_label(&source, &label, now_ms())?;
             writeln!(out, "{source}\t{label}")?;
-            if let Some(w) = unmatched_pattern(&store, &source)? {
+            if let Some(w) = unmatched_pattern(&store, &source, &label)? {
                 eprintln!("tidewatch: warning: {w}");
             }
         }
@@ -259,19 +259,19 @@ fn ingested_sources(store: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Whether `label` is `pattern` or lies under it (`NAME` covers `NAME/station/talker`).
-fn under(label: &str, pattern: &str) -> bool {
-    label == pattern
-        || label
-            .strip_prefix(pattern)
-            .is_some_and(|rest| rest.starts_with('/'))
-}
-
 /// A warning when a store that has ingested sources has none `pattern` labels (a typo, or a
 /// feed not ingested yet): the label is kept and applies to such a source once ingested.
-fn unmatched_pattern(store: &Path, pattern: &str) -> Result<Option<String>> {
+fn unmatched_pattern(
+    store: &Path,
+    pattern: &str,
+    label: &access::Releasability,
+) -> Result<Option<String>> {
     let seen = ingested_sources(store)?;
-    if seen.is_empty() || seen.iter().any(|s| under(s, pattern)) {
+    // Whether the pattern covers a source, as labels resolve it (the source, or a prefix of
+    // it ending before a `/`).
+    let mut only = access::SourceLabels::default();
+    only.set(pattern, label.clone())?;
+    if seen.is_empty() || seen.iter().any(|s| only.resolve(s).1.is_some()) {
         return Ok(None);
     }
     let mut feeds: Vec<&str> = seen

@@ -343,9 +343,10 @@ impl Gate {
     /// the start): the first token created while the server runs closes open mode, which the
     /// operator should see in the log. (Revoking tokens leaves their principals, so tokens
     /// stay required; open mode comes back only if the access rules lose every principal.)
-    pub fn mode_change(&self) -> Option<&'static str> {
-        let now = self.required();
-        (self.was_required.swap(now, Ordering::Relaxed) != now).then_some(if now {
+    /// `required` is [`Gate::required`] now (asked once per request: it reads the access
+    /// database's version).
+    pub fn mode_change(&self, required: bool) -> Option<&'static str> {
+        (self.was_required.swap(required, Ordering::Relaxed) != required).then_some(if required {
             "access: a principal now exists: tokens are required from this request on \
              (Authorization: Bearer TOKEN); every read is audited"
         } else {
@@ -653,10 +654,11 @@ pub(crate) async fn layer(State(s): State<AppState>, mut req: Request, next: Nex
     let gate = s.gate.clone();
     let pairs = serde_urlencoded_pairs(req.uri().query().unwrap_or(""));
     // 2-3. Mode and authentication.
-    if let Some(m) = gate.mode_change() {
+    let required = gate.required();
+    if let Some(m) = gate.mode_change(required) {
         eprintln!("{m}");
     }
-    let caller = if gate.required() {
+    let caller = if required {
         let principal =
             token_of(&req, &pairs).and_then(|t| gate.access().and_then(|a| a.authenticate(t)));
         let Some(p) = principal else {
@@ -757,6 +759,16 @@ mod tests {
         }
     }
 
+    /// An empty store directory named for the test, and its gate.
+    fn store_gate(name: &str) -> (std::path::PathBuf, Gate) {
+        let dir = std::env::temp_dir().join(format!("tw-gate-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("manifest.jsonl"), "").unwrap();
+        let gate = Gate::open(&dir, AccessConfig::default()).unwrap();
+        (dir, gate)
+    }
+
     /// An entry as the test compares it: time, principal, `after`, returned, repeats.
     type Logged = (i64, String, String, u64, Option<(u64, i64)>);
 
@@ -783,14 +795,10 @@ mod tests {
 
     #[test]
     fn the_gate_says_when_the_first_token_closes_open_mode() {
-        let dir = std::env::temp_dir().join(format!("tw-gate-mode-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("manifest.jsonl"), "").unwrap();
-        let gate = Gate::open(&dir, AccessConfig::default()).unwrap();
+        let (dir, gate) = store_gate("mode");
         assert!(!gate.required());
         assert_eq!(
-            gate.mode_change(),
+            gate.mode_change(gate.required()),
             None,
             "the start is logged by the server"
         );
@@ -806,23 +814,19 @@ mod tests {
                 0,
             )
             .unwrap();
-        let closed = gate.mode_change().expect("open mode closed");
+        let closed = gate.mode_change(gate.required()).expect("open mode closed");
         assert!(closed.contains("tokens are required"), "{closed}");
-        assert_eq!(gate.mode_change(), None, "said once");
+        assert_eq!(gate.mode_change(gate.required()), None, "said once");
         // Revoking the only token leaves its principal: tokens stay required (fail closed).
         assert!(a.revoke_token(info.id, 1).unwrap());
         assert!(gate.required());
-        assert_eq!(gate.mode_change(), None);
+        assert_eq!(gate.mode_change(gate.required()), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn repeated_empty_reads_are_counted_in_one_entry_and_everything_else_is_written() {
-        let dir = std::env::temp_dir().join(format!("tw-gate-runs-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("manifest.jsonl"), "").unwrap();
-        let gate = Gate::open(&dir, AccessConfig::default()).unwrap();
+        let (dir, gate) = store_gate("runs");
         let s = 1_000;
         // A link caught up at 7:0 asks every 2 s; the third and later asks are repeats.
         for t in 0..5 {

@@ -182,9 +182,9 @@ struct Pass {
     in_port: bool,
     /// The two positions the closest distance was measured between (the fix processed, the
     /// other vessel's last report), and the feeds that delivered the fix: the event's
-    /// evidence. Empty in passes saved before these were kept.
+    /// evidence. `None` in passes saved before these were kept.
     #[serde(default)]
-    at_min: Vec<PosRef>,
+    at_min: Option<[PosRef; 2]>,
     #[serde(default)]
     sources: crate::input::Sources,
 }
@@ -380,17 +380,15 @@ impl CloseApproach {
         if let Some(b) = p.bow_crossing_m {
             e.set("bow_crossing_m", b.round());
         }
-        if p.at_min.is_empty() {
-            e.add_evidence(
+        match p.at_min {
+            Some(refs) => refs.iter().for_each(|r| e.add_evidence(*r, &p.sources)),
+            None => e.add_evidence(
                 PosRef {
                     mmsi: key.0,
                     time_ms: p.min_ms,
                 },
                 &[],
-            );
-        }
-        for r in &p.at_min {
-            e.add_evidence(*r, &p.sources);
+            ),
         }
         e.open = false;
         e.end_ms = Some(p.last_ms);
@@ -680,8 +678,8 @@ fn nearer_bow_crossing(r: (f64, f64), v: (f64, f64), cog: f64, other_cog: f64) -
 
 /// The positions a pass's distance was measured between: `f`, and vessel `other`'s last
 /// report at `other_ms`.
-fn closest(f: &crate::input::Fix, other: u32, other_ms: i64) -> Vec<PosRef> {
-    vec![
+fn closest(f: &crate::input::Fix, other: u32, other_ms: i64) -> [PosRef; 2] {
+    [
         PosRef {
             mmsi: f.mmsi,
             time_ms: f.time_ms,
@@ -816,7 +814,7 @@ impl Detector for CloseApproach {
                                 o.cog,
                             ),
                             in_port: ctx.any_port(fc.zones),
-                            at_min: closest(f, m, o.t),
+                            at_min: Some(closest(f, m, o.t)),
                             sources: f.sources.clone(),
                         }
                     });
@@ -832,7 +830,7 @@ impl Detector for CloseApproach {
                         p.crossing_deg = geom::angle_diff_deg(me.cog, o.cog);
                         p.bow_crossing_m = nearer_bow_crossing((dx, dy), (rvx, rvy), me.cog, o.cog);
                         p.in_port = ctx.any_port(fc.zones);
-                        p.at_min = closest(f, m, o.t);
+                        p.at_min = Some(closest(f, m, o.t));
                         p.sources.clone_from(&f.sources);
                     }
                 } else if was_open(&self.passes) {

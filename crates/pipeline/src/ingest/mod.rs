@@ -564,24 +564,15 @@ fn ingest_run(
                  committed: ingest the other inputs without it"
             );
         }
-        sum.inputs_read = 0;
-        sum.inputs_skipped.push(("-".to_owned(), r));
-        // Read and decoded before its hash was known, but skipped as a whole: counted as a
-        // skipped file is (nothing read), so that nothing of it is reported or warned of
-        // (lines without a receive time, say) as if this run had taken it.
-        sum.decode = Default::default();
-        sum.csv = Default::default();
-        sum.dropped = Default::default();
-        sum.times = Default::default();
-        sum.other_messages = 0;
-        sum.observations = 0;
-        sum.written = write::Written::default();
-        sum.duplicates_merged = 0;
-        sum.late_duplicates = 0;
-        sum.released_out_of_order = 0;
-        sum.stale_unchecked = 0;
-        sum.vessels_total = commit.vessels_total;
-        return Ok(sum);
+        // Read and decoded before its hash was known, but skipped as a whole: the run's
+        // account is a skipped file's (nothing read, counted, stored or warned of).
+        return Ok(Summary {
+            run: sum.run,
+            discarded_rows: sum.discarded_rows,
+            inputs_skipped: vec![("-".to_owned(), r)],
+            vessels_total: commit.vessels_total,
+            ..Summary::default()
+        });
     }
 
     sum.vessels_touched = commit.vessels.len() as u64;
