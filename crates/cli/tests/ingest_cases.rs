@@ -459,4 +459,25 @@ fn a_renamed_tanker_shows_its_old_identity_at_an_earlier_time() {
     assert_eq!(renames[1]["old"], "OCEAN GRACE");
     assert_eq!(renames[1]["new"], "GRACE ONE");
     assert_eq!(renames[1]["time"], "2026-03-01T00:30:00.000Z");
+
+    // The rename is an identity change naming the feed of the report and where the tanker
+    // was; a recompute from the store names the same.
+    let events = |args: &[&str]| -> Vec<serde_json::Value> {
+        run_ok(args, &store)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let stored = events(&["events", "--type", "identity_change", "--format", "jsonl"]);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        stored[0]["sources"],
+        serde_json::json!(["rename.nmea/coast/AI"])
+    );
+    assert_eq!(stored[0]["evidence"].as_array().map(Vec::len), Some(1));
+    let again = events(&["detect", "--types", "identity_change", "--format", "jsonl"]);
+    assert_eq!(again.len(), 1, "{again:?}");
+    for k in ["id", "sources", "evidence"] {
+        assert_eq!(again[0][k], stored[0][k], "{k}");
+    }
 }

@@ -43,6 +43,7 @@ fn main() {
             flag: Some("PA".to_owned()),
             length_m: Some(180.0),
             destination: Some("SGSIN".to_owned()),
+            sources: Default::default(),
         });
     }
     let started = std::time::Instant::now();

@@ -214,6 +214,7 @@ fn main() {
                     .as_str()
                     .map(str::to_owned)
                     .filter(|s| !s.is_empty()),
+                sources: [src.into()].into_iter().collect(),
             }),
             _ => {}
         }

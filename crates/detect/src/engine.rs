@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::detectors::{self, Detectors, FixCtx};
 use crate::event::{Change, Event, EventId, EventType, Notice, PosRef, VesselAt};
 use crate::geom;
-use crate::input::{Fix, Identity, IdentityUpdate, LastFix};
+use crate::input::{Fix, Identity, IdentityUpdate, Label, LastFix};
 use crate::watchlist::WatchList;
 use crate::world::{World, ZoneIdx, ZoneKind};
 
@@ -47,6 +47,34 @@ pub struct Sample {
     pub sog_knots: f32,
     /// Course over ground, degrees (implied from the bracketing fixes when they are apart).
     pub cog_deg: f32,
+    /// Message times of the two fixes it lies between, ms (equal when it is a fix): the
+    /// positions an event found at this tick rests on.
+    #[serde(default)]
+    pub fixes_ms: [i64; 2],
+    /// The feeds that delivered the later fix (its first two).
+    #[serde(default)]
+    pub sources: [Option<Label>; 2],
+}
+
+impl Sample {
+    /// The stored positions this sample was interpolated between (one when it is a fix).
+    pub fn evidence(&self) -> impl Iterator<Item = PosRef> + '_ {
+        let [a, b] = self.fixes_ms;
+        let n = if a == b { 1 } else { 2 };
+        self.fixes_ms[..n].iter().map(|&time_ms| PosRef {
+            mmsi: self.mmsi,
+            time_ms,
+        })
+    }
+
+    /// The feeds of the later fix.
+    pub fn sources(&self) -> impl Iterator<Item = Label> + '_ {
+        self.sources.iter().flatten().copied()
+    }
+}
+
+fn first_two(sources: &[Label]) -> [Option<Label>; 2] {
+    [sources.first().copied(), sources.get(1).copied()]
 }
 
 /// The open events and the notices not yet taken.
@@ -283,6 +311,8 @@ impl Resampler {
                     lon: p.lon + (f.lon - p.lon) * k,
                     sog_knots: sog as f32,
                     cog_deg: course,
+                    fixes_ms: [p.time_ms, f.time_ms],
+                    sources: first_two(&f.sources),
                 });
                 t += tick_ms;
             }
@@ -293,6 +323,8 @@ impl Resampler {
                 lon: f.lon,
                 sog_knots: f.sog_knots.unwrap_or(0.0) as f32,
                 cog_deg: f.cog_deg.unwrap_or(0.0) as f32,
+                fixes_ms: [f.time_ms; 2],
+                sources: first_two(&f.sources),
             });
         }
     }
@@ -573,6 +605,8 @@ impl Engine {
     }
 
     fn release(&mut self, upto_ms: i64) {
+        // Identity updates waiting for the positions of their time (see below).
+        let mut held: Vec<IdentityUpdate> = Vec::new();
         while let Some(from_run) = self
             .earliest()
             .filter(|(_, q)| q.time_ms <= upto_ms)
@@ -584,13 +618,33 @@ impl Engine {
                 self.s.queue.pop().map(|q| *q)
             };
             let Some(q) = taken else { break };
+            if held.first().is_some_and(|u| u.time_ms < q.time_ms) {
+                for u in held.drain(..) {
+                    self.process_identity(&u);
+                }
+            }
             self.prefetch_next();
             self.s.released_ms = Some(self.s.released_ms.map_or(q.time_ms, |r| r.max(q.time_ms)));
             match q.item {
                 Item::Fix(f) => self.process_fix(&f),
-                Item::Identity(u) => self.process_identity(&u),
+                Item::Identity(u) => {
+                    // Positions of the same time go first: ingest hands a static report over
+                    // before or after a position of its second as they arrived, a recompute
+                    // from the store after, and each change must see the same positions.
+                    let fix_follows = self.earliest().is_some_and(|(_, n)| {
+                        n.time_ms == q.time_ms && matches!(n.item, Item::Fix(_))
+                    });
+                    if fix_follows || !held.is_empty() {
+                        held.push(u);
+                    } else {
+                        self.process_identity(&u);
+                    }
+                }
             }
             self.maybe_tick();
+        }
+        for u in held {
+            self.process_identity(&u);
         }
         if upto_ms != i64::MAX {
             let r = self.s.released_ms.map_or(upto_ms, |r| r.max(upto_ms));

@@ -225,6 +225,12 @@ impl Event {
             self.evidence.remove(MAX_EVIDENCE / 2);
         }
         self.evidence.push(r);
+        self.add_evidence_sources(sources);
+        self.last_ms = self.last_ms.max(r.time_ms);
+    }
+
+    /// Adds feeds to the sources (those not listed yet, up to [`MAX_SOURCES`]).
+    pub fn add_evidence_sources(&mut self, sources: &[crate::input::Label]) {
         for s in sources {
             if self.sources.len() >= MAX_SOURCES {
                 break;
@@ -233,7 +239,19 @@ impl Event {
                 self.sources.push(s.to_string());
             }
         }
-        self.last_ms = self.last_ms.max(r.time_ms);
+    }
+
+    /// Adds the positions a tick's sample lies between (those not listed yet) and the feeds
+    /// of the later one. `last_ms` is left as it was: a tick's event is as late as its tick.
+    pub fn add_sample(&mut self, s: &crate::engine::Sample) {
+        let last_ms = self.last_ms;
+        let sources: smallvec::SmallVec<[crate::input::Label; 2]> = s.sources().collect();
+        for r in s.evidence() {
+            if !self.evidence.contains(&r) {
+                self.add_evidence(r, &sources);
+            }
+        }
+        self.last_ms = last_ms;
     }
 }
 

@@ -65,6 +65,9 @@ pub struct IdentityUpdate {
     pub length_m: Option<f64>,
     /// Destination as broadcast.
     pub destination: Option<String>,
+    /// The feeds and partners that reported it.
+    #[serde(default)]
+    pub sources: Sources,
 }
 
 /// A vessel's identity as last known.

@@ -436,14 +436,30 @@ fn pair(apart_m: f64, secs: i64, sog: f64) -> Vec<Fix> {
 
 #[test]
 fn two_ships_lying_300_m_apart_for_three_hours_are_an_encounter() {
+    let fixes = pair(300.0, 3 * 3600, 0.5);
     let ev = run(
         TestWorld::standard().arc(),
         Config::default(),
-        pair(300.0, 3 * 3600, 0.5),
+        fixes.clone(),
         vec![],
     );
     let e = of(&ev, EventType::Encounter);
     assert_eq!(e.len(), 1, "{e:?}");
+    rests_on_input(e[0], &fixes, &["TEST/rx1"]);
+    // Both vessels, from the start of the encounter on.
+    for m in [10, 11] {
+        let first = e[0]
+            .evidence
+            .iter()
+            .filter(|r| r.mmsi == m)
+            .map(|r| r.time_ms)
+            .min();
+        assert!(
+            first.is_some_and(|t| t <= e[0].start_ms),
+            "{:?}",
+            e[0].evidence
+        );
+    }
     let mm: Vec<u32> = e[0].vessels.iter().map(|v| v.mmsi).collect();
     assert_eq!(mm, vec![10, 11]);
     assert!(
@@ -612,9 +628,14 @@ fn a_name_change_is_an_identity_change_and_a_first_name_is_not() {
             Some(9_000_001),
         ),
     ];
-    let ev = run(TestWorld::sea().arc(), Config::default(), f, ids);
+    let ev = run(TestWorld::sea().arc(), Config::default(), f.clone(), ids);
     let ic = of(&ev, EventType::IdentityChange);
     assert_eq!(ic.len(), 1, "{ic:?}");
+    // The report's feed, and where the vessel was when it was heard.
+    rests_on_input(ic[0], &f, &["TEST/static"]);
+    assert_eq!(ic[0].evidence.len(), 1);
+    let at = ic[0].evidence[0].time_ms;
+    assert!((T0 + 2 * H - 60_000..=T0 + 2 * H).contains(&at), "{at}");
     assert_eq!(ic[0].details["name"], "OCEAN STAR -> ORIENT GRACE");
     assert_eq!(ic[0].details["flag"], "PA -> GA");
     assert_eq!(ic[0].start_ms, T0 + 2 * H);
@@ -1263,9 +1284,15 @@ fn company(
 #[test]
 fn a_coast_guard_ship_alongside_its_own_flag_is_an_escort_and_a_foreign_one_shadowing() {
     let (f, ids) = company("PH", 4 * 3600, 1852.0, 55);
-    let ev = run(TestWorld::standard().arc(), Config::default(), f, ids);
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        f.clone(),
+        ids,
+    );
     let e = of(&ev, EventType::Escort);
     assert_eq!(e.len(), 1, "{ev:?}");
+    rests_on_input(e[0], &f, &["TEST/rx1"]);
     let mm: Vec<u32> = e[0].vessels.iter().map(|v| v.mmsi).collect();
     assert_eq!(mm, vec![80, 81], "escorted first");
     assert!(of(&ev, EventType::Shadowing).is_empty());
@@ -1321,14 +1348,16 @@ fn mass(n: u32, hours: i64) -> Vec<Fix> {
 
 #[test]
 fn twenty_five_vessels_massed_for_seven_hours_are_a_swarm_and_fifteen_are_not() {
+    let fixes = mass(25, 7);
     let ev = run(
         TestWorld::sea().arc(),
         Config::default(),
-        mass(25, 7),
+        fixes.clone(),
         vec![],
     );
     let s = of(&ev, EventType::Swarm);
     assert_eq!(s.len(), 1, "{}", s.len());
+    rests_on_input(s[0], &fixes, &["TEST/rx1"]);
     assert_eq!(s[0].details["peak"], 25);
     assert_eq!(s[0].vessels.len(), 25);
     assert!(of(
@@ -1383,14 +1412,16 @@ fn survey_lines(lines: u32, line_m: f64, spacing_m: f64) -> Vec<Fix> {
 
 #[test]
 fn back_and_forth_lines_are_a_survey_and_three_lines_are_not() {
+    let fixes = survey_lines(10, 14.0 * 1852.0, 1.2 * 1852.0);
     let ev = run(
         TestWorld::sea().arc(),
         Config::default(),
-        survey_lines(10, 14.0 * 1852.0, 1.2 * 1852.0),
+        fixes.clone(),
         vec![],
     );
     let s = of(&ev, EventType::Survey);
     assert_eq!(s.len(), 1, "{ev:?}");
+    rests_on_input(s[0], &fixes, &["TEST/rx1"]);
     assert!(
         s[0].details["lines"].as_u64().unwrap() >= 9,
         "{:?}",

@@ -538,6 +538,48 @@ pub fn identity_updates<'a>(
     out
 }
 
+/// Sets each update's sources from the store's identity provenance (`identity_sources`
+/// rows, any order): the feeds that reported a value it carries over a span including its
+/// time, which is what ingest records of the report that brought the value (the feeds of
+/// its copies). Sorted, as ingest sorts them.
+pub fn attach_identity_sources(updates: &mut [IdentityUpdate], facts: &[store::IdentitySourceRow]) {
+    let mut by_mmsi: rustc_hash::FxHashMap<u32, Vec<&store::IdentitySourceRow>> =
+        rustc_hash::FxHashMap::default();
+    for f in facts {
+        by_mmsi.entry(f.mmsi).or_default().push(f);
+    }
+    for u in updates {
+        let Some(facts) = by_mmsi.get(&u.mmsi) else {
+            continue;
+        };
+        let carried = [
+            ("name", u.name.clone()),
+            ("callsign", u.callsign.clone()),
+            ("imo", u.imo.map(|v| v.to_string())),
+            ("ship_type", u.ship_type.map(|v| v.to_string())),
+            ("destination", u.destination.clone()),
+        ];
+        let mut sources: Vec<detect::Label> = facts
+            .iter()
+            .filter(|f| f.first_ms <= u.time_ms && u.time_ms <= f.last_ms)
+            .filter(|f| {
+                carried
+                    .iter()
+                    .any(|(k, v)| *k == f.field && v.as_deref() == Some(f.value.as_str()))
+            })
+            .map(|f| detect::Label::from(f.source.as_str()))
+            .collect();
+        sort_labels(&mut sources);
+        u.sources = sources.into_iter().collect();
+    }
+}
+
+/// Labels in text order, each once.
+pub fn sort_labels(labels: &mut Vec<detect::Label>) {
+    labels.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    labels.dedup();
+}
+
 fn set_field(u: &mut IdentityUpdate, field: &str, new: &str) {
     match field {
         "name" => u.name = Some(new.to_owned()),

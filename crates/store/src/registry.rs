@@ -1149,18 +1149,31 @@ impl RegistryDb {
 
     /// Identity provenance of one MMSI, by field, value and source.
     pub fn identity_sources(&self, mmsi: u32) -> Result<Vec<IdentitySourceRow>, StoreError> {
+        self.identity_sources_where("WHERE mmsi = ?1 ORDER BY field, value, source", [mmsi])
+    }
+
+    /// Identity provenance of every vessel, by MMSI, field, value and source (for recomputing
+    /// detection: which feeds reported an identity change).
+    pub fn all_identity_sources(&self) -> Result<Vec<IdentitySourceRow>, StoreError> {
+        self.identity_sources_where("ORDER BY mmsi, field, value, source", [])
+    }
+
+    fn identity_sources_where<P: rusqlite::Params>(
+        &self,
+        clause: &str,
+        params: P,
+    ) -> Result<Vec<IdentitySourceRow>, StoreError> {
         if !self.has_table("identity_sources")? {
             return Ok(Vec::new());
         }
         let mut st = self
             .conn
-            .prepare(
-                "SELECT mmsi, field, value, source, first_ms, last_ms FROM identity_sources
-                 WHERE mmsi = ?1 ORDER BY field, value, source",
-            )
+            .prepare(&format!(
+                "SELECT mmsi, field, value, source, first_ms, last_ms FROM identity_sources {clause}"
+            ))
             .map_err(db)?;
         let rows = st
-            .query_map([mmsi], |r| {
+            .query_map(params, |r| {
                 Ok(IdentitySourceRow {
                     mmsi: r.get(0)?,
                     field: r.get(1)?,

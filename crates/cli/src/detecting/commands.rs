@@ -488,10 +488,11 @@ pub fn recompute(
         .collect();
     // By time, then MMSI (stable: a report's changes stay together), one update a report.
     ids.sort_by_key(|h| (h.time_ms, h.mmsi));
-    let ids = super::identity_updates(
+    let mut ids = super::identity_updates(
         ids.iter()
             .map(|h| (h.mmsi, h.time_ms, h.field.as_str(), h.new.as_str())),
     );
+    pipeline::detecting::attach_identity_sources(&mut ids, &reg.all_identity_sources()?);
     let mut hook = Hook::fresh(dir, opts)?;
     if !hook.loaded.land_ok {
         eprintln!("tidewatch: warning: {}", hook.loaded.land);

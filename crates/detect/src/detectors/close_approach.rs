@@ -934,6 +934,8 @@ mod tests {
             lon,
             sog_knots,
             cog_deg: 0.0,
+            fixes_ms: [0; 2],
+            sources: [None; 2],
         }
     }
 

@@ -102,6 +102,9 @@ struct Run {
     /// Speeds of both vessels at each tick together, knots.
     speeds: Vec<f32>,
     open: Option<EventId>,
+    /// Both vessels' samples at the run's first tick: the event's first evidence.
+    #[serde(default)]
+    first: Option<[Sample; 2]>,
 }
 
 /// The encounter detector.
@@ -344,6 +347,7 @@ impl Detector for Encounter {
                 min_distance_m: d,
                 speeds: Vec::new(),
                 open: None,
+                first: Some([*a, *b]),
             });
             run.last_ms = t;
             run.min_distance_m = run.min_distance_m.min(d);
@@ -366,6 +370,9 @@ impl Detector for Encounter {
                     e.set("distance_m", run.min_distance_m.round());
                     e.set("median_speed_knots", (med * 100.0).round() / 100.0);
                     e.set("duration_s", dur_ms / 1000);
+                    for s in run.first.iter().flatten().chain([a, b]) {
+                        e.add_sample(s);
+                    }
                     e.last_ms = t;
                     run.open = Some(ctx.create(e));
                 }
@@ -374,6 +381,8 @@ impl Detector for Encounter {
                         e.set("distance_m", run.min_distance_m.round());
                         e.set("median_speed_knots", (med * 100.0).round() / 100.0);
                         e.set("duration_s", dur_ms / 1000);
+                        e.add_sample(a);
+                        e.add_sample(b);
                         e.last_ms = t;
                     }
                 }
@@ -429,6 +438,8 @@ mod tests {
                 lon,
                 sog_knots: 5.0,
                 cog_deg: 0.0,
+                fixes_ms: [0; 2],
+                sources: [None; 2],
             })
             .collect()
     }

@@ -105,6 +105,10 @@ struct Run {
     distance_sum_m: f64,
     ticks: u32,
     open: Option<EventId>,
+    /// The escorter's and the companion's samples at the run's first tick: the event's first
+    /// evidence.
+    #[serde(default)]
+    first: Option<[Sample; 2]>,
 }
 
 /// The escort and shadowing detector.
@@ -219,6 +223,7 @@ impl Detector for Escort {
                 distance_sum_m: 0.0,
                 ticks: 0,
                 open: None,
+                first: Some([*es, *cs]),
             });
             run.last_ms = t;
             run.distance_sum_m += d;
@@ -244,6 +249,9 @@ impl Detector for Escort {
                     ev.set("distance_m", mean_d.round());
                     ev.set("duration_s", dur_ms / 1000);
                     ev.set("flags_known", fe.is_some() && fc.is_some());
+                    for s in run.first.iter().flatten().chain([es, cs]) {
+                        ev.add_sample(s);
+                    }
                     ev.last_ms = t;
                     run.open = Some(ctx.create(ev));
                 }
@@ -251,6 +259,8 @@ impl Detector for Escort {
                     if let Some(ev) = ctx.event_mut(id) {
                         ev.set("distance_m", mean_d.round());
                         ev.set("duration_s", dur_ms / 1000);
+                        ev.add_sample(es);
+                        ev.add_sample(cs);
                         ev.last_ms = t;
                     }
                 }

@@ -146,6 +146,23 @@ impl IdentityChange {
     }
 }
 
+/// An identity change rests on the report that carried it (its feeds are the event's
+/// sources) and on where each vessel was: its latest position at or before the report.
+fn evidence(ctx: &Ctx<'_>, e: &mut crate::event::Event, mmsis: &[u32], u: &IdentityUpdate) {
+    for &m in mmsis {
+        if let Some(p) = ctx.last.get(&m).filter(|p| p.time_ms <= u.time_ms) {
+            e.add_evidence(
+                crate::event::PosRef {
+                    mmsi: m,
+                    time_ms: p.time_ms,
+                },
+                &[],
+            );
+        }
+    }
+    e.add_evidence_sources(&u.sources);
+}
+
 impl Detector for IdentityChange {
     fn on_fix(&mut self, _ctx: &mut Ctx<'_>, f: &super::FixCtx<'_>) {
         if let Some(p) = f.prev {
@@ -239,6 +256,7 @@ impl Detector for IdentityChange {
             for (k, v) in changes {
                 e.set(&k, v);
             }
+            evidence(ctx, &mut e, &[u.mmsi], u);
             e.open = false;
             e.end_ms = Some(u.time_ms);
             e.last_ms = u.time_ms;
@@ -297,6 +315,7 @@ impl Detector for IdentityChange {
                     }
                 }
             }
+            evidence(ctx, &mut e, &[old, u.mmsi], u);
             e.open = false;
             e.end_ms = Some(u.time_ms);
             e.last_ms = u.time_ms;

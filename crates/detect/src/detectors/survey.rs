@@ -20,6 +20,7 @@ use crate::config::check;
 use crate::engine::Ctx;
 use crate::event::{EventId, EventType, PosRef};
 use crate::geom::{self, NM_M};
+use crate::input::Label;
 
 /// Survey parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,7 +178,8 @@ impl Survey {
         }
     }
 
-    fn end_leg(&self, ctx: &mut Ctx<'_>, mmsi: u32, v: &mut Vessel) {
+    /// A leg ended at the fix delivered by `sources` (the one that turned).
+    fn end_leg(&self, ctx: &mut Ctx<'_>, mmsi: u32, v: &mut Vessel, sources: &[Label]) {
         let len = geom::distance_m(v.leg_start.lat, v.leg_start.lon, v.step.lat, v.step.lon);
         if len < self.cfg.min_line_m {
             return;
@@ -209,6 +211,13 @@ impl Survey {
         if let Some(id) = v.open {
             if let Some(e) = ctx.event_mut(id) {
                 e.set("lines", v.lines - v.company_lines);
+                e.add_evidence(
+                    PosRef {
+                        mmsi,
+                        time_ms: line.end.t,
+                    },
+                    sources,
+                );
                 e.last_ms = line.end.t;
             }
         } else if v.lines >= self.cfg.min_lines && escorting(ctx, mmsi) {
@@ -237,13 +246,13 @@ impl Survey {
             e.set("lines", v.lines - v.company_lines);
             e.set("length_m", len.round());
             e.set("heading_deg", line.course.round());
-            e.add_evidence(PosRef { mmsi, time_ms: s.t }, &[]);
+            e.add_evidence(PosRef { mmsi, time_ms: s.t }, sources);
             e.add_evidence(
                 PosRef {
                     mmsi,
                     time_ms: line.end.t,
                 },
-                &[],
+                sources,
             );
             e.last_ms = line.end.t;
             v.open = Some(ctx.create(e));
@@ -324,7 +333,7 @@ impl Detector for Survey {
                 let Some(mut v) = self.vessels.remove(&f.mmsi) else {
                     return;
                 };
-                self.end_leg(ctx, f.mmsi, &mut v);
+                self.end_leg(ctx, f.mmsi, &mut v, &f.sources);
                 v.leg_start = v.step;
                 v.step = p;
                 v.leg_course = Some(b);

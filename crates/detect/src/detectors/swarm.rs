@@ -245,6 +245,9 @@ impl Detector for Swarm {
                     e.set("peak", tr.peak);
                     e.set("peak_time", tr.peak_ms);
                     e.set("vessels_distinct", tr.members.len());
+                    for &i in &cluster {
+                        e.add_sample(&samples[i]);
+                    }
                     e.last_ms = t;
                     tr.open = Some(ctx.create(e));
                 }
@@ -266,6 +269,9 @@ impl Detector for Swarm {
                         e.set("peak", peak);
                         e.set("peak_time", peak_ms);
                         e.set("vessels_distinct", distinct);
+                        for &i in &cluster {
+                            e.add_sample(&samples[i]);
+                        }
                         e.last_ms = t;
                     }
                 }

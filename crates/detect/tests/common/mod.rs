@@ -209,5 +209,25 @@ pub fn ident(
         flag: Some(flag.to_owned()),
         length_m: None,
         destination: None,
+        sources: ["TEST/static".into()].into_iter().collect(),
     }
+}
+
+/// Asserts that the event rests on input positions (its evidence names fixes of its vessels
+/// that were given) and names the feeds that delivered them.
+pub fn rests_on_input(e: &Event, fixes: &[Fix], sources: &[&str]) {
+    assert!(!e.evidence.is_empty(), "no evidence: {e:?}");
+    for r in &e.evidence {
+        assert!(
+            e.vessels.iter().any(|v| v.mmsi == r.mmsi),
+            "{r:?} is not of the event's vessels"
+        );
+        assert!(
+            fixes
+                .iter()
+                .any(|f| f.mmsi == r.mmsi && f.time_ms == r.time_ms),
+            "{r:?} is no input position"
+        );
+    }
+    assert_eq!(e.sources, sources, "{e:?}");
 }

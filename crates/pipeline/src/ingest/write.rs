@@ -276,14 +276,25 @@ impl<'a> Writer<'a> {
                 self.note_identity_sources(r.mmsi, &s, &r.sources);
                 let before = self.registry.get(r.mmsi).map_or(0, |v| v.history.len());
                 self.registry.static_data(r.mmsi, *s);
-                if let (Some(hook), Some(v)) = (&mut self.detect, self.registry.get(r.mmsi)) {
-                    let changes = v
-                        .history
-                        .iter()
-                        .skip(before)
-                        .map(|ch| (r.mmsi, ch.time_ms, ch.field.as_str(), ch.new.as_str()));
-                    for u in crate::detecting::identity_updates(changes) {
-                        hook.identity(u);
+                let updates = match (&self.detect, self.registry.get(r.mmsi)) {
+                    (Some(_), Some(v)) => crate::detecting::identity_updates(
+                        v.history
+                            .iter()
+                            .skip(before)
+                            .map(|ch| (r.mmsi, ch.time_ms, ch.field.as_str(), ch.new.as_str())),
+                    ),
+                    _ => Vec::new(),
+                };
+                if !updates.is_empty() {
+                    // The feeds of the report's copies, in the order a recompute lists them.
+                    let mut sources: Vec<detect::Label> =
+                        r.sources.iter().map(|s| self.shared_label(s)).collect();
+                    crate::detecting::sort_labels(&mut sources);
+                    if let Some(hook) = &mut self.detect {
+                        for mut u in updates {
+                            u.sources = sources.iter().copied().collect();
+                            hook.identity(u);
+                        }
                     }
                 }
                 return Ok(());
