@@ -123,9 +123,11 @@ pub fn run(args: IngestArgs) -> Result<()> {
         return run_live(&mut session, &live, &opts, &args)
             .map_err(|e| explain_disk_full(e, &session, true));
     }
-    let sum = session
-        .ingest(inputs.unwrap_or_default(), &opts)
+    let inputs = inputs.unwrap_or_default();
+    let mut sum = session
+        .ingest(inputs.inputs, &opts)
         .map_err(|e| explain_disk_full(e, &session, false))?;
+    sum.inputs_documents = inputs.documents;
     report(&args, &sum)?;
     if !sum.inputs_failed.is_empty() {
         bail!(

@@ -336,10 +336,17 @@ fn issue_16_csv_that_cannot_be_read_is_named_and_the_rest_of_a_directory_is_stor
     gz.write_all(lines.as_bytes()).unwrap();
     let gz = gz.finish().unwrap();
     std::fs::write(dir.join("f-cut.nmea.gz"), &gz[..gz.len() / 2]).unwrap();
+    // A dataset's documents: set aside by name, reported, not read as NMEA.
+    std::fs::write(dir.join("README.md"), "# Captures\n\nFrom a receiver.\n").unwrap();
+    std::fs::write(dir.join("LICENSE"), "CC BY 4.0\n").unwrap();
 
     let store = tmp("mixed-dir-store");
     let (out, s) = ingest(&[p(&dir), "-q"], &store);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let docs = s.as_ref().unwrap()["inputs_documents"].clone();
+    assert_eq!(docs.as_array().map(Vec::len), Some(2), "{docs}");
+    assert!(docs[0].as_str().unwrap().ends_with("LICENSE"), "{docs}");
+    assert!(docs[1].as_str().unwrap().ends_with("README.md"), "{docs}");
     let err = stderr(&out);
     assert!(
         err.contains("5 input(s) could not be read in full"),
@@ -382,6 +389,36 @@ fn issue_16_csv_that_cannot_be_read_is_named_and_the_rest_of_a_directory_is_stor
     assert!(!out.status.success());
     assert!(stderr(&out).contains("b-nopos.csv"), "{}", stderr(&out));
     assert!(rows(&store).is_empty());
+}
+
+#[test]
+fn a_gzipped_copy_of_a_feed_is_the_same_feed() {
+    let dir = tmp("gz-copy");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines: String = (0..20)
+        .map(|i| {
+            let body = format!("s:rx1,c:{}", START_MS / 1000 + 10 * i);
+            let sum = body.bytes().fold(0u8, |a, b| a ^ b);
+            let lat = 46.0 + i as f64 * 0.001;
+            format!(
+                "\\{body}*{sum:02X}\\{}\n",
+                bare_position(227_000_004, lat, -2.0)
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("coast.nmea"), &lines).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(lines.as_bytes()).unwrap();
+    std::fs::write(dir.join("coast.nmea.gz"), gz.finish().unwrap()).unwrap();
+
+    let store = tmp("gz-copy-store");
+    let (out, _) = ingest(&[p(&dir), "-q"], &store);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stored = rows(&store);
+    assert_eq!(stored.len(), 20);
+    for r in &stored {
+        assert_eq!(r.sources, ["coast.nmea/rx1/AI"], "{r:?}");
+    }
 }
 
 #[test]

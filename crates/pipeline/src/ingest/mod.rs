@@ -70,9 +70,14 @@ fn default_label(path: &str) -> String {
     if path == "-" {
         return "stdin".to_owned();
     }
-    std::path::Path::new(path)
+    let name = std::path::Path::new(path)
         .file_name()
-        .map_or_else(|| path.to_owned(), |f| f.to_string_lossy().into_owned())
+        .map_or_else(|| path.to_owned(), |f| f.to_string_lossy().into_owned());
+    // A compressed copy is the same feed as the file it was made from.
+    match name.strip_suffix(".gz") {
+        Some(stem) if !stem.is_empty() => stem.to_owned(),
+        _ => name,
+    }
 }
 
 /// Fused records per message to the writing thread.
@@ -642,10 +647,49 @@ fn wall_clock_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The inputs named, with directories expanded (see [`expand_inputs`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Expanded {
+    /// What to read.
+    pub inputs: Vec<InputSpec>,
+    /// Files under a directory that are documents by their names (`README.md`, `LICENSE`,
+    /// a PDF): not read, reported as skipped.
+    pub documents: Vec<String>,
+}
+
+/// Whether a file found in a directory is a document rather than data, by its name: a
+/// dataset's README or licence, pages, pictures. NMEA and CSV come under any name (`.txt`,
+/// `.log`, none), so only these are set aside; a document named on its own is read.
+fn is_document(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let stem = lower.split('.').next().unwrap_or_default();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e);
+    matches!(
+        stem,
+        "readme" | "license" | "licence" | "copying" | "notice" | "changelog" | "authors"
+    ) || matches!(
+        ext,
+        Some(
+            "md" | "markdown"
+                | "rst"
+                | "pdf"
+                | "html"
+                | "htm"
+                | "png"
+                | "jpg"
+                | "jpeg"
+                | "gif"
+                | "svg"
+                | "doc"
+                | "docx"
+        )
+    )
+}
+
 /// The inputs with directories replaced by the regular files under them (recursively, in
-/// name order; hidden files skipped), each with its provenance label.
-pub fn expand_inputs(inputs: &[String]) -> Result<Vec<InputSpec>> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<String>) -> Result<()> {
+/// name order; hidden files and documents skipped), each with its provenance label.
+pub fn expand_inputs(inputs: &[String]) -> Result<Expanded> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>, docs: &mut Vec<String>) -> Result<()> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .with_context(|| format!("cannot read directory {}", dir.display()))?
             .collect::<Result<_, _>>()
@@ -657,27 +701,36 @@ pub fn expand_inputs(inputs: &[String]) -> Result<Vec<InputSpec>> {
             }
             let p = e.path();
             if p.is_dir() {
-                walk(&p, out)?;
+                walk(&p, out, docs)?;
             } else if p.is_file() {
-                out.push(p.to_string_lossy().into_owned());
+                let path = p.to_string_lossy().into_owned();
+                if is_document(&e.file_name().to_string_lossy()) {
+                    docs.push(path);
+                } else {
+                    out.push(path);
+                }
             }
         }
         Ok(())
     }
-    let mut out = Vec::new();
+    let mut out = Expanded::default();
     for arg in inputs {
         let (name, i) = parse_spec(arg);
         let p = std::path::Path::new(&i);
         let mut paths = Vec::new();
         if i != "-" && p.is_dir() {
-            walk(p, &mut paths)?;
+            let docs_before = out.documents.len();
+            walk(p, &mut paths, &mut out.documents)?;
             if paths.is_empty() {
+                if out.documents.len() > docs_before {
+                    anyhow::bail!("directory {i} holds only documents (README, licence, pages)");
+                }
                 anyhow::bail!("directory {i} holds no files");
             }
         } else {
             paths.push(i.clone());
         }
-        out.extend(paths.into_iter().map(|path| InputSpec {
+        out.inputs.extend(paths.into_iter().map(|path| InputSpec {
             label: name.clone().unwrap_or_else(|| default_label(&path)),
             path,
         }));
@@ -688,6 +741,34 @@ pub fn expand_inputs(inputs: &[String]) -> Result<Vec<InputSpec>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_compressed_copy_keeps_its_feed_s_name_and_documents_are_told_from_data() {
+        assert_eq!(default_label("/data/feed.nmea.gz"), "feed.nmea");
+        assert_eq!(default_label("/data/feed.nmea"), "feed.nmea");
+        assert_eq!(default_label("/data/.gz"), ".gz");
+        assert_eq!(default_label("-"), "stdin");
+        for doc in [
+            "README.md",
+            "readme",
+            "LICENSE",
+            "Licence.txt",
+            "notes.pdf",
+            "map.PNG",
+        ] {
+            assert!(is_document(doc), "{doc}");
+        }
+        for data in [
+            "aishub.txt",
+            "feed.nmea",
+            "ais.log",
+            "dk.csv",
+            "x.nm4.gz",
+            "capture",
+        ] {
+            assert!(!is_document(data), "{data}");
+        }
+    }
 
     #[test]
     fn a_source_name_is_a_plain_word_before_an_equals_sign() {

@@ -29,6 +29,8 @@ pub struct Summary {
     pub csv: CsvRows,
     pub inputs_read: u64,
     pub inputs_skipped: Vec<(String, u64)>,
+    /// Files under a directory set aside as documents by their names (`README.md`, ...).
+    pub inputs_documents: Vec<String>,
     /// Inputs that could not be read (or not to their end), with why.
     pub inputs_failed: Vec<(String, String)>,
     pub dropped: Dropped,
@@ -81,6 +83,8 @@ impl Summary {
         self.csv.cells_unparsed += o.csv.cells_unparsed;
         self.inputs_read += o.inputs_read;
         self.inputs_skipped.extend(o.inputs_skipped.iter().cloned());
+        self.inputs_documents
+            .extend(o.inputs_documents.iter().cloned());
         self.inputs_failed.extend(o.inputs_failed.iter().cloned());
         self.dropped.add(&o.dropped);
         self.times.add(&o.times);
@@ -194,9 +198,14 @@ pub fn human(s: &Summary) -> String {
         "run {}: {} input(s) read, {} skipped, {} failed\n",
         s.run,
         s.inputs_read,
-        s.inputs_skipped.len(),
+        s.inputs_skipped.len() + s.inputs_documents.len(),
         s.inputs_failed.len()
     );
+    for p in &s.inputs_documents {
+        r.push_str(&format!(
+            "  skipped {p}: a document by its name, not AIS data (name it on its own to read it)\n"
+        ));
+    }
     for (p, run) in &s.inputs_skipped {
         if *run == s.run {
             r.push_str(&format!(
@@ -313,6 +322,7 @@ pub fn json(s: &Summary) -> String {
         "run": s.run,
         "inputs_read": s.inputs_read,
         "inputs_skipped": s.inputs_skipped.iter().map(|(p, r)| serde_json::json!({"input": p, "run": r})).collect::<Vec<_>>(),
+        "inputs_documents": s.inputs_documents,
         "inputs_failed": s.inputs_failed.iter().map(|(p, e)| serde_json::json!({"input": p, "error": e})).collect::<Vec<_>>(),
         "discarded_rows": s.discarded_rows,
         "lines": s.decode.lines,
