@@ -94,6 +94,8 @@ struct Batch {
 struct ReadSide {
     feeds: Vec<FeedEnd>,
     fuser: FuserStats,
+    /// Late copies of stored rows from a source the row already lists (not recorded again).
+    known_repeats: u64,
 }
 
 struct FeedEnd {
@@ -117,13 +119,32 @@ struct Prior {
     dir: PathBuf,
     /// Committed files, each with the time range read so far (`None`: nothing yet).
     files: Vec<(store::FileEntry, Option<(i64, i64)>)>,
+    /// The sources the stored rows read list, as [`source_key`]s with the row's time: a late
+    /// copy from one of them is the stored transmission delivered again by the same feed
+    /// (a grown log, a repeated file), which adds nothing to the row.
+    known: rustc_hash::FxHashMap<u64, i64>,
+    /// Keys before this time were dropped (the run has moved past them).
+    known_floor_ms: i64,
+    /// How long keys are kept after the run's times passed them: as long as the fuser can
+    /// still join a copy to a stored row (its late and cold windows).
+    known_span_ms: i64,
+}
+
+/// A stored row's source, as [`Prior::known`] keys it: MMSI, message time, position (as the
+/// fuser gives it, to 1e-7 degree: one MMSI may have two rows at one time) and label hashed.
+fn source_key(mmsi: u32, time_ms: i64, (lat, lon): (f64, f64), label: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let e7 = |x: f64| (x * 1e7).round() as i64;
+    let mut h = rustc_hash::FxHasher::default();
+    (mmsi, time_ms, e7(lat), e7(lon), label).hash(&mut h);
+    h.finish()
 }
 
 impl Prior {
     /// How much of a long file is read at once.
     const SPAN_MS: i64 = 6 * 3_600_000;
 
-    fn new(store: &Store, committed: &std::collections::HashSet<u64>) -> Prior {
+    fn new(store: &Store, committed: &std::collections::HashSet<u64>, cfg: &FuserConfig) -> Prior {
         Prior {
             dir: store.dir().to_owned(),
             files: store
@@ -132,11 +153,59 @@ impl Prior {
                 .filter(|f| f.run.is_none_or(|r| committed.contains(&r)))
                 .map(|f| (f.clone(), None))
                 .collect(),
+            known: rustc_hash::FxHashMap::default(),
+            known_floor_ms: i64::MIN,
+            known_span_ms: cfg.late_window_ms + cfg.cold_window_ms,
         }
+    }
+
+    /// Drops the late sources of `outputs[from..]` that the stored row already lists;
+    /// returns how many.
+    fn drop_known(&self, outputs: &mut Vec<Output<Report>>, from: usize, labels: &[String]) -> u64 {
+        if self.known.is_empty() {
+            return 0;
+        }
+        let listed = |o: &Output<Report>| match o {
+            Output::LateSource {
+                mmsi,
+                time_ms,
+                source,
+                position: Some(at),
+                ..
+            } => {
+                let label = source
+                    .station
+                    .and_then(|i| labels.get(i.index()))
+                    .map_or("", String::as_str);
+                self.known
+                    .contains_key(&source_key(*mmsi, *time_ms, *at, label))
+            }
+            Output::LateSource { position: None, .. } => false,
+            Output::Record(_) => false,
+        };
+        // Kept outputs move up in order; dropped ones end past `kept`.
+        let mut kept = from;
+        for i in from..outputs.len() {
+            if !listed(&outputs[i]) {
+                outputs.swap(kept, i);
+                kept += 1;
+            }
+        }
+        let dropped = (outputs.len() - kept) as u64;
+        outputs.truncate(kept);
+        dropped
     }
 
     /// Reads the stored rows with message times in `lo_ms..=hi_ms` not read before.
     fn load(&mut self, lo_ms: i64, hi_ms: i64, fuser: &mut Fuser<Report>) -> Result<()> {
+        // Swept when the floor can move by a whole span (each key is swept once or twice).
+        let span = self.known_span_ms;
+        if lo_ms.saturating_sub(span) > self.known_floor_ms.saturating_add(span) {
+            self.known_floor_ms = lo_ms - span;
+            let floor = self.known_floor_ms;
+            self.known.retain(|_, t| *t >= floor);
+        }
+        let known = &mut self.known;
         for (f, done) in &mut self.files {
             if f.max_time_ms < lo_ms || f.min_time_ms > hi_ms {
                 continue;
@@ -172,11 +241,12 @@ impl Prior {
             let path = self.dir.join(&f.file);
             for (a, b) in ranges {
                 store::visit_geoparquet(&path, a, b, |r| {
-                    fuser.remember(
-                        r.mmsi,
-                        r.time_ms,
-                        Content::at_time(r.lat, r.lon, r.sog_knots, r.cog_deg, r.time_ms),
-                    );
+                    let content = Content::at_time(r.lat, r.lon, r.sog_knots, r.cog_deg, r.time_ms);
+                    for label in &r.sources {
+                        let key = source_key(r.mmsi, r.time_ms, content.lat_lon(), label);
+                        known.insert(key, r.time_ms);
+                    }
+                    fuser.remember(r.mmsi, r.time_ms, content);
                 })
                 .with_context(|| format!("cannot read stored positions {}", path.display()))?;
             }
@@ -198,6 +268,7 @@ fn read_and_fuse(
     let mut outputs = Vec::new();
     let mut labels_sent = 0;
     let reach_ms = cfg.dedup_window_ms.max(cfg.content_window_ms);
+    let mut known_repeats = 0;
     loop {
         let more = merger.step(&mut obs)?;
         if let Some((lo, hi)) = obs.iter().map(|o| o.time_ms).fold(None, |r, t| {
@@ -206,12 +277,14 @@ fn read_and_fuse(
             prior.load(lo - reach_ms, hi + reach_ms, &mut fuser)?;
         }
         fuser.touch(&obs);
+        let from = outputs.len();
         for o in obs.drain(..) {
             fuser.push(o, &mut outputs);
         }
         if !more {
             fuser.flush(&mut outputs);
         }
+        known_repeats += prior.drop_known(&mut outputs, from, &merger.stations.labels);
         if outputs.len() >= BATCH || !more {
             let labels = merger.stations.labels[labels_sent..].to_vec();
             labels_sent = merger.stations.labels.len();
@@ -250,6 +323,7 @@ fn read_and_fuse(
             })
             .collect(),
         fuser: fuser.stats(),
+        known_repeats,
     })
 }
 
@@ -461,7 +535,7 @@ fn ingest_run(
     };
 
     // Read and fuse on one thread, segment and write on this one.
-    let prior = Prior::new(store, &committed);
+    let prior = Prior::new(store, &committed, &cfg);
     let hook = if opts.detect.off {
         None
     } else {
@@ -555,6 +629,7 @@ fn ingest_run(
     sum.observations = f.observations;
     sum.duplicates_merged = f.duplicates_merged;
     sum.late_duplicates = f.late_duplicates;
+    sum.late_known = read_side.known_repeats;
     sum.released_out_of_order = f.released_out_of_order;
     sum.stale_unchecked = f.stale_unchecked;
     let mut commit = commit;
@@ -783,7 +858,6 @@ mod tests {
             (None, "/data/date=2026-01-01/a.nmea".to_owned())
         );
         assert_eq!(parse_spec("=x"), (None, "=x".to_owned()));
-        assert_eq!(default_label("/a/b/c.nmea.gz"), "c.nmea.gz");
-        assert_eq!(default_label("-"), "stdin");
+        assert_eq!(default_label("/a/b/c.nmea.gz"), "c.nmea");
     }
 }

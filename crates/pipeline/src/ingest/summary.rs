@@ -40,6 +40,9 @@ pub struct Summary {
     pub observations: u64,
     pub duplicates_merged: u64,
     pub late_duplicates: u64,
+    /// Late copies of positions stored by earlier runs from a source the position already
+    /// lists (the same feed delivering it again): nothing to add.
+    pub late_known: u64,
     pub released_out_of_order: u64,
     /// Positions that arrived more than fusion's memory (late and cold windows) behind the
     /// newest message time: stored without checking for an earlier copy.
@@ -92,6 +95,7 @@ impl Summary {
         self.observations += o.observations;
         self.duplicates_merged += o.duplicates_merged;
         self.late_duplicates += o.late_duplicates;
+        self.late_known += o.late_known;
         self.released_out_of_order += o.released_out_of_order;
         self.stale_unchecked += o.stale_unchecked;
         let (w, x) = (&mut self.written, &o.written);
@@ -294,11 +298,13 @@ pub fn human(s: &Summary) -> String {
     }
     let w = &s.written;
     r.push_str(&format!(
-        "fused: {} duplicates merged, {} late copies ({} kept for already written positions), \
-         {} released out of order; positions stored {} ({} flagged), static reports {}\n",
+        "fused: {} duplicates merged, {} late copies ({} kept for already written positions, \
+         {} already listed on them), {} released out of order; positions stored {} ({} \
+         flagged), static reports {}\n",
         s.duplicates_merged,
         s.late_duplicates,
         w.late_sources_stored,
+        s.late_known,
         s.released_out_of_order,
         w.positions,
         w.flagged,
@@ -349,6 +355,7 @@ pub fn json(s: &Summary) -> String {
         "duplicates_merged": s.duplicates_merged,
         "late_duplicates": s.late_duplicates,
         "late_sources_stored": s.written.late_sources_stored,
+        "late_sources_known": s.late_known,
         "released_out_of_order": s.released_out_of_order,
         "stale_unchecked": s.stale_unchecked,
         "positions": s.written.positions,
