@@ -61,6 +61,11 @@ pub enum PrincipalKind {
     User,
     /// A partner's system (a linked server, an export job).
     System,
+    /// Monitoring (a Prometheus scraper): reads `/metrics` and `/api/health` only, and no
+    /// data. The metrics count every source, so under labels that no one principal may see
+    /// all of (the default `WITHHELD`, several partners' `ONLY` feeds) only a monitor reads
+    /// them.
+    Monitor,
 }
 
 impl PrincipalKind {
@@ -69,14 +74,16 @@ impl PrincipalKind {
         match self {
             PrincipalKind::User => "user",
             PrincipalKind::System => "system",
+            PrincipalKind::Monitor => "monitor",
         }
     }
 
-    /// Parses `user` or `system`.
+    /// Parses `user`, `system` or `monitor`.
     pub fn parse(s: &str) -> Option<PrincipalKind> {
         match s {
             "user" => Some(PrincipalKind::User),
             "system" => Some(PrincipalKind::System),
+            "monitor" => Some(PrincipalKind::Monitor),
             _ => None,
         }
     }

@@ -80,6 +80,8 @@ enum KindArg {
     User,
     /// Another partner's system (a linked server).
     System,
+    /// Monitoring: reads /metrics and /api/health only, no data.
+    Monitor,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,7 +101,8 @@ enum TokenCommand {
         /// A releasability group of the principal (repeat for more), e.g. FVEY.
         #[arg(long = "group")]
         groups: Vec<String>,
-        /// User or partner system (default: user for a new principal).
+        /// User, partner system, or monitor (reads /metrics and /api/health only; default:
+        /// user for a new principal).
         #[arg(long, value_enum)]
         kind: Option<KindArg>,
     },
@@ -370,6 +373,7 @@ pub fn token(args: TokenArgs) -> Result<()> {
                 kind: kind.map(|k| match k {
                     KindArg::User => PrincipalKind::User,
                     KindArg::System => PrincipalKind::System,
+                    KindArg::Monitor => PrincipalKind::Monitor,
                 }),
             };
             let (info, secret) = open_or_create(&store)?.create_token(&req, now_ms())?;

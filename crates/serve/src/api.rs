@@ -191,11 +191,12 @@ fn zone<'a>(state: &'a AppState, name: &str) -> Result<&'a detect::zones::Zone, 
 
 fn mmsi_of(s: &str) -> Result<u32, ApiError> {
     match s.parse::<u32>() {
-        Ok(m) if s.bytes().all(|b| b.is_ascii_digit()) && (1..=999_999_999).contains(&m) => Ok(m),
+        // 0 included: units never set up transmit it, and the vessel list shows them.
+        Ok(m) if s.bytes().all(|b| b.is_ascii_digit()) && m <= 999_999_999 => Ok(m),
         _ => Err(ApiError::bad(
             "bad_mmsi",
             format!(
-                "`{}` is not an MMSI (a number from 1 to 999999999)",
+                "`{}` is not an MMSI (a number from 0 to 999999999)",
                 clip(s)
             ),
         )),

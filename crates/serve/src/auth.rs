@@ -12,14 +12,16 @@
 //!    principals the server runs in **open mode**: one local user who sees everything, said
 //!    at startup and in `/api/health` (`"auth": "open"`).
 //! 3. **Authentication.** No token, a malformed one, or one that is not live: 401 with
-//!    `WWW-Authenticate: Bearer` (the reason is not told). Counted, never audited.
+//!    `WWW-Authenticate: Bearer`; the message says whether a token came, not why one was
+//!    refused (unknown and revoked read alike). Counted, never audited.
 //! 4. **Rate.** A token bucket per principal ([`AccessConfig::rate_per_s`] refill,
 //!    [`AccessConfig::burst`] capacity; open mode shares one): an empty bucket is a 429
 //!    with `Retry-After` in whole seconds. Not audited (that would let a flood cost an fsync a
 //!    request).
 //! 5. **Rights.** `/metrics` counts every source's data, so only a principal who may see
-//!    every source (the default label and every labelled pattern) may read it: others get 403,
-//!    audited.
+//!    every source (the default label and every labelled pattern), or a `monitor`, may read
+//!    it: others get 403, audited. A `monitor` reads `/metrics` and `/api/health` (with the
+//!    vessel count) and nothing else: 403, audited.
 //! 6. **The read.** The handler gets the [`Caller`] and answers through its view; it reports
 //!    the records it returned and withheld in the response's [`Audited`] extension.
 //! 7. **Audit.** The entry (principal, partner, endpoint, parameters, returned, withheld) is
@@ -659,15 +661,17 @@ pub(crate) async fn layer(State(s): State<AppState>, mut req: Request, next: Nex
         eprintln!("{m}");
     }
     let caller = if required {
-        let principal =
-            token_of(&req, &pairs).and_then(|t| gate.access().and_then(|a| a.authenticate(t)));
+        let sent = token_of(&req, &pairs);
+        let principal = sent.and_then(|t| gate.access().and_then(|a| a.authenticate(t)));
         let Some(p) = principal else {
             gate.unauthenticated.fetch_add(1, Ordering::Relaxed);
-            let mut r = refuse(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "this server needs a token: send Authorization: Bearer TOKEN",
-            );
+            // Whether a token came is told; why one was not accepted is not.
+            let why = if sent.is_some() {
+                "the token sent is not accepted (unknown, revoked or mistyped)"
+            } else {
+                "this server needs a token: send Authorization: Bearer TOKEN"
+            };
+            let mut r = refuse(StatusCode::UNAUTHORIZED, "unauthorized", why);
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"tidewatch\""),
@@ -675,7 +679,8 @@ pub(crate) async fn layer(State(s): State<AppState>, mut req: Request, next: Nex
             return r;
         };
         let labels = gate.labels();
-        let restricted = !sees_all(&p, &labels);
+        // A monitor reads the counts of every source and nothing else (step 5).
+        let restricted = p.kind != access::PrincipalKind::Monitor && !sees_all(&p, &labels);
         Caller {
             principal: Some(p),
             labels,
@@ -703,7 +708,21 @@ pub(crate) async fn layer(State(s): State<AppState>, mut req: Request, next: Nex
     }
     let params = params_of(req.uri().query());
     // 5. Rights.
-    if path == "/metrics" && caller.restricted {
+    let monitor = caller
+        .principal
+        .as_ref()
+        .is_some_and(|p| p.kind == access::PrincipalKind::Monitor);
+    let refusal = if path == "/metrics" && caller.restricted {
+        Some(
+            "the metrics count every source's data; this principal may not see every source \
+             (a token of kind monitor reads them)",
+        )
+    } else if monitor && path != "/metrics" && path != "/api/health" {
+        Some("a monitor token reads /metrics and /api/health only")
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
         gate.forbidden.fetch_add(1, Ordering::Relaxed);
         let mut rec = record_of(&caller, &path, params, 0, 0);
         rec.status = Some(StatusCode::FORBIDDEN.as_u16());
@@ -711,11 +730,7 @@ pub(crate) async fn layer(State(s): State<AppState>, mut req: Request, next: Nex
         if let Err(e) = crate::api::blocking(move || g.append_now(&rec)).await {
             return e.into_response();
         }
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the metrics count every source's data; this principal may not see every source",
-        );
+        return refuse(StatusCode::FORBIDDEN, "forbidden", why);
     }
     // 6. The read.
     req.extensions_mut().insert(caller.clone());

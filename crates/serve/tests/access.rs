@@ -999,10 +999,20 @@ async fn no_token_a_bad_token_or_a_revoked_one_is_401_a_missing_right_403() {
     assert!(h.get("www-authenticate").is_some());
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["error"], "unauthorized");
+    assert!(
+        v["message"].as_str().unwrap().contains("needs a token"),
+        "{v}"
+    );
     let bad = format!("tw_{}", "0".repeat(64));
-    assert_eq!(
-        call(&s, "/api/vessels", Some(&bad)).await.0,
-        StatusCode::UNAUTHORIZED
+    let (st, refused) = call(&s, "/api/vessels", Some(&bad)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // A token came and was refused: said so, not why.
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("not accepted"),
+        "{refused}"
     );
     assert_eq!(call(&s, "/metrics", None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -1032,9 +1042,11 @@ async fn no_token_a_bad_token_or_a_revoked_one_is_401_a_missing_right_403() {
         .unwrap()
         .id;
     a.revoke_token(id, now_ms()).unwrap();
+    let (st, revoked) = call(&s, "/api/vessels", Some(&fra)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        call(&s, "/api/vessels", Some(&fra)).await.0,
-        StatusCode::UNAUTHORIZED
+        revoked["message"], refused["message"],
+        "revoked reads as unknown"
     );
 }
 
@@ -1054,6 +1066,47 @@ async fn a_principal_who_sees_every_source_reads_the_metrics() {
     );
     let (_, h) = call(&s, "/api/health", Some(&usa)).await;
     assert_eq!(h["vessels"], 3);
+}
+
+#[tokio::test]
+async fn a_monitor_reads_the_metrics_that_no_partner_may_and_no_data() {
+    // The default WITHHELD: no principal sees every source, so no partner reads the metrics.
+    let (dir, [_, _, usa]) = shared("monitor");
+    let a = access::Access::open(&dir).unwrap();
+    let (_, secret) = a
+        .create_token(
+            &access::NewToken {
+                name: "prometheus".to_owned(),
+                partner: access::label::Name::parse("IND").unwrap(),
+                groups: BTreeSet::new(),
+                kind: Some(access::PrincipalKind::Monitor),
+            },
+            now_ms(),
+        )
+        .unwrap();
+    let monitor = secret.expose().to_owned();
+    let s = state(&dir);
+    assert_eq!(
+        call(&s, "/metrics", Some(&usa)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(call(&s, "/metrics", Some(&monitor)).await.0, StatusCode::OK);
+    let (st, h) = call(&s, "/api/health", Some(&monitor)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(h["vessels"], 3);
+    for uri in [
+        "/api/vessels",
+        "/api/events",
+        "/api/vessels/1/track",
+        "/api/zones",
+    ] {
+        let (st, body) = call(&s, uri, Some(&monitor)).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{uri}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("monitor"),
+            "{body}"
+        );
+    }
 }
 
 #[tokio::test]
