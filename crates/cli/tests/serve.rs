@@ -1251,6 +1251,11 @@ fn a_configuration_with_two_sources_under_one_name_or_a_bad_name_is_refused() {
              speed = 10\n",
             "names.toml:3: source 2 of the configuration: speed",
         ),
+        // A rule on a zone the store does not have could never fire.
+        (
+            "[[alert]]\nname = \"reef\"\nzones = [\"Nowhere\"]\n",
+            "alert rule \"reef\" names zone \"Nowhere\"",
+        ),
     ] {
         let cfg = config(&dir.join("names"), body);
         let out = Command::new(bin())

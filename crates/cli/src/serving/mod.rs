@@ -457,6 +457,24 @@ fn open_alerts(plan: &Plan) -> Result<Option<alerts::Alerts>> {
     }
     let cfg = alerts::AlertsConfig::from_toml(&plan.alerts_toml)
         .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
+    // A rule on a zone the store does not have could never fire: refused, as any mistake in
+    // a rule is (zones are read when the server starts).
+    let known: Vec<String> = pipeline::detecting::store_zones(&plan.store)?
+        .zones()
+        .iter()
+        .map(|z| z.info.name.clone())
+        .collect();
+    if let Some((rule, zone)) = cfg.unknown_zones(&known).first() {
+        let have = if known.is_empty() {
+            "it has none; `tidewatch zones import` adds them".to_owned()
+        } else {
+            format!("its zones: {}", known.join(", "))
+        };
+        anyhow::bail!(
+            "alert rule {rule:?} names zone {zone:?}, which the store {} does not have ({have})",
+            plan.store.display()
+        );
+    }
     let mut a =
         alerts::Alerts::open(cfg, &plan.store).map_err(|e| anyhow::anyhow!("alerts: {e}"))?;
     let reg = store::RegistryDb::open(&plan.store.join("registry.sqlite"))
