@@ -5,6 +5,9 @@
 //! the feed, and the replay slider moves the picture. The screenshot is left at
 //! `target/tmp/demo-e2e/demo.png`.
 //!
+//! A server that needs tokens, its map opened without one: the page asks once and its live
+//! stream connects with the token typed (`crates/web/e2e/token.mjs`).
+//!
 //! Needs `/usr/bin/chromium`, Node.js and npm; skips with a message naming what is missing.
 
 mod common;
@@ -47,7 +50,7 @@ fn harness() -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/e2e");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-e2e");
     std::fs::create_dir_all(&dir).unwrap();
-    for file in ["package.json", "package-lock.json", "run.mjs"] {
+    for file in ["package.json", "package-lock.json", "run.mjs", "token.mjs"] {
         std::fs::copy(source.join(file), dir.join(file)).unwrap();
     }
     let lock = std::fs::read(dir.join("package-lock.json")).unwrap();
@@ -157,4 +160,91 @@ fn the_demo_serves_a_map_with_vessels_panels_escorts_and_replay_in_chromium() {
     }
     let png = std::fs::read(&screenshot).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+}
+
+/// `tidewatch ARGS --store STORE`, its standard output.
+fn tidewatch(args: &[&str], store: &Path) -> String {
+    let out = Command::new(common::bin())
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_map_opened_without_a_token_asks_once_and_streams_with_the_token_typed() {
+    if let Some(what) = missing() {
+        eprintln!("skipping the token browser test: {what}");
+        return;
+    }
+    let dir = harness();
+    let store = common::tmp("token-browser-store");
+    let feed = common::tmp("token-browser.nmea");
+    common::sample(&feed, 20);
+    common::ingest_with(&[feed.as_os_str()], &store);
+    tidewatch(&["source", "default", "PUBLIC"], &store);
+    let token = tidewatch(
+        &["token", "create", "--name", "analyst", "--partner", "IND"],
+        &store,
+    )
+    .trim()
+    .to_owned();
+    let mut server = Command::new(common::bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--for",
+            "120s",
+            "--store",
+        ])
+        .arg(&store)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for pipe in [
+        Box::new(server.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(server.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("http://") {
+                    let _ = tx.send(line[i..].trim().to_owned());
+                }
+            }
+        });
+    }
+    let server = Demo(server);
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server printed no address");
+    let out = Command::new("node")
+        .arg("token.mjs")
+        .arg(&url)
+        .arg(&token)
+        .env("TIDEWATCH_E2E_TIMEOUT_MS", "30000")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    drop(server);
+    let report = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{report}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "token.mjs failed:\n{report}");
+    for check in [
+        "ok - the live stream connects with the token typed",
+        "ok - the page asks for the token once",
+        "0 failed",
+    ] {
+        assert!(report.contains(check), "missing {check:?} in:\n{report}");
+    }
 }

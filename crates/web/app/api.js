@@ -16,11 +16,18 @@ export function apiToken() {
   return sessionStorage.getItem(TOKEN_KEY) || '';
 }
 
-/** Asks for a token (the server answered 401); true when one was given. */
-function askToken() {
+/** The event the page hears when a token is given at the prompt (the stream reconnects). */
+export const TOKEN_EVENT = 'tidewatch-token';
+
+/** Asks for a token (the server answered 401 to a request sent with `sentWith`); true when
+ * there is a new one to try. Requests that went out together get their 401s together: the
+ * first asks, and the others try the token it got instead of asking again. */
+function askToken(sentWith) {
+  if (apiToken() !== sentWith) return true;
   const t = window.prompt('This Tidewatch server needs an API token (tidewatch token create):');
   if (!t) return false;
   sessionStorage.setItem(TOKEN_KEY, t.trim());
+  window.dispatchEvent(new Event(TOKEN_EVENT));
   return true;
 }
 
@@ -31,12 +38,10 @@ export async function getJson(path, params) {
   for (const [k, v] of Object.entries(params || {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
   }
-  const send = () => {
-    const t = apiToken();
-    return fetch(url, t ? { headers: { Authorization: `Bearer ${t}` } } : undefined);
-  };
-  let response = await send();
-  if (response.status === 401 && askToken()) response = await send();
+  const send = (t) => fetch(url, t ? { headers: { Authorization: `Bearer ${t}` } } : undefined);
+  const sentWith = apiToken();
+  let response = await send(sentWith);
+  if (response.status === 401 && askToken(sentWith)) response = await send(apiToken());
   if (!response.ok) {
     let reason = `${response.status} ${response.statusText}`;
     try {

@@ -14,7 +14,7 @@ import './style.css';
 import { Map as MapLibreMap, NavigationControl, ScaleControl, Popup, setWorkerUrl } from 'maplibre-gl';
 import { BASE_STYLE, addBasemap } from './basemap.js';
 import { CATEGORIES, EVENT_COLOURS, addVesselImages, categoryColour, categoryKey, categoryLabel, eventColour } from './categories.js';
-import { apiToken, debounce, esc, fmtDuration, fmtNumber, fmtTime, getJson, isoMs, parseTime } from './api.js';
+import { apiToken, debounce, esc, fmtDuration, fmtNumber, fmtTime, getJson, isoMs, parseTime, TOKEN_EVENT } from './api.js';
 
 // MapLibre loads its worker module from beside this bundle (/assets/maplibre-gl-worker.mjs).
 setWorkerUrl(new URL('maplibre-gl-worker.mjs', import.meta.url).href);
@@ -850,6 +850,8 @@ async function start() {
   setupUi();
   addLayers();
   setupInteraction();
+  // A token typed at the prompt: the stream (refused without one) connects with it.
+  window.addEventListener(TOKEN_EVENT, () => connectStream());
   connectStream();
   await Promise.all([pollHealth(), loadLiveSnapshot(), loadEvents(), (async () => {
     try {
