@@ -153,6 +153,7 @@ fn the_demo_serves_a_map_with_vessels_panels_escorts_and_replay_in_chromium() {
         "ok - vessels render",
         "ok - clicking a vessel opens its panel",
         "ok - an escort event appears in the feed",
+        "ok - the event's vessel shows its track around the event",
         "ok - moving the replay slider changes the picture",
         "0 failed",
     ] {

@@ -48,6 +48,7 @@ const state = {
   feedDirty: false,
   selected: null, // mmsi of the open panel
   panelSeq: 0,
+  panelAround: undefined, // the event span the open panel's track is shown around, if opened from one
   stream: null,
   streamBBox: null, // [w, s, e, n] or null for everything
   badMessages: 0,
@@ -381,7 +382,7 @@ function goLive() {
   setModeUi();
   setVesselData(Array.from(state.live.values()));
   syncSliderToLive();
-  if (state.selected !== null) openVessel(state.selected, { fly: false });
+  if (state.selected !== null) openVessel(state.selected, { fly: false, around: state.panelAround });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,7 +412,7 @@ function upsertEvent(feature, fresh) {
 function onStreamEvent(m) {
   const { lat, lon, ...props } = m;
   upsertEvent(eventFeature(props, lon, lat), true);
-  if (state.selected !== null && (props.mmsis || []).includes(state.selected)) openVessel(state.selected, { fly: false });
+  if (state.selected !== null && (props.mmsis || []).includes(state.selected)) openVessel(state.selected, { fly: false, around: state.panelAround });
 }
 
 function onAlert(m) {
@@ -493,8 +494,15 @@ function selectEvent(id) {
   state.feedDirty = true;
   map.setFilter('event-selected', ['==', ['to-string', ['get', 'id']], String(id)]);
   if (f.geometry) map.flyTo({ center: f.geometry.coordinates, zoom: Math.max(map.getZoom(), 9), speed: 1.6 });
-  const mmsi = (f.properties.mmsis || [])[0];
-  if (mmsi !== undefined) openVessel(mmsi, { fly: false });
+  const p = f.properties;
+  const mmsis = p.mmsis || [];
+  // An MMSI change lists the old number, then the new: the vessel is the new one.
+  const mmsi = p.type === 'identity_change' ? mmsis[mmsis.length - 1] : mmsis[0];
+  const start = parseTime(p.start);
+  const end = parseTime(p.end) ?? start;
+  // The track around the event, wherever it lies in the history (not the last 24 h).
+  const around = start === null ? undefined : { start, end };
+  if (mmsi !== undefined) openVessel(mmsi, { fly: false, around });
 }
 
 async function loadEvents() {
@@ -527,7 +535,7 @@ function val(v) {
   return v === null || v === undefined || v === '' ? '<span class="muted">-</span>' : esc(v);
 }
 
-function renderPanel(v, track) {
+function renderPanel(v, track, trackTitle) {
   const pos = v.position;
   const cat = v.ship_category || 'unknown';
   const rows = [
@@ -563,7 +571,7 @@ function renderPanel(v, track) {
     if (segs.length) trackHtml = `<div data-testid="vessel-track">${segs.length} segment${segs.length === 1 ? '' : 's'}, ${points.toLocaleString('en-US')} positions</div>`;
   }
   $('vessel-body').innerHTML = `${kv(rows)}<div class="section-title">Last position</div><div id="panel-position">${kv(posRows)}</div>`
-    + `<div class="section-title">Track${state.mode === 'replay' ? ' (24 h to replay time)' : ' (last 24 h)'}</div>${trackHtml}`
+    + `<div class="section-title">Track (${esc(trackTitle)})</div>${trackHtml}`
     + `<div class="section-title">Identity history</div>${historyHtml}`
     + `<div class="section-title">Recent events</div>${eventsHtml}`;
   for (const li of $('vessel-body').querySelectorAll('.panel-events li')) {
@@ -573,8 +581,15 @@ function renderPanel(v, track) {
   }
 }
 
-async function openVessel(mmsi, { fly }) {
+/** Track span shown around an event: this much before its start and after its end. */
+const EVENT_TRACK_MARGIN_MS = 6 * 3600 * 1000;
+/** The API's longest track range is 366 days. */
+const MAX_TRACK_RANGE_MS = 365 * 24 * 3600 * 1000;
+
+async function openVessel(mmsi, { fly, around }) {
   mmsi = Number(mmsi);
+  // Kept for the panel's refreshes (a new position or event of the vessel).
+  state.panelAround = around;
   const seq = ++state.panelSeq;
   const known = state.live.get(mmsi);
   state.selected = mmsi;
@@ -586,7 +601,14 @@ async function openVessel(mmsi, { fly }) {
     $('vessel-name').dataset.mmsi = String(mmsi);
     $('vessel-body').innerHTML = '<div class="muted">Loading...</div>';
   }
-  const range = state.mode === 'replay' ? { from: isoMs(state.replayAt - 24 * 3600 * 1000), to: isoMs(state.replayAt) } : {};
+  let range = state.mode === 'replay' ? { from: isoMs(state.replayAt - 24 * 3600 * 1000), to: isoMs(state.replayAt) } : {};
+  let trackTitle = state.mode === 'replay' ? '24 h to replay time' : 'last 24 h';
+  if (around) {
+    const to = around.end + EVENT_TRACK_MARGIN_MS;
+    const from = Math.max(around.start - EVENT_TRACK_MARGIN_MS, to - MAX_TRACK_RANGE_MS);
+    range = { from: isoMs(from), to: isoMs(to) };
+    trackTitle = 'around the event';
+  }
   const [vessel, track] = await Promise.allSettled([
     getJson(`/api/vessels/${mmsi}`),
     getJson(`/api/vessels/${mmsi}/track`, range),
@@ -600,7 +622,7 @@ async function openVessel(mmsi, { fly }) {
   $('vessel-name').textContent = v.name || 'Unnamed vessel';
   const trackFc = track.status === 'fulfilled' ? track.value : null;
   if (track.status === 'rejected') console.warn('tidewatch: track not loaded:', track.reason.message);
-  renderPanel(v, trackFc);
+  renderPanel(v, trackFc, trackTitle);
   const source = map.getSource('track');
   if (source) source.setData(trackFc || { type: 'FeatureCollection', features: [] });
   if (fly) {

@@ -8,7 +8,8 @@
 //
 // Checks, in order: the page loads with no console errors; vessels render (MapLibre's rendered
 // features); clicking a drawn vessel opens its panel with its MMSI; an event of the given type
-// appears in the feed and clicking it opens one of its vessels; moving the replay slider
+// appears in the feed and clicking it opens one of its vessels, with its track around the
+// event; moving the replay slider
 // changes the picture (positions at T differ from live) and Live returns; a screenshot is saved.
 // Prints one `ok`/`not ok` line per check and `N passed, N failed`; exits 1 on any failure.
 
@@ -141,6 +142,18 @@ try {
       opened = false;
     }
     check('clicking the event opens one of its vessels', opened, `vessels ${mmsis}`);
+    // Its track is shown around the event (which may lie anywhere in the history).
+    let around = false;
+    try {
+      await page.waitForFunction(() => {
+        const body = document.querySelector('#vessel-body');
+        return body.textContent.includes('Track (around the event)') && body.querySelector('[data-testid=vessel-track]');
+      }, null, { timeout: 10000 });
+      around = true;
+    } catch (_) {
+      around = false;
+    }
+    check("the event's vessel shows its track around the event", around);
 
     // the type filter hides that type's items and brings them back
     const filter = page.locator(`[data-testid=event-filter][data-type="${eventType}"]`);
