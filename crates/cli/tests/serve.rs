@@ -436,14 +436,18 @@ fn export_rows(addr: &str, token: &str) -> Vec<(RowKey, String)> {
     // The default range: the last day of data (the scenario's two hours).
     let (st, body) = get_as(addr, "/api/export/positions?format=csv", token);
     assert_eq!(st, 200, "{body}");
-    let mut rows: Vec<_> = body
-        .lines()
-        .skip(1)
+    let mut lines = body.lines();
+    assert_eq!(
+        lines.next(),
+        Some("time,mmsi,lat,lon,sog_knots,cog_deg,heading_deg,nav_status,msg_type,segment,flags,sources"),
+        "the CLI's CSV columns"
+    );
+    let mut rows: Vec<_> = lines
         .map(|l| {
-            let c: Vec<&str> = l.splitn(11, ',').collect();
+            let c: Vec<&str> = l.splitn(12, ',').collect();
             (
-                (c[0].into(), c[1].into(), c[2].into(), c[3].into()),
-                c[10].trim_matches('"').to_owned(),
+                (c[1].into(), c[0].into(), c[2].into(), c[3].into()),
+                c[11].trim_matches('"').to_owned(),
             )
         })
         .collect();
@@ -562,7 +566,7 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
     let want_usa: Vec<_> = export_rows(&up_addr, &up_usa)
         .into_iter()
         .filter(|(_, s)| {
-            s.split(' ')
+            s.split(';')
                 .any(|s| s.starts_with("PH/") || s.starts_with("VN/"))
         })
         .map(|(k, _)| k)
@@ -666,12 +670,12 @@ fn a_partner_link_brings_exactly_the_releasable_picture_with_its_originators_lab
     assert!(
         ind_now
             .iter()
-            .all(|(_, s)| s.split(' ').any(|s| s.starts_with("link:up/MY/"))),
+            .all(|(_, s)| s.split(';').any(|s| s.starts_with("link:up/MY/"))),
         "IND downstream sees only rows MY heard now"
     );
     assert!(export_rows(&down_addr, &down_usa)
         .iter()
-        .all(|(_, s)| s.split(' ').all(|s| !s.starts_with("link:up/VN/"))));
+        .all(|(_, s)| s.split(';').all(|s| !s.starts_with("link:up/VN/"))));
 
     // The originator releases the satellite feed to FRA long after the link read past its
     // rows: the link brings that history too. Rows other sources brought before gain the
@@ -721,7 +725,7 @@ fn fra_rows(addr: &str, token: &str) -> Vec<(RowKey, Vec<String>)> {
         .into_iter()
         .map(|(k, s)| {
             let mut s: Vec<String> = s
-                .split(' ')
+                .split(';')
                 .map(|s| s.strip_prefix("link:up/").unwrap_or(s).to_owned())
                 .collect();
             s.sort();

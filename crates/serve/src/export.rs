@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use std::fmt::Write as _;
 
 use crate::api::{blocking, data_now, Params, Raw};
 use crate::auth::{audited, Caller};
@@ -20,10 +19,6 @@ use crate::AppState;
 pub const EXPORT_MAX_RANGE_MS: i64 = 7 * 86_400_000;
 /// The most rows one export returns.
 pub const EXPORT_MAX_ROWS: usize = 1_000_000;
-
-fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
-    v.map_or_else(String::new, |v| v.to_string())
-}
 
 /// `GET /api/export/positions?from=&to=&mmsi=&bbox=&format=csv|jsonl`.
 pub async fn positions(
@@ -74,10 +69,10 @@ pub async fn positions(
     let dir = s.store_dir.clone();
     let (body, returned, withheld) = blocking(move || {
         let Ok(store) = store::Store::open_read_only(&dir) else {
-            return Ok((String::new(), 0, 0));
+            return Ok((Vec::new(), 0, 0));
         };
         let Some(reg) = crate::views::registry(&dir)? else {
-            return Ok((String::new(), 0, 0));
+            return Ok((Vec::new(), 0, 0));
         };
         let committed = reg.committed_runs().map_err(ApiError::internal)?;
         let mut rows = store
@@ -117,42 +112,23 @@ pub async fn positions(
             ));
         }
         rows.sort_by_key(|r| (r.time_ms, r.mmsi));
-        let mut out = String::with_capacity(rows.len() * 120);
-        if csv {
-            out.push_str(
-                "mmsi,time,lat,lon,sog_knots,cog_deg,heading_deg,nav_status,msg_type,segment,sources\n",
-            );
-        }
+        // The CLI's vocabulary (`tidewatch track --format csv|jsonl`): one row writer.
+        let format = if csv {
+            query::format::Format::Csv
+        } else {
+            query::format::Format::Jsonl
+        };
+        let io = |e: std::io::Error| ApiError::internal(format!("export: {e}"));
+        let mut w = query::format::RowWriter::new(
+            Vec::with_capacity(rows.len() * 120),
+            format,
+            &query::format::POSITION_FIELDS,
+        )
+        .map_err(io)?;
         for r in &rows {
-            if csv {
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{},{},{},\"{}\"",
-                    r.mmsi,
-                    query::iso8601_ms(r.time_ms),
-                    r.lat,
-                    r.lon,
-                    opt(r.sog_knots),
-                    opt(r.cog_deg),
-                    opt(r.heading_deg),
-                    opt(r.nav_status),
-                    r.msg_type,
-                    opt(r.segment),
-                    r.sources.join(" ").replace('"', "\"\"")
-                );
-            } else {
-                let v = serde_json::json!({
-                    "mmsi": r.mmsi, "time": query::iso8601_ms(r.time_ms),
-                    "lat": r.lat, "lon": r.lon,
-                    "sog_knots": crate::picture::dec(r.sog_knots),
-                    "cog_deg": crate::picture::dec(r.cog_deg),
-                    "heading_deg": r.heading_deg, "nav_status": r.nav_status,
-                    "msg_type": r.msg_type, "segment": r.segment, "sources": r.sources,
-                });
-                out.push_str(&v.to_string());
-                out.push('\n');
-            }
+            w.row(query::format::position_json(r)).map_err(io)?;
         }
+        let out = w.finish().map_err(io)?;
         Ok((out, rows.len(), withheld))
     })
     .await?;
