@@ -1253,7 +1253,7 @@ fn a_configuration_with_two_sources_under_one_name_or_a_bad_name_is_refused() {
         (
             "[[source]]\nurl = \"udp://127.0.0.1:0\"\n[[source]]\nurl = \"udp://127.0.0.1:0\"\n\
              speed = 10\n",
-            "names.toml:3: source 2 of the configuration: speed",
+            "names.toml:5: source 2 of the configuration: speed",
         ),
         // A rule on a zone the store does not have could never fire.
         (

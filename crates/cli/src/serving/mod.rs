@@ -281,34 +281,49 @@ pub(crate) struct Plan {
 }
 
 /// A configuration value's error at its place: `FILE:LINE: ` before the message, the line
-/// being the first that sets the key the message starts with (`commit_every = ...`), or the
-/// `[[source]]` table a `source N of the configuration` message names.
+/// being the first that sets the key the message starts with (`commit_every = ...`), or, for
+/// a `source N of the configuration: KEY ...` message, the line of that `[[source]]` table
+/// that sets KEY (the table's header when none does).
 fn located(e: anyhow::Error, file: &Path, text: &str) -> anyhow::Error {
     let msg = format!("{e:#}");
-    let key: String = msg
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    let line = if let Some(n) = msg
+    let key_of = |m: &str| -> String {
+        m.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let sets = |l: &str, key: &str| {
+        !key.is_empty()
+            && l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let line = if let Some((n, rest)) = msg
         .strip_prefix("source ")
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(|r| r.split_once(' '))
+        .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest)))
     {
-        text.lines()
+        let key = key_of(
+            rest.strip_prefix("of the configuration: ")
+                .unwrap_or_default(),
+        );
+        lines
+            .iter()
             .enumerate()
             .filter(|(_, l)| l.trim() == "[[source]]")
             .nth(n.saturating_sub(1))
-            .map(|(i, _)| i + 1)
-    } else if key.is_empty() {
-        None
-    } else {
-        text.lines()
-            .position(|l| {
-                l.trim_start()
-                    .strip_prefix(key.as_str())
-                    .is_some_and(|r| r.trim_start().starts_with('='))
+            .map(|(header, _)| {
+                let table = lines[header + 1..]
+                    .iter()
+                    .take_while(|l| !l.trim_start().starts_with('['));
+                table
+                    .enumerate()
+                    .find(|(_, l)| sets(l, &key))
+                    .map_or(header + 1, |(i, _)| header + 2 + i)
             })
-            .map(|i| i + 1)
+    } else {
+        let key = key_of(&msg);
+        lines.iter().position(|l| sets(l, &key)).map(|i| i + 1)
     };
     match line {
         Some(n) => anyhow::anyhow!("{}:{n}: {msg}", file.display()),
