@@ -45,7 +45,7 @@ impl std::fmt::Display for AlertsError {
                 rule,
                 field,
                 reason,
-            } => write!(f, "alert rule {rule}, field {field}: {reason}"),
+            } => write!(f, "alert {rule}, field {field}: {reason}"),
             AlertsError::Setting { field, reason } => {
                 write!(f, "[alerts] setting {field}: {reason}")
             }
