@@ -50,7 +50,13 @@ fn harness() -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/e2e");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-e2e");
     std::fs::create_dir_all(&dir).unwrap();
-    for file in ["package.json", "package-lock.json", "run.mjs", "token.mjs"] {
+    for file in [
+        "package.json",
+        "package-lock.json",
+        "harness.mjs",
+        "run.mjs",
+        "token.mjs",
+    ] {
         std::fs::copy(source.join(file), dir.join(file)).unwrap();
     }
     let lock = std::fs::read(dir.join("package-lock.json")).unwrap();
@@ -163,22 +169,6 @@ fn the_demo_serves_a_map_with_vessels_panels_escorts_and_replay_in_chromium() {
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
 }
 
-/// `tidewatch ARGS --store STORE`, its standard output.
-fn tidewatch(args: &[&str], store: &Path) -> String {
-    let out = Command::new(common::bin())
-        .args(args)
-        .arg("--store")
-        .arg(store)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn a_map_opened_without_a_token_asks_once_and_streams_with_the_token_typed() {
     if let Some(what) = missing() {
@@ -190,45 +180,27 @@ fn a_map_opened_without_a_token_asks_once_and_streams_with_the_token_typed() {
     let feed = common::tmp("token-browser.nmea");
     common::sample(&feed, 20);
     common::ingest_with(&[feed.as_os_str()], &store);
-    tidewatch(&["source", "default", "PUBLIC"], &store);
-    let token = tidewatch(
+    common::run_ok(&["source", "default", "PUBLIC"], &store);
+    let token = common::run_ok(
         &["token", "create", "--name", "analyst", "--partner", "IND"],
         &store,
     )
     .trim()
     .to_owned();
-    let mut server = Command::new(common::bin())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--for",
-            "120s",
-            "--store",
-        ])
-        .arg(&store)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    for pipe in [
-        Box::new(server.stdout.take().unwrap()) as Box<dyn Read + Send>,
-        Box::new(server.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("http://") {
-                    let _ = tx.send(line[i..].trim().to_owned());
-                }
-            }
-        });
-    }
+    let (server, addr) = common::spawn_server(
+        Command::new(common::bin())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--for",
+                "120s",
+                "--store",
+            ])
+            .arg(&store),
+    );
     let server = Demo(server);
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server printed no address");
+    let url = format!("http://{addr}/");
     let out = Command::new("node")
         .arg("token.mjs")
         .arg(&url)

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// GET `path` from `addr`; returns status and body.
@@ -64,37 +64,8 @@ fn get_json(addr: &str, path: &str) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
 }
 
-/// Starts `tidewatch ARGS`, waits for the line that names the address it serves on.
 fn start(args: &[&std::ffi::OsStr]) -> (Child, String) {
-    let mut child = Command::new(bin())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                eprintln!("  | {line}");
-                let at = ["https://", "http://"]
-                    .iter()
-                    .find_map(|p| line.find(p).map(|i| i + p.len()));
-                if let Some(i) = at {
-                    let url = line[i..].trim_end_matches('/').to_owned();
-                    let _ = tx.send(url);
-                }
-            }
-        });
-    }
-    let addr = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server printed no address");
-    (child, addr)
+    common::spawn_server(Command::new(bin()).args(args))
 }
 
 /// Polls `f` until it returns true or `secs` pass.

@@ -233,6 +233,16 @@ fn label(dir: &Path, pattern: &str, l: &str) {
 }
 
 fn token(dir: &Path, name: &str, partner: &str) -> String {
+    token_of_kind(dir, name, partner, None)
+}
+
+/// A token of a principal of `kind` (`None`: a new principal's default, a user).
+fn token_of_kind(
+    dir: &Path,
+    name: &str,
+    partner: &str,
+    kind: Option<access::PrincipalKind>,
+) -> String {
     let a = access::Access::open(dir).unwrap();
     let (_, secret) = a
         .create_token(
@@ -240,7 +250,7 @@ fn token(dir: &Path, name: &str, partner: &str) -> String {
                 name: name.to_owned(),
                 partner: access::label::Name::parse(partner).unwrap(),
                 groups: BTreeSet::new(),
-                kind: None,
+                kind,
             },
             now_ms(),
         )
@@ -1072,19 +1082,12 @@ async fn a_principal_who_sees_every_source_reads_the_metrics() {
 async fn a_monitor_reads_the_metrics_that_no_partner_may_and_no_data() {
     // The default WITHHELD: no principal sees every source, so no partner reads the metrics.
     let (dir, [_, _, usa]) = shared("monitor");
-    let a = access::Access::open(&dir).unwrap();
-    let (_, secret) = a
-        .create_token(
-            &access::NewToken {
-                name: "prometheus".to_owned(),
-                partner: access::label::Name::parse("IND").unwrap(),
-                groups: BTreeSet::new(),
-                kind: Some(access::PrincipalKind::Monitor),
-            },
-            now_ms(),
-        )
-        .unwrap();
-    let monitor = secret.expose().to_owned();
+    let monitor = token_of_kind(
+        &dir,
+        "prometheus",
+        "IND",
+        Some(access::PrincipalKind::Monitor),
+    );
     let s = state(&dir);
     assert_eq!(
         call(&s, "/metrics", Some(&usa)).await.0,
@@ -1390,19 +1393,7 @@ fn what_a_principal_sees_of_vessels_and_events_equals_a_simple_model() {
 #[tokio::test]
 async fn a_partner_link_gets_the_rows_released_to_it_with_their_originators_labels() {
     let (dir, [fra, _, _]) = shared("link");
-    let a = access::Access::open(&dir).unwrap();
-    let (_, secret) = a
-        .create_token(
-            &access::NewToken {
-                name: "ind-link".to_owned(),
-                partner: access::label::Name::parse("IND").unwrap(),
-                groups: BTreeSet::new(),
-                kind: Some(access::PrincipalKind::System),
-            },
-            now_ms(),
-        )
-        .unwrap();
-    let link = secret.expose().to_owned();
+    let link = token_of_kind(&dir, "ind-link", "IND", Some(access::PrincipalKind::System));
     let s = state(&dir);
     let (st, v) = call(&s, "/api/link/positions?since=2026-01-15", Some(&link)).await;
     assert_eq!(st, StatusCode::OK, "{v}");

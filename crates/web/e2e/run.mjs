@@ -13,10 +13,7 @@
 // changes the picture (positions at T differ from live) and Live returns; a screenshot is saved.
 // Prints one `ok`/`not ok` line per check and `N passed, N failed`; exits 1 on any failure.
 
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { check, finish, inBrowser, timeout } from './harness.mjs';
 
 const [url, screenshot] = process.argv.slice(2);
 if (!url || !screenshot) {
@@ -24,37 +21,9 @@ if (!url || !screenshot) {
   process.exit(2);
 }
 const eventType = process.env.TIDEWATCH_E2E_EVENT || 'escort';
-const timeout = Number(process.env.TIDEWATCH_E2E_TIMEOUT_MS || 60000);
-const executablePath = process.env.TIDEWATCH_E2E_CHROMIUM || '/usr/bin/chromium';
 
-const results = [];
-function check(name, ok, detail) {
-  results.push({ name, ok });
-  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? ` (${detail})` : ''}`);
-  return ok;
-}
-
-const profile = mkdtempSync(join(tmpdir(), 'tidewatch-e2e-'));
 const consoleErrors = [];
-let context;
-try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--no-sandbox',
-      '--use-angle=swiftshader',
-      '--enable-unsafe-swiftshader',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
-  const page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(timeout);
+await inBrowser(async (page) => {
   page.on('console', (msg) => {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
@@ -226,14 +195,6 @@ try {
   check('screenshot saved', true, screenshot);
 
   check('no console errors', consoleErrors.length === 0, consoleErrors.slice(0, 5).join(' | '));
-} catch (e) {
-  check('run completed', false, e.message.split('\n')[0]);
-  if (consoleErrors.length) console.log(`console errors: ${consoleErrors.slice(0, 5).join(' | ')}`);
-} finally {
-  if (context) await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-
-const failed = results.filter((r) => !r.ok).length;
-console.log(`${results.length - failed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+});
+if (consoleErrors.length) console.log(`console errors: ${consoleErrors.slice(0, 5).join(' | ')}`);
+finish();

@@ -109,3 +109,39 @@ pub fn ok_stderr(cmd: &mut Command) -> String {
     );
     String::from_utf8(out.stderr).unwrap()
 }
+
+/// Starts a server command, echoes its output (indented, on the test's stderr) and waits for
+/// the line that names the address it serves on: returns the child and `HOST:PORT` (without
+/// the scheme). A server that prints no address in a minute fails the test.
+pub fn spawn_server(cmd: &mut Command) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                eprintln!("  | {line}");
+                let at = ["https://", "http://"]
+                    .iter()
+                    .find_map(|p| line.find(p).map(|i| i + p.len()));
+                if let Some(i) = at {
+                    let url = line[i..].trim_end_matches('/').to_owned();
+                    let _ = tx.send(url);
+                }
+            }
+        });
+    }
+    let addr = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the server printed no address");
+    (child, addr)
+}
