@@ -674,9 +674,14 @@ fn other_minute<P>(ids: &VecDeque<Ident>, obs: &Observation<P>, horizon: i64) ->
         return None;
     }
     let start = ids.partition_point(|e| e.time_ms < other);
+    // A stored row (an earlier run's: no payload bits) by its content, which holds the
+    // second both minutes share.
+    let stored_alike = |e: &Ident| {
+        e.hash.is_none() && matches!((&e.content, &obs.content), (Some(a), Some(b)) if a.matches(b))
+    };
     ids.range(start..)
         .take_while(|e| e.time_ms == other)
-        .find(|e| e.hash == Some(obs.payload_hash))
+        .find(|e| e.hash == Some(obs.payload_hash) || stored_alike(e))
         .copied()
 }
 
@@ -1206,6 +1211,44 @@ mod tests {
         f.push(b, &mut out);
         f.flush(&mut out);
         assert_eq!(records(&out).len(), 2);
+    }
+
+    /// The same holds across runs: a copy moved to the minute after its stored row (which an
+    /// earlier run wrote, without payload bits) joins it by content, the second both minutes
+    /// share; another report of that vessel in that minute stays a record.
+    #[test]
+    fn a_copy_moved_a_minute_past_its_stored_row_is_a_late_source() {
+        let base = 1_700_000_001_000; // 2023-11-14T22:13:21Z
+        let stored = refine_time(base, Some(53)); // 22:12:53, as the first run placed it
+        let report = Content::with_second(13.0, 100.0, Some(13.9), Some(90.0), Some(53));
+        let mut f = Fuser::new(FuserConfig::default());
+        f.remember(
+            7,
+            stored,
+            Content::at_time(13.0, 100.0, Some(13.9), Some(90.0), stored),
+        );
+        let mut out = Vec::new();
+        let rx = base + 10_000; // 22:13:31: refined to 22:13:53
+        let mut copy = obs(7, 42, refine_time(rx, Some(53)), 2);
+        assert_eq!(copy.time_ms, stored + 60_000);
+        copy.source.received_ms = rx;
+        copy.content = Some(report);
+        f.push(copy, &mut out);
+        let mut other = obs(7, 43, stored + 60_000, 3);
+        other.source.received_ms = rx;
+        other.content = Some(Content::with_second(
+            13.0,
+            100.01,
+            Some(13.9),
+            Some(90.0),
+            Some(53),
+        ));
+        f.push(other, &mut out);
+        f.flush(&mut out);
+        assert_eq!(records(&out), vec![(7, stored + 60_000, 1)]);
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Output::LateSource { time_ms, .. } if *time_ms == stored)));
     }
 
     /// The same rule holds for a row of a link already in the cold memory (hours behind): a
