@@ -54,6 +54,7 @@ fn harness() -> PathBuf {
     for file in [
         "package.json",
         "package-lock.json",
+        "harness.mjs",
         "run.mjs",
         "fixture-server.mjs",
         "fixture.json",
