@@ -482,10 +482,13 @@ impl<P: Clone> Fuser<P> {
             // Without one, its content is all a moored vessel sends every 10 s, so only
             // within the content window: a copy timed by a receiver's clock more than that
             // off is stored again, where the payload window would lose real reports.
-            let content_window = match (&e.content, &obs.content) {
-                (Some(a), Some(b)) if e.hash.is_none() && a.has_second() && b.has_second() => w,
-                _ => cw,
-            };
+            let with_seconds = |c: &Option<Content>| c.is_some_and(|c| c.has_second());
+            let content_window =
+                if e.hash.is_none() && with_seconds(&e.content) && with_seconds(&obs.content) {
+                    w
+                } else {
+                    cw
+                };
             if e.time_ms <= hi
                 && (e.hash == Some(obs.payload_hash)
                     || (e.time_ms.abs_diff(obs.time_ms) <= content_window as u64
