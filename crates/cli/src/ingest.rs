@@ -97,7 +97,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
         .partition(|i| live::is_live(&parse_spec(i).1));
     // Inputs named before a store is made for them (an empty directory is refused here).
     let inputs = if live.is_empty() {
-        Some(expand_inputs(&files)?)
+        Some(expand_inputs(&files, args.strict)?)
     } else {
         None
     };
@@ -128,6 +128,7 @@ pub fn run(args: IngestArgs) -> Result<()> {
         .ingest(inputs.inputs, &opts)
         .map_err(|e| explain_disk_full(e, &session, false))?;
     sum.inputs_documents = inputs.documents;
+    sum.inputs_failed.extend(inputs.unreadable);
     report(&args, &sum)?;
     if !sum.inputs_failed.is_empty() {
         bail!(

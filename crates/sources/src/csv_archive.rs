@@ -368,10 +368,12 @@ pub fn is_known_header(first_line: &str) -> bool {
 /// Whether `first_line`, cells separated by `delimiter`, is the header of a layout
 /// [`CsvReader`] reads, and why not.
 pub fn header_check(first_line: &str, delimiter: u8) -> Result<Layout, CsvError> {
+    // Names may be quoted (R's `write.csv`, pandas with `QUOTE_ALL`), as the reader takes them.
     let header = csv::StringRecord::from(
         first_line
             .trim_end()
             .split(char::from(delimiter))
+            .map(|c| c.trim().trim_matches('"'))
             .collect::<Vec<_>>(),
     );
     columns(&header).map(|(l, _)| l)

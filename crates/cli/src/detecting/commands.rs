@@ -5,20 +5,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 use store::{EventQuery, EventRow, PositionRow, Query, RegistryDb, Store};
 
 use super::{DetectOptions, Hook};
 
-/// Unix ms as RFC 3339 (UTC, seconds; milliseconds when not whole).
+/// Unix ms as RFC 3339 (UTC, always with milliseconds: one shape a column, as positions
+/// are written, so a CSV reader parses the whole column with one format).
 pub(crate) fn rfc3339(ms: i64) -> String {
-    match DateTime::<Utc>::from_timestamp_millis(ms) {
-        Some(t) if ms % 1000 == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        None => ms.to_string(),
-    }
+    query::iso8601_ms(ms)
 }
 
 /// Output formats of events.

@@ -162,8 +162,36 @@ enum Shape {
     Link,
 }
 
+/// Packed formats an input may be in that ingest does not unpack (gzip it does), by their
+/// first bytes.
+const PACKED: [(&[u8], &str); 5] = [
+    (b"PK\x03\x04", "a zip archive"),
+    (b"BZh", "bzip2-compressed"),
+    (b"\xfd7zXZ\x00", "xz-compressed"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
+];
+
 /// Tells an input's shape from its first line, or says why it cannot be read.
 fn shape(first_line: &[u8]) -> Result<Shape, String> {
+    if let Some((_, what)) = PACKED
+        .iter()
+        .find(|(magic, _)| first_line.starts_with(magic))
+    {
+        return Err(format!(
+            "is {what}, which ingest does not unpack: unpack it first (gzip is read as it is)"
+        ));
+    }
+    // Text has no NUL and few control characters; a binary file read as NMEA would only be
+    // counted line by line as not AIS.
+    let head = &first_line[..first_line.len().min(4096)];
+    let control = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n'))
+        .count();
+    if head.contains(&0) || control * 10 > head.len() {
+        return Err("is binary, not NMEA or CSV text".to_owned());
+    }
     let line = ais::nmea::trim(first_line);
     if line.starts_with(ARRIVAL_MARKER) {
         return Ok(Shape::Spool);
@@ -175,14 +203,21 @@ fn shape(first_line: &[u8]) -> Result<Shape, String> {
         return Ok(Shape::Nmea);
     }
     let text = String::from_utf8_lossy(line);
-    let (commas, semis) = (text.matches(',').count(), text.matches(';').count());
-    let delim = if semis > commas { b';' } else { b',' };
-    let cells = commas.max(semis) + 1;
+    let count = |c: char| text.matches(c).count();
+    let (delim, seps) = [(b',', count(',')), (b';', count(';')), (b'\t', count('\t'))]
+        .into_iter()
+        .fold((b',', 0), |best, d| if d.1 > best.1 { d } else { best });
+    let cells = seps + 1;
     let sep = char::from(delim);
+    let sep_name = if delim == b'\t' {
+        "tab".to_owned()
+    } else {
+        format!("`{sep}`")
+    };
     if cells >= 4 && text.to_ascii_uppercase().contains("MMSI") {
         return sources::csv_archive::header_check(&text, delim)
             .map(|_| Shape::Csv(delim))
-            .map_err(|e| format!("looks like a `{sep}`-separated CSV archive, but {e}"));
+            .map_err(|e| format!("looks like a {sep_name}-separated CSV archive, but {e}"));
     }
     if cells < 4 || !matches!(ais::nmea::classify(line), ais::nmea::LineKind::Other(_)) {
         return Ok(Shape::Nmea);
@@ -191,7 +226,7 @@ fn shape(first_line: &[u8]) -> Result<Shape, String> {
     if !first_cell.is_empty() && first_cell.bytes().all(|b| b.is_ascii_digit() || b == b'"') {
         let names: Vec<String> = text.split(sep).map(str::to_owned).collect();
         return Err(format!(
-            "looks like a `{sep}`-separated CSV archive without a header row (its first row's \
+            "looks like a {sep_name}-separated CSV archive without a header row (its first row's \
              {cells} cells start {}); expected {}",
             sources::csv_archive::header_excerpt(&names),
             sources::csv_archive::EXPECTED_HEADER
@@ -704,5 +739,33 @@ mod tests {
         assert!(e.contains("unknown CSV layout"), "{e}");
         // Text that is neither stays NMEA, rejected line by line as before.
         assert_eq!(shape(b"hello world"), Ok(Shape::Nmea));
+        // Tab-separated archives, and quoted header names.
+        assert_eq!(
+            shape(b"MMSI\tBaseDateTime\tLAT\tLON\tSOG"),
+            Ok(Shape::Csv(b'\t'))
+        );
+        assert_eq!(
+            shape(b"\"MMSI\",\"BaseDateTime\",\"LAT\",\"LON\""),
+            Ok(Shape::Csv(b','))
+        );
+        let e = shape(b"219000873\t2023-01-11T00:00:00\t1.0\t2.0").unwrap_err();
+        assert!(e.contains("tab-separated CSV archive"), "{e}");
+    }
+
+    #[test]
+    fn packed_and_binary_inputs_are_refused_with_what_they_are() {
+        for (first, says) in [
+            (
+                &b"PK\x03\x04\x14\x00\x00\x00\x08\x00AIS_2023_01_01.csv"[..],
+                "a zip archive",
+            ),
+            (b"BZh91AY&SY\x8a\x1c", "bzip2-compressed"),
+            (b"\xfd7zXZ\x00\x00\x04", "xz-compressed"),
+            (b"\x28\xb5\x2f\xfd\x24\x00", "zstd-compressed"),
+            (b"\x01\x02\x03\x00\xff\xfe binary", "binary"),
+        ] {
+            let e = shape(first).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
     }
 }

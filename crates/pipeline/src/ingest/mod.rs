@@ -402,11 +402,30 @@ pub fn open_writable(dir: &std::path::Path) -> Result<Store> {
 /// A file's content hash as the registry keys it: the same bytes under another feed name
 /// (`NAME=PATH`: a partner relaying a feed) are another delivery, whose source the rows gain;
 /// under the file's own name, a repeat.
-fn labelled_hash(hash: String, spec: &InputSpec) -> String {
-    if spec.label != default_label(&spec.path) {
+/// Read with `--assume-time`, the same bytes are other data (positions at other times): a
+/// file first ingested without it (nothing stored, for want of receive times) or with another
+/// is read again.
+fn labelled_hash(hash: String, spec: &InputSpec, assume: Option<&AssumeTime>) -> String {
+    let mut key = if spec.label != default_label(&spec.path) {
         format!("{hash}/{}", spec.label)
     } else {
         hash
+    };
+    assume_key(&mut key, assume);
+    key
+}
+
+/// Appends `--assume-time`'s reading to a content hash (without `:`, which ends the byte count).
+fn assume_key(key: &mut String, assume: Option<&AssumeTime>) {
+    match assume {
+        None => {}
+        Some(AssumeTime::Start {
+            start_ms,
+            lines_per_s,
+        }) => key.push_str(&format!("@assume-{start_ms}-{lines_per_s}")),
+        Some(AssumeTime::Mtime { lines_per_s }) => {
+            key.push_str(&format!("@assume-mtime-{lines_per_s}"))
+        }
     }
 }
 
@@ -475,7 +494,7 @@ fn ingest_run(
             continue;
         }
         let hash = match input::hash_file(&spec.path) {
-            Ok(h) => labelled_hash(h, &spec),
+            Ok(h) => labelled_hash(h, &spec, opts.assume_time.as_ref()),
             Err(e) if !opts.strict => {
                 sum.inputs_failed.push((spec.path, format!("{e:#}")));
                 continue;
@@ -611,15 +630,17 @@ fn ingest_run(
             };
             inputs.push(InputRow {
                 bytes: hashed_bytes(&whole),
-                content_hash: labelled_hash(whole, spec),
+                content_hash: labelled_hash(whole, spec, opts.assume_time.as_ref()),
                 name: spec.path.clone(),
             });
         } else if let Some(hash) = &feed.raw_hash {
-            if let Some(r) = reg.input_run(hash)? {
+            let mut key = hash.clone();
+            assume_key(&mut key, opts.assume_time.as_ref());
+            if let Some(r) = reg.input_run(&key)? {
                 stdin_seen_in = Some(r);
             }
             inputs.push(InputRow {
-                content_hash: hash.clone(),
+                content_hash: key,
                 name: spec.path.clone(),
                 bytes: hashed_bytes(hash),
             });
@@ -730,6 +751,9 @@ pub struct Expanded {
     /// Files under a directory that are documents by their names (`README.md`, `LICENSE`,
     /// a PDF): not read, reported as skipped.
     pub documents: Vec<String>,
+    /// What under a directory could not be read (a subdirectory without permission, a link
+    /// to nothing), with why: reported as inputs that failed, the rest read.
+    pub unreadable: Vec<(String, String)>,
 }
 
 /// Whether a file found in a directory is a document rather than data, by its name: a
@@ -762,28 +786,50 @@ fn is_document(name: &str) -> bool {
 }
 
 /// The inputs with directories replaced by the regular files under them (recursively, in
-/// name order; hidden files and documents skipped), each with its provenance label.
-pub fn expand_inputs(inputs: &[String]) -> Result<Expanded> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<String>, docs: &mut Vec<String>) -> Result<()> {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot read directory {}", dir.display()))?
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("cannot read directory {}", dir.display()))?;
+/// name order; hidden files and documents skipped), each with its provenance label. A
+/// subdirectory that cannot be read or a link to nothing is listed in
+/// [`Expanded::unreadable`] (with `strict`, an error).
+pub fn expand_inputs(inputs: &[String], strict: bool) -> Result<Expanded> {
+    struct Walk<'a> {
+        files: &'a mut Vec<String>,
+        docs: &'a mut Vec<String>,
+        unreadable: &'a mut Vec<(String, String)>,
+        strict: bool,
+    }
+    fn walk(dir: &std::path::Path, w: &mut Walk<'_>, top: bool) -> Result<()> {
+        let listed = std::fs::read_dir(dir).and_then(|d| d.collect::<Result<Vec<_>, _>>());
+        let mut entries = match listed {
+            Ok(e) => e,
+            Err(e) if !top && !w.strict => {
+                let why = format!("cannot read directory {}: {e}", dir.display());
+                w.unreadable.push((dir.display().to_string(), why));
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read directory {}", dir.display()))
+            }
+        };
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             if e.file_name().to_string_lossy().starts_with('.') {
                 continue;
             }
             let p = e.path();
+            let path = p.to_string_lossy().into_owned();
             if p.is_dir() {
-                walk(&p, out, docs)?;
+                walk(&p, w, false)?;
             } else if p.is_file() {
-                let path = p.to_string_lossy().into_owned();
                 if is_document(&e.file_name().to_string_lossy()) {
-                    docs.push(path);
+                    w.docs.push(path);
                 } else {
-                    out.push(path);
+                    w.files.push(path);
                 }
+            } else if e.file_type().is_ok_and(|t| t.is_symlink()) {
+                let why = format!("{path} is a link to nothing (its target is missing)");
+                if w.strict {
+                    anyhow::bail!(why);
+                }
+                w.unreadable.push((path, why));
             }
         }
         Ok(())
@@ -795,8 +841,14 @@ pub fn expand_inputs(inputs: &[String]) -> Result<Expanded> {
         let mut paths = Vec::new();
         if i != "-" && p.is_dir() {
             let docs_before = out.documents.len();
-            walk(p, &mut paths, &mut out.documents)?;
-            if paths.is_empty() {
+            let mut w = Walk {
+                files: &mut paths,
+                docs: &mut out.documents,
+                unreadable: &mut out.unreadable,
+                strict,
+            };
+            walk(p, &mut w, true)?;
+            if paths.is_empty() && out.unreadable.is_empty() {
                 if out.documents.len() > docs_before {
                     anyhow::bail!("directory {i} holds only documents (README, licence, pages)");
                 }
