@@ -33,6 +33,10 @@ await inBrowser(async (page) => {
   const conn = await page.evaluate(() => document.getElementById('status-conn').textContent);
   check('the live stream connects with the token typed', live, `status ${conn}`);
   check('the page asks for the token once', prompts === 1, `${prompts} prompt(s)`);
+  // Drawn once the picture's answer (asked again with the token) is rendered.
+  await page
+    .waitForFunction(() => window.__tidewatch.vesselCount() > 0)
+    .catch(() => {});
   const vessels = await page.evaluate(() => window.__tidewatch.vesselCount());
   check('vessels are listed with the token', vessels > 0, `${vessels} vessels`);
 });
