@@ -630,11 +630,11 @@ impl Engine {
                 Item::Identity(u) => {
                     // Positions of the same time go first: ingest hands a static report over
                     // before or after a position of its second as they arrived, a recompute
-                    // from the store after, and each change must see the same positions.
-                    let fix_follows = self.earliest().is_some_and(|(_, n)| {
-                        n.time_ms == q.time_ms && matches!(n.item, Item::Fix(_))
-                    });
-                    if fix_follows || !held.is_empty() {
+                    // from the store after, and each change must see the same positions. So
+                    // an update waits while anything of its time follows, behind any held.
+                    let same_time_follows =
+                        self.earliest().is_some_and(|(_, n)| n.time_ms == q.time_ms);
+                    if same_time_follows || !held.is_empty() {
                         held.push(u);
                     } else {
                         self.process_identity(&u);

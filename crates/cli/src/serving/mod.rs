@@ -474,11 +474,20 @@ fn open_alerts(plan: &Plan) -> Result<Option<alerts::Alerts>> {
         .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
     // A rule on a zone the store does not have could never fire: refused, as any mistake in
     // a rule is (zones are read when the server starts).
-    let known: Vec<String> = pipeline::detecting::store_zones(&plan.store)?
-        .zones()
-        .iter()
-        .map(|z| z.info.name.clone())
-        .collect();
+    // Their names only: the zone file is read without building its index.
+    let zones_file = plan.store.join(pipeline::detecting::STORE_ZONES_FILE);
+    let known: Vec<String> = if zones_file.exists() {
+        detect::zones::import::load_file(
+            &zones_file,
+            &detect::zones::import::PropertyMap::default(),
+        )
+        .with_context(|| format!("zones {}", zones_file.display()))?
+        .into_iter()
+        .map(|z| z.info.name)
+        .collect()
+    } else {
+        Vec::new()
+    };
     if let Some((rule, zone)) = cfg.unknown_zones(&known).first() {
         let have = if known.is_empty() {
             "it has none; `tidewatch zones import` adds them".to_owned()
