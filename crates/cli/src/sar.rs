@@ -109,7 +109,7 @@ pub fn run(a: SarArgs) -> Result<()> {
          AIS, {dark} dark",
         read.detections.len() + read.refused.len(),
         read.refused.len(),
-        read.notes.len(),
+        emptied_rows(&read.notes),
         results.len() - dark
     );
     let shown: Vec<(&SarResult, Vec<&str>)> = results
@@ -368,4 +368,27 @@ fn write(out: &mut dyn Write, format: SarFormat, rows: &[(&SarResult, Vec<&str>)
 
 fn clip(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
+}
+
+/// Detections kept with a value left empty: a row with two such values is one.
+fn emptied_rows(notes: &[(usize, String)]) -> usize {
+    notes
+        .iter()
+        .map(|(n, _)| n)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_detection_with_two_values_left_empty_counts_once() {
+        let notes = [
+            (3, "length_m `x` is not a number: left empty".to_owned()),
+            (3, "score `y` is not a number: left empty".to_owned()),
+            (7, "score 2 is out of range: left empty".to_owned()),
+        ];
+        assert_eq!(super::emptied_rows(&notes), 2);
+        assert_eq!(super::emptied_rows(&[]), 0);
+    }
 }

@@ -35,13 +35,18 @@ fn dma_csv(n: usize) -> String {
 #[test]
 fn a_dma_archive_is_ingested_with_its_rejects_counted() {
     let csv = tmp("dma.csv");
-    std::fs::write(&csv, dma_csv(60)).unwrap();
+    // A base station's row, with a position and a name: no vessel.
+    let station = "27/02/2024 00:00:05,Base Station,2190068,57.110000,10.500000,Unknown value,,,,,\
+                   Unknown,Unknown,SKAGEN RADIO,Undefined,,,,Surveyed,,Unknown,,AIS,,,,\n";
+    std::fs::write(&csv, dma_csv(60) + station).unwrap();
     let store = tmp("dma-store");
     let s = ingest_with(&[csv.as_os_str()], &store);
-    assert_eq!(s["csv"]["rows"], 61, "{s}");
-    assert_eq!(s["csv"]["records"], 60, "{s}");
+    assert_eq!(s["csv"]["rows"], 62, "{s}");
+    assert_eq!(s["csv"]["records"], 61, "{s}");
     assert_eq!(s["csv"]["rejected"]["bad_time"], 1, "{s}");
     assert_eq!(s["positions"], 60, "{s}");
+    assert_eq!(s["other_messages"], 1, "{s}");
+    assert_eq!(s["vessels"], 1, "{s}");
     // Static data repeated on every row is one static report.
     assert_eq!(s["static_reports"], 1, "{s}");
     assert_eq!(s["segments"], 1, "{s}");

@@ -1226,6 +1226,12 @@ fn a_configuration_with_two_sources_under_one_name_or_a_bad_name_is_refused() {
              speed = 10\n",
             "names.toml:5: source 2 of the configuration: speed",
         ),
+        // A rule's mistake names the line of its table that makes it.
+        (
+            "[[alert]]\nname = \"a\"\n\n[[alert]]\nname = \"b\"\non = \"update\"\n\
+             types = [\"no_such_type\"]\n",
+            "names.toml:7: alert rules: alert \"b\" (rule 2), field types",
+        ),
         // A rule on a zone the store does not have could never fire.
         (
             "[[alert]]\nname = \"reef\"\nzones = [\"Nowhere\"]\n",

@@ -59,6 +59,9 @@ pub struct CsvRecord {
     pub destination: Option<String>,
     /// Transceiver class: `A` or `B`.
     pub class: Option<char>,
+    /// The row is from a station that is no vessel: a base station, an aid to navigation or a
+    /// search and rescue aircraft (DMA's `Type of mobile`; AIS messages 4, 21 and 9).
+    pub not_a_vessel: bool,
     /// The position cells hold something that is no position (text, or beyond the globe
     /// other than AIS's "not available" 91 / 181); empty cells and 91 / 181 are "not
     /// available", not unusable.
@@ -464,6 +467,14 @@ fn record(layout: Layout, c: &Columns, row: &csv::StringRecord) -> Result<CsvRec
         draught_m: measured("draught").filter(|&v| v > 0.0),
         destination: text("destination"),
         class,
+        not_a_vessel: match layout {
+            Layout::MarineCadastre => false,
+            Layout::Dma => c.get(row, "mobile").is_some_and(|s| {
+                ["Base Station", "AtoN", "SAR Airborne"]
+                    .iter()
+                    .any(|k| s.eq_ignore_ascii_case(k))
+            }),
+        },
         position_unusable,
         cells_unparsed: unparsed.get(),
     })
@@ -585,8 +596,10 @@ bad,Class A,219000873,56.9,10.3,,,,,,,,,,,,,,,,,,,,,\n";
         assert_eq!(a.ship_type, Some(30));
         assert_eq!(a.destination.as_deref(), Some("HIRTSHALS"));
         assert_eq!(a.class, Some('A'));
+        assert!(!a.not_a_vessel);
         let b = &rows[1];
         assert_eq!((b.lat, b.lon, b.callsign.as_deref()), (None, None, None));
+        assert!(b.not_a_vessel);
     }
 
     #[test]

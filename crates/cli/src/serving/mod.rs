@@ -282,8 +282,9 @@ pub(crate) struct Plan {
 
 /// A configuration value's error at its place: `FILE:LINE: ` before the message, the line
 /// being the first that sets the key the message starts with (`commit_every = ...`), or, for
-/// a `source N of the configuration: KEY ...` message, the line of that `[[source]]` table
-/// that sets KEY (the table's header when none does).
+/// a `source N of the configuration: KEY ...` or an `alert rules: alert "NAME" (rule N),
+/// field KEY: ...` message, the line of that `[[source]]` or `[[alert]]` table that sets KEY
+/// (the table's header when none does).
 fn located(e: anyhow::Error, file: &Path, text: &str) -> anyhow::Error {
     let msg = format!("{e:#}");
     let key_of = |m: &str| -> String {
@@ -298,29 +299,40 @@ fn located(e: anyhow::Error, file: &Path, text: &str) -> anyhow::Error {
                 .is_some_and(|r| r.trim_start().starts_with('='))
     };
     let lines: Vec<&str> = text.lines().collect();
-    let line = if let Some((n, rest)) = msg
+    // The line setting `key` in the n-th (from 1) `[[table]]`, else that table's header.
+    let in_table = |table: &str, n: usize, key: &str| {
+        let header_line = format!("[[{table}]]");
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.trim() == header_line)
+            .nth(n.saturating_sub(1))
+            .map(|(header, _)| {
+                lines[header + 1..]
+                    .iter()
+                    .take_while(|l| !l.trim_start().starts_with('['))
+                    .enumerate()
+                    .find(|(_, l)| sets(l, key))
+                    .map_or(header + 1, |(i, _)| header + 2 + i)
+            })
+    };
+    let source = msg
         .strip_prefix("source ")
         .and_then(|r| r.split_once(' '))
-        .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest)))
-    {
+        .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest)));
+    let alert = msg
+        .strip_prefix("alert rules: alert ")
+        .and_then(|r| r.split_once("(rule "))
+        .and_then(|(_, r)| r.split_once("), field "))
+        .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest)));
+    let line = if let Some((n, rest)) = source {
         let key = key_of(
             rest.strip_prefix("of the configuration: ")
                 .unwrap_or_default(),
         );
-        lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.trim() == "[[source]]")
-            .nth(n.saturating_sub(1))
-            .map(|(header, _)| {
-                let table = lines[header + 1..]
-                    .iter()
-                    .take_while(|l| !l.trim_start().starts_with('['));
-                table
-                    .enumerate()
-                    .find(|(_, l)| sets(l, &key))
-                    .map_or(header + 1, |(i, _)| header + 2 + i)
-            })
+        in_table("source", n, &key)
+    } else if let Some((n, rest)) = alert {
+        in_table("alert", n, &key_of(rest))
     } else {
         let key = key_of(&msg);
         lines.iter().position(|l| sets(l, &key)).map(|i| i + 1)
@@ -412,6 +424,10 @@ fn plan_of(args: &ServeArgs, cfg: &Config) -> Result<Plan> {
             pipeline::detecting::WITHOUT_LAND
         );
     }
+    let alerts_toml = alerts_text(cfg)?;
+    // Checked here, so that a mistake in a rule is told at its line of the file.
+    alerts::AlertsConfig::from_toml(&alerts_toml)
+        .map_err(|e| anyhow::anyhow!("alert rules: {e}"))?;
     let picture_slot = link::PictureSlot::default();
     let plan = Plan {
         store: args.store.clone(),
@@ -436,7 +452,7 @@ fn plan_of(args: &ServeArgs, cfg: &Config) -> Result<Plan> {
             run_for: args.run_for.map(|d| Duration::from_millis(d.max(0) as u64)),
             quiet,
         },
-        alerts_toml: alerts_text(cfg)?,
+        alerts_toml,
         on_listen: Box::new(move |a| {
             if !quiet {
                 eprintln!("serving {scheme}://{a}/");

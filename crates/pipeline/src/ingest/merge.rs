@@ -569,6 +569,7 @@ impl Merger {
                 let station = StationId::new(self.stations.feed_id(i as u32, &feed.label));
                 let scratch = &mut self.scratch;
                 let dropped = &mut feed.dropped;
+                let other_messages = &mut feed.other_messages;
                 let bounds = self.bounds;
                 let more = reader.next_batch(CSV_ROWS, |rec| {
                     let source = SourceRef {
@@ -576,7 +577,15 @@ impl Merger {
                         station,
                         received_ms: rec.time_ms,
                     };
-                    from_csv(rec, source, last_static, bounds, dropped, scratch);
+                    from_csv(
+                        rec,
+                        source,
+                        last_static,
+                        bounds,
+                        dropped,
+                        other_messages,
+                        scratch,
+                    );
                 });
                 feed.done = match more {
                     Ok(more) => !more,

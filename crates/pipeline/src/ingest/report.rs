@@ -472,15 +472,22 @@ impl Sink for Collect<'_> {
 /// Observations from one row of a decoded archive: a position (when the row has one) and the
 /// static data (when it differs from the last this feed gave for the MMSI; archives repeat
 /// it on every row). Rows with neither are counted in `dropped`, and so are rows whose
-/// position is lost while their static columns are kept.
+/// position is lost while their static columns are kept. Rows of base stations, aids to
+/// navigation and SAR aircraft are no vessel reports: counted in `other_messages`, as their
+/// AIS messages are.
 pub(super) fn from_csv(
     rec: sources::csv_archive::CsvRecord,
     source: SourceRef,
     last_static: &mut FxHashMap<u32, u64>,
     bounds: TimeBounds,
     dropped: &mut Dropped,
+    other_messages: &mut u64,
     out: &mut Vec<Observation<Report>>,
 ) {
+    if rec.not_a_vessel {
+        *other_messages += 1;
+        return;
+    }
     if !bounds.contains(rec.time_ms) {
         dropped.time_out_of_range += 1;
         return;
