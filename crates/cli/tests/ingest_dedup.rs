@@ -82,11 +82,26 @@ fn a_log_ingested_again_after_it_grew_stores_each_position_once() {
     let log = tmp("grown-log.nmea");
     let store = tmp("grown-store");
     write_lines(&log, &all[..all.len() / 2]);
-    ingest(&[&log], &store);
+    let first = ingest(&[&log], &store);
     write_lines(&log, &all);
     let second = ingest(&[&log], &store);
     assert!(second["late_duplicates"].as_u64().unwrap() > 0, "{second}");
     same_keys(&keys(&store), &clean);
+    // Static reports the first run stored are not counted again, nor are they changes.
+    let once = ingest(&[&path], &tmp("grown-once-store"));
+    let n = |s: &serde_json::Value, k: &str| s[k].as_u64().unwrap();
+    let known = n(&second, "static_reports_known");
+    assert!(known > n(&once, "static_reports") / 4, "{second}");
+    let counted = n(&first, "static_reports") + n(&second, "static_reports");
+    assert!(
+        counted.abs_diff(n(&once, "static_reports")) <= 2,
+        "{first}\n{second}\n{once}"
+    );
+    assert_eq!(
+        n(&second, "identity_changes"),
+        n(&once, "identity_changes") - n(&first, "identity_changes"),
+        "{second}"
+    );
     // The first half came again from the same feed and stations: each copy is one its stored
     // position lists already, not a late source to record. Only copies of the cut's
     // transmissions heard first before it and again after it (the second receiver, a second

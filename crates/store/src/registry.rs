@@ -1152,6 +1152,18 @@ impl RegistryDb {
         self.identity_sources_where("WHERE mmsi = ?1 ORDER BY field, value, source", [mmsi])
     }
 
+    /// Whether any identity provenance is stored.
+    pub fn has_identity_sources(&self) -> Result<bool, StoreError> {
+        if !self.has_table("identity_sources")? {
+            return Ok(false);
+        }
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM identity_sources)", [], |r| {
+                r.get::<_, bool>(0)
+            })
+            .map_err(db)
+    }
+
     /// Identity provenance of every vessel, by MMSI, field, value and source (for recomputing
     /// detection: which feeds reported an identity change).
     pub fn all_identity_sources(&self) -> Result<Vec<IdentitySourceRow>, StoreError> {
@@ -1168,7 +1180,7 @@ impl RegistryDb {
         }
         let mut st = self
             .conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT mmsi, field, value, source, first_ms, last_ms FROM identity_sources {clause}"
             ))
             .map_err(db)?;

@@ -101,6 +101,7 @@ impl Summary {
         let (w, x) = (&mut self.written, &o.written);
         w.positions += x.positions;
         w.static_reports += x.static_reports;
+        w.static_known += x.static_known;
         w.flagged += x.flagged;
         w.segments += x.segments;
         w.late_sources_stored += x.late_sources_stored;
@@ -300,7 +301,7 @@ pub fn human(s: &Summary) -> String {
     r.push_str(&format!(
         "fused: {} duplicates merged, {} late copies ({} kept for already written positions, \
          {} already listed on them), {} released out of order; positions stored {} ({} \
-         flagged), static reports {}\n",
+         flagged), static reports {} ({} stored before)\n",
         s.duplicates_merged,
         s.late_duplicates,
         w.late_sources_stored,
@@ -308,7 +309,8 @@ pub fn human(s: &Summary) -> String {
         s.released_out_of_order,
         w.positions,
         w.flagged,
-        w.static_reports
+        w.static_reports,
+        w.static_known
     ));
     r.push_str(&format!(
         "vessels {} in this run ({} in store), segments started {}, identity changes {} \
@@ -361,6 +363,7 @@ pub fn json(s: &Summary) -> String {
         "positions": s.written.positions,
         "flagged": s.written.flagged,
         "static_reports": s.written.static_reports,
+        "static_reports_known": s.written.static_known,
         "vessels": s.vessels_touched,
         "vessels_in_store": s.vessels_total,
         "past_static_reports": s.past_static_reports,

@@ -21,6 +21,9 @@ use track::vessel::{Class, PositionUpdate, Positions, Registry, StaticUpdate, Ve
 pub struct Written {
     pub positions: u64,
     pub static_reports: u64,
+    /// Static reports an earlier run stored from the same feeds (a grown log, a file sent
+    /// again): counted once, there.
+    pub static_known: u64,
     pub flagged: u64,
     pub segments: u64,
     /// Late copies whose position was already in a file: kept in the registry.
@@ -93,6 +96,10 @@ type SeenValue = (String, i64, i64);
 /// Vessel registry, segmenters and the position store of one run.
 pub(super) struct Writer<'a> {
     store: &'a mut Store,
+    db: &'a RegistryDb,
+    /// Identity provenance of earlier runs, read per vessel at its first static report of
+    /// the run (`None`: the store has none).
+    stored_claims: Option<FxHashMap<u32, Vec<IdentitySourceRow>>>,
     /// Files being written in the background (at most [`FILES_IN_FLIGHT`]).
     inflight: FilesInFlight,
     registry: Registry,
@@ -123,7 +130,7 @@ pub(super) struct Writer<'a> {
 impl<'a> Writer<'a> {
     /// A writer continuing from the registry's stored vessels and segmenter states, writing a
     /// file every `flush_rows` positions.
-    pub fn new(store: &'a mut Store, db: &RegistryDb, flush_rows: usize) -> Result<Self> {
+    pub fn new(store: &'a mut Store, db: &'a RegistryDb, flush_rows: usize) -> Result<Self> {
         let mut registry = Registry::new();
         for v in db.vessels(None)? {
             registry.insert(v.mmsi, vessel_from_row(&v));
@@ -137,8 +144,11 @@ impl<'a> Writer<'a> {
                 (s.mmsi, Slot::new(seg))
             })
             .collect();
+        let stored_claims = db.has_identity_sources()?.then(FxHashMap::default);
         Ok(Writer {
             store,
+            db,
+            stored_claims,
             inflight: Default::default(),
             registry,
             slots,
@@ -264,9 +274,56 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Whether an earlier run stored this static report: every feed that delivers it now
+    /// told every value it carries over a span of times that includes its time. Stored static
+    /// reports are not kept one by one; their provenance is, and a feed that repeats itself
+    /// (a grown log, a file sent again) repeats the report with its time. Counting it again
+    /// would add to the vessel's reports, and applying it after a newer value would record
+    /// a change back to the old one.
+    fn stored_already(
+        &mut self,
+        mmsi: u32,
+        s: &StaticUpdate,
+        sources: &[SourceRef],
+    ) -> Result<bool> {
+        let Some(cache) = &mut self.stored_claims else {
+            return Ok(false);
+        };
+        let values = identity_values(s);
+        if values.is_empty() || sources.is_empty() {
+            return Ok(false);
+        }
+        let claims = match cache.entry(mmsi) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(self.db.identity_sources(mmsi)?)
+            }
+        };
+        let labels = &self.labels;
+        let t = s.time_ms;
+        Ok(sources.iter().all(|src| {
+            let label = src
+                .station
+                .and_then(|i| labels.get(i.index()))
+                .map_or("", String::as_str);
+            values.iter().all(|(field, value)| {
+                claims.iter().any(|c| {
+                    c.source == label
+                        && c.field == IDENTITY_FIELDS[*field as usize]
+                        && c.value == *value
+                        && (c.first_ms..=c.last_ms).contains(&t)
+                })
+            })
+        }))
+    }
+
     fn record(&mut self, r: Fused<Report>) -> Result<()> {
         let p = match r.payload {
             Report::Static(s) => {
+                if self.stored_already(r.mmsi, &s, &r.sources)? {
+                    self.counts.static_known += 1;
+                    return Ok(());
+                }
                 self.touched.insert(r.mmsi);
                 self.counts.static_reports += 1;
                 // The positions before it first, so that the registry sees reports in order.
