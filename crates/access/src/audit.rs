@@ -639,12 +639,16 @@ impl AuditLog {
 mod tests {
     use super::*;
 
-    fn store(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("tw-audit-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
+    /// An empty store directory named for the test: the guard that removes it when dropped,
+    /// and its path.
+    fn store(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("tw-audit-{name}-"))
+            .tempdir()
+            .unwrap();
+        let d = tmp.path().to_owned();
         std::fs::write(d.join("manifest.jsonl"), "").unwrap();
-        d
+        (tmp, d)
     }
 
     fn rec(i: u64) -> AuditRecord {
@@ -670,15 +674,15 @@ mod tests {
         }
     }
 
-    fn write_log(name: &str, n: u64) -> (PathBuf, PathBuf) {
-        let d = store(name);
+    fn write_log(name: &str, n: u64) -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let (tmp, d) = store(name);
         let (mut log, torn) = AuditLog::open(&d, 0).unwrap();
         assert!(torn.is_none());
         for i in 0..n {
             assert_eq!(log.append(&rec(i)).unwrap(), i);
         }
         let p = log.path().to_owned();
-        (d, p)
+        (tmp, d, p)
     }
 
     fn lines(p: &Path) -> Vec<String> {
@@ -698,7 +702,7 @@ mod tests {
 
     #[test]
     fn an_intact_log_verifies_and_reads_back_what_was_written() {
-        let (d, p) = write_log("intact", 5);
+        let (_tmp, d, p) = write_log("intact", 5);
         let v = verify(&p, None).unwrap();
         assert!(v.ok(), "{:?}", v.problems);
         assert_eq!(v.entries, 5);
@@ -739,7 +743,7 @@ mod tests {
 
     #[test]
     fn a_token_in_the_parameters_is_never_written() {
-        let d = store("scrub");
+        let (_tmp, d) = store("scrub");
         let (mut log, _) = AuditLog::open(&d, 0).unwrap();
         let tok = format!("tw_{}", "0f".repeat(32));
         let mut r = rec(0);
@@ -754,7 +758,7 @@ mod tests {
 
     #[test]
     fn any_changed_byte_is_detected() {
-        let (_d, p) = write_log("bytes", 4);
+        let (_tmp, _d, p) = write_log("bytes", 4);
         let orig = std::fs::read(&p).unwrap();
         let newlines: Vec<usize> = orig
             .iter()
@@ -784,7 +788,7 @@ mod tests {
 
     #[test]
     fn a_removed_a_swapped_and_an_inserted_line_break_the_chain() {
-        let (_d, p) = write_log("chain", 5);
+        let (_tmp, _d, p) = write_log("chain", 5);
         let orig = lines(&p);
         let write = |ls: &[String]| std::fs::write(&p, ls.join("\n") + "\n").unwrap();
         let mut removed = orig.clone();
@@ -834,7 +838,7 @@ mod tests {
 
     #[test]
     fn a_torn_last_line_is_reported_then_recovered_on_record() {
-        let (d, p) = write_log("torn", 3);
+        let (_tmp, d, p) = write_log("torn", 3);
         let orig = std::fs::read(&p).unwrap();
         let cut = orig.len() - 30;
         std::fs::write(&p, &orig[..cut]).unwrap();

@@ -619,12 +619,16 @@ impl Access {
 mod tests {
     use super::*;
 
-    fn store(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("tw-access-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
+    /// An empty store directory named for the test: the guard that removes it when dropped,
+    /// and its path.
+    fn store(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("tw-access-{name}-"))
+            .tempdir()
+            .unwrap();
+        let d = tmp.path().to_owned();
         std::fs::write(d.join("manifest.jsonl"), "").unwrap();
-        d
+        (tmp, d)
     }
 
     fn new_token(name: &str, partner: &str, groups: &[&str]) -> NewToken {
@@ -638,7 +642,7 @@ mod tests {
 
     #[test]
     fn a_token_authenticates_its_principal_until_revoked_and_is_stored_only_hashed() {
-        let d = store("tokens");
+        let (_tmp, d) = store("tokens");
         let a = Access::open(&d).unwrap();
         let (info, secret) = a
             .create_token(&new_token("analyst", "IND", &["FVEY"]), 5)
@@ -718,7 +722,7 @@ mod tests {
 
     #[test]
     fn a_second_token_of_a_principal_must_agree_with_it() {
-        let d = store("conflict");
+        let (_tmp, d) = store("conflict");
         let a = Access::open(&d).unwrap();
         let (t1, s1) = a
             .create_token(&new_token("ind-link", "IND", &["FVEY"]), 1)
@@ -742,7 +746,7 @@ mod tests {
 
     #[test]
     fn labels_and_the_default_survive_reopening() {
-        let d = store("labels");
+        let (_tmp, d) = store("labels");
         let a = Access::open(&d).unwrap();
         assert_eq!(a.default_label().unwrap(), Releasability::Withheld);
         let rel = Releasability::parse("REL TO IND, USA").unwrap();

@@ -44,9 +44,12 @@ fn main() {
         child(Path::new(&dir));
         return;
     }
-    let store: PathBuf = std::env::temp_dir().join(format!("tw-audit-kill-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&store);
-    std::fs::create_dir_all(&store).unwrap();
+    // The store's directory, removed when `scratch` is dropped (pass or fail).
+    let scratch = tempfile::Builder::new()
+        .prefix("tw-audit-kill-")
+        .tempdir()
+        .unwrap();
+    let store: PathBuf = scratch.path().to_owned();
     std::fs::write(store.join("manifest.jsonl"), "").unwrap();
     let path = store.join(audit::AUDIT_LOG);
     let me = std::env::current_exe().unwrap();
@@ -148,5 +151,5 @@ fn main() {
         "the torn line of round 4 was recovered on record"
     );
     assert!(acknowledged.len() >= 59);
-    std::fs::remove_dir_all(&store).unwrap();
+    scratch.close().unwrap();
 }

@@ -226,11 +226,14 @@ proptest! {
         default in releasability(),
         sources in proptest::collection::vec(source(), 1..20),
     ) {
-        let dir = std::env::temp_dir().join(format!("tw-access-model-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        // Removed when `scratch` is dropped, pass or fail.
+        let scratch = tempfile::Builder::new()
+            .prefix("tw-access-model-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path();
         std::fs::write(dir.join("manifest.jsonl"), "").unwrap();
-        let db = Access::open(&dir).unwrap();
+        let db = Access::open(dir).unwrap();
         db.set_default_label(&default).unwrap();
         for (i, (pat, l)) in patterns.iter().enumerate() {
             db.set_label(pat, l, i as i64).unwrap();
@@ -240,6 +243,6 @@ proptest! {
             prop_assert_eq!(stored.label_of(s), &model_label(&patterns, &default, s));
         }
         drop(db);
-        std::fs::remove_dir_all(&dir).unwrap();
+        scratch.close().unwrap();
     }
 }

@@ -47,9 +47,12 @@ fn main() {
     let events = args.first().copied().unwrap_or(100_000);
     let batch = args.get(1).copied().unwrap_or(500).max(1);
     let deliveries = args.get(2).copied().unwrap_or(2000);
-    let dir = std::env::temp_dir().join(format!("alerts-rate-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    // Removed when `scratch` is dropped, also if a step panics.
+    let scratch = tempfile::Builder::new()
+        .prefix("alerts-rate-")
+        .tempdir()
+        .unwrap();
+    let dir = scratch.path();
 
     // 1. Rules only (no webhooks): ten rules, every event once.
     let mut rules = String::new();
@@ -62,7 +65,7 @@ fn main() {
             412_000_000 + i
         ));
     }
-    let mut a = Alerts::open(AlertsConfig::from_toml(&rules).unwrap(), &dir).unwrap();
+    let mut a = Alerts::open(AlertsConfig::from_toml(&rules).unwrap(), dir).unwrap();
     let t0 = 1_767_225_600_000i64;
     let started = Instant::now();
     let mut fired = 0;
@@ -151,5 +154,5 @@ fn main() {
         took.as_secs_f64(),
         m.delivery.delivered as f64 / took.as_secs_f64()
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+    scratch.close().unwrap();
 }

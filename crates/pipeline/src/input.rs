@@ -200,8 +200,12 @@ mod tests {
     /// registry entry.
     #[test]
     fn hashing_while_reading_equals_hashing_first() {
-        let dir = std::env::temp_dir().join(format!("tw-input-hash-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // Removed when `scratch` is dropped, pass or fail.
+        let scratch = tempfile::Builder::new()
+            .prefix("tw-input-hash-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path();
         let text: String = (0..50_000)
             .map(|i| {
                 format!(
@@ -228,6 +232,5 @@ mod tests {
             assert!(first.ends_with(&format!(":{}", std::fs::metadata(path).unwrap().len())));
             assert!(open(path, &hidden).unwrap().raw_hash.is_none());
         }
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

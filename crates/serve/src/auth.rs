@@ -774,14 +774,17 @@ mod tests {
         }
     }
 
-    /// An empty store directory named for the test, and its gate.
-    fn store_gate(name: &str) -> (std::path::PathBuf, Gate) {
-        let dir = std::env::temp_dir().join(format!("tw-gate-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+    /// An empty store directory named for the test (removed when the guard is dropped), its
+    /// path, and its gate.
+    fn store_gate(name: &str) -> (tempfile::TempDir, std::path::PathBuf, Gate) {
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("tw-gate-{name}-"))
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path().to_owned();
         std::fs::write(dir.join("manifest.jsonl"), "").unwrap();
         let gate = Gate::open(&dir, AccessConfig::default()).unwrap();
-        (dir, gate)
+        (tmp, dir, gate)
     }
 
     /// An entry as the test compares it: time, principal, `after`, returned, repeats.
@@ -810,7 +813,7 @@ mod tests {
 
     #[test]
     fn the_gate_says_when_the_first_token_closes_open_mode() {
-        let (dir, gate) = store_gate("mode");
+        let (_tmp, dir, gate) = store_gate("mode");
         assert!(!gate.required());
         assert_eq!(
             gate.mode_change(gate.required()),
@@ -836,12 +839,11 @@ mod tests {
         assert!(a.revoke_token(info.id, 1).unwrap());
         assert!(gate.required());
         assert_eq!(gate.mode_change(gate.required()), None);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn repeated_empty_reads_are_counted_in_one_entry_and_everything_else_is_written() {
-        let (dir, gate) = store_gate("runs");
+        let (_tmp, dir, gate) = store_gate("runs");
         let s = 1_000;
         // A link caught up at 7:0 asks every 2 s; the third and later asks are repeats.
         for t in 0..5 {
@@ -903,7 +905,6 @@ mod tests {
             0,
             Some((1, 14 * s))
         )));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

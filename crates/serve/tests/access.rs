@@ -9,8 +9,10 @@
 
 mod common;
 
+use common::Scratch;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -35,12 +37,9 @@ const E1: &str = "00000000000000e1";
 const E2: &str = "00000000000000e2";
 const E3: &str = "00000000000000e3";
 
-fn tmpdir(tag: &str) -> PathBuf {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let d = std::env::temp_dir().join(format!("tw-share-{tag}-{}-{n}", std::process::id()));
-    std::fs::remove_dir_all(&d).ok();
-    d
+/// A fresh, empty scratch directory named `tw-share-TAG-...`, removed when dropped.
+fn tmpdir(tag: &str) -> Scratch {
+    common::scratch(&format!("tw-share-{tag}-"))
 }
 
 /// The rows: (mmsi, minute, source, lat, lon).
@@ -107,7 +106,7 @@ fn sources_of(mmsi: u32) -> Vec<&'static str> {
     }
 }
 
-fn store(tag: &str) -> PathBuf {
+fn store(tag: &str) -> Scratch {
     let dir = tmpdir(tag);
     let mut s = Store::create_or_open(&dir).unwrap();
     s.set_run(Some(1));
@@ -259,7 +258,7 @@ fn token_of_kind(
 }
 
 /// The labelled store with its three principals' tokens (FRA, IND, USA).
-fn shared(tag: &str) -> (PathBuf, [String; 3]) {
+fn shared(tag: &str) -> (Scratch, [String; 3]) {
     let dir = store(tag);
     label(&dir, "pub", "PUBLIC");
     label(&dir, "rad", "REL TO IND, USA");

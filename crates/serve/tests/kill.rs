@@ -7,7 +7,7 @@
 //! loopback port, print the port, and serve until killed.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -79,16 +79,21 @@ fn get(port: u16, token: &str, n: u64) -> bool {
     out.starts_with(b"HTTP/1.1 200")
 }
 
-fn store() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tw-share-kill-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    store::Store::create_or_open(&dir).unwrap();
+/// A fresh store in a scratch directory, removed when the guard is dropped.
+fn store() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("tw-share-kill-")
+        .tempdir()
+        .unwrap();
+    store::Store::create_or_open(dir.path()).unwrap();
     dir
 }
 
 fn the_audit_log_survives_kill_9_while_serving() {
-    let dir = store();
-    let a = access::Access::open(&dir).unwrap();
+    // Removed when this function returns or panics, after every child is killed and waited.
+    let scratch = store();
+    let dir = scratch.path();
+    let a = access::Access::open(dir).unwrap();
     let (_, secret) = a
         .create_token(
             &access::NewToken {
@@ -103,7 +108,7 @@ fn the_audit_log_survives_kill_9_while_serving() {
     let token = secret.expose().to_owned();
     let mut answered = 0u64;
     for round in 0..4u64 {
-        let (mut child, port) = start(&dir);
+        let (mut child, port) = start(dir);
         // Read until the kill, which comes at a different point each round.
         let kill_after = Duration::from_millis(150 + 70 * round);
         let t = Instant::now();
@@ -120,7 +125,7 @@ fn the_audit_log_survives_kill_9_while_serving() {
         killer.join().unwrap();
     }
     // A restart recovers a torn tail; then the chain verifies.
-    let (mut child, port) = start(&dir);
+    let (mut child, port) = start(dir);
     assert!(get(port, &token, answered));
     answered += 1;
     child.kill().unwrap();
@@ -141,5 +146,4 @@ fn the_audit_log_survives_kill_9_while_serving() {
     let log = std::fs::read_to_string(dir.join(access::audit::AUDIT_LOG)).unwrap();
     assert!(!log.contains(&token));
     eprintln!("kill test: {answered} answered reads, {reads} audited, 4 kills");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -222,10 +222,15 @@ mod tests {
     use super::*;
     use crate::PositionRow;
 
-    fn tmpdir(tag: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("tw-compact-{tag}-{}", std::process::id()));
-        fs::remove_dir_all(&d).ok();
-        d
+    /// A fresh scratch directory named for `tag`: the guard that removes it when dropped
+    /// (pass or fail), and its path.
+    fn tmpdir(tag: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("tw-compact-{tag}-"))
+            .tempdir()
+            .unwrap();
+        let d = tmp.path().to_owned();
+        (tmp, d)
     }
 
     fn all_rows(path: &Path) -> Vec<PositionRow> {
@@ -241,7 +246,7 @@ mod tests {
     /// taken in manifest order, across read and write batch edges, sources included.
     #[test]
     fn the_merge_is_a_stable_sort_by_vessel_and_time() {
-        let dir = tmpdir("stable");
+        let (_tmp, dir) = tmpdir("stable");
         let mut s = Store::create_or_open(&dir).unwrap();
         let t0 = 1_768_435_200_000; // 2026-01-15
         let mut k = 0u32;
@@ -274,12 +279,11 @@ mod tests {
         let month = &s.files()[0];
         assert_eq!(month.rows, 240);
         assert_eq!(all_rows(&dir.join(&month.file)), expected);
-        fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
     fn an_unsorted_file_is_reported_not_merged_wrong() {
-        let dir = tmpdir("unsorted");
+        let (_tmp, dir) = tmpdir("unsorted");
         let s = Store::create_or_open(&dir).unwrap();
         let mut buf = Buffer::default();
         for (t, m) in [(3, 2), (1, 1), (2, 1)] {
@@ -303,7 +307,6 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("not sorted"), "{e}");
         drop(s);
-        fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -75,7 +75,12 @@ mod tests {
 
     #[test]
     fn reads_ranges_and_streams() {
-        let path = std::env::temp_dir().join(format!("tw-pread-{}", std::process::id()));
+        // In a scratch directory removed when `scratch` is dropped, pass or fail.
+        let scratch = tempfile::Builder::new()
+            .prefix("tw-pread-")
+            .tempdir()
+            .unwrap();
+        let path = scratch.path().join("file");
         std::fs::File::create(&path)
             .unwrap()
             .write_all(b"0123456789")
@@ -88,6 +93,5 @@ mod tests {
         assert_eq!(rest, "789");
         // Reading past the end is an error, not a short chunk.
         assert!(f.get_bytes(8, 4).is_err());
-        std::fs::remove_file(&path).ok();
     }
 }

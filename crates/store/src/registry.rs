@@ -1363,8 +1363,12 @@ mod tests {
 
     #[test]
     fn a_registry_from_before_ship_type_text_gets_the_column() {
-        let dir = std::env::temp_dir().join(format!("tw-reg-old-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // Removed when `scratch` is dropped, pass or fail.
+        let scratch = tempfile::Builder::new()
+            .prefix("tw-reg-old-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path();
         let path = dir.join("registry.sqlite");
         std::fs::remove_file(&path).ok();
         // The vessels table as it was before issue 16, with one vessel.
@@ -1396,8 +1400,12 @@ mod tests {
 
     #[test]
     fn upsert_query_reopen_and_idempotent_history() {
-        let dir = std::env::temp_dir().join(format!("tw-reg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // Removed when `scratch` is dropped, pass or fail.
+        let scratch = tempfile::Builder::new()
+            .prefix("tw-reg-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path();
         let path = dir.join("registry.sqlite");
         std::fs::remove_file(&path).ok();
         let v = VesselRow {
@@ -1431,15 +1439,18 @@ mod tests {
         assert_eq!(r.vessels(Some([103.0, 1.0, 104.0, 2.0])).unwrap().len(), 1);
         assert_eq!(r.vessels(Some([0.0, 0.0, 1.0, 1.0])).unwrap().len(), 0);
         assert_eq!(r.vessels(None).unwrap().len(), 1);
-        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
     fn provenance_of_later_runs_merges_with_the_stored_one() {
         // issue 21: per-source summaries and identity sources accumulate across runs; an
         // older position delivered late does not replace a source's latest one.
-        let dir = std::env::temp_dir().join(format!("tw-reg-prov-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // Removed when `scratch` is dropped, pass or fail.
+        let scratch = tempfile::Builder::new()
+            .prefix("tw-reg-prov-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path();
         let path = dir.join("registry.sqlite");
         std::fs::remove_file(&path).ok();
         let summary = |first_ms, last_ms, positions, lat| VesselSourceRow {
@@ -1517,8 +1528,12 @@ mod tests {
     /// a later run's replacing and merging them, read back as written one at a time would be.
     #[test]
     fn many_rows_commit_across_statements() {
-        let dir = std::env::temp_dir().join(format!("tw-reg-many-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // Removed when `scratch` is dropped, pass or fail.
+        let scratch = tempfile::Builder::new()
+            .prefix("tw-reg-many-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path();
         let path = dir.join("registry.sqlite");
         std::fs::remove_file(&path).ok();
         let n = 2 * ROWS_PER_STATEMENT as u32 + 3;
@@ -1598,8 +1613,12 @@ mod tests {
     /// Committed inputs are found by their content hash and by their size alone.
     #[test]
     fn committed_inputs_are_found_by_hash_and_by_size() {
-        let dir = std::env::temp_dir().join(format!("tw-reg-inputs-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // Removed when `scratch` is dropped, pass or fail.
+        let scratch = tempfile::Builder::new()
+            .prefix("tw-reg-inputs-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path();
         let path = dir.join("registry.sqlite");
         std::fs::remove_file(&path).ok();
         let mut r = RegistryDb::open(&path).unwrap();
@@ -1619,6 +1638,5 @@ mod tests {
         assert_eq!(r.input_run("xxh3-128:00fe:1234").unwrap(), None);
         assert!(r.has_input_of_size(1234).unwrap());
         assert!(!r.has_input_of_size(1235).unwrap());
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

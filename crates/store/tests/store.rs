@@ -2,15 +2,34 @@
 //! interoperability (DuckDB or pyarrow reading the files as they are).
 
 use proptest::prelude::*;
-use std::path::PathBuf;
+use std::path::Path;
 use store::{PositionRow, Query, Store, StoreError};
 
-fn tmpdir(tag: &str) -> PathBuf {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let d = std::env::temp_dir().join(format!("tw-store-{tag}-{}-{n}", std::process::id()));
-    std::fs::remove_dir_all(&d).ok();
-    d
+/// A scratch directory, removed (with what is in it) when dropped, pass or fail. Derefs to its
+/// path: keep it alive for as long as anything uses the directory.
+struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// A fresh, empty scratch directory named `tw-store-TAG-...`.
+fn tmpdir(tag: &str) -> Scratch {
+    Scratch(
+        tempfile::Builder::new()
+            .prefix(&format!("tw-store-{tag}-"))
+            .tempdir()
+            .unwrap(),
+    )
 }
 
 const DAY: i64 = 86_400_000;
@@ -87,7 +106,6 @@ fn round_trip_partitions_and_queries() {
         .unwrap();
     assert_eq!(bbox.len(), 31);
     assert!(bbox.iter().all(|r| r.mmsi == 563_012_345 && r.lat <= 1.5));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Rows sharing an MMSI and a time (two transmitters on one MMSI) in several files come back
@@ -113,7 +131,6 @@ fn rows_sharing_mmsi_and_time_keep_the_files_order() {
             .collect();
         assert_eq!(lats, want);
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -149,7 +166,6 @@ fn recovery_after_interrupted_flushes() {
         s.query(&Query::default()).unwrap(),
         vec![row(T0, 1, 1.0, 1.0)]
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -167,7 +183,6 @@ fn not_a_store_and_corrupt_stores_are_clear_errors() {
     let s = Store::open(&dir).unwrap();
     let e = s.query(&Query::default()).unwrap_err().to_string();
     assert!(e.contains("corrupt store file"), "{e}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[derive(Debug, Clone)]
@@ -253,7 +268,6 @@ proptest! {
             }
         }
         prop_assert_eq!(s.committed_rows(), committed.len() as u64);
-        std::fs::remove_dir_all(&dir).ok();
     }
 }
 
@@ -320,7 +334,6 @@ fn duckdb_reads_the_geoparquet() {
             "WKB"
         ]
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -404,7 +417,6 @@ fn compaction_merges_closed_months_and_keeps_every_row() {
     let c = s.compact(i64::MAX, |_| false).unwrap();
     assert_eq!(c.months, vec!["2026-02".to_owned()]);
     assert_eq!(s.query(&Query::default()).unwrap(), before);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -418,7 +430,6 @@ fn a_reader_opened_before_compaction_still_reads() {
     let reader = Store::open_read_only(&dir).unwrap();
     s.compact(i64::MAX, |_| true).unwrap();
     assert_eq!(reader.query(&Query::default()).unwrap().len(), 3);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -451,7 +462,6 @@ fn one_writer_at_a_time_and_readers_beside_it() {
     let s = Store::open(&dir).unwrap();
     assert!(!in_flight.exists());
     assert_eq!(s.committed_rows(), 1);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Many vessels' windows in one pass give the rows that one query per vessel over the span of

@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -182,12 +182,31 @@ pub fn closed_port_url() -> String {
     format!("http://{addr}/hook")
 }
 
-/// A fresh scratch directory for this test (emptied if a former process left it).
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tidewatch-alerts-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A scratch directory, removed (with what is in it) when dropped, pass or fail. Derefs to its
+/// path: keep it alive for as long as anything uses the directory.
+pub struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// A fresh, empty scratch directory for this test, named `tidewatch-alerts-NAME-...`.
+pub fn scratch(name: &str) -> Scratch {
+    Scratch(
+        tempfile::Builder::new()
+            .prefix(&format!("tidewatch-alerts-{name}-"))
+            .tempdir()
+            .unwrap(),
+    )
 }
 
 /// An event row as the pipeline commits it; `rev` changes its JSON (a count).

@@ -10,7 +10,9 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tidewatch"))
 }
 
-/// A path in this test process's scratch directory.
+/// A path in this test process's scratch directory, `tidewatch-test-PID` under the system temp
+/// dir, shared by the process's tests. Nothing runs when a test process ends, so the directory
+/// outlives it: the first call removes those of test processes no longer running.
 pub fn tmp(name: &str) -> PathBuf {
     static FRESH: std::sync::Once = std::sync::Once::new();
     let d = std::env::temp_dir().join(format!("tidewatch-test-{}", std::process::id()));
@@ -18,9 +20,36 @@ pub fn tmp(name: &str) -> PathBuf {
     // this one its stores, already ingested: start empty.
     FRESH.call_once(|| {
         let _ = std::fs::remove_dir_all(&d);
+        sweep_dead_scratch();
     });
     std::fs::create_dir_all(&d).unwrap();
     d.join(name)
+}
+
+/// Removes the `tidewatch-test-PID` directories whose process is no longer running (no
+/// `/proc/PID`); those of test binaries running beside this one stay. Without `/proc` every
+/// process would look gone: nothing is removed then.
+fn sweep_dead_scratch() {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("tidewatch-test-"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Writes `minutes` of the synthetic sample feed to `path`.

@@ -123,22 +123,25 @@ fn topojson_arcs_decode_with_quantisation_and_reversal() {
 }
 
 /// A grid of 4 cells a degree with one square of land, saved in a fresh directory named
-/// after `test`: (directory, file, grid).
+/// after `test`: (directory, removed when dropped; file, grid).
 fn saved_square(
     test: &str,
     land: Polygon<f64>,
-) -> (std::path::PathBuf, std::path::PathBuf, LandGrid) {
-    let dir = std::env::temp_dir().join(format!("tidewatch-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+) -> (tempfile::TempDir, std::path::PathBuf, LandGrid) {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("tidewatch-{test}-"))
+        .tempdir()
+        .unwrap();
     let grid = LandGrid::from_land(&MultiPolygon(vec![land]), 4, "test square");
-    let path = dir.join(grid_file_name(4));
+    let path = dir.path().join(grid_file_name(4));
     grid.save(&path).unwrap();
     (dir, path, grid)
 }
 
 #[test]
 fn the_grid_file_round_trips_and_a_truncated_one_is_refused() {
-    let (dir, path, grid) = saved_square("land", square(0.0, 0.0, 1.0, 1.0));
+    let (scratch, path, grid) = saved_square("land", square(0.0, 0.0, 1.0, 1.0));
+    let dir = scratch.path();
     let back = LandGrid::load(&path).unwrap();
     assert_eq!(back.source(), "test square");
     assert_eq!(back.all_cells(), grid.all_cells());
@@ -153,15 +156,14 @@ fn the_grid_file_round_trips_and_a_truncated_one_is_refused() {
     // ensure_land_grid reads a grid that is there without fetching anything.
     grid.save(&path).unwrap();
     assert_eq!(
-        ensure_land_grid(&dir, 4).unwrap().all_cells(),
+        ensure_land_grid(dir, 4).unwrap().all_cells(),
         grid.all_cells()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_grid_file_is_read_a_row_at_a_time_and_an_unreadable_row_is_unknown_not_sea() {
-    let (dir, path, grid) = saved_square("land-rows", square(10.0, 50.0, 12.0, 52.0));
+    let (_scratch, path, grid) = saved_square("land-rows", square(10.0, 50.0, 12.0, 52.0));
     let back = LandGrid::load(&path).unwrap();
     let Cells::File(rows) = &back.dist else {
         panic!("a loaded grid reads its file")
@@ -184,7 +186,6 @@ fn a_grid_file_is_read_a_row_at_a_time_and_an_unreadable_row_is_unknown_not_sea(
     assert_eq!(back.is_land(80.0, 11.0), None);
     assert!(back.read_error().is_some_and(|e| e.contains("row")));
     assert_eq!(back.is_land(51.0, 11.0), Some(true));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The real grid, or `None` (with the reason printed) when it cannot be had here.

@@ -659,7 +659,12 @@ mod tests {
             sentence(1),
             sentence(2)
         );
-        let path = std::env::temp_dir().join(format!("tw-spool-{}.nmea", std::process::id()));
+        // In a scratch directory removed when `scratch` is dropped, pass or fail.
+        let scratch = tempfile::Builder::new()
+            .prefix("tw-spool-")
+            .tempdir()
+            .unwrap();
+        let path = scratch.path().join("spool.nmea");
         std::fs::write(&path, segment).unwrap();
         let mut merger = Merger::new(vec![feed_of(&path)], true, TimeBounds::at(i64::MAX / 2));
         let mut obs = Vec::new();
@@ -697,7 +702,12 @@ mod tests {
         for i in 0..20_000i64 {
             segment.push_str(&format!("#arrival_ms:{}\n{s}\n", 1_700_000_000_000 + i));
         }
-        let path = std::env::temp_dir().join(format!("tw-spool-long-{}.nmea", std::process::id()));
+        // In a scratch directory removed when `scratch` is dropped, pass or fail.
+        let scratch = tempfile::Builder::new()
+            .prefix("tw-spool-long-")
+            .tempdir()
+            .unwrap();
+        let path = scratch.path().join("spool.nmea");
         std::fs::write(&path, segment).unwrap();
         let mut merger = Merger::new(vec![feed_of(&path)], true, TimeBounds::at(i64::MAX / 2));
         let mut obs = Vec::new();

@@ -34,12 +34,18 @@ fn east(m: f64) -> f64 {
     m / (detect::geom::M_PER_DEG * 15f64.to_radians().cos())
 }
 
+/// A fresh scratch directory named `PREFIX...`, removed when dropped (pass or fail).
+fn scratch(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(prefix).tempdir().unwrap()
+}
+
 /// A: east at 10 kn along 15 N, a fix every 10 min for 2 h. B: one fix at T0, north at 12 kn.
 /// C and D: moored 200 m apart. F: only a flagged (suspect) position.
-fn store(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tw-query-sar-{tag}-{}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    let mut s = Store::create_or_open(&dir).unwrap();
+/// The store's directory, removed when dropped.
+fn store(tag: &str) -> tempfile::TempDir {
+    let tmp = scratch(&format!("tw-query-sar-{tag}-"));
+    let dir = tmp.path();
+    let mut s = Store::create_or_open(dir).unwrap();
     s.set_run(Some(1));
     let mut rows = Vec::new();
     let a_step = 10.0 * 1852.0 / 6.0; // 10 kn for 10 minutes, metres
@@ -96,7 +102,7 @@ fn store(tag: &str) -> std::path::PathBuf {
         engine_state: None,
     })
     .unwrap();
-    dir
+    tmp
 }
 
 fn det(id: &str, t: i64, lat: f64, lon: f64) -> Detection {
@@ -113,7 +119,7 @@ fn det(id: &str, t: i64, lat: f64, lon: f64) -> Detection {
 #[test]
 fn detections_are_matched_to_the_vessel_reckoned_there_and_the_rest_are_dark() {
     let dir = store("match");
-    let r = Reader::open(&dir).unwrap();
+    let r = Reader::open(dir.path()).unwrap();
     let a_15min = 117.0 + east(10.0 * 1852.0 / 4.0); // A a quarter of an hour in
     let b_20min = 15.5 + north(12.0 * 1852.0 / 3.0); // B reckoned 20 min on
     let dets = [
@@ -168,7 +174,7 @@ fn detections_are_matched_to_the_vessel_reckoned_there_and_the_rest_are_dark() {
 #[test]
 fn one_vessel_is_one_detection_of_a_scene_but_may_be_seen_again_in_the_next() {
     let dir = store("scene");
-    let r = Reader::open(&dir).unwrap();
+    let r = Reader::open(dir.path()).unwrap();
     // Two detections 300 m either side of C's and D's pair, at one time: two matches. Three
     // around the pair: the third is dark. The next pass (an hour on) matches C again.
     let dets = [
@@ -187,8 +193,8 @@ fn one_vessel_is_one_detection_of_a_scene_but_may_be_seen_again_in_the_next() {
 
 #[test]
 fn detection_files_are_read_as_csv_or_geojson_and_bad_rows_are_named() {
-    let dir = std::env::temp_dir().join(format!("tw-query-sar-files-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = scratch("tw-query-sar-files-");
+    let dir = scratch.path();
     // Global Fishing Watch's column names, a row without time, one off the globe.
     let csv_path = dir.join("gfw.csv");
     std::fs::write(
@@ -252,8 +258,8 @@ proptest::proptest! {
             0..30,
         ),
     ) {
-        let dir = std::env::temp_dir().join(format!("tw-query-sar-prop-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = scratch("tw-query-sar-prop-");
+        let dir = scratch.path();
         let junk_path = dir.join("junk.csv");
         std::fs::write(&junk_path, &junk).unwrap();
         let _ = read_detections(&junk_path);
@@ -272,8 +278,8 @@ proptest::proptest! {
 
 #[test]
 fn odd_files_are_read_or_refused_saying_why() {
-    let dir = std::env::temp_dir().join(format!("tw-query-sar-odd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = scratch("tw-query-sar-odd-");
+    let dir = scratch.path();
     let file = |name: &str, text: &str| {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();

@@ -1,7 +1,7 @@
 //! A small store built through the store crate's public API, and request helpers.
 #![allow(dead_code)] // Each test binary uses part of this module.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -19,12 +19,31 @@ pub const COASTGUARD: u32 = 412_000_002;
 /// A cargo ship far away.
 pub const CARGO: u32 = 563_000_001;
 
-pub fn tmpdir(tag: &str) -> PathBuf {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let d = std::env::temp_dir().join(format!("tw-serve-{tag}-{}-{n}", std::process::id()));
-    std::fs::remove_dir_all(&d).ok();
-    d
+/// A scratch directory, removed (with what is in it) when dropped, pass or fail. Derefs to its
+/// path: keep it alive for as long as anything uses the directory.
+pub struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// A fresh, empty scratch directory under the system temp dir named `PREFIX...`.
+pub fn scratch(prefix: &str) -> Scratch {
+    Scratch(tempfile::Builder::new().prefix(prefix).tempdir().unwrap())
+}
+
+/// A fresh, empty scratch directory named `tw-serve-TAG-...`.
+pub fn tmpdir(tag: &str) -> Scratch {
+    scratch(&format!("tw-serve-{tag}-"))
 }
 
 fn row(t: i64, mmsi: u32, lat: f64, lon: f64, segment: Option<u32>) -> PositionRow {
@@ -106,7 +125,7 @@ pub fn gap_event() -> EventRow {
 
 /// Two hours of positions for three vessels (one position a minute), one suspect position of
 /// the tanker, a rename, two events and a zone around the tanker's track, committed as run 1.
-pub fn fixture(tag: &str) -> PathBuf {
+pub fn fixture(tag: &str) -> Scratch {
     let dir = tmpdir(tag);
     let mut s = Store::create_or_open(&dir).unwrap();
     s.set_run(Some(1));
@@ -188,7 +207,7 @@ pub fn fixture(tag: &str) -> PathBuf {
     dir
 }
 
-pub fn state(dir: &std::path::Path) -> serve::AppState {
+pub fn state(dir: &Path) -> serve::AppState {
     serve::AppState::new(serve::Picture::new(dir), dir)
 }
 
