@@ -244,6 +244,24 @@ fn import(a: &ImportArgs) -> Result<()> {
         a.file.display(),
         path.display()
     );
+    // Stored events name the zones they were found in; say how to find them in these.
+    let reg = a.store.join("registry.sqlite");
+    let stored: u64 = if reg.exists() {
+        store::RegistryDb::open_read_only(&reg)
+            .and_then(|r| r.event_counts())
+            .map(|c| c.values().sum())
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    if stored > 0 {
+        eprintln!(
+            "note: the store's {stored} events keep the zones they were found in; \
+             `tidewatch detect --store {} --write` finds them again with these zones \
+             (zone visits and `--zone` then follow them)",
+            a.store.display()
+        );
+    }
     Ok(())
 }
 

@@ -217,6 +217,16 @@ fn many_small_runs_a_replay_and_detect_give_the_events_of_one_run() {
     }
     let many_all = events(&store, &[]);
     assert_eq!(keys(&many_all), one, "five runs differ from one");
+    // Zones imported into a store with events: it says how to find them in the new zones.
+    let (_, said) = common::run_ok_both(
+        &[
+            "zones",
+            "import",
+            dir.join("zones.geojson").to_str().unwrap(),
+        ],
+        &store,
+    );
+    assert!(said.contains("--write` finds them again"), "{said}");
     // A replay of the same inputs is skipped and changes nothing.
     for p in &parts {
         ingest(&store, p, dir);

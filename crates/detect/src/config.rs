@@ -116,12 +116,35 @@ pub(crate) fn check(key: &str, v: f64, lo: f64, hi: f64) -> Result<(), String> {
 impl Config {
     /// Parses a TOML text; `file` names it in errors.
     pub fn from_toml_str(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let c: Config = toml::from_str(text).map_err(|e| ConfigError {
-            file: file.to_owned(),
-            line: e
+        let c: Config = toml::from_str(text).map_err(|e| {
+            let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
-            reason: e.message().trim().to_owned(),
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            // A wrong type for a key with a unit: say the unit (`3h` is taken on the command
+            // line, not here).
+            let key = line
+                .and_then(|l| text.lines().nth(l - 1))
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim().to_owned())
+                .unwrap_or_default();
+            let unit = [
+                ("_s", "a number of seconds (3 h is 10800)"),
+                ("_m", "a number of metres"),
+                ("_nm", "a number of nautical miles"),
+                ("_knots", "a number of knots"),
+                ("_deg", "a number of degrees"),
+            ]
+            .into_iter()
+            .find(|(suffix, _)| key.ends_with(suffix));
+            let mut reason = e.message().trim().to_owned();
+            if let (Some((_, what)), true) = (unit, reason.starts_with("invalid type")) {
+                reason.push_str(&format!(": `{key}` takes {what}"));
+            }
+            ConfigError {
+                file: file.to_owned(),
+                line,
+                reason,
+            }
         })?;
         c.validate().map_err(|reason| {
             let key = reason.split([' ', '=']).next().unwrap_or("");
@@ -222,6 +245,20 @@ mod tests {
         let e =
             Config::from_toml_str("[encounter]\nmax_distance_m = \"far\"\n", "d.toml").unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
+        assert!(
+            e.reason
+                .ends_with("`max_distance_m` takes a number of metres"),
+            "{e}"
+        );
+        let e = Config::from_toml_str("[ais_gap]\nmin_gap_s = \"3h\"\n", "d.toml").unwrap_err();
+        assert!(
+            e.reason.contains("a number of seconds (3 h is 10800)"),
+            "{e}"
+        );
+        let e = Config::from_toml_str("[loitering]\nanchored_nav_status = [1, 99]\n", "d.toml")
+            .unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.reason.contains("99: not a navigational status"), "{e}");
     }
 
     #[test]

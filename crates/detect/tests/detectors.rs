@@ -597,6 +597,37 @@ fn a_zone_visit_runs_from_entry_to_exit_with_its_dwell() {
     assert_eq!(b[0].zones, vec!["Box".to_owned()]);
 }
 
+#[test]
+fn two_transmitters_on_one_mmsi_one_inside_a_zone_make_one_visit() {
+    // One crosses the box eastbound; the other, on its MMSI, lies west of it. Their reports
+    // alternate every 30 s: each hop in and out was a visit of its own.
+    let mut inside = straight(40, T0, 7.5, 57.2, 10.0, 90.0, 6 * 3600, 60);
+    // Half way through the box the segmenter splits its track: the same vessel.
+    let half = inside.len() / 3;
+    for f in &mut inside[half..] {
+        f.segment = 3;
+    }
+    let mut outside = straight(40, T0 + 30_000, 7.5, 55.0, 0.1, 0.0, 6 * 3600, 60);
+    for f in &mut outside {
+        f.segment = 2;
+    }
+    let ev = run(
+        TestWorld::standard().arc(),
+        Config::default(),
+        merge(vec![inside, outside]),
+        vec![],
+    );
+    let b: Vec<_> = of(&ev, EventType::ZoneVisit)
+        .into_iter()
+        .filter(|z| z.details["zone"] == "Box")
+        .collect();
+    assert_eq!(b.len(), 1, "{b:?}");
+    assert!(!b[0].open);
+    // From 57.2 E to 58 E at 10 kn: 88 km, 4.76 h.
+    let dwell = b[0].details["dwell_s"].as_i64().unwrap();
+    assert!((dwell - 17_150).abs() < 300, "{dwell}");
+}
+
 // ---- Identity change and watch list -------------------------------------------------------
 
 #[test]
@@ -742,6 +773,31 @@ fn an_imo_field_that_is_no_imo_number_joins_no_mmsis() {
 }
 
 #[test]
+fn a_change_heard_before_any_position_is_placed_at_the_next() {
+    let ids = vec![
+        ident(636_000_050, T0, "OCEAN STAR", "PA", 80, None),
+        ident(636_000_050, T0 + 60_000, "ORIENT GRACE", "PA", 80, None),
+    ];
+    let f = straight(636_000_050, T0 + 600_000, 7.5, 57.5, 10.0, 0.0, 3600, 60);
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        f.clone(),
+        ids.clone(),
+    );
+    let ic = of(&ev, EventType::IdentityChange);
+    assert_eq!(ic.len(), 1, "{ic:?}");
+    assert_eq!((ic[0].lat, ic[0].lon), (f[0].lat, f[0].lon));
+    assert_eq!(ic[0].evidence[0].time_ms, f[0].time_ms);
+    // A position hours later says nothing of where the change was.
+    let late = straight(636_000_050, T0 + 3 * H, 7.5, 57.5, 10.0, 0.0, 3600, 60);
+    let ev = run(TestWorld::sea().arc(), Config::default(), late, ids);
+    let ic = of(&ev, EventType::IdentityChange);
+    assert_eq!(ic.len(), 1, "{ic:?}");
+    assert!(ic[0].lat.is_nan() && ic[0].evidence.is_empty(), "{ic:?}");
+}
+
+#[test]
 fn a_default_mmsi_changing_names_is_no_identity_change() {
     // 1193046 (0x123456) is a manufacturer's default, shared by units never set up.
     let f = straight(1_193_046, T0, 7.5, 57.5, 10.0, 0.0, 3600, 60);
@@ -756,7 +812,7 @@ fn a_default_mmsi_changing_names_is_no_identity_change() {
 #[test]
 fn a_listed_vessel_is_a_watchlist_hit_by_mmsi_or_imo() {
     let w = detect::WatchList::from_csv_str(
-        "mmsi,imo,reason\n50,,sanctions\n,9355214,shadow fleet\n",
+        "mmsi,imo,reason\n000000050,,sanctions\n,9355214,shadow fleet\n",
         "w.csv",
     )
     .unwrap();
@@ -1316,8 +1372,8 @@ fn escort_near_misses_two_cargo_ships_short_company_or_far_apart() {
     assert!(of(&run(w(), Config::default(), f, ids), EventType::Escort).is_empty());
     // A cargo ship sailing the lane next to a watch-listed tanker is traffic: only state
     // vessels escort or shadow (issue 18).
-    let list =
-        detect::WatchList::from_csv_str("mmsi,imo,reason\n80,,sanctions\n", "w.csv").unwrap();
+    let list = detect::WatchList::from_csv_str("mmsi,imo,reason\n000000080,,sanctions\n", "w.csv")
+        .unwrap();
     let (f, ids) = company("CN", 4 * 3600, 1852.0, 70);
     let ev = detect::run_batch(Config::default(), w(), list, f, ids);
     assert!(ev

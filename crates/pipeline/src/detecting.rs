@@ -69,7 +69,8 @@ pub fn engine(dir: &Path, opts: &DetectOptions, state: Option<&[u8]>) -> Result<
     };
     let watch = match &opts.watchlist {
         Some(p) => {
-            WatchList::from_file(p).with_context(|| format!("watch list {}", p.display()))?
+            // The error names the file and line of each mistake.
+            WatchList::from_file(p).context("watch list")?
         }
         None => WatchList::default(),
     };

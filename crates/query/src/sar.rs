@@ -117,8 +117,9 @@ pub struct SarResult {
 /// Reads detections from CSV (a header naming the columns; comma, semicolon or tab separated)
 /// or GeoJSON (a FeatureCollection of Points), by the file's first non-blank character. A
 /// detection repeating an earlier one's id and time is refused (providers' ids are unique);
-/// a time before 1991 or more than a day ahead of now is refused (a time in milliseconds
-/// read as seconds lands millennia ahead).
+/// a time before 1991 or more than a day ahead of now is refused (a time in microseconds, read
+/// as milliseconds, lands millennia ahead). Unix times are seconds, or milliseconds from 12
+/// digits on.
 pub fn read_detections(path: &Path) -> Result<Detections, QueryError> {
     let mut text = String::new();
     std::fs::File::open(path)
@@ -141,7 +142,7 @@ pub fn read_detections(path: &Path) -> Result<Detections, QueryError> {
             d.refused.push((
                 n,
                 format!(
-                    "time {} is before 1991 or after tomorrow (milliseconds given as seconds?)",
+                    "time {} is before 1991 or after tomorrow (a time in other units?)",
                     crate::iso8601_ms(det.time_ms)
                 ),
             ));

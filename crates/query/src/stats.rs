@@ -48,7 +48,19 @@ impl Presence {
 }
 
 /// The zone's bounding box `[min_lon, min_lat, max_lon, max_lat]` (for the store's pruning).
+/// A zone across the antimeridian (written with longitudes beyond 180) takes every longitude:
+/// stored positions are within -180..180, and the part past 180 is at negative longitudes.
 fn bbox_of(z: &detect::zones::Zone) -> Option<[f64; 4]> {
+    let mut b = bounds_as_written(z)?;
+    if b[0] < -180.0 || b[2] > 180.0 {
+        b[0] = -180.0;
+        b[2] = 180.0;
+    }
+    Some(b)
+}
+
+/// The zone's bounds as its coordinates are written.
+fn bounds_as_written(z: &detect::zones::Zone) -> Option<[f64; 4]> {
     let mut b: Option<[f64; 4]> = None;
     for poly in &z.geometry().0 {
         for c in poly.exterior().coords() {
@@ -124,5 +136,25 @@ impl Reader {
             }
         }
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_zone_across_the_antimeridian_prunes_no_longitude() {
+        let wkt = "Kermadec\tarea_of_interest\tNZ\tPOLYGON((175 -30, 185 -30, 185 -25, 175 -25, 175 -30))\n\
+                   Inside\tarea_of_interest\tNZ\tPOLYGON((170 -30, 175 -30, 175 -25, 170 -25, 170 -30))\n";
+        let zones = detect::zones::import::parse_wkt(wkt, "z.wkt").unwrap();
+        assert_eq!(
+            super::bbox_of(&zones[0]),
+            Some([-180.0, -30.0, 180.0, -25.0])
+        );
+        assert_eq!(
+            super::bbox_of(&zones[1]),
+            Some([170.0, -30.0, 175.0, -25.0])
+        );
+        // The zone holds its part west of 180 at negative longitudes.
+        assert!(zones[0].contains(-27.0, -176.4));
     }
 }

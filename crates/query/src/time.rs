@@ -3,8 +3,10 @@
 //! Times: RFC 3339 (`2026-01-15T08:00:00Z`, `2026-01-15T10:00:00+02:00`), a date
 //! (`2026-01-15`, midnight UTC), a date and time without offset (`2026-01-15T08:00`, UTC;
 //! a space for the `T`; a trailing ` UTC` or `Z`; an offset `+00` or `+0530` as databases
-//! export them), `now`, `now-6h` / `now+1d` (any duration below), or Unix seconds
-//! (`1768464000`, `1768464000.5`).
+//! export them), `now`, `now-6h` / `now+1d` (any duration below), Unix seconds
+//! (`1768464000`, `1768464000.5`), or Unix milliseconds as the store's `_ms` columns hold them
+//! (`1768464000000`: a whole number of 12 digits or more, which as seconds would be past the
+//! year 5000).
 //!
 //! Durations: one or more number-unit pairs (`90s`, `5m`, `1h30m`, `1.5h`, `1d`, `2w`, `250ms`);
 //! units `ms`, `s`, `m` or `min`, `h`, `d`, `w`. A bare number is seconds.
@@ -47,9 +49,14 @@ pub fn parse_time_at(s: &str, now_ms: i64) -> Result<i64, QueryError> {
             .ok_or_else(|| bad("out of range"));
     }
     if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') && t.bytes().any(|b| b != b'.') {
-        // Unix seconds.
+        // Unix seconds, or milliseconds from 12 digits on (1e11 s is the year 5138; 1e11 ms
+        // is 1973).
         let secs: f64 = t.parse().map_err(|_| bad("not a number of seconds"))?;
-        let ms = (secs * 1000.0).round();
+        let ms = if !t.contains('.') && secs >= 1e11 {
+            secs
+        } else {
+            (secs * 1000.0).round()
+        };
         if !(0.0..9.0e15).contains(&ms) {
             return Err(bad("out of range"));
         }
@@ -169,6 +176,9 @@ mod tests {
         assert_eq!(parse_time_at("2026-01-15", 0).unwrap(), NOW - 8 * 3_600_000);
         assert_eq!(parse_time_at("1768464000", 0).unwrap(), NOW);
         assert_eq!(parse_time_at("1768464000.25", 0).unwrap(), NOW + 250);
+        // The store's `start_ms` as it is: milliseconds, not the year 58000.
+        assert_eq!(parse_time_at("1768464000000", 0).unwrap(), NOW);
+        assert_eq!(parse_time_at("99999999999", 0).unwrap(), 99_999_999_999_000);
         assert_eq!(parse_time_at("now", NOW).unwrap(), NOW);
         assert_eq!(parse_time_at("now-6h", NOW).unwrap(), NOW - 6 * 3_600_000);
         assert_eq!(parse_time_at("now+1d", NOW).unwrap(), NOW + 86_400_000);
@@ -240,6 +250,9 @@ mod tests {
             let rfc = crate::iso8601_ms(ms);
             prop_assert_eq!(parse_time_at(&rfc, 0).unwrap(), ms);
             prop_assert_eq!(parse_time_at(&secs.to_string(), 0).unwrap(), ms);
+            if ms >= 100_000_000_000 {
+                prop_assert_eq!(parse_time_at(&ms.to_string(), 0).unwrap(), ms);
+            }
             prop_assert_eq!(parse_time_at(&format!("now-{back}s"), ms).unwrap(), ms - back * 1000);
         }
 

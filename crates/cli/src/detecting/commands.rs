@@ -105,7 +105,9 @@ pub fn events(a: EventsArgs) -> Result<()> {
         if !names.contains(&zone.as_str()) {
             let shown: Vec<&str> = names.iter().copied().take(30).collect();
             eprintln!(
-                "note: no stored event names zone {zone:?}; zones named by events: {}{}",
+                "note: no stored event names zone {zone:?}; zones named by events: {}{} \
+                 (events keep the zones they were found in: after `tidewatch zones import`, \
+                 `tidewatch detect --store DIR --write` finds them again in the new zones)",
                 if shown.is_empty() {
                     "none".to_owned()
                 } else {
@@ -126,7 +128,8 @@ pub fn events(a: EventsArgs) -> Result<()> {
     Ok(())
 }
 
-/// An event as output: the engine's JSON with times as RFC 3339 (`start`, `end`, `last`).
+/// An event as output: the engine's JSON with times as RFC 3339 (`start`, `end`, `last`, and
+/// each type's own times stored in ms: `cpa_time_ms` becomes `cpa_time`, `entry_ms` `entry`).
 pub fn output_json(row: &EventRow) -> Result<Value> {
     let v: Value = serde_json::from_str(&row.json)
         .with_context(|| format!("stored event {} is not valid JSON", row.id))?;
@@ -160,7 +163,16 @@ pub fn output_json(row: &EventRow) -> Result<Value> {
             }
         }
     }
-    o.extend(m);
+    for (k, v) in m {
+        match (k.strip_suffix("_ms"), v.as_i64()) {
+            (Some(name), Some(ms)) => {
+                o.insert(name.to_owned(), Value::String(rfc3339(ms)));
+            }
+            _ => {
+                o.insert(k, v);
+            }
+        }
+    }
     Ok(Value::Object(o))
 }
 

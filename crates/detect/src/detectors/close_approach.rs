@@ -371,7 +371,7 @@ impl CloseApproach {
             "",
         );
         e.set("cpa_m", (p.min_m * 10.0).round() / 10.0);
-        e.set("cpa_time", p.min_ms);
+        e.set("cpa_time_ms", p.min_ms);
         e.set("predicted_cpa_m", p.predicted_cpa_m.round());
         e.set("tcpa_s", p.tcpa_s.round());
         e.set("speed_knots", (p.speeds.0 * 10.0).round() / 10.0);

@@ -126,7 +126,15 @@ pub struct IdentityChange {
     /// before it and the first after it.
     #[serde(default)]
     silence: FxHashMap<u32, (i64, i64)>,
+    /// Changes reported before any position of their vessel (a static report heard first):
+    /// placed at its next position within [`PLACE_WITHIN_MS`], and reported again so.
+    #[serde(default)]
+    unplaced: FxHashMap<u32, crate::event::Event>,
 }
+
+/// How long after an unplaced change its vessel's first position still says where it was: a
+/// vessel at 20 kn makes 10 nm in half an hour.
+const PLACE_WITHIN_MS: i64 = 1_800_000;
 
 /// Class A static and voyage data every 6 min (ITU-R M.1371): a vessel heard without a longer
 /// silence broadcast its identity at most this long before it was heard changed.
@@ -142,6 +150,7 @@ impl IdentityChange {
             before: FxHashMap::default(),
             last_change: FxHashMap::default(),
             silence: FxHashMap::default(),
+            unplaced: FxHashMap::default(),
         }
     }
 }
@@ -163,8 +172,42 @@ fn evidence(ctx: &Ctx<'_>, e: &mut crate::event::Event, mmsis: &[u32], u: &Ident
     e.add_evidence_sources(&u.sources);
 }
 
+impl IdentityChange {
+    /// Keeps a change without a position to place at its vessel's next one.
+    fn place_later(&mut self, e: &crate::event::Event, mmsi: u32) {
+        if !(e.lat.is_finite() && e.lon.is_finite()) {
+            self.unplaced.insert(mmsi, e.clone());
+        }
+    }
+}
+
 impl Detector for IdentityChange {
-    fn on_fix(&mut self, _ctx: &mut Ctx<'_>, f: &super::FixCtx<'_>) {
+    fn on_fix(&mut self, ctx: &mut Ctx<'_>, f: &super::FixCtx<'_>) {
+        if !self.unplaced.is_empty() {
+            if let Some(mut e) = self.unplaced.remove(&f.fix.mmsi) {
+                let heard_ms = e.end_ms.unwrap_or(e.start_ms);
+                if f.fix.time_ms - heard_ms <= PLACE_WITHIN_MS {
+                    e.lat = f.fix.lat;
+                    e.lon = f.fix.lon;
+                    e.zones = ctx.zone_names(f.fix.lat, f.fix.lon);
+                    e.add_evidence(
+                        crate::event::PosRef {
+                            mmsi: f.fix.mmsi,
+                            time_ms: f.fix.time_ms,
+                        },
+                        &[],
+                    );
+                    if let Some(l) = self
+                        .last_change
+                        .get_mut(&f.fix.mmsi)
+                        .filter(|l| l.id == e.id)
+                    {
+                        *l = e.clone();
+                    }
+                    ctx.revise_closed(e);
+                }
+            }
+        }
         if let Some(p) = f.prev {
             if f.fix.time_ms - p.time_ms > STATIC_INTERVAL_MS {
                 self.silence.insert(f.fix.mmsi, (p.time_ms, f.fix.time_ms));
@@ -261,6 +304,7 @@ impl Detector for IdentityChange {
             e.end_ms = Some(u.time_ms);
             e.last_ms = u.time_ms;
             self.last_change.insert(u.mmsi, e.clone());
+            self.place_later(&e, u.mmsi);
             ctx.create(e);
         }
         if !self.cfg.mmsi_change {
@@ -306,7 +350,8 @@ impl Detector for IdentityChange {
                 "mmsi",
             );
             e.set("mmsi", format!("{old} -> {}", u.mmsi));
-            e.set("imo", imo);
+            // The IMO number both MMSIs broadcast (`imo` in a change of fields is "old -> new").
+            e.set("kept_imo", imo);
             let prev = ctx.idents.get(&old).cloned().unwrap_or_default();
             for name in ["name", "callsign", "flag", "ship_type"] {
                 if let (Some(a), Some(b)) = (field(&prev, name), field(&after, name)) {
@@ -319,19 +364,21 @@ impl Detector for IdentityChange {
             e.open = false;
             e.end_ms = Some(u.time_ms);
             e.last_ms = u.time_ms;
+            self.place_later(&e, u.mmsi);
             ctx.create(e);
         }
     }
 
     fn forget(&mut self, _ctx: &mut Ctx<'_>, before_ms: i64) {
         self.last_change.retain(|_, e| e.start_ms >= before_ms);
+        self.unplaced.retain(|_, e| e.start_ms >= before_ms);
         self.silence.retain(|_, s| s.1 >= before_ms);
     }
 
     fn memory_bytes(&self) -> usize {
         table_bytes(&self.imo_mmsi)
             + table_bytes(&self.silence)
-            + self.last_change.len() * 512
+            + (self.last_change.len() + self.unplaced.len()) * 512
             + self.reported.len() * 24
             + table_bytes(&self.before)
             + self.before.values().map(|v| v.len() * 80).sum::<usize>()

@@ -86,7 +86,14 @@ impl LoiteringConfig {
             self.min_shore_distance_nm,
             0.0,
             1e4,
-        )
+        )?;
+        // Navigational status 15 is "not defined": 0-14 are statuses (ITU-R M.1371).
+        match self.anchored_nav_status.iter().find(|&&s| s > 14) {
+            Some(s) => Err(format!(
+                "loitering.anchored_nav_status = {s}: not a navigational status (0 to 14)"
+            )),
+            None => Ok(()),
+        }
     }
 }
 

@@ -374,7 +374,6 @@ impl Spoof {
                 let start = v.switches[0];
                 let mut e =
                     ctx.new_event(EventType::SharedMmsi, &[f.mmsi], start, f.lat, f.lon, "");
-                e.set("mmsi", f.mmsi);
                 if let Some(b) = v.b {
                     e.set("other_lat", b.lat);
                     e.set("other_lon", b.lon);

@@ -63,14 +63,35 @@ impl PropertyMap {
     }
 }
 
-/// Property values as strings; what a property map needs to read any source.
+/// Property values as strings; what a property map needs to read any source. Names match in
+/// any case (dBase tables name fields `NAME`, other tools `Name`) when none matches exactly.
 trait Props {
     fn get_str(&self, key: &str) -> Option<String>;
+    /// The property names, sorted (for an error that says what a feature has).
+    fn names(&self) -> Vec<String>;
+}
+
+/// The value of `key` in `map`, else of the first key equal to it in any case.
+fn lookup<'m, V>(map: impl IntoIterator<Item = (&'m String, &'m V)>, key: &str) -> Option<&'m V> {
+    let mut folded = None;
+    for (k, v) in map {
+        if k == key {
+            return Some(v);
+        }
+        if folded.is_none() && k.eq_ignore_ascii_case(key) {
+            folded = Some(v);
+        }
+    }
+    folded
 }
 
 impl Props for Map<String, Value> {
+    fn names(&self) -> Vec<String> {
+        self.keys().cloned().collect()
+    }
+
     fn get_str(&self, key: &str) -> Option<String> {
-        match self.get(key)? {
+        match lookup(self, key)? {
             Value::String(s) => Some(s.trim().to_owned()),
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
@@ -81,9 +102,15 @@ impl Props for Map<String, Value> {
 }
 
 impl Props for shapefile::dbase::Record {
+    fn names(&self) -> Vec<String> {
+        let mut n: Vec<String> = self.as_ref().keys().cloned().collect();
+        n.sort();
+        n
+    }
+
     fn get_str(&self, key: &str) -> Option<String> {
         use shapefile::dbase::FieldValue;
-        match self.get(key)? {
+        match lookup(self.as_ref(), key)? {
             FieldValue::Character(Some(s)) => Some(s.trim().to_owned()),
             FieldValue::Memo(s) => Some(s.trim().to_owned()),
             FieldValue::Numeric(Some(n)) => Some(n.to_string()),
@@ -106,8 +133,17 @@ fn first(props: &dyn Props, keys: &[String]) -> Option<String> {
 }
 
 fn attrs(props: &dyn Props, map: &PropertyMap) -> Result<Attrs, String> {
-    let name = first(props, &map.name)
-        .ok_or_else(|| format!("no name property (looked for {})", map.name.join(", ")))?;
+    let name = first(props, &map.name).ok_or_else(|| {
+        format!(
+            "no name property (looked for {}; the feature has {}): `--name-field FIELD` \
+                 reads another",
+            map.name.join(", "),
+            match props.names() {
+                n if n.is_empty() => "none".to_owned(),
+                n => n.join(", "),
+            }
+        )
+    })?;
     let kind = match first(props, &map.kind) {
         Some(k) => k
             .parse::<ZoneKind>()

@@ -199,7 +199,7 @@ fn geojson_features_map_their_properties() {
 
 #[test]
 fn a_malformed_geojson_file_loads_nothing_and_says_where() {
-    let cases: [(&str, ErrorAt, &str); 8] = [
+    let cases: [(&str, ErrorAt, &str); 9] = [
         (
             r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "a", "kind": "eez"}, "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}}, {"type": "Feature", "properties": {"name": "b"}, "geometry": {"type": "Polygon", "coordinates": "oops"}}]}"#,
             ErrorAt::Feature(1),
@@ -234,7 +234,13 @@ fn a_malformed_geojson_file_loads_nothing_and_says_where() {
         (
             r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"kind": "eez"}, "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,0]]]}}]}"#,
             ErrorAt::Feature(0),
-            "no name property",
+            "no name property (looked for name, GEONAME; the feature has kind)",
+        ),
+        // Names match in any case.
+        (
+            r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"NAME": "a", "kind": "eez", "Kind": "port"}, "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[0,0]]]}}]}"#,
+            ErrorAt::Feature(0),
+            "zone \"a\"",
         ),
     ];
     for (text, at, reason) in cases {
@@ -284,11 +290,12 @@ fn wkt_lines_load_and_a_bad_line_is_named() {
     }
 }
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("tidewatch-zones-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh scratch directory named for `tag`, removed when dropped (pass or fail).
+fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("tidewatch-zones-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// (name, owner, ring) per record.
@@ -321,7 +328,8 @@ fn write_shapefile(path: &Path, rings: &[ShpRecord<'_>]) {
 
 #[test]
 fn shapefiles_load_with_their_dbf_attributes() {
-    let dir = temp_dir("shp");
+    let scratch = temp_dir("shp");
+    let dir = scratch.path();
     let path = dir.join("eez.shp");
     write_shapefile(
         &path,
@@ -363,7 +371,6 @@ fn shapefiles_load_with_their_dbf_attributes() {
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() - 20]).unwrap();
     assert!(load_file(&path, &PropertyMap::marine_regions(ZoneKind::Eez)).is_err());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -676,4 +683,32 @@ proptest! {
 
 fn demo_zones_text() -> &'static str {
     include_str!("../../data/demo-zones.geojson")
+}
+
+#[test]
+fn shapefile_attributes_are_read_in_the_code_page_their_cpg_names() {
+    let scratch = temp_dir("shp-cpg");
+    let path = scratch.path().join("latin.shp");
+    let square = |x: f64| vec![(x, 0.0), (x, 1.0), (x + 1.0, 1.0), (x + 1.0, 0.0), (x, 0.0)];
+    // Written as UTF-8 with ASCII stand-ins, then made Latin-1, as desktop GIS writes them.
+    write_shapefile(
+        &path,
+        &[
+            ("Xresund syd", "DK", square(10.0)),
+            ("YrZ", "DK", square(12.0)),
+        ],
+    );
+    let dbf = path.with_extension("dbf");
+    let mut bytes = std::fs::read(&dbf).unwrap();
+    let mut swap = |from: &[u8], to: &[u8]| {
+        let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+        bytes[at..at + to.len()].copy_from_slice(to);
+    };
+    swap(b"Xresund", &[0xD8]); // Ø
+    swap(b"YrZ", &[0xC6, b'r', 0xF8]); // Ærø
+    std::fs::write(&dbf, bytes).unwrap();
+    std::fs::write(path.with_extension("cpg"), "ISO-8859-1\n").unwrap();
+    let zones = read_shapefile(&path, &PropertyMap::marine_regions(ZoneKind::Eez)).unwrap();
+    let names: Vec<&str> = zones.iter().map(|z| z.info.name.as_str()).collect();
+    assert_eq!(names, ["Øresund syd", "Ærø"]);
 }

@@ -363,7 +363,7 @@ pub fn report(m: &Message<'_>) -> Option<(Option<u8>, Result<Report, ()>)> {
                 time_ms: 0,
                 name: text(s.shipname.as_str()),
                 callsign: text(s.callsign.as_str()),
-                imo: s.imo,
+                imo: s.imo.filter(|&v| imo_shaped(v)),
                 ship_type: s.ship_type.filter(|&t| ship_type_defined(t)),
                 ship_type_text: None,
                 dimensions_m: dims(s.dims.length_m(), s.dims.beam_m()),
@@ -469,6 +469,14 @@ impl Sink for Collect<'_> {
     fn reject(&mut self, _reason: Reject, _line: u64) {}
 }
 
+/// Whether a reported IMO number has an IMO number's seven digits. Others are "not
+/// available": 2^30 - 1 (the field's bits all set) is what many transponders send without
+/// one, and an unset field holds 0. A wrong check digit is kept (a mistyped number still names
+/// the ship to an analyst).
+fn imo_shaped(imo: u32) -> bool {
+    (1_000_000..=9_999_999).contains(&imo)
+}
+
 /// Observations from one row of a decoded archive: a position (when the row has one) and the
 /// static data (when it differs from the last this feed gave for the MMSI; archives repeat
 /// it on every row). Rows with neither are counted in `dropped`, and so are rows whose
@@ -502,7 +510,7 @@ pub(super) fn from_csv(
         time_ms: rec.time_ms,
         name: rec.name,
         callsign: rec.callsign,
-        imo: rec.imo,
+        imo: rec.imo.filter(|&v| imo_shaped(v)),
         ship_type: rec.ship_type,
         // Text only where it names no code (the code says the rest).
         ship_type_text: rec.ship_type_text.filter(|_| rec.ship_type.is_none()),
@@ -626,5 +634,45 @@ mod tests {
         }
         assert!(seen.insert(hash_payload(&payload(&format!("{a}0"), 0))));
         assert!(seen.insert(hash_payload(&payload(a, 2))));
+    }
+
+    #[test]
+    fn an_imo_of_other_than_seven_digits_is_not_available() {
+        let statics = |imo: u32| {
+            let rec = sources::csv_archive::CsvRecord {
+                mmsi: 219_000_873,
+                time_ms: 1_709_000_000_000,
+                name: Some("NORDKAP".to_owned()),
+                imo: Some(imo),
+                ..Default::default()
+            };
+            let source = track::fuse::SourceRef {
+                source_id: 0,
+                station: None,
+                received_ms: rec.time_ms,
+            };
+            let mut out = Vec::new();
+            super::from_csv(
+                rec,
+                source,
+                &mut Default::default(),
+                super::TimeBounds::at(1_800_000_000_000),
+                &mut Default::default(),
+                &mut 0,
+                &mut out,
+            );
+            match &out[..] {
+                [o] => match &o.payload {
+                    super::Report::Static(s) => s.imo,
+                    _ => panic!("not a static report"),
+                },
+                _ => panic!("{} observations", out.len()),
+            }
+        };
+        assert_eq!(statics(9_074_729), Some(9_074_729));
+        // A wrong check digit is kept: the number still names the ship to an analyst.
+        assert_eq!(statics(9_074_728), Some(9_074_728));
+        assert_eq!(statics(1_073_741_823), None);
+        assert_eq!(statics(12_345), None);
     }
 }
