@@ -888,6 +888,24 @@ fn moored_then_moored_again_68_nm_away_half_a_day_later_is_a_trip_not_a_jump() {
 }
 
 #[test]
+fn a_tanker_at_anchor_60_nm_away_between_two_passes_is_a_jump() {
+    // Satellite passes 97 min apart: 60 nm is 37 kn, below 50 kn, but no tanker sails it.
+    let here = straight(64, T0, 27.6, 51.5, 0.0, 0.0, 3600, 60);
+    let (la, lo) = offset(27.6, 51.5, 60.0 * 1852.0, 200.0);
+    let t = T0 + 3600_000 + 97 * MIN;
+    let there = straight(64, t, la, lo, 0.0, 0.0, 7200, 60);
+    let fixes = merge(vec![here, there]);
+    let tanker = vec![ident(64, T0, "NORDIC FAITH", "PA", 80, None)];
+    let ev = run(TestWorld::sea().arc(), Config::default(), fixes.clone(), tanker);
+    let j = of(&ev, EventType::SpoofJump);
+    assert_eq!(j.len(), 1, "{ev:?}");
+    assert_eq!(j[0].start_ms, t);
+    // A vessel of no known type may be a fast craft.
+    let ev = run(TestWorld::sea().arc(), Config::default(), fixes, vec![]);
+    assert!(of(&ev, EventType::SpoofJump).is_empty(), "{ev:?}");
+}
+
+#[test]
 fn a_glitch_of_a_few_km_is_no_jump() {
     let fixes: Vec<Fix> = straight(61, T0, 7.5, 57.5, 12.0, 90.0, 3 * 3600, 30)
         .into_iter()

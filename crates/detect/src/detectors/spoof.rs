@@ -49,6 +49,9 @@ pub struct SpoofConfig {
     pub enabled: bool,
     /// Implied speed above this is impossible. Default 50 kn (AISdb's track splitter).
     pub max_speed_knots: f64,
+    /// For a cargo ship or a tanker (ITU ship types 70-89, as its static reports say), above
+    /// this. Default 30 kn: the fastest container ships make 25 kn, tankers 15-17.
+    pub cargo_max_speed_knots: f64,
     /// Hops shorter than this are never jumps (GNSS glitches). Default 10000 m.
     pub min_jump_m: f64,
     /// A jump is confirmed when the old track stays silent this long. Default 600 s.
@@ -106,6 +109,7 @@ impl Default for SpoofConfig {
         SpoofConfig {
             enabled: true,
             max_speed_knots: 50.0,
+            cargo_max_speed_knots: 30.0,
             min_jump_m: 10_000.0,
             confirm_s: 600,
             switch_window_s: 3_600,
@@ -130,6 +134,12 @@ impl Default for SpoofConfig {
 impl SpoofConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
         check("spoof.max_speed_knots", self.max_speed_knots, 1.0, 1_000.0)?;
+        check(
+            "spoof.cargo_max_speed_knots",
+            self.cargo_max_speed_knots,
+            1.0,
+            1_000.0,
+        )?;
         check(
             "spoof.reported_speed_min_knots",
             self.reported_speed_min_knots,
@@ -294,11 +304,12 @@ impl Spoof {
         };
         let window = self.cfg.switch_window_s as i64 * 1000;
         let confirm = self.cfg.confirm_s as i64 * 1000;
+        let cap = self.speed_cap(ctx, f.mmsi);
         // Did the vessel come back to where it was before a jump?
         let back = v.jump.as_ref().is_some_and(|j| {
             j.state != JumpState::Candidate
-                && !self.plausible(&v.a, f)
-                && self.plausible(&j.from, f)
+                && !self.plausible(&v.a, f, cap)
+                && self.plausible(&j.from, f, cap)
         });
         if back {
             if let Some(j) = v.jump.take() {
@@ -309,7 +320,7 @@ impl Spoof {
             }
             v.b = None;
             v.a = End::of(f);
-        } else if self.plausible(&v.a, f) {
+        } else if self.plausible(&v.a, f, cap) {
             v.a = End::of(f);
             if let Some(j) = v.jump.as_mut() {
                 j.to = End::of(f);
@@ -350,7 +361,7 @@ impl Spoof {
                 }
             }
         } else if let Some(b) =
-            v.b.filter(|b| f.time_ms - b.t <= window && self.plausible(b, f))
+            v.b.filter(|b| f.time_ms - b.t <= window && self.plausible(b, f, cap))
         {
             // A hop back to the other track: two transmitters, not a jump.
             if v.jump
@@ -455,7 +466,22 @@ impl Spoof {
             <= TIME_SHIFT_COURSE_DEG
     }
 
-    fn plausible(&self, from: &End, f: &Fix) -> bool {
+    /// The fastest the vessel can sail: `max_speed_knots`, or `cargo_max_speed_knots` for a
+    /// cargo ship or tanker.
+    fn speed_cap(&self, ctx: &Ctx<'_>, mmsi: u32) -> f64 {
+        let cargo = ctx
+            .idents
+            .get(&mmsi)
+            .and_then(|i| i.ship_type)
+            .is_some_and(|t| (70..=89).contains(&t));
+        if cargo {
+            self.cfg.max_speed_knots.min(self.cfg.cargo_max_speed_knots)
+        } else {
+            self.cfg.max_speed_knots
+        }
+    }
+
+    fn plausible(&self, from: &End, f: &Fix, cap: f64) -> bool {
         let d = geom::distance_m(from.lat, from.lon, f.lat, f.lon);
         if d < self.cfg.min_jump_m {
             return true;
@@ -468,7 +494,7 @@ impl Spoof {
             }
             _ => f64::INFINITY,
         };
-        implied <= self.cfg.max_speed_knots.min(hull)
+        implied <= cap.min(hull)
     }
 }
 
