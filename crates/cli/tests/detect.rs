@@ -227,9 +227,13 @@ fn many_small_runs_a_replay_and_detect_give_the_events_of_one_run() {
         &store,
     );
     assert!(said.contains("--write` finds them again"), "{said}");
-    // A replay of the same inputs is skipped and changes nothing.
+    // A replay of the same inputs is skipped and changes nothing, and says so.
     for p in &parts {
-        ingest(&store, p, dir);
+        let summary = ingest(&store, p, dir);
+        assert!(
+            summary.contains("detection: nothing read; no event stored or changed"),
+            "{summary}"
+        );
     }
     assert_eq!(events(&store, &[]), many_all, "a replay changed the events");
     // `detect` recomputes the same events from the stored history ...
@@ -485,5 +489,26 @@ fn copy_dir(from: &Path, to: &Path) {
         } else {
             std::fs::copy(e.path(), dest).unwrap();
         }
+    }
+}
+
+#[test]
+fn a_reversed_time_window_is_refused_as_track_refuses_it() {
+    let store = tmp("reversed-window");
+    for cmd in ["events", "detect"] {
+        let out = Command::new(bin())
+            .args([cmd, "--store"])
+            .arg(&store)
+            .args([
+                "--from",
+                "2026-01-01T02:00:00Z",
+                "--to",
+                "2026-01-01T01:00:00Z",
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("the time range is empty"), "{cmd}: {err}");
     }
 }

@@ -896,7 +896,12 @@ fn a_tanker_at_anchor_60_nm_away_between_two_passes_is_a_jump() {
     let there = straight(64, t, la, lo, 0.0, 0.0, 7200, 60);
     let fixes = merge(vec![here, there]);
     let tanker = vec![ident(64, T0, "NORDIC FAITH", "PA", 80, None)];
-    let ev = run(TestWorld::sea().arc(), Config::default(), fixes.clone(), tanker);
+    let ev = run(
+        TestWorld::sea().arc(),
+        Config::default(),
+        fixes.clone(),
+        tanker,
+    );
     let j = of(&ev, EventType::SpoofJump);
     assert_eq!(j.len(), 1, "{ev:?}");
     assert_eq!(j[0].start_ms, t);

@@ -3,8 +3,8 @@
 //! vessel replaces the older on the map), its type from the AIS ship type (MIL-STD-2525 surface
 //! symbols, affiliation unknown: Tidewatch does not judge friend or foe), `how` `m-g` (the
 //! vessel's own GNSS), `start` the position's time and `stale` that plus a lifetime, the
-//! name as the contact's callsign, course and speed (m/s) as the track, and the identity in
-//! the remarks and in a `tidewatch` detail element.
+//! name as the contact's callsign, course and speed (m/s) as the track (no track when either
+//! is not available), and the identity in the remarks and in a `tidewatch` detail element.
 //!
 //! A stream of events is one event a line, each with its XML declaration, as TAK servers and
 //! clients exchange them over TCP and UDP.
@@ -81,10 +81,11 @@ pub fn vessel_event(v: &Vessel, now_ms: i64, stale_ms: i64) -> Option<Vec<u8>> {
     );
     push("destination", r.destination.clone());
     push("length m", r.length_m.map(|l| l.to_string()));
-    let course = r.cog_deg.map_or(String::from("0.0"), |c| c.to_string());
-    let speed = r.sog_knots.map_or(String::from("0.0"), |s| {
-        format!("{:.2}", s as f64 * KNOT_MS)
-    });
+    // Both or no track: CoT has no "not available", and 0 would draw a vessel stopped, north.
+    let track = r
+        .cog_deg
+        .zip(r.sog_knots)
+        .map(|(c, s)| (c.to_string(), format!("{:.2}", s as f64 * KNOT_MS)));
     let mmsi = r.mmsi.to_string();
     let imo = r.imo.map(|i| i.to_string());
     let ship_type = r.ship_type.map(|t| t.to_string());
@@ -114,9 +115,11 @@ pub fn vessel_event(v: &Vessel, now_ms: i64, stale_ms: i64) -> Option<Vec<u8>> {
                 w.create_element("contact")
                     .with_attribute(("callsign", name.as_str()))
                     .write_empty()?;
-                w.create_element("track")
-                    .with_attributes([("course", course.as_str()), ("speed", speed.as_str())])
-                    .write_empty()?;
+                if let Some((course, speed)) = &track {
+                    w.create_element("track")
+                        .with_attributes([("course", course.as_str()), ("speed", speed.as_str())])
+                        .write_empty()?;
+                }
                 w.create_element("remarks")
                     .write_text_content(BytesText::new(&remarks))?;
                 let mut t = w

@@ -63,6 +63,14 @@ pub struct PositionRow {
     pub sources: Vec<String>,
 }
 
+/// GeoParquet 1.1 metadata of the point column, with `bbox` (`,"bbox":[...]` or empty).
+fn geo_metadata(bbox_json: &str) -> String {
+    format!(
+        "{{\"version\":\"1.1.0\",\"primary_column\":\"geometry\",\"columns\":{{\"geometry\":\
+         {{\"encoding\":\"WKB\",\"geometry_types\":[\"Point\"]{bbox_json}}}}}}}"
+    )
+}
+
 fn schema() -> Schema {
     Schema::new(vec![
         Field::new(
@@ -178,7 +186,13 @@ impl FileWriter {
                 ColumnPath::new(vec!["sources".into(), "list".into(), "item".into()]),
                 EnabledStatistics::None,
             );
-        let schema = Arc::new(schema());
+        // The `geo` metadata in the Arrow schema as well (without the bbox, known only at the
+        // end, which the footer's own `geo` carries): readers of a directory of files (pyarrow
+        // datasets, so GeoPandas on `positions/`) take the schema's metadata from there.
+        let schema = Arc::new(schema().with_metadata(std::collections::HashMap::from([(
+            "geo".to_owned(),
+            geo_metadata(""),
+        )])));
         // The writer hands its pages over a few kilobytes at a time; the file gets them a
         // megabyte at a time (whole pages: the kernel zeroes and copies less).
         let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
@@ -308,12 +322,8 @@ impl FileWriter {
                 bbox[0], bbox[1], bbox[2], bbox[3]
             )
         };
-        let geo = format!(
-            "{{\"version\":\"1.1.0\",\"primary_column\":\"geometry\",\"columns\":{{\"geometry\":\
-             {{\"encoding\":\"WKB\",\"geometry_types\":[\"Point\"]{bbox_json}}}}}}}"
-        );
         self.w
-            .append_key_value_metadata(KeyValue::new("geo".to_owned(), geo));
+            .append_key_value_metadata(KeyValue::new("geo".to_owned(), geo_metadata(&bbox_json)));
         let buffered = self.w.into_inner().map_err(|e| err(&self.path, e))?;
         let file = buffered.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;

@@ -536,3 +536,30 @@ fn windows_of_many_vessels_read_as_one_query_per_vessel() {
     assert_eq!(got, want);
     assert!(s.query_windows(&[], None).unwrap().is_empty());
 }
+
+#[test]
+fn the_arrow_schema_carries_the_geo_metadata_for_readers_of_a_directory() {
+    // pyarrow datasets (and so GeoPandas on `positions/`) take a directory's metadata from
+    // the Arrow schema each file embeds, not from the footer's key-value pairs.
+    let dir = tmpdir("arrow-geo");
+    let path = dir.join("one.parquet");
+    store::write_geoparquet(&path, &[row(T0, 219_000_001, 56.0, 10.0)]).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let builder =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let geo: serde_json::Value = serde_json::from_str(&builder.schema().metadata()["geo"]).unwrap();
+    assert_eq!(geo["primary_column"], "geometry");
+    assert_eq!(geo["columns"]["geometry"]["encoding"], "WKB");
+    // The footer's own `geo` keeps the file's bbox.
+    let kv = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap();
+    let footer = kv.iter().find(|k| k.key == "geo").unwrap();
+    assert!(footer
+        .value
+        .as_deref()
+        .unwrap()
+        .contains("\"bbox\":[10,56,10,56]"));
+}

@@ -80,6 +80,7 @@ fn check_event_type(k: &str) -> Result<()> {
 
 /// Runs `tidewatch events`.
 pub fn events(a: EventsArgs) -> Result<()> {
+    query::TimeRange::new(a.from, a.to)?;
     let reg = open_registry(&a.store)?;
     if let Some(k) = &a.kind {
         check_event_type(k)?;
@@ -580,6 +581,7 @@ pub fn recompute(
 
 /// Runs `tidewatch detect`.
 pub fn detect(mut a: DetectArgs) -> Result<()> {
+    query::TimeRange::new(a.from, a.to)?;
     for t in &mut a.types {
         *t = t.trim().to_owned();
         check_event_type(t)?;
@@ -683,6 +685,7 @@ pub fn presence(
 
 /// Runs `tidewatch stats`.
 pub fn stats(a: StatsArgs) -> Result<()> {
+    query::TimeRange::new(a.from, a.to)?;
     let p = presence(&a.store, &a.zone, a.from, a.to)?;
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());

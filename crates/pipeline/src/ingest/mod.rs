@@ -685,7 +685,12 @@ fn ingest_run(
     let detect = commit.detect.take();
     if inputs.is_empty() {
         files.list_all(store)?;
-        finish_detection(detect, &mut sum)?;
+        if finish_detection(detect, &mut sum)?.is_some() {
+            // Nothing was read, so nothing of detection is committed: say so, rather than
+            // count the open events it reported as it finished.
+            sum.detect = Some("detection: nothing read; no event stored or changed".to_owned());
+            sum.events.clear();
+        }
     } else {
         // The registry's rows go in while the last files are written and detection finishes
         // on its own thread; its events complete the same transaction, committed once the

@@ -151,6 +151,11 @@ fn cot_events_carry_identity_type_course_and_speed() {
         remarks.starts_with("MMSI 548123456; IMO 9074729; flag PH; type Tanker"),
         "{remarks}"
     );
+    // Course or speed not available: no track (a zero would draw it stopped, heading north).
+    let mut still = vessel(548_123_457, None, Some((9.72, 115.86)));
+    still.row.cog_deg = None;
+    let ev = cot::vessel_event(&still, 1_767_225_660_000, 600_000).unwrap();
+    assert!(named(&elements(&ev), "track").is_empty());
     assert!(cot::vessel_event(&vessel(1, None, None), 0, 1).is_none());
     assert!(cot::vessel_event(&vessel(1, None, Some((91.0, 0.0))), 0, 1).is_none());
 }
