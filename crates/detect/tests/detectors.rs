@@ -892,7 +892,7 @@ fn a_tanker_at_anchor_60_nm_away_between_two_passes_is_a_jump() {
     // Satellite passes 97 min apart: 60 nm is 37 kn, below 50 kn, but no tanker sails it.
     let here = straight(64, T0, 27.6, 51.5, 0.0, 0.0, 3600, 60);
     let (la, lo) = offset(27.6, 51.5, 60.0 * 1852.0, 200.0);
-    let t = T0 + 3600_000 + 97 * MIN;
+    let t = T0 + H + 97 * MIN;
     let there = straight(64, t, la, lo, 0.0, 0.0, 7200, 60);
     let fixes = merge(vec![here, there]);
     let tanker = vec![ident(64, T0, "NORDIC FAITH", "PA", 80, None)];
