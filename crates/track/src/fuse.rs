@@ -453,6 +453,15 @@ impl<P: Clone> Fuser<P> {
                     out.push(late_source(&obs, None, obs.time_ms, obs.content));
                     return;
                 }
+                // A late copy (a satellite's) whose receive time moved it to the minute
+                // either side of the record's: that record, while among the vessel's entries
+                // (the cold memory keeps no payload bits, and content alone a minute apart is
+                // what a vessel lying still sends).
+                if let Some(e) = other_minute(ids, &obs, i64::MIN) {
+                    self.stats.late_duplicates += 1;
+                    out.push(late_source(&obs, e.hash, e.time_ms, e.content));
+                    return;
+                }
                 if obs.time_ms < self.cold.floor_ms {
                     self.stats.stale_unchecked += 1;
                 }
@@ -666,26 +675,37 @@ impl<P: Clone> Fuser<P> {
 /// nearest minute ([`refine_time`]). When the receive time is far from that second (a
 /// receiver whose clock is off, a copy relayed late), two receivers' copies of one
 /// transmission can be moved to minutes either side of it, exactly one minute apart. Such a
-/// copy is the record of the other minute with the same payload bits, if there is one.
+/// copy is the record of either minute next to its own with the same payload bits, if there
+/// is one: a satellite stamps its copies up to a minute after the transmission, so the
+/// receive time need not lie between the two, and one transmitter's bits never repeat a
+/// minute apart (a SOTDMA report's slot time-out changes every frame). A stored row has no
+/// bits: its content stands for them in the minute towards an ambiguous receive time only
+/// (content alone, a minute apart, is what a vessel lying still under way sends).
 fn other_minute<P>(ids: &VecDeque<Ident>, obs: &Observation<P>, horizon: i64) -> Option<Ident> {
     let skew_ms = obs.source.received_ms - obs.time_ms;
-    if skew_ms.abs() <= AMBIGUOUS_SKEW_MS || skew_ms.abs() >= 60_000 {
+    if skew_ms == 0 || skew_ms.abs() >= 120_000 {
         return None;
     }
-    let other = obs.time_ms + 60_000 * skew_ms.signum();
-    if other < horizon {
-        return None;
-    }
-    let start = ids.partition_point(|e| e.time_ms < other);
-    // A stored row (an earlier run's: no payload bits) by its content, which holds the
-    // second both minutes share.
-    let stored_alike = |e: &Ident| {
-        e.hash.is_none() && matches!((&e.content, &obs.content), (Some(a), Some(b)) if a.matches(b))
-    };
-    ids.range(start..)
-        .take_while(|e| e.time_ms == other)
-        .find(|e| e.hash == Some(obs.payload_hash) || stored_alike(e))
-        .copied()
+    // The minute towards the receive time, when the receive time is ambiguous between the
+    // two: there a stored row (an earlier run's: no payload bits) is taken by its content,
+    // which holds the second both minutes share.
+    let toward = (skew_ms.abs() > AMBIGUOUS_SKEW_MS && skew_ms.abs() < 60_000)
+        .then(|| obs.time_ms + 60_000 * skew_ms.signum());
+    [obs.time_ms - 60_000, obs.time_ms + 60_000]
+        .into_iter()
+        .filter(|&other| other >= horizon)
+        .find_map(|other| {
+            let start = ids.partition_point(|e| e.time_ms < other);
+            let stored_alike = |e: &Ident| {
+                toward == Some(other)
+                    && e.hash.is_none()
+                    && matches!((&e.content, &obs.content), (Some(a), Some(b)) if a.matches(b))
+            };
+            ids.range(start..)
+                .take_while(|e| e.time_ms == other)
+                .find(|e| e.hash == Some(obs.payload_hash) || stored_alike(e))
+                .copied()
+        })
 }
 
 /// A receive time this far from the report's second (either way) could belong to either of
@@ -1181,8 +1201,7 @@ mod tests {
 
     /// Two receivers' copies of one transmission (second 53) received 10 s apart at 22:13:21
     /// and 22:13:31 are moved to 22:12:53 and 22:13:53: one record with both sources, in
-    /// either order of arrival. A receive time near the report's second is not ambiguous: the
-    /// same bits a minute apart there are not looked for.
+    /// either order of arrival.
     #[test]
     fn copies_moved_to_minutes_either_side_of_their_second_are_one_record() {
         let base = 1_700_000_001_000; // 2023-11-14T22:13:21Z
@@ -1202,18 +1221,66 @@ mod tests {
             assert_eq!(recs.len(), 1, "{order:?}");
             assert_eq!(recs[0].sources.len(), 2, "{order:?}");
         }
+        // A receive time near the second: the same bits a minute before are still this
+        // transmission (a satellite stamps its copies up to a minute late; one transmitter's
+        // bits never repeat a minute apart), but the same content in other bits is a report
+        // of its own (a vessel lying still sends the same content every 10 s).
         let unambiguous = refine_time(base + 30_000, Some(53));
         assert_eq!(unambiguous, base + 32_000);
-        let mut f = Fuser::new(FuserConfig::default());
-        let mut out = Vec::new();
-        let mut a = obs(7, 42, unambiguous - 60_000, 1);
-        a.source.received_ms = unambiguous - 60_000;
-        f.push(a, &mut out);
-        let mut b = obs(7, 42, unambiguous, 2);
-        b.source.received_ms = base + 30_000;
-        f.push(b, &mut out);
-        f.flush(&mut out);
-        assert_eq!(records(&out).len(), 2);
+        for (bits, want) in [(42, 1), (43, 2)] {
+            let mut f = Fuser::new(FuserConfig::default());
+            let mut out = Vec::new();
+            let mut a = obs(7, 42, unambiguous - 60_000, 1);
+            a.source.received_ms = unambiguous - 60_000;
+            a.content = Some(report);
+            f.push(a, &mut out);
+            let mut b = obs(7, bits, unambiguous, 2);
+            b.source.received_ms = base + 30_000;
+            b.content = Some(report);
+            f.push(b, &mut out);
+            f.flush(&mut out);
+            assert_eq!(records(&out).len(), want, "bits {bits}");
+        }
+    }
+
+    /// A satellite's copy, 20 minutes late, that its receive time moved to the minute after
+    /// the record's (received 12, 22 or 42 s after a terrestrial copy: its receive time before
+    /// or after its second): a late source of that record, not a second record a minute
+    /// later. (The 1 M-line real-mix replay stored 10,600 such.)
+    #[test]
+    fn a_late_copy_moved_to_the_next_minute_is_a_late_source() {
+        let base = 1_700_000_001_000; // 2023-11-14T22:13:21Z
+        let report = Content::with_second(13.0, 100.0, Some(13.9), Some(90.0), Some(53));
+        for (late_min, rx_after) in [(20, 12_000), (20, 22_000), (20, 42_000)] {
+            let mut f = Fuser::new(FuserConfig::default());
+            let mut out = Vec::new();
+            let rx = base; // 22:13:21: refined to 22:12:53
+            let mut first = obs(7, 42, refine_time(rx, Some(53)), 1);
+            first.source.received_ms = rx;
+            first.content = Some(report);
+            let t = first.time_ms;
+            f.push(first, &mut out);
+            for k in 1..=late_min {
+                f.push(obs(5, 100 + k, t + k as i64 * 60_000, 1), &mut out);
+            }
+            let rx = base + rx_after; // 22:13:33, 22:13:43 or 22:14:03: refined to 22:13:53
+            let mut copy = obs(7, 42, refine_time(rx, Some(53)), 2);
+            assert_eq!(copy.time_ms, t + 60_000);
+            copy.source.received_ms = rx;
+            copy.content = Some(report);
+            f.push(copy, &mut out);
+            f.flush(&mut out);
+            assert_eq!(
+                records(&out).iter().filter(|r| r.0 == 7).count(),
+                1,
+                "{late_min} min late, received {rx_after} ms after"
+            );
+            assert!(
+                out.iter()
+                    .any(|o| matches!(o, Output::LateSource { time_ms, .. } if *time_ms == t)),
+                "{late_min} min late, received {rx_after} ms after"
+            );
+        }
     }
 
     /// The same holds across runs: a copy moved to the minute after its stored row (which an

@@ -128,7 +128,15 @@ struct Prior {
     /// How long keys are kept after the run's times passed them: as long as the fuser can
     /// still join a copy to a stored row (its late and cold windows).
     known_span_ms: i64,
+    /// The registry, read for the late sources earlier runs recorded (they list feeds on
+    /// stored rows too), and the time range read so far.
+    late: Option<store::RegistryDb>,
+    late_done: Option<(i64, i64)>,
 }
+
+/// A receive time this far from the report's second or more is not a terrestrial receiver's
+/// (see [`Prior::drop_known`]).
+const MOVED_SKEW_MS: i64 = 2_000;
 
 /// A stored row's source, as [`Prior::known`] keys it: MMSI, message time, position (as the
 /// fuser gives it, to 1e-7 degree: one MMSI may have two rows at one time) and label hashed.
@@ -154,17 +162,34 @@ impl Prior {
                 .map(|f| (f.clone(), None))
                 .collect(),
             known: rustc_hash::FxHashMap::default(),
+            late: store::RegistryDb::open_read_only(&store.dir().join("registry.sqlite")).ok(),
+            late_done: None,
             known_floor_ms: i64::MIN,
             known_span_ms: cfg.late_window_ms + cfg.cold_window_ms,
         }
     }
 
-    /// Drops the late sources of `outputs[from..]` that the stored row already lists;
-    /// returns how many.
+    /// Drops the late sources of `outputs[from..]` that the stored row already lists, and
+    /// the records that are such a copy moved to the minute next to its stored row; returns
+    /// how many.
+    ///
+    /// The second: a feed's copy whose receive time is a satellite's, stamped late, is moved
+    /// to the minute after its transmission's; within a run its payload bits join it to the
+    /// record (`track::fuse`), but a stored row has no bits. When the same feed delivers it
+    /// again (a grown log, the file again compressed), the stored row of the minute next to
+    /// it lists that feed, at the same position: the copy is that row's. A receive time
+    /// within [`MOVED_SKEW_MS`] of the report's second is a terrestrial receiver's: its
+    /// report is its own, whatever a row a minute away says.
     fn drop_known(&self, outputs: &mut Vec<Output<Report>>, from: usize, labels: &[String]) -> u64 {
         if self.known.is_empty() {
             return 0;
         }
+        let label_of = |source: &track::fuse::SourceRef| {
+            source
+                .station
+                .and_then(|i| labels.get(i.index()))
+                .map_or("", String::as_str)
+        };
         let listed = |o: &Output<Report>| match o {
             Output::LateSource {
                 mmsi,
@@ -172,16 +197,24 @@ impl Prior {
                 source,
                 position: Some(at),
                 ..
-            } => {
-                let label = source
-                    .station
-                    .and_then(|i| labels.get(i.index()))
-                    .map_or("", String::as_str);
-                self.known
-                    .contains_key(&source_key(*mmsi, *time_ms, *at, label))
-            }
+            } => self
+                .known
+                .contains_key(&source_key(*mmsi, *time_ms, *at, label_of(source))),
             Output::LateSource { position: None, .. } => false,
-            Output::Record(_) => false,
+            Output::Record(r) => {
+                let ([s], Report::Position(p)) = (r.sources.as_slice(), &r.payload) else {
+                    return false;
+                };
+                if (s.received_ms - r.time_ms).abs() < MOVED_SKEW_MS {
+                    return false;
+                }
+                let at =
+                    Content::at_time(p.lat, p.lon, p.sog_knots, p.cog_deg, r.time_ms).lat_lon();
+                let label = label_of(s);
+                [r.time_ms - 60_000, r.time_ms + 60_000]
+                    .into_iter()
+                    .any(|t| self.known.contains_key(&source_key(r.mmsi, t, at, label)))
+            }
         };
         // Kept outputs move up in order; dropped ones end past `kept`.
         let mut kept = from;
@@ -206,6 +239,34 @@ impl Prior {
             self.known.retain(|_, t| *t >= floor);
         }
         let known = &mut self.known;
+        if let Some(reg) = &self.late {
+            let (lo, hi) = (
+                lo_ms,
+                hi_ms
+                    .max(lo_ms.saturating_add(Self::SPAN_MS))
+                    .saturating_add(1),
+            );
+            let ranges = match self.late_done {
+                None => vec![(lo, hi)],
+                // What is not read yet, gaps included (so the range read stays one).
+                Some((a, b)) => [(lo, a), (b, hi)]
+                    .into_iter()
+                    .filter(|(x, y)| x < y)
+                    .collect(),
+            };
+            for (a, b) in ranges {
+                for l in reg.late_sources_between(a, b)? {
+                    if let Some(at) = l.position {
+                        let at = Content::at_time(at.0, at.1, None, None, l.time_ms).lat_lon();
+                        known.insert(source_key(l.mmsi, l.time_ms, at, &l.source), l.time_ms);
+                    }
+                }
+            }
+            self.late_done = Some(match self.late_done {
+                None => (lo, hi),
+                Some((a, b)) => (a.min(lo), b.max(hi)),
+            });
+        }
         for (f, done) in &mut self.files {
             if f.max_time_ms < lo_ms || f.min_time_ms > hi_ms {
                 continue;
