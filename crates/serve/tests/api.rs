@@ -186,7 +186,7 @@ async fn bad_parameters_are_400_with_a_reason() {
             "bad_range",
         ),
         (
-            "/api/vessels/412000001/track?from=99999999999999",
+            "/api/vessels/412000001/track?from=99999999999999999",
             "bad_time",
         ),
         ("/api/vessels/412000001/track?to=soon", "bad_time"),
