@@ -211,6 +211,7 @@ impl WatchList {
                 }
             };
             let line = rec.position().map(|p| p.line() as usize);
+            let before = bad.len();
             let get = |k: &str| {
                 headers
                     .iter()
@@ -236,7 +237,7 @@ impl WatchList {
                 }
             };
             let (mmsi, imo) = (num("mmsi", 9), num("imo", 7));
-            if bad.last().is_some_and(|(l, _)| *l == line) {
+            if bad.len() > before {
                 continue;
             }
             entries.push(WatchEntry {

@@ -37,7 +37,7 @@ use crate::config::check;
 use crate::engine::Ctx;
 use crate::event::{EventId, EventType, PosRef};
 use crate::geom::{self, KNOT_MS};
-use crate::input::Fix;
+use crate::input::{Fix, Identity};
 #[cfg(doc)]
 use crate::world::World;
 
@@ -304,12 +304,13 @@ impl Spoof {
         };
         let window = self.cfg.switch_window_s as i64 * 1000;
         let confirm = self.cfg.confirm_s as i64 * 1000;
-        let cap = self.speed_cap(ctx, f.mmsi);
+        // The ship type is looked up only for a hop long enough to be a jump (most are not).
+        let idents = ctx.idents;
         // Did the vessel come back to where it was before a jump?
         let back = v.jump.as_ref().is_some_and(|j| {
             j.state != JumpState::Candidate
-                && !self.plausible(&v.a, f, cap)
-                && self.plausible(&j.from, f, cap)
+                && !self.plausible(&v.a, f, idents)
+                && self.plausible(&j.from, f, idents)
         });
         if back {
             if let Some(j) = v.jump.take() {
@@ -320,7 +321,7 @@ impl Spoof {
             }
             v.b = None;
             v.a = End::of(f);
-        } else if self.plausible(&v.a, f, cap) {
+        } else if self.plausible(&v.a, f, idents) {
             v.a = End::of(f);
             if let Some(j) = v.jump.as_mut() {
                 j.to = End::of(f);
@@ -361,7 +362,7 @@ impl Spoof {
                 }
             }
         } else if let Some(b) =
-            v.b.filter(|b| f.time_ms - b.t <= window && self.plausible(b, f, cap))
+            v.b.filter(|b| f.time_ms - b.t <= window && self.plausible(b, f, idents))
         {
             // A hop back to the other track: two transmitters, not a jump.
             if v.jump
@@ -468,9 +469,8 @@ impl Spoof {
 
     /// The fastest the vessel can sail: `max_speed_knots`, or `cargo_max_speed_knots` for a
     /// cargo ship or tanker.
-    fn speed_cap(&self, ctx: &Ctx<'_>, mmsi: u32) -> f64 {
-        let cargo = ctx
-            .idents
+    fn speed_cap(&self, idents: &FxHashMap<u32, Identity>, mmsi: u32) -> f64 {
+        let cargo = idents
             .get(&mmsi)
             .and_then(|i| i.ship_type)
             .is_some_and(|t| (70..=89).contains(&t));
@@ -481,7 +481,7 @@ impl Spoof {
         }
     }
 
-    fn plausible(&self, from: &End, f: &Fix, cap: f64) -> bool {
+    fn plausible(&self, from: &End, f: &Fix, idents: &FxHashMap<u32, Identity>) -> bool {
         let d = geom::distance_m(from.lat, from.lon, f.lat, f.lon);
         if d < self.cfg.min_jump_m {
             return true;
@@ -494,7 +494,7 @@ impl Spoof {
             }
             _ => f64::INFINITY,
         };
-        implied <= cap.min(hull)
+        implied <= self.speed_cap(idents, f.mmsi).min(hull)
     }
 }
 

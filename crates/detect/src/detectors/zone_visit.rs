@@ -199,9 +199,12 @@ impl Detector for ZoneVisit {
             .collect();
         for (m, t) in gone {
             for v in self.inside.remove(&m).unwrap_or_default() {
-                // Each at its own transmitter's last fix.
-                let end = v.seen_ms.min(t).max(v.entered_ms);
-                let end = if v.segment == ANY_SEGMENT { t } else { end };
+                // Each at its own transmitter's last fix (a state saved before: the vessel's).
+                let end = if v.segment == ANY_SEGMENT {
+                    t
+                } else {
+                    v.seen_ms
+                };
                 if let Some(e) = ctx.event_mut(v.id) {
                     e.set("dwell_s", (end - v.entered_ms) / 1000);
                 }

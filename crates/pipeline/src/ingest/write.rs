@@ -254,21 +254,26 @@ impl<'a> Writer<'a> {
     }
 
     /// Records which sources reported the identity values of a static report.
-    fn note_identity_sources(&mut self, mmsi: u32, s: &StaticUpdate, sources: &[SourceRef]) {
-        let values = identity_values(s);
+    fn note_identity_sources(
+        &mut self,
+        mmsi: u32,
+        time_ms: i64,
+        values: &[(u8, String)],
+        sources: &[SourceRef],
+    ) {
         for src in sources {
             let station = src.station.map_or(u32::MAX, |i| i.index() as u32);
             let list = self.identity_sources.entry((mmsi, station)).or_default();
-            for (field, value) in &values {
+            for (field, value) in values {
                 match list
                     .iter_mut()
                     .find(|(f, (v, ..))| f == field && v == value)
                 {
                     Some((_, (_, first, last))) => {
-                        *first = (*first).min(s.time_ms);
-                        *last = (*last).max(s.time_ms);
+                        *first = (*first).min(time_ms);
+                        *last = (*last).max(time_ms);
                     }
-                    None => list.push((*field, (value.clone(), s.time_ms, s.time_ms))),
+                    None => list.push((*field, (value.clone(), time_ms, time_ms))),
                 }
             }
         }
@@ -283,13 +288,13 @@ impl<'a> Writer<'a> {
     fn stored_already(
         &mut self,
         mmsi: u32,
-        s: &StaticUpdate,
+        t: i64,
+        values: &[(u8, String)],
         sources: &[SourceRef],
     ) -> Result<bool> {
         let Some(cache) = &mut self.stored_claims else {
             return Ok(false);
         };
-        let values = identity_values(s);
         if values.is_empty() || sources.is_empty() {
             return Ok(false);
         }
@@ -300,7 +305,6 @@ impl<'a> Writer<'a> {
             }
         };
         let labels = &self.labels;
-        let t = s.time_ms;
         Ok(sources.iter().all(|src| {
             let label = src
                 .station
@@ -320,7 +324,8 @@ impl<'a> Writer<'a> {
     fn record(&mut self, r: Fused<Report>) -> Result<()> {
         let p = match r.payload {
             Report::Static(s) => {
-                if self.stored_already(r.mmsi, &s, &r.sources)? {
+                let values = identity_values(&s);
+                if self.stored_already(r.mmsi, s.time_ms, &values, &r.sources)? {
                     self.counts.static_known += 1;
                     return Ok(());
                 }
@@ -330,7 +335,7 @@ impl<'a> Writer<'a> {
                 if let Some(slot) = self.slots.get_mut(&r.mmsi) {
                     slot.positions.apply(r.mmsi, &mut self.registry);
                 }
-                self.note_identity_sources(r.mmsi, &s, &r.sources);
+                self.note_identity_sources(r.mmsi, s.time_ms, &values, &r.sources);
                 let before = self.registry.get(r.mmsi).map_or(0, |v| v.history.len());
                 self.registry.static_data(r.mmsi, *s);
                 let updates = match (&self.detect, self.registry.get(r.mmsi)) {
